@@ -1,0 +1,312 @@
+/* core/file.c — safe writes and bounded reads (see file.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "file.h"
+#include "strb.h"
+
+int
+file_errno_code(int e)
+{
+	switch (e) {
+	case ENOSPC:
+	case EDQUOT:
+	case EFBIG:
+		return MULE_ENOSPACE;
+	case EROFS:
+	case EACCES:
+	case EPERM:
+		return MULE_EREADONLY;
+	case ENOENT:
+	case ENOTDIR:
+		return MULE_ENOTFOUND;
+	case ENOMEM:
+		return MULE_ENOMEM;
+	case EEXIST:
+		return MULE_EEXIST;
+	case ELOOP:
+		return MULE_ESYMLINK;
+	}
+	return MULE_EIO;
+}
+
+int
+file_exists(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0;
+}
+
+static char *
+dir_of(const char *path)
+{
+	char *copy = strdup(path), *d, *out;
+
+	if (copy == NULL)
+		return NULL;
+	d = dirname(copy);
+	out = strdup(d);
+	free(copy);
+	return out;
+}
+
+static int
+check_dest(const char *path, int exclusive, char *err)
+{
+	struct stat st;
+
+	if (lstat(path, &st) != 0)
+		return 0;
+	if (S_ISLNK(st.st_mode))
+		return mule_errf(err, MULE_ESYMLINK,
+		    "%s is a symbolic link; refusing to write through it", path);
+	if (exclusive)
+		return mule_errf(err, MULE_EEXIST, "%s already exists", path);
+	if (!S_ISREG(st.st_mode))
+		return mule_errf(err, MULE_EINVAL, "%s is not a regular file",
+		    path);
+	return 0;
+}
+
+int
+safefile_open(struct safefile *sf, const char *path, mode_t mode,
+    int exclusive, char *err)
+{
+	struct strb sb;
+	char *dir = NULL, *base = NULL, *copy = NULL;
+	int r = MULE_EINTERNAL, fd = -1;
+
+	memset(sf, 0, sizeof(*sf));
+	sf->fd = -1;
+	strb_init(&sb);
+	if ((r = check_dest(path, exclusive, err)) != 0)
+		goto out;
+	if ((dir = dir_of(path)) == NULL || (copy = strdup(path)) == NULL) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	base = basename(copy);
+	strb_addf(&sb, "%s/.%s.XXXXXX", dir, base);
+	if (strb_error(&sb)) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((fd = mkstemp(sb.s)) < 0) {
+		r = mule_errf(err, file_errno_code(errno),
+		    "cannot create a file in %s: %s", dir, strerror(errno));
+		goto out;
+	}
+	if (fchmod(fd, mode) != 0) {
+		r = mule_errf(err, file_errno_code(errno), "chmod %s: %s",
+		    sb.s, strerror(errno));
+		goto out;
+	}
+	if ((sf->path = strdup(path)) == NULL) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	sf->tmp = strb_detach(&sb);
+	sf->fd = fd;
+	fd = -1;
+	r = 0;
+out:
+	if (fd >= 0) {
+		close(fd);
+		unlink(sb.s);
+	}
+	if (r != 0) {
+		free(sf->path);
+		sf->path = NULL;
+	}
+	strb_release(&sb);
+	free(dir);
+	free(copy);
+	return r;
+}
+
+int
+safefile_write(struct safefile *sf, const void *p, size_t n, char *err)
+{
+	const char *c = p;
+	ssize_t w;
+
+	while (n > 0) {
+		w = write(sf->fd, c, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return mule_errf(err, file_errno_code(errno),
+			    "write %s: %s", sf->path, strerror(errno));
+		}
+		c += w;
+		n -= (size_t)w;
+		sf->written += (uint64_t)w;
+	}
+	return 0;
+}
+
+static void
+safefile_clear(struct safefile *sf)
+{
+	free(sf->path);
+	free(sf->tmp);
+	memset(sf, 0, sizeof(*sf));
+	sf->fd = -1;
+}
+
+void
+safefile_abort(struct safefile *sf)
+{
+	if (sf == NULL || sf->path == NULL)
+		return;
+	if (sf->fd >= 0)
+		close(sf->fd);
+	if (sf->tmp != NULL)
+		unlink(sf->tmp);
+	safefile_clear(sf);
+}
+
+static int
+fsync_dir(const char *path, char *err)
+{
+	char *dir = dir_of(path);
+	int fd, r = 0;
+
+	if (dir == NULL)
+		return mule_errf(err, MULE_ENOMEM, "out of memory");
+	fd = open(dir, O_RDONLY | O_DIRECTORY);
+	if (fd < 0 || fsync(fd) != 0)
+		r = mule_errf(err, file_errno_code(errno), "fsync %s: %s", dir,
+		    strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+	return r;
+}
+
+int
+safefile_commit(struct safefile *sf, char *err)
+{
+	int r = MULE_EINTERNAL;
+
+	if (fsync(sf->fd) != 0) {
+		r = mule_errf(err, file_errno_code(errno), "fsync %s: %s",
+		    sf->path, strerror(errno));
+		goto out;
+	}
+	if (close(sf->fd) != 0) {
+		sf->fd = -1;
+		r = mule_errf(err, file_errno_code(errno), "close %s: %s",
+		    sf->path, strerror(errno));
+		goto out;
+	}
+	sf->fd = -1;
+	/* Checked again: the destination may have changed meanwhile. */
+	if ((r = check_dest(sf->path, 0, err)) != 0)
+		goto out;
+	if (rename(sf->tmp, sf->path) != 0) {
+		r = mule_errf(err, file_errno_code(errno), "rename to %s: %s",
+		    sf->path, strerror(errno));
+		goto out;
+	}
+	free(sf->tmp);
+	sf->tmp = NULL;
+	r = fsync_dir(sf->path, err);
+out:
+	if (r != 0)
+		safefile_abort(sf);
+	else
+		safefile_clear(sf);
+	return r;
+}
+
+int
+file_write_atomic(const char *path, const void *p, size_t n, mode_t mode,
+    int exclusive, char *err)
+{
+	struct safefile sf;
+	int r;
+
+	if ((r = safefile_open(&sf, path, mode, exclusive, err)) != 0)
+		return r;
+	if ((r = safefile_write(&sf, p, n, err)) != 0) {
+		safefile_abort(&sf);
+		return r;
+	}
+	return safefile_commit(&sf, err);
+}
+
+int
+file_read_all(const char *path, size_t max, uint8_t **out, size_t *len,
+    char *err)
+{
+	struct stat st;
+	uint8_t *d = NULL;
+	size_t got = 0;
+	ssize_t n;
+	int fd = -1, r = MULE_EINTERNAL;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		r = mule_errf(err, file_errno_code(errno), "open %s: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		r = mule_errf(err, MULE_EINVAL, "%s is not a regular file",
+		    path);
+		goto out;
+	}
+	if ((uint64_t)st.st_size > max) {
+		r = mule_errf(err, MULE_ETOOLARGE,
+		    "%s is larger than %zu bytes", path, max);
+		goto out;
+	}
+	if ((d = malloc((size_t)st.st_size + 1)) == NULL) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	while (got < (size_t)st.st_size) {
+		n = read(fd, d + got, (size_t)st.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = mule_errf(err, MULE_EIO, "read %s: %s", path,
+			    strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	d[got] = '\0';
+	*out = d;
+	*len = got;
+	d = NULL;
+	r = 0;
+out:
+	free(d);
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+int
+file_free_space(const char *path, uint64_t *bytes, char *err)
+{
+	struct statvfs vs;
+
+	if (statvfs(path, &vs) != 0)
+		return mule_errf(err, file_errno_code(errno), "statvfs %s: %s",
+		    path, strerror(errno));
+	*bytes = (uint64_t)vs.f_bavail * (uint64_t)vs.f_frsize;
+	return 0;
+}

@@ -1,0 +1,60 @@
+/*
+ * core/file.h — safe file writes and bounded file reads.
+ *
+ * A safefile writes to a temporary name in the destination's directory
+ * (".NAME.XXXXXX"), and on commit fsyncs it, renames it over the
+ * destination and fsyncs the directory, so a crash leaves either the old
+ * file or the complete new one.  A destination that is a symlink is refused
+ * (MULE_ESYMLINK); a full medium is MULE_ENOSPACE; a read-only one
+ * MULE_EREADONLY.  On any failure the temporary file is removed.
+ */
+#ifndef MULE_CORE_FILE_H
+#define MULE_CORE_FILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct safefile {
+	int fd;			/* -1 when not open */
+	char *path;		/* destination */
+	char *tmp;		/* temporary name */
+	uint64_t written;	/* bytes written so far */
+};
+
+/*
+ * Opens a temporary file for `path` with permission bits `mode` (applied
+ * with fchmod, so the umask cannot widen or narrow them).  With
+ * `exclusive`, an existing destination is MULE_EEXIST.
+ */
+int safefile_open(struct safefile *sf, const char *path, mode_t mode,
+    int exclusive, char *err);
+/* Writes all n bytes (retrying short writes). */
+int safefile_write(struct safefile *sf, const void *p, size_t n, char *err);
+/* fsync, rename into place, fsync the directory; releases the safefile. */
+int safefile_commit(struct safefile *sf, char *err);
+/* Closes and removes the temporary file; fine on a released safefile. */
+void safefile_abort(struct safefile *sf);
+
+/* Writes a whole file through a safefile. */
+int file_write_atomic(const char *path, const void *p, size_t n, mode_t mode,
+    int exclusive, char *err);
+
+/*
+ * Reads a whole regular file of at most `max` bytes into a new heap
+ * buffer (*out, caller frees; one spare NUL byte is appended but not
+ * counted in *len).  A larger file is MULE_ETOOLARGE.
+ */
+int file_read_all(const char *path, size_t max, uint8_t **out, size_t *len,
+    char *err);
+
+/* Free bytes available to us on the filesystem holding `path`. */
+int file_free_space(const char *path, uint64_t *bytes, char *err);
+
+/* Maps an errno value to a MULE_E* code (ENOSPC → MULE_ENOSPACE, ...). */
+int file_errno_code(int e);
+
+/* 1 if path exists (lstat), 0 if not. */
+int file_exists(const char *path);
+
+#endif
