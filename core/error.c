@@ -57,7 +57,7 @@ mule_errf(char *err, int code, const char *fmt, ...)
 int
 mule_errprefix(char *err, int code, const char *fmt, ...)
 {
-	char pre[MULE_ERRLEN], old[MULE_ERRLEN];
+	char pre[MULE_ERRLEN], old[MULE_ERRLEN], both[2 * MULE_ERRLEN + 2];
 	va_list ap;
 
 	if (err == NULL)
@@ -69,6 +69,8 @@ mule_errprefix(char *err, int code, const char *fmt, ...)
 	old[MULE_ERRLEN - 1] = '\0';
 	if (old[0] == '\0')
 		snprintf(old, sizeof(old), "%s", mule_strerror(code));
-	snprintf(err, MULE_ERRLEN, "%s: %s", pre, old);
+	snprintf(both, sizeof(both), "%s: %s", pre, old);
+	memcpy(err, both, MULE_ERRLEN - 1);
+	err[MULE_ERRLEN - 1] = '\0';
 	return code;
 }

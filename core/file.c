@@ -116,6 +116,7 @@ safefile_open(struct safefile *sf, const char *path, mode_t mode,
 	}
 	sf->tmp = strb_detach(&sb);
 	sf->fd = fd;
+	sf->exclusive = exclusive;
 	fd = -1;
 	r = 0;
 out:
@@ -211,9 +212,17 @@ safefile_commit(struct safefile *sf, char *err)
 	}
 	sf->fd = -1;
 	/* Checked again: the destination may have changed meanwhile. */
-	if ((r = check_dest(sf->path, 0, err)) != 0)
+	if ((r = check_dest(sf->path, sf->exclusive, err)) != 0)
 		goto out;
-	if (rename(sf->tmp, sf->path) != 0) {
+	if (sf->exclusive) {
+		/* link() fails rather than replace a file created meanwhile. */
+		if (link(sf->tmp, sf->path) != 0) {
+			r = mule_errf(err, file_errno_code(errno),
+			    "create %s: %s", sf->path, strerror(errno));
+			goto out;
+		}
+		unlink(sf->tmp);
+	} else if (rename(sf->tmp, sf->path) != 0) {
 		r = mule_errf(err, file_errno_code(errno), "rename to %s: %s",
 		    sf->path, strerror(errno));
 		goto out;
@@ -255,7 +264,7 @@ file_read_all(const char *path, size_t max, uint8_t **out, size_t *len,
 	ssize_t n;
 	int fd = -1, r = MULE_EINTERNAL;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0) {
 		r = mule_errf(err, file_errno_code(errno), "open %s: %s", path,
 		    strerror(errno));
 		goto out;

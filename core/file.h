@@ -20,6 +20,7 @@ struct safefile {
 	char *path;		/* destination */
 	char *tmp;		/* temporary name */
 	uint64_t written;	/* bytes written so far */
+	int exclusive;		/* commit never replaces a file */
 };
 
 /*

@@ -165,7 +165,8 @@ strb_add_size(struct strb *sb, unsigned long long bytes)
 		strb_addf(sb, "%llu B", bytes);
 		return;
 	}
-	while (v >= 1024 && u < 3) {
+	/* 1023.95 and up would print as "1024.0": use the next unit. */
+	while (v >= 1023.95 && u < 3) {
 		v /= 1024;
 		u++;
 	}

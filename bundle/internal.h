@@ -1,0 +1,270 @@
+/*
+ * bundle/internal.h — private interfaces between the bundle/ sources (and
+ * the fuzz targets).  Not part of mule's public API.
+ *
+ *   manifest.c   MANIFEST text: encode, strict parse; the member list
+ *   segment.c    rows/NNNN binary segments: encoder and decoder
+ *   envelope.c   outer header, signature, payload source (decryption)
+ *   container.c  libarchive glue: inner archive writer and reader
+ *   writer.c     bundle_writer_*
+ *   reader.c     bundle_read, bundle_write_raw
+ */
+#ifndef MULE_BUNDLE_INTERNAL_H
+#define MULE_BUNDLE_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sodium.h>
+
+#include "bundle/bundle.h"
+#include "core/buf.h"
+#include "crypto/seal.h"
+#include "crypto/sig.h"
+
+/* ---- outer format ---- */
+
+#define BUNDLE_MAGIC "MULEBNDL"
+#define BUNDLE_MAGIC_LEN 8
+#define BUNDLE_VERSION 1
+#define BUNDLE_FLAG_ENCRYPTED 0x01
+/* magic, version, flags, bundle id, sender site, sender key id, nrecip */
+#define BUNDLE_FIXED_HDR (BUNDLE_MAGIC_LEN + 1 + 1 + BUNDLE_ID_LEN + \
+    SITE_ID_LEN + IDENT_KEYID_LEN + 2)
+#define BUNDLE_RECIP_LEN (IDENT_KEYID_LEN + SEAL_KEYBOX_LEN)
+#define BUNDLE_BLOCK 65536		/* file read size */
+#define BUNDLE_HASH_LEN 32		/* BLAKE2b-256 member hashes */
+#define BUNDLE_ZSTD_LEVEL 9		/* ~16 MiB of compressor state */
+
+/* Header length for n recipients (encrypted adds the stream header). */
+size_t envelope_header_len(size_t nrecipients, int encrypted);
+
+/*
+ * Parses an outer header at the start of p[0..n).  On success fills *info
+ * (file_size untouched) and *hdrlen.  MULE_EFORMAT, MULE_EINCOMPLETE or
+ * MULE_ETOOLARGE otherwise.
+ */
+int envelope_parse(const uint8_t *p, size_t n, struct bundle_info *info,
+    size_t *hdrlen, char *err);
+
+/* What the reader keeps; the public struct bundle_reader. */
+struct bundle_reader {
+	int fd;
+	char *path;
+	struct bundle_info info;
+	uint8_t *hdr;			/* the outer header bytes */
+	size_t hdrlen;
+	uint64_t payload_len;
+	int verified;
+	uint8_t digest[crypto_generichash_BYTES_MAX];	/* of signed bytes */
+};
+
+/*
+ * A pull source of payload plaintext: reads the payload after the
+ * header, decrypts it chunk by chunk when encrypted, and re-hashes the
+ * signed bytes so payload_source_finish can tell if the file changed
+ * after bundle_verify.
+ */
+struct payload_source {
+	struct bundle_reader *r;
+	uint64_t off, end;		/* file offsets */
+	crypto_generichash_state h;
+	int encrypted;
+	int dec_live;
+	int final_done;
+	struct seal_dec dec;
+	struct buf pt;			/* decrypted plaintext waiting */
+	uint8_t *blk;
+	int code;			/* error from the out callback */
+};
+
+/* `me` may be NULL for an unencrypted bundle. */
+int payload_source_open(struct payload_source *s, struct bundle_reader *r,
+    const struct ident_secret *me, char *err);
+/* Next piece of plaintext; *n == 0 at the end.  Valid until next call. */
+int payload_source_next(struct payload_source *s, const uint8_t **p,
+    size_t *n, char *err);
+/* Reads what is left, ends decryption, checks the re-hash. */
+int payload_source_finish(struct payload_source *s, char *err);
+void payload_source_release(struct payload_source *s);
+
+/* ---- members and MANIFEST ---- */
+
+#define MANIFEST_FIRST_LINE "mule-manifest 1"
+#define MANIFEST_MAX_LINE 2048
+#define SCHEMA_HDR_MAX 128		/* "-- mule schema V FPR\n" line */
+#define MEMBER_NAME_MAX 96
+
+enum member_kind {
+	MEMBER_MANIFEST = 0,
+	MEMBER_SCHEMA = 1,
+	MEMBER_VALUE = 2,
+	MEMBER_ROWS = 3,
+};
+
+struct bundle_member {
+	uint64_t size;
+	uint8_t hash[BUNDLE_HASH_LEN];	/* for values also the name */
+	uint32_t seq;			/* NNNN of schema/ and rows/ */
+	uint8_t kind;			/* enum member_kind */
+	uint8_t vtype;			/* values: MVAL_TEXT or MVAL_BLOB */
+};
+
+struct member_list {
+	size_t n, cap;
+	struct bundle_member *m;
+	size_t nschema, nvalues, nrows;
+};
+
+void member_list_init(struct member_list *ml);
+void member_list_release(struct member_list *ml);
+int member_list_add(struct member_list *ml, const struct bundle_member *mb);
+/* Writes the member's archive path into out[MEMBER_NAME_MAX]. */
+void member_name(const struct bundle_member *mb, char out[MEMBER_NAME_MAX]);
+/* The named limit on a member's size. */
+uint64_t member_limit(int kind);
+
+/*
+ * Encodes m and the member list as MANIFEST text into `out` (a writer
+ * buf, appended).  Vectors are written sorted by origin.  MULE_EINVAL for
+ * unencodable fields, MULE_ETOOLARGE beyond BUNDLE_MAX_MANIFEST.
+ */
+int manifest_encode(const struct manifest *m, const struct member_list *ml,
+    struct buf *out, char *err);
+/*
+ * Parses MANIFEST text strictly.  On success *m (manifest_init'ed by the
+ * caller; released first) and *ml (member_list_init'ed) are filled.
+ */
+int manifest_parse(const uint8_t *p, size_t n, struct manifest *m,
+    struct member_list *ml, char *err);
+
+/* "-- mule schema VERSION FPRHEX\n" */
+int schema_header_parse(const uint8_t *p, size_t n, uint32_t *version,
+    uint8_t fpr[BUNDLE_FPR_LEN], size_t *hdrlen, char *err);
+
+/* ---- row segments ---- */
+
+#define SEGMENT_MAGIC "MSEG"
+#define SEGMENT_VERSION 1
+#define SEGMENT_FLAG_CONT 0x01
+#define SEGMENT_MAX_ORIGINS 65536	/* origin table entries */
+
+struct segment_hdr {
+	char *table;
+	uint32_t ncols;
+	char **cols;
+	uint32_t npk;
+	uint32_t *pkcols;
+};
+
+void segment_hdr_release(struct segment_hdr *h);
+int segment_hdr_copy(struct segment_hdr *dst, const char *table,
+    uint32_t ncols, const char *const *cols, uint32_t npk,
+    const uint32_t *pkcols);
+int segment_hdr_equal(const struct segment_hdr *a,
+    const struct segment_hdr *b);
+
+struct segment_enc {
+	struct segment_hdr h;
+	int cont;
+	uint64_t nrows;
+	struct buf rows;
+	struct buf row;			/* scratch for one row */
+	size_t hdrsize;			/* encoded header without nrows */
+	uint8_t (*orig)[SITE_ID_LEN];
+	uint32_t norig, origcap;
+	uint32_t *slots;		/* hash slots: index + 1, 0 = empty */
+	uint32_t nslots;
+};
+
+void segment_enc_init(struct segment_enc *e);
+void segment_enc_release(struct segment_enc *e);
+/* Starts a new table (not a continuation).  Validates the header. */
+int segment_enc_begin(struct segment_enc *e, const char *table,
+    uint32_t ncols, const char *const *cols, uint32_t npk,
+    const uint32_t *pkcols, char *err);
+/*
+ * Encodes one row.  TEXT/BLOB must be at most BUNDLE_MAX_INLINE bytes
+ * (larger ones must already be MVAL_REF).  *added is 0 when the row does
+ * not fit in this segment (nothing changed then).
+ */
+int segment_enc_row(struct segment_enc *e, const struct rowchange *rc,
+    int *added, char *err);
+/* Encoded segment header (with nrows) into hdr (appended). */
+int segment_enc_header(const struct segment_enc *e, struct buf *hdr,
+    char *err);
+/* After the segment was written: next segment continues the table. */
+void segment_enc_next(struct segment_enc *e);
+
+struct segment_dec {
+	struct buf b;
+	int cont;
+	uint64_t nrows, left;
+	struct segment_hdr h;
+	uint8_t (*orig)[SITE_ID_LEN];
+	size_t norig, origcap;
+	struct mval *pk;
+	struct cell *cells;
+	struct rowchange rc;
+};
+
+void segment_dec_init(struct segment_dec *d);
+void segment_dec_release(struct segment_dec *d);
+/* Parses the header of the segment at p[0..n) (borrowed). */
+int segment_dec_open(struct segment_dec *d, const uint8_t *p, size_t n,
+    char *err);
+/*
+ * Decodes the next row into *out (valid until the next call); *out is
+ * NULL after the last row, when the segment must also end exactly.
+ */
+int segment_dec_next(struct segment_dec *d, const struct rowchange **out,
+    char *err);
+
+/* ---- inner archive ---- */
+
+struct container_w;
+
+/* write callback target: 0 or MULE_E* */
+typedef int (*container_out_fn)(void *arg, const uint8_t *p, size_t n,
+    char *err);
+
+int container_w_open(struct container_w **out, container_out_fn fn,
+    void *arg, int level, char *err);
+/* Starts a member of `size` bytes. */
+int container_w_member(struct container_w *c, const char *name,
+    uint64_t size, char *err);
+int container_w_data(struct container_w *c, const void *p, size_t n,
+    char *err);
+int container_w_close(struct container_w *c, char *err);
+void container_w_free(struct container_w *c);
+
+/* Pull callback for reading: like payload_source_next. */
+typedef int (*container_in_fn)(void *arg, const uint8_t **p, size_t *n,
+    char *err);
+
+struct inner_opts {
+	int require_zstd;		/* refuse anything but zstd(tar) */
+	const uint8_t *bundle_id;	/* must match MANIFEST (or NULL) */
+	const uint8_t *sender;		/* must match MANIFEST from (or NULL) */
+};
+
+/*
+ * Reads an inner archive from `fn`, checks it completely against its
+ * MANIFEST and calls the sink.
+ */
+int container_read(container_in_fn fn, void *arg,
+    const struct inner_opts *o, const struct bundle_sink *sink, char *err);
+
+/*
+ * For fuzzing and tests only: parses an inner archive held in memory
+ * (no outer header, no signature).
+ */
+int bundle_parse_inner(const uint8_t *p, size_t n, int require_zstd,
+    const struct bundle_sink *sink, char *err);
+
+/* Lower-case hex. */
+void hex_encode(char *out, const uint8_t *p, size_t n);
+/* Exactly 2n lower-case hex digits; 0 or -1. */
+int hex_decode(uint8_t *out, const char *s, size_t n);
+
+#endif

@@ -1,0 +1,77 @@
+/*
+ * cli/cli.h — the mule command: shared state and helpers for the
+ * per-command files.  Only cli/ prints or exits.
+ */
+#ifndef MULE_CLI_CLI_H
+#define MULE_CLI_CLI_H
+
+#include <stdio.h>
+
+#include "core/error.h"
+#include "crypto/ident.h"
+#include "replica/replica.h"
+
+/* Exit codes (DESIGN §12). */
+#define EXIT_OK 0
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+#define EXIT_VERIFY 3
+
+struct cli {
+	const char *db;		/* -d DB or $MULE_DB */
+	const char *keyfile;	/* --key FILE (default DB.mule-key) */
+	int json;		/* --json of the current command */
+	int quiet;
+};
+
+struct cli_cmd {
+	const char *name;
+	int (*run)(struct cli *c, int argc, char **argv);
+	const char *usage;	/* one line: "init DB [--name NAME]" */
+	const char *help;	/* the rest of --help */
+};
+
+extern const struct cli_cmd cli_commands[];
+
+/* "mule: what: why" on stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints err (or mule_strerror(code)) and returns the exit status. */
+int cli_fail(int code, const char *err);
+/* Exit status for a MULE_E* code. */
+int cli_exit_code(int code);
+/* Prints the usage line to stderr and returns EXIT_USAGE. */
+int cli_usage(const struct cli_cmd *cmd);
+/* Prints the command's --help to stdout; returns EXIT_OK. */
+int cli_help(const struct cli_cmd *cmd);
+const struct cli_cmd *cli_find(const char *name);
+
+/*
+ * Parses the options common to every command ("--help", "--json") and
+ * leaves others; returns -1 to continue, or an exit status.  Each command
+ * uses getopt_long itself; see cli/opt.c.
+ */
+
+/* The database path or an error ("no database: use -d DB or MULE_DB"). */
+int cli_need_db(struct cli *c, const char **db);
+/* Key file path for the current database (heap; caller frees). */
+char *cli_keyfile(struct cli *c, const char *db);
+/* Opens the replica (printing errors).  Returns 0 or an exit status. */
+int cli_open(struct cli *c, int readonly, struct replica **rp);
+/* Loads our secret identity (printing errors). 0 or an exit status. */
+int cli_load_secret(struct cli *c, struct ident_secret **s);
+
+/* JSON output helpers: a string with escapes; hex bytes. */
+void json_str(FILE *f, const char *s);
+void print_hex(FILE *f, const void *p, size_t n);
+/* Groups thousands: 1204 → "1,204" into buf[32]. */
+const char *fmt_count(unsigned long long n, char buf[32]);
+
+/* Progress on stderr, only when stderr is a terminal. */
+void progress(const char *what, unsigned long long done,
+    unsigned long long total);
+void progress_done(void);
+/* A replica progress callback forwarding to progress(). */
+void progress_cb(void *arg, const char *what, unsigned long long done,
+    unsigned long long total);
+
+#endif

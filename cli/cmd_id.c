@@ -1,0 +1,61 @@
+/* cli/cmd_id.c — mule id [--json] */
+#include <getopt.h>
+#include <stdio.h>
+
+#include "cli/cli.h"
+#include "cli/commands.h"
+
+int
+cmd_id(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct cli_cmd *cmd = cli_find("id");
+	char err[MULE_ERRLEN] = "", ks[IDENT_KEYSTRING_MAX];
+	char fpr[IDENT_FPR_MAX];
+	struct replica_site site;
+	struct replica *rp = NULL;
+	int ch, r, rc;
+
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'j':
+			c->json = 1;
+			break;
+		case 'h':
+			return cli_help(cmd);
+		default:
+			return cli_usage(cmd);
+		}
+	}
+	if (optind != argc)
+		return cli_usage(cmd);
+	if ((rc = cli_open(c, 1, &rp)) != 0)
+		return rc;
+	if ((r = replica_site(rp, &site, err)) != 0) {
+		rc = cli_fail(r, err);
+		goto out;
+	}
+	ident_keystring(&site.pub, ks);
+	ident_fingerprint(&site.pub, fpr);
+	if (c->json) {
+		printf("{\"name\":");
+		json_str(stdout, site.name);
+		printf(",\"site_id\":\"");
+		print_hex(stdout, site.id, sizeof(site.id));
+		printf("\",\"key\":\"%s\",\"fingerprint\":\"%s\"}\n", ks, fpr);
+	} else {
+		printf("name:        %s\n", site.name);
+		printf("site id:     ");
+		print_hex(stdout, site.id, sizeof(site.id));
+		printf("\npublic key:  %s\n", ks);
+		printf("fingerprint: %s\n", fpr);
+	}
+	rc = EXIT_OK;
+out:
+	replica_close(rp);
+	return rc;
+}

@@ -1,0 +1,27 @@
+/* cli/commands.c — the command table: names, usage lines and --help. */
+#include <stddef.h>
+
+#include "cli/cli.h"
+#include "cli/commands.h"
+
+const struct cli_cmd cli_commands[] = {
+	{ "init", cmd_init, "init DB [--name NAME]",
+	  "Makes DB a replica: creates mule's _mule_* tables inside it, a new\n"
+	  "site id and a key pair.  The secret key goes to DB.mule-key (or\n"
+	  "--key FILE before the command), mode 0600.  Existing data is the\n"
+	  "baseline.  NAME defaults to the file name without extension.\n\n"
+	  "  --name NAME   site name: letters, digits, '.', '_', '-' (max 64)\n" },
+	{ "id", cmd_id, "id [--json]",
+	  "Prints this site's name, id, public key string and fingerprint.\n"
+	  "Give the key string to your peers ('mule peer add' there); read\n"
+	  "the fingerprint aloud to check it arrived unchanged.\n\n"
+	  "  --json        one JSON object\n" },
+	{ "peer", cmd_peer,
+	  "peer add NAME KEY | list [--json] | remove NAME | set NAME email ADDR",
+	  "Manages the peers this site trusts; nothing is trusted implicitly.\n\n"
+	  "  add NAME KEY        trust KEY (a 'mule1...' string from 'mule id')\n"
+	  "  list [--json]       list peers with their fingerprints\n"
+	  "  remove NAME         stop trusting NAME\n"
+	  "  set NAME email ADDR set (or, without ADDR, clear) a peer's address\n" },
+	{ NULL, NULL, NULL, NULL },
+};

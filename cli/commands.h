@@ -1,0 +1,11 @@
+/* cli/commands.h — one entry point per command file (cli/cmd_*.c). */
+#ifndef MULE_CLI_COMMANDS_H
+#define MULE_CLI_COMMANDS_H
+
+#include "cli/cli.h"
+
+int cmd_init(struct cli *c, int argc, char **argv);
+int cmd_id(struct cli *c, int argc, char **argv);
+int cmd_peer(struct cli *c, int argc, char **argv);
+
+#endif

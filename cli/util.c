@@ -1,0 +1,201 @@
+/* cli/util.c — messages, exit codes, opening the replica, output helpers. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "core/strb.h"
+
+void
+cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("mule: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int
+cli_exit_code(int code)
+{
+	switch (code) {
+	case MULE_OK:
+	case MULE_EAPPLIED:
+		return EXIT_OK;
+	case MULE_EVERIFY:
+	case MULE_ENOTRECIPIENT:
+	case MULE_EUNKNOWNSENDER:
+		return EXIT_VERIFY;
+	}
+	return EXIT_FAIL;
+}
+
+int
+cli_fail(int code, const char *err)
+{
+	cli_error("%s", err != NULL && err[0] != '\0' ? err :
+	    mule_strerror(code));
+	return cli_exit_code(code);
+}
+
+int
+cli_usage(const struct cli_cmd *cmd)
+{
+	fprintf(stderr, "usage: mule %s\n", cmd->usage);
+	fprintf(stderr, "see: mule %s --help\n", cmd->name);
+	return EXIT_USAGE;
+}
+
+int
+cli_help(const struct cli_cmd *cmd)
+{
+	printf("usage: mule [-d DB] %s\n\n%s", cmd->usage, cmd->help);
+	return EXIT_OK;
+}
+
+const struct cli_cmd *
+cli_find(const char *name)
+{
+	int i;
+
+	for (i = 0; cli_commands[i].name != NULL; i++)
+		if (strcmp(cli_commands[i].name, name) == 0)
+			return &cli_commands[i];
+	return NULL;
+}
+
+int
+cli_need_db(struct cli *c, const char **db)
+{
+	if (c->db == NULL || c->db[0] == '\0') {
+		cli_error("no database given: use -d DB or set MULE_DB");
+		return EXIT_USAGE;
+	}
+	*db = c->db;
+	return 0;
+}
+
+char *
+cli_keyfile(struct cli *c, const char *db)
+{
+	struct strb sb;
+
+	if (c->keyfile != NULL)
+		return strdup(c->keyfile);
+	strb_init(&sb);
+	strb_addf(&sb, "%s.mule-key", db);
+	return strb_detach(&sb);
+}
+
+int
+cli_open(struct cli *c, int readonly, struct replica **rp)
+{
+	char err[MULE_ERRLEN] = "";
+	const char *db;
+	int r;
+
+	if ((r = cli_need_db(c, &db)) != 0)
+		return r;
+	if ((r = replica_open(db, readonly, rp, err)) != 0)
+		return cli_fail(r, err);
+	return 0;
+}
+
+int
+cli_load_secret(struct cli *c, struct ident_secret **s)
+{
+	char err[MULE_ERRLEN] = "";
+	char *path;
+	int r;
+
+	if ((path = cli_keyfile(c, c->db)) == NULL)
+		return cli_fail(MULE_ENOMEM, NULL);
+	r = ident_read_keyfile(path, s, err);
+	free(path);
+	if (r != 0)
+		return cli_fail(r, err);
+	return 0;
+}
+
+void
+json_str(FILE *f, const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	fputc('"', f);
+	for (; *u != '\0'; u++) {
+		if (*u == '"' || *u == '\\')
+			fprintf(f, "\\%c", *u);
+		else if (*u == '\n')
+			fputs("\\n", f);
+		else if (*u == '\t')
+			fputs("\\t", f);
+		else if (*u < 0x20)
+			fprintf(f, "\\u%04x", *u);
+		else
+			fputc(*u, f);
+	}
+	fputc('"', f);
+}
+
+void
+print_hex(FILE *f, const void *p, size_t n)
+{
+	const unsigned char *u = p;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		fprintf(f, "%02x", u[i]);
+}
+
+const char *
+fmt_count(unsigned long long n, char buf[32])
+{
+	char tmp[32];
+	int len, i, j = 0;
+
+	len = snprintf(tmp, sizeof(tmp), "%llu", n);
+	for (i = 0; i < len; i++) {
+		if (i > 0 && (len - i) % 3 == 0)
+			buf[j++] = ',';
+		buf[j++] = tmp[i];
+	}
+	buf[j] = '\0';
+	return buf;
+}
+
+static int progress_shown;
+
+void
+progress(const char *what, unsigned long long done, unsigned long long total)
+{
+	if (!isatty(STDERR_FILENO))
+		return;
+	if (total > 0)
+		fprintf(stderr, "\r%s: %llu/%llu (%llu%%)   ", what, done, total,
+		    done * 100 / total);
+	else
+		fprintf(stderr, "\r%s: %llu   ", what, done);
+	progress_shown = 1;
+}
+
+void
+progress_done(void)
+{
+	if (progress_shown && isatty(STDERR_FILENO))
+		fputs("\r\033[K", stderr);
+	progress_shown = 0;
+}
+
+void
+progress_cb(void *arg, const char *what, unsigned long long done,
+    unsigned long long total)
+{
+	(void)arg;
+	progress(what, done, total);
+}

@@ -1,0 +1,268 @@
+/* replica/peer.c — trusted peers (see replica.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "replica/internal.h"
+
+static int
+row_to_peer(sqlite3_stmt *st, struct replica_peer *p)
+{
+	memset(p, 0, sizeof(*p));
+	if (sqlite3_column_bytes(st, 1) != IDENT_KEYID_LEN ||
+	    sqlite3_column_bytes(st, 2) != IDENT_PK_LEN ||
+	    sqlite3_column_bytes(st, 3) != IDENT_PK_LEN)
+		return MULE_EDB;
+	snprintf(p->name, sizeof(p->name), "%s",
+	    (const char *)sqlite3_column_text(st, 0));
+	memcpy(p->pub.key_id, sqlite3_column_blob(st, 1), IDENT_KEYID_LEN);
+	memcpy(p->pub.sign_pk, sqlite3_column_blob(st, 2), IDENT_PK_LEN);
+	memcpy(p->pub.box_pk, sqlite3_column_blob(st, 3), IDENT_PK_LEN);
+	if (sqlite3_column_bytes(st, 4) == SITE_ID_LEN) {
+		p->has_site = 1;
+		memcpy(p->site_id, sqlite3_column_blob(st, 4), SITE_ID_LEN);
+	}
+	return 0;
+}
+
+#define PEER_COLS "SELECT name, key_id, sign_pk, box_pk, site FROM _mule_peers"
+
+/* Runs a one-row peer query whose ?1 is already bound. */
+static int
+peer_fetch(struct replica *rp, sqlite3_stmt *st, const char *what,
+    struct replica_peer *out, char *err)
+{
+	struct replica_peer p;
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_DONE)
+		return mule_errf(err, MULE_ENOTFOUND,
+		    "no peer %s; see: mule peer list", what);
+	if (rc != SQLITE_ROW)
+		return rp_dberr(rp, rc, err, "read peers");
+	if (row_to_peer(st, &p) != 0)
+		return mule_errf(err, MULE_EDB, "peer %s: damaged record",
+		    what);
+	*out = p;
+	return 0;
+}
+
+int
+replica_peer_get(struct replica *rp, const char *name,
+    struct replica_peer *out, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	char what[REPLICA_NAME_MAX + 8];
+	int r;
+
+	if ((r = rp_prepare(rp, PEER_COLS " WHERE name = ?", &st, err)) != 0)
+		return r;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	snprintf(what, sizeof(what), "'%.*s'", REPLICA_NAME_MAX, name);
+	r = peer_fetch(rp, st, what, out, err);
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+replica_peer_by_keyid(struct replica *rp,
+    const uint8_t key_id[IDENT_KEYID_LEN], struct replica_peer *out,
+    char *err)
+{
+	sqlite3_stmt *st = NULL;
+	char what[2 * IDENT_KEYID_LEN + 16];
+	int i, r;
+
+	if ((r = rp_prepare(rp, PEER_COLS " WHERE key_id = ?", &st, err)) != 0)
+		return r;
+	sqlite3_bind_blob(st, 1, key_id, IDENT_KEYID_LEN, SQLITE_STATIC);
+	strcpy(what, "with key id ");
+	for (i = 0; i < IDENT_KEYID_LEN; i++)
+		sprintf(what + strlen(what), "%02x", key_id[i]);
+	r = peer_fetch(rp, st, what, out, err);
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+replica_peer_add(struct replica *rp, const char *name,
+    const struct ident_pub *pub, char *err)
+{
+	struct replica_site site;
+	struct replica_peer old;
+	sqlite3_stmt *st = NULL;
+	int rc, r = MULE_EINTERNAL;
+
+	if ((r = replica_check_name(name, err)) != 0)
+		goto out;
+	if ((r = replica_site(rp, &site, err)) != 0)
+		goto out;
+	if (memcmp(site.pub.key_id, pub->key_id, IDENT_KEYID_LEN) == 0) {
+		r = mule_errf(err, MULE_EINVAL,
+		    "that is this site's own key; add the other site's key "
+		    "(run 'mule id' there)");
+		goto out;
+	}
+	if (replica_peer_get(rp, name, &old, NULL) == 0) {
+		r = mule_errf(err, MULE_EEXIST,
+		    "a peer named '%s' exists already; remove it first", name);
+		goto out;
+	}
+	if (replica_peer_by_keyid(rp, pub->key_id, &old, NULL) == 0) {
+		r = mule_errf(err, MULE_EEXIST,
+		    "that key is already trusted as peer '%s'", old.name);
+		goto out;
+	}
+	if ((r = rp_prepare(rp, "INSERT INTO _mule_peers(name, key_id, "
+	    "sign_pk, box_pk) VALUES (?, ?, ?, ?)", &st, err)) != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, pub->key_id, IDENT_KEYID_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 3, pub->sign_pk, IDENT_PK_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 4, pub->box_pk, IDENT_PK_LEN, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+		r = rp_dberr(rp, rc, err, "add peer");
+		goto out;
+	}
+	r = 0;
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+replica_peer_remove(struct replica *rp, const char *name, char *err)
+{
+	static const char *const sql[] = {
+		"DELETE FROM _mule_peer_props WHERE peer = ?1",
+		"DELETE FROM _mule_vectors WHERE peer = ?1",
+		"DELETE FROM _mule_peers WHERE name = ?1",
+	};
+	struct replica_peer p;
+	sqlite3_stmt *st = NULL;
+	size_t i;
+	int rc, r = MULE_EINTERNAL, began = 0;
+
+	if ((r = replica_peer_get(rp, name, &p, err)) != 0)
+		goto out;
+	if ((r = rp_begin(rp, err)) != 0)
+		goto out;
+	began = 1;
+	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+		if ((r = rp_prepare(rp, sql[i], &st, err)) != 0)
+			goto out;
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+		if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+			r = rp_dberr(rp, rc, err, "remove peer");
+			goto out;
+		}
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if ((r = rp_commit(rp, err)) != 0)
+		goto out;
+	began = 0;
+	r = 0;
+out:
+	sqlite3_finalize(st);
+	if (began)
+		rp_rollback(rp);
+	return r;
+}
+
+int
+replica_peer_list(struct replica *rp, struct replica_peer **out, size_t *n,
+    char *err)
+{
+	struct replica_peer *v = NULL, *nv;
+	sqlite3_stmt *st = NULL;
+	size_t cnt = 0;
+	int rc, r = MULE_EINTERNAL;
+
+	if ((r = rp_prepare(rp, PEER_COLS " ORDER BY name", &st, err)) != 0)
+		goto out;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((nv = realloc(v, (cnt + 1) * sizeof(*v))) == NULL) {
+			r = mule_errf(err, MULE_ENOMEM, "out of memory");
+			goto out;
+		}
+		v = nv;
+		if (row_to_peer(st, &v[cnt]) != 0) {
+			r = mule_errf(err, MULE_EDB, "damaged peer record");
+			goto out;
+		}
+		cnt++;
+	}
+	if (rc != SQLITE_DONE) {
+		r = rp_dberr(rp, rc, err, "read peers");
+		goto out;
+	}
+	*out = v;
+	*n = cnt;
+	v = NULL;
+	r = 0;
+out:
+	free(v);
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+replica_peer_set(struct replica *rp, const char *name, const char *key,
+    const char *value, char *err)
+{
+	struct replica_peer p;
+	sqlite3_stmt *st = NULL;
+	int rc, r = MULE_EINTERNAL;
+
+	if ((r = replica_peer_get(rp, name, &p, err)) != 0)
+		goto out;
+	if ((r = rp_prepare(rp, value != NULL ?
+	    "INSERT OR REPLACE INTO _mule_peer_props(peer, key, value)"
+	    " VALUES (?, ?, ?)" :
+	    "DELETE FROM _mule_peer_props WHERE peer = ? AND key = ?",
+	    &st, err)) != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	if (value != NULL)
+		sqlite3_bind_text(st, 3, value, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+		r = rp_dberr(rp, rc, err, "set peer property");
+		goto out;
+	}
+	r = 0;
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+replica_peer_prop(struct replica *rp, const char *name, const char *key,
+    char **value, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	char *v = NULL;
+	int rc, r = MULE_EINTERNAL;
+
+	if ((r = rp_prepare(rp, "SELECT value FROM _mule_peer_props WHERE "
+	    "peer = ? AND key = ?", &st, err)) != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW &&
+	    (v = strdup((const char *)sqlite3_column_text(st, 0))) == NULL) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	} else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		r = rp_dberr(rp, rc, err, "read peer property");
+		goto out;
+	}
+	*value = v;
+	r = 0;
+out:
+	sqlite3_finalize(st);
+	return r;
+}
