@@ -1,6 +1,7 @@
 /* cli/cmd_id.c — mule id [--json] */
 #include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cli/cli.h"
 #include "cli/commands.h"
@@ -18,6 +19,7 @@ cmd_id(struct cli *c, int argc, char **argv)
 	char fpr[IDENT_FPR_MAX];
 	struct replica_site site;
 	struct replica *rp = NULL;
+	struct ident_secret *sec = NULL;
 	int ch, r, rc;
 
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -39,6 +41,15 @@ cmd_id(struct cli *c, int argc, char **argv)
 		rc = cli_fail(r, err);
 		goto out;
 	}
+	/* The key must be there, private, and ours. */
+	if ((rc = cli_load_secret(c, &sec)) != 0)
+		goto out;
+	if (memcmp(&sec->pub, &site.pub, sizeof(site.pub)) != 0) {
+		cli_error("the key file does not belong to this database "
+		    "(its key id differs); use --key FILE to name the right one");
+		rc = EXIT_FAIL;
+		goto out;
+	}
 	ident_keystring(&site.pub, ks);
 	ident_fingerprint(&site.pub, fpr);
 	if (c->json) {
@@ -56,6 +67,7 @@ cmd_id(struct cli *c, int argc, char **argv)
 	}
 	rc = EXIT_OK;
 out:
+	ident_secret_free(sec);
 	replica_close(rp);
 	return rc;
 }

@@ -399,8 +399,8 @@ keyfile_check_stat(const char *path, const struct stat *st, char *err)
 		    "key file %s is not a regular file", path);
 	if ((st->st_mode & 077) != 0)
 		return mule_errf(err, MULE_EKEYPERM,
-		    "key file %s is readable by others (mode %04o); run: "
-		    "chmod 600 %s", path, (unsigned)(st->st_mode & 07777),
+		    "key file %s can be read or changed by others (mode "
+		    "%04o); run: chmod 600 %s", path, (unsigned)(st->st_mode & 07777),
 		    path);
 	if (st->st_size != KEYFILE_LEN)
 		return mule_errf(err, MULE_EFORMAT,
