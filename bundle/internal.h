@@ -47,6 +47,14 @@ size_t envelope_header_len(size_t nrecipients, int encrypted);
 int envelope_parse(const uint8_t *p, size_t n, struct bundle_info *info,
     size_t *hdrlen, char *err);
 
+/*
+ * Appends the outer header for `info` (version, flags from
+ * info->encrypted, ids, recipients) to b.  keyboxes: one per recipient
+ * (NULL: zeros, unencrypted); sealhdr: the stream header when encrypted.
+ */
+int envelope_encode(struct buf *b, const struct bundle_info *info,
+    const uint8_t (*keyboxes)[SEAL_KEYBOX_LEN], const uint8_t *sealhdr);
+
 /* What the reader keeps; the public struct bundle_reader. */
 struct bundle_reader {
 	int fd;
@@ -56,7 +64,7 @@ struct bundle_reader {
 	size_t hdrlen;
 	uint64_t payload_len;
 	int verified;
-	uint8_t digest[crypto_generichash_BYTES_MAX];	/* of signed bytes */
+	uint8_t digest[SIG_HASH_LEN];	/* of the signed bytes */
 };
 
 /*
@@ -68,12 +76,13 @@ struct bundle_reader {
 struct payload_source {
 	struct bundle_reader *r;
 	uint64_t off, end;		/* file offsets */
-	crypto_generichash_state h;
+	struct sig_ctx sc;		/* re-hash of the signed bytes */
 	int encrypted;
 	int dec_live;
 	int final_done;
 	struct seal_dec dec;
 	struct buf pt;			/* decrypted plaintext waiting */
+	int pt_given;			/* pt was handed out: reset it */
 	uint8_t *blk;
 	int code;			/* error from the out callback */
 };

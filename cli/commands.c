@@ -23,5 +23,14 @@ const struct cli_cmd cli_commands[] = {
 	  "  list [--json]       list peers with their fingerprints\n"
 	  "  remove NAME         stop trusting NAME\n"
 	  "  set NAME email ADDR set (or, without ADDR, clear) a peer's address\n" },
+	{ "track", cmd_track, "track TABLE... | --all",
+	  "Starts tracking tables: their changes are recorded and packed.\n"
+	  "A table needs a primary key.  Existing rows become the baseline.\n"
+	  "Warns about integer keys assigned locally, which collide when two\n"
+	  "sites insert independently.\n\n"
+	  "  --all         every table of the database (those without a key\n"
+	  "                are skipped and named)\n" },
+	{ "untrack", cmd_untrack, "untrack TABLE",
+	  "Stops tracking TABLE.  Its rows stay; mule forgets their history.\n" },
 	{ NULL, NULL, NULL, NULL },
 };

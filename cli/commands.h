@@ -7,5 +7,14 @@
 int cmd_init(struct cli *c, int argc, char **argv);
 int cmd_id(struct cli *c, int argc, char **argv);
 int cmd_peer(struct cli *c, int argc, char **argv);
+int cmd_track(struct cli *c, int argc, char **argv);
+int cmd_untrack(struct cli *c, int argc, char **argv);
+int cmd_status(struct cli *c, int argc, char **argv);
+int cmd_pack(struct cli *c, int argc, char **argv);
+int cmd_unpack(struct cli *c, int argc, char **argv);
+int cmd_verify(struct cli *c, int argc, char **argv);
+int cmd_inspect(struct cli *c, int argc, char **argv);
+int cmd_log(struct cli *c, int argc, char **argv);
+int cmd_conflicts(struct cli *c, int argc, char **argv);
 
 #endif

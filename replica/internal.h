@@ -41,4 +41,91 @@ int rp_origin_site(struct replica *rp, int64_t idx, uint8_t site[SITE_ID_LEN],
 int rp_lamport_get(struct replica *rp, uint64_t *l, char *err);
 int rp_lamport_set(struct replica *rp, uint64_t l, char *err);
 
+/* ---- per-row state (replica/state.c) ---- */
+
+#define COLHASH_LEN 4	/* bytes of a column's value hash in the state */
+
+/* A stamp with its origin as an index into _mule_origins. */
+struct istamp {
+	uint64_t lamport;
+	int64_t origin;
+};
+
+/* The decoded state of one row (the `st` blob plus cl and hash). */
+struct rowstate {
+	uint64_t cl;
+	struct istamp cl_st;
+	uint32_t ncols;
+	uint32_t *colhash;	/* ncols */
+	struct istamp *colst;	/* ncols */
+	uint8_t hash[ROW_HASH_LEN];
+};
+
+int rowstate_alloc(struct rowstate *s, uint32_t ncols);
+void rowstate_release(struct rowstate *s);
+/* Encodes s's stamps and column hashes into a heap blob. */
+int rowstate_encode(const struct rowstate *s, uint8_t **blob, size_t *len);
+/* Decodes an `st` blob (untrusted only in the sense of a damaged db). */
+int rowstate_decode(struct rowstate *s, const void *blob, size_t len);
+int istamp_cmp(const struct istamp *a, const struct istamp *b,
+    const uint8_t (*sites)[SITE_ID_LEN]);
+
+/*
+ * Hashes columns [first, first + ncols) of the current row of `st`:
+ * the row hash (BLAKE2b-128 of the canonical encoding) and each column's
+ * short hash.
+ */
+void row_hash_stmt(sqlite3_stmt *st, int first, uint32_t ncols,
+    uint8_t hash[ROW_HASH_LEN], uint32_t *colhash);
+/* The same from values. */
+void row_hash_vals(const struct mval *v, uint32_t ncols,
+    uint8_t hash[ROW_HASH_LEN], uint32_t *colhash);
+/* Short hash of one value. */
+uint32_t val_hash(const struct mval *v);
+/* Fills v from column i of the current row of st (bytes borrowed). */
+void mval_from_stmt(struct mval *v, sqlite3_stmt *st, int i);
+/* Binds v as parameter i. */
+int mval_bind(sqlite3_stmt *st, int i, const struct mval *v);
+/* Canonical key of pk values: heap blob. */
+int pk_encode(const struct mval *pk, uint32_t npk, uint8_t **out,
+    size_t *len);
+/*
+ * Decodes a canonical pk blob into npk values pointing into `blob`.
+ * MULE_EFORMAT when it does not hold exactly npk values.
+ */
+int pk_decode(const uint8_t *blob, size_t len, struct mval *pk, uint32_t npk);
+/* Appends pk values as readable text ("42", "'v-01'", "x'00ff'"). */
+struct strb;
+void pk_text(struct strb *sb, const struct mval *pk, uint32_t npk);
+void mval_text(struct strb *sb, const struct mval *v);
+
+/* ---- tracked-table helpers (replica/track.c) ---- */
+
+/* Name of the state table for tid ("_mule_s<tid>") into buf[32]. */
+const char *state_table(int64_t tid, char buf[32]);
+/* Looks a tracked table up by name; MULE_ENOTFOUND if untracked. */
+int rp_table_get(struct replica *rp, const char *name,
+    struct replica_table **out, char *err);
+/* WHERE clause matching the pk columns: "\"a\" = ?1 AND \"b\" = ?2". */
+void sql_pk_where(struct strb *sb, const struct replica_table *t, int first);
+/* Quoted, comma-separated column list. */
+void sql_cols(struct strb *sb, const struct replica_table *t);
+
+/* Keeps _mule_tables.alive (rows alive in the state) up to date. */
+int rp_alive_add(struct replica *rp, int64_t tid, int64_t delta, char *err);
+/* Reads a state row by key: 1 in *found, else 0. */
+int rp_state_get(sqlite3_stmt *get, struct rowstate *s, int *found);
+/* Writes a state row (pk bound by the caller as ?1). */
+int rp_state_put(struct replica *rp, sqlite3_stmt *put,
+    const struct rowstate *s, char *err);
+/* Binds a table's key for state lookups: the integer or the pk blob. */
+int rp_bind_statekey(sqlite3_stmt *st, int i, const struct replica_table *t,
+    const struct mval *pk);
+
+/* ---- vectors (replica/vector.c) ---- */
+int rp_vector_get(struct replica *rp, const char *peer, const char *kind,
+    struct vector *out, char *err);
+int rp_vector_put(struct replica *rp, const char *peer, const char *kind,
+    const struct vector *v, char *err);
+
 #endif

@@ -91,4 +91,182 @@ int replica_peer_set(struct replica *rp, const char *name, const char *key,
 int replica_peer_prop(struct replica *rp, const char *name, const char *key,
     char **value, char *err);
 
+/* ---- tracked tables ---- */
+
+/* A tracked table as mule sees it now. */
+struct replica_table {
+	int64_t tid;
+	char *name;
+	int intpk;		/* single INTEGER PRIMARY KEY (a rowid alias) */
+	int without_rowid;
+	uint32_t ncols;
+	char **cols;		/* column names in table order */
+	uint32_t npk;
+	uint32_t *pkcols;	/* indexes into cols, in key order */
+};
+
+void replica_table_free(struct replica_table *t);
+/* Reads a table's shape from the live schema (tracked or not). */
+int replica_table_describe(struct replica *rp, const char *name,
+    struct replica_table **out, char *err);
+/* All tracked tables, by name; free each with replica_table_free. */
+int replica_tables(struct replica *rp, struct replica_table ***out,
+    size_t *n, char *err);
+void replica_tables_free(struct replica_table **v, size_t n);
+
+/*
+ * Starts tracking `name`: refuses a table without a primary key
+ * (MULE_ENOPK, explaining), a missing table (MULE_ENOTFOUND) and mule's
+ * own tables.  Existing rows become the baseline (one local commit).
+ * *intkey is set to 1 when the key is an integer the application
+ * probably assigns locally (independent inserts at two sites can collide).
+ * Tracking a tracked table is a no-op (*already = 1).
+ */
+int replica_track(struct replica *rp, const char *name, int *intkey,
+    int *already, char *err);
+/* Names of all user tables (not sqlite_*, not _mule_*); heap array. */
+int replica_user_tables(struct replica *rp, char ***names, size_t *n,
+    char *err);
+void replica_names_free(char **v, size_t n);
+/* Stops tracking (forgets the table's state).  MULE_ENOTFOUND if untracked. */
+int replica_untrack(struct replica *rp, const char *name, char *err);
+
+/* ---- scanning (DESIGN §6) ---- */
+
+struct replica_table_stats {
+	char name[256];
+	uint64_t inserted, updated, deleted;
+};
+
+struct replica_scan_stats {
+	uint64_t rows;		/* rows looked at */
+	uint64_t inserted, updated, deleted;
+	size_t ntables;
+	struct replica_table_stats *tables;	/* heap, ntables entries */
+	uint64_t lamport;	/* the commit's counter (0: nothing changed) */
+};
+
+void replica_scan_stats_release(struct replica_scan_stats *s);
+
+typedef void (*replica_progress_fn)(void *arg, const char *what,
+    unsigned long long done, unsigned long long total);
+
+/*
+ * Records unrecorded local edits of every tracked table as one local
+ * commit (the lamport counter goes up by one when anything changed).
+ * Must run inside a transaction (replica_begin) unless `dry` is set, in
+ * which case only the statistics are computed and nothing is written.
+ */
+int replica_scan(struct replica *rp, int dry, struct replica_scan_stats *st,
+    replica_progress_fn progress, void *parg, char *err);
+
+/* ---- transactions for cli (one bundle = one transaction) ---- */
+int replica_begin(struct replica *rp, char *err);
+int replica_commit(struct replica *rp, char *err);
+void replica_rollback(struct replica *rp);
+
+/* ---- vectors (DESIGN §8) ---- */
+
+/* Our own vector: per origin, the highest counter we have contiguously. */
+int replica_known(struct replica *rp, struct vector *out, char *err);
+/* A peer's "sent" or "acked" vector. */
+int replica_peer_vector(struct replica *rp, const char *peer,
+    const char *kind, struct vector *out, char *err);
+int replica_set_peer_vector(struct replica *rp, const char *peer,
+    const char *kind, const struct vector *v, char *err);
+
+/* ---- outgoing changes (pack) ---- */
+
+/*
+ * Iterates every row holding a cell or existence change whose stamp is
+ * above `base` (per origin), table by table.  For each table with
+ * changes, table() is called first, then row() for each row.  The
+ * rowchange and everything it points to are valid only during the call.
+ */
+struct replica_out_sink {
+	void *arg;
+	int (*table)(void *arg, const struct replica_table *t);
+	int (*row)(void *arg, const struct rowchange *rc);
+};
+int replica_changes(struct replica *rp, const struct vector *base,
+    const struct replica_out_sink *sink, replica_progress_fn progress,
+    void *parg, char *err);
+
+/* ---- incoming changes (unpack) ---- */
+
+struct replica_apply_stats {
+	uint64_t rows, inserted, updated, deleted, cells, ignored;
+	uint64_t conflicts;
+	int gap;		/* we lacked the bundle's base */
+};
+
+struct replica_apply;
+
+/*
+ * Starts applying a bundle from `peer` inside the current transaction.
+ * `ack` is the sender's knowledge (for conflict detection), `bundle_id`
+ * goes into conflict records.  Free with replica_apply_free.
+ */
+int replica_apply_new(struct replica *rp, const char *peer,
+    const uint8_t bundle_id[16], const struct vector *ack,
+    struct replica_apply **out, char *err);
+/* Remembers a large value sent by reference (kept in a temp table). */
+int replica_apply_value(struct replica_apply *a,
+    const uint8_t hash[VALUE_REF_LEN], int type, const uint8_t *p, size_t n,
+    char *err);
+/* The table the following rows belong to (columns as the sender has them). */
+int replica_apply_table(struct replica_apply *a, const char *table,
+    uint32_t ncols, const char *const *cols, uint32_t npk,
+    const uint32_t *pkcols, char *err);
+/* Merges one row change by the rule of DESIGN §7. */
+int replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
+    char *err);
+/*
+ * Finishes: raises our lamport counter past every stamp seen, raises our
+ * vector to `top` where we had `base` (else stats->gap = 1), records the
+ * sender's ack.  Fills *stats.
+ */
+int replica_apply_finish(struct replica_apply *a, const struct vector *base,
+    const struct vector *top, struct replica_apply_stats *stats, char *err);
+void replica_apply_free(struct replica_apply *a);
+
+/* ---- bundle log ---- */
+
+struct replica_logent {
+	int64_t id;
+	uint8_t bundle[16];
+	char dir[8];		/* "sent" or "recv" */
+	char peer[REPLICA_NAME_MAX + 1];
+	int64_t seq;
+	char file[1024];
+	char summary[512];
+	char at[32];
+};
+/* 1 in *yes when bundle `id` was already received. */
+int replica_log_has(struct replica *rp, const uint8_t id[16], const char *dir,
+    int *yes, char *err);
+int replica_log_add(struct replica *rp, const uint8_t id[16], const char *dir,
+    const char *peer, int64_t seq, const char *file, const char *summary,
+    char *err);
+/* Next bundle sequence number for sending to `peer` (1, 2, ...). */
+int replica_next_seq(struct replica *rp, const char *peer, int64_t *seq,
+    char *err);
+int replica_log_list(struct replica *rp, struct replica_logent **out,
+    size_t *n, char *err);
+
+/* ---- conflicts ---- */
+
+struct replica_conflict {
+	int64_t id;
+	char *table, *pk, *col;
+	char *local, *remote;	/* values as SQL literals */
+	struct stamp local_st, remote_st;
+	char winner[8];		/* "local" or "remote" */
+	uint8_t bundle[16];
+};
+int replica_conflicts(struct replica *rp, struct replica_conflict **out,
+    size_t *n, char *err);
+void replica_conflicts_free(struct replica_conflict *v, size_t n);
+int replica_conflict_count(struct replica *rp, uint64_t *n, char *err);
+
 #endif

@@ -1,0 +1,526 @@
+/*
+ * bundle/envelope.c — the outer header, the signature check and the
+ * payload source (reading and decrypting the payload on demand).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bundle/internal.h"
+#include "core/error.h"
+
+size_t
+envelope_header_len(size_t nrecipients, int encrypted)
+{
+	return BUNDLE_FIXED_HDR + nrecipients * BUNDLE_RECIP_LEN +
+	    (encrypted ? SEAL_HEADER_LEN : 0);
+}
+
+int
+envelope_encode(struct buf *b, const struct bundle_info *info,
+    const uint8_t (*keyboxes)[SEAL_KEYBOX_LEN], const uint8_t *sealhdr)
+{
+	static const uint8_t zero[SEAL_KEYBOX_LEN];
+	size_t i;
+	int r;
+
+	if ((r = buf_put(b, BUNDLE_MAGIC, BUNDLE_MAGIC_LEN)) != 0 ||
+	    (r = buf_put_u8(b, BUNDLE_VERSION)) != 0 ||
+	    (r = buf_put_u8(b, info->encrypted ? BUNDLE_FLAG_ENCRYPTED :
+	    0)) != 0 ||
+	    (r = buf_put(b, info->bundle_id, BUNDLE_ID_LEN)) != 0 ||
+	    (r = buf_put(b, info->sender_site, SITE_ID_LEN)) != 0 ||
+	    (r = buf_put(b, info->sender_key, IDENT_KEYID_LEN)) != 0 ||
+	    (r = buf_put_u16(b, (uint16_t)info->nrecipients)) != 0)
+		return r;
+	for (i = 0; i < info->nrecipients; i++) {
+		if ((r = buf_put(b, info->recipient_keys[i],
+		    IDENT_KEYID_LEN)) != 0 ||
+		    (r = buf_put(b, keyboxes != NULL ? keyboxes[i] : zero,
+		    SEAL_KEYBOX_LEN)) != 0)
+			return r;
+	}
+	if (info->encrypted)
+		r = buf_put(b, sealhdr, SEAL_HEADER_LEN);
+	return r;
+}
+
+int
+envelope_parse(const uint8_t *p, size_t n, struct bundle_info *out,
+    size_t *hdrlen, char *err)
+{
+	static const uint8_t zero[SEAL_KEYBOX_LEN];
+	struct bundle_info *info = NULL;
+	struct buf b;
+	const uint8_t *kb;
+	uint8_t magic[BUNDLE_MAGIC_LEN], flags;
+	uint16_t nrec;
+	size_t i, j;
+	int r = MULE_EINTERNAL;
+
+	if (n < BUNDLE_MAGIC_LEN) {
+		if (n > 0 && memcmp(p, BUNDLE_MAGIC, n) == 0)
+			r = mule_errf(err, MULE_EINCOMPLETE,
+			    "truncated bundle: the file ends inside its magic");
+		else
+			r = mule_errf(err, MULE_EFORMAT,
+			    "not a mule bundle (%zu bytes)", n);
+		goto out;
+	}
+	if ((info = calloc(1, sizeof(*info))) == NULL) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	buf_init_ro(&b, p, n);
+	(void)buf_get_bytes(&b, magic, BUNDLE_MAGIC_LEN);
+	if (memcmp(magic, BUNDLE_MAGIC, BUNDLE_MAGIC_LEN) != 0) {
+		r = mule_errf(err, MULE_EFORMAT,
+		    "not a mule bundle (bad magic)");
+		goto out;
+	}
+	if ((r = buf_get_u8(&b, &info->version)) != 0)
+		goto trunc;
+	if (info->version != BUNDLE_VERSION) {
+		r = mule_errf(err, MULE_EFORMAT, "bundle format version %u is "
+		    "not supported (this mule reads version %d)",
+		    info->version, BUNDLE_VERSION);
+		goto out;
+	}
+	if ((r = buf_get_u8(&b, &flags)) != 0)
+		goto trunc;
+	if ((flags & ~BUNDLE_FLAG_ENCRYPTED) != 0) {
+		r = mule_errf(err, MULE_EFORMAT,
+		    "bundle header has unknown flags 0x%02x", flags);
+		goto out;
+	}
+	info->encrypted = (flags & BUNDLE_FLAG_ENCRYPTED) != 0;
+	if ((r = buf_get_bytes(&b, info->bundle_id, BUNDLE_ID_LEN)) != 0 ||
+	    (r = buf_get_bytes(&b, info->sender_site, SITE_ID_LEN)) != 0 ||
+	    (r = buf_get_bytes(&b, info->sender_key, IDENT_KEYID_LEN)) != 0 ||
+	    (r = buf_get_u16(&b, &nrec)) != 0)
+		goto trunc;
+	if (nrec > BUNDLE_MAX_RECIPIENTS) {
+		r = mule_errf(err, MULE_ETOOLARGE, "bundle names %u "
+		    "recipients (limit BUNDLE_MAX_RECIPIENTS = %d)", nrec,
+		    BUNDLE_MAX_RECIPIENTS);
+		goto out;
+	}
+	if (nrec == 0 && info->encrypted) {
+		r = mule_errf(err, MULE_EFORMAT,
+		    "encrypted bundle without recipients");
+		goto out;
+	}
+	if (envelope_header_len(nrec, info->encrypted) > BUNDLE_MAX_HEADER) {
+		r = mule_errf(err, MULE_ETOOLARGE, "bundle header too large");
+		goto out;
+	}
+	info->nrecipients = nrec;
+	for (i = 0; i < nrec; i++) {
+		if ((r = buf_get_bytes(&b, info->recipient_keys[i],
+		    IDENT_KEYID_LEN)) != 0 ||
+		    (r = buf_get_ptr(&b, SEAL_KEYBOX_LEN, &kb)) != 0)
+			goto trunc;
+		for (j = 0; j < i; j++)
+			if (memcmp(info->recipient_keys[i],
+			    info->recipient_keys[j], IDENT_KEYID_LEN) == 0) {
+				r = mule_errf(err, MULE_EFORMAT, "bundle names "
+				    "a recipient key twice");
+				goto out;
+			}
+		if (!info->encrypted &&
+		    memcmp(kb, zero, SEAL_KEYBOX_LEN) != 0) {
+			r = mule_errf(err, MULE_EFORMAT, "unencrypted bundle "
+			    "with a non-zero key box");
+			goto out;
+		}
+	}
+	if (info->encrypted && (r = buf_skip(&b, SEAL_HEADER_LEN)) != 0)
+		goto trunc;
+	*hdrlen = b.off;
+	info->file_size = out->file_size;
+	*out = *info;
+	r = 0;
+	goto out;
+trunc:
+	r = mule_errf(err, r, r == MULE_EINCOMPLETE ?
+	    "truncated bundle: the file ends inside its header" :
+	    "bad bundle header: %s", mule_strerror(r));
+out:
+	free(info);
+	return r;
+}
+
+/* Reads exactly n bytes at off; a short file is MULE_EINCOMPLETE. */
+static int
+read_at(int fd, uint64_t off, void *p, size_t n, const char *path,
+    char *err)
+{
+	uint8_t *c = p;
+	ssize_t got;
+
+	while (n > 0) {
+		got = pread(fd, c, n, (off_t)off);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return mule_errf(err, MULE_EIO, "read %s: %s", path,
+			    strerror(errno));
+		if (got == 0)
+			return mule_errf(err, MULE_EINCOMPLETE,
+			    "%s: unexpected end of file", path);
+		c += got;
+		n -= (size_t)got;
+		off += (uint64_t)got;
+	}
+	return 0;
+}
+
+int
+bundle_open(const char *path, struct bundle_reader **out, char *err)
+{
+	struct bundle_reader *r = NULL;
+	struct stat st;
+	uint8_t *hb = NULL;
+	size_t want;
+	int rc = MULE_EINTERNAL;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		rc = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	r->fd = -1;
+	if ((r->path = strdup(path)) == NULL) {
+		rc = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((r->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		rc = mule_errf(err, errno == ENOENT ? MULE_ENOTFOUND :
+		    MULE_EIO, "open %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (fstat(r->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		rc = mule_errf(err, MULE_EINVAL, "%s is not a regular file",
+		    path);
+		goto out;
+	}
+	r->info.file_size = (uint64_t)st.st_size;
+	want = r->info.file_size < BUNDLE_MAX_HEADER ?
+	    (size_t)r->info.file_size : BUNDLE_MAX_HEADER;
+	if ((hb = malloc(want ? want : 1)) == NULL) {
+		rc = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = read_at(r->fd, 0, hb, want, path, err)) != 0)
+		goto out;
+	if ((rc = envelope_parse(hb, want, &r->info, &r->hdrlen, err)) != 0) {
+		rc = mule_errprefix(err, rc, "%s", path);
+		goto out;
+	}
+	if (r->info.file_size < r->hdrlen + SIG_LEN +
+	    (r->info.encrypted ? SEAL_ABYTES : 0)) {
+		rc = mule_errf(err, MULE_EINCOMPLETE, "%s: truncated bundle "
+		    "(%" PRIu64 " bytes)", path, r->info.file_size);
+		goto out;
+	}
+	r->payload_len = r->info.file_size - r->hdrlen - SIG_LEN;
+	if ((r->hdr = malloc(r->hdrlen)) == NULL) {
+		rc = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	memcpy(r->hdr, hb, r->hdrlen);
+	*out = r;
+	r = NULL;
+	rc = 0;
+out:
+	free(hb);
+	bundle_close(r);
+	return rc;
+}
+
+const struct bundle_info *
+bundle_get_info(const struct bundle_reader *r)
+{
+	return &r->info;
+}
+
+void
+bundle_close(struct bundle_reader *r)
+{
+	if (r == NULL)
+		return;
+	if (r->fd >= 0)
+		close(r->fd);
+	free(r->path);
+	free(r->hdr);
+	free(r);
+}
+
+int
+bundle_is_recipient(const struct bundle_reader *r,
+    const struct ident_pub *me)
+{
+	size_t i;
+
+	for (i = 0; i < r->info.nrecipients; i++)
+		if (memcmp(r->info.recipient_keys[i], me->key_id,
+		    IDENT_KEYID_LEN) == 0)
+			return 1;
+	return 0;
+}
+
+/* Finishes a copy of the signing hash state into out[SIG_HASH_LEN]. */
+static void
+sig_digest(const struct sig_ctx *c, uint8_t out[SIG_HASH_LEN])
+{
+	struct sig_ctx copy = *c;
+
+	crypto_generichash_final(&copy.h, out, SIG_HASH_LEN);
+	sodium_memzero(&copy, sizeof(copy));
+}
+
+int
+bundle_verify(struct bundle_reader *r, const struct ident_pub *sender,
+    char *err)
+{
+	struct sig_ctx sc;
+	struct stat st;
+	uint8_t *blk = NULL, sig[SIG_LEN];
+	char want[2 * IDENT_KEYID_LEN + 1], got[2 * IDENT_KEYID_LEN + 1];
+	uint64_t off, end;
+	size_t n;
+	int rc = MULE_EINTERNAL;
+
+	r->verified = 0;
+	if (memcmp(sender->key_id, r->info.sender_key, IDENT_KEYID_LEN) != 0) {
+		hex_encode(got, r->info.sender_key, IDENT_KEYID_LEN);
+		hex_encode(want, sender->key_id, IDENT_KEYID_LEN);
+		rc = mule_errf(err, MULE_EVERIFY, "%s: signed by key %s, not "
+		    "by the expected key %s", r->path, got, want);
+		goto out;
+	}
+	if (fstat(r->fd, &st) != 0 ||
+	    (uint64_t)st.st_size != r->info.file_size) {
+		rc = mule_errf(err, MULE_EVERIFY, "%s: the file changed while "
+		    "it was being read", r->path);
+		goto out;
+	}
+	if ((blk = malloc(BUNDLE_BLOCK)) == NULL) {
+		rc = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	sig_init(&sc);
+	end = r->info.file_size - SIG_LEN;
+	for (off = 0; off < end; off += n) {
+		n = end - off < BUNDLE_BLOCK ? (size_t)(end - off) :
+		    BUNDLE_BLOCK;
+		if ((rc = read_at(r->fd, off, blk, n, r->path, err)) != 0) {
+			if (rc == MULE_EINCOMPLETE)
+				rc = mule_errf(err, MULE_EVERIFY, "%s: the file "
+				    "shrank while it was being read", r->path);
+			goto out;
+		}
+		/* The header we parsed must be the header we verify. */
+		if (off < r->hdrlen && memcmp(blk, r->hdr + off,
+		    r->hdrlen - off < n ? (size_t)(r->hdrlen - off) : n) != 0) {
+			rc = mule_errf(err, MULE_EVERIFY, "%s: the file changed "
+			    "while it was being read", r->path);
+			goto out;
+		}
+		sig_update(&sc, blk, n);
+	}
+	if ((rc = read_at(r->fd, end, sig, SIG_LEN, r->path, err)) != 0) {
+		if (rc == MULE_EINCOMPLETE)
+			rc = mule_errf(err, MULE_EVERIFY, "%s: the file shrank "
+			    "while it was being read", r->path);
+		goto out;
+	}
+	sig_digest(&sc, r->digest);
+	if (sig_verify(&sc, sender, sig) != 0) {
+		rc = mule_errf(err, MULE_EVERIFY, "%s: bad signature: the "
+		    "bundle was altered or truncated, or not signed by this "
+		    "sender", r->path);
+		goto out;
+	}
+	r->verified = 1;
+	rc = 0;
+out:
+	free(blk);
+	return rc;
+}
+
+/* ---- payload source ---- */
+
+static int
+pt_out(void *arg, const uint8_t *p, size_t n)
+{
+	struct payload_source *s = arg;
+
+	return buf_put(&s->pt, p, n);
+}
+
+int
+payload_source_open(struct payload_source *s, struct bundle_reader *r,
+    const struct ident_secret *me, char *err)
+{
+	char kid[2 * IDENT_KEYID_LEN + 1];
+	size_t i;
+	const uint8_t *kb = NULL;
+	int rc = MULE_EINTERNAL;
+
+	memset(s, 0, sizeof(*s));
+	buf_init(&s->pt);
+	buf_set_max(&s->pt, 8 * (size_t)SEAL_CHUNK);
+	s->r = r;
+	if (!r->verified) {
+		rc = mule_errf(err, MULE_EINVAL, "%s: the bundle must be "
+		    "verified before it is read", r->path);
+		goto out;
+	}
+	s->encrypted = r->info.encrypted;
+	s->off = r->hdrlen;
+	s->end = r->info.file_size - SIG_LEN;
+	sig_init(&s->sc);
+	sig_update(&s->sc, r->hdr, r->hdrlen);
+	if ((s->blk = malloc(SEAL_CHUNK + SEAL_ABYTES)) == NULL) {
+		rc = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (s->encrypted) {
+		if (me == NULL) {
+			rc = mule_errf(err, MULE_EINVAL, "%s: a key is needed to "
+			    "decrypt the bundle", r->path);
+			goto out;
+		}
+		for (i = 0; i < r->info.nrecipients; i++)
+			if (memcmp(r->info.recipient_keys[i], me->pub.key_id,
+			    IDENT_KEYID_LEN) == 0)
+				kb = r->hdr + BUNDLE_FIXED_HDR +
+				    i * BUNDLE_RECIP_LEN + IDENT_KEYID_LEN;
+		hex_encode(kid, me->pub.key_id, IDENT_KEYID_LEN);
+		if (kb == NULL) {
+			rc = mule_errf(err, MULE_ENOTRECIPIENT, "%s: not "
+			    "addressed to this site (key %s)", r->path, kid);
+			goto out;
+		}
+		if ((rc = seal_dec_init(&s->dec, me, kb, pt_out, s)) != 0) {
+			rc = mule_errf(err, rc, "%s: cannot open the file key "
+			    "sealed to key %s: %s", r->path, kid,
+			    mule_strerror(rc));
+			goto out;
+		}
+		s->dec_live = 1;
+		if ((rc = seal_dec_header(&s->dec, r->hdr + r->hdrlen -
+		    SEAL_HEADER_LEN)) != 0) {
+			rc = mule_errf(err, rc, "%s: bad encryption header: %s",
+			    r->path, mule_strerror(rc));
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	if (rc != 0)
+		payload_source_release(s);
+	return rc;
+}
+
+static int
+source_read(struct payload_source *s, size_t max, size_t *n, char *err)
+{
+	size_t want = s->end - s->off < max ? (size_t)(s->end - s->off) : max;
+	int rc;
+
+	if ((rc = read_at(s->r->fd, s->off, s->blk, want, s->r->path,
+	    err)) != 0) {
+		if (rc == MULE_EINCOMPLETE)
+			rc = mule_errf(err, MULE_EVERIFY, "%s: the file changed "
+			    "after it was verified", s->r->path);
+		return rc;
+	}
+	sig_update(&s->sc, s->blk, want);
+	s->off += want;
+	*n = want;
+	return 0;
+}
+
+int
+payload_source_next(struct payload_source *s, const uint8_t **p, size_t *n,
+    char *err)
+{
+	size_t got;
+	int rc;
+
+	if (!s->encrypted) {
+		if (s->off >= s->end) {
+			*p = s->blk;
+			*n = 0;
+			return 0;
+		}
+		if ((rc = source_read(s, BUNDLE_BLOCK, &got, err)) != 0)
+			return rc;
+		*p = s->blk;
+		*n = got;
+		return 0;
+	}
+	if (s->pt_given) {
+		buf_reset(&s->pt);
+		s->pt_given = 0;
+	}
+	while (s->pt.len == 0) {
+		if (s->off >= s->end) {
+			if (s->final_done)
+				break;
+			s->final_done = 1;
+			if ((rc = seal_dec_final(&s->dec)) != 0)
+				return mule_errf(err, rc, "%s: %s", s->r->path,
+				    rc == MULE_EINCOMPLETE ? "the encrypted "
+				    "payload is truncated" : "decryption failed");
+			continue;
+		}
+		if ((rc = source_read(s, SEAL_CHUNK + SEAL_ABYTES, &got,
+		    err)) != 0)
+			return rc;
+		if ((rc = seal_dec_update(&s->dec, s->blk, got)) != 0)
+			return mule_errf(err, rc, "%s: decryption failed: %s",
+			    s->r->path, mule_strerror(rc));
+	}
+	s->pt_given = 1;
+	*p = s->pt.len ? s->pt.d : s->blk;
+	*n = s->pt.len;
+	return 0;
+}
+
+int
+payload_source_finish(struct payload_source *s, char *err)
+{
+	uint8_t d[SIG_HASH_LEN];
+	const uint8_t *p;
+	size_t n;
+	int rc;
+
+	do {
+		if ((rc = payload_source_next(s, &p, &n, err)) != 0)
+			return rc;
+	} while (n > 0);
+	sig_digest(&s->sc, d);
+	if (sodium_memcmp(d, s->r->digest, SIG_HASH_LEN) != 0)
+		return mule_errf(err, MULE_EVERIFY, "%s: the file changed after "
+		    "it was verified", s->r->path);
+	return 0;
+}
+
+void
+payload_source_release(struct payload_source *s)
+{
+	if (s == NULL)
+		return;
+	if (s->dec_live)
+		seal_dec_release(&s->dec);
+	buf_release_wipe(&s->pt);
+	free(s->blk);
+	sodium_memzero(&s->sc, sizeof(s->sc));
+	memset(s, 0, sizeof(*s));
+}

@@ -1,0 +1,93 @@
+/*
+ * bundle/reader.c — bundle_read and bundle_write_raw: the payload of a
+ * verified bundle, decrypted on demand and parsed or copied out.
+ */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bundle/internal.h"
+#include "core/error.h"
+
+static int
+source_next(void *arg, const uint8_t **p, size_t *n, char *err)
+{
+	return payload_source_next(arg, p, n, err);
+}
+
+int
+bundle_read(struct bundle_reader *r, const struct ident_secret *me,
+    const struct bundle_sink *sink, char *err)
+{
+	struct payload_source s;
+	struct inner_opts o;
+	int rc = MULE_EINTERNAL;
+
+	memset(&s, 0, sizeof(s));
+	if ((rc = payload_source_open(&s, r, me, err)) != 0)
+		goto out;
+	memset(&o, 0, sizeof(o));
+	o.require_zstd = 1;
+	o.bundle_id = r->info.bundle_id;
+	o.sender = r->info.sender_site;
+	if ((rc = container_read(source_next, &s, &o, sink, err)) != 0) {
+		/* A file changed under us explains any parse error. */
+		if (rc != MULE_EVERIFY && r->info.encrypted == 0) {
+			char e2[MULE_ERRLEN];
+
+			if (payload_source_finish(&s, e2) == MULE_EVERIFY) {
+				if (err != NULL)
+					memcpy(err, e2, sizeof(e2));
+				rc = MULE_EVERIFY;
+			}
+		}
+		if (rc != MULE_EVERIFY && rc != MULE_ENOTRECIPIENT)
+			rc = mule_errprefix(err, rc, "%s", r->path);
+		goto out;
+	}
+	if ((rc = payload_source_finish(&s, err)) != 0)
+		goto out;
+	rc = 0;
+out:
+	payload_source_release(&s);
+	return rc;
+}
+
+int
+bundle_write_raw(struct bundle_reader *r, const struct ident_secret *me,
+    int fd, char *err)
+{
+	struct payload_source s;
+	const uint8_t *p;
+	size_t n;
+	ssize_t w;
+	int rc = MULE_EINTERNAL;
+
+	memset(&s, 0, sizeof(s));
+	if ((rc = payload_source_open(&s, r, me, err)) != 0)
+		goto out;
+	for (;;) {
+		if ((rc = payload_source_next(&s, &p, &n, err)) != 0)
+			goto out;
+		if (n == 0)
+			break;
+		while (n > 0) {
+			w = write(fd, p, n);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0) {
+				rc = mule_errf(err, MULE_EIO, "write: %s",
+				    strerror(errno));
+				goto out;
+			}
+			p += w;
+			n -= (size_t)w;
+		}
+	}
+	if ((rc = payload_source_finish(&s, err)) != 0)
+		goto out;
+	rc = 0;
+out:
+	payload_source_release(&s);
+	return rc;
+}

@@ -1,0 +1,788 @@
+/*
+ * bundle/segment.c — rows/NNNN members: one table's column list, then row
+ * changes (see mule-bundle(5) for the bytes).
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bundle/internal.h"
+#include "core/error.h"
+
+/* ---- header ---- */
+
+void
+segment_hdr_release(struct segment_hdr *h)
+{
+	uint32_t i;
+
+	if (h == NULL)
+		return;
+	free(h->table);
+	if (h->cols != NULL)
+		for (i = 0; i < h->ncols; i++)
+			free(h->cols[i]);
+	free(h->cols);
+	free(h->pkcols);
+	memset(h, 0, sizeof(*h));
+}
+
+int
+segment_hdr_copy(struct segment_hdr *dst, const char *table, uint32_t ncols,
+    const char *const *cols, uint32_t npk, const uint32_t *pkcols)
+{
+	struct segment_hdr h;
+	uint32_t i;
+	int r = MULE_ENOMEM;
+
+	memset(&h, 0, sizeof(h));
+	if ((h.table = strdup(table)) == NULL ||
+	    (h.cols = calloc(ncols ? ncols : 1, sizeof(*h.cols))) == NULL ||
+	    (h.pkcols = calloc(npk ? npk : 1, sizeof(*h.pkcols))) == NULL)
+		goto out;
+	h.ncols = ncols;
+	for (i = 0; i < ncols; i++)
+		if ((h.cols[i] = strdup(cols[i])) == NULL)
+			goto out;
+	h.npk = npk;
+	if (npk > 0)
+		memcpy(h.pkcols, pkcols, npk * sizeof(*pkcols));
+	segment_hdr_release(dst);
+	*dst = h;
+	memset(&h, 0, sizeof(h));
+	r = 0;
+out:
+	segment_hdr_release(&h);
+	return r;
+}
+
+int
+segment_hdr_equal(const struct segment_hdr *a, const struct segment_hdr *b)
+{
+	uint32_t i;
+
+	if (strcmp(a->table, b->table) != 0 || a->ncols != b->ncols ||
+	    a->npk != b->npk)
+		return 0;
+	for (i = 0; i < a->ncols; i++)
+		if (strcmp(a->cols[i], b->cols[i]) != 0)
+			return 0;
+	for (i = 0; i < a->npk; i++)
+		if (a->pkcols[i] != b->pkcols[i])
+			return 0;
+	return 1;
+}
+
+/* ---- values ---- */
+
+static uint64_t
+zigzag(int64_t v)
+{
+	uint64_t u = (uint64_t)v << 1;
+
+	return v < 0 ? ~u : u;
+}
+
+static int64_t
+unzigzag(uint64_t u)
+{
+	return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+}
+
+static uint64_t
+real_bits(double f)
+{
+	uint64_t u;
+
+	memcpy(&u, &f, sizeof(u));
+	return u;
+}
+
+static double
+bits_real(uint64_t u)
+{
+	double f;
+
+	memcpy(&f, &u, sizeof(f));
+	return f;
+}
+
+/* Checks a value the writer was given; `pk` forbids references. */
+static int
+value_check(const struct mval *v, int pk, char *err)
+{
+	switch (v->type) {
+	case MVAL_NULL:
+	case MVAL_INT:
+	case MVAL_REAL:
+		return 0;
+	case MVAL_TEXT:
+	case MVAL_BLOB:
+		if (v->n > BUNDLE_MAX_INLINE)
+			return mule_errf(err, MULE_ETOOLARGE, "%s value of "
+			    "%zu bytes is too large to store inline (limit "
+			    "%u)", pk ? "primary key" : "inline", v->n,
+			    BUNDLE_MAX_INLINE);
+		if (v->n > 0 && v->p == NULL)
+			return mule_errf(err, MULE_EINVAL,
+			    "value without bytes");
+		return 0;
+	case MVAL_REF:
+		if (pk)
+			return mule_errf(err, MULE_EINVAL,
+			    "primary key value cannot be a reference");
+		if ((v->reftype != MVAL_TEXT && v->reftype != MVAL_BLOB) ||
+		    v->n != VALUE_REF_LEN || v->p == NULL)
+			return mule_errf(err, MULE_EINVAL,
+			    "malformed value reference");
+		return 0;
+	}
+	return mule_errf(err, MULE_EINVAL, "unknown value type %d", v->type);
+}
+
+static int
+value_put(struct buf *b, const struct mval *v)
+{
+	int r;
+
+	if ((r = buf_put_u8(b, (uint8_t)v->type)) != 0)
+		return r;
+	switch (v->type) {
+	case MVAL_INT:
+		return buf_put_varint(b, zigzag(v->i));
+	case MVAL_REAL:
+		return buf_put_u64(b, real_bits(v->f));
+	case MVAL_TEXT:
+	case MVAL_BLOB:
+		return buf_put_str(b, v->p, v->n);
+	case MVAL_REF:
+		if ((r = buf_put_u8(b, (uint8_t)v->reftype)) != 0)
+			return r;
+		return buf_put(b, v->p, VALUE_REF_LEN);
+	}
+	return 0;
+}
+
+/* ---- encoder ---- */
+
+void
+segment_enc_init(struct segment_enc *e)
+{
+	memset(e, 0, sizeof(*e));
+	buf_init(&e->rows);
+	buf_set_max(&e->rows, BUNDLE_MAX_SEGMENT);
+	buf_init(&e->row);
+}
+
+void
+segment_enc_release(struct segment_enc *e)
+{
+	if (e == NULL)
+		return;
+	segment_hdr_release(&e->h);
+	buf_release(&e->rows);
+	buf_release(&e->row);
+	free(e->orig);
+	free(e->slots);
+	memset(e, 0, sizeof(*e));
+}
+
+static uint32_t
+origin_hash(const uint8_t o[SITE_ID_LEN])
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < SITE_ID_LEN; i++)
+		h = (h ^ o[i]) * 16777619u;
+	return h;
+}
+
+static void
+slots_insert(struct segment_enc *e, uint32_t idx)
+{
+	uint32_t m = e->nslots - 1, s = origin_hash(e->orig[idx]) & m;
+
+	while (e->slots[s] != 0)
+		s = (s + 1) & m;
+	e->slots[s] = idx + 1;
+}
+
+static int
+slots_rebuild(struct segment_enc *e, uint32_t nslots)
+{
+	uint32_t *ns, i;
+
+	if ((ns = calloc(nslots, sizeof(*ns))) == NULL)
+		return MULE_ENOMEM;
+	free(e->slots);
+	e->slots = ns;
+	e->nslots = nslots;
+	for (i = 0; i < e->norig; i++)
+		slots_insert(e, i);
+	return 0;
+}
+
+static void
+origins_reset(struct segment_enc *e)
+{
+	e->norig = 0;
+	if (e->slots != NULL)
+		memset(e->slots, 0, e->nslots * sizeof(*e->slots));
+}
+
+/* Index of origin o, adding it when new (*isnew = 1). */
+static int
+origin_index(struct segment_enc *e, const uint8_t o[SITE_ID_LEN],
+    uint32_t *idx, int *isnew)
+{
+	uint8_t (*no)[SITE_ID_LEN];
+	uint32_t m, s, ncap;
+	int r;
+
+	if (e->nslots != 0) {
+		m = e->nslots - 1;
+		for (s = origin_hash(o) & m; e->slots[s] != 0; s = (s + 1) & m)
+			if (memcmp(e->orig[e->slots[s] - 1], o,
+			    SITE_ID_LEN) == 0) {
+				*idx = e->slots[s] - 1;
+				*isnew = 0;
+				return 0;
+			}
+	}
+	if (e->norig == e->origcap) {
+		ncap = e->origcap ? e->origcap * 2 : 16;
+		if ((no = realloc(e->orig, ncap * sizeof(*no))) == NULL)
+			return MULE_ENOMEM;
+		e->orig = no;
+		e->origcap = ncap;
+	}
+	if ((e->norig + 1) * 2 > e->nslots &&
+	    (r = slots_rebuild(e, e->nslots ? e->nslots * 2 : 64)) != 0)
+		return r;
+	memcpy(e->orig[e->norig], o, SITE_ID_LEN);
+	slots_insert(e, e->norig);
+	*idx = e->norig++;
+	*isnew = 1;
+	return 0;
+}
+
+static int
+stamp_put(struct segment_enc *e, struct buf *b, const struct stamp *st)
+{
+	uint32_t idx;
+	int isnew, r;
+
+	if ((r = buf_put_varint(b, st->lamport)) != 0 ||
+	    (r = origin_index(e, st->origin, &idx, &isnew)) != 0 ||
+	    (r = buf_put_varint(b, idx)) != 0)
+		return r;
+	if (isnew)
+		r = buf_put(b, st->origin, SITE_ID_LEN);
+	return r;
+}
+
+static size_t
+str_len(size_t n)
+{
+	return buf_varint_len(n) + n;
+}
+
+int
+segment_enc_begin(struct segment_enc *e, const char *table, uint32_t ncols,
+    const char *const *cols, uint32_t npk, const uint32_t *pkcols,
+    char *err)
+{
+	uint8_t *seen = NULL;
+	size_t len;
+	uint32_t i;
+	int r = MULE_EINTERNAL;
+
+	len = table != NULL ? strlen(table) : 0;
+	if (len == 0 || len > BUNDLE_MAX_NAME) {
+		r = mule_errf(err, MULE_EINVAL, "table name is empty or "
+		    "longer than %d bytes", BUNDLE_MAX_NAME);
+		goto out;
+	}
+	if (ncols == 0 || ncols > BUNDLE_MAX_COLUMNS) {
+		r = mule_errf(err, ncols ? MULE_ETOOLARGE : MULE_EINVAL,
+		    "table %s has %" PRIu32 " columns (1 to %d allowed)",
+		    table, ncols, BUNDLE_MAX_COLUMNS);
+		goto out;
+	}
+	if (npk == 0 || npk > ncols) {
+		r = mule_errf(err, MULE_EINVAL, "table %s: %" PRIu32
+		    " primary key columns of %" PRIu32, table, npk, ncols);
+		goto out;
+	}
+	e->hdrsize = 4 + 1 + 1 + str_len(len) + buf_varint_len(ncols) +
+	    buf_varint_len(npk);
+	for (i = 0; i < ncols; i++) {
+		if (cols[i] == NULL || strlen(cols[i]) > BUNDLE_MAX_NAME) {
+			r = mule_errf(err, MULE_EINVAL, "table %s: column %"
+			    PRIu32 " has no name or one longer than %d bytes",
+			    table, i, BUNDLE_MAX_NAME);
+			goto out;
+		}
+		e->hdrsize += str_len(strlen(cols[i]));
+	}
+	if ((seen = calloc(ncols, 1)) == NULL) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < npk; i++) {
+		if (pkcols[i] >= ncols || seen[pkcols[i]]) {
+			r = mule_errf(err, MULE_EINVAL, "table %s: bad primary "
+			    "key column index %" PRIu32, table, pkcols[i]);
+			goto out;
+		}
+		seen[pkcols[i]] = 1;
+		e->hdrsize += buf_varint_len(pkcols[i]);
+	}
+	if (e->hdrsize + 10 > BUNDLE_MAX_SEGMENT) {
+		r = mule_errf(err, MULE_ETOOLARGE, "table %s: column list "
+		    "does not fit a segment", table);
+		goto out;
+	}
+	if ((r = segment_hdr_copy(&e->h, table, ncols, cols, npk,
+	    pkcols)) != 0) {
+		r = mule_errf(err, r, "out of memory");
+		goto out;
+	}
+	e->cont = 0;
+	e->nrows = 0;
+	buf_reset(&e->rows);
+	origins_reset(e);
+	r = 0;
+out:
+	free(seen);
+	return r;
+}
+
+static int
+row_check(const struct segment_enc *e, const struct rowchange *rc,
+    char *err)
+{
+	uint32_t i;
+	int r;
+
+	if (e->h.table == NULL)
+		return mule_errf(err, MULE_EINVAL, "row before any table");
+	if (rc->npk != e->h.npk)
+		return mule_errf(err, MULE_EINVAL, "table %s: row has %" PRIu32
+		    " key values, the key has %" PRIu32 " columns", e->h.table,
+		    rc->npk, e->h.npk);
+	if (rc->cl == 0)
+		return mule_errf(err, MULE_EINVAL,
+		    "table %s: causal length 0", e->h.table);
+	if (rc->ncells > e->h.ncols)
+		return mule_errf(err, MULE_EINVAL, "table %s: row has more "
+		    "cells than columns", e->h.table);
+	for (i = 0; i < rc->npk; i++)
+		if ((r = value_check(&rc->pk[i], 1, err)) != 0)
+			return mule_errprefix(err, r, "table %s", e->h.table);
+	for (i = 0; i < rc->ncells; i++) {
+		if (rc->cells[i].col >= e->h.ncols ||
+		    (i > 0 && rc->cells[i].col <= rc->cells[i - 1].col))
+			return mule_errf(err, MULE_EINVAL, "table %s: cell "
+			    "columns out of range or not ascending",
+			    e->h.table);
+		if ((r = value_check(&rc->cells[i].v, 0, err)) != 0)
+			return mule_errprefix(err, r, "table %s, column %s",
+			    e->h.table, e->h.cols[rc->cells[i].col]);
+	}
+	return 0;
+}
+
+int
+segment_enc_row(struct segment_enc *e, const struct rowchange *rc,
+    int *added, char *err)
+{
+	struct buf *b = &e->row;
+	uint32_t i, norig0 = e->norig;
+	size_t total;
+	int r = MULE_EINTERNAL;
+
+	if ((r = row_check(e, rc, err)) != 0)
+		goto out;
+	buf_reset(b);
+	for (i = 0; i < rc->npk && r == 0; i++)
+		r = value_put(b, &rc->pk[i]);
+	if (r == 0)
+		r = buf_put_varint(b, rc->cl);
+	if (r == 0)
+		r = stamp_put(e, b, &rc->cl_stamp);
+	if (r == 0)
+		r = buf_put_varint(b, rc->ncells);
+	for (i = 0; i < rc->ncells && r == 0; i++) {
+		if ((r = buf_put_varint(b, rc->cells[i].col)) == 0 &&
+		    (r = value_put(b, &rc->cells[i].v)) == 0)
+			r = stamp_put(e, b, &rc->cells[i].st);
+	}
+	if (r == 0)
+		r = buf_put(b, rc->hash, ROW_HASH_LEN);
+	if (r != 0) {
+		r = mule_errf(err, r, "encoding a row of %s: %s", e->h.table,
+		    mule_strerror(r));
+		goto rollback;
+	}
+	total = e->hdrsize + buf_varint_len(e->nrows + 1) + e->rows.len +
+	    b->len;
+	if (total > BUNDLE_MAX_SEGMENT || e->norig > SEGMENT_MAX_ORIGINS) {
+		*added = 0;
+		r = 0;
+		goto rollback;
+	}
+	if ((r = buf_put(&e->rows, b->d, b->len)) != 0) {
+		r = mule_errf(err, r, "out of memory");
+		goto rollback;
+	}
+	e->nrows++;
+	*added = 1;
+	r = 0;
+	goto out;
+rollback:
+	if (e->norig != norig0) {
+		e->norig = norig0;
+		if (slots_rebuild(e, e->nslots) != 0)
+			r = mule_errf(err, MULE_ENOMEM, "out of memory");
+	}
+out:
+	return r;
+}
+
+int
+segment_enc_header(const struct segment_enc *e, struct buf *hdr, char *err)
+{
+	uint32_t i;
+	int r;
+
+	if ((r = buf_put(hdr, SEGMENT_MAGIC, 4)) == 0 &&
+	    (r = buf_put_u8(hdr, SEGMENT_VERSION)) == 0 &&
+	    (r = buf_put_u8(hdr, e->cont ? SEGMENT_FLAG_CONT : 0)) == 0 &&
+	    (r = buf_put_cstr(hdr, e->h.table)) == 0)
+		r = buf_put_varint(hdr, e->h.ncols);
+	for (i = 0; i < e->h.ncols && r == 0; i++)
+		r = buf_put_cstr(hdr, e->h.cols[i]);
+	if (r == 0)
+		r = buf_put_varint(hdr, e->h.npk);
+	for (i = 0; i < e->h.npk && r == 0; i++)
+		r = buf_put_varint(hdr, e->h.pkcols[i]);
+	if (r == 0)
+		r = buf_put_varint(hdr, e->nrows);
+	if (r != 0)
+		return mule_errf(err, r, "segment header: %s",
+		    mule_strerror(r));
+	return 0;
+}
+
+void
+segment_enc_next(struct segment_enc *e)
+{
+	e->cont = 1;
+	e->nrows = 0;
+	buf_reset(&e->rows);
+	origins_reset(e);
+}
+
+/* ---- decoder ---- */
+
+void
+segment_dec_init(struct segment_dec *d)
+{
+	memset(d, 0, sizeof(*d));
+}
+
+void
+segment_dec_release(struct segment_dec *d)
+{
+	if (d == NULL)
+		return;
+	segment_hdr_release(&d->h);
+	free(d->orig);
+	free(d->pk);
+	free(d->cells);
+	memset(d, 0, sizeof(*d));
+}
+
+static int
+dec_err(char *err, int r, const char *what)
+{
+	return mule_errf(err, r, "segment %s: %s", what, mule_strerror(r));
+}
+
+int
+segment_dec_open(struct segment_dec *d, const uint8_t *p, size_t n,
+    char *err)
+{
+	struct segment_dec s;
+	uint8_t magic[4], ver, flags, *seen = NULL;
+	uint64_t v;
+	uint32_t i;
+	int r = MULE_EINTERNAL;
+
+	segment_dec_init(&s);
+	buf_init_ro(&s.b, p, n);
+	if (n > BUNDLE_MAX_SEGMENT) {
+		r = mule_errf(err, MULE_ETOOLARGE, "segment larger than %u "
+		    "bytes", BUNDLE_MAX_SEGMENT);
+		goto out;
+	}
+	if ((r = buf_get_bytes(&s.b, magic, 4)) != 0) {
+		r = dec_err(err, r, "magic");
+		goto out;
+	}
+	if (memcmp(magic, SEGMENT_MAGIC, 4) != 0) {
+		r = mule_errf(err, MULE_EFORMAT, "not a row segment (bad "
+		    "magic)");
+		goto out;
+	}
+	if ((r = buf_get_u8(&s.b, &ver)) != 0 ||
+	    (r = buf_get_u8(&s.b, &flags)) != 0) {
+		r = dec_err(err, r, "header");
+		goto out;
+	}
+	if (ver != SEGMENT_VERSION) {
+		r = mule_errf(err, MULE_EFORMAT, "row segment version %u is "
+		    "not supported", ver);
+		goto out;
+	}
+	if ((flags & ~SEGMENT_FLAG_CONT) != 0) {
+		r = mule_errf(err, MULE_EFORMAT, "row segment has unknown "
+		    "flags 0x%02x", flags);
+		goto out;
+	}
+	s.cont = (flags & SEGMENT_FLAG_CONT) != 0;
+	if ((r = buf_get_cstr(&s.b, BUNDLE_MAX_NAME, &s.h.table)) != 0) {
+		r = dec_err(err, r, "table name");
+		goto out;
+	}
+	if (s.h.table[0] == '\0') {
+		r = mule_errf(err, MULE_EFORMAT, "segment has an empty table "
+		    "name");
+		goto out;
+	}
+	if ((r = buf_get_varint_max(&s.b, BUNDLE_MAX_COLUMNS, &v)) != 0) {
+		r = dec_err(err, r, "column count");
+		goto out;
+	}
+	if (v == 0) {
+		r = mule_errf(err, MULE_EFORMAT, "segment has no columns");
+		goto out;
+	}
+	if ((s.h.cols = calloc((size_t)v, sizeof(*s.h.cols))) == NULL) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	s.h.ncols = (uint32_t)v;
+	for (i = 0; i < s.h.ncols; i++)
+		if ((r = buf_get_cstr(&s.b, BUNDLE_MAX_NAME,
+		    &s.h.cols[i])) != 0) {
+			r = dec_err(err, r, "column name");
+			goto out;
+		}
+	if ((r = buf_get_varint_max(&s.b, s.h.ncols, &v)) != 0) {
+		r = dec_err(err, r == MULE_ETOOLARGE ? MULE_EFORMAT : r,
+		    "key column count");
+		goto out;
+	}
+	if (v == 0) {
+		r = mule_errf(err, MULE_EFORMAT, "segment has no key columns");
+		goto out;
+	}
+	s.h.npk = (uint32_t)v;
+	if ((s.h.pkcols = calloc(s.h.npk, sizeof(*s.h.pkcols))) == NULL ||
+	    (seen = calloc(s.h.ncols, 1)) == NULL ||
+	    (s.pk = calloc(s.h.npk, sizeof(*s.pk))) == NULL ||
+	    (s.cells = calloc(s.h.ncols, sizeof(*s.cells))) == NULL) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < s.h.npk; i++) {
+		if ((r = buf_get_varint_max(&s.b, s.h.ncols - 1, &v)) != 0) {
+			r = dec_err(err, r == MULE_ETOOLARGE ? MULE_EFORMAT : r,
+			    "key column index");
+			goto out;
+		}
+		if (seen[v]) {
+			r = mule_errf(err, MULE_EFORMAT, "segment names a key "
+			    "column twice");
+			goto out;
+		}
+		seen[v] = 1;
+		s.h.pkcols[i] = (uint32_t)v;
+	}
+	if ((r = buf_get_varint(&s.b, &s.nrows)) != 0) {
+		r = dec_err(err, r, "row count");
+		goto out;
+	}
+	/* Each row takes at least 20 bytes; refuse counts that cannot fit. */
+	if (s.nrows > buf_avail(&s.b) / 20) {
+		r = mule_errf(err, MULE_EFORMAT, "segment claims %" PRIu64
+		    " rows in %zu bytes", s.nrows, buf_avail(&s.b));
+		goto out;
+	}
+	s.left = s.nrows;
+	s.rc.pk = s.pk;
+	s.rc.cells = s.cells;
+	segment_dec_release(d);
+	*d = s;
+	segment_dec_init(&s);
+	r = 0;
+out:
+	free(seen);
+	segment_dec_release(&s);
+	return r;
+}
+
+static int
+value_get(struct buf *b, int pk, struct mval *v)
+{
+	uint8_t tag, rt;
+	uint64_t u;
+	int r;
+
+	memset(v, 0, sizeof(*v));
+	if ((r = buf_get_u8(b, &tag)) != 0)
+		return r;
+	v->type = tag;
+	switch (tag) {
+	case MVAL_NULL:
+		return 0;
+	case MVAL_INT:
+		if ((r = buf_get_varint(b, &u)) != 0)
+			return r;
+		v->i = unzigzag(u);
+		return 0;
+	case MVAL_REAL:
+		if ((r = buf_get_u64(b, &u)) != 0)
+			return r;
+		v->f = bits_real(u);
+		return 0;
+	case MVAL_TEXT:
+	case MVAL_BLOB:
+		return buf_get_str(b, BUNDLE_MAX_INLINE, &v->p, &v->n);
+	case MVAL_REF:
+		if (pk)
+			return MULE_EFORMAT;
+		if ((r = buf_get_u8(b, &rt)) != 0)
+			return r;
+		if (rt != MVAL_TEXT && rt != MVAL_BLOB)
+			return MULE_EFORMAT;
+		v->reftype = rt;
+		v->n = VALUE_REF_LEN;
+		return buf_get_ptr(b, VALUE_REF_LEN, &v->p);
+	}
+	return MULE_EFORMAT;
+}
+
+static int
+stamp_get(struct segment_dec *d, struct stamp *st)
+{
+	uint8_t (*no)[SITE_ID_LEN];
+	uint64_t idx;
+	size_t ncap;
+	int r;
+
+	if ((r = buf_get_varint(&d->b, &st->lamport)) != 0 ||
+	    (r = buf_get_varint(&d->b, &idx)) != 0)
+		return r;
+	if (idx < d->norig) {
+		memcpy(st->origin, d->orig[idx], SITE_ID_LEN);
+		return 0;
+	}
+	if (idx > d->norig)
+		return MULE_EFORMAT;
+	if (d->norig >= SEGMENT_MAX_ORIGINS)
+		return MULE_ETOOLARGE;
+	if (d->norig == d->origcap) {
+		ncap = d->origcap ? d->origcap * 2 : 16;
+		if ((no = realloc(d->orig, ncap * sizeof(*no))) == NULL)
+			return MULE_ENOMEM;
+		d->orig = no;
+		d->origcap = ncap;
+	}
+	if ((r = buf_get_bytes(&d->b, d->orig[d->norig], SITE_ID_LEN)) != 0)
+		return r;
+	memcpy(st->origin, d->orig[d->norig], SITE_ID_LEN);
+	d->norig++;
+	return 0;
+}
+
+int
+segment_dec_next(struct segment_dec *d, const struct rowchange **out,
+    char *err)
+{
+	struct rowchange *rc = &d->rc;
+	uint64_t v, rowno = d->nrows - d->left + 1;
+	uint32_t i;
+	const char *what = "key value";
+	int r = MULE_EINTERNAL;
+
+	if (d->h.table == NULL) {
+		r = mule_errf(err, MULE_EINVAL, "segment not opened");
+		goto out;
+	}
+	if (d->left == 0) {
+		if (buf_avail(&d->b) != 0) {
+			r = mule_errf(err, MULE_EFORMAT, "segment has %zu "
+			    "bytes after its last row", buf_avail(&d->b));
+			goto out;
+		}
+		*out = NULL;
+		r = 0;
+		goto out;
+	}
+	rc->npk = d->h.npk;
+	for (i = 0; i < d->h.npk; i++)
+		if ((r = value_get(&d->b, 1, &d->pk[i])) != 0)
+			goto bad;
+	what = "causal length";
+	if ((r = buf_get_varint(&d->b, &rc->cl)) != 0)
+		goto bad;
+	if (rc->cl == 0) {
+		r = MULE_EFORMAT;
+		goto bad;
+	}
+	what = "stamp";
+	if ((r = stamp_get(d, &rc->cl_stamp)) != 0)
+		goto bad;
+	what = "cell count";
+	if ((r = buf_get_varint_max(&d->b, d->h.ncols, &v)) != 0) {
+		if (r == MULE_ETOOLARGE)
+			r = MULE_EFORMAT;
+		goto bad;
+	}
+	rc->ncells = (uint32_t)v;
+	for (i = 0; i < rc->ncells; i++) {
+		what = "cell column";
+		if ((r = buf_get_varint_max(&d->b, d->h.ncols - 1, &v)) != 0) {
+			if (r == MULE_ETOOLARGE)
+				r = MULE_EFORMAT;
+			goto bad;
+		}
+		if (i > 0 && v <= d->cells[i - 1].col) {
+			r = MULE_EFORMAT;
+			goto bad;
+		}
+		d->cells[i].col = (uint32_t)v;
+		what = "cell value";
+		if ((r = value_get(&d->b, 0, &d->cells[i].v)) != 0)
+			goto bad;
+		what = "cell stamp";
+		if ((r = stamp_get(d, &d->cells[i].st)) != 0)
+			goto bad;
+	}
+	what = "row hash";
+	if ((r = buf_get_bytes(&d->b, rc->hash, ROW_HASH_LEN)) != 0)
+		goto bad;
+	d->left--;
+	*out = rc;
+	r = 0;
+	goto out;
+bad:
+	r = mule_errf(err, r, "table %s, row %" PRIu64 ": bad %s: %s",
+	    d->h.table, rowno, what, mule_strerror(r));
+out:
+	return r;
+}

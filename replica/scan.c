@@ -1,0 +1,465 @@
+/*
+ * replica/scan.c — finding local edits (DESIGN §6).
+ *
+ * Every row of a tracked table is hashed and compared with its state row.
+ * New, changed and vanished rows become one local commit: the lamport
+ * counter goes up by one and every changed cell gets the stamp
+ * (counter, this site).  Tables whose key is the rowid are walked in key
+ * order next to their state (a merge join); others look each row's state
+ * up by key, and look for vanished rows only when the counts say some
+ * are missing.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/strb.h"
+#include "replica/internal.h"
+
+struct scanctx {
+	struct replica *rp;
+	struct replica_table *t;
+	int dry;
+	struct istamp now;		/* (L, me) */
+	sqlite3_stmt *get, *put;
+	struct replica_table_stats *ts;
+	uint32_t *colhash;
+	int64_t alive_delta;
+	uint64_t matched;		/* data rows with an alive state */
+	uint64_t rows;
+	replica_progress_fn progress;
+	void *parg;
+};
+
+void
+replica_scan_stats_release(struct replica_scan_stats *s)
+{
+	free(s->tables);
+	memset(s, 0, sizeof(*s));
+}
+
+int
+rp_alive_add(struct replica *rp, int64_t tid, int64_t delta, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	if (delta == 0)
+		return 0;
+	if ((r = rp_prepare(rp, "UPDATE _mule_tables SET alive = alive + ?"
+	    " WHERE tid = ?", &st, err)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, delta);
+	sqlite3_bind_int64(st, 2, tid);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return rp_dberr(rp, rc, err, "update table counts");
+	return 0;
+}
+
+/* Binds the state key of the current data row (pk columns first). */
+static int
+bind_data_key(struct scanctx *c, sqlite3_stmt *data, sqlite3_stmt *st)
+{
+	struct mval pk[64];
+	uint32_t i;
+
+	if (c->t->npk > 64)
+		return MULE_ETOOLARGE;
+	for (i = 0; i < c->t->npk; i++)
+		mval_from_stmt(&pk[i], data, (int)i);
+	return rp_bind_statekey(st, 1, c->t, pk);
+}
+
+/*
+ * One data row against its state (`old`, NULL when there is none).
+ * Value columns start at data column c->t->npk.
+ */
+static int
+scan_row(struct scanctx *c, sqlite3_stmt *data, struct rowstate *old,
+    char *err)
+{
+	struct rowstate ns;
+	uint8_t hash[ROW_HASH_LEN];
+	uint32_t i, n = c->t->ncols, changed = 0;
+	int r = MULE_EINTERNAL, fresh;
+
+	memset(&ns, 0, sizeof(ns));
+	c->rows++;
+	row_hash_stmt(data, (int)c->t->npk, n, hash, c->colhash);
+	if (old != NULL && old->cl % 2 == 1) {
+		c->matched++;
+		if (memcmp(old->hash, hash, ROW_HASH_LEN) == 0 &&
+		    old->ncols == n)
+			return 0;	/* unchanged: cost a hash, nothing more */
+	}
+	fresh = old == NULL || old->cl % 2 == 0;
+	if (fresh)
+		c->ts->inserted++;
+	else
+		c->ts->updated++;
+	if (c->dry)
+		return 0;
+	if ((r = rowstate_alloc(&ns, n)) != 0) {
+		r = mule_errf(err, r, "out of memory");
+		goto out;
+	}
+	memcpy(ns.hash, hash, ROW_HASH_LEN);
+	memcpy(ns.colhash, c->colhash, n * sizeof(*ns.colhash));
+	if (fresh) {
+		ns.cl = old == NULL ? 1 : old->cl + 1;
+		ns.cl_st = c->now;
+		for (i = 0; i < n; i++)
+			ns.colst[i] = c->now;
+		c->alive_delta++;
+	} else {
+		ns.cl = old->cl;
+		ns.cl_st = old->cl_st;
+		for (i = 0; i < n; i++) {
+			if (old->ncols == n && old->colhash[i] == c->colhash[i]) {
+				ns.colst[i] = old->colst[i];
+			} else {
+				ns.colst[i] = c->now;
+				changed++;
+			}
+		}
+		/* A row hash change no column hash explains: stamp all. */
+		if (changed == 0)
+			for (i = 0; i < n; i++)
+				ns.colst[i] = c->now;
+	}
+	if ((r = bind_data_key(c, data, c->put)) != 0) {
+		r = mule_errf(err, r, "table %s: bad key", c->t->name);
+		goto out;
+	}
+	r = rp_state_put(c->rp, c->put, &ns, err);
+out:
+	rowstate_release(&ns);
+	return r;
+}
+
+/* A state row whose data row is gone: the row was deleted. */
+static int
+scan_gone(struct scanctx *c, sqlite3_stmt *state, struct rowstate *old,
+    char *err)
+{
+	if (old->cl % 2 == 0)
+		return 0;	/* already a tombstone */
+	c->ts->deleted++;
+	if (c->dry)
+		return 0;
+	old->cl++;
+	old->cl_st = c->now;
+	memset(old->hash, 0, ROW_HASH_LEN);
+	c->alive_delta--;
+	if (c->t->intpk)
+		sqlite3_bind_int64(c->put, 1, sqlite3_column_int64(state, 0));
+	else
+		sqlite3_bind_blob(c->put, 1, sqlite3_column_blob(state, 0),
+		    sqlite3_column_bytes(state, 0), SQLITE_TRANSIENT);
+	return rp_state_put(c->rp, c->put, old, err);
+}
+
+static int
+decode_state_row(sqlite3_stmt *st, int first, struct rowstate *s)
+{
+	int r;
+
+	if (sqlite3_column_bytes(st, first + 1) != ROW_HASH_LEN)
+		return MULE_EFORMAT;
+	if ((r = rowstate_decode(s, sqlite3_column_blob(st, first + 2),
+	    (size_t)sqlite3_column_bytes(st, first + 2))) != 0)
+		return r;
+	s->cl = (uint64_t)sqlite3_column_int64(st, first);
+	memcpy(s->hash, sqlite3_column_blob(st, first + 1), ROW_HASH_LEN);
+	return 0;
+}
+
+static void
+tick(struct scanctx *c)
+{
+	if (c->progress != NULL && c->rows % 65536 == 0)
+		c->progress(c->parg, c->t->name, c->rows, 0);
+}
+
+/* Rowid tables: data and state both in key order, one pass. */
+static int
+scan_merge(struct scanctx *c, sqlite3_stmt *data, sqlite3_stmt *state,
+    char *err)
+{
+	struct rowstate old;
+	int dr, sr, r = 0, cmp;
+	int64_t dk = 0, sk = 0;
+
+	memset(&old, 0, sizeof(old));
+	dr = sqlite3_step(data);
+	sr = sqlite3_step(state);
+	while (r == 0 && (dr == SQLITE_ROW || sr == SQLITE_ROW)) {
+		if (dr == SQLITE_ROW)
+			dk = sqlite3_column_int64(data, 0);
+		if (sr == SQLITE_ROW)
+			sk = sqlite3_column_int64(state, 0);
+		if (dr != SQLITE_ROW)
+			cmp = 1;
+		else if (sr != SQLITE_ROW)
+			cmp = -1;
+		else
+			cmp = dk < sk ? -1 : dk > sk;
+		if (cmp < 0) {
+			r = scan_row(c, data, NULL, err);
+			dr = sqlite3_step(data);
+		} else {
+			if ((r = decode_state_row(state, 1, &old)) != 0) {
+				r = mule_errf(err, MULE_EDB, "table %s: damaged "
+				    "state row %lld", c->t->name, (long long)sk);
+				break;
+			}
+			if (cmp > 0) {
+				r = scan_gone(c, state, &old, err);
+			} else {
+				r = scan_row(c, data, &old, err);
+				dr = sqlite3_step(data);
+			}
+			rowstate_release(&old);
+			sr = sqlite3_step(state);
+		}
+		tick(c);
+	}
+	if (r == 0 && (dr != SQLITE_DONE || sr != SQLITE_DONE))
+		r = rp_dberr(c->rp, dr != SQLITE_DONE ? dr : sr, err,
+		    c->t->name);
+	return r;
+}
+
+/* Other tables: each data row's state by key, then vanished rows. */
+static int
+scan_lookup(struct scanctx *c, sqlite3_stmt *data, char *err)
+{
+	struct rowstate old;
+	sqlite3_stmt *alive = NULL, *exists = NULL;
+	struct strb sb;
+	struct mval pk[64];
+	char sname[32];
+	int64_t count = 0;
+	int rc, r = 0, found;
+	uint32_t i;
+
+	strb_init(&sb);
+	while ((rc = sqlite3_step(data)) == SQLITE_ROW) {
+		if ((r = bind_data_key(c, data, c->get)) != 0) {
+			r = mule_errf(err, r, "table %s: bad key", c->t->name);
+			goto out;
+		}
+		if ((r = rp_state_get(c->get, &old, &found)) != 0) {
+			r = mule_errf(err, r, "table %s: damaged state",
+			    c->t->name);
+			goto out;
+		}
+		r = scan_row(c, data, found ? &old : NULL, err);
+		if (found)
+			rowstate_release(&old);
+		if (r != 0)
+			goto out;
+		tick(c);
+	}
+	if (rc != SQLITE_DONE) {
+		r = rp_dberr(c->rp, rc, err, c->t->name);
+		goto out;
+	}
+	/* Vanished rows exist only when fewer alive rows were matched. */
+	if ((r = rp_prepare(c->rp, "SELECT alive FROM _mule_tables WHERE "
+	    "tid = ?", &alive, err)) != 0)
+		goto out;
+	sqlite3_bind_int64(alive, 1, c->t->tid);
+	if (sqlite3_step(alive) == SQLITE_ROW)
+		count = sqlite3_column_int64(alive, 0);
+	sqlite3_finalize(alive);
+	alive = NULL;
+	if ((uint64_t)count <= c->matched)
+		goto out;
+	strb_addf(&sb, "SELECT pk, cl, hash, st FROM %s WHERE cl %% 2 = 1",
+	    state_table(c->t->tid, sname));
+	if ((r = rp_prepare(c->rp, strb_str(&sb), &alive, err)) != 0)
+		goto out;
+	strb_reset(&sb);
+	strb_add(&sb, "SELECT 1 FROM ");
+	strb_add_ident(&sb, c->t->name);
+	strb_add(&sb, " WHERE ");
+	sql_pk_where(&sb, c->t, 1);
+	if ((r = rp_prepare(c->rp, strb_str(&sb), &exists, err)) != 0)
+		goto out;
+	while ((rc = sqlite3_step(alive)) == SQLITE_ROW) {
+		if (pk_decode(sqlite3_column_blob(alive, 0),
+		    (size_t)sqlite3_column_bytes(alive, 0), pk, c->t->npk) != 0) {
+			r = mule_errf(err, MULE_EDB, "table %s: damaged key in "
+			    "state", c->t->name);
+			goto out;
+		}
+		for (i = 0; i < c->t->npk; i++)
+			mval_bind(exists, (int)i + 1, &pk[i]);
+		rc = sqlite3_step(exists);
+		sqlite3_reset(exists);
+		if (rc == SQLITE_ROW)
+			continue;
+		if ((r = decode_state_row(alive, 1, &old)) != 0) {
+			r = mule_errf(err, MULE_EDB, "table %s: damaged state",
+			    c->t->name);
+			goto out;
+		}
+		r = scan_gone(c, alive, &old, err);
+		rowstate_release(&old);
+		if (r != 0)
+			goto out;
+	}
+	if (rc != SQLITE_DONE)
+		r = rp_dberr(c->rp, rc, err, c->t->name);
+out:
+	sqlite3_finalize(alive);
+	sqlite3_finalize(exists);
+	strb_release(&sb);
+	return r;
+}
+
+static int
+scan_table(struct scanctx *c, char *err)
+{
+	sqlite3_stmt *data = NULL, *state = NULL;
+	struct strb sb;
+	char sname[32];
+	uint32_t i;
+	int r = MULE_EINTERNAL;
+
+	strb_init(&sb);
+	c->alive_delta = 0;
+	c->matched = 0;
+	if ((c->colhash = calloc(c->t->ncols + 1, sizeof(uint32_t))) == NULL) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	state_table(c->t->tid, sname);
+	strb_add(&sb, "SELECT ");
+	for (i = 0; i < c->t->npk; i++) {
+		strb_add_ident(&sb, c->t->cols[c->t->pkcols[i]]);
+		strb_add(&sb, ", ");
+	}
+	sql_cols(&sb, c->t);
+	strb_add(&sb, " FROM ");
+	strb_add_ident(&sb, c->t->name);
+	if (c->t->intpk) {
+		strb_add(&sb, " ORDER BY ");
+		strb_add_ident(&sb, c->t->cols[c->t->pkcols[0]]);
+	}
+	if ((r = rp_prepare(c->rp, strb_str(&sb), &data, err)) != 0)
+		goto out;
+	strb_reset(&sb);
+	strb_addf(&sb, "SELECT pk, cl, hash, st FROM %s WHERE pk = ?1", sname);
+	if ((r = rp_prepare(c->rp, strb_str(&sb), &c->get, err)) != 0)
+		goto out;
+	strb_reset(&sb);
+	strb_addf(&sb, "INSERT OR REPLACE INTO %s(pk, cl, hash, st) "
+	    "VALUES (?1, ?2, ?3, ?4)", sname);
+	if ((r = rp_prepare(c->rp, strb_str(&sb), &c->put, err)) != 0)
+		goto out;
+	/* The `get` statement yields cl, hash, st from column 1. */
+	sqlite3_finalize(c->get);
+	c->get = NULL;
+	strb_reset(&sb);
+	strb_addf(&sb, "SELECT cl, hash, st FROM %s WHERE pk = ?1", sname);
+	if ((r = rp_prepare(c->rp, strb_str(&sb), &c->get, err)) != 0)
+		goto out;
+	if (c->t->intpk) {
+		strb_reset(&sb);
+		strb_addf(&sb, "SELECT pk, cl, hash, st FROM %s ORDER BY pk",
+		    sname);
+		if ((r = rp_prepare(c->rp, strb_str(&sb), &state, err)) != 0)
+			goto out;
+		r = scan_merge(c, data, state, err);
+	} else {
+		r = scan_lookup(c, data, err);
+	}
+	if (r != 0)
+		goto out;
+	if (!c->dry)
+		r = rp_alive_add(c->rp, c->t->tid, c->alive_delta, err);
+out:
+	sqlite3_finalize(data);
+	sqlite3_finalize(state);
+	sqlite3_finalize(c->get);
+	sqlite3_finalize(c->put);
+	c->get = c->put = NULL;
+	free(c->colhash);
+	c->colhash = NULL;
+	strb_release(&sb);
+	return r;
+}
+
+int
+replica_scan(struct replica *rp, int dry, struct replica_scan_stats *out,
+    replica_progress_fn progress, void *parg, char *err)
+{
+	struct replica_scan_stats st;
+	struct replica_table **tabs = NULL;
+	struct scanctx c;
+	struct vector known;
+	size_t i, n = 0;
+	uint64_t l;
+	int r = MULE_EINTERNAL;
+
+	memset(&st, 0, sizeof(st));
+	memset(&c, 0, sizeof(c));
+	vector_init(&known);
+	if (!dry && sqlite3_get_autocommit(rp->db)) {
+		r = mule_errf(err, MULE_EINTERNAL, "scan outside a transaction");
+		goto out;
+	}
+	if ((r = rp_lamport_get(rp, &l, err)) != 0 ||
+	    (r = replica_tables(rp, &tabs, &n, err)) != 0)
+		goto out;
+	if ((st.tables = calloc(n ? n : 1, sizeof(*st.tables))) == NULL) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	st.ntables = n;
+	c.rp = rp;
+	c.dry = dry;
+	c.now.lamport = l + 1;
+	c.now.origin = rp->me;
+	c.progress = progress;
+	c.parg = parg;
+	for (i = 0; i < n; i++) {
+		c.t = tabs[i];
+		c.ts = &st.tables[i];
+		snprintf(c.ts->name, sizeof(c.ts->name), "%s", tabs[i]->name);
+		if ((r = scan_table(&c, err)) != 0)
+			goto out;
+		st.inserted += c.ts->inserted;
+		st.updated += c.ts->updated;
+		st.deleted += c.ts->deleted;
+	}
+	st.rows = c.rows;
+	if (st.inserted + st.updated + st.deleted > 0) {
+		st.lamport = l + 1;
+		if (!dry) {
+			if ((r = rp_lamport_set(rp, l + 1, err)) != 0 ||
+			    (r = replica_known(rp, &known, err)) != 0)
+				goto out;
+			if (vector_set(&known, rp->site_id, l + 1) != 0) {
+				r = mule_errf(err, MULE_ENOMEM, "out of memory");
+				goto out;
+			}
+			if ((r = rp_vector_put(rp, "", "known", &known,
+			    err)) != 0)
+				goto out;
+		}
+	}
+	*out = st;
+	memset(&st, 0, sizeof(st));
+	r = 0;
+out:
+	vector_release(&known);
+	replica_scan_stats_release(&st);
+	replica_tables_free(tabs, n);
+	return r;
+}

@@ -1,0 +1,480 @@
+/*
+ * replica/state.c — the compact per-row state and content hashing.
+ *
+ * Canonical encoding of a value (hashed, and used for primary keys):
+ * a type tag byte (core/change.h's MVAL_*), then NULL: nothing; INT and
+ * REAL: 8 bytes big-endian (REAL as its IEEE-754 bits); TEXT and BLOB:
+ * a varint length and the bytes.
+ *
+ * The `st` blob of a state row: varint ncols; cl stamp (varint lamport,
+ * varint origin); the row's common stamp (varint lamport, varint origin);
+ * then per column: COLHASH_LEN bytes of value hash, varint x — 0 when the
+ * column has the common stamp, else lamport + 1 followed by varint origin.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "core/buf.h"
+#include "core/error.h"
+#include "core/strb.h"
+#include "replica/internal.h"
+
+int
+rowstate_alloc(struct rowstate *s, uint32_t ncols)
+{
+	memset(s, 0, sizeof(*s));
+	s->ncols = ncols;
+	s->colhash = calloc(ncols ? ncols : 1, sizeof(*s->colhash));
+	s->colst = calloc(ncols ? ncols : 1, sizeof(*s->colst));
+	if (s->colhash == NULL || s->colst == NULL) {
+		rowstate_release(s);
+		return MULE_ENOMEM;
+	}
+	return 0;
+}
+
+void
+rowstate_release(struct rowstate *s)
+{
+	free(s->colhash);
+	free(s->colst);
+	memset(s, 0, sizeof(*s));
+}
+
+int
+rowstate_encode(const struct rowstate *s, uint8_t **blob, size_t *len)
+{
+	struct istamp common = { 0, 0 };
+	struct buf b;
+	uint32_t i, j, best = 0, cnt;
+	int r = 0;
+
+	/* The common stamp is the one most columns have. */
+	for (i = 0; i < s->ncols; i++) {
+		cnt = 0;
+		for (j = 0; j < s->ncols; j++)
+			if (s->colst[j].lamport == s->colst[i].lamport &&
+			    s->colst[j].origin == s->colst[i].origin)
+				cnt++;
+		if (cnt > best) {
+			best = cnt;
+			common = s->colst[i];
+		}
+		if (best * 2 > s->ncols)
+			break;
+	}
+	buf_init(&b);
+	r |= buf_put_varint(&b, s->ncols);
+	r |= buf_put_varint(&b, s->cl_st.lamport);
+	r |= buf_put_varint(&b, (uint64_t)s->cl_st.origin);
+	r |= buf_put_varint(&b, common.lamport);
+	r |= buf_put_varint(&b, (uint64_t)common.origin);
+	for (i = 0; i < s->ncols; i++) {
+		r |= buf_put_u32(&b, s->colhash[i]);
+		if (s->colst[i].lamport == common.lamport &&
+		    s->colst[i].origin == common.origin) {
+			r |= buf_put_varint(&b, 0);
+		} else {
+			r |= buf_put_varint(&b, s->colst[i].lamport + 1);
+			r |= buf_put_varint(&b, (uint64_t)s->colst[i].origin);
+		}
+	}
+	if (r != 0) {
+		buf_release(&b);
+		return MULE_ENOMEM;
+	}
+	*blob = b.d;
+	*len = b.len;
+	return 0;
+}
+
+int
+rowstate_decode(struct rowstate *s, const void *blob, size_t len)
+{
+	struct istamp common;
+	struct buf b;
+	uint64_t n, x, o, l, clo;
+	uint32_t i, h;
+	int r = MULE_EFORMAT;
+
+	buf_init_ro(&b, blob, len);
+	if (buf_get_varint_max(&b, 100000, &n) != 0 ||
+	    buf_get_varint(&b, &l) != 0 || buf_get_varint(&b, &clo) != 0 ||
+	    buf_get_varint(&b, &common.lamport) != 0 ||
+	    buf_get_varint(&b, &o) != 0)
+		return MULE_EFORMAT;
+	common.origin = (int64_t)o;
+	if ((r = rowstate_alloc(s, (uint32_t)n)) != 0)
+		return r;
+	s->cl_st.lamport = l;
+	s->cl_st.origin = (int64_t)clo;
+	for (i = 0; i < n; i++) {
+		if (buf_get_u32(&b, &h) != 0 || buf_get_varint(&b, &x) != 0)
+			goto bad;
+		s->colhash[i] = h;
+		if (x == 0) {
+			s->colst[i] = common;
+		} else {
+			if (buf_get_varint(&b, &o) != 0)
+				goto bad;
+			s->colst[i].lamport = x - 1;
+			s->colst[i].origin = (int64_t)o;
+		}
+	}
+	if (buf_avail(&b) != 0)
+		goto bad;
+	return 0;
+bad:
+	rowstate_release(s);
+	return MULE_EFORMAT;
+}
+
+int
+istamp_cmp(const struct istamp *a, const struct istamp *b,
+    const uint8_t (*sites)[SITE_ID_LEN])
+{
+	if (a->lamport != b->lamport)
+		return a->lamport < b->lamport ? -1 : 1;
+	if (a->origin == b->origin)
+		return 0;
+	return memcmp(sites[a->origin], sites[b->origin], SITE_ID_LEN);
+}
+
+/* FNV-1a, 64-bit, folded to 32: a fast change detector, not a MAC. */
+static uint64_t
+fnv(uint64_t h, const void *p, size_t n)
+{
+	const uint8_t *u = p;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= u[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/* Canonical encoding of the fixed part of a value into hdr; returns len. */
+static size_t
+val_header(const struct mval *v, uint8_t hdr[16])
+{
+	uint64_t x;
+	size_t n = 0, len;
+	int i;
+
+	hdr[n++] = (uint8_t)v->type;
+	switch (v->type) {
+	case MVAL_INT:
+	case MVAL_REAL:
+		if (v->type == MVAL_INT)
+			x = (uint64_t)v->i;
+		else
+			memcpy(&x, &v->f, sizeof(x));
+		for (i = 7; i >= 0; i--)
+			hdr[n++] = (uint8_t)(x >> (8 * i));
+		break;
+	case MVAL_TEXT:
+	case MVAL_BLOB:
+		len = v->n;
+		do {
+			hdr[n++] = (uint8_t)((len & 0x7f) | (len >= 0x80 ? 0x80 : 0));
+			len >>= 7;
+		} while (len != 0);
+		break;
+	}
+	return n;
+}
+
+static int
+val_has_bytes(const struct mval *v)
+{
+	return (v->type == MVAL_TEXT || v->type == MVAL_BLOB) && v->n > 0;
+}
+
+uint32_t
+val_hash(const struct mval *v)
+{
+	uint8_t hdr[16];
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t n = val_header(v, hdr);
+
+	h = fnv(h, hdr, n);
+	if (val_has_bytes(v))
+		h = fnv(h, v->p, v->n);
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+/* Feeds one value's canonical encoding to the row hash. */
+static void
+row_hash_add(crypto_generichash_state *hs, const struct mval *v)
+{
+	uint8_t hdr[16];
+	size_t n = val_header(v, hdr);
+
+	crypto_generichash_update(hs, hdr, n);
+	if (val_has_bytes(v))
+		crypto_generichash_update(hs, v->p, v->n);
+}
+
+void
+row_hash_vals(const struct mval *v, uint32_t ncols,
+    uint8_t hash[ROW_HASH_LEN], uint32_t *colhash)
+{
+	crypto_generichash_state hs;
+	uint32_t i;
+
+	crypto_generichash_init(&hs, NULL, 0, ROW_HASH_LEN);
+	for (i = 0; i < ncols; i++) {
+		row_hash_add(&hs, &v[i]);
+		if (colhash != NULL)
+			colhash[i] = val_hash(&v[i]);
+	}
+	crypto_generichash_final(&hs, hash, ROW_HASH_LEN);
+}
+
+void
+mval_from_stmt(struct mval *v, sqlite3_stmt *st, int i)
+{
+	memset(v, 0, sizeof(*v));
+	switch (sqlite3_column_type(st, i)) {
+	case SQLITE_INTEGER:
+		v->type = MVAL_INT;
+		v->i = sqlite3_column_int64(st, i);
+		break;
+	case SQLITE_FLOAT:
+		v->type = MVAL_REAL;
+		v->f = sqlite3_column_double(st, i);
+		break;
+	case SQLITE_TEXT:
+		v->type = MVAL_TEXT;
+		v->p = sqlite3_column_text(st, i);
+		v->n = (size_t)sqlite3_column_bytes(st, i);
+		break;
+	case SQLITE_BLOB:
+		v->type = MVAL_BLOB;
+		v->p = sqlite3_column_blob(st, i);
+		v->n = (size_t)sqlite3_column_bytes(st, i);
+		break;
+	default:
+		v->type = MVAL_NULL;
+	}
+}
+
+void
+row_hash_stmt(sqlite3_stmt *st, int first, uint32_t ncols,
+    uint8_t hash[ROW_HASH_LEN], uint32_t *colhash)
+{
+	crypto_generichash_state hs;
+	struct mval v;
+	uint32_t i;
+
+	crypto_generichash_init(&hs, NULL, 0, ROW_HASH_LEN);
+	for (i = 0; i < ncols; i++) {
+		mval_from_stmt(&v, st, first + (int)i);
+		row_hash_add(&hs, &v);
+		if (colhash != NULL)
+			colhash[i] = val_hash(&v);
+	}
+	crypto_generichash_final(&hs, hash, ROW_HASH_LEN);
+}
+
+int
+mval_bind(sqlite3_stmt *st, int i, const struct mval *v)
+{
+	static const uint8_t empty[1];
+
+	switch (v->type) {
+	case MVAL_INT:
+		return sqlite3_bind_int64(st, i, v->i);
+	case MVAL_REAL:
+		return sqlite3_bind_double(st, i, v->f);
+	case MVAL_TEXT:
+		return sqlite3_bind_text64(st, i, (const char *)v->p, v->n,
+		    SQLITE_STATIC, SQLITE_UTF8);
+	case MVAL_BLOB:
+		return sqlite3_bind_blob64(st, i, v->n ? v->p : empty, v->n,
+		    SQLITE_STATIC);
+	}
+	return sqlite3_bind_null(st, i);
+}
+
+int
+pk_encode(const struct mval *pk, uint32_t npk, uint8_t **out, size_t *len)
+{
+	struct buf b;
+	uint8_t hdr[16];
+	uint32_t i;
+	int r = 0;
+
+	buf_init(&b);
+	for (i = 0; i < npk; i++) {
+		r |= buf_put(&b, hdr, val_header(&pk[i], hdr));
+		if (val_has_bytes(&pk[i]))
+			r |= buf_put(&b, pk[i].p, pk[i].n);
+	}
+	if (r != 0 || b.len == 0) {
+		buf_release(&b);
+		return MULE_ENOMEM;
+	}
+	*out = b.d;
+	*len = b.len;
+	return 0;
+}
+
+void
+mval_text(struct strb *sb, const struct mval *v)
+{
+	switch (v->type) {
+	case MVAL_INT:
+		strb_addf(sb, "%lld", (long long)v->i);
+		break;
+	case MVAL_REAL:
+		strb_addf(sb, "%.17g", v->f);
+		break;
+	case MVAL_TEXT:
+		strb_addc(sb, '\'');
+		{
+			size_t i;
+			for (i = 0; i < v->n; i++) {
+				if (v->p[i] == '\'')
+					strb_addc(sb, '\'');
+				strb_addc(sb, (char)v->p[i]);
+			}
+		}
+		strb_addc(sb, '\'');
+		break;
+	case MVAL_BLOB:
+		strb_add(sb, "x'");
+		strb_add_hex(sb, v->p, v->n);
+		strb_addc(sb, '\'');
+		break;
+	case MVAL_REF:
+		strb_add(sb, "<large value ");
+		strb_add_hex(sb, v->p, 8);
+		strb_add(sb, "...>");
+		break;
+	default:
+		strb_add(sb, "NULL");
+	}
+}
+
+void
+pk_text(struct strb *sb, const struct mval *pk, uint32_t npk)
+{
+	uint32_t i;
+
+	for (i = 0; i < npk; i++) {
+		if (i > 0)
+			strb_add(sb, ", ");
+		mval_text(sb, &pk[i]);
+	}
+}
+
+int
+pk_decode(const uint8_t *blob, size_t len, struct mval *pk, uint32_t npk)
+{
+	struct buf b;
+	uint64_t x, n;
+	uint32_t i;
+	uint8_t tag;
+	const uint8_t *p;
+
+	buf_init_ro(&b, blob, len);
+	for (i = 0; i < npk; i++) {
+		memset(&pk[i], 0, sizeof(pk[i]));
+		if (buf_get_u8(&b, &tag) != 0)
+			return MULE_EFORMAT;
+		pk[i].type = tag;
+		switch (tag) {
+		case MVAL_NULL:
+			break;
+		case MVAL_INT:
+		case MVAL_REAL:
+			if (buf_get_u64(&b, &x) != 0)
+				return MULE_EFORMAT;
+			if (tag == MVAL_INT)
+				pk[i].i = (int64_t)x;
+			else
+				memcpy(&pk[i].f, &x, sizeof(x));
+			break;
+		case MVAL_TEXT:
+		case MVAL_BLOB:
+			/* Lengths here were written by val_header (LEB128). */
+			if (buf_get_varint(&b, &n) != 0 ||
+			    buf_get_ptr(&b, (size_t)n, &p) != 0)
+				return MULE_EFORMAT;
+			pk[i].p = p;
+			pk[i].n = (size_t)n;
+			break;
+		default:
+			return MULE_EFORMAT;
+		}
+	}
+	return buf_avail(&b) == 0 ? 0 : MULE_EFORMAT;
+}
+
+int
+rp_bind_statekey(sqlite3_stmt *st, int i, const struct replica_table *t,
+    const struct mval *pk)
+{
+	uint8_t *key;
+	size_t len;
+	int r;
+
+	if (t->intpk) {
+		if (pk[0].type != MVAL_INT)
+			return MULE_EFORMAT;
+		sqlite3_bind_int64(st, i, pk[0].i);
+		return 0;
+	}
+	if ((r = pk_encode(pk, t->npk, &key, &len)) != 0)
+		return r;
+	sqlite3_bind_blob(st, i, key, (int)len, free);
+	return 0;
+}
+
+int
+rp_state_get(sqlite3_stmt *get, struct rowstate *s, int *found)
+{
+	int rc = sqlite3_step(get), r = 0;
+
+	*found = 0;
+	if (rc == SQLITE_ROW) {
+		if (sqlite3_column_bytes(get, 1) != ROW_HASH_LEN)
+			r = MULE_EFORMAT;
+		else if ((r = rowstate_decode(s, sqlite3_column_blob(get, 2),
+		    (size_t)sqlite3_column_bytes(get, 2))) == 0) {
+			s->cl = (uint64_t)sqlite3_column_int64(get, 0);
+			memcpy(s->hash, sqlite3_column_blob(get, 1),
+			    ROW_HASH_LEN);
+			*found = 1;
+		}
+	} else if (rc != SQLITE_DONE) {
+		r = MULE_EDB;
+	}
+	sqlite3_reset(get);
+	return r;
+}
+
+int
+rp_state_put(struct replica *rp, sqlite3_stmt *put, const struct rowstate *s,
+    char *err)
+{
+	uint8_t *blob = NULL;
+	size_t len;
+	int rc, r;
+
+	if ((r = rowstate_encode(s, &blob, &len)) != 0)
+		return mule_errf(err, r, "out of memory");
+	sqlite3_bind_int64(put, 2, (int64_t)s->cl);
+	sqlite3_bind_blob(put, 3, s->hash, ROW_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(put, 4, blob, (int)len, free);
+	rc = sqlite3_step(put);
+	sqlite3_reset(put);
+	sqlite3_clear_bindings(put);
+	if (rc != SQLITE_DONE)
+		return rp_dberr(rp, rc, err, "write state");
+	return 0;
+}

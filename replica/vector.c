@@ -1,0 +1,125 @@
+/*
+ * replica/vector.c — version vectors in _mule_vectors.  Our own vector is
+ * stored under peer '' and kind 'known'; per peer, kinds 'sent' and
+ * 'acked'.  Origins are stored by their _mule_origins index.
+ */
+#include <string.h>
+
+#include "core/error.h"
+#include "replica/internal.h"
+
+int
+rp_vector_get(struct replica *rp, const char *peer, const char *kind,
+    struct vector *out, char *err)
+{
+	struct vector v;
+	sqlite3_stmt *st = NULL;
+	int rc, r = MULE_EINTERNAL;
+
+	vector_init(&v);
+	if ((r = rp_prepare(rp, "SELECT o.site, v.counter FROM _mule_vectors v"
+	    " JOIN _mule_origins o ON o.idx = v.origin"
+	    " WHERE v.peer = ? AND v.kind = ?", &st, err)) != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (sqlite3_column_bytes(st, 0) != SITE_ID_LEN)
+			continue;
+		if (vector_set(&v, sqlite3_column_blob(st, 0),
+		    (uint64_t)sqlite3_column_int64(st, 1)) != 0) {
+			r = mule_errf(err, MULE_ENOMEM, "out of memory");
+			goto out;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		r = rp_dberr(rp, rc, err, "read vectors");
+		goto out;
+	}
+	vector_release(out);
+	*out = v;
+	vector_init(&v);
+	r = 0;
+out:
+	vector_release(&v);
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+rp_vector_put(struct replica *rp, const char *peer, const char *kind,
+    const struct vector *v, char *err)
+{
+	sqlite3_stmt *del = NULL, *ins = NULL;
+	int64_t idx;
+	size_t i;
+	int rc, r = MULE_EINTERNAL;
+
+	if ((r = rp_prepare(rp, "DELETE FROM _mule_vectors WHERE peer = ? AND"
+	    " kind = ?", &del, err)) != 0 ||
+	    (r = rp_prepare(rp, "INSERT INTO _mule_vectors(peer, kind, origin,"
+	    " counter) VALUES (?, ?, ?, ?)", &ins, err)) != 0)
+		goto out;
+	sqlite3_bind_text(del, 1, peer, -1, SQLITE_STATIC);
+	sqlite3_bind_text(del, 2, kind, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(del)) != SQLITE_DONE) {
+		r = rp_dberr(rp, rc, err, "write vectors");
+		goto out;
+	}
+	for (i = 0; i < v->n; i++) {
+		if ((r = rp_origin_idx(rp, v->e[i].origin, &idx, err)) != 0)
+			goto out;
+		sqlite3_bind_text(ins, 1, peer, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 2, kind, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(ins, 3, idx);
+		sqlite3_bind_int64(ins, 4, (int64_t)v->e[i].counter);
+		if ((rc = sqlite3_step(ins)) != SQLITE_DONE) {
+			r = rp_dberr(rp, rc, err, "write vectors");
+			goto out;
+		}
+		sqlite3_reset(ins);
+	}
+	r = 0;
+out:
+	sqlite3_finalize(del);
+	sqlite3_finalize(ins);
+	return r;
+}
+
+int
+replica_known(struct replica *rp, struct vector *out, char *err)
+{
+	return rp_vector_get(rp, "", "known", out, err);
+}
+
+int
+replica_peer_vector(struct replica *rp, const char *peer, const char *kind,
+    struct vector *out, char *err)
+{
+	return rp_vector_get(rp, peer, kind, out, err);
+}
+
+int
+replica_set_peer_vector(struct replica *rp, const char *peer,
+    const char *kind, const struct vector *v, char *err)
+{
+	return rp_vector_put(rp, peer, kind, v, err);
+}
+
+int
+replica_begin(struct replica *rp, char *err)
+{
+	return rp_begin(rp, err);
+}
+
+int
+replica_commit(struct replica *rp, char *err)
+{
+	return rp_commit(rp, err);
+}
+
+void
+replica_rollback(struct replica *rp)
+{
+	rp_rollback(rp);
+}
