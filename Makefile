@@ -110,4 +110,4 @@ uninstall:
 
 clean:
 	rm -f mule libmule.a $(LIB_OBJ) $(CLI_OBJ) $(UNIT_BIN) $(FUZZ_BIN)
-	rm -rf tests/trash.* tests/out
+	rm -rf tests/trash.* tests/out demo

@@ -122,6 +122,10 @@ int rp_state_put(struct replica *rp, sqlite3_stmt *put,
 int rp_bind_statekey(sqlite3_stmt *st, int i, const struct replica_table *t,
     const struct mval *pk);
 
+/* Every origin's site id, indexed by origin index (heap array). */
+int rp_origins_load(struct replica *rp, uint8_t (**sites)[SITE_ID_LEN],
+    size_t *n, char *err);
+
 /* ---- vectors (replica/vector.c) ---- */
 int rp_vector_get(struct replica *rp, const char *peer, const char *kind,
     struct vector *out, char *err);
