@@ -54,7 +54,7 @@ hex_decode(uint8_t *out, const char *s, size_t n)
 	return 0;
 }
 
-/* Decimal without sign or leading zeros, within max. */
+/* Decimal without sign or leading zeros: 0, -1 malformed, -2 above max. */
 static int
 parse_u64(const char *s, uint64_t max, uint64_t *v)
 {
@@ -71,7 +71,7 @@ parse_u64(const char *s, uint64_t max, uint64_t *v)
 		x = x * 10 + (uint64_t)(s[i] - '0');
 	}
 	if (x > max)
-		return -1;
+		return -2;
 	*v = x;
 	return 0;
 }
@@ -476,8 +476,22 @@ static int
 get_num(struct lines *L, const char *tok, uint64_t max, uint64_t *v,
     char *err)
 {
-	if (parse_u64(tok, max, v) != 0)
-		return bad_line(L, err, "bad or too large number");
+	switch (parse_u64(tok, max, v)) {
+	case 0:
+		return 0;
+	case -2:
+		return mule_errf(err, MULE_ETOOLARGE, "MANIFEST line %zu: "
+		    "number above its limit of %" PRIu64, L->lineno, max);
+	}
+	return bad_line(L, err, "bad number");
+}
+
+/* A 32-bit number: anything larger is malformed, not "too large". */
+static int
+get_u32(struct lines *L, const char *tok, uint64_t *v, char *err)
+{
+	if (parse_u64(tok, UINT32_MAX, v) != 0)
+		return bad_line(L, err, "bad 32-bit number");
 	return 0;
 }
 
@@ -698,17 +712,20 @@ manifest_parse(const uint8_t *p, size_t n, struct manifest *out,
 	if ((r = line_expect(L, "seq", 2, err)) != 0 ||
 	    (r = get_num(L, L->tok[1], UINT64_MAX, &m.seq, err)) != 0)
 		goto out;
-	if ((r = line_expect(L, "full", 2, err)) != 0 ||
-	    (r = get_num(L, L->tok[1], 1, &v, err)) != 0)
+	if ((r = line_expect(L, "full", 2, err)) != 0)
 		goto out;
-	m.full = (int)v;
+	if (strcmp(L->tok[1], "0") != 0 && strcmp(L->tok[1], "1") != 0) {
+		r = bad_line(L, err, "\"full\" must be 0 or 1");
+		goto out;
+	}
+	m.full = L->tok[1][0] == '1';
 	if ((r = line_expect(L, "schema-from", 3, err)) != 0 ||
-	    (r = get_num(L, L->tok[1], UINT32_MAX, &v, err)) != 0 ||
+	    (r = get_u32(L, L->tok[1], &v, err)) != 0 ||
 	    (r = get_hex(L, L->tok[2], m.fpr_from, BUNDLE_FPR_LEN, err)) != 0)
 		goto out;
 	m.schema_from = (uint32_t)v;
 	if ((r = line_expect(L, "schema-to", 3, err)) != 0 ||
-	    (r = get_num(L, L->tok[1], UINT32_MAX, &v, err)) != 0 ||
+	    (r = get_u32(L, L->tok[1], &v, err)) != 0 ||
 	    (r = get_hex(L, L->tok[2], m.fpr_to, BUNDLE_FPR_LEN, err)) != 0)
 		goto out;
 	m.schema_to = (uint32_t)v;

@@ -294,7 +294,7 @@ segment_enc_begin(struct segment_enc *e, const char *table, uint32_t ncols,
     char *err)
 {
 	uint8_t *seen = NULL;
-	size_t len;
+	size_t len, hdrsize;
 	uint32_t i;
 	int r = MULE_EINTERNAL;
 
@@ -315,7 +315,7 @@ segment_enc_begin(struct segment_enc *e, const char *table, uint32_t ncols,
 		    " primary key columns of %" PRIu32, table, npk, ncols);
 		goto out;
 	}
-	e->hdrsize = 4 + 1 + 1 + str_len(len) + buf_varint_len(ncols) +
+	hdrsize = 4 + 1 + 1 + str_len(len) + buf_varint_len(ncols) +
 	    buf_varint_len(npk);
 	for (i = 0; i < ncols; i++) {
 		if (cols[i] == NULL || strlen(cols[i]) > BUNDLE_MAX_NAME) {
@@ -324,7 +324,7 @@ segment_enc_begin(struct segment_enc *e, const char *table, uint32_t ncols,
 			    table, i, BUNDLE_MAX_NAME);
 			goto out;
 		}
-		e->hdrsize += str_len(strlen(cols[i]));
+		hdrsize += str_len(strlen(cols[i]));
 	}
 	if ((seen = calloc(ncols, 1)) == NULL) {
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
@@ -337,9 +337,9 @@ segment_enc_begin(struct segment_enc *e, const char *table, uint32_t ncols,
 			goto out;
 		}
 		seen[pkcols[i]] = 1;
-		e->hdrsize += buf_varint_len(pkcols[i]);
+		hdrsize += buf_varint_len(pkcols[i]);
 	}
-	if (e->hdrsize + 10 > BUNDLE_MAX_SEGMENT) {
+	if (hdrsize + 10 > BUNDLE_MAX_SEGMENT) {
 		r = mule_errf(err, MULE_ETOOLARGE, "table %s: column list "
 		    "does not fit a segment", table);
 		goto out;
@@ -349,6 +349,7 @@ segment_enc_begin(struct segment_enc *e, const char *table, uint32_t ncols,
 		r = mule_errf(err, r, "out of memory");
 		goto out;
 	}
+	e->hdrsize = hdrsize;
 	e->cont = 0;
 	e->nrows = 0;
 	buf_reset(&e->rows);

@@ -32,5 +32,23 @@ const struct cli_cmd cli_commands[] = {
 	  "                are skipped and named)\n" },
 	{ "untrack", cmd_untrack, "untrack TABLE",
 	  "Stops tracking TABLE.  Its rows stay; mule forgets their history.\n" },
+	{ "pack", cmd_pack,
+	  "pack --to PEER[,PEER] [-o FILE|DIR] [--full] [--no-encrypt]",
+	  "Records local edits, then writes one signed, encrypted bundle of\n"
+	  "every change the peers are not known to have: FILE, or\n"
+	  "DIR/SITE-PEER-NNNN.mule (default: the current directory).  The\n"
+	  "file appears complete or not at all; only then is it counted as\n"
+	  "sent.\n\n"
+	  "  --to PEER[,PEER]  recipients (each can open it, nobody else)\n"
+	  "  -o, --output PATH file or directory to write\n"
+	  "  --full            send everything, not only what is new to them\n"
+	  "  --no-encrypt      sign only (anyone can read it; still verified)\n" },
+	{ "unpack", cmd_unpack, "unpack [--dry-run] PATH...",
+	  "Verifies and applies bundles: files, or directories whose *.mule\n"
+	  "files addressed to this site are applied in name order (others are\n"
+	  "skipped and counted).  Each bundle is applied in one transaction,\n"
+	  "after recording local edits; applying one twice changes nothing.\n"
+	  "Exit status 3 when a bundle fails verification.\n\n"
+	  "  -n, --dry-run     say what would change; change nothing\n" },
 	{ NULL, NULL, NULL, NULL },
 };

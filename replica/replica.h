@@ -84,6 +84,9 @@ int replica_peer_by_keyid(struct replica *rp,
 /* All peers sorted by name; *out is a heap array the caller frees. */
 int replica_peer_list(struct replica *rp, struct replica_peer **out,
     size_t *n, char *err);
+/* Remembers the site id a peer's bundles carry. */
+int replica_peer_set_site(struct replica *rp, const char *peer,
+    const uint8_t site[SITE_ID_LEN], char *err);
 /* Per-peer properties ("email" ...); value NULL deletes. */
 int replica_peer_set(struct replica *rp, const char *name, const char *key,
     const char *value, char *err);

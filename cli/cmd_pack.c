@@ -1,0 +1,299 @@
+/* cli/cmd_pack.c — mule pack --to PEER[,PEER] [-o FILE|DIR] [--full]
+ * [--no-encrypt] */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sodium.h>
+
+#include "bundle/bundle.h"
+#include "cli/cli.h"
+#include "cli/commands.h"
+#include "core/strb.h"
+
+#define PACK_MAX_PEERS 64
+
+struct packsink {
+	struct bundle_writer *w;
+	char *err;
+	uint64_t rows, tables;
+};
+
+static int
+sink_table(void *arg, const struct replica_table *t)
+{
+	struct packsink *ps = arg;
+
+	ps->tables++;
+	return bundle_writer_begin_table(ps->w, t->name, t->ncols,
+	    (const char *const *)t->cols, t->npk, t->pkcols, ps->err);
+}
+
+static int
+sink_row(void *arg, const struct rowchange *rc)
+{
+	struct packsink *ps = arg;
+
+	ps->rows++;
+	return bundle_writer_add_row(ps->w, rc, ps->err);
+}
+
+/*
+ * What the peers are known to have: per peer the larger of what we sent
+ * and what it acknowledged; across several peers the smallest.
+ */
+static int
+pack_base(struct replica *rp, struct replica_peer *peers, size_t n,
+    struct vector *base, char *err)
+{
+	struct vector sent, acked, all;
+	size_t i, k;
+	uint64_t v, m;
+	int r = 0;
+
+	vector_init(&sent);
+	vector_init(&acked);
+	vector_init(&all);
+	for (i = 0; i < n && r == 0; i++) {
+		if ((r = replica_peer_vector(rp, peers[i].name, "sent", &sent,
+		    err)) != 0 ||
+		    (r = replica_peer_vector(rp, peers[i].name, "acked", &acked,
+		    err)) != 0)
+			break;
+		for (k = 0; k < acked.n && r == 0; k++)
+			if (vector_get(&sent, acked.e[k].origin) <
+			    acked.e[k].counter)
+				r = vector_set(&sent, acked.e[k].origin,
+				    acked.e[k].counter);
+		if (i == 0) {
+			r = r ? r : vector_copy(&all, &sent);
+			continue;
+		}
+		/* min across peers: an origin missing at one peer is 0. */
+		for (k = 0; k < all.n && r == 0; k++) {
+			v = vector_get(&sent, all.e[k].origin);
+			m = all.e[k].counter;
+			all.e[k].counter = v < m ? v : m;
+		}
+	}
+	if (r == 0)
+		r = vector_copy(base, &all);
+	vector_release(&sent);
+	vector_release(&acked);
+	vector_release(&all);
+	return r;
+}
+
+/* Splits "a,b" into peers; prints and returns an exit status on error. */
+static int
+pack_peers(struct replica *rp, char *list, struct replica_peer *peers,
+    size_t *n)
+{
+	char err[MULE_ERRLEN] = "", *tok, *save = NULL;
+	size_t i;
+	int r;
+
+	*n = 0;
+	for (tok = strtok_r(list, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save)) {
+		if (*n >= PACK_MAX_PEERS) {
+			cli_error("too many recipients (at most %d)",
+			    PACK_MAX_PEERS);
+			return EXIT_USAGE;
+		}
+		if ((r = replica_peer_get(rp, tok, &peers[*n], err)) != 0)
+			return cli_fail(r, err);
+		for (i = 0; i < *n; i++)
+			if (strcmp(peers[i].name, tok) == 0)
+				break;
+		if (i == *n)
+			(*n)++;
+	}
+	if (*n == 0) {
+		cli_error("--to needs at least one peer name");
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* The output path: FILE, or DIR/FROM-TO-NNNN.mule. */
+static char *
+pack_path(const char *out, const char *from, const char *to, int64_t seq)
+{
+	struct strb sb;
+	struct stat st;
+	size_t n;
+
+	strb_init(&sb);
+	if (out != NULL && !(stat(out, &st) == 0 && S_ISDIR(st.st_mode)) &&
+	    (n = strlen(out)) > 0 && out[n - 1] != '/') {
+		strb_add(&sb, out);
+		return strb_detach(&sb);
+	}
+	if (out != NULL) {
+		strb_add(&sb, out);
+		if (out[strlen(out) - 1] != '/')
+			strb_addc(&sb, '/');
+	}
+	strb_addf(&sb, "%s-%s-%04lld.mule", from, to, (long long)seq);
+	return strb_detach(&sb);
+}
+
+int
+cmd_pack(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "to", required_argument, NULL, 't' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "full", no_argument, NULL, 'f' },
+		{ "no-encrypt", no_argument, NULL, 'N' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct cli_cmd *cmd = cli_find("pack");
+	char err[MULE_ERRLEN] = "", cnt[32];
+	struct replica_peer peers[PACK_MAX_PEERS];
+	struct ident_pub pubs[PACK_MAX_PEERS];
+	struct replica_out_sink sink;
+	struct replica_scan_stats scan;
+	struct replica_site site;
+	struct ident_secret *sec = NULL;
+	struct replica *rp = NULL;
+	struct packsink ps;
+	struct manifest m;
+	struct strb to, sum;
+	const char *out = NULL;
+	char *tolist = NULL, *path = NULL;
+	uint64_t size = 0;
+	int64_t seq = 0;
+	size_t i, npeers = 0;
+	int ch, r = 0, rc = EXIT_FAIL, full = 0, encrypt = 1, began = 0;
+
+	memset(&scan, 0, sizeof(scan));
+	memset(&ps, 0, sizeof(ps));
+	manifest_init(&m);
+	strb_init(&to);
+	strb_init(&sum);
+	while ((ch = getopt_long(argc, argv, "t:o:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 't':
+			tolist = optarg;
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		case 'f':
+			full = 1;
+			break;
+		case 'N':
+			encrypt = 0;
+			break;
+		case 'h':
+			return cli_help(cmd);
+		default:
+			return cli_usage(cmd);
+		}
+	}
+	if (optind != argc || tolist == NULL)
+		return cli_usage(cmd);
+	if ((rc = cli_open(c, 0, &rp)) != 0)
+		return rc;
+	rc = EXIT_FAIL;
+	if ((r = replica_site(rp, &site, err)) != 0)
+		goto fail;
+	if ((rc = cli_load_secret(c, &sec)) != 0)
+		goto out;
+	rc = EXIT_FAIL;
+	if (memcmp(&sec->pub, &site.pub, sizeof(site.pub)) != 0) {
+		cli_error("the key file does not belong to this database");
+		goto out;
+	}
+	if ((rc = pack_peers(rp, tolist, peers, &npeers)) != 0)
+		goto out;
+	rc = EXIT_FAIL;
+	for (i = 0; i < npeers; i++) {
+		pubs[i] = peers[i].pub;
+		strb_add(&to, i ? "+" : "");
+		strb_add(&to, peers[i].name);
+	}
+	if ((r = replica_begin(rp, err)) != 0)
+		goto fail;
+	began = 1;
+	/* Record local edits first: they go out in this bundle. */
+	if ((r = replica_scan(rp, 0, &scan, progress_cb, NULL, err)) != 0)
+		goto fail;
+	if (!full && (r = pack_base(rp, peers, npeers, &m.base, err)) != 0)
+		goto fail;
+	if ((r = replica_known(rp, &m.top, err)) != 0 ||
+	    (r = vector_copy(&m.ack, &m.top)) != 0 ||
+	    (r = replica_next_seq(rp, strb_str(&to), &seq, err)) != 0)
+		goto fail;
+	if ((path = pack_path(out, site.name, strb_str(&to), seq)) == NULL) {
+		r = MULE_ENOMEM;
+		goto fail;
+	}
+	if ((r = bundle_writer_new(path, NULL, sec, pubs, npeers, encrypt,
+	    &ps.w, err)) != 0)
+		goto fail;
+	ps.err = err;
+	sink.arg = &ps;
+	sink.table = sink_table;
+	sink.row = sink_row;
+	if ((r = replica_changes(rp, &m.base, &sink, progress_cb, NULL,
+	    err)) != 0)
+		goto fail;
+	randombytes_buf(m.bundle_id, sizeof(m.bundle_id));
+	memcpy(m.from, site.id, SITE_ID_LEN);
+	if ((m.from_name = strdup(site.name)) == NULL ||
+	    (m.to = calloc(npeers, SITE_ID_LEN)) == NULL) {
+		r = MULE_ENOMEM;
+		goto fail;
+	}
+	m.nto = npeers;
+	for (i = 0; i < npeers; i++)
+		if (peers[i].has_site)
+			memcpy(m.to[i], peers[i].site_id, SITE_ID_LEN);
+	m.seq = (uint64_t)seq;
+	m.full = full;
+	if ((r = bundle_writer_finish(ps.w, &m, &size, err)) != 0)
+		goto fail;
+	/* The file is durable: now "sent" may advance. */
+	for (i = 0; i < npeers; i++)
+		if ((r = replica_set_peer_vector(rp, peers[i].name, "sent",
+		    &m.top, err)) != 0)
+			goto fail;
+	strb_addf(&sum, "%s changes in %llu table%s",
+	    fmt_count(ps.rows, cnt), (unsigned long long)ps.tables,
+	    ps.tables == 1 ? "" : "s");
+	if ((r = replica_log_add(rp, m.bundle_id, "sent", strb_str(&to), seq,
+	    path, strb_str(&sum), err)) != 0 ||
+	    (r = replica_commit(rp, err)) != 0)
+		goto fail;
+	began = 0;
+	progress_done();
+	printf("packed %s → %s, ", strb_str(&sum), path);
+	strb_reset(&sum);
+	strb_add_size(&sum, size);
+	printf("%s%s\n", strb_str(&sum), encrypt ? "" : " (not encrypted)");
+	rc = EXIT_OK;
+	goto out;
+fail:
+	progress_done();
+	if (r == MULE_ENOMEM && err[0] == '\0')
+		snprintf(err, sizeof(err), "out of memory");
+	rc = cli_fail(r, err);
+out:
+	if (began)
+		replica_rollback(rp);
+	bundle_writer_free(ps.w);
+	manifest_release(&m);
+	replica_scan_stats_release(&scan);
+	strb_release(&to);
+	strb_release(&sum);
+	free(path);
+	ident_secret_free(sec);
+	replica_close(rp);
+	return rc;
+}

@@ -1,0 +1,340 @@
+/* cli/cmd_unpack.c — mule unpack [--dry-run] PATH... */
+#include <dirent.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/bundlecheck.h"
+#include "cli/commands.h"
+#include "core/strb.h"
+
+struct unpacker {
+	struct replica *rp;
+	struct ident_secret *sec;
+	const struct bundle_info *info;
+	struct replica_peer peer;
+	struct replica_apply *apply;
+	struct manifest m;
+	int dry;
+	char *err;
+};
+
+static int
+sink_manifest(void *arg, const struct manifest *m)
+{
+	struct unpacker *u = arg;
+	int r;
+
+	if (memcmp(m->from, u->info->sender_site, SITE_ID_LEN) != 0 ||
+	    memcmp(m->bundle_id, u->info->bundle_id, BUNDLE_ID_LEN) != 0)
+		return mule_errf(u->err, MULE_EVERIFY, "the manifest does not "
+		    "match the bundle's signed header");
+	if (m->nschema > 0)
+		return mule_errf(u->err, MULE_ESCHEMA, "the bundle carries "
+		    "schema changes, which this version of mule cannot apply "
+		    "yet");
+	if ((r = vector_copy(&u->m.base, &m->base)) != 0 ||
+	    (r = vector_copy(&u->m.top, &m->top)) != 0 ||
+	    (r = vector_copy(&u->m.ack, &m->ack)) != 0)
+		return mule_errf(u->err, r, "out of memory");
+	u->m.seq = m->seq;
+	return replica_apply_new(u->rp, u->peer.name, m->bundle_id, &m->ack,
+	    &u->apply, u->err);
+}
+
+static int
+sink_schema(void *arg, const struct bundle_schema *s)
+{
+	struct unpacker *u = arg;
+
+	return mule_errf(u->err, MULE_ESCHEMA, "the bundle carries schema "
+	    "version %u, which this version of mule cannot apply yet",
+	    s->version);
+}
+
+static int
+sink_value(void *arg, const uint8_t hash[VALUE_REF_LEN], int type,
+    const uint8_t *p, size_t n)
+{
+	struct unpacker *u = arg;
+
+	if (u->apply == NULL)
+		return mule_errf(u->err, MULE_EFORMAT, "value before manifest");
+	return replica_apply_value(u->apply, hash, type, p, n, u->err);
+}
+
+static int
+sink_table(void *arg, const char *table, uint32_t ncols,
+    const char *const *cols, uint32_t npk, const uint32_t *pkcols)
+{
+	struct unpacker *u = arg;
+
+	if (u->apply == NULL)
+		return mule_errf(u->err, MULE_EFORMAT, "table before manifest");
+	return replica_apply_table(u->apply, table, ncols, cols, npk, pkcols,
+	    u->err);
+}
+
+static int
+sink_row(void *arg, const struct rowchange *rc)
+{
+	struct unpacker *u = arg;
+
+	return replica_apply_row(u->apply, rc, u->err);
+}
+
+static int
+add_path(char ***v, size_t *n, const char *path)
+{
+	char **nv = realloc(*v, (*n + 1) * sizeof(char *));
+
+	if (nv == NULL)
+		return MULE_ENOMEM;
+	*v = nv;
+	if ((nv[*n] = strdup(path)) == NULL)
+		return MULE_ENOMEM;
+	(*n)++;
+	return 0;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Bundles in a directory: *.mule files, sorted by name. */
+static int
+list_dir(const char *dir, char ***v, size_t *n, char *err)
+{
+	struct dirent *de;
+	struct strb sb;
+	size_t len, first = *n;
+	DIR *d;
+	int r = 0;
+
+	if ((d = opendir(dir)) == NULL)
+		return mule_errf(err, MULE_EIO, "cannot read directory %s", dir);
+	strb_init(&sb);
+	while ((de = readdir(d)) != NULL && r == 0) {
+		len = strlen(de->d_name);
+		if (de->d_name[0] == '.' || len < 6 ||
+		    strcmp(de->d_name + len - 5, ".mule") != 0)
+			continue;
+		strb_reset(&sb);
+		strb_addf(&sb, "%s/%s", dir, de->d_name);
+		r = strb_error(&sb) ? MULE_ENOMEM : add_path(v, n, sb.s);
+	}
+	closedir(d);
+	strb_release(&sb);
+	if (r == 0)
+		qsort(*v + first, *n - first, sizeof(char *), cmp_str);
+	return r;
+}
+
+/*
+ * Verifies and applies one bundle.  Returns 0, MULE_EAPPLIED, or an
+ * error (message in err).  In a directory, bundles for other sites are
+ * MULE_ENOTRECIPIENT and the caller skips them.
+ */
+static int
+unpack_one(struct unpacker *u, const char *path, char *err)
+{
+	struct bundle_reader *br = NULL;
+	struct replica_scan_stats scan;
+	struct replica_apply_stats st;
+	struct bundle_sink sink;
+	struct strb sum;
+	char cnt[4][32];
+	int r, yes, began = 0;
+
+	memset(&scan, 0, sizeof(scan));
+	memset(&st, 0, sizeof(st));
+	strb_init(&sum);
+	manifest_init(&u->m);
+	u->apply = NULL;
+	u->err = err;
+	if ((r = cli_bundle_check(u->rp, &u->sec->pub, path, &br, &u->peer,
+	    err)) != 0)
+		goto out;
+	u->info = bundle_get_info(br);
+	if ((r = replica_log_has(u->rp, u->info->bundle_id, "recv", &yes,
+	    err)) != 0)
+		goto out;
+	if (yes) {
+		r = MULE_EAPPLIED;
+		goto out;
+	}
+	if ((r = replica_begin(u->rp, err)) != 0)
+		goto out;
+	began = 1;
+	/* Local edits are recorded first, in the same transaction. */
+	if ((r = replica_scan(u->rp, 0, &scan, progress_cb, NULL, err)) != 0)
+		goto out;
+	sink.arg = u;
+	sink.manifest = sink_manifest;
+	sink.schema = sink_schema;
+	sink.value = sink_value;
+	sink.table = sink_table;
+	sink.row = sink_row;
+	if ((r = bundle_read(br, u->sec, &sink, err)) != 0) {
+		char e2[MULE_ERRLEN];
+		memcpy(e2, err, sizeof(e2));
+		r = mule_errf(err, r, "%s: %s", path, e2);
+		goto out;
+	}
+	if (u->apply == NULL) {
+		r = mule_errf(err, MULE_EFORMAT, "%s: no manifest", path);
+		goto out;
+	}
+	if ((r = replica_apply_finish(u->apply, &u->m.base, &u->m.top, &st,
+	    err)) != 0)
+		goto out;
+	strb_addf(&sum, "%s inserted, %s updated, %s deleted, %s conflict%s",
+	    fmt_count(st.inserted, cnt[0]), fmt_count(st.updated, cnt[1]),
+	    fmt_count(st.deleted, cnt[2]), fmt_count(st.conflicts, cnt[3]),
+	    st.conflicts == 1 ? "" : "s");
+	if ((r = replica_peer_set_site(u->rp, u->peer.name,
+	    u->info->sender_site, err)) != 0 ||
+	    (r = replica_log_add(u->rp, u->info->bundle_id, "recv",
+	    u->peer.name, (int64_t)u->m.seq, path, strb_str(&sum), err)) != 0)
+		goto out;
+	if (u->dry) {
+		replica_rollback(u->rp);
+		began = 0;
+		progress_done();
+		printf("%s from %s: would apply: %s (nothing changed: "
+		    "--dry-run)\n", path, u->peer.name, strb_str(&sum));
+		r = 0;
+		goto out;
+	}
+	if ((r = replica_commit(u->rp, err)) != 0)
+		goto out;
+	began = 0;
+	progress_done();
+	printf("applied %s from %s: %s\n", path, u->peer.name, strb_str(&sum));
+	if (st.gap)
+		printf("note: %s had sent changes this site never received "
+		    "(a bundle is missing); they were applied, and %s will "
+		    "resend what is missing after your next bundle reaches "
+		    "it\n", u->peer.name, u->peer.name);
+	if (st.conflicts > 0)
+		printf("note: %llu conflict%s: see 'mule conflicts'\n",
+		    (unsigned long long)st.conflicts,
+		    st.conflicts == 1 ? "" : "s");
+	r = 0;
+out:
+	progress_done();
+	if (began)
+		replica_rollback(u->rp);
+	replica_apply_free(u->apply);
+	u->apply = NULL;
+	manifest_release(&u->m);
+	replica_scan_stats_release(&scan);
+	strb_release(&sum);
+	bundle_close(br);
+	return r;
+}
+
+int
+cmd_unpack(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct cli_cmd *cmd = cli_find("unpack");
+	char err[MULE_ERRLEN] = "";
+	struct replica_site site;
+	struct unpacker u;
+	struct stat sb;
+	char **paths = NULL;
+	size_t i, npaths = 0, applied = 0, skipped = 0, already = 0;
+	int ch, r, rc = EXIT_OK, worst = EXIT_OK, indir;
+	int *fromdir = NULL;
+
+	memset(&u, 0, sizeof(u));
+	while ((ch = getopt_long(argc, argv, "nh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'n':
+			u.dry = 1;
+			break;
+		case 'h':
+			return cli_help(cmd);
+		default:
+			return cli_usage(cmd);
+		}
+	}
+	if (optind == argc)
+		return cli_usage(cmd);
+	if ((rc = cli_open(c, 0, &u.rp)) != 0)
+		return rc;
+	if ((rc = cli_load_secret(c, &u.sec)) != 0)
+		goto out;
+	if ((r = replica_site(u.rp, &site, err)) != 0) {
+		rc = cli_fail(r, err);
+		goto out;
+	}
+	if (memcmp(&u.sec->pub, &site.pub, sizeof(site.pub)) != 0) {
+		cli_error("the key file does not belong to this database");
+		rc = EXIT_FAIL;
+		goto out;
+	}
+	for (i = (size_t)optind; i < (size_t)argc; i++) {
+		size_t before = npaths;
+		if (stat(argv[i], &sb) != 0) {
+			cli_error("%s: no such file or directory", argv[i]);
+			rc = EXIT_FAIL;
+			goto out;
+		}
+		r = S_ISDIR(sb.st_mode) ? list_dir(argv[i], &paths, &npaths,
+		    err) : add_path(&paths, &npaths, argv[i]);
+		if (r != 0) {
+			rc = cli_fail(r, err);
+			goto out;
+		}
+		fromdir = realloc(fromdir, (npaths + 1) * sizeof(int));
+		if (fromdir == NULL) {
+			rc = cli_fail(MULE_ENOMEM, NULL);
+			goto out;
+		}
+		while (before < npaths)
+			fromdir[before++] = S_ISDIR(sb.st_mode);
+	}
+	for (i = 0; i < npaths; i++) {
+		indir = fromdir[i];
+		err[0] = '\0';
+		r = unpack_one(&u, paths[i], err);
+		if (r == 0) {
+			applied++;
+		} else if (r == MULE_EAPPLIED) {
+			already++;
+			printf("%s: already applied; nothing changed\n",
+			    paths[i]);
+		} else if (r == MULE_ENOTRECIPIENT && indir) {
+			skipped++;
+		} else {
+			rc = cli_fail(r, err);
+			if (rc > worst)
+				worst = rc;
+		}
+	}
+	if (npaths == 0)
+		printf("no bundles found\n");
+	if (skipped > 0)
+		printf("skipped %zu bundle%s addressed to other sites\n",
+		    skipped, skipped == 1 ? "" : "s");
+	rc = worst;
+out:
+	for (i = 0; i < npaths; i++)
+		free(paths[i]);
+	free(paths);
+	free(fromdir);
+	ident_secret_free(u.sec);
+	replica_close(u.rp);
+	(void)applied;
+	return rc;
+}

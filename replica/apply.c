@@ -1,0 +1,800 @@
+/*
+ * replica/apply.c — merging a bundle's row changes (DESIGN §7).
+ *
+ * Each cell is a last-writer-wins register ordered by its stamp (higher
+ * lamport wins; on a tie, the higher origin site id).  A row's existence
+ * is ordered by its causal length (odd alive, even deleted; higher wins);
+ * a row that comes back to life takes the winning side's cells.  A local
+ * value overwritten by one whose writer had not seen it (per the sender's
+ * ack vector) is a conflict and goes to _mule_conflicts with both values.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/strb.h"
+#include "replica/internal.h"
+
+struct replica_apply {
+	struct replica *rp;
+	char peer[REPLICA_NAME_MAX + 1];
+	uint8_t bundle_id[16];
+	struct vector ack;
+	uint8_t (*sites)[SITE_ID_LEN];
+	size_t nsites;
+	uint64_t maxl;
+	struct replica_apply_stats st;
+	int have_values;
+	/* The current table. */
+	struct replica_table *t;
+	uint32_t nin;		/* incoming columns */
+	uint32_t *map;		/* incoming column → local column */
+	int full;		/* incoming columns cover every local one */
+	sqlite3_stmt *get, *put, *sel, *del, **upd, *ins, *val;
+	uint64_t ins_mask_hash;	/* which columns `ins` was built for */
+	uint32_t ins_n;
+	int64_t alive_delta;
+	uint32_t *colhash;
+	struct istamp *instamp;	/* per local column, incoming stamp */
+	const struct mval **inval;	/* per local column, incoming value */
+	uint8_t *win;		/* per local column: incoming cell won */
+};
+
+static void
+apply_table_release(struct replica_apply *a)
+{
+	uint32_t i;
+
+	if (a->t != NULL && a->upd != NULL)
+		for (i = 0; i < a->t->ncols; i++)
+			sqlite3_finalize(a->upd[i]);
+	free(a->upd);
+	sqlite3_finalize(a->get);
+	sqlite3_finalize(a->put);
+	sqlite3_finalize(a->sel);
+	sqlite3_finalize(a->del);
+	sqlite3_finalize(a->ins);
+	a->upd = NULL;
+	a->get = a->put = a->sel = a->del = a->ins = NULL;
+	a->ins_n = 0;
+	free(a->map);
+	free(a->colhash);
+	free(a->instamp);
+	free(a->inval);
+	free(a->win);
+	a->map = NULL;
+	a->colhash = NULL;
+	a->instamp = NULL;
+	a->inval = NULL;
+	a->win = NULL;
+	replica_table_free(a->t);
+	a->t = NULL;
+}
+
+static int
+flush_alive(struct replica_apply *a, char *err)
+{
+	int r = 0;
+
+	if (a->t != NULL && a->alive_delta != 0)
+		r = rp_alive_add(a->rp, a->t->tid, a->alive_delta, err);
+	a->alive_delta = 0;
+	return r;
+}
+
+void
+replica_apply_free(struct replica_apply *a)
+{
+	if (a == NULL)
+		return;
+	apply_table_release(a);
+	sqlite3_finalize(a->val);
+	vector_release(&a->ack);
+	free(a->sites);
+	free(a);
+}
+
+int
+replica_apply_new(struct replica *rp, const char *peer,
+    const uint8_t bundle_id[16], const struct vector *ack,
+    struct replica_apply **out, char *err)
+{
+	struct replica_apply *a = NULL;
+	int r = MULE_EINTERNAL;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	a->rp = rp;
+	snprintf(a->peer, sizeof(a->peer), "%s", peer);
+	memcpy(a->bundle_id, bundle_id, 16);
+	vector_init(&a->ack);
+	if (vector_copy(&a->ack, ack) != 0) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = rp_origins_load(rp, &a->sites, &a->nsites, err)) != 0)
+		goto out;
+	*out = a;
+	a = NULL;
+	r = 0;
+out:
+	replica_apply_free(a);
+	return r;
+}
+
+/* Origin index of a site, adding it (and to our cache) when new. */
+static int
+origin_of(struct replica_apply *a, const uint8_t site[SITE_ID_LEN],
+    int64_t *idx, char *err)
+{
+	size_t i;
+	void *p;
+	int r;
+
+	for (i = 0; i < a->nsites; i++) {
+		if (memcmp(a->sites[i], site, SITE_ID_LEN) == 0) {
+			*idx = (int64_t)i;
+			return 0;
+		}
+	}
+	if ((r = rp_origin_idx(a->rp, site, idx, err)) != 0)
+		return r;
+	if ((size_t)*idx >= a->nsites) {
+		if ((p = realloc(a->sites, ((size_t)*idx + 1) * SITE_ID_LEN)) ==
+		    NULL)
+			return mule_errf(err, MULE_ENOMEM, "out of memory");
+		a->sites = p;
+		memset(a->sites[a->nsites], 0,
+		    ((size_t)*idx + 1 - a->nsites) * SITE_ID_LEN);
+		a->nsites = (size_t)*idx + 1;
+	}
+	memcpy(a->sites[*idx], site, SITE_ID_LEN);
+	return 0;
+}
+
+static int
+to_istamp(struct replica_apply *a, const struct stamp *s, struct istamp *out,
+    char *err)
+{
+	int r;
+
+	if ((r = origin_of(a, s->origin, &out->origin, err)) != 0)
+		return r;
+	out->lamport = s->lamport;
+	if (s->lamport > a->maxl)
+		a->maxl = s->lamport;
+	return 0;
+}
+
+/* Had the sender seen local stamp s when it wrote?  (s <= ack[origin]) */
+static int
+sender_saw(const struct replica_apply *a, const struct istamp *s)
+{
+	if (s->lamport == 0)
+		return 1;	/* the zero stamp: nobody's edit */
+	return s->lamport <= vector_get(&a->ack, a->sites[s->origin]);
+}
+
+int
+replica_apply_value(struct replica_apply *a,
+    const uint8_t hash[VALUE_REF_LEN], int type, const uint8_t *p, size_t n,
+    char *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	if (!a->have_values) {
+		if ((r = rp_exec(a->rp, "CREATE TEMP TABLE IF NOT EXISTS "
+		    "mule_values(hash BLOB PRIMARY KEY, type INTEGER, v BLOB)",
+		    err)) != 0)
+			return r;
+		a->have_values = 1;
+	}
+	if ((r = rp_prepare(a->rp, "INSERT OR IGNORE INTO temp.mule_values("
+	    "hash, type, v) VALUES (?, ?, ?)", &st, err)) != 0)
+		return r;
+	sqlite3_bind_blob(st, 1, hash, VALUE_REF_LEN, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, type);
+	sqlite3_bind_blob64(st, 3, n ? (const void *)p : "", n, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return rp_dberr(a->rp, rc, err, "store large value");
+	return 0;
+}
+
+/* Binds v, resolving a by-reference value from temp.mule_values. */
+static int
+bind_value(struct replica_apply *a, sqlite3_stmt *st, int i,
+    const struct mval *v, char *err)
+{
+	int rc, r;
+
+	if (v->type != MVAL_REF)
+		return mval_bind(st, i, v) == SQLITE_OK ? 0 :
+		    mule_errf(err, MULE_EDB, "bind value");
+	if (!a->have_values)
+		return mule_errf(err, MULE_EFORMAT, "bundle references a large "
+		    "value it does not carry");
+	if (a->val == NULL && (r = rp_prepare(a->rp, "SELECT v FROM "
+	    "temp.mule_values WHERE hash = ?", &a->val, err)) != 0)
+		return r;
+	sqlite3_bind_blob(a->val, 1, v->p, VALUE_REF_LEN, SQLITE_STATIC);
+	rc = sqlite3_step(a->val);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(a->val);
+		return mule_errf(err, MULE_EFORMAT, "bundle references a large "
+		    "value it does not carry");
+	}
+	if (v->reftype == MVAL_TEXT)
+		rc = sqlite3_bind_text64(st, i, sqlite3_column_blob(a->val, 0),
+		    (sqlite3_uint64)sqlite3_column_bytes(a->val, 0),
+		    SQLITE_TRANSIENT, SQLITE_UTF8);
+	else
+		rc = sqlite3_bind_blob64(st, i, sqlite3_column_blob(a->val, 0),
+		    (sqlite3_uint64)sqlite3_column_bytes(a->val, 0),
+		    SQLITE_TRANSIENT);
+	sqlite3_reset(a->val);
+	return rc == SQLITE_OK ? 0 : mule_errf(err, MULE_ENOMEM,
+	    "out of memory");
+}
+
+/* Makes an untracked local table tracked (a peer shares it with us). */
+static int
+ensure_tracked(struct replica_apply *a, const char *table, char *err)
+{
+	int intkey, already, r;
+
+	r = rp_table_get(a->rp, table, &a->t, NULL);
+	if (r == 0)
+		return 0;
+	r = replica_track(a->rp, table, &intkey, &already, err);
+	if (r == MULE_ENOTFOUND)
+		return mule_errf(err, MULE_ESCHEMA, "the bundle has changes "
+		    "for table '%s', which this database does not have; "
+		    "create it with the sender's schema first", table);
+	if (r != 0)
+		return r;
+	return rp_table_get(a->rp, table, &a->t, err);
+}
+
+int
+replica_apply_table(struct replica_apply *a, const char *table,
+    uint32_t ncols, const char *const *cols, uint32_t npk,
+    const uint32_t *pkcols, char *err)
+{
+	struct replica_table *t;
+	struct strb sb;
+	char sname[32];
+	uint32_t i, j, covered = 0;
+	int r = MULE_EINTERNAL;
+
+	strb_init(&sb);
+	if ((r = flush_alive(a, err)) != 0)
+		goto out;
+	apply_table_release(a);
+	if ((r = ensure_tracked(a, table, err)) != 0)
+		goto out;
+	t = a->t;
+	a->nin = ncols;
+	if ((a->map = calloc(ncols + 1, sizeof(*a->map))) == NULL ||
+	    (a->colhash = calloc(t->ncols + 1, sizeof(*a->colhash))) == NULL ||
+	    (a->instamp = calloc(t->ncols + 1, sizeof(*a->instamp))) == NULL ||
+	    (a->inval = calloc(t->ncols + 1, sizeof(*a->inval))) == NULL ||
+	    (a->win = calloc(t->ncols + 1, 1)) == NULL ||
+	    (a->upd = calloc(t->ncols + 1, sizeof(*a->upd))) == NULL) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < ncols; i++) {
+		for (j = 0; j < t->ncols; j++)
+			if (strcmp(cols[i], t->cols[j]) == 0)
+				break;
+		if (j == t->ncols) {
+			r = mule_errf(err, MULE_ESCHEMA, "table '%s': the "
+			    "bundle has column '%s', which this database "
+			    "lacks; the schemas differ", table, cols[i]);
+			goto out;
+		}
+		a->map[i] = j;
+		covered++;
+	}
+	a->full = covered == t->ncols;
+	if (npk != t->npk) {
+		r = mule_errf(err, MULE_ESCHEMA, "table '%s': the bundle's "
+		    "primary key differs from this database's", table);
+		goto out;
+	}
+	for (i = 0; i < npk; i++) {
+		if (pkcols[i] >= ncols || a->map[pkcols[i]] != t->pkcols[i]) {
+			r = mule_errf(err, MULE_ESCHEMA, "table '%s': the "
+			    "bundle's primary key differs from this "
+			    "database's", table);
+			goto out;
+		}
+	}
+	state_table(t->tid, sname);
+	strb_addf(&sb, "SELECT cl, hash, st FROM %s WHERE pk = ?1", sname);
+	if ((r = rp_prepare(a->rp, strb_str(&sb), &a->get, err)) != 0)
+		goto out;
+	strb_reset(&sb);
+	strb_addf(&sb, "INSERT OR REPLACE INTO %s(pk, cl, hash, st) "
+	    "VALUES (?1, ?2, ?3, ?4)", sname);
+	if ((r = rp_prepare(a->rp, strb_str(&sb), &a->put, err)) != 0)
+		goto out;
+	strb_reset(&sb);
+	strb_add(&sb, "SELECT ");
+	sql_cols(&sb, t);
+	strb_add(&sb, " FROM ");
+	strb_add_ident(&sb, t->name);
+	strb_add(&sb, " WHERE ");
+	sql_pk_where(&sb, t, 1);
+	if ((r = rp_prepare(a->rp, strb_str(&sb), &a->sel, err)) != 0)
+		goto out;
+	strb_reset(&sb);
+	strb_add(&sb, "DELETE FROM ");
+	strb_add_ident(&sb, t->name);
+	strb_add(&sb, " WHERE ");
+	sql_pk_where(&sb, t, 1);
+	if ((r = rp_prepare(a->rp, strb_str(&sb), &a->del, err)) != 0)
+		goto out;
+	r = 0;
+out:
+	strb_release(&sb);
+	return r;
+}
+
+static void
+bind_pk(struct replica_apply *a, sqlite3_stmt *st, int first,
+    const struct rowchange *rc)
+{
+	uint32_t i;
+
+	(void)a;
+	for (i = 0; i < rc->npk; i++)
+		mval_bind(st, first + (int)i, &rc->pk[i]);
+}
+
+/* Writes one column's incoming value into the existing row. */
+static int
+update_col(struct replica_apply *a, const struct rowchange *rc, uint32_t j,
+    char *err)
+{
+	struct strb sb;
+	int s, r;
+
+	if (a->upd[j] == NULL) {
+		strb_init(&sb);
+		strb_add(&sb, "UPDATE ");
+		strb_add_ident(&sb, a->t->name);
+		strb_add(&sb, " SET ");
+		strb_add_ident(&sb, a->t->cols[j]);
+		strb_add(&sb, " = ?1 WHERE ");
+		sql_pk_where(&sb, a->t, 2);
+		r = rp_prepare(a->rp, strb_str(&sb), &a->upd[j], err);
+		strb_release(&sb);
+		if (r != 0)
+			return r;
+	}
+	if ((r = bind_value(a, a->upd[j], 1, a->inval[j], err)) != 0)
+		return r;
+	bind_pk(a, a->upd[j], 2, rc);
+	s = sqlite3_step(a->upd[j]);
+	sqlite3_reset(a->upd[j]);
+	sqlite3_clear_bindings(a->upd[j]);
+	if (s != SQLITE_DONE)
+		return rp_dberr(a->rp, s, err, a->t->name);
+	return 0;
+}
+
+/* Inserts the row with the incoming cells (other columns: defaults). */
+static int
+insert_row(struct replica_apply *a, const struct rowchange *rc, char *err)
+{
+	struct strb sb;
+	uint64_t h = 1469598103934665603ULL;
+	uint32_t j, n = 0, k;
+	int s, r;
+
+	for (j = 0; j < a->t->ncols; j++)
+		if (a->inval[j] != NULL) {
+			h = (h ^ j) * 1099511628211ULL;
+			n++;
+		}
+	if (a->ins == NULL || a->ins_mask_hash != h || a->ins_n != n) {
+		sqlite3_finalize(a->ins);
+		a->ins = NULL;
+		strb_init(&sb);
+		strb_add(&sb, "INSERT OR REPLACE INTO ");
+		strb_add_ident(&sb, a->t->name);
+		strb_add(&sb, "(");
+		for (j = 0, k = 0; j < a->t->ncols; j++) {
+			if (a->inval[j] == NULL)
+				continue;
+			if (k++ > 0)
+				strb_add(&sb, ", ");
+			strb_add_ident(&sb, a->t->cols[j]);
+		}
+		strb_add(&sb, ") VALUES (");
+		for (k = 0; k < n; k++)
+			strb_addf(&sb, "%s?%u", k ? ", " : "", k + 1);
+		strb_add(&sb, ")");
+		r = rp_prepare(a->rp, strb_str(&sb), &a->ins, err);
+		strb_release(&sb);
+		if (r != 0)
+			return r;
+		a->ins_mask_hash = h;
+		a->ins_n = n;
+	}
+	for (j = 0, k = 0; j < a->t->ncols; j++) {
+		if (a->inval[j] == NULL)
+			continue;
+		if ((r = bind_value(a, a->ins, (int)++k, a->inval[j], err)) != 0)
+			return r;
+	}
+	s = sqlite3_step(a->ins);
+	sqlite3_reset(a->ins);
+	sqlite3_clear_bindings(a->ins);
+	if (s != SQLITE_DONE)
+		return rp_dberr(a->rp, s, err, a->t->name);
+	(void)rc;
+	return 0;
+}
+
+/* Records a conflict: local value (text) overwritten by remote. */
+static int
+log_conflict(struct replica_apply *a, const struct rowchange *rc,
+    const char *col, const char *local, const struct istamp *lst,
+    const char *remote, const struct istamp *rst, const char *winner,
+    char *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct strb pk;
+	int s, r;
+
+	strb_init(&pk);
+	pk_text(&pk, rc->pk, rc->npk);
+	if ((r = rp_prepare(a->rp, "INSERT INTO _mule_conflicts(tbl, pk, col,"
+	    " local, local_type, local_lamport, local_origin, remote,"
+	    " remote_type, remote_lamport, remote_origin, winner, bundle)"
+	    " VALUES (?, ?, ?, ?, 0, ?, ?, ?, 0, ?, ?, ?, ?)", &st, err)) != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, a->t->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, strb_str(&pk), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, col, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, local, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, (int64_t)lst->lamport);
+	sqlite3_bind_blob(st, 6, a->sites[lst->origin], SITE_ID_LEN,
+	    SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, remote, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 8, (int64_t)rst->lamport);
+	sqlite3_bind_blob(st, 9, a->sites[rst->origin], SITE_ID_LEN,
+	    SQLITE_STATIC);
+	sqlite3_bind_text(st, 10, winner, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 11, a->bundle_id, 16, SQLITE_STATIC);
+	if ((s = sqlite3_step(st)) != SQLITE_DONE) {
+		r = rp_dberr(a->rp, s, err, "record conflict");
+		goto out;
+	}
+	a->st.conflicts++;
+	r = 0;
+out:
+	sqlite3_finalize(st);
+	strb_release(&pk);
+	return r;
+}
+
+/* The local row as text "(a, 'b', NULL)" from a->sel's current row. */
+static void
+row_text(struct replica_apply *a, struct strb *sb)
+{
+	struct mval v;
+	uint32_t j;
+
+	strb_addc(sb, '(');
+	for (j = 0; j < a->t->ncols; j++) {
+		if (j > 0)
+			strb_add(sb, ", ");
+		mval_from_stmt(&v, a->sel, (int)j);
+		mval_text(sb, &v);
+	}
+	strb_addc(sb, ')');
+}
+
+/*
+ * Logs conflicts for cells about to be overwritten: the local value
+ * differs and its writer's stamp was not seen by the sender.  a->sel is
+ * positioned on the local row.
+ */
+static int
+cell_conflicts(struct replica_apply *a, const struct rowchange *rc,
+    const struct rowstate *old, char *err)
+{
+	struct strb lv, rv;
+	struct mval v;
+	uint32_t j;
+	int r = 0;
+
+	strb_init(&lv);
+	strb_init(&rv);
+	for (j = 0; j < a->t->ncols && r == 0; j++) {
+		if (!a->win[j] || j >= old->ncols || sender_saw(a, &old->colst[j]))
+			continue;
+		mval_from_stmt(&v, a->sel, (int)j);
+		if (a->inval[j]->type != MVAL_REF &&
+		    val_hash(&v) == val_hash(a->inval[j]) &&
+		    v.type == a->inval[j]->type && v.n == a->inval[j]->n &&
+		    (v.n == 0 || memcmp(v.p, a->inval[j]->p, v.n) == 0) &&
+		    v.i == a->inval[j]->i &&
+		    memcmp(&v.f, &a->inval[j]->f, sizeof(v.f)) == 0)
+			continue;	/* the same value: no conflict */
+		strb_reset(&lv);
+		strb_reset(&rv);
+		mval_text(&lv, &v);
+		mval_text(&rv, a->inval[j]);
+		r = log_conflict(a, rc, a->t->cols[j], strb_str(&lv),
+		    &old->colst[j], strb_str(&rv), &a->instamp[j], "remote",
+		    err);
+	}
+	strb_release(&lv);
+	strb_release(&rv);
+	return r;
+}
+
+/* Re-reads the row and stores its state with the given stamps. */
+static int
+store_state(struct replica_apply *a, const struct rowchange *rc,
+    struct rowstate *ns, int alive, int check_hash, char *err)
+{
+	struct strb pk;
+	int s, r = 0;
+
+	if (alive) {
+		bind_pk(a, a->sel, 1, rc);
+		s = sqlite3_step(a->sel);
+		if (s != SQLITE_ROW) {
+			sqlite3_reset(a->sel);
+			return s == SQLITE_DONE ? mule_errf(err, MULE_EINTERNAL,
+			    "table %s: applied row vanished", a->t->name) :
+			    rp_dberr(a->rp, s, err, a->t->name);
+		}
+		row_hash_stmt(a->sel, 0, a->t->ncols, ns->hash, ns->colhash);
+		sqlite3_reset(a->sel);
+		if (check_hash && memcmp(ns->hash, rc->hash, ROW_HASH_LEN)) {
+			strb_init(&pk);
+			pk_text(&pk, rc->pk, rc->npk);
+			r = mule_errf(err, MULE_EVERIFY, "table %s, key (%s): "
+			    "the row differs from the sender's after applying "
+			    "(content hash mismatch); the bundle or a schema "
+			    "is inconsistent", a->t->name, strb_str(&pk));
+			strb_release(&pk);
+			return r;
+		}
+	} else {
+		memset(ns->hash, 0, ROW_HASH_LEN);
+	}
+	if ((r = rp_bind_statekey(a->put, 1, a->t, rc->pk)) != 0)
+		return mule_errf(err, r, "table %s: bad key", a->t->name);
+	return rp_state_put(a->rp, a->put, ns, err);
+}
+
+int
+replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
+    char *err)
+{
+	struct replica_table *t = a->t;
+	struct rowstate old, ns;
+	struct istamp clst;
+	struct strb lv;
+	uint32_t i, j, nwin = 0;
+	int found, r = MULE_EINTERNAL, s, local_alive, in_alive, check;
+
+	memset(&old, 0, sizeof(old));
+	memset(&ns, 0, sizeof(ns));
+	strb_init(&lv);
+	if (t == NULL || rc->npk != t->npk) {
+		r = mule_errf(err, MULE_EFORMAT, "row without its table");
+		goto out;
+	}
+	a->st.rows++;
+	if ((r = to_istamp(a, &rc->cl_stamp, &clst, err)) != 0)
+		goto out;
+	memset(a->inval, 0, t->ncols * sizeof(*a->inval));
+	memset(a->win, 0, t->ncols);
+	for (i = 0; i < rc->ncells; i++) {
+		if (rc->cells[i].col >= a->nin) {
+			r = mule_errf(err, MULE_EFORMAT, "cell column out of "
+			    "range");
+			goto out;
+		}
+		j = a->map[rc->cells[i].col];
+		a->inval[j] = &rc->cells[i].v;
+		if ((r = to_istamp(a, &rc->cells[i].st, &a->instamp[j],
+		    err)) != 0)
+			goto out;
+	}
+	a->st.cells += rc->ncells;
+	if ((r = rp_bind_statekey(a->get, 1, t, rc->pk)) != 0 ||
+	    (r = rp_state_get(a->get, &old, &found)) != 0) {
+		r = mule_errf(err, r == MULE_EDB ? MULE_EDB : MULE_EFORMAT,
+		    "table %s: cannot read the row's state", t->name);
+		goto out;
+	}
+	if (!found && (r = rowstate_alloc(&old, t->ncols)) != 0) {
+		r = mule_errf(err, r, "out of memory");
+		goto out;
+	}
+	local_alive = old.cl % 2 == 1;
+	in_alive = rc->cl % 2 == 1;
+	if ((r = rowstate_alloc(&ns, t->ncols)) != 0) {
+		r = mule_errf(err, r, "out of memory");
+		goto out;
+	}
+	for (j = 0; j < t->ncols; j++)
+		if (j < old.ncols)
+			ns.colst[j] = old.colst[j];
+	ns.cl = old.cl;
+	ns.cl_st = old.cl_st;
+
+	if (rc->cl < old.cl || (rc->cl == old.cl && !in_alive)) {
+		/* An older incarnation, or both deleted: nothing to do. */
+		if (rc->cl == old.cl &&
+		    istamp_cmp(&clst, &old.cl_st, (const void *)a->sites) > 0) {
+			ns.cl_st = clst;
+			ns.ncols = old.ncols;
+			memcpy(ns.hash, old.hash, ROW_HASH_LEN);
+			memcpy(ns.colhash, old.colhash,
+			    (old.ncols < t->ncols ? old.ncols : t->ncols) *
+			    sizeof(uint32_t));
+			if ((r = rp_bind_statekey(a->put, 1, t, rc->pk)) != 0 ||
+			    (r = rp_state_put(a->rp, a->put, &ns, err)) != 0)
+				goto out;
+		}
+		a->st.ignored++;
+		r = 0;
+		goto out;
+	}
+
+	if (rc->cl > old.cl && !in_alive) {
+		/* The row was deleted (causally after what we have). */
+		if (local_alive) {
+			bind_pk(a, a->sel, 1, rc);
+			s = sqlite3_step(a->sel);
+			if (s == SQLITE_ROW) {
+				for (j = 0; j < t->ncols && j < old.ncols; j++)
+					if (!sender_saw(a, &old.colst[j]))
+						break;
+				if (j < t->ncols && j < old.ncols) {
+					row_text(a, &lv);
+					sqlite3_reset(a->sel);
+					if ((r = log_conflict(a, rc, "*",
+					    strb_str(&lv), &old.colst[j],
+					    "(deleted)", &clst, "remote",
+					    err)) != 0)
+						goto out;
+				}
+			}
+			sqlite3_reset(a->sel);
+			bind_pk(a, a->del, 1, rc);
+			s = sqlite3_step(a->del);
+			sqlite3_reset(a->del);
+			if (s != SQLITE_DONE) {
+				r = rp_dberr(a->rp, s, err, t->name);
+				goto out;
+			}
+			a->alive_delta--;
+			a->st.deleted++;
+		}
+		ns.cl = rc->cl;
+		ns.cl_st = clst;
+		r = store_state(a, rc, &ns, 0, 0, err);
+		goto out;
+	}
+
+	/* The incoming row is alive and at least as new as ours. */
+	for (j = 0; j < t->ncols; j++) {
+		if (a->inval[j] == NULL)
+			continue;
+		if (rc->cl > old.cl || j >= old.ncols ||
+		    istamp_cmp(&a->instamp[j], &old.colst[j],
+		    (const void *)a->sites) > 0) {
+			a->win[j] = 1;
+			ns.colst[j] = a->instamp[j];
+			nwin++;
+		}
+	}
+	check = a->full && nwin == rc->ncells && rc->ncells == t->ncols;
+	if (local_alive) {
+		if (nwin > 0 && rc->cl == old.cl) {
+			bind_pk(a, a->sel, 1, rc);
+			s = sqlite3_step(a->sel);
+			r = s == SQLITE_ROW ? cell_conflicts(a, rc, &old, err) :
+			    0;
+			sqlite3_reset(a->sel);
+			if (r != 0)
+				goto out;
+		}
+		for (j = 0; j < t->ncols; j++)
+			if (a->win[j] && (r = update_col(a, rc, j, err)) != 0)
+				goto out;
+		if (nwin > 0)
+			a->st.updated++;
+		else
+			a->st.ignored++;
+	} else {
+		/* Not here (never seen, or deleted): insert the winner's row. */
+		for (j = 0; j < t->ncols; j++)
+			if (!a->win[j])
+				a->inval[j] = NULL;
+		if ((r = insert_row(a, rc, err)) != 0)
+			goto out;
+		a->alive_delta++;
+		a->st.inserted++;
+	}
+	ns.cl = rc->cl > old.cl ? rc->cl : old.cl;
+	if (rc->cl > old.cl)
+		ns.cl_st = clst;
+	if (nwin == 0 && rc->cl == old.cl) {
+		r = 0;
+		goto out;
+	}
+	r = store_state(a, rc, &ns, 1, check, err);
+out:
+	strb_release(&lv);
+	rowstate_release(&old);
+	rowstate_release(&ns);
+	return r;
+}
+
+int
+replica_apply_finish(struct replica_apply *a, const struct vector *base,
+    const struct vector *top, struct replica_apply_stats *stats, char *err)
+{
+	struct vector known;
+	uint64_t l;
+	size_t i;
+	int r = MULE_EINTERNAL;
+
+	vector_init(&known);
+	if ((r = flush_alive(a, err)) != 0)
+		goto out;
+	if ((r = rp_lamport_get(a->rp, &l, err)) != 0)
+		goto out;
+	if (a->maxl > l && (r = rp_lamport_set(a->rp, a->maxl, err)) != 0)
+		goto out;
+	if ((r = replica_known(a->rp, &known, err)) != 0)
+		goto out;
+	if (vector_covers(&known, base)) {
+		for (i = 0; i < top->n; i++) {
+			if (memcmp(top->e[i].origin, a->rp->site_id,
+			    SITE_ID_LEN) == 0)
+				continue;	/* only we advance our own */
+			if (vector_get(&known, top->e[i].origin) <
+			    top->e[i].counter &&
+			    vector_set(&known, top->e[i].origin,
+			    top->e[i].counter) != 0) {
+				r = mule_errf(err, MULE_ENOMEM, "out of memory");
+				goto out;
+			}
+		}
+		if ((r = rp_vector_put(a->rp, "", "known", &known, err)) != 0)
+			goto out;
+	} else {
+		a->st.gap = 1;
+	}
+	if ((r = rp_vector_put(a->rp, a->peer, "acked", &a->ack, err)) != 0)
+		goto out;
+	if (a->have_values) {
+		if ((r = rp_exec(a->rp, "DELETE FROM temp.mule_values",
+		    err)) != 0)
+			goto out;
+	}
+	*stats = a->st;
+	r = 0;
+out:
+	vector_release(&known);
+	return r;
+}

@@ -1,0 +1,243 @@
+/* replica/log.c — the bundle log and the conflict log (see replica.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "replica/internal.h"
+
+int
+replica_log_has(struct replica *rp, const uint8_t id[16], const char *dir,
+    int *yes, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	if ((r = rp_prepare(rp, "SELECT 1 FROM _mule_bundles WHERE bundle = ?"
+	    " AND dir = ?", &st, err)) != 0)
+		return r;
+	sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, dir, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return rp_dberr(rp, rc, err, "read bundle log");
+	*yes = rc == SQLITE_ROW;
+	return 0;
+}
+
+int
+replica_log_add(struct replica *rp, const uint8_t id[16], const char *dir,
+    const char *peer, int64_t seq, const char *file, const char *summary,
+    char *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	if ((r = rp_prepare(rp, "INSERT INTO _mule_bundles(bundle, dir, peer,"
+	    " seq, file, summary) VALUES (?, ?, ?, ?, ?, ?)", &st, err)) != 0)
+		return r;
+	sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, dir, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, peer, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, seq);
+	sqlite3_bind_text(st, 5, file, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, summary, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return rp_dberr(rp, rc, err, "write bundle log");
+	return 0;
+}
+
+int
+replica_next_seq(struct replica *rp, const char *peer, int64_t *seq,
+    char *err)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = rp_prepare(rp, "SELECT coalesce(max(seq), 0) + 1 FROM "
+	    "_mule_bundles WHERE dir = 'sent' AND peer = ?", &st, err)) != 0)
+		return r;
+	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*seq = sqlite3_column_int64(st, 0);
+	else
+		r = rp_dberr(rp, SQLITE_ERROR, err, "read bundle log");
+	sqlite3_finalize(st);
+	return r;
+}
+
+static void
+copy_col(char *dst, size_t n, sqlite3_stmt *st, int i)
+{
+	const unsigned char *s = sqlite3_column_text(st, i);
+
+	snprintf(dst, n, "%s", s != NULL ? (const char *)s : "");
+}
+
+int
+replica_log_list(struct replica *rp, struct replica_logent **out, size_t *n,
+    char *err)
+{
+	struct replica_logent *v = NULL, *e;
+	sqlite3_stmt *st = NULL;
+	size_t cnt = 0;
+	void *p;
+	int rc, r;
+
+	if ((r = rp_prepare(rp, "SELECT id, bundle, dir, peer, seq, file, "
+	    "summary, at FROM _mule_bundles ORDER BY id", &st, err)) != 0)
+		return r;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((p = realloc(v, (cnt + 1) * sizeof(*v))) == NULL) {
+			r = mule_errf(err, MULE_ENOMEM, "out of memory");
+			goto out;
+		}
+		v = p;
+		e = &v[cnt++];
+		memset(e, 0, sizeof(*e));
+		e->id = sqlite3_column_int64(st, 0);
+		if (sqlite3_column_bytes(st, 1) == 16)
+			memcpy(e->bundle, sqlite3_column_blob(st, 1), 16);
+		copy_col(e->dir, sizeof(e->dir), st, 2);
+		copy_col(e->peer, sizeof(e->peer), st, 3);
+		e->seq = sqlite3_column_int64(st, 4);
+		copy_col(e->file, sizeof(e->file), st, 5);
+		copy_col(e->summary, sizeof(e->summary), st, 6);
+		copy_col(e->at, sizeof(e->at), st, 7);
+	}
+	if (rc != SQLITE_DONE) {
+		r = rp_dberr(rp, rc, err, "read bundle log");
+		goto out;
+	}
+	*out = v;
+	*n = cnt;
+	v = NULL;
+	r = 0;
+out:
+	free(v);
+	sqlite3_finalize(st);
+	return r;
+}
+
+static char *
+dup_col(sqlite3_stmt *st, int i)
+{
+	const unsigned char *s = sqlite3_column_text(st, i);
+
+	return strdup(s != NULL ? (const char *)s : "NULL");
+}
+
+void
+replica_conflicts_free(struct replica_conflict *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].table);
+		free(v[i].pk);
+		free(v[i].col);
+		free(v[i].local);
+		free(v[i].remote);
+	}
+	free(v);
+}
+
+int
+replica_conflicts(struct replica *rp, struct replica_conflict **out,
+    size_t *n, char *err)
+{
+	struct replica_conflict *v = NULL, *c;
+	sqlite3_stmt *st = NULL;
+	size_t cnt = 0;
+	void *p;
+	int rc, r;
+
+	if ((r = rp_prepare(rp, "SELECT id, tbl, pk, col, local, "
+	    "local_lamport, local_origin, remote, remote_lamport, "
+	    "remote_origin, winner, bundle FROM _mule_conflicts "
+	    "WHERE resolved = 0 ORDER BY id", &st, err)) != 0)
+		return r;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((p = realloc(v, (cnt + 1) * sizeof(*v))) == NULL) {
+			r = mule_errf(err, MULE_ENOMEM, "out of memory");
+			goto out;
+		}
+		v = p;
+		c = &v[cnt++];
+		memset(c, 0, sizeof(*c));
+		c->id = sqlite3_column_int64(st, 0);
+		c->table = dup_col(st, 1);
+		c->pk = dup_col(st, 2);
+		c->col = dup_col(st, 3);
+		c->local = dup_col(st, 4);
+		c->remote = dup_col(st, 7);
+		c->local_st.lamport = (uint64_t)sqlite3_column_int64(st, 5);
+		if (sqlite3_column_bytes(st, 6) == SITE_ID_LEN)
+			memcpy(c->local_st.origin, sqlite3_column_blob(st, 6),
+			    SITE_ID_LEN);
+		c->remote_st.lamport = (uint64_t)sqlite3_column_int64(st, 8);
+		if (sqlite3_column_bytes(st, 9) == SITE_ID_LEN)
+			memcpy(c->remote_st.origin, sqlite3_column_blob(st, 9),
+			    SITE_ID_LEN);
+		copy_col(c->winner, sizeof(c->winner), st, 10);
+		if (sqlite3_column_bytes(st, 11) == 16)
+			memcpy(c->bundle, sqlite3_column_blob(st, 11), 16);
+		if (c->table == NULL || c->pk == NULL || c->col == NULL ||
+		    c->local == NULL || c->remote == NULL) {
+			r = mule_errf(err, MULE_ENOMEM, "out of memory");
+			goto out;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		r = rp_dberr(rp, rc, err, "read conflicts");
+		goto out;
+	}
+	*out = v;
+	*n = cnt;
+	v = NULL;
+	cnt = 0;
+	r = 0;
+out:
+	replica_conflicts_free(v, cnt);
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+replica_conflict_count(struct replica *rp, uint64_t *n, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = rp_prepare(rp, "SELECT count(*) FROM _mule_conflicts WHERE "
+	    "resolved = 0", &st, err)) != 0)
+		return r;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*n = (uint64_t)sqlite3_column_int64(st, 0);
+	else
+		r = rp_dberr(rp, SQLITE_ERROR, err, "read conflicts");
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+replica_peer_set_site(struct replica *rp, const char *peer,
+    const uint8_t site[SITE_ID_LEN], char *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	if ((r = rp_prepare(rp, "UPDATE _mule_peers SET site = ? WHERE "
+	    "name = ?", &st, err)) != 0)
+		return r;
+	sqlite3_bind_blob(st, 1, site, SITE_ID_LEN, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, peer, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return rp_dberr(rp, rc, err, "update peer");
+	return 0;
+}

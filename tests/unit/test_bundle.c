@@ -1,0 +1,1949 @@
+/*
+ * tests/unit/test_bundle.c — unit tests for bundle/: round trips through
+ * real files, tampering, truncation, wrong keys, and the MANIFEST and
+ * segment parsers fed bad input.
+ *
+ * With MULE_FUZZ_SEEDS=DIR set, the tests also write small sample inputs
+ * for the fuzz targets into DIR/bundle, DIR/manifest and DIR/segment.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <sodium.h>
+
+#include "bundle/bundle.h"
+#include "bundle/internal.h"
+#include "core/buf.h"
+#include "core/error.h"
+#include "core/file.h"
+#include "crypto/ident.h"
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+#define MIB (1024u * 1024u)
+
+static char tmpdir[256];
+static struct ident_secret *alice, *bob, *carol, *dave, *eve;
+
+/* ------------------------------------------------------------------ */
+/* fixtures                                                            */
+/* ------------------------------------------------------------------ */
+
+static int
+rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st; (void)flag; (void)f;
+	return remove(p);
+}
+
+static struct ident_secret *
+mk_ident(uint8_t tag)
+{
+	uint8_t site[IDENT_SITE_LEN];
+	struct ident_secret *s = NULL;
+	char err[MULE_ERRLEN];
+
+	memset(site, tag, sizeof(site));
+	assert_int_equal(ident_generate(site, &s, err), 0);
+	return s;
+}
+
+static int
+setup(void **state)
+{
+	const char *t = getenv("TMPDIR");
+
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "%s/mule-bundle-XXXXXX",
+	    t != NULL ? t : "/tmp");
+	if (mkdtemp(tmpdir) == NULL)
+		return -1;
+	if (ident_lib_init() != 0)
+		return -1;
+	alice = mk_ident(0xa1);
+	bob = mk_ident(0xb0);
+	carol = mk_ident(0xc0);
+	dave = mk_ident(0xd0);
+	eve = mk_ident(0xee);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	ident_secret_free(alice);
+	ident_secret_free(bob);
+	ident_secret_free(carol);
+	ident_secret_free(dave);
+	ident_secret_free(eve);
+	nftw(tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	return 0;
+}
+
+static char *
+tpath(const char *name)
+{
+	static char p[4][512];
+	static int k;
+
+	k = (k + 1) % 4;
+	snprintf(p[k], sizeof(p[k]), "%s/%s", tmpdir, name);
+	return p[k];
+}
+
+static uint64_t
+fsize(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	return (uint64_t)st.st_size;
+}
+
+static uint8_t *
+slurp(const char *path, size_t *n)
+{
+	uint8_t *p = NULL;
+	char err[MULE_ERRLEN];
+
+	assert_int_equal(file_read_all(path, 1u << 30, &p, n, err), 0);
+	return p;
+}
+
+static void
+spit(const char *path, const uint8_t *p, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	if (n > 0)
+		assert_int_equal(fwrite(p, 1, n, f), n);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* Copies a sample input for a fuzz target when MULE_FUZZ_SEEDS is set. */
+static void
+seed(const char *target, const char *name, const uint8_t *p, size_t n)
+{
+	const char *dir = getenv("MULE_FUZZ_SEEDS");
+	char path[1024];
+
+	if (dir == NULL || n > 256 * 1024)
+		return;
+	snprintf(path, sizeof(path), "%s/%s", dir, target);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/%s/%s", dir, target, name);
+	spit(path, p, n);
+}
+
+/* ------------------------------------------------------------------ */
+/* a deterministic data generator                                      */
+/* ------------------------------------------------------------------ */
+
+static uint64_t
+mix(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+static void
+fill(uint8_t *p, size_t n, uint64_t seedv)
+{
+	size_t i;
+	uint64_t x = seedv;
+
+	for (i = 0; i < n; i++) {
+		if (i % 8 == 0)
+			x = mix(x + i);
+		p[i] = (uint8_t)(x >> (8 * (i % 8)));
+	}
+}
+
+#define BIG_LEN (3 * MIB)
+static uint8_t *big, *big2, *mid;		/* 3 MiB, 3 MiB, 100 KiB */
+
+static uint8_t origins[5][SITE_ID_LEN];
+
+struct gtable {
+	const char *name;
+	uint32_t ncols;
+	const char *cols[6];
+	uint32_t npk;
+	uint32_t pk[2];
+	uint64_t nrows;
+};
+
+struct gen {
+	const struct gtable *t;
+	size_t nt;
+	struct mval pk[2];
+	struct cell cells[6];
+	uint8_t bytes[6][80 * 1024];
+	char text[6][64];
+	struct rowchange rc;
+};
+
+static const struct gtable gtables_full[] = {
+	{ "people", 5, { "id", "name", "photo", "score", "note" }, 1, { 0 },
+	    64 },
+	{ "pairs with space", 3, { "a", "b", "v" }, 2, { 1, 0 }, 50 },
+	{ "empty", 2, { "k", "v" }, 1, { 0 }, 0 },
+	{ "bulk", 2, { "k", "blob" }, 1, { 0 }, 260 },
+	{ "small", 3, { "k", "x", "y" }, 1, { 0 }, 40000 },
+};
+
+static const struct gtable gtables_small[] = {
+	{ "people", 5, { "id", "name", "photo", "score", "note" }, 1, { 0 },
+	    24 },
+	{ "pairs with space", 3, { "a", "b", "v" }, 2, { 1, 0 }, 10 },
+};
+
+static void
+gen_globals(void)
+{
+	size_t i;
+
+	for (i = 0; i < NELEM(origins); i++)
+		memset(origins[i], (int)(0x10 * (i + 1)), SITE_ID_LEN);
+	if (big == NULL) {
+		big = malloc(BIG_LEN);
+		big2 = malloc(BIG_LEN);
+		mid = malloc(100 * 1024);
+		fill(big, BIG_LEN, 1);
+		fill(big2, BIG_LEN, 2);
+		fill(mid, 100 * 1024, 3);
+	}
+}
+
+static void
+gen_init(struct gen *g, const struct gtable *t, size_t nt)
+{
+	memset(g, 0, sizeof(*g));
+	g->t = t;
+	g->nt = nt;
+	gen_globals();
+}
+
+static void
+set_int(struct mval *v, int64_t i)
+{
+	memset(v, 0, sizeof(*v));
+	v->type = MVAL_INT;
+	v->i = i;
+}
+
+static void
+set_real(struct mval *v, double f)
+{
+	memset(v, 0, sizeof(*v));
+	v->type = MVAL_REAL;
+	v->f = f;
+}
+
+static void
+set_bytes(struct mval *v, int type, const void *p, size_t n)
+{
+	memset(v, 0, sizeof(*v));
+	v->type = type;
+	v->p = p;
+	v->n = n;
+}
+
+static void
+set_stamp(struct stamp *st, uint64_t l, unsigned o)
+{
+	st->lamport = l;
+	memcpy(st->origin, origins[o % NELEM(origins)], SITE_ID_LEN);
+}
+
+static const int64_t special_ints[] = {
+	0, -1, 1, INT64_MIN, INT64_MAX, INT64_MIN + 1, INT64_MAX - 1, 63, -64,
+	64, -65, 127, 128,
+};
+
+/* Makes row i of table t in g->rc. */
+static void
+gen_row(struct gen *g, size_t t, uint64_t i)
+{
+	struct rowchange *rc = &g->rc;
+	uint64_t x = mix(t * 1000003 + i);
+	uint32_t n = 0;
+	double nanv;
+	uint64_t nanbits = 0x7ff8dead0000beefULL;
+
+	memset(rc, 0, sizeof(*rc));
+	rc->pk = g->pk;
+	rc->cells = g->cells;
+	rc->npk = g->t[t].npk;
+	rc->cl = (i % 4 == 3) ? 2 : (i % 4 == 1 ? 3 : 1);
+	set_stamp(&rc->cl_stamp, i * 3 + t, (unsigned)(x % 5));
+	memcpy(&nanv, &nanbits, sizeof(nanv));
+	if (rc->cl % 2 == 1)
+		fill(rc->hash, ROW_HASH_LEN, x);
+	switch (t) {
+	case 0:		/* people: every type */
+		set_int(&g->pk[0], i < NELEM(special_ints) ?
+		    special_ints[i] : (int64_t)(i * 7919) - 100000);
+		if (rc->cl % 2 == 0)
+			break;
+		if (i % 2 == 0 || i < 10) {
+			snprintf(g->text[1], sizeof(g->text[1]),
+			    "name-%llu é", (unsigned long long)i);
+			set_bytes(&g->cells[n].v, MVAL_TEXT, g->text[1],
+			    i % 5 == 0 ? 0 : strlen(g->text[1]));
+			g->cells[n].col = 1;
+			set_stamp(&g->cells[n].st, i, (unsigned)i);
+			n++;
+		}
+		g->cells[n].col = 2;
+		if (i == 10 || i == 20)
+			set_bytes(&g->cells[n].v, MVAL_BLOB, big, BIG_LEN);
+		else if (i == 12)
+			set_bytes(&g->cells[n].v, MVAL_TEXT, big, BIG_LEN);
+		else if (i == 30)
+			set_bytes(&g->cells[n].v, MVAL_BLOB, big2, BIG_LEN);
+		else if (i == 40)
+			set_bytes(&g->cells[n].v, MVAL_BLOB, mid, 100 * 1024);
+		else if (i == 41)	/* exactly the inline limit */
+			set_bytes(&g->cells[n].v, MVAL_BLOB, mid,
+			    BUNDLE_MAX_INLINE);
+		else if (i == 42)	/* one byte above */
+			set_bytes(&g->cells[n].v, MVAL_BLOB, mid,
+			    BUNDLE_MAX_INLINE + 1);
+		else if (i % 7 == 0)
+			set_bytes(&g->cells[n].v, MVAL_BLOB, "", 0);
+		else {
+			fill(g->bytes[2], 100, x);
+			set_bytes(&g->cells[n].v, MVAL_BLOB, g->bytes[2],
+			    x % 100);
+		}
+		set_stamp(&g->cells[n].st, UINT64_MAX - i, (unsigned)i + 1);
+		n++;
+		if (i % 3 != 2) {
+			g->cells[n].col = 3;
+			if (i == 1)
+				set_real(&g->cells[n].v, -0.0);
+			else if (i == 2)
+				set_real(&g->cells[n].v, nanv);
+			else if (i == 3)
+				set_real(&g->cells[n].v, INFINITY);
+			else if (i == 4)
+				set_real(&g->cells[n].v, -INFINITY);
+			else if (i == 5)
+				set_real(&g->cells[n].v, 5e-324);
+			else
+				set_real(&g->cells[n].v, 1.5 * (double)i);
+			set_stamp(&g->cells[n].st, 0, 0);
+			n++;
+		}
+		g->cells[n].col = 4;
+		if (i % 3 == 0)
+			memset(&g->cells[n].v, 0, sizeof(g->cells[n].v));
+		else
+			set_int(&g->cells[n].v, i < NELEM(special_ints) ?
+			    special_ints[NELEM(special_ints) - 1 - i] :
+			    -(int64_t)i);
+		set_stamp(&g->cells[n].st, i, 4);
+		n++;
+		break;
+	case 1:		/* pairs: composite key (b, a) */
+		snprintf(g->text[0], sizeof(g->text[0]), "b %llu",
+		    (unsigned long long)(i / 3));
+		set_bytes(&g->pk[0], MVAL_TEXT, g->text[0],
+		    strlen(g->text[0]));
+		set_int(&g->pk[1], (int64_t)i % 3 - 1);
+		if (rc->cl % 2 == 1) {
+			g->cells[n].col = 2;
+			if (i % 2)
+				set_real(&g->cells[n].v, (double)i / 7.0);
+			else
+				memset(&g->cells[n].v, 0,
+				    sizeof(g->cells[n].v));
+			set_stamp(&g->cells[n].st, i, 2);
+			n++;
+		}
+		break;
+	case 3:		/* bulk: 40 KiB incompressible blobs */
+		set_int(&g->pk[0], (int64_t)i);
+		g->cells[n].col = 1;
+		fill(g->bytes[1], 40 * 1024, x);
+		set_bytes(&g->cells[n].v, MVAL_BLOB, g->bytes[1], 40 * 1024);
+		set_stamp(&g->cells[n].st, i, 1);
+		n++;
+		break;
+	default:	/* small rows */
+		set_int(&g->pk[0], (int64_t)i);
+		if (rc->cl % 2 == 1) {
+			g->cells[n].col = 1;
+			set_int(&g->cells[n].v, (int64_t)(x % 1000));
+			set_stamp(&g->cells[n].st, i, 3);
+			n++;
+			if (i % 2) {
+				g->cells[n].col = 2;
+				snprintf(g->text[2], sizeof(g->text[2]),
+				    "y%llu", (unsigned long long)(x % 97));
+				set_bytes(&g->cells[n].v, MVAL_TEXT,
+				    g->text[2], strlen(g->text[2]));
+				set_stamp(&g->cells[n].st, i + 1, 2);
+				n++;
+			}
+		}
+		break;
+	}
+	rc->ncells = n;
+}
+
+/* ------------------------------------------------------------------ */
+/* writing                                                             */
+/* ------------------------------------------------------------------ */
+
+static const char *schema_sql[] = {
+	"CREATE TABLE people(id INTEGER PRIMARY KEY, name TEXT, photo BLOB,"
+	    " score REAL, note);",
+	"CREATE TABLE \"pairs with space\"(a, b, v, PRIMARY KEY(b, a));",
+	"",
+};
+
+static void
+mk_manifest(struct manifest *m, const struct ident_secret *const *to,
+    size_t nto)
+{
+	size_t i;
+
+	manifest_init(m);
+	fill(m->bundle_id, BUNDLE_ID_LEN, 77);
+	m->from_name = strdup("field site #1 (north)");
+	m->nto = nto;
+	m->to = calloc(nto ? nto : 1, SITE_ID_LEN);
+	for (i = 0; i < nto; i++)
+		memcpy(m->to[i], to[i]->site_id, SITE_ID_LEN);
+	m->seq = 42;
+	/* deliberately out of order: the writer sorts */
+	vector_set(&m->base, origins[3], 5);
+	vector_set(&m->base, origins[1], 0);
+	vector_set(&m->top, origins[1], UINT64_MAX);
+	vector_set(&m->top, origins[3], 9);
+	vector_set(&m->top, origins[0], 1);
+	vector_set(&m->ack, origins[2], 77);
+	m->schema_from = 1;
+	m->schema_to = 4;
+	fill(m->fpr_from, BUNDLE_FPR_LEN, 5);
+	fill(m->fpr_to, BUNDLE_FPR_LEN, 6);
+	m->full = 1;
+}
+
+static uint64_t
+write_bundle(const char *path, const struct gtable *t, size_t nt,
+    const struct ident_secret *const *to, size_t nto, int encrypt,
+    int schema)
+{
+	struct bundle_writer *w = NULL;
+	struct ident_pub pubs[4];
+	struct manifest m;
+	struct bundle_schema s;
+	struct gen *g;
+	char err[MULE_ERRLEN] = "";
+	uint64_t size = 0, i;
+	size_t k;
+	int r;
+
+	for (k = 0; k < nto; k++)
+		pubs[k] = to[k]->pub;
+	g = calloc(1, sizeof(*g));
+	gen_init(g, t, nt);
+	r = bundle_writer_new(path, NULL, alice, pubs, nto, encrypt, &w, err);
+	if (r != 0)
+		fail_msg("writer_new: %s", err);
+	for (k = 0; schema && k < NELEM(schema_sql); k++) {
+		memset(&s, 0, sizeof(s));
+		s.version = (uint32_t)k + 2;
+		fill(s.fpr, BUNDLE_FPR_LEN, k);
+		s.sql = (char *)(uintptr_t)schema_sql[k];
+		s.len = strlen(schema_sql[k]);
+		assert_int_equal(bundle_writer_add_schema(w, &s, err), 0);
+	}
+	for (k = 0; k < nt; k++) {
+		r = bundle_writer_begin_table(w, t[k].name, t[k].ncols,
+		    t[k].cols, t[k].npk, t[k].pk, err);
+		if (r != 0)
+			fail_msg("begin_table: %s", err);
+		for (i = 0; i < t[k].nrows; i++) {
+			gen_row(g, k, i);
+			r = bundle_writer_add_row(w, &g->rc, err);
+			if (r != 0)
+				fail_msg("add_row %s %llu: %s", t[k].name,
+				    (unsigned long long)i, err);
+		}
+	}
+	mk_manifest(&m, to, nto);
+	r = bundle_writer_finish(w, &m, &size, err);
+	if (r != 0)
+		fail_msg("finish: %s", err);
+	assert_memory_equal(m.from, alice->site_id, SITE_ID_LEN);
+	manifest_release(&m);
+	bundle_writer_free(w);
+	free(g);
+	assert_int_equal(size, fsize(path));
+	return size;
+}
+
+/* ------------------------------------------------------------------ */
+/* reading: a sink that checks everything against the generator       */
+/* ------------------------------------------------------------------ */
+
+struct seen_value {
+	uint8_t hash[VALUE_REF_LEN];
+	int type;
+	uint8_t *p;
+	size_t n;
+};
+
+struct check {
+	struct gen *g;
+	size_t t;		/* current table index (+1 after first) */
+	int have_table;
+	uint64_t row;
+	int nmanifest, nschema, ntables;
+	uint64_t nrows;
+	struct seen_value vals[16];
+	size_t nvals;
+	int fail_at_row;	/* return MULE_ECONFLICT there (0: never) */
+	int schema_expected;
+};
+
+static int
+ck_manifest(void *arg, const struct manifest *m)
+{
+	struct check *c = arg;
+	uint8_t id[BUNDLE_ID_LEN];
+
+	assert_int_equal(c->nmanifest, 0);
+	c->nmanifest++;
+	fill(id, sizeof(id), 77);
+	assert_memory_equal(m->bundle_id, id, BUNDLE_ID_LEN);
+	assert_memory_equal(m->from, alice->site_id, SITE_ID_LEN);
+	assert_string_equal(m->from_name, "field site #1 (north)");
+	assert_int_equal(m->seq, 42);
+	assert_int_equal(m->full, 1);
+	assert_int_equal(m->schema_from, 1);
+	assert_int_equal(m->schema_to, 4);
+	assert_int_equal(m->base.n, 2);
+	assert_memory_equal(m->base.e[0].origin, origins[1], SITE_ID_LEN);
+	assert_int_equal(m->base.e[0].counter, 0);
+	assert_int_equal(m->base.e[1].counter, 5);
+	assert_int_equal(m->top.n, 3);
+	assert_true(vector_get(&m->top, origins[1]) == UINT64_MAX);
+	assert_int_equal(vector_get(&m->top, origins[0]), 1);
+	assert_int_equal(m->ack.n, 1);
+	assert_int_equal(vector_get(&m->ack, origins[2]), 77);
+	assert_int_equal(m->nschema, c->schema_expected ?
+	    NELEM(schema_sql) : 0);
+	return 0;
+}
+
+static int
+ck_schema(void *arg, const struct bundle_schema *s)
+{
+	struct check *c = arg;
+	uint8_t f[BUNDLE_FPR_LEN];
+
+	assert_true(c->nmanifest == 1 && c->ntables == 0);
+	assert_true((size_t)c->nschema < NELEM(schema_sql));
+	assert_int_equal(s->version, c->nschema + 2);
+	fill(f, sizeof(f), (uint64_t)c->nschema);
+	assert_memory_equal(s->fpr, f, BUNDLE_FPR_LEN);
+	assert_int_equal(s->len, strlen(schema_sql[c->nschema]));
+	assert_string_equal(s->sql, schema_sql[c->nschema]);
+	c->nschema++;
+	return 0;
+}
+
+static int
+ck_value(void *arg, const uint8_t hash[VALUE_REF_LEN], int type,
+    const uint8_t *p, size_t n)
+{
+	struct check *c = arg;
+	uint8_t h[VALUE_REF_LEN];
+	size_t i;
+
+	assert_true(c->nmanifest == 1 && c->ntables == 0);
+	crypto_generichash(h, sizeof(h), p, n, NULL, 0);
+	assert_memory_equal(h, hash, VALUE_REF_LEN);
+	assert_true(type == MVAL_TEXT || type == MVAL_BLOB);
+	for (i = 0; i < c->nvals; i++)
+		assert_memory_not_equal(c->vals[i].hash, hash, VALUE_REF_LEN);
+	assert_true(c->nvals < NELEM(c->vals));
+	memcpy(c->vals[c->nvals].hash, hash, VALUE_REF_LEN);
+	c->vals[c->nvals].type = type;
+	c->vals[c->nvals].p = malloc(n ? n : 1);
+	memcpy(c->vals[c->nvals].p, p, n);
+	c->vals[c->nvals].n = n;
+	c->nvals++;
+	return 0;
+}
+
+static void
+next_table(struct check *c)
+{
+	if (c->have_table)
+		c->t++;
+	c->have_table = 1;
+	c->row = 0;
+}
+
+static int
+ck_table(void *arg, const char *table, uint32_t ncols,
+    const char *const *cols, uint32_t npk, const uint32_t *pkcols)
+{
+	struct check *c = arg;
+	const struct gtable *t;
+	uint32_t i;
+
+	if (c->have_table)
+		assert_int_equal(c->row, c->g->t[c->t].nrows);
+	next_table(c);
+	assert_true(c->t < c->g->nt);
+	t = &c->g->t[c->t];
+	assert_string_equal(table, t->name);
+	assert_int_equal(ncols, t->ncols);
+	for (i = 0; i < ncols; i++)
+		assert_string_equal(cols[i], t->cols[i]);
+	assert_int_equal(npk, t->npk);
+	for (i = 0; i < npk; i++)
+		assert_int_equal(pkcols[i], t->pk[i]);
+	c->ntables++;
+	return 0;
+}
+
+static void
+same_value(struct check *c, const struct mval *got, const struct mval *want)
+{
+	size_t i;
+
+	if (got->type == MVAL_REF) {
+		assert_true(want->type == MVAL_TEXT ||
+		    want->type == MVAL_BLOB);
+		assert_int_equal(got->reftype, want->type);
+		assert_int_equal(got->n, VALUE_REF_LEN);
+		for (i = 0; i < c->nvals; i++)
+			if (memcmp(c->vals[i].hash, got->p,
+			    VALUE_REF_LEN) == 0)
+				break;
+		assert_true(i < c->nvals);
+		assert_int_equal(c->vals[i].n, want->n);
+		assert_memory_equal(c->vals[i].p, want->p, want->n);
+		/* only large values travel by reference here */
+		assert_true(want->n > BUNDLE_MAX_INLINE);
+		return;
+	}
+	assert_int_equal(got->type, want->type);
+	switch (want->type) {
+	case MVAL_INT:
+		assert_true(got->i == want->i);
+		break;
+	case MVAL_REAL:
+		assert_memory_equal(&got->f, &want->f, sizeof(double));
+		break;
+	case MVAL_TEXT:
+	case MVAL_BLOB:
+		assert_int_equal(got->n, want->n);
+		if (want->n > 0)
+			assert_memory_equal(got->p, want->p, want->n);
+		break;
+	}
+}
+
+static int
+ck_row(void *arg, const struct rowchange *rc)
+{
+	struct check *c = arg;
+	struct rowchange *w;
+	uint32_t i;
+
+	assert_true(c->have_table);
+	if (c->fail_at_row != 0 && c->nrows + 1 == (uint64_t)c->fail_at_row)
+		return MULE_ECONFLICT;
+	assert_true(c->row < c->g->t[c->t].nrows);
+	gen_row(c->g, c->t, c->row);
+	w = &c->g->rc;
+	assert_int_equal(rc->npk, w->npk);
+	for (i = 0; i < w->npk; i++)
+		same_value(c, &rc->pk[i], &w->pk[i]);
+	assert_int_equal(rc->cl, w->cl);
+	assert_int_equal(stamp_cmp(&rc->cl_stamp, &w->cl_stamp), 0);
+	assert_int_equal(rc->ncells, w->ncells);
+	for (i = 0; i < w->ncells; i++) {
+		assert_int_equal(rc->cells[i].col, w->cells[i].col);
+		same_value(c, &rc->cells[i].v, &w->cells[i].v);
+		assert_int_equal(stamp_cmp(&rc->cells[i].st,
+		    &w->cells[i].st), 0);
+	}
+	assert_memory_equal(rc->hash, w->hash, ROW_HASH_LEN);
+	c->row++;
+	c->nrows++;
+	return 0;
+}
+
+static void
+check_init(struct check *c, const struct gtable *t, size_t nt)
+{
+	memset(c, 0, sizeof(*c));
+	c->g = calloc(1, sizeof(*c->g));
+	gen_init(c->g, t, nt);
+	c->schema_expected = 1;
+}
+
+static void
+check_release(struct check *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nvals; i++)
+		free(c->vals[i].p);
+	free(c->g);
+}
+
+static void
+check_done(struct check *c)
+{
+	size_t k;
+	uint64_t total = 0;
+
+	assert_int_equal(c->nmanifest, 1);
+	assert_int_equal(c->nschema, c->schema_expected ?
+	    NELEM(schema_sql) : 0);
+	assert_int_equal(c->ntables, c->g->nt);
+	for (k = 0; k < c->g->nt; k++)
+		total += c->g->t[k].nrows;
+	assert_int_equal(c->nrows, total);
+}
+
+static void
+sink_for(struct bundle_sink *s, struct check *c)
+{
+	memset(s, 0, sizeof(*s));
+	s->arg = c;
+	s->manifest = ck_manifest;
+	s->schema = ck_schema;
+	s->value = ck_value;
+	s->table = ck_table;
+	s->row = ck_row;
+}
+
+/* Opens, verifies against alice and reads with `me`; returns the code. */
+static int
+read_bundle(const char *path, const struct ident_secret *me,
+    const struct gtable *t, size_t nt, int schema, char *err)
+{
+	struct bundle_reader *r = NULL;
+	struct bundle_sink s;
+	struct check c;
+	int rc;
+
+	check_init(&c, t, nt);
+	c.schema_expected = schema;
+	sink_for(&s, &c);
+	if ((rc = bundle_open(path, &r, err)) != 0)
+		goto out;
+	if ((rc = bundle_verify(r, &alice->pub, err)) != 0)
+		goto out;
+	if ((rc = bundle_read(r, me, &s, err)) != 0)
+		goto out;
+	check_done(&c);
+out:
+	bundle_close(r);
+	check_release(&c);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* round trips                                                         */
+/* ------------------------------------------------------------------ */
+
+static void
+test_roundtrip_full(void **state)
+{
+	const struct ident_secret *to[] = { bob };
+	struct bundle_reader *r = NULL;
+	const struct bundle_info *info;
+	char err[MULE_ERRLEN] = "";
+	const char *path = tpath("full.mule");
+	uint64_t size;
+	int rc;
+
+	(void)state;
+	size = write_bundle(path, gtables_full, NELEM(gtables_full), to, 1,
+	    1, 1);
+	/* big, big-as-TEXT (same bytes), big2, 100 KiB, limit+1: stored once */
+	assert_true(size > 2 * BIG_LEN);
+	assert_true(size < 3 * BIG_LEN + 16 * MIB);
+
+	assert_int_equal(bundle_open(path, &r, err), 0);
+	info = bundle_get_info(r);
+	assert_int_equal(info->version, 1);
+	assert_int_equal(info->encrypted, 1);
+	assert_int_equal(info->nrecipients, 1);
+	assert_memory_equal(info->recipient_keys[0], bob->pub.key_id,
+	    IDENT_KEYID_LEN);
+	assert_memory_equal(info->sender_site, alice->site_id, SITE_ID_LEN);
+	assert_memory_equal(info->sender_key, alice->pub.key_id,
+	    IDENT_KEYID_LEN);
+	assert_int_equal(info->file_size, size);
+	assert_true(bundle_is_recipient(r, &bob->pub));
+	assert_false(bundle_is_recipient(r, &eve->pub));
+	bundle_close(r);
+
+	rc = read_bundle(path, bob, gtables_full, NELEM(gtables_full), 1, err);
+	if (rc != 0)
+		fail_msg("read: %s", err);
+}
+
+static void
+count_values(const char *path, const struct ident_secret *me, size_t *nv)
+{
+	struct bundle_reader *r = NULL;
+	struct bundle_sink s;
+	struct check c;
+	char err[MULE_ERRLEN];
+
+	check_init(&c, gtables_full, NELEM(gtables_full));
+	sink_for(&s, &c);
+	assert_int_equal(bundle_open(path, &r, err), 0);
+	assert_int_equal(bundle_verify(r, &alice->pub, err), 0);
+	if (bundle_read(r, me, &s, err) != 0)
+		fail_msg("read: %s", err);
+	*nv = c.nvals;
+	bundle_close(r);
+	check_release(&c);
+}
+
+static void
+test_values_once(void **state)
+{
+	const struct ident_secret *to[] = { bob };
+	const char *path = tpath("full.mule");
+	size_t nv = 0;
+
+	(void)state;
+	if (!file_exists(path))
+		write_bundle(path, gtables_full, NELEM(gtables_full), to, 1,
+		    1, 1);
+	count_values(path, bob, &nv);
+	/* big (BLOB and TEXT share bytes), big2, 100 KiB, limit+1 */
+	assert_int_equal(nv, 4);
+}
+
+static void
+test_three_recipients(void **state)
+{
+	const struct ident_secret *to[] = { bob, carol, dave };
+	const char *path = tpath("three.mule");
+	struct bundle_reader *r = NULL;
+	struct bundle_sink s;
+	char err[MULE_ERRLEN] = "";
+	size_t i;
+	int rc;
+
+	(void)state;
+	write_bundle(path, gtables_small, NELEM(gtables_small), to, 3, 1, 1);
+	for (i = 0; i < 3; i++) {
+		rc = read_bundle(path, to[i], gtables_small,
+		    NELEM(gtables_small), 1, err);
+		if (rc != 0)
+			fail_msg("recipient %zu: %s", i, err);
+	}
+	err[0] = '\0';
+	assert_int_equal(read_bundle(path, eve, gtables_small,
+	    NELEM(gtables_small), 1, err), MULE_ENOTRECIPIENT);
+	assert_true(strlen(err) > 0);
+	/* a key id that is listed but a keybox that does not open */
+	assert_int_equal(bundle_open(path, &r, err), 0);
+	assert_false(bundle_is_recipient(r, &eve->pub));
+	assert_int_equal(bundle_verify(r, &alice->pub, err), 0);
+	memset(&s, 0, sizeof(s));
+	{
+		struct ident_secret fake = *eve;
+
+		memcpy(fake.pub.key_id, bob->pub.key_id, IDENT_KEYID_LEN);
+		assert_int_equal(bundle_read(r, &fake, &s, err),
+		    MULE_ENOTRECIPIENT);
+	}
+	bundle_close(r);
+}
+
+static void
+test_unencrypted(void **state)
+{
+	const struct ident_secret *to[] = { bob, carol };
+	const char *path = tpath("plain.mule");
+	struct bundle_reader *r = NULL;
+	char err[MULE_ERRLEN] = "";
+	uint8_t *p;
+	size_t n;
+	int rc;
+
+	(void)state;
+	write_bundle(path, gtables_small, NELEM(gtables_small), to, 2, 0, 1);
+	assert_int_equal(bundle_open(path, &r, err), 0);
+	assert_int_equal(bundle_get_info(r)->encrypted, 0);
+	assert_int_equal(bundle_get_info(r)->nrecipients, 2);
+	assert_true(bundle_is_recipient(r, &carol->pub));
+	bundle_close(r);
+	/* anyone can read it, with or without a key */
+	rc = read_bundle(path, eve, gtables_small, NELEM(gtables_small), 1,
+	    err);
+	if (rc != 0)
+		fail_msg("read: %s", err);
+	rc = read_bundle(path, NULL, gtables_small, NELEM(gtables_small), 1,
+	    err);
+	if (rc != 0)
+		fail_msg("read: %s", err);
+	p = slurp(path, &n);
+	seed("bundle", "plain", p, n);
+	free(p);
+
+	/* no recipients at all */
+	path = tpath("plain0.mule");
+	write_bundle(path, gtables_small, 1, NULL, 0, 0, 0);
+	rc = read_bundle(path, NULL, gtables_small, 1, 0, err);
+	if (rc != 0)
+		fail_msg("read: %s", err);
+}
+
+static void
+test_empty_bundle(void **state)
+{
+	const struct ident_secret *to[] = { bob };
+	const char *path = tpath("empty.mule");
+	char err[MULE_ERRLEN] = "";
+	uint8_t *p;
+	size_t n;
+	int rc;
+
+	(void)state;
+	write_bundle(path, gtables_small, 0, to, 1, 1, 0);
+	rc = read_bundle(path, bob, gtables_small, 0, 0, err);
+	if (rc != 0)
+		fail_msg("read: %s", err);
+	p = slurp(path, &n);
+	seed("bundle", "empty", p, n);
+	free(p);
+}
+
+static void
+test_same_value_stored_once(void **state)
+{
+	static const struct gtable t[] = {
+		{ "t", 2, { "k", "v" }, 1, { 0 }, 0 },
+	};
+	const char *path = tpath("dedupe.mule");
+	struct bundle_writer *w = NULL;
+	struct manifest m;
+	struct rowchange rc;
+	struct mval pk;
+	struct cell cell;
+	char err[MULE_ERRLEN];
+	uint64_t size = 0;
+	int i;
+
+	(void)state;
+	gen_globals();
+	assert_int_equal(bundle_writer_new(path, tmpdir, alice, &bob->pub, 1,
+	    1, &w, err), 0);
+	assert_int_equal(bundle_writer_begin_table(w, "t", 2, t[0].cols, 1,
+	    t[0].pk, err), 0);
+	for (i = 0; i < 2; i++) {
+		memset(&rc, 0, sizeof(rc));
+		set_int(&pk, i);
+		memset(&cell, 0, sizeof(cell));
+		cell.col = 1;
+		set_bytes(&cell.v, MVAL_BLOB, big, BIG_LEN);
+		rc.npk = 1;
+		rc.pk = &pk;
+		rc.cl = 1;
+		rc.ncells = 1;
+		rc.cells = &cell;
+		assert_int_equal(bundle_writer_add_row(w, &rc, err), 0);
+	}
+	manifest_init(&m);
+	assert_int_equal(bundle_writer_finish(w, &m, &size, err), 0);
+	assert_int_equal(m.nvalues, 1);
+	assert_int_equal(m.nrows, 2);
+	assert_int_equal(m.ncells, 2);
+	assert_int_equal(m.ntables, 1);
+	bundle_writer_free(w);
+	manifest_release(&m);
+	/* 3 MiB of incompressible bytes once, not twice */
+	assert_true(size > BIG_LEN);
+	assert_true(size < BIG_LEN + 64 * 1024);
+	assert_int_equal(size, fsize(path));
+}
+
+/* A row far larger than a segment: its values move to values/. */
+static void
+test_huge_row(void **state)
+{
+	static const char *names[200];
+	static char nbuf[200][8];
+	const char *path = tpath("huge.mule");
+	struct bundle_writer *w = NULL;
+	struct bundle_reader *r = NULL;
+	struct manifest m;
+	struct rowchange rc;
+	struct mval pk;
+	struct cell *cells;
+	uint32_t pkc = 0, i;
+	char err[MULE_ERRLEN];
+	uint64_t size = 0;
+	uint8_t *vals;
+
+	(void)state;
+	for (i = 0; i < 200; i++) {
+		snprintf(nbuf[i], sizeof(nbuf[i]), "c%u", i);
+		names[i] = nbuf[i];
+	}
+	cells = calloc(200, sizeof(*cells));
+	vals = malloc(200 * 60000);
+	fill(vals, 200 * 60000, 9);
+	assert_int_equal(bundle_writer_new(path, NULL, alice, &bob->pub, 1,
+	    1, &w, err), 0);
+	assert_int_equal(bundle_writer_begin_table(w, "wide", 200, names, 1,
+	    &pkc, err), 0);
+	memset(&rc, 0, sizeof(rc));
+	set_int(&pk, 1);
+	for (i = 1; i < 200; i++) {
+		cells[i - 1].col = i;
+		set_bytes(&cells[i - 1].v, MVAL_BLOB, vals + i * 60000, 60000);
+	}
+	rc.npk = 1;
+	rc.pk = &pk;
+	rc.cl = 1;
+	rc.ncells = 199;
+	rc.cells = cells;
+	if (bundle_writer_add_row(w, &rc, err) != 0)
+		fail_msg("add_row: %s", err);
+	manifest_init(&m);
+	assert_int_equal(bundle_writer_finish(w, &m, &size, err), 0);
+	assert_int_equal(m.nvalues, 199);
+	bundle_writer_free(w);
+	manifest_release(&m);
+	assert_int_equal(bundle_open(path, &r, err), 0);
+	assert_int_equal(bundle_verify(r, &alice->pub, err), 0);
+	{
+		struct bundle_sink s;
+
+		memset(&s, 0, sizeof(s));
+		if (bundle_read(r, bob, &s, err) != 0)
+			fail_msg("read: %s", err);
+	}
+	bundle_close(r);
+	free(cells);
+	free(vals);
+}
+
+/* ------------------------------------------------------------------ */
+/* raw payload                                                         */
+/* ------------------------------------------------------------------ */
+
+static void
+test_write_raw(void **state)
+{
+	const struct ident_secret *to[] = { bob };
+	const char *path = tpath("raw.mule"), *rawp = tpath("raw.tar.zst");
+	struct bundle_reader *r = NULL;
+	struct archive *a;
+	struct archive_entry *e;
+	struct bundle_sink s;
+	struct check c;
+	char err[MULE_ERRLEN] = "";
+	uint8_t *p;
+	size_t n;
+	int fd, k = 0;
+
+	(void)state;
+	write_bundle(path, gtables_small, NELEM(gtables_small), to, 1, 1, 1);
+	assert_int_equal(bundle_open(path, &r, err), 0);
+	fd = open(rawp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(bundle_write_raw(r, bob, fd, err), MULE_EINVAL);
+	assert_int_equal(bundle_verify(r, &alice->pub, err), 0);
+	assert_int_equal(bundle_write_raw(r, eve, fd, err),
+	    MULE_ENOTRECIPIENT);
+	if (bundle_write_raw(r, bob, fd, err) != 0)
+		fail_msg("write_raw: %s", err);
+	close(fd);
+	bundle_close(r);
+
+	/* it is a plain zstd tar: libarchive lists it, MANIFEST first */
+	a = archive_read_new();
+	archive_read_support_format_tar(a);
+	archive_read_support_filter_zstd(a);
+	assert_int_equal(archive_read_open_filename(a, rawp, 10240),
+	    ARCHIVE_OK);
+	while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
+		if (k == 0)
+			assert_string_equal(archive_entry_pathname(e),
+			    "MANIFEST");
+		if (k == 1)
+			assert_string_equal(archive_entry_pathname(e),
+			    "schema/0001.sql");
+		k++;
+	}
+	assert_int_equal(archive_filter_code(a, 0), ARCHIVE_FILTER_ZSTD);
+	archive_read_free(a);
+	assert_true(k >= 1 + 3 + 1 + 2);
+
+	/* and the fuzzing entry point parses it */
+	p = slurp(rawp, &n);
+	check_init(&c, gtables_small, NELEM(gtables_small));
+	sink_for(&s, &c);
+	if (bundle_parse_inner(p, n, 1, &s, err) != 0)
+		fail_msg("parse_inner: %s", err);
+	check_done(&c);
+	check_release(&c);
+	seed("bundle", "inner", p, n);
+	/* truncated inner archives never parse */
+	{
+		size_t cut;
+		struct bundle_sink none;
+
+		memset(&none, 0, sizeof(none));
+		for (cut = 0; cut < n; cut += 1 + cut / 8)
+			assert_int_not_equal(bundle_parse_inner(p, cut, 1,
+			    &none, err), 0);
+	}
+	free(p);
+}
+
+/* ------------------------------------------------------------------ */
+/* attacks                                                             */
+/* ------------------------------------------------------------------ */
+
+/* 0 only when open and verify both succeed. */
+static int
+open_verify(const char *path, const struct ident_pub *who, int *stage)
+{
+	struct bundle_reader *r = NULL;
+	char err[MULE_ERRLEN] = "";
+	int rc;
+
+	*stage = 0;
+	if ((rc = bundle_open(path, &r, err)) != 0) {
+		assert_true(strlen(err) > 0);
+		return rc;
+	}
+	*stage = 1;
+	rc = bundle_verify(r, who, err);
+	if (rc != 0)
+		assert_true(strlen(err) > 0);
+	bundle_close(r);
+	return rc;
+}
+
+static void
+tamper_file(const char *src, const char *name)
+{
+	const char *dst = tpath(name);
+	uint8_t *p;
+	size_t n, pos, step;
+	int bit = 0, stage, rc;
+
+	p = slurp(src, &n);
+	step = n / 97 + 1;
+	for (pos = 0; pos < n; pos += (pos < 300 || pos > n - 100) ? 1 : step) {
+		p[pos] ^= (uint8_t)(1u << bit);
+		spit(dst, p, n);
+		rc = open_verify(dst, &alice->pub, &stage);
+		if (rc == 0)
+			fail_msg("bit %d at %zu of %zu accepted", bit, pos, n);
+		if (stage == 1)
+			assert_int_equal(rc, MULE_EVERIFY);
+		else
+			assert_true(rc == MULE_EFORMAT ||
+			    rc == MULE_ETOOLARGE || rc == MULE_EINCOMPLETE);
+		p[pos] ^= (uint8_t)(1u << bit);
+		bit = (bit + 1) % 8;
+	}
+	free(p);
+}
+
+static void
+test_tamper(void **state)
+{
+	const struct ident_secret *to[] = { bob, carol };
+	const char *enc = tpath("t-enc.mule"), *pl = tpath("t-plain.mule");
+
+	(void)state;
+	write_bundle(enc, gtables_small, NELEM(gtables_small), to, 2, 1, 1);
+	write_bundle(pl, gtables_small, NELEM(gtables_small), to, 2, 0, 1);
+	tamper_file(enc, "t-enc-x.mule");
+	tamper_file(pl, "t-plain-x.mule");
+}
+
+static void
+truncate_file(const char *src, const char *name)
+{
+	const char *dst = tpath(name);
+	uint8_t *p;
+	size_t n, len;
+	int stage, rc;
+
+	p = slurp(src, &n);
+	for (len = 0; len < n; len += (len < 400 || len > n - 200) ? 1 :
+	    n / 61 + 1) {
+		spit(dst, p, len);
+		rc = open_verify(dst, &alice->pub, &stage);
+		if (rc == 0)
+			fail_msg("truncated to %zu of %zu: accepted", len, n);
+		if (stage == 1)
+			assert_int_equal(rc, MULE_EVERIFY);
+		else
+			assert_true(rc == MULE_EINCOMPLETE ||
+			    (len == 0 && rc == MULE_EFORMAT));
+	}
+	/* and one byte too many */
+	p = realloc(p, n + 1);
+	p[n] = 0;
+	spit(dst, p, n + 1);
+	assert_int_equal(open_verify(dst, &alice->pub, &stage), MULE_EVERIFY);
+	free(p);
+}
+
+static void
+test_truncate(void **state)
+{
+	const struct ident_secret *to[] = { bob };
+	const char *enc = tpath("tr-enc.mule"), *pl = tpath("tr-plain.mule");
+
+	(void)state;
+	write_bundle(enc, gtables_small, NELEM(gtables_small), to, 1, 1, 1);
+	write_bundle(pl, gtables_small, NELEM(gtables_small), to, 1, 0, 1);
+	truncate_file(enc, "tr-enc-x.mule");
+	truncate_file(pl, "tr-plain-x.mule");
+}
+
+static void
+test_wrong_sender(void **state)
+{
+	const struct ident_secret *to[] = { bob };
+	const char *path = tpath("ws.mule");
+	struct ident_pub forged;
+	char err[MULE_ERRLEN] = "";
+	int stage;
+
+	(void)state;
+	write_bundle(path, gtables_small, 1, to, 1, 1, 0);
+	assert_int_equal(open_verify(path, &alice->pub, &stage), 0);
+	assert_int_equal(open_verify(path, &bob->pub, &stage), MULE_EVERIFY);
+	assert_int_equal(stage, 1);
+	/* right key id, wrong signing key */
+	forged = eve->pub;
+	memcpy(forged.key_id, alice->pub.key_id, IDENT_KEYID_LEN);
+	assert_int_equal(open_verify(path, &forged, &stage), MULE_EVERIFY);
+	/* read after a failed verify is refused */
+	{
+		struct bundle_reader *r = NULL;
+		struct bundle_sink s;
+
+		memset(&s, 0, sizeof(s));
+		assert_int_equal(bundle_open(path, &r, err), 0);
+		assert_int_equal(bundle_verify(r, &forged, err), MULE_EVERIFY);
+		assert_int_equal(bundle_read(r, bob, &s, err), MULE_EINVAL);
+		bundle_close(r);
+	}
+}
+
+static void
+test_read_before_verify(void **state)
+{
+	const struct ident_secret *to[] = { bob };
+	const char *path = tpath("rbv.mule");
+	struct bundle_reader *r = NULL;
+	struct bundle_sink s;
+	char err[MULE_ERRLEN] = "";
+
+	(void)state;
+	write_bundle(path, gtables_small, 1, to, 1, 1, 0);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(bundle_open(path, &r, err), 0);
+	err[0] = '\0';
+	assert_int_equal(bundle_read(r, bob, &s, err), MULE_EINVAL);
+	assert_true(strlen(err) > 0);
+	bundle_close(r);
+}
+
+/* The file is changed after bundle_verify: bundle_read notices. */
+static void
+test_changed_after_verify(void **state)
+{
+	const struct ident_secret *to[] = { bob };
+	const char *paths[2] = { tpath("cav-enc.mule"), tpath("cav-pl.mule") };
+	struct bundle_reader *r = NULL;
+	struct bundle_sink s;
+	struct check c;
+	char err[MULE_ERRLEN] = "";
+	uint8_t *p;
+	size_t n;
+	int k, rc;
+
+	(void)state;
+	for (k = 0; k < 2; k++) {
+		write_bundle(paths[k], gtables_small, NELEM(gtables_small), to,
+		    1, k == 0, 1);
+		assert_int_equal(bundle_open(paths[k], &r, err), 0);
+		assert_int_equal(bundle_verify(r, &alice->pub, err), 0);
+		p = slurp(paths[k], &n);
+		p[n - SIG_LEN - 3] ^= 0x40;	/* rewrite in place */
+		{
+			int fd = open(paths[k], O_WRONLY);
+
+			assert_true(fd >= 0);
+			assert_int_equal(pwrite(fd, p, n, 0), (ssize_t)n);
+			close(fd);
+		}
+		check_init(&c, gtables_small, NELEM(gtables_small));
+		sink_for(&s, &c);
+		s.row = NULL;	/* rows may differ now; only the end counts */
+		rc = bundle_read(r, bob, &s, err);
+		assert_int_not_equal(rc, 0);
+		check_release(&c);
+		bundle_close(r);
+		free(p);
+	}
+}
+
+static void
+test_not_a_bundle(void **state)
+{
+	const char *path = tpath("junk");
+	struct bundle_reader *r = NULL;
+	char err[MULE_ERRLEN];
+	uint8_t junk[4096];
+
+	(void)state;
+	spit(path, NULL, 0);
+	assert_int_equal(bundle_open(path, &r, err), MULE_EFORMAT);
+	spit(path, (const uint8_t *)"MULE", 4);
+	assert_int_equal(bundle_open(path, &r, err), MULE_EINCOMPLETE);
+	spit(path, (const uint8_t *)"MULEBNDX", 8);
+	assert_int_equal(bundle_open(path, &r, err), MULE_EFORMAT);
+	fill(junk, sizeof(junk), 4);
+	spit(path, junk, sizeof(junk));
+	assert_int_equal(bundle_open(path, &r, err), MULE_EFORMAT);
+	/* version 2 */
+	memcpy(junk, "MULEBNDL\x02", 9);
+	spit(path, junk, sizeof(junk));
+	err[0] = '\0';
+	assert_int_equal(bundle_open(path, &r, err), MULE_EFORMAT);
+	assert_non_null(strstr(err, "version"));
+	/* version 1, unknown flag */
+	memcpy(junk, "MULEBNDL\x01\x02", 10);
+	spit(path, junk, sizeof(junk));
+	assert_int_equal(bundle_open(path, &r, err), MULE_EFORMAT);
+	/* too many recipients */
+	memset(junk + 9, 0, sizeof(junk) - 9);
+	junk[9] = 1;
+	junk[50] = 0x01;
+	junk[51] = 0x01;	/* 257 */
+	spit(path, junk, sizeof(junk));
+	assert_int_equal(bundle_open(path, &r, err), MULE_ETOOLARGE);
+	/* encrypted, zero recipients */
+	junk[50] = 0;
+	junk[51] = 0;
+	spit(path, junk, sizeof(junk));
+	assert_int_equal(bundle_open(path, &r, err), MULE_EFORMAT);
+	/* unencrypted, zero recipients, header fine: opens; verify fails */
+	junk[9] = 0;
+	spit(path, junk, sizeof(junk));
+	assert_int_equal(bundle_open(path, &r, err), 0);
+	assert_int_equal(bundle_verify(r, &alice->pub, err), MULE_EVERIFY);
+	bundle_close(r);
+	assert_int_equal(bundle_open(tpath("does-not-exist"), &r, err),
+	    MULE_ENOTFOUND);
+	assert_int_equal(bundle_open(tmpdir, &r, err), MULE_EINVAL);
+}
+
+static int
+abort_row(void *arg, const struct rowchange *rc)
+{
+	(void)arg; (void)rc;
+	return MULE_ECONFLICT;
+}
+
+static void
+test_sink_stops(void **state)
+{
+	const struct ident_secret *to[] = { bob };
+	const char *path = tpath("stop.mule");
+	struct bundle_reader *r = NULL;
+	struct bundle_sink s;
+	char err[MULE_ERRLEN] = "";
+
+	(void)state;
+	write_bundle(path, gtables_small, NELEM(gtables_small), to, 1, 1, 0);
+	memset(&s, 0, sizeof(s));
+	s.row = abort_row;
+	assert_int_equal(bundle_open(path, &r, err), 0);
+	assert_int_equal(bundle_verify(r, &alice->pub, err), 0);
+	assert_int_equal(bundle_read(r, bob, &s, err), MULE_ECONFLICT);
+	/* a reader can be read again */
+	s.row = NULL;
+	if (bundle_read(r, bob, &s, err) != 0)
+		fail_msg("read again: %s", err);
+	bundle_close(r);
+}
+
+static void
+test_writer_errors(void **state)
+{
+	static const char *cols[] = { "k", "v" };
+	static const uint32_t pk0 = 0, pkbad = 2;
+	const char *path = tpath("werr.mule");
+	struct bundle_writer *w = NULL;
+	struct rowchange rc;
+	struct mval pk;
+	struct cell cells[2];
+	struct bundle_schema s;
+	char err[MULE_ERRLEN];
+	struct ident_pub two[2];
+	uint8_t *huge;
+
+	(void)state;
+	assert_int_equal(bundle_writer_new(path, NULL, alice, NULL, 0, 1, &w,
+	    err), MULE_EINVAL);
+	two[0] = bob->pub;
+	two[1] = bob->pub;
+	assert_int_equal(bundle_writer_new(path, NULL, alice, two, 2, 1, &w,
+	    err), MULE_EINVAL);
+	assert_int_equal(bundle_writer_new(path, tpath("no/such/dir"), alice,
+	    &bob->pub, 1, 1, &w, err), MULE_ENOTFOUND);
+
+	assert_int_equal(bundle_writer_new(path, NULL, alice, &bob->pub, 1, 1,
+	    &w, err), 0);
+	memset(&rc, 0, sizeof(rc));
+	set_int(&pk, 1);
+	rc.npk = 1;
+	rc.pk = &pk;
+	rc.cl = 1;
+	assert_int_equal(bundle_writer_add_row(w, &rc, err), MULE_EINVAL);
+	assert_int_equal(bundle_writer_begin_table(w, "", 2, cols, 1, &pk0,
+	    err), MULE_EINVAL);
+	assert_int_equal(bundle_writer_begin_table(w, "t", 2, cols, 1, &pkbad,
+	    err), MULE_EINVAL);
+	assert_int_equal(bundle_writer_begin_table(w, "t", 0, cols, 1, &pk0,
+	    err), MULE_EINVAL);
+	assert_int_equal(bundle_writer_begin_table(w, "t", 2, cols, 0, &pk0,
+	    err), MULE_EINVAL);
+	assert_int_equal(bundle_writer_begin_table(w, "t", 2, cols, 1, &pk0,
+	    err), 0);
+	rc.cl = 0;
+	assert_int_equal(bundle_writer_add_row(w, &rc, err), MULE_EINVAL);
+	rc.cl = 1;
+	rc.npk = 2;
+	assert_int_equal(bundle_writer_add_row(w, &rc, err), MULE_EINVAL);
+	rc.npk = 1;
+	memset(cells, 0, sizeof(cells));
+	cells[0].col = 1;
+	cells[1].col = 1;
+	rc.cells = cells;
+	rc.ncells = 2;
+	assert_int_equal(bundle_writer_add_row(w, &rc, err), MULE_EINVAL);
+	cells[1].col = 0;
+	assert_int_equal(bundle_writer_add_row(w, &rc, err), MULE_EINVAL);
+	rc.ncells = 1;
+	cells[0].v.type = 9;
+	assert_int_equal(bundle_writer_add_row(w, &rc, err), MULE_EINVAL);
+	/* a reference to a value that is not in the bundle */
+	cells[0].v.type = MVAL_REF;
+	cells[0].v.reftype = MVAL_BLOB;
+	cells[0].v.p = big;
+	cells[0].v.n = VALUE_REF_LEN;
+	assert_int_equal(bundle_writer_add_row(w, &rc, err), MULE_EINVAL);
+	/* a key value too large to be inline */
+	huge = calloc(1, BUNDLE_MAX_INLINE + 1);
+	rc.ncells = 0;
+	set_bytes(&pk, MVAL_BLOB, huge, BUNDLE_MAX_INLINE + 1);
+	assert_int_equal(bundle_writer_add_row(w, &rc, err), MULE_ETOOLARGE);
+	free(huge);
+	memset(&s, 0, sizeof(s));
+	s.sql = (char *)(uintptr_t)"a\0b";
+	s.len = 3;
+	assert_int_equal(bundle_writer_add_schema(w, &s, err), MULE_EINVAL);
+	/* nothing is written unless finished */
+	bundle_writer_free(w);
+	assert_false(file_exists(path));
+	bundle_writer_free(NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* MANIFEST                                                            */
+/* ------------------------------------------------------------------ */
+
+static void
+sample_manifest(struct buf *out, struct manifest *m)
+{
+	const struct ident_secret *to[] = { bob, carol };
+	struct member_list ml;
+	struct bundle_member mb;
+	char err[MULE_ERRLEN];
+	int i;
+
+	gen_globals();
+	mk_manifest(m, to, 2);
+	m->ntables = 2;
+	m->nrows = 10;
+	m->ncells = 20;
+	m->nvalues = 2;
+	m->nschema = 1;
+	member_list_init(&ml);
+	memset(&mb, 0, sizeof(mb));
+	mb.kind = MEMBER_SCHEMA;
+	mb.seq = 1;
+	mb.size = 100;
+	fill(mb.hash, sizeof(mb.hash), 1);
+	assert_int_equal(member_list_add(&ml, &mb), 0);
+	for (i = 0; i < 2; i++) {
+		memset(&mb, 0, sizeof(mb));
+		mb.kind = MEMBER_VALUE;
+		mb.size = 70000;
+		mb.vtype = i ? MVAL_TEXT : MVAL_BLOB;
+		memset(mb.hash, 0x30 + i, sizeof(mb.hash));
+		assert_int_equal(member_list_add(&ml, &mb), 0);
+	}
+	for (i = 0; i < 3; i++) {
+		memset(&mb, 0, sizeof(mb));
+		mb.kind = MEMBER_ROWS;
+		mb.seq = (uint32_t)i + 1;
+		mb.size = 1000;
+		fill(mb.hash, sizeof(mb.hash), 10 + i);
+		assert_int_equal(member_list_add(&ml, &mb), 0);
+	}
+	buf_init(out);
+	assert_int_equal(manifest_encode(m, &ml, out, err), 0);
+	member_list_release(&ml);
+}
+
+static int
+parse_text(const char *s, char *err)
+{
+	struct manifest m;
+	struct member_list ml;
+	int r;
+
+	manifest_init(&m);
+	member_list_init(&ml);
+	r = manifest_parse((const uint8_t *)s, strlen(s), &m, &ml, err);
+	manifest_release(&m);
+	member_list_release(&ml);
+	return r;
+}
+
+/* Replaces the first `from` in the sample text by `to` and parses. */
+static int
+parse_edit(const struct buf *b, const char *from, const char *to)
+{
+	char *s = malloc(b->len + strlen(to) + 1), *at, err[MULE_ERRLEN];
+	int r;
+
+	memcpy(s, b->d, b->len);
+	s[b->len] = '\0';
+	at = strstr(s, from);
+	assert_non_null(at);
+	memmove(at + strlen(to), at + strlen(from),
+	    strlen(at + strlen(from)) + 1);
+	memcpy(at, to, strlen(to));
+	err[0] = '\0';
+	r = parse_text(s, err);
+	if (r != 0)
+		assert_true(strlen(err) > 0);
+	free(s);
+	return r;
+}
+
+static void
+test_manifest_parse(void **state)
+{
+	struct manifest m, got;
+	struct member_list ml;
+	struct buf b;
+	char err[MULE_ERRLEN], *big_text;
+	size_t cut, i;
+	int r;
+
+	(void)state;
+	sample_manifest(&b, &m);
+	seed("manifest", "sample", b.d, b.len);
+	manifest_init(&got);
+	member_list_init(&ml);
+	assert_int_equal(manifest_parse(b.d, b.len, &got, &ml, err), 0);
+	assert_memory_equal(got.bundle_id, m.bundle_id, BUNDLE_ID_LEN);
+	assert_string_equal(got.from_name, m.from_name);
+	assert_int_equal(got.nto, 2);
+	assert_memory_equal(got.to[1], carol->site_id, SITE_ID_LEN);
+	assert_int_equal(got.top.n, 3);
+	assert_int_equal(got.ncells, 20);
+	assert_int_equal(ml.n, 6);
+	assert_int_equal(ml.nschema, 1);
+	assert_int_equal(ml.nvalues, 2);
+	assert_int_equal(ml.nrows, 3);
+	assert_int_equal(ml.m[2].vtype, MVAL_TEXT);
+	assert_int_equal(ml.m[5].seq, 3);
+	manifest_release(&got);
+	member_list_release(&ml);
+
+	/* every truncation fails */
+	for (cut = 0; cut < b.len; cut++) {
+		manifest_init(&got);
+		member_list_init(&ml);
+		r = manifest_parse(b.d, cut, &got, &ml, err);
+		assert_int_not_equal(r, 0);
+		assert_true(r == MULE_EINCOMPLETE || r == MULE_EFORMAT);
+		manifest_release(&got);
+		member_list_release(&ml);
+	}
+	/* bit flips never crash; most fail */
+	for (i = 0; i < b.len; i++) {
+		b.d[i] ^= 0x20;
+		manifest_init(&got);
+		member_list_init(&ml);
+		(void)manifest_parse(b.d, b.len, &got, &ml, err);
+		manifest_release(&got);
+		member_list_release(&ml);
+		b.d[i] ^= 0x20;
+	}
+	assert_int_equal(parse_edit(&b, "mule-manifest 1", "mule-manifest 2"),
+	    MULE_EFORMAT);
+	assert_int_equal(parse_edit(&b, "seq 42", "seq 042"), MULE_EFORMAT);
+	assert_int_equal(parse_edit(&b, "seq 42", "seq  42"), MULE_EFORMAT);
+	assert_int_equal(parse_edit(&b, "seq 42", "seq 42 "), MULE_EFORMAT);
+	assert_int_equal(parse_edit(&b, "seq 42",
+	    "seq 18446744073709551616"), MULE_EFORMAT);
+	assert_int_equal(parse_edit(&b, "full 1", "full 2"), MULE_EFORMAT);
+	assert_int_equal(parse_edit(&b, "seq 42\n", "seq 42\r\n"),
+	    MULE_EFORMAT);
+	assert_int_equal(parse_edit(&b, "end\n", "end\nx"), MULE_EFORMAT);
+	assert_int_equal(parse_edit(&b, "end\n", "end"), MULE_EINCOMPLETE);
+	assert_int_equal(parse_edit(&b, "end\n", ""), MULE_EINCOMPLETE);
+	assert_int_equal(parse_edit(&b, "tables", "tablez"), MULE_EFORMAT);
+	assert_int_equal(parse_edit(&b, "values 2", "values 3"), MULE_EFORMAT);
+	assert_int_equal(parse_edit(&b, "schema 1\n", "schema 100001\n"),
+	    MULE_ETOOLARGE);
+	assert_int_equal(parse_edit(&b, "rows/0002", "rows/0003"),
+	    MULE_EFORMAT);
+	assert_int_equal(parse_edit(&b, "rows/0002", "rows/2"), MULE_EFORMAT);
+	assert_int_equal(parse_edit(&b, "rows/0002", "tmp/0002"),
+	    MULE_EFORMAT);
+	assert_int_equal(parse_edit(&b, "3131313131 70000", "3131313131 x"),
+	    MULE_EFORMAT);
+	assert_int_equal(parse_edit(&b, " text\n", " json\n"), MULE_EFORMAT);
+	assert_int_equal(parse_edit(&b, " text\n", "\n"), MULE_EFORMAT);
+	/* values out of order */
+	assert_int_equal(parse_edit(&b, "values/3131", "values/2f31"),
+	    MULE_EFORMAT);
+	/* a member larger than its limit */
+	assert_int_equal(parse_edit(&b, " 1000 ", " 8388609 "),
+	    MULE_ETOOLARGE);
+	/* vector order */
+	assert_int_equal(parse_edit(&b, "base 2020", "base 9020"),
+	    MULE_EFORMAT);
+	/* unknown key, missing key */
+	assert_int_equal(parse_edit(&b, "seq 42\n", "seq 42\ncolor blue\n"),
+	    MULE_EFORMAT);
+	assert_int_equal(parse_edit(&b, "full 1\n", ""), MULE_EFORMAT);
+	/* a control character */
+	assert_int_equal(parse_edit(&b, "north", "no\trth"), MULE_EFORMAT);
+	/* hex in upper case */
+	assert_int_equal(parse_edit(&b, "bundle ", "bundle A"), MULE_EFORMAT);
+	/* a line longer than MANIFEST_MAX_LINE */
+	big_text = malloc(MANIFEST_MAX_LINE + 64);
+	memset(big_text, 'x', MANIFEST_MAX_LINE + 10);
+	big_text[MANIFEST_MAX_LINE + 10] = '\0';
+	assert_int_equal(parse_edit(&b, "north", big_text), MULE_ETOOLARGE);
+	free(big_text);
+	/* too many recipients */
+	{
+		struct buf t;
+		char line[64];
+		int k;
+
+		buf_init(&t);
+		assert_int_equal(buf_put(&t, "mule-manifest 1\nbundle ", 23),
+		    0);
+		buf_put(&t, "00000000000000000000000000000000\nfrom ", 38);
+		buf_put(&t, "00000000000000000000000000000000\n", 33);
+		for (k = 0; k <= BUNDLE_MAX_RECIPIENTS; k++) {
+			snprintf(line, sizeof(line), "to %032x\n", k);
+			buf_put(&t, line, strlen(line));
+		}
+		manifest_init(&got);
+		member_list_init(&ml);
+		assert_int_equal(manifest_parse(t.d, t.len, &got, &ml, err),
+		    MULE_ETOOLARGE);
+		manifest_release(&got);
+		member_list_release(&ml);
+		buf_release(&t);
+	}
+	/* oversized as a whole */
+	manifest_init(&got);
+	member_list_init(&ml);
+	assert_int_equal(manifest_parse(b.d, (size_t)BUNDLE_MAX_MANIFEST + 1,
+	    &got, &ml, err), MULE_ETOOLARGE);
+	/* garbage */
+	assert_int_equal(parse_text("\x7f" "ELF\n", err), MULE_EFORMAT);
+	assert_int_equal(parse_text("", err), MULE_EINCOMPLETE);
+	assert_int_equal(parse_text("\n", err), MULE_EFORMAT);
+	buf_release(&b);
+	manifest_release(&m);
+}
+
+/* ------------------------------------------------------------------ */
+/* segments                                                            */
+/* ------------------------------------------------------------------ */
+
+static void
+sample_segment(struct buf *out)
+{
+	struct segment_enc e;
+	struct gen *g = calloc(1, sizeof(*g));
+	char err[MULE_ERRLEN];
+	uint64_t i;
+	int added;
+
+	gen_init(g, gtables_full, NELEM(gtables_full));
+	segment_enc_init(&e);
+	assert_int_equal(segment_enc_begin(&e, "people", 5,
+	    gtables_full[0].cols, 1, gtables_full[0].pk, err), 0);
+	for (i = 0; i < 24; i++) {
+		gen_row(g, 0, i);
+		if (i == 10 || i == 12 || i == 20)
+			continue;	/* 3 MiB values: not inline */
+		assert_int_equal(segment_enc_row(&e, &g->rc, &added, err), 0);
+		assert_true(added);
+	}
+	buf_init(out);
+	assert_int_equal(segment_enc_header(&e, out, err), 0);
+	assert_int_equal(buf_put(out, e.rows.d, e.rows.len), 0);
+	segment_enc_release(&e);
+	free(g);
+}
+
+static int
+decode_all(const uint8_t *p, size_t n, uint64_t *rows, char *err)
+{
+	struct segment_dec d;
+	const struct rowchange *rc;
+	int r;
+
+	*rows = 0;
+	segment_dec_init(&d);
+	if ((r = segment_dec_open(&d, p, n, err)) != 0)
+		goto out;
+	for (;;) {
+		if ((r = segment_dec_next(&d, &rc, err)) != 0)
+			goto out;
+		if (rc == NULL)
+			break;
+		(*rows)++;
+	}
+out:
+	segment_dec_release(&d);
+	return r;
+}
+
+static void
+test_segment_decode(void **state)
+{
+	struct buf b, t;
+	struct segment_dec d;
+	char err[MULE_ERRLEN];
+	uint64_t rows;
+	size_t cut, i;
+	int r, bit;
+
+	(void)state;
+	sample_segment(&b);
+	seed("segment", "sample", b.d, b.len);
+	assert_int_equal(decode_all(b.d, b.len, &rows, err), 0);
+	assert_int_equal(rows, 21);
+	for (cut = 0; cut < b.len; cut++) {
+		err[0] = '\0';
+		r = decode_all(b.d, cut, &rows, err);
+		assert_int_not_equal(r, 0);
+		assert_true(strlen(err) > 0);
+	}
+	for (i = 0; i < b.len; i++)
+		for (bit = 0; bit < 8; bit += 3) {
+			b.d[i] ^= (uint8_t)(1u << bit);
+			(void)decode_all(b.d, b.len, &rows, err);
+			b.d[i] ^= (uint8_t)(1u << bit);
+		}
+	/* trailing bytes */
+	buf_init(&t);
+	buf_put(&t, b.d, b.len);
+	buf_put_u8(&t, 0);
+	assert_int_equal(decode_all(t.d, t.len, &rows, err), MULE_EFORMAT);
+	buf_release(&t);
+	/* bad magic, version, flags */
+	b.d[0] = 'X';
+	assert_int_equal(decode_all(b.d, b.len, &rows, err), MULE_EFORMAT);
+	b.d[0] = 'M';
+	b.d[4] = 2;
+	assert_int_equal(decode_all(b.d, b.len, &rows, err), MULE_EFORMAT);
+	b.d[4] = 1;
+	b.d[5] = 0x80;
+	assert_int_equal(decode_all(b.d, b.len, &rows, err), MULE_EFORMAT);
+	b.d[5] = 0;
+	buf_release(&b);
+
+	/* oversized counts */
+	buf_init(&t);
+	buf_put(&t, "MSEG\x01\x00", 6);
+	buf_put_cstr(&t, "t");
+	buf_put_varint(&t, BUNDLE_MAX_COLUMNS + 1);
+	assert_int_equal(decode_all(t.d, t.len, &rows, err), MULE_ETOOLARGE);
+	buf_reset(&t);
+	buf_put(&t, "MSEG\x01\x00", 6);
+	buf_put_varint(&t, BUNDLE_MAX_NAME + 1);
+	assert_int_equal(decode_all(t.d, t.len, &rows, err), MULE_ETOOLARGE);
+	/* a row count that cannot fit */
+	buf_reset(&t);
+	buf_put(&t, "MSEG\x01\x00", 6);
+	buf_put_cstr(&t, "t");
+	buf_put_varint(&t, 1);
+	buf_put_cstr(&t, "k");
+	buf_put_varint(&t, 1);
+	buf_put_varint(&t, 0);
+	buf_put_varint(&t, 1000000);
+	assert_int_equal(decode_all(t.d, t.len, &rows, err), MULE_EFORMAT);
+	/* an inline value beyond BUNDLE_MAX_INLINE */
+	buf_reset(&t);
+	buf_put(&t, "MSEG\x01\x00", 6);
+	buf_put_cstr(&t, "t");
+	buf_put_varint(&t, 1);
+	buf_put_cstr(&t, "k");
+	buf_put_varint(&t, 1);
+	buf_put_varint(&t, 0);
+	buf_put_varint(&t, 1);
+	buf_put_u8(&t, MVAL_BLOB);
+	buf_put_varint(&t, BUNDLE_MAX_INLINE + 1);
+	for (i = 0; i < 40; i++)
+		buf_put_u8(&t, 0);
+	assert_int_equal(decode_all(t.d, t.len, &rows, err), MULE_ETOOLARGE);
+	/* a reference in the key; an origin index skipping ahead */
+	buf_reset(&t);
+	buf_put(&t, "MSEG\x01\x00", 6);
+	buf_put_cstr(&t, "t");
+	buf_put_varint(&t, 1);
+	buf_put_cstr(&t, "k");
+	buf_put_varint(&t, 1);
+	buf_put_varint(&t, 0);
+	buf_put_varint(&t, 1);
+	buf_put_u8(&t, MVAL_INT);
+	buf_put_varint(&t, 0);
+	buf_put_varint(&t, 1);		/* cl */
+	buf_put_varint(&t, 5);		/* lamport */
+	buf_put_varint(&t, 1);		/* origin 1 of 0: bad */
+	for (i = 0; i < 40; i++)
+		buf_put_u8(&t, 0);
+	assert_int_equal(decode_all(t.d, t.len, &rows, err), MULE_EFORMAT);
+	/* a continuation segment decodes by itself */
+	buf_reset(&t);
+	buf_put(&t, "MSEG\x01\x01", 6);
+	buf_put_cstr(&t, "t");
+	buf_put_varint(&t, 1);
+	buf_put_cstr(&t, "k");
+	buf_put_varint(&t, 1);
+	buf_put_varint(&t, 0);
+	buf_put_varint(&t, 0);
+	segment_dec_init(&d);
+	assert_int_equal(segment_dec_open(&d, t.d, t.len, err), 0);
+	assert_int_equal(d.cont, 1);
+	segment_dec_release(&d);
+	buf_release(&t);
+}
+
+/* An encoder fills segments and reports when a row does not fit. */
+static void
+test_segment_full(void **state)
+{
+	static const char *cols[] = { "k", "v" };
+	static const uint32_t pk0 = 0;
+	struct segment_enc e;
+	struct rowchange rc;
+	struct mval pk;
+	struct cell cell;
+	uint8_t *v = calloc(1, BUNDLE_MAX_INLINE);
+	char err[MULE_ERRLEN];
+	int added = 1, n = 0;
+
+	(void)state;
+	segment_enc_init(&e);
+	assert_int_equal(segment_enc_begin(&e, "t", 2, cols, 1, &pk0, err), 0);
+	memset(&rc, 0, sizeof(rc));
+	set_int(&pk, 1);
+	memset(&cell, 0, sizeof(cell));
+	cell.col = 1;
+	set_bytes(&cell.v, MVAL_BLOB, v, BUNDLE_MAX_INLINE);
+	rc.npk = 1;
+	rc.pk = &pk;
+	rc.cl = 1;
+	rc.ncells = 1;
+	rc.cells = &cell;
+	while (added) {
+		assert_int_equal(segment_enc_row(&e, &rc, &added, err), 0);
+		n += added;
+	}
+	assert_int_equal(n, BUNDLE_MAX_SEGMENT / (BUNDLE_MAX_INLINE + 40));
+	assert_true(e.rows.len <= BUNDLE_MAX_SEGMENT);
+	segment_enc_next(&e);
+	assert_int_equal(segment_enc_row(&e, &rc, &added, err), 0);
+	assert_true(added);
+	segment_enc_release(&e);
+	free(v);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_roundtrip_full),
+		cmocka_unit_test(test_values_once),
+		cmocka_unit_test(test_three_recipients),
+		cmocka_unit_test(test_unencrypted),
+		cmocka_unit_test(test_empty_bundle),
+		cmocka_unit_test(test_same_value_stored_once),
+		cmocka_unit_test(test_huge_row),
+		cmocka_unit_test(test_write_raw),
+		cmocka_unit_test(test_tamper),
+		cmocka_unit_test(test_truncate),
+		cmocka_unit_test(test_wrong_sender),
+		cmocka_unit_test(test_read_before_verify),
+		cmocka_unit_test(test_changed_after_verify),
+		cmocka_unit_test(test_not_a_bundle),
+		cmocka_unit_test(test_sink_stops),
+		cmocka_unit_test(test_writer_errors),
+		cmocka_unit_test(test_manifest_parse),
+		cmocka_unit_test(test_segment_decode),
+		cmocka_unit_test(test_segment_full),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
