@@ -264,8 +264,9 @@ cmd_pack(struct cli *c, int argc, char **argv)
 		if ((r = replica_set_peer_vector(rp, peers[i].name, "sent",
 		    &m.top, err)) != 0)
 			goto fail;
-	strb_addf(&sum, "%s changes in %llu table%s",
-	    fmt_count(ps.rows, cnt), (unsigned long long)ps.tables,
+	strb_addf(&sum, "%s change%s in %llu table%s",
+	    fmt_count(ps.rows, cnt), ps.rows == 1 ? "" : "s",
+	    (unsigned long long)ps.tables,
 	    ps.tables == 1 ? "" : "s");
 	if ((r = replica_log_add(rp, m.bundle_id, "sent", strb_str(&to), seq,
 	    path, strb_str(&sum), err)) != 0 ||

@@ -311,9 +311,11 @@ cmd_unpack(struct cli *c, int argc, char **argv)
 		if (r == 0) {
 			applied++;
 		} else if (r == MULE_EAPPLIED) {
-			already++;
-			printf("%s: already applied; nothing changed\n",
-			    paths[i]);
+			if (indir)
+				already++;
+			else
+				printf("%s: already applied; nothing changed\n",
+				    paths[i]);
 		} else if (r == MULE_ENOTRECIPIENT && indir) {
 			skipped++;
 		} else {
@@ -324,6 +326,10 @@ cmd_unpack(struct cli *c, int argc, char **argv)
 	}
 	if (npaths == 0)
 		printf("no bundles found\n");
+	if (already > 0)
+		printf("%zu bundle%s applied before; nothing changed by "
+		    "%s\n", already, already == 1 ? " was" : "s were",
+		    already == 1 ? "it" : "them");
 	if (skipped > 0)
 		printf("skipped %zu bundle%s addressed to other sites\n",
 		    skipped, skipped == 1 ? "" : "s");

@@ -50,5 +50,28 @@ const struct cli_cmd cli_commands[] = {
 	  "after recording local edits; applying one twice changes nothing.\n"
 	  "Exit status 3 when a bundle fails verification.\n\n"
 	  "  -n, --dry-run     say what would change; change nothing\n" },
+	{ "status", cmd_status, "status [--json]",
+	  "Shows unrecorded changes per tracked table, and per peer the last\n"
+	  "bundle sent and received and whether it has acknowledged\n"
+	  "everything this site knows; and the number of conflicts.\n\n"
+	  "  --json        one JSON object\n" },
+	{ "verify", cmd_verify, "verify PATH",
+	  "Checks a bundle's signature against the sender's trusted key and\n"
+	  "its integrity; applies nothing.  Exit status 3 when it fails.\n" },
+	{ "inspect", cmd_inspect, "inspect PATH [--raw] [--json]",
+	  "Verifies a bundle, then says what it holds: sender, vectors,\n"
+	  "migrations, and per table the rows and cells.  Encrypted bundles\n"
+	  "can be inspected only by their recipients.\n\n"
+	  "  --raw         write the decrypted inner archive (zstd-compressed\n"
+	  "                pax tar) to stdout: mule inspect --raw B | tar -t --zstd\n"
+	  "  --json        one JSON object\n" },
+	{ "log", cmd_log, "log [--json]",
+	  "Lists bundles sent and received, oldest first.\n\n"
+	  "  --json        a JSON array\n" },
+	{ "conflicts", cmd_conflicts, "conflicts [--json]",
+	  "Lists values that lost a conflict here: a local value overwritten\n"
+	  "by one whose writer had not seen it.  Both values, both stamps\n"
+	  "(counter@site) and the winner.\n\n"
+	  "  --json        a JSON array\n" },
 	{ NULL, NULL, NULL, NULL },
 };

@@ -136,19 +136,31 @@ spit(const char *path, const uint8_t *p, size_t n)
 	assert_int_equal(fclose(f), 0);
 }
 
-/* Copies a sample input for a fuzz target when MULE_FUZZ_SEEDS is set. */
+/*
+ * Copies a sample input for a fuzz target when MULE_FUZZ_SEEDS is set,
+ * after a one-byte mode prefix unless `prefix` is negative.
+ */
 static void
-seed(const char *target, const char *name, const uint8_t *p, size_t n)
+seed(const char *target, const char *name, int prefix, const uint8_t *p,
+    size_t n)
 {
 	const char *dir = getenv("MULE_FUZZ_SEEDS");
 	char path[1024];
+	uint8_t *q;
 
-	if (dir == NULL || n > 256 * 1024)
+	if (dir == NULL || n > 64 * 1024)
 		return;
 	snprintf(path, sizeof(path), "%s/%s", dir, target);
 	mkdir(path, 0755);
 	snprintf(path, sizeof(path), "%s/%s/%s", dir, target, name);
-	spit(path, p, n);
+	q = malloc(n + 1);
+	q[0] = (uint8_t)prefix;
+	memcpy(q + 1, p, n);
+	if (prefix < 0)
+		spit(path, p, n);
+	else
+		spit(path, q, n + 1);
+	free(q);
 }
 
 /* ------------------------------------------------------------------ */
@@ -917,7 +929,7 @@ test_unencrypted(void **state)
 	if (rc != 0)
 		fail_msg("read: %s", err);
 	p = slurp(path, &n);
-	seed("bundle", "plain", p, n);
+	seed("bundle", "plain", 0, p, n);
 	free(p);
 
 	/* no recipients at all */
@@ -944,7 +956,7 @@ test_empty_bundle(void **state)
 	if (rc != 0)
 		fail_msg("read: %s", err);
 	p = slurp(path, &n);
-	seed("bundle", "empty", p, n);
+	seed("bundle", "empty", 0, p, n);
 	free(p);
 }
 
@@ -1119,7 +1131,7 @@ test_write_raw(void **state)
 		fail_msg("parse_inner: %s", err);
 	check_done(&c);
 	check_release(&c);
-	seed("bundle", "inner", p, n);
+	seed("bundle", "inner", 1, p, n);
 	/* truncated inner archives never parse */
 	{
 		size_t cut;
@@ -1131,6 +1143,69 @@ test_write_raw(void **state)
 			    &none, err), 0);
 	}
 	free(p);
+}
+
+/* Small samples of every input kind for the fuzz targets' corpora. */
+static void
+test_fuzz_seeds(void **state)
+{
+	static const struct gtable tiny[] = {
+		{ "people", 5, { "id", "name", "photo", "score", "note" }, 1,
+		    { 0 }, 8 },
+		{ "pairs with space", 3, { "a", "b", "v" }, 2, { 1, 0 }, 4 },
+	};
+	const struct ident_secret *to[] = { bob };
+	const char *pl = tpath("seed-plain.mule"), *enc = tpath("seed.mule");
+	const char *rawp = tpath("seed.tar.zst");
+	struct bundle_reader *r = NULL;
+	struct archive *a;
+	struct archive_entry *e;
+	struct bundle_sink s;
+	struct buf tar;
+	char err[MULE_ERRLEN];
+	uint8_t *p, blk[4096];
+	size_t n;
+	la_ssize_t got;
+	int fd;
+
+	(void)state;
+	write_bundle(pl, tiny, NELEM(tiny), to, 1, 0, 1);
+	write_bundle(enc, tiny, NELEM(tiny), to, 1, 1, 1);
+	p = slurp(pl, &n);
+	seed("bundle", "plain", 0, p, n);
+	free(p);
+	p = slurp(enc, &n);
+	seed("bundle", "encrypted", 0, p, n);
+	free(p);
+	assert_int_equal(bundle_open(pl, &r, err), 0);
+	assert_int_equal(bundle_verify(r, &alice->pub, err), 0);
+	fd = open(rawp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(bundle_write_raw(r, NULL, fd, err), 0);
+	close(fd);
+	bundle_close(r);
+	p = slurp(rawp, &n);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(bundle_parse_inner(p, n, 1, &s, err), 0);
+	seed("bundle", "inner", 1, p, n);
+	free(p);
+	/* the same archive uncompressed, for the tar and MANIFEST paths */
+	a = archive_read_new();
+	archive_read_support_format_raw(a);
+	archive_read_support_filter_zstd(a);
+	assert_int_equal(archive_read_open_filename(a, rawp, 10240),
+	    ARCHIVE_OK);
+	assert_int_equal(archive_read_next_header(a, &e), ARCHIVE_OK);
+	buf_init(&tar);
+	while ((got = archive_read_data(a, blk, sizeof(blk))) > 0)
+		assert_int_equal(buf_put(&tar, blk, (size_t)got), 0);
+	assert_int_equal(got, 0);
+	archive_read_free(a);
+	assert_int_equal(bundle_parse_inner(tar.d, tar.len, 0, &s, err), 0);
+	assert_int_equal(bundle_parse_inner(tar.d, tar.len, 1, &s, err),
+	    MULE_EFORMAT);
+	seed("bundle", "tar", 2, tar.d, tar.len);
+	buf_release(&tar);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1590,7 +1665,7 @@ test_manifest_parse(void **state)
 
 	(void)state;
 	sample_manifest(&b, &m);
-	seed("manifest", "sample", b.d, b.len);
+	seed("manifest", "sample", -1, b.d, b.len);
 	manifest_init(&got);
 	member_list_init(&ml);
 	assert_int_equal(manifest_parse(b.d, b.len, &got, &ml, err), 0);
@@ -1780,7 +1855,7 @@ test_segment_decode(void **state)
 
 	(void)state;
 	sample_segment(&b);
-	seed("segment", "sample", b.d, b.len);
+	seed("segment", "sample", -1, b.d, b.len);
 	assert_int_equal(decode_all(b.d, b.len, &rows, err), 0);
 	assert_int_equal(rows, 21);
 	for (cut = 0; cut < b.len; cut++) {
@@ -1932,6 +2007,7 @@ main(void)
 		cmocka_unit_test(test_same_value_stored_once),
 		cmocka_unit_test(test_huge_row),
 		cmocka_unit_test(test_write_raw),
+		cmocka_unit_test(test_fuzz_seeds),
 		cmocka_unit_test(test_tamper),
 		cmocka_unit_test(test_truncate),
 		cmocka_unit_test(test_wrong_sender),

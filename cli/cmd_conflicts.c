@@ -1,0 +1,122 @@
+/* cli/cmd_conflicts.c — mule conflicts [--json]: values that lost. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/commands.h"
+
+/* The name of a site id: ours, a peer's, or its hex. */
+static void
+site_name(struct replica *rp, const uint8_t id[SITE_ID_LEN], char *out,
+    size_t n)
+{
+	struct replica_peer *v = NULL;
+	struct replica_site site;
+	size_t i, np = 0;
+
+	if (replica_site(rp, &site, NULL) == 0 &&
+	    memcmp(site.id, id, SITE_ID_LEN) == 0) {
+		snprintf(out, n, "%s", site.name);
+		return;
+	}
+	if (replica_peer_list(rp, &v, &np, NULL) == 0) {
+		for (i = 0; i < np; i++) {
+			if (v[i].has_site &&
+			    memcmp(v[i].site_id, id, SITE_ID_LEN) == 0) {
+				snprintf(out, n, "%s", v[i].name);
+				free(v);
+				return;
+			}
+		}
+	}
+	free(v);
+	for (i = 0; i < 8 && 2 * i + 2 < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", id[i]);
+}
+
+int
+cmd_conflicts(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct cli_cmd *cmd = cli_find("conflicts");
+	char err[MULE_ERRLEN] = "", ln[80], rn[80];
+	struct replica_conflict *v = NULL;
+	struct replica *rp = NULL;
+	size_t i, n = 0;
+	int ch, r, rc;
+
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'j':
+			c->json = 1;
+			break;
+		case 'h':
+			return cli_help(cmd);
+		default:
+			return cli_usage(cmd);
+		}
+	}
+	if (optind != argc)
+		return cli_usage(cmd);
+	if ((rc = cli_open(c, 1, &rp)) != 0)
+		return rc;
+	if ((r = replica_conflicts(rp, &v, &n, err)) != 0) {
+		rc = cli_fail(r, err);
+		goto out;
+	}
+	if (c->json)
+		printf("[");
+	for (i = 0; i < n; i++) {
+		site_name(rp, v[i].local_st.origin, ln, sizeof(ln));
+		site_name(rp, v[i].remote_st.origin, rn, sizeof(rn));
+		if (c->json) {
+			printf("%s{\"id\":%lld,\"table\":", i ? "," : "",
+			    (long long)v[i].id);
+			json_str(stdout, v[i].table);
+			printf(",\"key\":");
+			json_str(stdout, v[i].pk);
+			printf(",\"column\":");
+			json_str(stdout, v[i].col);
+			printf(",\"local\":");
+			json_str(stdout, v[i].local);
+			printf(",\"local_stamp\":[%llu,",
+			    (unsigned long long)v[i].local_st.lamport);
+			json_str(stdout, ln);
+			printf("],\"remote\":");
+			json_str(stdout, v[i].remote);
+			printf(",\"remote_stamp\":[%llu,",
+			    (unsigned long long)v[i].remote_st.lamport);
+			json_str(stdout, rn);
+			printf("],\"winner\":\"%s\"}", v[i].winner);
+		} else {
+			int rw = strcmp(v[i].winner, "remote") == 0;
+			printf("#%lld %s (%s) column %s:\n", (long long)v[i].id,
+			    v[i].table, v[i].pk, v[i].col);
+			printf("    kept  %s  (%s edit, stamp %llu@%s)\n",
+			    rw ? v[i].remote : v[i].local,
+			    rw ? "remote" : "local",
+			    (unsigned long long)(rw ? v[i].remote_st.lamport :
+			    v[i].local_st.lamport), rw ? rn : ln);
+			printf("    lost  %s  (%s edit, stamp %llu@%s)\n",
+			    rw ? v[i].local : v[i].remote,
+			    rw ? "local" : "remote",
+			    (unsigned long long)(rw ? v[i].local_st.lamport :
+			    v[i].remote_st.lamport), rw ? ln : rn);
+		}
+	}
+	if (c->json)
+		printf("]\n");
+	else if (n == 0)
+		printf("no conflicts\n");
+	rc = EXIT_OK;
+out:
+	replica_conflicts_free(v, n);
+	replica_close(rp);
+	return rc;
+}

@@ -1,0 +1,179 @@
+/* cli/cmd_status.c — mule status [--json] */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/commands.h"
+
+/* How far behind `have` is compared with `want`: changes it lacks. */
+static uint64_t
+vector_behind(const struct vector *have, const struct vector *want)
+{
+	uint64_t n = 0, h;
+	size_t i;
+
+	for (i = 0; i < want->n; i++) {
+		h = vector_get(have, want->e[i].origin);
+		if (h < want->e[i].counter)
+			n++;
+	}
+	return n;
+}
+
+/* The last bundle sent to `peer`, from the log (seq 0 when none). */
+static void
+last_sent(struct replica_logent *v, size_t n, const char *peer,
+    const char *dir, int64_t *seq, const char **at)
+{
+	size_t i;
+
+	*seq = 0;
+	*at = "";
+	for (i = 0; i < n; i++) {
+		if (strcmp(v[i].dir, dir) != 0 || strcmp(v[i].peer, peer) != 0)
+			continue;
+		*seq = v[i].seq;
+		*at = v[i].at;
+	}
+}
+
+int
+cmd_status(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct cli_cmd *cmd = cli_find("status");
+	char err[MULE_ERRLEN] = "", cnt[3][32];
+	struct replica_scan_stats scan;
+	struct replica_site site;
+	struct replica_peer *peers = NULL;
+	struct replica_logent *log = NULL;
+	struct replica *rp = NULL;
+	struct vector known, acked;
+	const char *sat, *rat;
+	int64_t sseq, rseq;
+	uint64_t nconf = 0, behind;
+	size_t i, np = 0, nlog = 0;
+	int ch, r, rc;
+
+	memset(&scan, 0, sizeof(scan));
+	vector_init(&known);
+	vector_init(&acked);
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'j':
+			c->json = 1;
+			break;
+		case 'h':
+			return cli_help(cmd);
+		default:
+			return cli_usage(cmd);
+		}
+	}
+	if (optind != argc)
+		return cli_usage(cmd);
+	if ((rc = cli_open(c, 1, &rp)) != 0)
+		return rc;
+	if ((r = replica_site(rp, &site, err)) != 0 ||
+	    (r = replica_scan(rp, 1, &scan, progress_cb, NULL, err)) != 0 ||
+	    (r = replica_known(rp, &known, err)) != 0 ||
+	    (r = replica_peer_list(rp, &peers, &np, err)) != 0 ||
+	    (r = replica_log_list(rp, &log, &nlog, err)) != 0 ||
+	    (r = replica_conflict_count(rp, &nconf, err)) != 0) {
+		progress_done();
+		rc = cli_fail(r, err);
+		goto out;
+	}
+	progress_done();
+	if (c->json) {
+		printf("{\"site\":");
+		json_str(stdout, site.name);
+		printf(",\"lamport\":%llu,\"conflicts\":%llu,\"tables\":[",
+		    (unsigned long long)site.lamport,
+		    (unsigned long long)nconf);
+		for (i = 0; i < scan.ntables; i++) {
+			printf("%s{\"name\":", i ? "," : "");
+			json_str(stdout, scan.tables[i].name);
+			printf(",\"inserted\":%llu,\"updated\":%llu,"
+			    "\"deleted\":%llu}",
+			    (unsigned long long)scan.tables[i].inserted,
+			    (unsigned long long)scan.tables[i].updated,
+			    (unsigned long long)scan.tables[i].deleted);
+		}
+		printf("],\"peers\":[");
+	} else {
+		printf("site %s (lamport %llu)\n", site.name,
+		    (unsigned long long)site.lamport);
+		if (scan.ntables == 0)
+			printf("no tracked tables: see 'mule track'\n");
+		for (i = 0; i < scan.ntables; i++) {
+			struct replica_table_stats *t = &scan.tables[i];
+			if (t->inserted + t->updated + t->deleted == 0)
+				printf("  %-24s no unrecorded changes\n",
+				    t->name);
+			else
+				printf("  %-24s unrecorded: %s new, %s changed, "
+				    "%s deleted\n", t->name,
+				    fmt_count(t->inserted, cnt[0]),
+				    fmt_count(t->updated, cnt[1]),
+				    fmt_count(t->deleted, cnt[2]));
+		}
+	}
+	for (i = 0; i < np; i++) {
+		if ((r = replica_peer_vector(rp, peers[i].name, "acked",
+		    &acked, err)) != 0) {
+			rc = cli_fail(r, err);
+			goto out;
+		}
+		last_sent(log, nlog, peers[i].name, "sent", &sseq, &sat);
+		last_sent(log, nlog, peers[i].name, "recv", &rseq, &rat);
+		behind = vector_behind(&acked, &known);
+		if (c->json) {
+			printf("%s{\"name\":", i ? "," : "");
+			json_str(stdout, peers[i].name);
+			printf(",\"last_sent\":%lld,\"last_received\":%lld,"
+			    "\"origins_unacked\":%llu}", (long long)sseq,
+			    (long long)rseq, (unsigned long long)behind);
+			continue;
+		}
+		printf("peer %s: ", peers[i].name);
+		if (sseq > 0)
+			printf("last sent bundle %lld (%s); ", (long long)sseq,
+			    sat);
+		else
+			printf("nothing sent yet; ");
+		if (rseq > 0)
+			printf("last received bundle %lld (%s); ",
+			    (long long)rseq, rat);
+		else
+			printf("nothing received yet; ");
+		if (rseq == 0)
+			printf("no acknowledgement yet\n");
+		else if (behind == 0)
+			printf("it has acknowledged everything we know\n");
+		else
+			printf("it has not yet acknowledged changes from %llu "
+			    "origin%s\n", (unsigned long long)behind,
+			    behind == 1 ? "" : "s");
+	}
+	if (c->json)
+		printf("]}\n");
+	else
+		printf("%llu unresolved conflict%s%s\n",
+		    (unsigned long long)nconf, nconf == 1 ? "" : "s",
+		    nconf ? ": see 'mule conflicts'" : "");
+	rc = EXIT_OK;
+out:
+	replica_scan_stats_release(&scan);
+	vector_release(&known);
+	vector_release(&acked);
+	free(peers);
+	free(log);
+	replica_close(rp);
+	return rc;
+}

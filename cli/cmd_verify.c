@@ -1,0 +1,58 @@
+/* cli/cmd_verify.c — mule verify PATH: signature and integrity only. */
+#include <getopt.h>
+#include <stdio.h>
+
+#include "cli/bundlecheck.h"
+#include "cli/commands.h"
+#include "core/strb.h"
+
+int
+cmd_verify(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct cli_cmd *cmd = cli_find("verify");
+	char err[MULE_ERRLEN] = "", fpr[IDENT_FPR_MAX];
+	const struct bundle_info *info;
+	struct bundle_reader *br = NULL;
+	struct replica_site site;
+	struct replica_peer peer;
+	struct replica *rp = NULL;
+	struct strb sb;
+	int ch, r, rc;
+
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (ch == 'h')
+			return cli_help(cmd);
+		return cli_usage(cmd);
+	}
+	if (optind + 1 != argc)
+		return cli_usage(cmd);
+	if ((rc = cli_open(c, 1, &rp)) != 0)
+		return rc;
+	strb_init(&sb);
+	if ((r = replica_site(rp, &site, err)) != 0 ||
+	    (r = cli_bundle_check(rp, NULL, argv[optind], &br, &peer,
+	    err)) != 0) {
+		rc = cli_fail(r, err);
+		goto out;
+	}
+	info = bundle_get_info(br);
+	ident_fingerprint(&peer.pub, fpr);
+	strb_add_size(&sb, info->file_size);
+	printf("%s: good signature from %s (%s), %s, %s\n", argv[optind],
+	    peer.name, fpr, strb_str(&sb),
+	    info->encrypted ? "encrypted" : "not encrypted");
+	if (!bundle_is_recipient(br, &site.pub)) {
+		printf("note: it is not addressed to this site (%s)\n",
+		    site.name);
+	}
+	rc = EXIT_OK;
+out:
+	strb_release(&sb);
+	bundle_close(br);
+	replica_close(rp);
+	return rc;
+}
