@@ -270,6 +270,7 @@ cmd_pack(struct cli *c, int argc, char **argv)
 	    ps.tables == 1 ? "" : "s");
 	if ((r = replica_log_add(rp, m.bundle_id, "sent", strb_str(&to), seq,
 	    path, strb_str(&sum), err)) != 0 ||
+	    (r = replica_journal_prune(rp, err)) != 0 ||
 	    (r = replica_commit(rp, err)) != 0)
 		goto fail;
 	began = 0;

@@ -31,7 +31,7 @@ struct replica_apply {
 	uint32_t nin;		/* incoming columns */
 	uint32_t *map;		/* incoming column → local column */
 	int full;		/* incoming columns cover every local one */
-	sqlite3_stmt *get, *put, *sel, *del, **upd, *ins, *val;
+	sqlite3_stmt *get, *put, *sel, *del, **upd, *ins, *val, *jrn;
 	uint64_t ins_mask_hash;	/* which columns `ins` was built for */
 	uint32_t ins_n;
 	int64_t alive_delta;
@@ -55,8 +55,9 @@ apply_table_release(struct replica_apply *a)
 	sqlite3_finalize(a->sel);
 	sqlite3_finalize(a->del);
 	sqlite3_finalize(a->ins);
+	sqlite3_finalize(a->jrn);
 	a->upd = NULL;
-	a->get = a->put = a->sel = a->del = a->ins = NULL;
+	a->get = a->put = a->sel = a->del = a->ins = a->jrn = NULL;
 	a->ins_n = 0;
 	free(a->map);
 	free(a->colhash);
@@ -325,6 +326,9 @@ replica_apply_table(struct replica_apply *a, const char *table,
 	    "VALUES (?1, ?2, ?3, ?4)", sname);
 	if ((r = rp_prepare(a->rp, strb_str(&sb), &a->put, err)) != 0)
 		goto out;
+	if ((r = rp_prepare(a->rp, "INSERT OR IGNORE INTO _mule_journal(pk,"
+	    " lamport, tid) VALUES (?1, ?2, ?3)", &a->jrn, err)) != 0)
+		goto out;
 	strb_reset(&sb);
 	strb_add(&sb, "SELECT ");
 	sql_cols(&sb, t);
@@ -550,6 +554,8 @@ store_state(struct replica_apply *a, const struct rowchange *rc,
     struct rowstate *ns, int alive, int check_hash, char *err)
 {
 	struct strb pk;
+	uint64_t lmax = ns->cl_st.lamport;
+	uint32_t j;
 	int s, r = 0;
 
 	if (alive) {
@@ -578,7 +584,15 @@ store_state(struct replica_apply *a, const struct rowchange *rc,
 	}
 	if ((r = rp_bind_statekey(a->put, 1, a->t, rc->pk)) != 0)
 		return mule_errf(err, r, "table %s: bad key", a->t->name);
-	return rp_state_put(a->rp, a->put, ns, err);
+	if ((r = rp_state_put(a->rp, a->put, ns, err)) != 0)
+		return r;
+	/* Journal: relays find the row from its newest stamp. */
+	for (j = 0; j < ns->ncols; j++)
+		if (ns->colst[j].lamport > lmax)
+			lmax = ns->colst[j].lamport;
+	if ((r = rp_bind_statekey(a->jrn, 1, a->t, rc->pk)) != 0)
+		return mule_errf(err, r, "table %s: bad key", a->t->name);
+	return rp_journal_add(a->rp, a->jrn, lmax, a->t->tid, err);
 }
 
 int

@@ -84,126 +84,218 @@ to_stamp(const struct outctx *c, const struct istamp *s, struct stamp *out)
 		memset(out->origin, 0, SITE_ID_LEN);
 }
 
-static int
-changes_table(struct outctx *c, const struct replica_table *t,
-    const struct replica_out_sink *sink, replica_progress_fn progress,
-    void *parg, char *err)
-{
-	sqlite3_stmt *state = NULL, *sel = NULL;
-	struct rowstate rs;
-	struct rowchange rc;
-	struct strb sb;
-	struct mval pk[64];
-	struct cell *cells = NULL;
-	char sname[32];
-	uint64_t seen = 0;
-	uint32_t i, n;
-	int s, r = MULE_EINTERNAL, started = 0, send_cl;
+/* Per-table emission state. */
+struct outtable {
+	const struct replica_table *t;
+	sqlite3_stmt *sel;	/* the data row by key */
+	struct cell *cells;
+	int started;
+};
 
-	memset(&rs, 0, sizeof(rs));
+static void
+outtable_release(struct outtable *o)
+{
+	sqlite3_finalize(o->sel);
+	free(o->cells);
+	memset(o, 0, sizeof(*o));
+}
+
+static int
+outtable_init(struct outctx *c, struct outtable *o,
+    const struct replica_table *t, char *err)
+{
+	struct strb sb;
+	int r;
+
+	memset(o, 0, sizeof(*o));
+	o->t = t;
+	if (t->npk > 64)
+		return mule_errf(err, MULE_ETOOLARGE, "table %s: key has too "
+		    "many columns", t->name);
+	if ((o->cells = calloc(t->ncols + 1, sizeof(*o->cells))) == NULL)
+		return mule_errf(err, MULE_ENOMEM, "out of memory");
 	strb_init(&sb);
-	if (t->npk > 64) {
-		r = mule_errf(err, MULE_ETOOLARGE, "table %s: key has too many "
-		    "columns", t->name);
-		goto out;
-	}
-	if ((cells = calloc(t->ncols + 1, sizeof(*cells))) == NULL) {
-		r = mule_errf(err, MULE_ENOMEM, "out of memory");
-		goto out;
-	}
-	strb_addf(&sb, "SELECT pk, cl, hash, st FROM %s",
-	    state_table(t->tid, sname));
-	if ((r = rp_prepare(c->rp, strb_str(&sb), &state, err)) != 0)
-		goto out;
-	strb_reset(&sb);
 	strb_add(&sb, "SELECT ");
 	sql_cols(&sb, t);
 	strb_add(&sb, " FROM ");
 	strb_add_ident(&sb, t->name);
 	strb_add(&sb, " WHERE ");
 	sql_pk_where(&sb, t, 1);
-	if ((r = rp_prepare(c->rp, strb_str(&sb), &sel, err)) != 0)
+	r = rp_prepare(c->rp, strb_str(&sb), &o->sel, err);
+	strb_release(&sb);
+	return r;
+}
+
+/*
+ * Sends the state row `state` is positioned on (columns pk, cl, hash, st)
+ * when any of its stamps is above the base.
+ */
+static int
+emit_row(struct outctx *c, struct outtable *o, sqlite3_stmt *state,
+    const struct replica_out_sink *sink, char *err)
+{
+	const struct replica_table *t = o->t;
+	struct rowstate rs;
+	struct rowchange rc;
+	struct mval pk[64];
+	uint32_t i, n = 0;
+	int r = MULE_EINTERNAL, send_cl;
+
+	memset(&rs, 0, sizeof(rs));
+	if (sqlite3_column_bytes(state, 2) != ROW_HASH_LEN ||
+	    rowstate_decode(&rs, sqlite3_column_blob(state, 3),
+	    (size_t)sqlite3_column_bytes(state, 3)) != 0)
+		return mule_errf(err, MULE_EDB, "table %s: damaged state",
+		    t->name);
+	rs.cl = (uint64_t)sqlite3_column_int64(state, 1);
+	send_cl = above(c, &rs.cl_st);
+	if (rs.cl % 2 == 1)
+		for (i = 0; i < rs.ncols && i < t->ncols; i++)
+			if (above(c, &rs.colst[i]))
+				n++;
+	if (!send_cl && n == 0) {
+		r = 0;
+		goto out;
+	}
+	memset(&rc, 0, sizeof(rc));
+	if (t->intpk) {
+		memset(&pk[0], 0, sizeof(pk[0]));
+		pk[0].type = MVAL_INT;
+		pk[0].i = sqlite3_column_int64(state, 0);
+	} else if (pk_decode(sqlite3_column_blob(state, 0),
+	    (size_t)sqlite3_column_bytes(state, 0), pk, t->npk) != 0) {
+		r = mule_errf(err, MULE_EDB, "table %s: damaged key", t->name);
+		goto out;
+	}
+	rc.npk = t->npk;
+	rc.pk = pk;
+	rc.cl = rs.cl;
+	to_stamp(c, &rs.cl_st, &rc.cl_stamp);
+	memcpy(rc.hash, sqlite3_column_blob(state, 2), ROW_HASH_LEN);
+	if (n > 0) {
+		for (i = 0; i < t->npk; i++)
+			mval_bind(o->sel, (int)i + 1, &pk[i]);
+		if (sqlite3_step(o->sel) != SQLITE_ROW) {
+			r = mule_errf(err, MULE_EINTERNAL, "table %s: row in "
+			    "state but not in table", t->name);
+			goto out;
+		}
+		n = 0;
+		for (i = 0; i < rs.ncols && i < t->ncols; i++) {
+			if (!above(c, &rs.colst[i]))
+				continue;
+			o->cells[n].col = i;
+			mval_from_stmt(&o->cells[n].v, o->sel, (int)i);
+			to_stamp(c, &rs.colst[i], &o->cells[n].st);
+			n++;
+		}
+	}
+	rc.ncells = n;
+	rc.cells = o->cells;
+	if (!o->started) {
+		if ((r = sink->table(sink->arg, t)) != 0)
+			goto out;
+		o->started = 1;
+	}
+	r = sink->row(sink->arg, &rc);
+out:
+	sqlite3_reset(o->sel);
+	sqlite3_clear_bindings(o->sel);
+	rowstate_release(&rs);
+	return r;
+}
+
+/* Every state row of one table (a full pass). */
+static int
+changes_table(struct outctx *c, const struct replica_table *t,
+    const struct replica_out_sink *sink, replica_progress_fn progress,
+    void *parg, char *err)
+{
+	sqlite3_stmt *state = NULL;
+	struct outtable o;
+	struct strb sb;
+	char sname[32];
+	uint64_t seen = 0;
+	int s, r = MULE_EINTERNAL;
+
+	strb_init(&sb);
+	if ((r = outtable_init(c, &o, t, err)) != 0)
+		goto out;
+	strb_addf(&sb, "SELECT pk, cl, hash, st FROM %s",
+	    state_table(t->tid, sname));
+	if ((r = rp_prepare(c->rp, strb_str(&sb), &state, err)) != 0)
 		goto out;
 	while ((s = sqlite3_step(state)) == SQLITE_ROW) {
 		if (++seen % 65536 == 0 && progress != NULL)
 			progress(parg, t->name, seen, 0);
-		if (sqlite3_column_bytes(state, 2) != ROW_HASH_LEN ||
-		    rowstate_decode(&rs, sqlite3_column_blob(state, 3),
-		    (size_t)sqlite3_column_bytes(state, 3)) != 0) {
-			r = mule_errf(err, MULE_EDB, "table %s: damaged state",
-			    t->name);
+		if ((r = emit_row(c, &o, state, sink, err)) != 0)
 			goto out;
+	}
+	r = s == SQLITE_DONE ? 0 : rp_dberr(c->rp, s, err, t->name);
+out:
+	outtable_release(&o);
+	sqlite3_finalize(state);
+	strb_release(&sb);
+	return r;
+}
+
+/* Only the rows the journal lists above `from` (DESIGN §13 budgets). */
+static int
+changes_journal(struct outctx *c, struct replica_table **tabs, size_t n,
+    uint64_t from, const struct replica_out_sink *sink, char *err)
+{
+	sqlite3_stmt *jrn = NULL, *get = NULL;
+	struct outtable o;
+	struct strb sb;
+	char sname[32];
+	int64_t tid, cur = -1;
+	size_t i;
+	int s, r = MULE_EINTERNAL;
+
+	memset(&o, 0, sizeof(o));
+	strb_init(&sb);
+	if ((r = rp_prepare(c->rp, "SELECT DISTINCT tid, pk FROM _mule_journal"
+	    " WHERE lamport > ? ORDER BY tid, pk", &jrn, err)) != 0)
+		goto out;
+	sqlite3_bind_int64(jrn, 1, (int64_t)from);
+	while ((s = sqlite3_step(jrn)) == SQLITE_ROW) {
+		tid = sqlite3_column_int64(jrn, 0);
+		if (tid != cur) {
+			outtable_release(&o);
+			sqlite3_finalize(get);
+			get = NULL;
+			cur = tid;
+			for (i = 0; i < n && tabs[i]->tid != tid; i++)
+				;
+			if (i == n)
+				continue;	/* untracked since */
+			if ((r = outtable_init(c, &o, tabs[i], err)) != 0)
+				goto out;
+			strb_reset(&sb);
+			strb_addf(&sb, "SELECT pk, cl, hash, st FROM %s WHERE "
+			    "pk = ?", state_table(tid, sname));
+			if ((r = rp_prepare(c->rp, strb_str(&sb), &get,
+			    err)) != 0)
+				goto out;
 		}
-		rs.cl = (uint64_t)sqlite3_column_int64(state, 1);
-		send_cl = above(c, &rs.cl_st);
-		n = 0;
-		if (rs.cl % 2 == 1)
-			for (i = 0; i < rs.ncols && i < t->ncols; i++)
-				if (above(c, &rs.colst[i]))
-					n++;
-		if (!send_cl && n == 0) {
-			rowstate_release(&rs);
+		if (get == NULL)
 			continue;
-		}
-		memset(&rc, 0, sizeof(rc));
-		if (t->intpk) {
-			pk[0].type = MVAL_INT;
-			pk[0].i = sqlite3_column_int64(state, 0);
-			pk[0].p = NULL;
-			pk[0].n = 0;
-		} else if (pk_decode(sqlite3_column_blob(state, 0),
-		    (size_t)sqlite3_column_bytes(state, 0), pk, t->npk) != 0) {
-			r = mule_errf(err, MULE_EDB, "table %s: damaged key",
-			    t->name);
-			goto out;
-		}
-		rc.npk = t->npk;
-		rc.pk = pk;
-		rc.cl = rs.cl;
-		to_stamp(c, &rs.cl_st, &rc.cl_stamp);
-		memcpy(rc.hash, sqlite3_column_blob(state, 2), ROW_HASH_LEN);
-		if (n > 0) {
-			for (i = 0; i < t->npk; i++)
-				mval_bind(sel, (int)i + 1, &pk[i]);
-			if (sqlite3_step(sel) != SQLITE_ROW) {
-				r = mule_errf(err, MULE_EINTERNAL, "table %s: "
-				    "row in state but not in table", t->name);
-				goto out;
-			}
-			n = 0;
-			for (i = 0; i < rs.ncols && i < t->ncols; i++) {
-				if (!above(c, &rs.colst[i]))
-					continue;
-				cells[n].col = i;
-				mval_from_stmt(&cells[n].v, sel, (int)i);
-				to_stamp(c, &rs.colst[i], &cells[n].st);
-				n++;
-			}
-		}
-		rc.ncells = n;
-		rc.cells = cells;
-		if (!started) {
-			if ((r = sink->table(sink->arg, t)) != 0)
-				goto out;
-			started = 1;
-		}
-		r = sink->row(sink->arg, &rc);
-		sqlite3_reset(sel);
-		sqlite3_clear_bindings(sel);
-		rowstate_release(&rs);
+		sqlite3_bind_value(get, 1, sqlite3_column_value(jrn, 1));
+		s = sqlite3_step(get);
+		if (s == SQLITE_ROW)
+			r = emit_row(c, &o, get, sink, err);
+		else
+			r = s == SQLITE_DONE ? 0 : rp_dberr(c->rp, s, err,
+			    "read state");
+		sqlite3_reset(get);
 		if (r != 0)
 			goto out;
 	}
-	if (s != SQLITE_DONE) {
-		r = rp_dberr(c->rp, s, err, t->name);
-		goto out;
-	}
-	r = 0;
+	r = s == SQLITE_DONE ? 0 : rp_dberr(c->rp, s, err, "read journal");
 out:
-	rowstate_release(&rs);
-	free(cells);
-	sqlite3_finalize(state);
-	sqlite3_finalize(sel);
+	outtable_release(&o);
+	sqlite3_finalize(get);
+	sqlite3_finalize(jrn);
 	strb_release(&sb);
 	return r;
 }
@@ -215,6 +307,7 @@ replica_changes(struct replica *rp, const struct vector *base,
 {
 	struct replica_table **tabs = NULL;
 	struct outctx c;
+	uint64_t from = 0, floor = 0;
 	size_t i, n = 0;
 	int r = MULE_EINTERNAL;
 
@@ -230,6 +323,20 @@ replica_changes(struct replica *rp, const struct vector *base,
 	}
 	for (i = 0; i < c.nsites; i++)
 		c.limit[i] = vector_get(base, c.sites[i]);
+	/*
+	 * Every cell to send has a stamp above the smallest base counter of
+	 * any real origin (index 0 is the zero stamp's), so the journal
+	 * finds them all, unless it was pruned below that point.
+	 */
+	for (i = 1; i < c.nsites; i++)
+		if (i == 1 || c.limit[i] < from)
+			from = c.limit[i];
+	if ((r = rp_floor_get(rp, &floor, err)) != 0)
+		goto out;
+	if (c.nsites > 1 && from >= floor) {
+		r = changes_journal(&c, tabs, n, from, sink, err);
+		goto out;
+	}
 	for (i = 0; i < n; i++)
 		if ((r = changes_table(&c, tabs[i], sink, progress, parg,
 		    err)) != 0)
@@ -239,5 +346,68 @@ out:
 	free(c.sites);
 	free(c.limit);
 	replica_tables_free(tabs, n);
+	return r;
+}
+
+int
+rp_floor_get(struct replica *rp, uint64_t *floor, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = rp_prepare(rp, "SELECT floor FROM _mule_site", &st, err)) != 0)
+		return r;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*floor = (uint64_t)sqlite3_column_int64(st, 0);
+	else
+		r = rp_dberr(rp, SQLITE_ERROR, err, "read site");
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+replica_journal_prune(struct replica *rp, char *err)
+{
+	struct replica_peer *peers = NULL;
+	uint8_t (*sites)[SITE_ID_LEN] = NULL;
+	struct vector sent;
+	sqlite3_stmt *st = NULL;
+	uint64_t keep = UINT64_MAX, v;
+	size_t i, k, np = 0, ns = 0;
+	int rc, r = MULE_EINTERNAL;
+
+	vector_init(&sent);
+	if ((r = replica_peer_list(rp, &peers, &np, err)) != 0 ||
+	    (r = rp_origins_load(rp, &sites, &ns, err)) != 0)
+		goto out;
+	/* Entries every peer has been sent are needed by none. */
+	for (i = 0; i < np; i++) {
+		if ((r = rp_vector_get(rp, peers[i].name, "sent", &sent,
+		    err)) != 0)
+			goto out;
+		for (k = 1; k < ns; k++) {
+			v = vector_get(&sent, sites[k]);
+			if (v < keep)
+				keep = v;
+		}
+	}
+	if (np == 0 || ns < 2 || keep == 0 || keep == UINT64_MAX) {
+		r = 0;
+		goto out;
+	}
+	if ((r = rp_prepare(rp, "DELETE FROM _mule_journal WHERE lamport <= ?",
+	    &st, err)) != 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, (int64_t)keep);
+	if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+		r = rp_dberr(rp, rc, err, "prune journal");
+		goto out;
+	}
+	r = rp_floor_raise(rp, keep, err);
+out:
+	sqlite3_finalize(st);
+	vector_release(&sent);
+	free(peers);
+	free(sites);
 	return r;
 }

@@ -1,5 +1,6 @@
 /* replica/db.c — opening, creating and transactions (see replica.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,12 @@ static const char *const state_sql[] = {
 	"CREATE TABLE _mule_site("
 	" id BLOB NOT NULL, name TEXT NOT NULL, lamport INTEGER NOT NULL,"
 	" format INTEGER NOT NULL, key_id BLOB NOT NULL,"
-	" sign_pk BLOB NOT NULL, box_pk BLOB NOT NULL)",
+	" sign_pk BLOB NOT NULL, box_pk BLOB NOT NULL,"
+	" floor INTEGER NOT NULL DEFAULT 0, counter INTEGER NOT NULL"
+	" DEFAULT -1)",
+	"CREATE TABLE _mule_journal("
+	" lamport INTEGER NOT NULL, tid INTEGER NOT NULL, pk NOT NULL,"
+	" PRIMARY KEY(lamport, tid, pk)) WITHOUT ROWID",
 	"CREATE TABLE _mule_origins("
 	" idx INTEGER PRIMARY KEY, site BLOB NOT NULL UNIQUE)",
 	"CREATE TABLE _mule_peers("
@@ -27,7 +33,7 @@ static const char *const state_sql[] = {
 	"CREATE TABLE _mule_tables("
 	" tid INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
 	" intpk INTEGER NOT NULL, cols TEXT NOT NULL, alive INTEGER NOT NULL"
-	" DEFAULT 0)",
+	" DEFAULT 0, baseline INTEGER NOT NULL DEFAULT 1)",
 	"CREATE TABLE _mule_vectors("
 	" peer TEXT NOT NULL, kind TEXT NOT NULL, origin INTEGER NOT NULL,"
 	" counter INTEGER NOT NULL, PRIMARY KEY(peer, kind, origin))"
@@ -118,8 +124,45 @@ rp_begin(struct replica *rp, char *err)
 }
 
 int
+rp_file_counter(struct replica *rp, int64_t *counter)
+{
+	unsigned char b[4];
+	int fd, ok;
+
+	if ((fd = open(rp->path, O_RDONLY | O_CLOEXEC)) < 0)
+		return MULE_EIO;
+	ok = pread(fd, b, 4, 24) == 4;
+	close(fd);
+	if (!ok)
+		return MULE_EIO;
+	*counter = ((int64_t)b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3];
+	return 0;
+}
+
+int
 rp_commit(struct replica *rp, char *err)
 {
+	sqlite3_stmt *st = NULL;
+	int64_t c;
+	int rc, r;
+
+	/*
+	 * In rollback-journal mode our COMMIT raises the file change
+	 * counter by exactly one; remembering that value lets the next scan
+	 * see that no other program wrote since (see replica_scan).  In WAL
+	 * mode the counter does not move, so the value never matches and
+	 * scans always run.
+	 */
+	if (rp_file_counter(rp, &c) != 0)
+		c = -2;
+	if ((r = rp_prepare(rp, "UPDATE _mule_site SET counter = ?", &st,
+	    err)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, c >= 0 ? (c + 1) & 0xffffffff : -1);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return rp_dberr(rp, rc, err, "commit");
 	return rp_exec(rp, "COMMIT", err);
 }
 

@@ -27,6 +27,8 @@ int rp_prepare(struct replica *rp, const char *sql, sqlite3_stmt **st,
     char *err);
 /* Runs SQL without results (no data is ever formatted into it). */
 int rp_exec(struct replica *rp, const char *sql, char *err);
+/* The database file's change counter (header offset 24). */
+int rp_file_counter(struct replica *rp, int64_t *counter);
 /* BEGIN IMMEDIATE (bounded busy wait), COMMIT, ROLLBACK. */
 int rp_begin(struct replica *rp, char *err);
 int rp_commit(struct replica *rp, char *err);
@@ -111,6 +113,17 @@ void sql_pk_where(struct strb *sb, const struct replica_table *t, int first);
 /* Quoted, comma-separated column list. */
 void sql_cols(struct strb *sb, const struct replica_table *t);
 
+/* Adds a journal entry (key bound as ?1 by the caller). */
+int rp_journal_add(struct replica *rp, sqlite3_stmt *jrn, uint64_t lamport,
+    int64_t tid, char *err);
+/* The table's "next scan is its baseline" flag. */
+int rp_table_flag(struct replica *rp, int64_t tid, int *baseline, char *err);
+/* Clears that flag and raises the journal floor to `lamport`. */
+int rp_baseline_done(struct replica *rp, int64_t tid, uint64_t lamport,
+    char *err);
+int rp_floor_raise(struct replica *rp, uint64_t lamport, char *err);
+int rp_floor_get(struct replica *rp, uint64_t *floor, char *err);
+int rp_unchanged_since_us(struct replica *rp);
 /* Keeps _mule_tables.alive (rows alive in the state) up to date. */
 int rp_alive_add(struct replica *rp, int64_t tid, int64_t delta, char *err);
 /* Reads a state row by key: 1 in *found, else 0. */

@@ -195,6 +195,12 @@ int replica_changes(struct replica *rp, const struct vector *base,
     const struct replica_out_sink *sink, replica_progress_fn progress,
     void *parg, char *err);
 
+/*
+ * Forgets journal entries every peer has been sent (after a pack); a
+ * peer that later needs older changes gets them from a full pass.
+ */
+int replica_journal_prune(struct replica *rp, char *err);
+
 /* ---- incoming changes (unpack) ---- */
 
 struct replica_apply_stats {

@@ -22,7 +22,8 @@ struct scanctx {
 	struct replica_table *t;
 	int dry;
 	struct istamp now;		/* (L, me) */
-	sqlite3_stmt *get, *put;
+	sqlite3_stmt *get, *put, *jrn;
+	int baseline;			/* first scan of a newly tracked table */
 	struct replica_table_stats *ts;
 	uint32_t *colhash;
 	int64_t alive_delta;
@@ -57,6 +58,98 @@ rp_alive_add(struct replica *rp, int64_t tid, int64_t delta, char *err)
 	if (rc != SQLITE_DONE)
 		return rp_dberr(rp, rc, err, "update table counts");
 	return 0;
+}
+
+int
+rp_journal_add(struct replica *rp, sqlite3_stmt *jrn, uint64_t lamport,
+    int64_t tid, char *err)
+{
+	int rc;
+
+	sqlite3_bind_int64(jrn, 2, (int64_t)lamport);
+	sqlite3_bind_int64(jrn, 3, tid);
+	rc = sqlite3_step(jrn);
+	sqlite3_reset(jrn);
+	sqlite3_clear_bindings(jrn);
+	if (rc != SQLITE_DONE)
+		return rp_dberr(rp, rc, err, "write journal");
+	return 0;
+}
+
+/* Whether the table's next scan records its baseline. */
+int
+rp_table_flag(struct replica *rp, int64_t tid, int *baseline, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = rp_prepare(rp, "SELECT baseline FROM _mule_tables WHERE "
+	    "tid = ?", &st, err)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, tid);
+	*baseline = sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_int(st, 0) != 0;
+	sqlite3_finalize(st);
+	return 0;
+}
+
+int
+rp_baseline_done(struct replica *rp, int64_t tid, uint64_t lamport,
+    char *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	if ((r = rp_prepare(rp, "UPDATE _mule_tables SET baseline = 0 WHERE "
+	    "tid = ?", &st, err)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, tid);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return rp_dberr(rp, rc, err, "update tracked tables");
+	return rp_floor_raise(rp, lamport, err);
+}
+
+int
+rp_floor_raise(struct replica *rp, uint64_t lamport, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	if ((r = rp_prepare(rp, "UPDATE _mule_site SET floor = max(floor, ?)",
+	    &st, err)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, (int64_t)lamport);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return rp_dberr(rp, rc, err, "update journal floor");
+	return 0;
+}
+
+/*
+ * 1 when the database file is exactly as our last commit left it: its
+ * change counter is the one we predicted, and no table awaits its
+ * baseline.  Then there are no unrecorded edits and the scan is skipped.
+ */
+int
+rp_unchanged_since_us(struct replica *rp)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t fc, want = -1;
+	int yes = 0;
+
+	if (rp_file_counter(rp, &fc) != 0)
+		return 0;
+	if (rp_prepare(rp, "SELECT counter, (SELECT count(*) FROM "
+	    "_mule_tables WHERE baseline) FROM _mule_site", &st, NULL) != 0)
+		return 0;
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 1) == 0)
+		want = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	yes = want >= 0 && want == fc;
+	return yes;
 }
 
 /* Binds the state key of the current data row (pk columns first). */
@@ -134,7 +227,16 @@ scan_row(struct scanctx *c, sqlite3_stmt *data, struct rowstate *old,
 		r = mule_errf(err, r, "table %s: bad key", c->t->name);
 		goto out;
 	}
-	r = rp_state_put(c->rp, c->put, &ns, err);
+	if ((r = rp_state_put(c->rp, c->put, &ns, err)) != 0)
+		goto out;
+	if (!c->baseline) {
+		if ((r = bind_data_key(c, data, c->jrn)) != 0) {
+			r = mule_errf(err, r, "table %s: bad key", c->t->name);
+			goto out;
+		}
+		r = rp_journal_add(c->rp, c->jrn, c->now.lamport, c->t->tid,
+		    err);
+	}
 out:
 	rowstate_release(&ns);
 	return r;
@@ -145,6 +247,8 @@ static int
 scan_gone(struct scanctx *c, sqlite3_stmt *state, struct rowstate *old,
     char *err)
 {
+	int r;
+
 	if (old->cl % 2 == 0)
 		return 0;	/* already a tombstone */
 	c->ts->deleted++;
@@ -154,12 +258,11 @@ scan_gone(struct scanctx *c, sqlite3_stmt *state, struct rowstate *old,
 	old->cl_st = c->now;
 	memset(old->hash, 0, ROW_HASH_LEN);
 	c->alive_delta--;
-	if (c->t->intpk)
-		sqlite3_bind_int64(c->put, 1, sqlite3_column_int64(state, 0));
-	else
-		sqlite3_bind_blob(c->put, 1, sqlite3_column_blob(state, 0),
-		    sqlite3_column_bytes(state, 0), SQLITE_TRANSIENT);
-	return rp_state_put(c->rp, c->put, old, err);
+	sqlite3_bind_value(c->put, 1, sqlite3_column_value(state, 0));
+	sqlite3_bind_value(c->jrn, 1, sqlite3_column_value(state, 0));
+	if ((r = rp_state_put(c->rp, c->put, old, err)) != 0)
+		return r;
+	return rp_journal_add(c->rp, c->jrn, c->now.lamport, c->t->tid, err);
 }
 
 static int
@@ -362,6 +465,11 @@ scan_table(struct scanctx *c, char *err)
 	    "VALUES (?1, ?2, ?3, ?4)", sname);
 	if ((r = rp_prepare(c->rp, strb_str(&sb), &c->put, err)) != 0)
 		goto out;
+	if ((r = rp_prepare(c->rp, "INSERT OR IGNORE INTO _mule_journal(pk,"
+	    " lamport, tid) VALUES (?1, ?2, ?3)", &c->jrn, err)) != 0)
+		goto out;
+	if ((r = rp_table_flag(c->rp, c->t->tid, &c->baseline, err)) != 0)
+		goto out;
 	/* The `get` statement yields cl, hash, st from column 1. */
 	sqlite3_finalize(c->get);
 	c->get = NULL;
@@ -381,14 +489,19 @@ scan_table(struct scanctx *c, char *err)
 	}
 	if (r != 0)
 		goto out;
-	if (!c->dry)
-		r = rp_alive_add(c->rp, c->t->tid, c->alive_delta, err);
+	if (!c->dry && (r = rp_alive_add(c->rp, c->t->tid, c->alive_delta,
+	    err)) != 0)
+		goto out;
+	/* A baseline is found by a full scan, never through the journal. */
+	if (!c->dry && c->baseline)
+		r = rp_baseline_done(c->rp, c->t->tid, c->now.lamport, err);
 out:
 	sqlite3_finalize(data);
 	sqlite3_finalize(state);
 	sqlite3_finalize(c->get);
 	sqlite3_finalize(c->put);
-	c->get = c->put = NULL;
+	sqlite3_finalize(c->jrn);
+	c->get = c->put = c->jrn = NULL;
 	free(c->colhash);
 	c->colhash = NULL;
 	strb_release(&sb);
@@ -414,8 +527,14 @@ replica_scan(struct replica *rp, int dry, struct replica_scan_stats *out,
 		r = mule_errf(err, MULE_EINTERNAL, "scan outside a transaction");
 		goto out;
 	}
-	if ((r = rp_lamport_get(rp, &l, err)) != 0 ||
-	    (r = replica_tables(rp, &tabs, &n, err)) != 0)
+	if ((r = rp_lamport_get(rp, &l, err)) != 0)
+		goto out;
+	if (!dry && rp_unchanged_since_us(rp)) {
+		*out = st;	/* nobody wrote since our last commit */
+		r = 0;
+		goto out;
+	}
+	if ((r = replica_tables(rp, &tabs, &n, err)) != 0)
 		goto out;
 	if ((st.tables = calloc(n ? n : 1, sizeof(*st.tables))) == NULL) {
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");

@@ -1173,6 +1173,7 @@ test_fuzz_seeds(void **state)
 	write_bundle(enc, tiny, NELEM(tiny), to, 1, 1, 1);
 	p = slurp(pl, &n);
 	seed("bundle", "plain", 0, p, n);
+	seed("bundle", "plain-resigned", 3, p, n);
 	free(p);
 	p = slurp(enc, &n);
 	seed("bundle", "encrypted", 0, p, n);

@@ -1,0 +1,153 @@
+#!/bin/sh
+# bench/run.sh — `make bench`: the budgets of DESIGN §13, measured against
+# their baselines in the same run, printed as a table of ratios.
+#
+# Reference work: a table of BENCH_ROWS rows (default 1,000,000; 6
+# columns, ~95 bytes a row) with 1% of rows updated, 0.1% deleted and
+# 0.2% inserted.  Scratch files go to bench/work/ (or $BENCH_DIR).
+set -eu
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+MULE=$ROOT/mule
+ROWS=${BENCH_ROWS:-1000000}
+CRYPTO_MB=${BENCH_CRYPTO_MB:-256}
+W=${BENCH_DIR:-$ROOT/bench/work}
+rm -rf "$W"
+mkdir -p "$W"
+cd "$W"
+
+cc -std=c11 -O2 -D_GNU_SOURCE -I"$ROOT" -o bench_crypto \
+    "$ROOT/bench/bench_crypto.c" "$ROOT/libmule.a" \
+    $(pkg-config --libs libsodium libarchive sqlite3 libzstd libisal) 
+
+say() { printf '%s\n' "$*" >&2; }
+# Runs a command, leaves seconds in $secs and peak RSS (KiB) in $rss.
+measure() {
+	/usr/bin/time -f '%e %M' -o .time "$@"
+	read -r secs rss <.time
+}
+# The smaller of two timed runs of "restore; command".
+best_of_2() {
+	restore=$1
+	shift
+	sh -c "$restore"
+	measure "$@"
+	s1=$secs r1=$rss
+	sh -c "$restore"
+	measure "$@"
+	if awk "BEGIN{exit !($s1 < $secs)}"; then secs=$s1; fi
+	if [ "$r1" -gt "$rss" ]; then rss=$r1; fi
+}
+ratio() { awk "BEGIN{ if ($2 == 0) print \"n/a\"; else printf \"%.2f\", $1 / $2 }"; }
+
+say "bench: generating $ROWS rows"
+cat >gen.sql <<SQL
+CREATE TABLE t(id INTEGER PRIMARY KEY, a INTEGER, b REAL, c TEXT, d TEXT,
+    e INTEGER);
+WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < $ROWS)
+INSERT INTO t SELECT i, abs(random()) % 1000000, random() / 1e9,
+    'name-' || hex(randomblob(10)), 'note ' || hex(randomblob(20)), i * 7
+    FROM s;
+SQL
+sqlite3 old.db <gen.sql
+cat >change.sql <<SQL
+UPDATE t SET a = a + 1, d = 'edit ' || hex(id * 7919) WHERE id % 100 = 0;
+DELETE FROM t WHERE id % 1000 = 1;
+WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s
+    WHERE i < $ROWS / 500)
+INSERT INTO t SELECT $ROWS + i, i, i / 3.0, 'new-' || i, 'inserted ' || i, i
+    FROM s;
+SQL
+
+say "bench: setting up two sites (full initial exchange)"
+cp old.db a.db
+sqlite3 old.db .schema | sqlite3 b.db
+"$MULE" init a.db --name a >/dev/null
+"$MULE" init b.db --name b >/dev/null
+"$MULE" -d a.db peer add b "$("$MULE" -d b.db id --json |
+    sed 's/.*"key":"\([^"]*\)".*/\1/')" >/dev/null
+"$MULE" -d b.db peer add a "$("$MULE" -d a.db id --json |
+    sed 's/.*"key":"\([^"]*\)".*/\1/')" >/dev/null
+measure "$MULE" -d a.db track --all >/dev/null
+track_secs=$secs
+"$MULE" -d b.db track --all >/dev/null
+measure "$MULE" -d a.db pack --to b --full -o full.mule >/dev/null
+full_pack_secs=$secs full_pack_rss=$rss
+measure "$MULE" -d b.db unpack full.mule >/dev/null
+full_apply_secs=$secs full_apply_rss=$rss
+full_size=$(stat -c %s full.mule)
+
+say "bench: the reference changes"
+cp old.db new.db
+sqlite3 new.db <change.sql
+sqlite3 a.db <change.sql
+
+# scan + pack vs sqldiff
+sqldiff old.db new.db >diff.sql		# also warms the page cache
+best_of_2 true sh -c 'sqldiff old.db new.db >/dev/null'
+sqldiff_secs=$secs
+cp a.db a.save
+best_of_2 "cp a.save a.db; rm -f delta.mule" sh -c "\"$MULE\" -d a.db pack --to b -o delta.mule >/dev/null"
+pack_secs=$secs pack_rss=$rss
+bundle_size=$(stat -c %s delta.mule)
+zstd -q -19 -f diff.sql -o diff.sql.zst
+zstd_size=$(stat -c %s diff.sql.zst)
+
+# apply vs sqlite3 reading the same changes as SQL
+cp b.db b.save
+best_of_2 "cp b.save b.db" sh -c "\"$MULE\" -d b.db unpack delta.mule >/dev/null"
+apply_secs=$secs apply_rss=$rss
+cp old.db c.save
+best_of_2 "cp c.save c.db" sqlite3 c.db "BEGIN" ".read diff.sql" "COMMIT"
+sqlite_secs=$secs
+
+# converged?
+if [ "$(sqlite3 b.db 'SELECT * FROM t ORDER BY id' | md5sum)" != \
+    "$(sqlite3 new.db 'SELECT * FROM t ORDER BY id' | md5sum)" ]; then
+	say "bench: ERROR: after applying, b differs from new.db"
+	exit 1
+fi
+
+# state size (pages of mule's tables and indexes vs the tracked table's)
+state_bytes=$(sqlite3 a.db "SELECT sum(pgsize) FROM dbstat WHERE name LIKE '\_mule\_%' ESCAPE '\' OR name LIKE 'sqlite_autoindex\__mule\_%' ESCAPE '\'")
+data_bytes=$(sqlite3 a.db "SELECT sum(pgsize) FROM dbstat WHERE name = 't'")
+
+# encrypt + sign vs age
+head -c $((CRYPTO_MB * 1048576)) /dev/urandom >plain.bin
+age-keygen -o age.key 2>age.pub
+recipient=$(sed -n 's/^Public key: //p' age.pub)
+cat plain.bin >/dev/null
+best_of_2 "rm -f age.out" age -r "$recipient" -o age.out plain.bin
+age_secs=$secs
+best_of_2 "rm -f mule.out" ./bench_crypto plain.bin mule.out
+crypto_secs=$secs
+mule_mbs=$(awk "BEGIN{printf \"%.0f\", $CRYPTO_MB / ($crypto_secs ? $crypto_secs : 0.01)}")
+age_mbs=$(awk "BEGIN{printf \"%.0f\", $CRYPTO_MB / ($age_secs ? $age_secs : 0.01)}")
+
+budget() { awk "BEGIN{ exit !($1 <= $2) }" && echo ok || echo MISSED; }
+r_pack=$(ratio "$pack_secs" "$sqldiff_secs")
+r_size=$(ratio "$bundle_size" "$zstd_size")
+r_apply=$(ratio "$apply_secs" "$sqlite_secs")
+r_state=$(ratio "$state_bytes" "$data_bytes")
+r_crypto=$(ratio "$crypto_secs" "$age_secs")
+peak=$pack_rss
+[ "$apply_rss" -gt "$peak" ] && peak=$apply_rss
+
+printf '\nmule bench: %s rows, %s updated, %s deleted, %s inserted\n' \
+    "$ROWS" $((ROWS / 100)) $((ROWS / 1000)) $((ROWS / 500))
+printf '%-34s %12s %12s %8s %8s %s\n' what mule baseline ratio budget verdict
+printf '%-34s %11ss %11ss %8s %8s %s\n' "scan+pack vs sqldiff" "$pack_secs" \
+    "$sqldiff_secs" "$r_pack" "<=1.0" "$(budget "$r_pack" 1.0)"
+printf '%-34s %11sB %11sB %8s %8s %s\n' "bundle vs sqldiff|zstd -19" \
+    "$bundle_size" "$zstd_size" "$r_size" "<=1.0" "$(budget "$r_size" 1.0)"
+printf '%-34s %11ss %11ss %8s %8s %s\n' "apply vs sqlite3 .read diff.sql" \
+    "$apply_secs" "$sqlite_secs" "$r_apply" "<=1.0" "$(budget "$r_apply" 1.0)"
+printf '%-34s %10sKiB %12s %8s %8s %s\n' "peak RSS pack / apply" \
+    "$pack_rss/$apply_rss" "-" "-" "<=64MiB" "$(budget "$peak" 65536)"
+printf '%-34s %11sB %11sB %8s %8s %s\n' "state (_mule_*) vs table t" \
+    "$state_bytes" "$data_bytes" "$r_state" "<=0.5" "$(budget "$r_state" 0.5)"
+printf '%-34s %9sMB/s %9sMB/s %8s %8s %s\n' "encrypt+sign time vs age" \
+    "$mule_mbs" "$age_mbs" "$r_crypto" "<=1.0" "$(budget "$r_crypto" 1.0)"
+printf '\nfor information: track (baseline) %ss; full pack %ss (%s KiB RSS, %s B); full apply %ss (%s KiB RSS)\n' \
+    "$track_secs" "$full_pack_secs" "$full_pack_rss" "$full_size" \
+    "$full_apply_secs" "$full_apply_rss"
