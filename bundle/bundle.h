@@ -95,9 +95,12 @@ struct bundle_writer;
  * Starts a bundle to `path` (written through core/file.h's safefile: a
  * temporary name, fsync, rename — nothing appears at `path` unless
  * bundle_writer_finish succeeds).  `tmpdir` holds spool files (NULL: the
- * directory of `path`).  With `encrypt` 0 the payload is signed only.
- * Recipients' public keys are copied.  *out is freed by
- * bundle_writer_free.
+ * directory of `path`); they are unlinked as soon as they are created.
+ * With `encrypt` 0 the payload is signed only; the header still names the
+ * recipients' key ids (`nto` may then be 0).  Recipients' public keys are
+ * copied; `me` is borrowed and must outlive the writer.  *out is freed by
+ * bundle_writer_free.  MULE_EINVAL for an encrypted bundle without
+ * recipients or a recipient named twice.
  */
 int bundle_writer_new(const char *path, const char *tmpdir,
     const struct ident_secret *me, const struct ident_pub *to, size_t nto,
@@ -117,16 +120,23 @@ int bundle_writer_begin_table(struct bundle_writer *w, const char *table,
 
 /*
  * Adds a row change.  TEXT/BLOB cells larger than BUNDLE_MAX_INLINE are
- * stored once in values/ and referenced by hash.  Memory stays bounded:
- * segments and values are spooled to files in tmpdir.
+ * stored once in values/ and referenced by hash (as are, for a row too big
+ * for one segment, its cells longer than 34 bytes).  Key values must be
+ * inline (MULE_ETOOLARGE otherwise).  Cells must be in ascending column
+ * order; `cl` must be at least 1.  A cell may be MVAL_REF only to a value
+ * already added to this bundle.  Memory stays bounded: segments and values
+ * are spooled to files in tmpdir.  After an I/O or memory failure the
+ * writer refuses further calls; after MULE_EINVAL/MULE_ETOOLARGE for a bad
+ * row it goes on.
  */
 int bundle_writer_add_row(struct bundle_writer *w,
     const struct rowchange *rc, char *err);
 
 /*
- * Writes the file: outer header, MANIFEST (m, with counts filled in by the
- * writer), schema, values, rows, signature; then commits it.  On success
- * *size is the final file size.
+ * Writes the file: outer header, MANIFEST (m, with `from` and the counts
+ * filled in by the writer), schema, values, rows, signature; then commits
+ * it.  Vectors are written sorted by origin.  On success *size is the
+ * final file size and m's `from` and counts hold what was written.
  */
 int bundle_writer_finish(struct bundle_writer *w, struct manifest *m,
     uint64_t *size, char *err);
@@ -148,14 +158,16 @@ const struct bundle_info *bundle_get_info(const struct bundle_reader *r);
 
 /*
  * Reads the whole file once and checks the signature against `sender`.
- * MULE_EVERIFY for a bad signature (tampered or truncated file).
+ * MULE_EVERIFY for a bad signature (tampered or truncated file), or when
+ * `sender`'s key id is not the one the header names.
  */
 int bundle_verify(struct bundle_reader *r, const struct ident_pub *sender,
     char *err);
 
 /*
- * Whether `me` is among the recipients (by key id).  For an unencrypted
- * bundle the MANIFEST's `to` decides instead (checked by the caller).
+ * Whether `me` is among the recipients the outer header names (by key
+ * id).  An unencrypted bundle names them too, but anyone can read it; the
+ * MANIFEST's `to` lists the recipient site ids as well.
  */
 int bundle_is_recipient(const struct bundle_reader *r,
     const struct ident_pub *me);
@@ -169,7 +181,12 @@ struct bundle_sink {
 	/* Always first. */
 	int (*manifest)(void *arg, const struct manifest *m);
 	int (*schema)(void *arg, const struct bundle_schema *s);
-	/* A large value: its hash (BLAKE2b-256 of the bytes), type, bytes. */
+	/*
+	 * A large value: its hash (BLAKE2b-256 of the bytes), type, bytes.
+	 * Identical bytes are stored once even when cells use them as TEXT
+	 * and as BLOB: `type` is the first use's, each MVAL_REF cell says
+	 * its own.  Values come before all tables and rows.
+	 */
 	int (*value)(void *arg, const uint8_t hash[VALUE_REF_LEN], int type,
 	    const uint8_t *p, size_t n);
 	int (*table)(void *arg, const char *table, uint32_t ncols,
@@ -178,10 +195,14 @@ struct bundle_sink {
 };
 
 /*
- * Decrypts (with `me`, which must be a recipient of an encrypted bundle),
- * decompresses and parses the payload, streaming, and calls the sink.
- * Also checks the per-member hashes and counts listed in MANIFEST.
- * MULE_EINVAL if bundle_verify has not succeeded on `r`.
+ * Decrypts (with `me`, which must be a recipient of an encrypted bundle;
+ * NULL is fine for an unencrypted one), decompresses and parses the
+ * payload, streaming, and calls the sink.  Also checks the per-member
+ * hashes and counts listed in MANIFEST.  MULE_EINVAL if bundle_verify has
+ * not succeeded on `r`; MULE_ENOTRECIPIENT if `me` cannot open the file
+ * key; MULE_EVERIFY if the file changed since bundle_verify (noticed at
+ * the end, so the caller must not commit what the sink did then); a sink's
+ * own code stops reading and is returned.  May be called again.
  */
 int bundle_read(struct bundle_reader *r, const struct ident_secret *me,
     const struct bundle_sink *sink, char *err);

@@ -350,24 +350,53 @@ out:
 	return r;
 }
 
-/* Reads the current entry's `size` bytes into p. */
+/*
+ * Reads the current entry's `size` bytes into a new buffer (*out, with
+ * one spare byte).  The buffer grows with the bytes that actually arrive,
+ * so a header claiming a huge size costs nothing until the data is there.
+ */
 static int
-read_member(struct container_r *c, uint8_t *p, size_t size,
+read_member(struct container_r *c, size_t size, uint8_t **out,
     const char *name, char *err)
 {
-	size_t got = 0;
+	uint8_t *p = NULL, *np;
+	size_t got = 0, cap = size < (1u << 20) ? size : (1u << 20);
 	la_ssize_t n;
+	int r = MULE_EINTERNAL;
 
+	if ((p = malloc(cap + 1)) == NULL) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory for %s", name);
+		goto out;
+	}
 	while (got < size) {
-		n = archive_read_data(c->a, p + got, size - got);
-		if (n < 0)
-			return r_err(c, err, name);
-		if (n == 0)
-			return mule_errf(err, MULE_EINCOMPLETE,
+		if (got == cap) {
+			cap = cap > size / 2 ? size : cap * 2;
+			if ((np = realloc(p, cap + 1)) == NULL) {
+				r = mule_errf(err, MULE_ENOMEM,
+				    "out of memory for %s", name);
+				goto out;
+			}
+			p = np;
+		}
+		n = archive_read_data(c->a, p + got, cap - got);
+		if (n < 0) {
+			r = r_err(c, err, name);
+			goto out;
+		}
+		if (n == 0) {
+			r = mule_errf(err, MULE_EINCOMPLETE,
 			    "archive member %s is truncated", name);
+			goto out;
+		}
 		got += (size_t)n;
 	}
-	return 0;
+	p[size] = '\0';
+	*out = p;
+	p = NULL;
+	r = 0;
+out:
+	free(p);
+	return r;
 }
 
 static int
@@ -427,13 +456,8 @@ do_entry(struct container_r *c, struct archive_entry *e, char *err)
 		    (int64_t)size, mb->size);
 		goto out;
 	}
-	if ((data = malloc((size_t)size + 1)) == NULL) {
-		r = mule_errf(err, MULE_ENOMEM, "out of memory for %s", name);
+	if ((r = read_member(c, (size_t)size, &data, name, err)) != 0)
 		goto out;
-	}
-	if ((r = read_member(c, data, (size_t)size, name, err)) != 0)
-		goto out;
-	data[size] = '\0';
 	if (mb != NULL) {
 		crypto_generichash(h, sizeof(h), data, (size_t)size, NULL, 0);
 		if (sodium_memcmp(h, mb->hash, BUNDLE_HASH_LEN) != 0) {

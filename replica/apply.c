@@ -31,9 +31,10 @@ struct replica_apply {
 	uint32_t nin;		/* incoming columns */
 	uint32_t *map;		/* incoming column → local column */
 	int full;		/* incoming columns cover every local one */
-	sqlite3_stmt *get, *put, *sel, *del, **upd, *ins, *val, *jrn;
-	uint64_t ins_mask_hash;	/* which columns `ins` was built for */
-	uint32_t ins_n;
+	sqlite3_stmt *get, *put, *sel, *del, *val, *jrn;
+	sqlite3_stmt *wst[2];	/* cached INSERT / UPDATE ... RETURNING */
+	uint8_t *wmask[2];	/* the columns each was built for */
+	uint8_t *ispk;		/* per local column: part of the key */
 	int64_t alive_delta;
 	uint32_t *colhash;
 	struct istamp *instamp;	/* per local column, incoming stamp */
@@ -44,21 +45,22 @@ struct replica_apply {
 static void
 apply_table_release(struct replica_apply *a)
 {
-	uint32_t i;
+	int k;
 
-	if (a->t != NULL && a->upd != NULL)
-		for (i = 0; i < a->t->ncols; i++)
-			sqlite3_finalize(a->upd[i]);
-	free(a->upd);
+	for (k = 0; k < 2; k++) {
+		sqlite3_finalize(a->wst[k]);
+		free(a->wmask[k]);
+		a->wst[k] = NULL;
+		a->wmask[k] = NULL;
+	}
+	free(a->ispk);
+	a->ispk = NULL;
 	sqlite3_finalize(a->get);
 	sqlite3_finalize(a->put);
 	sqlite3_finalize(a->sel);
 	sqlite3_finalize(a->del);
-	sqlite3_finalize(a->ins);
 	sqlite3_finalize(a->jrn);
-	a->upd = NULL;
-	a->get = a->put = a->sel = a->del = a->ins = a->jrn = NULL;
-	a->ins_n = 0;
+	a->get = a->put = a->sel = a->del = a->jrn = NULL;
 	free(a->map);
 	free(a->colhash);
 	free(a->instamp);
@@ -286,7 +288,9 @@ replica_apply_table(struct replica_apply *a, const char *table,
 	    (a->instamp = calloc(t->ncols + 1, sizeof(*a->instamp))) == NULL ||
 	    (a->inval = calloc(t->ncols + 1, sizeof(*a->inval))) == NULL ||
 	    (a->win = calloc(t->ncols + 1, 1)) == NULL ||
-	    (a->upd = calloc(t->ncols + 1, sizeof(*a->upd))) == NULL) {
+	    (a->ispk = calloc(t->ncols + 1, 1)) == NULL ||
+	    (a->wmask[0] = calloc(t->ncols + 1, 1)) == NULL ||
+	    (a->wmask[1] = calloc(t->ncols + 1, 1)) == NULL) {
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -304,6 +308,8 @@ replica_apply_table(struct replica_apply *a, const char *table,
 		covered++;
 	}
 	a->full = covered == t->ncols;
+	for (i = 0; i < t->npk; i++)
+		a->ispk[t->pkcols[i]] = 1;
 	if (npk != t->npk) {
 		r = mule_errf(err, MULE_ESCHEMA, "table '%s': the bundle's "
 		    "primary key differs from this database's", table);
@@ -362,90 +368,118 @@ bind_pk(struct replica_apply *a, sqlite3_stmt *st, int first,
 		mval_bind(st, first + (int)i, &rc->pk[i]);
 }
 
-/* Writes one column's incoming value into the existing row. */
+enum { W_INSERT = 0, W_UPDATE = 1 };
+
+/* Builds INSERT (kind 0) or UPDATE (kind 1) for the columns in mask. */
 static int
-update_col(struct replica_apply *a, const struct rowchange *rc, uint32_t j,
+write_prepare(struct replica_apply *a, int kind, const uint8_t *mask,
     char *err)
 {
+	const struct replica_table *t = a->t;
 	struct strb sb;
-	int s, r;
+	uint32_t j, k = 0;
+	int r;
 
-	if (a->upd[j] == NULL) {
-		strb_init(&sb);
-		strb_add(&sb, "UPDATE ");
-		strb_add_ident(&sb, a->t->name);
-		strb_add(&sb, " SET ");
-		strb_add_ident(&sb, a->t->cols[j]);
-		strb_add(&sb, " = ?1 WHERE ");
-		sql_pk_where(&sb, a->t, 2);
-		r = rp_prepare(a->rp, strb_str(&sb), &a->upd[j], err);
-		strb_release(&sb);
-		if (r != 0)
-			return r;
-	}
-	if ((r = bind_value(a, a->upd[j], 1, a->inval[j], err)) != 0)
-		return r;
-	bind_pk(a, a->upd[j], 2, rc);
-	s = sqlite3_step(a->upd[j]);
-	sqlite3_reset(a->upd[j]);
-	sqlite3_clear_bindings(a->upd[j]);
-	if (s != SQLITE_DONE)
-		return rp_dberr(a->rp, s, err, a->t->name);
-	return 0;
-}
-
-/* Inserts the row with the incoming cells (other columns: defaults). */
-static int
-insert_row(struct replica_apply *a, const struct rowchange *rc, char *err)
-{
-	struct strb sb;
-	uint64_t h = 1469598103934665603ULL;
-	uint32_t j, n = 0, k;
-	int s, r;
-
-	for (j = 0; j < a->t->ncols; j++)
-		if (a->inval[j] != NULL) {
-			h = (h ^ j) * 1099511628211ULL;
-			n++;
-		}
-	if (a->ins == NULL || a->ins_mask_hash != h || a->ins_n != n) {
-		sqlite3_finalize(a->ins);
-		a->ins = NULL;
-		strb_init(&sb);
+	sqlite3_finalize(a->wst[kind]);
+	a->wst[kind] = NULL;
+	strb_init(&sb);
+	if (kind == W_INSERT) {
 		strb_add(&sb, "INSERT OR REPLACE INTO ");
-		strb_add_ident(&sb, a->t->name);
+		strb_add_ident(&sb, t->name);
 		strb_add(&sb, "(");
-		for (j = 0, k = 0; j < a->t->ncols; j++) {
-			if (a->inval[j] == NULL)
+		for (j = 0; j < t->ncols; j++) {
+			if (!mask[j])
 				continue;
-			if (k++ > 0)
-				strb_add(&sb, ", ");
-			strb_add_ident(&sb, a->t->cols[j]);
+			strb_add(&sb, k++ ? ", " : "");
+			strb_add_ident(&sb, t->cols[j]);
 		}
 		strb_add(&sb, ") VALUES (");
-		for (k = 0; k < n; k++)
-			strb_addf(&sb, "%s?%u", k ? ", " : "", k + 1);
+		for (j = 0; j < k; j++)
+			strb_addf(&sb, "%s?%u", j ? ", " : "", j + 1);
 		strb_add(&sb, ")");
-		r = rp_prepare(a->rp, strb_str(&sb), &a->ins, err);
-		strb_release(&sb);
-		if (r != 0)
-			return r;
-		a->ins_mask_hash = h;
-		a->ins_n = n;
+	} else {
+		strb_add(&sb, "UPDATE ");
+		strb_add_ident(&sb, t->name);
+		strb_add(&sb, " SET ");
+		for (j = 0; j < t->ncols; j++) {
+			if (!mask[j])
+				continue;
+			strb_add(&sb, k ? ", " : "");
+			strb_add_ident(&sb, t->cols[j]);
+			strb_addf(&sb, " = ?%u", ++k);
+		}
+		strb_add(&sb, " WHERE ");
+		sql_pk_where(&sb, t, (int)k + 1);
 	}
-	for (j = 0, k = 0; j < a->t->ncols; j++) {
-		if (a->inval[j] == NULL)
+	if (strb_error(&sb))
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+	else
+		r = rp_prepare(a->rp, strb_str(&sb), &a->wst[kind], err);
+	strb_release(&sb);
+	if (r == 0)
+		memcpy(a->wmask[kind], mask, t->ncols);
+	return r;
+}
+
+/*
+ * Inserts the row (winning cells plus the key; other columns take their
+ * defaults) or updates its winning cells, and hashes the row as written
+ * into ns.
+ */
+static int
+write_row(struct replica_apply *a, const struct rowchange *rc, int kind,
+    struct rowstate *ns, char *err)
+{
+	const struct replica_table *t = a->t;
+	sqlite3_stmt *st;
+	struct mval keyv;
+	uint32_t j, k = 0, p;
+	int s, r;
+
+	for (j = 0; j < t->ncols; j++)
+		a->win[j] = a->win[j] || (kind == W_INSERT && a->ispk[j]);
+	if (a->wst[kind] == NULL || memcmp(a->wmask[kind], a->win, t->ncols))
+		if ((r = write_prepare(a, kind, a->win, err)) != 0)
+			return r;
+	st = a->wst[kind];
+	for (j = 0; j < t->ncols; j++) {
+		if (!a->win[j])
 			continue;
-		if ((r = bind_value(a, a->ins, (int)++k, a->inval[j], err)) != 0)
-			return r;
+		if (a->inval[j] == NULL) {
+			/* A key column the cells did not carry. */
+			for (p = 0; p < t->npk && t->pkcols[p] != j; p++)
+				;
+			keyv = rc->pk[p];
+			r = bind_value(a, st, (int)++k, &keyv, err);
+		} else {
+			r = bind_value(a, st, (int)++k, a->inval[j], err);
+		}
+		if (r != 0)
+			goto out;
 	}
-	s = sqlite3_step(a->ins);
-	sqlite3_reset(a->ins);
-	sqlite3_clear_bindings(a->ins);
-	if (s != SQLITE_DONE)
-		return rp_dberr(a->rp, s, err, a->t->name);
-	(void)rc;
-	return 0;
+	if (kind == W_UPDATE)
+		bind_pk(a, st, (int)k + 1, rc);
+	s = sqlite3_step(st);
+	if (s != SQLITE_DONE) {
+		r = rp_dberr(a->rp, s, err, t->name);
+		goto out;
+	}
+	/*
+	 * Hash the row as stored, read back: RETURNING would be cheaper but
+	 * reports a REAL column's integral value as an INTEGER.
+	 */
+	bind_pk(a, a->sel, 1, rc);
+	s = sqlite3_step(a->sel);
+	if (s == SQLITE_ROW)
+		row_hash_stmt(a->sel, 0, t->ncols, ns->hash, ns->colhash);
+	r = s == SQLITE_ROW ? 0 : s == SQLITE_DONE ? mule_errf(err,
+	    MULE_EINTERNAL, "table %s: the written row is missing", t->name) :
+	    rp_dberr(a->rp, s, err, t->name);
+	sqlite3_reset(a->sel);
+out:
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return r;
 }
 
 /* Records a conflict: local value (text) overwritten by remote. */
@@ -548,39 +582,29 @@ cell_conflicts(struct replica_apply *a, const struct rowchange *rc,
 	return r;
 }
 
-/* Re-reads the row and stores its state with the given stamps. */
+/*
+ * Stores the row's state (ns->hash set by write_row, or zero for a
+ * deleted row) and its journal entry.  With check_hash, the written row
+ * must hash to what the sender had.
+ */
 static int
 store_state(struct replica_apply *a, const struct rowchange *rc,
-    struct rowstate *ns, int alive, int check_hash, char *err)
+    struct rowstate *ns, int check_hash, char *err)
 {
 	struct strb pk;
 	uint64_t lmax = ns->cl_st.lamport;
 	uint32_t j;
-	int s, r = 0;
+	int r = 0;
 
-	if (alive) {
-		bind_pk(a, a->sel, 1, rc);
-		s = sqlite3_step(a->sel);
-		if (s != SQLITE_ROW) {
-			sqlite3_reset(a->sel);
-			return s == SQLITE_DONE ? mule_errf(err, MULE_EINTERNAL,
-			    "table %s: applied row vanished", a->t->name) :
-			    rp_dberr(a->rp, s, err, a->t->name);
-		}
-		row_hash_stmt(a->sel, 0, a->t->ncols, ns->hash, ns->colhash);
-		sqlite3_reset(a->sel);
-		if (check_hash && memcmp(ns->hash, rc->hash, ROW_HASH_LEN)) {
-			strb_init(&pk);
-			pk_text(&pk, rc->pk, rc->npk);
-			r = mule_errf(err, MULE_EVERIFY, "table %s, key (%s): "
-			    "the row differs from the sender's after applying "
-			    "(content hash mismatch); the bundle or a schema "
-			    "is inconsistent", a->t->name, strb_str(&pk));
-			strb_release(&pk);
-			return r;
-		}
-	} else {
-		memset(ns->hash, 0, ROW_HASH_LEN);
+	if (check_hash && memcmp(ns->hash, rc->hash, ROW_HASH_LEN) != 0) {
+		strb_init(&pk);
+		pk_text(&pk, rc->pk, rc->npk);
+		r = mule_errf(err, MULE_EVERIFY, "table %s, key (%s): the row "
+		    "differs from the sender's after applying (content hash "
+		    "mismatch); the bundle or a schema is inconsistent",
+		    a->t->name, strb_str(&pk));
+		strb_release(&pk);
+		return r;
 	}
 	if ((r = rp_bind_statekey(a->put, 1, a->t, rc->pk)) != 0)
 		return mule_errf(err, r, "table %s: bad key", a->t->name);
@@ -704,7 +728,10 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 		}
 		ns.cl = rc->cl;
 		ns.cl_st = clst;
-		r = store_state(a, rc, &ns, 0, 0, err);
+		memset(ns.hash, 0, ROW_HASH_LEN);
+		memcpy(ns.colhash, old.colhash, (old.ncols < t->ncols ?
+		    old.ncols : t->ncols) * sizeof(uint32_t));
+		r = store_state(a, rc, &ns, 0, err);
 		goto out;
 	}
 
@@ -731,19 +758,19 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 			if (r != 0)
 				goto out;
 		}
-		for (j = 0; j < t->ncols; j++)
-			if (a->win[j] && (r = update_col(a, rc, j, err)) != 0)
+		if (nwin > 0) {
+			if ((r = write_row(a, rc, W_UPDATE, &ns, err)) != 0)
 				goto out;
-		if (nwin > 0)
 			a->st.updated++;
-		else
+		} else {
 			a->st.ignored++;
+		}
 	} else {
 		/* Not here (never seen, or deleted): insert the winner's row. */
 		for (j = 0; j < t->ncols; j++)
 			if (!a->win[j])
 				a->inval[j] = NULL;
-		if ((r = insert_row(a, rc, err)) != 0)
+		if ((r = write_row(a, rc, W_INSERT, &ns, err)) != 0)
 			goto out;
 		a->alive_delta++;
 		a->st.inserted++;
@@ -755,7 +782,7 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 		r = 0;
 		goto out;
 	}
-	r = store_state(a, rc, &ns, 1, check, err);
+	r = store_state(a, rc, &ns, check, err);
 out:
 	strb_release(&lv);
 	rowstate_release(&old);

@@ -79,6 +79,9 @@ int istamp_cmp(const struct istamp *a, const struct istamp *b,
  */
 void row_hash_stmt(sqlite3_stmt *st, int first, uint32_t ncols,
     uint8_t hash[ROW_HASH_LEN], uint32_t *colhash);
+/* Only the column hashes. */
+void col_hashes_stmt(sqlite3_stmt *st, int first, uint32_t ncols,
+    uint32_t *colhash);
 /* The same from values. */
 void row_hash_vals(const struct mval *v, uint32_t ncols,
     uint8_t hash[ROW_HASH_LEN], uint32_t *colhash);

@@ -152,6 +152,8 @@ rp_unchanged_since_us(struct replica *rp)
 	return yes;
 }
 
+static int decode_state_row(sqlite3_stmt *st, int first, struct rowstate *s);
+
 /* Binds the state key of the current data row (pk columns first). */
 static int
 bind_data_key(struct scanctx *c, sqlite3_stmt *data, sqlite3_stmt *st)
@@ -167,52 +169,68 @@ bind_data_key(struct scanctx *c, sqlite3_stmt *data, sqlite3_stmt *st)
 }
 
 /*
- * One data row against its state (`old`, NULL when there is none).
- * Value columns start at data column c->t->npk.
+ * One data row against its state: `state` is positioned on the state row
+ * (columns first..first+2 = cl, hash, st), or NULL when there is none.
+ * Value columns of `data` start at column c->t->npk.  The stored stamps
+ * are decoded only for rows that changed.
  */
 static int
-scan_row(struct scanctx *c, sqlite3_stmt *data, struct rowstate *old,
-    char *err)
+scan_row(struct scanctx *c, sqlite3_stmt *data, sqlite3_stmt *state,
+    int first, char *err)
 {
-	struct rowstate ns;
+	struct rowstate ns, old, *op = NULL;
 	uint8_t hash[ROW_HASH_LEN];
 	uint32_t i, n = c->t->ncols, changed = 0;
+	uint64_t oldcl = 0;
 	int r = MULE_EINTERNAL, fresh;
 
 	memset(&ns, 0, sizeof(ns));
+	memset(&old, 0, sizeof(old));
 	c->rows++;
-	row_hash_stmt(data, (int)c->t->npk, n, hash, c->colhash);
-	if (old != NULL && old->cl % 2 == 1) {
-		c->matched++;
-		if (memcmp(old->hash, hash, ROW_HASH_LEN) == 0 &&
-		    old->ncols == n)
-			return 0;	/* unchanged: cost a hash, nothing more */
+	row_hash_stmt(data, (int)c->t->npk, n, hash, NULL);
+	if (state != NULL) {
+		oldcl = (uint64_t)sqlite3_column_int64(state, first);
+		if (oldcl % 2 == 1) {
+			c->matched++;
+			if (sqlite3_column_bytes(state, first + 1) ==
+			    ROW_HASH_LEN && memcmp(sqlite3_column_blob(state,
+			    first + 1), hash, ROW_HASH_LEN) == 0)
+				return 0;	/* unchanged: cost a hash */
+		}
 	}
-	fresh = old == NULL || old->cl % 2 == 0;
+	fresh = state == NULL || oldcl % 2 == 0;
 	if (fresh)
 		c->ts->inserted++;
 	else
 		c->ts->updated++;
 	if (c->dry)
 		return 0;
+	if (state != NULL) {
+		if (decode_state_row(state, first, &old) != 0) {
+			r = mule_errf(err, MULE_EDB, "table %s: damaged state",
+			    c->t->name);
+			goto out;
+		}
+		op = &old;
+	}
 	if ((r = rowstate_alloc(&ns, n)) != 0) {
 		r = mule_errf(err, r, "out of memory");
 		goto out;
 	}
 	memcpy(ns.hash, hash, ROW_HASH_LEN);
-	memcpy(ns.colhash, c->colhash, n * sizeof(*ns.colhash));
+	col_hashes_stmt(data, (int)c->t->npk, n, ns.colhash);
 	if (fresh) {
-		ns.cl = old == NULL ? 1 : old->cl + 1;
+		ns.cl = op == NULL ? 1 : op->cl + 1;
 		ns.cl_st = c->now;
 		for (i = 0; i < n; i++)
 			ns.colst[i] = c->now;
 		c->alive_delta++;
 	} else {
-		ns.cl = old->cl;
-		ns.cl_st = old->cl_st;
+		ns.cl = op->cl;
+		ns.cl_st = op->cl_st;
 		for (i = 0; i < n; i++) {
-			if (old->ncols == n && old->colhash[i] == c->colhash[i]) {
-				ns.colst[i] = old->colst[i];
+			if (op->ncols == n && op->colhash[i] == ns.colhash[i]) {
+				ns.colst[i] = op->colst[i];
 			} else {
 				ns.colst[i] = c->now;
 				changed++;
@@ -239,6 +257,7 @@ scan_row(struct scanctx *c, sqlite3_stmt *data, struct rowstate *old,
 	}
 out:
 	rowstate_release(&ns);
+	rowstate_release(&old);
 	return r;
 }
 
@@ -311,21 +330,23 @@ scan_merge(struct scanctx *c, sqlite3_stmt *data, sqlite3_stmt *state,
 		else
 			cmp = dk < sk ? -1 : dk > sk;
 		if (cmp < 0) {
-			r = scan_row(c, data, NULL, err);
+			r = scan_row(c, data, NULL, 0, err);
 			dr = sqlite3_step(data);
+		} else if (cmp == 0) {
+			r = scan_row(c, data, state, 1, err);
+			dr = sqlite3_step(data);
+			sr = sqlite3_step(state);
 		} else {
-			if ((r = decode_state_row(state, 1, &old)) != 0) {
-				r = mule_errf(err, MULE_EDB, "table %s: damaged "
-				    "state row %lld", c->t->name, (long long)sk);
-				break;
-			}
-			if (cmp > 0) {
+			if (sqlite3_column_int64(state, 1) % 2 == 1) {
+				if ((r = decode_state_row(state, 1, &old)) != 0) {
+					r = mule_errf(err, MULE_EDB, "table %s: "
+					    "damaged state row %lld", c->t->name,
+					    (long long)sk);
+					break;
+				}
 				r = scan_gone(c, state, &old, err);
-			} else {
-				r = scan_row(c, data, &old, err);
-				dr = sqlite3_step(data);
+				rowstate_release(&old);
 			}
-			rowstate_release(&old);
 			sr = sqlite3_step(state);
 		}
 		tick(c);
@@ -355,14 +376,14 @@ scan_lookup(struct scanctx *c, sqlite3_stmt *data, char *err)
 			r = mule_errf(err, r, "table %s: bad key", c->t->name);
 			goto out;
 		}
-		if ((r = rp_state_get(c->get, &old, &found)) != 0) {
-			r = mule_errf(err, r, "table %s: damaged state",
-			    c->t->name);
+		found = sqlite3_step(c->get);
+		if (found != SQLITE_ROW && found != SQLITE_DONE) {
+			r = rp_dberr(c->rp, found, err, "read state");
 			goto out;
 		}
-		r = scan_row(c, data, found ? &old : NULL, err);
-		if (found)
-			rowstate_release(&old);
+		r = scan_row(c, data, found == SQLITE_ROW ? c->get : NULL, 0,
+		    err);
+		sqlite3_reset(c->get);
 		if (r != 0)
 			goto out;
 		tick(c);

@@ -280,6 +280,19 @@ row_hash_stmt(sqlite3_stmt *st, int first, uint32_t ncols,
 	crypto_generichash_final(&hs, hash, ROW_HASH_LEN);
 }
 
+void
+col_hashes_stmt(sqlite3_stmt *st, int first, uint32_t ncols,
+    uint32_t *colhash)
+{
+	struct mval v;
+	uint32_t i;
+
+	for (i = 0; i < ncols; i++) {
+		mval_from_stmt(&v, st, first + (int)i);
+		colhash[i] = val_hash(&v);
+	}
+}
+
 int
 mval_bind(sqlite3_stmt *st, int i, const struct mval *v)
 {

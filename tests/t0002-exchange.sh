@@ -85,7 +85,7 @@ test_expect_success 'inserts into every kind of table reach b' '
 	sqlite3 a.db <rows.sql &&
 	send a b &&
 	test_grep send.out "applied .* from a: 19 inserted, 0 updated, 0 deleted, 0 conflicts" &&
-	test "$(sqlite3 b.db "SELECT count(*) FROM \"my \"\"quoted\"\" '"'"'table'"'"'\"")" = 3 &&
+	check_val b.db "SELECT count(*) FROM \"my \"\"quoted\"\" '"'"'table'"'"'\"" 3 &&
 	test "$(sqlite3 b.db "SELECT \"say \"\"hi\"\"\" FROM \"order items\" WHERE \"it'"'"'s\" = '"'"'bob'"''"'s order'"'"'")" = "he said \"hi\"" &&
 	db_same a.db b.db && exact_same a.db b.db
 '
@@ -116,8 +116,8 @@ test_expect_success 'updates and deletes made at a reach b' '
 	sqlite3 a.db <edits.sql &&
 	send a b &&
 	test_grep send.out "from a: 1 inserted, [0-9]+ updated, 6 deleted, 0 conflicts" &&
-	test "$(sqlite3 b.db "SELECT v FROM ints WHERE id = 1")" = uno &&
-	test "$(sqlite3 b.db "SELECT count(*) FROM ints WHERE id = 3")" = 0 &&
+	check_val b.db "SELECT v FROM ints WHERE id = 1" uno &&
+	check_val b.db "SELECT count(*) FROM ints WHERE id = 3" 0 &&
 	db_same a.db b.db && exact_same a.db b.db
 '
 
@@ -125,8 +125,8 @@ test_expect_success 'inserts, updates and deletes made at b reach a' '
 	sqlite3 b.db <edits-b.sql &&
 	send b a &&
 	test_grep send.out "from b: 6 inserted, [0-9]+ updated, 1 deleted, 0 conflicts" &&
-	test "$(sqlite3 a.db "SELECT v || n FROM ints WHERE id = 1")" = "one at b11" &&
-	test "$(sqlite3 a.db "SELECT count(*) FROM ints WHERE id = 100")" = 0 &&
+	check_val a.db "SELECT v || n FROM ints WHERE id = 1" "one at b11" &&
+	check_val a.db "SELECT count(*) FROM ints WHERE id = 100" 0 &&
 	db_same a.db b.db && exact_same a.db b.db &&
 	send a b && db_same a.db b.db && exact_same a.db b.db
 '
@@ -141,8 +141,8 @@ c.execute(\"INSERT INTO vals VALUES (?, ?)\", (\"py\", \"tab\there\"))
 c.commit()" &&
 	sqlite3 a.db "UPDATE words SET n = n + 1000; INSERT INTO wr VALUES (\"k-a\", 1.25, NULL)" &&
 	send b a && send a b &&
-	test "$(sqlite3 a.db "SELECT length(v) FROM vals WHERE id = '"'"'blob-3mib'"'"'")" = 1048576 &&
-	test "$(sqlite3 b.db "SELECT n FROM words WHERE w = '"'"'apple'"'"'")" = 1001 &&
+	check_val a.db "SELECT length(v) FROM vals WHERE id = '"'"'blob-3mib'"'"'" 1048576 &&
+	check_val b.db "SELECT n FROM words WHERE w = '"'"'apple'"'"'" 1001 &&
 	db_same a.db b.db && exact_same a.db b.db
 '
 
@@ -151,7 +151,7 @@ test_expect_success 'delete then re-insert of the same key between two scans' '
 	    INSERT INTO ints VALUES (2, '"'"'two again'"'"', 22);
 	    INSERT INTO words VALUES ('"'"'apple'"'"', '"'"'back'"'"', 7)" &&
 	send a b &&
-	test "$(sqlite3 b.db "SELECT v || n FROM ints WHERE id = 2")" = "two again22" &&
+	check_val b.db "SELECT v || n FROM ints WHERE id = 2" "two again22" &&
 	db_same a.db b.db && exact_same a.db b.db
 '
 
@@ -162,27 +162,27 @@ test_expect_success 'delete, pack (lost), re-insert, pack: the later bundle alon
 	    INSERT INTO wr VALUES ('"'"'k2'"'"', '"'"'back'"'"', 2)" &&
 	b2=$(packs a b) &&
 	mule -d b.db unpack "$b2" >out &&
-	test "$(sqlite3 b.db "SELECT v || n FROM ints WHERE id = 2")" = "third life33" &&
+	check_val b.db "SELECT v || n FROM ints WHERE id = 2" "third life33" &&
 	db_same a.db b.db && exact_same a.db b.db &&
 	mule -d b.db unpack "$b1" >out &&
-	test "$(sqlite3 b.db "SELECT v || n FROM ints WHERE id = 2")" = "third life33" &&
-	test "$(sqlite3 b.db "SELECT v FROM wr WHERE k = '"'"'k2'"'"'")" = back &&
+	check_val b.db "SELECT v || n FROM ints WHERE id = 2" "third life33" &&
+	check_val b.db "SELECT v FROM wr WHERE k = '"'"'k2'"'"'" back &&
 	db_same a.db b.db && exact_same a.db b.db
 '
 
 test_expect_success 'delete, exchange, re-insert, exchange (both directions)' '
 	sqlite3 a.db "DELETE FROM pairs WHERE x = 1 AND y = '"'"'a'"'"'" &&
 	send a b &&
-	test "$(sqlite3 b.db "SELECT count(*) FROM pairs WHERE x = 1 AND y = '"'"'a'"'"'")" = 0 &&
+	check_val b.db "SELECT count(*) FROM pairs WHERE x = 1 AND y = '"'"'a'"'"'" 0 &&
 	sqlite3 b.db "INSERT INTO pairs VALUES (1, '"'"'a'"'"', 111.5)" &&
 	send b a &&
-	test "$(sqlite3 a.db "SELECT v FROM pairs WHERE x = 1 AND y = '"'"'a'"'"'")" = 111.5 &&
+	check_val a.db "SELECT v FROM pairs WHERE x = 1 AND y = '"'"'a'"'"'" 111.5 &&
 	sqlite3 a.db "DELETE FROM pairs WHERE x = 1 AND y = '"'"'a'"'"'" &&
 	send a b &&
-	test "$(sqlite3 b.db "SELECT count(*) FROM pairs WHERE x = 1 AND y = '"'"'a'"'"'")" = 0 &&
+	check_val b.db "SELECT count(*) FROM pairs WHERE x = 1 AND y = '"'"'a'"'"'" 0 &&
 	sqlite3 a.db "INSERT INTO pairs VALUES (1, '"'"'a'"'"', 3.5)" &&
 	send a b &&
-	test "$(sqlite3 b.db "SELECT v FROM pairs WHERE x = 1 AND y = '"'"'a'"'"'")" = 3.5 &&
+	check_val b.db "SELECT v FROM pairs WHERE x = 1 AND y = '"'"'a'"'"'" 3.5 &&
 	db_same a.db b.db && exact_same a.db b.db &&
 	send b a && db_same a.db b.db
 '
@@ -209,7 +209,7 @@ if have_chinook; then
 		json_true "sum(t[\"rows\"] for t in v[\"tables\"]) == 15607" <j &&
 		mule -d b.db unpack "$b" >out &&
 		test_grep out "15,?607 inserted" &&
-		test "$(sqlite3 b.db "SELECT count(*) FROM PlaylistTrack")" = 8715 &&
+		check_val b.db "SELECT count(*) FROM PlaylistTrack" 8715 &&
 		db_same a.db b.db && exact_same a.db b.db
 	'
 
@@ -223,9 +223,9 @@ if have_chinook; then
 		    INSERT INTO Genre (GenreId, Name) VALUES (100, '"'"'Field recordings'"'"');
 		    INSERT INTO PlaylistTrack VALUES (18, 1), (18, 2)" &&
 		send a b && send b a &&
-		test "$(sqlite3 a.db "SELECT Name FROM Genre WHERE GenreId = 100")" = "Field recordings" &&
-		test "$(sqlite3 b.db "SELECT Name FROM Artist WHERE ArtistId = 1000")" = "Ärzte, Die" &&
-		test "$(sqlite3 a.db "SELECT count(*) FROM PlaylistTrack WHERE PlaylistId = 18")" = 3 &&
+		check_val a.db "SELECT Name FROM Genre WHERE GenreId = 100" "Field recordings" &&
+		check_val b.db "SELECT Name FROM Artist WHERE ArtistId = 1000" "Ärzte, Die" &&
+		check_val a.db "SELECT count(*) FROM PlaylistTrack WHERE PlaylistId = 18" 3 &&
 		db_same a.db b.db && exact_same a.db b.db &&
 		mule -d a.db conflicts --json | json_true "v == []" &&
 		mule -d b.db conflicts --json | json_true "v == []"
@@ -306,7 +306,7 @@ test_expect_success 'an edit at b is not undone by replaying an old bundle' '
 	sqlite3 b.db "UPDATE ints SET v = '"'"'b after replay'"'"' WHERE id = 1" &&
 	mule -d b.db unpack "$b" >out &&
 	test_grep out "already applied" &&
-	test "$(sqlite3 b.db "SELECT v FROM ints WHERE id = 1")" = "b after replay" &&
+	check_val b.db "SELECT v FROM ints WHERE id = 1" "b after replay" &&
 	sync_ab
 '
 

@@ -7,13 +7,14 @@
 # tests/fuzz/corpus/NAME (read only) and keeps what it finds in
 # tests/out/fuzz/NAME, with crash artifacts in tests/out/fuzz/.  When a
 # seed corpus is missing and tests/unit/test_bundle is built, the seeds
-# are made by running it with MULE_FUZZ_SEEDS set.
+# are made by running it with MULE_FUZZ_SEEDS set.  FUZZ_OUT=DIR puts the
+# findings elsewhere.
 set -u
 
 secs=${1:-60}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
-out=tests/out/fuzz
+out=${FUZZ_OUT:-tests/out/fuzz}
 mkdir -p "$out"
 
 for name in bundle manifest segment; do

@@ -112,3 +112,71 @@ exact_same() {
 	exact_dump "$2" >"$TRASH/.xdump2" &&
 	test_cmp "$TRASH/.xdump1" "$TRASH/.xdump2"
 }
+
+# site_id NAME: the site id (hex) of NAME.db.
+site_id() { mule -d "$1.db" id --json | json_get site_id; }
+
+# lamport NAME: the lamport counter of NAME.db.
+lamport() { mule -d "$1.db" status --json | json_get lamport; }
+
+# next_winner A B: the name of the site (A or B) whose next local edit wins
+# over a concurrent next local edit of the same cell at the other (DESIGN
+# §7: the higher stamp (counter, origin id); a local commit stamps its
+# cells with counter + 1).
+next_winner() {
+	_la=$(lamport "$1") && _lb=$(lamport "$2") &&
+	_ia=$(site_id "$1") && _ib=$(site_id "$2") &&
+	if [ "$_la" -gt "$_lb" ]; then echo "$1"
+	elif [ "$_lb" -gt "$_la" ]; then echo "$2"
+	elif [ "$(printf '%s\n%s\n' "$_ia" "$_ib" | LC_ALL=C sort | tail -1)" = "$_ia" ]; then echo "$1"
+	else echo "$2"
+	fi
+}
+
+# conflict_is DB TABLE KEY COLUMN LOCAL REMOTE WINNER: DB's conflict log
+# holds exactly one entry for that cell, with those values (as printed by
+# mule conflicts --json: SQL literals) and winner ("local" or "remote").
+conflict_is() {
+	mule -d "$1" conflicts --json >"$TRASH/.conflicts" &&
+	python3 -c 'import json,sys
+f, db, t, k, c, lo, re, w = sys.argv[1:]
+v = json.load(open(f))
+m = [e for e in v if e["table"] == t and e["key"] == k and e["column"] == c]
+if len(m) != 1 or m[0]["local"] != lo or m[0]["remote"] != re or m[0]["winner"] != w:
+    print("%s: wanted one conflict %s %s %s: local %s remote %s winner %s; the log:\n%s"
+        % (db, t, k, c, lo, re, w, json.dumps(v, indent=1)), file=sys.stderr)
+    sys.exit(1)' "$TRASH/.conflicts" "$@"
+}
+
+# no_conflict DB TABLE KEY: DB's conflict log has no entry for that row.
+no_conflict() {
+	mule -d "$1" conflicts --json >"$TRASH/.conflicts" &&
+	python3 -c 'import json,sys
+f, db, t, k = sys.argv[1:]
+v = json.load(open(f))
+m = [e for e in v if e["table"] == t and e["key"] == k]
+if m:
+    print("%s: wanted no conflict for %s %s, got:\n%s" % (db, t, k, json.dumps(m, indent=1)), file=sys.stderr)
+    sys.exit(1)' "$TRASH/.conflicts" "$@"
+}
+
+# conflicts_of DB TABLE KEY: prints DB's conflict entries for that row (JSON).
+conflicts_of() {
+	mule -d "$1" conflicts --json | python3 -c 'import json,sys
+t, k = sys.argv[1:]
+print(json.dumps([e for e in json.load(sys.stdin) if e["table"] == t and e["key"] == k]))' "$2" "$3"
+}
+
+# val DB SQL: prints the result of a query.
+val() { sqlite3 "$1" "$2"; }
+
+# check_val DB SQL EXPECTED: the query's result must be EXPECTED.
+check_val() {
+	_got=$(sqlite3 "$1" "$2") || return 1
+	if [ "$_got" != "$3" ]; then
+		echo "check_val: $1: $2" >&2
+		echo "  wanted: $3" >&2
+		echo "  got:    $_got" >&2
+		return 1
+	fi
+}

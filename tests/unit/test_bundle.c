@@ -428,8 +428,8 @@ gen_row(struct gen *g, size_t t, uint64_t i)
 /* ------------------------------------------------------------------ */
 
 static const char *schema_sql[] = {
-	"CREATE TABLE people(id INTEGER PRIMARY KEY, name TEXT, photo BLOB,"
-	    " score REAL, note);",
+	("CREATE TABLE people(id INTEGER PRIMARY KEY, name TEXT, photo BLOB,"
+	    " score REAL, note);"),
 	"CREATE TABLE \"pairs with space\"(a, b, v, PRIMARY KEY(b, a));",
 	"",
 };
@@ -1207,6 +1207,221 @@ test_fuzz_seeds(void **state)
 	    MULE_EFORMAT);
 	seed("bundle", "tar", 2, tar.d, tar.len);
 	buf_release(&tar);
+}
+
+/* ------------------------------------------------------------------ */
+/* inner archive members                                               */
+/* ------------------------------------------------------------------ */
+
+struct mem {
+	char name[MEMBER_NAME_MAX];
+	uint8_t *p;
+	size_t n;
+	int symlink;
+};
+
+/* Reads the members of a tiny unencrypted bundle's inner archive. */
+static size_t
+load_members(struct mem *ms, size_t max)
+{
+	static const struct gtable tiny[] = {
+		{ "people", 5, { "id", "name", "photo", "score", "note" }, 1,
+		    { 0 }, 8 },
+		{ "pairs with space", 3, { "a", "b", "v" }, 2, { 1, 0 }, 4 },
+	};
+	const struct ident_secret *to[] = { bob };
+	const char *pl = tpath("members.mule"), *rawp = tpath("members.tzst");
+	struct bundle_reader *r = NULL;
+	struct archive *a;
+	struct archive_entry *e;
+	char err[MULE_ERRLEN];
+	size_t k = 0;
+	int fd;
+
+	write_bundle(pl, tiny, NELEM(tiny), to, 1, 0, 1);
+	assert_int_equal(bundle_open(pl, &r, err), 0);
+	assert_int_equal(bundle_verify(r, &alice->pub, err), 0);
+	fd = open(rawp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_int_equal(bundle_write_raw(r, NULL, fd, err), 0);
+	close(fd);
+	bundle_close(r);
+	a = archive_read_new();
+	archive_read_support_format_tar(a);
+	archive_read_support_filter_zstd(a);
+	assert_int_equal(archive_read_open_filename(a, rawp, 10240),
+	    ARCHIVE_OK);
+	while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
+		assert_true(k < max);
+		snprintf(ms[k].name, sizeof(ms[k].name), "%s",
+		    archive_entry_pathname(e));
+		ms[k].n = (size_t)archive_entry_size(e);
+		ms[k].p = malloc(ms[k].n + 1);
+		assert_int_equal(archive_read_data(a, ms[k].p, ms[k].n),
+		    (la_ssize_t)ms[k].n);
+		ms[k].symlink = 0;
+		k++;
+	}
+	archive_read_free(a);
+	return k;
+}
+
+/* Writes members as a zstd tar into out (of cap bytes); its length. */
+static size_t
+pack_members(const struct mem *ms, size_t n, uint8_t *out, size_t cap)
+{
+	struct archive *a = archive_write_new();
+	struct archive_entry *e = archive_entry_new();
+	size_t used = 0, k;
+
+	archive_write_set_format_pax_restricted(a);
+	archive_write_add_filter_zstd(a);
+	assert_int_equal(archive_write_open_memory(a, out, cap, &used),
+	    ARCHIVE_OK);
+	for (k = 0; k < n; k++) {
+		archive_entry_clear(e);
+		archive_entry_set_pathname(e, ms[k].name);
+		if (ms[k].symlink) {
+			archive_entry_set_filetype(e, AE_IFLNK);
+			archive_entry_set_symlink(e, "MANIFEST");
+			archive_entry_set_size(e, 0);
+		} else {
+			archive_entry_set_filetype(e, AE_IFREG);
+			archive_entry_set_size(e, (la_int64_t)ms[k].n);
+		}
+		archive_entry_set_perm(e, 0644);
+		assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
+		if (!ms[k].symlink && ms[k].n > 0)
+			assert_int_equal(archive_write_data(a, ms[k].p,
+			    ms[k].n), (la_ssize_t)ms[k].n);
+	}
+	assert_int_equal(archive_write_close(a), ARCHIVE_OK);
+	archive_write_free(a);
+	archive_entry_free(e);
+	return used;
+}
+
+/* Rewrites MANIFEST (ms[0]) to list the other members as they are now. */
+static void
+relist(struct mem *ms, size_t n)
+{
+	struct manifest m;
+	struct member_list ml;
+	struct buf b;
+	char err[MULE_ERRLEN], name[MEMBER_NAME_MAX];
+	size_t i, k;
+
+	manifest_init(&m);
+	member_list_init(&ml);
+	assert_int_equal(manifest_parse(ms[0].p, ms[0].n, &m, &ml, err), 0);
+	for (i = 0; i < ml.n; i++) {
+		member_name(&ml.m[i], name);
+		for (k = 1; k < n; k++)
+			if (strcmp(ms[k].name, name) == 0)
+				break;
+		assert_true(k < n);
+		ml.m[i].size = ms[k].n;
+		crypto_generichash(ml.m[i].hash, BUNDLE_HASH_LEN, ms[k].p,
+		    ms[k].n, NULL, 0);
+	}
+	buf_init(&b);
+	assert_int_equal(manifest_encode(&m, &ml, &b, err), 0);
+	free(ms[0].p);
+	ms[0].p = malloc(b.len);
+	memcpy(ms[0].p, b.d, b.len);
+	ms[0].n = b.len;
+	buf_release(&b);
+	manifest_release(&m);
+	member_list_release(&ml);
+}
+
+static int
+parse_members(const struct mem *ms, size_t n, char *err)
+{
+	static uint8_t out[1 << 20];
+	struct bundle_sink s;
+	size_t len;
+
+	memset(&s, 0, sizeof(s));
+	len = pack_members(ms, n, out, sizeof(out));
+	err[0] = '\0';
+	return bundle_parse_inner(out, len, 1, &s, err);
+}
+
+static void
+test_inner_members(void **state)
+{
+	struct mem ms[16], t[16], extra;
+	char err[MULE_ERRLEN];
+	size_t n, k;
+	uint8_t save;
+
+	(void)state;
+	n = load_members(ms, NELEM(ms));
+	/* MANIFEST, 3 schema steps, rows/0001, rows/0002 */
+	assert_int_equal(n, 6);
+	assert_string_equal(ms[5].name, "rows/0002");
+	assert_int_equal(parse_members(ms, n, err), 0);
+
+	/* a member missing */
+	assert_int_equal(parse_members(ms, n - 1, err), MULE_EINCOMPLETE);
+	assert_non_null(strstr(err, "rows/0002"));
+	/* no MANIFEST, or not first */
+	assert_int_equal(parse_members(ms + 1, n - 1, err), MULE_EFORMAT);
+	memcpy(t, ms, sizeof(t));
+	t[0] = ms[1];
+	t[1] = ms[0];
+	assert_int_equal(parse_members(t, n, err), MULE_EFORMAT);
+	/* an extra member at the end, a repeated one, two swapped */
+	memcpy(t, ms, sizeof(t));
+	extra = ms[5];
+	snprintf(extra.name, sizeof(extra.name), "notes.txt");
+	t[n] = extra;
+	assert_int_equal(parse_members(t, n + 1, err), MULE_EFORMAT);
+	assert_non_null(strstr(err, "notes.txt"));
+	t[n] = ms[5];
+	assert_int_equal(parse_members(t, n + 1, err), MULE_EFORMAT);
+	t[4] = ms[5];
+	t[5] = ms[4];
+	assert_int_equal(parse_members(t, n, err), MULE_EFORMAT);
+	/* a symbolic link where a member should be */
+	memcpy(t, ms, sizeof(t));
+	t[5].symlink = 1;
+	assert_int_equal(parse_members(t, n, err), MULE_EFORMAT);
+	/* contents that do not match the hash in MANIFEST */
+	save = ms[4].p[10];
+	ms[4].p[10] ^= 1;
+	assert_int_equal(parse_members(ms, n, err), MULE_EFORMAT);
+	assert_non_null(strstr(err, "hash"));
+	ms[4].p[10] = save;
+	/* rows/0002 (the second table) turned into a continuation: its rows
+	 * come before any header of that table */
+	memcpy(t, ms, sizeof(t));
+	t[0].p = malloc(ms[0].n);
+	memcpy(t[0].p, ms[0].p, ms[0].n);
+	t[5].p = malloc(ms[5].n);
+	memcpy(t[5].p, ms[5].p, ms[5].n);
+	t[5].p[5] = SEGMENT_FLAG_CONT;
+	relist(t, n);
+	assert_int_equal(parse_members(t, n, err), MULE_EFORMAT);
+	assert_non_null(strstr(err, "continues"));
+	free(t[0].p);
+	free(t[5].p);
+	/* counts that do not match the segments */
+	memcpy(t, ms, sizeof(t));
+	t[0].p = malloc(ms[0].n + 1);
+	memcpy(t[0].p, ms[0].p, ms[0].n);
+	t[0].p[ms[0].n] = '\0';
+	{
+		char *at = strstr((char *)t[0].p, "\nrows 12\n");
+
+		assert_non_null(at);
+		at[7] = '3';
+	}
+	assert_int_equal(parse_members(t, n, err), MULE_EFORMAT);
+	assert_non_null(strstr(err, "counts"));
+	free(t[0].p);
+	for (k = 0; k < n; k++)
+		free(ms[k].p);
 }
 
 /* ------------------------------------------------------------------ */
@@ -2009,6 +2224,7 @@ main(void)
 		cmocka_unit_test(test_huge_row),
 		cmocka_unit_test(test_write_raw),
 		cmocka_unit_test(test_fuzz_seeds),
+		cmocka_unit_test(test_inner_members),
 		cmocka_unit_test(test_tamper),
 		cmocka_unit_test(test_truncate),
 		cmocka_unit_test(test_wrong_sender),
