@@ -18,6 +18,7 @@ struct unpacker {
 	struct replica_apply *apply;
 	struct manifest m;
 	int dry;
+	uint64_t rows;
 	char *err;
 };
 
@@ -40,6 +41,8 @@ sink_manifest(void *arg, const struct manifest *m)
 	    (r = vector_copy(&u->m.ack, &m->ack)) != 0)
 		return mule_errf(u->err, r, "out of memory");
 	u->m.seq = m->seq;
+	u->m.nrows = m->nrows;
+	u->rows = 0;
 	return replica_apply_new(u->rp, u->peer.name, m->bundle_id, &m->ack,
 	    &u->apply, u->err);
 }
@@ -82,6 +85,8 @@ sink_row(void *arg, const struct rowchange *rc)
 {
 	struct unpacker *u = arg;
 
+	if (++u->rows % 65536 == 0)
+		progress("applying", u->rows, u->m.nrows);
 	return replica_apply_row(u->apply, rc, u->err);
 }
 

@@ -44,11 +44,17 @@ struct stamp {
 	uint8_t origin[SITE_ID_LEN];
 };
 
-/* One changed cell of a row: column index in the segment's column list. */
+/*
+ * One changed cell of a row: column index in the segment's column list,
+ * value, stamp, and `beat`: the stamp of a concurrent value this one won
+ * against (lamport 0 when none), so that a site still holding that value
+ * records the conflict when this one arrives.
+ */
 struct cell {
 	uint32_t col;
 	struct mval v;
 	struct stamp st;
+	struct stamp beat;
 };
 
 /*

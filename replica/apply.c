@@ -38,6 +38,9 @@ struct replica_apply {
 	int64_t alive_delta;
 	uint32_t *colhash;
 	struct istamp *instamp;	/* per local column, incoming stamp */
+	struct istamp *inbeat;	/* per local column, incoming beaten stamp */
+	uint8_t *lost;		/* per local column: incoming cell lost */
+	struct vector known;	/* our vector before this bundle */
 	const struct mval **inval;	/* per local column, incoming value */
 	uint8_t *win;		/* per local column: incoming cell won */
 };
@@ -64,11 +67,15 @@ apply_table_release(struct replica_apply *a)
 	free(a->map);
 	free(a->colhash);
 	free(a->instamp);
+	free(a->inbeat);
+	free(a->lost);
 	free(a->inval);
 	free(a->win);
 	a->map = NULL;
 	a->colhash = NULL;
 	a->instamp = NULL;
+	a->inbeat = NULL;
+	a->lost = NULL;
 	a->inval = NULL;
 	a->win = NULL;
 	replica_table_free(a->t);
@@ -94,6 +101,7 @@ replica_apply_free(struct replica_apply *a)
 	apply_table_release(a);
 	sqlite3_finalize(a->val);
 	vector_release(&a->ack);
+	vector_release(&a->known);
 	free(a->sites);
 	free(a);
 }
@@ -114,6 +122,9 @@ replica_apply_new(struct replica *rp, const char *peer,
 	snprintf(a->peer, sizeof(a->peer), "%s", peer);
 	memcpy(a->bundle_id, bundle_id, 16);
 	vector_init(&a->ack);
+	vector_init(&a->known);
+	if ((r = replica_known(rp, &a->known, err)) != 0)
+		goto out;
 	if (vector_copy(&a->ack, ack) != 0) {
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
 		goto out;
@@ -286,6 +297,8 @@ replica_apply_table(struct replica_apply *a, const char *table,
 	if ((a->map = calloc(ncols + 1, sizeof(*a->map))) == NULL ||
 	    (a->colhash = calloc(t->ncols + 1, sizeof(*a->colhash))) == NULL ||
 	    (a->instamp = calloc(t->ncols + 1, sizeof(*a->instamp))) == NULL ||
+	    (a->inbeat = calloc(t->ncols + 1, sizeof(*a->inbeat))) == NULL ||
+	    (a->lost = calloc(t->ncols + 1, 1)) == NULL ||
 	    (a->inval = calloc(t->ncols + 1, sizeof(*a->inval))) == NULL ||
 	    (a->win = calloc(t->ncols + 1, 1)) == NULL ||
 	    (a->ispk = calloc(t->ncols + 1, 1)) == NULL ||
@@ -542,40 +555,57 @@ row_text(struct replica_apply *a, struct strb *sb)
 	strb_addc(sb, ')');
 }
 
+/* Whether we had not seen stamp s before this bundle. */
+static int
+is_new(const struct replica_apply *a, const struct istamp *s)
+{
+	return s->lamport > vector_get(&a->known, a->sites[s->origin]);
+}
+
 /*
- * Logs conflicts for cells about to be overwritten: the local value
- * differs and its writer's stamp was not seen by the sender.  a->sel is
- * positioned on the local row.
+ * Concurrent values of one row (a->sel positioned on the local row):
+ * - a local value about to be overwritten by one whose writer had not
+ *   seen it (the sender's ack lacks it, or the incoming cell says it beat
+ *   exactly this stamp) is logged, and the winner remembers what it beat;
+ * - an incoming value that loses against a local one written without
+ *   knowing it is remembered as beaten, so that the sites still holding
+ *   it log the conflict when our value reaches them (*beaten = 1).
+ * Equal values are not conflicts.
  */
 static int
 cell_conflicts(struct replica_apply *a, const struct rowchange *rc,
-    const struct rowstate *old, char *err)
+    const struct rowstate *old, struct rowstate *ns, int *beaten, char *err)
 {
 	struct strb lv, rv;
 	struct mval v;
+	const struct istamp *ls;
 	uint32_t j;
 	int r = 0;
 
 	strb_init(&lv);
 	strb_init(&rv);
-	for (j = 0; j < a->t->ncols && r == 0; j++) {
-		if (!a->win[j] || j >= old->ncols || sender_saw(a, &old->colst[j]))
+	for (j = 0; j < a->t->ncols && j < old->ncols && r == 0; j++) {
+		ls = &old->colst[j];
+		if ((!a->win[j] && !a->lost[j]) || ls->lamport == 0)
 			continue;
 		mval_from_stmt(&v, a->sel, (int)j);
-		if (a->inval[j]->type != MVAL_REF &&
-		    val_hash(&v) == val_hash(a->inval[j]) &&
-		    v.type == a->inval[j]->type && v.n == a->inval[j]->n &&
-		    (v.n == 0 || memcmp(v.p, a->inval[j]->p, v.n) == 0) &&
-		    v.i == a->inval[j]->i &&
-		    memcmp(&v.f, &a->inval[j]->f, sizeof(v.f)) == 0)
+		if (mval_equal(&v, a->inval[j]))
 			continue;	/* the same value: no conflict */
+		if (a->lost[j]) {
+			ns->colbeat[j] = a->instamp[j];
+			*beaten = 1;
+			continue;
+		}
+		if (sender_saw(a, ls) && !(a->inbeat[j].lamport ==
+		    ls->lamport && a->inbeat[j].origin == ls->origin))
+			continue;	/* overwritten knowingly */
+		ns->colbeat[j] = *ls;
 		strb_reset(&lv);
 		strb_reset(&rv);
 		mval_text(&lv, &v);
 		mval_text(&rv, a->inval[j]);
-		r = log_conflict(a, rc, a->t->cols[j], strb_str(&lv),
-		    &old->colst[j], strb_str(&rv), &a->instamp[j], "remote",
-		    err);
+		r = log_conflict(a, rc, a->t->cols[j], strb_str(&lv), ls,
+		    strb_str(&rv), &a->instamp[j], "remote", err);
 	}
 	strb_release(&lv);
 	strb_release(&rv);
@@ -627,8 +657,9 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 	struct rowstate old, ns;
 	struct istamp clst;
 	struct strb lv;
-	uint32_t i, j, nwin = 0;
-	int found, r = MULE_EINTERNAL, s, local_alive, in_alive, check;
+	uint32_t i, j, nwin = 0, nlost = 0;
+	int found, r = MULE_EINTERNAL, s, local_alive, in_alive, check, cmp;
+	int beaten = 0;
 
 	memset(&old, 0, sizeof(old));
 	memset(&ns, 0, sizeof(ns));
@@ -642,6 +673,7 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 		goto out;
 	memset(a->inval, 0, t->ncols * sizeof(*a->inval));
 	memset(a->win, 0, t->ncols);
+	memset(a->lost, 0, t->ncols);
 	for (i = 0; i < rc->ncells; i++) {
 		if (rc->cells[i].col >= a->nin) {
 			r = mule_errf(err, MULE_EFORMAT, "cell column out of "
@@ -653,6 +685,11 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 		if ((r = to_istamp(a, &rc->cells[i].st, &a->instamp[j],
 		    err)) != 0)
 			goto out;
+		memset(&a->inbeat[j], 0, sizeof(a->inbeat[j]));
+		if (rc->cells[i].beat.lamport != 0 && (r = origin_of(a,
+		    rc->cells[i].beat.origin, &a->inbeat[j].origin, err)) != 0)
+			goto out;
+		a->inbeat[j].lamport = rc->cells[i].beat.lamport;
 	}
 	a->st.cells += rc->ncells;
 	if ((r = rp_bind_statekey(a->get, 1, t, rc->pk)) != 0 ||
@@ -737,23 +774,30 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 
 	/* The incoming row is alive and at least as new as ours. */
 	for (j = 0; j < t->ncols; j++) {
+		if (j < old.ncols)
+			ns.colbeat[j] = old.colbeat[j];
 		if (a->inval[j] == NULL)
 			continue;
-		if (rc->cl > old.cl || j >= old.ncols ||
+		cmp = rc->cl > old.cl || j >= old.ncols ? 1 :
 		    istamp_cmp(&a->instamp[j], &old.colst[j],
-		    (const void *)a->sites) > 0) {
+		    (const void *)a->sites);
+		if (cmp > 0) {
 			a->win[j] = 1;
 			ns.colst[j] = a->instamp[j];
+			ns.colbeat[j] = a->inbeat[j];
 			nwin++;
+		} else if (cmp < 0 && is_new(a, &a->instamp[j])) {
+			a->lost[j] = 1;	/* perhaps concurrent: see below */
+			nlost++;
 		}
 	}
 	check = a->full && nwin == rc->ncells && rc->ncells == t->ncols;
 	if (local_alive) {
-		if (nwin > 0 && rc->cl == old.cl) {
+		if ((nwin > 0 || nlost > 0) && rc->cl == old.cl) {
 			bind_pk(a, a->sel, 1, rc);
 			s = sqlite3_step(a->sel);
-			r = s == SQLITE_ROW ? cell_conflicts(a, rc, &old, err) :
-			    0;
+			r = s == SQLITE_ROW ? cell_conflicts(a, rc, &old, &ns,
+			    &beaten, err) : 0;
 			sqlite3_reset(a->sel);
 			if (r != 0)
 				goto out;
@@ -764,6 +808,15 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 			a->st.updated++;
 		} else {
 			a->st.ignored++;
+			if (beaten) {
+				/* Only the record of a beaten value changed. */
+				memcpy(ns.hash, old.hash, ROW_HASH_LEN);
+				memcpy(ns.colhash, old.colhash, (old.ncols <
+				    t->ncols ? old.ncols : t->ncols) *
+				    sizeof(uint32_t));
+				r = store_state(a, rc, &ns, 0, err);
+				goto out;
+			}
 		}
 	} else {
 		/* Not here (never seen, or deleted): insert the winner's row. */

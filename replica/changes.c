@@ -187,6 +187,11 @@ emit_row(struct outctx *c, struct outtable *o, sqlite3_stmt *state,
 			o->cells[n].col = i;
 			mval_from_stmt(&o->cells[n].v, o->sel, (int)i);
 			to_stamp(c, &rs.colst[i], &o->cells[n].st);
+			if (rs.colbeat[i].lamport != 0)
+				to_stamp(c, &rs.colbeat[i], &o->cells[n].beat);
+			else
+				memset(&o->cells[n].beat, 0,
+				    sizeof(o->cells[n].beat));
 			n++;
 		}
 	}

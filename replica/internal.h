@@ -60,6 +60,12 @@ struct rowstate {
 	uint32_t ncols;
 	uint32_t *colhash;	/* ncols */
 	struct istamp *colst;	/* ncols */
+	/*
+	 * Per column, the stamp of a concurrent value this cell's value
+	 * beat (lamport 0: none); travels with the cell so that sites still
+	 * holding the loser log the conflict when the winner arrives.
+	 */
+	struct istamp *colbeat;	/* ncols */
 	uint8_t hash[ROW_HASH_LEN];
 };
 
@@ -85,6 +91,8 @@ void col_hashes_stmt(sqlite3_stmt *st, int first, uint32_t ncols,
 /* The same from values. */
 void row_hash_vals(const struct mval *v, uint32_t ncols,
     uint8_t hash[ROW_HASH_LEN], uint32_t *colhash);
+/* 1 when two values are the same type and bytes. */
+int mval_equal(const struct mval *a, const struct mval *b);
 /* Short hash of one value. */
 uint32_t val_hash(const struct mval *v);
 /* Fills v from column i of the current row of st (bytes borrowed). */

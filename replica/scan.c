@@ -231,6 +231,7 @@ scan_row(struct scanctx *c, sqlite3_stmt *data, sqlite3_stmt *state,
 		for (i = 0; i < n; i++) {
 			if (op->ncols == n && op->colhash[i] == ns.colhash[i]) {
 				ns.colst[i] = op->colst[i];
+				ns.colbeat[i] = op->colbeat[i];
 			} else {
 				ns.colst[i] = c->now;
 				changed++;

@@ -8,8 +8,10 @@
  *
  * The `st` blob of a state row: varint ncols; cl stamp (varint lamport,
  * varint origin); the row's common stamp (varint lamport, varint origin);
- * then per column: COLHASH_LEN bytes of value hash, varint x — 0 when the
- * column has the common stamp, else lamport + 1 followed by varint origin.
+ * then per column: COLHASH_LEN bytes of value hash, varint x: bit 0 says a
+ * beaten stamp follows; x >> 1 is 0 when the column has the common stamp,
+ * else lamport + 1 followed by varint origin; then, with bit 0, the beaten
+ * stamp (varint lamport, varint origin).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +30,8 @@ rowstate_alloc(struct rowstate *s, uint32_t ncols)
 	s->ncols = ncols;
 	s->colhash = calloc(ncols ? ncols : 1, sizeof(*s->colhash));
 	s->colst = calloc(ncols ? ncols : 1, sizeof(*s->colst));
-	if (s->colhash == NULL || s->colst == NULL) {
+	s->colbeat = calloc(ncols ? ncols : 1, sizeof(*s->colbeat));
+	if (s->colhash == NULL || s->colst == NULL || s->colbeat == NULL) {
 		rowstate_release(s);
 		return MULE_ENOMEM;
 	}
@@ -40,6 +43,7 @@ rowstate_release(struct rowstate *s)
 {
 	free(s->colhash);
 	free(s->colst);
+	free(s->colbeat);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -72,13 +76,19 @@ rowstate_encode(const struct rowstate *s, uint8_t **blob, size_t *len)
 	r |= buf_put_varint(&b, common.lamport);
 	r |= buf_put_varint(&b, (uint64_t)common.origin);
 	for (i = 0; i < s->ncols; i++) {
+		uint64_t beat = s->colbeat[i].lamport != 0;
 		r |= buf_put_u32(&b, s->colhash[i]);
 		if (s->colst[i].lamport == common.lamport &&
 		    s->colst[i].origin == common.origin) {
-			r |= buf_put_varint(&b, 0);
+			r |= buf_put_varint(&b, beat);
 		} else {
-			r |= buf_put_varint(&b, s->colst[i].lamport + 1);
+			r |= buf_put_varint(&b,
+			    ((s->colst[i].lamport + 1) << 1) | beat);
 			r |= buf_put_varint(&b, (uint64_t)s->colst[i].origin);
+		}
+		if (beat) {
+			r |= buf_put_varint(&b, s->colbeat[i].lamport);
+			r |= buf_put_varint(&b, (uint64_t)s->colbeat[i].origin);
 		}
 	}
 	if (r != 0) {
@@ -114,13 +124,20 @@ rowstate_decode(struct rowstate *s, const void *blob, size_t len)
 		if (buf_get_u32(&b, &h) != 0 || buf_get_varint(&b, &x) != 0)
 			goto bad;
 		s->colhash[i] = h;
-		if (x == 0) {
+		if ((x >> 1) == 0) {
 			s->colst[i] = common;
 		} else {
 			if (buf_get_varint(&b, &o) != 0)
 				goto bad;
-			s->colst[i].lamport = x - 1;
+			s->colst[i].lamport = (x >> 1) - 1;
 			s->colst[i].origin = (int64_t)o;
+		}
+		if (x & 1) {
+			if (buf_get_varint(&b, &l) != 0 ||
+			    buf_get_varint(&b, &o) != 0 || l == 0)
+				goto bad;
+			s->colbeat[i].lamport = l;
+			s->colbeat[i].origin = (int64_t)o;
 		}
 	}
 	if (buf_avail(&b) != 0)
@@ -490,4 +507,23 @@ rp_state_put(struct replica *rp, sqlite3_stmt *put, const struct rowstate *s,
 	if (rc != SQLITE_DONE)
 		return rp_dberr(rp, rc, err, "write state");
 	return 0;
+}
+
+int
+mval_equal(const struct mval *a, const struct mval *b)
+{
+	if (a->type != b->type)
+		return 0;
+	switch (a->type) {
+	case MVAL_INT:
+		return a->i == b->i;
+	case MVAL_REAL:
+		return memcmp(&a->f, &b->f, sizeof(a->f)) == 0;
+	case MVAL_TEXT:
+	case MVAL_BLOB:
+	case MVAL_REF:
+		return a->n == b->n && (a->n == 0 ||
+		    memcmp(a->p, b->p, a->n) == 0);
+	}
+	return 1;
 }

@@ -180,3 +180,25 @@ check_val() {
 		return 1
 	fi
 }
+
+# refuses CODE DB REGEX COMMAND...: COMMAND must exit with CODE, say
+# "mule: ..." matching REGEX on stderr (kept in file err), and leave DB
+# byte-for-byte unchanged (and leave no journal behind).
+refuses() {
+	_code=$1 _db=$2 _re=$3
+	shift 3
+	_sum=$(file_sum "$_db") || return 1
+	test_expect_code "$_code" "$@" >refuses.out 2>err || { cat err >&2; return 1; }
+	test_grep err "^mule: " || return 1
+	test_grep err "$_re" || return 1
+	if [ "$(file_sum "$_db")" != "$_sum" ]; then
+		echo "refuses: $* changed $_db" >&2
+		return 1
+	fi
+	for _j in "$_db-journal" "$_db-wal"; do
+		if [ -s "$_j" ]; then
+			echo "refuses: $* left $_j behind" >&2
+			return 1
+		fi
+	done
+}
