@@ -106,6 +106,11 @@ int bundle_writer_new(const char *path, const char *tmpdir,
     const struct ident_secret *me, const struct ident_pub *to, size_t nto,
     int encrypt, struct bundle_writer **out, char *err);
 
+/*
+ * Adds a migration step (copied to a spool file).  Versions must
+ * increase from step to step; SQL must have no NUL byte and at most
+ * BUNDLE_MAX_SCHEMA_SQL bytes.
+ */
 int bundle_writer_add_schema(struct bundle_writer *w,
     const struct bundle_schema *s, char *err);
 

@@ -157,6 +157,7 @@ int schema_header_parse(const uint8_t *p, size_t n, uint32_t *version,
 #define SEGMENT_VERSION 1
 #define SEGMENT_FLAG_CONT 0x01
 #define SEGMENT_MAX_ORIGINS 65536	/* origin table entries */
+#define SEGMENT_MAX_CL ((uint64_t)1 << 62)	/* causal length << 1 | flag */
 
 struct segment_hdr {
 	char *table;

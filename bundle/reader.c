@@ -41,7 +41,7 @@ bundle_read(struct bundle_reader *r, const struct ident_secret *me,
 				rc = MULE_EVERIFY;
 			}
 		}
-		if (rc != MULE_EVERIFY && rc != MULE_ENOTRECIPIENT)
+		if (err != NULL && strncmp(err, r->path, strlen(r->path)) != 0)
 			rc = mule_errprefix(err, rc, "%s", r->path);
 		goto out;
 	}

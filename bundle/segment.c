@@ -401,6 +401,7 @@ segment_enc_row(struct segment_enc *e, const struct rowchange *rc,
 {
 	struct buf *b = &e->row;
 	uint32_t i, norig0 = e->norig;
+	uint64_t beat, full;
 	size_t total;
 	int r = MULE_EINTERNAL;
 
@@ -409,18 +410,24 @@ segment_enc_row(struct segment_enc *e, const struct rowchange *rc,
 	buf_reset(b);
 	for (i = 0; i < rc->npk && r == 0; i++)
 		r = value_put(b, &rc->pk[i]);
+	/* The row hash travels only with full rows: only they can be checked. */
+	full = rc->cl % 2 == 1 && rc->ncells == e->h.ncols;
 	if (r == 0)
-		r = buf_put_varint(b, rc->cl);
+		r = buf_put_varint(b, (rc->cl << 1) | (uint64_t)full);
 	if (r == 0)
 		r = stamp_put(e, b, &rc->cl_stamp);
 	if (r == 0)
 		r = buf_put_varint(b, rc->ncells);
 	for (i = 0; i < rc->ncells && r == 0; i++) {
-		if ((r = buf_put_varint(b, rc->cells[i].col)) == 0 &&
+		beat = rc->cells[i].beat.lamport != 0;
+		if ((r = buf_put_varint(b, ((uint64_t)rc->cells[i].col << 1) |
+		    beat)) == 0 &&
 		    (r = value_put(b, &rc->cells[i].v)) == 0)
 			r = stamp_put(e, b, &rc->cells[i].st);
+		if (r == 0 && beat)
+			r = stamp_put(e, b, &rc->cells[i].beat);
 	}
-	if (r == 0)
+	if (r == 0 && full)
 		r = buf_put(b, rc->hash, ROW_HASH_LEN);
 	if (r != 0) {
 		r = mule_errf(err, r, "encoding a row of %s: %s", e->h.table,
@@ -617,8 +624,11 @@ segment_dec_open(struct segment_dec *d, const uint8_t *p, size_t n,
 		r = dec_err(err, r, "row count");
 		goto out;
 	}
-	/* Each row takes at least 20 bytes; refuse counts that cannot fit. */
-	if (s.nrows > buf_avail(&s.b) / 20) {
+	/*
+	 * Each row takes at least 5 bytes (a key value, causal length,
+	 * stamp, cell count); refuse counts that cannot fit.
+	 */
+	if (s.nrows > buf_avail(&s.b) / 5) {
 		r = mule_errf(err, MULE_EFORMAT, "segment claims %" PRIu64
 		    " rows in %zu bytes", s.nrows, buf_avail(&s.b));
 		goto out;
@@ -718,7 +728,7 @@ segment_dec_next(struct segment_dec *d, const struct rowchange **out,
 	uint64_t v, rowno = d->nrows - d->left + 1;
 	uint32_t i;
 	const char *what = "key value";
-	int r = MULE_EINTERNAL;
+	int r = MULE_EINTERNAL, full;
 
 	if (d->h.table == NULL) {
 		r = mule_errf(err, MULE_EINVAL, "segment not opened");
@@ -739,9 +749,11 @@ segment_dec_next(struct segment_dec *d, const struct rowchange **out,
 		if ((r = value_get(&d->b, 1, &d->pk[i])) != 0)
 			goto bad;
 	what = "causal length";
-	if ((r = buf_get_varint(&d->b, &rc->cl)) != 0)
+	if ((r = buf_get_varint_max(&d->b, SEGMENT_MAX_CL, &v)) != 0)
 		goto bad;
-	if (rc->cl == 0) {
+	rc->cl = v >> 1;
+	full = (int)(v & 1);
+	if (rc->cl == 0 || (full && rc->cl % 2 == 0)) {
 		r = MULE_EFORMAT;
 		goto bad;
 	}
@@ -755,27 +767,41 @@ segment_dec_next(struct segment_dec *d, const struct rowchange **out,
 		goto bad;
 	}
 	rc->ncells = (uint32_t)v;
+	if (full && rc->ncells != d->h.ncols) {
+		r = MULE_EFORMAT;
+		goto bad;
+	}
 	for (i = 0; i < rc->ncells; i++) {
 		what = "cell column";
-		if ((r = buf_get_varint_max(&d->b, d->h.ncols - 1, &v)) != 0) {
+		if ((r = buf_get_varint_max(&d->b,
+		    ((uint64_t)d->h.ncols << 1) - 1, &v)) != 0) {
 			if (r == MULE_ETOOLARGE)
 				r = MULE_EFORMAT;
 			goto bad;
 		}
-		if (i > 0 && v <= d->cells[i - 1].col) {
+		if (i > 0 && (v >> 1) <= d->cells[i - 1].col) {
 			r = MULE_EFORMAT;
 			goto bad;
 		}
-		d->cells[i].col = (uint32_t)v;
+		d->cells[i].col = (uint32_t)(v >> 1);
 		what = "cell value";
 		if ((r = value_get(&d->b, 0, &d->cells[i].v)) != 0)
 			goto bad;
 		what = "cell stamp";
 		if ((r = stamp_get(d, &d->cells[i].st)) != 0)
 			goto bad;
+		memset(&d->cells[i].beat, 0, sizeof(d->cells[i].beat));
+		what = "beaten stamp";
+		if ((v & 1) && ((r = stamp_get(d, &d->cells[i].beat)) != 0 ||
+		    d->cells[i].beat.lamport == 0)) {
+			if (r == 0)
+				r = MULE_EFORMAT;
+			goto bad;
+		}
 	}
 	what = "row hash";
-	if ((r = buf_get_bytes(&d->b, rc->hash, ROW_HASH_LEN)) != 0)
+	memset(rc->hash, 0, ROW_HASH_LEN);
+	if (full && (r = buf_get_bytes(&d->b, rc->hash, ROW_HASH_LEN)) != 0)
 		goto bad;
 	d->left--;
 	*out = rc;

@@ -39,6 +39,7 @@ struct bundle_writer {
 
 	struct spool sp_schema, sp_values, sp_rows;
 	struct member_list schema, rows;
+	uint32_t last_version;		/* of the last schema step */
 
 	struct vrec *vals;
 	size_t nvals, valcap;
@@ -376,6 +377,11 @@ bundle_writer_add_schema(struct bundle_writer *w,
 		    BUNDLE_MAX_SCHEMA_STEPS);
 		goto out;
 	}
+	if (w->schema.n > 0 && s->version <= w->last_version) {
+		r = mule_errf(err, MULE_EINVAL, "schema step %" PRIu32 " does "
+		    "not follow step %" PRIu32, s->version, w->last_version);
+		goto out;
+	}
 	hex_encode(hx, s->fpr, BUNDLE_FPR_LEN);
 	n = snprintf(line, sizeof(line), "-- mule schema %" PRIu32 " %s\n",
 	    s->version, hx);
@@ -394,6 +400,7 @@ bundle_writer_add_schema(struct bundle_writer *w,
 		r = mule_errf(err, r, "out of memory");
 		goto out;
 	}
+	w->last_version = s->version;
 	r = 0;
 out:
 	if (r != 0 && r != MULE_EINVAL && r != MULE_ETOOLARGE)

@@ -374,6 +374,11 @@ gen_row(struct gen *g, size_t t, uint64_t i)
 			    special_ints[NELEM(special_ints) - 1 - i] :
 			    -(int64_t)i);
 		set_stamp(&g->cells[n].st, i, 4);
+		/* Now and then a cell that beat a concurrent value. */
+		if (i % 5 == 0)
+			set_stamp(&g->cells[n].beat, i + 7, 2);
+		else
+			memset(&g->cells[n].beat, 0, sizeof(g->cells[n].beat));
 		n++;
 		break;
 	case 1:		/* pairs: composite key (b, a) */
@@ -707,8 +712,16 @@ ck_row(void *arg, const struct rowchange *rc)
 		same_value(c, &rc->cells[i].v, &w->cells[i].v);
 		assert_int_equal(stamp_cmp(&rc->cells[i].st,
 		    &w->cells[i].st), 0);
+		assert_int_equal(stamp_cmp(&rc->cells[i].beat,
+		    &w->cells[i].beat), 0);
 	}
-	assert_memory_equal(rc->hash, w->hash, ROW_HASH_LEN);
+	/* The row hash travels only with full rows. */
+	if (w->cl % 2 == 1 && w->ncells == c->g->t[c->t].ncols) {
+		assert_memory_equal(rc->hash, w->hash, ROW_HASH_LEN);
+	} else {
+		uint8_t zero[ROW_HASH_LEN] = { 0 };
+		assert_memory_equal(rc->hash, zero, ROW_HASH_LEN);
+	}
 	c->row++;
 	c->nrows++;
 	return 0;
@@ -861,6 +874,42 @@ test_values_once(void **state)
 	count_values(path, bob, &nv);
 	/* big (BLOB and TEXT share bytes), big2, 100 KiB, limit+1 */
 	assert_int_equal(nv, 4);
+
+	/* "bulk" needs two segments: 6 rows/ members for 5 tables */
+	{
+		const char *rawp = tpath("full.tar.zst");
+		struct bundle_reader *r = NULL;
+		struct archive *a;
+		struct archive_entry *e;
+		char err[MULE_ERRLEN];
+		int fd, nseg = 0, nval = 0;
+
+		assert_int_equal(bundle_open(path, &r, err), 0);
+		assert_int_equal(bundle_verify(r, &alice->pub, err), 0);
+		fd = open(rawp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		assert_int_equal(bundle_write_raw(r, bob, fd, err), 0);
+		close(fd);
+		bundle_close(r);
+		a = archive_read_new();
+		archive_read_support_format_tar(a);
+		archive_read_support_filter_zstd(a);
+		assert_int_equal(archive_read_open_filename(a, rawp, 65536),
+		    ARCHIVE_OK);
+		while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
+			nseg += strncmp(archive_entry_pathname(e), "rows/",
+			    5) == 0;
+			nval += strncmp(archive_entry_pathname(e), "values/",
+			    7) == 0;
+			assert_true(archive_entry_size(e) <=
+			    (la_int64_t)BUNDLE_MAX_SEGMENT ||
+			    strncmp(archive_entry_pathname(e), "values/",
+			    7) == 0);
+		}
+		archive_read_free(a);
+		assert_int_equal(nseg, 6);
+		assert_int_equal(nval, 4);
+		unlink(rawp);
+	}
 }
 
 static void
@@ -1778,6 +1827,13 @@ test_writer_errors(void **state)
 	s.sql = (char *)(uintptr_t)"a\0b";
 	s.len = 3;
 	assert_int_equal(bundle_writer_add_schema(w, &s, err), MULE_EINVAL);
+	s.sql = (char *)(uintptr_t)"SELECT 1;";
+	s.len = 9;
+	s.version = 5;
+	assert_int_equal(bundle_writer_add_schema(w, &s, err), 0);
+	assert_int_equal(bundle_writer_add_schema(w, &s, err), MULE_EINVAL);
+	s.version = 6;
+	assert_int_equal(bundle_writer_add_schema(w, &s, err), 0);
 	/* nothing is written unless finished */
 	bundle_writer_free(w);
 	assert_false(file_exists(path));
