@@ -64,6 +64,12 @@ struct manifest {
 	struct vector base;		/* what the sender assumed we had */
 	struct vector top;		/* sender's vector when packing */
 	struct vector ack;		/* sender's knowledge (ack to us) */
+	/*
+	 * Per recipient site, the highest bundle number of that site the
+	 * sender has applied: with `ack`, it tells the recipient whether
+	 * one of its bundles was lost on the way (DESIGN §8).
+	 */
+	struct vector recv;
 	uint32_t schema_from;		/* catalogue version before steps */
 	uint32_t schema_to;
 	uint8_t fpr_from[BUNDLE_FPR_LEN];

@@ -160,6 +160,7 @@ manifest_init(struct manifest *m)
 	vector_init(&m->base);
 	vector_init(&m->top);
 	vector_init(&m->ack);
+	vector_init(&m->recv);
 }
 
 void
@@ -172,6 +173,7 @@ manifest_release(struct manifest *m)
 	vector_release(&m->base);
 	vector_release(&m->top);
 	vector_release(&m->ack);
+	vector_release(&m->recv);
 	manifest_init(m);
 }
 
@@ -321,7 +323,8 @@ manifest_encode(const struct manifest *m, const struct member_list *ml,
 		goto toolarge;
 	if ((r = put_vector(out, "base", &m->base, err)) != 0 ||
 	    (r = put_vector(out, "top", &m->top, err)) != 0 ||
-	    (r = put_vector(out, "ack", &m->ack, err)) != 0)
+	    (r = put_vector(out, "ack", &m->ack, err)) != 0 ||
+	    (r = put_vector(out, "recv", &m->recv, err)) != 0)
 		goto out;
 	put_line(out, &r, "tables %" PRIu64, m->ntables);
 	put_line(out, &r, "rows %" PRIu64, m->nrows);
@@ -731,7 +734,8 @@ manifest_parse(const uint8_t *p, size_t n, struct manifest *out,
 	m.schema_to = (uint32_t)v;
 	if ((r = parse_vector(L, "base", &m.base, err)) != 0 ||
 	    (r = parse_vector(L, "top", &m.top, err)) != 0 ||
-	    (r = parse_vector(L, "ack", &m.ack, err)) != 0)
+	    (r = parse_vector(L, "ack", &m.ack, err)) != 0 ||
+	    (r = parse_vector(L, "recv", &m.recv, err)) != 0)
 		goto out;
 	if ((r = line_expect(L, "tables", 2, err)) != 0 ||
 	    (r = get_num(L, L->tok[1], UINT64_MAX, &m.ntables, err)) != 0 ||

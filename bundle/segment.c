@@ -401,7 +401,7 @@ segment_enc_row(struct segment_enc *e, const struct rowchange *rc,
 {
 	struct buf *b = &e->row;
 	uint32_t i, norig0 = e->norig;
-	uint64_t beat, full;
+	uint64_t beat, full, clbeat;
 	size_t total;
 	int r = MULE_EINTERNAL;
 
@@ -412,10 +412,13 @@ segment_enc_row(struct segment_enc *e, const struct rowchange *rc,
 		r = value_put(b, &rc->pk[i]);
 	/* The row hash travels only with full rows: only they can be checked. */
 	full = rc->cl % 2 == 1 && rc->ncells == e->h.ncols;
+	clbeat = rc->cl_beat.lamport != 0;
 	if (r == 0)
-		r = buf_put_varint(b, (rc->cl << 1) | (uint64_t)full);
+		r = buf_put_varint(b, (rc->cl << 2) | (clbeat << 1) | full);
 	if (r == 0)
 		r = stamp_put(e, b, &rc->cl_stamp);
+	if (r == 0 && clbeat)
+		r = stamp_put(e, b, &rc->cl_beat);
 	if (r == 0)
 		r = buf_put_varint(b, rc->ncells);
 	for (i = 0; i < rc->ncells && r == 0; i++) {
@@ -751,7 +754,7 @@ segment_dec_next(struct segment_dec *d, const struct rowchange **out,
 	what = "causal length";
 	if ((r = buf_get_varint_max(&d->b, SEGMENT_MAX_CL, &v)) != 0)
 		goto bad;
-	rc->cl = v >> 1;
+	rc->cl = v >> 2;
 	full = (int)(v & 1);
 	if (rc->cl == 0 || (full && rc->cl % 2 == 0)) {
 		r = MULE_EFORMAT;
@@ -760,6 +763,14 @@ segment_dec_next(struct segment_dec *d, const struct rowchange **out,
 	what = "stamp";
 	if ((r = stamp_get(d, &rc->cl_stamp)) != 0)
 		goto bad;
+	memset(&rc->cl_beat, 0, sizeof(rc->cl_beat));
+	what = "beaten stamp";
+	if ((v & 2) && ((r = stamp_get(d, &rc->cl_beat)) != 0 ||
+	    rc->cl_beat.lamport == 0)) {
+		if (r == 0)
+			r = MULE_EFORMAT;
+		goto bad;
+	}
 	what = "cell count";
 	if ((r = buf_get_varint_max(&d->b, d->h.ncols, &v)) != 0) {
 		if (r == MULE_ETOOLARGE)

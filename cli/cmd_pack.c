@@ -228,7 +228,8 @@ cmd_pack(struct cli *c, int argc, char **argv)
 		goto fail;
 	if ((r = replica_known(rp, &m.top, err)) != 0 ||
 	    (r = vector_copy(&m.ack, &m.top)) != 0 ||
-	    (r = replica_next_seq(rp, strb_str(&to), &seq, err)) != 0)
+	    (r = replica_recv_seqs(rp, &m.recv, err)) != 0 ||
+	    (r = replica_next_seq(rp, &seq, err)) != 0)
 		goto fail;
 	if ((path = pack_path(out, site.name, strb_str(&to), seq)) == NULL) {
 		r = MULE_ENOMEM;
@@ -269,7 +270,7 @@ cmd_pack(struct cli *c, int argc, char **argv)
 	    (unsigned long long)ps.tables,
 	    ps.tables == 1 ? "" : "s");
 	if ((r = replica_log_add(rp, m.bundle_id, "sent", strb_str(&to), seq,
-	    path, strb_str(&sum), err)) != 0 ||
+	    path, strb_str(&sum), &m.top, err)) != 0 ||
 	    (r = replica_journal_prune(rp, err)) != 0 ||
 	    (r = replica_commit(rp, err)) != 0)
 		goto fail;

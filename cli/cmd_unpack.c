@@ -38,7 +38,8 @@ sink_manifest(void *arg, const struct manifest *m)
 		    "yet");
 	if ((r = vector_copy(&u->m.base, &m->base)) != 0 ||
 	    (r = vector_copy(&u->m.top, &m->top)) != 0 ||
-	    (r = vector_copy(&u->m.ack, &m->ack)) != 0)
+	    (r = vector_copy(&u->m.ack, &m->ack)) != 0 ||
+	    (r = vector_copy(&u->m.recv, &m->recv)) != 0)
 		return mule_errf(u->err, r, "out of memory");
 	u->m.seq = m->seq;
 	u->m.nrows = m->nrows;
@@ -153,7 +154,7 @@ unpack_one(struct unpacker *u, const char *path, char *err)
 	struct bundle_sink sink;
 	struct strb sum;
 	char cnt[4][32];
-	int r, yes, began = 0;
+	int r, yes, began = 0, lost = 0;
 
 	memset(&scan, 0, sizeof(scan));
 	memset(&st, 0, sizeof(st));
@@ -204,7 +205,10 @@ unpack_one(struct unpacker *u, const char *path, char *err)
 	if ((r = replica_peer_set_site(u->rp, u->peer.name,
 	    u->info->sender_site, err)) != 0 ||
 	    (r = replica_log_add(u->rp, u->info->bundle_id, "recv",
-	    u->peer.name, (int64_t)u->m.seq, path, strb_str(&sum), err)) != 0)
+	    u->peer.name, (int64_t)u->m.seq, path, strb_str(&sum), NULL,
+	    err)) != 0 ||
+	    (r = replica_check_lost(u->rp, u->peer.name, &u->m.recv,
+	    &u->m.ack, &lost, err)) != 0)
 		goto out;
 	if (u->dry) {
 		replica_rollback(u->rp);
@@ -225,6 +229,10 @@ unpack_one(struct unpacker *u, const char *path, char *err)
 		    "(a bundle is missing); they were applied, and %s will "
 		    "resend what is missing after your next bundle reaches "
 		    "it\n", u->peer.name, u->peer.name);
+	if (lost)
+		printf("note: %s lacks changes this site sent it (a bundle "
+		    "was lost on the way); the next 'mule pack --to %s' "
+		    "carries them again\n", u->peer.name, u->peer.name);
 	if (st.conflicts > 0)
 		printf("note: %llu conflict%s: see 'mule conflicts'\n",
 		    (unsigned long long)st.conflicts,

@@ -60,7 +60,8 @@ struct cell {
 /*
  * One row change.  `pk` has one value per primary-key column (in the
  * segment's pk order).  `cl` is the causal length (odd: alive, even:
- * deleted).  `cl_stamp` orders the row's existence change.  `hash` is the
+ * deleted).  `cl_stamp` orders the row's existence change; `cl_beat`, on a
+ * deletion, is the stamp of a concurrent edit it overrode.  `hash` is the
  * sender's content hash of the whole row after the change (all zero for a
  * deleted row).
  */
@@ -69,6 +70,7 @@ struct rowchange {
 	struct mval *pk;
 	uint64_t cl;
 	struct stamp cl_stamp;
+	struct stamp cl_beat;	/* edit a deletion beat (lamport 0: none) */
 	uint32_t ncells;
 	struct cell *cells;
 	uint8_t hash[ROW_HASH_LEN];

@@ -45,6 +45,8 @@ struct replica_apply {
 	uint8_t *win;		/* per local column: incoming cell won */
 };
 
+static int is_new(const struct replica_apply *a, const struct istamp *s);
+
 static void
 apply_table_release(struct replica_apply *a)
 {
@@ -555,10 +557,35 @@ row_text(struct replica_apply *a, struct strb *sb)
 	strb_addc(sb, ')');
 }
 
+/*
+ * An edit reaching a row deleted by someone who had not seen it: the
+ * deletion wins (higher causal length).  Returns the newest such edit's
+ * stamp (lamport 0 when none); the tombstone remembers it as beaten, so
+ * that the sites that still hold the edit log it when the deletion
+ * reaches them.  Concurrency is certain when we deleted and only now
+ * receive the edit, or when the deletion's clock is behind the edit's.
+ */
+static struct istamp
+delete_beats(struct replica_apply *a, const struct rowstate *old)
+{
+	struct istamp newest = { 0, 0 };
+	uint32_t j;
+
+	for (j = 0; j < a->t->ncols; j++)
+		if (a->inval[j] != NULL && is_new(a, &a->instamp[j]) &&
+		    (old->cl_st.origin == a->rp->me ||
+		    old->cl_st.lamport < a->instamp[j].lamport) &&
+		    a->instamp[j].lamport > newest.lamport)
+			newest = a->instamp[j];
+	return newest;
+}
+
 /* Whether we had not seen stamp s before this bundle. */
 static int
 is_new(const struct replica_apply *a, const struct istamp *s)
 {
+	if (s->lamport == 0)
+		return 0;
 	return s->lamport > vector_get(&a->known, a->sites[s->origin]);
 }
 
@@ -660,6 +687,7 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 	uint32_t i, j, nwin = 0, nlost = 0;
 	int found, r = MULE_EINTERNAL, s, local_alive, in_alive, check, cmp;
 	int beaten = 0;
+	struct istamp inbeat = { 0, 0 };
 
 	memset(&old, 0, sizeof(old));
 	memset(&ns, 0, sizeof(ns));
@@ -715,17 +743,27 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 	ns.cl_st = old.cl_st;
 
 	if (rc->cl < old.cl || (rc->cl == old.cl && !in_alive)) {
-		/* An older incarnation, or both deleted: nothing to do. */
+		/* An older incarnation, or both deleted: no data changes. */
+		struct istamp beat = { 0, 0 };
+		int restore = 0;
+
+		if (!local_alive && in_alive)
+			beat = delete_beats(a, &old);
+		if (beat.lamport > old.cl_beat.lamport) {
+			ns.cl_beat = beat;
+			restore = 1;
+		}
 		if (rc->cl == old.cl &&
 		    istamp_cmp(&clst, &old.cl_st, (const void *)a->sites) > 0) {
 			ns.cl_st = clst;
-			ns.ncols = old.ncols;
+			restore = 1;
+		}
+		if (restore) {
 			memcpy(ns.hash, old.hash, ROW_HASH_LEN);
 			memcpy(ns.colhash, old.colhash,
 			    (old.ncols < t->ncols ? old.ncols : t->ncols) *
 			    sizeof(uint32_t));
-			if ((r = rp_bind_statekey(a->put, 1, t, rc->pk)) != 0 ||
-			    (r = rp_state_put(a->rp, a->put, &ns, err)) != 0)
+			if ((r = store_state(a, rc, &ns, 0, err)) != 0)
 				goto out;
 		}
 		a->st.ignored++;
@@ -735,12 +773,21 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 
 	if (rc->cl > old.cl && !in_alive) {
 		/* The row was deleted (causally after what we have). */
+		if (rc->cl_beat.lamport != 0 && (r = origin_of(a,
+		    rc->cl_beat.origin, &inbeat.origin, err)) != 0)
+			goto out;
+		inbeat.lamport = rc->cl_beat.lamport;
 		if (local_alive) {
 			bind_pk(a, a->sel, 1, rc);
 			s = sqlite3_step(a->sel);
 			if (s == SQLITE_ROW) {
 				for (j = 0; j < t->ncols && j < old.ncols; j++)
-					if (!sender_saw(a, &old.colst[j]))
+					if (!sender_saw(a, &old.colst[j]) ||
+					    (inbeat.lamport != 0 &&
+					    inbeat.lamport ==
+					    old.colst[j].lamport &&
+					    inbeat.origin ==
+					    old.colst[j].origin))
 						break;
 				if (j < t->ncols && j < old.ncols) {
 					row_text(a, &lv);
@@ -765,6 +812,7 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 		}
 		ns.cl = rc->cl;
 		ns.cl_st = clst;
+		ns.cl_beat = inbeat;
 		memset(ns.hash, 0, ROW_HASH_LEN);
 		memcpy(ns.colhash, old.colhash, (old.ncols < t->ncols ?
 		    old.ncols : t->ncols) * sizeof(uint32_t));

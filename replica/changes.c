@@ -171,6 +171,8 @@ emit_row(struct outctx *c, struct outtable *o, sqlite3_stmt *state,
 	rc.pk = pk;
 	rc.cl = rs.cl;
 	to_stamp(c, &rs.cl_st, &rc.cl_stamp);
+	if (rs.cl_beat.lamport != 0)
+		to_stamp(c, &rs.cl_beat, &rc.cl_beat);
 	memcpy(rc.hash, sqlite3_column_blob(state, 2), ROW_HASH_LEN);
 	if (n > 0) {
 		for (i = 0; i < t->npk; i++)

@@ -40,7 +40,7 @@ static const char *const state_sql[] = {
 	" WITHOUT ROWID",
 	"CREATE TABLE _mule_bundles("
 	" id INTEGER PRIMARY KEY, bundle BLOB NOT NULL, dir TEXT NOT NULL,"
-	" peer TEXT NOT NULL, seq INTEGER, file TEXT, summary TEXT,"
+	" peer TEXT NOT NULL, seq INTEGER, file TEXT, summary TEXT, top BLOB,"
 	" at TEXT NOT NULL DEFAULT (datetime('now')), UNIQUE(bundle, dir))",
 	"CREATE TABLE _mule_conflicts("
 	" id INTEGER PRIMARY KEY, tbl TEXT NOT NULL, pk TEXT NOT NULL,"

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/error.h"
 #include "replica/internal.h"
 
@@ -26,17 +27,61 @@ replica_log_has(struct replica *rp, const uint8_t id[16], const char *dir,
 	return 0;
 }
 
+/* A vector as a blob: per origin, 16 bytes of site id, 8 of counter. */
+static int
+vector_blob(const struct vector *v, struct buf *b)
+{
+	size_t i;
+	int r = 0;
+
+	buf_init(b);
+	for (i = 0; i < v->n && r == 0; i++)
+		if ((r = buf_put(b, v->e[i].origin, SITE_ID_LEN)) == 0)
+			r = buf_put_u64(b, v->e[i].counter);
+	return r;
+}
+
+static int
+vector_unblob(const void *p, size_t n, struct vector *v)
+{
+	struct buf b;
+	uint8_t o[SITE_ID_LEN];
+	uint64_t c;
+
+	buf_init_ro(&b, p, n);
+	while (buf_avail(&b) > 0) {
+		if (buf_get_bytes(&b, o, SITE_ID_LEN) != 0 ||
+		    buf_get_u64(&b, &c) != 0)
+			return MULE_EFORMAT;
+		if (vector_set(v, o, c) != 0)
+			return MULE_ENOMEM;
+	}
+	return 0;
+}
+
 int
 replica_log_add(struct replica *rp, const uint8_t id[16], const char *dir,
     const char *peer, int64_t seq, const char *file, const char *summary,
-    char *err)
+    const struct vector *top, char *err)
 {
 	sqlite3_stmt *st = NULL;
+	struct buf tb;
 	int rc, r;
 
 	if ((r = rp_prepare(rp, "INSERT INTO _mule_bundles(bundle, dir, peer,"
-	    " seq, file, summary) VALUES (?, ?, ?, ?, ?, ?)", &st, err)) != 0)
+	    " seq, file, summary, top) VALUES (?, ?, ?, ?, ?, ?, ?)", &st,
+	    err)) != 0)
 		return r;
+	if (top != NULL) {
+		if (vector_blob(top, &tb) != 0) {
+			sqlite3_finalize(st);
+			buf_release(&tb);
+			return mule_errf(err, MULE_ENOMEM, "out of memory");
+		}
+		sqlite3_bind_blob(st, 7, tb.d ? (const void *)tb.d : "",
+		    (int)tb.len, SQLITE_TRANSIENT);
+		buf_release(&tb);
+	}
 	sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, dir, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, peer, -1, SQLITE_STATIC);
@@ -51,16 +96,14 @@ replica_log_add(struct replica *rp, const uint8_t id[16], const char *dir,
 }
 
 int
-replica_next_seq(struct replica *rp, const char *peer, int64_t *seq,
-    char *err)
+replica_next_seq(struct replica *rp, int64_t *seq, char *err)
 {
 	sqlite3_stmt *st = NULL;
 	int r;
 
 	if ((r = rp_prepare(rp, "SELECT coalesce(max(seq), 0) + 1 FROM "
-	    "_mule_bundles WHERE dir = 'sent' AND peer = ?", &st, err)) != 0)
+	    "_mule_bundles WHERE dir = 'sent'", &st, err)) != 0)
 		return r;
-	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		*seq = sqlite3_column_int64(st, 0);
 	else
@@ -240,4 +283,77 @@ replica_peer_set_site(struct replica *rp, const char *peer,
 	if (rc != SQLITE_DONE)
 		return rp_dberr(rp, rc, err, "update peer");
 	return 0;
+}
+
+int
+replica_recv_seqs(struct replica *rp, struct vector *out, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct vector v;
+	int rc, r;
+
+	vector_init(&v);
+	if ((r = rp_prepare(rp, "SELECT p.site, max(b.seq) FROM _mule_bundles b"
+	    " JOIN _mule_peers p ON p.name = b.peer WHERE b.dir = 'recv' AND"
+	    " p.site IS NOT NULL GROUP BY p.site", &st, err)) != 0)
+		return r;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (sqlite3_column_bytes(st, 0) != SITE_ID_LEN)
+			continue;
+		if (vector_set(&v, sqlite3_column_blob(st, 0),
+		    (uint64_t)sqlite3_column_int64(st, 1)) != 0) {
+			r = mule_errf(err, MULE_ENOMEM, "out of memory");
+			goto out;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		r = rp_dberr(rp, rc, err, "read bundle log");
+		goto out;
+	}
+	vector_release(out);
+	*out = v;
+	vector_init(&v);
+	r = 0;
+out:
+	vector_release(&v);
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+replica_check_lost(struct replica *rp, const char *peer,
+    const struct vector *recv, const struct vector *ack, int *lost,
+    char *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct vector top;
+	uint64_t k;
+	int r = 0;
+
+	*lost = 0;
+	vector_init(&top);
+	if ((k = vector_get(recv, rp->site_id)) == 0)
+		goto out;
+	if ((r = rp_prepare(rp, "SELECT top FROM _mule_bundles WHERE dir = "
+	    "'sent' AND seq = ?", &st, err)) != 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, (int64_t)k);
+	if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_type(st, 0) !=
+	    SQLITE_BLOB)
+		goto out;	/* unknown to us: nothing to conclude */
+	if ((r = vector_unblob(sqlite3_column_blob(st, 0),
+	    (size_t)sqlite3_column_bytes(st, 0), &top)) != 0) {
+		r = mule_errf(err, MULE_EDB, "damaged bundle log");
+		goto out;
+	}
+	if (vector_covers(ack, &top))
+		goto out;
+	/* It applied bundle k but lacks what k carried: one went missing. */
+	if ((r = rp_vector_put(rp, peer, "sent", ack, err)) != 0)
+		goto out;
+	*lost = 1;
+out:
+	vector_release(&top);
+	sqlite3_finalize(st);
+	return r;
 }

@@ -254,11 +254,26 @@ struct replica_logent {
 /* 1 in *yes when bundle `id` was already received. */
 int replica_log_has(struct replica *rp, const uint8_t id[16], const char *dir,
     int *yes, char *err);
+/* `top`: for sent bundles, the vector they brought peers up to (or NULL). */
 int replica_log_add(struct replica *rp, const uint8_t id[16], const char *dir,
     const char *peer, int64_t seq, const char *file, const char *summary,
-    char *err);
-/* Next bundle sequence number for sending to `peer` (1, 2, ...). */
-int replica_next_seq(struct replica *rp, const char *peer, int64_t *seq,
+    const struct vector *top, char *err);
+/* This site's next bundle number (1, 2, ...; one sequence for all peers). */
+int replica_next_seq(struct replica *rp, int64_t *seq, char *err);
+/*
+ * For a manifest's `recv`: per peer whose site id we know, the highest
+ * bundle number of theirs we applied.
+ */
+int replica_recv_seqs(struct replica *rp, struct vector *out, char *err);
+/*
+ * After applying a bundle from `peer`: `recv` and `ack` are its manifest's.
+ * When the peer has applied our bundle number recv[our site] but its ack
+ * does not cover what that bundle brought it up to, something we sent
+ * never arrived: "sent" falls back to the ack, so the next pack carries
+ * the missing changes again (*lost = 1).
+ */
+int replica_check_lost(struct replica *rp, const char *peer,
+    const struct vector *recv, const struct vector *ack, int *lost,
     char *err);
 int replica_log_list(struct replica *rp, struct replica_logent **out,
     size_t *n, char *err);

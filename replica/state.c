@@ -6,8 +6,9 @@
  * REAL: 8 bytes big-endian (REAL as its IEEE-754 bits); TEXT and BLOB:
  * a varint length and the bytes.
  *
- * The `st` blob of a state row: varint ncols; cl stamp (varint lamport,
- * varint origin); the row's common stamp (varint lamport, varint origin);
+ * The `st` blob of a state row: varint ncols; cl stamp (varint
+ * lamport << 1 | has-beat, varint origin, and with has-beat the stamp of the
+ * concurrent edit this existence change beat); the row's common stamp (varint lamport, varint origin);
  * then per column: COLHASH_LEN bytes of value hash, varint x: bit 0 says a
  * beaten stamp follows; x >> 1 is 0 when the column has the common stamp,
  * else lamport + 1 followed by varint origin; then, with bit 0, the beaten
@@ -71,8 +72,13 @@ rowstate_encode(const struct rowstate *s, uint8_t **blob, size_t *len)
 	}
 	buf_init(&b);
 	r |= buf_put_varint(&b, s->ncols);
-	r |= buf_put_varint(&b, s->cl_st.lamport);
+	r |= buf_put_varint(&b, (s->cl_st.lamport << 1) |
+	    (s->cl_beat.lamport != 0));
 	r |= buf_put_varint(&b, (uint64_t)s->cl_st.origin);
+	if (s->cl_beat.lamport != 0) {
+		r |= buf_put_varint(&b, s->cl_beat.lamport);
+		r |= buf_put_varint(&b, (uint64_t)s->cl_beat.origin);
+	}
 	r |= buf_put_varint(&b, common.lamport);
 	r |= buf_put_varint(&b, (uint64_t)common.origin);
 	for (i = 0; i < s->ncols; i++) {
@@ -103,7 +109,7 @@ rowstate_encode(const struct rowstate *s, uint8_t **blob, size_t *len)
 int
 rowstate_decode(struct rowstate *s, const void *blob, size_t len)
 {
-	struct istamp common;
+	struct istamp common, clbeat = { 0, 0 };
 	struct buf b;
 	uint64_t n, x, o, l, clo;
 	uint32_t i, h;
@@ -111,15 +117,22 @@ rowstate_decode(struct rowstate *s, const void *blob, size_t len)
 
 	buf_init_ro(&b, blob, len);
 	if (buf_get_varint_max(&b, 100000, &n) != 0 ||
-	    buf_get_varint(&b, &l) != 0 || buf_get_varint(&b, &clo) != 0 ||
-	    buf_get_varint(&b, &common.lamport) != 0 ||
+	    buf_get_varint(&b, &l) != 0 || buf_get_varint(&b, &clo) != 0)
+		return MULE_EFORMAT;
+	if ((l & 1) && (buf_get_varint(&b, &clbeat.lamport) != 0 ||
+	    buf_get_varint(&b, &o) != 0 || clbeat.lamport == 0))
+		return MULE_EFORMAT;
+	if (l & 1)
+		clbeat.origin = (int64_t)o;
+	if (buf_get_varint(&b, &common.lamport) != 0 ||
 	    buf_get_varint(&b, &o) != 0)
 		return MULE_EFORMAT;
 	common.origin = (int64_t)o;
 	if ((r = rowstate_alloc(s, (uint32_t)n)) != 0)
 		return r;
-	s->cl_st.lamport = l;
+	s->cl_st.lamport = l >> 1;
 	s->cl_st.origin = (int64_t)clo;
+	s->cl_beat = clbeat;
 	for (i = 0; i < n; i++) {
 		if (buf_get_u32(&b, &h) != 0 || buf_get_varint(&b, &x) != 0)
 			goto bad;

@@ -336,7 +336,10 @@ test_expect_success 'log lists bundles sent and received' '
 	test_grep log "recv +b " &&
 	test_grep log "sent +c " &&
 	mule -d b.db log --json >j &&
-	json_true "len(v) >= 10" <j &&
+	json_true "[e[\"seq\"] for e in v if e[\"dir\"] == \"sent\" and e[\"peer\"] == \"a\"] == list(range(1, 1 + len([e for e in v if e[\"dir\"] == \"sent\" and e[\"peer\"] == \"a\"])))" <j &&
+	json_true "any(e[\"dir\"] == \"recv\" and e[\"peer\"] == \"a\" and e[\"file\"].endswith(\".mule\") and \"inserted\" in e[\"summary\"] for e in v)" <j &&
+	json_true "any(e[\"dir\"] == \"sent\" and e[\"peer\"] == \"c\" for e in v)" <j &&
+	json_true "not any(e[\"dir\"] == \"recv\" and e[\"peer\"] == \"c\" for e in v)" <j &&
 	mule -d c.db log >log &&
 	test_grep log "recv +a " && test_grep log "recv +b "
 '

@@ -131,6 +131,15 @@ test_expect_success 'the untouched originals of those files still apply' '
 	db_same a.db b.db
 '
 
+test_expect_success 'a damaged copy of an applied bundle is refused, not "already applied"' '
+	n=$(wc -c <good.mule) &&
+	refuses 3 b.db "signature|altered|tampered|changed" mule -d b.db unpack mid.mule &&
+	refuses 3 b.db "signature|altered|tampered|changed" mule -d b.db unpack sig.mule &&
+	head -c $((n - 1)) good.mule >trunc.mule &&
+	refuses 3 b.db "truncated|signature" mule -d b.db unpack trunc.mule &&
+	! grep -q "already applied" refuses.out
+'
+
 test_expect_success 'a path that does not exist: an error, unchanged' '
 	s=$(file_sum b.db) &&
 	test_must_fail mule -d b.db unpack no-such.mule 2>err &&

@@ -307,6 +307,8 @@ gen_row(struct gen *g, size_t t, uint64_t i)
 	rc->npk = g->t[t].npk;
 	rc->cl = (i % 4 == 3) ? 2 : (i % 4 == 1 ? 3 : 1);
 	set_stamp(&rc->cl_stamp, i * 3 + t, (unsigned)(x % 5));
+	if (rc->cl == 2 && i % 8 == 3)	/* a deletion that beat an edit */
+		set_stamp(&rc->cl_beat, i + 1, 3);
 	memcpy(&nanv, &nanbits, sizeof(nanv));
 	if (rc->cl % 2 == 1)
 		fill(rc->hash, ROW_HASH_LEN, x);
@@ -706,6 +708,7 @@ ck_row(void *arg, const struct rowchange *rc)
 		same_value(c, &rc->pk[i], &w->pk[i]);
 	assert_int_equal(rc->cl, w->cl);
 	assert_int_equal(stamp_cmp(&rc->cl_stamp, &w->cl_stamp), 0);
+	assert_int_equal(stamp_cmp(&rc->cl_beat, &w->cl_beat), 0);
 	assert_int_equal(rc->ncells, w->ncells);
 	for (i = 0; i < w->ncells; i++) {
 		assert_int_equal(rc->cells[i].col, w->cells[i].col);
