@@ -130,7 +130,10 @@ list_dir(const char *dir, char ***v, size_t *n, char *err)
 		    strcmp(de->d_name + len - 5, ".mule") != 0)
 			continue;
 		strb_reset(&sb);
-		strb_addf(&sb, "%s/%s", dir, de->d_name);
+		strb_add(&sb, dir);
+		if (sb.len > 0 && sb.s[sb.len - 1] != '/')
+			strb_addc(&sb, '/');
+		strb_add(&sb, de->d_name);
 		r = strb_error(&sb) ? MULE_ENOMEM : add_path(v, n, sb.s);
 	}
 	closedir(d);
@@ -202,6 +205,9 @@ unpack_one(struct unpacker *u, const char *path, char *err)
 	    fmt_count(st.inserted, cnt[0]), fmt_count(st.updated, cnt[1]),
 	    fmt_count(st.deleted, cnt[2]), fmt_count(st.conflicts, cnt[3]),
 	    st.conflicts == 1 ? "" : "s");
+	if (st.ignored > 0)
+		strb_addf(&sum, ", %s row%s already newer here",
+		    fmt_count(st.ignored, cnt[0]), st.ignored == 1 ? "" : "s");
 	if ((r = replica_peer_set_site(u->rp, u->peer.name,
 	    u->info->sender_site, err)) != 0 ||
 	    (r = replica_log_add(u->rp, u->info->bundle_id, "recv",
