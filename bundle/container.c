@@ -12,6 +12,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <zstd.h>
 
 #include "bundle/internal.h"
 #include "core/error.h"
@@ -21,6 +22,9 @@
 struct container_w {
 	struct archive *a;
 	struct archive_entry *e;
+	ZSTD_CCtx *z;			/* compresses the tar stream */
+	uint8_t *zbuf;
+	size_t zcap;
 	container_out_fn fn;
 	void *arg;
 	int code;			/* error from fn */
@@ -29,18 +33,80 @@ struct container_w {
 	int in_member;
 };
 
+/* Compresses and hands on `n` bytes (or, with `end`, finishes the frame). */
+static int
+z_push(struct container_w *c, const void *p, size_t n, int end)
+{
+	ZSTD_inBuffer in = { p, n, 0 };
+	ZSTD_outBuffer o;
+	size_t left;
+	int r;
+
+	do {
+		o.dst = c->zbuf;
+		o.size = c->zcap;
+		o.pos = 0;
+		left = ZSTD_compressStream2(c->z, &o, &in,
+		    end ? ZSTD_e_end : ZSTD_e_continue);
+		if (ZSTD_isError(left)) {
+			snprintf(c->msg, sizeof(c->msg), "zstd: %s",
+			    ZSTD_getErrorName(left));
+			return MULE_EARCHIVE;
+		}
+		if (o.pos > 0 && (r = c->fn(c->arg, c->zbuf, o.pos,
+		    c->msg)) != 0)
+			return r;
+	} while (end ? left != 0 : in.pos < in.size);
+	return 0;
+}
+
 static la_ssize_t
 w_cb(struct archive *a, void *ctx, const void *p, size_t n)
 {
 	struct container_w *c = ctx;
 	int r;
 
-	if ((r = c->fn(c->arg, p, n, c->msg)) != 0) {
+	if ((r = z_push(c, p, n, 0)) != 0) {
 		c->code = r;
 		archive_set_error(a, EIO, "%s", c->msg);
 		return -1;
 	}
 	return (la_ssize_t)n;
+}
+
+/*
+ * zstd at level BUNDLE_ZSTD_LEVEL (lower for bulk payloads over 8 MiB, so
+ * a --full pack of a big database does not crawl), with its window and
+ * tables cut to the payload's size so that memory stays under
+ * BUNDLE_ZSTD_MAXLOG's worth (about 13 × 2^log bytes) however large the
+ * bundle.
+ */
+static int
+z_setup(struct container_w *c, uint64_t size_hint)
+{
+	unsigned wlog = 10;
+	int level;
+
+	while (wlog < BUNDLE_ZSTD_MAXLOG && ((uint64_t)1 << wlog) < size_hint)
+		wlog++;
+	/* The strongest level for everyday bundles, faster ones for bulk. */
+	level = size_hint <= ((uint64_t)8 << 20) ? BUNDLE_ZSTD_LEVEL :
+	    size_hint <= ((uint64_t)128 << 20) ? 12 : 6;
+	if ((c->z = ZSTD_createCCtx()) == NULL ||
+	    (c->zbuf = malloc(ZSTD_CStreamOutSize())) == NULL)
+		return MULE_ENOMEM;
+	c->zcap = ZSTD_CStreamOutSize();
+	if (ZSTD_isError(ZSTD_CCtx_setParameter(c->z, ZSTD_c_compressionLevel,
+	    level)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(c->z, ZSTD_c_windowLog,
+	    (int)wlog)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(c->z, ZSTD_c_chainLog,
+	    (int)wlog + 1)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(c->z, ZSTD_c_hashLog,
+	    (int)wlog)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(c->z, ZSTD_c_checksumFlag, 1)))
+		return MULE_EARCHIVE;
+	return 0;
 }
 
 /* The error for a failed libarchive call (a callback's own wins). */
@@ -59,10 +125,9 @@ w_err(struct container_w *c, char *err, const char *what)
 
 int
 container_w_open(struct container_w **out, container_out_fn fn, void *arg,
-    int level, char *err)
+    uint64_t size_hint, char *err)
 {
 	struct container_w *c;
-	char lv[16];
 	int r = MULE_EINTERNAL;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
@@ -76,11 +141,12 @@ container_w_open(struct container_w **out, container_out_fn fn, void *arg,
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
 		goto out;
 	}
-	snprintf(lv, sizeof(lv), "%d", level);
+	if ((r = z_setup(c, size_hint)) != 0) {
+		r = mule_errf(err, r, "cannot start zstd");
+		goto out;
+	}
+	/* The tar framing is libarchive's; the zstd layer is ours (above). */
 	if (archive_write_set_format_pax_restricted(c->a) != ARCHIVE_OK ||
-	    archive_write_add_filter_zstd(c->a) != ARCHIVE_OK ||
-	    archive_write_set_filter_option(c->a, "zstd", "compression-level",
-	    lv) != ARCHIVE_OK ||
 	    archive_write_set_bytes_in_last_block(c->a, 1) != ARCHIVE_OK ||
 	    archive_write_open(c->a, c, NULL, w_cb, NULL) != ARCHIVE_OK) {
 		r = w_err(c, err, "cannot start the archive");
@@ -145,6 +211,8 @@ container_w_close(struct container_w *c, char *err)
 		return mule_errf(err, MULE_EINTERNAL, "archive member short");
 	if (archive_write_close(c->a) != ARCHIVE_OK)
 		return w_err(c, err, "finishing the archive");
+	if ((c->code = z_push(c, NULL, 0, 1)) != 0)
+		return w_err(c, err, "finishing the archive");
 	return 0;
 }
 
@@ -157,6 +225,8 @@ container_w_free(struct container_w *c)
 		archive_write_free(c->a);
 	if (c->e != NULL)
 		archive_entry_free(c->e);
+	ZSTD_freeCCtx(c->z);
+	free(c->zbuf);
 	free(c);
 }
 

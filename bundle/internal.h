@@ -34,7 +34,8 @@
 #define BUNDLE_RECIP_LEN (IDENT_KEYID_LEN + SEAL_KEYBOX_LEN)
 #define BUNDLE_BLOCK 65536		/* file read size */
 #define BUNDLE_HASH_LEN 32		/* BLAKE2b-256 member hashes */
-#define BUNDLE_ZSTD_LEVEL 9		/* ~16 MiB of compressor state */
+#define BUNDLE_ZSTD_LEVEL 19	/* zstd level of payloads up to 8 MiB */
+#define BUNDLE_ZSTD_MAXLOG 21	/* window/table cap: ~28 MiB of state */
 
 /* Header length for n recipients (encrypted adds the stream header). */
 size_t envelope_header_len(size_t nrecipients, int encrypted);
@@ -239,7 +240,7 @@ typedef int (*container_out_fn)(void *arg, const uint8_t *p, size_t n,
     char *err);
 
 int container_w_open(struct container_w **out, container_out_fn fn,
-    void *arg, int level, char *err);
+    void *arg, uint64_t size_hint, char *err);
 /* Starts a member of `size` bytes. */
 int container_w_member(struct container_w *c, const char *name,
     uint64_t size, char *err);

@@ -811,8 +811,9 @@ bundle_writer_finish(struct bundle_writer *w, struct manifest *m,
 	}
 	if ((r = raw_out(o, hb.d, hb.len, err)) != 0)
 		goto out;
-	if ((r = container_w_open(&c, archive_out, o, BUNDLE_ZSTD_LEVEL,
-	    err)) != 0 || (r = write_members(w, c, &mf, err)) != 0 ||
+	if ((r = container_w_open(&c, archive_out, o, w->sp_schema.size +
+	    w->sp_values.size + w->sp_rows.size + mf.len, err)) != 0 ||
+	    (r = write_members(w, c, &mf, err)) != 0 ||
 	    (r = container_w_close(c, err)) != 0)
 		goto out;
 	if (w->encrypt && (r = seal_enc_final(&o->enc)) != 0) {

@@ -76,9 +76,9 @@ test_expect_success 'a byte flipped in the signature: exit 3, unchanged' '
 test_expect_success 'a byte flipped anywhere (header, recipients, payload): exit 3, unchanged' '
 	n=$(wc -c <good.mule) &&
 	for off in 0 1 4 7 8 12 16 24 32 48 64 100 $(seq 120 $((n / 23)) $((n - 1))); do
-		cp good.mule any.mule && flip_byte any.mule $off &&
-		{ refuses 3 b.db "" mule -d b.db unpack any.mule ||
-		  { echo "offset $off of $n was not refused with exit 3"; exit 1; }; }
+		{ cp good.mule any.mule && flip_byte any.mule $off &&
+		  refuses 3 b.db "" mule -d b.db unpack any.mule; } ||
+		{ echo "offset $off of $n was not refused with exit 3"; exit 1; }
 	done
 '
 
@@ -87,8 +87,8 @@ test_expect_success 'a tampered unencrypted bundle: exit 3, unchanged' '
 	mule -d a.db pack --to b --no-encrypt -o plain.mule >/dev/null &&
 	n=$(wc -c <plain.mule) &&
 	for off in $((n / 3)) $((n / 2)) $((n - 80)) $((n - 3)); do
-		cp plain.mule p.mule && flip_byte p.mule $off &&
-		refuses 3 b.db "signature|altered|tampered|changed" mule -d b.db unpack p.mule ||
+		{ cp plain.mule p.mule && flip_byte p.mule $off &&
+		  refuses 3 b.db "signature|altered|tampered|changed" mule -d b.db unpack p.mule; } ||
 		{ echo "offset $off"; exit 1; }
 	done
 '
@@ -96,9 +96,9 @@ test_expect_success 'a tampered unencrypted bundle: exit 3, unchanged' '
 test_expect_success 'truncated bundles (10 bytes, half, all but one byte, empty): exit 3, unchanged' '
 	n=$(wc -c <good.mule) &&
 	for len in 0 10 $((n / 2)) $((n - 64)) $((n - 1)); do
-		head -c $len good.mule >trunc.mule &&
-		test "$(wc -c <trunc.mule)" = $len &&
-		refuses 3 b.db "truncated|not a mule bundle|signature" mule -d b.db unpack trunc.mule ||
+		{ head -c $len good.mule >trunc.mule &&
+		  test "$(wc -c <trunc.mule)" = $len &&
+		  refuses 3 b.db "truncated|not a mule bundle|signature" mule -d b.db unpack trunc.mule; } ||
 		{ echo "length $len of $n"; exit 1; }
 	done &&
 	head -c $((n - 1)) good.mule >trunc.mule &&
