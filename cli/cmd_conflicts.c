@@ -36,6 +36,74 @@ site_name(struct replica *rp, const uint8_t id[SITE_ID_LEN], char *out,
 		snprintf(out + 2 * i, 3, "%02x", id[i]);
 }
 
+/* mule conflicts resolve ID --keep local|remote|VALUE */
+static int
+conflicts_resolve(struct cli *c, const struct cli_cmd *cmd, int argc,
+    char **argv)
+{
+	static const struct option opts[] = {
+		{ "keep", required_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char err[MULE_ERRLEN] = "", *end;
+	struct replica_scan_stats scan;
+	struct replica *rp = NULL;
+	const char *keep = NULL, *value = NULL;
+	long long id;
+	int ch, r, rc;
+
+	memset(&scan, 0, sizeof(scan));
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'k':
+			keep = optarg;
+			break;
+		case 'h':
+			return cli_help(cmd);
+		default:
+			return cli_usage(cmd);
+		}
+	}
+	if (optind + 1 != argc || keep == NULL)
+		return cli_usage(cmd);
+	id = strtoll(argv[optind], &end, 10);
+	if (*end != '\0' || id <= 0) {
+		cli_error("'%s' is not a conflict number (see 'mule "
+		    "conflicts')", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (strcmp(keep, "local") != 0 && strcmp(keep, "remote") != 0) {
+		value = keep;
+		keep = NULL;
+	}
+	if ((rc = cli_open(c, 0, &rp)) != 0)
+		return rc;
+	/* Earlier edits first, then the resolution as a change of its own. */
+	if ((r = replica_begin(rp, err)) != 0 ||
+	    (r = replica_scan(rp, 0, &scan, progress_cb, NULL, err)) != 0 ||
+	    (r = replica_conflict_resolve(rp, id, keep, value, err)) != 0)
+		goto fail;
+	replica_scan_stats_release(&scan);
+	if ((r = replica_scan(rp, 0, &scan, progress_cb, NULL, err)) != 0 ||
+	    (r = replica_commit(rp, err)) != 0)
+		goto fail;
+	progress_done();
+	printf("conflict #%lld resolved: kept %s%s%s; it goes to peers with "
+	    "the next pack\n", id, value != NULL ? "'" : "",
+	    value != NULL ? value : keep, value != NULL ? "'" : "");
+	rc = EXIT_OK;
+	goto out;
+fail:
+	progress_done();
+	replica_rollback(rp);
+	rc = cli_fail(r, err);
+out:
+	replica_scan_stats_release(&scan);
+	replica_close(rp);
+	return rc;
+}
+
 int
 cmd_conflicts(struct cli *c, int argc, char **argv)
 {
@@ -51,7 +119,7 @@ cmd_conflicts(struct cli *c, int argc, char **argv)
 	size_t i, n = 0;
 	int ch, r, rc;
 
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'j':
 			c->json = 1;
@@ -61,6 +129,13 @@ cmd_conflicts(struct cli *c, int argc, char **argv)
 		default:
 			return cli_usage(cmd);
 		}
+	}
+	if (optind < argc && strcmp(argv[optind], "resolve") == 0) {
+		argv[optind] = "conflicts resolve";
+		argc -= optind;
+		argv += optind;
+		optind = 0;	/* restart getopt on the sub-command */
+		return conflicts_resolve(c, cmd, argc, argv);
 	}
 	if (optind != argc)
 		return cli_usage(cmd);

@@ -68,10 +68,15 @@ const struct cli_cmd cli_commands[] = {
 	{ "log", cmd_log, "log [--json]",
 	  "Lists bundles sent and received, oldest first.\n\n"
 	  "  --json        a JSON array\n" },
-	{ "conflicts", cmd_conflicts, "conflicts [--json]",
+	{ "conflicts", cmd_conflicts,
+	  "conflicts [--json] | conflicts resolve ID --keep local|remote|VALUE",
 	  "Lists values that lost a conflict here: a local value overwritten\n"
 	  "by one whose writer had not seen it.  Both values, both stamps\n"
 	  "(counter@site) and the winner.\n\n"
-	  "  --json        a JSON array\n" },
+	  "  --json        a JSON array\n"
+	  "  resolve ID --keep local|remote|VALUE\n"
+	  "                write the kept value (or VALUE) into the row as a new\n"
+	  "                local change, which the next pack sends to peers,\n"
+	  "                and mark the conflict resolved\n" },
 	{ NULL, NULL, NULL, NULL },
 };

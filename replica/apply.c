@@ -497,37 +497,53 @@ out:
 	return r;
 }
 
-/* Records a conflict: local value (text) overwritten by remote. */
+/*
+ * Records a conflict: the local value (text for people, `lv` the value
+ * itself, NULL for a whole row) and the remote one, with their stamps and
+ * the winner ("local" or "remote").
+ */
 static int
 log_conflict(struct replica_apply *a, const struct rowchange *rc,
-    const char *col, const char *local, const struct istamp *lst,
-    const char *remote, const struct istamp *rst, const char *winner,
-    char *err)
+    const char *col, const char *local, const struct mval *lv,
+    const struct istamp *lst, const char *remote, const struct mval *rv,
+    const struct istamp *rst, const char *winner, char *err)
 {
 	sqlite3_stmt *st = NULL;
 	struct strb pk;
+	uint8_t *key = NULL;
+	size_t keylen;
 	int s, r;
 
 	strb_init(&pk);
 	pk_text(&pk, rc->pk, rc->npk);
-	if ((r = rp_prepare(a->rp, "INSERT INTO _mule_conflicts(tbl, pk, col,"
-	    " local, local_type, local_lamport, local_origin, remote,"
-	    " remote_type, remote_lamport, remote_origin, winner, bundle)"
-	    " VALUES (?, ?, ?, ?, 0, ?, ?, ?, 0, ?, ?, ?, ?)", &st, err)) != 0)
+	if ((r = pk_encode(rc->pk, rc->npk, &key, &keylen)) != 0) {
+		r = mule_errf(err, r, "out of memory");
+		goto out;
+	}
+	if ((r = rp_prepare(a->rp, "INSERT INTO _mule_conflicts(tbl, pk, pkey,"
+	    " col, local, local_v, local_lamport, local_origin, remote,"
+	    " remote_v, remote_lamport, remote_origin, winner, bundle)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &st,
+	    err)) != 0)
 		goto out;
 	sqlite3_bind_text(st, 1, a->t->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, strb_str(&pk), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, col, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, local, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, (int64_t)lst->lamport);
-	sqlite3_bind_blob(st, 6, a->sites[lst->origin], SITE_ID_LEN,
+	sqlite3_bind_blob(st, 3, key, (int)keylen, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, col, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, local, -1, SQLITE_STATIC);
+	if (lv != NULL && (r = bind_value(a, st, 6, lv, err)) != 0)
+		goto out;
+	sqlite3_bind_int64(st, 7, (int64_t)lst->lamport);
+	sqlite3_bind_blob(st, 8, a->sites[lst->origin], SITE_ID_LEN,
 	    SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, remote, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 8, (int64_t)rst->lamport);
-	sqlite3_bind_blob(st, 9, a->sites[rst->origin], SITE_ID_LEN,
+	sqlite3_bind_text(st, 9, remote, -1, SQLITE_STATIC);
+	if (rv != NULL && (r = bind_value(a, st, 10, rv, err)) != 0)
+		goto out;
+	sqlite3_bind_int64(st, 11, (int64_t)rst->lamport);
+	sqlite3_bind_blob(st, 12, a->sites[rst->origin], SITE_ID_LEN,
 	    SQLITE_STATIC);
-	sqlite3_bind_text(st, 10, winner, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 11, a->bundle_id, 16, SQLITE_STATIC);
+	sqlite3_bind_text(st, 13, winner, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 14, a->bundle_id, 16, SQLITE_STATIC);
 	if ((s = sqlite3_step(st)) != SQLITE_DONE) {
 		r = rp_dberr(a->rp, s, err, "record conflict");
 		goto out;
@@ -537,6 +553,7 @@ log_conflict(struct replica_apply *a, const struct rowchange *rc,
 out:
 	sqlite3_finalize(st);
 	strb_release(&pk);
+	free(key);
 	return r;
 }
 
@@ -631,8 +648,8 @@ cell_conflicts(struct replica_apply *a, const struct rowchange *rc,
 		strb_reset(&rv);
 		mval_text(&lv, &v);
 		mval_text(&rv, a->inval[j]);
-		r = log_conflict(a, rc, a->t->cols[j], strb_str(&lv), ls,
-		    strb_str(&rv), &a->instamp[j], "remote", err);
+		r = log_conflict(a, rc, a->t->cols[j], strb_str(&lv), &v, ls,
+		    strb_str(&rv), a->inval[j], &a->instamp[j], "remote", err);
 	}
 	strb_release(&lv);
 	strb_release(&rv);
@@ -793,8 +810,8 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 					row_text(a, &lv);
 					sqlite3_reset(a->sel);
 					if ((r = log_conflict(a, rc, "*",
-					    strb_str(&lv), &old.colst[j],
-					    "(deleted)", &clst, "remote",
+					    strb_str(&lv), NULL, &old.colst[j],
+					    "(deleted)", NULL, &clst, "remote",
 					    err)) != 0)
 						goto out;
 				}

@@ -44,9 +44,9 @@ static const char *const state_sql[] = {
 	" at TEXT NOT NULL DEFAULT (datetime('now')), UNIQUE(bundle, dir))",
 	"CREATE TABLE _mule_conflicts("
 	" id INTEGER PRIMARY KEY, tbl TEXT NOT NULL, pk TEXT NOT NULL,"
-	" col TEXT NOT NULL, local BLOB, local_type INTEGER,"
-	" local_lamport INTEGER, local_origin BLOB,"
-	" remote BLOB, remote_type INTEGER, remote_lamport INTEGER,"
+	" pkey BLOB NOT NULL, col TEXT NOT NULL, local TEXT NOT NULL,"
+	" local_v, local_lamport INTEGER, local_origin BLOB,"
+	" remote TEXT NOT NULL, remote_v, remote_lamport INTEGER,"
 	" remote_origin BLOB, winner TEXT NOT NULL, bundle BLOB,"
 	" resolved INTEGER NOT NULL DEFAULT 0)",
 	"CREATE TABLE _mule_config(key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -120,6 +120,7 @@ rp_exec(struct replica *rp, const char *sql, char *err)
 int
 rp_begin(struct replica *rp, char *err)
 {
+	rp->changes_at_begin = sqlite3_total_changes64(rp->db);
 	return rp_exec(rp, "BEGIN IMMEDIATE", err);
 }
 

@@ -17,6 +17,7 @@ struct replica {
 	int readonly;
 	uint8_t site_id[SITE_ID_LEN];
 	int64_t me;		/* our index in _mule_origins */
+	int64_t changes_at_begin; /* sqlite3_total_changes64 at BEGIN */
 };
 
 /* Maps a SQLite result code to MULE_E* and fills err with the db message. */

@@ -5,6 +5,7 @@
 
 #include "core/buf.h"
 #include "core/error.h"
+#include "core/strb.h"
 #include "replica/internal.h"
 
 int
@@ -355,5 +356,103 @@ replica_check_lost(struct replica *rp, const char *peer,
 out:
 	vector_release(&top);
 	sqlite3_finalize(st);
+	return r;
+}
+
+int
+replica_conflict_resolve(struct replica *rp, int64_t id, const char *keep,
+    const char *value, char *err)
+{
+	struct replica_table *t = NULL;
+	sqlite3_stmt *st = NULL, *up = NULL;
+	struct mval pk[64];
+	struct strb sb;
+	const char *col, *winner;
+	uint32_t i, j;
+	int rc, r = MULE_EINTERNAL, vcol;
+
+	strb_init(&sb);
+	if ((r = rp_prepare(rp, "SELECT tbl, pkey, col, winner, local_v, "
+	    "remote_v, resolved FROM _mule_conflicts WHERE id = ?", &st,
+	    err)) != 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, id);
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		r = rc == SQLITE_DONE ? mule_errf(err, MULE_ENOTFOUND,
+		    "no conflict #%lld; see 'mule conflicts'", (long long)id) :
+		    rp_dberr(rp, rc, err, "read conflicts");
+		goto out;
+	}
+	if (sqlite3_column_int(st, 6) != 0) {
+		r = mule_errf(err, MULE_EINVAL, "conflict #%lld is resolved "
+		    "already", (long long)id);
+		goto out;
+	}
+	col = (const char *)sqlite3_column_text(st, 2);
+	winner = (const char *)sqlite3_column_text(st, 3);
+	vcol = keep == NULL ? -1 : strcmp(keep, "local") == 0 ? 4 : 5;
+	if (strcmp(col, "*") == 0) {
+		/* A whole row: only the winner can be kept (it is there). */
+		if (keep == NULL || strcmp(keep, winner) != 0) {
+			r = mule_errf(err, MULE_EINVAL, "conflict #%lld is about "
+			    "a whole row (a deletion against an edit); only "
+			    "--keep %s can be recorded, recreate the row by "
+			    "hand otherwise", (long long)id, winner);
+			goto out;
+		}
+		goto mark;
+	}
+	if ((r = rp_table_get(rp, (const char *)sqlite3_column_text(st, 0), &t,
+	    err)) != 0)
+		goto out;
+	for (j = 0; j < t->ncols && strcmp(t->cols[j], col) != 0; j++)
+		;
+	if (j == t->ncols || t->npk > 64 ||
+	    pk_decode(sqlite3_column_blob(st, 1),
+	    (size_t)sqlite3_column_bytes(st, 1), pk, t->npk) != 0) {
+		r = mule_errf(err, MULE_ESCHEMA, "conflict #%lld no longer "
+		    "matches table %s", (long long)id, t->name);
+		goto out;
+	}
+	strb_add(&sb, "UPDATE ");
+	strb_add_ident(&sb, t->name);
+	strb_add(&sb, " SET ");
+	strb_add_ident(&sb, col);
+	strb_add(&sb, " = ?1 WHERE ");
+	sql_pk_where(&sb, t, 2);
+	if ((r = rp_prepare(rp, strb_str(&sb), &up, err)) != 0)
+		goto out;
+	if (value != NULL)
+		sqlite3_bind_text(up, 1, value, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_value(up, 1, sqlite3_column_value(st, vcol));
+	for (i = 0; i < t->npk; i++)
+		mval_bind(up, (int)i + 2, &pk[i]);
+	if ((rc = sqlite3_step(up)) != SQLITE_DONE) {
+		r = rp_dberr(rp, rc, err, t->name);
+		goto out;
+	}
+	if (sqlite3_changes(rp->db) == 0) {
+		r = mule_errf(err, MULE_ENOTFOUND, "the row of conflict #%lld "
+		    "is gone", (long long)id);
+		goto out;
+	}
+mark:
+	sqlite3_finalize(up);
+	up = NULL;
+	if ((r = rp_prepare(rp, "UPDATE _mule_conflicts SET resolved = 1 "
+	    "WHERE id = ?", &up, err)) != 0)
+		goto out;
+	sqlite3_bind_int64(up, 1, id);
+	if ((rc = sqlite3_step(up)) != SQLITE_DONE) {
+		r = rp_dberr(rp, rc, err, "update conflicts");
+		goto out;
+	}
+	r = 0;
+out:
+	sqlite3_finalize(st);
+	sqlite3_finalize(up);
+	strb_release(&sb);
+	replica_table_free(t);
 	return r;
 }

@@ -292,5 +292,14 @@ int replica_conflicts(struct replica *rp, struct replica_conflict **out,
     size_t *n, char *err);
 void replica_conflicts_free(struct replica_conflict *v, size_t n);
 int replica_conflict_count(struct replica *rp, uint64_t *n, char *err);
+/*
+ * Resolves conflict `id` by writing the kept value into the row: `keep`
+ * "local" or "remote" (the value stored with the conflict), or `value`
+ * (text; the column's affinity converts it).  Inside a transaction; the
+ * caller's next scan records it as a new local change, which then
+ * propagates.  A whole-row conflict can only keep its winner.
+ */
+int replica_conflict_resolve(struct replica *rp, int64_t id,
+    const char *keep, const char *value, char *err);
 
 #endif

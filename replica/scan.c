@@ -130,8 +130,9 @@ rp_floor_raise(struct replica *rp, uint64_t lamport, char *err)
 
 /*
  * 1 when the database file is exactly as our last commit left it: its
- * change counter is the one we predicted, and no table awaits its
- * baseline.  Then there are no unrecorded edits and the scan is skipped.
+ * change counter is the one we predicted, this transaction has written
+ * nothing yet, and no table awaits its baseline.  Then there are no
+ * unrecorded edits and the scan is skipped.
  */
 int
 rp_unchanged_since_us(struct replica *rp)
@@ -140,6 +141,9 @@ rp_unchanged_since_us(struct replica *rp)
 	int64_t fc, want = -1;
 	int yes = 0;
 
+	/* Only at the start of a transaction: our own writes would hide. */
+	if (sqlite3_total_changes64(rp->db) != rp->changes_at_begin)
+		return 0;
 	if (rp_file_counter(rp, &fc) != 0)
 		return 0;
 	if (rp_prepare(rp, "SELECT counter, (SELECT count(*) FROM "
