@@ -72,8 +72,8 @@ spool_open(struct spool *sp, const char *dir, char *err)
 		goto out;
 	}
 	if ((sp->fd = mkstemp(sb.s)) < 0) {
-		r = mule_errf(err, file_errno_code(errno), "cannot create a "
-		    "spool file in %s: %s", dir, strerror(errno));
+		r = mule_errf(err, file_errno_code(errno), "cannot write in "
+		    "%s: %s", dir, strerror(errno));
 		goto out;
 	}
 	unlink(sb.s);

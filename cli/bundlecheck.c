@@ -51,7 +51,7 @@ cli_bundle_check(struct replica *rp, const struct ident_pub *me,
 		    r == MULE_EFORMAT)
 			r = mule_errf(err, MULE_EVERIFY, "%s: the signature of "
 			    "'%s' does not match: the file was changed or "
-			    "truncated (%s)", path, peer->name, e2);
+			    "truncated", path, peer->name);
 		else
 			r = mule_errf(err, r, "%s: %s", path, e2);
 		goto out;

@@ -57,7 +57,8 @@ const struct cli_cmd cli_commands[] = {
 	  "  --json        one JSON object\n" },
 	{ "verify", cmd_verify, "verify PATH",
 	  "Checks a bundle's signature against the sender's trusted key and\n"
-	  "its integrity; applies nothing.  Exit status 3 when it fails.\n" },
+	  "its integrity; applies nothing.  Exit status 3 when it fails or\n"
+	  "when the bundle is not addressed to this site.\n" },
 	{ "inspect", cmd_inspect, "inspect PATH [--raw] [--json]",
 	  "Verifies a bundle, then says what it holds: sender, vectors,\n"
 	  "migrations, and per table the rows and cells.  Encrypted bundles\n"
