@@ -46,10 +46,13 @@ int cli_help(const struct cli_cmd *cmd);
 const struct cli_cmd *cli_find(const char *name);
 
 /*
- * Parses the options common to every command ("--help", "--json") and
- * leaves others; returns -1 to continue, or an exit status.  Each command
- * uses getopt_long itself; see cli/opt.c.
+ * Parses the options of a command that has only --help and, when `json`
+ * is set, --json; with `stop`, parsing stops at the first operand (for
+ * sub-commands).  Leaves optind at the first operand.  Returns -1 to go
+ * on, or the exit status to return (help shown, or a usage error).
  */
+int cli_opts(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
+    int json, int stop);
 
 /* The database path or an error ("no database: use -d DB or MULE_DB"). */
 int cli_need_db(struct cli *c, const char **db);

@@ -9,30 +9,16 @@
 int
 cmd_id(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const struct cli_cmd *cmd = cli_find("id");
 	char err[MULE_ERRLEN] = "", ks[IDENT_KEYSTRING_MAX];
 	char fpr[IDENT_FPR_MAX];
 	struct replica_site site;
 	struct replica *rp = NULL;
 	struct ident_secret *sec = NULL;
-	int ch, r, rc;
+	int r, rc;
 
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'j':
-			c->json = 1;
-			break;
-		case 'h':
-			return cli_help(cmd);
-		default:
-			return cli_usage(cmd);
-		}
-	}
+	if ((rc = cli_opts(c, cmd, argc, argv, 1, 0)) >= 0)
+		return rc;
 	if (optind != argc)
 		return cli_usage(cmd);
 	if ((rc = cli_open(c, 1, &rp)) != 0)

@@ -9,29 +9,15 @@
 int
 cmd_log(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const struct cli_cmd *cmd = cli_find("log");
 	char err[MULE_ERRLEN] = "";
 	struct replica_logent *v = NULL;
 	struct replica *rp = NULL;
 	size_t i, n = 0;
-	int ch, r, rc;
+	int r, rc;
 
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'j':
-			c->json = 1;
-			break;
-		case 'h':
-			return cli_help(cmd);
-		default:
-			return cli_usage(cmd);
-		}
-	}
+	if ((rc = cli_opts(c, cmd, argc, argv, 1, 0)) >= 0)
+		return rc;
 	if (optind != argc)
 		return cli_usage(cmd);
 	if ((rc = cli_open(c, 1, &rp)) != 0)

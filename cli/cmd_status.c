@@ -42,11 +42,6 @@ last_sent(struct replica_logent *v, size_t n, const char *peer,
 int
 cmd_status(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const struct cli_cmd *cmd = cli_find("status");
 	char err[MULE_ERRLEN] = "", cnt[3][32];
 	struct replica_scan_stats scan;
@@ -59,22 +54,13 @@ cmd_status(struct cli *c, int argc, char **argv)
 	int64_t sseq, rseq;
 	uint64_t nconf = 0, behind;
 	size_t i, np = 0, nlog = 0;
-	int ch, r, rc;
+	int r, rc;
 
 	memset(&scan, 0, sizeof(scan));
 	vector_init(&known);
 	vector_init(&acked);
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'j':
-			c->json = 1;
-			break;
-		case 'h':
-			return cli_help(cmd);
-		default:
-			return cli_usage(cmd);
-		}
-	}
+	if ((rc = cli_opts(c, cmd, argc, argv, 1, 0)) >= 0)
+		return rc;
 	if (optind != argc)
 		return cli_usage(cmd);
 	if ((rc = cli_open(c, 1, &rp)) != 0)

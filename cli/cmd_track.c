@@ -106,20 +106,13 @@ out:
 int
 cmd_untrack(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const struct cli_cmd *cmd = cli_find("untrack");
 	char err[MULE_ERRLEN] = "";
 	struct replica *rp = NULL;
-	int ch, r, rc;
+	int r, rc;
 
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (ch == 'h')
-			return cli_help(cmd);
-		return cli_usage(cmd);
-	}
+	if ((rc = cli_opts(c, cmd, argc, argv, 0, 0)) >= 0)
+		return rc;
 	if (optind + 1 != argc)
 		return cli_usage(cmd);
 	if ((rc = cli_open(c, 0, &rp)) != 0)

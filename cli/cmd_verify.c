@@ -9,10 +9,6 @@
 int
 cmd_verify(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const struct cli_cmd *cmd = cli_find("verify");
 	char err[MULE_ERRLEN] = "", fpr[IDENT_FPR_MAX];
 	const struct bundle_info *info;
@@ -21,13 +17,10 @@ cmd_verify(struct cli *c, int argc, char **argv)
 	struct replica_peer peer;
 	struct replica *rp = NULL;
 	struct strb sb;
-	int ch, r, rc;
+	int r, rc;
 
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (ch == 'h')
-			return cli_help(cmd);
-		return cli_usage(cmd);
-	}
+	if ((rc = cli_opts(c, cmd, argc, argv, 0, 0)) >= 0)
+		return rc;
 	if (optind + 1 != argc)
 		return cli_usage(cmd);
 	if ((rc = cli_open(c, 1, &rp)) != 0)

@@ -1,4 +1,5 @@
 /* cli/util.c — messages, exit codes, opening the replica, output helpers. */
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -198,4 +199,27 @@ progress_cb(void *arg, const char *what, unsigned long long done,
 {
 	(void)arg;
 	progress(what, done, total);
+}
+
+int
+cli_opts(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
+    int json, int stop)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, stop ? "+h" : "h", opts,
+	    NULL)) != -1) {
+		if (ch == 'j' && json)
+			c->json = 1;
+		else if (ch == 'h')
+			return cli_help(cmd);
+		else
+			return cli_usage(cmd);
+	}
+	return -1;
 }
