@@ -263,7 +263,9 @@ cmd_pack(struct cli *c, int argc, char **argv)
 	/* The file is durable: now "sent" may advance. */
 	for (i = 0; i < npeers; i++)
 		if ((r = replica_set_peer_vector(rp, peers[i].name, "sent",
-		    &m.top, err)) != 0)
+		    &m.top, err)) != 0 ||
+		    (r = replica_peer_set(rp, peers[i].name, "_lost", NULL,
+		    err)) != 0)
 			goto fail;
 	strb_addf(&sum, "%s change%s in %llu table%s",
 	    fmt_count(ps.rows, cnt), ps.rows == 1 ? "" : "s",

@@ -22,9 +22,25 @@ vector_behind(const struct vector *have, const struct vector *want)
 	return n;
 }
 
-/* The last bundle sent to `peer`, from the log (seq 0 when none). */
+/* Whether `name` is one of the '+'-separated names in `list`. */
+static int
+in_list(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = list;
+
+	while ((p = strstr(p, name)) != NULL) {
+		if ((p == list || p[-1] == '+') && (p[n] == '\0' ||
+		    p[n] == '+'))
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
+/* The last bundle sent to or received from `peer` (seq 0 when none). */
 static void
-last_sent(struct replica_logent *v, size_t n, const char *peer,
+last_bundle(struct replica_logent *v, size_t n, const char *peer,
     const char *dir, int64_t *seq, const char **at)
 {
 	size_t i;
@@ -32,11 +48,24 @@ last_sent(struct replica_logent *v, size_t n, const char *peer,
 	*seq = 0;
 	*at = "";
 	for (i = 0; i < n; i++) {
-		if (strcmp(v[i].dir, dir) != 0 || strcmp(v[i].peer, peer) != 0)
+		if (strcmp(v[i].dir, dir) != 0 || !in_list(v[i].peer, peer))
 			continue;
 		*seq = v[i].seq;
 		*at = v[i].at;
 	}
+}
+
+/* A numeric peer property (0 when unset). */
+static long long
+peer_num(struct replica *rp, const char *peer, const char *key)
+{
+	char *v = NULL;
+	long long n = 0;
+
+	if (replica_peer_prop(rp, peer, key, &v, NULL) == 0 && v != NULL)
+		n = atoll(v);
+	free(v);
+	return n;
 }
 
 int
@@ -53,6 +82,7 @@ cmd_status(struct cli *c, int argc, char **argv)
 	const char *sat, *rat;
 	int64_t sseq, rseq;
 	uint64_t nconf = 0, behind;
+	long long applied, lost;
 	size_t i, np = 0, nlog = 0;
 	int r, rc;
 
@@ -116,36 +146,47 @@ cmd_status(struct cli *c, int argc, char **argv)
 			rc = cli_fail(r, err);
 			goto out;
 		}
-		last_sent(log, nlog, peers[i].name, "sent", &sseq, &sat);
-		last_sent(log, nlog, peers[i].name, "recv", &rseq, &rat);
+		last_bundle(log, nlog, peers[i].name, "sent", &sseq, &sat);
+		last_bundle(log, nlog, peers[i].name, "recv", &rseq, &rat);
 		behind = vector_behind(&acked, &known);
+		applied = peer_num(rp, peers[i].name, "_applied");
+		lost = peer_num(rp, peers[i].name, "_lost");
 		if (c->json) {
 			printf("%s{\"name\":", i ? "," : "");
 			json_str(stdout, peers[i].name);
 			printf(",\"last_sent\":%lld,\"last_received\":%lld,"
+			    "\"applied_by_peer\":%lld,\"lost_after\":%lld,"
 			    "\"origins_unacked\":%llu}", (long long)sseq,
-			    (long long)rseq, (unsigned long long)behind);
+			    (long long)rseq, applied, lost,
+			    (unsigned long long)behind);
 			continue;
 		}
-		printf("peer %s: ", peers[i].name);
+		printf("peer %s:\n", peers[i].name);
 		if (sseq > 0)
-			printf("last sent bundle %lld (%s); ", (long long)sseq,
-			    sat);
+			printf("  sent:         bundle #%lld (%s)\n",
+			    (long long)sseq, sat);
 		else
-			printf("nothing sent yet; ");
+			printf("  sent:         nothing yet\n");
 		if (rseq > 0)
-			printf("last received bundle %lld (%s); ",
+			printf("  received:     bundle #%lld (%s)\n",
 			    (long long)rseq, rat);
 		else
-			printf("nothing received yet; ");
-		if (rseq == 0)
-			printf("no acknowledgement yet\n");
-		else if (behind == 0)
-			printf("it has acknowledged everything we know\n");
+			printf("  received:     nothing yet\n");
+		if (applied > 0)
+			printf("  acknowledged: it has applied our bundles up "
+			    "to #%lld%s\n", applied, behind == 0 ?
+			    ", and has everything we know" : "");
 		else
-			printf("it has not yet acknowledged changes from %llu "
-			    "origin%s\n", (unsigned long long)behind,
-			    behind == 1 ? "" : "s");
+			printf("  acknowledged: nothing yet (no bundle from it "
+			    "since it got one of ours)\n");
+		if (lost > 0)
+			printf("  gap:          a bundle before #%lld never "
+			    "reached it; the next 'mule pack --to %s' sends "
+			    "those changes again\n", lost, peers[i].name);
+		else if (behind > 0 && applied > 0)
+			printf("  pending:      changes from %llu origin%s it "
+			    "has not confirmed yet (in bundles on their way)\n",
+			    (unsigned long long)behind, behind == 1 ? "" : "s");
 	}
 	if (c->json)
 		printf("]}\n");

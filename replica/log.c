@@ -328,12 +328,16 @@ replica_check_lost(struct replica *rp, const char *peer,
 {
 	sqlite3_stmt *st = NULL;
 	struct vector top;
+	char num[32];
 	uint64_t k;
 	int r = 0;
 
 	*lost = 0;
 	vector_init(&top);
 	if ((k = vector_get(recv, rp->site_id)) == 0)
+		goto out;
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)k);
+	if ((r = replica_peer_set(rp, peer, "_applied", num, err)) != 0)
 		goto out;
 	if ((r = rp_prepare(rp, "SELECT top FROM _mule_bundles WHERE dir = "
 	    "'sent' AND seq = ?", &st, err)) != 0)
@@ -350,7 +354,8 @@ replica_check_lost(struct replica *rp, const char *peer,
 	if (vector_covers(ack, &top))
 		goto out;
 	/* It applied bundle k but lacks what k carried: one went missing. */
-	if ((r = rp_vector_put(rp, peer, "sent", ack, err)) != 0)
+	if ((r = rp_vector_put(rp, peer, "sent", ack, err)) != 0 ||
+	    (r = replica_peer_set(rp, peer, "_lost", num, err)) != 0)
 		goto out;
 	*lost = 1;
 out:

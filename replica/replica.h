@@ -270,7 +270,9 @@ int replica_recv_seqs(struct replica *rp, struct vector *out, char *err);
  * When the peer has applied our bundle number recv[our site] but its ack
  * does not cover what that bundle brought it up to, something we sent
  * never arrived: "sent" falls back to the ack, so the next pack carries
- * the missing changes again (*lost = 1).
+ * the missing changes again (*lost = 1).  Remembers, as the peer's
+ * properties "_applied" and "_lost", the last bundle of ours it applied
+ * and the one after which something was lost (cleared by the next pack).
  */
 int replica_check_lost(struct replica *rp, const char *peer,
     const struct vector *recv, const struct vector *ack, int *lost,

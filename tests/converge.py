@@ -1,0 +1,653 @@
+#!/usr/bin/env python3
+"""converge.py — randomized convergence driver for t0007-converge.sh.
+
+Five sites: a hub h and field sites s1..s4; every field site exchanges with
+h, and s3 and s4 also exchange directly (a loop).  Sites trust only their
+neighbours, so s1's changes reach s2 only through h.  Two tables: k with an
+INTEGER PRIMARY KEY and three columns, w with a TEXT key (WITHOUT ROWID).
+
+Each round, sites edit (inserts, some with keys that collide across sites,
+updates of random cells and of one "hot" cell at several sites, deletes,
+re-inserts of deleted keys), then pack bundles for their neighbours into
+per-edge mailboxes (h sometimes for two neighbours at once, and now and then
+a copy lands in the wrong mailbox), then mailboxes are delivered with random
+loss, delay, duplication and reordering (one file at a time, or a whole
+mailbox directory at once).  Finally the pending bundles are split: half
+delivered late, half kept; rounds of reliable exchange along every edge run
+until two rounds in a row carry no change; then the kept (stale) bundles are
+delivered and must change nothing.
+
+Checks (all printed, each with its own name in RESULT.json):
+  traffic     every mule command exits as it should (0; 3 for a bundle
+              delivered to a site it is not addressed to)
+  quiet       reliable exchange goes quiet (no ping-pong) within a bound
+  identical   every site holds the same tracked data
+  no_dup      no primary key twice
+  conflicts   every value some site wrote that is not in the final data
+              was (a) overwritten or deleted by a write or delete at a site
+              that knew it (per origin, a site knows what it wrote and what
+              its peers knew when they packed the bundles it applied; this
+              is at least what mule's vectors say), or (b) is in some
+              site's conflict log (`mule conflicts --json`, as the "local"
+              or "remote" value of that cell, or inside a whole-row entry)
+  stale       late stale bundles change no data and log no conflict
+
+Deterministic for a given --seed, except for the winners of ties, which
+depend on the site ids that `mule init` draws (printed at the start).
+Stdlib only.
+"""
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+
+SITES = ["h", "s1", "s2", "s3", "s4"]
+EDGES = [("h", "s1"), ("h", "s2"), ("h", "s3"), ("h", "s4"), ("s3", "s4")]
+SCHEMA = """CREATE TABLE k(id INTEGER PRIMARY KEY, x, y, z);
+CREATE TABLE w(id TEXT PRIMARY KEY, v, n) WITHOUT ROWID;"""
+COLS = {"k": ["x", "y", "z"], "w": ["v", "n"]}
+KPOOL = 30          # random integer keys 1..KPOOL (collide across sites)
+WPOOL = 20          # text keys 'k00'..'k19'
+QUIET_ROUNDS = 2    # reliable rounds in a row without change = quiet
+MAX_RELIABLE = 24   # ... within this many rounds
+
+NEIGHBOURS = {s: [] for s in SITES}
+for _a, _b in EDGES:
+    NEIGHBOURS[_a].append(_b)
+    NEIGHBOURS[_b].append(_a)
+
+
+class Failure(Exception):
+    pass
+
+
+class Driver:
+    def __init__(self, args):
+        self.args = args
+        self.rng = random.Random(args.seed)
+        self.dir = os.path.abspath(args.dir)
+        self.mule = args.mule
+        self.steps = []
+        self.log = None
+        self.n = 0                      # value counter (unique values)
+        self.vc = {s: {t: 0 for t in SITES} for s in SITES}
+        self.events = []                # see event()
+        self.by_row = {}                # (table, key) -> [event index]
+        self.pending = []               # bundles in mailboxes
+        self.bid = 0
+        self.results = {}
+        self.counts = {"packs": 0, "changes": 0, "delivered": 0, "lost": 0,
+                       "duplicated": 0, "misdelivered": 0, "dir_unpacks": 0,
+                       "multi": 0, "edits": 0}
+
+    # ---- logging -------------------------------------------------------
+    def step(self, msg):
+        self.steps.append(msg)
+        self.log.write(msg + "\n")
+        self.log.flush()
+
+    def db(self, s):
+        return os.path.join(self.dir, s + ".db")
+
+    def run(self, site, *argv, want=(0,)):
+        cmd = [self.mule, "-d", self.db(site)] + list(argv)
+        p = subprocess.run(cmd, cwd=self.dir, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+        short = " ".join(["mule", "-d", site + ".db"] + list(argv))
+        out = (p.stdout + p.stderr).strip().replace("\n", " | ")
+        self.step("  $ %s -> %d: %s" % (short, p.returncode, out[:300]))
+        if p.returncode not in want:
+            raise Failure("traffic", "'%s' exited %d (wanted %s): %s"
+                          % (short, p.returncode,
+                             "/".join(map(str, want)), out))
+        return p
+
+    # ---- model of knowledge -------------------------------------------
+    def event(self, site, kind, table, key, col=None, value=None):
+        """Records a local write (kind 'w') of VALUE to cell (table, key,
+        col) or a delete (kind 'd') of row (table, key) at SITE."""
+        self.vc[site][site] += 1
+        e = {"i": len(self.events), "site": site, "seq": self.vc[site][site],
+             "kind": kind, "table": table, "key": key, "col": col,
+             "value": value, "vc": dict(self.vc[site])}
+        self.events.append(e)
+        self.by_row.setdefault((table, key), []).append(e["i"])
+
+    def learn(self, site, vc):
+        for t in SITES:
+            if vc[t] > self.vc[site][t]:
+                self.vc[site][t] = vc[t]
+
+    # ---- values --------------------------------------------------------
+    def value(self, table, col):
+        self.n += 1
+        n = self.n
+        if table == "k":
+            if col == "x":
+                return 7000000 + n
+            if col == "y":
+                return "y%d" % n
+            return None if self.rng.random() < 0.1 else "z%d" % n
+        if col == "v":
+            return "v%d" % n
+        return 8000000 + n
+
+    # ---- edits ---------------------------------------------------------
+    def connect(self, s):
+        c = sqlite3.connect(self.db(s), isolation_level=None)
+        return c
+
+    def rows(self, c, table):
+        return [r[0] for r in c.execute("SELECT id FROM %s" % table)]
+
+    def do_insert(self, c, s, table, key=None):
+        cols = COLS[table]
+        vals = [self.value(table, col) for col in cols]
+        if key is None:     # integer key assigned locally, like autoincrement
+            cur = c.execute("INSERT INTO k(%s) VALUES (?, ?, ?)"
+                            % ", ".join(cols), vals)
+            key = cur.lastrowid
+        else:
+            c.execute("INSERT INTO %s(id, %s) VALUES (?%s)"
+                      % (table, ", ".join(cols), ", ?" * len(cols)),
+                      [key] + vals)
+        self.step("%s: INSERT %s %r %r" % (s, table, key, vals))
+        for col, v in zip(cols, vals):
+            self.event(s, "w", table, key, col, v)
+
+    def do_update(self, c, s, table, key, cols):
+        vals = [self.value(table, col) for col in cols]
+        c.execute("UPDATE %s SET %s WHERE id = ?"
+                  % (table, ", ".join("%s = ?" % col for col in cols)),
+                  vals + [key])
+        self.step("%s: UPDATE %s %r %s"
+                  % (s, table, key, ", ".join("%s=%r" % cv
+                                              for cv in zip(cols, vals))))
+        for col, v in zip(cols, vals):
+            self.event(s, "w", table, key, col, v)
+
+    def do_delete(self, c, s, table, key):
+        c.execute("DELETE FROM %s WHERE id = ?" % table, [key])
+        self.step("%s: DELETE %s %r" % (s, table, key))
+        self.event(s, "d", table, key)
+
+    def edit(self, s, hot):
+        rng = self.rng
+        c = self.connect(s)
+        try:
+            commits = 1 if rng.random() < 0.7 else 2
+            for _ in range(commits):
+                c.execute("BEGIN")
+                for _ in range(rng.randint(1, 4)):
+                    self.counts["edits"] += 1
+                    table = "k" if rng.random() < 0.65 else "w"
+                    have = self.rows(c, table)
+                    r = rng.random()
+                    if r < 0.30:                        # insert / re-insert
+                        if table == "k" and rng.random() < 0.4:
+                            self.do_insert(c, s, "k")
+                            continue
+                        if table == "k":
+                            key = rng.randint(1, KPOOL)
+                        else:
+                            key = "k%02d" % rng.randrange(WPOOL)
+                        if key not in have:
+                            self.do_insert(c, s, table, key)
+                        elif have:
+                            self.do_update(c, s, table, key,
+                                           self.pick_cols(table))
+                    elif r < 0.85 and have:             # update
+                        key = rng.choice(have)
+                        self.do_update(c, s, table, key, self.pick_cols(table))
+                    elif have:                          # delete
+                        self.do_delete(c, s, table, rng.choice(have))
+                if hot is not None and rng.random() < 0.5:
+                    table, key, col = hot
+                    if key in self.rows(c, table):
+                        self.do_update(c, s, table, key, [col])
+                c.execute("COMMIT")
+        finally:
+            c.close()
+
+    def pick_cols(self, table):
+        cols = COLS[table]
+        m = self.rng.randint(1, len(cols))
+        return sorted(self.rng.sample(cols, m), key=cols.index)
+
+    # ---- bundles -------------------------------------------------------
+    def mailbox(self, src, dst):
+        d = os.path.join(self.dir, "mail", "%s-%s" % (src, dst))
+        os.makedirs(d, exist_ok=True)
+        return d
+
+    def pack(self, s, to, extra=()):
+        out = os.path.join(self.dir, "mail", "out") + "/"
+        os.makedirs(out, exist_ok=True)
+        p = self.run(s, "pack", "--to", ",".join(to), "-o", out, *extra)
+        m = re.search(r"packed (\d+) changes? .*→ (\S+\.mule)", p.stdout)
+        if not m:
+            raise Failure("traffic", "pack at %s: cannot read %r"
+                          % (s, p.stdout))
+        path = m.group(2)
+        if not os.path.isabs(path):
+            path = os.path.join(self.dir, path)
+        self.counts["packs"] += 1
+        self.counts["changes"] += int(m.group(1))
+        return path, int(m.group(1))
+
+    def post(self, s, to):
+        """Packs at S for the sites TO and puts a copy into each mailbox
+        (and now and then one into a wrong one)."""
+        path, changes = self.pack(s, to)
+        snap = dict(self.vc[s])
+        for r in to:
+            self.bid += 1
+            dst = os.path.join(self.mailbox(s, r), "%06d-%s" %
+                               (self.bid, os.path.basename(path)))
+            shutil.copyfile(path, dst)
+            self.pending.append({"path": dst, "src": s, "dst": r, "vc": snap,
+                                 "addressed": True, "id": self.bid})
+        others = [r for r in NEIGHBOURS[s] if r not in to]
+        if others and self.rng.random() < 0.05:
+            r = self.rng.choice(others)
+            self.bid += 1
+            dst = os.path.join(self.mailbox(s, r), "%06d-%s" %
+                               (self.bid, os.path.basename(path)))
+            shutil.copyfile(path, dst)
+            self.pending.append({"path": dst, "src": s, "dst": r, "vc": snap,
+                                 "addressed": False, "id": self.bid})
+            self.counts["misdelivered"] += 1
+            self.step("  (a copy of %s also lands in %s's mailbox)"
+                      % (os.path.basename(path), r))
+        os.unlink(path)
+        return changes
+
+    def deliver(self, b):
+        """Unpacks one bundle file at its mailbox's site."""
+        r = b["dst"]
+        if b["addressed"]:
+            self.run(r, "unpack", b["path"])
+            self.learn(r, b["vc"])
+            self.counts["delivered"] += 1
+        else:
+            before = file_sum(self.db(r))
+            self.run(r, "unpack", b["path"], want=(3,))
+            if file_sum(self.db(r)) != before:
+                raise Failure("traffic", "%s: refusing %s (not addressed to "
+                              "it) changed its database" % (r, b["path"]))
+
+    def deliver_dir(self, r, items):
+        """Unpacks a whole mailbox directory (name order) holding ITEMS."""
+        d = os.path.dirname(items[0]["path"])
+        p = self.run(r, "unpack", d)
+        wrong = [b for b in items if not b["addressed"]]
+        if wrong and "skipped" not in p.stdout + p.stderr:
+            raise Failure("traffic", "%s: unpack %s did not say it skipped "
+                          "%d bundle(s) addressed to other sites"
+                          % (r, d, len(wrong)))
+        for b in items:
+            if b["addressed"]:
+                self.learn(r, b["vc"])
+                self.counts["delivered"] += 1
+        self.counts["dir_unpacks"] += 1
+
+    def drop(self, b):
+        os.unlink(b["path"])
+        self.pending.remove(b)
+
+    def traffic(self):
+        rng = self.rng
+        for s in SITES:
+            if rng.random() < 0.55:
+                nb = NEIGHBOURS[s]
+                if s == "h" and rng.random() < 0.25:
+                    to = sorted(rng.sample(nb, 2))
+                    self.counts["multi"] += 1
+                else:
+                    to = [rng.choice(nb)]
+                self.post(s, to)
+        for box in sorted({(b["src"], b["dst"]) for b in self.pending}):
+            items = [b for b in self.pending if (b["src"], b["dst"]) == box]
+            if rng.random() < 0.1:
+                # a courier hands over the whole stick
+                self.step("deliver mailbox %s-%s as a directory" % box)
+                self.deliver_dir(box[1], items)
+                for b in items:
+                    if b["addressed"] and rng.random() < 0.15:
+                        self.counts["duplicated"] += 1
+                        continue
+                    self.drop(b)
+                continue
+            rng.shuffle(items)
+            for b in items:
+                r = rng.random()
+                if r < 0.12:
+                    self.step("lost %s" % os.path.basename(b["path"]))
+                    self.counts["lost"] += 1
+                    self.drop(b)
+                elif r < 0.40:
+                    pass                            # delayed
+                else:
+                    self.deliver(b)
+                    if b["addressed"] and rng.random() < 0.15:
+                        self.counts["duplicated"] += 1   # read twice, later
+                    else:
+                        self.drop(b)
+
+    def reliable_round(self):
+        """Packs along every edge, both ways, and delivers at once; returns
+        the number of changes sent."""
+        total = 0
+        edges = [(a, b) for a, b in EDGES] + [(b, a) for a, b in EDGES]
+        self.rng.shuffle(edges)
+        for s, r in edges:
+            path, changes = self.pack(s, [r])
+            snap = dict(self.vc[s])
+            self.run(r, "unpack", path)
+            self.learn(r, snap)
+            os.unlink(path)
+            total += changes
+        return total
+
+    # ---- checks --------------------------------------------------------
+    def dump(self, s):
+        c = sqlite3.connect(self.db(s))
+        try:
+            out = {}
+            for t in COLS:
+                out[t] = sorted((repr(r) for r in c.execute(
+                    "SELECT * FROM %s" % t)))
+            return out
+        finally:
+            c.close()
+
+    def conflicts(self):
+        allc = []
+        for s in SITES:
+            p = self.run(s, "conflicts", "--json")
+            for e in json.loads(p.stdout):
+                e["site"] = s
+                allc.append(e)
+        return allc
+
+    def check_conflicts(self, final):
+        """See the module's docstring, (a) and (b)."""
+        cells = {}
+        for t in COLS:
+            for r in final[t]:
+                row = eval(r)       # repr of a tuple of str/int/float/None
+                for col, v in zip(COLS[t], row[1:]):
+                    cells[(t, row[0], col)] = v
+        logs = {}
+        for e in self.conflicts():
+            logs.setdefault((e["table"], e["key"]), []).append(e)
+        missing = []
+        explained = {"present": 0, "overwritten": 0, "logged": 0}
+        for e in self.events:
+            if e["kind"] != "w" or e["value"] is None:
+                continue
+            t, key, col, v = e["table"], e["key"], e["col"], e["value"]
+            if (t, key, col) in cells and cells[(t, key, col)] == v:
+                explained["present"] += 1
+                continue
+            knew = False
+            for i in self.by_row[(t, key)]:
+                f = self.events[i]
+                if f is e or (f["kind"] == "w" and f["col"] != col):
+                    continue
+                if f["vc"][e["site"]] >= e["seq"]:
+                    knew = True
+                    break
+            if knew:
+                explained["overwritten"] += 1
+                continue
+            lit = sql_literal(v)
+            pat = re.compile(r"(?<![\w'])%s(?![\w'])" % re.escape(lit))
+            found = False
+            for c in logs.get((t, sql_literal(key)), []):
+                for side in ("local", "remote"):
+                    s = c.get(side) or ""
+                    if (c["column"] == col and s == lit) or \
+                       (c["column"] == "*" and pat.search(s)):
+                        found = True
+            if found:
+                explained["logged"] += 1
+                continue
+            missing.append(e)
+        self.step("values written: %d present at the end, %d overwritten or "
+                  "deleted by a site that knew them, %d in a conflict log, "
+                  "%d unaccounted for"
+                  % (explained["present"], explained["overwritten"],
+                     explained["logged"], len(missing)))
+        if missing:
+            lines = []
+            for e in missing[:15]:
+                t, key = e["table"], e["key"]
+                later = [self.events[i] for i in self.by_row[(t, key)]
+                         if self.events[i]["i"] > e["i"]]
+                lines.append(
+                    "  %s wrote %s.%s[%r] = %r (event %d, %s#%d); final "
+                    "value %r; conflict log entries for the row: %s; later "
+                    "events on the row: %s"
+                    % (e["site"], t, e["col"], key, e["value"], e["i"],
+                       e["site"], e["seq"],
+                       cells.get((t, key, e["col"]), "(no row)"),
+                       json.dumps(logs.get((t, sql_literal(key)), [])),
+                       "; ".join("%s %s%s%s" % (
+                           f["site"], "wrote" if f["kind"] == "w" else
+                           "deleted",
+                           (" %s=%r" % (f["col"], f["value"]))
+                           if f["kind"] == "w" else "",
+                           "" if f["vc"][e["site"]] >= e["seq"]
+                           else " (not knowing it)")
+                           for f in later[:8])))
+            raise Failure("conflicts", "%d value(s) overwritten with no "
+                          "conflict entry anywhere (first %d):\n%s"
+                          % (len(missing), min(15, len(missing)),
+                             "\n".join(lines)))
+
+    def check_identical(self):
+        dumps = {s: self.dump(s) for s in SITES}
+        ref = dumps["h"]
+        bad = []
+        for s in SITES[1:]:
+            for t in COLS:
+                if dumps[s][t] != ref[t]:
+                    a, b = set(ref[t]), set(dumps[s][t])
+                    bad.append("%s.%s differs from h.%s: only at h %s; "
+                               "only at %s %s"
+                               % (s, t, t, sorted(a - b)[:6], s,
+                                  sorted(b - a)[:6]))
+        if bad:
+            raise Failure("identical", "\n  ".join(bad))
+        return ref
+
+    def check_no_dup(self):
+        for s in SITES:
+            c = sqlite3.connect(self.db(s))
+            try:
+                for t in COLS:
+                    n, d = c.execute("SELECT count(*), count(DISTINCT id) "
+                                     "FROM %s" % t).fetchone()
+                    if n != d:
+                        raise Failure("no_dup", "%s.%s: %d rows, %d keys"
+                                      % (s, t, n, d))
+            finally:
+                c.close()
+
+    # ---- the whole run -------------------------------------------------
+    def setup(self):
+        if os.path.exists(self.dir):
+            shutil.rmtree(self.dir)
+        os.makedirs(self.dir)
+        self.log = open(os.path.join(self.dir, "steps.log"), "w")
+        for s in SITES:
+            self.run(s, "init", self.db(s), "--name", s)
+        keys, ids = {}, {}
+        for s in SITES:
+            j = json.loads(self.run(s, "id", "--json").stdout)
+            keys[s], ids[s] = j["key"], j["site_id"]
+        print("converge: site ids %s" % ", ".join(
+            "%s=%s" % (s, ids[s]) for s in SITES))
+        self.step("site ids: %r" % ids)
+        for a, b in EDGES:
+            self.run(a, "peer", "add", b, keys[b])
+            self.run(b, "peer", "add", a, keys[a])
+        for s in SITES:
+            c = sqlite3.connect(self.db(s))
+            c.executescript(SCHEMA)
+            c.close()
+        # the hub starts with rows that predate tracking (its baseline)
+        c = self.connect("h")
+        c.execute("BEGIN")
+        for i in range(1, 9):
+            self.do_insert(c, "h", "k", i)
+        for i in range(4):
+            self.do_insert(c, "h", "w", "k%02d" % i)
+        c.execute("COMMIT")
+        c.close()
+        for s in SITES:
+            self.run(s, "track", "--all")
+        # one hello along every edge, so that bundles for several
+        # recipients know each recipient's site id (see t0006)
+        for a, b in EDGES:
+            for s, r in ((a, b), (b, a)):
+                path, _ = self.pack(s, [r])
+                snap = dict(self.vc[s])
+                self.run(r, "unpack", path)
+                self.learn(r, snap)
+                os.unlink(path)
+
+    def main(self):
+        a = self.args
+        self.setup()
+        for rnd in range(1, a.rounds + 1):
+            self.step("== round %d" % rnd)
+            hot = None
+            if self.rng.random() < 0.7:
+                t = "k" if self.rng.random() < 0.7 else "w"
+                key = self.rng.randint(1, 10) if t == "k" else \
+                    "k%02d" % self.rng.randrange(6)
+                hot = (t, key, self.rng.choice(COLS[t]))
+            for s in SITES:
+                if self.rng.random() < 0.7:
+                    self.edit(s, hot)
+            self.traffic()
+        self.results["traffic"] = "ok"
+
+        self.step("== late delivery of half the pending bundles")
+        self.rng.shuffle(self.pending)
+        stale = [b for b in self.pending if b["addressed"]]
+        stale = stale[: len(stale) // 2]
+        for b in list(self.pending):
+            if b in stale:
+                continue
+            self.deliver(b)
+            self.drop(b)
+
+        quiet, rounds = 0, 0
+        while quiet < QUIET_ROUNDS:
+            rounds += 1
+            if rounds > MAX_RELIABLE:
+                raise Failure("quiet", "still sending changes after %d "
+                              "rounds of reliable exchange" % MAX_RELIABLE)
+            self.step("== reliable round %d" % rounds)
+            quiet = quiet + 1 if self.reliable_round() == 0 else 0
+        self.results["quiet"] = "ok"
+        self.step("quiet after %d reliable rounds" % rounds)
+
+        final = self.check_identical()
+        self.results["identical"] = "ok"
+        self.check_no_dup()
+        self.results["no_dup"] = "ok"
+        try:
+            self.check_conflicts(final)
+            self.results["conflicts"] = "ok"
+        except Failure as f:    # report, and still check stale bundles
+            self.results["conflicts"] = f.args[1]
+
+        self.step("== %d stale bundles arrive after convergence" % len(stale))
+        before = {s: len(json.loads(self.run(s, "conflicts", "--json").stdout))
+                  for s in SITES}
+        for b in stale:
+            self.deliver(b)
+            self.drop(b)
+        for s in SITES:
+            if self.dump(s) != final:
+                raise Failure("stale", "stale bundles changed %s's data"
+                              % s)
+            n = len(json.loads(self.run(s, "conflicts", "--json").stdout))
+            if n != before[s]:
+                raise Failure("stale", "stale bundles added %d conflict(s) "
+                              "at %s" % (n - before[s], s))
+        if self.reliable_round() != 0:
+            raise Failure("stale", "after stale bundles, a reliable round "
+                          "still sent changes")
+        self.results["stale"] = "ok"
+        if self.results["conflicts"] != "ok":
+            raise Failure("conflicts", self.results["conflicts"])
+
+
+def sql_literal(v):
+    if v is None:
+        return "NULL"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, str):
+        return "'" + v.replace("'", "''") + "'"
+    return repr(v)
+
+
+def file_sum(path):
+    import hashlib
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--rounds", type=int, default=40)
+    ap.add_argument("--dir", default="converge")
+    ap.add_argument("--mule", default="mule")
+    ap.add_argument("--tail", type=int, default=60,
+                    help="steps shown on failure")
+    args = ap.parse_args()
+    print("converge: seed %d, %d rounds, sites %s, edges %s"
+          % (args.seed, args.rounds, " ".join(SITES),
+             " ".join("%s-%s" % e for e in EDGES)))
+    sys.stdout.flush()
+    d = Driver(args)
+    rc = 0
+    try:
+        d.main()
+    except Failure as f:
+        check, msg = f.args
+        d.results[check] = msg
+        rc = 1
+        if d.log:
+            d.step("FAILED %s: %s" % (check, msg))
+        print("converge: last %d steps (all in %s):"
+              % (args.tail, os.path.join(d.dir, "steps.log")))
+        for s in d.steps[-args.tail:]:
+            print("  " + s)
+        print("converge: FAILED check '%s' (seed %d, %d rounds): %s"
+              % (check, args.seed, args.rounds, msg))
+    with open(os.path.join(d.dir, "RESULT.json"), "w") as f:
+        json.dump({"seed": args.seed, "rounds": args.rounds,
+                   "results": d.results, "counts": d.counts}, f, indent=1)
+    print("converge: %s" % json.dumps(d.counts))
+    print("converge: checks %s" % json.dumps(
+        {k: ("ok" if v == "ok" else "FAILED") for k, v in d.results.items()}))
+    print("converge: seed %d: %s" % (args.seed, "ok" if rc == 0 else "FAILED"))
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,292 @@
+#!/bin/sh
+# Many sites (DESIGN §7–8, issue 5): bundles for several recipients, relay
+# through a hub with loops, a lost bundle, a bundle applied twice, bundles
+# out of order, colliding integer keys, tombstones against late bundles.
+#
+# Each scenario runs in its own directory with its own sites.
+. "$(dirname "$0")/lib/test-lib.sh"
+. "$TEST_DIR/lib/sites.sh"
+
+Q="'"	# a single quote, for SQL strings inside the tests' bodies
+
+SCHEMA="CREATE TABLE k(id INTEGER PRIMARY KEY, x, y, z);
+    CREATE TABLE w(id TEXT PRIMARY KEY, v) WITHOUT ROWID"
+
+# mksite NAME...: new sites NAME.db with SCHEMA, tracked (track's stderr
+# goes to NAME.track).
+mksite() {
+	for _s in "$@"; do
+		mule init "$_s.db" --name "$_s" >/dev/null &&
+		sqlite3 "$_s.db" "$SCHEMA" &&
+		mule -d "$_s.db" track --all >/dev/null 2>"$_s.track" ||
+		return 1
+	done
+}
+
+# trust A B: A and B trust each other.
+trust() {
+	mule -d "$1.db" peer add "$2" "$(mule -d "$2.db" id --json | json_get key)" >/dev/null &&
+	mule -d "$2.db" peer add "$1" "$(mule -d "$1.db" id --json | json_get key)" >/dev/null
+}
+
+# rows_in DB BUNDLE: the number of rows (alive or deleted) BUNDLE carries,
+# as DB (a recipient) sees it with inspect --json.
+rows_in() {
+	mule -d "$1" inspect "$2" --json |
+	    json_py "sum(t['rows'] + t.get('deleted', 0) for t in v['tables'])"
+}
+
+# no_dup DB: no key of k or w appears twice (and the row counts agree
+# with the number of distinct keys).
+no_dup() {
+	check_val "$1" "SELECT count(*) - count(DISTINCT id) FROM k" 0 &&
+	check_val "$1" "SELECT count(*) - count(DISTINCT id) FROM w" 0
+}
+
+# several_recipients: a packs one bundle for hq and b; both apply it; c,
+# which trusts a but is not a recipient, is refused the file (exit 3, "not
+# addressed") and skips it when unpacking the directory.
+several_recipients() {
+	sqlite3 a.db "INSERT INTO k VALUES (1, 'one', 1.5, NULL), (2, 'two', 2, x'00ff');
+	    INSERT INTO w VALUES ('alpha', 1)" &&
+	mkdir out &&
+	mule -d a.db pack --to hq,b -o out/ >pack.out &&
+	test_grep pack.out "^packed .* → out/[^ ]*\.mule" &&
+	test "$(ls out/*.mule | wc -l)" -eq 1 &&
+	f=$(ls out/*.mule) &&
+	mule -d hq.db inspect "$f" --json | json_true "v['recipients'] == 2" &&
+	mule -d b.db inspect "$f" --json | json_true "v['recipients'] == 2" &&
+	mule -d hq.db unpack "$f" >hq.out &&
+	mule -d b.db unpack "$f" >b.out &&
+	test_grep hq.out " 3 inserted" &&
+	exact_same a.db hq.db &&
+	exact_same a.db b.db &&
+	refuses 3 c.db "not addressed" mule -d c.db unpack "$f" &&
+	mule -d c.db unpack out/ >c.out &&
+	test_grep c.out "skipped 1 " &&
+	check_val c.db "SELECT count(*) FROM k" 0 &&
+	check_val c.db "SELECT count(*) FROM w" 0 &&
+	mule -d hq.db unpack "$f" >hq2.out &&
+	test_grep hq2.out "already applied" &&
+	exact_same a.db hq.db
+}
+
+test_expect_success 'several recipients, never heard from: each applies it, a third site cannot' '
+	mkdir m1 && cd m1 &&
+	mksite a hq b c && trust a hq && trust a b && trust a c &&
+	several_recipients
+'
+
+test_expect_success 'several recipients that have sent bundles before: each applies it, a third cannot' '
+	mkdir m2 && cd m2 &&
+	mksite a hq b c && trust a hq && trust a b && trust a c &&
+	mkdir hello &&
+	for s in hq b c; do mule -d $s.db pack --to a -o hello/ >/dev/null || exit 1; done &&
+	mule -d a.db unpack hello/ >/dev/null &&
+	several_recipients
+'
+
+test_expect_success 'status counts a bundle for several recipients as sent to each of them' '
+	cd m2 &&
+	mule -d a.db status --json >st &&
+	json_true "all(p[\"last_sent\"] >= 1 for p in v[\"peers\"] if p[\"name\"] in (\"hq\", \"b\"))" <st &&
+	json_true "[p[\"last_sent\"] for p in v[\"peers\"] if p[\"name\"] == \"c\"] == [0]" <st
+'
+
+# f and q do not trust each other; both trust the hub h.
+test_expect_success 'relay field site → hub → HQ and back, loops without duplicates or ping-pong' '
+	mkdir r && cd r &&
+	mksite f h q && trust f h && trust h q &&
+	sqlite3 f.db "INSERT INTO k VALUES (1, 10, 11, 12), (2, 20, 21, 22), (3, 30, 31, 32);
+	    INSERT INTO w VALUES (${Q}field${Q}, 1)" &&
+	send f h && send h q &&
+	exact_same f.db q.db &&
+	check_val q.db "SELECT x FROM k WHERE id = 2" 20 &&
+	sqlite3 q.db "UPDATE k SET x = 2002 WHERE id = 2; DELETE FROM k WHERE id = 3;
+	    INSERT INTO k VALUES (4, 40, 41, 42); UPDATE w SET v = 2 WHERE id = ${Q}field${Q}" &&
+	send q h && send h f &&
+	echo "no echo: h → q and f → h carry nothing back" &&
+	B=$(packs h q) && test "$(rows_in q.db "$B")" -eq 0 &&
+	mule -d q.db unpack "$B" >/dev/null &&
+	B=$(packs f h) && test "$(rows_in h.db "$B")" -eq 0 &&
+	mule -d h.db unpack "$B" >/dev/null &&
+	check_val f.db "SELECT x FROM k WHERE id = 2" 2002 &&
+	check_val f.db "SELECT count(*) FROM k WHERE id = 3" 0 &&
+	check_val f.db "SELECT v FROM w" 2 &&
+	exact_same f.db q.db && exact_same f.db h.db &&
+	sqlite3 f.db "INSERT INTO k VALUES (5, 50, 51, 52); UPDATE k SET y = 111 WHERE id = 1" &&
+	sqlite3 q.db "UPDATE k SET z = 444 WHERE id = 4; INSERT INTO w VALUES (${Q}hq${Q}, 9)" &&
+	for i in 1 2 3; do
+		send q h && send h q && send h f && send f h &&
+		send h q && send q h && send f h && send h f || exit 1
+	done &&
+	exact_same f.db h.db && exact_same h.db q.db &&
+	check_val q.db "SELECT id, x, y, z FROM k ORDER BY id" "1|10|111|12
+2|2002|21|22
+4|40|41|444
+5|50|51|52" &&
+	check_val f.db "SELECT id, v FROM w ORDER BY id" "field|2
+hq|9" &&
+	no_dup f.db && no_dup h.db && no_dup q.db &&
+	mule -d f.db conflicts --json | json_true "v == []" &&
+	mule -d q.db conflicts --json | json_true "v == []" &&
+	for e in "f h" "h f" "h q" "q h"; do
+		set -- $e &&
+		B=$(packs $1 $2) &&
+		n=$(rows_in $2.db "$B") &&
+		if [ "$n" != 0 ]; then
+			echo "$1 → $2 after a quiet round carries $n rows:" &&
+			mule -d $2.db inspect "$B" --json; exit 1
+		fi &&
+		mule -d $2.db unpack "$B" >/dev/null || exit 1
+	done &&
+	exact_same f.db h.db && exact_same h.db q.db
+'
+
+test_expect_success 'a lost bundle: gap reported, the next bundle after an ack carries it again' '
+	mkdir l && cd l &&
+	mksite a b && trust a b &&
+	sqlite3 a.db "INSERT INTO k VALUES (1, 1, 1, 1), (2, 2, 2, 2); INSERT INTO w VALUES (${Q}lost${Q}, 1)" &&
+	lost=$(packs a b) && rm "$lost" &&
+	sqlite3 a.db "UPDATE k SET x = 222 WHERE id = 2; INSERT INTO k VALUES (3, 3, 3, 3)" &&
+	send a b &&
+	test_grep send.out "missing" &&
+	check_val b.db "SELECT x, y, z FROM k WHERE id = 3" "3|3|3" &&
+	check_val b.db "SELECT x FROM k WHERE id = 2" 222 &&
+	check_val b.db "SELECT count(*) FROM k WHERE id = 1" 0 &&
+	check_val b.db "SELECT count(*) FROM w" 0 &&
+	send b a &&
+	again=$(packs a b) &&
+	test "$(rows_in b.db "$again")" -ge 3 &&
+	mule -d b.db unpack "$again" >out &&
+	exact_same a.db b.db &&
+	no_dup b.db &&
+	send b a && send a b &&
+	exact_same a.db b.db &&
+	B=$(packs a b) && test "$(rows_in b.db "$B")" -eq 0
+'
+
+test_expect_success 'the same bundle applied twice (two copies of the file) changes nothing' '
+	mkdir d && cd d &&
+	mksite a b && trust a b &&
+	sqlite3 a.db "INSERT INTO k VALUES (1, 1, 1, 1), (2, 2, 2, 2); INSERT INTO w VALUES (${Q}twice${Q}, 1)" &&
+	send a b && send b a &&
+	sqlite3 a.db "UPDATE k SET x = 100 WHERE id = 1; DELETE FROM k WHERE id = 2;
+	    INSERT INTO k VALUES (3, 3, 3, 3); UPDATE w SET v = 2" &&
+	B=$(packs a b) &&
+	mkdir copy && cp "$B" copy/again.mule &&
+	mule -d b.db unpack "$B" >out1 &&
+	exact_same a.db b.db &&
+	sum=$(file_sum b.db) &&
+	mule -d b.db unpack copy/again.mule >out2 &&
+	test_grep out2 "already applied" &&
+	test "$(file_sum b.db)" = "$sum" &&
+	sqlite3 b.db "UPDATE k SET x = 555 WHERE id = 1; INSERT INTO k VALUES (2, 9, 9, 9)" &&
+	mule -d b.db unpack copy/again.mule >out3 &&
+	mule -d b.db unpack "$B" copy/ >out4 &&
+	check_val b.db "SELECT id, x, y, z FROM k ORDER BY id" "1|555|1|1
+2|9|9|9
+3|3|3|3" &&
+	mule -d b.db conflicts --json | json_true "v == []" &&
+	send b a && send a b &&
+	exact_same a.db b.db &&
+	check_val a.db "SELECT x FROM k WHERE id = 1" 555 &&
+	mule -d a.db conflicts --json | json_true "v == []"
+'
+
+# a packs each step once for b and once for c; b applies in order, c
+# newest first.
+test_expect_success 'three bundles applied newest first end as in order' '
+	mkdir o && cd o &&
+	mksite a b c && trust a b && trust a c &&
+	sqlite3 a.db "INSERT INTO k VALUES (1, 1, 1, 1), (2, 2, 2, 2), (3, 3, 3, 3);
+	    INSERT INTO w VALUES (${Q}o${Q}, 1)" &&
+	b1=$(packs a b) && c1=$(packs a c) &&
+	sqlite3 a.db "UPDATE k SET x = 11 WHERE id = 1; DELETE FROM k WHERE id = 2;
+	    INSERT INTO w VALUES (${Q}p${Q}, 2); UPDATE w SET v = 10 WHERE id = ${Q}o${Q}" &&
+	b2=$(packs a b) && c2=$(packs a c) &&
+	sqlite3 a.db "UPDATE k SET x = 111, y = 112 WHERE id = 1; INSERT INTO k VALUES (2, 20, 21, 22);
+	    DELETE FROM k WHERE id = 3; DELETE FROM w WHERE id = ${Q}p${Q}" &&
+	b3=$(packs a b) && c3=$(packs a c) &&
+	mule -d b.db unpack "$b1" >/dev/null && mule -d b.db unpack "$b2" >/dev/null &&
+	mule -d b.db unpack "$b3" >/dev/null &&
+	mule -d c.db unpack "$c3" >/dev/null && mule -d c.db unpack "$c2" >/dev/null &&
+	mule -d c.db unpack "$c1" >/dev/null &&
+	exact_same a.db b.db &&
+	exact_same b.db c.db &&
+	check_val c.db "SELECT id, x, y, z FROM k ORDER BY id" "1|111|112|1
+2|20|21|22" &&
+	check_val c.db "SELECT id, v FROM w ORDER BY id" "o|10" &&
+	mule -d b.db conflicts --json | json_true "v == []" &&
+	mule -d c.db conflicts --json | json_true "v == []" &&
+	send c a && send a c && send b a && send a b &&
+	exact_same a.db c.db && exact_same a.db b.db
+'
+
+test_expect_success 'colliding integer keys: same outcome at both, the loser logged, track warned' '
+	mkdir kc && cd kc &&
+	mksite a b && trust a b &&
+	test_grep a.track "warning" &&
+	test_grep a.track "(^|[^a-z_])k[^a-z_].*integer key|integer key.*[^a-z_]k([^a-z_]|$)" &&
+	! grep -Eq "(^|[^a-z_])w[^a-z_].*integer key" a.track &&
+	send a b && send b a &&
+	W=$(next_winner a b) && L=$( [ "$W" = a ] && echo b || echo a ) &&
+	echo "winner $W, loser $L" &&
+	sqlite3 $W.db "INSERT INTO k VALUES (1, ${Q}w-x${Q}, 1001, NULL)" &&
+	sqlite3 $L.db "INSERT INTO k VALUES (1, ${Q}l-x${Q}, 2002, 3003)" &&
+	A=$(packs a b) && B=$(packs b a) &&
+	mule -d b.db unpack "$A" >/dev/null &&
+	mule -d a.db unpack "$B" >/dev/null &&
+	send a b && send b a &&
+	exact_same a.db b.db &&
+	check_val a.db "SELECT x, y, quote(z) FROM k WHERE id = 1" "w-x|1001|NULL" &&
+	no_dup a.db &&
+	conflict_is $L.db k 1 x "${Q}l-x${Q}" "${Q}w-x${Q}" remote &&
+	conflict_is $L.db k 1 y 2002 1001 remote &&
+	conflict_is $L.db k 1 z 3003 NULL remote &&
+	no_conflict $W.db k 1
+'
+
+# b relays a's row 7 to c in a bundle that arrives only after the delete;
+# a's own old bundles to b and c arrive late too.
+test_expect_success 'tombstones: a deleted row never comes back from an older bundle' '
+	mkdir t && cd t &&
+	mksite a b c && trust a b && trust a c && trust b c &&
+	sqlite3 a.db "INSERT INTO k VALUES (7, 7, 7, 7), (8, 8, 8, 8); INSERT INTO w VALUES (${Q}gone${Q}, 1)" &&
+	ab1=$(packs a b) && cp "$ab1" ab1-copy.mule &&
+	mule -d b.db unpack "$ab1" >/dev/null &&
+	bc1=$(packs b c) && ac1=$(packs a c) &&
+	check_val b.db "SELECT count(*) FROM k WHERE id = 7" 1 &&
+	sqlite3 a.db "DELETE FROM k WHERE id = 7; DELETE FROM w" &&
+	send a b && send a c &&
+	for s in a b c; do
+		check_val $s.db "SELECT count(*) FROM k WHERE id = 7" 0 &&
+		check_val $s.db "SELECT count(*) FROM w" 0 || exit 1
+	done &&
+	mule -d c.db unpack "$bc1" >/dev/null &&
+	check_val c.db "SELECT count(*) FROM k WHERE id = 7" 0 &&
+	check_val c.db "SELECT count(*) FROM w" 0 &&
+	check_val c.db "SELECT x FROM k WHERE id = 8" 8 &&
+	mule -d c.db unpack "$ac1" >/dev/null &&
+	mule -d b.db unpack ab1-copy.mule >/dev/null &&
+	for s in b c; do
+		check_val $s.db "SELECT count(*) FROM k WHERE id = 7" 0 &&
+		check_val $s.db "SELECT count(*) FROM w" 0 || exit 1
+	done &&
+	send b c && send c b && send c a && send b a && send a b && send a c &&
+	mule -d a.db pack --to c --full -o full.mule >/dev/null &&
+	mule -d c.db unpack full.mule >/dev/null &&
+	mule -d c.db pack --to a --full -o full2.mule >/dev/null &&
+	mule -d a.db unpack full2.mule >/dev/null &&
+	for s in a b c; do
+		check_val $s.db "SELECT count(*) FROM k WHERE id = 7" 0 &&
+		check_val $s.db "SELECT count(*) FROM w" 0 &&
+		check_val $s.db "SELECT count(*) FROM k" 1 || exit 1
+	done &&
+	exact_same a.db b.db && exact_same a.db c.db &&
+	for s in a b c; do
+		mule -d $s.db conflicts --json | json_true "v == []" || exit 1
+	done
+'
+
+test_done
