@@ -96,7 +96,10 @@ class Driver:
         return os.path.join(self.dir, s + ".db")
 
     def run(self, site, *argv, want=(0,)):
-        cmd = [self.mule, "-d", self.db(site)] + list(argv)
+        if argv[0] == "init":
+            cmd = [self.mule] + list(argv)
+        else:
+            cmd = [self.mule, "-d", self.db(site)] + list(argv)
         p = subprocess.run(cmd, cwd=self.dir, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True)
         short = " ".join(["mule", "-d", site + ".db"] + list(argv))
