@@ -5,6 +5,7 @@
 #ifndef MULE_CLI_CLI_H
 #define MULE_CLI_CLI_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "core/error.h"
@@ -62,6 +63,13 @@ char *cli_keyfile(struct cli *c, const char *db);
 int cli_open(struct cli *c, int readonly, struct replica **rp);
 /* Loads our secret identity (printing errors). 0 or an exit status. */
 int cli_load_secret(struct cli *c, struct ident_secret **s);
+
+/*
+ * Parses a media size: digits, an optional fraction and a unit k (1024
+ * bytes), M (1000 k) or G (1000 M), so that 1440k and 1.44M are a floppy,
+ * 650M a CD and 4G fits a FAT32 file.  0 or -1.
+ */
+int cli_parse_size(const char *s, uint64_t *out);
 
 /* JSON output helpers: a string with escapes; hex bytes. */
 void json_str(FILE *f, const char *s);
