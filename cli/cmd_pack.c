@@ -5,12 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
 #include "bundle/bundle.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "cli/media.h"
 #include "core/strb.h"
 
 #define PACK_MAX_PEERS 64
@@ -141,6 +143,54 @@ pack_path(const char *out, const char *from, const char *to, int64_t seq)
 	return strb_detach(&sb);
 }
 
+static int
+is_dir(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* "1.44M" style text for a volume size, into buf[32]. */
+static const char *
+volume_text(uint64_t v, char buf[32])
+{
+	if (v % ((uint64_t)1024 * 1000 * 1000) == 0)
+		snprintf(buf, 32, "%lluG", (unsigned long long)(v /
+		    ((uint64_t)1024 * 1000 * 1000)));
+	else if (v % (1024 * 1000) == 0)
+		snprintf(buf, 32, "%lluM", (unsigned long long)(v /
+		    (1024 * 1000)));
+	else if (v % 1024 == 0)
+		snprintf(buf, 32, "%lluk", (unsigned long long)(v / 1024));
+	else
+		snprintf(buf, 32, "%llu bytes", (unsigned long long)v);
+	return buf;
+}
+
+/*
+ * For parts and images: a temporary name beside the database for the
+ * whole bundle, and the base name (the bundle's file name without .mule).
+ */
+static int
+media_names(const char *db, const char *path, char **tmp, char **base)
+{
+	struct strb sb;
+	const char *slash = strrchr(path, '/');
+	size_t n;
+
+	strb_init(&sb);
+	strb_addf(&sb, "%s.mule-tmp-%ld", db, (long)getpid());
+	*tmp = strb_detach(&sb);
+	strb_init(&sb);
+	strb_add(&sb, slash != NULL ? slash + 1 : path);
+	n = sb.len;
+	if (n > 5 && strcmp(sb.s + n - 5, ".mule") == 0)
+		sb.s[n - 5] = '\0';
+	*base = strb_detach(&sb);
+	return *tmp != NULL && *base != NULL ? 0 : MULE_ENOMEM;
+}
+
 int
 cmd_pack(struct cli *c, int argc, char **argv)
 {
@@ -149,6 +199,9 @@ cmd_pack(struct cli *c, int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "full", no_argument, NULL, 'f' },
 		{ "no-encrypt", no_argument, NULL, 'N' },
+		{ "volume-size", required_argument, NULL, 'v' },
+		{ "parity", required_argument, NULL, 'p' },
+		{ "iso", required_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -165,8 +218,11 @@ cmd_pack(struct cli *c, int argc, char **argv)
 	struct manifest m;
 	struct strb to, sum;
 	const char *out = NULL;
-	char *tolist = NULL, *path = NULL;
-	uint64_t size = 0;
+	char *tolist = NULL, *path = NULL, *tmp = NULL, *base = NULL, *end;
+	const char *iso = NULL;
+	uint64_t size = 0, volume = 0;
+	unsigned long parity = 0;
+	size_t nfiles = 1;
 	int64_t seq = 0;
 	size_t i, npeers = 0;
 	int ch, r = 0, rc = EXIT_FAIL, full = 0, encrypt = 1, began = 0;
@@ -190,6 +246,24 @@ cmd_pack(struct cli *c, int argc, char **argv)
 		case 'N':
 			encrypt = 0;
 			break;
+		case 'v':
+			if (cli_parse_size(optarg, &volume) != 0) {
+				cli_error("--volume-size: '%s' is not a size "
+				    "(examples: 1440k, 1.44M, 650M, 4G)", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'p':
+			parity = strtoul(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || parity > 200) {
+				cli_error("--parity: '%s' is not a number of "
+				    "parity parts (0 to 200)", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'i':
+			iso = optarg;
+			break;
 		case 'h':
 			return cli_help(cmd);
 		default:
@@ -198,6 +272,16 @@ cmd_pack(struct cli *c, int argc, char **argv)
 	}
 	if (optind != argc || tolist == NULL)
 		return cli_usage(cmd);
+	if (parity > 0 && volume == 0) {
+		cli_error("--parity needs --volume-size (parity parts repair "
+		    "lost parts)");
+		return EXIT_USAGE;
+	}
+	if (volume > 0 && out != NULL && !is_dir(out)) {
+		cli_error("with --volume-size, -o names a directory for the "
+		    "parts: %s is not one", out);
+		return EXIT_USAGE;
+	}
 	if ((rc = cli_open(c, 0, &rp)) != 0)
 		return rc;
 	rc = EXIT_FAIL;
@@ -235,8 +319,11 @@ cmd_pack(struct cli *c, int argc, char **argv)
 		r = MULE_ENOMEM;
 		goto fail;
 	}
-	if ((r = bundle_writer_new(path, NULL, sec, pubs, npeers, encrypt,
-	    &ps.w, err)) != 0)
+	if ((volume > 0 || iso != NULL) && (r = media_names(c->db, path, &tmp,
+	    &base)) != 0)
+		goto fail;
+	if ((r = bundle_writer_new(tmp != NULL ? tmp : path, NULL, sec, pubs,
+	    npeers, encrypt, &ps.w, err)) != 0)
 		goto fail;
 	ps.err = err;
 	sink.arg = &ps;
@@ -252,13 +339,17 @@ cmd_pack(struct cli *c, int argc, char **argv)
 		r = MULE_ENOMEM;
 		goto fail;
 	}
-	m.nto = npeers;
+	/* Site ids we know (from their bundles); the header's key ids rule. */
 	for (i = 0; i < npeers; i++)
 		if (peers[i].has_site)
-			memcpy(m.to[i], peers[i].site_id, SITE_ID_LEN);
+			memcpy(m.to[m.nto++], peers[i].site_id, SITE_ID_LEN);
 	m.seq = (uint64_t)seq;
 	m.full = full;
 	if ((r = bundle_writer_finish(ps.w, &m, &size, err)) != 0)
+		goto fail;
+	/* Parts or an image: the whole bundle was a temporary file. */
+	if (tmp != NULL && (r = media_pack(tmp, out != NULL ? out : ".", base,
+	    volume, (uint32_t)parity, iso, &nfiles, err)) != 0)
 		goto fail;
 	/* The file is durable: now "sent" may advance. */
 	for (i = 0; i < npeers; i++)
@@ -278,10 +369,20 @@ cmd_pack(struct cli *c, int argc, char **argv)
 		goto fail;
 	began = 0;
 	progress_done();
-	printf("packed %s → %s, ", strb_str(&sum), path);
-	strb_reset(&sum);
-	strb_add_size(&sum, size);
-	printf("%s%s\n", strb_str(&sum), encrypt ? "" : " (not encrypted)");
+	strb_reset(&to);
+	strb_add_size(&to, size);
+	if (iso != NULL)
+		printf("packed %s → %s (%s%s, %zu file%s)\n", strb_str(&sum),
+		    iso, strb_str(&to), encrypt ? "" : ", not encrypted",
+		    nfiles, nfiles == 1 ? "" : "s");
+	else if (volume > 0)
+		printf("packed %s → %zu parts in %s (%zu data + %lu parity, "
+		    "%s in all): needs %zu media of %s\n", strb_str(&sum),
+		    nfiles, out != NULL ? out : ".", nfiles - parity, parity,
+		    strb_str(&to), nfiles, volume_text(volume, cnt));
+	else
+		printf("packed %s → %s, %s%s\n", strb_str(&sum), path,
+		    strb_str(&to), encrypt ? "" : " (not encrypted)");
 	rc = EXIT_OK;
 	goto out;
 fail:
@@ -297,6 +398,10 @@ out:
 	replica_scan_stats_release(&scan);
 	strb_release(&to);
 	strb_release(&sum);
+	if (tmp != NULL)
+		unlink(tmp);
+	free(tmp);
+	free(base);
 	free(path);
 	ident_secret_free(sec);
 	replica_close(rp);

@@ -1,16 +1,21 @@
 /* cli/cmd_unpack.c — mule unpack [--dry-run] PATH... */
 #include <dirent.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/bundlecheck.h"
 #include "cli/commands.h"
+#include "cli/media.h"
 #include "core/strb.h"
+#include "transports/iso.h"
 
 struct unpacker {
+	const char *db;
 	struct replica *rp;
 	struct ident_secret *sec;
 	const struct bundle_info *info;
@@ -126,8 +131,10 @@ list_dir(const char *dir, char ***v, size_t *n, char *err)
 	strb_init(&sb);
 	while ((de = readdir(d)) != NULL && r == 0) {
 		len = strlen(de->d_name);
-		if (de->d_name[0] == '.' || len < 6 ||
-		    strcmp(de->d_name + len - 5, ".mule") != 0)
+		if (de->d_name[0] == '.' || !((len > 5 &&
+		    strcmp(de->d_name + len - 5, ".mule") == 0) ||
+		    (len > 10 && strcmp(de->d_name + len - 10,
+		    PARTS_SUFFIX) == 0)))
 			continue;
 		strb_reset(&sb);
 		strb_add(&sb, dir);
@@ -257,6 +264,144 @@ out:
 	return r;
 }
 
+/* What happened to the bundles of one run. */
+struct tally {
+	size_t applied, already, skipped;
+	int worst;
+};
+
+/* Reports one bundle's result and counts it. */
+static void
+tally(struct unpacker *u, const char *path, int indir, int r,
+    const char *err, struct tally *t)
+{
+	int rc;
+
+	(void)u;
+	if (r == 0) {
+		t->applied++;
+	} else if (r == MULE_EAPPLIED) {
+		if (indir)
+			t->already++;
+		else
+			printf("%s: already applied; nothing changed\n", path);
+	} else if (r == MULE_ENOTRECIPIENT && indir) {
+		t->skipped++;
+	} else {
+		rc = cli_fail(r, err);
+		if (rc > t->worst)
+			t->worst = rc;
+	}
+}
+
+static int
+add_group(char ***v, size_t *n, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if (strcmp((*v)[i], id) == 0)
+			return 0;
+	return add_path(v, n, id);
+}
+
+/* Removes a directory and the files in it. */
+static void
+remove_tree(const char *dir)
+{
+	char **v = NULL;
+	size_t i, n = 0;
+
+	if (list_dir(dir, &v, &n, NULL) == 0)
+		for (i = 0; i < n; i++)
+			unlink(v[i]);
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+	rmdir(dir);
+}
+
+/* Extracts the bundles and parts of an ISO image into a scratch dir. */
+static int
+iso_paths(const char *db, const char *iso, char **isodir, char ***paths,
+    size_t *n, char *err)
+{
+	struct strb sb;
+	char **got = NULL;
+	size_t i, ngot = 0;
+	int r;
+
+	if (*isodir == NULL) {
+		strb_init(&sb);
+		strb_addf(&sb, "%s.mule-iso-%ld", db, (long)getpid());
+		if ((*isodir = strb_detach(&sb)) == NULL)
+			return mule_errf(err, MULE_ENOMEM, "out of memory");
+		if (mkdir(*isodir, 0700) != 0)
+			return mule_errf(err, MULE_EIO, "cannot make %s: %s",
+			    *isodir, strerror(errno));
+	}
+	if ((r = xport_iso_extract(iso, *isodir, ".mule", PARTS_SUFFIX, &got,
+	    &ngot, err)) != 0)
+		return r;
+	for (i = 0; i < ngot && r == 0; i++)
+		r = add_path(paths, n, got[i]);
+	xport_iso_paths_free(got, ngot);
+	return r == 0 ? 0 : mule_errf(err, r, "out of memory");
+}
+
+/* A spooled bundle: rebuild and apply it once enough parts are here. */
+static void
+unpack_group(struct unpacker *u, const char *idhex, struct tally *t)
+{
+	struct parts_status st;
+	char err[MULE_ERRLEN] = "", **paths = NULL, *dir = NULL;
+	char *have = NULL, *missing = NULL;
+	struct strb joined;
+	size_t n = 0;
+	int r;
+
+	strb_init(&joined);
+	if ((r = spool_parts(u->db, idhex, &paths, &n, err)) != 0 ||
+	    (r = parts_status_compute((const char *const *)paths, n, 1, &st,
+	    err)) != 0) {
+		tally(u, idhex, 0, r, err, t);
+		goto out;
+	}
+	if (st.nneeded > 0) {
+		have = parts_list(&st, PART_GOOD);
+		missing = parts_list(&st, PART_MISSING);
+		printf("bundle %.12s…: %u of the %u parts needed are here "
+		    "(have: %s; missing: %s); it waits in the spool for %u "
+		    "more (any of the missing)\n", idhex, st.ngood,
+		    (unsigned)st.info.ndata, have ? have : "-",
+		    missing ? missing : "-", st.nneeded);
+		goto out;
+	}
+	dir = spool_dir(u->db, idhex);
+	strb_addf(&joined, "%s/.bundle.mule", dir ? dir : ".");
+	if ((r = parts_join((const char *const *)paths, n, strb_str(&joined),
+	    &st, err)) != 0) {
+		tally(u, idhex, 0, r, err, t);
+		goto out;
+	}
+	if (st.ngood < (unsigned)(st.info.ndata + st.info.nparity))
+		printf("bundle %.12s…: rebuilt from %u of its %u parts\n",
+		    idhex, st.ngood, st.info.ndata + st.info.nparity);
+	err[0] = '\0';
+	r = unpack_one(u, strb_str(&joined), err);
+	unlink(strb_str(&joined));
+	tally(u, idhex, 1, r, err, t);
+	/* Applied, applied before, or for another site: the parts go. */
+	if (r == 0 || r == MULE_EAPPLIED || r == MULE_ENOTRECIPIENT)
+		spool_remove(u->db, idhex);
+out:
+	parts_paths_free(paths, n);
+	strb_release(&joined);
+	free(dir);
+	free(have);
+	free(missing);
+}
+
 int
 cmd_unpack(struct cli *c, int argc, char **argv)
 {
@@ -270,12 +415,15 @@ cmd_unpack(struct cli *c, int argc, char **argv)
 	struct replica_site site;
 	struct unpacker u;
 	struct stat sb;
-	char **paths = NULL;
-	size_t i, npaths = 0, applied = 0, skipped = 0, already = 0;
-	int ch, r, rc = EXIT_OK, worst = EXIT_OK, indir;
+	char **paths = NULL, **groups = NULL, *isodir = NULL, idhex[33];
+	struct tally t;
+	size_t i, npaths = 0, ngroups = 0;
+	int ch, r, rc = EXIT_OK, worst = EXIT_OK;
 	int *fromdir = NULL;
 
 	memset(&u, 0, sizeof(u));
+	memset(&t, 0, sizeof(t));
+	u.db = c->db;
 	while ((ch = getopt_long(argc, argv, "nh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'n':
@@ -291,6 +439,7 @@ cmd_unpack(struct cli *c, int argc, char **argv)
 		return cli_usage(cmd);
 	if ((rc = cli_open(c, 0, &u.rp)) != 0)
 		return rc;
+	u.db = c->db;
 	if ((rc = cli_load_secret(c, &u.sec)) != 0)
 		goto out;
 	if ((r = replica_site(u.rp, &site, err)) != 0) {
@@ -304,13 +453,20 @@ cmd_unpack(struct cli *c, int argc, char **argv)
 	}
 	for (i = (size_t)optind; i < (size_t)argc; i++) {
 		size_t before = npaths;
+		int dirlike;
 		if (stat(argv[i], &sb) != 0) {
 			cli_error("%s: no such file or directory", argv[i]);
 			rc = EXIT_FAIL;
 			goto out;
 		}
-		r = S_ISDIR(sb.st_mode) ? list_dir(argv[i], &paths, &npaths,
-		    err) : add_path(&paths, &npaths, argv[i]);
+		dirlike = S_ISDIR(sb.st_mode);
+		if (dirlike)
+			r = list_dir(argv[i], &paths, &npaths, err);
+		else if (media_is_iso(argv[i]))
+			r = iso_paths(u.db, argv[i], &isodir, &paths, &npaths,
+			    err), dirlike = 1;
+		else
+			r = add_path(&paths, &npaths, argv[i]);
 		if (r != 0) {
 			rc = cli_fail(r, err);
 			goto out;
@@ -321,45 +477,45 @@ cmd_unpack(struct cli *c, int argc, char **argv)
 			goto out;
 		}
 		while (before < npaths)
-			fromdir[before++] = S_ISDIR(sb.st_mode);
+			fromdir[before++] = dirlike;
 	}
 	for (i = 0; i < npaths; i++) {
-		indir = fromdir[i];
 		err[0] = '\0';
-		r = unpack_one(&u, paths[i], err);
-		if (r == 0) {
-			applied++;
-		} else if (r == MULE_EAPPLIED) {
-			if (indir)
-				already++;
-			else
-				printf("%s: already applied; nothing changed\n",
-				    paths[i]);
-		} else if (r == MULE_ENOTRECIPIENT && indir) {
-			skipped++;
-		} else {
-			rc = cli_fail(r, err);
-			if (rc > worst)
-				worst = rc;
+		if (media_is_part(paths[i])) {
+			/* Parts wait in the spool until they make a bundle. */
+			if ((r = spool_add(u.db, paths[i], idhex, err)) != 0 ||
+			    (r = add_group(&groups, &ngroups, idhex)) != 0) {
+				rc = cli_fail(r, err);
+				worst = rc > worst ? rc : worst;
+			}
+			continue;
 		}
+		tally(&u, paths[i], fromdir[i], unpack_one(&u, paths[i], err),
+		    err, &t);
 	}
+	for (i = 0; i < ngroups; i++)
+		unpack_group(&u, groups[i], &t);
 	if (npaths == 0)
 		printf("no bundles found\n");
-	if (already > 0)
+	if (t.already > 0)
 		printf("%zu bundle%s applied before; nothing changed by "
-		    "%s\n", already, already == 1 ? " was" : "s were",
-		    already == 1 ? "it" : "them");
-	if (skipped > 0)
+		    "%s\n", t.already, t.already == 1 ? " was" : "s were",
+		    t.already == 1 ? "it" : "them");
+	if (t.skipped > 0)
 		printf("skipped %zu bundle%s addressed to other sites\n",
-		    skipped, skipped == 1 ? "" : "s");
-	rc = worst;
+		    t.skipped, t.skipped == 1 ? "" : "s");
+	rc = t.worst > worst ? t.worst : worst;
 out:
 	for (i = 0; i < npaths; i++)
 		free(paths[i]);
 	free(paths);
 	free(fromdir);
+	parts_paths_free(groups, ngroups);
+	if (isodir != NULL) {
+		remove_tree(isodir);
+		free(isodir);
+	}
 	ident_secret_free(u.sec);
 	replica_close(u.rp);
-	(void)applied;
 	return rc;
 }

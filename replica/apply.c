@@ -575,12 +575,14 @@ row_text(struct replica_apply *a, struct strb *sb)
 }
 
 /*
- * An edit reaching a row deleted by someone who had not seen it: the
+ * An edit reaching a row deleted by someone who may not have seen it: the
  * deletion wins (higher causal length).  Returns the newest such edit's
  * stamp (lamport 0 when none); the tombstone remembers it as beaten, so
  * that the sites that still hold the edit log it when the deletion
- * reaches them.  Concurrency is certain when we deleted and only now
- * receive the edit, or when the deletion's clock is behind the edit's.
+ * reaches them.  Only an edit new to us and not made earlier by the
+ * deleting site itself counts: when in doubt (the deleter may have seen
+ * the edit by another path), a conflict entry too many is better than a
+ * value lost without a trace.
  */
 static struct istamp
 delete_beats(struct replica_apply *a, const struct rowstate *old)
@@ -590,8 +592,8 @@ delete_beats(struct replica_apply *a, const struct rowstate *old)
 
 	for (j = 0; j < a->t->ncols; j++)
 		if (a->inval[j] != NULL && is_new(a, &a->instamp[j]) &&
-		    (old->cl_st.origin == a->rp->me ||
-		    old->cl_st.lamport < a->instamp[j].lamport) &&
+		    !(old->cl_st.origin == a->instamp[j].origin &&
+		    old->cl_st.lamport > a->instamp[j].lamport) &&
 		    a->instamp[j].lamport > newest.lamport)
 			newest = a->instamp[j];
 	return newest;
@@ -850,6 +852,14 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 			a->win[j] = 1;
 			ns.colst[j] = a->instamp[j];
 			ns.colbeat[j] = a->inbeat[j];
+			/*
+			 * Our value had beaten a concurrent one the incoming
+			 * writer never saw: the new value beats it too.
+			 */
+			if (ns.colbeat[j].lamport == 0 && j < old.ncols &&
+			    old.colbeat[j].lamport != 0 &&
+			    !sender_saw(a, &old.colbeat[j]))
+				ns.colbeat[j] = old.colbeat[j];
 			nwin++;
 		} else if (cmp < 0 && is_new(a, &a->instamp[j])) {
 			a->lost[j] = 1;	/* perhaps concurrent: see below */
@@ -858,7 +868,7 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 	}
 	check = a->full && nwin == rc->ncells && rc->ncells == t->ncols;
 	if (local_alive) {
-		if ((nwin > 0 || nlost > 0) && rc->cl == old.cl) {
+		if (nwin > 0 || nlost > 0) {
 			bind_pk(a, a->sel, 1, rc);
 			s = sqlite3_step(a->sel);
 			r = s == SQLITE_ROW ? cell_conflicts(a, rc, &old, &ns,

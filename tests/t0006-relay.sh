@@ -1,7 +1,10 @@
 #!/bin/sh
 # Many sites (DESIGN §7–8, issue 5): bundles for several recipients, relay
 # through a hub with loops, a lost bundle, a bundle applied twice, bundles
-# out of order, colliding integer keys, tombstones against late bundles.
+# out of order, colliding integer keys, tombstones against late bundles;
+# and three values lost without a conflict entry that t0007 found (a hub
+# relays a value, or a delete, whose writer never saw the value it replaces;
+# a row re-created concurrently with an update).
 #
 # Each scenario runs in its own directory with its own sites.
 . "$(dirname "$0")/lib/test-lib.sh"
@@ -287,6 +290,86 @@ test_expect_success 'tombstones: a deleted row never comes back from an older bu
 	for s in a b c; do
 		mule -d $s.db conflicts --json | json_true "v == []" || exit 1
 	done
+'
+
+# logged_somewhere LITERAL DB...: LITERAL (as mule conflicts --json prints
+# values) is the local or remote value of some entry of table k, or inside a
+# whole-row entry, in the conflict log of one of the DBs.
+logged_somewhere() {
+	_lit=$1
+	shift
+	for _d in "$@"; do
+		mule -d "$_d" conflicts --json >"$TRASH/.c.$_d" || return 1
+	done
+	python3 -c 'import json,re,sys
+lit, files = sys.argv[1], sys.argv[2:]
+pat = re.compile(r"(?<![\w\x27])%s(?![\w\x27])" % re.escape(lit))
+logs = {f: json.load(open(f)) for f in files}
+for f, v in logs.items():
+    for e in v:
+        for side in ("local", "remote"):
+            s = e.get(side) or ""
+            if s == lit or (e["column"] == "*" and pat.search(s)):
+                sys.exit(0)
+print("%s was overwritten but is in no conflict log:" % lit, file=sys.stderr)
+for f, v in logs.items():
+    print("  %s: %s" % (f.rsplit(".c.", 1)[1], json.dumps(v)), file=sys.stderr)
+sys.exit(1)' "$_lit" $(for _d in "$@"; do printf "%s " "$TRASH/.c.$_d"; done)
+}
+
+# DESIGN §7: "a local cell overwritten by an incoming value that its writer
+# had not seen is a conflict ... Nothing is dropped silently."  The next
+# three scenarios came out of t0007; each loses a value that no site logs.
+
+# W's value beats L's at the hub (L's arrives second and loses there), then
+# W overwrites its own value, never having seen L's; the hub, which has seen
+# L's value, relays W's new value to L.
+test_expect_success 'a value overwritten through a hub by a writer that never saw it is logged' '
+	mkdir cb && cd cb &&
+	mksite s1 h s2 && trust s1 h && trust h s2 &&
+	sqlite3 s1.db "INSERT INTO k VALUES (1, 10, 20, 30)" &&
+	send s1 h && send h s2 && send s2 h && send h s1 &&
+	W=$(next_winner s1 s2) && L=$( [ "$W" = s1 ] && echo s2 || echo s1 ) &&
+	echo "winner $W, loser $L" &&
+	sqlite3 $W.db "UPDATE k SET x = 100 WHERE id = 1" && send $W h &&
+	sqlite3 $L.db "UPDATE k SET x = 200 WHERE id = 1" && send $L h &&
+	check_val h.db "SELECT x FROM k WHERE id = 1" 100 &&
+	sqlite3 $W.db "UPDATE k SET x = 101 WHERE id = 1" && send $W h &&
+	send h $L &&
+	check_val $L.db "SELECT x FROM k WHERE id = 1" 101 &&
+	logged_somewhere 200 s1.db h.db s2.db
+'
+
+# s2's delete reaches the hub before s1's update (which loses there); the
+# hub, having seen s1's update, relays the delete to s1.
+test_expect_success 'an update lost to a delete relayed through a hub is logged' '
+	mkdir cc && cd cc &&
+	mksite s1 h s2 && trust s1 h && trust h s2 &&
+	sqlite3 s1.db "INSERT INTO k VALUES (1, 10, 20, 30)" &&
+	send s1 h && send h s2 && send s2 h && send h s1 &&
+	sqlite3 s2.db "DELETE FROM k WHERE id = 1" && send s2 h &&
+	sqlite3 s1.db "UPDATE k SET x = 100 WHERE id = 1" && send s1 h &&
+	send h s1 &&
+	check_val s1.db "SELECT count(*) FROM k" 0 &&
+	logged_somewhere 100 s1.db h.db s2.db
+'
+
+# a deletes row 1 and re-creates it (two bundles); b, which never got the
+# delete, updates the row, then receives the re-created row first.
+test_expect_success 'an update lost to a row re-created concurrently is logged' '
+	mkdir ca && cd ca &&
+	mksite a b && trust a b &&
+	sqlite3 a.db "INSERT INTO k VALUES (1, 10, 20, 30)" &&
+	send a b && send b a &&
+	sqlite3 a.db "DELETE FROM k WHERE id = 1" && A1=$(packs a b) &&
+	sqlite3 a.db "INSERT INTO k VALUES (1, 11, 21, 31)" && A2=$(packs a b) &&
+	sqlite3 b.db "UPDATE k SET y = 222 WHERE id = 1" &&
+	mule -d b.db unpack "$A2" >/dev/null &&
+	mule -d b.db unpack "$A1" >/dev/null &&
+	send b a && send a b &&
+	exact_same a.db b.db &&
+	check_val b.db "SELECT x, y, z FROM k" "11|21|31" &&
+	logged_somewhere 222 a.db b.db
 '
 
 test_done
