@@ -551,29 +551,30 @@ out:
 static int
 split_check_space(const struct split *s, const char *outdir, char *err)
 {
-	struct strb sb;
+	struct strb need_s, avail_s;
 	uint64_t avail, need, each;
 	int r = MULE_EINTERNAL;
 
-	strb_init(&sb);
+	strb_init(&need_s);
+	strb_init(&avail_s);
 	if ((r = file_free_space(outdir, &avail, err)) != 0)
 		goto out;
 	each = ceil_div(PARTS_HEADER_LEN + s->len, PARTS_SECTOR) *
 	    PARTS_SECTOR;
 	need = each * s->m;
 	if (need > avail) {
-		strb_add_size(&sb, need);
-		strb_add(&sb, " for ");
-		strb_add_size(&sb, avail);
+		strb_add_size(&need_s, need);
+		strb_add_size(&avail_s, avail);
 		r = mule_errf(err, MULE_ENOSPACE,
-		    "%s has too little free space: %u parts need %" PRIu64
-		    " bytes, %" PRIu64 " are free (%s)", outdir, s->m, need,
-		    avail, strb_error(&sb) ? "?" : strb_str(&sb));
+		    "%s has too little free space: the %u parts need %s, "
+		    "only %s is free", outdir, s->m, strb_str(&need_s),
+		    strb_str(&avail_s));
 		goto out;
 	}
 	r = 0;
 out:
-	strb_release(&sb);
+	strb_release(&need_s);
+	strb_release(&avail_s);
 	return r;
 }
 

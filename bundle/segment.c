@@ -401,7 +401,7 @@ segment_enc_row(struct segment_enc *e, const struct rowchange *rc,
 {
 	struct buf *b = &e->row;
 	uint32_t i, norig0 = e->norig;
-	uint64_t beat, full, clbeat;
+	uint64_t beat, full, clbeat, clprior, prior;
 	size_t total;
 	int r = MULE_EINTERNAL;
 
@@ -413,22 +413,29 @@ segment_enc_row(struct segment_enc *e, const struct rowchange *rc,
 	/* The row hash travels only with full rows: only they can be checked. */
 	full = rc->cl % 2 == 1 && rc->ncells == e->h.ncols;
 	clbeat = rc->cl_beat.lamport != 0;
+	clprior = rc->cl_prior != 0;
 	if (r == 0)
-		r = buf_put_varint(b, (rc->cl << 2) | (clbeat << 1) | full);
+		r = buf_put_varint(b, (rc->cl << 3) | (clprior << 2) |
+		    (clbeat << 1) | full);
 	if (r == 0)
 		r = stamp_put(e, b, &rc->cl_stamp);
 	if (r == 0 && clbeat)
 		r = stamp_put(e, b, &rc->cl_beat);
+	if (r == 0 && clprior)
+		r = buf_put_varint(b, rc->cl_prior);
 	if (r == 0)
 		r = buf_put_varint(b, rc->ncells);
 	for (i = 0; i < rc->ncells && r == 0; i++) {
 		beat = rc->cells[i].beat.lamport != 0;
-		if ((r = buf_put_varint(b, ((uint64_t)rc->cells[i].col << 1) |
-		    beat)) == 0 &&
+		prior = rc->cells[i].prior != 0;
+		if ((r = buf_put_varint(b, ((uint64_t)rc->cells[i].col << 2) |
+		    (prior << 1) | beat)) == 0 &&
 		    (r = value_put(b, &rc->cells[i].v)) == 0)
 			r = stamp_put(e, b, &rc->cells[i].st);
 		if (r == 0 && beat)
 			r = stamp_put(e, b, &rc->cells[i].beat);
+		if (r == 0 && prior)
+			r = buf_put_varint(b, rc->cells[i].prior);
 	}
 	if (r == 0 && full)
 		r = buf_put(b, rc->hash, ROW_HASH_LEN);
@@ -754,7 +761,7 @@ segment_dec_next(struct segment_dec *d, const struct rowchange **out,
 	what = "causal length";
 	if ((r = buf_get_varint_max(&d->b, SEGMENT_MAX_CL, &v)) != 0)
 		goto bad;
-	rc->cl = v >> 2;
+	rc->cl = v >> 3;
 	full = (int)(v & 1);
 	if (rc->cl == 0 || (full && rc->cl % 2 == 0)) {
 		r = MULE_EFORMAT;
@@ -767,6 +774,14 @@ segment_dec_next(struct segment_dec *d, const struct rowchange **out,
 	what = "beaten stamp";
 	if ((v & 2) && ((r = stamp_get(d, &rc->cl_beat)) != 0 ||
 	    rc->cl_beat.lamport == 0)) {
+		if (r == 0)
+			r = MULE_EFORMAT;
+		goto bad;
+	}
+	rc->cl_prior = 0;
+	what = "prior counter";
+	if ((v & 4) && ((r = buf_get_varint(&d->b, &rc->cl_prior)) != 0 ||
+	    rc->cl_prior == 0)) {
 		if (r == 0)
 			r = MULE_EFORMAT;
 		goto bad;
@@ -785,16 +800,16 @@ segment_dec_next(struct segment_dec *d, const struct rowchange **out,
 	for (i = 0; i < rc->ncells; i++) {
 		what = "cell column";
 		if ((r = buf_get_varint_max(&d->b,
-		    ((uint64_t)d->h.ncols << 1) - 1, &v)) != 0) {
+		    ((uint64_t)d->h.ncols << 2) - 1, &v)) != 0) {
 			if (r == MULE_ETOOLARGE)
 				r = MULE_EFORMAT;
 			goto bad;
 		}
-		if (i > 0 && (v >> 1) <= d->cells[i - 1].col) {
+		if (i > 0 && (v >> 2) <= d->cells[i - 1].col) {
 			r = MULE_EFORMAT;
 			goto bad;
 		}
-		d->cells[i].col = (uint32_t)(v >> 1);
+		d->cells[i].col = (uint32_t)(v >> 2);
 		what = "cell value";
 		if ((r = value_get(&d->b, 0, &d->cells[i].v)) != 0)
 			goto bad;
@@ -805,6 +820,14 @@ segment_dec_next(struct segment_dec *d, const struct rowchange **out,
 		what = "beaten stamp";
 		if ((v & 1) && ((r = stamp_get(d, &d->cells[i].beat)) != 0 ||
 		    d->cells[i].beat.lamport == 0)) {
+			if (r == 0)
+				r = MULE_EFORMAT;
+			goto bad;
+		}
+		d->cells[i].prior = 0;
+		what = "prior counter";
+		if ((v & 2) && ((r = buf_get_varint(&d->b,
+		    &d->cells[i].prior)) != 0 || d->cells[i].prior == 0)) {
 			if (r == 0)
 				r = MULE_EFORMAT;
 			goto bad;

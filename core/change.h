@@ -48,13 +48,16 @@ struct stamp {
  * One changed cell of a row: column index in the segment's column list,
  * value, stamp, and `beat`: the stamp of a concurrent value this one won
  * against (lamport 0 when none), so that a site still holding that value
- * records the conflict when this one arrives.
+ * records the conflict when this one arrives.  `prior` is the lamport
+ * counter of the value its writer replaced: a local value with a newer
+ * counter was not seen by the writer.
  */
 struct cell {
 	uint32_t col;
 	struct mval v;
 	struct stamp st;
 	struct stamp beat;
+	uint64_t prior;	/* lamport of the value the writer replaced (0: none) */
 };
 
 /*
@@ -71,6 +74,7 @@ struct rowchange {
 	uint64_t cl;
 	struct stamp cl_stamp;
 	struct stamp cl_beat;	/* edit a deletion beat (lamport 0: none) */
+	uint64_t cl_prior;	/* newest cell lamport the deleter knew */
 	uint32_t ncells;
 	struct cell *cells;
 	uint8_t hash[ROW_HASH_LEN];

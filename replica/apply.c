@@ -39,6 +39,7 @@ struct replica_apply {
 	uint32_t *colhash;
 	struct istamp *instamp;	/* per local column, incoming stamp */
 	struct istamp *inbeat;	/* per local column, incoming beaten stamp */
+	uint64_t *inprior;	/* per local column, incoming prior counter */
 	uint8_t *lost;		/* per local column: incoming cell lost */
 	struct vector known;	/* our vector before this bundle */
 	const struct mval **inval;	/* per local column, incoming value */
@@ -70,6 +71,7 @@ apply_table_release(struct replica_apply *a)
 	free(a->colhash);
 	free(a->instamp);
 	free(a->inbeat);
+	free(a->inprior);
 	free(a->lost);
 	free(a->inval);
 	free(a->win);
@@ -77,6 +79,7 @@ apply_table_release(struct replica_apply *a)
 	a->colhash = NULL;
 	a->instamp = NULL;
 	a->inbeat = NULL;
+	a->inprior = NULL;
 	a->lost = NULL;
 	a->inval = NULL;
 	a->win = NULL;
@@ -300,6 +303,7 @@ replica_apply_table(struct replica_apply *a, const char *table,
 	    (a->colhash = calloc(t->ncols + 1, sizeof(*a->colhash))) == NULL ||
 	    (a->instamp = calloc(t->ncols + 1, sizeof(*a->instamp))) == NULL ||
 	    (a->inbeat = calloc(t->ncols + 1, sizeof(*a->inbeat))) == NULL ||
+	    (a->inprior = calloc(t->ncols + 1, sizeof(*a->inprior))) == NULL ||
 	    (a->lost = calloc(t->ncols + 1, 1)) == NULL ||
 	    (a->inval = calloc(t->ncols + 1, sizeof(*a->inval))) == NULL ||
 	    (a->win = calloc(t->ncols + 1, 1)) == NULL ||
@@ -642,9 +646,15 @@ cell_conflicts(struct replica_apply *a, const struct rowchange *rc,
 			*beaten = 1;
 			continue;
 		}
-		if (sender_saw(a, ls) && !(a->inbeat[j].lamport ==
-		    ls->lamport && a->inbeat[j].origin == ls->origin))
-			continue;	/* overwritten knowingly */
+		/*
+		 * Knowingly overwritten: the sender had it, the new value's
+		 * writer replaced a value at least as new, and it says it
+		 * beat nothing of ours.
+		 */
+		if (sender_saw(a, ls) && a->inprior[j] >= ls->lamport &&
+		    !(a->inbeat[j].lamport == ls->lamport &&
+		    a->inbeat[j].origin == ls->origin))
+			continue;
 		ns->colbeat[j] = *ls;
 		strb_reset(&lv);
 		strb_reset(&rv);
@@ -737,6 +747,7 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 		    rc->cells[i].beat.origin, &a->inbeat[j].origin, err)) != 0)
 			goto out;
 		a->inbeat[j].lamport = rc->cells[i].beat.lamport;
+		a->inprior[j] = rc->cells[i].prior;
 	}
 	a->st.cells += rc->ncells;
 	if ((r = rp_bind_statekey(a->get, 1, t, rc->pk)) != 0 ||
@@ -755,11 +766,15 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 		r = mule_errf(err, r, "out of memory");
 		goto out;
 	}
-	for (j = 0; j < t->ncols; j++)
-		if (j < old.ncols)
-			ns.colst[j] = old.colst[j];
 	ns.cl = old.cl;
 	ns.cl_st = old.cl_st;
+	ns.cl_beat = old.cl_beat;
+	ns.cl_prior = old.cl_prior;
+	for (j = 0; j < t->ncols && j < old.ncols; j++) {
+		ns.colst[j] = old.colst[j];
+		ns.colbeat[j] = old.colbeat[j];
+		ns.colprior[j] = old.colprior[j];
+	}
 
 	if (rc->cl < old.cl || (rc->cl == old.cl && !in_alive)) {
 		/* An older incarnation, or both deleted: no data changes. */
@@ -802,6 +817,9 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 			if (s == SQLITE_ROW) {
 				for (j = 0; j < t->ncols && j < old.ncols; j++)
 					if (!sender_saw(a, &old.colst[j]) ||
+					    (old.colst[j].lamport > 0 &&
+					    rc->cl_prior <
+					    old.colst[j].lamport) ||
 					    (inbeat.lamport != 0 &&
 					    inbeat.lamport ==
 					    old.colst[j].lamport &&
@@ -832,6 +850,7 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 		ns.cl = rc->cl;
 		ns.cl_st = clst;
 		ns.cl_beat = inbeat;
+		ns.cl_prior = rc->cl_prior;
 		memset(ns.hash, 0, ROW_HASH_LEN);
 		memcpy(ns.colhash, old.colhash, (old.ncols < t->ncols ?
 		    old.ncols : t->ncols) * sizeof(uint32_t));
@@ -841,8 +860,6 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 
 	/* The incoming row is alive and at least as new as ours. */
 	for (j = 0; j < t->ncols; j++) {
-		if (j < old.ncols)
-			ns.colbeat[j] = old.colbeat[j];
 		if (a->inval[j] == NULL)
 			continue;
 		cmp = rc->cl > old.cl || j >= old.ncols ? 1 :
@@ -852,6 +869,7 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 			a->win[j] = 1;
 			ns.colst[j] = a->instamp[j];
 			ns.colbeat[j] = a->inbeat[j];
+			ns.colprior[j] = a->inprior[j];
 			/*
 			 * Our value had beaten a concurrent one the incoming
 			 * writer never saw: the new value beats it too.

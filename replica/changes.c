@@ -173,6 +173,7 @@ emit_row(struct outctx *c, struct outtable *o, sqlite3_stmt *state,
 	to_stamp(c, &rs.cl_st, &rc.cl_stamp);
 	if (rs.cl_beat.lamport != 0)
 		to_stamp(c, &rs.cl_beat, &rc.cl_beat);
+	rc.cl_prior = rs.cl_prior;
 	memcpy(rc.hash, sqlite3_column_blob(state, 2), ROW_HASH_LEN);
 	if (n > 0) {
 		for (i = 0; i < t->npk; i++)
@@ -194,6 +195,7 @@ emit_row(struct outctx *c, struct outtable *o, sqlite3_stmt *state,
 			else
 				memset(&o->cells[n].beat, 0,
 				    sizeof(o->cells[n].beat));
+			o->cells[n].prior = rs.colprior[i];
 			n++;
 		}
 	}

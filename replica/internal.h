@@ -68,6 +68,9 @@ struct rowstate {
 	 * holding the loser log the conflict when the winner arrives.
 	 */
 	struct istamp *colbeat;	/* ncols */
+	/* Per column, the lamport of the value its writer replaced. */
+	uint64_t *colprior;	/* ncols */
+	uint64_t cl_prior;	/* a deletion: newest cell lamport it knew */
 	uint8_t hash[ROW_HASH_LEN];
 };
 

@@ -226,8 +226,11 @@ scan_row(struct scanctx *c, sqlite3_stmt *data, sqlite3_stmt *state,
 	if (fresh) {
 		ns.cl = op == NULL ? 1 : op->cl + 1;
 		ns.cl_st = c->now;
-		for (i = 0; i < n; i++)
+		/* A row back after a deletion replaces what the deletion knew. */
+		for (i = 0; i < n; i++) {
 			ns.colst[i] = c->now;
+			ns.colprior[i] = op != NULL ? op->cl_st.lamport : 0;
+		}
 		c->alive_delta++;
 	} else {
 		ns.cl = op->cl;
@@ -236,15 +239,23 @@ scan_row(struct scanctx *c, sqlite3_stmt *data, sqlite3_stmt *state,
 			if (op->ncols == n && op->colhash[i] == ns.colhash[i]) {
 				ns.colst[i] = op->colst[i];
 				ns.colbeat[i] = op->colbeat[i];
+				ns.colprior[i] = op->colprior[i];
 			} else {
+				/* Our edit replaces the value we had. */
 				ns.colst[i] = c->now;
+				ns.colprior[i] = i < op->ncols ?
+				    op->colst[i].lamport : 0;
 				changed++;
 			}
 		}
 		/* A row hash change no column hash explains: stamp all. */
 		if (changed == 0)
-			for (i = 0; i < n; i++)
+			for (i = 0; i < n; i++) {
 				ns.colst[i] = c->now;
+				ns.colbeat[i].lamport = 0;
+				ns.colprior[i] = i < op->ncols ?
+				    op->colst[i].lamport : 0;
+			}
 	}
 	if ((r = bind_data_key(c, data, c->put)) != 0) {
 		r = mule_errf(err, r, "table %s: bad key", c->t->name);
@@ -271,6 +282,7 @@ static int
 scan_gone(struct scanctx *c, sqlite3_stmt *state, struct rowstate *old,
     char *err)
 {
+	uint32_t i;
 	int r;
 
 	if (old->cl % 2 == 0)
@@ -279,6 +291,12 @@ scan_gone(struct scanctx *c, sqlite3_stmt *state, struct rowstate *old,
 	if (c->dry)
 		return 0;
 	old->cl++;
+	/* What the deletion knew: the newest of the row's cells. */
+	old->cl_prior = 0;
+	for (i = 0; i < old->ncols; i++)
+		if (old->colst[i].lamport > old->cl_prior)
+			old->cl_prior = old->colst[i].lamport;
+	memset(&old->cl_beat, 0, sizeof(old->cl_beat));
 	old->cl_st = c->now;
 	memset(old->hash, 0, ROW_HASH_LEN);
 	c->alive_delta--;

@@ -7,12 +7,14 @@
  * a varint length and the bytes.
  *
  * The `st` blob of a state row: varint ncols; cl stamp (varint
- * lamport << 1 | has-beat, varint origin, and with has-beat the stamp of the
- * concurrent edit this existence change beat); the row's common stamp (varint lamport, varint origin);
+ * lamport << 2 | has-prior << 1 | has-beat, varint origin, then with
+ * has-beat the stamp of the concurrent edit this existence change beat,
+ * with has-prior the newest cell counter the deleter knew); the row's common stamp (varint lamport, varint origin);
  * then per column: COLHASH_LEN bytes of value hash, varint x: bit 0 says a
- * beaten stamp follows; x >> 1 is 0 when the column has the common stamp,
- * else lamport + 1 followed by varint origin; then, with bit 0, the beaten
- * stamp (varint lamport, varint origin).
+ * beaten stamp follows, bit 1 a prior counter; x >> 2 is 0 when the column
+ * has the common stamp, else lamport + 1 followed by varint origin; then,
+ * with bit 0, the beaten stamp (varint lamport, varint origin), and with
+ * bit 1 the lamport of the value the cell's writer replaced.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +34,9 @@ rowstate_alloc(struct rowstate *s, uint32_t ncols)
 	s->colhash = calloc(ncols ? ncols : 1, sizeof(*s->colhash));
 	s->colst = calloc(ncols ? ncols : 1, sizeof(*s->colst));
 	s->colbeat = calloc(ncols ? ncols : 1, sizeof(*s->colbeat));
-	if (s->colhash == NULL || s->colst == NULL || s->colbeat == NULL) {
+	s->colprior = calloc(ncols ? ncols : 1, sizeof(*s->colprior));
+	if (s->colhash == NULL || s->colst == NULL || s->colbeat == NULL ||
+	    s->colprior == NULL) {
 		rowstate_release(s);
 		return MULE_ENOMEM;
 	}
@@ -45,6 +49,7 @@ rowstate_release(struct rowstate *s)
 	free(s->colhash);
 	free(s->colst);
 	free(s->colbeat);
+	free(s->colprior);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -72,30 +77,35 @@ rowstate_encode(const struct rowstate *s, uint8_t **blob, size_t *len)
 	}
 	buf_init(&b);
 	r |= buf_put_varint(&b, s->ncols);
-	r |= buf_put_varint(&b, (s->cl_st.lamport << 1) |
-	    (s->cl_beat.lamport != 0));
+	r |= buf_put_varint(&b, (s->cl_st.lamport << 2) |
+	    ((uint64_t)(s->cl_prior != 0) << 1) | (s->cl_beat.lamport != 0));
 	r |= buf_put_varint(&b, (uint64_t)s->cl_st.origin);
 	if (s->cl_beat.lamport != 0) {
 		r |= buf_put_varint(&b, s->cl_beat.lamport);
 		r |= buf_put_varint(&b, (uint64_t)s->cl_beat.origin);
 	}
+	if (s->cl_prior != 0)
+		r |= buf_put_varint(&b, s->cl_prior);
 	r |= buf_put_varint(&b, common.lamport);
 	r |= buf_put_varint(&b, (uint64_t)common.origin);
 	for (i = 0; i < s->ncols; i++) {
-		uint64_t beat = s->colbeat[i].lamport != 0;
+		uint64_t fl = (s->colbeat[i].lamport != 0) |
+		    ((uint64_t)(s->colprior[i] != 0) << 1);
 		r |= buf_put_u32(&b, s->colhash[i]);
 		if (s->colst[i].lamport == common.lamport &&
 		    s->colst[i].origin == common.origin) {
-			r |= buf_put_varint(&b, beat);
+			r |= buf_put_varint(&b, fl);
 		} else {
 			r |= buf_put_varint(&b,
-			    ((s->colst[i].lamport + 1) << 1) | beat);
+			    ((s->colst[i].lamport + 1) << 2) | fl);
 			r |= buf_put_varint(&b, (uint64_t)s->colst[i].origin);
 		}
-		if (beat) {
+		if (fl & 1) {
 			r |= buf_put_varint(&b, s->colbeat[i].lamport);
 			r |= buf_put_varint(&b, (uint64_t)s->colbeat[i].origin);
 		}
+		if (fl & 2)
+			r |= buf_put_varint(&b, s->colprior[i]);
 	}
 	if (r != 0) {
 		buf_release(&b);
@@ -111,7 +121,7 @@ rowstate_decode(struct rowstate *s, const void *blob, size_t len)
 {
 	struct istamp common, clbeat = { 0, 0 };
 	struct buf b;
-	uint64_t n, x, o, l, clo;
+	uint64_t n, x, o, l, clo, clprior = 0;
 	uint32_t i, h;
 	int r = MULE_EFORMAT;
 
@@ -124,25 +134,28 @@ rowstate_decode(struct rowstate *s, const void *blob, size_t len)
 		return MULE_EFORMAT;
 	if (l & 1)
 		clbeat.origin = (int64_t)o;
+	if ((l & 2) && buf_get_varint(&b, &clprior) != 0)
+		return MULE_EFORMAT;
 	if (buf_get_varint(&b, &common.lamport) != 0 ||
 	    buf_get_varint(&b, &o) != 0)
 		return MULE_EFORMAT;
 	common.origin = (int64_t)o;
 	if ((r = rowstate_alloc(s, (uint32_t)n)) != 0)
 		return r;
-	s->cl_st.lamport = l >> 1;
+	s->cl_st.lamport = l >> 2;
 	s->cl_st.origin = (int64_t)clo;
 	s->cl_beat = clbeat;
+	s->cl_prior = clprior;
 	for (i = 0; i < n; i++) {
 		if (buf_get_u32(&b, &h) != 0 || buf_get_varint(&b, &x) != 0)
 			goto bad;
 		s->colhash[i] = h;
-		if ((x >> 1) == 0) {
+		if ((x >> 2) == 0) {
 			s->colst[i] = common;
 		} else {
 			if (buf_get_varint(&b, &o) != 0)
 				goto bad;
-			s->colst[i].lamport = (x >> 1) - 1;
+			s->colst[i].lamport = (x >> 2) - 1;
 			s->colst[i].origin = (int64_t)o;
 		}
 		if (x & 1) {
@@ -152,6 +165,8 @@ rowstate_decode(struct rowstate *s, const void *blob, size_t len)
 			s->colbeat[i].lamport = l;
 			s->colbeat[i].origin = (int64_t)o;
 		}
+		if ((x & 2) && buf_get_varint(&b, &s->colprior[i]) != 0)
+			goto bad;
 	}
 	if (buf_avail(&b) != 0)
 		goto bad;

@@ -98,10 +98,25 @@ iso_label(const char *in, char out[XPORT_ISO_LABEL_MAX + 1])
 /* writing                                                             */
 /* ------------------------------------------------------------------ */
 
+/*
+ * The code for a libarchive write failure: MULE_ENOSPACE when its spool
+ * file in $TMPDIR ran out of room, else MULE_EARCHIVE.
+ */
+static int
+iso_archive_code(struct archive *a)
+{
+	int e = archive_errno(a);
+
+	if (e > 0 && file_errno_code(e) == MULE_ENOSPACE)
+		return MULE_ENOSPACE;
+	return MULE_EARCHIVE;
+}
+
 /* libarchive's output goes to a safefile; errors are kept here. */
 struct iso_out {
 	struct safefile sf;
 	int r;				/* first MULE_E* from a write */
+	int dead;			/* failed: refuse every write */
 	char err[MULE_ERRLEN];
 };
 
@@ -111,6 +126,10 @@ iso_out_write(struct archive *a, void *arg, const void *p, size_t n)
 	struct iso_out *o = arg;
 	int r;
 
+	if (o->dead) {
+		archive_set_error(a, ECANCELED, "image abandoned");
+		return -1;
+	}
 	if ((r = safefile_write(&o->sf, p, n, o->err)) != 0) {
 		if (o->r == 0)
 			o->r = r;
@@ -165,13 +184,14 @@ static int
 iso_check_space(const char *iso_path, const struct stat *sts, size_t n,
     char *err)
 {
-	struct strb sb;
+	struct strb need_s, avail_s;
 	uint64_t need = ISO_OVERHEAD, avail;
 	char *dir = NULL;
 	size_t i;
 	int r = MULE_EINTERNAL;
 
-	strb_init(&sb);
+	strb_init(&need_s);
+	strb_init(&avail_s);
 	if ((dir = dir_of(iso_path)) == NULL) {
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
 		goto out;
@@ -182,19 +202,19 @@ iso_check_space(const char *iso_path, const struct stat *sts, size_t n,
 	if ((r = file_free_space(dir, &avail, err)) != 0)
 		goto out;
 	if (need > avail) {
-		strb_add_size(&sb, need);
-		strb_add(&sb, " for ");
-		strb_add_size(&sb, avail);
+		strb_add_size(&need_s, need);
+		strb_add_size(&avail_s, avail);
 		r = mule_errf(err, MULE_ENOSPACE,
-		    "%s has too little free space: the image needs about %"
-		    PRIu64 " bytes, %" PRIu64 " are free (%s)", dir, need,
-		    avail, strb_error(&sb) ? "?" : strb_str(&sb));
+		    "%s has too little free space: the image needs about %s, "
+		    "only %s is free", dir, strb_str(&need_s),
+		    strb_str(&avail_s));
 		goto out;
 	}
 	r = 0;
 out:
 	free(dir);
-	strb_release(&sb);
+	strb_release(&need_s);
+	strb_release(&avail_s);
 	return r;
 }
 
@@ -250,7 +270,8 @@ archive_failed:
 	if (o->r != 0)
 		r = mule_errf(err, o->r, "%s", o->err);
 	else
-		r = mule_errf(err, MULE_EARCHIVE, "adding %s to the image: %s",
+		r = mule_errf(err, iso_archive_code(a),
+		    "adding %s to the image: %s",
 		    path, archive_error_string(a) != NULL ?
 		    archive_error_string(a) : "unknown error");
 out:
@@ -324,7 +345,7 @@ xport_iso_write(const char *iso_path, const char *const *files, size_t n,
 		if (o->r != 0)
 			r = mule_errf(err, o->r, "%s", o->err);
 		else
-			r = mule_errf(err, MULE_EARCHIVE,
+			r = mule_errf(err, iso_archive_code(a),
 			    "writing %s: %s", iso_path,
 			    archive_error_string(a) != NULL ?
 			    archive_error_string(a) : "unknown error");
@@ -335,9 +356,14 @@ xport_iso_write(const char *iso_path, const char *const *files, size_t n,
 	r = 0;
 out:
 	if (a != NULL) {
-		/* On failure, keep archive_write_free from writing the image. */
+		/*
+		 * On failure archive_write_free still closes the archive (which
+		 * lays out the image): refuse its writes, so that it stops at
+		 * once.  archive_write_fail would skip the close but leak
+		 * libarchive's output buffer.
+		 */
 		if (r != 0)
-			(void)archive_write_fail(a);
+			o->dead = 1;
 		archive_write_free(a);
 	}
 	if (o != NULL)

@@ -309,6 +309,8 @@ gen_row(struct gen *g, size_t t, uint64_t i)
 	set_stamp(&rc->cl_stamp, i * 3 + t, (unsigned)(x % 5));
 	if (rc->cl == 2 && i % 8 == 3)	/* a deletion that beat an edit */
 		set_stamp(&rc->cl_beat, i + 1, 3);
+	if (rc->cl == 2 && i % 3 == 0)	/* what the deletion knew */
+		rc->cl_prior = i + 2;
 	memcpy(&nanv, &nanbits, sizeof(nanv));
 	if (rc->cl % 2 == 1)
 		fill(rc->hash, ROW_HASH_LEN, x);
@@ -381,6 +383,7 @@ gen_row(struct gen *g, size_t t, uint64_t i)
 			set_stamp(&g->cells[n].beat, i + 7, 2);
 		else
 			memset(&g->cells[n].beat, 0, sizeof(g->cells[n].beat));
+		g->cells[n].prior = i % 4 == 1 ? i + 3 : 0;
 		n++;
 		break;
 	case 1:		/* pairs: composite key (b, a) */
@@ -709,6 +712,7 @@ ck_row(void *arg, const struct rowchange *rc)
 	assert_int_equal(rc->cl, w->cl);
 	assert_int_equal(stamp_cmp(&rc->cl_stamp, &w->cl_stamp), 0);
 	assert_int_equal(stamp_cmp(&rc->cl_beat, &w->cl_beat), 0);
+	assert_int_equal(rc->cl_prior, w->cl_prior);
 	assert_int_equal(rc->ncells, w->ncells);
 	for (i = 0; i < w->ncells; i++) {
 		assert_int_equal(rc->cells[i].col, w->cells[i].col);
@@ -717,6 +721,7 @@ ck_row(void *arg, const struct rowchange *rc)
 		    &w->cells[i].st), 0);
 		assert_int_equal(stamp_cmp(&rc->cells[i].beat,
 		    &w->cells[i].beat), 0);
+		assert_int_equal(rc->cells[i].prior, w->cells[i].prior);
 	}
 	/* The row hash travels only with full rows. */
 	if (w->cl % 2 == 1 && w->ncells == c->g->t[c->t].ncols) {

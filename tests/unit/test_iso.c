@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -372,6 +374,42 @@ test_refusals(void **state)
 	free((char *)files[1]);
 }
 
+/* The medium fills up while the image is written: nothing left behind. */
+static void
+test_full_while_writing(void **state)
+{
+	char *src = mkdir_t("full-src"), *dst = mkdir_t("full-dst");
+	char err[MULE_ERRLEN];
+	const char *files[2];
+	struct rlimit old, lim;
+	void (*oldsig)(int);
+	int r1, r2;
+
+	(void)state;
+	/* Its contents fit in 1 MiB, the image with its padding does not. */
+	files[0] = strdup(join_path(src, "mid.mule"));
+	mk_random(files[0], 900 * 1024);
+	/* This one does not even fit libarchive's spool file. */
+	files[1] = strdup(join_path(src, "big.mule"));
+	mk_random(files[1], 2 * MIB);
+	/* Writes past 1 MiB fail with EFBIG, as on a full medium. */
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = MIB;
+	oldsig = signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	r1 = xport_iso_write(join_path(dst, "x.iso"), files, 1, NULL, err);
+	r2 = xport_iso_write(join_path(dst, "x.iso"), files + 1, 1, NULL,
+	    err);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, oldsig);
+	assert_int_equal(r1, MULE_ENOSPACE);
+	assert_int_equal(r2, MULE_ENOSPACE);
+	assert_int_equal(count_files(dst), 0);
+	free((char *)files[0]);
+	free((char *)files[1]);
+}
+
 int
 main(void)
 {
@@ -380,6 +418,7 @@ main(void)
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_crafted_names),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_full_while_writing),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

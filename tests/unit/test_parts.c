@@ -20,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -157,17 +159,19 @@ count_files(const char *dir)
 	return n;
 }
 
+/* Flips every bit of n bytes at off. */
 static void
 corrupt(const char *path, uint64_t off, size_t n)
 {
-	int fd = open(path, O_WRONLY);
+	int fd = open(path, O_RDWR);
 	uint8_t junk[64];
 	size_t i;
 
 	assert_true(fd >= 0);
 	assert_true(n <= sizeof(junk));
+	assert_int_equal(pread(fd, junk, n, (off_t)off), (ssize_t)n);
 	for (i = 0; i < n; i++)
-		junk[i] = (uint8_t)(0xa5 ^ i);
+		junk[i] ^= 0xff;
 	assert_int_equal(pwrite(fd, junk, n, (off_t)off), (ssize_t)n);
 	close(fd);
 }
@@ -375,9 +379,11 @@ test_split_floppies(void **state)
 	assert_int_equal(len, (5 * MIB + 12345 + 3) / 4);
 	assert_int_equal(parts_plan(5 * MIB, 1000, 2, &k, &len, err),
 	    MULE_EINVAL);
-	assert_int_equal(parts_plan(((uint64_t)1 << 50), (uint64_t)1 << 60, 0,
+	/* A payload is at most PARTS_MAX_PAYLOAD, whatever the volume. */
+	assert_int_equal(parts_plan(((uint64_t)1 << 45), (uint64_t)1 << 60, 0,
 	    &k, &len, err), 0);
-	assert_int_equal(k, 1024 / 254 + 1);
+	assert_int_equal(k, 32);
+	assert_int_equal(len, PARTS_MAX_PAYLOAD);
 	assert_int_equal(parts_plan(((uint64_t)1 << 50) * 255, 1u << 30, 0,
 	    &k, &len, err), MULE_ETOOLARGE);
 	assert_int_equal(parts_split(bundle, FLOPPY, 2, dir, "hq-0007",
@@ -921,6 +927,38 @@ test_free_space(void **state)
 	assert_int_equal(count_files(dir), 1);
 }
 
+/* The medium fills up while parts are written: none is left behind. */
+static void
+test_full_while_writing(void **state)
+{
+	char *dir = mkdir_t("full"), *out = mkdir_t("full-out");
+	char *bundle, **paths = NULL, err[MULE_ERRLEN];
+	struct rlimit old, lim;
+	void (*oldsig)(int);
+	size_t n = 0;
+	int r;
+
+	(void)state;
+	bundle = join_path(dir, "b.mule");
+	mk_bundle(bundle, 3 * MIB, 0x0d);
+	/* Writes past 1 MiB fail with EFBIG, as on a full medium. */
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = MIB;
+	oldsig = signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	r = parts_split(bundle, FLOPPY, 2, out, "b", &paths, &n, err);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, oldsig);
+	assert_int_equal(r, MULE_ENOSPACE);
+	assert_int_equal(count_files(out), 0);
+	/* And it works once there is room. */
+	assert_int_equal(parts_split(bundle, FLOPPY, 2, out, "b", &paths, &n,
+	    err), 0);
+	assert_int_equal(count_files(out), 5);
+	parts_paths_free(paths, n);
+}
+
 int
 main(void)
 {
@@ -939,6 +977,7 @@ main(void)
 		cmocka_unit_test(test_small_cases),
 		cmocka_unit_test(test_tiny_parts),
 		cmocka_unit_test(test_free_space),
+		cmocka_unit_test(test_full_while_writing),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
