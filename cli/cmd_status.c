@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "cli/media.h"
 
 /* How far behind `have` is compared with `want`: changes it lacks. */
 static uint64_t
@@ -66,6 +67,45 @@ peer_num(struct replica *rp, const char *peer, const char *key)
 		n = atoll(v);
 	free(v);
 	return n;
+}
+
+/* Bundles whose parts wait in the spool, and what is missing. */
+static void
+print_spool(struct cli *c, const char *db)
+{
+	struct parts_status st;
+	char **ids = NULL, **paths = NULL, *have, *missing;
+	size_t i, n = 0, np;
+
+	if (spool_groups(db, &ids, &n, NULL) != 0)
+		return;
+	for (i = 0; i < n; i++) {
+		np = 0;
+		paths = NULL;
+		if (spool_parts(db, ids[i], &paths, &np, NULL) != 0 ||
+		    parts_status_compute((const char *const *)paths, np, 0,
+		    &st, NULL) != 0) {
+			parts_paths_free(paths, np);
+			continue;
+		}
+		have = parts_list(&st, PART_GOOD);
+		missing = parts_list(&st, PART_MISSING);
+		if (c->json) {
+			printf("%s{\"bundle\":\"%s\",\"have\":\"%s\","
+			    "\"missing\":\"%s\",\"needed\":%u}", i ? "," : "",
+			    ids[i], have ? have : "", missing ? missing : "",
+			    st.nneeded);
+		} else {
+			printf("incomplete bundle %.12s…: have %s; missing %s; "
+			    "%u more part%s needed\n", ids[i],
+			    have ? have : "-", missing ? missing : "-",
+			    st.nneeded, st.nneeded == 1 ? "" : "s");
+		}
+		free(have);
+		free(missing);
+		parts_paths_free(paths, np);
+	}
+	parts_paths_free(ids, n);
 }
 
 int
@@ -188,6 +228,9 @@ cmd_status(struct cli *c, int argc, char **argv)
 			    "has not confirmed yet (in bundles on their way)\n",
 			    (unsigned long long)behind, behind == 1 ? "" : "s");
 	}
+	if (c->json)
+		printf("],\"incomplete\":[");
+	print_spool(c, c->db);
 	if (c->json)
 		printf("]}\n");
 	else

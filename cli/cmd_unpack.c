@@ -110,10 +110,17 @@ add_path(char ***v, size_t *n, const char *path)
 	return 0;
 }
 
+/*
+ * Bundles apply in the order their names give (SITE-PEER-NNNN: each
+ * sender's in sequence), numbers compared as numbers, wherever they are.
+ */
 static int
 cmp_str(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	const char *x = *(char *const *)a, *y = *(char *const *)b;
+	const char *bx = strrchr(x, '/'), *by = strrchr(y, '/');
+
+	return strverscmp(bx ? bx + 1 : x, by ? by + 1 : y);
 }
 
 /* Bundles in a directory: *.mule files, sorted by name. */
@@ -156,7 +163,8 @@ list_dir(const char *dir, char ***v, size_t *n, char *err)
  * MULE_ENOTRECIPIENT and the caller skips them.
  */
 static int
-unpack_one(struct unpacker *u, const char *path, char *err)
+unpack_one(struct unpacker *u, const char *path, const char *label,
+    char *err)
 {
 	struct bundle_reader *br = NULL;
 	struct replica_scan_stats scan;
@@ -218,7 +226,7 @@ unpack_one(struct unpacker *u, const char *path, char *err)
 	if ((r = replica_peer_set_site(u->rp, u->peer.name,
 	    u->info->sender_site, err)) != 0 ||
 	    (r = replica_log_add(u->rp, u->info->bundle_id, "recv",
-	    u->peer.name, (int64_t)u->m.seq, path, strb_str(&sum), NULL,
+	    u->peer.name, (int64_t)u->m.seq, label, strb_str(&sum), NULL,
 	    err)) != 0 ||
 	    (r = replica_check_lost(u->rp, u->peer.name, &u->m.recv,
 	    &u->m.ack, &lost, err)) != 0)
@@ -228,7 +236,7 @@ unpack_one(struct unpacker *u, const char *path, char *err)
 		began = 0;
 		progress_done();
 		printf("%s from %s: would apply: %s (nothing changed: "
-		    "--dry-run)\n", path, u->peer.name, strb_str(&sum));
+		    "--dry-run)\n", label, u->peer.name, strb_str(&sum));
 		r = 0;
 		goto out;
 	}
@@ -236,7 +244,8 @@ unpack_one(struct unpacker *u, const char *path, char *err)
 		goto out;
 	began = 0;
 	progress_done();
-	printf("applied %s from %s: %s\n", path, u->peer.name, strb_str(&sum));
+	printf("applied %s from %s: %s\n", label, u->peer.name,
+	    strb_str(&sum));
 	if (st.gap)
 		printf("note: %s had sent changes this site never received "
 		    "(a bundle is missing); they were applied, and %s will "
@@ -356,11 +365,12 @@ unpack_group(struct unpacker *u, const char *idhex, struct tally *t)
 	struct parts_status st;
 	char err[MULE_ERRLEN] = "", **paths = NULL, *dir = NULL;
 	char *have = NULL, *missing = NULL;
-	struct strb joined;
+	struct strb joined, label;
 	size_t n = 0;
 	int r;
 
 	strb_init(&joined);
+	strb_init(&label);
 	if ((r = spool_parts(u->db, idhex, &paths, &n, err)) != 0 ||
 	    (r = parts_status_compute((const char *const *)paths, n, 1, &st,
 	    err)) != 0) {
@@ -388,7 +398,9 @@ unpack_group(struct unpacker *u, const char *idhex, struct tally *t)
 		printf("bundle %.12s…: rebuilt from %u of its %u parts\n",
 		    idhex, st.ngood, st.info.ndata + st.info.nparity);
 	err[0] = '\0';
-	r = unpack_one(u, strb_str(&joined), err);
+	strb_reset(&label);
+	strb_addf(&label, "bundle %.12s… (from %u parts)", idhex, st.ngood);
+	r = unpack_one(u, strb_str(&joined), strb_str(&label), err);
 	unlink(strb_str(&joined));
 	tally(u, idhex, 1, r, err, t);
 	/* Applied, applied before, or for another site: the parts go. */
@@ -397,6 +409,7 @@ unpack_group(struct unpacker *u, const char *idhex, struct tally *t)
 out:
 	parts_paths_free(paths, n);
 	strb_release(&joined);
+	strb_release(&label);
 	free(dir);
 	free(have);
 	free(missing);
@@ -479,6 +492,19 @@ cmd_unpack(struct cli *c, int argc, char **argv)
 		while (before < npaths)
 			fromdir[before++] = dirlike;
 	}
+	/* All bundles in dependency order, across directories. */
+	for (i = 1; i < npaths; i++) {
+		size_t j = i;
+		while (j > 0 && cmp_str(&paths[j - 1], &paths[j]) > 0) {
+			char *tp = paths[j];
+			int tf = fromdir[j];
+			paths[j] = paths[j - 1];
+			fromdir[j] = fromdir[j - 1];
+			paths[j - 1] = tp;
+			fromdir[j - 1] = tf;
+			j--;
+		}
+	}
 	for (i = 0; i < npaths; i++) {
 		err[0] = '\0';
 		if (media_is_part(paths[i])) {
@@ -490,8 +516,8 @@ cmd_unpack(struct cli *c, int argc, char **argv)
 			}
 			continue;
 		}
-		tally(&u, paths[i], fromdir[i], unpack_one(&u, paths[i], err),
-		    err, &t);
+		tally(&u, paths[i], fromdir[i], unpack_one(&u, paths[i],
+		    paths[i], err), err, &t);
 	}
 	for (i = 0; i < ngroups; i++)
 		unpack_group(&u, groups[i], &t);

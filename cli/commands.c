@@ -33,7 +33,8 @@ const struct cli_cmd cli_commands[] = {
 	{ "untrack", cmd_untrack, "untrack TABLE",
 	  "Stops tracking TABLE.  Its rows stay; mule forgets their history.\n" },
 	{ "pack", cmd_pack,
-	  "pack --to PEER[,PEER] [-o FILE|DIR] [--full] [--no-encrypt]",
+	  "pack --to PEER[,PEER] [-o FILE|DIR] [--full] [--no-encrypt]\n"
+	  "            [--volume-size SIZE [--parity N]] [--iso FILE]",
 	  "Records local edits, then writes one signed, encrypted bundle of\n"
 	  "every change the peers are not known to have: FILE, or\n"
 	  "DIR/SITE-PEER-NNNN.mule (default: the current directory).  The\n"
@@ -42,13 +43,22 @@ const struct cli_cmd cli_commands[] = {
 	  "  --to PEER[,PEER]  recipients (each can open it, nobody else)\n"
 	  "  -o, --output PATH file or directory to write\n"
 	  "  --full            send everything, not only what is new to them\n"
-	  "  --no-encrypt      sign only (anyone can read it; still verified)\n" },
+	  "  --no-encrypt      sign only (anyone can read it; still verified)\n"
+	  "  --volume-size SIZE  split into parts of at most SIZE (1440k,\n"
+	  "                    1.44M, 650M, 4G; k = 1024, M = 1000k, G = 1000M)\n"
+	  "                    named SITE-PEER-NNNN.dNNN-of-MMM.mule-part\n"
+	  "  --parity N        add N Reed-Solomon parity parts: any MMM of the\n"
+	  "                    parts rebuild the bundle\n"
+	  "  --iso FILE        write an ISO 9660 image holding the bundle or\n"
+	  "                    its parts, ready to burn\n" },
 	{ "unpack", cmd_unpack, "unpack [--dry-run] PATH...",
 	  "Verifies and applies bundles: files, or directories whose *.mule\n"
 	  "files addressed to this site are applied in name order (others are\n"
 	  "skipped and counted).  Each bundle is applied in one transaction,\n"
 	  "after recording local edits; applying one twice changes nothing.\n"
-	  "Exit status 3 when a bundle fails verification.\n\n"
+	  "Parts (*.mule-part) wait in DB.mule-spool until enough of them\n"
+	  "are here, from any number of directories and runs; ISO images are\n"
+	  "read directly.  Exit status 3 when a bundle fails verification.\n\n"
 	  "  -n, --dry-run     say what would change; change nothing\n" },
 	{ "status", cmd_status, "status [--json]",
 	  "Shows unrecorded changes per tracked table, and per peer the last\n"
