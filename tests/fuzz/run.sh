@@ -17,7 +17,7 @@ cd "$top" || exit 1
 out=${FUZZ_OUT:-tests/out/fuzz}
 mkdir -p "$out"
 
-for name in bundle manifest segment; do
+for name in bundle manifest segment part; do
 	if [ ! -d "tests/fuzz/corpus/$name" ] && [ -x tests/unit/test_bundle ]
 	then
 		mkdir -p tests/fuzz/corpus
