@@ -226,10 +226,15 @@ scan_row(struct scanctx *c, sqlite3_stmt *data, sqlite3_stmt *state,
 	if (fresh) {
 		ns.cl = op == NULL ? 1 : op->cl + 1;
 		ns.cl_st = c->now;
-		/* A row back after a deletion replaces what the deletion knew. */
+		/*
+		 * A row back after a deletion replaces what the deletion knew
+		 * (and any edit it beat), not more.
+		 */
 		for (i = 0; i < n; i++) {
 			ns.colst[i] = c->now;
-			ns.colprior[i] = op != NULL ? op->cl_st.lamport : 0;
+			ns.colprior[i] = op == NULL ? 0 :
+			    op->cl_prior > op->cl_beat.lamport ? op->cl_prior :
+			    op->cl_beat.lamport;
 		}
 		c->alive_delta++;
 	} else {
