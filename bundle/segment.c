@@ -400,7 +400,7 @@ segment_enc_row(struct segment_enc *e, const struct rowchange *rc,
     int *added, char *err)
 {
 	struct buf *b = &e->row;
-	uint32_t i, norig0 = e->norig;
+	uint32_t i, k, norig0 = e->norig;
 	uint64_t beat, full, clbeat, clprior, prior;
 	size_t total;
 	int r = MULE_EINTERNAL;
@@ -426,14 +426,18 @@ segment_enc_row(struct segment_enc *e, const struct rowchange *rc,
 	if (r == 0)
 		r = buf_put_varint(b, rc->ncells);
 	for (i = 0; i < rc->ncells && r == 0; i++) {
-		beat = rc->cells[i].beat.lamport != 0;
+		for (beat = 0; beat < CELL_BEATS &&
+		    rc->cells[i].beat[beat].lamport != 0; beat++)
+			;
 		prior = rc->cells[i].prior != 0;
 		if ((r = buf_put_varint(b, ((uint64_t)rc->cells[i].col << 2) |
-		    (prior << 1) | beat)) == 0 &&
+		    (prior << 1) | (beat != 0))) == 0 &&
 		    (r = value_put(b, &rc->cells[i].v)) == 0)
 			r = stamp_put(e, b, &rc->cells[i].st);
 		if (r == 0 && beat)
-			r = stamp_put(e, b, &rc->cells[i].beat);
+			r = buf_put_varint(b, beat);
+		for (k = 0; k < beat && r == 0; k++)
+			r = stamp_put(e, b, &rc->cells[i].beat[k]);
 		if (r == 0 && prior)
 			r = buf_put_varint(b, rc->cells[i].prior);
 	}
@@ -735,7 +739,7 @@ segment_dec_next(struct segment_dec *d, const struct rowchange **out,
     char *err)
 {
 	struct rowchange *rc = &d->rc;
-	uint64_t v, rowno = d->nrows - d->left + 1;
+	uint64_t v, nb, k, rowno = d->nrows - d->left + 1;
 	uint32_t i;
 	const char *what = "key value";
 	int r = MULE_EINTERNAL, full;
@@ -816,13 +820,26 @@ segment_dec_next(struct segment_dec *d, const struct rowchange **out,
 		what = "cell stamp";
 		if ((r = stamp_get(d, &d->cells[i].st)) != 0)
 			goto bad;
-		memset(&d->cells[i].beat, 0, sizeof(d->cells[i].beat));
-		what = "beaten stamp";
-		if ((v & 1) && ((r = stamp_get(d, &d->cells[i].beat)) != 0 ||
-		    d->cells[i].beat.lamport == 0)) {
-			if (r == 0)
+		memset(d->cells[i].beat, 0, sizeof(d->cells[i].beat));
+		what = "beaten stamps";
+		nb = 0;
+		if ((v & 1) && (r = buf_get_varint_max(&d->b, CELL_BEATS,
+		    &nb)) != 0) {
+			if (r == MULE_ETOOLARGE)
 				r = MULE_EFORMAT;
 			goto bad;
+		}
+		if ((v & 1) && nb == 0) {
+			r = MULE_EFORMAT;
+			goto bad;
+		}
+		for (k = 0; k < nb; k++) {
+			if ((r = stamp_get(d, &d->cells[i].beat[k])) != 0)
+				goto bad;
+			if (d->cells[i].beat[k].lamport == 0) {
+				r = MULE_EFORMAT;
+				goto bad;
+			}
 		}
 		d->cells[i].prior = 0;
 		what = "prior counter";

@@ -19,6 +19,7 @@
 #define SITE_ID_LEN 16
 #define ROW_HASH_LEN 16
 #define VALUE_REF_LEN 32
+#define CELL_BEATS 4	/* concurrent values a cell remembers beating */
 
 enum mval_type {
 	MVAL_NULL = 0,
@@ -46,8 +47,8 @@ struct stamp {
 
 /*
  * One changed cell of a row: column index in the segment's column list,
- * value, stamp, and `beat`: the stamp of a concurrent value this one won
- * against (lamport 0 when none), so that a site still holding that value
+ * value, stamp, and `beat`: the stamps of up to CELL_BEATS concurrent
+ * values this one won against (lamport 0 when unused), so that a site still holding that value
  * records the conflict when this one arrives.  `prior` is the lamport
  * counter of the value its writer replaced: a local value with a newer
  * counter was not seen by the writer.
@@ -56,7 +57,7 @@ struct cell {
 	uint32_t col;
 	struct mval v;
 	struct stamp st;
-	struct stamp beat;
+	struct stamp beat[CELL_BEATS];	/* unused entries: lamport 0 */
 	uint64_t prior;	/* lamport of the value the writer replaced (0: none) */
 };
 

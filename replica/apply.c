@@ -38,7 +38,7 @@ struct replica_apply {
 	int64_t alive_delta;
 	uint32_t *colhash;
 	struct istamp *instamp;	/* per local column, incoming stamp */
-	struct istamp *inbeat;	/* per local column, incoming beaten stamp */
+	struct istamp (*inbeat)[CELL_BEATS];	/* per local column */
 	uint64_t *inprior;	/* per local column, incoming prior counter */
 	uint8_t *lost;		/* per local column: incoming cell lost */
 	struct vector known;	/* our vector before this bundle */
@@ -642,7 +642,7 @@ cell_conflicts(struct replica_apply *a, const struct rowchange *rc,
 		if (mval_equal(&v, a->inval[j]))
 			continue;	/* the same value: no conflict */
 		if (a->lost[j]) {
-			ns->colbeat[j] = a->instamp[j];
+			beats_add(ns->colbeat[j], &a->instamp[j]);
 			*beaten = 1;
 			continue;
 		}
@@ -652,10 +652,9 @@ cell_conflicts(struct replica_apply *a, const struct rowchange *rc,
 		 * beat nothing of ours.
 		 */
 		if (sender_saw(a, ls) && a->inprior[j] >= ls->lamport &&
-		    !(a->inbeat[j].lamport == ls->lamport &&
-		    a->inbeat[j].origin == ls->origin))
+		    !beats_has(a->inbeat[j], ls))
 			continue;
-		ns->colbeat[j] = *ls;
+		beats_add(ns->colbeat[j], ls);
 		strb_reset(&lv);
 		strb_reset(&rv);
 		mval_text(&lv, &v);
@@ -713,7 +712,7 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 	struct rowstate old, ns;
 	struct istamp clst;
 	struct strb lv;
-	uint32_t i, j, nwin = 0, nlost = 0;
+	uint32_t i, j, k, nwin = 0, nlost = 0;
 	int found, r = MULE_EINTERNAL, s, local_alive, in_alive, check, cmp;
 	int beaten = 0;
 	struct istamp inbeat = { 0, 0 };
@@ -742,11 +741,15 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 		if ((r = to_istamp(a, &rc->cells[i].st, &a->instamp[j],
 		    err)) != 0)
 			goto out;
-		memset(&a->inbeat[j], 0, sizeof(a->inbeat[j]));
-		if (rc->cells[i].beat.lamport != 0 && (r = origin_of(a,
-		    rc->cells[i].beat.origin, &a->inbeat[j].origin, err)) != 0)
-			goto out;
-		a->inbeat[j].lamport = rc->cells[i].beat.lamport;
+		memset(a->inbeat[j], 0, sizeof(a->inbeat[j]));
+		for (k = 0; k < CELL_BEATS; k++) {
+			if (rc->cells[i].beat[k].lamport == 0)
+				continue;
+			if ((r = origin_of(a, rc->cells[i].beat[k].origin,
+			    &a->inbeat[j][k].origin, err)) != 0)
+				goto out;
+			a->inbeat[j][k].lamport = rc->cells[i].beat[k].lamport;
+		}
 		a->inprior[j] = rc->cells[i].prior;
 	}
 	a->st.cells += rc->ncells;
@@ -772,7 +775,7 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 	ns.cl_prior = old.cl_prior;
 	for (j = 0; j < t->ncols && j < old.ncols; j++) {
 		ns.colst[j] = old.colst[j];
-		ns.colbeat[j] = old.colbeat[j];
+		memcpy(ns.colbeat[j], old.colbeat[j], sizeof(ns.colbeat[j]));
 		ns.colprior[j] = old.colprior[j];
 	}
 
@@ -868,16 +871,18 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 		if (cmp > 0) {
 			a->win[j] = 1;
 			ns.colst[j] = a->instamp[j];
-			ns.colbeat[j] = a->inbeat[j];
+			memcpy(ns.colbeat[j], a->inbeat[j],
+			    sizeof(ns.colbeat[j]));
 			ns.colprior[j] = a->inprior[j];
 			/*
-			 * Our value had beaten a concurrent one the incoming
-			 * writer never saw: the new value beats it too.
+			 * What our value had beaten, the incoming writer never
+			 * saw: the new value beats it too.
 			 */
-			if (ns.colbeat[j].lamport == 0 && j < old.ncols &&
-			    old.colbeat[j].lamport != 0 &&
-			    !sender_saw(a, &old.colbeat[j]))
-				ns.colbeat[j] = old.colbeat[j];
+			for (k = 0; j < old.ncols && k < CELL_BEATS; k++)
+				if (old.colbeat[j][k].lamport != 0 &&
+				    !sender_saw(a, &old.colbeat[j][k]))
+					beats_add(ns.colbeat[j],
+					    &old.colbeat[j][k]);
 			nwin++;
 		} else if (cmp < 0 && is_new(a, &a->instamp[j])) {
 			a->lost[j] = 1;	/* perhaps concurrent: see below */

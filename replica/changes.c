@@ -138,7 +138,7 @@ emit_row(struct outctx *c, struct outtable *o, sqlite3_stmt *state,
 	struct rowstate rs;
 	struct rowchange rc;
 	struct mval pk[64];
-	uint32_t i, n = 0;
+	uint32_t i, n = 0, k;
 	int r = MULE_EINTERNAL, send_cl;
 
 	memset(&rs, 0, sizeof(rs));
@@ -190,11 +190,11 @@ emit_row(struct outctx *c, struct outtable *o, sqlite3_stmt *state,
 			o->cells[n].col = i;
 			mval_from_stmt(&o->cells[n].v, o->sel, (int)i);
 			to_stamp(c, &rs.colst[i], &o->cells[n].st);
-			if (rs.colbeat[i].lamport != 0)
-				to_stamp(c, &rs.colbeat[i], &o->cells[n].beat);
-			else
-				memset(&o->cells[n].beat, 0,
-				    sizeof(o->cells[n].beat));
+			memset(o->cells[n].beat, 0, sizeof(o->cells[n].beat));
+			for (k = 0; k < CELL_BEATS; k++)
+				if (rs.colbeat[i][k].lamport != 0)
+					to_stamp(c, &rs.colbeat[i][k],
+					    &o->cells[n].beat[k]);
 			o->cells[n].prior = rs.colprior[i];
 			n++;
 		}

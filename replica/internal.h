@@ -67,7 +67,7 @@ struct rowstate {
 	 * beat (lamport 0: none); travels with the cell so that sites still
 	 * holding the loser log the conflict when the winner arrives.
 	 */
-	struct istamp *colbeat;	/* ncols */
+	struct istamp (*colbeat)[CELL_BEATS];	/* ncols; lamport 0: unused */
 	/* Per column, the lamport of the value its writer replaced. */
 	uint64_t *colprior;	/* ncols */
 	uint64_t cl_prior;	/* a deletion: newest cell lamport it knew */
@@ -75,6 +75,10 @@ struct rowstate {
 };
 
 int rowstate_alloc(struct rowstate *s, uint32_t ncols);
+/* Adds s to a cell's beaten set (the oldest goes when it is full). */
+void beats_add(struct istamp set[CELL_BEATS], const struct istamp *s);
+/* 1 if s is in the set. */
+int beats_has(const struct istamp set[CELL_BEATS], const struct istamp *s);
 void rowstate_release(struct rowstate *s);
 /* Encodes s's stamps and column hashes into a heap blob. */
 int rowstate_encode(const struct rowstate *s, uint8_t **blob, size_t *len);

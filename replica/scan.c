@@ -243,7 +243,8 @@ scan_row(struct scanctx *c, sqlite3_stmt *data, sqlite3_stmt *state,
 		for (i = 0; i < n; i++) {
 			if (op->ncols == n && op->colhash[i] == ns.colhash[i]) {
 				ns.colst[i] = op->colst[i];
-				ns.colbeat[i] = op->colbeat[i];
+				memcpy(ns.colbeat[i], op->colbeat[i],
+				    sizeof(ns.colbeat[i]));
 				ns.colprior[i] = op->colprior[i];
 			} else {
 				/* Our edit replaces the value we had. */
@@ -257,7 +258,8 @@ scan_row(struct scanctx *c, sqlite3_stmt *data, sqlite3_stmt *state,
 		if (changed == 0)
 			for (i = 0; i < n; i++) {
 				ns.colst[i] = c->now;
-				ns.colbeat[i].lamport = 0;
+				memset(ns.colbeat[i], 0,
+				    sizeof(ns.colbeat[i]));
 				ns.colprior[i] = i < op->ncols ?
 				    op->colst[i].lamport : 0;
 			}

@@ -13,7 +13,8 @@
  * then per column: COLHASH_LEN bytes of value hash, varint x: bit 0 says a
  * beaten stamp follows, bit 1 a prior counter; x >> 2 is 0 when the column
  * has the common stamp, else lamport + 1 followed by varint origin; then,
- * with bit 0, the beaten stamp (varint lamport, varint origin), and with
+ * with bit 0, a varint count (1..CELL_BEATS) and that many beaten stamps
+ * (varint lamport, varint origin), and with
  * bit 1 the lamport of the value the cell's writer replaced.
  */
 #include <stdlib.h>
@@ -33,7 +34,7 @@ rowstate_alloc(struct rowstate *s, uint32_t ncols)
 	s->ncols = ncols;
 	s->colhash = calloc(ncols ? ncols : 1, sizeof(*s->colhash));
 	s->colst = calloc(ncols ? ncols : 1, sizeof(*s->colst));
-	s->colbeat = calloc(ncols ? ncols : 1, sizeof(*s->colbeat));
+	s->colbeat = calloc(ncols ? ncols : 1, sizeof(*s->colbeat));	/* rows of CELL_BEATS */
 	s->colprior = calloc(ncols ? ncols : 1, sizeof(*s->colprior));
 	if (s->colhash == NULL || s->colst == NULL || s->colbeat == NULL ||
 	    s->colprior == NULL) {
@@ -89,8 +90,12 @@ rowstate_encode(const struct rowstate *s, uint8_t **blob, size_t *len)
 	r |= buf_put_varint(&b, common.lamport);
 	r |= buf_put_varint(&b, (uint64_t)common.origin);
 	for (i = 0; i < s->ncols; i++) {
-		uint64_t fl = (s->colbeat[i].lamport != 0) |
-		    ((uint64_t)(s->colprior[i] != 0) << 1);
+		uint64_t nb = 0, k;
+		uint64_t fl;
+
+		while (nb < CELL_BEATS && s->colbeat[i][nb].lamport != 0)
+			nb++;
+		fl = (nb != 0) | ((uint64_t)(s->colprior[i] != 0) << 1);
 		r |= buf_put_u32(&b, s->colhash[i]);
 		if (s->colst[i].lamport == common.lamport &&
 		    s->colst[i].origin == common.origin) {
@@ -100,9 +105,11 @@ rowstate_encode(const struct rowstate *s, uint8_t **blob, size_t *len)
 			    ((s->colst[i].lamport + 1) << 2) | fl);
 			r |= buf_put_varint(&b, (uint64_t)s->colst[i].origin);
 		}
-		if (fl & 1) {
-			r |= buf_put_varint(&b, s->colbeat[i].lamport);
-			r |= buf_put_varint(&b, (uint64_t)s->colbeat[i].origin);
+		if (fl & 1)
+			r |= buf_put_varint(&b, nb);
+		for (k = 0; k < nb; k++) {
+			r |= buf_put_varint(&b, s->colbeat[i][k].lamport);
+			r |= buf_put_varint(&b, (uint64_t)s->colbeat[i][k].origin);
 		}
 		if (fl & 2)
 			r |= buf_put_varint(&b, s->colprior[i]);
@@ -159,11 +166,17 @@ rowstate_decode(struct rowstate *s, const void *blob, size_t len)
 			s->colst[i].origin = (int64_t)o;
 		}
 		if (x & 1) {
-			if (buf_get_varint(&b, &l) != 0 ||
-			    buf_get_varint(&b, &o) != 0 || l == 0)
+			uint64_t nb, k;
+			if (buf_get_varint_max(&b, CELL_BEATS, &nb) != 0 ||
+			    nb == 0)
 				goto bad;
-			s->colbeat[i].lamport = l;
-			s->colbeat[i].origin = (int64_t)o;
+			for (k = 0; k < nb; k++) {
+				if (buf_get_varint(&b, &l) != 0 ||
+				    buf_get_varint(&b, &o) != 0 || l == 0)
+					goto bad;
+				s->colbeat[i][k].lamport = l;
+				s->colbeat[i][k].origin = (int64_t)o;
+			}
 		}
 		if ((x & 2) && buf_get_varint(&b, &s->colprior[i]) != 0)
 			goto bad;
@@ -554,4 +567,35 @@ mval_equal(const struct mval *a, const struct mval *b)
 		    memcmp(a->p, b->p, a->n) == 0);
 	}
 	return 1;
+}
+
+void
+beats_add(struct istamp set[CELL_BEATS], const struct istamp *s)
+{
+	int k, old = 0;
+
+	if (s->lamport == 0 || beats_has(set, s))
+		return;
+	for (k = 0; k < CELL_BEATS; k++) {
+		if (set[k].lamport == 0) {
+			set[k] = *s;
+			return;
+		}
+		if (set[k].lamport < set[old].lamport)
+			old = k;
+	}
+	if (set[old].lamport < s->lamport)
+		set[old] = *s;
+}
+
+int
+beats_has(const struct istamp set[CELL_BEATS], const struct istamp *s)
+{
+	int k;
+
+	for (k = 0; k < CELL_BEATS; k++)
+		if (set[k].lamport != 0 && set[k].lamport == s->lamport &&
+		    set[k].origin == s->origin)
+			return 1;
+	return 0;
 }

@@ -379,10 +379,11 @@ gen_row(struct gen *g, size_t t, uint64_t i)
 			    -(int64_t)i);
 		set_stamp(&g->cells[n].st, i, 4);
 		/* Now and then a cell that beat a concurrent value. */
+		memset(g->cells[n].beat, 0, sizeof(g->cells[n].beat));
 		if (i % 5 == 0)
-			set_stamp(&g->cells[n].beat, i + 7, 2);
-		else
-			memset(&g->cells[n].beat, 0, sizeof(g->cells[n].beat));
+			set_stamp(&g->cells[n].beat[0], i + 7, 2);
+		if (i % 10 == 0)
+			set_stamp(&g->cells[n].beat[1], i + 5, 3);
 		g->cells[n].prior = i % 4 == 1 ? i + 3 : 0;
 		n++;
 		break;
@@ -719,8 +720,10 @@ ck_row(void *arg, const struct rowchange *rc)
 		same_value(c, &rc->cells[i].v, &w->cells[i].v);
 		assert_int_equal(stamp_cmp(&rc->cells[i].st,
 		    &w->cells[i].st), 0);
-		assert_int_equal(stamp_cmp(&rc->cells[i].beat,
-		    &w->cells[i].beat), 0);
+		assert_int_equal(stamp_cmp(&rc->cells[i].beat[0],
+		    &w->cells[i].beat[0]), 0);
+		assert_int_equal(stamp_cmp(&rc->cells[i].beat[1],
+		    &w->cells[i].beat[1]), 0);
 		assert_int_equal(rc->cells[i].prior, w->cells[i].prior);
 	}
 	/* The row hash travels only with full rows. */
