@@ -326,13 +326,7 @@ parts_name(const char *basename, unsigned index, unsigned ndata,
 void
 parts_paths_free(char **paths, size_t n)
 {
-	size_t i;
-
-	if (paths == NULL)
-		return;
-	for (i = 0; i < n; i++)
-		free(paths[i]);
-	free(paths);
+	strv_free(paths, n);
 }
 
 /* ------------------------------------------------------------------ */

@@ -532,9 +532,7 @@ cmd_unpack(struct cli *c, int argc, char **argv)
 		    t.skipped, t.skipped == 1 ? "" : "s");
 	rc = t.worst > worst ? t.worst : worst;
 out:
-	for (i = 0; i < npaths; i++)
-		free(paths[i]);
-	free(paths);
+	strv_free(paths, npaths);
 	free(fromdir);
 	parts_paths_free(groups, ngroups);
 	if (isodir != NULL) {

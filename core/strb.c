@@ -172,3 +172,15 @@ strb_add_size(struct strb *sb, unsigned long long bytes)
 	}
 	strb_addf(sb, "%.1f %s", v, unit[u]);
 }
+
+void
+strv_free(char **v, size_t n)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}

@@ -39,6 +39,9 @@ int strb_error(const struct strb *sb);
 /* Hands the heap string to the caller (who frees it); NULL on error. */
 char *strb_detach(struct strb *sb);
 
+/* Frees an array of n heap strings and the array; fine on NULL. */
+void strv_free(char **v, size_t n);
+
 /* Formats a byte count for people: "512 B", "48.2 KiB", "1.4 MiB". */
 void strb_add_size(struct strb *sb, unsigned long long bytes);
 

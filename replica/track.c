@@ -44,11 +44,7 @@ replica_tables_free(struct replica_table **v, size_t n)
 void
 replica_names_free(char **v, size_t n)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
+	strv_free(v, n);
 }
 
 static int

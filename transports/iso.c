@@ -46,13 +46,7 @@ xport_iso_name_ok(const char *name)
 void
 xport_iso_paths_free(char **paths, size_t n)
 {
-	size_t i;
-
-	if (paths == NULL)
-		return;
-	for (i = 0; i < n; i++)
-		free(paths[i]);
-	free(paths);
+	strv_free(paths, n);
 }
 
 static const char *
