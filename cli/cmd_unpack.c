@@ -324,9 +324,7 @@ remove_tree(const char *dir)
 	if (list_dir(dir, &v, &n, NULL) == 0)
 		for (i = 0; i < n; i++)
 			unlink(v[i]);
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
+	strv_free(v, n);
 	rmdir(dir);
 }
 
