@@ -412,15 +412,19 @@ segment_enc_row(struct segment_enc *e, const struct rowchange *rc,
 		r = value_put(b, &rc->pk[i]);
 	/* The row hash travels only with full rows: only they can be checked. */
 	full = rc->cl % 2 == 1 && rc->ncells == e->h.ncols;
-	clbeat = rc->cl_beat.lamport != 0;
+	for (clbeat = 0; clbeat < CELL_BEATS &&
+	    rc->cl_beat[clbeat].lamport != 0; clbeat++)
+		;
 	clprior = rc->cl_prior != 0;
 	if (r == 0)
 		r = buf_put_varint(b, (rc->cl << 3) | (clprior << 2) |
-		    (clbeat << 1) | full);
+		    ((uint64_t)(clbeat != 0) << 1) | full);
 	if (r == 0)
 		r = stamp_put(e, b, &rc->cl_stamp);
 	if (r == 0 && clbeat)
-		r = stamp_put(e, b, &rc->cl_beat);
+		r = buf_put_varint(b, clbeat);
+	for (k = 0; k < clbeat && r == 0; k++)
+		r = stamp_put(e, b, &rc->cl_beat[k]);
 	if (r == 0 && clprior)
 		r = buf_put_varint(b, rc->cl_prior);
 	if (r == 0)
@@ -774,13 +778,22 @@ segment_dec_next(struct segment_dec *d, const struct rowchange **out,
 	what = "stamp";
 	if ((r = stamp_get(d, &rc->cl_stamp)) != 0)
 		goto bad;
-	memset(&rc->cl_beat, 0, sizeof(rc->cl_beat));
-	what = "beaten stamp";
-	if ((v & 2) && ((r = stamp_get(d, &rc->cl_beat)) != 0 ||
-	    rc->cl_beat.lamport == 0)) {
-		if (r == 0)
+	memset(rc->cl_beat, 0, sizeof(rc->cl_beat));
+	what = "beaten stamps";
+	if (v & 2) {
+		if ((r = buf_get_varint_max(&d->b, CELL_BEATS, &nb)) != 0 ||
+		    nb == 0) {
 			r = MULE_EFORMAT;
-		goto bad;
+			goto bad;
+		}
+		for (k = 0; k < nb; k++) {
+			if ((r = stamp_get(d, &rc->cl_beat[k])) != 0)
+				goto bad;
+			if (rc->cl_beat[k].lamport == 0) {
+				r = MULE_EFORMAT;
+				goto bad;
+			}
+		}
 	}
 	rc->cl_prior = 0;
 	what = "prior counter";

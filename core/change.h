@@ -65,7 +65,8 @@ struct cell {
  * One row change.  `pk` has one value per primary-key column (in the
  * segment's pk order).  `cl` is the causal length (odd: alive, even:
  * deleted).  `cl_stamp` orders the row's existence change; `cl_beat`, on a
- * deletion, is the stamp of a concurrent edit it overrode.  `hash` is the
+ * deletion, holds the stamps of concurrent edits it overrode (lamport 0:
+ * unused).  `hash` is the
  * sender's content hash of the whole row after the change (all zero for a
  * deleted row).
  */
@@ -74,7 +75,7 @@ struct rowchange {
 	struct mval *pk;
 	uint64_t cl;
 	struct stamp cl_stamp;
-	struct stamp cl_beat;	/* edit a deletion beat (lamport 0: none) */
+	struct stamp cl_beat[CELL_BEATS];	/* edits a deletion beat */
 	uint64_t cl_prior;	/* newest cell lamport the deleter knew */
 	uint32_t ncells;
 	struct cell *cells;

@@ -580,27 +580,31 @@ row_text(struct replica_apply *a, struct strb *sb)
 
 /*
  * An edit reaching a row deleted by someone who may not have seen it: the
- * deletion wins (higher causal length).  Returns the newest such edit's
- * stamp (lamport 0 when none); the tombstone remembers it as beaten, so
+ * deletion wins (higher causal length).  Adds such edits to `set` (1 when
+ * any was added); the tombstone remembers them as beaten, so
  * that the sites that still hold the edit log it when the deletion
  * reaches them.  Only an edit new to us and not made earlier by the
  * deleting site itself counts: when in doubt (the deleter may have seen
  * the edit by another path), a conflict entry too many is better than a
  * value lost without a trace.
  */
-static struct istamp
-delete_beats(struct replica_apply *a, const struct rowstate *old)
+static int
+delete_beats(struct replica_apply *a, const struct rowstate *old,
+    struct istamp set[CELL_BEATS])
 {
-	struct istamp newest = { 0, 0 };
 	uint32_t j;
+	int added = 0;
 
-	for (j = 0; j < a->t->ncols; j++)
-		if (a->inval[j] != NULL && is_new(a, &a->instamp[j]) &&
-		    !(old->cl_st.origin == a->instamp[j].origin &&
-		    old->cl_st.lamport > a->instamp[j].lamport) &&
-		    a->instamp[j].lamport > newest.lamport)
-			newest = a->instamp[j];
-	return newest;
+	for (j = 0; j < a->t->ncols; j++) {
+		if (a->inval[j] == NULL || !is_new(a, &a->instamp[j]) ||
+		    (old->cl_st.origin == a->instamp[j].origin &&
+		    old->cl_st.lamport > a->instamp[j].lamport) ||
+		    beats_has(set, &a->instamp[j]))
+			continue;
+		beats_add(set, &a->instamp[j]);
+		added = 1;
+	}
+	return added;
 }
 
 /* Whether we had not seen stamp s before this bundle. */
@@ -715,9 +719,10 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 	uint32_t i, j, k, nwin = 0, nlost = 0;
 	int found, r = MULE_EINTERNAL, s, local_alive, in_alive, check, cmp;
 	int beaten = 0;
-	struct istamp inbeat = { 0, 0 };
+	struct istamp inbeat[CELL_BEATS];
 
 	memset(&old, 0, sizeof(old));
+	memset(inbeat, 0, sizeof(inbeat));
 	memset(&ns, 0, sizeof(ns));
 	strb_init(&lv);
 	if (t == NULL || rc->npk != t->npk) {
@@ -771,7 +776,7 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 	}
 	ns.cl = old.cl;
 	ns.cl_st = old.cl_st;
-	ns.cl_beat = old.cl_beat;
+	memcpy(ns.cl_beat, old.cl_beat, sizeof(ns.cl_beat));
 	ns.cl_prior = old.cl_prior;
 	for (j = 0; j < t->ncols && j < old.ncols; j++) {
 		ns.colst[j] = old.colst[j];
@@ -781,15 +786,10 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 
 	if (rc->cl < old.cl || (rc->cl == old.cl && !in_alive)) {
 		/* An older incarnation, or both deleted: no data changes. */
-		struct istamp beat = { 0, 0 };
 		int restore = 0;
 
 		if (!local_alive && in_alive)
-			beat = delete_beats(a, &old);
-		if (beat.lamport > old.cl_beat.lamport) {
-			ns.cl_beat = beat;
-			restore = 1;
-		}
+			restore = delete_beats(a, &old, ns.cl_beat);
 		if (rc->cl == old.cl &&
 		    istamp_cmp(&clst, &old.cl_st, (const void *)a->sites) > 0) {
 			ns.cl_st = clst;
@@ -810,10 +810,14 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 
 	if (rc->cl > old.cl && !in_alive) {
 		/* The row was deleted (causally after what we have). */
-		if (rc->cl_beat.lamport != 0 && (r = origin_of(a,
-		    rc->cl_beat.origin, &inbeat.origin, err)) != 0)
-			goto out;
-		inbeat.lamport = rc->cl_beat.lamport;
+		for (k = 0; k < CELL_BEATS; k++) {
+			if (rc->cl_beat[k].lamport == 0)
+				continue;
+			if ((r = origin_of(a, rc->cl_beat[k].origin,
+			    &inbeat[k].origin, err)) != 0)
+				goto out;
+			inbeat[k].lamport = rc->cl_beat[k].lamport;
+		}
 		if (local_alive) {
 			bind_pk(a, a->sel, 1, rc);
 			s = sqlite3_step(a->sel);
@@ -823,11 +827,7 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 					    (old.colst[j].lamport > 0 &&
 					    rc->cl_prior <
 					    old.colst[j].lamport) ||
-					    (inbeat.lamport != 0 &&
-					    inbeat.lamport ==
-					    old.colst[j].lamport &&
-					    inbeat.origin ==
-					    old.colst[j].origin))
+					    beats_has(inbeat, &old.colst[j]))
 						break;
 				if (j < t->ncols && j < old.ncols) {
 					row_text(a, &lv);
@@ -852,7 +852,7 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 		}
 		ns.cl = rc->cl;
 		ns.cl_st = clst;
-		ns.cl_beat = inbeat;
+		memcpy(ns.cl_beat, inbeat, sizeof(ns.cl_beat));
 		ns.cl_prior = rc->cl_prior;
 		memset(ns.hash, 0, ROW_HASH_LEN);
 		memcpy(ns.colhash, old.colhash, (old.ncols < t->ncols ?

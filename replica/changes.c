@@ -171,8 +171,9 @@ emit_row(struct outctx *c, struct outtable *o, sqlite3_stmt *state,
 	rc.pk = pk;
 	rc.cl = rs.cl;
 	to_stamp(c, &rs.cl_st, &rc.cl_stamp);
-	if (rs.cl_beat.lamport != 0)
-		to_stamp(c, &rs.cl_beat, &rc.cl_beat);
+	for (k = 0; k < CELL_BEATS; k++)
+		if (rs.cl_beat[k].lamport != 0)
+			to_stamp(c, &rs.cl_beat[k], &rc.cl_beat[k]);
 	rc.cl_prior = rs.cl_prior;
 	memcpy(rc.hash, sqlite3_column_blob(state, 2), ROW_HASH_LEN);
 	if (n > 0) {

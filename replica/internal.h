@@ -58,7 +58,7 @@ struct istamp {
 struct rowstate {
 	uint64_t cl;
 	struct istamp cl_st;
-	struct istamp cl_beat;	/* a concurrent edit a deletion beat */
+	struct istamp cl_beat[CELL_BEATS];	/* edits a deletion beat */
 	uint32_t ncols;
 	uint32_t *colhash;	/* ncols */
 	struct istamp *colst;	/* ncols */

@@ -185,7 +185,7 @@ scan_row(struct scanctx *c, sqlite3_stmt *data, sqlite3_stmt *state,
 	struct rowstate ns, old, *op = NULL;
 	uint8_t hash[ROW_HASH_LEN];
 	uint32_t i, n = c->t->ncols, changed = 0;
-	uint64_t oldcl = 0;
+	uint64_t oldcl = 0, known;
 	int r = MULE_EINTERNAL, fresh;
 
 	memset(&ns, 0, sizeof(ns));
@@ -230,11 +230,13 @@ scan_row(struct scanctx *c, sqlite3_stmt *data, sqlite3_stmt *state,
 		 * A row back after a deletion replaces what the deletion knew
 		 * (and any edit it beat), not more.
 		 */
+		known = op == NULL ? 0 : op->cl_prior;
+		for (i = 0; op != NULL && i < CELL_BEATS; i++)
+			if (op->cl_beat[i].lamport > known)
+				known = op->cl_beat[i].lamport;
 		for (i = 0; i < n; i++) {
 			ns.colst[i] = c->now;
-			ns.colprior[i] = op == NULL ? 0 :
-			    op->cl_prior > op->cl_beat.lamport ? op->cl_prior :
-			    op->cl_beat.lamport;
+			ns.colprior[i] = known;
 		}
 		c->alive_delta++;
 	} else {
@@ -303,7 +305,7 @@ scan_gone(struct scanctx *c, sqlite3_stmt *state, struct rowstate *old,
 	for (i = 0; i < old->ncols; i++)
 		if (old->colst[i].lamport > old->cl_prior)
 			old->cl_prior = old->colst[i].lamport;
-	memset(&old->cl_beat, 0, sizeof(old->cl_beat));
+	memset(old->cl_beat, 0, sizeof(old->cl_beat));
 	old->cl_st = c->now;
 	memset(old->hash, 0, ROW_HASH_LEN);
 	c->alive_delta--;

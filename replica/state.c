@@ -60,6 +60,7 @@ rowstate_encode(const struct rowstate *s, uint8_t **blob, size_t *len)
 	struct istamp common = { 0, 0 };
 	struct buf b;
 	uint32_t i, j, best = 0, cnt;
+	uint64_t nb, k;
 	int r = 0;
 
 	/* The common stamp is the one most columns have. */
@@ -78,21 +79,25 @@ rowstate_encode(const struct rowstate *s, uint8_t **blob, size_t *len)
 	}
 	buf_init(&b);
 	r |= buf_put_varint(&b, s->ncols);
+	for (nb = 0; nb < CELL_BEATS && s->cl_beat[nb].lamport != 0; nb++)
+		;
 	r |= buf_put_varint(&b, (s->cl_st.lamport << 2) |
-	    ((uint64_t)(s->cl_prior != 0) << 1) | (s->cl_beat.lamport != 0));
+	    ((uint64_t)(s->cl_prior != 0) << 1) | (nb != 0));
 	r |= buf_put_varint(&b, (uint64_t)s->cl_st.origin);
-	if (s->cl_beat.lamport != 0) {
-		r |= buf_put_varint(&b, s->cl_beat.lamport);
-		r |= buf_put_varint(&b, (uint64_t)s->cl_beat.origin);
+	if (nb != 0)
+		r |= buf_put_varint(&b, nb);
+	for (k = 0; k < nb; k++) {
+		r |= buf_put_varint(&b, s->cl_beat[k].lamport);
+		r |= buf_put_varint(&b, (uint64_t)s->cl_beat[k].origin);
 	}
 	if (s->cl_prior != 0)
 		r |= buf_put_varint(&b, s->cl_prior);
 	r |= buf_put_varint(&b, common.lamport);
 	r |= buf_put_varint(&b, (uint64_t)common.origin);
 	for (i = 0; i < s->ncols; i++) {
-		uint64_t nb = 0, k;
 		uint64_t fl;
 
+		nb = 0;
 		while (nb < CELL_BEATS && s->colbeat[i][nb].lamport != 0)
 			nb++;
 		fl = (nb != 0) | ((uint64_t)(s->colprior[i] != 0) << 1);
@@ -126,21 +131,26 @@ rowstate_encode(const struct rowstate *s, uint8_t **blob, size_t *len)
 int
 rowstate_decode(struct rowstate *s, const void *blob, size_t len)
 {
-	struct istamp common, clbeat = { 0, 0 };
+	struct istamp common, clbeat[CELL_BEATS];
 	struct buf b;
-	uint64_t n, x, o, l, clo, clprior = 0;
+	uint64_t n, x, o, l, clo, clprior = 0, nb, k;
 	uint32_t i, h;
 	int r = MULE_EFORMAT;
 
+	memset(clbeat, 0, sizeof(clbeat));
 	buf_init_ro(&b, blob, len);
 	if (buf_get_varint_max(&b, 100000, &n) != 0 ||
 	    buf_get_varint(&b, &l) != 0 || buf_get_varint(&b, &clo) != 0)
 		return MULE_EFORMAT;
-	if ((l & 1) && (buf_get_varint(&b, &clbeat.lamport) != 0 ||
-	    buf_get_varint(&b, &o) != 0 || clbeat.lamport == 0))
+	if ((l & 1) && (buf_get_varint_max(&b, CELL_BEATS, &nb) != 0 ||
+	    nb == 0))
 		return MULE_EFORMAT;
-	if (l & 1)
-		clbeat.origin = (int64_t)o;
+	for (k = 0; (l & 1) && k < nb; k++) {
+		if (buf_get_varint(&b, &clbeat[k].lamport) != 0 ||
+		    buf_get_varint(&b, &o) != 0 || clbeat[k].lamport == 0)
+			return MULE_EFORMAT;
+		clbeat[k].origin = (int64_t)o;
+	}
 	if ((l & 2) && buf_get_varint(&b, &clprior) != 0)
 		return MULE_EFORMAT;
 	if (buf_get_varint(&b, &common.lamport) != 0 ||
@@ -151,7 +161,7 @@ rowstate_decode(struct rowstate *s, const void *blob, size_t len)
 		return r;
 	s->cl_st.lamport = l >> 2;
 	s->cl_st.origin = (int64_t)clo;
-	s->cl_beat = clbeat;
+	memcpy(s->cl_beat, clbeat, sizeof(clbeat));
 	s->cl_prior = clprior;
 	for (i = 0; i < n; i++) {
 		if (buf_get_u32(&b, &h) != 0 || buf_get_varint(&b, &x) != 0)
@@ -166,7 +176,6 @@ rowstate_decode(struct rowstate *s, const void *blob, size_t len)
 			s->colst[i].origin = (int64_t)o;
 		}
 		if (x & 1) {
-			uint64_t nb, k;
 			if (buf_get_varint_max(&b, CELL_BEATS, &nb) != 0 ||
 			    nb == 0)
 				goto bad;

@@ -308,7 +308,9 @@ gen_row(struct gen *g, size_t t, uint64_t i)
 	rc->cl = (i % 4 == 3) ? 2 : (i % 4 == 1 ? 3 : 1);
 	set_stamp(&rc->cl_stamp, i * 3 + t, (unsigned)(x % 5));
 	if (rc->cl == 2 && i % 8 == 3)	/* a deletion that beat an edit */
-		set_stamp(&rc->cl_beat, i + 1, 3);
+		set_stamp(&rc->cl_beat[0], i + 1, 3);
+	if (rc->cl == 2 && i % 16 == 3)
+		set_stamp(&rc->cl_beat[1], i + 2, 4);
 	if (rc->cl == 2 && i % 3 == 0)	/* what the deletion knew */
 		rc->cl_prior = i + 2;
 	memcpy(&nanv, &nanbits, sizeof(nanv));
@@ -712,7 +714,8 @@ ck_row(void *arg, const struct rowchange *rc)
 		same_value(c, &rc->pk[i], &w->pk[i]);
 	assert_int_equal(rc->cl, w->cl);
 	assert_int_equal(stamp_cmp(&rc->cl_stamp, &w->cl_stamp), 0);
-	assert_int_equal(stamp_cmp(&rc->cl_beat, &w->cl_beat), 0);
+	assert_int_equal(stamp_cmp(&rc->cl_beat[0], &w->cl_beat[0]), 0);
+	assert_int_equal(stamp_cmp(&rc->cl_beat[1], &w->cl_beat[1]), 0);
 	assert_int_equal(rc->cl_prior, w->cl_prior);
 	assert_int_equal(rc->ncells, w->ncells);
 	for (i = 0; i < w->ncells; i++) {
