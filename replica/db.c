@@ -457,30 +457,6 @@ out:
 }
 
 int
-rp_origin_site(struct replica *rp, int64_t idx, uint8_t site[SITE_ID_LEN],
-    char *err)
-{
-	sqlite3_stmt *st = NULL;
-	int r = MULE_EINTERNAL;
-
-	if ((r = rp_prepare(rp, "SELECT site FROM _mule_origins WHERE idx = ?",
-	    &st, err)) != 0)
-		goto out;
-	sqlite3_bind_int64(st, 1, idx);
-	if (sqlite3_step(st) != SQLITE_ROW ||
-	    sqlite3_column_bytes(st, 0) != SITE_ID_LEN) {
-		r = mule_errf(err, MULE_EINTERNAL, "unknown origin %lld",
-		    (long long)idx);
-		goto out;
-	}
-	memcpy(site, sqlite3_column_blob(st, 0), SITE_ID_LEN);
-	r = 0;
-out:
-	sqlite3_finalize(st);
-	return r;
-}
-
-int
 rp_lamport_get(struct replica *rp, uint64_t *l, char *err)
 {
 	sqlite3_stmt *st = NULL;

@@ -37,9 +37,6 @@ void rp_rollback(struct replica *rp);
 /* Index of `site` in _mule_origins, adding it when new. */
 int rp_origin_idx(struct replica *rp, const uint8_t site[SITE_ID_LEN],
     int64_t *idx, char *err);
-/* Site id of an origin index. */
-int rp_origin_site(struct replica *rp, int64_t idx, uint8_t site[SITE_ID_LEN],
-    char *err);
 /* Reads / writes the lamport counter inside the current transaction. */
 int rp_lamport_get(struct replica *rp, uint64_t *l, char *err);
 int rp_lamport_set(struct replica *rp, uint64_t l, char *err);
