@@ -63,6 +63,22 @@ unlink_all(char **paths, size_t n)
 		unlink(paths[i]);
 }
 
+/* A new private directory named after `tmp` (TMP.d). */
+static int
+scratch_dir(const char *tmp, char **dir, char *err)
+{
+	struct strb sb;
+
+	strb_init(&sb);
+	strb_addf(&sb, "%s.d", tmp);
+	if ((*dir = strb_detach(&sb)) == NULL)
+		return mule_errf(err, MULE_ENOMEM, "out of memory");
+	if (mkdir(*dir, 0700) != 0)
+		return mule_errf(err, file_errno_code(errno), "cannot make %s: "
+		    "%s", *dir, strerror(errno));
+	return 0;
+}
+
 int
 media_pack(const char *tmp, const char *outdir, const char *base,
     uint64_t volume, uint32_t parity, const char *iso, size_t *nfiles,
@@ -76,15 +92,8 @@ media_pack(const char *tmp, const char *outdir, const char *base,
 	strb_init(&sb);
 	if (volume > 0) {
 		/* Parts for an image are made beside the temporary bundle. */
-		if (iso != NULL) {
-			strb_addf(&sb, "%s.d", tmp);
-			if ((isodir = strb_detach(&sb)) == NULL ||
-			    mkdir(isodir, 0700) != 0) {
-				r = mule_errf(err, MULE_EIO, "cannot make a "
-				    "directory beside %s", tmp);
-				goto out;
-			}
-		}
+		if (iso != NULL && (r = scratch_dir(tmp, &isodir, err)) != 0)
+			goto out;
 		if ((r = parts_split(tmp, volume, parity, isodir ? isodir :
 		    outdir, base, &parts, &nparts, err)) != 0)
 			goto out;
@@ -95,14 +104,8 @@ media_pack(const char *tmp, const char *outdir, const char *base,
 		}
 	} else {
 		/* A whole bundle in an image keeps its own name. */
-		strb_addf(&sb, "%s.d", tmp);
-		if ((isodir = strb_detach(&sb)) == NULL ||
-		    mkdir(isodir, 0700) != 0) {
-			r = mule_errf(err, MULE_EIO, "cannot make a directory "
-			    "beside %s", tmp);
+		if ((r = scratch_dir(tmp, &isodir, err)) != 0)
 			goto out;
-		}
-		strb_init(&sb);
 		strb_addf(&sb, "%s/%s.mule", isodir, base);
 		if ((whole = strb_detach(&sb)) == NULL ||
 		    rename(tmp, whole) != 0) {
