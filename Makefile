@@ -56,7 +56,7 @@ libmule.a: $(LIB_OBJ)
 mule: $(CLI_OBJ) libmule.a
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) libmule.a $(LIBS)
 
-tests/unit/test_%: tests/unit/test_%.c libmule.a $(HDRS)
+tests/unit/test_%: tests/unit/test_%.c libmule.a $(HDRS) $(wildcard tests/unit/*.h)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< libmule.a $(LIBS) -lcmocka
 
 unit: $(UNIT_BIN)

@@ -12,6 +12,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "tests/unit/scratch.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -36,19 +38,11 @@
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define MIB (1024u * 1024u)
 
-static char tmpdir[256];
 static struct ident_secret *alice, *bob, *carol, *dave, *eve;
 
 /* ------------------------------------------------------------------ */
 /* fixtures                                                            */
 /* ------------------------------------------------------------------ */
-
-static int
-rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st; (void)flag; (void)f;
-	return remove(p);
-}
 
 static struct ident_secret *
 mk_ident(uint8_t tag)
@@ -65,12 +59,8 @@ mk_ident(uint8_t tag)
 static int
 setup(void **state)
 {
-	const char *t = getenv("TMPDIR");
-
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "%s/mule-bundle-XXXXXX",
-	    t != NULL ? t : "/tmp");
-	if (mkdtemp(tmpdir) == NULL)
+	if (scratch_setup("mule-bundle") != 0)
 		return -1;
 	if (ident_lib_init() != 0)
 		return -1;
@@ -91,7 +81,7 @@ teardown(void **state)
 	ident_secret_free(carol);
 	ident_secret_free(dave);
 	ident_secret_free(eve);
-	nftw(tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	scratch_teardown();
 	return 0;
 }
 
@@ -113,27 +103,6 @@ fsize(const char *path)
 
 	assert_int_equal(stat(path, &st), 0);
 	return (uint64_t)st.st_size;
-}
-
-static uint8_t *
-slurp(const char *path, size_t *n)
-{
-	uint8_t *p = NULL;
-	char err[MULE_ERRLEN];
-
-	assert_int_equal(file_read_all(path, 1u << 30, &p, n, err), 0);
-	return p;
-}
-
-static void
-spit(const char *path, const uint8_t *p, size_t n)
-{
-	FILE *f = fopen(path, "wb");
-
-	assert_non_null(f);
-	if (n > 0)
-		assert_int_equal(fwrite(p, 1, n, f), n);
-	assert_int_equal(fclose(f), 0);
 }
 
 /*

@@ -13,6 +13,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "tests/unit/scratch.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -35,81 +37,21 @@
 #define MIB (1024u * 1024u)
 #define FLOPPY 1474560u			/* 1440 KiB */
 
-static char tmpdir[256];
-
-static int
-rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st; (void)flag; (void)f;
-	return remove(p);
-}
-
 static int
 setup(void **state)
 {
-	const char *t = getenv("TMPDIR");
-
 	(void)state;
 	if (sodium_init() < 0)
 		return -1;
-	snprintf(tmpdir, sizeof(tmpdir), "%s/mule-parts-XXXXXX",
-	    t != NULL ? t : "/tmp");
-	if (mkdtemp(tmpdir) == NULL)
-		return -1;
-	return 0;
+	return scratch_setup("mule-parts");
 }
 
 static int
 teardown(void **state)
 {
 	(void)state;
-	nftw(tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	scratch_teardown();
 	return 0;
-}
-
-/* A fresh directory tmpdir/name. */
-static char *
-mkdir_t(const char *name)
-{
-	static char p[8][512];
-	static int k;
-
-	k = (k + 1) % 8;
-	snprintf(p[k], sizeof(p[k]), "%s/%s", tmpdir, name);
-	assert_int_equal(mkdir(p[k], 0700), 0);
-	return p[k];
-}
-
-static char *
-join_path(const char *dir, const char *name)
-{
-	static char p[64][600];
-	static int k;
-
-	k = (k + 1) % 64;
-	snprintf(p[k], sizeof(p[k]), "%s/%s", dir, name);
-	return p[k];
-}
-
-static uint8_t *
-slurp(const char *path, size_t *n)
-{
-	uint8_t *p = NULL;
-	char err[MULE_ERRLEN];
-
-	assert_int_equal(file_read_all(path, 1u << 30, &p, n, err), 0);
-	return p;
-}
-
-static void
-spit(const char *path, const uint8_t *p, size_t n)
-{
-	FILE *f = fopen(path, "wb");
-
-	assert_non_null(f);
-	if (n > 0)
-		assert_int_equal(fwrite(p, 1, n, f), n);
-	assert_int_equal(fclose(f), 0);
 }
 
 /* A random file that starts like a bundle: magic, version, flags, id. */
