@@ -6,10 +6,12 @@
 #ifndef MULE_TESTS_SCRATCH_H
 #define MULE_TESTS_SCRATCH_H
 
+#include <dirent.h>
 #include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "core/error.h"
@@ -87,6 +89,37 @@ spit(const char *path, const uint8_t *p, size_t n)
 	if (n > 0)
 		assert_int_equal(fwrite(p, 1, n, f), n);
 	assert_int_equal(fclose(f), 0);
+}
+
+/* Two files hold the same bytes. */
+static SCRATCH_UNUSED void
+assert_same_file(const char *a, const char *b)
+{
+	uint8_t *pa, *pb;
+	size_t na, nb;
+
+	pa = slurp(a, &na);
+	pb = slurp(b, &nb);
+	assert_int_equal(na, nb);
+	assert_memory_equal(pa, pb, na);
+	free(pa);
+	free(pb);
+}
+
+/* Entries of a directory, "." and ".." not counted. */
+static SCRATCH_UNUSED size_t
+count_files(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	size_t n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
 }
 
 #endif

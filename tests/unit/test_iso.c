@@ -61,35 +61,6 @@ mk_random(const char *path, size_t n)
 	free(p);
 }
 
-static void
-assert_same_file(const char *a, const char *b)
-{
-	uint8_t *pa, *pb;
-	size_t na, nb;
-
-	pa = slurp(a, &na);
-	pb = slurp(b, &nb);
-	assert_int_equal(na, nb);
-	assert_memory_equal(pa, pb, na);
-	free(pa);
-	free(pb);
-}
-
-static size_t
-count_files(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	size_t n = 0;
-
-	assert_non_null(d);
-	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-			n++;
-	closedir(d);
-	return n;
-}
-
 /* Replaces the one occurrence of `from` in the file by `to` (same length). */
 static void
 patch_once(const char *path, const char *from, const char *to)

@@ -71,36 +71,6 @@ mk_bundle(const char *path, size_t size, uint8_t idbyte)
 	free(p);
 }
 
-static void
-assert_same_file(const char *a, const char *b)
-{
-	uint8_t *pa, *pb;
-	size_t na, nb;
-
-	pa = slurp(a, &na);
-	pb = slurp(b, &nb);
-	assert_int_equal(na, nb);
-	assert_memory_equal(pa, pb, na);
-	free(pa);
-	free(pb);
-}
-
-static size_t
-count_files(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	size_t n = 0;
-
-	assert_non_null(d);
-	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.' || (strcmp(de->d_name, ".") != 0 &&
-		    strcmp(de->d_name, "..") != 0))
-			n++;
-	closedir(d);
-	return n;
-}
-
 /* Flips every bit of n bytes at off. */
 static void
 corrupt(const char *path, uint64_t off, size_t n)
