@@ -41,6 +41,7 @@ struct replica_apply {
 	struct istamp (*inbeat)[CELL_BEATS];	/* per local column */
 	uint64_t *inprior;	/* per local column, incoming prior counter */
 	uint8_t *lost;		/* per local column: incoming cell lost */
+	struct istamp clbeat[CELL_BEATS];	/* the row's incoming cl_beat */
 	struct vector known;	/* our vector before this bundle */
 	const struct mval **inval;	/* per local column, incoming value */
 	uint8_t *win;		/* per local column: incoming cell won */
@@ -656,7 +657,7 @@ cell_conflicts(struct replica_apply *a, const struct rowchange *rc,
 		 * beat nothing of ours.
 		 */
 		if (sender_saw(a, ls) && a->inprior[j] >= ls->lamport &&
-		    !beats_has(a->inbeat[j], ls))
+		    !beats_has(a->inbeat[j], ls) && !beats_has(a->clbeat, ls))
 			continue;
 		beats_add(ns->colbeat[j], ls);
 		strb_reset(&lv);
@@ -719,10 +720,8 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 	uint32_t i, j, k, nwin = 0, nlost = 0;
 	int found, r = MULE_EINTERNAL, s, local_alive, in_alive, check, cmp;
 	int beaten = 0;
-	struct istamp inbeat[CELL_BEATS];
 
 	memset(&old, 0, sizeof(old));
-	memset(inbeat, 0, sizeof(inbeat));
 	memset(&ns, 0, sizeof(ns));
 	strb_init(&lv);
 	if (t == NULL || rc->npk != t->npk) {
@@ -768,6 +767,15 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 		r = mule_errf(err, r, "out of memory");
 		goto out;
 	}
+	memset(a->clbeat, 0, sizeof(a->clbeat));
+	for (k = 0; k < CELL_BEATS; k++) {
+		if (rc->cl_beat[k].lamport == 0)
+			continue;
+		if ((r = origin_of(a, rc->cl_beat[k].origin,
+		    &a->clbeat[k].origin, err)) != 0)
+			goto out;
+		a->clbeat[k].lamport = rc->cl_beat[k].lamport;
+	}
 	local_alive = old.cl % 2 == 1;
 	in_alive = rc->cl % 2 == 1;
 	if ((r = rowstate_alloc(&ns, t->ncols)) != 0) {
@@ -788,7 +796,11 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 		/* An older incarnation, or both deleted: no data changes. */
 		int restore = 0;
 
-		if (!local_alive && in_alive)
+		/*
+		 * Edits to an older incarnation: our deletion (or the
+		 * deletion before our re-creation) beat them.
+		 */
+		if (in_alive)
 			restore = delete_beats(a, &old, ns.cl_beat);
 		if (rc->cl == old.cl &&
 		    istamp_cmp(&clst, &old.cl_st, (const void *)a->sites) > 0) {
@@ -810,14 +822,6 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 
 	if (rc->cl > old.cl && !in_alive) {
 		/* The row was deleted (causally after what we have). */
-		for (k = 0; k < CELL_BEATS; k++) {
-			if (rc->cl_beat[k].lamport == 0)
-				continue;
-			if ((r = origin_of(a, rc->cl_beat[k].origin,
-			    &inbeat[k].origin, err)) != 0)
-				goto out;
-			inbeat[k].lamport = rc->cl_beat[k].lamport;
-		}
 		if (local_alive) {
 			bind_pk(a, a->sel, 1, rc);
 			s = sqlite3_step(a->sel);
@@ -827,7 +831,7 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 					    (old.colst[j].lamport > 0 &&
 					    rc->cl_prior <
 					    old.colst[j].lamport) ||
-					    beats_has(inbeat, &old.colst[j]))
+					    beats_has(a->clbeat, &old.colst[j]))
 						break;
 				if (j < t->ncols && j < old.ncols) {
 					row_text(a, &lv);
@@ -852,7 +856,7 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 		}
 		ns.cl = rc->cl;
 		ns.cl_st = clst;
-		memcpy(ns.cl_beat, inbeat, sizeof(ns.cl_beat));
+		memcpy(ns.cl_beat, a->clbeat, sizeof(ns.cl_beat));
 		ns.cl_prior = rc->cl_prior;
 		memset(ns.hash, 0, ROW_HASH_LEN);
 		memcpy(ns.colhash, old.colhash, (old.ncols < t->ncols ?

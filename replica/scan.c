@@ -305,7 +305,6 @@ scan_gone(struct scanctx *c, sqlite3_stmt *state, struct rowstate *old,
 	for (i = 0; i < old->ncols; i++)
 		if (old->colst[i].lamport > old->cl_prior)
 			old->cl_prior = old->colst[i].lamport;
-	memset(old->cl_beat, 0, sizeof(old->cl_beat));
 	old->cl_st = c->now;
 	memset(old->hash, 0, ROW_HASH_LEN);
 	c->alive_delta--;
