@@ -807,6 +807,25 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 			ns.cl_st = clst;
 			restore = 1;
 		}
+		/*
+		 * The same deletion twice (two sites deleted the row): the
+		 * row was deleted knowing only what the less informed one
+		 * knew, and both beat what either beat.
+		 */
+		if (rc->cl == old.cl && !in_alive) {
+			if (rc->cl_prior != 0 && (old.cl_prior == 0 ||
+			    rc->cl_prior < old.cl_prior)) {
+				ns.cl_prior = rc->cl_prior;
+				restore = 1;
+			}
+			for (k = 0; k < CELL_BEATS; k++) {
+				if (a->clbeat[k].lamport == 0 ||
+				    beats_has(ns.cl_beat, &a->clbeat[k]))
+					continue;
+				beats_add(ns.cl_beat, &a->clbeat[k]);
+				restore = 1;
+			}
+		}
 		if (restore) {
 			memcpy(ns.hash, old.hash, ROW_HASH_LEN);
 			memcpy(ns.colhash, old.colhash,
@@ -856,7 +875,10 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 		}
 		ns.cl = rc->cl;
 		ns.cl_st = clst;
+		/* What an older deletion of ours beat still counts. */
 		memcpy(ns.cl_beat, a->clbeat, sizeof(ns.cl_beat));
+		for (k = 0; !local_alive && k < CELL_BEATS; k++)
+			beats_add(ns.cl_beat, &old.cl_beat[k]);
 		ns.cl_prior = rc->cl_prior;
 		memset(ns.hash, 0, ROW_HASH_LEN);
 		memcpy(ns.colhash, old.colhash, (old.ncols < t->ncols ?
