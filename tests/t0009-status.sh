@@ -44,4 +44,22 @@ test_expect_success 'a lost bundle shows as a gap until the next pack' '
 	! grep -q "gap:" out
 '
 
+test_expect_success 'a WAL-mode database: edits between exchanges are always seen' '
+	sqlite3 a.db "PRAGMA journal_mode=WAL" >/dev/null &&
+	sqlite3 a.db "INSERT INTO k VALUES (50, '"'wal'"')" &&
+	send a b &&
+	sqlite3 a.db "UPDATE k SET v = '"'wal2'"' WHERE id = 50" &&
+	send a b &&
+	test "$(sqlite3 b.db "SELECT v FROM k WHERE id = 50")" = wal2 &&
+	db_same a.db b.db
+'
+
+test_expect_success 'edits made right after an exchange are seen by the next pack' '
+	sqlite3 a.db "PRAGMA journal_mode=DELETE" >/dev/null &&
+	send a b &&
+	sqlite3 a.db "UPDATE k SET v = '"'after'"' WHERE id = 50" &&
+	send a b &&
+	test "$(sqlite3 b.db "SELECT v FROM k WHERE id = 50")" = after
+'
+
 test_done
