@@ -362,17 +362,16 @@ out:
 int
 rp_floor_get(struct replica *rp, uint64_t *floor, char *err)
 {
-	sqlite3_stmt *st = NULL;
+	int64_t v;
 	int r;
 
-	if ((r = rp_prepare(rp, "SELECT floor FROM _mule_site", &st, err)) != 0)
+	if ((r = rp_scalar(rp, "SELECT floor FROM _mule_site", 0, -1, &v,
+	    err)) != 0)
 		return r;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		*floor = (uint64_t)sqlite3_column_int64(st, 0);
-	else
-		r = rp_dberr(rp, SQLITE_ERROR, err, "read site");
-	sqlite3_finalize(st);
-	return r;
+	if (v < 0)
+		return rp_dberr(rp, SQLITE_ERROR, err, "read site");
+	*floor = (uint64_t)v;
+	return 0;
 }
 
 int

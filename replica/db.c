@@ -457,23 +457,40 @@ out:
 }
 
 int
-rp_lamport_get(struct replica *rp, uint64_t *l, char *err)
+rp_scalar(struct replica *rp, const char *sql, int64_t arg, int64_t dflt,
+    int64_t *out, char *err)
 {
 	sqlite3_stmt *st = NULL;
-	int r = MULE_EINTERNAL;
+	int rc, r;
 
-	if ((r = rp_prepare(rp, "SELECT lamport FROM _mule_site", &st,
-	    err)) != 0)
-		goto out;
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		r = mule_errf(err, MULE_ENOTREPLICA, "site record missing");
-		goto out;
-	}
-	*l = (uint64_t)sqlite3_column_int64(st, 0);
-	r = 0;
-out:
+	if ((r = rp_prepare(rp, sql, &st, err)) != 0)
+		return r;
+	if (sqlite3_bind_parameter_count(st) > 0)
+		sqlite3_bind_int64(st, 1, arg);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0);
+	else if (rc == SQLITE_DONE)
+		*out = dflt;
+	else
+		r = rp_dberr(rp, rc, err, "read");
 	sqlite3_finalize(st);
 	return r;
+}
+
+int
+rp_lamport_get(struct replica *rp, uint64_t *l, char *err)
+{
+	int64_t v;
+	int r;
+
+	if ((r = rp_scalar(rp, "SELECT lamport FROM _mule_site", 0, -1, &v,
+	    err)) != 0)
+		return r;
+	if (v < 0)
+		return mule_errf(err, MULE_ENOTREPLICA, "site record missing");
+	*l = (uint64_t)v;
+	return 0;
 }
 
 int

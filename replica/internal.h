@@ -37,6 +37,13 @@ void rp_rollback(struct replica *rp);
 /* Index of `site` in _mule_origins, adding it when new. */
 int rp_origin_idx(struct replica *rp, const uint8_t site[SITE_ID_LEN],
     int64_t *idx, char *err);
+/*
+ * Runs a query that yields one integer, its ?1 (if any) bound to `arg`:
+ * *out is the first column of the first row, or `dflt` when there is no
+ * row.  0 or a MULE_E* code.
+ */
+int rp_scalar(struct replica *rp, const char *sql, int64_t arg, int64_t dflt,
+    int64_t *out, char *err);
 /* Reads / writes the lamport counter inside the current transaction. */
 int rp_lamport_get(struct replica *rp, uint64_t *l, char *err);
 int rp_lamport_set(struct replica *rp, uint64_t l, char *err);
@@ -157,6 +164,9 @@ int rp_origins_load(struct replica *rp, uint8_t (**sites)[SITE_ID_LEN],
     size_t *n, char *err);
 
 /* ---- vectors (replica/vector.c) ---- */
+/* A vector from the rows (site id, counter) of a prepared statement. */
+int rp_vector_rows(struct replica *rp, sqlite3_stmt *st, struct vector *out,
+    char *err);
 int rp_vector_get(struct replica *rp, const char *peer, const char *kind,
     struct vector *out, char *err);
 int rp_vector_put(struct replica *rp, const char *peer, const char *kind,

@@ -99,18 +99,8 @@ replica_log_add(struct replica *rp, const uint8_t id[16], const char *dir,
 int
 replica_next_seq(struct replica *rp, int64_t *seq, char *err)
 {
-	sqlite3_stmt *st = NULL;
-	int r;
-
-	if ((r = rp_prepare(rp, "SELECT coalesce(max(seq), 0) + 1 FROM "
-	    "_mule_bundles WHERE dir = 'sent'", &st, err)) != 0)
-		return r;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		*seq = sqlite3_column_int64(st, 0);
-	else
-		r = rp_dberr(rp, SQLITE_ERROR, err, "read bundle log");
-	sqlite3_finalize(st);
-	return r;
+	return rp_scalar(rp, "SELECT coalesce(max(seq), 0) + 1 FROM "
+	    "_mule_bundles WHERE dir = 'sent'", 0, 1, seq, err);
 }
 
 static void
@@ -253,17 +243,12 @@ out:
 int
 replica_conflict_count(struct replica *rp, uint64_t *n, char *err)
 {
-	sqlite3_stmt *st = NULL;
+	int64_t v;
 	int r;
 
-	if ((r = rp_prepare(rp, "SELECT count(*) FROM _mule_conflicts WHERE "
-	    "resolved = 0", &st, err)) != 0)
-		return r;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		*n = (uint64_t)sqlite3_column_int64(st, 0);
-	else
-		r = rp_dberr(rp, SQLITE_ERROR, err, "read conflicts");
-	sqlite3_finalize(st);
+	if ((r = rp_scalar(rp, "SELECT count(*) FROM _mule_conflicts WHERE "
+	    "resolved = 0", 0, 0, &v, err)) == 0)
+		*n = (uint64_t)v;
 	return r;
 }
 
@@ -290,33 +275,13 @@ int
 replica_recv_seqs(struct replica *rp, struct vector *out, char *err)
 {
 	sqlite3_stmt *st = NULL;
-	struct vector v;
-	int rc, r;
+	int r;
 
-	vector_init(&v);
 	if ((r = rp_prepare(rp, "SELECT p.site, max(b.seq) FROM _mule_bundles b"
 	    " JOIN _mule_peers p ON p.name = b.peer WHERE b.dir = 'recv' AND"
 	    " p.site IS NOT NULL GROUP BY p.site", &st, err)) != 0)
 		return r;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (sqlite3_column_bytes(st, 0) != SITE_ID_LEN)
-			continue;
-		if (vector_set(&v, sqlite3_column_blob(st, 0),
-		    (uint64_t)sqlite3_column_int64(st, 1)) != 0) {
-			r = mule_errf(err, MULE_ENOMEM, "out of memory");
-			goto out;
-		}
-	}
-	if (rc != SQLITE_DONE) {
-		r = rp_dberr(rp, rc, err, "read bundle log");
-		goto out;
-	}
-	vector_release(out);
-	*out = v;
-	vector_init(&v);
-	r = 0;
-out:
-	vector_release(&v);
+	r = rp_vector_rows(rp, st, out, err);
 	sqlite3_finalize(st);
 	return r;
 }

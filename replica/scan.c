@@ -80,17 +80,13 @@ rp_journal_add(struct replica *rp, sqlite3_stmt *jrn, uint64_t lamport,
 int
 rp_table_flag(struct replica *rp, int64_t tid, int *baseline, char *err)
 {
-	sqlite3_stmt *st = NULL;
+	int64_t v;
 	int r;
 
-	if ((r = rp_prepare(rp, "SELECT baseline FROM _mule_tables WHERE "
-	    "tid = ?", &st, err)) != 0)
-		return r;
-	sqlite3_bind_int64(st, 1, tid);
-	*baseline = sqlite3_step(st) == SQLITE_ROW &&
-	    sqlite3_column_int(st, 0) != 0;
-	sqlite3_finalize(st);
-	return 0;
+	if ((r = rp_scalar(rp, "SELECT baseline FROM _mule_tables WHERE "
+	    "tid = ?", tid, 0, &v, err)) == 0)
+		*baseline = v != 0;
+	return r;
 }
 
 int
@@ -434,14 +430,9 @@ scan_lookup(struct scanctx *c, sqlite3_stmt *data, char *err)
 		goto out;
 	}
 	/* Vanished rows exist only when fewer alive rows were matched. */
-	if ((r = rp_prepare(c->rp, "SELECT alive FROM _mule_tables WHERE "
-	    "tid = ?", &alive, err)) != 0)
+	if ((r = rp_scalar(c->rp, "SELECT alive FROM _mule_tables WHERE "
+	    "tid = ?", c->t->tid, 0, &count, err)) != 0)
 		goto out;
-	sqlite3_bind_int64(alive, 1, c->t->tid);
-	if (sqlite3_step(alive) == SQLITE_ROW)
-		count = sqlite3_column_int64(alive, 0);
-	sqlite3_finalize(alive);
-	alive = NULL;
 	if ((uint64_t)count <= c->matched)
 		goto out;
 	strb_addf(&sb, "SELECT pk, cl, hash, st FROM %s WHERE cl %% 2 = 1",

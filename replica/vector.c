@@ -9,20 +9,13 @@
 #include "replica/internal.h"
 
 int
-rp_vector_get(struct replica *rp, const char *peer, const char *kind,
-    struct vector *out, char *err)
+rp_vector_rows(struct replica *rp, sqlite3_stmt *st, struct vector *out,
+    char *err)
 {
 	struct vector v;
-	sqlite3_stmt *st = NULL;
 	int rc, r = MULE_EINTERNAL;
 
 	vector_init(&v);
-	if ((r = rp_prepare(rp, "SELECT o.site, v.counter FROM _mule_vectors v"
-	    " JOIN _mule_origins o ON o.idx = v.origin"
-	    " WHERE v.peer = ? AND v.kind = ?", &st, err)) != 0)
-		goto out;
-	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (sqlite3_column_bytes(st, 0) != SITE_ID_LEN)
 			continue;
@@ -42,6 +35,23 @@ rp_vector_get(struct replica *rp, const char *peer, const char *kind,
 	r = 0;
 out:
 	vector_release(&v);
+	return r;
+}
+
+int
+rp_vector_get(struct replica *rp, const char *peer, const char *kind,
+    struct vector *out, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = rp_prepare(rp, "SELECT o.site, v.counter FROM _mule_vectors v"
+	    " JOIN _mule_origins o ON o.idx = v.origin"
+	    " WHERE v.peer = ? AND v.kind = ?", &st, err)) != 0)
+		return r;
+	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+	r = rp_vector_rows(rp, st, out, err);
 	sqlite3_finalize(st);
 	return r;
 }
