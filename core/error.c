@@ -37,6 +37,9 @@ mule_strerror(int code)
 	case MULE_EARCHIVE: return "archive error";
 	case MULE_EAPPLIED: return "already applied";
 	case MULE_ECONFLICT: return "conflict";
+	case MULE_ENET: return "mail server unreachable";
+	case MULE_EAUTH: return "mail server refused the login";
+	case MULE_EMIGRATION: return "schema migration failed";
 	}
 	return "unknown error";
 }

@@ -42,6 +42,9 @@ enum mule_err {
 	MULE_EARCHIVE = -25,	/* libarchive/zstd failure */
 	MULE_EAPPLIED = -26,	/* bundle was applied before (not an error for cli) */
 	MULE_ECONFLICT = -27,	/* key collision or unresolvable conflict */
+	MULE_ENET = -28,	/* mail server unreachable or connection lost */
+	MULE_EAUTH = -29,	/* mail server refused the login */
+	MULE_EMIGRATION = -30,	/* a schema migration failed to run */
 };
 
 /* Returns a static, generic description of `code` ("truncated input"). */
