@@ -879,6 +879,17 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 		memcpy(ns.cl_beat, a->clbeat, sizeof(ns.cl_beat));
 		for (k = 0; !local_alive && k < CELL_BEATS; k++)
 			beats_add(ns.cl_beat, &old.cl_beat[k]);
+		/*
+		 * What our values had beaten, the deleter never saw: the
+		 * deletion beats it too, so the sites still holding it log
+		 * the conflict when the deletion reaches them.
+		 */
+		for (j = 0; local_alive && j < t->ncols && j < old.ncols; j++)
+			for (k = 0; k < CELL_BEATS; k++)
+				if (old.colbeat[j][k].lamport != 0 &&
+				    !sender_saw(a, &old.colbeat[j][k]))
+					beats_add(ns.cl_beat,
+					    &old.colbeat[j][k]);
 		ns.cl_prior = rc->cl_prior;
 		memset(ns.hash, 0, ROW_HASH_LEN);
 		memcpy(ns.colhash, old.colhash, (old.ncols < t->ncols ?

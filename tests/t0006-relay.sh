@@ -340,6 +340,25 @@ test_expect_success 'a value overwritten through a hub by a writer that never sa
 	logged_somewhere 200 s1.db h.db s2.db
 '
 
+# As above, but W then deletes the row instead of writing again: the hub's
+# tombstone must carry what W's value had beaten, or L's value, which no
+# site ever logged, vanishes when the deletion reaches L.
+test_expect_success 'a value beaten at the hub, then deleted by the winner, is logged' '
+	mkdir cd && cd cd &&
+	mksite s1 h s2 && trust s1 h && trust h s2 &&
+	sqlite3 s1.db "INSERT INTO k VALUES (1, 10, 20, 30)" &&
+	send s1 h && send h s2 && send s2 h && send h s1 &&
+	W=$(next_winner s1 s2) && L=$( [ "$W" = s1 ] && echo s2 || echo s1 ) &&
+	echo "winner $W, loser $L" &&
+	sqlite3 $W.db "UPDATE k SET x = 100 WHERE id = 1" && send $W h &&
+	sqlite3 $L.db "UPDATE k SET x = 300 WHERE id = 1" && send $L h &&
+	check_val h.db "SELECT x FROM k WHERE id = 1" 100 &&
+	sqlite3 $W.db "DELETE FROM k WHERE id = 1" && send $W h &&
+	send h $L &&
+	check_val $L.db "SELECT count(*) FROM k" 0 &&
+	logged_somewhere 300 s1.db h.db s2.db
+'
+
 # s2's delete reaches the hub before s1's update (which loses there); the
 # hub, having seen s1's update, relays the delete to s1.
 test_expect_success 'an update lost to a delete relayed through a hub is logged' '
