@@ -880,16 +880,13 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 		for (k = 0; !local_alive && k < CELL_BEATS; k++)
 			beats_add(ns.cl_beat, &old.cl_beat[k]);
 		/*
-		 * What our values had beaten, the deleter never saw: the
-		 * deletion beats it too, so the sites still holding it log
-		 * the conflict when the deletion reaches them.
+		 * What our values had beaten, the deletion beats too, so the
+		 * sites still holding it log the conflict when the deletion
+		 * reaches them (as for cells below).
 		 */
 		for (j = 0; local_alive && j < t->ncols && j < old.ncols; j++)
 			for (k = 0; k < CELL_BEATS; k++)
-				if (old.colbeat[j][k].lamport != 0 &&
-				    !sender_saw(a, &old.colbeat[j][k]))
-					beats_add(ns.cl_beat,
-					    &old.colbeat[j][k]);
+				beats_add(ns.cl_beat, &old.colbeat[j][k]);
 		ns.cl_prior = rc->cl_prior;
 		memset(ns.hash, 0, ROW_HASH_LEN);
 		memcpy(ns.colhash, old.colhash, (old.ncols < t->ncols ?
@@ -912,14 +909,13 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 			    sizeof(ns.colbeat[j]));
 			ns.colprior[j] = a->inprior[j];
 			/*
-			 * What our value had beaten, the incoming writer never
-			 * saw: the new value beats it too.
+			 * What our value had beaten, the new value beats too.
+			 * The sender's vector cannot say whether its writer
+			 * saw it: a value that lost at a hub is never relayed,
+			 * although its origin's counter is.
 			 */
 			for (k = 0; j < old.ncols && k < CELL_BEATS; k++)
-				if (old.colbeat[j][k].lamport != 0 &&
-				    !sender_saw(a, &old.colbeat[j][k]))
-					beats_add(ns.colbeat[j],
-					    &old.colbeat[j][k]);
+				beats_add(ns.colbeat[j], &old.colbeat[j][k]);
 			nwin++;
 		} else if (cmp < 0 && is_new(a, &a->instamp[j])) {
 			a->lost[j] = 1;	/* perhaps concurrent: see below */

@@ -359,6 +359,28 @@ test_expect_success 'a value beaten at the hub, then deleted by the winner, is l
 	logged_somewhere 300 s1.db h.db s2.db
 '
 
+# s1's z loses at the hub (so it is never relayed) while its x, written in
+# the same commit, wins and travels on to s2: s2's vector now covers s1's
+# counter although s2 never saw s1's z.  s2 overwrites the hub's z; when
+# that reaches s1, s1's z must still be logged.
+test_expect_success 'a value that lost at a hub is logged although its counter travelled on' '
+	mkdir ce && cd ce &&
+	mksite s1 h s2 && trust s1 h && trust h s2 &&
+	sqlite3 s1.db "INSERT INTO k VALUES (1, 10, 20, 30)" &&
+	send s1 h && send h s2 && send s2 h && send h s1 &&
+	sqlite3 h.db "INSERT INTO k VALUES (2, 1, 2, 3)" && send h s2 &&
+	test "$(next_winner s1 h)" = h &&
+	sqlite3 h.db "UPDATE k SET z = 500 WHERE id = 1" &&
+	sqlite3 s1.db "UPDATE k SET x = 100, z = 300 WHERE id = 1" &&
+	send s1 h &&
+	check_val h.db "SELECT x, z FROM k WHERE id = 1" "100|500" &&
+	send h s2 &&
+	sqlite3 s2.db "UPDATE k SET z = 700 WHERE id = 1" && send s2 h &&
+	send h s1 &&
+	check_val s1.db "SELECT x, z FROM k WHERE id = 1" "100|700" &&
+	logged_somewhere 300 s1.db h.db s2.db
+'
+
 # s2's delete reaches the hub before s1's update (which loses there); the
 # hub, having seen s1's update, relays the delete to s1.
 test_expect_success 'an update lost to a delete relayed through a hub is logged' '
