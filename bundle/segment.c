@@ -433,7 +433,7 @@ segment_enc_row(struct segment_enc *e, const struct rowchange *rc,
 		for (beat = 0; beat < CELL_BEATS &&
 		    rc->cells[i].beat[beat].lamport != 0; beat++)
 			;
-		prior = rc->cells[i].prior != 0;
+		prior = rc->cells[i].prior.lamport != 0;
 		if ((r = buf_put_varint(b, ((uint64_t)rc->cells[i].col << 2) |
 		    (prior << 1) | (beat != 0))) == 0 &&
 		    (r = value_put(b, &rc->cells[i].v)) == 0)
@@ -443,7 +443,7 @@ segment_enc_row(struct segment_enc *e, const struct rowchange *rc,
 		for (k = 0; k < beat && r == 0; k++)
 			r = stamp_put(e, b, &rc->cells[i].beat[k]);
 		if (r == 0 && prior)
-			r = buf_put_varint(b, rc->cells[i].prior);
+			r = stamp_put(e, b, &rc->cells[i].prior);
 	}
 	if (r == 0 && full)
 		r = buf_put(b, rc->hash, ROW_HASH_LEN);
@@ -854,10 +854,10 @@ segment_dec_next(struct segment_dec *d, const struct rowchange **out,
 				goto bad;
 			}
 		}
-		d->cells[i].prior = 0;
-		what = "prior counter";
-		if ((v & 2) && ((r = buf_get_varint(&d->b,
-		    &d->cells[i].prior)) != 0 || d->cells[i].prior == 0)) {
+		memset(&d->cells[i].prior, 0, sizeof(d->cells[i].prior));
+		what = "prior stamp";
+		if ((v & 2) && ((r = stamp_get(d, &d->cells[i].prior)) != 0 ||
+		    d->cells[i].prior.lamport == 0)) {
 			if (r == 0)
 				r = MULE_EFORMAT;
 			goto bad;

@@ -49,16 +49,17 @@ struct stamp {
  * One changed cell of a row: column index in the segment's column list,
  * value, stamp, and `beat`: the stamps of up to CELL_BEATS concurrent
  * values this one won against (lamport 0 when unused), so that a site still holding that value
- * records the conflict when this one arrives.  `prior` is the lamport
- * counter of the value its writer replaced: a local value with a newer
- * counter was not seen by the writer.
+ * records the conflict when this one arrives.  `prior` is the stamp of
+ * the value its writer replaced (an all-zero origin when only its counter
+ * is known): a local value with a newer stamp, or the same counter from
+ * another origin, was not seen by the writer.
  */
 struct cell {
 	uint32_t col;
 	struct mval v;
 	struct stamp st;
 	struct stamp beat[CELL_BEATS];	/* unused entries: lamport 0 */
-	uint64_t prior;	/* lamport of the value the writer replaced (0: none) */
+	struct stamp prior;	/* the value the writer replaced (lamport 0: none) */
 };
 
 /*

@@ -39,7 +39,7 @@ struct replica_apply {
 	uint32_t *colhash;
 	struct istamp *instamp;	/* per local column, incoming stamp */
 	struct istamp (*inbeat)[CELL_BEATS];	/* per local column */
-	uint64_t *inprior;	/* per local column, incoming prior counter */
+	struct istamp *inprior;	/* per local column, incoming prior stamp */
 	uint8_t *lost;		/* per local column: incoming cell lost */
 	struct istamp clbeat[CELL_BEATS];	/* the row's incoming cl_beat */
 	struct vector known;	/* our vector before this bundle */
@@ -187,6 +187,18 @@ to_istamp(struct replica_apply *a, const struct stamp *s, struct istamp *out,
 	if (s->lamport > a->maxl)
 		a->maxl = s->lamport;
 	return 0;
+}
+
+/*
+ * Did the writer that replaced `prior` know local stamp s?  A newer counter
+ * says so; the same counter only from the same origin, or when the origin
+ * is unknown (origin 0).
+ */
+static int
+prior_covers(const struct istamp *prior, const struct istamp *s)
+{
+	return prior->lamport > s->lamport || (prior->lamport == s->lamport &&
+	    (prior->origin == 0 || prior->origin == s->origin));
 }
 
 /* Had the sender seen local stamp s when it wrote?  (s <= ack[origin]) */
@@ -656,7 +668,7 @@ cell_conflicts(struct replica_apply *a, const struct rowchange *rc,
 		 * writer replaced a value at least as new, and it says it
 		 * beat nothing of ours.
 		 */
-		if (sender_saw(a, ls) && a->inprior[j] >= ls->lamport &&
+		if (sender_saw(a, ls) && prior_covers(&a->inprior[j], ls) &&
 		    !beats_has(a->inbeat[j], ls) && !beats_has(a->clbeat, ls))
 			continue;
 		beats_add(ns->colbeat[j], ls);
@@ -754,7 +766,10 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 				goto out;
 			a->inbeat[j][k].lamport = rc->cells[i].beat[k].lamport;
 		}
-		a->inprior[j] = rc->cells[i].prior;
+		if ((r = origin_of(a, rc->cells[i].prior.origin,
+		    &a->inprior[j].origin, err)) != 0)
+			goto out;
+		a->inprior[j].lamport = rc->cells[i].prior.lamport;
 	}
 	a->st.cells += rc->ncells;
 	if ((r = rp_bind_statekey(a->get, 1, t, rc->pk)) != 0 ||

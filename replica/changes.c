@@ -196,7 +196,7 @@ emit_row(struct outctx *c, struct outtable *o, sqlite3_stmt *state,
 				if (rs.colbeat[i][k].lamport != 0)
 					to_stamp(c, &rs.colbeat[i][k],
 					    &o->cells[n].beat[k]);
-			o->cells[n].prior = rs.colprior[i];
+			to_stamp(c, &rs.colprior[i], &o->cells[n].prior);
 			n++;
 		}
 	}

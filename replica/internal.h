@@ -72,8 +72,11 @@ struct rowstate {
 	 * holding the loser log the conflict when the winner arrives.
 	 */
 	struct istamp (*colbeat)[CELL_BEATS];	/* ncols; lamport 0: unused */
-	/* Per column, the lamport of the value its writer replaced. */
-	uint64_t *colprior;	/* ncols */
+	/*
+	 * Per column, the stamp of the value its writer replaced (lamport
+	 * 0: none; origin 0, the zero site: only the counter is known).
+	 */
+	struct istamp *colprior;	/* ncols */
 	uint64_t cl_prior;	/* a deletion: newest cell lamport it knew */
 	uint8_t hash[ROW_HASH_LEN];
 };

@@ -242,7 +242,8 @@ scan_row(struct scanctx *c, sqlite3_stmt *data, sqlite3_stmt *state,
 				known = op->cl_beat[i].lamport;
 		for (i = 0; i < n; i++) {
 			ns.colst[i] = c->now;
-			ns.colprior[i] = known;
+			ns.colprior[i].lamport = known;
+			ns.colprior[i].origin = 0;	/* only the counter */
 		}
 		c->alive_delta++;
 	} else {
@@ -255,10 +256,17 @@ scan_row(struct scanctx *c, sqlite3_stmt *data, sqlite3_stmt *state,
 				    sizeof(ns.colbeat[i]));
 				ns.colprior[i] = op->colprior[i];
 			} else {
-				/* Our edit replaces the value we had. */
+				/*
+				 * Our edit replaces the value we had, and beats
+				 * what it had beaten: the sites still holding
+				 * such a value log it when ours arrives.
+				 */
 				ns.colst[i] = c->now;
-				ns.colprior[i] = i < op->ncols ?
-				    op->colst[i].lamport : 0;
+				if (i < op->ncols) {
+					ns.colprior[i] = op->colst[i];
+					memcpy(ns.colbeat[i], op->colbeat[i],
+					    sizeof(ns.colbeat[i]));
+				}
 				changed++;
 			}
 		}
@@ -266,10 +274,8 @@ scan_row(struct scanctx *c, sqlite3_stmt *data, sqlite3_stmt *state,
 		if (changed == 0)
 			for (i = 0; i < n; i++) {
 				ns.colst[i] = c->now;
-				memset(ns.colbeat[i], 0,
-				    sizeof(ns.colbeat[i]));
-				ns.colprior[i] = i < op->ncols ?
-				    op->colst[i].lamport : 0;
+				if (i < op->ncols)
+					ns.colprior[i] = op->colst[i];
 			}
 	}
 	if ((r = bind_data_key(c, data, c->put)) != 0) {
@@ -298,7 +304,7 @@ scan_gone(struct scanctx *c, sqlite3_stmt *state, struct rowstate *old,
     char *err)
 {
 	uint32_t i;
-	int r;
+	int k, r;
 
 	if (old->cl % 2 == 0)
 		return 0;	/* already a tombstone */
@@ -311,6 +317,10 @@ scan_gone(struct scanctx *c, sqlite3_stmt *state, struct rowstate *old,
 	for (i = 0; i < old->ncols; i++)
 		if (old->colst[i].lamport > old->cl_prior)
 			old->cl_prior = old->colst[i].lamport;
+	/* It beats what the deleted values had beaten (see scan_row). */
+	for (i = 0; i < old->ncols; i++)
+		for (k = 0; k < CELL_BEATS; k++)
+			beats_add(old->cl_beat, &old->colbeat[i][k]);
 	old->cl_st = c->now;
 	memset(old->hash, 0, ROW_HASH_LEN);
 	c->alive_delta--;

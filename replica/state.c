@@ -15,7 +15,8 @@
  * has the common stamp, else lamport + 1 followed by varint origin; then,
  * with bit 0, a varint count (1..CELL_BEATS) and that many beaten stamps
  * (varint lamport, varint origin), and with
- * bit 1 the lamport of the value the cell's writer replaced.
+ * bit 1 the stamp of the value the cell's writer replaced (varint lamport,
+ * varint origin; origin 0 when only the counter is known).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -100,7 +101,7 @@ rowstate_encode(const struct rowstate *s, uint8_t **blob, size_t *len)
 		nb = 0;
 		while (nb < CELL_BEATS && s->colbeat[i][nb].lamport != 0)
 			nb++;
-		fl = (nb != 0) | ((uint64_t)(s->colprior[i] != 0) << 1);
+		fl = (nb != 0) | ((uint64_t)(s->colprior[i].lamport != 0) << 1);
 		r |= buf_put_u32(&b, s->colhash[i]);
 		if (s->colst[i].lamport == common.lamport &&
 		    s->colst[i].origin == common.origin) {
@@ -116,8 +117,11 @@ rowstate_encode(const struct rowstate *s, uint8_t **blob, size_t *len)
 			r |= buf_put_varint(&b, s->colbeat[i][k].lamport);
 			r |= buf_put_varint(&b, (uint64_t)s->colbeat[i][k].origin);
 		}
-		if (fl & 2)
-			r |= buf_put_varint(&b, s->colprior[i]);
+		if (fl & 2) {
+			r |= buf_put_varint(&b, s->colprior[i].lamport);
+			r |= buf_put_varint(&b,
+			    (uint64_t)s->colprior[i].origin);
+		}
 	}
 	if (r != 0) {
 		buf_release(&b);
@@ -187,8 +191,13 @@ rowstate_decode(struct rowstate *s, const void *blob, size_t len)
 				s->colbeat[i][k].origin = (int64_t)o;
 			}
 		}
-		if ((x & 2) && buf_get_varint(&b, &s->colprior[i]) != 0)
+		if ((x & 2) && (buf_get_varint(&b,
+		    &s->colprior[i].lamport) != 0 ||
+		    buf_get_varint(&b, &o) != 0 ||
+		    s->colprior[i].lamport == 0))
 			goto bad;
+		if (x & 2)
+			s->colprior[i].origin = (int64_t)o;
 	}
 	if (buf_avail(&b) != 0)
 		goto bad;

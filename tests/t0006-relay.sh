@@ -381,6 +381,55 @@ test_expect_success 'a value that lost at a hub is logged although its counter t
 	logged_somewhere 300 s1.db h.db s2.db
 '
 
+# As above, but s2 writes over the hub's value and sends it to s1 directly:
+# s2's own edit must carry what the value it replaced had beaten.  Then the
+# same through a deletion at s2.
+test_expect_success 'a value that lost at a hub is logged when the next writer sends directly' '
+	mkdir cf && cd cf &&
+	mksite s1 h s2 && trust s1 h && trust h s2 && trust s1 s2 &&
+	sqlite3 s1.db "INSERT INTO k VALUES (1, 10, 20, 30), (2, 10, 20, 30)" &&
+	send s1 h && send h s2 && send s2 h && send h s1 && send s2 s1 &&
+	send s1 s2 &&
+	sqlite3 h.db "INSERT INTO k VALUES (3, 1, 2, 3)" && send h s2 &&
+	test "$(next_winner s1 h)" = h &&
+	sqlite3 h.db "UPDATE k SET z = 500" &&
+	sqlite3 s1.db "UPDATE k SET x = 100, z = 300 WHERE id = 1;
+	    UPDATE k SET x = 101, z = 301 WHERE id = 2" &&
+	send s1 h &&
+	check_val h.db "SELECT x, z FROM k WHERE id < 3" "100|500
+101|500" &&
+	send h s2 &&
+	sqlite3 s2.db "UPDATE k SET z = 700 WHERE id = 1;
+	    DELETE FROM k WHERE id = 2" &&
+	send s2 s1 &&
+	check_val s1.db "SELECT x, z FROM k WHERE id < 3" "100|700" &&
+	logged_somewhere 300 s1.db h.db s2.db &&
+	logged_somewhere 301 s1.db h.db s2.db
+'
+
+# W and L write the same cell with the same counter; at the hub W's value
+# wins (the tie goes to the higher site id) and L's is never relayed, but
+# L's counter reaches W with L's other column.  W then replaces its own
+# value and sends it straight to L: the counter W replaced equals L's, but
+# it was W's value, not L's, so L's value must be logged.
+test_expect_success 'the same counter from another origin does not count as seen' '
+	mkdir cg && cd cg &&
+	mksite s1 m s2 && trust s1 m && trust m s2 && trust s1 s2 &&
+	sqlite3 m.db "INSERT INTO k VALUES (1, 10, 20, 30)" &&
+	send m s1 && send m s2 &&
+	test "$(lamport s1)" = "$(lamport s2)" &&
+	W=$(next_winner s1 s2) && L=$( [ "$W" = s1 ] && echo s2 || echo s1 ) &&
+	echo "winner $W, loser $L" &&
+	sqlite3 $W.db "UPDATE k SET y = 500 WHERE id = 1" &&
+	sqlite3 $L.db "UPDATE k SET x = 100, y = 300 WHERE id = 1" &&
+	send $W m && send $L m &&
+	check_val m.db "SELECT x, y FROM k WHERE id = 1" "100|500" &&
+	send m $W &&
+	sqlite3 $W.db "UPDATE k SET y = 700 WHERE id = 1" && send $W $L &&
+	check_val $L.db "SELECT x, y FROM k WHERE id = 1" "100|700" &&
+	logged_somewhere 300 s1.db m.db s2.db
+'
+
 # s2's delete reaches the hub before s1's update (which loses there); the
 # hub, having seen s1's update, relays the delete to s1.
 test_expect_success 'an update lost to a delete relayed through a hub is logged' '
