@@ -211,7 +211,7 @@ emit_row(struct outctx *c, struct outtable *o, sqlite3_stmt *state,
 	}
 	/* The peer's sync set: skip the row, or send it whole. */
 	if (o->tab != NULL && o->tab->rows && (r = rp_set_row(c->set, o->tab,
-	    pk, rs.cl % 2 == 1, &mode, err)) != 0)
+	    pk, rs.cl % 2 == 1, !send_cl, &mode, err)) != 0)
 		goto out;
 	if (mode == SETROW_FULL) {
 		send_cl = rs.cl_st.lamport > 0;

@@ -195,11 +195,13 @@ int rp_set_table(struct replica_set *s, const struct replica_table *t,
 void rp_set_tab_release(struct set_tab *tab);
 /*
  * Decides how a row goes (SETROW_*), keeping the membership: `pk` the
- * row's key values, `alive` whether it exists here.  A row leaving the
- * set is remembered for replica_set_finish and skipped (SETROW_SKIP).
+ * row's key values, `alive` whether it exists here, `sent` whether its
+ * existence stamp is within what the peer is known to have (so it may
+ * hold the row).  A row leaving the set is remembered for
+ * replica_set_finish and skipped (SETROW_SKIP).
  */
 int rp_set_row(struct replica_set *s, struct set_tab *tab,
-    const struct mval *pk, int alive, int *mode, char *err);
+    const struct mval *pk, int alive, int sent, int *mode, char *err);
 /* Local and incoming names of a mapped table (*ltable NULL: no map). */
 int rp_map_names(struct replica *rp, const char *peer, const char *table,
     uint32_t ncols, const char *const *cols, char **ltable, char ***lcols,

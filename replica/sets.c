@@ -836,8 +836,8 @@ rp_set_table(struct replica_set *s, const struct replica_table *t,
 		old = SET_KEY_ALL;
 	tab->dirty = strcmp(old, strb_str(&key)) != 0 ||
 	    (s->full && filter != NULL);
-	tab->oldkind = s->full ? OLD_ALL : strcmp(old, SET_KEY_NONE) == 0 ?
-	    OLD_NONE : has_filter(old) ? OLD_LISTED : OLD_ALL;
+	tab->oldkind = strcmp(old, SET_KEY_NONE) == 0 ? OLD_NONE :
+	    has_filter(old) ? OLD_LISTED : OLD_ALL;
 	sqlite3_finalize(st);
 	st = NULL;
 	/* The peer will have been sent this definition. */
@@ -936,7 +936,7 @@ step_key(struct replica_set *s, sqlite3_stmt *st,
 
 int
 rp_set_row(struct replica_set *s, struct set_tab *tab, const struct mval *pk,
-    int alive, int *mode, char *err)
+    int alive, int sent, int *mode, char *err)
 {
 	const struct replica_table *t = tab->t;
 	uint32_t i;
@@ -955,7 +955,8 @@ rp_set_row(struct replica_set *s, struct set_tab *tab, const struct mval *pk,
 	else if (tab->oldkind == OLD_LISTED)
 		r = step_key(s, tab->old_get, t, pk, &member, err);
 	else {
-		member = tab->oldkind == OLD_ALL;
+		/* Every row went: the peer holds those it was sent. */
+		member = tab->oldkind == OLD_ALL && sent;
 		r = 0;
 	}
 	if (r != 0)

@@ -55,6 +55,8 @@ test_expect_success 'share --list and status show the set' '
 
 test_expect_success 'each clinic receives only its rows; others are not in the bytes' '
 	bn=$(packs hq north) && bs=$(packs hq south) &&
+	mule -d north.db inspect --json "$bn" |
+	    json_true "[t[\"name\"] for t in v[\"tables\"]] == [\"visits\"]" &&
 	raw "$bn" north.db >north.raw && raw "$bs" south.db >south.raw &&
 	grep -q Ann north.raw && grep -q Cem north.raw && ! grep -q Bob north.raw &&
 	grep -q Bob south.raw && ! grep -q Ann south.raw && ! grep -q Cem south.raw &&
