@@ -104,6 +104,7 @@ test_expect_success 'the masked column never reaches south through hq' '
 	grep -q Eve tos.raw && ! grep -q 555-0 tos.raw &&
 	mule -d south.db unpack "$b" >/dev/null &&
 	check_val south.db "SELECT coalesce(phone, '"'"'none'"'"') FROM visits WHERE id = 11" none &&
+	test "$(ids south.db)" = "2,3,11" &&
 	b=$(mule -d hq.db pack --to south --full -o full-s.mule >/dev/null && echo full-s.mule) &&
 	raw full-s.mule south.db >tosf.raw && ! grep -q 555-0 tosf.raw
 '
