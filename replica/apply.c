@@ -309,8 +309,15 @@ replica_apply_table(struct replica_apply *a, const char *table,
 		table = ltable;
 		cols = (const char *const *)lcols;
 	}
-	if ((r = ensure_tracked(a, table, err)) != 0)
+	if (a->leaving) {
+		if (rp_table_get(a->rp, table, &a->t, NULL) != 0) {
+			a->leaving = 2;	/* not tracked here: nothing to remove */
+			r = 0;
+			goto out;
+		}
+	} else if ((r = ensure_tracked(a, table, err)) != 0) {
 		goto out;
+	}
 	t = a->t;
 	a->nin = ncols;
 	if ((a->map = calloc(ncols + 1, sizeof(*a->map))) == NULL ||
@@ -837,6 +844,11 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 	memset(&old, 0, sizeof(old));
 	memset(&ns, 0, sizeof(ns));
 	strb_init(&lv);
+	if (a->leaving == 2) {
+		a->st.ignored++;
+		r = 0;
+		goto out;
+	}
 	if (t == NULL || rc->npk != t->npk) {
 		r = mule_errf(err, MULE_EFORMAT, "row without its table");
 		goto out;

@@ -149,6 +149,20 @@ test_expect_success 'share --reset: the peer gets every table in full again' '
 	check_val north.db "SELECT phone FROM visits WHERE id = 10" 555-0101
 '
 
+test_expect_success 'a peer whose table has only the columns sent checks the row hashes' '
+	mksite archive "CREATE TABLE visits(id INTEGER PRIMARY KEY, district TEXT NOT NULL, patient TEXT)" &&
+	trust north archive &&
+	mule -d north.db share archive visits --columns district,patient >/dev/null &&
+	b=$(packs north archive) && raw "$b" archive.db >toa.raw &&
+	! grep -q 555-0 toa.raw && ! grep -q cough toa.raw &&
+	mule -d archive.db unpack "$b" >/dev/null &&
+	test "$(ids archive.db)" = "1,2,3,10,11" &&
+	check_val archive.db "SELECT patient FROM visits WHERE id = 10" Dee &&
+	sqlite3 north.db "UPDATE visits SET patient = '"'"'Dee A'"'"', notes = '"'"'x'"'"' WHERE id = 10" &&
+	send north archive &&
+	check_val archive.db "SELECT patient FROM visits WHERE id = 10" "Dee A"
+'
+
 MAPSQL="CREATE TABLE people(id INTEGER PRIMARY KEY, name TEXT, phone TEXT)"
 
 test_expect_success 'maps: two partners with other names land in one local record' '
