@@ -237,10 +237,11 @@ maps_read(struct replica *rp, const char *peer, const char *rtable,
 	void *p;
 	int rc, r = MULE_EINTERNAL;
 
-	*out = NULL;
-	*n = 0;
-	if (!rp_has_table(rp, "_mule_maps"))
+	if (!rp_has_table(rp, "_mule_maps")) {
+		*out = NULL;
+		*n = 0;
 		return 0;
+	}
 	if ((r = rp_prepare(rp, "SELECT rtable, ltable FROM _mule_maps WHERE "
 	    "peer = ?1 AND (?2 IS NULL OR rtable = ?2) ORDER BY rtable", &st,
 	    err)) != 0)
@@ -303,10 +304,13 @@ rp_map_names(struct replica *rp, const char *peer, const char *table,
 	uint32_t i, j;
 	int r;
 
-	*ltable = NULL;
-	*lcols = NULL;
-	if ((r = maps_read(rp, peer, table, &m, &n, err)) != 0 || n == 0)
+	if ((r = maps_read(rp, peer, table, &m, &n, err)) != 0)
 		goto out;
+	if (n == 0) {
+		*ltable = NULL;
+		*lcols = NULL;
+		goto out;
+	}
 	if ((v = calloc(ncols + 1, sizeof(*v))) == NULL) {
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
 		goto out;

@@ -297,20 +297,22 @@ static int
 count_shares(struct replica *rp, const char *peer, int64_t *n, char *err)
 {
 	sqlite3_stmt *st = NULL;
-	int rc, r;
+	int64_t cnt = 0;
+	int rc = SQLITE_ROW, r;
 
-	*n = 0;
-	if (!rp_has_table(rp, "_mule_shares"))
-		return 0;
-	if ((r = rp_prepare(rp, "SELECT count(*) FROM _mule_shares WHERE "
-	    "peer = ?", &st, err)) != 0)
-		return r;
-	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : rp_dberr(rp, rc, err, "read shares");
+	if (rp_has_table(rp, "_mule_shares")) {
+		if ((r = rp_prepare(rp, "SELECT count(*) FROM _mule_shares "
+		    "WHERE peer = ?", &st, err)) != 0)
+			return r;
+		sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+		if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			cnt = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	if (rc != SQLITE_ROW)
+		return rp_dberr(rp, rc, err, "read shares");
+	*n = cnt;
+	return 0;
 }
 
 /* Writes one definition (inside a transaction). */
@@ -621,19 +623,21 @@ peer_active(struct replica *rp, const char *peer, int *haveset, int *active,
 
 	if ((r = count_shares(rp, peer, &n, err)) != 0)
 		return r;
-	*haveset = n > 0;
-	*active = n > 0;
-	if (*active || !rp_has_table(rp, "_mule_set_sent"))
-		return 0;
-	if ((r = rp_prepare(rp, "SELECT 1 FROM _mule_set_sent WHERE peer = ? "
-	    "AND def <> '" SET_KEY_ALL "' LIMIT 1", &st, err)) != 0)
-		return r;
-	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	rc = SQLITE_DONE;
+	if (n == 0 && rp_has_table(rp, "_mule_set_sent")) {
+		/* No set now, but the last pack sent part of something. */
+		if ((r = rp_prepare(rp, "SELECT 1 FROM _mule_set_sent WHERE "
+		    "peer = ? AND def <> '" SET_KEY_ALL "' LIMIT 1", &st,
+		    err)) != 0)
+			return r;
+		sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return rp_dberr(rp, rc, err, "read sync sets");
-	*active = rc == SQLITE_ROW;
+	*haveset = n > 0;
+	*active = n > 0 || rc == SQLITE_ROW;
 	return 0;
 }
 
@@ -806,21 +810,22 @@ exec_pt(struct replica_set *s, const char *sql, int64_t tid, char *err)
 
 int
 rp_set_table(struct replica_set *s, const struct replica_table *t,
-    struct set_tab *tab, char *err)
+    struct set_tab *out, char *err)
 {
+	struct set_tab tb, *tab = &tb;
 	struct strb key, sql;
 	sqlite3_stmt *st = NULL;
 	char *filter = NULL, sname[32];
 	const char *old = SET_KEY_ALL;
-	int rc, r = MULE_EINTERNAL;
+	int rc, r = 0;
 
 	memset(tab, 0, sizeof(*tab));
 	tab->t = t;
 	tab->shared = 1;
-	if (s == NULL || !s->active)
-		return 0;
 	strb_init(&key);
 	strb_init(&sql);
+	if (s == NULL || !s->active)
+		goto out;
 	if ((r = set_current(s, t, &key, &filter, &tab->send, err)) != 0)
 		goto out;
 	if ((r = prep_pt(s, "SELECT def FROM _mule_set_sent WHERE peer = ?1 "
@@ -908,6 +913,10 @@ rp_set_table(struct replica_set *s, const struct replica_table *t,
 		    "tid = ?2", t->tid, err);
 	}
 out:
+	if (r == 0)
+		*out = tb;
+	else
+		rp_set_tab_release(&tb);
 	sqlite3_finalize(st);
 	free(filter);
 	strb_release(&key);
@@ -940,56 +949,56 @@ rp_set_row(struct replica_set *s, struct set_tab *tab, const struct mval *pk,
 {
 	const struct replica_table *t = tab->t;
 	uint32_t i;
-	int member = 0, in = 0, rc, r;
+	int member = 0, in, m = SETROW_NORMAL, rc, r = 0;
 
-	*mode = SETROW_NORMAL;
 	if (!tab->rows)
-		return 0;
+		goto out;
 	if (tab->filt == NULL) {
 		/* The definition changed, every row goes: send them whole. */
-		*mode = alive ? SETROW_FULL : SETROW_NORMAL;
-		return 0;
+		m = alive ? SETROW_FULL : SETROW_NORMAL;
+		goto out;
 	}
 	if (!tab->dirty)
 		r = step_key(s, tab->mem_get, t, pk, &member, err);
 	else if (tab->oldkind == OLD_LISTED)
 		r = step_key(s, tab->old_get, t, pk, &member, err);
-	else {
-		/* Every row went: the peer holds those it was sent. */
+	else	/* every row went: the peer holds those it was sent */
 		member = tab->oldkind == OLD_ALL && sent;
-		r = 0;
-	}
 	if (r != 0)
-		return r;
+		goto out;
 	if (!alive) {
 		/* A deletion goes only where the row went. */
-		*mode = member ? SETROW_NORMAL : SETROW_SKIP;
+		m = member ? SETROW_NORMAL : SETROW_SKIP;
 		if (member && !tab->dirty)
 			r = step_key(s, tab->mem_del, t, pk, NULL, err);
-		return r;
+		goto out;
 	}
 	for (i = 0; i < t->npk; i++)
 		mval_bind(tab->filt, (int)i + 1, &pk[i]);
 	rc = sqlite3_step(tab->filt);
 	sqlite3_reset(tab->filt);
 	sqlite3_clear_bindings(tab->filt);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return rp_dberr(s->rp, rc, err, "evaluate a sync set's filter");
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		r = rp_dberr(s->rp, rc, err, "evaluate a sync set's filter");
+		goto out;
+	}
 	in = rc == SQLITE_ROW;
 	if (in && member && !tab->dirty) {
-		*mode = SETROW_NORMAL;
+		m = SETROW_NORMAL;
 	} else if (in) {
 		/* Entering the set (or a new definition): the whole row. */
-		*mode = SETROW_FULL;
+		m = SETROW_FULL;
 		r = step_key(s, tab->mem_put, t, pk, NULL, err);
 	} else {
-		*mode = SETROW_SKIP;
-		if (member) {
+		m = SETROW_SKIP;
+		if (member)
 			r = step_key(s, tab->leave, t, pk, NULL, err);
-			if (r == 0 && !tab->dirty)
-				r = step_key(s, tab->mem_del, t, pk, NULL, err);
-		}
+		if (r == 0 && member && !tab->dirty)
+			r = step_key(s, tab->mem_del, t, pk, NULL, err);
 	}
+out:
+	if (r == 0)
+		*mode = m;
 	return r;
 }
 
