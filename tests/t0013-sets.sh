@@ -106,7 +106,8 @@ test_expect_success 'the masked column never reaches south through hq' '
 	check_val south.db "SELECT coalesce(phone, '"'"'none'"'"') FROM visits WHERE id = 11" none &&
 	test "$(ids south.db)" = "2,3,11" &&
 	b=$(mule -d hq.db pack --to south --full -o full-s.mule >/dev/null && echo full-s.mule) &&
-	raw full-s.mule south.db >tosf.raw && ! grep -q 555-0 tosf.raw
+	raw full-s.mule south.db >tosf.raw && ! grep -q 555-0 tosf.raw &&
+	grep -q Eve tosf.raw && ! grep -q Dee tosf.raw && ! grep -q Ann tosf.raw
 '
 
 test_expect_success 'the row comes back from hq: north keeps its phone number' '
@@ -136,16 +137,21 @@ test_expect_success 'a changed definition takes effect at the next pack' '
 	mule -d hq.db share north visits --where "district = '"'"'north'"'"'" >/dev/null &&
 	send hq north &&
 	test "$(ids north.db)" = "1,10,11" &&
+	sqlite3 hq.db "INSERT INTO visits VALUES (4, '"'"'north'"'"', '"'"'Hal'"'"', '"'"'sprain'"'"', NULL)" &&
+	send hq north && test "$(ids north.db)" = "1,4,10,11" &&
 	mule -d hq.db unshare north visits >out && test_grep out "no longer shares" &&
+	mule -d hq.db share north --list >out && test_grep out "visits: not shared" &&
 	send hq north &&
 	test "$(ids north.db)" = "1,10,11" &&
-	test "$(ids hq.db)" = "1,2,3,10,11"
+	send north hq &&
+	test "$(ids hq.db)" = "1,2,3,4,10,11"
 '
 
 test_expect_success 'share --reset: the peer gets every table in full again' '
 	mule -d hq.db share north --reset >/dev/null &&
 	send hq north &&
-	test "$(ids north.db)" = "1,2,3,10,11" &&
+	test "$(ids north.db)" = "1,2,3,4,10,11" &&
+	check_val north.db "SELECT patient || notes FROM visits WHERE id = 4" Halsprain &&
 	check_val north.db "SELECT phone FROM visits WHERE id = 10" 555-0101
 '
 
@@ -156,7 +162,7 @@ test_expect_success 'a peer whose table has only the columns sent checks the row
 	b=$(packs north archive) && raw "$b" archive.db >toa.raw &&
 	! grep -q 555-0 toa.raw && ! grep -q cough toa.raw &&
 	mule -d archive.db unpack "$b" >/dev/null &&
-	test "$(ids archive.db)" = "1,2,3,10,11" &&
+	test "$(ids archive.db)" = "1,2,3,4,10,11" &&
 	check_val archive.db "SELECT patient FROM visits WHERE id = 10" Dee &&
 	sqlite3 north.db "UPDATE visits SET patient = '"'"'Dee A'"'"', notes = '"'"'x'"'"' WHERE id = 10" &&
 	send north archive &&
@@ -214,6 +220,15 @@ test_expect_success 'bad map arguments: refused with clear messages, nothing cha
 	refuses 1 hq.db "has no column .fax." mule -d hq.db map p1 clients people fullname=fax &&
 	refuses 1 hq.db "named twice" mule -d hq.db map p1 clients people a=name b=name &&
 	refuses 2 hq.db "REMOTE_COL=LOCAL_COL" mule -d hq.db map p1 clients people fullname
+'
+
+test_expect_success 'removing a peer forgets its sets and maps' '
+	mule -d hq.db peer remove p1 >/dev/null &&
+	check_val hq.db "SELECT count(*) FROM _mule_maps WHERE peer = '"'"'p1'"'"'" 0 &&
+	check_val hq.db "SELECT count(*) FROM _mule_map_cols WHERE peer = '"'"'p1'"'"'" 0 &&
+	mule -d north.db peer remove archive >/dev/null &&
+	check_val north.db "SELECT count(*) FROM _mule_shares WHERE peer = '"'"'archive'"'"'" 0 &&
+	check_val north.db "SELECT count(*) FROM _mule_set_sent WHERE peer = '"'"'archive'"'"'" 0
 '
 
 test_done
