@@ -185,6 +185,7 @@ struct set_tab {
 	int rows;		/* ask rp_set_row about each visited row */
 	uint8_t *send;		/* per column: 1 when it goes; NULL: all */
 	int dirty;		/* sets.c's own from here on */
+	int none;		/* no longer shared: rows only leave */
 	int oldkind;
 	sqlite3_stmt *filt, *mem_get, *mem_put, *mem_del, *old_get, *leave;
 };

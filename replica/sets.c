@@ -813,9 +813,9 @@ rp_set_table(struct replica_set *s, const struct replica_table *t,
     struct set_tab *out, char *err)
 {
 	struct set_tab tb, *tab = &tb;
-	struct strb key, sql;
+	struct strb key;
 	sqlite3_stmt *st = NULL;
-	char *filter = NULL, sname[32];
+	char *filter = NULL;
 	const char *old = SET_KEY_ALL;
 	int rc, r = 0;
 
@@ -823,7 +823,6 @@ rp_set_table(struct replica_set *s, const struct replica_table *t,
 	tab->t = t;
 	tab->shared = 1;
 	strb_init(&key);
-	strb_init(&sql);
 	if (s == NULL || !s->active)
 		goto out;
 	if ((r = set_current(s, t, &key, &filter, &tab->send, err)) != 0)
@@ -855,26 +854,17 @@ rp_set_table(struct replica_set *s, const struct replica_table *t,
 		goto out;
 	}
 	if (strcmp(strb_str(&key), SET_KEY_NONE) == 0) {
-		tab->shared = 0;
 		free(tab->send);
 		tab->send = NULL;
-		/* No longer shared: every row the peer may hold leaves. */
-		if (tab->dirty && tab->oldkind == OLD_ALL) {
-			strb_addf(&sql, "INSERT OR IGNORE INTO temp.mule_leaves"
-			    "(tid, pk) SELECT ?2, pk FROM %s WHERE cl %% 2 = 1 "
-			    "AND ?1 IS NOT NULL", state_table(t->tid, sname));
-			r = exec_pt(s, strb_str(&sql), t->tid, err);
-		} else if (tab->dirty && tab->oldkind == OLD_LISTED) {
-			r = exec_pt(s, "INSERT OR IGNORE INTO temp.mule_leaves"
-			    "(tid, pk) SELECT tid, pk FROM _mule_members WHERE "
-			    "peer = ?1 AND tid = ?2", t->tid, err);
-		}
-		if (r == 0)
+		if (!tab->dirty || tab->oldkind == OLD_NONE) {
+			tab->shared = 0;
 			r = exec_pt(s, "DELETE FROM _mule_members WHERE peer = "
 			    "?1 AND tid = ?2", t->tid, err);
-		goto out;
-	}
-	if (filter == NULL) {
+			goto out;
+		}
+		/* No longer shared: every row the peer may hold leaves. */
+		tab->none = 1;
+	} else if (filter == NULL) {
 		/* Every row: only a changed definition needs a visit. */
 		if (tab->dirty) {
 			tab->all_rows = 1;
@@ -885,7 +875,8 @@ rp_set_table(struct replica_set *s, const struct replica_table *t,
 		goto out;
 	}
 	tab->rows = 1;
-	if ((r = filter_prepare(s->rp, t, filter, 1, &tab->filt, err)) != 0) {
+	if (!tab->none && (r = filter_prepare(s->rp, t, filter, 1, &tab->filt,
+	    err)) != 0) {
 		r = mule_errprefix(err, r, "the sync set of %s, table %s "
 		    "(change it with 'mule share')", s->peer, t->name);
 		goto out;
@@ -920,7 +911,6 @@ out:
 	sqlite3_finalize(st);
 	free(filter);
 	strb_release(&key);
-	strb_release(&sql);
 	return r;
 }
 
@@ -953,7 +943,7 @@ rp_set_row(struct replica_set *s, struct set_tab *tab, const struct mval *pk,
 
 	if (!tab->rows)
 		goto out;
-	if (tab->filt == NULL) {
+	if (tab->filt == NULL && !tab->none) {
 		/* The definition changed, every row goes: send them whole. */
 		m = alive ? SETROW_FULL : SETROW_NORMAL;
 		goto out;
@@ -966,6 +956,13 @@ rp_set_row(struct replica_set *s, struct set_tab *tab, const struct mval *pk,
 		member = tab->oldkind == OLD_ALL && sent;
 	if (r != 0)
 		goto out;
+	if (tab->none) {
+		/* The table is no longer shared: nothing goes, rows leave. */
+		m = SETROW_SKIP;
+		if (alive && member)
+			r = step_key(s, tab->leave, t, pk, NULL, err);
+		goto out;
+	}
 	if (!alive) {
 		/* A deletion goes only where the row went. */
 		m = member ? SETROW_NORMAL : SETROW_SKIP;

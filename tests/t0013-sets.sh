@@ -70,6 +70,18 @@ test_expect_success 'several recipients with a sync set: refused, nothing change
 	! test -e x.mule
 '
 
+test_expect_success 'a table outside the set sends nothing, not even keys' '
+	sqlite3 hq.db "CREATE TABLE salaries(name TEXT PRIMARY KEY, amount INTEGER);
+	    INSERT INTO salaries VALUES ('"'"'zed'"'"', 100)" &&
+	mule -d hq.db track salaries >/dev/null 2>&1 &&
+	b=$(packs hq south) &&
+	mule -d south.db inspect --json "$b" |
+	    json_true "all(\"salaries\" not in t[\"name\"] for t in v[\"tables\"])" &&
+	raw "$b" south.db >sal.raw && ! grep -q zed sal.raw &&
+	mule -d south.db unpack "$b" >/dev/null &&
+	mule -d hq.db untrack salaries >/dev/null
+'
+
 test_expect_success 'a row moved to the other district leaves north and reaches south in full' '
 	sqlite3 hq.db "UPDATE visits SET district = '"'"'south'"'"' WHERE id = 3" &&
 	send hq north && test_grep send.out "1 removed .left the set hq shares." &&
