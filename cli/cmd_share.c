@@ -103,7 +103,8 @@ share_describe(struct replica *rp, const char *peer, int json,
 	} else {
 		printf("%s%s gets only these tables:\n", indent, peer);
 		for (i = 0; i < n; i++) {
-			printf("%s  %s: ", indent, v[i].table);
+			printf("%*s  %s: ", (int)strlen(indent), "",
+			    v[i].table);
 			if (!v[i].shared) {
 				printf("not shared\n");
 				continue;
