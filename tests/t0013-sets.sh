@@ -97,6 +97,17 @@ test_expect_success 'a removal because of leaving the set is no deletion: it doe
 	send hq south && test "$(ids south.db)" = "2,3"
 '
 
+test_expect_success 'a deletion goes only where the row went' '
+	sqlite3 hq.db "INSERT INTO visits VALUES (5, '"'"'south'"'"', '"'"'Ivy'"'"', '"'"'fever'"'"', NULL)" &&
+	send hq south && send hq north &&
+	test "$(ids south.db)" = "2,3,5" && test "$(ids north.db)" = "1" &&
+	sqlite3 hq.db "DELETE FROM visits WHERE id = 5" &&
+	bn=$(packs hq north) &&
+	mule -d north.db inspect --json "$bn" | json_true "v[\"tables\"] == []" &&
+	mule -d north.db unpack "$bn" >/dev/null &&
+	send hq south && test_grep send.out "1 deleted" && test "$(ids south.db)" = "2,3"
+'
+
 test_expect_success 'north keeps phone numbers: its set for hq leaves out the column' '
 	mule -d north.db share hq visits --exclude phone >/dev/null &&
 	sqlite3 north.db "INSERT INTO visits VALUES
