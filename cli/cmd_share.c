@@ -138,7 +138,9 @@ cmd_share(struct cli *c, int argc, char **argv)
 	char err[MULE_ERRLEN] = "", *buf = NULL, **cols = NULL;
 	const char *where = NULL, *colopt = NULL, *peer, *table;
 	struct replica *rp = NULL;
-	size_t ncols = 0;
+	struct replica_share *had = NULL;
+	struct replica_table **tabs = NULL;
+	size_t ncols = 0, nhad = 0, ntabs = 0;
 	int ch, r, rc = EXIT_FAIL, list = 0, reset = 0, colmode = 0;
 
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -203,6 +205,11 @@ cmd_share(struct cli *c, int argc, char **argv)
 		rc = EXIT_OK;
 		goto out;
 	}
+	if ((r = replica_shares(rp, peer, &had, &nhad, err)) != 0 ||
+	    (r = replica_tables(rp, &tabs, &ntabs, err)) != 0) {
+		rc = cli_fail(r, err);
+		goto out;
+	}
 	if ((r = replica_share(rp, peer, table, where, colmode,
 	    (const char *const *)cols, ncols, err)) != 0) {
 		cli_error("cannot share %s with %s: %s", table, peer, err);
@@ -216,8 +223,15 @@ cmd_share(struct cli *c, int argc, char **argv)
 		printf(" (%s %s)", colmode == REPLICA_COLS_ONLY ?
 		    "only columns" : "without columns", colopt);
 	printf("; takes effect at the next 'mule pack --to %s'\n", peer);
+	if (nhad == 0 && ntabs > 1)
+		printf("note: %s now gets only the tables shared with it; the "
+		    "%zu other tracked table%s no longer go%s, and the rows it "
+		    "has of them from here are removed there\n", peer,
+		    ntabs - 1, ntabs == 2 ? "" : "s", ntabs == 2 ? "es" : "");
 	rc = EXIT_OK;
 out:
+	replica_shares_free(had, nhad);
+	replica_tables_free(tabs, ntabs);
 	free(cols);
 	free(buf);
 	replica_close(rp);
