@@ -226,8 +226,9 @@ cmd_share(struct cli *c, int argc, char **argv)
 	if (nhad == 0 && ntabs > 1)
 		printf("note: %s now gets only the tables shared with it; the "
 		    "%zu other tracked table%s no longer go%s, and the rows it "
-		    "has of them from here are removed there\n", peer,
-		    ntabs - 1, ntabs == 2 ? "" : "s", ntabs == 2 ? "es" : "");
+		    "has of %s from here are removed there\n", peer,
+		    ntabs - 1, ntabs == 2 ? "" : "s", ntabs == 2 ? "es" : "",
+		    ntabs == 2 ? "it" : "them");
 	rc = EXIT_OK;
 out:
 	replica_shares_free(had, nhad);
