@@ -612,6 +612,17 @@ replica_sets_forget(struct replica *rp, const char *peer, char *err)
 
 /* ---- packing ---- */
 
+int
+rp_sets_lost(struct replica *rp, const char *peer, char *err)
+{
+	if (!rp_has_table(rp, "_mule_set_sent"))
+		return 0;
+	/* '!' before a filtered definition: re-evaluate every row. */
+	return exec2(rp, "UPDATE _mule_set_sent SET def = '!' || def WHERE "
+	    "peer = ?1 AND substr(def, 1, 1) = 'F'", peer, NULL, err);
+}
+
+
 /* 1 when the peer has definitions or was last sent something partial. */
 static int
 peer_active(struct replica *rp, const char *peer, int *haveset, int *active,
@@ -840,6 +851,8 @@ rp_set_table(struct replica_set *s, const struct replica_table *t,
 		old = SET_KEY_ALL;
 	tab->dirty = strcmp(old, strb_str(&key)) != 0 ||
 	    (s->full && filter != NULL);
+	if (old[0] == '!')
+		old++;	/* a bundle was lost: dirty, memberships as they are */
 	tab->oldkind = strcmp(old, SET_KEY_NONE) == 0 ? OLD_NONE :
 	    has_filter(old) ? OLD_LISTED : OLD_ALL;
 	sqlite3_finalize(st);

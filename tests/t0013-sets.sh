@@ -192,6 +192,19 @@ test_expect_success 'a peer whose table has only the columns sent checks the row
 	check_val archive.db "SELECT patient FROM visits WHERE id = 10" "Dee A"
 '
 
+test_expect_success 'a lost bundle: rows that entered the set in it go again whole' '
+	mule -d hq.db share north visits --where "district = '"'"'north'"'"'" >/dev/null &&
+	send hq north &&
+	sqlite3 hq.db "UPDATE visits SET district = '"'"'north'"'"' WHERE id = 2" &&
+	lost=$(packs hq north) &&
+	sqlite3 hq.db "UPDATE visits SET notes = '"'"'cough, well'"'"' WHERE id = 10" &&
+	send hq north && send north hq &&
+	mule -d hq.db status --json | json_true "[p[\"lost_after\"] for p in v[\"peers\"] if p[\"name\"] == \"north\"][0] > 0" &&
+	send hq north &&
+	check_val north.db "SELECT district || patient || notes FROM visits WHERE id = 2" northBobcut &&
+	mule -d hq.db share north --reset >/dev/null && send hq north
+'
+
 MAPSQL="CREATE TABLE people(id INTEGER PRIMARY KEY, name TEXT, phone TEXT)"
 
 test_expect_success 'maps: two partners with other names land in one local record' '
