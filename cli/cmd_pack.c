@@ -42,6 +42,24 @@ sink_row(void *arg, const struct rowchange *rc)
 	return bundle_writer_add_row(ps->w, rc, ps->err);
 }
 
+/* Keys of rows that left the peer's sync set (not counted as changes). */
+static int
+sink_left_table(void *arg, const struct replica_table *t)
+{
+	struct packsink *ps = arg;
+
+	return bundle_writer_begin_table(ps->w, t->name, t->ncols,
+	    (const char *const *)t->cols, t->npk, t->pkcols, ps->err);
+}
+
+static int
+sink_left_row(void *arg, const struct rowchange *rc)
+{
+	struct packsink *ps = arg;
+
+	return bundle_writer_add_row(ps->w, rc, ps->err);
+}
+
 /*
  * What the peers are known to have: per peer the larger of what we sent
  * and what it acknowledged; across several peers the smallest.
@@ -209,7 +227,9 @@ cmd_pack(struct cli *c, int argc, char **argv)
 	char err[MULE_ERRLEN] = "", cnt[32];
 	struct replica_peer peers[PACK_MAX_PEERS];
 	struct ident_pub pubs[PACK_MAX_PEERS];
-	struct replica_out_sink sink;
+	struct replica_out_sink sink, lsink;
+	struct replica_set *set = NULL;
+	const char *names[PACK_MAX_PEERS];
 	struct replica_scan_stats scan;
 	struct replica_site site;
 	struct ident_secret *sec = NULL;
@@ -220,7 +240,7 @@ cmd_pack(struct cli *c, int argc, char **argv)
 	const char *out = NULL;
 	char *tolist = NULL, *path = NULL, *tmp = NULL, *base = NULL, *end;
 	const char *iso = NULL;
-	uint64_t size = 0, volume = 0;
+	uint64_t size = 0, volume = 0, left = 0;
 	unsigned long parity = 0;
 	size_t nfiles = 1;
 	int64_t seq = 0;
@@ -299,6 +319,7 @@ cmd_pack(struct cli *c, int argc, char **argv)
 	rc = EXIT_FAIL;
 	for (i = 0; i < npeers; i++) {
 		pubs[i] = peers[i].pub;
+		names[i] = peers[i].name;
 		strb_add(&to, i ? "+" : "");
 		strb_add(&to, peers[i].name);
 	}
@@ -309,6 +330,8 @@ cmd_pack(struct cli *c, int argc, char **argv)
 	if ((r = replica_scan(rp, 0, &scan, progress_cb, NULL, err)) != 0)
 		goto fail;
 	if (!full && (r = pack_base(rp, peers, npeers, &m.base, err)) != 0)
+		goto fail;
+	if ((r = replica_set_new(rp, names, npeers, full, &set, err)) != 0)
 		goto fail;
 	if ((r = replica_known(rp, &m.top, err)) != 0 ||
 	    (r = vector_copy(&m.ack, &m.top)) != 0 ||
@@ -329,8 +352,12 @@ cmd_pack(struct cli *c, int argc, char **argv)
 	sink.arg = &ps;
 	sink.table = sink_table;
 	sink.row = sink_row;
-	if ((r = replica_changes(rp, &m.base, &sink, progress_cb, NULL,
-	    err)) != 0)
+	lsink.arg = &ps;
+	lsink.table = sink_left_table;
+	lsink.row = sink_left_row;
+	if ((r = replica_changes_set(rp, &m.base, set, &sink, progress_cb,
+	    NULL, err)) != 0 ||
+	    (r = replica_set_finish(set, &lsink, &left, err)) != 0)
 		goto fail;
 	randombytes_buf(m.bundle_id, sizeof(m.bundle_id));
 	memcpy(m.from, site.id, SITE_ID_LEN);
@@ -362,6 +389,9 @@ cmd_pack(struct cli *c, int argc, char **argv)
 	    fmt_count(ps.rows, cnt), ps.rows == 1 ? "" : "s",
 	    (unsigned long long)ps.tables,
 	    ps.tables == 1 ? "" : "s");
+	if (left > 0)
+		strb_addf(&sum, ", %s row%s leaving the set",
+		    fmt_count(left, cnt), left == 1 ? "" : "s");
 	if ((r = replica_log_add(rp, m.bundle_id, "sent", strb_str(&to), seq,
 	    path, strb_str(&sum), &m.top, err)) != 0 ||
 	    (r = replica_journal_prune(rp, err)) != 0 ||
@@ -394,6 +424,7 @@ out:
 	if (began)
 		replica_rollback(rp);
 	bundle_writer_free(ps.w);
+	replica_set_free(set);
 	manifest_release(&m);
 	replica_scan_stats_release(&scan);
 	strb_release(&to);

@@ -196,9 +196,13 @@ cmd_status(struct cli *c, int argc, char **argv)
 			json_str(stdout, peers[i].name);
 			printf(",\"last_sent\":%lld,\"last_received\":%lld,"
 			    "\"applied_by_peer\":%lld,\"lost_after\":%lld,"
-			    "\"origins_unacked\":%llu}", (long long)sseq,
-			    (long long)rseq, applied, lost,
+			    "\"origins_unacked\":%llu,\"sync_set\":",
+			    (long long)sseq, (long long)rseq, applied, lost,
 			    (unsigned long long)behind);
+			if ((rc = share_describe(rp, peers[i].name, 1,
+			    "")) != EXIT_OK)
+				goto out;
+			printf("}");
 			continue;
 		}
 		printf("peer %s:\n", peers[i].name);
@@ -227,6 +231,9 @@ cmd_status(struct cli *c, int argc, char **argv)
 			printf("  pending:      changes from %llu origin%s it "
 			    "has not confirmed yet (in bundles on their way)\n",
 			    (unsigned long long)behind, behind == 1 ? "" : "s");
+		if ((rc = share_describe(rp, peers[i].name, 0,
+		    "  sync set:     ")) != EXIT_OK)
+			goto out;
 	}
 	if (c->json)
 		printf("],\"incomplete\":[");

@@ -220,6 +220,9 @@ unpack_one(struct unpacker *u, const char *path, const char *label,
 	    fmt_count(st.inserted, cnt[0]), fmt_count(st.updated, cnt[1]),
 	    fmt_count(st.deleted, cnt[2]), fmt_count(st.conflicts, cnt[3]),
 	    st.conflicts == 1 ? "" : "s");
+	if (st.left > 0)
+		strb_addf(&sum, ", %s removed (left the set %s shares)",
+		    fmt_count(st.left, cnt[0]), u->peer.name);
 	if (st.ignored > 0)
 		strb_addf(&sum, ", %s row%s already newer here",
 		    fmt_count(st.ignored, cnt[0]), st.ignored == 1 ? "" : "s");

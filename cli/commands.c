@@ -89,5 +89,32 @@ const struct cli_cmd cli_commands[] = {
 	  "                write the kept value (or VALUE) into the row as a new\n"
 	  "                local change, which the next pack sends to peers,\n"
 	  "                and mark the conflict resolved\n" },
+	{ "share", cmd_share,
+	  "share PEER TABLE [--where EXPR] [--columns A,B | --exclude C,D]\n"
+	  "            | share PEER --list [--json] | share PEER --reset",
+	  "Chooses what PEER receives (its sync set).  Without any 'share'\n"
+	  "a peer gets every tracked table in full; once it has one, it gets\n"
+	  "only the tables shared with it.  Rows outside the filter and\n"
+	  "left-out columns never enter its bundles; rows that leave its set\n"
+	  "are removed there at the next exchange (unless edited there since).\n"
+	  "Takes effect at the next pack.\n\n"
+	  "  --where EXPR      only rows where the SQL expression EXPR over\n"
+	  "                    the row's own columns is true\n"
+	  "  --columns A,B     only these columns (and the primary key)\n"
+	  "  --exclude C,D     every column but these (never a key column)\n"
+	  "  --list [--json]   show PEER's sync set\n"
+	  "  --reset           forget it: PEER gets every table in full again\n" },
+	{ "unshare", cmd_unshare, "unshare PEER TABLE",
+	  "Stops sending TABLE to PEER (whose sync set stays); the rows it\n"
+	  "has of TABLE from us are removed there at the next exchange.\n" },
+	{ "map", cmd_map,
+	  "map PEER REMOTE_TABLE LOCAL_TABLE [REMOTE_COL=LOCAL_COL ...]\n"
+	  "            | map PEER --list [--json] | map PEER REMOTE_TABLE --remove",
+	  "Rows of PEER's REMOTE_TABLE land in LOCAL_TABLE, each REMOTE_COL in\n"
+	  "LOCAL_COL (other columns keep their names).  Cells merge per\n"
+	  "column, so a local table can take some columns from one peer and\n"
+	  "others from another for the same key.\n\n"
+	  "  --list [--json]   show PEER's maps\n"
+	  "  --remove          forget the map of REMOTE_TABLE\n" },
 	{ NULL, NULL, NULL, NULL },
 };

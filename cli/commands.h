@@ -16,5 +16,15 @@ int cmd_verify(struct cli *c, int argc, char **argv);
 int cmd_inspect(struct cli *c, int argc, char **argv);
 int cmd_log(struct cli *c, int argc, char **argv);
 int cmd_conflicts(struct cli *c, int argc, char **argv);
+int cmd_share(struct cli *c, int argc, char **argv);
+int cmd_unshare(struct cli *c, int argc, char **argv);
+int cmd_map(struct cli *c, int argc, char **argv);
+
+/*
+ * Prints a peer's sync set (for share --list and status): text lines
+ * starting with `indent`, or one JSON object.  0 or an exit status.
+ */
+int share_describe(struct replica *rp, const char *peer, int json,
+    const char *indent);
 
 #endif

@@ -45,6 +45,7 @@ struct replica_apply {
 	struct vector known;	/* our vector before this bundle */
 	const struct mval **inval;	/* per local column, incoming value */
 	uint8_t *win;		/* per local column: incoming cell won */
+	int leaving;		/* rows that left our set at the sender */
 };
 
 static int is_new(const struct replica_apply *a, const struct istamp *s);
@@ -300,7 +301,7 @@ replica_apply_table(struct replica_apply *a, const char *table,
 {
 	struct replica_table *t;
 	struct strb sb;
-	char sname[32];
+	char sname[32], *ltable = NULL, **lcols = NULL;
 	uint32_t i, j, covered = 0;
 	int r = MULE_EINTERNAL;
 
@@ -308,8 +309,27 @@ replica_apply_table(struct replica_apply *a, const char *table,
 	if ((r = flush_alive(a, err)) != 0)
 		goto out;
 	apply_table_release(a);
-	if ((r = ensure_tracked(a, table, err)) != 0)
+	/* Sync sets: keys of rows that left our set, and mapped names. */
+	a->leaving = strncmp(table, REPLICA_LEFT_PREFIX,
+	    strlen(REPLICA_LEFT_PREFIX)) == 0;
+	if (a->leaving)
+		table += strlen(REPLICA_LEFT_PREFIX);
+	if ((r = rp_map_names(a->rp, a->peer, table, ncols, cols, &ltable,
+	    &lcols, err)) != 0)
 		goto out;
+	if (ltable != NULL) {
+		table = ltable;
+		cols = (const char *const *)lcols;
+	}
+	if (a->leaving) {
+		if (rp_table_get(a->rp, table, &a->t, NULL) != 0) {
+			a->leaving = 2;	/* not tracked here: nothing to remove */
+			r = 0;
+			goto out;
+		}
+	} else if ((r = ensure_tracked(a, table, err)) != 0) {
+		goto out;
+	}
 	t = a->t;
 	a->nin = ncols;
 	if ((a->map = calloc(ncols + 1, sizeof(*a->map))) == NULL ||
@@ -340,6 +360,9 @@ replica_apply_table(struct replica_apply *a, const char *table,
 		covered++;
 	}
 	a->full = covered == t->ncols;
+	for (i = 0; ltable != NULL && i < ncols; i++)
+		if (a->map[i] != i)
+			a->full = 0;	/* mapped: the sender hashed another order */
 	for (i = 0; i < t->npk; i++)
 		a->ispk[t->pkcols[i]] = 1;
 	if (npk != t->npk) {
@@ -383,8 +406,15 @@ replica_apply_table(struct replica_apply *a, const char *table,
 	sql_pk_where(&sb, t, 1);
 	if ((r = rp_prepare(a->rp, strb_str(&sb), &a->del, err)) != 0)
 		goto out;
+	if (a->leaving && ncols != npk) {
+		r = mule_errf(err, MULE_EFORMAT, "table '%s': rows that left "
+		    "the set carry more than their key", table);
+		goto out;
+	}
 	r = 0;
 out:
+	free(ltable);
+	strv_free(lcols, ncols);
 	strb_release(&sb);
 	return r;
 }
@@ -721,6 +751,96 @@ store_state(struct replica_apply *a, const struct rowchange *rc,
 	return rp_journal_add(a->rp, a->jrn, lmax, a->t->tid, err);
 }
 
+/*
+ * A row that left the set the sender shares with us: it goes (data and
+ * state, so that nothing of it propagates: no tombstone, no journal
+ * entry) unless it is ours — created here, or holding an edit of ours
+ * the sender had not seen when packing; then it stays, and an unseen
+ * edit is logged as a conflict saying why.  Docs: docs/state.md.
+ */
+static int
+apply_left(struct replica_apply *a, const struct rowchange *rc, char *err)
+{
+	struct replica_table *t = a->t;
+	struct rowstate old;
+	struct istamp zero;
+	struct strb lv, sql;
+	sqlite3_stmt *del = NULL;
+	char sname[32];
+	uint32_t j, mine = UINT32_MAX;
+	int found, s, r = MULE_EINTERNAL;
+
+	memset(&old, 0, sizeof(old));
+	memset(&zero, 0, sizeof(zero));
+	strb_init(&lv);
+	strb_init(&sql);
+	a->st.rows++;
+	if ((r = rp_bind_statekey(a->get, 1, t, rc->pk)) != 0 ||
+	    (r = rp_state_get(a->get, &old, &found)) != 0) {
+		r = mule_errf(err, r == MULE_EDB ? MULE_EDB : MULE_EFORMAT,
+		    "table %s: cannot read the row's state", t->name);
+		goto out;
+	}
+	if (!found || old.cl % 2 == 0 || old.cl_st.origin == a->rp->me) {
+		a->st.ignored++;
+		r = 0;
+		goto out;
+	}
+	for (j = 0; j < old.ncols && j < t->ncols; j++)
+		if (old.colst[j].origin == a->rp->me &&
+		    !sender_saw(a, &old.colst[j]) && (mine == UINT32_MAX ||
+		    old.colst[j].lamport > old.colst[mine].lamport))
+			mine = j;
+	bind_pk(a, a->sel, 1, rc);
+	s = sqlite3_step(a->sel);
+	if (s != SQLITE_ROW) {
+		sqlite3_reset(a->sel);
+		a->st.ignored++;
+		r = s == SQLITE_DONE ? 0 : rp_dberr(a->rp, s, err, t->name);
+		goto out;
+	}
+	if (mine != UINT32_MAX) {
+		row_text(a, &lv);
+		sqlite3_reset(a->sel);
+		strb_addf(&sql, "(left the set %s shares with this site; kept: "
+		    "edited here since)", a->peer);
+		r = log_conflict(a, rc, "*", strb_str(&lv), NULL,
+		    &old.colst[mine], strb_str(&sql), NULL, &zero, "local",
+		    err);
+		a->st.ignored++;
+		goto out;
+	}
+	sqlite3_reset(a->sel);
+	bind_pk(a, a->del, 1, rc);
+	s = sqlite3_step(a->del);
+	sqlite3_reset(a->del);
+	if (s != SQLITE_DONE) {
+		r = rp_dberr(a->rp, s, err, t->name);
+		goto out;
+	}
+	strb_addf(&sql, "DELETE FROM %s WHERE pk = ?", state_table(t->tid,
+	    sname));
+	if ((r = rp_prepare(a->rp, strb_str(&sql), &del, err)) != 0)
+		goto out;
+	if ((r = rp_bind_statekey(del, 1, t, rc->pk)) != 0) {
+		r = mule_errf(err, r, "table %s: bad key", t->name);
+		goto out;
+	}
+	if ((s = sqlite3_step(del)) != SQLITE_DONE) {
+		r = rp_dberr(a->rp, s, err, "forget a row");
+		goto out;
+	}
+	a->alive_delta--;
+	a->st.left++;
+	r = 0;
+out:
+	sqlite3_finalize(del);
+	strb_release(&lv);
+	strb_release(&sql);
+	rowstate_release(&old);
+	return r;
+}
+
 int
 replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
     char *err)
@@ -736,8 +856,17 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 	memset(&old, 0, sizeof(old));
 	memset(&ns, 0, sizeof(ns));
 	strb_init(&lv);
+	if (a->leaving == 2) {
+		a->st.ignored++;
+		r = 0;
+		goto out;
+	}
 	if (t == NULL || rc->npk != t->npk) {
 		r = mule_errf(err, MULE_EFORMAT, "row without its table");
+		goto out;
+	}
+	if (a->leaving) {
+		r = apply_left(a, rc, err);
 		goto out;
 	}
 	a->st.rows++;

@@ -64,6 +64,7 @@ struct outctx {
 	uint8_t (*sites)[SITE_ID_LEN];
 	size_t nsites;
 	uint64_t *limit;	/* per origin index: base counter */
+	struct replica_set *set;	/* the peer's sync set, or NULL */
 };
 
 static int
@@ -90,6 +91,11 @@ struct outtable {
 	sqlite3_stmt *sel;	/* the data row by key */
 	struct cell *cells;
 	int started;
+	struct set_tab *tab;	/* the sync set's word on the table */
+	/* With masked columns: the table as sent, and where each goes. */
+	struct replica_table proj;
+	uint32_t *pos;		/* per column: index in proj (when sent) */
+	struct mval *hv;	/* the sent values, for their row hash */
 };
 
 static void
@@ -97,23 +103,58 @@ outtable_release(struct outtable *o)
 {
 	sqlite3_finalize(o->sel);
 	free(o->cells);
+	free(o->proj.cols);
+	free(o->proj.pkcols);
+	free(o->pos);
+	free(o->hv);
 	memset(o, 0, sizeof(*o));
+}
+
+/* The table as the peer sees it: only the columns that go. */
+static int
+outtable_project(struct outtable *o, char *err)
+{
+	const struct replica_table *t = o->t;
+	uint32_t i, n = 0;
+
+	o->proj = *t;
+	o->proj.cols = NULL;
+	o->proj.pkcols = NULL;
+	if ((o->pos = calloc(t->ncols + 1, sizeof(*o->pos))) == NULL ||
+	    (o->hv = calloc(t->ncols + 1, sizeof(*o->hv))) == NULL ||
+	    (o->proj.cols = calloc(t->ncols + 1, sizeof(char *))) == NULL ||
+	    (o->proj.pkcols = calloc(t->npk + 1, sizeof(uint32_t))) == NULL)
+		return mule_errf(err, MULE_ENOMEM, "out of memory");
+	for (i = 0; i < t->ncols; i++) {
+		if (!o->tab->send[i])
+			continue;
+		o->pos[i] = n;
+		o->proj.cols[n++] = t->cols[i];
+	}
+	o->proj.ncols = n;
+	for (i = 0; i < t->npk; i++)
+		o->proj.pkcols[i] = o->pos[t->pkcols[i]];
+	return 0;
 }
 
 static int
 outtable_init(struct outctx *c, struct outtable *o,
-    const struct replica_table *t, char *err)
+    const struct replica_table *t, struct set_tab *tab, char *err)
 {
 	struct strb sb;
 	int r;
 
 	memset(o, 0, sizeof(*o));
 	o->t = t;
+	o->tab = tab;
 	if (t->npk > 64)
 		return mule_errf(err, MULE_ETOOLARGE, "table %s: key has too "
 		    "many columns", t->name);
 	if ((o->cells = calloc(t->ncols + 1, sizeof(*o->cells))) == NULL)
 		return mule_errf(err, MULE_ENOMEM, "out of memory");
+	if (tab != NULL && tab->send != NULL &&
+	    (r = outtable_project(o, err)) != 0)
+		return r;
 	strb_init(&sb);
 	strb_add(&sb, "SELECT ");
 	sql_cols(&sb, t);
@@ -135,11 +176,12 @@ emit_row(struct outctx *c, struct outtable *o, sqlite3_stmt *state,
     const struct replica_out_sink *sink, char *err)
 {
 	const struct replica_table *t = o->t;
+	const uint8_t *send = o->tab != NULL ? o->tab->send : NULL;
 	struct rowstate rs;
 	struct rowchange rc;
 	struct mval pk[64];
 	uint32_t i, n = 0, k;
-	int r = MULE_EINTERNAL, send_cl;
+	int r = MULE_EINTERNAL, send_cl, mode = SETROW_NORMAL;
 
 	memset(&rs, 0, sizeof(rs));
 	if (sqlite3_column_bytes(state, 2) != ROW_HASH_LEN ||
@@ -151,9 +193,9 @@ emit_row(struct outctx *c, struct outtable *o, sqlite3_stmt *state,
 	send_cl = above(c, &rs.cl_st);
 	if (rs.cl % 2 == 1)
 		for (i = 0; i < rs.ncols && i < t->ncols; i++)
-			if (above(c, &rs.colst[i]))
+			if (above(c, &rs.colst[i]) && (send == NULL || send[i]))
 				n++;
-	if (!send_cl && n == 0) {
+	if (!send_cl && n == 0 && (o->tab == NULL || !o->tab->all_rows)) {
 		r = 0;
 		goto out;
 	}
@@ -165,6 +207,20 @@ emit_row(struct outctx *c, struct outtable *o, sqlite3_stmt *state,
 	} else if (pk_decode(sqlite3_column_blob(state, 0),
 	    (size_t)sqlite3_column_bytes(state, 0), pk, t->npk) != 0) {
 		r = mule_errf(err, MULE_EDB, "table %s: damaged key", t->name);
+		goto out;
+	}
+	/* The peer's sync set: skip the row, or send it whole. */
+	if (o->tab != NULL && o->tab->rows && (r = rp_set_row(c->set, o->tab,
+	    pk, rs.cl % 2 == 1, !send_cl, &mode, err)) != 0)
+		goto out;
+	if (mode == SETROW_FULL) {
+		send_cl = rs.cl_st.lamport > 0;
+		for (i = 0, n = 0; i < rs.ncols && i < t->ncols; i++)
+			if (rs.colst[i].lamport > 0 && (send == NULL || send[i]))
+				n++;
+	}
+	if (mode == SETROW_SKIP || (!send_cl && n == 0)) {
+		r = 0;
 		goto out;
 	}
 	rc.npk = t->npk;
@@ -186,9 +242,12 @@ emit_row(struct outctx *c, struct outtable *o, sqlite3_stmt *state,
 		}
 		n = 0;
 		for (i = 0; i < rs.ncols && i < t->ncols; i++) {
-			if (!above(c, &rs.colst[i]))
+			if (send != NULL && !send[i])
 				continue;
-			o->cells[n].col = i;
+			if (mode == SETROW_FULL ? rs.colst[i].lamport == 0 :
+			    !above(c, &rs.colst[i]))
+				continue;
+			o->cells[n].col = send != NULL ? o->pos[i] : i;
 			mval_from_stmt(&o->cells[n].v, o->sel, (int)i);
 			to_stamp(c, &rs.colst[i], &o->cells[n].st);
 			memset(o->cells[n].beat, 0, sizeof(o->cells[n].beat));
@@ -202,8 +261,21 @@ emit_row(struct outctx *c, struct outtable *o, sqlite3_stmt *state,
 	}
 	rc.ncells = n;
 	rc.cells = o->cells;
+	/*
+	 * Masked columns: the row hash covers what is sent (and nothing of
+	 * what is not), so that a peer holding just these columns can check.
+	 */
+	if (send != NULL) {
+		memset(rc.hash, 0, ROW_HASH_LEN);
+		if (n == o->proj.ncols) {
+			for (i = 0; i < n; i++)
+				o->hv[i] = o->cells[i].v;
+			row_hash_vals(o->hv, n, rc.hash, NULL);
+		}
+	}
 	if (!o->started) {
-		if ((r = sink->table(sink->arg, t)) != 0)
+		if ((r = sink->table(sink->arg, send != NULL ? &o->proj :
+		    t)) != 0)
 			goto out;
 		o->started = 1;
 	}
@@ -218,8 +290,8 @@ out:
 /* Every state row of one table (a full pass). */
 static int
 changes_table(struct outctx *c, const struct replica_table *t,
-    const struct replica_out_sink *sink, replica_progress_fn progress,
-    void *parg, char *err)
+    struct set_tab *tab, const struct replica_out_sink *sink,
+    replica_progress_fn progress, void *parg, char *err)
 {
 	sqlite3_stmt *state = NULL;
 	struct outtable o;
@@ -229,7 +301,7 @@ changes_table(struct outctx *c, const struct replica_table *t,
 	int s, r = MULE_EINTERNAL;
 
 	strb_init(&sb);
-	if ((r = outtable_init(c, &o, t, err)) != 0)
+	if ((r = outtable_init(c, &o, t, tab, err)) != 0)
 		goto out;
 	strb_addf(&sb, "SELECT pk, cl, hash, st FROM %s",
 	    state_table(t->tid, sname));
@@ -251,8 +323,9 @@ out:
 
 /* Only the rows the journal lists above `from` (DESIGN §13 budgets). */
 static int
-changes_journal(struct outctx *c, struct replica_table **tabs, size_t n,
-    uint64_t from, const struct replica_out_sink *sink, char *err)
+changes_journal(struct outctx *c, struct replica_table **tabs,
+    struct set_tab *sets, size_t n, uint64_t from,
+    const struct replica_out_sink *sink, char *err)
 {
 	sqlite3_stmt *jrn = NULL, *get = NULL;
 	struct outtable o;
@@ -279,7 +352,10 @@ changes_journal(struct outctx *c, struct replica_table **tabs, size_t n,
 				;
 			if (i == n)
 				continue;	/* untracked since */
-			if ((r = outtable_init(c, &o, tabs[i], err)) != 0)
+			if (!sets[i].shared || sets[i].all_rows)
+				continue;	/* not in the set; or a full pass */
+			if ((r = outtable_init(c, &o, tabs[i], &sets[i],
+			    err)) != 0)
 				goto out;
 			strb_reset(&sb);
 			strb_addf(&sb, "SELECT pk, cl, hash, st FROM %s WHERE "
@@ -315,7 +391,16 @@ replica_changes(struct replica *rp, const struct vector *base,
     const struct replica_out_sink *sink, replica_progress_fn progress,
     void *parg, char *err)
 {
+	return replica_changes_set(rp, base, NULL, sink, progress, parg, err);
+}
+
+int
+replica_changes_set(struct replica *rp, const struct vector *base,
+    struct replica_set *set, const struct replica_out_sink *sink,
+    replica_progress_fn progress, void *parg, char *err)
+{
 	struct replica_table **tabs = NULL;
+	struct set_tab *sets = NULL;
 	struct outctx c;
 	uint64_t from = 0, floor = 0;
 	size_t i, n = 0;
@@ -324,13 +409,18 @@ replica_changes(struct replica *rp, const struct vector *base,
 	memset(&c, 0, sizeof(c));
 	c.rp = rp;
 	c.base = base;
+	c.set = set;
 	if ((r = rp_origins_load(rp, &c.sites, &c.nsites, err)) != 0 ||
 	    (r = replica_tables(rp, &tabs, &n, err)) != 0)
 		goto out;
-	if ((c.limit = calloc(c.nsites + 1, sizeof(uint64_t))) == NULL) {
+	if ((c.limit = calloc(c.nsites + 1, sizeof(uint64_t))) == NULL ||
+	    (sets = calloc(n + 1, sizeof(*sets))) == NULL) {
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
 		goto out;
 	}
+	for (i = 0; i < n; i++)
+		if ((r = rp_set_table(set, tabs[i], &sets[i], err)) != 0)
+			goto out;
 	for (i = 0; i < c.nsites; i++)
 		c.limit[i] = vector_get(base, c.sites[i]);
 	/*
@@ -344,15 +434,27 @@ replica_changes(struct replica *rp, const struct vector *base,
 	if ((r = rp_floor_get(rp, &floor, err)) != 0)
 		goto out;
 	if (c.nsites > 1 && from >= floor) {
-		r = changes_journal(&c, tabs, n, from, sink, err);
+		if ((r = changes_journal(&c, tabs, sets, n, from, sink,
+		    err)) != 0)
+			goto out;
+		/* Tables whose set definition changed: every row. */
+		for (i = 0; i < n; i++)
+			if (sets[i].shared && sets[i].all_rows &&
+			    (r = changes_table(&c, tabs[i], &sets[i], sink,
+			    progress, parg, err)) != 0)
+				goto out;
+		r = 0;
 		goto out;
 	}
 	for (i = 0; i < n; i++)
-		if ((r = changes_table(&c, tabs[i], sink, progress, parg,
-		    err)) != 0)
+		if (sets[i].shared && (r = changes_table(&c, tabs[i], &sets[i],
+		    sink, progress, parg, err)) != 0)
 			goto out;
 	r = 0;
 out:
+	for (i = 0; sets != NULL && i < n; i++)
+		rp_set_tab_release(&sets[i]);
+	free(sets);
 	free(c.sites);
 	free(c.limit);
 	replica_tables_free(tabs, n);

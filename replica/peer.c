@@ -160,6 +160,8 @@ replica_peer_remove(struct replica *rp, const char *name, char *err)
 		sqlite3_finalize(st);
 		st = NULL;
 	}
+	if ((r = replica_sets_forget(rp, name, err)) != 0)
+		goto out;
 	if ((r = rp_commit(rp, err)) != 0)
 		goto out;
 	began = 0;

@@ -1,0 +1,151 @@
+/*
+ * cli/cmd_map.c — mule map PEER REMOTE_TABLE LOCAL_TABLE
+ * [REMOTE_COL=LOCAL_COL ...] | map PEER --list [--json] |
+ * map PEER REMOTE_TABLE --remove.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/commands.h"
+
+static int
+map_list(struct cli *c, struct replica *rp, const char *peer)
+{
+	char err[MULE_ERRLEN] = "";
+	struct replica_map *v = NULL;
+	size_t i, k, n = 0;
+	int r;
+
+	if ((r = replica_maps(rp, peer, &v, &n, err)) != 0)
+		return cli_fail(r, err);
+	if (c->json)
+		printf("[");
+	for (i = 0; i < n; i++) {
+		if (c->json) {
+			printf("%s{\"remote\":", i ? "," : "");
+			json_str(stdout, v[i].rtable);
+			printf(",\"local\":");
+			json_str(stdout, v[i].ltable);
+			printf(",\"columns\":{");
+			for (k = 0; k < v[i].ncols; k++) {
+				printf("%s", k ? "," : "");
+				json_str(stdout, v[i].rcols[k]);
+				printf(":");
+				json_str(stdout, v[i].lcols[k]);
+			}
+			printf("}}");
+			continue;
+		}
+		printf("%s's %s → %s", peer, v[i].rtable, v[i].ltable);
+		for (k = 0; k < v[i].ncols; k++)
+			printf("%s%s=%s", k ? ", " : " (", v[i].rcols[k],
+			    v[i].lcols[k]);
+		printf("%s\n", v[i].ncols ? ")" : "");
+	}
+	if (c->json)
+		printf("]\n");
+	else if (n == 0)
+		printf("no maps for %s: its tables and columns land in ours of "
+		    "the same names\n", peer);
+	replica_maps_free(v, n);
+	return EXIT_OK;
+}
+
+int
+cmd_map(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "list", no_argument, NULL, 'l' },
+		{ "remove", no_argument, NULL, 'r' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct cli_cmd *cmd = cli_find("map");
+	char err[MULE_ERRLEN] = "", **rcols = NULL, **lcols = NULL, *eq;
+	struct replica *rp = NULL;
+	size_t i, n = 0;
+	int ch, r, rc = EXIT_FAIL, list = 0, rm = 0;
+
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'l':
+			list = 1;
+			break;
+		case 'r':
+			rm = 1;
+			break;
+		case 'j':
+			c->json = 1;
+			break;
+		case 'h':
+			return cli_help(cmd);
+		default:
+			return cli_usage(cmd);
+		}
+	}
+	if ((list && (rm || optind != argc - 1)) ||
+	    (rm && optind != argc - 2) || (!list && !rm && argc - optind < 3) ||
+	    (c->json && !list))
+		return cli_usage(cmd);
+	if (!list && !rm) {
+		n = (size_t)(argc - optind - 3);
+		if ((rcols = calloc(n + 1, sizeof(char *))) == NULL ||
+		    (lcols = calloc(n + 1, sizeof(char *))) == NULL) {
+			cli_error("out of memory");
+			goto out;
+		}
+		for (i = 0; i < n; i++) {
+			rcols[i] = argv[optind + 3 + (int)i];
+			if ((eq = strchr(rcols[i], '=')) == NULL ||
+			    eq == rcols[i] || eq[1] == '\0') {
+				cli_error("'%s' is not REMOTE_COL=LOCAL_COL",
+				    rcols[i]);
+				rc = EXIT_USAGE;
+				goto out;
+			}
+			*eq = '\0';
+			lcols[i] = eq + 1;
+		}
+	}
+	if ((rc = cli_open(c, list, &rp)) != 0)
+		goto out;
+	rc = EXIT_FAIL;
+	if (list) {
+		rc = map_list(c, rp, argv[optind]);
+		goto out;
+	}
+	if (rm) {
+		if ((r = replica_unmap(rp, argv[optind], argv[optind + 1],
+		    err)) != 0) {
+			rc = cli_fail(r, err);
+			goto out;
+		}
+		printf("%s's %s lands in our %s again\n", argv[optind],
+		    argv[optind + 1], argv[optind + 1]);
+		rc = EXIT_OK;
+		goto out;
+	}
+	if ((r = replica_map(rp, argv[optind], argv[optind + 1],
+	    argv[optind + 2], (const char *const *)rcols,
+	    (const char *const *)lcols, n, err)) != 0) {
+		cli_error("cannot map %s's %s to %s: %s", argv[optind],
+		    argv[optind + 1], argv[optind + 2], err);
+		rc = cli_exit_code(r);
+		goto out;
+	}
+	printf("%s's %s lands in %s", argv[optind], argv[optind + 1],
+	    argv[optind + 2]);
+	for (i = 0; i < n; i++)
+		printf("%s%s=%s", i ? ", " : " (", rcols[i], lcols[i]);
+	printf("%s\n", n ? ")" : "");
+	rc = EXIT_OK;
+out:
+	free(rcols);
+	free(lcols);
+	replica_close(rp);
+	return rc;
+}
