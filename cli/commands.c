@@ -89,5 +89,24 @@ const struct cli_cmd cli_commands[] = {
 	  "                write the kept value (or VALUE) into the row as a new\n"
 	  "                local change, which the next pack sends to peers,\n"
 	  "                and mark the conflict resolved\n" },
+	{ "config", cmd_config, "config [--json] [KEY [VALUE]] | config --unset KEY",
+	  "Shows or changes this replica's settings, kept inside the database.\n"
+	  "Alone, lists them; with KEY, prints its value; with KEY VALUE, sets\n"
+	  "it (the value is checked first).  Passwords never go on the command\n"
+	  "line: mail.password-file names a file holding one.\n\n"
+	  "  mail.smtp          smtp://HOST[:PORT] or smtps://HOST[:PORT]\n"
+	  "  mail.starttls      yes or no: STARTTLS on smtp:// (default no)\n"
+	  "  mail.from          From address of mule's messages\n"
+	  "  mail.user          login for SMTP AUTH and for the inbox when its\n"
+	  "                     URL names no user\n"
+	  "  mail.password-file file holding the password (stored absolute)\n"
+	  "  mail.inbox         imap[s]://USER@HOST[:PORT][/MAILBOX],\n"
+	  "                     pop3[s]://USER@HOST[:PORT], maildir:/PATH or\n"
+	  "                     mbox:/PATH: where unpack --mail fetches\n"
+	  "  mail.max-size      largest message (default 10M; 64k to 1G);\n"
+	  "                     bigger bundles are sent as parts\n"
+	  "  mail.after-fetch   keep or delete applied messages (default keep)\n\n"
+	  "  --unset KEY        remove a setting\n"
+	  "  --json             JSON output\n" },
 	{ NULL, NULL, NULL, NULL },
 };
