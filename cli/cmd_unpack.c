@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli/bundlecheck.h"
+#include "cli/cmd_mail.h"
 #include "cli/commands.h"
 #include "cli/media.h"
 #include "core/strb.h"
@@ -418,6 +419,7 @@ cmd_unpack(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "dry-run", no_argument, NULL, 'n' },
+		{ "mail", no_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -428,8 +430,10 @@ cmd_unpack(struct cli *c, int argc, char **argv)
 	struct stat sb;
 	char **paths = NULL, **groups = NULL, *isodir = NULL, idhex[33];
 	struct tally t;
+	struct mail_fetch *mf = NULL;
+	char keyhex[2 * IDENT_KEYID_LEN + 1];
 	size_t i, npaths = 0, ngroups = 0;
-	int ch, r, rc = EXIT_OK, worst = EXIT_OK;
+	int ch, r, rc = EXIT_OK, worst = EXIT_OK, mail = 0;
 	int *fromdir = NULL;
 
 	memset(&u, 0, sizeof(u));
@@ -440,13 +444,16 @@ cmd_unpack(struct cli *c, int argc, char **argv)
 		case 'n':
 			u.dry = 1;
 			break;
+		case 'm':
+			mail = 1;
+			break;
 		case 'h':
 			return cli_help(cmd);
 		default:
 			return cli_usage(cmd);
 		}
 	}
-	if (optind == argc)
+	if (optind == argc && !mail)
 		return cli_usage(cmd);
 	if ((rc = cli_open(c, 0, &u.rp)) != 0)
 		return rc;
@@ -490,6 +497,13 @@ cmd_unpack(struct cli *c, int argc, char **argv)
 		while (before < npaths)
 			fromdir[before++] = dirlike;
 	}
+	if (mail) {
+		for (i = 0; i < IDENT_KEYID_LEN; i++)
+			snprintf(keyhex + 2 * i, 3, "%02x", site.pub.key_id[i]);
+		if ((rc = mail_fetch_run(c, u.rp, keyhex, u.dry, &mf, &paths,
+		    &npaths, &fromdir, &worst)) != 0)
+			goto out;
+	}
 	/* All bundles in dependency order, across directories. */
 	for (i = 1; i < npaths; i++) {
 		size_t j = i;
@@ -512,10 +526,12 @@ cmd_unpack(struct cli *c, int argc, char **argv)
 				rc = cli_fail(r, err);
 				worst = rc > worst ? rc : worst;
 			}
+			mail_fetch_result(mf, paths[i], u.dry ? 1 : r);
 			continue;
 		}
-		tally(&u, paths[i], fromdir[i], unpack_one(&u, paths[i],
-		    paths[i], err), err, &t);
+		r = unpack_one(&u, paths[i], paths[i], err);
+		mail_fetch_result(mf, paths[i], u.dry ? 1 : r);
+		tally(&u, paths[i], fromdir[i], r, err, &t);
 	}
 	for (i = 0; i < ngroups; i++)
 		unpack_group(&u, groups[i], &t);
@@ -529,7 +545,14 @@ cmd_unpack(struct cli *c, int argc, char **argv)
 		printf("skipped %zu bundle%s addressed to other sites\n",
 		    t.skipped, t.skipped == 1 ? "" : "s");
 	rc = t.worst > worst ? t.worst : worst;
+	if (mf != NULL) {
+		r = mail_fetch_finish(mf);
+		mf = NULL;
+		rc = r > rc ? r : rc;
+	}
 out:
+	if (mf != NULL)
+		(void)mail_fetch_finish(mf);
 	strv_free(paths, npaths);
 	free(fromdir);
 	parts_paths_free(groups, ngroups);
