@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -265,6 +266,8 @@ mail_pack(struct replica *rp, const char *db, const char *tmp,
 	uint64_t volume;
 	int r;
 
+	/* A server closing the connection must not kill us. */
+	signal(SIGPIPE, SIG_IGN);
 	memset(&smtp, 0, sizeof(smtp));
 	strb_init(&sb);
 	strb_init(&keys);
@@ -533,6 +536,7 @@ mail_fetch_run(struct cli *c, struct replica *rp, const char *keyhex,
 	int *nf;
 	int r, rc = EXIT_FAIL;
 
+	signal(SIGPIPE, SIG_IGN);
 	memset(&in, 0, sizeof(in));
 	xport_mail_in_init(&msg);
 	if ((r = settings_load(rp, &ms, err)) != 0) {
