@@ -175,6 +175,7 @@ struct xport_mailbox {
 	size_t n;
 	uint8_t *marked;
 	mailimap *imap;
+	int imap_up;			/* connected: LOGOUT on free */
 	uint32_t *uids;			/* IMAP uids; mbox uids */
 	mailpop3 *pop;
 	unsigned *idx;			/* POP3 indexes */
@@ -230,6 +231,7 @@ imap_open(struct xport_mailbox *mb, const struct xport_mail_inbox *in,
 		    "%s: check mail.inbox and the network", mb->where);
 		goto out;
 	}
+	mb->imap_up = 1;
 	if (rc == MAILIMAP_NO_ERROR_NON_AUTHENTICATED &&
 	    mailimap_login(mb->imap, user, in->password != NULL ?
 	    in->password : "") != MAILIMAP_NO_ERROR) {
@@ -733,7 +735,8 @@ xport_mailbox_free(struct xport_mailbox *mb)
 	if (mb == NULL)
 		return;
 	if (mb->imap != NULL) {
-		mailimap_logout(mb->imap);
+		if (mb->imap_up)
+			mailimap_logout(mb->imap);
 		mailimap_free(mb->imap);
 	}
 	if (mb->pop != NULL) {
