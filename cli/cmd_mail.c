@@ -441,7 +441,9 @@ out:
 
 struct mail_msg {
 	size_t idx;		/* in the mailbox */
+	int inbox;		/* from the mailbox (else an .eml file) */
 	char *path;		/* attachment file */
+	char *label;		/* for messages: "NAME (mail message N)" */
 	int ok;			/* applied or already applied or spooled */
 	int bad;		/* its attachment failed */
 };
@@ -476,24 +478,51 @@ fetch_free(struct mail_fetch *mf)
 		rmdir(mf->dir);
 		free(mf->dir);
 	}
-	for (i = 0; i < mf->n; i++)
+	for (i = 0; i < mf->n; i++) {
 		free(mf->v[i].path);
+		free(mf->v[i].label);
+	}
 	free(mf->v);
 	free(mf);
 }
 
-/* Saves one fetched attachment as DIR/mNNNN/NAME; adds it to mf. */
+/* The scratch directory beside the database, made on first use. */
 static int
-fetch_save(struct mail_fetch *mf, size_t idx, const struct xport_mail_in *in,
-    char *err)
+fetch_dir(struct cli *c, struct mail_fetch *mf)
+{
+	struct strb sb;
+
+	if (mf->dir != NULL)
+		return 0;
+	strb_init(&sb);
+	strb_addf(&sb, "%s.mule-mail-%ld", c->db, (long)getpid());
+	if ((mf->dir = strb_detach(&sb)) == NULL ||
+	    mkdir(mf->dir, 0700) != 0) {
+		cli_error("cannot make a scratch directory beside %s: %s",
+		    c->db, strerror(errno));
+		free(mf->dir);
+		mf->dir = NULL;
+		return EXIT_FAIL;
+	}
+	return 0;
+}
+
+/*
+ * Saves one attachment as DIR/mNNNNN/NAME (from the mailbox) or
+ * DIR/eNNNNN/NAME (from an .eml file); adds it to mf.
+ */
+static int
+fetch_save(struct mail_fetch *mf, int inbox, size_t idx,
+    const struct xport_mail_in *in, const char *from, char *err)
 {
 	struct mail_msg *nv;
-	struct strb sb;
+	struct strb sb, lb;
 	char *path;
 	int r;
 
 	strb_init(&sb);
-	strb_addf(&sb, "%s/m%05zu", mf->dir, idx + 1);
+	strb_init(&lb);
+	strb_addf(&sb, "%s/%c%05zu", mf->dir, inbox ? 'm' : 'e', idx + 1);
 	if (strb_error(&sb) || mkdir(strb_str(&sb), 0700) != 0) {
 		r = mule_errf(err, MULE_EIO, "cannot make %s: %s",
 		    strb_str(&sb), strerror(errno));
@@ -505,16 +534,27 @@ fetch_save(struct mail_fetch *mf, size_t idx, const struct xport_mail_in *in,
 	else
 		strb_addf(&sb, "/%s%s", in->bundle_hex, in->is_part ?
 		    PARTS_SUFFIX : ".mule");
-	if ((path = strb_detach(&sb)) == NULL)
+	strb_add(&lb, base_name(strb_str(&sb)));
+	if (inbox)
+		strb_addf(&lb, " (mail message %zu)", idx + 1);
+	else
+		strb_addf(&lb, " (in %s)", from);
+	if (strb_error(&lb) || (path = strb_detach(&sb)) == NULL) {
+		strb_release(&sb);
+		strb_release(&lb);
 		return mule_errf(err, MULE_ENOMEM, "out of memory");
+	}
 	if ((nv = realloc(mf->v, (mf->n + 1) * sizeof(*nv))) == NULL) {
 		free(path);
+		strb_release(&lb);
 		return mule_errf(err, MULE_ENOMEM, "out of memory");
 	}
 	mf->v = nv;
 	memset(&nv[mf->n], 0, sizeof(nv[0]));
 	nv[mf->n].idx = idx;
+	nv[mf->n].inbox = inbox;
 	nv[mf->n].path = path;
+	nv[mf->n].label = strb_detach(&lb);
 	mf->n++;
 	return file_write_atomic(path, in->data, in->len, 0600, 1, err);
 }
@@ -528,8 +568,7 @@ mail_fetch_run(struct cli *c, struct replica *rp, const char *keyhex,
 	struct xport_mail_inbox in;
 	struct mail_settings ms;
 	struct xport_mail_in msg;
-	struct mail_fetch *mf = NULL;
-	struct strb sb;
+	struct mail_fetch *mf = *out;
 	uint8_t *raw = NULL;
 	size_t i, len = 0;
 	char **nv;
@@ -558,26 +597,19 @@ mail_fetch_run(struct cli *c, struct replica *rp, const char *keyhex,
 	in.max_size = ms.max_size;
 	in.readonly = dry || ms.after == NULL ||
 	    strcmp(ms.after, "delete") != 0;
-	if ((mf = calloc(1, sizeof(*mf))) == NULL) {
+	if (mf == NULL && (mf = calloc(1, sizeof(*mf))) == NULL) {
 		rc = cli_fail(MULE_ENOMEM, NULL);
 		goto out;
 	}
+	*out = mf;			/* the caller frees it, whatever happens */
 	mf->del = !in.readonly;
 	snprintf(mf->where, sizeof(mf->where), "%s", ms.inbox);
 	if ((r = xport_mailbox_open(&in, &mf->mb, err)) != 0) {
 		rc = cli_fail(r, err);
 		goto out;
 	}
-	strb_init(&sb);
-	strb_addf(&sb, "%s.mule-mail-%ld", c->db, (long)getpid());
-	if ((mf->dir = strb_detach(&sb)) == NULL ||
-	    mkdir(mf->dir, 0700) != 0) {
-		cli_error("cannot make a scratch directory beside %s: %s",
-		    c->db, strerror(errno));
-		free(mf->dir);
-		mf->dir = NULL;
+	if (fetch_dir(c, mf) != 0)
 		goto out;
-	}
 	for (i = 0; i < xport_mailbox_count(mf->mb); i++) {
 		err[0] = '\0';
 		free(raw);
@@ -605,7 +637,7 @@ mail_fetch_run(struct cli *c, struct replica *rp, const char *keyhex,
 			mf->nother++;
 			continue;
 		}
-		if ((r = fetch_save(mf, i, &msg, err)) != 0) {
+		if ((r = fetch_save(mf, 1, i, &msg, NULL, err)) != 0) {
 			rc = cli_fail(r, err);
 			goto out;
 		}
@@ -628,13 +660,10 @@ mail_fetch_run(struct cli *c, struct replica *rp, const char *keyhex,
 		*fromdir = nf;
 		nf[*npaths - 1] = 1;
 	}
-	*out = mf;
-	mf = NULL;
 	rc = EXIT_OK;
 out:
 	free(raw);
 	xport_mail_in_release(&msg);
-	fetch_free(mf);
 	settings_release(&ms);
 	return rc;
 }
@@ -664,8 +693,12 @@ mail_fetch_finish(struct mail_fetch *mf)
 
 	if (mf == NULL)
 		return EXIT_OK;
+	if (mf->mb == NULL) {
+		fetch_free(mf);
+		return EXIT_OK;		/* only .eml files */
+	}
 	for (i = 0; i < mf->n; i++) {
-		if (!mf->v[i].ok || mf->v[i].bad)
+		if (!mf->v[i].inbox || !mf->v[i].ok || mf->v[i].bad)
 			continue;
 		nok++;
 		if (mf->del && xport_mailbox_mark(mf->mb, mf->v[i].idx,
@@ -686,5 +719,108 @@ mail_fetch_finish(struct mail_fetch *mf)
 		printf("; %zu deleted", ndel);
 	printf("\n");
 	fetch_free(mf);
+	return rc;
+}
+
+const char *
+mail_fetch_label(struct mail_fetch *mf, const char *path)
+{
+	size_t i;
+
+	if (mf == NULL)
+		return NULL;
+	for (i = 0; i < mf->n; i++)
+		if (strcmp(mf->v[i].path, path) == 0)
+			return mf->v[i].label;
+	return NULL;
+}
+
+int
+mail_is_eml(const char *path)
+{
+	size_t n = strlen(path);
+
+	return n > 4 && strcasecmp(path + n - 4, ".eml") == 0;
+}
+
+int
+mail_eml_expand(struct cli *c, struct replica *rp, const char *keyhex,
+    struct mail_fetch **mfp, char **paths, size_t *npaths, int *worst)
+{
+	char err[MULE_ERRLEN] = "";
+	struct mail_settings ms;
+	struct xport_mail_in msg;
+	struct mail_fetch *mf = *mfp;
+	uint8_t *raw = NULL;
+	size_t i = 0, k = 0, len = 0;
+	char *d;
+	int r, rc = EXIT_FAIL;
+
+	xport_mail_in_init(&msg);
+	memset(&ms, 0, sizeof(ms));
+	for (i = 0; i < *npaths && !mail_is_eml(paths[i]); i++)
+		;
+	if (i == *npaths)
+		return EXIT_OK;		/* no .eml file */
+	if ((r = settings_load(rp, &ms, err)) != 0) {
+		rc = cli_fail(r, err);
+		i = 0;
+		goto out;
+	}
+	for (i = 0; i < *npaths; i++) {
+		if (!mail_is_eml(paths[i])) {
+			paths[k++] = paths[i];
+			continue;
+		}
+		if (mf == NULL && (mf = calloc(1, sizeof(*mf))) == NULL) {
+			rc = cli_fail(MULE_ENOMEM, NULL);
+			goto out;
+		}
+		*mfp = mf;
+		if (fetch_dir(c, mf) != 0)
+			goto out;
+		err[0] = '\0';
+		free(raw);
+		raw = NULL;
+		xport_mail_in_release(&msg);
+		if ((r = file_read_all(paths[i], (size_t)ms.max_size, &raw,
+		    &len, err)) == 0)
+			r = xport_mail_parse(raw, len, (size_t)ms.max_size, &msg,
+			    err);
+		if (r == 0 && !xport_mail_in_for(&msg, keyhex)) {
+			printf("%s: a mule message for other sites; skipped\n",
+			    paths[i]);
+			free(paths[i]);
+			continue;
+		}
+		if (r == 0)
+			r = fetch_save(mf, 0, mf->n, &msg, paths[i], err);
+		if (r != 0) {
+			cli_error("%s: %s", paths[i], err);
+			*worst = *worst > cli_exit_code(r) ? *worst :
+			    cli_exit_code(r);
+			free(paths[i]);
+			continue;
+		}
+		free(paths[i]);
+		if ((d = strdup(mf->v[mf->n - 1].path)) == NULL) {
+			i++;
+			rc = cli_fail(MULE_ENOMEM, NULL);
+			goto out;
+		}
+		paths[k++] = d;
+	}
+	*npaths = k;
+	rc = EXIT_OK;
+out:
+	if (rc != EXIT_OK) {
+		/* Keep the list whole: the paths not looked at follow. */
+		for (; i < *npaths; i++)
+			paths[k++] = paths[i];
+		*npaths = k;
+	}
+	free(raw);
+	xport_mail_in_release(&msg);
+	settings_release(&ms);
 	return rc;
 }

@@ -45,13 +45,29 @@ struct mail_fetch;
  * configured inbox and writes their attachments into a scratch directory
  * beside the database; appends the paths to *paths (and 1s to *fromdir).
  * Problems with single messages are printed (and raise *worst); the
- * others go on.  Returns 0 or an exit status (nothing fetched).
+ * others go on.  *mf is used, or made when NULL; the caller ends it with
+ * mail_fetch_finish even on failure.  Returns 0 or an exit status.
  */
 int mail_fetch_run(struct cli *c, struct replica *rp, const char *keyhex,
     int dry, struct mail_fetch **mf, char ***paths, size_t *npaths,
     int **fromdir, int *worst);
 /* The result of unpacking `path` (0, MULE_EAPPLIED or an error). */
 void mail_fetch_result(struct mail_fetch *mf, const char *path, int r);
+/* The label for a bundle fetched by mail (NULL for other paths). */
+const char *mail_fetch_label(struct mail_fetch *mf, const char *path);
+
+/* 1 if the path names an .eml file. */
+int mail_is_eml(const char *path);
+
+/*
+ * Replaces each .eml file in paths[0..*npaths) by its mule attachment
+ * (written to the scratch directory, *mf made when NULL); an .eml file
+ * that is not a mule message for this site is reported (raising *worst)
+ * and dropped from the list.  0 or an exit status.
+ */
+int mail_eml_expand(struct cli *c, struct replica *rp, const char *keyhex,
+    struct mail_fetch **mf, char **paths, size_t *npaths, int *worst);
+
 /* Deletes what applied (mail.after-fetch delete), reports, frees. */
 int mail_fetch_finish(struct mail_fetch *mf);
 

@@ -142,7 +142,7 @@ list_dir(const char *dir, char ***v, size_t *n, char *err)
 		if (de->d_name[0] == '.' || !((len > 5 &&
 		    strcmp(de->d_name + len - 5, ".mule") == 0) ||
 		    (len > 10 && strcmp(de->d_name + len - 10,
-		    PARTS_SUFFIX) == 0)))
+		    PARTS_SUFFIX) == 0) || mail_is_eml(de->d_name)))
 			continue;
 		strb_reset(&sb);
 		strb_add(&sb, dir);
@@ -469,8 +469,10 @@ cmd_unpack(struct cli *c, int argc, char **argv)
 		rc = EXIT_FAIL;
 		goto out;
 	}
+	for (i = 0; i < IDENT_KEYID_LEN; i++)
+		snprintf(keyhex + 2 * i, 3, "%02x", site.pub.key_id[i]);
 	for (i = (size_t)optind; i < (size_t)argc; i++) {
-		size_t before = npaths;
+		size_t before = npaths, nnew;
 		int dirlike;
 		if (stat(argv[i], &sb) != 0) {
 			cli_error("%s: no such file or directory", argv[i]);
@@ -489,6 +491,13 @@ cmd_unpack(struct cli *c, int argc, char **argv)
 			rc = cli_fail(r, err);
 			goto out;
 		}
+		/* .eml files: their mule attachments instead. */
+		nnew = npaths - before;
+		rc = mail_eml_expand(c, u.rp, keyhex, &mf, paths + before,
+		    &nnew, &worst);
+		npaths = before + nnew;
+		if (rc != 0)
+			goto out;
 		fromdir = realloc(fromdir, (npaths + 1) * sizeof(int));
 		if (fromdir == NULL) {
 			rc = cli_fail(MULE_ENOMEM, NULL);
@@ -497,13 +506,10 @@ cmd_unpack(struct cli *c, int argc, char **argv)
 		while (before < npaths)
 			fromdir[before++] = dirlike;
 	}
-	if (mail) {
-		for (i = 0; i < IDENT_KEYID_LEN; i++)
-			snprintf(keyhex + 2 * i, 3, "%02x", site.pub.key_id[i]);
-		if ((rc = mail_fetch_run(c, u.rp, keyhex, u.dry, &mf, &paths,
-		    &npaths, &fromdir, &worst)) != 0)
-			goto out;
-	}
+	/* Mail: the mule attachments of the inbox. */
+	if (mail && (rc = mail_fetch_run(c, u.rp, keyhex, u.dry, &mf, &paths,
+	    &npaths, &fromdir, &worst)) != 0)
+		goto out;
 	/* All bundles in dependency order, across directories. */
 	for (i = 1; i < npaths; i++) {
 		size_t j = i;
@@ -529,7 +535,8 @@ cmd_unpack(struct cli *c, int argc, char **argv)
 			mail_fetch_result(mf, paths[i], u.dry ? 1 : r);
 			continue;
 		}
-		r = unpack_one(&u, paths[i], paths[i], err);
+		r = unpack_one(&u, paths[i], mail_fetch_label(mf, paths[i]) ?
+		    mail_fetch_label(mf, paths[i]) : paths[i], err);
 		mail_fetch_result(mf, paths[i], u.dry ? 1 : r);
 		tally(&u, paths[i], fromdir[i], r, err, &t);
 	}

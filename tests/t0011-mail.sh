@@ -86,7 +86,7 @@ test_expect_success 'A -> SMTP -> maildir -> B by IMAP' '
 	test_grep out "mailed 1 message to b <b@example.org>" &&
 	wait_mail 1 &&
 	mule -d b.db unpack --mail >out &&
-	test_grep out "applied .* from a: 2 inserted" &&
+	test_grep out "applied a-b-0001.mule .mail message 1. from a: 2 inserted" &&
 	test_grep out "fetched 1 mule message from imap://" &&
 	db_same a.db b.db &&
 	mule -d b.db unpack --mail >out &&
@@ -146,10 +146,14 @@ test_expect_success 'from .eml files written by pack --eml' '
 	sql a.db "INSERT INTO t VALUES (5, '\''five'\'')" &&
 	mule -d a.db pack --to b --eml eml >out &&
 	test_grep out "wrote 1 message to eml" &&
-	n=$(nmail) &&
+	mule -d b.db unpack eml/*.eml >out &&
+	test_grep out "applied a-b-[0-9]*.mule .in eml/a-b-.*eml. from a: 1 inserted" &&
+	db_same a.db b.db &&
+	mule -d b.db unpack eml >out &&
+	test_grep out "applied before" &&
 	deliver eml/*.eml &&
 	mule -d b.db unpack --mail >out &&
-	test_grep out "1 inserted" &&
+	test_grep out "applied before" &&
 	db_same a.db b.db
 '
 

@@ -808,6 +808,24 @@ out:
 }
 
 int
+xport_mail_is_mule(const uint8_t *p, size_t n)
+{
+	static const char name[] = "X-Mule-Bundle:";
+	const uint8_t *ls = p, *e = p + n, *nl;
+
+	while (ls < e && *ls != '\n' && !(*ls == '\r' && ls + 1 < e &&
+	    ls[1] == '\n')) {
+		if ((size_t)(e - ls) >= sizeof(name) - 1 &&
+		    strncasecmp((const char *)ls, name, sizeof(name) - 1) == 0)
+			return 1;
+		if ((nl = memchr(ls, '\n', (size_t)(e - ls))) == NULL)
+			break;
+		ls = nl + 1;
+	}
+	return 0;
+}
+
+int
 xport_mail_in_for(const struct xport_mail_in *in, const char *keyhex)
 {
 	const char *p;

@@ -128,6 +128,12 @@ int xport_mail_parse(const uint8_t *msg, size_t len, size_t max_attach,
     struct xport_mail_in *in, char *err);
 
 /*
+ * 1 if the header block at the start of p[0..n) (which may hold only
+ * part of a message) has an X-Mule-Bundle field; 0 otherwise.
+ */
+int xport_mail_is_mule(const uint8_t *p, size_t n);
+
+/*
  * 1 if the X-Mule-To list of `in` names `keyhex` (16 hex digits), or
  * when the message has no such list; 0 otherwise.
  */
@@ -178,9 +184,10 @@ int xport_mailbox_open(const struct xport_mail_inbox *in,
 /* Number of candidate messages. */
 size_t xport_mailbox_count(const struct xport_mailbox *mb);
 /*
- * Message i (0-based) as a heap buffer (free()).  MULE_ETOOLARGE when it
- * is larger than max_size (not downloaded); MULE_ENOTFOUND when it is
- * known not to be a mule message without downloading it; MULE_ENET.
+ * Message i (0-based) as a heap buffer (free()).  MULE_ENOTFOUND when
+ * its header shows it is not a mule message (the rest is not read);
+ * MULE_ETOOLARGE when it is a mule message larger than max_size (not
+ * downloaded); MULE_ENET, MULE_EIO.
  */
 int xport_mailbox_get(struct xport_mailbox *mb, size_t i, uint8_t **msg,
     size_t *len, char *err);

@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <libetpan/libetpan.h>
 
@@ -539,6 +541,36 @@ too_large(struct xport_mailbox *mb, uint64_t size, char *err)
 	    (unsigned long long)size, (unsigned long long)mb->max_size);
 }
 
+/*
+ * A maildir message: its header first (other mail is not read further),
+ * then the whole file up to max_size.
+ */
+static int
+maildir_read(struct xport_mailbox *mb, const char *path, uint8_t **msg,
+    size_t *len, char *err)
+{
+	uint8_t head[XPORT_MAIL_MAX_HEADER];
+	struct stat st;
+	ssize_t got;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return mule_errf(err, MULE_EIO, "%s: %s", path,
+		    strerror(errno));
+	got = read(fd, head, sizeof(head));
+	if (got < 0 || fstat(fd, &st) != 0) {
+		close(fd);
+		return mule_errf(err, MULE_EIO, "%s: %s", path,
+		    strerror(errno));
+	}
+	close(fd);
+	if (!xport_mail_is_mule(head, (size_t)got))
+		return mule_errf(err, MULE_ENOTFOUND, "not a mule message");
+	if ((uint64_t)st.st_size > mb->max_size)
+		return too_large(mb, (uint64_t)st.st_size, err);
+	return file_read_all(path, (size_t)mb->max_size, msg, len, err);
+}
+
 int
 xport_mailbox_get(struct xport_mailbox *mb, size_t i, uint8_t **msg,
     size_t *len, char *err)
@@ -564,10 +596,6 @@ xport_mailbox_get(struct xport_mailbox *mb, size_t i, uint8_t **msg,
 		break;
 	case XPORT_MAIL_POP3:
 	case XPORT_MAIL_POP3S:
-		if (mb->sizes[i] > mb->max_size) {
-			r = too_large(mb, mb->sizes[i], err);
-			break;
-		}
 		/* The header first: other mail is not downloaded. */
 		if (mailpop3_header(mb->pop, mb->idx[i], &res, &n) !=
 		    MAILPOP3_NO_ERROR) {
@@ -575,16 +603,17 @@ xport_mailbox_get(struct xport_mailbox *mb, size_t i, uint8_t **msg,
 			    "failed", mb->where, mb->idx[i]);
 			break;
 		}
-		if (memmem(res, n, "\nX-Mule-Bundle:", 15) == NULL &&
-		    memmem(res, n, "\nx-mule-bundle:", 15) == NULL &&
-		    strncasecmp(res, "X-Mule-Bundle:", 14) != 0) {
+		if (!xport_mail_is_mule((const uint8_t *)res, n)) {
 			mailpop3_header_free(res);
-			res = NULL;
 			r = mule_errf(err, MULE_ENOTFOUND, "not a mule message");
 			break;
 		}
 		mailpop3_header_free(res);
 		res = NULL;
+		if (mb->sizes[i] > mb->max_size) {
+			r = too_large(mb, mb->sizes[i], err);
+			break;
+		}
 		if (mailpop3_retr(mb->pop, mb->idx[i], &res, &n) !=
 		    MAILPOP3_NO_ERROR) {
 			r = mule_errf(err, MULE_ENET, "%s: reading message %u "
@@ -602,10 +631,23 @@ xport_mailbox_get(struct xport_mailbox *mb, size_t i, uint8_t **msg,
 			    "gone", mb->where, mb->mdids[i]);
 			break;
 		}
-		r = file_read_all(path, (size_t)mb->max_size, msg, len, err);
+		r = maildir_read(mb, path, msg, len, err);
 		free(path);
 		break;
 	case XPORT_MAIL_MBOX:
+		if (mailmbox_fetch_msg_headers(mb->mbox, mb->uids[i], &res,
+		    &n) != MAILMBOX_NO_ERROR) {
+			r = mule_errf(err, MULE_EIO, "%s: reading message %zu "
+			    "failed", mb->where, i + 1);
+			break;
+		}
+		if (!xport_mail_is_mule((const uint8_t *)res, n)) {
+			mailmbox_fetch_result_free(res);
+			r = mule_errf(err, MULE_ENOTFOUND, "not a mule message");
+			break;
+		}
+		mailmbox_fetch_result_free(res);
+		res = NULL;
 		if (mb->sizes[i] > mb->max_size) {
 			r = too_large(mb, mb->sizes[i], err);
 			break;
