@@ -239,6 +239,17 @@ test_expect_success 'authentication refused by IMAP and POP3' '
 	mule -d b.db config mail.password-file b.pw
 '
 
+test_expect_success 'SMTP login without TLS: refused with advice, nothing sent' '
+	echo secret-a >a.pw &&
+	mule -d a.db config mail.user a &&
+	mule -d a.db config mail.password-file a.pw &&
+	sql a.db "INSERT INTO t VALUES (30, '\''x'\'')" &&
+	refuses 1 a.db "offers no login .AUTH.*mail.starttls yes" \
+	    mule -d a.db pack --to b --mail &&
+	mule -d a.db config --unset mail.user &&
+	mule -d a.db config --unset mail.password-file
+'
+
 test_expect_success 'a message too large for the server: clear message' '
 	python3 -c "
 import os, sqlite3

@@ -101,7 +101,13 @@ xport_mail_send(const struct xport_mail_smtp *c, const char *to,
 	}
 	if (c->starttls && c->url.kind == XPORT_MAIL_SMTP) {
 		if ((rc = mailsmtp_socket_starttls(s)) != MAILSMTP_NO_ERROR) {
-			r = smtp_err(s, c, rc, "STARTTLS", err);
+			r = mule_errf(err, rc == MAILSMTP_ERROR_STARTTLS_NOT_SUPPORTED
+			    ? MULE_EAUTH : MULE_ENET, "mail server %s:%u: %s: "
+			    "check mail.starttls and the server's TLS set-up",
+			    c->url.host, c->url.port, rc ==
+			    MAILSMTP_ERROR_STARTTLS_NOT_SUPPORTED ?
+			    "it does not offer STARTTLS" : "the TLS handshake "
+			    "after STARTTLS failed");
 			goto out;
 		}
 		if ((rc = mailesmtp_ehlo(s)) != MAILSMTP_NO_ERROR) {
