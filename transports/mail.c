@@ -139,19 +139,18 @@ add_custom(struct mailimf_fields *f, const char *name, const char *value)
 	return 0;
 }
 
-/* Adds name=value to a content type's parameters; 0 or -1. */
+/*
+ * Adds name=value to a content type's parameters; 0 or -1.
+ * mailmime_param_new_with_data copies both strings.
+ */
 static int
 add_param(struct mailmime_content *ct, const char *name, const char *value)
 {
 	struct mailmime_parameter *prm;
-	char *n = strdup(name), *v = strdup(value);
 
-	if (n == NULL || v == NULL ||
-	    (prm = mailmime_param_new_with_data(n, v)) == NULL) {
-		free(n);
-		free(v);
+	if ((prm = mailmime_param_new_with_data((char *)name,
+	    (char *)value)) == NULL)
 		return -1;
-	}
 	if (clist_append(ct->ct_parameters, prm) != 0) {
 		mailmime_parameter_free(prm);
 		return -1;

@@ -26,6 +26,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	err[0] = '\0';
 	xport_mail_in_init(&in);
+	(void)xport_mail_is_mule(data, size);
 	r = xport_mail_parse(data, size, FUZZ_MAX_ATTACH, &in, err);
 	if (r != 0) {
 		if (err[0] == '\0' || r > 0 || in.data != NULL)
