@@ -22,7 +22,7 @@
 const char *const mail_config_keys[] = {
 	"mail.smtp", "mail.starttls", "mail.from", "mail.user",
 	"mail.password-file", "mail.inbox", "mail.max-size",
-	"mail.after-fetch", NULL,
+	"mail.after-fetch", "mail.ca-file", NULL,
 };
 
 const char *const mail_config_help[] = {
@@ -37,6 +37,8 @@ const char *const mail_config_help[] = {
 	    "as parts",
 	"keep or delete: what unpack --mail does with applied messages "
 	    "(default keep)",
+	"PEM file of the certificates that sign the servers' TLS "
+	    "certificates (default: the system's)",
 	NULL,
 };
 
@@ -104,17 +106,19 @@ mail_config_check(const char *key, const char *value, char **norm, char *err)
 			    "10M, 25M)", value);
 		return 0;
 	}
-	if (strcmp(key, "mail.password-file") == 0) {
+	if (strcmp(key, "mail.password-file") == 0 ||
+	    strcmp(key, "mail.ca-file") == 0) {
 		if (realpath(value, rp) == NULL)
-			return mule_errf(err, MULE_EINVAL, "mail.password-file:"
-			    " %s: %s", value, strerror(errno));
+			return mule_errf(err, MULE_EINVAL, "%s: %s: %s", key,
+			    value, strerror(errno));
 		if ((*norm = strdup(rp)) == NULL)
 			return mule_errf(err, MULE_ENOMEM, "out of memory");
 		return 0;
 	}
 	return mule_errf(err, MULE_ENOTFOUND, "unknown setting '%s' (known: "
 	    "mail.smtp, mail.starttls, mail.from, mail.user, "
-	    "mail.password-file, mail.inbox, mail.max-size, mail.after-fetch)",
+	    "mail.password-file, mail.inbox, mail.max-size, mail.after-fetch, "
+	    "mail.ca-file)",
 	    key);
 }
 
@@ -122,7 +126,7 @@ mail_config_check(const char *key, const char *value, char **norm, char *err)
 
 struct mail_settings {
 	char *smtp, *starttls, *from, *user, *pwfile, *inbox, *maxsize;
-	char *after;
+	char *after, *cafile;
 	char *password;
 	uint64_t max_size;
 };
@@ -138,6 +142,7 @@ settings_release(struct mail_settings *ms)
 	free(ms->inbox);
 	free(ms->maxsize);
 	free(ms->after);
+	free(ms->cafile);
 	if (ms->password != NULL) {
 		explicit_bzero(ms->password, strlen(ms->password));
 		free(ms->password);
@@ -164,6 +169,8 @@ settings_load(struct replica *rp, struct mail_settings *ms, char *err)
 	    (r = replica_config_get(rp, "mail.max-size", &ms->maxsize,
 	    err)) != 0 ||
 	    (r = replica_config_get(rp, "mail.after-fetch", &ms->after,
+	    err)) != 0 ||
+	    (r = replica_config_get(rp, "mail.ca-file", &ms->cafile,
 	    err)) != 0)
 		return r;
 	ms->max_size = MAIL_DEFAULT_MAX_SIZE;
@@ -293,6 +300,7 @@ mail_pack(struct replica *rp, const char *db, const char *tmp,
 		smtp.user = ms.user;
 		smtp.password = ms.password;
 		smtp.from = ms.from;
+		smtp.cafile = ms.cafile;
 	}
 	if ((addrs = calloc(npeers, sizeof(char *))) == NULL) {
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
@@ -595,6 +603,7 @@ mail_fetch_run(struct cli *c, struct replica *rp, const char *keyhex,
 	in.user = ms.user;
 	in.password = ms.password;
 	in.max_size = ms.max_size;
+	in.cafile = ms.cafile;
 	in.readonly = dry || ms.after == NULL ||
 	    strcmp(ms.after, "delete") != 0;
 	if (mf == NULL && (mf = calloc(1, sizeof(*mf))) == NULL) {

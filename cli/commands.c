@@ -117,7 +117,10 @@ const struct cli_cmd cli_commands[] = {
 	  "                     mbox:/PATH: where unpack --mail fetches\n"
 	  "  mail.max-size      largest message (default 10M; 64k to 1G);\n"
 	  "                     bigger bundles are sent as parts\n"
-	  "  mail.after-fetch   keep or delete applied messages (default keep)\n\n"
+	  "  mail.after-fetch   keep or delete applied messages (default keep)\n"
+	  "  mail.ca-file       PEM file of the certificates trusted to sign\n"
+	  "                     the servers' TLS certificates (default: the\n"
+	  "                     system's); stored absolute\n\n"
 	  "  --unset KEY        remove a setting\n"
 	  "  --json             JSON output\n" },
 	{ NULL, NULL, NULL, NULL },

@@ -239,6 +239,35 @@ test_expect_success 'authentication refused by IMAP and POP3' '
 	mule -d b.db config mail.password-file b.pw
 '
 
+if [ -n "$IMAPS_PORT" ]; then
+	test_expect_success 'IMAPS and POP3S: an untrusted certificate is refused' '
+		mule -d b.db config --unset mail.ca-file 2>/dev/null; :
+		mule -d b.db config mail.inbox "imaps://b@localhost:$IMAPS_PORT" &&
+		refuses 3 b.db "TLS certificate of localhost is not accepted.*mail.ca-file" \
+		    mule -d b.db unpack --mail &&
+		mule -d b.db config mail.inbox "pop3s://b@localhost:$POP3S_PORT" &&
+		refuses 3 b.db "TLS certificate of localhost is not accepted" \
+		    mule -d b.db unpack --mail
+	'
+
+	test_expect_success 'IMAPS and POP3S with mail.ca-file: the name must match' '
+		mule -d b.db config mail.ca-file "$MAIL_CERT" &&
+		mule -d b.db config mail.inbox "imaps://b@127.0.0.1:$IMAPS_PORT" &&
+		refuses 3 b.db "TLS certificate of 127.0.0.1 is not accepted: it is made out to another host name" \
+		    mule -d b.db unpack --mail &&
+		mule -d b.db config mail.inbox "pop3s://b@localhost:$POP3S_PORT" &&
+		mule -d b.db unpack --mail >out &&
+		test_grep out "fetched [0-9]+ mule messages? from pop3s://" &&
+		mule -d b.db config mail.inbox "imaps://b@localhost:$IMAPS_PORT" &&
+		mule -d b.db unpack --mail >out &&
+		test_grep out "fetched [0-9]+ mule messages? from imaps://" &&
+		mule -d b.db config --unset mail.ca-file &&
+		mule -d b.db config mail.inbox "$imap"
+	'
+else
+	test_skip 'IMAPS and POP3S' 'openssl cannot make a test certificate'
+fi
+
 test_expect_success 'SMTP login without TLS: refused with advice, nothing sent' '
 	echo secret-a >a.pw &&
 	mule -d a.db config mail.user a &&

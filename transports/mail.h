@@ -147,11 +147,14 @@ struct xport_mail_smtp {
 	const char *user;		/* AUTH when user and password */
 	const char *password;
 	const char *from;		/* envelope sender */
+	const char *cafile;		/* trusted certificates; NULL: system */
 	unsigned timeout;		/* seconds; 0: XPORT_MAIL_TIMEOUT */
 };
 
 /*
- * Sends n messages to the one address `to` over one SMTP session.
+ * Sends n messages to the one address `to` over one SMTP session.  Over
+ * TLS (smtps, STARTTLS) the server's certificate must be trusted and name
+ * the host, else MULE_EVERIFY (see cafile).
  * MULE_ENET when the server cannot be reached or the connection breaks,
  * MULE_EAUTH when it refuses the login, MULE_ETOOLARGE when it refuses a
  * message as too large (552, or its SIZE limit), MULE_EIO for other
@@ -168,6 +171,7 @@ struct xport_mail_inbox {
 	const char *password;		/* IMAP and POP3 */
 	uint64_t max_size;		/* larger messages are not downloaded */
 	int readonly;			/* nothing will be deleted */
+	const char *cafile;		/* trusted certificates; NULL: system */
 	unsigned timeout;		/* seconds; 0: XPORT_MAIL_TIMEOUT */
 };
 
@@ -175,7 +179,9 @@ struct xport_mailbox;
 
 /*
  * Connects, logs in and lists the candidate messages (IMAP: those with
- * an X-Mule-Bundle field; the other kinds: all).  MULE_ENET, MULE_EAUTH,
+ * an X-Mule-Bundle field; the other kinds: all).  imaps and pop3s check
+ * the certificate as xport_mail_send does.  MULE_ENET, MULE_EAUTH,
+ * MULE_EVERIFY,
  * MULE_ENOTFOUND (no such maildir, mbox or IMAP mailbox), MULE_EIO.
  * *mb is freed by xport_mailbox_close or xport_mailbox_free.
  */

@@ -15,6 +15,7 @@
 #include "core/error.h"
 #include "core/file.h"
 #include "transports/mail.h"
+#include "transports/mail_internal.h"
 
 static const char *
 scheme_name(int kind)
@@ -82,7 +83,8 @@ xport_mail_send(const struct xport_mail_smtp *c, const char *to,
 	}
 	mailsmtp_set_timeout(s, c->timeout ? c->timeout : XPORT_MAIL_TIMEOUT);
 	rc = c->url.kind == XPORT_MAIL_SMTPS ?
-	    mailsmtp_ssl_connect(s, c->url.host, c->url.port) :
+	    mailsmtp_ssl_connect_with_callback(s, c->url.host, c->url.port,
+	    xport_mail_tls_sni, (void *)c->url.host) :
 	    mailsmtp_socket_connect(s, c->url.host, c->url.port);
 	if (rc != MAILSMTP_NO_ERROR) {
 		r = mule_errf(err, MULE_ENET, "cannot reach the mail server "
@@ -91,6 +93,9 @@ xport_mail_send(const struct xport_mail_smtp *c, const char *to,
 		    mailsmtp_strerror(rc));
 		goto out;
 	}
+	if (c->url.kind == XPORT_MAIL_SMTPS && (r = xport_mail_tls_check(
+	    s->stream, c->url.host, c->cafile, err)) != 0)
+		goto out;
 	if ((rc = mailesmtp_ehlo(s)) == MAILSMTP_ERROR_NOT_IMPLEMENTED) {
 		esmtp = 0;
 		rc = mailsmtp_helo(s);
@@ -100,7 +105,9 @@ xport_mail_send(const struct xport_mail_smtp *c, const char *to,
 		goto out;
 	}
 	if (c->starttls && c->url.kind == XPORT_MAIL_SMTP) {
-		if ((rc = mailsmtp_socket_starttls(s)) != MAILSMTP_NO_ERROR) {
+		if ((rc = mailsmtp_socket_starttls_with_callback(s,
+		    xport_mail_tls_sni, (void *)c->url.host)) !=
+		    MAILSMTP_NO_ERROR) {
 			r = mule_errf(err, rc == MAILSMTP_ERROR_STARTTLS_NOT_SUPPORTED
 			    ? MULE_EAUTH : MULE_ENET, "mail server %s:%u: %s: "
 			    "check mail.starttls and the server's TLS set-up",
@@ -110,6 +117,9 @@ xport_mail_send(const struct xport_mail_smtp *c, const char *to,
 			    "after STARTTLS failed");
 			goto out;
 		}
+		if ((r = xport_mail_tls_check(s->stream, c->url.host,
+		    c->cafile, err)) != 0)
+			goto out;
 		if ((rc = mailesmtp_ehlo(s)) != MAILSMTP_NO_ERROR) {
 			r = smtp_err(s, c, rc, "EHLO after STARTTLS", err);
 			goto out;
@@ -231,7 +241,8 @@ imap_open(struct xport_mailbox *mb, const struct xport_mail_inbox *in,
 	mailimap_set_timeout(mb->imap, in->timeout ? in->timeout :
 	    XPORT_MAIL_TIMEOUT);
 	rc = in->url.kind == XPORT_MAIL_IMAPS ?
-	    mailimap_ssl_connect(mb->imap, in->url.host, in->url.port) :
+	    mailimap_ssl_connect_with_callback(mb->imap, in->url.host,
+	    in->url.port, xport_mail_tls_sni, (void *)in->url.host) :
 	    mailimap_socket_connect(mb->imap, in->url.host, in->url.port);
 	if (rc != MAILIMAP_NO_ERROR &&
 	    rc != MAILIMAP_NO_ERROR_NON_AUTHENTICATED) {
@@ -240,6 +251,9 @@ imap_open(struct xport_mailbox *mb, const struct xport_mail_inbox *in,
 		goto out;
 	}
 	mb->imap_up = 1;
+	if (in->url.kind == XPORT_MAIL_IMAPS && (r = xport_mail_tls_check(
+	    mb->imap->imap_stream, in->url.host, in->cafile, err)) != 0)
+		goto out;
 	if (rc == MAILIMAP_NO_ERROR_NON_AUTHENTICATED &&
 	    mailimap_login(mb->imap, user, in->password != NULL ?
 	    in->password : "") != MAILIMAP_NO_ERROR) {
@@ -382,11 +396,15 @@ pop_open(struct xport_mailbox *mb, const struct xport_mail_inbox *in,
 	mailpop3_set_timeout(mb->pop, in->timeout ? in->timeout :
 	    XPORT_MAIL_TIMEOUT);
 	rc = in->url.kind == XPORT_MAIL_POP3S ?
-	    mailpop3_ssl_connect(mb->pop, in->url.host, in->url.port) :
+	    mailpop3_ssl_connect_with_callback(mb->pop, in->url.host,
+	    in->url.port, xport_mail_tls_sni, (void *)in->url.host) :
 	    mailpop3_socket_connect(mb->pop, in->url.host, in->url.port);
 	if (rc != MAILPOP3_NO_ERROR)
 		return mule_errf(err, MULE_ENET, "cannot reach the mail "
 		    "server %s: check mail.inbox and the network", mb->where);
+	if (in->url.kind == XPORT_MAIL_POP3S && (rc = xport_mail_tls_check(
+	    mb->pop->pop3_stream, in->url.host, in->cafile, err)) != 0)
+		return rc;
 	if (mailpop3_user(mb->pop, user) != MAILPOP3_NO_ERROR ||
 	    mailpop3_pass(mb->pop, in->password != NULL ? in->password :
 	    "") != MAILPOP3_NO_ERROR)

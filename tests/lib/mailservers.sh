@@ -7,7 +7,10 @@
 #   mail_servers_stop                       (also done by an EXIT trap)
 #
 # After a start: SMTP_PORT, IMAP_PORT, POP3_PORT, MAILDIRS (DIR/USER is
-# USER's maildir), and users a, b, c with password "secret-USER".
+# USER's maildir), and users a, b, c with password "secret-USER".  When
+# openssl can make a self-signed certificate for "localhost" (MAIL_CERT,
+# a PEM file), Dovecot also speaks TLS on IMAPS_PORT and POP3S_PORT;
+# otherwise those are empty.
 
 MAIL_PIDS=""
 
@@ -69,6 +72,19 @@ mail_servers_start() {
 	chown mail:mail "$MAILDIRS" && chmod 0755 "$_m" "$_m/run" || return 1
 	SMTP_PORT=$(free_port) && IMAP_PORT=$(free_port) &&
 		POP3_PORT=$(free_port) || return 1
+	IMAPS_PORT="" POP3S_PORT="" MAIL_CERT="" _ssl="ssl = no" _imaps=0 _pop3s=0
+	if command -v openssl >/dev/null 2>&1 &&
+	    openssl req -x509 -newkey rsa:2048 -nodes -days 2 \
+	    -subj /CN=localhost -addext subjectAltName=DNS:localhost \
+	    -keyout "$_m/key.pem" -out "$_m/cert.pem" >/dev/null 2>&1; then
+		chmod 0600 "$_m/key.pem"
+		MAIL_CERT=$_m/cert.pem
+		IMAPS_PORT=$(free_port) && POP3S_PORT=$(free_port) || return 1
+		_imaps=$IMAPS_PORT _pop3s=$POP3S_PORT
+		_ssl="ssl = yes
+	ssl_cert = <$_m/cert.pem
+	ssl_key = <$_m/key.pem"
+	fi
 	cat >"$_m/smtpd.conf" <<-SMTPEOF
 	table vusers { "@" = "mail" }
 	smtp max-message-size ${1:-50M}
@@ -85,7 +101,7 @@ mail_servers_start() {
 	log_path = $_m/dovecot.log
 	protocols = imap pop3
 	listen = 127.0.0.1
-	ssl = no
+	$_ssl
 	disable_plaintext_auth = no
 	auth_mechanisms = plain login
 	passdb {
@@ -109,7 +125,8 @@ mail_servers_start() {
 	    port = $IMAP_PORT
 	  }
 	  inet_listener imaps {
-	    port = 0
+	    address = 127.0.0.1
+	    port = $_imaps
 	  }
 	}
 	service pop3-login {
@@ -118,7 +135,8 @@ mail_servers_start() {
 	    port = $POP3_PORT
 	  }
 	  inet_listener pop3s {
-	    port = 0
+	    address = 127.0.0.1
+	    port = $_pop3s
 	  }
 	}
 	service anvil {
@@ -131,7 +149,8 @@ mail_servers_start() {
 	/usr/sbin/dovecot -F -c "$_m/dovecot.conf" >"$_m/dovecot.out" 2>&1 &
 	MAIL_PIDS="$MAIL_PIDS $!"
 	if ! wait_port "$SMTP_PORT" || ! wait_port "$IMAP_PORT" ||
-	    ! wait_port "$POP3_PORT"; then
+	    ! wait_port "$POP3_PORT" ||
+	    { [ -n "$IMAPS_PORT" ] && ! wait_port "$IMAPS_PORT"; }; then
 		MAIL_SKIP="the mail servers did not start: $(tail -n 3 "$_m/smtpd.log" "$_m/dovecot.out" "$_m/dovecot.log" 2>/dev/null | tr '\n' ' ')"
 		mail_servers_stop
 		return 1
