@@ -154,6 +154,7 @@ static int
 settings_load(struct replica *rp, struct mail_settings *ms, char *err)
 {
 	uint8_t *pw = NULL;
+	struct stat st;
 	size_t n = 0;
 	int r;
 
@@ -179,6 +180,10 @@ settings_load(struct replica *rp, struct mail_settings *ms, char *err)
 		return mule_errf(err, MULE_EINVAL, "mail.max-size '%s' is not "
 		    "a size", ms->maxsize);
 	if (ms->pwfile != NULL) {
+		if (stat(ms->pwfile, &st) == 0 && (st.st_mode & 077) != 0)
+			return mule_errf(err, MULE_EKEYPERM, "mail.password-file "
+			    "%s can be read or written by others: run 'chmod "
+			    "600 %s'", ms->pwfile, ms->pwfile);
 		if ((r = file_read_all(ms->pwfile, MAIL_MAX_PASSWORD, &pw, &n,
 		    err)) != 0)
 			return mule_errprefix(err, r, "mail.password-file");

@@ -57,6 +57,10 @@ test_expect_success 'setup: two sites with mail settings' '
 	echo secret-b >b.pw &&
 	mule -d b.db config mail.password-file b.pw &&
 	mule -d b.db config mail.inbox "$imap" &&
+	refuses 1 b.db "mail.password-file .*b.pw can be read or written by others: run .chmod 600" \
+	    mule -d b.db unpack --mail &&
+	chmod 600 b.pw &&
+	mule -d b.db config mail.inbox "$imap" &&
 	mule -d b.db config >list &&
 	test_grep list "^mail.inbox = imap://b@127.0.0.1:" &&
 	test_grep list "^mail.password-file = /" &&
@@ -229,7 +233,7 @@ test_expect_success 'server unreachable: clear message, nothing sent or changed'
 '
 
 test_expect_success 'authentication refused by IMAP and POP3' '
-	echo wrong >bad.pw &&
+	echo wrong >bad.pw && chmod 600 bad.pw &&
 	mule -d b.db config mail.password-file bad.pw &&
 	mule -d b.db config mail.inbox "$imap" &&
 	refuses 1 b.db "refused the login of .b.*mail.password-file" \
@@ -269,7 +273,7 @@ else
 fi
 
 test_expect_success 'SMTP login without TLS: refused with advice, nothing sent' '
-	echo secret-a >a.pw &&
+	echo secret-a >a.pw && chmod 600 a.pw &&
 	mule -d a.db config mail.user a &&
 	mule -d a.db config mail.password-file a.pw &&
 	sql a.db "INSERT INTO t VALUES (30, '\''x'\'')" &&
