@@ -324,11 +324,21 @@ test_expect_success 'malformed MIME and a non-bundle: reported, nothing applied'
 	mule -d b.db config mail.after-fetch delete &&
 	mule -d b.db unpack --mail >/dev/null &&
 	mule_msg bad bad.eml && mule_msg junk junk.eml &&
-	deliver bad.eml junk.eml &&
+	python3 -c "
+import email, email.policy, sys
+m = email.message_from_binary_file(open(sys.argv[1], \"rb\"), policy=email.policy.default)
+for p in m.walk():
+    if p.get_content_type() == \"application/vnd.mule.bundle\":
+        b = bytearray(p.get_content())
+        b[len(b) // 2] ^= 0x55
+        p.set_content(bytes(b), maintype=\"application\", subtype=\"vnd.mule.bundle\", disposition=\"attachment\", filename=\"tampered.mule\")
+open(sys.argv[2], \"wb\").write(m.as_bytes())" eml/*.eml tampered.eml &&
+	deliver bad.eml junk.eml tampered.eml &&
 	before=$(nmail) &&
 	refuses 3 b.db "message [0-9]+ in maildir:.*multipart.*left in the mailbox" \
 	    mule -d b.db unpack --mail &&
 	test_grep err "x.mule: .*(not a mule bundle|magic|format)" &&
+	test_grep err "tampered.mule: .*(signature|tamper|verif)" &&
 	test "$(nmail)" = "$before"
 '
 
