@@ -144,7 +144,17 @@ mail_servers_start() {
 	}
 	DOVEOF
 	trap 'mail_servers_stop' EXIT
-	/usr/sbin/smtpd -d -f "$_m/smtpd.conf" >"$_m/smtpd.log" 2>&1 &
+	# Where mount namespaces work, OpenSMTPD gets a private /run (its
+	# control socket) and queue, so that a system smtpd, running or not,
+	# neither stops it nor shares its mail.
+	if unshare -m true 2>/dev/null; then
+		unshare -m sh -c 'mount -t tmpfs -o mode=0755 tmpfs /run &&
+		    mount -t tmpfs -o mode=0711 tmpfs /var/spool/smtpd &&
+		    exec /usr/sbin/smtpd -d -f "$1"' sh "$_m/smtpd.conf" \
+		    >"$_m/smtpd.log" 2>&1 &
+	else
+		/usr/sbin/smtpd -d -f "$_m/smtpd.conf" >"$_m/smtpd.log" 2>&1 &
+	fi
 	MAIL_PIDS="$MAIL_PIDS $!"
 	/usr/sbin/dovecot -F -c "$_m/dovecot.conf" >"$_m/dovecot.out" 2>&1 &
 	MAIL_PIDS="$MAIL_PIDS $!"
