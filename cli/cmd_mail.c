@@ -467,7 +467,7 @@ struct mail_fetch {
 	struct mail_msg *v;
 	size_t n;
 	int del;
-	size_t nmule, nother, nbad, nlarge;
+	size_t nmule, nother, nbad;
 	char where[XPORT_MAIL_MAX_URL];
 };
 
