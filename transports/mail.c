@@ -10,6 +10,7 @@
 
 #include <libetpan/libetpan.h>
 
+#include "core/buf.h"
 #include "core/error.h"
 #include "core/strb.h"
 #include "transports/mail.h"
@@ -318,6 +319,13 @@ out:
 
 /* ---- parsing ---- */
 
+/*
+ * Everything below reads the untrusted message through struct buf
+ * readers (core/buf.h): lines and parts are taken with buf_get_ptr, so no
+ * offset can pass the end, and each limit of mail.h is checked before
+ * anything is allocated.
+ */
+
 struct field {
 	const uint8_t *name;
 	size_t nlen;
@@ -331,53 +339,67 @@ struct header {
 };
 
 /*
- * Splits the header block at the start of p[0..n) into fields and points
- * *body at what follows the empty line (at the end when there is none).
+ * Takes the next line from b: *line points at it, *len is its length
+ * without the line end (LF or CRLF), which is consumed too.  MULE_EINCOMPLETE
+ * at the end of b.
  */
 static int
-header_parse(const uint8_t *p, size_t n, struct header *h,
-    const uint8_t **body, size_t *blen, char *err)
+buf_get_line(struct buf *b, const uint8_t **line, size_t *len)
 {
-	const uint8_t *ls = p, *e = p + n, *nl, *le, *colon;
+	const uint8_t *p = buf_ptr(b), *nl;
+	size_t avail = buf_avail(b), n, take;
+	int r;
+
+	if (avail == 0)
+		return MULE_EINCOMPLETE;
+	nl = memchr(p, '\n', avail);
+	take = nl != NULL ? (size_t)(nl - p) + 1 : avail;
+	n = nl != NULL ? (size_t)(nl - p) : avail;
+	if (n > 0 && p[n - 1] == '\r')
+		n--;
+	if ((r = buf_get_ptr(b, take, line)) != 0)
+		return r;
+	*len = n;
+	return 0;
+}
+
+/*
+ * Reads the header block at the start of b into fields, leaving b at
+ * what follows the empty line (at the end when there is none).
+ */
+static int
+header_parse(struct buf *b, struct header *h, char *err)
+{
+	const uint8_t *line, *colon;
 	struct field *cur = NULL;
+	size_t start = b->off, len;
 
 	h->n = 0;
-	while (ls < e) {
-		nl = memchr(ls, '\n', (size_t)(e - ls));
-		le = nl != NULL ? nl : e;
-		if ((size_t)(le - p) > XPORT_MAIL_MAX_HEADER)
+	while (buf_get_line(b, &line, &len) == 0) {
+		if (b->off - start > XPORT_MAIL_MAX_HEADER)
 			return mule_errf(err, MULE_ETOOLARGE, "a header block "
 			    "is longer than %d bytes", XPORT_MAIL_MAX_HEADER);
-		if (le > ls && le[-1] == '\r')
-			le--;
-		if (le == ls) {			/* the empty line */
-			ls = nl != NULL ? nl + 1 : e;
-			break;
-		}
-		if (*ls == ' ' || *ls == '\t') {
+		if (len == 0)
+			break;			/* the empty line */
+		if (*line == ' ' || *line == '\t') {
 			if (cur == NULL)
 				return mule_errf(err, MULE_EFORMAT, "a header "
 				    "starts with a continuation line");
-			cur->vlen = (size_t)(le - cur->val);
-		} else {
-			colon = memchr(ls, ':', (size_t)(le - ls));
-			if (colon == NULL || colon == ls)
-				return mule_errf(err, MULE_EFORMAT, "a header "
-				    "line is not 'Name: value'");
-			if (h->n >= XPORT_MAIL_MAX_FIELDS)
-				return mule_errf(err, MULE_ETOOLARGE, "more "
-				    "than %d header fields",
-				    XPORT_MAIL_MAX_FIELDS);
-			cur = &h->f[h->n++];
-			cur->name = ls;
-			cur->nlen = (size_t)(colon - ls);
-			cur->val = colon + 1;
-			cur->vlen = (size_t)(le - cur->val);
+			cur->vlen = (size_t)(line + len - cur->val);
+			continue;
 		}
-		ls = nl != NULL ? nl + 1 : e;
+		if ((colon = memchr(line, ':', len)) == NULL || colon == line)
+			return mule_errf(err, MULE_EFORMAT, "a header line is "
+			    "not 'Name: value'");
+		if (h->n >= XPORT_MAIL_MAX_FIELDS)
+			return mule_errf(err, MULE_ETOOLARGE, "more than %d "
+			    "header fields", XPORT_MAIL_MAX_FIELDS);
+		cur = &h->f[h->n++];
+		cur->name = line;
+		cur->nlen = (size_t)(colon - line);
+		cur->val = colon + 1;
+		cur->vlen = (size_t)(line + len - cur->val);
 	}
-	*body = ls;
-	*blen = (size_t)(e - ls);
 	return 0;
 }
 
@@ -499,27 +521,28 @@ b64_val(uint8_t c)
 }
 
 /*
- * Decodes base64 (white space ignored, '=' padding only at the end) into
- * a new heap buffer of at most `max` bytes, sized exactly by a first pass.
+ * Decodes the base64 in b (white space ignored, '=' padding only at the
+ * end) into a new heap buffer of at most `max` bytes, sized exactly by a
+ * first pass over a copy of the reader.
  */
 static int
-b64_decode(const uint8_t *p, size_t n, size_t max, uint8_t **out,
-    size_t *olen, char *err)
+b64_decode(const struct buf *in, size_t max, uint8_t **out, size_t *olen,
+    char *err)
 {
-	size_t i, cnt = 0, pad = 0, k = 0, need;
+	struct buf b = *in;
+	size_t cnt = 0, pad = 0, k = 0, need;
 	uint32_t acc = 0;
-	uint8_t *d;
+	uint8_t c, *d;
 	int v, bits = 0;
 
-	for (i = 0; i < n; i++) {
-		if (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' ||
-		    p[i] == '\n')
+	while (buf_get_u8(&b, &c) == 0) {
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
 			continue;
-		if (p[i] == '=') {
+		if (c == '=') {
 			pad++;
 			continue;
 		}
-		if (pad > 0 || b64_val(p[i]) < 0)
+		if (pad > 0 || b64_val(c) < 0)
 			return mule_errf(err, MULE_EFORMAT, "the attachment "
 			    "is not valid base64");
 		cnt++;
@@ -533,8 +556,9 @@ b64_decode(const uint8_t *p, size_t n, size_t max, uint8_t **out,
 		    "larger than %zu bytes", max);
 	if ((d = malloc(need + 1)) == NULL)
 		return mule_errf(err, MULE_ENOMEM, "out of memory");
-	for (i = 0; i < n && k < need; i++) {
-		if ((v = b64_val(p[i])) < 0)
+	b = *in;
+	while (k < need && buf_get_u8(&b, &c) == 0) {
+		if ((v = b64_val(c)) < 0)
 			continue;
 		acc = (acc << 6) | (uint32_t)v;
 		bits += 6;
@@ -556,63 +580,72 @@ struct walk {
 	char *err;
 };
 
-static int walk_entity(struct walk *w, const uint8_t *p, size_t n,
-    int depth);
+static int walk_entity(struct walk *w, struct buf *b, int depth);
 
-/* Start of the next delimiter line "--boundary" in [p, e), or NULL. */
-static const uint8_t *
-find_delim(const uint8_t *p, const uint8_t *e, const char *b, size_t blen)
+/*
+ * Moves b to the start of the next delimiter line "--boundary"; returns
+ * 1 if there is one (b then points at it), 0 if not (b unchanged).
+ * *skipped is the number of bytes passed.
+ */
+static int
+find_delim(struct buf *b, const char *bnd, size_t blen, size_t *skipped)
 {
-	const uint8_t *ls = p, *nl;
+	struct buf t = *b;
+	const uint8_t *line;
+	size_t at, len;
 
-	while (ls < e) {
-		if ((size_t)(e - ls) >= blen + 2 && ls[0] == '-' &&
-		    ls[1] == '-' && memcmp(ls + 2, b, blen) == 0)
-			return ls;
-		if ((nl = memchr(ls, '\n', (size_t)(e - ls))) == NULL)
-			break;
-		ls = nl + 1;
+	for (;;) {
+		at = t.off;
+		if (buf_get_line(&t, &line, &len) != 0)
+			return 0;
+		if (len >= blen + 2 && line[0] == '-' && line[1] == '-' &&
+		    memcmp(line + 2, bnd, blen) == 0) {
+			*skipped = at - b->off;
+			(void)buf_skip(b, *skipped);
+			return 1;
+		}
 	}
-	return NULL;
 }
 
+/* The parts of a multipart body in b, delimited by `bnd`. */
 static int
-walk_multipart(struct walk *w, const uint8_t *p, size_t n, const char *b,
-    int depth)
+walk_multipart(struct walk *w, struct buf *b, const char *bnd, int depth)
 {
-	const uint8_t *e = p + n, *d, *ps, *pe, *nl;
-	size_t blen = strlen(b);
-	int r, last = 0;
+	const uint8_t *line, *pp;
+	struct buf part;
+	size_t blen = strlen(bnd), len, n;
+	int r;
 
 	if (blen == 0 || blen > XPORT_MAIL_MAX_BOUNDARY)
 		return mule_errf(w->err, MULE_EFORMAT, "a multipart without a "
 		    "valid boundary");
-	if ((d = find_delim(p, e, b, blen)) == NULL)
+	if (!find_delim(b, bnd, blen, &n))
 		return mule_errf(w->err, MULE_EFORMAT, "a multipart without "
 		    "its boundary lines");
-	while (!last) {
-		if ((size_t)(e - d) >= blen + 4 && d[blen + 2] == '-' &&
-		    d[blen + 3] == '-')
-			break;			/* the close delimiter */
-		if ((nl = memchr(d, '\n', (size_t)(e - d))) == NULL)
-			return mule_errf(w->err, MULE_EFORMAT, "a multipart "
-			    "ends inside a boundary line");
-		ps = nl + 1;
-		if ((d = find_delim(ps, e, b, blen)) == NULL)
+	for (;;) {
+		/* b is at a delimiter line: the close one ends the body. */
+		if (buf_get_line(b, &line, &len) != 0)
+			return mule_errf(w->err, MULE_EINTERNAL, "lost a "
+			    "delimiter");
+		if (len >= blen + 4 && line[blen + 2] == '-' &&
+		    line[blen + 3] == '-')
+			return 0;
+		if (!find_delim(b, bnd, blen, &n))
 			return mule_errf(w->err, MULE_EFORMAT, "a multipart "
 			    "ends without its closing boundary (truncated?)");
-		pe = d;
-		if (pe > ps && pe[-1] == '\n')
-			pe--;
-		if (pe > ps && pe[-1] == '\r')
-			pe--;
+		/* The part: the bytes passed, minus the line end before. */
+		pp = buf_ptr(b) - n;
+		if (n > 0 && pp[n - 1] == '\n')
+			n--;
+		if (n > 0 && pp[n - 1] == '\r')
+			n--;
 		if (++w->nparts > XPORT_MAIL_MAX_PARTS)
 			return mule_errf(w->err, MULE_ETOOLARGE, "more than "
 			    "%d MIME parts", XPORT_MAIL_MAX_PARTS);
-		if ((r = walk_entity(w, ps, (size_t)(pe - ps), depth + 1)) != 0)
+		buf_init_ro(&part, pp, n);
+		if ((r = walk_entity(w, &part, depth + 1)) != 0)
 			return r;
 	}
-	return 0;
 }
 
 /* A safe attachment name: plain, printable, no leading dot. */
@@ -631,11 +664,9 @@ name_ok(const char *s)
 }
 
 static int
-walk_entity(struct walk *w, const uint8_t *p, size_t n, int depth)
+walk_entity(struct walk *w, struct buf *b, int depth)
 {
 	struct header *h = NULL;
-	const uint8_t *body;
-	size_t blen;
 	char *ct = NULL, *cte = NULL, *cd = NULL, *type, *bnd, *name = NULL;
 	char *fname = NULL, *dummy;
 	int r;
@@ -649,15 +680,14 @@ walk_entity(struct walk *w, const uint8_t *p, size_t n, int depth)
 		r = mule_errf(w->err, MULE_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((r = header_parse(p, n, h, &body, &blen, w->err)) != 0 ||
+	if ((r = header_parse(b, h, w->err)) != 0 ||
 	    (r = header_get(h, "Content-Type", &ct, w->err)) != 0)
 		goto out;
 	if (ct == NULL)
 		goto out;			/* text/plain: not ours */
 	ctype_parse(ct, &type, "boundary", &bnd, "name", &name);
 	if (strncmp(type, "multipart/", 10) == 0) {
-		r = walk_multipart(w, body, blen, bnd != NULL ? bnd : "",
-		    depth);
+		r = walk_multipart(w, b, bnd != NULL ? bnd : "", depth);
 		goto out;
 	}
 	if (strcmp(type, XPORT_MAIL_TYPE_BUNDLE) != 0 &&
@@ -681,8 +711,8 @@ walk_entity(struct walk *w, const uint8_t *p, size_t n, int depth)
 		ctype_parse(cd, &dummy, "filename", &fname, NULL, NULL);
 	if (fname == NULL)
 		fname = name;
-	if ((r = b64_decode(body, blen, w->max_attach, &w->in->data,
-	    &w->in->len, w->err)) != 0)
+	if ((r = b64_decode(b, w->max_attach, &w->in->data, &w->in->len,
+	    w->err)) != 0)
 		goto out;
 	w->in->is_part = strcmp(type, XPORT_MAIL_TYPE_PART) == 0;
 	if (fname != NULL && name_ok(fname) &&
@@ -745,8 +775,8 @@ xport_mail_parse(const uint8_t *msg, size_t len, size_t max_attach,
 	struct xport_mail_in v;
 	struct header *h = NULL;
 	struct walk w;
-	const uint8_t *body;
-	size_t blen, i;
+	struct buf b;
+	size_t i;
 	char *id = NULL, *part = NULL;
 	int r;
 
@@ -761,7 +791,8 @@ xport_mail_parse(const uint8_t *msg, size_t len, size_t max_attach,
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((r = header_parse(msg, len, h, &body, &blen, err)) != 0 ||
+	buf_init_ro(&b, msg, len);
+	if ((r = header_parse(&b, h, err)) != 0 ||
 	    (r = header_get(h, "X-Mule-Bundle", &id, err)) != 0)
 		goto out;
 	if (id == NULL) {
@@ -788,7 +819,8 @@ xport_mail_parse(const uint8_t *msg, size_t len, size_t max_attach,
 	w.in = &v;
 	w.err = err;
 	/* The top entity: the same header block, walked as a part. */
-	if ((r = walk_entity(&w, msg, len, 0)) != 0)
+	buf_init_ro(&b, msg, len);
+	if ((r = walk_entity(&w, &b, 0)) != 0)
 		goto out;
 	if (!w.found) {
 		r = mule_errf(err, MULE_EFORMAT, "no attachment of type %s or "
