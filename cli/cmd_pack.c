@@ -11,6 +11,7 @@
 
 #include "bundle/bundle.h"
 #include "cli/cli.h"
+#include "cli/cmd_mail.h"
 #include "cli/commands.h"
 #include "cli/media.h"
 #include "core/strb.h"
@@ -220,6 +221,8 @@ cmd_pack(struct cli *c, int argc, char **argv)
 		{ "volume-size", required_argument, NULL, 'v' },
 		{ "parity", required_argument, NULL, 'p' },
 		{ "iso", required_argument, NULL, 'i' },
+		{ "mail", no_argument, NULL, 'm' },
+		{ "eml", required_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -239,7 +242,9 @@ cmd_pack(struct cli *c, int argc, char **argv)
 	struct strb to, sum;
 	const char *out = NULL;
 	char *tolist = NULL, *path = NULL, *tmp = NULL, *base = NULL, *end;
-	const char *iso = NULL;
+	const char *iso = NULL, *eml = NULL;
+	char idhex[2 * BUNDLE_ID_LEN + 1], *mailto = NULL;
+	int mail = 0;
 	uint64_t size = 0, volume = 0, left = 0;
 	unsigned long parity = 0;
 	size_t nfiles = 1;
@@ -284,6 +289,12 @@ cmd_pack(struct cli *c, int argc, char **argv)
 		case 'i':
 			iso = optarg;
 			break;
+		case 'm':
+			mail = 1;
+			break;
+		case 'e':
+			eml = optarg;
+			break;
 		case 'h':
 			return cli_help(cmd);
 		default:
@@ -292,6 +303,21 @@ cmd_pack(struct cli *c, int argc, char **argv)
 	}
 	if (optind != argc || tolist == NULL)
 		return cli_usage(cmd);
+	if (mail && eml != NULL) {
+		cli_error("--mail sends the messages, --eml DIR writes them: "
+		    "choose one");
+		return EXIT_USAGE;
+	}
+	if ((mail || eml != NULL) && (volume > 0 || iso != NULL ||
+	    out != NULL)) {
+		cli_error("--mail and --eml split bundles by mail.max-size "
+		    "themselves: no -o, --volume-size or --iso with them");
+		return EXIT_USAGE;
+	}
+	if (eml != NULL && !is_dir(eml)) {
+		cli_error("--eml: %s is not a directory", eml);
+		return EXIT_USAGE;
+	}
 	if (parity > 0 && volume == 0) {
 		cli_error("--parity needs --volume-size (parity parts repair "
 		    "lost parts)");
@@ -342,7 +368,8 @@ cmd_pack(struct cli *c, int argc, char **argv)
 		r = MULE_ENOMEM;
 		goto fail;
 	}
-	if ((volume > 0 || iso != NULL) && (r = media_names(c->db, path, &tmp,
+	if ((volume > 0 || iso != NULL || mail || eml != NULL) &&
+	    (r = media_names(c->db, path, &tmp,
 	    &base)) != 0)
 		goto fail;
 	if ((r = bundle_writer_new(tmp != NULL ? tmp : path, NULL, sec, pubs,
@@ -375,8 +402,14 @@ cmd_pack(struct cli *c, int argc, char **argv)
 	if ((r = bundle_writer_finish(ps.w, &m, &size, err)) != 0)
 		goto fail;
 	/* Parts or an image: the whole bundle was a temporary file. */
-	if (tmp != NULL && (r = media_pack(tmp, out != NULL ? out : ".", base,
-	    volume, (uint32_t)parity, iso, &nfiles, err)) != 0)
+	if (tmp != NULL && (mail || eml != NULL)) {
+		for (i = 0; i < BUNDLE_ID_LEN; i++)
+			snprintf(idhex + 2 * i, 3, "%02x", m.bundle_id[i]);
+		if ((r = mail_pack(rp, c->db, tmp, base, idhex, site.name,
+		    peers, npeers, eml, &nfiles, &mailto, err)) != 0)
+			goto fail;
+	} else if (tmp != NULL && (r = media_pack(tmp, out != NULL ? out :
+	    ".", base, volume, (uint32_t)parity, iso, &nfiles, err)) != 0)
 		goto fail;
 	/* The file is durable: now "sent" may advance. */
 	for (i = 0; i < npeers; i++)
@@ -401,7 +434,12 @@ cmd_pack(struct cli *c, int argc, char **argv)
 	progress_done();
 	strb_reset(&to);
 	strb_add_size(&to, size);
-	if (iso != NULL)
+	if (mail || eml != NULL)
+		printf("packed %s → %s %zu message%s to %s (%s%s)\n",
+		    strb_str(&sum), mail ? "mailed" : "wrote", nfiles,
+		    nfiles == 1 ? "" : "s", mailto, strb_str(&to),
+		    encrypt ? "" : ", not encrypted");
+	else if (iso != NULL)
 		printf("packed %s → %s (%s%s, %zu file%s)\n", strb_str(&sum),
 		    iso, strb_str(&to), encrypt ? "" : ", not encrypted",
 		    nfiles, nfiles == 1 ? "" : "s");
@@ -432,6 +470,7 @@ out:
 	if (tmp != NULL)
 		unlink(tmp);
 	free(tmp);
+	free(mailto);
 	free(base);
 	free(path);
 	ident_secret_free(sec);

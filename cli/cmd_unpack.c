@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli/bundlecheck.h"
+#include "cli/cmd_mail.h"
 #include "cli/commands.h"
 #include "cli/media.h"
 #include "core/strb.h"
@@ -141,7 +142,7 @@ list_dir(const char *dir, char ***v, size_t *n, char *err)
 		if (de->d_name[0] == '.' || !((len > 5 &&
 		    strcmp(de->d_name + len - 5, ".mule") == 0) ||
 		    (len > 10 && strcmp(de->d_name + len - 10,
-		    PARTS_SUFFIX) == 0)))
+		    PARTS_SUFFIX) == 0) || mail_is_eml(de->d_name)))
 			continue;
 		strb_reset(&sb);
 		strb_add(&sb, dir);
@@ -421,6 +422,7 @@ cmd_unpack(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "dry-run", no_argument, NULL, 'n' },
+		{ "mail", no_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -431,8 +433,10 @@ cmd_unpack(struct cli *c, int argc, char **argv)
 	struct stat sb;
 	char **paths = NULL, **groups = NULL, *isodir = NULL, idhex[33];
 	struct tally t;
+	struct mail_fetch *mf = NULL;
+	char keyhex[2 * IDENT_KEYID_LEN + 1];
 	size_t i, npaths = 0, ngroups = 0;
-	int ch, r, rc = EXIT_OK, worst = EXIT_OK;
+	int ch, r, rc = EXIT_OK, worst = EXIT_OK, mail = 0;
 	int *fromdir = NULL;
 
 	memset(&u, 0, sizeof(u));
@@ -443,13 +447,16 @@ cmd_unpack(struct cli *c, int argc, char **argv)
 		case 'n':
 			u.dry = 1;
 			break;
+		case 'm':
+			mail = 1;
+			break;
 		case 'h':
 			return cli_help(cmd);
 		default:
 			return cli_usage(cmd);
 		}
 	}
-	if (optind == argc)
+	if (optind == argc && !mail)
 		return cli_usage(cmd);
 	if ((rc = cli_open(c, 0, &u.rp)) != 0)
 		return rc;
@@ -465,8 +472,10 @@ cmd_unpack(struct cli *c, int argc, char **argv)
 		rc = EXIT_FAIL;
 		goto out;
 	}
+	for (i = 0; i < IDENT_KEYID_LEN; i++)
+		snprintf(keyhex + 2 * i, 3, "%02x", site.pub.key_id[i]);
 	for (i = (size_t)optind; i < (size_t)argc; i++) {
-		size_t before = npaths;
+		size_t before = npaths, nnew;
 		int dirlike;
 		if (stat(argv[i], &sb) != 0) {
 			cli_error("%s: no such file or directory", argv[i]);
@@ -485,6 +494,13 @@ cmd_unpack(struct cli *c, int argc, char **argv)
 			rc = cli_fail(r, err);
 			goto out;
 		}
+		/* .eml files: their mule attachments instead. */
+		nnew = npaths - before;
+		rc = mail_eml_expand(c, u.rp, keyhex, &mf, paths + before,
+		    &nnew, &worst);
+		npaths = before + nnew;
+		if (rc != 0)
+			goto out;
 		fromdir = realloc(fromdir, (npaths + 1) * sizeof(int));
 		if (fromdir == NULL) {
 			rc = cli_fail(MULE_ENOMEM, NULL);
@@ -493,6 +509,10 @@ cmd_unpack(struct cli *c, int argc, char **argv)
 		while (before < npaths)
 			fromdir[before++] = dirlike;
 	}
+	/* Mail: the mule attachments of the inbox. */
+	if (mail && (rc = mail_fetch_run(c, u.rp, keyhex, u.dry, &mf, &paths,
+	    &npaths, &fromdir, &worst)) != 0)
+		goto out;
 	/* All bundles in dependency order, across directories. */
 	for (i = 1; i < npaths; i++) {
 		size_t j = i;
@@ -515,10 +535,13 @@ cmd_unpack(struct cli *c, int argc, char **argv)
 				rc = cli_fail(r, err);
 				worst = rc > worst ? rc : worst;
 			}
+			mail_fetch_result(mf, paths[i], u.dry ? 1 : r);
 			continue;
 		}
-		tally(&u, paths[i], fromdir[i], unpack_one(&u, paths[i],
-		    paths[i], err), err, &t);
+		r = unpack_one(&u, paths[i], mail_fetch_label(mf, paths[i]) ?
+		    mail_fetch_label(mf, paths[i]) : paths[i], err);
+		mail_fetch_result(mf, paths[i], u.dry ? 1 : r);
+		tally(&u, paths[i], fromdir[i], r, err, &t);
 	}
 	for (i = 0; i < ngroups; i++)
 		unpack_group(&u, groups[i], &t);
@@ -532,7 +555,14 @@ cmd_unpack(struct cli *c, int argc, char **argv)
 		printf("skipped %zu bundle%s addressed to other sites\n",
 		    t.skipped, t.skipped == 1 ? "" : "s");
 	rc = t.worst > worst ? t.worst : worst;
+	if (mf != NULL) {
+		r = mail_fetch_finish(mf);
+		mf = NULL;
+		rc = r > rc ? r : rc;
+	}
 out:
+	if (mf != NULL)
+		(void)mail_fetch_finish(mf);
 	strv_free(paths, npaths);
 	free(fromdir);
 	parts_paths_free(groups, ngroups);

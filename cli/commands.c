@@ -34,7 +34,8 @@ const struct cli_cmd cli_commands[] = {
 	  "Stops tracking TABLE.  Its rows stay; mule forgets their history.\n" },
 	{ "pack", cmd_pack,
 	  "pack --to PEER[,PEER] [-o FILE|DIR] [--full] [--no-encrypt]\n"
-	  "            [--volume-size SIZE [--parity N]] [--iso FILE]",
+	  "            [--volume-size SIZE [--parity N]] [--iso FILE]\n"
+	  "            [--mail | --eml DIR]",
 	  "Records local edits, then writes one signed, encrypted bundle of\n"
 	  "every change the peers are not known to have: FILE, or\n"
 	  "DIR/SITE-PEER-NNNN.mule (default: the current directory).  The\n"
@@ -50,16 +51,27 @@ const struct cli_cmd cli_commands[] = {
 	  "  --parity N        add N Reed-Solomon parity parts: any MMM of the\n"
 	  "                    parts rebuild the bundle\n"
 	  "  --iso FILE        write an ISO 9660 image holding the bundle or\n"
-	  "                    its parts, ready to burn\n" },
-	{ "unpack", cmd_unpack, "unpack [--dry-run] PATH...",
+	  "                    its parts, ready to burn\n"
+	  "  --mail            send it by SMTP to each peer's address ('mule\n"
+	  "                    peer set PEER email ADDR'; see 'mule config'):\n"
+	  "                    one message, or one per part when it is bigger\n"
+	  "                    than mail.max-size\n"
+	  "  --eml DIR         write those messages as DIR/NAME.eml files, to\n"
+	  "                    send from any mail program\n" },
+	{ "unpack", cmd_unpack, "unpack [--dry-run] PATH... | unpack --mail [PATH...]",
 	  "Verifies and applies bundles: files, or directories whose *.mule\n"
 	  "files addressed to this site are applied in name order (others are\n"
 	  "skipped and counted).  Each bundle is applied in one transaction,\n"
 	  "after recording local edits; applying one twice changes nothing.\n"
 	  "Parts (*.mule-part) wait in DB.mule-spool until enough of them\n"
 	  "are here, from any number of directories and runs; ISO images are\n"
-	  "read directly.  Exit status 3 when a bundle fails verification.\n\n"
-	  "  -n, --dry-run     say what would change; change nothing\n" },
+	  "read directly, and so are .eml files holding a mule message.  Exit\n"
+	  "status 3 when a bundle fails verification.\n\n"
+	  "  -n, --dry-run     say what would change; change nothing\n"
+	  "  --mail            also fetch the mule messages for this site from\n"
+	  "                    mail.inbox (see 'mule config'); other mail is\n"
+	  "                    left alone; with mail.after-fetch delete, the\n"
+	  "                    messages applied (or spooled) are deleted\n" },
 	{ "status", cmd_status, "status [--json]",
 	  "Shows unrecorded changes per tracked table, and per peer the last\n"
 	  "bundle sent and received and whether it has acknowledged\n"
@@ -116,5 +128,27 @@ const struct cli_cmd cli_commands[] = {
 	  "others from another for the same key.\n\n"
 	  "  --list [--json]   show PEER's maps\n"
 	  "  --remove          forget the map of REMOTE_TABLE\n" },
+	{ "config", cmd_config, "config [--json] [KEY [VALUE]] | config --unset KEY",
+	  "Shows or changes this replica's settings, kept inside the database.\n"
+	  "Alone, lists them; with KEY, prints its value; with KEY VALUE, sets\n"
+	  "it (the value is checked first).  Passwords never go on the command\n"
+	  "line: mail.password-file names a file holding one.\n\n"
+	  "  mail.smtp          smtp://HOST[:PORT] or smtps://HOST[:PORT]\n"
+	  "  mail.starttls      yes or no: STARTTLS on smtp:// (default no)\n"
+	  "  mail.from          From address of mule's messages\n"
+	  "  mail.user          login for SMTP AUTH and for the inbox when its\n"
+	  "                     URL names no user\n"
+	  "  mail.password-file file holding the password (stored absolute)\n"
+	  "  mail.inbox         imap[s]://USER@HOST[:PORT][/MAILBOX],\n"
+	  "                     pop3[s]://USER@HOST[:PORT], maildir:/PATH or\n"
+	  "                     mbox:/PATH: where unpack --mail fetches\n"
+	  "  mail.max-size      largest message (default 10M; 64k to 1G);\n"
+	  "                     bigger bundles are sent as parts\n"
+	  "  mail.after-fetch   keep or delete applied messages (default keep)\n"
+	  "  mail.ca-file       PEM file of the certificates trusted to sign\n"
+	  "                     the servers' TLS certificates (default: the\n"
+	  "                     system's); stored absolute\n\n"
+	  "  --unset KEY        remove a setting\n"
+	  "  --json             JSON output\n" },
 	{ NULL, NULL, NULL, NULL },
 };

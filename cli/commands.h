@@ -26,5 +26,6 @@ int cmd_map(struct cli *c, int argc, char **argv);
  */
 int share_describe(struct replica *rp, const char *peer, int json,
     const char *indent);
+int cmd_config(struct cli *c, int argc, char **argv);
 
 #endif

@@ -94,6 +94,22 @@ int replica_peer_set(struct replica *rp, const char *name, const char *key,
 int replica_peer_prop(struct replica *rp, const char *name, const char *key,
     char **value, char *err);
 
+/* ---- settings (_mule_config) ---- */
+
+/*
+ * Settings are plain key/value text; replica/ does not interpret them
+ * (cli/ checks keys and values).  replica_config_get: *value is a heap
+ * string or NULL when unset.  replica_config_set: value NULL deletes.
+ * replica_config_list: every setting sorted by key, as two heap arrays of
+ * *n heap strings (free each with strv_free).
+ */
+int replica_config_get(struct replica *rp, const char *key, char **value,
+    char *err);
+int replica_config_set(struct replica *rp, const char *key,
+    const char *value, char *err);
+int replica_config_list(struct replica *rp, char ***keys, char ***values,
+    size_t *n, char *err);
+
 /* ---- tracked tables ---- */
 
 /* A tracked table as mule sees it now. */

@@ -1,0 +1,120 @@
+/* cli/cmd_config.c — mule config [--json] [--unset] [KEY [VALUE]] */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/cmd_mail.h"
+#include "cli/commands.h"
+#include "core/strb.h"
+
+static int
+config_list(struct cli *c, struct replica *rp)
+{
+	char err[MULE_ERRLEN] = "", **k = NULL, **v = NULL;
+	size_t i, n = 0;
+	int r;
+
+	if ((r = replica_config_list(rp, &k, &v, &n, err)) != 0)
+		return cli_fail(r, err);
+	if (c->json)
+		printf("{");
+	for (i = 0; i < n; i++) {
+		if (c->json) {
+			printf("%s", i ? "," : "");
+			json_str(stdout, k[i]);
+			printf(":");
+			json_str(stdout, v[i]);
+		} else {
+			printf("%s = %s\n", k[i], v[i]);
+		}
+	}
+	if (c->json)
+		printf("}\n");
+	else if (n == 0)
+		printf("no settings yet; see 'mule config --help' for the "
+		    "keys\n");
+	strv_free(k, n);
+	strv_free(v, n);
+	return EXIT_OK;
+}
+
+int
+cmd_config(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "unset", no_argument, NULL, 'u' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct cli_cmd *cmd = cli_find("config");
+	char err[MULE_ERRLEN] = "", *val = NULL, *norm = NULL;
+	struct replica *rp = NULL;
+	const char *key;
+	int ch, r, rc, unset = 0;
+
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'j':
+			c->json = 1;
+			break;
+		case 'u':
+			unset = 1;
+			break;
+		case 'h':
+			return cli_help(cmd);
+		default:
+			return cli_usage(cmd);
+		}
+	}
+	if (argc - optind > 2 || (unset && argc - optind != 1))
+		return cli_usage(cmd);
+	key = optind < argc ? argv[optind] : NULL;
+	if (key != NULL && (r = mail_config_check(key, "", &norm, err)) ==
+	    MULE_ENOTFOUND) {
+		cli_error("%s", err);
+		return EXIT_USAGE;
+	}
+	free(norm);
+	norm = NULL;
+	if (argc - optind == 2 && (r = mail_config_check(key, argv[optind + 1],
+	    &norm, err)) != 0) {
+		cli_error("%s", err);
+		return EXIT_USAGE;
+	}
+	if ((rc = cli_open(c, argc - optind < 2 && !unset, &rp)) != 0)
+		goto out;
+	if (key == NULL) {
+		rc = config_list(c, rp);
+		goto out;
+	}
+	if (unset || argc - optind == 2) {
+		r = replica_config_set(rp, key, unset ? NULL : norm != NULL ?
+		    norm : argv[optind + 1], err);
+		rc = r != 0 ? cli_fail(r, err) : EXIT_OK;
+		goto out;
+	}
+	if ((r = replica_config_get(rp, key, &val, err)) != 0) {
+		rc = cli_fail(r, err);
+		goto out;
+	}
+	if (val == NULL) {
+		cli_error("%s is not set", key);
+		rc = EXIT_FAIL;
+		goto out;
+	}
+	if (c->json) {
+		json_str(stdout, val);
+		printf("\n");
+	} else {
+		printf("%s\n", val);
+	}
+	rc = EXIT_OK;
+out:
+	free(val);
+	free(norm);
+	replica_close(rp);
+	return rc;
+}
