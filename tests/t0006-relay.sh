@@ -430,6 +430,25 @@ test_expect_success 'the same counter from another origin does not count as seen
 	logged_somewhere 300 s1.db m.db s2.db
 '
 
+# h and a insert the same key; h's values (edited once more) beat a's at m,
+# so a's are never relayed, though a's counter reaches h through m.  h
+# edits again and sends to a directly: a's values, which h never saw, must
+# be logged.
+test_expect_success 'values of a colliding insert that lost at a hub are logged' '
+	mkdir ch && cd ch &&
+	mksite h a m && trust h m && trust a m && trust h a &&
+	test "$(lamport h)" = "$(lamport a)" &&
+	sqlite3 h.db "INSERT INTO k VALUES (1, 10, 20, 30)" && send h m &&
+	sqlite3 h.db "UPDATE k SET x = 11, y = 21, z = 31" && send h m &&
+	sqlite3 a.db "INSERT INTO k VALUES (1, 40, 50, 60)" && send a m &&
+	check_val m.db "SELECT x, y, z FROM k" "11|21|31" &&
+	send m h &&
+	sqlite3 h.db "UPDATE k SET x = 12, y = 22, z = 32" && send h a &&
+	check_val a.db "SELECT x, y, z FROM k" "12|22|32" &&
+	logged_somewhere 40 h.db a.db m.db &&
+	logged_somewhere 50 h.db a.db m.db
+'
+
 # s2's delete reaches the hub before s1's update (which loses there); the
 # hub, having seen s1's update, relays the delete to s1.
 test_expect_success 'an update lost to a delete relayed through a hub is logged' '
