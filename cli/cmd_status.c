@@ -39,7 +39,10 @@ in_list(const char *list, const char *name)
 	return 0;
 }
 
-/* The last bundle sent to or received from `peer` (seq 0 when none). */
+/*
+ * The newest bundle (highest number) sent to or received from `peer`: a
+ * stale one read late does not count (seq 0 when none).
+ */
 static void
 last_bundle(struct replica_logent *v, size_t n, const char *peer,
     const char *dir, int64_t *seq, const char **at)
@@ -49,7 +52,8 @@ last_bundle(struct replica_logent *v, size_t n, const char *peer,
 	*seq = 0;
 	*at = "";
 	for (i = 0; i < n; i++) {
-		if (strcmp(v[i].dir, dir) != 0 || !in_list(v[i].peer, peer))
+		if (strcmp(v[i].dir, dir) != 0 || !in_list(v[i].peer, peer) ||
+		    v[i].seq < *seq)
 			continue;
 		*seq = v[i].seq;
 		*at = v[i].at;

@@ -232,7 +232,7 @@ unpack_one(struct unpacker *u, const char *path, const char *label,
 	    (r = replica_log_add(u->rp, u->info->bundle_id, "recv",
 	    u->peer.name, (int64_t)u->m.seq, label, strb_str(&sum), NULL,
 	    err)) != 0 ||
-	    (r = replica_check_lost(u->rp, u->peer.name, &u->m.recv,
+	    (r = replica_check_lost(u->rp, u->peer.name, u->m.seq, &u->m.recv,
 	    &u->m.ack, &lost, err)) != 0)
 		goto out;
 	if (u->dry) {

@@ -1166,6 +1166,17 @@ replica_apply_finish(struct replica_apply *a, const struct vector *base,
 	} else {
 		a->st.gap = 1;
 	}
+	/* Acks only grow: a stale bundle read late does not lower them. */
+	vector_release(&known);
+	if ((r = rp_vector_get(a->rp, a->peer, "acked", &known, err)) != 0)
+		goto out;
+	for (i = 0; i < known.n; i++)
+		if (vector_get(&a->ack, known.e[i].origin) <
+		    known.e[i].counter && vector_set(&a->ack,
+		    known.e[i].origin, known.e[i].counter) != 0) {
+			r = mule_errf(err, MULE_ENOMEM, "out of memory");
+			goto out;
+		}
 	if ((r = rp_vector_put(a->rp, a->peer, "acked", &a->ack, err)) != 0)
 		goto out;
 	if (a->have_values) {

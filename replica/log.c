@@ -287,7 +287,7 @@ replica_recv_seqs(struct replica *rp, struct vector *out, char *err)
 }
 
 int
-replica_check_lost(struct replica *rp, const char *peer,
+replica_check_lost(struct replica *rp, const char *peer, uint64_t seq,
     const struct vector *recv, const struct vector *ack, int *lost,
     char *err)
 {
@@ -299,6 +299,15 @@ replica_check_lost(struct replica *rp, const char *peer,
 
 	*lost = 0;
 	vector_init(&top);
+	if ((r = rp_prepare(rp, "SELECT 1 FROM _mule_bundles WHERE dir = "
+	    "'recv' AND peer = ? AND seq > ?", &st, err)) != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)seq);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		goto out;	/* stale: a newer one was applied */
+	sqlite3_finalize(st);
+	st = NULL;
 	if ((k = vector_get(recv, rp->site_id)) == 0)
 		goto out;
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)k);

@@ -290,8 +290,10 @@ int replica_recv_seqs(struct replica *rp, struct vector *out, char *err);
  * the missing changes again (*lost = 1).  Remembers, as the peer's
  * properties "_applied" and "_lost", the last bundle of ours it applied
  * and the one after which something was lost (cleared by the next pack).
+ * A stale bundle — `seq` below one of the peer's already applied — tells
+ * nothing new and changes nothing.
  */
-int replica_check_lost(struct replica *rp, const char *peer,
+int replica_check_lost(struct replica *rp, const char *peer, uint64_t seq,
     const struct vector *recv, const struct vector *ack, int *lost,
     char *err);
 int replica_log_list(struct replica *rp, struct replica_logent **out,
