@@ -172,4 +172,14 @@ int rp_vector_get(struct replica *rp, const char *peer, const char *kind,
 int rp_vector_put(struct replica *rp, const char *peer, const char *kind,
     const struct vector *v, char *err);
 
+/* ---- schema (replica/schema.c, replica/catalog.c) ---- */
+struct schema;
+/*
+ * Reads the schema of db: the tables for which want(arg, name) is 1 (all
+ * but sqlite_* and _mule_* when want is NULL), their indexes and
+ * triggers, and every view.
+ */
+int rp_schema_read(sqlite3 *db, int (*want)(void *, const char *),
+    void *arg, struct schema *out, char *err);
+
 #endif

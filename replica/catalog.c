@@ -1,0 +1,1459 @@
+/*
+ * replica/catalog.c — the catalogue of schema versions (_mule_schema),
+ * recording changes, running migration steps, and re-baselining the
+ * per-row state of the tables they change (see replica/schema.h and
+ * docs/state.md "Schema").
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sodium.h>
+
+#include "core/error.h"
+#include "core/strb.h"
+#include "replica/internal.h"
+#include "replica/schema.h"
+
+static const char catalog_sql[] =
+    "CREATE TABLE IF NOT EXISTS _mule_schema("
+    " version INTEGER PRIMARY KEY, fpr BLOB NOT NULL, sql TEXT NOT NULL,"
+    " migration TEXT NOT NULL, handwritten INTEGER NOT NULL,"
+    " checksum BLOB NOT NULL, at TEXT NOT NULL DEFAULT (datetime('now')))";
+
+/* A table's layout as the state was written: columns and key, by name. */
+static const char layout_sql[] =
+    "SELECT json_object('c', (SELECT json_group_array(name) FROM "
+    "(SELECT name FROM pragma_table_info(?1) ORDER BY cid)), 'k', "
+    "(SELECT json_group_array(name) FROM (SELECT name FROM "
+    "pragma_table_info(?1) WHERE pk > 0 ORDER BY pk)))";
+
+#define REBASE_BATCH 256
+
+static void
+hex(char *out, const uint8_t *p, size_t n)
+{
+	static const char hx[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = hx[p[i] >> 4];
+		out[2 * i + 1] = hx[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static int
+cat_exists(struct replica *rp, int *yes, char *err)
+{
+	int64_t v;
+	int r;
+
+	if ((r = rp_scalar(rp, "SELECT count(*) FROM sqlite_schema WHERE "
+	    "type = 'table' AND name = '_mule_schema'", 0, 0, &v, err)) == 0)
+		*yes = v > 0;
+	return r;
+}
+
+static int
+cat_ensure(struct replica *rp, char *err)
+{
+	return rp_exec(rp, catalog_sql, err);
+}
+
+static void
+cat_checksum(uint32_t version, const uint8_t fpr[SCHEMA_FPR_LEN],
+    const char *sql, const char *migration, int handwritten,
+    uint8_t out[SCHEMA_FPR_LEN])
+{
+	crypto_generichash_state h;
+	uint8_t b[5];
+
+	b[0] = (uint8_t)(version >> 24);
+	b[1] = (uint8_t)(version >> 16);
+	b[2] = (uint8_t)(version >> 8);
+	b[3] = (uint8_t)version;
+	b[4] = (uint8_t)(handwritten != 0);
+	crypto_generichash_init(&h, NULL, 0, SCHEMA_FPR_LEN);
+	crypto_generichash_update(&h, b, sizeof(b));
+	crypto_generichash_update(&h, fpr, SCHEMA_FPR_LEN);
+	crypto_generichash_update(&h, (const unsigned char *)sql,
+	    strlen(sql) + 1);
+	crypto_generichash_update(&h, (const unsigned char *)migration,
+	    strlen(migration));
+	crypto_generichash_final(&h, out, SCHEMA_FPR_LEN);
+}
+
+static int
+cat_add(struct replica *rp, uint32_t version, const uint8_t fpr[SCHEMA_FPR_LEN],
+    const char *sql, const char *migration, int handwritten, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	uint8_t sum[SCHEMA_FPR_LEN];
+	int rc, r;
+
+	cat_checksum(version, fpr, sql, migration, handwritten, sum);
+	if ((r = rp_prepare(rp, "INSERT INTO _mule_schema(version, fpr, sql,"
+	    " migration, handwritten, checksum) VALUES (?, ?, ?, ?, ?, ?)",
+	    &st, err)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, version);
+	sqlite3_bind_blob(st, 2, fpr, SCHEMA_FPR_LEN, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, sql, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, migration, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 5, handwritten != 0);
+	sqlite3_bind_blob(st, 6, sum, SCHEMA_FPR_LEN, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : rp_dberr(rp, rc, err,
+	    "record schema version");
+}
+
+void
+replica_schema_version_release(struct replica_schema_version *v)
+{
+	free(v->sql);
+	free(v->migration);
+	memset(v, 0, sizeof(*v));
+}
+
+int
+replica_schema_latest(struct replica *rp, uint32_t *version,
+    uint8_t fpr[SCHEMA_FPR_LEN], char *err)
+{
+	sqlite3_stmt *st = NULL;
+	int yes, rc, r;
+
+	if ((r = cat_exists(rp, &yes, err)) != 0)
+		return r;
+	*version = 0;
+	memset(fpr, 0, SCHEMA_FPR_LEN);
+	if (!yes)
+		return 0;
+	if ((r = rp_prepare(rp, "SELECT version, fpr FROM _mule_schema ORDER "
+	    "BY version DESC LIMIT 1", &st, err)) != 0)
+		return r;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 1) == SCHEMA_FPR_LEN) {
+		*version = (uint32_t)sqlite3_column_int64(st, 0);
+		memcpy(fpr, sqlite3_column_blob(st, 1), SCHEMA_FPR_LEN);
+	} else if (rc != SQLITE_DONE) {
+		r = rp_dberr(rp, rc, err, "read schema catalogue");
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+replica_schema_get(struct replica *rp, uint32_t version,
+    struct replica_schema_version *out, char *err)
+{
+	struct replica_schema_version v;
+	sqlite3_stmt *st = NULL;
+	uint8_t sum[SCHEMA_FPR_LEN];
+	int yes, rc, r = MULE_EINTERNAL;
+
+	memset(&v, 0, sizeof(v));
+	if ((r = cat_exists(rp, &yes, err)) != 0)
+		goto out;
+	if (!yes || version == 0) {
+		r = mule_errf(err, MULE_ENOTFOUND, "no schema version %u; "
+		    "see 'mule schema log'", version);
+		goto out;
+	}
+	if ((r = rp_prepare(rp, "SELECT fpr, sql, migration, handwritten, "
+	    "checksum, at FROM _mule_schema WHERE version = ?", &st, err)) != 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, version);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		r = rc == SQLITE_DONE ? mule_errf(err, MULE_ENOTFOUND, "no "
+		    "schema version %u; see 'mule schema log'", version) :
+		    rp_dberr(rp, rc, err, "read schema catalogue");
+		goto out;
+	}
+	if (sqlite3_column_bytes(st, 0) != SCHEMA_FPR_LEN) {
+		r = mule_errf(err, MULE_EDB, "schema version %u is damaged",
+		    version);
+		goto out;
+	}
+	v.version = version;
+	memcpy(v.fpr, sqlite3_column_blob(st, 0), SCHEMA_FPR_LEN);
+	v.handwritten = sqlite3_column_int(st, 3);
+	snprintf(v.at, sizeof(v.at), "%s",
+	    (const char *)sqlite3_column_text(st, 5));
+	if ((v.sql = strdup((const char *)sqlite3_column_text(st, 1))) ==
+	    NULL || (v.migration = strdup((const char *)
+	    sqlite3_column_text(st, 2))) == NULL) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	cat_checksum(version, v.fpr, v.sql, v.migration, v.handwritten, sum);
+	v.checksum_ok = sqlite3_column_bytes(st, 4) == SCHEMA_FPR_LEN &&
+	    memcmp(sqlite3_column_blob(st, 4), sum, SCHEMA_FPR_LEN) == 0;
+	*out = v;
+	memset(&v, 0, sizeof(v));
+	r = 0;
+out:
+	sqlite3_finalize(st);
+	replica_schema_version_release(&v);
+	return r;
+}
+
+/* want(): tables listed in _mule_tables. */
+static int
+want_tracked(void *arg, const char *table)
+{
+	sqlite3_stmt *st = arg;
+	int yes;
+
+	sqlite3_bind_text(st, 1, table, -1, SQLITE_TRANSIENT);
+	yes = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_reset(st);
+	return yes;
+}
+
+int
+replica_schema_live(struct replica *rp, struct schema *out,
+    uint8_t fpr[SCHEMA_FPR_LEN], char *err)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = rp_prepare(rp, "SELECT 1 FROM _mule_tables WHERE name = ? "
+	    "COLLATE NOCASE", &st, err)) != 0)
+		return r;
+	r = rp_schema_read(rp->db, want_tracked, st, out, err);
+	sqlite3_finalize(st);
+	if (r == 0 && fpr != NULL)
+		schema_fingerprint(out, fpr);
+	return r;
+}
+
+/* Runs a script statement by statement; foreign key violations fail. */
+static int
+exec_script(struct replica *rp, const char *sql, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	const char *tail = sql;
+	int rc, r = 0, fk;
+
+	while (r == 0 && *tail != '\0') {
+		rc = sqlite3_prepare_v2(rp->db, tail, -1, &st, &tail);
+		if (rc != SQLITE_OK) {
+			r = mule_errf(err, MULE_EMIGRATION, "%s",
+			    sqlite3_errmsg(rp->db));
+			break;
+		}
+		if (st == NULL)
+			continue;	/* whitespace or a comment */
+		fk = sqlite3_strnicmp(sqlite3_sql(st), "PRAGMA", 6) == 0 &&
+		    strstr(sqlite3_sql(st), "foreign_key_check") != NULL;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			if (fk) {
+				r = mule_errf(err, MULE_EMIGRATION, "the "
+				    "migration leaves rows of table '%s' "
+				    "whose foreign key points nowhere",
+				    (const char *)sqlite3_column_text(st, 0));
+				break;
+			}
+		if (r == 0 && rc != SQLITE_DONE)
+			r = mule_errf(err, MULE_EMIGRATION, "%s",
+			    sqlite3_errmsg(rp->db));
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	return r;
+}
+
+/* ---- table layouts and re-baselining ---- */
+
+static int
+layout_now(struct replica *rp, const char *table, char **out, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	if ((r = rp_prepare(rp, layout_sql, &st, err)) != 0)
+		return r;
+	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW)
+		r = rp_dberr(rp, rc, err, "read table layout");
+	else if ((*out = strdup((const char *)sqlite3_column_text(st, 0))) ==
+	    NULL)
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int
+layout_set(struct replica *rp, int64_t tid, const char *layout, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	if ((r = rp_prepare(rp, "UPDATE _mule_tables SET cols = ? WHERE tid "
+	    "= ?", &st, err)) != 0)
+		return r;
+	sqlite3_bind_text(st, 1, layout, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, tid);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : rp_dberr(rp, rc, err,
+	    "update tracked tables");
+}
+
+/* Column names of a stored layout (heap array). */
+static int
+layout_cols(struct replica *rp, const char *layout, char ***out, size_t *n,
+    char *err)
+{
+	sqlite3_stmt *st = NULL;
+	char **v = NULL;
+	size_t cnt = 0;
+	void *p;
+	int rc, r = 0;
+
+	if ((r = rp_prepare(rp, "SELECT value FROM json_each(?1, '$.c') "
+	    "ORDER BY key", &st, err)) != 0)
+		return r;
+	sqlite3_bind_text(st, 1, layout, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((p = realloc(v, (cnt + 1) * sizeof(*v))) == NULL ||
+		    ((v = p), (v[cnt] = strdup((const char *)
+		    sqlite3_column_text(st, 0))) == NULL)) {
+			r = mule_errf(err, MULE_ENOMEM, "out of memory");
+			break;
+		}
+		cnt++;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = rp_dberr(rp, rc, err, "read table layout");
+	sqlite3_finalize(st);
+	if (r != 0) {
+		strv_free(v, cnt);
+		return r;
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+/* 1 when the two layouts have the same key columns. */
+static int
+layout_same_key(struct replica *rp, const char *a, const char *b)
+{
+	sqlite3_stmt *st = NULL;
+	int same = 0;
+
+	if (rp_prepare(rp, "SELECT json_extract(?1, '$.k') IS "
+	    "json_extract(?2, '$.k')", &st, NULL) != 0)
+		return 0;
+	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		same = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return same;
+}
+
+/*
+ * Short hash of column `col`'s default value (what ALTER TABLE ADD
+ * COLUMN puts into existing rows); NULL's when it cannot be evaluated.
+ */
+static uint32_t
+default_hash(struct replica *rp, const char *table, const char *col)
+{
+	sqlite3_stmt *st = NULL, *ev = NULL;
+	struct strb sb;
+	struct mval v;
+	uint32_t h;
+
+	memset(&v, 0, sizeof(v));
+	v.type = MVAL_NULL;
+	h = val_hash(&v);
+	strb_init(&sb);
+	if (rp_prepare(rp, "SELECT dflt_value FROM pragma_table_info(?1) "
+	    "WHERE name = ?2", &st, NULL) != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, col, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW ||
+	    sqlite3_column_type(st, 0) == SQLITE_NULL)
+		goto out;
+	/* The expression comes from the local schema, not from data. */
+	strb_addf(&sb, "SELECT %s", (const char *)sqlite3_column_text(st, 0));
+	if (strb_error(&sb) || sqlite3_prepare_v2(rp->db, strb_str(&sb), -1,
+	    &ev, NULL) != SQLITE_OK || sqlite3_step(ev) != SQLITE_ROW)
+		goto out;
+	mval_from_stmt(&v, ev, 0);
+	h = val_hash(&v);
+out:
+	sqlite3_finalize(st);
+	sqlite3_finalize(ev);
+	strb_release(&sb);
+	return h;
+}
+
+/* One state row read in a batch. */
+struct srow {
+	sqlite3_value *pk;
+	int64_t cl;
+	uint8_t hash[ROW_HASH_LEN];
+	void *st;
+	size_t stlen;
+};
+
+static void
+srows_free(struct srow *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		sqlite3_value_free(v[i].pk);
+		free(v[i].st);
+	}
+}
+
+/* Binds the key of a state row to the pk columns of a data query. */
+static int
+bind_state_key(const struct replica_table *t, sqlite3_stmt *data,
+    sqlite3_value *pk)
+{
+	struct mval k[64];
+	uint32_t i;
+
+	if (t->intpk) {
+		sqlite3_bind_value(data, 1, pk);
+		return 0;
+	}
+	if (t->npk > 64 || pk_decode(sqlite3_value_blob(pk),
+	    (size_t)sqlite3_value_bytes(pk), k, t->npk) != 0)
+		return MULE_EFORMAT;
+	for (i = 0; i < t->npk; i++)
+		mval_bind(data, (int)i + 1, &k[i]);
+	return 0;
+}
+
+struct rebase {
+	struct replica *rp;
+	struct replica_table *t;
+	int trust;		/* data is the truth (received or recorded) */
+	int32_t *map;		/* new column -> old column, or -1 */
+	uint32_t *dflt;		/* detect mode: hash of a new column's default */
+	uint32_t nold;
+	sqlite3_stmt *data, *put;
+	int64_t alive_delta;
+};
+
+/* Remaps one state row to the new layout (see remap_table). */
+static int
+remap_row(struct rebase *b, struct srow *sr, char *err)
+{
+	struct rowstate old, ns;
+	uint8_t cur[ROW_HASH_LEN];
+	uint32_t *curcol = NULL, j, n = b->t->ncols;
+	int r, rc, same;
+
+	memset(&old, 0, sizeof(old));
+	memset(&ns, 0, sizeof(ns));
+	if ((r = rowstate_decode(&old, sr->st, sr->stlen)) != 0) {
+		r = mule_errf(err, MULE_EDB, "table %s: damaged state",
+		    b->t->name);
+		goto out;
+	}
+	if ((r = rowstate_alloc(&ns, n)) != 0 ||
+	    (curcol = calloc(n + 1, sizeof(*curcol))) == NULL) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	ns.cl = (uint64_t)sr->cl;
+	ns.cl_st = old.cl_st;
+	ns.cl_prior = old.cl_prior;
+	memcpy(ns.cl_beat, old.cl_beat, sizeof(ns.cl_beat));
+	memcpy(ns.hash, sr->hash, ROW_HASH_LEN);
+	for (j = 0; j < n; j++) {
+		int32_t i = b->map[j];
+		if (i >= 0 && (uint32_t)i < old.ncols) {
+			ns.colhash[j] = old.colhash[i];
+			ns.colst[j] = old.colst[i];
+			memcpy(ns.colbeat[j], old.colbeat[i],
+			    sizeof(ns.colbeat[j]));
+			ns.colprior[j] = old.colprior[i];
+		} else {
+			/* Made by DDL: the zero stamp, so any write wins. */
+			ns.colhash[j] = b->dflt[j];
+		}
+	}
+	if (ns.cl % 2 == 1) {
+		if ((r = bind_state_key(b->t, b->data, sr->pk)) != 0) {
+			r = mule_errf(err, r, "table %s: damaged key in state",
+			    b->t->name);
+			goto out;
+		}
+		rc = sqlite3_step(b->data);
+		if (rc == SQLITE_ROW) {
+			row_hash_stmt(b->data, 0, n, cur, curcol);
+			if (b->trust) {
+				memcpy(ns.colhash, curcol, n * sizeof(*curcol));
+				memcpy(ns.hash, cur, ROW_HASH_LEN);
+			} else {
+				/*
+				 * Values that differ from what the DDL left
+				 * are edits: a hash no row has makes the
+				 * next scan compare the column hashes.
+				 */
+				for (same = 1, j = 0; j < n && same; j++)
+					same = curcol[j] == ns.colhash[j];
+				if (same)
+					memcpy(ns.hash, cur, ROW_HASH_LEN);
+				else
+					memset(ns.hash, 0, ROW_HASH_LEN);
+			}
+		} else if (rc != SQLITE_DONE) {
+			r = rp_dberr(b->rp, rc, err, b->t->name);
+		}
+		sqlite3_reset(b->data);
+		sqlite3_clear_bindings(b->data);
+		if (r != 0)
+			goto out;
+	}
+	sqlite3_bind_value(b->put, 1, sr->pk);
+	r = rp_state_put(b->rp, b->put, &ns, err);
+out:
+	free(curcol);
+	rowstate_release(&old);
+	rowstate_release(&ns);
+	return r;
+}
+
+/* Data rows without state (made by a migration): zero-stamped state. */
+static int
+fill_missing(struct rebase *b, const char *sname, char *err)
+{
+	struct replica_table *t = b->t;
+	sqlite3_stmt *all = NULL, *probe = NULL;
+	struct rowstate ns;
+	struct strb sb;
+	struct mval pk[64];
+	uint32_t i;
+	int rc, r = 0;
+
+	memset(&ns, 0, sizeof(ns));
+	strb_init(&sb);
+	if (t->npk > 64) {
+		r = mule_errf(err, MULE_ETOOLARGE, "table %s: key too wide",
+		    t->name);
+		goto out;
+	}
+	strb_add(&sb, "SELECT ");
+	for (i = 0; i < t->npk; i++) {
+		strb_add_ident(&sb, t->cols[t->pkcols[i]]);
+		strb_add(&sb, ", ");
+	}
+	sql_cols(&sb, t);
+	strb_add(&sb, " FROM ");
+	strb_add_ident(&sb, t->name);
+	if ((r = rp_prepare(b->rp, strb_str(&sb), &all, err)) != 0)
+		goto out;
+	strb_reset(&sb);
+	strb_addf(&sb, "SELECT 1 FROM %s WHERE pk = ?1", sname);
+	if ((r = rp_prepare(b->rp, strb_str(&sb), &probe, err)) != 0)
+		goto out;
+	if ((r = rowstate_alloc(&ns, t->ncols)) != 0) {
+		r = mule_errf(err, r, "out of memory");
+		goto out;
+	}
+	while ((rc = sqlite3_step(all)) == SQLITE_ROW) {
+		for (i = 0; i < t->npk; i++)
+			mval_from_stmt(&pk[i], all, (int)i);
+		if ((r = rp_bind_statekey(probe, 1, t, pk)) != 0) {
+			r = mule_errf(err, r, "table %s: bad key", t->name);
+			goto out;
+		}
+		rc = sqlite3_step(probe);
+		sqlite3_reset(probe);
+		if (rc == SQLITE_ROW)
+			continue;
+		ns.cl = 1;
+		row_hash_stmt(all, (int)t->npk, t->ncols, ns.hash, ns.colhash);
+		if ((r = rp_bind_statekey(b->put, 1, t, pk)) != 0 ||
+		    (r = rp_state_put(b->rp, b->put, &ns, err)) != 0)
+			goto out;
+		b->alive_delta++;
+	}
+	if (rc != SQLITE_DONE)
+		r = rp_dberr(b->rp, rc, err, t->name);
+out:
+	rowstate_release(&ns);
+	sqlite3_finalize(all);
+	sqlite3_finalize(probe);
+	strb_release(&sb);
+	return r;
+}
+
+/*
+ * Rewrites every state row of table t (live shape) from the column
+ * layout `oldcols` to the table's: cells keep their stamps by column
+ * name; cells of new columns get the zero stamp.  With `trust` the
+ * column and row hashes are taken from the data (the migration's
+ * effects are the new baseline, not changes) and rows without state get
+ * zero-stamped state; otherwise (changes another program made before
+ * they were recorded) values that differ from what the DDL would have
+ * left are left for the next scan to find as edits.
+ */
+static int
+remap_table(struct replica *rp, struct replica_table *t, char **oldcols,
+    size_t nold, int trust, char *err)
+{
+	struct rebase b;
+	struct srow rows[REBASE_BATCH];
+	sqlite3_stmt *first = NULL, *next = NULL, *cur;
+	struct strb sb;
+	sqlite3_value *last = NULL;
+	char sname[32];
+	size_t i, k, nrows = 0;
+	uint32_t j;
+	int rc, r = MULE_EINTERNAL;
+
+	memset(&b, 0, sizeof(b));
+	strb_init(&sb);
+	b.rp = rp;
+	b.t = t;
+	b.trust = trust;
+	b.nold = (uint32_t)nold;
+	if ((b.map = calloc(t->ncols + 1, sizeof(*b.map))) == NULL ||
+	    (b.dflt = calloc(t->ncols + 1, sizeof(*b.dflt))) == NULL) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (j = 0; j < t->ncols; j++) {
+		b.map[j] = -1;
+		for (k = 0; k < nold; k++)
+			if (strcasecmp(oldcols[k], t->cols[j]) == 0)
+				b.map[j] = (int32_t)k;
+		if (b.map[j] < 0 && !trust)
+			b.dflt[j] = default_hash(rp, t->name, t->cols[j]);
+	}
+	state_table(t->tid, sname);
+	strb_addf(&sb, "SELECT pk, cl, hash, st FROM %s ORDER BY pk LIMIT %d",
+	    sname, REBASE_BATCH);
+	if ((r = rp_prepare(rp, strb_str(&sb), &first, err)) != 0)
+		goto out;
+	strb_reset(&sb);
+	strb_addf(&sb, "SELECT pk, cl, hash, st FROM %s WHERE pk > ?1 ORDER "
+	    "BY pk LIMIT %d", sname, REBASE_BATCH);
+	if ((r = rp_prepare(rp, strb_str(&sb), &next, err)) != 0)
+		goto out;
+	strb_reset(&sb);
+	strb_addf(&sb, "INSERT OR REPLACE INTO %s(pk, cl, hash, st) VALUES "
+	    "(?1, ?2, ?3, ?4)", sname);
+	if ((r = rp_prepare(rp, strb_str(&sb), &b.put, err)) != 0)
+		goto out;
+	strb_reset(&sb);
+	strb_add(&sb, "SELECT ");
+	sql_cols(&sb, t);
+	strb_add(&sb, " FROM ");
+	strb_add_ident(&sb, t->name);
+	strb_add(&sb, " WHERE ");
+	sql_pk_where(&sb, t, 1);
+	if (strb_error(&sb)) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = rp_prepare(rp, strb_str(&sb), &b.data, err)) != 0)
+		goto out;
+	cur = first;
+	for (;;) {
+		nrows = 0;
+		if (last != NULL)
+			sqlite3_bind_value(next, 1, last);
+		while ((rc = sqlite3_step(cur)) == SQLITE_ROW) {
+			struct srow *s = &rows[nrows];
+			memset(s, 0, sizeof(*s));
+			s->pk = sqlite3_value_dup(sqlite3_column_value(cur, 0));
+			s->cl = sqlite3_column_int64(cur, 1);
+			if (sqlite3_column_bytes(cur, 2) == ROW_HASH_LEN)
+				memcpy(s->hash, sqlite3_column_blob(cur, 2),
+				    ROW_HASH_LEN);
+			s->stlen = (size_t)sqlite3_column_bytes(cur, 3);
+			s->st = malloc(s->stlen + 1);
+			nrows++;
+			if (s->pk == NULL || s->st == NULL) {
+				sqlite3_reset(cur);
+				r = mule_errf(err, MULE_ENOMEM, "out of memory");
+				goto out;
+			}
+			memcpy(s->st, sqlite3_column_blob(cur, 3), s->stlen);
+		}
+		sqlite3_reset(cur);
+		if (rc != SQLITE_DONE) {
+			r = rp_dberr(rp, rc, err, "read state");
+			goto out;
+		}
+		for (i = 0; i < nrows; i++)
+			if ((r = remap_row(&b, &rows[i], err)) != 0)
+				goto out;
+		if (nrows < REBASE_BATCH)
+			break;
+		sqlite3_value_free(last);
+		last = rows[nrows - 1].pk;
+		rows[nrows - 1].pk = NULL;
+		srows_free(rows, nrows);
+		nrows = 0;
+		cur = next;
+	}
+	if (trust && (r = fill_missing(&b, sname, err)) != 0)
+		goto out;
+	if ((r = rp_alive_add(rp, t->tid, b.alive_delta, err)) != 0)
+		goto out;
+	r = 0;
+out:
+	srows_free(rows, nrows);
+	sqlite3_value_free(last);
+	sqlite3_finalize(first);
+	sqlite3_finalize(next);
+	sqlite3_finalize(b.put);
+	sqlite3_finalize(b.data);
+	free(b.map);
+	free(b.dflt);
+	strb_release(&sb);
+	return r;
+}
+
+/*
+ * Brings table `name`'s state to its live layout.  A changed key means
+ * other rows: the state starts over (untrack, track).  With `trust`
+ * everything the data holds now is the baseline.
+ */
+static int
+rebaseline(struct replica *rp, const char *name, int trust, char *err)
+{
+	struct replica_table *t = NULL;
+	sqlite3_stmt *st = NULL;
+	char *stored = NULL, *now = NULL, **old = NULL;
+	size_t nold = 0;
+	int64_t tid;
+	int rc, r, intkey, already, intpk;
+
+	if ((r = rp_prepare(rp, "SELECT tid, cols, intpk FROM _mule_tables "
+	    "WHERE name = ?", &st, err)) != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		r = rc == SQLITE_DONE ? 0 : rp_dberr(rp, rc, err, name);
+		goto out;
+	}
+	tid = sqlite3_column_int64(st, 0);
+	intpk = sqlite3_column_int(st, 2);
+	if ((stored = strdup((const char *)sqlite3_column_text(st, 1))) ==
+	    NULL) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if ((r = layout_now(rp, name, &now, err)) != 0 ||
+	    (r = rp_table_get(rp, name, &t, err)) != 0)
+		goto out;
+	if (stored[0] == '\0') {
+		free(stored);
+		if ((stored = strdup(now)) == NULL) {
+			r = mule_errf(err, MULE_ENOMEM, "out of memory");
+			goto out;
+		}
+	}
+	if (!trust && strcmp(stored, now) == 0) {
+		r = layout_set(rp, tid, now, err);
+		goto out;
+	}
+	if (intpk != t->intpk || !layout_same_key(rp, stored, now)) {
+		if ((r = replica_untrack(rp, name, err)) != 0 ||
+		    (r = replica_track(rp, name, &intkey, &already, err)) != 0)
+			goto out;
+		replica_table_free(t);
+		t = NULL;
+		if ((r = rp_table_get(rp, name, &t, err)) != 0)
+			goto out;
+		tid = t->tid;
+		strv_free(old, nold);
+		old = NULL;
+		nold = 0;
+		if (!trust) {
+			r = layout_set(rp, tid, now, err);
+			goto out;
+		}
+	} else if ((r = layout_cols(rp, stored, &old, &nold, err)) != 0) {
+		goto out;
+	}
+	if ((r = remap_table(rp, t, old, nold, trust, err)) != 0 ||
+	    (r = layout_set(rp, tid, now, err)) != 0)
+		goto out;
+	/* A table made by the migration has its baseline now. */
+	if (trust) {
+		if ((r = rp_prepare(rp, "UPDATE _mule_tables SET baseline = 0 "
+		    "WHERE tid = ?", &st, err)) != 0)
+			goto out;
+		sqlite3_bind_int64(st, 1, tid);
+		if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+			r = rp_dberr(rp, rc, err, "update tracked tables");
+			goto out;
+		}
+	}
+	r = 0;
+out:
+	sqlite3_finalize(st);
+	replica_table_free(t);
+	strv_free(old, nold);
+	free(stored);
+	free(now);
+	return r;
+}
+
+/* Tracked tables whose table no longer exists are forgotten. */
+static int
+untrack_gone(struct replica *rp, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	char **names = NULL;
+	size_t i, n = 0;
+	void *p;
+	int rc, r = 0;
+
+	if ((r = rp_prepare(rp, "SELECT name FROM _mule_tables WHERE name NOT "
+	    "IN (SELECT name FROM sqlite_schema WHERE type = 'table')", &st,
+	    err)) != 0)
+		return r;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((p = realloc(names, (n + 1) * sizeof(*names))) == NULL ||
+		    ((names = p), (names[n] = strdup((const char *)
+		    sqlite3_column_text(st, 0))) == NULL)) {
+			r = mule_errf(err, MULE_ENOMEM, "out of memory");
+			break;
+		}
+		n++;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = rp_dberr(rp, rc, err, "read tracked tables");
+	sqlite3_finalize(st);
+	for (i = 0; i < n && r == 0; i++)
+		r = replica_untrack(rp, names[i], err);
+	strv_free(names, n);
+	return r;
+}
+
+/* 1 when `table` still exists in the database (only untracked). */
+static int
+table_exists(void *arg, const char *table)
+{
+	struct replica *rp = arg;
+	sqlite3_stmt *st = NULL;
+	int yes = 0;
+
+	if (rp_prepare(rp, "SELECT 1 FROM sqlite_schema WHERE type = 'table' "
+	    "AND name = ? COLLATE NOCASE", &st, NULL) != 0)
+		return 1;
+	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+	yes = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return !yes;	/* schema_diff asks whether it is gone */
+}
+
+int
+replica_schema_track_all(struct replica *rp, char *err)
+{
+	return rp_exec(rp, "INSERT OR REPLACE INTO _mule_config(key, value) "
+	    "VALUES ('track-all', '1')", err);
+}
+
+void
+replica_schema_sync_release(struct replica_schema_sync *s)
+{
+	strv_free(s->tracked, s->ntracked);
+	memset(s, 0, sizeof(*s));
+}
+
+/* With track --all: new tables with a key become tracked. */
+static int
+track_new(struct replica *rp, struct replica_schema_sync *out, char *err)
+{
+	char **names = NULL;
+	size_t i, n = 0;
+	int64_t all;
+	void *p;
+	int r, intkey, already;
+
+	if ((r = rp_scalar(rp, "SELECT value = '1' FROM _mule_config WHERE "
+	    "key = 'track-all'", 0, 0, &all, err)) != 0 || !all)
+		return r;
+	if ((r = replica_user_tables(rp, &names, &n, err)) != 0)
+		return r;
+	for (i = 0; i < n && r == 0; i++) {
+		r = replica_track(rp, names[i], &intkey, &already, NULL);
+		if (r == MULE_ENOPK) {
+			r = 0;
+			continue;
+		}
+		if (r != 0) {
+			r = mule_errf(err, r, "cannot track new table '%s'",
+			    names[i]);
+			break;
+		}
+		if (already)
+			continue;
+		if ((p = realloc(out->tracked, (out->ntracked + 1) *
+		    sizeof(char *))) == NULL ||
+		    ((out->tracked = p), (out->tracked[out->ntracked] =
+		    strdup(names[i])) == NULL)) {
+			r = mule_errf(err, MULE_ENOMEM, "out of memory");
+			break;
+		}
+		out->ntracked++;
+	}
+	replica_names_free(names, n);
+	return r;
+}
+
+/* Re-baselines every tracked table (trust) or only changed layouts. */
+static int
+rebaseline_all(struct replica *rp, int trust, char *err)
+{
+	struct replica_table **tabs = NULL;
+	size_t i, n = 0;
+	int r;
+
+	if ((r = replica_tables(rp, &tabs, &n, err)) != 0)
+		return r;
+	for (i = 0; i < n && r == 0; i++)
+		r = rebaseline(rp, tabs[i]->name, trust, err);
+	replica_tables_free(tabs, n);
+	return r;
+}
+
+/* Records the live schema as the next version when it changed. */
+static int
+record_pending(struct replica *rp, uint32_t *recorded, char *err)
+{
+	struct schema live, old, empty;
+	struct replica_schema_version prev;
+	uint8_t fpr[SCHEMA_FPR_LEN], lfpr[SCHEMA_FPR_LEN];
+	char *mig = NULL, *inst = NULL;
+	uint32_t latest;
+	int r;
+
+	schema_init(&live);
+	schema_init(&old);
+	schema_init(&empty);
+	memset(&prev, 0, sizeof(prev));
+	*recorded = 0;
+	if ((r = replica_schema_live(rp, &live, fpr, err)) != 0 ||
+	    (r = replica_schema_latest(rp, &latest, lfpr, err)) != 0)
+		goto out;
+	if (latest == 0 && live.n == 0)
+		goto out;	/* nothing tracked yet: no version 1 */
+	if (latest > 0 && memcmp(fpr, lfpr, SCHEMA_FPR_LEN) == 0)
+		goto out;
+	if (latest > 0 && ((r = replica_schema_get(rp, latest, &prev,
+	    err)) != 0 || (r = schema_from_sql(prev.sql, &old, err)) != 0))
+		goto out;
+	if ((r = schema_diff(latest > 0 ? &old : &empty, &live, table_exists,
+	    rp, &mig, err)) != 0 ||
+	    (r = schema_install_sql(&live, &inst, err)) != 0 ||
+	    (r = cat_add(rp, latest + 1, fpr, inst, mig, 0, err)) != 0)
+		goto out;
+	*recorded = latest + 1;
+out:
+	schema_release(&live);
+	schema_release(&old);
+	schema_release(&empty);
+	replica_schema_version_release(&prev);
+	free(mig);
+	free(inst);
+	return r;
+}
+
+int
+replica_schema_sync(struct replica *rp, struct replica_schema_sync *out,
+    char *err)
+{
+	struct replica_schema_sync s;
+	uint8_t fpr[SCHEMA_FPR_LEN];
+	int r;
+
+	memset(&s, 0, sizeof(s));
+	if ((r = cat_ensure(rp, err)) != 0 ||
+	    (r = untrack_gone(rp, err)) != 0 ||
+	    (r = track_new(rp, &s, err)) != 0 ||
+	    (r = record_pending(rp, &s.recorded, err)) != 0 ||
+	    (r = rebaseline_all(rp, 0, err)) != 0 ||
+	    (r = replica_schema_latest(rp, &s.version, fpr, err)) != 0)
+		goto out;
+	*out = s;
+	memset(&s, 0, sizeof(s));
+out:
+	replica_schema_sync_release(&s);
+	return r;
+}
+
+/* Tables a script creates become tracked (when they have a key). */
+static int
+track_created(struct replica *rp, const char *sql, char *err)
+{
+	char **names = NULL;
+	size_t i, n = 0;
+	int r, intkey, already;
+
+	if ((r = schema_created_tables(sql, &names, &n, err)) != 0)
+		return r;
+	for (i = 0; i < n && r == 0; i++) {
+		r = replica_track(rp, names[i], &intkey, &already, NULL);
+		if (r == MULE_ENOPK || r == MULE_ENOTFOUND)
+			r = 0;
+		else if (r != 0)
+			r = mule_errf(err, r, "cannot track table '%s'",
+			    names[i]);
+	}
+	strv_free(names, n);
+	return r;
+}
+
+/* Tables a generated step says are no longer tracked. */
+static int
+untrack_listed(struct replica *rp, const char *sql, char *err)
+{
+	struct replica_table **tabs = NULL;
+	struct strb sb;
+	size_t i, n = 0;
+	const char *p;
+	int r;
+
+	if ((r = replica_tables(rp, &tabs, &n, err)) != 0)
+		return r;
+	strb_init(&sb);
+	for (i = 0; i < n && r == 0; i++) {
+		strb_reset(&sb);
+		strb_add(&sb, SCHEMA_UNTRACK);
+		strb_add_ident(&sb, tabs[i]->name);
+		strb_addc(&sb, '\n');
+		p = strstr(sql, strb_str(&sb));
+		if (p != NULL && (p == sql || p[-1] == '\n'))
+			r = replica_untrack(rp, tabs[i]->name, err);
+	}
+	strb_release(&sb);
+	replica_tables_free(tabs, n);
+	return r;
+}
+
+/*
+ * Runs a step's SQL and brings the tracked set and the state after it:
+ * tables it created are tracked, tables it dropped or untracked are
+ * forgotten, and the state is re-baselined from the data.
+ */
+static int
+run_step(struct replica *rp, const char *sql, char *err)
+{
+	int r;
+
+	if ((r = exec_script(rp, sql, err)) != 0 ||
+	    (r = untrack_gone(rp, err)) != 0 ||
+	    (r = untrack_listed(rp, sql, err)) != 0 ||
+	    (r = track_created(rp, sql, err)) != 0)
+		return r;
+	return rebaseline_all(rp, 1, err);
+}
+
+int
+replica_schema_record(struct replica *rp, const char *sql,
+    uint32_t *version, char *err)
+{
+	struct replica_schema_sync s;
+	struct schema live;
+	uint8_t fpr[SCHEMA_FPR_LEN];
+	char *inst = NULL, e2[MULE_ERRLEN];
+	uint32_t v;
+	int r;
+
+	schema_init(&live);
+	memset(&s, 0, sizeof(s));
+	if (strlen(sql) > SCHEMA_MAX_SQL) {
+		r = mule_errf(err, MULE_ETOOLARGE, "the script is longer than "
+		    "SCHEMA_MAX_SQL (%u bytes)", SCHEMA_MAX_SQL);
+		goto out;
+	}
+	if (strncmp(sql, SCHEMA_GENERATED, strlen(SCHEMA_GENERATED)) == 0) {
+		r = mule_errf(err, MULE_EINVAL, "the script starts like a "
+		    "generated migration; remove its first line");
+		goto out;
+	}
+	if ((r = replica_schema_sync(rp, &s, err)) != 0)
+		goto out;
+	if ((r = run_step(rp, sql, e2)) != 0) {
+		r = mule_errf(err, r, "the script failed, nothing was changed: "
+		    "%s", e2);
+		goto out;
+	}
+	if ((r = replica_schema_live(rp, &live, fpr, err)) != 0 ||
+	    (r = schema_install_sql(&live, &inst, err)) != 0 ||
+	    (r = replica_schema_latest(rp, &v, (uint8_t[SCHEMA_FPR_LEN]){ 0 },
+	    err)) != 0 ||
+	    (r = cat_add(rp, v + 1, fpr, inst, sql, 1, err)) != 0)
+		goto out;
+	*version = v + 1;
+out:
+	replica_schema_sync_release(&s);
+	schema_release(&live);
+	free(inst);
+	return r;
+}
+
+void
+replica_schema_steps_free(struct replica_schema_step *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && i < n; i++)
+		free(v[i].sql);
+	free(v);
+}
+
+int
+replica_schema_steps(struct replica *rp, uint32_t from,
+    struct replica_schema_step **out, size_t *n, char *err)
+{
+	struct replica_schema_step *v = NULL;
+	sqlite3_stmt *st = NULL;
+	size_t cnt = 0;
+	void *p;
+	int yes, rc, r;
+
+	if ((r = cat_exists(rp, &yes, err)) != 0)
+		return r;
+	if (!yes) {
+		*out = NULL;
+		*n = 0;
+		return 0;
+	}
+	if ((r = rp_prepare(rp, "SELECT version, fpr, migration FROM "
+	    "_mule_schema WHERE version > ? ORDER BY version", &st, err)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, from);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (sqlite3_column_bytes(st, 1) != SCHEMA_FPR_LEN) {
+			r = mule_errf(err, MULE_EDB, "schema catalogue damaged");
+			break;
+		}
+		if ((p = realloc(v, (cnt + 1) * sizeof(*v))) == NULL) {
+			r = mule_errf(err, MULE_ENOMEM, "out of memory");
+			break;
+		}
+		v = p;
+		v[cnt].version = (uint32_t)sqlite3_column_int64(st, 0);
+		memcpy(v[cnt].fpr, sqlite3_column_blob(st, 1), SCHEMA_FPR_LEN);
+		if ((v[cnt].sql = strdup((const char *)sqlite3_column_text(st,
+		    2))) == NULL) {
+			r = mule_errf(err, MULE_ENOMEM, "out of memory");
+			break;
+		}
+		cnt++;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = rp_dberr(rp, rc, err, "read schema catalogue");
+	sqlite3_finalize(st);
+	if (r != 0) {
+		replica_schema_steps_free(v, cnt);
+		return r;
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+int
+replica_schema_apply_step(struct replica *rp, uint32_t version,
+    const uint8_t fpr[SCHEMA_FPR_LEN], const char *sql, int *applied,
+    char *err)
+{
+	struct replica_schema_version have;
+	struct schema live;
+	uint8_t lfpr[SCHEMA_FPR_LEN], now[SCHEMA_FPR_LEN];
+	char h1[2 * SCHEMA_FPR_LEN + 1], h2[2 * SCHEMA_FPR_LEN + 1];
+	char e2[MULE_ERRLEN], *inst = NULL;
+	uint32_t latest;
+	int r;
+
+	memset(&have, 0, sizeof(have));
+	schema_init(&live);
+	*applied = 0;
+	if ((r = cat_ensure(rp, err)) != 0 ||
+	    (r = replica_schema_latest(rp, &latest, lfpr, err)) != 0)
+		goto out;
+	if (version <= latest) {
+		if ((r = replica_schema_get(rp, version, &have, err)) != 0)
+			goto out;
+		if (memcmp(have.fpr, fpr, SCHEMA_FPR_LEN) == 0)
+			goto out;	/* we have it */
+		hex(h1, have.fpr, 8);
+		hex(h2, fpr, 8);
+		r = mule_errf(err, MULE_ESCHEMA, "both sites changed the "
+		    "schema independently: version %u is %s… here but %s… at "
+		    "the sender; nothing was applied.  Agree on one schema: "
+		    "undo the change at one site (see 'mule schema log' and "
+		    "'mule schema diff' there), then exchange bundles again",
+		    version, h1, h2);
+		goto out;
+	}
+	if (version > latest + 1) {
+		r = mule_errf(err, MULE_ESCHEMA, "the bundle's schema steps "
+		    "start at version %u but this database is at version %u; "
+		    "apply the sender's earlier bundles first, or ask it for "
+		    "a bundle made with --full", version, latest);
+		goto out;
+	}
+	if ((r = replica_schema_live(rp, &live, now, err)) != 0)
+		goto out;
+	if (latest > 0 && memcmp(now, lfpr, SCHEMA_FPR_LEN) != 0) {
+		hex(h1, now, 8);
+		hex(h2, lfpr, 8);
+		r = mule_errf(err, MULE_ESCHEMA, "this database's schema (%s…) "
+		    "drifted from version %u (%s…), which the bundle's "
+		    "migration to version %u expects; nothing was applied.  "
+		    "Undo the local schema change, or record it ('mule schema "
+		    "diff', 'mule pack') and agree on one schema with the "
+		    "sender", h1, latest, h2, version);
+		goto out;
+	}
+	schema_release(&live);
+	if ((r = run_step(rp, sql, e2)) != 0) {
+		r = mule_errf(err, MULE_EMIGRATION, "the bundle's migration to "
+		    "schema version %u failed here: %s; nothing was applied.  "
+		    "Fix the data it trips on (or ask the sender for a "
+		    "migration that handles it), then unpack again",
+		    version, e2);
+		goto out;
+	}
+	if ((r = replica_schema_live(rp, &live, now, err)) != 0)
+		goto out;
+	if (memcmp(now, fpr, SCHEMA_FPR_LEN) != 0) {
+		hex(h1, now, 8);
+		hex(h2, fpr, 8);
+		r = mule_errf(err, MULE_EMIGRATION, "the bundle's migration to "
+		    "schema version %u gave fingerprint %s… here, not the "
+		    "sender's %s…; nothing was applied.  Compare the schemas "
+		    "('mule schema status' at both sites)", version, h1, h2);
+		goto out;
+	}
+	if ((r = schema_install_sql(&live, &inst, err)) != 0 ||
+	    (r = cat_add(rp, version, fpr, inst, sql, strncmp(sql,
+	    SCHEMA_GENERATED, strlen(SCHEMA_GENERATED)) != 0, err)) != 0)
+		goto out;
+	*applied = 1;
+out:
+	replica_schema_version_release(&have);
+	schema_release(&live);
+	free(inst);
+	return r;
+}
+
+int
+replica_schema_check_peer(struct replica *rp, uint32_t version,
+    const uint8_t fpr[SCHEMA_FPR_LEN], char *err)
+{
+	struct replica_schema_version have;
+	char h1[2 * SCHEMA_FPR_LEN + 1], h2[2 * SCHEMA_FPR_LEN + 1];
+	uint8_t lfpr[SCHEMA_FPR_LEN];
+	uint32_t latest;
+	int r;
+
+	memset(&have, 0, sizeof(have));
+	if (version == 0)
+		return 0;	/* a sender without a catalogue */
+	if ((r = replica_schema_latest(rp, &latest, lfpr, err)) != 0)
+		return r;
+	if (version > latest) {
+		hex(h2, fpr, 8);
+		return mule_errf(err, MULE_ESCHEMA, "the bundle was made with "
+		    "schema version %u (%s…), which this database does not "
+		    "have (it is at version %u) and the bundle does not "
+		    "carry; nothing was applied.  Ask the sender for a new "
+		    "bundle: it will carry the migrations", version, h2,
+		    latest);
+	}
+	if ((r = replica_schema_get(rp, version, &have, err)) != 0)
+		return r;
+	if (memcmp(have.fpr, fpr, SCHEMA_FPR_LEN) != 0) {
+		hex(h1, have.fpr, 8);
+		hex(h2, fpr, 8);
+		r = mule_errf(err, MULE_ESCHEMA, "both sites changed the "
+		    "schema independently: version %u is %s… here but %s… at "
+		    "the sender; nothing was applied.  Agree on one schema: "
+		    "undo the change at one site, then exchange bundles again",
+		    version, h1, h2);
+	}
+	replica_schema_version_release(&have);
+	return r;
+}
+
+int
+replica_schema_peer_version(struct replica *rp, const char *peer,
+    uint32_t *version, char *err)
+{
+	char *v = NULL;
+	int r;
+
+	if ((r = replica_peer_prop(rp, peer, "_schema", &v, err)) != 0)
+		return r;
+	*version = v != NULL ? (uint32_t)strtoul(v, NULL, 10) : 0;
+	free(v);
+	return 0;
+}
+
+int
+replica_schema_set_peer_version(struct replica *rp, const char *peer,
+    uint32_t version, char *err)
+{
+	char buf[16];
+
+	snprintf(buf, sizeof(buf), "%u", version);
+	return replica_peer_set(rp, peer, "_schema", buf, err);
+}
+
+/* Appends the diff between two versions' full schemas. */
+static int
+diff_versions(struct replica *rp, uint32_t i, uint32_t j, struct strb *sb,
+    char *err)
+{
+	struct replica_schema_version a, b;
+	struct schema sa, sbb;
+	char *mig = NULL;
+	int r;
+
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	schema_init(&sa);
+	schema_init(&sbb);
+	if ((r = replica_schema_get(rp, i, &a, err)) != 0 ||
+	    (r = replica_schema_get(rp, j, &b, err)) != 0 ||
+	    (r = schema_from_sql(a.sql, &sa, err)) != 0 ||
+	    (r = schema_from_sql(b.sql, &sbb, err)) != 0 ||
+	    (r = schema_diff(&sa, &sbb, NULL, NULL, &mig, err)) != 0)
+		goto out;
+	strb_add(sb, mig);
+out:
+	replica_schema_version_release(&a);
+	replica_schema_version_release(&b);
+	schema_release(&sa);
+	schema_release(&sbb);
+	free(mig);
+	return r;
+}
+
+int
+replica_schema_upgrade(struct replica *rp, uint32_t i, uint32_t j,
+    char **out, char *err)
+{
+	struct replica_schema_version v;
+	struct strb sb;
+	uint32_t k, at = i;
+	int r = 0;
+
+	memset(&v, 0, sizeof(v));
+	strb_init(&sb);
+	if (i >= j) {
+		r = mule_errf(err, MULE_EINVAL, "upgrade needs a lower and a "
+		    "higher version, e.g. 'upgrade 1 4'");
+		goto out;
+	}
+	if ((r = replica_schema_get(rp, i, &v, err)) != 0)
+		goto out;
+	replica_schema_version_release(&v);
+	for (k = i + 1; k <= j && r == 0; k++) {
+		if ((r = replica_schema_get(rp, k, &v, err)) != 0)
+			break;
+		if (v.handwritten) {
+			/* Verbatim, between diffs before and after it. */
+			if (k - 1 > at)
+				r = diff_versions(rp, at, k - 1, &sb, err);
+			strb_addf(&sb, "-- mule: hand-written step %u, "
+			    "verbatim\n%s\n", k, v.migration);
+			at = k;
+		}
+		replica_schema_version_release(&v);
+	}
+	if (r == 0 && at < j)
+		r = diff_versions(rp, at, j, &sb, err);
+	if (r != 0)
+		goto out;
+	if (strb_error(&sb)) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	*out = strb_detach(&sb);
+out:
+	replica_schema_version_release(&v);
+	strb_release(&sb);
+	return r;
+}
+
+/* Objects two schemas share (by normalized statement). */
+static size_t
+shared_objects(const struct schema *a, const struct schema *b)
+{
+	size_t i, k, n = 0;
+
+	for (i = 0; i < a->n; i++)
+		for (k = 0; k < b->n; k++)
+			if (strcmp(a->v[i].norm, b->v[k].norm) == 0) {
+				n++;
+				break;
+			}
+	return n;
+}
+
+int
+replica_schema_identify(struct replica *rp, const char *path,
+    uint32_t *version, uint32_t *closest, uint8_t fpr[SCHEMA_FPR_LEN],
+    char *err)
+{
+	struct replica_schema_version v;
+	struct schema file, s;
+	uint8_t f[SCHEMA_FPR_LEN], latest_fpr[SCHEMA_FPR_LEN];
+	uint32_t k, latest, found = 0, best = 0;
+	long score, top = -1;
+	int r;
+
+	memset(&v, 0, sizeof(v));
+	schema_init(&file);
+	schema_init(&s);
+	if ((r = schema_from_file(path, &file, err)) != 0 ||
+	    (r = replica_schema_latest(rp, &latest, latest_fpr, err)) != 0)
+		goto out;
+	schema_fingerprint(&file, f);
+	for (k = 1; k <= latest && r == 0; k++) {
+		if ((r = replica_schema_get(rp, k, &v, err)) != 0)
+			break;
+		if (memcmp(v.fpr, f, SCHEMA_FPR_LEN) == 0)
+			found = k;	/* the latest match wins */
+		if ((r = schema_from_sql(v.sql, &s, err)) == 0) {
+			score = 2 * (long)shared_objects(&file, &s) -
+			    (long)s.n - (long)file.n;
+			if (score >= top) {
+				top = score;
+				best = k;
+			}
+		}
+		schema_release(&s);
+		replica_schema_version_release(&v);
+	}
+	if (r != 0)
+		goto out;
+	*version = found;
+	*closest = found ? found : best;
+	memcpy(fpr, f, SCHEMA_FPR_LEN);
+out:
+	replica_schema_version_release(&v);
+	schema_release(&file);
+	schema_release(&s);
+	return r;
+}
