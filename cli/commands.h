@@ -18,3 +18,4 @@ int cmd_log(struct cli *c, int argc, char **argv);
 int cmd_conflicts(struct cli *c, int argc, char **argv);
 
 #endif
+int cmd_schema(struct cli *c, int argc, char **argv);

@@ -975,6 +975,45 @@ out:
 }
 
 int
+replica_schema_pending(struct replica *rp, char **sql, char *err)
+{
+	struct schema live, old, empty;
+	struct replica_schema_version prev;
+	uint8_t fpr[SCHEMA_FPR_LEN], lfpr[SCHEMA_FPR_LEN];
+	char *mig = NULL;
+	uint32_t latest;
+	int r;
+
+	schema_init(&live);
+	schema_init(&old);
+	schema_init(&empty);
+	memset(&prev, 0, sizeof(prev));
+	if ((r = replica_schema_live(rp, &live, fpr, err)) != 0 ||
+	    (r = replica_schema_latest(rp, &latest, lfpr, err)) != 0)
+		goto out;
+	if ((latest == 0 && live.n == 0) ||
+	    (latest > 0 && memcmp(fpr, lfpr, SCHEMA_FPR_LEN) == 0)) {
+		*sql = NULL;
+		goto out;
+	}
+	if (latest > 0 && ((r = replica_schema_get(rp, latest, &prev,
+	    err)) != 0 || (r = schema_from_sql(prev.sql, &old, err)) != 0))
+		goto out;
+	if ((r = schema_diff(latest > 0 ? &old : &empty, &live, table_exists,
+	    rp, &mig, err)) != 0)
+		goto out;
+	*sql = mig;
+	mig = NULL;
+out:
+	schema_release(&live);
+	schema_release(&old);
+	schema_release(&empty);
+	replica_schema_version_release(&prev);
+	free(mig);
+	return r;
+}
+
+int
 replica_schema_sync(struct replica *rp, struct replica_schema_sync *out,
     char *err)
 {
@@ -1172,8 +1211,8 @@ replica_schema_steps(struct replica *rp, uint32_t from,
 
 int
 replica_schema_apply_step(struct replica *rp, uint32_t version,
-    const uint8_t fpr[SCHEMA_FPR_LEN], const char *sql, int *applied,
-    char *err)
+    const uint8_t fpr[SCHEMA_FPR_LEN], const char *sql,
+    uint32_t unrecorded_from, int *applied, char *err)
 {
 	struct replica_schema_version have;
 	struct schema live;
@@ -1196,6 +1235,16 @@ replica_schema_apply_step(struct replica *rp, uint32_t version,
 			goto out;	/* we have it */
 		hex(h1, have.fpr, 8);
 		hex(h2, fpr, 8);
+		if (unrecorded_from > 0 && version >= unrecorded_from) {
+			r = mule_errf(err, MULE_ESCHEMA, "this database's "
+			    "schema drifted from version %u, which the "
+			    "bundle's migration to version %u expects: it is "
+			    "%s… here, the sender's is %s…; nothing was "
+			    "applied.  Undo the local schema change ('mule "
+			    "schema diff' shows it) and unpack again",
+			    version - 1, version, h1, h2);
+			goto out;
+		}
 		r = mule_errf(err, MULE_ESCHEMA, "both sites changed the "
 		    "schema independently: version %u is %s… here but %s… at "
 		    "the sender; nothing was applied.  Agree on one schema: "

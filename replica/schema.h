@@ -132,6 +132,14 @@ int replica_schema_get(struct replica *rp, uint32_t version,
 int replica_schema_live(struct replica *rp, struct schema *out,
     uint8_t fpr[SCHEMA_FPR_LEN], char *err);
 
+/*
+ * The migration the next pack would record for changes not yet in the
+ * catalogue (*sql heap, or NULL when the live schema is the latest
+ * version's).  Read-only.  New tables that `track --all` would pick up
+ * are not counted until they are tracked.
+ */
+int replica_schema_pending(struct replica *rp, char **sql, char *err);
+
 /* What replica_schema_sync did. */
 struct replica_schema_sync {
 	uint32_t recorded;	/* versions added (0 or 1) */
@@ -185,11 +193,13 @@ void replica_schema_steps_free(struct replica_schema_step *v, size_t n);
  * (MULE_ESCHEMA) a live schema that drifted from the latest version, a
  * step whose version this replica has with another fingerprint (two sites
  * changed the schema independently) and a gap; MULE_EMIGRATION when the
- * SQL fails or gives another fingerprint than the step's.
+ * SQL fails or gives another fingerprint than the step's.  Versions from
+ * `unrecorded_from` on (0: none) were recorded just before from local
+ * changes nobody had recorded: a clash there is this database's drift.
  */
 int replica_schema_apply_step(struct replica *rp, uint32_t version,
-    const uint8_t fpr[SCHEMA_FPR_LEN], const char *sql, int *applied,
-    char *err);
+    const uint8_t fpr[SCHEMA_FPR_LEN], const char *sql,
+    uint32_t unrecorded_from, int *applied, char *err);
 
 /*
  * Before a bundle's rows: the sender was at `version` with fingerprint
