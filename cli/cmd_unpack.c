@@ -191,7 +191,7 @@ unpack_one(struct unpacker *u, const char *path, const char *label,
 	struct replica_apply_stats st;
 	struct bundle_sink sink;
 	struct strb sum;
-	char cnt[4][32];
+	char cnt[4][32], serr[MULE_ERRLEN] = "";
 	int r, yes, began = 0, lost = 0;
 
 	memset(&scan, 0, sizeof(scan));
@@ -229,9 +229,13 @@ unpack_one(struct unpacker *u, const char *path, const char *label,
 	sink.value = sink_value;
 	sink.table = sink_table;
 	sink.row = sink_row;
-	if ((r = bundle_read(br, u->sec, &sink, err)) != 0) {
+	/* The sinks' own messages say more than the reader's summary. */
+	u->err = serr;
+	r = bundle_read(br, u->sec, &sink, err);
+	u->err = err;
+	if (r != 0) {
 		char e2[MULE_ERRLEN];
-		memcpy(e2, err, sizeof(e2));
+		memcpy(e2, serr[0] != '\0' ? serr : err, sizeof(e2));
 		r = mule_errf(err, r, "%s: %s", path, e2);
 		goto out;
 	}

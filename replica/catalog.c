@@ -812,6 +812,39 @@ out:
 	return r;
 }
 
+/* Forgets a tracked table that no longer exists (its state goes). */
+static int
+forget_table(struct replica *rp, const char *name, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct strb sb;
+	char sname[32];
+	int64_t tid;
+	int rc, r;
+
+	strb_init(&sb);
+	if ((r = rp_prepare(rp, "DELETE FROM _mule_tables WHERE name = ? "
+	    "RETURNING tid", &st, err)) != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		r = rc == SQLITE_DONE ? 0 : rp_dberr(rp, rc, err, "untrack");
+		goto out;
+	}
+	tid = sqlite3_column_int64(st, 0);
+	if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+		r = rp_dberr(rp, rc, err, "untrack");
+		goto out;
+	}
+	strb_addf(&sb, "DROP TABLE IF EXISTS %s", state_table(tid, sname));
+	r = strb_error(&sb) ? mule_errf(err, MULE_ENOMEM, "out of memory") :
+	    rp_exec(rp, strb_str(&sb), err);
+out:
+	sqlite3_finalize(st);
+	strb_release(&sb);
+	return r;
+}
+
 /* Tracked tables whose table no longer exists are forgotten. */
 static int
 untrack_gone(struct replica *rp, char *err)
@@ -839,7 +872,7 @@ untrack_gone(struct replica *rp, char *err)
 		r = rp_dberr(rp, rc, err, "read tracked tables");
 	sqlite3_finalize(st);
 	for (i = 0; i < n && r == 0; i++)
-		r = replica_untrack(rp, names[i], err);
+		r = forget_table(rp, names[i], err);
 	strv_free(names, n);
 	return r;
 }
