@@ -369,8 +369,8 @@ schema_created_tables(const char *sql, char ***names, size_t *n, char *err)
 			if (tok_is(sql, &t, k, "IF"))
 				k += 3;
 		} else if (tok_is(sql, &t, i, "RENAME") &&
-		    tok_is(sql, &t, i + 1, "TO") && i >= 3 &&
-		    tok_is(sql, &t, i - 3, "TABLE")) {
+		    tok_is(sql, &t, i + 1, "TO") && i >= 2 &&
+		    tok_is(sql, &t, i - 2, "TABLE")) {
 			k = i + 2;
 		}
 		if (k >= t.n || (t.v[k].kind != TK_WORD &&
