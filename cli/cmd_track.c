@@ -81,7 +81,9 @@ cmd_track(struct cli *c, int argc, char **argv)
 			printf("no tables to track yet\n");
 	} else {
 		for (i = (size_t)optind; i < (size_t)argc; i++)
-			if ((r = track_one(rp, argv[i], 0, err)) != 0)
+			if ((r = track_one(rp, argv[i], 0, err)) != 0 ||
+			    (r = replica_schema_exclude(rp, argv[i], 0,
+			    err)) != 0)
 				goto fail;
 	}
 	/* The tracked set is the schema: version 1, or a new version. */
@@ -127,6 +129,7 @@ cmd_untrack(struct cli *c, int argc, char **argv)
 		return rc;
 	if ((r = replica_begin(rp, err)) != 0 ||
 	    (r = replica_untrack(rp, argv[optind], err)) != 0 ||
+	    (r = replica_schema_exclude(rp, argv[optind], 1, err)) != 0 ||
 	    (r = replica_commit(rp, err)) != 0) {
 		replica_rollback(rp);
 		rc = cli_fail(r, err);

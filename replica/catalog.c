@@ -897,8 +897,47 @@ table_exists(void *arg, const char *table)
 int
 replica_schema_track_all(struct replica *rp, char *err)
 {
+	int r;
+
+	if ((r = rp_exec(rp, "DELETE FROM _mule_config WHERE key LIKE "
+	    "'untracked:%'", err)) != 0)
+		return r;
 	return rp_exec(rp, "INSERT OR REPLACE INTO _mule_config(key, value) "
 	    "VALUES ('track-all', '1')", err);
+}
+
+int
+replica_schema_exclude(struct replica *rp, const char *table, int exclude,
+    char *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	if ((r = rp_prepare(rp, exclude ? "INSERT OR REPLACE INTO "
+	    "_mule_config(key, value) VALUES ('untracked:' || ?, '1')" :
+	    "DELETE FROM _mule_config WHERE key = 'untracked:' || ?", &st,
+	    err)) != 0)
+		return r;
+	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : rp_dberr(rp, rc, err, "untrack");
+}
+
+/* 1 when the table was untracked by hand. */
+static int
+excluded(struct replica *rp, const char *table)
+{
+	sqlite3_stmt *st = NULL;
+	int yes = 0;
+
+	if (rp_prepare(rp, "SELECT 1 FROM _mule_config WHERE key = "
+	    "'untracked:' || ?", &st, NULL) != 0)
+		return 0;
+	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+	yes = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return yes;
 }
 
 void
@@ -924,6 +963,8 @@ track_new(struct replica *rp, struct replica_schema_sync *out, char *err)
 	if ((r = replica_user_tables(rp, &names, &n, err)) != 0)
 		return r;
 	for (i = 0; i < n && r == 0; i++) {
+		if (excluded(rp, names[i]))
+			continue;
 		r = replica_track(rp, names[i], &intkey, &already, NULL);
 		if (r == MULE_ENOPK) {
 			r = 0;

@@ -169,8 +169,17 @@ int replica_schema_sync(struct replica *rp, struct replica_schema_sync *out,
 int replica_schema_record(struct replica *rp, const char *sql,
     uint32_t *version, char *err);
 
-/* Remembers that the replica tracks --all (new tables get tracked). */
+/*
+ * Remembers that the replica tracks --all (new tables get tracked), and
+ * forgets the tables untracked by hand.
+ */
 int replica_schema_track_all(struct replica *rp, char *err);
+/*
+ * `exclude` 1: table untracked by hand, which --all must not track again;
+ * 0: tracked by hand again.
+ */
+int replica_schema_exclude(struct replica *rp, const char *table,
+    int exclude, char *err);
 
 /*
  * The migration steps a bundle carries to a peer whose version is

@@ -160,6 +160,27 @@ test_expect_success 'schema record: a failing script changes nothing' '
 	test "$(file_sum a.db)" = "$sum"
 '
 
+test_expect_success 'untrack at a: b stops tracking the table too; both keep it' '
+	mule -d a.db untrack "odd table" >/dev/null &&
+	mule -d a.db schema diff >diff.out &&
+	test_grep diff.out "^-- mule: untrack \"odd table\"" &&
+	sendv a b &&
+	same_schema &&
+	test "$(sqlite3 b.db "SELECT count(*) FROM _mule_tables WHERE name = '"'"'odd table'"'"'")" = 0 &&
+	test "$(sqlite3 b.db "SELECT count(*) FROM \"odd table\"")" = 2 &&
+	packv a b && ! grep -q "now tracked" pack.out
+'
+
+test_expect_success 'a site without tables gets them, and the rows, from version 1' '
+	mkdir empty && cd empty &&
+	setup_pair &&
+	sqlite3 a.db "$SCHEMA" && sqlite3 a.db <../rows.sql &&
+	mule -d a.db track --all >/dev/null 2>&1 &&
+	send a b &&
+	test_grep send.out "5 inserted.*1 migration" &&
+	same_schema
+'
+
 # ---- a 6-version history: install and upgrade for every pair ----
 
 cat >h2.sql <<'EOF'
