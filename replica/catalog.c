@@ -990,18 +990,51 @@ track_new(struct replica *rp, struct replica_schema_sync *out, char *err)
 	return r;
 }
 
-/* Re-baselines every tracked table (trust) or only changed layouts. */
+/* 1 when schema s has table o with the same definition. */
 static int
-rebaseline_all(struct replica *rp, int trust, char *err)
+table_same(const struct schema *s, const struct schema_obj *o)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (strcmp(s->v[i].type, "table") == 0 &&
+		    strcasecmp(s->v[i].name, o->name) == 0)
+			return strcmp(s->v[i].norm, o->norm) == 0;
+	return 0;
+}
+
+/*
+ * Re-baselines the tracked tables: with `trust`, those whose definition
+ * differs from `before` (all of them when `before` is NULL, after a
+ * hand-written script that may have changed any data); else those whose
+ * layout changed.
+ */
+static int
+rebaseline_all(struct replica *rp, int trust, const struct schema *before,
+    char *err)
 {
 	struct replica_table **tabs = NULL;
-	size_t i, n = 0;
-	int r;
+	struct schema now;
+	size_t i, k, n = 0;
+	int r, same;
 
+	schema_init(&now);
 	if ((r = replica_tables(rp, &tabs, &n, err)) != 0)
 		return r;
-	for (i = 0; i < n && r == 0; i++)
-		r = rebaseline(rp, tabs[i]->name, trust, err);
+	if (trust && before != NULL &&
+	    (r = replica_schema_live(rp, &now, NULL, err)) != 0)
+		goto out;
+	for (i = 0; i < n && r == 0; i++) {
+		same = 0;
+		for (k = 0; trust && before != NULL && k < before->n; k++)
+			if (strcmp(before->v[k].type, "table") == 0 &&
+			    strcasecmp(before->v[k].name, tabs[i]->name) == 0)
+				same = table_same(&now, &before->v[k]);
+		if (!same)
+			r = rebaseline(rp, tabs[i]->name, trust, err);
+	}
+out:
+	schema_release(&now);
 	replica_tables_free(tabs, n);
 	return r;
 }
@@ -1100,7 +1133,7 @@ replica_schema_sync(struct replica *rp, struct replica_schema_sync *out,
 	    (r = untrack_gone(rp, err)) != 0 ||
 	    (r = track_new(rp, &s, err)) != 0 ||
 	    (r = record_pending(rp, &s.recorded, err)) != 0 ||
-	    (r = rebaseline_all(rp, 0, err)) != 0 ||
+	    (r = rebaseline_all(rp, 0, NULL, err)) != 0 ||
 	    (r = replica_schema_latest(rp, &s.version, fpr, err)) != 0)
 		goto out;
 	*out = s;
@@ -1159,13 +1192,34 @@ untrack_listed(struct replica *rp, const char *sql, char *err)
 	return r;
 }
 
+static int run_step_sql(struct replica *rp, const char *sql, char *err);
+
 /*
  * Runs a step's SQL and brings the tracked set and the state after it:
  * tables it created are tracked, tables it dropped or untracked are
- * forgotten, and the state is re-baselined from the data.
+ * forgotten, and the state of the tables it changed (of all, for a
+ * hand-written step) is re-baselined from the data.
  */
 static int
 run_step(struct replica *rp, const char *sql, char *err)
+{
+	struct schema before;
+	int r, generated = strncmp(sql, SCHEMA_GENERATED,
+	    strlen(SCHEMA_GENERATED)) == 0;
+
+	schema_init(&before);
+	if (generated && (r = replica_schema_live(rp, &before, NULL,
+	    err)) != 0)
+		return r;
+	r = run_step_sql(rp, sql, err);
+	if (r == 0)
+		r = rebaseline_all(rp, 1, generated ? &before : NULL, err);
+	schema_release(&before);
+	return r;
+}
+
+static int
+run_step_sql(struct replica *rp, const char *sql, char *err)
 {
 	int r;
 
@@ -1174,7 +1228,7 @@ run_step(struct replica *rp, const char *sql, char *err)
 	    (r = untrack_listed(rp, sql, err)) != 0 ||
 	    (r = track_created(rp, sql, err)) != 0)
 		return r;
-	return rebaseline_all(rp, 1, err);
+	return 0;
 }
 
 int
