@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "replica/schema.h"
 #include "cli/media.h"
 
 /* How far behind `have` is compared with `want`: changes it lacks. */
@@ -124,7 +125,8 @@ cmd_status(struct cli *c, int argc, char **argv)
 	uint64_t nconf = 0, behind;
 	long long applied, lost;
 	size_t i, np = 0, nlog = 0;
-	int r, rc;
+	uint32_t sver = 0;
+	int r, rc, sunrec = 0;
 
 	memset(&scan, 0, sizeof(scan));
 	vector_init(&known);
@@ -140,7 +142,8 @@ cmd_status(struct cli *c, int argc, char **argv)
 	    (r = replica_known(rp, &known, err)) != 0 ||
 	    (r = replica_peer_list(rp, &peers, &np, err)) != 0 ||
 	    (r = replica_log_list(rp, &log, &nlog, err)) != 0 ||
-	    (r = replica_conflict_count(rp, &nconf, err)) != 0) {
+	    (r = replica_conflict_count(rp, &nconf, err)) != 0 ||
+	    (r = replica_schema_state(rp, &sver, &sunrec, err)) != 0) {
 		progress_done();
 		rc = cli_fail(r, err);
 		goto out;
@@ -149,9 +152,10 @@ cmd_status(struct cli *c, int argc, char **argv)
 	if (c->json) {
 		printf("{\"site\":");
 		json_str(stdout, site.name);
-		printf(",\"lamport\":%llu,\"conflicts\":%llu,\"tables\":[",
-		    (unsigned long long)site.lamport,
-		    (unsigned long long)nconf);
+		printf(",\"lamport\":%llu,\"conflicts\":%llu,"
+		    "\"schema_version\":%u,\"schema_unrecorded\":%s,"
+		    "\"tables\":[", (unsigned long long)site.lamport,
+		    (unsigned long long)nconf, sver, sunrec ? "true" : "false");
 		for (i = 0; i < scan.ntables; i++) {
 			printf("%s{\"name\":", i ? "," : "");
 			json_str(stdout, scan.tables[i].name);
@@ -233,10 +237,13 @@ cmd_status(struct cli *c, int argc, char **argv)
 	print_spool(c, c->db);
 	if (c->json)
 		printf("]}\n");
-	else
+	else {
+		printf("schema version %u%s\n", sver, sunrec ? ", with "
+		    "unrecorded changes: see 'mule schema diff'" : "");
 		printf("%llu unresolved conflict%s%s\n",
 		    (unsigned long long)nconf, nconf == 1 ? "" : "s",
 		    nconf ? ": see 'mule conflicts'" : "");
+	}
 	rc = EXIT_OK;
 out:
 	replica_scan_stats_release(&scan);

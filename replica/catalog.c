@@ -231,6 +231,23 @@ replica_schema_live(struct replica *rp, struct schema *out,
 	return r;
 }
 
+int
+replica_schema_state(struct replica *rp, uint32_t *version, int *unrecorded,
+    char *err)
+{
+	struct schema live;
+	uint8_t fpr[SCHEMA_FPR_LEN], lfpr[SCHEMA_FPR_LEN];
+	int r;
+
+	schema_init(&live);
+	if ((r = replica_schema_live(rp, &live, fpr, err)) == 0 &&
+	    (r = replica_schema_latest(rp, version, lfpr, err)) == 0)
+		*unrecorded = *version == 0 ? live.n > 0 :
+		    memcmp(fpr, lfpr, SCHEMA_FPR_LEN) != 0;
+	schema_release(&live);
+	return r;
+}
+
 /* Runs a script statement by statement; foreign key violations fail. */
 static int
 exec_script(struct replica *rp, const char *sql, char *err)

@@ -124,6 +124,10 @@ void replica_schema_version_release(struct replica_schema_version *v);
 int replica_schema_latest(struct replica *rp, uint32_t *version,
     uint8_t fpr[SCHEMA_FPR_LEN], char *err);
 
+/* The latest version and whether the live schema differs from it. */
+int replica_schema_state(struct replica *rp, uint32_t *version,
+    int *unrecorded, char *err);
+
 /* One version; MULE_ENOTFOUND when there is none. */
 int replica_schema_get(struct replica *rp, uint32_t version,
     struct replica_schema_version *out, char *err);
