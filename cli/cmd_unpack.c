@@ -99,10 +99,25 @@ sink_table(void *arg, const char *table, uint32_t ncols,
 {
 	struct unpacker *u = arg;
 
+	char e2[MULE_ERRLEN];
+	uint8_t fpr[BUNDLE_FPR_LEN];
+	uint32_t have = 0;
+	int r;
+
 	if (u->apply == NULL)
 		return mule_errf(u->err, MULE_EFORMAT, "table before manifest");
-	return replica_apply_table(u->apply, table, ncols, cols, npk, pkcols,
+	r = replica_apply_table(u->apply, table, ncols, cols, npk, pkcols,
 	    u->err);
+	/* Rows in the layout of an older schema version than ours. */
+	if (r == MULE_ESCHEMA && replica_schema_latest(u->rp, &have, fpr,
+	    NULL) == 0 && u->m.schema_to < have) {
+		memcpy(e2, u->err, sizeof(e2));
+		r = mule_errf(u->err, r, "%s (the sender is at schema version "
+		    "%u, this database at %u: once it has applied this site's "
+		    "migrations, ask it for a bundle made with --full)", e2,
+		    u->m.schema_to, have);
+	}
+	return r;
 }
 
 static int

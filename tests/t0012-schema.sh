@@ -354,6 +354,37 @@ test_expect_success 'refusal: a migration failing midway (NOT NULL, no default, 
 	test "$(sqlite3 b.db "SELECT name FROM t WHERE id = 7")" = "only at b"
 '
 
+test_expect_success 'a bundle from a site still at the older schema applies' '
+	mkdir older && cd older &&
+	pair_with "$SCHEMA" && sqlite3 a.db <../rows.sql && sync_ab &&
+	sqlite3 a.db "ALTER TABLE t ADD COLUMN extra TEXT" &&
+	packv a b && mv "$_d" froma &&
+	sqlite3 b.db "UPDATE t SET name = '"'"'TWO'"'"' WHERE id = 2" &&
+	send b a &&
+	test "$(sqlite3 a.db "SELECT name FROM t WHERE id = 2")" = TWO &&
+	mule -d b.db unpack froma >/dev/null &&
+	sync_ab && same_schema
+'
+
+test_expect_success 'rows in a layout with a column dropped here: refused, then --full' '
+	mkdir dropped && cd dropped &&
+	pair_with "$SCHEMA" && sqlite3 a.db <../rows.sql && sync_ab &&
+	sqlite3 a.db "DROP INDEX t_n; ALTER TABLE t DROP COLUMN n" &&
+	packv a b && mv "$_d" froma &&
+	sqlite3 b.db "UPDATE t SET n = 20, name = '"'"'deux'"'"' WHERE id = 2" &&
+	bundle=$(packs b a) &&
+	sum=$(file_sum a.db) &&
+	test_must_fail mule -d a.db unpack "$bundle" 2>err &&
+	test_grep err "lacks; the schemas differ .*schema version 1, this database at 2" &&
+	test "$(file_sum a.db)" = "$sum" &&
+	mule -d b.db unpack froma >/dev/null &&
+	d=$(mktemp -d ./x.XXXXXX) &&
+	mule -d b.db pack --to a --full -o "$d/" >/dev/null &&
+	mule -d a.db unpack "$d" >/dev/null &&
+	test "$(sqlite3 a.db "SELECT name FROM t WHERE id = 2")" = deux &&
+	sync_ab && same_schema
+'
+
 test_expect_success 'schema commands: usage errors and unknown versions' '
 	test_expect_code 2 mule -d a.db schema 2>/dev/null &&
 	test_expect_code 2 mule -d a.db schema upgrade 3 2 2>/dev/null &&
