@@ -129,9 +129,10 @@ tokenize(const char *s, struct toks *out, char *err)
 				i++;
 		} else if (c == '/' && s[i + 1] == '*') {
 			const char *e = strstr(s + i + 2, "*/");
-			if (e == NULL)
-				return mule_errf(err, MULE_EFORMAT,
-				    "unterminated comment in SQL");
+			if (e == NULL) {
+				r = MULE_EFORMAT;
+				break;
+			}
 			i = (size_t)(e - s) + 2;
 		} else if (c == '\'' || c == '"' || c == '`' || c == '[' ||
 		    ((c == 'x' || c == 'X') && s[i + 1] == '\'')) {
@@ -139,8 +140,7 @@ tokenize(const char *s, struct toks *out, char *err)
 			q = s[j] == '[' ? ']' : s[j];
 			for (k = j + 1;; k++) {
 				if (s[k] == '\0')
-					return mule_errf(err, MULE_EFORMAT,
-					    "unterminated quote in SQL");
+					break;
 				if (s[k] == q) {
 					if (q != ']' && s[k + 1] == q) {
 						k++;
@@ -148,6 +148,10 @@ tokenize(const char *s, struct toks *out, char *err)
 					}
 					break;
 				}
+			}
+			if (s[k] == '\0') {
+				r = MULE_EFORMAT;
+				break;
 			}
 			r = toks_push(out, j > i ? TK_BLOB : c == '\'' ? TK_STR :
 			    TK_QID, i, k + 1 - i);
@@ -177,7 +181,9 @@ tokenize(const char *s, struct toks *out, char *err)
 	if (r != 0) {
 		free(out->v);
 		memset(out, 0, sizeof(*out));
-		return mule_errf(err, MULE_ENOMEM, "out of memory");
+		return r == MULE_EFORMAT ? mule_errf(err, r, "unterminated "
+		    "quote or comment in SQL") : mule_errf(err, MULE_ENOMEM,
+		    "out of memory");
 	}
 	return 0;
 }
@@ -869,9 +875,18 @@ alter_plan(struct strb *sb, const char *table, const struct schema_obj *o,
 			goto out;
 		k++;
 	}
-	for (i = k; i < b.ncols; i++)
+	for (i = k; i < b.ncols; i++) {
 		if (find_col(&a, b.cols[i].name) != NULL)
 			goto out;
+		/*
+		 * ADD COLUMN refuses, on a table with rows, a default that is
+		 * not a constant: a rebuild evaluates it per row.
+		 */
+		if (strstr(b.cols[i].norm, "DEFAULT (") != NULL ||
+		    strstr(b.cols[i].norm, "CURRENT_") != NULL ||
+		    b.cols[i].generated)
+			goto out;
+	}
 	for (i = 0; i < a.ncols; i++)
 		if (find_col(&b, a.cols[i].name) == NULL) {
 			strb_add(sb, "ALTER TABLE ");

@@ -200,6 +200,13 @@ test_diff_kinds(void **state)
 	assert_non_null(strstr(sql, "CREATE INDEX IF NOT EXISTS i ON t(b)"));
 	assert_non_null(strstr(sql, "foreign_key_check"));
 	free(sql);
+	/* A default ADD COLUMN cannot fill in on rows: a rebuild. */
+	sql = diff_of("CREATE TABLE t(a INTEGER PRIMARY KEY);",
+	    "CREATE TABLE t(a INTEGER PRIMARY KEY, at TEXT DEFAULT "
+	    "CURRENT_TIMESTAMP);");
+	assert_null(strstr(sql, "ADD COLUMN"));
+	assert_non_null(strstr(sql, "RENAME TO"));
+	free(sql);
 	/* Indexes, views, triggers come and go. */
 	sql = diff_of("CREATE TABLE t(a PRIMARY KEY); CREATE INDEX i ON t(a);",
 	    "CREATE TABLE t(a PRIMARY KEY); CREATE VIEW v AS SELECT * FROM t;"
