@@ -137,6 +137,22 @@ test_expect_success 'a change ALTER cannot make (constraint, new column order) i
 	same_schema
 '
 
+cat >pk.sql <<'EOF'
+CREATE TABLE o_new(k1 TEXT PRIMARY KEY, k2 INT, v TEXT);
+INSERT INTO o_new SELECT k1, k2, v FROM "odd table";
+DROP TABLE "odd table";
+ALTER TABLE o_new RENAME TO "odd table";
+EOF
+test_expect_success 'a new primary key and a column type: rebuild, state starts over' '
+	sqlite3 a.db <pk.sql &&
+	sendv a b &&
+	same_schema &&
+	sqlite3 b.db "UPDATE \"odd table\" SET v = '"'"'changed'"'"' WHERE k1 = '"'"'x'"'"'" &&
+	send b a &&
+	test "$(sqlite3 a.db "SELECT v FROM \"odd table\" WHERE k1 = '"'"'x'"'"'")" = changed &&
+	same_schema
+'
+
 cat >rename.sql <<'EOF'
 ALTER TABLE t RENAME COLUMN name TO title;
 UPDATE t SET title = upper(title);
