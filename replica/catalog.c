@@ -256,8 +256,20 @@ exec_script(struct replica *rp, const char *sql, char *err)
 	const char *tail = sql;
 	int rc, r = 0, fk;
 
+	sqlite3_set_authorizer(rp->db, rp_schema_authorizer, NULL);
 	while (r == 0 && *tail != '\0') {
+		const char *at = tail;
 		rc = sqlite3_prepare_v2(rp->db, tail, -1, &st, &tail);
+		if ((rc & 0xff) == SQLITE_AUTH) {
+			while (*at == ' ' || *at == '\n' || *at == '\t')
+				at++;
+			r = mule_errf(err, MULE_EMIGRATION, "a migration may "
+			    "not use transactions, ATTACH, PRAGMAs other than "
+			    "foreign_key_check, or mule's own tables: "
+			    "\"%.*s\"", (int)strcspn(at, "\n") < 60 ?
+			    (int)strcspn(at, "\n") : 60, at);
+			break;
+		}
 		if (rc != SQLITE_OK) {
 			r = mule_errf(err, MULE_EMIGRATION, "%s",
 			    sqlite3_errmsg(rp->db));
@@ -281,6 +293,7 @@ exec_script(struct replica *rp, const char *sql, char *err)
 		sqlite3_finalize(st);
 		st = NULL;
 	}
+	sqlite3_set_authorizer(rp->db, NULL, NULL);
 	return r;
 }
 

@@ -181,5 +181,13 @@ struct schema;
  */
 int rp_schema_read(sqlite3 *db, int (*want)(void *, const char *),
     void *arg, struct schema *out, char *err);
+/*
+ * SQLite authorizer for migration scripts: no ATTACH/DETACH, no
+ * transaction control (the script runs inside mule's transaction), only
+ * read-only PRAGMAs such as foreign_key_check, and no change to mule's
+ * _mule_* tables.
+ */
+int rp_schema_authorizer(void *arg, int action, const char *a1,
+    const char *a2, const char *db, const char *trigger);
 
 #endif

@@ -592,6 +592,53 @@ want_not_untracked(void *arg, const char *table)
 	    (u->sql == NULL || !in_untrack(u->sql, table));
 }
 
+int
+rp_schema_authorizer(void *arg, int action, const char *a1, const char *a2,
+    const char *db, const char *trigger)
+{
+	static const char *const pragmas[] = { "foreign_key_check",
+	    "foreign_key_list", "table_info", "table_xinfo", "index_list",
+	    "index_info", "index_xinfo", NULL };
+	const char *table = NULL;
+	size_t i;
+
+	(void)arg;
+	(void)db;
+	(void)trigger;
+	switch (action) {
+	case SQLITE_ATTACH:
+	case SQLITE_DETACH:
+	case SQLITE_TRANSACTION:
+	case SQLITE_SAVEPOINT:
+		return SQLITE_DENY;
+	case SQLITE_PRAGMA:
+		for (i = 0; pragmas[i] != NULL; i++)
+			if (a1 != NULL && strcasecmp(a1, pragmas[i]) == 0 &&
+			    a2 == NULL)
+				return SQLITE_OK;
+		return SQLITE_DENY;
+	case SQLITE_INSERT:
+	case SQLITE_UPDATE:
+	case SQLITE_DELETE:
+	case SQLITE_CREATE_TABLE:
+	case SQLITE_DROP_TABLE:
+		table = a1;
+		break;
+	case SQLITE_ALTER_TABLE:
+	case SQLITE_CREATE_INDEX:
+	case SQLITE_DROP_INDEX:
+	case SQLITE_CREATE_TRIGGER:
+	case SQLITE_DROP_TRIGGER:
+		table = a2;
+		break;
+	}
+	/* mule's own tables, except a rebuild's transient copy. */
+	if (table != NULL && strncasecmp(table, "_mule_", 6) == 0 &&
+	    strncasecmp(table, "_mule_new_", 10) != 0)
+		return SQLITE_DENY;
+	return SQLITE_OK;
+}
+
 /* An empty in-memory database with `a` and then `b` (may be NULL) run. */
 static int
 mem_run(const char *a, const char *b, sqlite3 **out, char *err)
@@ -606,6 +653,7 @@ mem_run(const char *a, const char *b, sqlite3 **out, char *err)
 		    "database");
 		goto out;
 	}
+	sqlite3_set_authorizer(db, rp_schema_authorizer, NULL);
 	if (sqlite3_exec(db, a, NULL, NULL, &msg) != SQLITE_OK ||
 	    (b != NULL && sqlite3_exec(db, b, NULL, NULL, &msg) !=
 	    SQLITE_OK)) {
@@ -613,6 +661,7 @@ mem_run(const char *a, const char *b, sqlite3 **out, char *err)
 		    msg != NULL ? msg : "SQL failed");
 		goto out;
 	}
+	sqlite3_set_authorizer(db, NULL, NULL);
 	*out = db;
 	db = NULL;
 	r = 0;

@@ -176,6 +176,17 @@ test_expect_success 'schema record: a failing script changes nothing' '
 	test "$(file_sum a.db)" = "$sum"
 '
 
+test_expect_success 'schema record: no transaction control, ATTACH or mule tables' '
+	sum=$(file_sum a.db) &&
+	for q in "COMMIT;" "ATTACH '"'"'x.db'"'"' AS x;" \
+	    "PRAGMA writable_schema = 1;" "DELETE FROM _mule_peers;"; do
+		printf "CREATE TABLE zz(a PRIMARY KEY);\n%s\n" "$q" >bad.sql &&
+		test_must_fail mule -d a.db schema record bad.sql 2>err &&
+		test_grep err "^mule: .*a migration may not use" || return 1
+	done &&
+	test "$(file_sum a.db)" = "$sum" && ! test -f x.db
+'
+
 test_expect_success 'untrack at a: b stops tracking the table too; both keep it' '
 	mule -d a.db untrack "odd table" >/dev/null &&
 	mule -d a.db schema diff >diff.out &&
