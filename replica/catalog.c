@@ -123,25 +123,31 @@ replica_schema_latest(struct replica *rp, uint32_t *version,
     uint8_t fpr[SCHEMA_FPR_LEN], char *err)
 {
 	sqlite3_stmt *st = NULL;
+	uint8_t f[SCHEMA_FPR_LEN];
+	uint32_t v = 0;
 	int yes, rc, r;
 
-	if ((r = cat_exists(rp, &yes, err)) != 0)
-		return r;
-	*version = 0;
-	memset(fpr, 0, SCHEMA_FPR_LEN);
-	if (!yes)
-		return 0;
+	memset(f, 0, sizeof(f));
+	if ((r = cat_exists(rp, &yes, err)) != 0 || !yes)
+		goto out;
 	if ((r = rp_prepare(rp, "SELECT version, fpr FROM _mule_schema ORDER "
 	    "BY version DESC LIMIT 1", &st, err)) != 0)
-		return r;
+		goto out;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 1) == SCHEMA_FPR_LEN) {
-		*version = (uint32_t)sqlite3_column_int64(st, 0);
-		memcpy(fpr, sqlite3_column_blob(st, 1), SCHEMA_FPR_LEN);
+		v = (uint32_t)sqlite3_column_int64(st, 0);
+		memcpy(f, sqlite3_column_blob(st, 1), SCHEMA_FPR_LEN);
+	} else if (rc == SQLITE_ROW) {
+		r = mule_errf(err, MULE_EDB, "the schema catalogue is damaged");
 	} else if (rc != SQLITE_DONE) {
 		r = rp_dberr(rp, rc, err, "read schema catalogue");
 	}
+out:
 	sqlite3_finalize(st);
+	if (r == 0) {
+		*version = v;
+		memcpy(fpr, f, SCHEMA_FPR_LEN);
+	}
 	return r;
 }
 
@@ -1382,15 +1388,16 @@ replica_schema_apply_step(struct replica *rp, uint32_t version,
 
 	memset(&have, 0, sizeof(have));
 	schema_init(&live);
-	*applied = 0;
 	if ((r = cat_ensure(rp, err)) != 0 ||
 	    (r = replica_schema_latest(rp, &latest, lfpr, err)) != 0)
 		goto out;
 	if (version <= latest) {
 		if ((r = replica_schema_get(rp, version, &have, err)) != 0)
 			goto out;
-		if (memcmp(have.fpr, fpr, SCHEMA_FPR_LEN) == 0)
-			goto out;	/* we have it */
+		if (memcmp(have.fpr, fpr, SCHEMA_FPR_LEN) == 0) {
+			*applied = 0;	/* we have it */
+			goto out;
+		}
 		hex(h1, have.fpr, 8);
 		hex(h2, fpr, 8);
 		if (unrecorded_from > 0 && version >= unrecorded_from) {
