@@ -1373,6 +1373,30 @@ replica_schema_steps(struct replica *rp, uint32_t from,
 	return 0;
 }
 
+/* The refusal for a version this site has with another fingerprint. */
+static int
+clash(uint32_t version, const uint8_t here[SCHEMA_FPR_LEN],
+    const uint8_t there[SCHEMA_FPR_LEN], char *err)
+{
+	char h1[2 * SCHEMA_FPR_LEN + 1], h2[2 * SCHEMA_FPR_LEN + 1];
+
+	hex(h1, here, 8);
+	hex(h2, there, 8);
+	if (version == 1)
+		return mule_errf(err, MULE_ESCHEMA, "the sites started from "
+		    "different schemas: version 1 is %s… here but %s… at the "
+		    "sender (tracked tables, their indexes and triggers, and "
+		    "views must be the same); nothing was applied.  Make them "
+		    "the same ('mule schema install 1' at the sender prints "
+		    "its schema), or set this site up from an empty database",
+		    h1, h2);
+	return mule_errf(err, MULE_ESCHEMA, "both sites changed the schema "
+	    "independently: version %u is %s… here but %s… at the sender; "
+	    "nothing was applied.  Agree on one schema: undo the change at "
+	    "one site (see 'mule schema log' and 'mule schema diff' there), "
+	    "then exchange bundles again", version, h1, h2);
+}
+
 int
 replica_schema_apply_step(struct replica *rp, uint32_t version,
     const uint8_t fpr[SCHEMA_FPR_LEN], const char *sql,
@@ -1410,12 +1434,7 @@ replica_schema_apply_step(struct replica *rp, uint32_t version,
 			    version - 1, version, h1, h2);
 			goto out;
 		}
-		r = mule_errf(err, MULE_ESCHEMA, "both sites changed the "
-		    "schema independently: version %u is %s… here but %s… at "
-		    "the sender; nothing was applied.  Agree on one schema: "
-		    "undo the change at one site (see 'mule schema log' and "
-		    "'mule schema diff' there), then exchange bundles again",
-		    version, h1, h2);
+		r = clash(version, have.fpr, fpr, err);
 		goto out;
 	}
 	if (version > latest + 1) {
@@ -1475,7 +1494,7 @@ replica_schema_check_peer(struct replica *rp, uint32_t version,
     const uint8_t fpr[SCHEMA_FPR_LEN], char *err)
 {
 	struct replica_schema_version have;
-	char h1[2 * SCHEMA_FPR_LEN + 1], h2[2 * SCHEMA_FPR_LEN + 1];
+	char h2[2 * SCHEMA_FPR_LEN + 1];
 	uint8_t lfpr[SCHEMA_FPR_LEN];
 	uint32_t latest;
 	int r;
@@ -1496,15 +1515,8 @@ replica_schema_check_peer(struct replica *rp, uint32_t version,
 	}
 	if ((r = replica_schema_get(rp, version, &have, err)) != 0)
 		return r;
-	if (memcmp(have.fpr, fpr, SCHEMA_FPR_LEN) != 0) {
-		hex(h1, have.fpr, 8);
-		hex(h2, fpr, 8);
-		r = mule_errf(err, MULE_ESCHEMA, "both sites changed the "
-		    "schema independently: version %u is %s… here but %s… at "
-		    "the sender; nothing was applied.  Agree on one schema: "
-		    "undo the change at one site, then exchange bundles again",
-		    version, h1, h2);
-	}
+	if (memcmp(have.fpr, fpr, SCHEMA_FPR_LEN) != 0)
+		r = clash(version, have.fpr, fpr, err);
 	replica_schema_version_release(&have);
 	return r;
 }

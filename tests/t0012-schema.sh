@@ -365,6 +365,21 @@ test_expect_success 'refusal: two sites changed the schema independently' '
 	test -f "$bundle"
 '
 
+test_expect_success 'refusal: sites set up with different schemas' '
+	mkdir differ && cd differ &&
+	setup_pair &&
+	sqlite3 a.db "$SCHEMA" &&
+	sqlite3 b.db "$SCHEMA CREATE INDEX t_name ON t(name);" &&
+	mule -d a.db track --all >/dev/null 2>&1 &&
+	mule -d b.db track --all >/dev/null 2>&1 &&
+	sqlite3 a.db <../rows.sql &&
+	bundle=$(packs a b) &&
+	sum=$(file_sum b.db) &&
+	test_must_fail mule -d b.db unpack "$bundle" 2>err &&
+	test_grep err "^mule: .*started from different schemas: version 1 is [0-9a-f]{16}… here but [0-9a-f]{16}…" &&
+	test "$(file_sum b.db)" = "$sum"
+'
+
 test_expect_success 'refusal: a migration failing midway (NOT NULL, no default, rows at b)' '
 	mkdir midway && cd midway &&
 	pair_with "$SCHEMA" && sync_ab &&
