@@ -1497,26 +1497,28 @@ replica_schema_check_peer(struct replica *rp, uint32_t version,
 	char h2[2 * SCHEMA_FPR_LEN + 1];
 	uint8_t lfpr[SCHEMA_FPR_LEN];
 	uint32_t latest;
-	int r;
+	int r = 0;
 
 	memset(&have, 0, sizeof(have));
 	if (version == 0)
-		return 0;	/* a sender without a catalogue */
+		goto out;	/* a sender without a catalogue */
 	if ((r = replica_schema_latest(rp, &latest, lfpr, err)) != 0)
-		return r;
+		goto out;
 	if (version > latest) {
 		hex(h2, fpr, 8);
-		return mule_errf(err, MULE_ESCHEMA, "the bundle was made with "
+		r = mule_errf(err, MULE_ESCHEMA, "the bundle was made with "
 		    "schema version %u (%s…), which this database does not "
 		    "have (it is at version %u) and the bundle does not "
 		    "carry; nothing was applied.  Ask the sender for a new "
 		    "bundle: it will carry the migrations", version, h2,
 		    latest);
+		goto out;
 	}
 	if ((r = replica_schema_get(rp, version, &have, err)) != 0)
-		return r;
+		goto out;
 	if (memcmp(have.fpr, fpr, SCHEMA_FPR_LEN) != 0)
 		r = clash(version, have.fpr, fpr, err);
+out:
 	replica_schema_version_release(&have);
 	return r;
 }
