@@ -795,14 +795,17 @@ rebaseline(struct replica *rp, const char *name, int trust, char *err)
 	    (r = rp_table_get(rp, name, &t, err)) != 0)
 		goto out;
 	if (stored[0] == '\0') {
+		/* Tracked before layouts were recorded: the state is live. */
 		free(stored);
 		if ((stored = strdup(now)) == NULL) {
 			r = mule_errf(err, MULE_ENOMEM, "out of memory");
 			goto out;
 		}
+		if ((r = layout_set(rp, tid, now, err)) != 0)
+			goto out;
 	}
 	if (!trust && strcmp(stored, now) == 0) {
-		r = layout_set(rp, tid, now, err);
+		r = 0;
 		goto out;
 	}
 	if (intpk != t->intpk || !layout_same_key(rp, stored, now)) {
@@ -1073,6 +1076,12 @@ out:
 	schema_release(&now);
 	replica_tables_free(tabs, n);
 	return r;
+}
+
+int
+rp_layouts_update(struct replica *rp, char *err)
+{
+	return rebaseline_all(rp, 0, NULL, err);
 }
 
 /* Records the live schema as the next version when it changed. */

@@ -189,5 +189,10 @@ int rp_schema_read(sqlite3 *db, int (*want)(void *, const char *),
  */
 int rp_schema_authorizer(void *arg, int action, const char *a1,
     const char *a2, const char *db, const char *trigger);
+/*
+ * Brings every tracked table's state to its live column layout (see
+ * docs/state.md "Table layouts"); a no-op when no layout changed.
+ */
+int rp_layouts_update(struct replica *rp, char *err);
 
 #endif
