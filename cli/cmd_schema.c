@@ -37,45 +37,36 @@ static int
 schema_status(struct cli *c, struct replica *rp)
 {
 	char err[MULE_ERRLEN] = "";
-	struct schema live;
-	uint8_t fpr[SCHEMA_FPR_LEN], lfpr[SCHEMA_FPR_LEN];
-	uint32_t latest;
-	int r, changed;
+	struct replica_schema_info si;
+	int r;
 
-	schema_init(&live);
-	if ((r = replica_schema_live(rp, &live, fpr, err)) != 0 ||
-	    (r = replica_schema_latest(rp, &latest, lfpr, err)) != 0) {
-		schema_release(&live);
+	if ((r = replica_schema_info(rp, &si, err)) != 0)
 		return cli_fail(r, err);
-	}
-	changed = latest == 0 ? live.n > 0 :
-	    memcmp(fpr, lfpr, SCHEMA_FPR_LEN) != 0;
 	if (c->json) {
-		printf("{\"version\":%u,\"fingerprint\":\"", latest);
-		print_fpr(lfpr);
+		printf("{\"version\":%u,\"fingerprint\":\"", si.version);
+		print_fpr(si.fpr);
 		printf("\",\"live\":\"");
-		print_fpr(fpr);
+		print_fpr(si.live);
 		printf("\",\"unrecorded\":%s,\"objects\":%zu}\n",
-		    changed ? "true" : "false", live.n);
-	} else {
-		if (latest == 0)
-			printf("schema: no version recorded yet\n");
-		else {
-			printf("schema version %u, fingerprint ", latest);
-			print_fpr(lfpr);
-			printf("\n");
-		}
-		if (changed) {
-			printf("live schema differs (fingerprint ");
-			print_fpr(fpr);
-			printf("): unrecorded changes; 'mule schema diff' "
-			    "shows them, the next 'mule pack' records them\n");
-		} else {
-			printf("live schema matches it (%zu object%s)\n",
-			    live.n, live.n == 1 ? "" : "s");
-		}
+		    si.unrecorded ? "true" : "false", si.objects);
+		return EXIT_OK;
 	}
-	schema_release(&live);
+	if (si.version == 0) {
+		printf("schema: no version recorded yet\n");
+	} else {
+		printf("schema version %u, fingerprint ", si.version);
+		print_fpr(si.fpr);
+		printf("\n");
+	}
+	if (si.unrecorded) {
+		printf("live schema differs (fingerprint ");
+		print_fpr(si.live);
+		printf("): unrecorded changes; 'mule schema diff' shows them, "
+		    "the next 'mule pack' records them\n");
+	} else {
+		printf("live schema matches it (%zu object%s)\n", si.objects,
+		    si.objects == 1 ? "" : "s");
+	}
 	return EXIT_OK;
 }
 

@@ -125,8 +125,8 @@ cmd_status(struct cli *c, int argc, char **argv)
 	uint64_t nconf = 0, behind;
 	long long applied, lost;
 	size_t i, np = 0, nlog = 0;
-	uint32_t sver = 0;
-	int r, rc, sunrec = 0;
+	struct replica_schema_info si;
+	int r, rc;
 
 	memset(&scan, 0, sizeof(scan));
 	vector_init(&known);
@@ -143,7 +143,7 @@ cmd_status(struct cli *c, int argc, char **argv)
 	    (r = replica_peer_list(rp, &peers, &np, err)) != 0 ||
 	    (r = replica_log_list(rp, &log, &nlog, err)) != 0 ||
 	    (r = replica_conflict_count(rp, &nconf, err)) != 0 ||
-	    (r = replica_schema_state(rp, &sver, &sunrec, err)) != 0) {
+	    (r = replica_schema_info(rp, &si, err)) != 0) {
 		progress_done();
 		rc = cli_fail(r, err);
 		goto out;
@@ -155,7 +155,8 @@ cmd_status(struct cli *c, int argc, char **argv)
 		printf(",\"lamport\":%llu,\"conflicts\":%llu,"
 		    "\"schema_version\":%u,\"schema_unrecorded\":%s,"
 		    "\"tables\":[", (unsigned long long)site.lamport,
-		    (unsigned long long)nconf, sver, sunrec ? "true" : "false");
+		    (unsigned long long)nconf, si.version,
+		    si.unrecorded ? "true" : "false");
 		for (i = 0; i < scan.ntables; i++) {
 			printf("%s{\"name\":", i ? "," : "");
 			json_str(stdout, scan.tables[i].name);
@@ -238,7 +239,8 @@ cmd_status(struct cli *c, int argc, char **argv)
 	if (c->json)
 		printf("]}\n");
 	else {
-		printf("schema version %u%s\n", sver, sunrec ? ", with "
+		printf("schema version %u%s\n", si.version, si.unrecorded ?
+		    ", with "
 		    "unrecorded changes: see 'mule schema diff'" : "");
 		printf("%llu unresolved conflict%s%s\n",
 		    (unsigned long long)nconf, nconf == 1 ? "" : "s",

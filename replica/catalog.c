@@ -237,23 +237,6 @@ replica_schema_live(struct replica *rp, struct schema *out,
 	return r;
 }
 
-int
-replica_schema_state(struct replica *rp, uint32_t *version, int *unrecorded,
-    char *err)
-{
-	struct schema live;
-	uint8_t fpr[SCHEMA_FPR_LEN], lfpr[SCHEMA_FPR_LEN];
-	int r;
-
-	schema_init(&live);
-	if ((r = replica_schema_live(rp, &live, fpr, err)) == 0 &&
-	    (r = replica_schema_latest(rp, version, lfpr, err)) == 0)
-		*unrecorded = *version == 0 ? live.n > 0 :
-		    memcmp(fpr, lfpr, SCHEMA_FPR_LEN) != 0;
-	schema_release(&live);
-	return r;
-}
-
 /* Runs a script statement by statement; foreign key violations fail. */
 static int
 exec_script(struct replica *rp, const char *sql, char *err)
@@ -1126,6 +1109,84 @@ out:
 	return r;
 }
 
+/* want(): tracked tables, and those the next sync would track. */
+struct pending {
+	struct replica *rp;
+	sqlite3_stmt *tracked;
+	int all;
+};
+
+static int excluded(struct replica *rp, const char *table);
+
+static int
+want_pending(void *arg, const char *table)
+{
+	struct pending *p = arg;
+	sqlite3_stmt *st = NULL;
+	int64_t npk = 0;
+
+	if (want_tracked(p->tracked, table))
+		return 1;
+	if (!p->all || excluded(p->rp, table) ||
+	    strncmp(table, "_mule_", 6) == 0 ||
+	    strncmp(table, "sqlite_", 7) == 0)
+		return 0;
+	if (rp_prepare(p->rp, "SELECT count(*) FROM pragma_table_info(?) "
+	    "WHERE pk > 0", &st, NULL) != 0)
+		return 0;
+	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		npk = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return npk > 0;
+}
+
+/* The live schema as the next sync will see it (new tables included). */
+static int
+live_pending(struct replica *rp, struct schema *out,
+    uint8_t fpr[SCHEMA_FPR_LEN], char *err)
+{
+	struct pending p;
+	int64_t all = 0;
+	int r;
+
+	p.rp = rp;
+	p.tracked = NULL;
+	if ((r = rp_scalar(rp, "SELECT value = '1' FROM _mule_config WHERE "
+	    "key = 'track-all'", 0, 0, &all, err)) != 0 ||
+	    (r = rp_prepare(rp, "SELECT 1 FROM _mule_tables WHERE name = ? "
+	    "COLLATE NOCASE", &p.tracked, err)) != 0)
+		return r;
+	p.all = all != 0;
+	r = rp_schema_read(rp->db, want_pending, &p, out, err);
+	sqlite3_finalize(p.tracked);
+	if (r == 0)
+		schema_fingerprint(out, fpr);
+	return r;
+}
+
+int
+replica_schema_info(struct replica *rp, struct replica_schema_info *out,
+    char *err)
+{
+	struct replica_schema_info in;
+	struct schema live;
+	int r;
+
+	memset(&in, 0, sizeof(in));
+	schema_init(&live);
+	if ((r = live_pending(rp, &live, in.live, err)) != 0 ||
+	    (r = replica_schema_latest(rp, &in.version, in.fpr, err)) != 0)
+		goto out;
+	in.objects = live.n;
+	in.unrecorded = in.version == 0 ? live.n > 0 :
+	    memcmp(in.fpr, in.live, SCHEMA_FPR_LEN) != 0;
+	*out = in;
+out:
+	schema_release(&live);
+	return r;
+}
+
 int
 replica_schema_pending(struct replica *rp, char **sql, char *err)
 {
@@ -1140,7 +1201,7 @@ replica_schema_pending(struct replica *rp, char **sql, char *err)
 	schema_init(&old);
 	schema_init(&empty);
 	memset(&prev, 0, sizeof(prev));
-	if ((r = replica_schema_live(rp, &live, fpr, err)) != 0 ||
+	if ((r = live_pending(rp, &live, fpr, err)) != 0 ||
 	    (r = replica_schema_latest(rp, &latest, lfpr, err)) != 0)
 		goto out;
 	if ((latest == 0 && live.n == 0) ||
@@ -1229,8 +1290,9 @@ untrack_listed(struct replica *rp, const char *sql, char *err)
 		strb_add_ident(&sb, tabs[i]->name);
 		strb_addc(&sb, '\n');
 		p = strstr(sql, strb_str(&sb));
-		if (p != NULL && (p == sql || p[-1] == '\n'))
-			r = replica_untrack(rp, tabs[i]->name, err);
+		if (p != NULL && (p == sql || p[-1] == '\n') &&
+		    (r = replica_untrack(rp, tabs[i]->name, err)) == 0)
+			r = replica_schema_exclude(rp, tabs[i]->name, 1, err);
 	}
 	strb_release(&sb);
 	replica_tables_free(tabs, n);

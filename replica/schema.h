@@ -124,9 +124,20 @@ void replica_schema_version_release(struct replica_schema_version *v);
 int replica_schema_latest(struct replica *rp, uint32_t *version,
     uint8_t fpr[SCHEMA_FPR_LEN], char *err);
 
-/* The latest version and whether the live schema differs from it. */
-int replica_schema_state(struct replica *rp, uint32_t *version,
-    int *unrecorded, char *err);
+/*
+ * The latest version and its fingerprint, and the live schema as the next
+ * pack will record it (tables `track --all` will pick up included):
+ * its fingerprint, number of objects, and whether it differs.
+ */
+struct replica_schema_info {
+	uint32_t version;
+	uint8_t fpr[SCHEMA_FPR_LEN];
+	uint8_t live[SCHEMA_FPR_LEN];
+	size_t objects;
+	int unrecorded;
+};
+int replica_schema_info(struct replica *rp, struct replica_schema_info *out,
+    char *err);
 
 /* One version; MULE_ENOTFOUND when there is none. */
 int replica_schema_get(struct replica *rp, uint32_t version,
@@ -139,8 +150,8 @@ int replica_schema_live(struct replica *rp, struct schema *out,
 /*
  * The migration the next pack would record for changes not yet in the
  * catalogue (*sql heap, or NULL when the live schema is the latest
- * version's).  Read-only.  New tables that `track --all` would pick up
- * are not counted until they are tracked.
+ * version's), new tables that `track --all` will pick up included.
+ * Read-only.
  */
 int replica_schema_pending(struct replica *rp, char **sql, char *err);
 

@@ -97,7 +97,12 @@ END;
 EOF
 test_expect_success 'CREATE TABLE, INDEX, VIEW and TRIGGER at a reach b; new table tracked' '
 	sqlite3 a.db <ivt.sql &&
+	mule -d a.db schema diff >diff.out &&
+	test_grep diff.out "CREATE TABLE IF NOT EXISTS audit" &&
+	test_grep diff.out "CREATE TRIGGER IF NOT EXISTS t_ins" &&
+	mule -d a.db status --json | json_true "v[\"schema_unrecorded\"]" &&
 	sendv a b &&
+	mule -d a.db status --json | json_true "not v[\"schema_unrecorded\"]" &&
 	test_grep pack.out "new table audit is now tracked" &&
 	same_schema &&
 	sqlite3 b.db "INSERT INTO t(id, name) VALUES (10, '"'"'ten'"'"')" &&
