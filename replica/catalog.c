@@ -705,7 +705,9 @@ remap_table(struct replica *rp, struct replica_table *t, char **oldcols,
 				r = mule_errf(err, MULE_ENOMEM, "out of memory");
 				goto out;
 			}
-			memcpy(s->st, sqlite3_column_blob(cur, 3), s->stlen);
+			if (s->stlen > 0)
+				memcpy(s->st, sqlite3_column_blob(cur, 3),
+				    s->stlen);
 		}
 		sqlite3_reset(cur);
 		if (rc != SQLITE_DONE) {
