@@ -194,5 +194,12 @@ int rp_schema_authorizer(void *arg, int action, const char *a1,
  * docs/state.md "Table layouts"); a no-op when no layout changed.
  */
 int rp_layouts_update(struct replica *rp, char *err);
+/*
+ * Re-baselines the tracked tables (replica/catalog_state.c): with
+ * `trust`, from the data, those whose definition differs from `before`
+ * (all when `before` is NULL); else only those whose layout changed.
+ */
+int rp_rebaseline_all(struct replica *rp, int trust,
+    const struct schema *before, char *err);
 
 #endif
