@@ -237,6 +237,15 @@ exec_script(struct replica *rp, const char *sql, char *err)
 	const char *tail = sql;
 	int rc, r = 0, fk;
 
+	/*
+	 * As in SQLite's table rebuild procedure: in a generated migration,
+	 * renaming the new table must not trip over triggers and views (of
+	 * untracked tables too) that name the table it replaces.  A
+	 * hand-written script gets SQLite's default behaviour.
+	 */
+	if (strncmp(sql, SCHEMA_GENERATED, strlen(SCHEMA_GENERATED)) == 0 &&
+	    (r = rp_exec(rp, "PRAGMA legacy_alter_table = ON", err)) != 0)
+		return r;
 	sqlite3_set_authorizer(rp->db, rp_schema_authorizer, NULL);
 	while (r == 0 && *tail != '\0') {
 		const char *at = tail;
@@ -275,6 +284,8 @@ exec_script(struct replica *rp, const char *sql, char *err)
 		st = NULL;
 	}
 	sqlite3_set_authorizer(rp->db, NULL, NULL);
+	sqlite3_exec(rp->db, "PRAGMA legacy_alter_table = OFF", NULL, NULL,
+	    NULL);
 	return r;
 }
 

@@ -653,6 +653,8 @@ mem_run(const char *a, const char *b, sqlite3 **out, char *err)
 		    "database");
 		goto out;
 	}
+	/* The same setting as for migrations run on replicas. */
+	sqlite3_exec(db, "PRAGMA legacy_alter_table = ON", NULL, NULL, NULL);
 	sqlite3_set_authorizer(db, rp_schema_authorizer, NULL);
 	if (sqlite3_exec(db, a, NULL, NULL, &msg) != SQLITE_OK ||
 	    (b != NULL && sqlite3_exec(db, b, NULL, NULL, &msg) !=

@@ -142,6 +142,24 @@ test_expect_success 'a change ALTER cannot make (constraint, new column order) i
 	same_schema
 '
 
+test_expect_success 'a rebuild with an untracked table whose trigger names the table' '
+	mkdir lt && cd lt &&
+	pair_with "$SCHEMA" && sqlite3 a.db <../rows.sql && sync_ab &&
+	for s in a b; do
+		sqlite3 $s.db "CREATE TABLE local_only(x);
+		    CREATE TRIGGER lo AFTER INSERT ON local_only BEGIN
+		    INSERT INTO t(id, name) VALUES (new.x, '"'"'lo'"'"'); END;" || return 1
+	done &&
+	sqlite3 a.db "PRAGMA legacy_alter_table = ON;
+	    CREATE TABLE t2(id INTEGER PRIMARY KEY, flag INT NOT NULL DEFAULT 0, name TEXT, n INT);
+	    INSERT INTO t2(id, name, n) SELECT id, name, n FROM t;
+	    DROP TABLE t; ALTER TABLE t2 RENAME TO t; CREATE INDEX t_n ON t(n)" &&
+	send a b &&
+	same_schema &&
+	sqlite3 b.db "INSERT INTO local_only VALUES (99)" &&
+	test "$(sqlite3 b.db "SELECT name FROM t WHERE id = 99")" = lo
+'
+
 cat >pk.sql <<'EOF'
 CREATE TABLE o_new(k1 TEXT PRIMARY KEY, k2 INT, v TEXT);
 INSERT INTO o_new SELECT k1, k2, v FROM "odd table";
