@@ -221,6 +221,16 @@ test_expect_success 'untrack at a: b stops tracking the table too; both keep it'
 	packv a b && ! grep -q "now tracked" pack.out
 '
 
+test_expect_success 'upgrade across a hand-written step runs it verbatim' '
+	v=$(mule -d a.db schema status --json | json_py "v[\"version\"]") &&
+	mule -d a.db schema upgrade 1 $v >up.sql &&
+	test_grep up.sql "^-- mule: hand-written step [0-9]+, verbatim" &&
+	test_grep up.sql "RENAME COLUMN name TO title" &&
+	rm -f p.db && mule -d a.db schema install 1 >inst.sql &&
+	sqlite3 p.db <inst.sql && sqlite3 p.db <up.sql &&
+	mule -d a.db schema identify p.db --json | json_true "v[\"version\"] == $v"
+'
+
 test_expect_success 'a site without tables gets them, and the rows, from version 1' '
 	mkdir empty && cd empty &&
 	setup_pair &&
