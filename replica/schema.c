@@ -1193,8 +1193,9 @@ schema_diff(const struct schema *from, const struct schema *to,
 	}
 	if (r != 0) {
 		r = mule_errf(err, MULE_EMIGRATION, "cannot generate a "
-		    "migration for this schema change (%s); record one by "
-		    "hand with 'mule schema record FILE.sql'", e2);
+		    "migration for this schema change (%s); undo the change "
+		    "and make it with 'mule schema record FILE.sql' instead",
+		    e2);
 		goto out;
 	}
 	*sql = strb_detach(&sb);
