@@ -930,11 +930,13 @@ replica_schema_apply_step(struct replica *rp, uint32_t version,
 	}
 	schema_release(&live);
 	if ((r = run_step(rp, sql, e2)) != 0) {
+		hex(h1, now, 8);
+		hex(h2, fpr, 8);
 		r = mule_errf(err, MULE_EMIGRATION, "the bundle's migration to "
-		    "schema version %u failed here: %s; nothing was applied.  "
-		    "Fix the data it trips on (or ask the sender for a "
-		    "migration that handles it), then unpack again",
-		    version, e2);
+		    "schema version %u failed here: %s; nothing was applied "
+		    "(the schema stays %s…, the sender's is %s…).  Fix the "
+		    "data it trips on (or ask the sender for a migration that "
+		    "handles it), then unpack again", version, e2, h1, h2);
 		goto out;
 	}
 	if ((r = replica_schema_live(rp, &live, now, err)) != 0)

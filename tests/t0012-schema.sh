@@ -424,6 +424,7 @@ test_expect_success 'refusal: a migration failing midway (NOT NULL, no default, 
 	test_must_fail mule -d b.db unpack "$bundle" 2>err &&
 	test_grep err "^mule: .*migration to schema version 2 failed here" &&
 	test_grep err "NOT NULL" &&
+	test_grep err "the schema stays [0-9a-f]{16}…, the sender.s is [0-9a-f]{16}…" &&
 	test "$(file_sum b.db)" = "$sum" &&
 	test -f "$bundle" &&
 	test "$(sqlite3 b.db "SELECT name FROM t WHERE id = 7")" = "only at b"
