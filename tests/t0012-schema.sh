@@ -60,7 +60,7 @@ test_expect_success 'ADD COLUMN at a, filled in: b gets the column and the data'
 	mule -d a.db schema diff >diff.out &&
 	test_grep diff.out "ADD COLUMN note" &&
 	send a b &&
-	test_grep send.out "1 migration" &&
+	test_grep send.out "0 conflicts.*1 migration" &&
 	same_schema &&
 	test "$(sqlite3 b.db "SELECT note FROM t WHERE id = 1")" = first &&
 	test "$(sqlite3 b.db "SELECT note FROM t WHERE id = 2")" = none
@@ -69,7 +69,7 @@ test_expect_success 'ADD COLUMN at a, filled in: b gets the column and the data'
 test_expect_success 'the new column edited at b flows back to a' '
 	sqlite3 b.db "UPDATE t SET note = '"'"'from b'"'"' WHERE id = 2" &&
 	send b a &&
-	test_grep send.out "1 updated" &&
+	test_grep send.out "1 updated, 0 deleted, 0 conflicts" &&
 	test "$(sqlite3 a.db "SELECT note FROM t WHERE id = 2")" = "from b" &&
 	same_schema
 '
