@@ -127,6 +127,19 @@ outtable_init(struct outctx *c, struct outtable *o,
 }
 
 /*
+ * A cell goes out when its stamp is above the base, and a zero-stamped
+ * one (its value made by a schema migration) also with a row sent whole:
+ * a site that gets the row after running the migration needs it too.
+ */
+static int
+cell_wanted(const struct outctx *c, const struct rowstate *rs, uint32_t i,
+    int send_cl)
+{
+	return above(c, &rs->colst[i]) ||
+	    (send_cl && rs->colst[i].lamport == 0);
+}
+
+/*
  * Sends the state row `state` is positioned on (columns pk, cl, hash, st)
  * when any of its stamps is above the base.
  */
@@ -151,7 +164,7 @@ emit_row(struct outctx *c, struct outtable *o, sqlite3_stmt *state,
 	send_cl = above(c, &rs.cl_st);
 	if (rs.cl % 2 == 1)
 		for (i = 0; i < rs.ncols && i < t->ncols; i++)
-			if (above(c, &rs.colst[i]))
+			if (cell_wanted(c, &rs, i, send_cl))
 				n++;
 	if (!send_cl && n == 0) {
 		r = 0;
@@ -186,7 +199,7 @@ emit_row(struct outctx *c, struct outtable *o, sqlite3_stmt *state,
 		}
 		n = 0;
 		for (i = 0; i < rs.ncols && i < t->ncols; i++) {
-			if (!above(c, &rs.colst[i]))
+			if (!cell_wanted(c, &rs, i, send_cl))
 				continue;
 			o->cells[n].col = i;
 			mval_from_stmt(&o->cells[n].v, o->sel, (int)i);

@@ -146,7 +146,7 @@ test_expect_success 'a rebuild with an untracked table whose trigger names the t
 	mkdir lt && cd lt &&
 	pair_with "$SCHEMA" && sqlite3 a.db <../rows.sql && sync_ab &&
 	for s in a b; do
-		sqlite3 $s.db "CREATE TABLE local_only(x);
+		sqlite3 $s.db "CREATE TABLE local_only(x, y);
 		    CREATE TRIGGER lo AFTER INSERT ON local_only BEGIN
 		    INSERT INTO t(id, name) VALUES (new.x, '"'"'lo'"'"'); END;" || return 1
 	done &&
@@ -156,7 +156,7 @@ test_expect_success 'a rebuild with an untracked table whose trigger names the t
 	    DROP TABLE t; ALTER TABLE t2 RENAME TO t; CREATE INDEX t_n ON t(n)" &&
 	send a b &&
 	same_schema &&
-	sqlite3 b.db "INSERT INTO local_only VALUES (99)" &&
+	sqlite3 b.db "INSERT INTO local_only VALUES (99, 0)" &&
 	test "$(sqlite3 b.db "SELECT name FROM t WHERE id = 99")" = lo
 '
 
@@ -239,6 +239,20 @@ test_expect_success 'a site without tables gets them, and the rows, from version
 	send a b &&
 	test_grep send.out "5 inserted.*1 migration" &&
 	same_schema
+'
+
+test_expect_success 'relay: b passes every version on to a new site c' '
+	mule init c.db --name c >/dev/null &&
+	mule -d b.db peer add c "$(mule -d c.db id --json | json_get key)" >/dev/null &&
+	mule -d c.db peer add b "$(mule -d b.db id --json | json_get key)" >/dev/null &&
+	send b c &&
+	test "$(fpr c.db)" = "$(fpr a.db)" &&
+	mule -d c.db schema log >logc.out && mule -d a.db schema log >loga.out &&
+	test "$(wc -l <logc.out)" = "$(wc -l <loga.out)" &&
+	test "$(sqlite3 c.db "SELECT title FROM t WHERE id = 1")" = ONE &&
+	sqlite3 a.db "SELECT * FROM t ORDER BY id" >ta.out &&
+	sqlite3 c.db "SELECT * FROM t ORDER BY id" >tc.out &&
+	test_cmp ta.out tc.out
 '
 
 # ---- a 6-version history: install and upgrade for every pair ----
