@@ -186,6 +186,34 @@ schema_recordcmd(struct cli *c, const char *file)
 }
 
 static int
+schema_forgetcmd(struct cli *c, const char *arg)
+{
+	char err[MULE_ERRLEN] = "";
+	struct replica *rp = NULL;
+	uint32_t v = parse_version(arg), n = 0;
+	int r, rc;
+
+	if (v == 0) {
+		cli_error("schema forget: '%s' is not a version number", arg);
+		return EXIT_USAGE;
+	}
+	if ((rc = cli_open(c, 0, &rp)) != 0)
+		return rc;
+	if ((r = replica_begin(rp, err)) != 0 ||
+	    (r = replica_schema_forget(rp, v, &n, err)) != 0 ||
+	    (r = replica_commit(rp, err)) != 0) {
+		replica_rollback(rp);
+		rc = cli_fail(r, err);
+	} else {
+		printf("forgot %u schema version%s; this database is at "
+		    "version %u again\n", n, n == 1 ? "" : "s", v);
+		rc = EXIT_OK;
+	}
+	replica_close(rp);
+	return rc;
+}
+
+static int
 schema_identifycmd(struct cli *c, struct replica *rp, const char *file)
 {
 	char err[MULE_ERRLEN] = "";
@@ -242,11 +270,14 @@ cmd_schema(struct cli *c, int argc, char **argv)
 	if ((strcmp(sub, "status") == 0 || strcmp(sub, "diff") == 0 ||
 	    strcmp(sub, "log") == 0) ? nargs != 0 :
 	    (strcmp(sub, "record") == 0 || strcmp(sub, "install") == 0 ||
-	    strcmp(sub, "identify") == 0) ? nargs != 1 :
+	    strcmp(sub, "identify") == 0 || strcmp(sub, "forget") == 0) ?
+	    nargs != 1 :
 	    strcmp(sub, "upgrade") == 0 ? nargs != 2 : 1)
 		return cli_usage(cmd);
 	if (strcmp(sub, "record") == 0)
 		return schema_recordcmd(c, argv[optind + 1]);
+	if (strcmp(sub, "forget") == 0)
+		return schema_forgetcmd(c, argv[optind + 1]);
 	if ((rc = cli_open(c, 1, &rp)) != 0)
 		return rc;
 	if (strcmp(sub, "status") == 0) {

@@ -91,7 +91,7 @@ const struct cli_cmd cli_commands[] = {
 	  "                and mark the conflict resolved\n" },
 	{ "schema", cmd_schema,
 	  "schema status | diff | log | record FILE.sql | install V |\n"
-	  "            upgrade I J | identify DBFILE  [--json]",
+	  "            upgrade I J | identify DBFILE | forget V  [--json]",
 	  "The catalogue of schema versions: fingerprints of the tracked\n"
 	  "tables' schema (with their indexes, triggers and all views) and\n"
 	  "the migration from each version to the next.  'pack' records\n"
@@ -111,6 +111,8 @@ const struct cli_cmd cli_commands[] = {
 	  "                  not appear; hand-written steps run verbatim)\n"
 	  "  identify DBFILE which version any database is at, by\n"
 	  "                  fingerprint; else 'unknown' and the closest\n"
-	  "                  version (--json)\n" },
+	  "                  version (--json)\n"
+	  "  forget V        drop the versions above V, after undoing them,\n"
+	  "                  when another site changed the schema too\n" },
 	{ NULL, NULL, NULL, NULL },
 };

@@ -863,9 +863,9 @@ clash(uint32_t version, const uint8_t here[SCHEMA_FPR_LEN],
 		    h1, h2);
 	return mule_errf(err, MULE_ESCHEMA, "both sites changed the schema "
 	    "independently: version %u is %s… here but %s… at the sender; "
-	    "nothing was applied.  Agree on one schema: undo the change at "
-	    "one site (see 'mule schema log' and 'mule schema diff' there), "
-	    "then exchange bundles again", version, h1, h2);
+	    "nothing was applied.  Agree on one schema: at one site, undo "
+	    "its change and run 'mule schema forget %u' there, then "
+	    "exchange bundles again", version, h1, h2, version - 1);
 }
 
 int
@@ -993,6 +993,72 @@ replica_schema_check_peer(struct replica *rp, uint32_t version,
 		r = clash(version, have.fpr, fpr, err);
 out:
 	replica_schema_version_release(&have);
+	return r;
+}
+
+int
+replica_schema_forget(struct replica *rp, uint32_t version, uint32_t *forgot,
+    char *err)
+{
+	struct replica_schema_version v;
+	struct replica_peer *peers = NULL;
+	struct schema live;
+	uint8_t now[SCHEMA_FPR_LEN], lfpr[SCHEMA_FPR_LEN];
+	char h1[2 * SCHEMA_FPR_LEN + 1], h2[2 * SCHEMA_FPR_LEN + 1];
+	sqlite3_stmt *st = NULL;
+	uint32_t latest, pv;
+	size_t i, np = 0;
+	int rc, r;
+
+	memset(&v, 0, sizeof(v));
+	schema_init(&live);
+	if ((r = replica_schema_latest(rp, &latest, lfpr, err)) != 0)
+		goto out;
+	if (version >= latest) {
+		r = mule_errf(err, MULE_EINVAL, "this database is at schema "
+		    "version %u: there is nothing above version %u to forget",
+		    latest, version);
+		goto out;
+	}
+	if ((r = replica_schema_get(rp, version, &v, err)) != 0 ||
+	    (r = replica_schema_live(rp, &live, now, err)) != 0)
+		goto out;
+	if (memcmp(now, v.fpr, SCHEMA_FPR_LEN) != 0) {
+		hex(h1, now, 8);
+		hex(h2, v.fpr, 8);
+		r = mule_errf(err, MULE_ESCHEMA, "the live schema (%s…) is not "
+		    "version %u's (%s…); undo the later changes first ('mule "
+		    "schema upgrade %u %u' shows them)", h1, version, h2,
+		    version, latest);
+		goto out;
+	}
+	if ((r = replica_peer_list(rp, &peers, &np, err)) != 0)
+		goto out;
+	for (i = 0; i < np; i++) {
+		if ((r = replica_schema_peer_version(rp, peers[i].name, &pv,
+		    err)) != 0)
+			goto out;
+		if (pv > version) {
+			r = mule_errf(err, MULE_ECONFLICT, "peer %s already has "
+			    "schema version %u; forgetting it here would split "
+			    "the sites' histories", peers[i].name, pv);
+			goto out;
+		}
+	}
+	if ((r = rp_prepare(rp, "DELETE FROM _mule_schema WHERE version > ?",
+	    &st, err)) != 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, version);
+	if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+		r = rp_dberr(rp, rc, err, "forget schema versions");
+		goto out;
+	}
+	*forgot = latest - version;
+out:
+	sqlite3_finalize(st);
+	free(peers);
+	schema_release(&live);
+	replica_schema_version_release(&v);
 	return r;
 }
 

@@ -235,6 +235,16 @@ int replica_schema_apply_step(struct replica *rp, uint32_t version,
 int replica_schema_check_peer(struct replica *rp, uint32_t version,
     const uint8_t fpr[SCHEMA_FPR_LEN], char *err);
 
+/*
+ * Inside a transaction: forgets the versions above `version`, after two
+ * sites changed the schema independently and this one undid its change:
+ * the live schema must be `version`'s again (MULE_ESCHEMA otherwise),
+ * and no peer may be known to have a later version (MULE_ECONFLICT).
+ * *forgot: how many versions went.
+ */
+int replica_schema_forget(struct replica *rp, uint32_t version,
+    uint32_t *forgot, char *err);
+
 /* The schema version a peer is known to have (0: unknown) / set it. */
 int replica_schema_peer_version(struct replica *rp, const char *peer,
     uint32_t *version, char *err);

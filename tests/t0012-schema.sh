@@ -408,8 +408,24 @@ test_expect_success 'refusal: two sites changed the schema independently' '
 	test_must_fail mule -d b.db unpack "$bundle" 2>err &&
 	test_grep err "^mule: .*changed the schema independently" &&
 	test_grep err "version 2 is [0-9a-f]{16}… here but [0-9a-f]{16}…" &&
+	test_grep err "schema forget 1" &&
 	test "$(file_sum b.db)" = "$sum" &&
-	test -f "$bundle"
+	test -f "$bundle" &&
+	echo "$bundle" >bundle.path
+'
+
+test_expect_success 'after independent changes: undo at b, forget, then it applies' '
+	cd indep && bundle=$(cat bundle.path) &&
+	sum=$(file_sum b.db) &&
+	test_must_fail mule -d b.db schema forget 1 2>err &&
+	test_grep err "^mule: the live schema .* is not version 1" &&
+	test "$(file_sum b.db)" = "$sum" &&
+	sqlite3 b.db "DROP INDEX t_name" &&
+	mule -d b.db schema forget 1 >out &&
+	test_grep out "forgot 1 schema version" &&
+	mule -d b.db unpack "$bundle" >out &&
+	test_grep out "1 migration" &&
+	sync_ab && same_schema
 '
 
 test_expect_success 'refusal: sites set up with different schemas' '
