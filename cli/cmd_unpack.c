@@ -98,7 +98,6 @@ sink_table(void *arg, const char *table, uint32_t ncols,
     const char *const *cols, uint32_t npk, const uint32_t *pkcols)
 {
 	struct unpacker *u = arg;
-
 	char e2[MULE_ERRLEN];
 	uint8_t fpr[BUNDLE_FPR_LEN];
 	uint32_t have = 0;
