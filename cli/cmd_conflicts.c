@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "replica/schema.h"
 
 /* The name of a site id: ours, a peer's, or its hex. */
 static void
@@ -48,12 +49,14 @@ conflicts_resolve(struct cli *c, const struct cli_cmd *cmd, int argc,
 	};
 	char err[MULE_ERRLEN] = "", *end;
 	struct replica_scan_stats scan;
+	struct replica_schema_sync ss;
 	struct replica *rp = NULL;
 	const char *keep = NULL, *value = NULL;
 	long long id;
 	int ch, r, rc;
 
 	memset(&scan, 0, sizeof(scan));
+	memset(&ss, 0, sizeof(ss));
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'k':
@@ -81,6 +84,7 @@ conflicts_resolve(struct cli *c, const struct cli_cmd *cmd, int argc,
 		return rc;
 	/* Earlier edits first, then the resolution as a change of its own. */
 	if ((r = replica_begin(rp, err)) != 0 ||
+	    (r = replica_schema_sync(rp, &ss, err)) != 0 ||
 	    (r = replica_scan(rp, 0, &scan, progress_cb, NULL, err)) != 0 ||
 	    (r = replica_conflict_resolve(rp, id, keep, value, err)) != 0)
 		goto fail;
@@ -100,6 +104,7 @@ fail:
 	rc = cli_fail(r, err);
 out:
 	replica_scan_stats_release(&scan);
+	replica_schema_sync_release(&ss);
 	replica_close(rp);
 	return rc;
 }

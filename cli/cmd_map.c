@@ -137,6 +137,13 @@ cmd_map(struct cli *c, int argc, char **argv)
 		rc = cli_exit_code(r);
 		goto out;
 	}
+	/* A peer whose names differ keeps a schema of its own. */
+	if (!cli_peer_separate(rp, argv[optind]) &&
+	    (r = replica_peer_set(rp, argv[optind], "schema", "separate",
+	    err)) != 0) {
+		rc = cli_fail(r, err);
+		goto out;
+	}
 	printf("%s's %s lands in %s", argv[optind], argv[optind + 1],
 	    argv[optind + 2]);
 	for (i = 0; i < n; i++)

@@ -15,6 +15,7 @@
 #include "cli/commands.h"
 #include "cli/media.h"
 #include "core/strb.h"
+#include "replica/schema.h"
 
 #define PACK_MAX_PEERS 64
 
@@ -104,6 +105,57 @@ pack_base(struct replica *rp, struct replica_peer *peers, size_t n,
 	vector_release(&sent);
 	vector_release(&acked);
 	vector_release(&all);
+	return r;
+}
+
+/*
+ * Schema steps for the peers: from the lowest version any of them (but
+ * those with a schema of their own) is known to have to ours, into the
+ * writer and the manifest.
+ */
+static int
+pack_schema(struct replica *rp, struct replica_peer *peers, size_t n,
+    struct bundle_writer *w, struct manifest *m, size_t *nsteps, char *err)
+{
+	struct replica_schema_step *steps = NULL;
+	struct replica_schema_version v;
+	struct bundle_schema bs;
+	uint32_t from = UINT32_MAX, pv;
+	size_t i, cnt = 0;
+	int r = 0;
+
+	memset(&v, 0, sizeof(v));
+	for (i = 0; i < n && r == 0; i++) {
+		if (cli_peer_separate(rp, peers[i].name))
+			continue;	/* a schema of its own: no steps */
+		r = replica_schema_peer_version(rp, peers[i].name, &pv, err);
+		if (r == 0 && pv < from)
+			from = pv;
+	}
+	if (r != 0 || (r = replica_schema_latest(rp, &m->schema_to,
+	    m->fpr_to, err)) != 0)
+		goto out;
+	if (from > m->schema_to)
+		from = m->schema_to;
+	m->schema_from = from;
+	if (from > 0) {
+		if ((r = replica_schema_get(rp, from, &v, err)) != 0)
+			goto out;
+		memcpy(m->fpr_from, v.fpr, BUNDLE_FPR_LEN);
+	}
+	if ((r = replica_schema_steps(rp, from, &steps, &cnt, err)) != 0)
+		goto out;
+	for (i = 0; i < cnt && r == 0; i++) {
+		bs.version = steps[i].version;
+		memcpy(bs.fpr, steps[i].fpr, BUNDLE_FPR_LEN);
+		bs.sql = steps[i].sql;
+		bs.len = strlen(steps[i].sql);
+		r = bundle_writer_add_schema(w, &bs, err);
+	}
+	*nsteps = cnt;
+out:
+	replica_schema_version_release(&v);
+	replica_schema_steps_free(steps, cnt);
 	return r;
 }
 
@@ -234,6 +286,7 @@ cmd_pack(struct cli *c, int argc, char **argv)
 	struct replica_set *set = NULL;
 	const char *names[PACK_MAX_PEERS];
 	struct replica_scan_stats scan;
+	struct replica_schema_sync ss;
 	struct replica_site site;
 	struct ident_secret *sec = NULL;
 	struct replica *rp = NULL;
@@ -247,12 +300,13 @@ cmd_pack(struct cli *c, int argc, char **argv)
 	int mail = 0;
 	uint64_t size = 0, volume = 0, left = 0;
 	unsigned long parity = 0;
-	size_t nfiles = 1;
+	size_t nfiles = 1, nsteps = 0;
 	int64_t seq = 0;
 	size_t i, npeers = 0;
 	int ch, r = 0, rc = EXIT_FAIL, full = 0, encrypt = 1, began = 0;
 
 	memset(&scan, 0, sizeof(scan));
+	memset(&ss, 0, sizeof(ss));
 	memset(&ps, 0, sizeof(ps));
 	manifest_init(&m);
 	strb_init(&to);
@@ -352,6 +406,9 @@ cmd_pack(struct cli *c, int argc, char **argv)
 	if ((r = replica_begin(rp, err)) != 0)
 		goto fail;
 	began = 1;
+	/* Schema changes made by any program become a version first. */
+	if ((r = replica_schema_sync(rp, &ss, err)) != 0)
+		goto fail;
 	/* Record local edits first: they go out in this bundle. */
 	if ((r = replica_scan(rp, 0, &scan, progress_cb, NULL, err)) != 0)
 		goto fail;
@@ -374,6 +431,8 @@ cmd_pack(struct cli *c, int argc, char **argv)
 		goto fail;
 	if ((r = bundle_writer_new(tmp != NULL ? tmp : path, NULL, sec, pubs,
 	    npeers, encrypt, &ps.w, err)) != 0)
+		goto fail;
+	if ((r = pack_schema(rp, peers, npeers, ps.w, &m, &nsteps, err)) != 0)
 		goto fail;
 	ps.err = err;
 	sink.arg = &ps;
@@ -425,6 +484,9 @@ cmd_pack(struct cli *c, int argc, char **argv)
 	if (left > 0)
 		strb_addf(&sum, ", %s row%s leaving the set",
 		    fmt_count(left, cnt), left == 1 ? "" : "s");
+	if (nsteps > 0)
+		strb_addf(&sum, ", %zu migration%s", nsteps,
+		    nsteps == 1 ? "" : "s");
 	if ((r = replica_log_add(rp, m.bundle_id, "sent", strb_str(&to), seq,
 	    path, strb_str(&sum), &m.top, err)) != 0 ||
 	    (r = replica_journal_prune(rp, err)) != 0 ||
@@ -432,6 +494,11 @@ cmd_pack(struct cli *c, int argc, char **argv)
 		goto fail;
 	began = 0;
 	progress_done();
+	for (i = 0; i < ss.ntracked; i++)
+		printf("new table %s is now tracked (this replica tracks "
+		    "--all)\n", ss.tracked[i]);
+	if (ss.recorded > 0)
+		printf("recorded schema changes as version %u\n", ss.recorded);
 	strb_reset(&to);
 	strb_add_size(&to, size);
 	if (mail || eml != NULL)
@@ -465,6 +532,7 @@ out:
 	replica_set_free(set);
 	manifest_release(&m);
 	replica_scan_stats_release(&scan);
+	replica_schema_sync_release(&ss);
 	strb_release(&to);
 	strb_release(&sum);
 	if (tmp != NULL)

@@ -131,9 +131,16 @@ cmd_peer(struct cli *c, int argc, char **argv)
 			rc = EXIT_OK;
 		}
 	} else {
-		if (strcmp(argv[1], "email") != 0) {
-			cli_error("unknown peer setting '%s' (known: email)",
-			    argv[1]);
+		if (strcmp(argv[1], "email") != 0 &&
+		    strcmp(argv[1], "schema") != 0) {
+			cli_error("unknown peer setting '%s' (known: email, "
+			    "schema)", argv[1]);
+			rc = EXIT_USAGE;
+		} else if (strcmp(argv[1], "schema") == 0 && argc == 3 &&
+		    strcmp(argv[2], "separate") != 0 &&
+		    strcmp(argv[2], "shared") != 0) {
+			cli_error("peer setting schema is 'separate' or "
+			    "'shared', not '%s'", argv[2]);
 			rc = EXIT_USAGE;
 		} else if ((r = replica_peer_set(rp, argv[0], argv[1],
 		    argc == 3 ? argv[2] : NULL, err)) != 0) {

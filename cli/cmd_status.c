@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "replica/schema.h"
 #include "cli/media.h"
 
 /* How far behind `have` is compared with `want`: changes it lacks. */
@@ -128,6 +129,7 @@ cmd_status(struct cli *c, int argc, char **argv)
 	uint64_t nconf = 0, behind;
 	long long applied, lost;
 	size_t i, np = 0, nlog = 0;
+	struct replica_schema_info si;
 	int r, rc;
 
 	memset(&scan, 0, sizeof(scan));
@@ -144,7 +146,8 @@ cmd_status(struct cli *c, int argc, char **argv)
 	    (r = replica_known(rp, &known, err)) != 0 ||
 	    (r = replica_peer_list(rp, &peers, &np, err)) != 0 ||
 	    (r = replica_log_list(rp, &log, &nlog, err)) != 0 ||
-	    (r = replica_conflict_count(rp, &nconf, err)) != 0) {
+	    (r = replica_conflict_count(rp, &nconf, err)) != 0 ||
+	    (r = replica_schema_info(rp, &si, err)) != 0) {
 		progress_done();
 		rc = cli_fail(r, err);
 		goto out;
@@ -153,9 +156,11 @@ cmd_status(struct cli *c, int argc, char **argv)
 	if (c->json) {
 		printf("{\"site\":");
 		json_str(stdout, site.name);
-		printf(",\"lamport\":%llu,\"conflicts\":%llu,\"tables\":[",
-		    (unsigned long long)site.lamport,
-		    (unsigned long long)nconf);
+		printf(",\"lamport\":%llu,\"conflicts\":%llu,"
+		    "\"schema_version\":%u,\"schema_unrecorded\":%s,"
+		    "\"tables\":[", (unsigned long long)site.lamport,
+		    (unsigned long long)nconf, si.version,
+		    si.unrecorded ? "true" : "false");
 		for (i = 0; i < scan.ntables; i++) {
 			printf("%s{\"name\":", i ? "," : "");
 			json_str(stdout, scan.tables[i].name);
@@ -244,10 +249,14 @@ cmd_status(struct cli *c, int argc, char **argv)
 	print_spool(c, c->db);
 	if (c->json)
 		printf("]}\n");
-	else
+	else {
+		printf("schema version %u%s\n", si.version, si.unrecorded ?
+		    ", with "
+		    "unrecorded changes: see 'mule schema diff'" : "");
 		printf("%llu unresolved conflict%s%s\n",
 		    (unsigned long long)nconf, nconf == 1 ? "" : "s",
 		    nconf ? ": see 'mule conflicts'" : "");
+	}
 	rc = EXIT_OK;
 out:
 	replica_scan_stats_release(&scan);

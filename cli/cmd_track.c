@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "replica/schema.h"
 
 /* Tracks one table, printing what happened; 0 or a MULE_E* code. */
 static int
@@ -44,12 +45,14 @@ cmd_track(struct cli *c, int argc, char **argv)
 	const struct cli_cmd *cmd = cli_find("track");
 	char err[MULE_ERRLEN] = "", cnt[32];
 	struct replica_scan_stats st;
+	struct replica_schema_sync ss;
 	struct replica *rp = NULL;
 	char **names = NULL;
 	size_t i, n = 0;
 	int ch, r, rc = EXIT_FAIL, all = 0;
 
 	memset(&st, 0, sizeof(st));
+	memset(&ss, 0, sizeof(ss));
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'a':
@@ -78,9 +81,15 @@ cmd_track(struct cli *c, int argc, char **argv)
 			printf("no tables to track yet\n");
 	} else {
 		for (i = (size_t)optind; i < (size_t)argc; i++)
-			if ((r = track_one(rp, argv[i], 0, err)) != 0)
+			if ((r = track_one(rp, argv[i], 0, err)) != 0 ||
+			    (r = replica_schema_exclude(rp, argv[i], 0,
+			    err)) != 0)
 				goto fail;
 	}
+	/* The tracked set is the schema: version 1, or a new version. */
+	if ((all && (r = replica_schema_track_all(rp, err)) != 0) ||
+	    (r = replica_schema_sync(rp, &ss, err)) != 0)
+		goto fail;
 	/* Existing rows become the baseline: one local commit. */
 	if ((r = replica_scan(rp, 0, &st, progress_cb, NULL, err)) != 0)
 		goto fail;
@@ -98,6 +107,7 @@ fail:
 	rc = cli_fail(r, err);
 out:
 	replica_scan_stats_release(&st);
+	replica_schema_sync_release(&ss);
 	replica_names_free(names, n);
 	replica_close(rp);
 	return rc;
@@ -119,6 +129,7 @@ cmd_untrack(struct cli *c, int argc, char **argv)
 		return rc;
 	if ((r = replica_begin(rp, err)) != 0 ||
 	    (r = replica_untrack(rp, argv[optind], err)) != 0 ||
+	    (r = replica_schema_exclude(rp, argv[optind], 1, err)) != 0 ||
 	    (r = replica_commit(rp, err)) != 0) {
 		replica_rollback(rp);
 		rc = cli_fail(r, err);

@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "cli/media.h"
 #include "core/strb.h"
+#include "replica/schema.h"
 #include "transports/iso.h"
 
 struct unpacker {
@@ -26,7 +27,20 @@ struct unpacker {
 	int dry;
 	uint64_t rows;
 	char *err;
+	uint32_t unrecorded_from;	/* versions recorded from local drift */
+	uint64_t nschema, steps_seen, steps_run;
+	int separate;	/* the sender keeps a schema of its own */
 };
+
+/* After the last schema step: the sender's version must be ours too. */
+static int
+check_schema(struct unpacker *u)
+{
+	if (u->separate)
+		return 0;
+	return replica_schema_check_peer(u->rp, u->m.schema_to, u->m.fpr_to,
+	    u->err);
+}
 
 static int
 sink_manifest(void *arg, const struct manifest *m)
@@ -38,10 +52,6 @@ sink_manifest(void *arg, const struct manifest *m)
 	    memcmp(m->bundle_id, u->info->bundle_id, BUNDLE_ID_LEN) != 0)
 		return mule_errf(u->err, MULE_EVERIFY, "the manifest does not "
 		    "match the bundle's signed header");
-	if (m->nschema > 0)
-		return mule_errf(u->err, MULE_ESCHEMA, "the bundle carries "
-		    "schema changes, which this version of mule cannot apply "
-		    "yet");
 	if ((r = vector_copy(&u->m.base, &m->base)) != 0 ||
 	    (r = vector_copy(&u->m.top, &m->top)) != 0 ||
 	    (r = vector_copy(&u->m.ack, &m->ack)) != 0 ||
@@ -49,7 +59,12 @@ sink_manifest(void *arg, const struct manifest *m)
 		return mule_errf(u->err, r, "out of memory");
 	u->m.seq = m->seq;
 	u->m.nrows = m->nrows;
+	u->m.schema_to = m->schema_to;
+	memcpy(u->m.fpr_to, m->fpr_to, BUNDLE_FPR_LEN);
+	u->nschema = m->nschema;
 	u->rows = 0;
+	if (m->nschema == 0 && (r = check_schema(u)) != 0)
+		return r;
 	return replica_apply_new(u->rp, u->peer.name, m->bundle_id, &m->ack,
 	    &u->apply, u->err);
 }
@@ -58,10 +73,21 @@ static int
 sink_schema(void *arg, const struct bundle_schema *s)
 {
 	struct unpacker *u = arg;
+	int r, applied;
 
-	return mule_errf(u->err, MULE_ESCHEMA, "the bundle carries schema "
-	    "version %u, which this version of mule cannot apply yet",
-	    s->version);
+	if (u->apply == NULL)
+		return mule_errf(u->err, MULE_EFORMAT, "schema before manifest");
+	if (u->separate) {
+		u->steps_seen++;
+		return 0;	/* its catalogue is not ours */
+	}
+	if ((r = replica_schema_apply_step(u->rp, s->version, s->fpr, s->sql,
+	    u->unrecorded_from, &applied, u->err)) != 0)
+		return r;
+	u->steps_run += applied != 0;
+	if (++u->steps_seen == u->nschema)
+		return check_schema(u);
+	return 0;
 }
 
 static int
@@ -80,11 +106,25 @@ sink_table(void *arg, const char *table, uint32_t ncols,
     const char *const *cols, uint32_t npk, const uint32_t *pkcols)
 {
 	struct unpacker *u = arg;
+	char e2[MULE_ERRLEN];
+	uint8_t fpr[BUNDLE_FPR_LEN];
+	uint32_t have = 0;
+	int r;
 
 	if (u->apply == NULL)
 		return mule_errf(u->err, MULE_EFORMAT, "table before manifest");
-	return replica_apply_table(u->apply, table, ncols, cols, npk, pkcols,
+	r = replica_apply_table(u->apply, table, ncols, cols, npk, pkcols,
 	    u->err);
+	/* Rows in the layout of an older schema version than ours. */
+	if (r == MULE_ESCHEMA && replica_schema_latest(u->rp, &have, fpr,
+	    NULL) == 0 && u->m.schema_to < have) {
+		memcpy(e2, u->err, sizeof(e2));
+		r = mule_errf(u->err, r, "%s (the sender is at schema version "
+		    "%u, this database at %u: once it has applied this site's "
+		    "migrations, ask it for a bundle made with --full)", e2,
+		    u->m.schema_to, have);
+	}
+	return r;
 }
 
 static int
@@ -169,21 +209,26 @@ unpack_one(struct unpacker *u, const char *path, const char *label,
 {
 	struct bundle_reader *br = NULL;
 	struct replica_scan_stats scan;
+	struct replica_schema_sync ss;
 	struct replica_apply_stats st;
 	struct bundle_sink sink;
 	struct strb sum;
-	char cnt[4][32];
+	char cnt[4][32], serr[MULE_ERRLEN] = "";
 	int r, yes, began = 0, lost = 0;
 
 	memset(&scan, 0, sizeof(scan));
+	memset(&ss, 0, sizeof(ss));
 	memset(&st, 0, sizeof(st));
 	strb_init(&sum);
 	manifest_init(&u->m);
+	u->unrecorded_from = 0;
+	u->nschema = u->steps_seen = u->steps_run = 0;
 	u->apply = NULL;
 	u->err = err;
 	if ((r = cli_bundle_check(u->rp, &u->sec->pub, path, &br, &u->peer,
 	    err)) != 0)
 		goto out;
+	u->separate = cli_peer_separate(u->rp, u->peer.name);
 	u->info = bundle_get_info(br);
 	if ((r = replica_log_has(u->rp, u->info->bundle_id, "recv", &yes,
 	    err)) != 0)
@@ -195,7 +240,10 @@ unpack_one(struct unpacker *u, const char *path, const char *label,
 	if ((r = replica_begin(u->rp, err)) != 0)
 		goto out;
 	began = 1;
-	/* Local edits are recorded first, in the same transaction. */
+	/* Local schema changes and edits are recorded first, likewise. */
+	if ((r = replica_schema_sync(u->rp, &ss, err)) != 0)
+		goto out;
+	u->unrecorded_from = ss.recorded;
 	if ((r = replica_scan(u->rp, 0, &scan, progress_cb, NULL, err)) != 0)
 		goto out;
 	sink.arg = u;
@@ -204,9 +252,13 @@ unpack_one(struct unpacker *u, const char *path, const char *label,
 	sink.value = sink_value;
 	sink.table = sink_table;
 	sink.row = sink_row;
-	if ((r = bundle_read(br, u->sec, &sink, err)) != 0) {
+	/* The sinks' own messages say more than the reader's summary. */
+	u->err = serr;
+	r = bundle_read(br, u->sec, &sink, err);
+	u->err = err;
+	if (r != 0) {
 		char e2[MULE_ERRLEN];
-		memcpy(e2, err, sizeof(e2));
+		memcpy(e2, serr[0] != '\0' ? serr : err, sizeof(e2));
 		r = mule_errf(err, r, "%s: %s", path, e2);
 		goto out;
 	}
@@ -227,8 +279,15 @@ unpack_one(struct unpacker *u, const char *path, const char *label,
 	if (st.ignored > 0)
 		strb_addf(&sum, ", %s row%s already newer here",
 		    fmt_count(st.ignored, cnt[0]), st.ignored == 1 ? "" : "s");
+	if (u->steps_run > 0)
+		strb_addf(&sum, ", %llu migration%s",
+		    (unsigned long long)u->steps_run,
+		    u->steps_run == 1 ? "" : "s");
 	if ((r = replica_peer_set_site(u->rp, u->peer.name,
 	    u->info->sender_site, err)) != 0 ||
+	    (u->m.schema_to > 0 && !u->separate &&
+	    (r = replica_schema_set_peer_version(u->rp,
+	    u->peer.name, u->m.schema_to, err)) != 0) ||
 	    (r = replica_log_add(u->rp, u->info->bundle_id, "recv",
 	    u->peer.name, (int64_t)u->m.seq, label, strb_str(&sum), NULL,
 	    err)) != 0 ||
@@ -272,6 +331,7 @@ out:
 	u->apply = NULL;
 	manifest_release(&u->m);
 	replica_scan_stats_release(&scan);
+	replica_schema_sync_release(&ss);
 	strb_release(&sum);
 	bundle_close(br);
 	return r;

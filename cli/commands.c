@@ -150,5 +150,30 @@ const struct cli_cmd cli_commands[] = {
 	  "                     system's); stored absolute\n\n"
 	  "  --unset KEY        remove a setting\n"
 	  "  --json             JSON output\n" },
+	{ "schema", cmd_schema,
+	  "schema status | diff | log | record FILE.sql | install V |\n"
+	  "            upgrade I J | identify DBFILE | forget V  [--json]",
+	  "The catalogue of schema versions: fingerprints of the tracked\n"
+	  "tables' schema (with their indexes, triggers and all views) and\n"
+	  "the migration from each version to the next.  'pack' records\n"
+	  "changes made by any program as a new version and sends the\n"
+	  "migrations the peers lack; 'unpack' runs them before the data.\n\n"
+	  "  status          current version and fingerprint; whether the\n"
+	  "                  live schema has unrecorded changes (--json)\n"
+	  "  diff            the migration the next pack would record\n"
+	  "  log             every version: fingerprint, date, generated or\n"
+	  "                  hand-written, checksum (--json adds the SQL)\n"
+	  "  record FILE.sql run a hand-written migration here in one\n"
+	  "                  transaction and record it verbatim as the next\n"
+	  "                  version; peers run it verbatim too\n"
+	  "  install V       a script creating version V in an empty database\n"
+	  "  upgrade I J     a script from version I to J, from the two\n"
+	  "                  schemas (objects made and dropped in between do\n"
+	  "                  not appear; hand-written steps run verbatim)\n"
+	  "  identify DBFILE which version any database is at, by\n"
+	  "                  fingerprint; else 'unknown' and the closest\n"
+	  "                  version (--json)\n"
+	  "  forget V        drop the versions above V, after undoing them,\n"
+	  "                  when another site changed the schema too\n" },
 	{ NULL, NULL, NULL, NULL },
 };

@@ -29,3 +29,4 @@ int share_describe(struct replica *rp, const char *peer, int json,
 int cmd_config(struct cli *c, int argc, char **argv);
 
 #endif
+int cmd_schema(struct cli *c, int argc, char **argv);

@@ -265,3 +265,16 @@ cli_parse_size(const char *s, uint64_t *out)
 	*out = whole * mult + frac * mult / fdiv;
 	return *out > 0 ? 0 : -1;
 }
+
+int
+cli_peer_separate(struct replica *rp, const char *peer)
+{
+	char *v = NULL;
+	int yes;
+
+	if (replica_peer_prop(rp, peer, "schema", &v, NULL) != 0)
+		return 0;
+	yes = v != NULL && strcmp(v, "separate") == 0;
+	free(v);
+	return yes;
+}

@@ -168,6 +168,19 @@ outtable_init(struct outctx *c, struct outtable *o,
 }
 
 /*
+ * A cell goes out when its stamp is above the base, and a zero-stamped
+ * one (its value made by a schema migration) also with a row sent whole:
+ * a site that gets the row after running the migration needs it too.
+ */
+static int
+cell_wanted(const struct outctx *c, const struct rowstate *rs, uint32_t i,
+    int send_cl)
+{
+	return above(c, &rs->colst[i]) ||
+	    (send_cl && rs->colst[i].lamport == 0);
+}
+
+/*
  * Sends the state row `state` is positioned on (columns pk, cl, hash, st)
  * when any of its stamps is above the base.
  */
@@ -193,7 +206,8 @@ emit_row(struct outctx *c, struct outtable *o, sqlite3_stmt *state,
 	send_cl = above(c, &rs.cl_st);
 	if (rs.cl % 2 == 1)
 		for (i = 0; i < rs.ncols && i < t->ncols; i++)
-			if (above(c, &rs.colst[i]) && (send == NULL || send[i]))
+			if (cell_wanted(c, &rs, i, send_cl) &&
+			    (send == NULL || send[i]))
 				n++;
 	if (!send_cl && n == 0 && (o->tab == NULL || !o->tab->all_rows)) {
 		r = 0;
@@ -216,7 +230,8 @@ emit_row(struct outctx *c, struct outtable *o, sqlite3_stmt *state,
 	if (mode == SETROW_FULL) {
 		send_cl = rs.cl_st.lamport > 0;
 		for (i = 0, n = 0; i < rs.ncols && i < t->ncols; i++)
-			if (rs.colst[i].lamport > 0 && (send == NULL || send[i]))
+			if ((rs.colst[i].lamport > 0 || send_cl) &&
+			    (send == NULL || send[i]))
 				n++;
 	}
 	if (mode == SETROW_SKIP || (!send_cl && n == 0)) {
@@ -244,8 +259,8 @@ emit_row(struct outctx *c, struct outtable *o, sqlite3_stmt *state,
 		for (i = 0; i < rs.ncols && i < t->ncols; i++) {
 			if (send != NULL && !send[i])
 				continue;
-			if (mode == SETROW_FULL ? rs.colst[i].lamport == 0 :
-			    !above(c, &rs.colst[i]))
+			if (mode == SETROW_FULL ? rs.colst[i].lamport == 0 &&
+			    !send_cl : !cell_wanted(c, &rs, i, send_cl))
 				continue;
 			o->cells[n].col = send != NULL ? o->pos[i] : i;
 			mval_from_stmt(&o->cells[n].v, o->sel, (int)i);

@@ -219,5 +219,34 @@ int rp_map_names(struct replica *rp, const char *peer, const char *table,
 int rp_sets_ensure(struct replica *rp, char *err);
 /* 1 when table `name` exists in the database. */
 int rp_has_table(struct replica *rp, const char *name);
+/* ---- schema (replica/schema.c, replica/catalog.c) ---- */
+struct schema;
+/*
+ * Reads the schema of db: the tables for which want(arg, name) is 1 (all
+ * but sqlite_* and _mule_* when want is NULL), their indexes and
+ * triggers, and every view.
+ */
+int rp_schema_read(sqlite3 *db, int (*want)(void *, const char *),
+    void *arg, struct schema *out, char *err);
+/*
+ * SQLite authorizer for migration scripts: no ATTACH/DETACH, no
+ * transaction control (the script runs inside mule's transaction), only
+ * read-only PRAGMAs such as foreign_key_check, and no change to mule's
+ * _mule_* tables.
+ */
+int rp_schema_authorizer(void *arg, int action, const char *a1,
+    const char *a2, const char *db, const char *trigger);
+/*
+ * Brings every tracked table's state to its live column layout (see
+ * docs/state.md "Table layouts"); a no-op when no layout changed.
+ */
+int rp_layouts_update(struct replica *rp, char *err);
+/*
+ * Re-baselines the tracked tables (replica/catalog_state.c): with
+ * `trust`, from the data, those whose definition differs from `before`
+ * (all when `before` is NULL); else only those whose layout changed.
+ */
+int rp_rebaseline_all(struct replica *rp, int trust,
+    const struct schema *before, char *err);
 
 #endif

@@ -597,7 +597,9 @@ replica_scan(struct replica *rp, int dry, struct replica_scan_stats *out,
 		r = 0;
 		goto out;
 	}
-	if ((r = replica_tables(rp, &tabs, &n, err)) != 0)
+	/* The state must be in the tables' live column layout. */
+	if ((!dry && (r = rp_layouts_update(rp, err)) != 0) ||
+	    (r = replica_tables(rp, &tabs, &n, err)) != 0)
 		goto out;
 	if ((st.tables = calloc(n ? n : 1, sizeof(*st.tables))) == NULL) {
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
