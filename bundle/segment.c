@@ -433,9 +433,11 @@ segment_enc_row(struct segment_enc *e, const struct rowchange *rc,
 		for (beat = 0; beat < CELL_BEATS &&
 		    rc->cells[i].beat[beat].lamport != 0; beat++)
 			;
-		prior = rc->cells[i].prior.lamport != 0;
+		for (prior = 0; prior < CELL_PRIORS &&
+		    rc->cells[i].prior[prior].lamport != 0; prior++)
+			;
 		if ((r = buf_put_varint(b, ((uint64_t)rc->cells[i].col << 2) |
-		    (prior << 1) | (beat != 0))) == 0 &&
+		    ((uint64_t)(prior != 0) << 1) | (beat != 0))) == 0 &&
 		    (r = value_put(b, &rc->cells[i].v)) == 0)
 			r = stamp_put(e, b, &rc->cells[i].st);
 		if (r == 0 && beat)
@@ -443,7 +445,9 @@ segment_enc_row(struct segment_enc *e, const struct rowchange *rc,
 		for (k = 0; k < beat && r == 0; k++)
 			r = stamp_put(e, b, &rc->cells[i].beat[k]);
 		if (r == 0 && prior)
-			r = stamp_put(e, b, &rc->cells[i].prior);
+			r = buf_put_varint(b, prior);
+		for (k = 0; k < prior && r == 0; k++)
+			r = stamp_put(e, b, &rc->cells[i].prior[k]);
 	}
 	if (r == 0 && full)
 		r = buf_put(b, rc->hash, ROW_HASH_LEN);
@@ -854,14 +858,25 @@ segment_dec_next(struct segment_dec *d, const struct rowchange **out,
 				goto bad;
 			}
 		}
-		memset(&d->cells[i].prior, 0, sizeof(d->cells[i].prior));
-		what = "prior stamp";
-		if ((v & 2) && ((r = stamp_get(d, &d->cells[i].prior)) != 0 ||
-		    d->cells[i].prior.lamport == 0)) {
-			if (r == 0)
+		memset(d->cells[i].prior, 0, sizeof(d->cells[i].prior));
+		what = "prior stamps";
+		nb = 0;
+		if ((v & 2) && (r = buf_get_varint_max(&d->b, CELL_PRIORS,
+		    &nb)) != 0) {
+			if (r == MULE_ETOOLARGE)
 				r = MULE_EFORMAT;
 			goto bad;
 		}
+		if ((v & 2) && nb == 0) {
+			r = MULE_EFORMAT;
+			goto bad;
+		}
+		for (k = 0; k < nb && r == 0; k++)
+			if ((r = stamp_get(d, &d->cells[i].prior[k])) == 0 &&
+			    d->cells[i].prior[k].lamport == 0)
+				r = MULE_EFORMAT;
+		if (r != 0)
+			goto bad;
 	}
 	what = "row hash";
 	memset(rc->hash, 0, ROW_HASH_LEN);

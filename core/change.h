@@ -20,6 +20,7 @@
 #define ROW_HASH_LEN 16
 #define VALUE_REF_LEN 32
 #define CELL_BEATS 4	/* concurrent values a cell remembers beating */
+#define CELL_PRIORS 4	/* values a cell remembers having replaced */
 
 enum mval_type {
 	MVAL_NULL = 0,
@@ -49,17 +50,18 @@ struct stamp {
  * One changed cell of a row: column index in the segment's column list,
  * value, stamp, and `beat`: the stamps of up to CELL_BEATS concurrent
  * values this one won against (lamport 0 when unused), so that a site still holding that value
- * records the conflict when this one arrives.  `prior` is the stamp of
- * the value its writer replaced (an all-zero origin when only its counter
- * is known): a local value with a newer stamp, or the same counter from
- * another origin, was not seen by the writer.
+ * records the conflict when this one arrives.  `prior` is the chain of
+ * values this one knowingly replaced, newest first: the stamp of the value
+ * its writer replaced, then that value's own prior, and so on (lamport 0
+ * ends the chain; an all-zero origin means only the counter is known).  A
+ * local value not in a complete chain was not seen by the writer.
  */
 struct cell {
 	uint32_t col;
 	struct mval v;
 	struct stamp st;
 	struct stamp beat[CELL_BEATS];	/* unused entries: lamport 0 */
-	struct stamp prior;	/* the value the writer replaced (lamport 0: none) */
+	struct stamp prior[CELL_PRIORS];	/* replaced values, newest first */
 };
 
 /*

@@ -39,7 +39,7 @@ struct replica_apply {
 	uint32_t *colhash;
 	struct istamp *instamp;	/* per local column, incoming stamp */
 	struct istamp (*inbeat)[CELL_BEATS];	/* per local column */
-	struct istamp *inprior;	/* per local column, incoming prior stamp */
+	struct istamp (*inprior)[CELL_PRIORS];	/* per local column, prior chain */
 	uint8_t *lost;		/* per local column: incoming cell lost */
 	struct istamp clbeat[CELL_BEATS];	/* the row's incoming cl_beat */
 	struct vector known;	/* our vector before this bundle */
@@ -191,15 +191,25 @@ to_istamp(struct replica_apply *a, const struct stamp *s, struct istamp *out,
 }
 
 /*
- * Did the writer that replaced `prior` know local stamp s?  A newer counter
- * says so; the same counter only from the same origin, or when the origin
- * is unknown (origin 0).
+ * Had the writer of a value whose prior chain is `p` seen local stamp s?
+ * Yes when s is in the chain.  A counter-only entry (origin 0: a row
+ * re-created after a deletion that knew that counter) and the oldest
+ * entry of a full chain (older links dropped) cover what is older; a
+ * complete chain that does not name s says no.
  */
 static int
-prior_covers(const struct istamp *prior, const struct istamp *s)
+prior_knows(const struct istamp p[CELL_PRIORS], const struct istamp *s)
 {
-	return prior->lamport > s->lamport || (prior->lamport == s->lamport &&
-	    (prior->origin == 0 || prior->origin == s->origin));
+	int k;
+
+	for (k = 0; k < CELL_PRIORS && p[k].lamport != 0; k++) {
+		if (p[k].lamport == s->lamport && (p[k].origin == s->origin ||
+		    p[k].origin == 0))
+			return 1;
+		if (p[k].origin == 0 || p[k].lamport < s->lamport)
+			return p[k].origin == 0 && p[k].lamport > s->lamport;
+	}
+	return k == CELL_PRIORS && p[k - 1].lamport > s->lamport;
 }
 
 /* Had the sender seen local stamp s when it wrote?  (s <= ack[origin]) */
@@ -706,12 +716,12 @@ cell_conflicts(struct replica_apply *a, const struct rowchange *rc,
 		 * writer replaced a value at least as new, and it says it
 		 * beat nothing of ours.
 		 */
-		if (sender_saw(a, ls) && prior_covers(&a->inprior[j], ls) &&
+		if (sender_saw(a, ls) && prior_knows(a->inprior[j], ls) &&
 		    !beats_has(a->inbeat[j], ls) && !beats_has(a->clbeat, ls) &&
 		    !(twins && ls->lamport == old->cl_st.lamport &&
 		    ls->origin == old->cl_st.origin &&
-		    (a->inprior[j].lamport != ls->lamport ||
-		    a->inprior[j].origin != ls->origin)))
+		    (a->inprior[j][0].lamport != ls->lamport ||
+		    a->inprior[j][0].origin != ls->origin)))
 			continue;
 		beats_add(ns->colbeat[j], ls);
 		strb_reset(&lv);
@@ -907,10 +917,15 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 				goto out;
 			a->inbeat[j][k].lamport = rc->cells[i].beat[k].lamport;
 		}
-		if ((r = origin_of(a, rc->cells[i].prior.origin,
-		    &a->inprior[j].origin, err)) != 0)
-			goto out;
-		a->inprior[j].lamport = rc->cells[i].prior.lamport;
+		memset(a->inprior[j], 0, sizeof(a->inprior[j]));
+		for (k = 0; k < CELL_PRIORS; k++) {
+			if (rc->cells[i].prior[k].lamport == 0)
+				break;
+			if ((r = origin_of(a, rc->cells[i].prior[k].origin,
+			    &a->inprior[j][k].origin, err)) != 0)
+				goto out;
+			a->inprior[j][k].lamport = rc->cells[i].prior[k].lamport;
+		}
 	}
 	a->st.cells += rc->ncells;
 	if ((r = rp_bind_statekey(a->get, 1, t, rc->pk)) != 0 ||
@@ -945,7 +960,8 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 	for (j = 0; j < t->ncols && j < old.ncols; j++) {
 		ns.colst[j] = old.colst[j];
 		memcpy(ns.colbeat[j], old.colbeat[j], sizeof(ns.colbeat[j]));
-		ns.colprior[j] = old.colprior[j];
+		memcpy(ns.colprior[j], old.colprior[j],
+		    sizeof(ns.colprior[j]));
 	}
 
 	if (rc->cl < old.cl || (rc->cl == old.cl && !in_alive)) {
@@ -1063,7 +1079,8 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 			ns.colst[j] = a->instamp[j];
 			memcpy(ns.colbeat[j], a->inbeat[j],
 			    sizeof(ns.colbeat[j]));
-			ns.colprior[j] = a->inprior[j];
+			memcpy(ns.colprior[j], a->inprior[j],
+			    sizeof(ns.colprior[j]));
 			/*
 			 * What our value had beaten, the new value beats too.
 			 * The sender's vector cannot say whether its writer

@@ -235,7 +235,8 @@ remap_row(struct rebase *b, struct srow *sr, char *err)
 			ns.colst[j] = old.colst[i];
 			memcpy(ns.colbeat[j], old.colbeat[i],
 			    sizeof(ns.colbeat[j]));
-			ns.colprior[j] = old.colprior[i];
+			memcpy(ns.colprior[j], old.colprior[i],
+			    sizeof(ns.colprior[j]));
 		} else {
 			/* Made by DDL: the zero stamp, so any write wins. */
 			ns.colhash[j] = b->dflt[j];

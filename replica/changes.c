@@ -270,7 +270,11 @@ emit_row(struct outctx *c, struct outtable *o, sqlite3_stmt *state,
 				if (rs.colbeat[i][k].lamport != 0)
 					to_stamp(c, &rs.colbeat[i][k],
 					    &o->cells[n].beat[k]);
-			to_stamp(c, &rs.colprior[i], &o->cells[n].prior);
+			memset(o->cells[n].prior, 0, sizeof(o->cells[n].prior));
+			for (k = 0; k < CELL_PRIORS; k++)
+				if (rs.colprior[i][k].lamport != 0)
+					to_stamp(c, &rs.colprior[i][k],
+					    &o->cells[n].prior[k]);
 			n++;
 		}
 	}

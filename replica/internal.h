@@ -73,10 +73,11 @@ struct rowstate {
 	 */
 	struct istamp (*colbeat)[CELL_BEATS];	/* ncols; lamport 0: unused */
 	/*
-	 * Per column, the stamp of the value its writer replaced (lamport
-	 * 0: none; origin 0, the zero site: only the counter is known).
+	 * Per column, the chain of values the cell's value knowingly
+	 * replaced, newest first (lamport 0 ends it; origin 0, the zero
+	 * site: only the counter is known).
 	 */
-	struct istamp *colprior;	/* ncols */
+	struct istamp (*colprior)[CELL_PRIORS];	/* ncols */
 	uint64_t cl_prior;	/* a deletion: newest cell lamport it knew */
 	uint8_t hash[ROW_HASH_LEN];
 };
@@ -86,6 +87,12 @@ int rowstate_alloc(struct rowstate *s, uint32_t ncols);
 void beats_add(struct istamp set[CELL_BEATS], const struct istamp *s);
 /* 1 if s is in the set. */
 int beats_has(const struct istamp set[CELL_BEATS], const struct istamp *s);
+/*
+ * A cell's new prior chain when its value `s` (whose chain is `old`) is
+ * knowingly replaced: s, then the newest CELL_PRIORS - 1 of `old`.
+ */
+void prior_push(struct istamp out[CELL_PRIORS], const struct istamp *s,
+    const struct istamp old[CELL_PRIORS]);
 void rowstate_release(struct rowstate *s);
 /* Encodes s's stamps and column hashes into a heap blob. */
 int rowstate_encode(const struct rowstate *s, uint8_t **blob, size_t *len);

@@ -242,8 +242,8 @@ scan_row(struct scanctx *c, sqlite3_stmt *data, sqlite3_stmt *state,
 				known = op->cl_beat[i].lamport;
 		for (i = 0; i < n; i++) {
 			ns.colst[i] = c->now;
-			ns.colprior[i].lamport = known;
-			ns.colprior[i].origin = 0;	/* only the counter */
+			ns.colprior[i][0].lamport = known;
+			ns.colprior[i][0].origin = 0;	/* only the counter */
 		}
 		c->alive_delta++;
 	} else {
@@ -254,7 +254,8 @@ scan_row(struct scanctx *c, sqlite3_stmt *data, sqlite3_stmt *state,
 				ns.colst[i] = op->colst[i];
 				memcpy(ns.colbeat[i], op->colbeat[i],
 				    sizeof(ns.colbeat[i]));
-				ns.colprior[i] = op->colprior[i];
+				memcpy(ns.colprior[i], op->colprior[i],
+				    sizeof(ns.colprior[i]));
 			} else {
 				/*
 				 * Our edit replaces the value we had, and beats
@@ -263,7 +264,8 @@ scan_row(struct scanctx *c, sqlite3_stmt *data, sqlite3_stmt *state,
 				 */
 				ns.colst[i] = c->now;
 				if (i < op->ncols) {
-					ns.colprior[i] = op->colst[i];
+					prior_push(ns.colprior[i], &op->colst[i],
+					    op->colprior[i]);
 					memcpy(ns.colbeat[i], op->colbeat[i],
 					    sizeof(ns.colbeat[i]));
 				}
@@ -275,7 +277,8 @@ scan_row(struct scanctx *c, sqlite3_stmt *data, sqlite3_stmt *state,
 			for (i = 0; i < n; i++) {
 				ns.colst[i] = c->now;
 				if (i < op->ncols)
-					ns.colprior[i] = op->colst[i];
+					prior_push(ns.colprior[i],
+					    &op->colst[i], op->colprior[i]);
 			}
 	}
 	if ((r = bind_data_key(c, data, c->put)) != 0) {

@@ -15,8 +15,9 @@
  * has the common stamp, else lamport + 1 followed by varint origin; then,
  * with bit 0, a varint count (1..CELL_BEATS) and that many beaten stamps
  * (varint lamport, varint origin), and with
- * bit 1 the stamp of the value the cell's writer replaced (varint lamport,
- * varint origin; origin 0 when only the counter is known).
+ * bit 1 a varint count (1..CELL_PRIORS) and that many stamps (varint
+ * lamport, varint origin; origin 0 when only the counter is known): the
+ * values the cell's value knowingly replaced, newest first.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -61,7 +62,7 @@ rowstate_encode(const struct rowstate *s, uint8_t **blob, size_t *len)
 	struct istamp common = { 0, 0 };
 	struct buf b;
 	uint32_t i, j, best = 0, cnt;
-	uint64_t nb, k;
+	uint64_t nb, np, k;
 	int r = 0;
 
 	/* The common stamp is the one most columns have. */
@@ -101,7 +102,10 @@ rowstate_encode(const struct rowstate *s, uint8_t **blob, size_t *len)
 		nb = 0;
 		while (nb < CELL_BEATS && s->colbeat[i][nb].lamport != 0)
 			nb++;
-		fl = (nb != 0) | ((uint64_t)(s->colprior[i].lamport != 0) << 1);
+		for (np = 0; np < CELL_PRIORS &&
+		    s->colprior[i][np].lamport != 0; np++)
+			;
+		fl = (nb != 0) | ((uint64_t)(np != 0) << 1);
 		r |= buf_put_u32(&b, s->colhash[i]);
 		if (s->colst[i].lamport == common.lamport &&
 		    s->colst[i].origin == common.origin) {
@@ -117,10 +121,12 @@ rowstate_encode(const struct rowstate *s, uint8_t **blob, size_t *len)
 			r |= buf_put_varint(&b, s->colbeat[i][k].lamport);
 			r |= buf_put_varint(&b, (uint64_t)s->colbeat[i][k].origin);
 		}
-		if (fl & 2) {
-			r |= buf_put_varint(&b, s->colprior[i].lamport);
+		if (fl & 2)
+			r |= buf_put_varint(&b, np);
+		for (k = 0; k < np; k++) {
+			r |= buf_put_varint(&b, s->colprior[i][k].lamport);
 			r |= buf_put_varint(&b,
-			    (uint64_t)s->colprior[i].origin);
+			    (uint64_t)s->colprior[i][k].origin);
 		}
 	}
 	if (r != 0) {
@@ -191,13 +197,16 @@ rowstate_decode(struct rowstate *s, const void *blob, size_t len)
 				s->colbeat[i][k].origin = (int64_t)o;
 			}
 		}
-		if ((x & 2) && (buf_get_varint(&b,
-		    &s->colprior[i].lamport) != 0 ||
-		    buf_get_varint(&b, &o) != 0 ||
-		    s->colprior[i].lamport == 0))
+		if ((x & 2) && (buf_get_varint_max(&b, CELL_PRIORS, &nb) != 0 ||
+		    nb == 0))
 			goto bad;
-		if (x & 2)
-			s->colprior[i].origin = (int64_t)o;
+		for (k = 0; (x & 2) && k < nb; k++) {
+			if (buf_get_varint(&b, &l) != 0 ||
+			    buf_get_varint(&b, &o) != 0 || l == 0)
+				goto bad;
+			s->colprior[i][k].lamport = l;
+			s->colprior[i][k].origin = (int64_t)o;
+		}
 	}
 	if (buf_avail(&b) != 0)
 		goto bad;
@@ -604,6 +613,17 @@ beats_add(struct istamp set[CELL_BEATS], const struct istamp *s)
 	}
 	if (set[old].lamport < s->lamport)
 		set[old] = *s;
+}
+
+void
+prior_push(struct istamp out[CELL_PRIORS], const struct istamp *s,
+    const struct istamp old[CELL_PRIORS])
+{
+	struct istamp v[CELL_PRIORS];
+
+	v[0] = *s;
+	memcpy(&v[1], old, (CELL_PRIORS - 1) * sizeof(v[0]));
+	memcpy(out, v, sizeof(v));
 }
 
 int

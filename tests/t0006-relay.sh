@@ -472,6 +472,30 @@ test_expect_success 'values of a colliding insert that lost at a hub are logged'
 	logged_somewhere 50 h.db a.db m.db
 '
 
+# x's y loses at h after h had already passed its own y to w, so w never
+# learns it beat anything; x's other row of the same commit reaches w
+# through h, so w's vector covers x's counter.  w replaces h's y and sends
+# it straight to x: only the chain of values w's y replaced (h's, not
+# x's) tells x that its value was not seen.
+test_expect_success 'a writer whose chain of replaced values lacks ours had not seen it' '
+	mkdir ci && cd ci &&
+	mksite x h w && trust x h && trust h w && trust x w &&
+	sqlite3 h.db "INSERT INTO k VALUES (1, 1, 2, 3), (2, 1, 2, 3)" &&
+	send h x && send h w && send x w && send w x &&
+	sqlite3 h.db "INSERT INTO k VALUES (3, 1, 2, 3)" && send h w &&
+	test "$(next_winner x h)" = h &&
+	sqlite3 h.db "UPDATE k SET y = 500 WHERE id = 1" && send h w &&
+	sqlite3 x.db "UPDATE k SET y = 300 WHERE id = 1;
+	    UPDATE k SET z = 77 WHERE id = 2" &&
+	send x h &&
+	check_val h.db "SELECT y FROM k WHERE id = 1" 500 &&
+	send h w &&
+	check_val w.db "SELECT z FROM k WHERE id = 2" 77 &&
+	sqlite3 w.db "UPDATE k SET y = 700 WHERE id = 1" && send w x &&
+	check_val x.db "SELECT y FROM k WHERE id = 1" 700 &&
+	logged_somewhere 300 x.db h.db w.db
+'
+
 # s2's delete reaches the hub before s1's update (which loses there); the
 # hub, having seen s1's update, relays the delete to s1.
 test_expect_success 'an update lost to a delete relayed through a hub is logged' '

@@ -355,9 +355,11 @@ gen_row(struct gen *g, size_t t, uint64_t i)
 			set_stamp(&g->cells[n].beat[0], i + 7, 2);
 		if (i % 10 == 0)
 			set_stamp(&g->cells[n].beat[1], i + 5, 3);
-		memset(&g->cells[n].prior, 0, sizeof(g->cells[n].prior));
+		memset(g->cells[n].prior, 0, sizeof(g->cells[n].prior));
 		if (i % 4 == 1)
-			set_stamp(&g->cells[n].prior, i + 3, 5);
+			set_stamp(&g->cells[n].prior[0], i + 3, 5);
+		if (i % 8 == 1)
+			set_stamp(&g->cells[n].prior[1], i + 2, 1);
 		n++;
 		break;
 	case 1:		/* pairs: composite key (b, a) */
@@ -698,8 +700,10 @@ ck_row(void *arg, const struct rowchange *rc)
 		    &w->cells[i].beat[0]), 0);
 		assert_int_equal(stamp_cmp(&rc->cells[i].beat[1],
 		    &w->cells[i].beat[1]), 0);
-		assert_int_equal(stamp_cmp(&rc->cells[i].prior,
-		    &w->cells[i].prior), 0);
+		assert_int_equal(stamp_cmp(&rc->cells[i].prior[0],
+		    &w->cells[i].prior[0]), 0);
+		assert_int_equal(stamp_cmp(&rc->cells[i].prior[1],
+		    &w->cells[i].prior[1]), 0);
 	}
 	/* The row hash travels only with full rows. */
 	if (w->cl % 2 == 1 && w->ncells == c->g->t[c->t].ncols) {
