@@ -636,10 +636,12 @@ row_text(struct replica_apply *a, struct strb *sb)
  * deletion wins (higher causal length).  Adds such edits to `set` (1 when
  * any was added); the tombstone remembers them as beaten, so
  * that the sites that still hold the edit log it when the deletion
- * reaches them.  Only an edit new to us and not made earlier by the
- * deleting site itself counts: when in doubt (the deleter may have seen
- * the edit by another path), a conflict entry too many is better than a
- * value lost without a trace.
+ * reaches them.  An edit the row held here before it was deleted (its
+ * last value or one in that value's chain), or one made earlier by the
+ * deleting site itself, was known; any other counts, even one our vector
+ * covers (a value that lost at a hub is never relayed, its counter is):
+ * when in doubt, a conflict entry too many is better than a value lost
+ * without a trace.
  */
 static int
 delete_beats(struct replica_apply *a, const struct rowstate *old,
@@ -649,7 +651,11 @@ delete_beats(struct replica_apply *a, const struct rowstate *old,
 	int added = 0;
 
 	for (j = 0; j < a->t->ncols; j++) {
-		if (a->inval[j] == NULL || !is_new(a, &a->instamp[j]) ||
+		if (a->inval[j] == NULL || a->instamp[j].lamport == 0 ||
+		    (j < old->ncols && ((old->colst[j].lamport ==
+		    a->instamp[j].lamport && old->colst[j].origin ==
+		    a->instamp[j].origin) || prior_knows(old->colprior[j],
+		    &a->instamp[j]))) ||
 		    (old->cl_st.origin == a->instamp[j].origin &&
 		    old->cl_st.lamport > a->instamp[j].lamport) ||
 		    beats_has(set, &a->instamp[j]))

@@ -496,6 +496,28 @@ test_expect_success 'a writer whose chain of replaced values lacks ours had not 
 	logged_somewhere 300 x.db h.db w.db
 '
 
+# x's edit loses at m (so m never passes it on) while x's other row of the
+# same commit reaches h through m; then x's edit reaches h, where the row
+# is deleted.  h's vector already covers x's counter, yet h never saw the
+# edit: its tombstone must still name it, so x logs it.
+test_expect_success 'an edit reaching a deleted row is beaten even when its counter was known' '
+	mkdir cj && cd cj &&
+	mksite x h m && trust x h && trust x m && trust m h &&
+	sqlite3 h.db "INSERT INTO k VALUES (1, 1, 2, 3), (2, 1, 2, 3)" &&
+	send h x && send h m && send x m && send m x && send m h &&
+	sqlite3 m.db "INSERT INTO k VALUES (3, 1, 2, 3)" && send m h &&
+	test "$(next_winner x m)" = m &&
+	sqlite3 m.db "UPDATE k SET x = 500 WHERE id = 1" && send m h &&
+	sqlite3 h.db "DELETE FROM k WHERE id = 1" &&
+	sqlite3 x.db "UPDATE k SET x = 300 WHERE id = 1;
+	    UPDATE k SET z = 77 WHERE id = 2" &&
+	send x m && check_val m.db "SELECT x FROM k WHERE id = 1" 500 &&
+	send m h && check_val h.db "SELECT z FROM k WHERE id = 2" 77 &&
+	send x h && send h x &&
+	check_val x.db "SELECT count(*) FROM k WHERE id = 1" 0 &&
+	logged_somewhere 300 x.db h.db m.db
+'
+
 # s2's delete reaches the hub before s1's update (which loses there); the
 # hub, having seen s1's update, relays the delete to s1.
 test_expect_success 'an update lost to a delete relayed through a hub is logged' '
