@@ -53,8 +53,8 @@ struct stamp {
  * records the conflict when this one arrives.  `prior` is the chain of
  * values this one knowingly replaced, newest first: the stamp of the value
  * its writer replaced, then that value's own prior, and so on (lamport 0
- * ends the chain; an all-zero origin means only the counter is known).  A
- * local value not in a complete chain was not seen by the writer.
+ * ends the chain).  A local value not in a complete chain was not seen by
+ * the writer.
  */
 struct cell {
 	uint32_t col;

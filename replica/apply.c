@@ -192,10 +192,9 @@ to_istamp(struct replica_apply *a, const struct stamp *s, struct istamp *out,
 
 /*
  * Had the writer of a value whose prior chain is `p` seen local stamp s?
- * Yes when s is in the chain.  A counter-only entry (origin 0: a row
- * re-created after a deletion that knew that counter) and the oldest
- * entry of a full chain (older links dropped) cover what is older; a
- * complete chain that does not name s says no.
+ * Yes when s is in the chain (its counters fall from link to link).  A
+ * complete chain that does not name s says no; a full one (older links
+ * dropped) covers what is older than its oldest link.
  */
 static int
 prior_knows(const struct istamp p[CELL_PRIORS], const struct istamp *s)
@@ -203,11 +202,10 @@ prior_knows(const struct istamp p[CELL_PRIORS], const struct istamp *s)
 	int k;
 
 	for (k = 0; k < CELL_PRIORS && p[k].lamport != 0; k++) {
-		if (p[k].lamport == s->lamport && (p[k].origin == s->origin ||
-		    p[k].origin == 0))
+		if (p[k].lamport == s->lamport && p[k].origin == s->origin)
 			return 1;
-		if (p[k].origin == 0 || p[k].lamport < s->lamport)
-			return p[k].origin == 0 && p[k].lamport > s->lamport;
+		if (p[k].lamport < s->lamport)
+			return 0;
 	}
 	return k == CELL_PRIORS && p[k - 1].lamport > s->lamport;
 }

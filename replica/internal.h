@@ -74,8 +74,8 @@ struct rowstate {
 	struct istamp (*colbeat)[CELL_BEATS];	/* ncols; lamport 0: unused */
 	/*
 	 * Per column, the chain of values the cell's value knowingly
-	 * replaced, newest first (lamport 0 ends it; origin 0, the zero
-	 * site: only the counter is known).
+	 * replaced, newest first (lamport 0 ends it).  In a tombstone,
+	 * colst and colprior keep what this site last had of the row.
 	 */
 	struct istamp (*colprior)[CELL_PRIORS];	/* ncols */
 	uint64_t cl_prior;	/* a deletion: newest cell lamport it knew */

@@ -191,7 +191,7 @@ scan_row(struct scanctx *c, sqlite3_stmt *data, sqlite3_stmt *state,
 	struct rowstate ns, old, *op = NULL;
 	uint8_t hash[ROW_HASH_LEN];
 	uint32_t i, n = c->t->ncols, changed = 0;
-	uint64_t oldcl = 0, known;
+	uint64_t oldcl = 0;
 	int r = MULE_EINTERNAL, fresh;
 
 	memset(&ns, 0, sizeof(ns));
@@ -233,17 +233,14 @@ scan_row(struct scanctx *c, sqlite3_stmt *data, sqlite3_stmt *state,
 		ns.cl = op == NULL ? 1 : op->cl + 1;
 		ns.cl_st = c->now;
 		/*
-		 * A row back after a deletion replaces what the deletion knew
-		 * (and any edit it beat), not more.
+		 * A row back after a deletion replaces exactly what this site
+		 * last had of each column (the tombstone keeps it), not more.
 		 */
-		known = op == NULL ? 0 : op->cl_prior;
-		for (i = 0; op != NULL && i < CELL_BEATS; i++)
-			if (op->cl_beat[i].lamport > known)
-				known = op->cl_beat[i].lamport;
 		for (i = 0; i < n; i++) {
 			ns.colst[i] = c->now;
-			ns.colprior[i][0].lamport = known;
-			ns.colprior[i][0].origin = 0;	/* only the counter */
+			if (op != NULL && i < op->ncols)
+				prior_push(ns.colprior[i], &op->colst[i],
+				    op->colprior[i]);
 		}
 		c->alive_delta++;
 	} else {

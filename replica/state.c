@@ -16,8 +16,8 @@
  * with bit 0, a varint count (1..CELL_BEATS) and that many beaten stamps
  * (varint lamport, varint origin), and with
  * bit 1 a varint count (1..CELL_PRIORS) and that many stamps (varint
- * lamport, varint origin; origin 0 when only the counter is known): the
- * values the cell's value knowingly replaced, newest first.
+ * lamport, varint origin): the values the cell's value knowingly
+ * replaced, newest first.
  */
 #include <stdlib.h>
 #include <string.h>

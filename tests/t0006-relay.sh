@@ -518,6 +518,28 @@ test_expect_success 'an edit reaching a deleted row is beaten even when its coun
 	logged_somewhere 300 x.db h.db m.db
 '
 
+# s1's edit loses at m; its counter reaches h with s1's other row.  h
+# deletes the row and inserts it again, and sends that straight to s1:
+# the new row replaced what h had of each column, not s1's edit.
+test_expect_success 'a row re-created by a site that never saw our edit logs it' '
+	mkdir ck && cd ck &&
+	mksite s1 m h && trust s1 m && trust m h && trust h s1 &&
+	sqlite3 h.db "INSERT INTO k VALUES (1, 1, 2, 3), (2, 1, 2, 3)" &&
+	send h s1 && send h m && send s1 m && send m s1 && send m h &&
+	sqlite3 m.db "INSERT INTO k VALUES (3, 1, 2, 3)" && send m h &&
+	test "$(next_winner s1 m)" = m &&
+	sqlite3 m.db "UPDATE k SET y = 500 WHERE id = 1" &&
+	sqlite3 s1.db "UPDATE k SET y = 300 WHERE id = 1;
+	    UPDATE k SET z = 77 WHERE id = 2" &&
+	send s1 m && check_val m.db "SELECT y FROM k WHERE id = 1" 500 &&
+	send m h && check_val h.db "SELECT y, z FROM k WHERE id IN (1, 2)" "500|3
+2|77" &&
+	sqlite3 h.db "DELETE FROM k WHERE id = 1" && send h m &&
+	sqlite3 h.db "INSERT INTO k VALUES (1, 9, 9, 9)" && send h s1 &&
+	check_val s1.db "SELECT x, y, z FROM k WHERE id = 1" "9|9|9" &&
+	logged_somewhere 300 s1.db m.db h.db
+'
+
 # s2's delete reaches the hub before s1's update (which loses there); the
 # hub, having seen s1's update, relays the delete to s1.
 test_expect_success 'an update lost to a delete relayed through a hub is logged' '
