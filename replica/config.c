@@ -9,52 +9,18 @@ int
 replica_config_get(struct replica *rp, const char *key, char **value,
     char *err)
 {
-	sqlite3_stmt *st = NULL;
-	char *v = NULL;
-	int rc, r = MULE_EINTERNAL;
-
-	if ((r = rp_prepare(rp, "SELECT value FROM _mule_config WHERE key = ?",
-	    &st, err)) != 0)
-		goto out;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW &&
-	    (v = strdup((const char *)sqlite3_column_text(st, 0))) == NULL) {
-		r = mule_errf(err, MULE_ENOMEM, "out of memory");
-		goto out;
-	} else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		r = rp_dberr(rp, rc, err, "read setting");
-		goto out;
-	}
-	*value = v;
-	r = 0;
-out:
-	sqlite3_finalize(st);
-	return r;
+	return rp_text(rp, "SELECT value FROM _mule_config WHERE key = ?", key,
+	    NULL, value, "read setting", err);
 }
 
 int
 replica_config_set(struct replica *rp, const char *key, const char *value,
     char *err)
 {
-	sqlite3_stmt *st = NULL;
-	int rc, r = MULE_EINTERNAL;
-
-	if ((r = rp_prepare(rp, value != NULL ?
+	return rp_exec_text(rp, value != NULL ?
 	    "INSERT OR REPLACE INTO _mule_config(key, value) VALUES (?, ?)" :
-	    "DELETE FROM _mule_config WHERE key = ?", &st, err)) != 0)
-		goto out;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	if (value != NULL)
-		sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
-		r = rp_dberr(rp, rc, err, "store setting");
-		goto out;
-	}
-	r = 0;
-out:
-	sqlite3_finalize(st);
-	return r;
+	    "DELETE FROM _mule_config WHERE key = ?", key, value, NULL,
+	    "store setting", err);
 }
 
 int

@@ -44,6 +44,22 @@ int rp_origin_idx(struct replica *rp, const uint8_t site[SITE_ID_LEN],
  */
 int rp_scalar(struct replica *rp, const char *sql, int64_t arg, int64_t dflt,
     int64_t *out, char *err);
+/*
+ * Runs a statement without results, its text parameters ?1, ?2, ?3 bound
+ * to a, b, c (a NULL one, and any the statement does not have, stays
+ * NULL); `what` names the step in the error.  0 or a MULE_E* code.
+ */
+int rp_exec_text(struct replica *rp, const char *sql, const char *a,
+    const char *b, const char *c, const char *what, char *err);
+/*
+ * Runs a query with text parameters ?1, ?2 bound as above: *value is a
+ * heap copy of the first column of the first row, NULL when there is no
+ * row.  0 or a MULE_E* code.
+ */
+int rp_text(struct replica *rp, const char *sql, const char *a, const char *b,
+    char **value, const char *what, char *err);
+/* Heap copy of column i's text in the current row ("" for NULL). */
+char *rp_column_dup(sqlite3_stmt *st, int i);
 /* Reads / writes the lamport counter inside the current transaction. */
 int rp_lamport_get(struct replica *rp, uint64_t *l, char *err);
 int rp_lamport_set(struct replica *rp, uint64_t l, char *err);

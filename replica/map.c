@@ -37,25 +37,6 @@ has_col(const struct replica_table *t, const char *name)
 	return 0;
 }
 
-/* Runs sql with ?1 = peer, ?2 = rtable. */
-static int
-exec_pr(struct replica *rp, const char *sql, const char *peer,
-    const char *rtable, int *changed, char *err)
-{
-	sqlite3_stmt *st = NULL;
-	int rc, r;
-
-	if ((r = rp_prepare(rp, sql, &st, err)) != 0)
-		return r;
-	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, rtable, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (changed != NULL)
-		*changed = sqlite3_changes(rp->db) > 0;
-	return rc == SQLITE_DONE ? 0 : rp_dberr(rp, rc, err, "write map");
-}
-
 int
 replica_map(struct replica *rp, const char *peer, const char *rtable,
     const char *ltable, const char *const *rcols, const char *const *lcols,
@@ -110,8 +91,8 @@ replica_map(struct replica *rp, const char *peer, const char *rtable,
 		goto out;
 	began = 1;
 	if ((r = rp_sets_ensure(rp, err)) != 0 ||
-	    (r = exec_pr(rp, "DELETE FROM _mule_map_cols WHERE peer = ?1 AND "
-	    "rtable = ?2", peer, rtable, NULL, err)) != 0 ||
+	    (r = rp_exec_text(rp, "DELETE FROM _mule_map_cols WHERE peer = ?1 "
+	    "AND rtable = ?2", peer, rtable, NULL, "write map", err)) != 0 ||
 	    (r = rp_prepare(rp, "INSERT OR REPLACE INTO _mule_maps(peer, "
 	    "rtable, ltable) VALUES (?, ?, ?)", &st, err)) != 0)
 		goto out;
@@ -156,7 +137,7 @@ replica_unmap(struct replica *rp, const char *peer, const char *rtable,
     char *err)
 {
 	struct replica_peer p;
-	int changed = 0, r, began = 0;
+	int r, began = 0;
 
 	if ((r = replica_peer_get(rp, peer, &p, err)) != 0)
 		return r;
@@ -166,16 +147,16 @@ replica_unmap(struct replica *rp, const char *peer, const char *rtable,
 	if ((r = rp_begin(rp, err)) != 0)
 		return r;
 	began = 1;
-	if ((r = exec_pr(rp, "DELETE FROM _mule_maps WHERE peer = ?1 AND "
-	    "rtable = ?2", peer, rtable, &changed, err)) != 0)
+	if ((r = rp_exec_text(rp, "DELETE FROM _mule_maps WHERE peer = ?1 AND "
+	    "rtable = ?2", peer, rtable, NULL, "write map", err)) != 0)
 		goto out;
-	if (!changed) {
+	if (sqlite3_changes(rp->db) == 0) {
 		r = mule_errf(err, MULE_ENOTFOUND, "no map of %s's table '%s'",
 		    peer, rtable);
 		goto out;
 	}
-	if ((r = exec_pr(rp, "DELETE FROM _mule_map_cols WHERE peer = ?1 AND "
-	    "rtable = ?2", peer, rtable, NULL, err)) != 0 ||
+	if ((r = rp_exec_text(rp, "DELETE FROM _mule_map_cols WHERE peer = ?1 "
+	    "AND rtable = ?2", peer, rtable, NULL, "write map", err)) != 0 ||
 	    (r = rp_commit(rp, err)) != 0)
 		goto out;
 	began = 0;

@@ -75,24 +75,6 @@ rp_sets_ensure(struct replica *rp, char *err)
 	return r;
 }
 
-/* Runs one statement with ?1 = text a, ?2 = text b (b may be NULL). */
-static int
-exec2(struct replica *rp, const char *sql, const char *a, const char *b,
-    char *err)
-{
-	sqlite3_stmt *st = NULL;
-	int rc, r;
-
-	if ((r = rp_prepare(rp, sql, &st, err)) != 0)
-		return r;
-	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
-	if (b != NULL)
-		sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : rp_dberr(rp, rc, err, "sync sets");
-}
-
 /* ---- the filter: an expression over the row's own columns ---- */
 
 /*
@@ -326,8 +308,8 @@ share_put(struct replica *rp, const char *peer, const char *table,
 	int rc, r;
 
 	if ((r = rp_sets_ensure(rp, err)) != 0 ||
-	    (r = exec2(rp, "DELETE FROM _mule_share_cols WHERE peer = ?1 AND "
-	    "tbl = ?2", peer, table, err)) != 0)
+	    (r = rp_exec_text(rp, "DELETE FROM _mule_share_cols WHERE peer = "
+	    "?1 AND tbl = ?2", peer, table, NULL, "sync sets", err)) != 0)
 		return r;
 	if ((r = rp_prepare(rp, "INSERT OR REPLACE INTO _mule_shares(peer, "
 	    "tbl, shared, filter, colmode) VALUES (?, ?, ?, ?, ?)", &st,
@@ -453,10 +435,10 @@ replica_share_reset(struct replica *rp, const char *peer, char *err)
 		return r;
 	began = 1;
 	if ((r = rp_sets_ensure(rp, err)) != 0 ||
-	    (r = exec2(rp, "DELETE FROM _mule_shares WHERE peer = ?1", peer,
-	    NULL, err)) != 0 ||
-	    (r = exec2(rp, "DELETE FROM _mule_share_cols WHERE peer = ?1",
-	    peer, NULL, err)) != 0 ||
+	    (r = rp_exec_text(rp, "DELETE FROM _mule_shares WHERE peer = ?1",
+	    peer, NULL, NULL, "sync sets", err)) != 0 ||
+	    (r = rp_exec_text(rp, "DELETE FROM _mule_share_cols WHERE peer = "
+	    "?1", peer, NULL, NULL, "sync sets", err)) != 0 ||
 	    (r = rp_commit(rp, err)) != 0)
 		goto out;
 	began = 0;
@@ -606,7 +588,8 @@ replica_sets_forget(struct replica *rp, const char *peer, char *err)
 	if (!rp_has_table(rp, "_mule_shares"))
 		return 0;
 	for (i = 0; i < sizeof(sql) / sizeof(sql[0]) && r == 0; i++)
-		r = exec2(rp, sql[i], peer, NULL, err);
+		r = rp_exec_text(rp, sql[i], peer, NULL, NULL, "sync sets",
+		    err);
 	return r;
 }
 
@@ -618,8 +601,9 @@ rp_sets_lost(struct replica *rp, const char *peer, char *err)
 	if (!rp_has_table(rp, "_mule_set_sent"))
 		return 0;
 	/* '!' before a filtered definition: re-evaluate every row. */
-	return exec2(rp, "UPDATE _mule_set_sent SET def = '!' || def WHERE "
-	    "peer = ?1 AND substr(def, 1, 1) = 'F'", peer, NULL, err);
+	return rp_exec_text(rp, "UPDATE _mule_set_sent SET def = '!' || def "
+	    "WHERE peer = ?1 AND substr(def, 1, 1) = 'F'", peer, NULL, NULL,
+	    "sync sets", err);
 }
 
 
