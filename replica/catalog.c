@@ -326,28 +326,14 @@ out:
 static int
 untrack_gone(struct replica *rp, char *err)
 {
-	sqlite3_stmt *st = NULL;
 	char **names = NULL;
 	size_t i, n = 0;
-	void *p;
-	int rc, r = 0;
+	int r;
 
-	if ((r = rp_prepare(rp, "SELECT name FROM _mule_tables WHERE name NOT "
-	    "IN (SELECT name FROM sqlite_schema WHERE type = 'table')", &st,
-	    err)) != 0)
+	if ((r = rp_strings(rp, "SELECT name FROM _mule_tables WHERE name NOT "
+	    "IN (SELECT name FROM sqlite_schema WHERE type = 'table')", NULL,
+	    NULL, &names, &n, "read tracked tables", err)) != 0)
 		return r;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((p = realloc(names, (n + 1) * sizeof(*names))) == NULL ||
-		    ((names = p), (names[n] = strdup((const char *)
-		    sqlite3_column_text(st, 0))) == NULL)) {
-			r = mule_errf(err, MULE_ENOMEM, "out of memory");
-			break;
-		}
-		n++;
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = rp_dberr(rp, rc, err, "read tracked tables");
-	sqlite3_finalize(st);
 	for (i = 0; i < n && r == 0; i++)
 		r = forget_table(rp, names[i], err);
 	strv_free(names, n);

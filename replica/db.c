@@ -531,12 +531,54 @@ out:
 	return r;
 }
 
+int
+rp_strings(struct replica *rp, const char *sql, const char *a, const char *b,
+    char ***out, size_t *n, const char *what, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	char **v = NULL;
+	size_t cnt = 0;
+	int rc, r = MULE_EINTERNAL;
+
+	if ((r = rp_prepare(rp, sql, &st, err)) != 0)
+		goto out;
+	bind_texts(st, a, b, NULL);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (rp_column_push(&v, cnt, st, 0) != 0) {
+			r = mule_errf(err, MULE_ENOMEM, "out of memory");
+			goto out;
+		}
+		cnt++;
+	}
+	if (rc != SQLITE_DONE) {
+		r = rp_dberr(rp, rc, err, what);
+		goto out;
+	}
+	*out = v;
+	*n = cnt;
+	v = NULL;
+	cnt = 0;
+	r = 0;
+out:
+	strv_free(v, cnt);
+	sqlite3_finalize(st);
+	return r;
+}
+
 char *
 rp_column_dup(sqlite3_stmt *st, int i)
 {
 	const unsigned char *s = sqlite3_column_text(st, i);
 
 	return strdup(s != NULL ? (const char *)s : "");
+}
+
+int
+rp_column_push(char ***v, size_t n, sqlite3_stmt *st, int i)
+{
+	const unsigned char *s = sqlite3_column_text(st, i);
+
+	return strv_push(v, n, s != NULL ? (const char *)s : "");
 }
 
 int

@@ -58,8 +58,16 @@ int rp_exec_text(struct replica *rp, const char *sql, const char *a,
  */
 int rp_text(struct replica *rp, const char *sql, const char *a, const char *b,
     char **value, const char *what, char *err);
+/*
+ * The same collecting the first column of every row ("" for NULL) into a
+ * heap array of *n heap strings (strv_free).
+ */
+int rp_strings(struct replica *rp, const char *sql, const char *a,
+    const char *b, char ***out, size_t *n, const char *what, char *err);
 /* Heap copy of column i's text in the current row ("" for NULL). */
 char *rp_column_dup(sqlite3_stmt *st, int i);
+/* Appends that copy to *v, n strings (strv_push): 0 or MULE_ENOMEM. */
+int rp_column_push(char ***v, size_t n, sqlite3_stmt *st, int i);
 /* Reads / writes the lamport counter inside the current transaction. */
 int rp_lamport_get(struct replica *rp, uint64_t *l, char *err);
 int rp_lamport_set(struct replica *rp, uint64_t l, char *err);
@@ -153,6 +161,9 @@ int rp_table_get(struct replica *rp, const char *name,
     struct replica_table **out, char *err);
 /* WHERE clause matching the pk columns: "\"a\" = ?1 AND \"b\" = ?2". */
 void sql_pk_where(struct strb *sb, const struct replica_table *t, int first);
+/* 1 when t has column `name` (its index in *idx unless NULL), else 0. */
+int rp_col_index(const struct replica_table *t, const char *name,
+    uint32_t *idx);
 /* Quoted, comma-separated column list. */
 void sql_cols(struct strb *sb, const struct replica_table *t);
 

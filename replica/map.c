@@ -26,17 +26,6 @@ replica_maps_free(struct replica_map *v, size_t n)
 	free(v);
 }
 
-static int
-has_col(const struct replica_table *t, const char *name)
-{
-	uint32_t j;
-
-	for (j = 0; j < t->ncols; j++)
-		if (strcmp(t->cols[j], name) == 0)
-			return 1;
-	return 0;
-}
-
 int
 replica_map(struct replica *rp, const char *peer, const char *rtable,
     const char *ltable, const char *const *rcols, const char *const *lcols,
@@ -72,7 +61,7 @@ replica_map(struct replica *rp, const char *peer, const char *rtable,
 			    "name");
 			goto out;
 		}
-		if (!has_col(t, lcols[i])) {
+		if (!rp_col_index(t, lcols[i], NULL)) {
 			r = mule_errf(err, MULE_EINVAL, "table %s has no column "
 			    "'%s'", ltable, lcols[i]);
 			goto out;
@@ -166,19 +155,6 @@ out:
 	return r;
 }
 
-static int
-strv_push(char ***v, size_t n, const unsigned char *s)
-{
-	void *p;
-
-	if ((p = realloc(*v, (n + 1) * sizeof(char *))) == NULL)
-		return MULE_ENOMEM;
-	*v = p;
-	if (((*v)[n] = strdup(s != NULL ? (const char *)s : "")) == NULL)
-		return MULE_ENOMEM;
-	return 0;
-}
-
 /* The column pairs of one map. */
 static int
 map_cols(struct replica *rp, const char *peer, struct replica_map *m,
@@ -193,9 +169,12 @@ map_cols(struct replica *rp, const char *peer, struct replica_map *m,
 	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, m->rtable, -1, SQLITE_STATIC);
 	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (strv_push(&m->rcols, m->ncols, sqlite3_column_text(st,
-		    0)) != 0 || strv_push(&m->lcols, m->ncols,
-		    sqlite3_column_text(st, 1)) != 0) {
+		if (rp_column_push(&m->rcols, m->ncols, st, 0) != 0) {
+			r = mule_errf(err, MULE_ENOMEM, "out of memory");
+			break;
+		}
+		if (rp_column_push(&m->lcols, m->ncols, st, 1) != 0) {
+			free(m->rcols[m->ncols]);
 			r = mule_errf(err, MULE_ENOMEM, "out of memory");
 			break;
 		}
@@ -238,9 +217,8 @@ maps_read(struct replica *rp, const char *peer, const char *rtable,
 		v = p;
 		m = &v[cnt++];
 		memset(m, 0, sizeof(*m));
-		if ((m->rtable = strdup((const char *)sqlite3_column_text(st,
-		    0))) == NULL || (m->ltable = strdup((const char *)
-		    sqlite3_column_text(st, 1))) == NULL) {
+		if ((m->rtable = rp_column_dup(st, 0)) == NULL ||
+		    (m->ltable = rp_column_dup(st, 1)) == NULL) {
 			r = mule_errf(err, MULE_ENOMEM, "out of memory");
 			goto out;
 		}

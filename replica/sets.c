@@ -235,19 +235,6 @@ out:
 /* ---- definitions ---- */
 
 static int
-col_index(const struct replica_table *t, const char *name, uint32_t *idx)
-{
-	uint32_t j;
-
-	for (j = 0; j < t->ncols; j++)
-		if (strcmp(t->cols[j], name) == 0) {
-			*idx = j;
-			return 1;
-		}
-	return 0;
-}
-
-static int
 is_pk(const struct replica_table *t, uint32_t j)
 {
 	uint32_t i;
@@ -361,7 +348,7 @@ replica_share(struct replica *rp, const char *peer, const char *table,
 		goto out;
 	}
 	for (i = 0; i < ncols; i++) {
-		if (!col_index(t, cols[i], &j)) {
+		if (!rp_col_index(t, cols[i], &j)) {
 			r = mule_errf(err, MULE_EINVAL, "table %s has no column "
 			    "'%s'", table, cols[i]);
 			goto out;
@@ -461,45 +448,14 @@ replica_shares_free(struct replica_share *v, size_t n)
 	free(v);
 }
 
-static char *
-dup_col(sqlite3_stmt *st, int i)
-{
-	const unsigned char *s = sqlite3_column_text(st, i);
-
-	return strdup(s != NULL ? (const char *)s : "");
-}
-
 /* The listed columns of one definition. */
 static int
 share_cols(struct replica *rp, const char *peer, struct replica_share *sh,
     char *err)
 {
-	sqlite3_stmt *st = NULL;
-	void *p;
-	int rc, r = MULE_EINTERNAL;
-
-	if ((r = rp_prepare(rp, "SELECT col FROM _mule_share_cols WHERE peer "
-	    "= ? AND tbl = ? ORDER BY col", &st, err)) != 0)
-		return r;
-	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, sh->table, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((p = realloc(sh->cols, (sh->ncols + 1) *
-		    sizeof(*sh->cols))) == NULL) {
-			r = mule_errf(err, MULE_ENOMEM, "out of memory");
-			goto out;
-		}
-		sh->cols = p;
-		if ((sh->cols[sh->ncols] = dup_col(st, 0)) == NULL) {
-			r = mule_errf(err, MULE_ENOMEM, "out of memory");
-			goto out;
-		}
-		sh->ncols++;
-	}
-	r = rc == SQLITE_DONE ? 0 : rp_dberr(rp, rc, err, "read shares");
-out:
-	sqlite3_finalize(st);
-	return r;
+	return rp_strings(rp, "SELECT col FROM _mule_share_cols WHERE peer = ? "
+	    "AND tbl = ? ORDER BY col", peer, sh->table, &sh->cols, &sh->ncols,
+	    "read shares", err);
 }
 
 /* Reads the peer's definitions; with `table`, only that one. */
@@ -535,9 +491,9 @@ shares_read(struct replica *rp, const char *peer, const char *table,
 		memset(sh, 0, sizeof(*sh));
 		sh->shared = sqlite3_column_int(st, 1);
 		sh->colmode = sqlite3_column_int(st, 3);
-		if ((sh->table = dup_col(st, 0)) == NULL ||
+		if ((sh->table = rp_column_dup(st, 0)) == NULL ||
 		    (sqlite3_column_type(st, 2) != SQLITE_NULL &&
-		    (sh->filter = dup_col(st, 2)) == NULL)) {
+		    (sh->filter = rp_column_dup(st, 2)) == NULL)) {
 			r = mule_errf(err, MULE_ENOMEM, "out of memory");
 			goto out;
 		}

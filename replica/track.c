@@ -376,6 +376,20 @@ sql_pk_where(struct strb *sb, const struct replica_table *t, int first)
 	}
 }
 
+int
+rp_col_index(const struct replica_table *t, const char *name, uint32_t *idx)
+{
+	uint32_t j;
+
+	for (j = 0; j < t->ncols; j++)
+		if (strcmp(t->cols[j], name) == 0) {
+			if (idx != NULL)
+				*idx = j;
+			return 1;
+		}
+	return 0;
+}
+
 void
 sql_cols(struct strb *sb, const struct replica_table *t)
 {
