@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "core/error.h"
+#include "core/hex.h"
 #include "core/strb.h"
 #include "replica/internal.h"
 #include "replica/schema.h"
@@ -22,19 +23,6 @@ static const char catalog_sql[] =
     " migration TEXT NOT NULL, handwritten INTEGER NOT NULL,"
     " checksum BLOB NOT NULL, at TEXT NOT NULL DEFAULT (datetime('now')))";
 
-
-static void
-hex(char *out, const uint8_t *p, size_t n)
-{
-	static const char hx[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = hx[p[i] >> 4];
-		out[2 * i + 1] = hx[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
 
 static int
 cat_exists(struct replica *rp, int *yes, char *err)
@@ -837,8 +825,8 @@ clash(uint32_t version, const uint8_t here[SCHEMA_FPR_LEN],
 {
 	char h1[2 * SCHEMA_FPR_LEN + 1], h2[2 * SCHEMA_FPR_LEN + 1];
 
-	hex(h1, here, 8);
-	hex(h2, there, 8);
+	hex_encode(h1, here, 8);
+	hex_encode(h2, there, 8);
 	if (version == 1)
 		return mule_errf(err, MULE_ESCHEMA, "the sites started from "
 		    "different schemas: version 1 is %s… here but %s… at the "
@@ -880,8 +868,8 @@ replica_schema_apply_step(struct replica *rp, uint32_t version,
 			*applied = 0;	/* we have it */
 			goto out;
 		}
-		hex(h1, have.fpr, 8);
-		hex(h2, fpr, 8);
+		hex_encode(h1, have.fpr, 8);
+		hex_encode(h2, fpr, 8);
 		if (unrecorded_from > 0 && version >= unrecorded_from) {
 			r = mule_errf(err, MULE_ESCHEMA, "this database's "
 			    "schema drifted from version %u, which the "
@@ -905,8 +893,8 @@ replica_schema_apply_step(struct replica *rp, uint32_t version,
 	if ((r = replica_schema_live(rp, &live, now, err)) != 0)
 		goto out;
 	if (latest > 0 && memcmp(now, lfpr, SCHEMA_FPR_LEN) != 0) {
-		hex(h1, now, 8);
-		hex(h2, lfpr, 8);
+		hex_encode(h1, now, 8);
+		hex_encode(h2, lfpr, 8);
 		r = mule_errf(err, MULE_ESCHEMA, "this database's schema (%s…) "
 		    "drifted from version %u (%s…), which the bundle's "
 		    "migration to version %u expects; nothing was applied.  "
@@ -917,8 +905,8 @@ replica_schema_apply_step(struct replica *rp, uint32_t version,
 	}
 	schema_release(&live);
 	if ((r = run_step(rp, sql, e2)) != 0) {
-		hex(h1, now, 8);
-		hex(h2, fpr, 8);
+		hex_encode(h1, now, 8);
+		hex_encode(h2, fpr, 8);
 		r = mule_errf(err, MULE_EMIGRATION, "the bundle's migration to "
 		    "schema version %u failed here: %s; nothing was applied "
 		    "(the schema stays %s…, the sender's is %s…).  Fix the "
@@ -929,8 +917,8 @@ replica_schema_apply_step(struct replica *rp, uint32_t version,
 	if ((r = replica_schema_live(rp, &live, now, err)) != 0)
 		goto out;
 	if (memcmp(now, fpr, SCHEMA_FPR_LEN) != 0) {
-		hex(h1, now, 8);
-		hex(h2, fpr, 8);
+		hex_encode(h1, now, 8);
+		hex_encode(h2, fpr, 8);
 		r = mule_errf(err, MULE_EMIGRATION, "the bundle's migration to "
 		    "schema version %u gave fingerprint %s… here, not the "
 		    "sender's %s…; nothing was applied.  Compare the schemas "
@@ -965,7 +953,7 @@ replica_schema_check_peer(struct replica *rp, uint32_t version,
 	if ((r = replica_schema_latest(rp, &latest, lfpr, err)) != 0)
 		goto out;
 	if (version > latest) {
-		hex(h2, fpr, 8);
+		hex_encode(h2, fpr, 8);
 		r = mule_errf(err, MULE_ESCHEMA, "the bundle was made with "
 		    "schema version %u (%s…), which this database does not "
 		    "have (it is at version %u) and the bundle does not "
@@ -1011,8 +999,8 @@ replica_schema_forget(struct replica *rp, uint32_t version, uint32_t *forgot,
 	    (r = replica_schema_live(rp, &live, now, err)) != 0)
 		goto out;
 	if (memcmp(now, v.fpr, SCHEMA_FPR_LEN) != 0) {
-		hex(h1, now, 8);
-		hex(h2, v.fpr, 8);
+		hex_encode(h1, now, 8);
+		hex_encode(h2, v.fpr, 8);
 		r = mule_errf(err, MULE_ESCHEMA, "the live schema (%s…) is not "
 		    "version %u's (%s…); undo the later changes first ('mule "
 		    "schema upgrade %u %u' shows them)", h1, version, h2,

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/hex.h"
 #include "replica/internal.h"
 
 static int
@@ -72,14 +73,13 @@ replica_peer_by_keyid(struct replica *rp,
 {
 	sqlite3_stmt *st = NULL;
 	char what[2 * IDENT_KEYID_LEN + 16];
-	int i, r;
+	int r;
 
 	if ((r = rp_prepare(rp, PEER_COLS " WHERE key_id = ?", &st, err)) != 0)
 		return r;
 	sqlite3_bind_blob(st, 1, key_id, IDENT_KEYID_LEN, SQLITE_STATIC);
 	strcpy(what, "with key id ");
-	for (i = 0; i < IDENT_KEYID_LEN; i++)
-		sprintf(what + strlen(what), "%02x", key_id[i]);
+	hex_encode(what + strlen(what), key_id, IDENT_KEYID_LEN);
 	r = peer_fetch(rp, st, what, out, err);
 	sqlite3_finalize(st);
 	return r;
