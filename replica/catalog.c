@@ -187,19 +187,6 @@ out:
 	return r;
 }
 
-/* want(): tables listed in _mule_tables. */
-static int
-want_tracked(void *arg, const char *table)
-{
-	sqlite3_stmt *st = arg;
-	int yes;
-
-	sqlite3_bind_text(st, 1, table, -1, SQLITE_TRANSIENT);
-	yes = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_reset(st);
-	return yes;
-}
-
 int
 replica_schema_live(struct replica *rp, struct schema *out,
     uint8_t fpr[SCHEMA_FPR_LEN], char *err)
@@ -210,7 +197,7 @@ replica_schema_live(struct replica *rp, struct schema *out,
 	if ((r = rp_prepare(rp, "SELECT 1 FROM _mule_tables WHERE name = ? "
 	    "COLLATE NOCASE", &st, err)) != 0)
 		return r;
-	r = rp_schema_read(rp->db, want_tracked, st, out, err);
+	r = rp_schema_read(rp->db, rp_want_listed, st, out, err);
 	sqlite3_finalize(st);
 	if (r == 0 && fpr != NULL)
 		schema_fingerprint(out, fpr);
@@ -441,43 +428,71 @@ track_new(struct replica *rp, struct replica_schema_sync *out, char *err)
 	return r;
 }
 
+/*
+ * The migration from the latest recorded version (*latest; 0: none) to
+ * `live`, whose fingerprint is fpr: *mig NULL when there is nothing to
+ * record (no change, or nothing tracked yet: no version 1).
+ */
+static int
+diff_latest(struct replica *rp, const struct schema *live,
+    const uint8_t fpr[SCHEMA_FPR_LEN], uint32_t *latest, char **mig,
+    char *err)
+{
+	struct schema old, empty;
+	struct replica_schema_version prev;
+	uint8_t lfpr[SCHEMA_FPR_LEN];
+	char *m = NULL;
+	uint32_t l;
+	int r;
+
+	schema_init(&old);
+	schema_init(&empty);
+	memset(&prev, 0, sizeof(prev));
+	if ((r = replica_schema_latest(rp, &l, lfpr, err)) != 0)
+		goto out;
+	if ((l == 0 && live->n == 0) ||
+	    (l > 0 && memcmp(fpr, lfpr, SCHEMA_FPR_LEN) == 0))
+		goto done;
+	if (l > 0 && ((r = replica_schema_get(rp, l, &prev, err)) != 0 ||
+	    (r = schema_from_sql(prev.sql, &old, err)) != 0))
+		goto out;
+	if ((r = schema_diff(l > 0 ? &old : &empty, live, table_exists, rp,
+	    &m, err)) != 0)
+		goto out;
+done:
+	*latest = l;
+	*mig = m;
+	m = NULL;
+out:
+	schema_release(&old);
+	schema_release(&empty);
+	replica_schema_version_release(&prev);
+	free(m);
+	return r;
+}
+
 /* Records the live schema as the next version when it changed. */
 static int
 record_pending(struct replica *rp, uint32_t *recorded, char *err)
 {
-	struct schema live, old, empty;
-	struct replica_schema_version prev;
-	uint8_t fpr[SCHEMA_FPR_LEN], lfpr[SCHEMA_FPR_LEN];
+	struct schema live;
+	uint8_t fpr[SCHEMA_FPR_LEN];
 	char *mig = NULL, *inst = NULL;
 	uint32_t latest;
 	int r;
 
 	schema_init(&live);
-	schema_init(&old);
-	schema_init(&empty);
-	memset(&prev, 0, sizeof(prev));
 	*recorded = 0;
 	if ((r = replica_schema_live(rp, &live, fpr, err)) != 0 ||
-	    (r = replica_schema_latest(rp, &latest, lfpr, err)) != 0)
+	    (r = diff_latest(rp, &live, fpr, &latest, &mig, err)) != 0 ||
+	    mig == NULL)
 		goto out;
-	if (latest == 0 && live.n == 0)
-		goto out;	/* nothing tracked yet: no version 1 */
-	if (latest > 0 && memcmp(fpr, lfpr, SCHEMA_FPR_LEN) == 0)
-		goto out;
-	if (latest > 0 && ((r = replica_schema_get(rp, latest, &prev,
-	    err)) != 0 || (r = schema_from_sql(prev.sql, &old, err)) != 0))
-		goto out;
-	if ((r = schema_diff(latest > 0 ? &old : &empty, &live, table_exists,
-	    rp, &mig, err)) != 0 ||
-	    (r = schema_install_sql(&live, &inst, err)) != 0 ||
+	if ((r = schema_install_sql(&live, &inst, err)) != 0 ||
 	    (r = cat_add(rp, latest + 1, fpr, inst, mig, 0, err)) != 0)
 		goto out;
 	*recorded = latest + 1;
 out:
 	schema_release(&live);
-	schema_release(&old);
-	schema_release(&empty);
-	replica_schema_version_release(&prev);
 	free(mig);
 	free(inst);
 	return r;
@@ -499,7 +514,7 @@ want_pending(void *arg, const char *table)
 	sqlite3_stmt *st = NULL;
 	int64_t npk = 0;
 
-	if (want_tracked(p->tracked, table))
+	if (rp_want_listed(p->tracked, table))
 		return 1;
 	if (!p->all || excluded(p->rp, table) ||
 	    strncmp(table, "_mule_", 6) == 0 ||
@@ -564,39 +579,15 @@ out:
 int
 replica_schema_pending(struct replica *rp, char **sql, char *err)
 {
-	struct schema live, old, empty;
-	struct replica_schema_version prev;
-	uint8_t fpr[SCHEMA_FPR_LEN], lfpr[SCHEMA_FPR_LEN];
-	char *mig = NULL;
+	struct schema live;
+	uint8_t fpr[SCHEMA_FPR_LEN];
 	uint32_t latest;
 	int r;
 
 	schema_init(&live);
-	schema_init(&old);
-	schema_init(&empty);
-	memset(&prev, 0, sizeof(prev));
-	if ((r = live_pending(rp, &live, fpr, err)) != 0 ||
-	    (r = replica_schema_latest(rp, &latest, lfpr, err)) != 0)
-		goto out;
-	if ((latest == 0 && live.n == 0) ||
-	    (latest > 0 && memcmp(fpr, lfpr, SCHEMA_FPR_LEN) == 0)) {
-		*sql = NULL;
-		goto out;
-	}
-	if (latest > 0 && ((r = replica_schema_get(rp, latest, &prev,
-	    err)) != 0 || (r = schema_from_sql(prev.sql, &old, err)) != 0))
-		goto out;
-	if ((r = schema_diff(latest > 0 ? &old : &empty, &live, table_exists,
-	    rp, &mig, err)) != 0)
-		goto out;
-	*sql = mig;
-	mig = NULL;
-out:
+	if ((r = live_pending(rp, &live, fpr, err)) == 0)
+		r = diff_latest(rp, &live, fpr, &latest, sql, err);
 	schema_release(&live);
-	schema_release(&old);
-	schema_release(&empty);
-	replica_schema_version_release(&prev);
-	free(mig);
 	return r;
 }
 

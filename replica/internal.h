@@ -256,6 +256,11 @@ struct schema;
 int rp_schema_read(sqlite3 *db, int (*want)(void *, const char *),
     void *arg, struct schema *out, char *err);
 /*
+ * want() for rp_schema_read: arg is a prepared statement whose ?1 is a
+ * table name; 1 when it yields a row (a table listed in _mule_tables).
+ */
+int rp_want_listed(void *arg, const char *table);
+/*
  * SQLite authorizer for migration scripts: no ATTACH/DETACH, no
  * transaction control (the script runs inside mule's transaction), only
  * read-only PRAGMAs such as foreign_key_check, and no change to mule's

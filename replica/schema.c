@@ -686,9 +686,8 @@ schema_from_sql(const char *sql, struct schema *out, char *err)
 	return r;
 }
 
-/* want(): tables listed in the file's own _mule_tables. */
-static int
-want_tracked(void *arg, const char *table)
+int
+rp_want_listed(void *arg, const char *table)
 {
 	sqlite3_stmt *st = arg;
 	int yes;
@@ -723,7 +722,7 @@ schema_from_file(const char *path, struct schema *out, char *err)
 	}
 	if (sqlite3_prepare_v2(db, "SELECT 1 FROM _mule_tables WHERE name = ?",
 	    -1, &st, NULL) == SQLITE_OK)
-		r = rp_schema_read(db, want_tracked, st, out, err);
+		r = rp_schema_read(db, rp_want_listed, st, out, err);
 	else
 		r = rp_schema_read(db, want_not_untracked, &u, out, err);
 out:
