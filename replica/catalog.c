@@ -319,17 +319,9 @@ untrack_gone(struct replica *rp, char *err)
 static int
 table_exists(void *arg, const char *table)
 {
-	struct replica *rp = arg;
-	sqlite3_stmt *st = NULL;
-	int yes = 0;
-
-	if (rp_prepare(rp, "SELECT 1 FROM sqlite_schema WHERE type = 'table' "
-	    "AND name = ? COLLATE NOCASE", &st, NULL) != 0)
-		return 1;
-	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-	yes = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return !yes;	/* schema_diff asks whether it is gone */
+	/* schema_diff asks whether it is gone */
+	return !rp_exists(arg, "SELECT 1 FROM sqlite_schema WHERE type = "
+	    "'table' AND name = ? COLLATE NOCASE", table);
 }
 
 int
@@ -348,34 +340,18 @@ int
 replica_schema_exclude(struct replica *rp, const char *table, int exclude,
     char *err)
 {
-	sqlite3_stmt *st = NULL;
-	int rc, r;
-
-	if ((r = rp_prepare(rp, exclude ? "INSERT OR REPLACE INTO "
+	return rp_exec_text(rp, exclude ? "INSERT OR REPLACE INTO "
 	    "_mule_config(key, value) VALUES ('untracked:' || ?, '1')" :
-	    "DELETE FROM _mule_config WHERE key = 'untracked:' || ?", &st,
-	    err)) != 0)
-		return r;
-	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : rp_dberr(rp, rc, err, "untrack");
+	    "DELETE FROM _mule_config WHERE key = 'untracked:' || ?", table,
+	    NULL, NULL, "untrack", err);
 }
 
 /* 1 when the table was untracked by hand. */
 static int
 excluded(struct replica *rp, const char *table)
 {
-	sqlite3_stmt *st = NULL;
-	int yes = 0;
-
-	if (rp_prepare(rp, "SELECT 1 FROM _mule_config WHERE key = "
-	    "'untracked:' || ?", &st, NULL) != 0)
-		return 0;
-	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-	yes = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return yes;
+	return rp_exists(rp, "SELECT 1 FROM _mule_config WHERE key = "
+	    "'untracked:' || ?", table);
 }
 
 void

@@ -532,6 +532,20 @@ out:
 }
 
 int
+rp_exists(struct replica *rp, const char *sql, const char *a)
+{
+	sqlite3_stmt *st = NULL;
+	int yes = 0;
+
+	if (rp_prepare(rp, sql, &st, NULL) == 0) {
+		bind_texts(st, a, NULL, NULL);
+		yes = sqlite3_step(st) == SQLITE_ROW;
+	}
+	sqlite3_finalize(st);
+	return yes;
+}
+
+int
 rp_strings(struct replica *rp, const char *sql, const char *a, const char *b,
     char ***out, size_t *n, const char *what, char *err)
 {

@@ -58,8 +58,10 @@ int rp_exec_text(struct replica *rp, const char *sql, const char *a,
  */
 int rp_text(struct replica *rp, const char *sql, const char *a, const char *b,
     char **value, const char *what, char *err);
+/* 1 when a query with text ?1 bound to `a` yields a row; 0 otherwise. */
+int rp_exists(struct replica *rp, const char *sql, const char *a);
 /*
- * The same collecting the first column of every row ("" for NULL) into a
+ * rp_text's query collecting the first column of every row ("" for NULL) into a
  * heap array of *n heap strings (strv_free).
  */
 int rp_strings(struct replica *rp, const char *sql, const char *a,

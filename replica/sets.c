@@ -50,16 +50,8 @@ static const char *const sets_schema[] = {
 int
 rp_has_table(struct replica *rp, const char *name)
 {
-	sqlite3_stmt *st = NULL;
-	int yes = 0;
-
-	if (sqlite3_prepare_v2(rp->db, "SELECT 1 FROM sqlite_master WHERE "
-	    "type = 'table' AND name = ?", -1, &st, NULL) != SQLITE_OK)
-		return 0;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	yes = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return yes;
+	return rp_exists(rp, "SELECT 1 FROM sqlite_master WHERE type = "
+	    "'table' AND name = ?", name);
 }
 
 /* Creates the set and map tables when missing (inside a transaction). */
