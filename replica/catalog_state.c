@@ -26,20 +26,9 @@ static const char layout_sql[] =
 static int
 layout_now(struct replica *rp, const char *table, char **out, char *err)
 {
-	sqlite3_stmt *st = NULL;
-	int rc, r;
-
-	if ((r = rp_prepare(rp, layout_sql, &st, err)) != 0)
-		return r;
-	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW)
-		r = rp_dberr(rp, rc, err, "read table layout");
-	else if ((*out = strdup((const char *)sqlite3_column_text(st, 0))) ==
-	    NULL)
-		r = mule_errf(err, MULE_ENOMEM, "out of memory");
-	sqlite3_finalize(st);
-	return r;
+	/* One row always: a SELECT of json_object() without FROM. */
+	return rp_text(rp, layout_sql, table, NULL, out, "read table layout",
+	    err);
 }
 
 static int
