@@ -61,8 +61,8 @@ int rp_text(struct replica *rp, const char *sql, const char *a, const char *b,
 /* 1 when a query with text ?1 bound to `a` yields a row; 0 otherwise. */
 int rp_exists(struct replica *rp, const char *sql, const char *a);
 /*
- * rp_text's query collecting the first column of every row ("" for NULL) into a
- * heap array of *n heap strings (strv_free).
+ * Like rp_text, but collects the first column of every row ("" for NULL)
+ * into a heap array of *n heap strings (strv_free).
  */
 int rp_strings(struct replica *rp, const char *sql, const char *a,
     const char *b, char ***out, size_t *n, const char *what, char *err);
