@@ -1,8 +1,8 @@
 /* replica/config.c — settings kept in the replica (see replica.h). */
 #include <stdlib.h>
-#include <string.h>
 
 #include "core/error.h"
+#include "core/strb.h"
 #include "replica/internal.h"
 
 int
@@ -28,28 +28,24 @@ replica_config_list(struct replica *rp, char ***keys, char ***values,
     size_t *n, char *err)
 {
 	sqlite3_stmt *st = NULL;
-	char **k = NULL, **v = NULL, **nk, **nv;
-	size_t cnt = 0, i;
+	char **k = NULL, **v = NULL;
+	size_t cnt = 0;
 	int rc, r = MULE_EINTERNAL;
 
 	if ((r = rp_prepare(rp, "SELECT key, value FROM _mule_config "
 	    "ORDER BY key", &st, err)) != 0)
 		goto out;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((nk = realloc(k, (cnt + 1) * sizeof(*k))) == NULL ||
-		    (k = nk, (nv = realloc(v, (cnt + 1) * sizeof(*v))) ==
-		    NULL)) {
+		if (rp_column_push(&k, cnt, st, 0) != 0) {
 			r = mule_errf(err, MULE_ENOMEM, "out of memory");
 			goto out;
 		}
-		v = nv;
-		k[cnt] = strdup((const char *)sqlite3_column_text(st, 0));
-		v[cnt] = strdup((const char *)sqlite3_column_text(st, 1));
+		if (rp_column_push(&v, cnt, st, 1) != 0) {
+			free(k[cnt]);
+			r = mule_errf(err, MULE_ENOMEM, "out of memory");
+			goto out;
+		}
 		cnt++;
-		if (k[cnt - 1] == NULL || v[cnt - 1] == NULL) {
-			r = mule_errf(err, MULE_ENOMEM, "out of memory");
-			goto out;
-		}
 	}
 	if (rc != SQLITE_DONE) {
 		r = rp_dberr(rp, rc, err, "list settings");
@@ -62,12 +58,8 @@ replica_config_list(struct replica *rp, char ***keys, char ***values,
 	cnt = 0;
 	r = 0;
 out:
-	for (i = 0; i < cnt; i++) {
-		free(k[i]);
-		free(v[i]);
-	}
-	free(k);
-	free(v);
+	strv_free(k, cnt);
+	strv_free(v, cnt);
 	sqlite3_finalize(st);
 	return r;
 }
