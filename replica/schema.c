@@ -356,7 +356,6 @@ schema_created_tables(const char *sql, char ***names, size_t *n, char *err)
 	struct strb sb;
 	char **v = NULL;
 	size_t i, k, cnt = 0;
-	void *p;
 	int r;
 
 	if ((r = tokenize(sql, &t, err)) != 0)
@@ -387,8 +386,7 @@ schema_created_tables(const char *sql, char ***names, size_t *n, char *err)
 		if (strb_error(&sb) || strncasecmp(strb_str(&sb), "sqlite_", 7)
 		    == 0 || strncasecmp(strb_str(&sb), "_mule_", 6) == 0)
 			continue;
-		if ((p = realloc(v, (cnt + 1) * sizeof(*v))) == NULL ||
-		    ((v = p), (v[cnt] = strdup(strb_str(&sb))) == NULL)) {
+		if (strv_push(&v, cnt, strb_str(&sb)) != 0) {
 			r = mule_errf(err, MULE_ENOMEM, "out of memory");
 			break;
 		}
