@@ -19,6 +19,7 @@
 
 #include "bundle/bundle.h"
 #include "core/buf.h"
+#include "core/hex.h"
 #include "crypto/seal.h"
 #include "crypto/sig.h"
 
@@ -272,10 +273,5 @@ int container_read(container_in_fn fn, void *arg,
  */
 int bundle_parse_inner(const uint8_t *p, size_t n, int require_zstd,
     const struct bundle_sink *sink, char *err);
-
-/* Lower-case hex. */
-void hex_encode(char *out, const uint8_t *p, size_t n);
-/* Exactly 2n lower-case hex digits; 0 or -1. */
-int hex_decode(uint8_t *out, const char *s, size_t n);
 
 #endif

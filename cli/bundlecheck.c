@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/bundlecheck.h"
+#include "core/hex.h"
 
 int
 cli_bundle_check(struct replica *rp, const struct ident_pub *me,
@@ -33,10 +34,7 @@ cli_bundle_check(struct replica *rp, const struct ident_pub *me,
 	if ((r = replica_peer_by_keyid(rp, info->sender_key, peer, e2)) != 0) {
 		if (r == MULE_ENOTFOUND) {
 			char kid[2 * IDENT_KEYID_LEN + 1];
-			size_t i;
-			for (i = 0; i < IDENT_KEYID_LEN; i++)
-				sprintf(kid + 2 * i, "%02x",
-				    info->sender_key[i]);
+			hex_encode(kid, info->sender_key, IDENT_KEYID_LEN);
 			r = mule_errf(err, MULE_EUNKNOWNSENDER, "%s: signed by "
 			    "an unknown key (key id %s); if you trust the "
 			    "sender, add it with 'mule peer add NAME KEY'",

@@ -79,6 +79,10 @@ int cli_peer_separate(struct replica *rp, const char *peer);
 
 /* JSON output helpers: a string with escapes; hex bytes. */
 void json_str(FILE *f, const char *s);
+/* An array of n strings: ["a","b"]. */
+void json_strv(FILE *f, char *const *v, size_t n);
+/* An object of n string pairs: {"k1":"v1","k2":"v2"}. */
+void json_pairs(FILE *f, char *const *k, char *const *v, size_t n);
 void print_hex(FILE *f, const void *p, size_t n);
 /* Groups thousands: 1204 → "1,204" into buf[32]. */
 const char *fmt_count(unsigned long long n, char buf[32]);

@@ -18,21 +18,14 @@ config_list(struct cli *c, struct replica *rp)
 
 	if ((r = replica_config_list(rp, &k, &v, &n, err)) != 0)
 		return cli_fail(r, err);
-	if (c->json)
-		printf("{");
-	for (i = 0; i < n; i++) {
-		if (c->json) {
-			printf("%s", i ? "," : "");
-			json_str(stdout, k[i]);
-			printf(":");
-			json_str(stdout, v[i]);
-		} else {
+	if (c->json) {
+		json_pairs(stdout, k, v, n);
+		printf("\n");
+	} else {
+		for (i = 0; i < n; i++)
 			printf("%s = %s\n", k[i], v[i]);
-		}
 	}
-	if (c->json)
-		printf("}\n");
-	else if (n == 0)
+	if (!c->json && n == 0)
 		printf("no settings yet; see 'mule config --help' for the "
 		    "keys\n");
 	strv_free(k, n);

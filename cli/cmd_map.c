@@ -29,14 +29,9 @@ map_list(struct cli *c, struct replica *rp, const char *peer)
 			json_str(stdout, v[i].rtable);
 			printf(",\"local\":");
 			json_str(stdout, v[i].ltable);
-			printf(",\"columns\":{");
-			for (k = 0; k < v[i].ncols; k++) {
-				printf("%s", k ? "," : "");
-				json_str(stdout, v[i].rcols[k]);
-				printf(":");
-				json_str(stdout, v[i].lcols[k]);
-			}
-			printf("}}");
+			printf(",\"columns\":");
+			json_pairs(stdout, v[i].rcols, v[i].lcols, v[i].ncols);
+			printf("}");
 			continue;
 		}
 		printf("%s's %s → %s", peer, v[i].rtable, v[i].ltable);

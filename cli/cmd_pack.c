@@ -14,6 +14,7 @@
 #include "cli/cmd_mail.h"
 #include "cli/commands.h"
 #include "cli/media.h"
+#include "core/hex.h"
 #include "core/strb.h"
 #include "replica/schema.h"
 
@@ -462,8 +463,7 @@ cmd_pack(struct cli *c, int argc, char **argv)
 		goto fail;
 	/* Parts or an image: the whole bundle was a temporary file. */
 	if (tmp != NULL && (mail || eml != NULL)) {
-		for (i = 0; i < BUNDLE_ID_LEN; i++)
-			snprintf(idhex + 2 * i, 3, "%02x", m.bundle_id[i]);
+		hex_encode(idhex, m.bundle_id, BUNDLE_ID_LEN);
 		if ((r = mail_pack(rp, c->db, tmp, base, idhex, site.name,
 		    peers, npeers, eml, &nfiles, &mailto, err)) != 0)
 			goto fail;

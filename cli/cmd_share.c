@@ -68,7 +68,7 @@ share_describe(struct replica *rp, const char *peer, int json,
 {
 	char err[MULE_ERRLEN] = "";
 	struct replica_share *v = NULL;
-	size_t i, k, n = 0;
+	size_t i, n = 0;
 	int r;
 
 	if ((r = replica_shares(rp, peer, &v, &n, err)) != 0)
@@ -86,13 +86,9 @@ share_describe(struct replica *rp, const char *peer, int json,
 				json_str(stdout, v[i].filter);
 			}
 			if (v[i].colmode != REPLICA_COLS_ALL) {
-				printf(",\"%s\":[", v[i].colmode ==
+				printf(",\"%s\":", v[i].colmode ==
 				    REPLICA_COLS_ONLY ? "columns" : "exclude");
-				for (k = 0; k < v[i].ncols; k++) {
-					printf("%s", k ? "," : "");
-					json_str(stdout, v[i].cols[k]);
-				}
-				printf("]");
+				json_strv(stdout, v[i].cols, v[i].ncols);
 			}
 			printf("}");
 		}

@@ -12,6 +12,7 @@
 #include "cli/cmd_mail.h"
 #include "cli/commands.h"
 #include "cli/media.h"
+#include "core/hex.h"
 #include "core/strb.h"
 #include "replica/schema.h"
 #include "transports/iso.h"
@@ -532,8 +533,7 @@ cmd_unpack(struct cli *c, int argc, char **argv)
 		rc = EXIT_FAIL;
 		goto out;
 	}
-	for (i = 0; i < IDENT_KEYID_LEN; i++)
-		snprintf(keyhex + 2 * i, 3, "%02x", site.pub.key_id[i]);
+	hex_encode(keyhex, site.pub.key_id, IDENT_KEYID_LEN);
 	for (i = (size_t)optind; i < (size_t)argc; i++) {
 		size_t before = npaths, nnew;
 		int dirlike;

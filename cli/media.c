@@ -11,6 +11,7 @@
 #include "cli/media.h"
 #include "core/error.h"
 #include "core/file.h"
+#include "core/hex.h"
 #include "core/strb.h"
 #include "transports/iso.h"
 
@@ -134,19 +135,6 @@ out:
 	return r;
 }
 
-static void
-hex(const uint8_t *p, size_t n, char *out)
-{
-	static const char hx[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = hx[p[i] >> 4];
-		out[2 * i + 1] = hx[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 /* 1 when two files have the same bytes. */
 static int
 same_file(const char *a, const char *b)
@@ -217,7 +205,7 @@ spool_add(const char *db, const char *path, char idhex[33], char *err)
 	strb_init(&sb);
 	if ((r = parts_read_header(path, &pi, err)) != 0)
 		goto out;
-	hex(pi.bundle_id, PARTS_ID_LEN, idhex);
+	hex_encode(idhex, pi.bundle_id, PARTS_ID_LEN);
 	if ((root = spool_dir(db, NULL)) == NULL ||
 	    (dir = spool_dir(db, idhex)) == NULL ||
 	    (name = parts_name(idhex, pi.index, pi.ndata, pi.nparity)) ==

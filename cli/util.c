@@ -145,6 +145,36 @@ json_str(FILE *f, const char *s)
 }
 
 void
+json_strv(FILE *f, char *const *v, size_t n)
+{
+	size_t i;
+
+	fputc('[', f);
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			fputc(',', f);
+		json_str(f, v[i]);
+	}
+	fputc(']', f);
+}
+
+void
+json_pairs(FILE *f, char *const *k, char *const *v, size_t n)
+{
+	size_t i;
+
+	fputc('{', f);
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			fputc(',', f);
+		json_str(f, k[i]);
+		fputc(':', f);
+		json_str(f, v[i]);
+	}
+	fputc('}', f);
+}
+
+void
 print_hex(FILE *f, const void *p, size_t n)
 {
 	const unsigned char *u = p;

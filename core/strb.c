@@ -184,3 +184,19 @@ strv_free(char **v, size_t n)
 		free(v[i]);
 	free(v);
 }
+
+int
+strv_push(char ***v, size_t n, const char *s)
+{
+	char **nv, *c;
+
+	if ((c = strdup(s)) == NULL)
+		return MULE_ENOMEM;
+	if ((nv = realloc(*v, (n + 1) * sizeof(*nv))) == NULL) {
+		free(c);
+		return MULE_ENOMEM;
+	}
+	nv[n] = c;
+	*v = nv;
+	return 0;
+}

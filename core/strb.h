@@ -41,6 +41,11 @@ char *strb_detach(struct strb *sb);
 
 /* Frees an array of n heap strings and the array; fine on NULL. */
 void strv_free(char **v, size_t n);
+/*
+ * Appends a copy of s to the heap array *v of n strings (the caller then
+ * counts n + 1).  0, or MULE_ENOMEM with *v still holding its n strings.
+ */
+int strv_push(char ***v, size_t n, const char *s);
 
 /* Formats a byte count for people: "512 B", "48.2 KiB", "1.4 MiB". */
 void strb_add_size(struct strb *sb, unsigned long long bytes);

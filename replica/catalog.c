@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "core/error.h"
+#include "core/hex.h"
 #include "core/strb.h"
 #include "replica/internal.h"
 #include "replica/schema.h"
@@ -22,19 +23,6 @@ static const char catalog_sql[] =
     " migration TEXT NOT NULL, handwritten INTEGER NOT NULL,"
     " checksum BLOB NOT NULL, at TEXT NOT NULL DEFAULT (datetime('now')))";
 
-
-static void
-hex(char *out, const uint8_t *p, size_t n)
-{
-	static const char hx[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = hx[p[i] >> 4];
-		out[2 * i + 1] = hx[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
 
 static int
 cat_exists(struct replica *rp, int *yes, char *err)
@@ -199,19 +187,6 @@ out:
 	return r;
 }
 
-/* want(): tables listed in _mule_tables. */
-static int
-want_tracked(void *arg, const char *table)
-{
-	sqlite3_stmt *st = arg;
-	int yes;
-
-	sqlite3_bind_text(st, 1, table, -1, SQLITE_TRANSIENT);
-	yes = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_reset(st);
-	return yes;
-}
-
 int
 replica_schema_live(struct replica *rp, struct schema *out,
     uint8_t fpr[SCHEMA_FPR_LEN], char *err)
@@ -222,7 +197,7 @@ replica_schema_live(struct replica *rp, struct schema *out,
 	if ((r = rp_prepare(rp, "SELECT 1 FROM _mule_tables WHERE name = ? "
 	    "COLLATE NOCASE", &st, err)) != 0)
 		return r;
-	r = rp_schema_read(rp->db, want_tracked, st, out, err);
+	r = rp_schema_read(rp->db, rp_want_listed, st, out, err);
 	sqlite3_finalize(st);
 	if (r == 0 && fpr != NULL)
 		schema_fingerprint(out, fpr);
@@ -326,28 +301,14 @@ out:
 static int
 untrack_gone(struct replica *rp, char *err)
 {
-	sqlite3_stmt *st = NULL;
 	char **names = NULL;
 	size_t i, n = 0;
-	void *p;
-	int rc, r = 0;
+	int r;
 
-	if ((r = rp_prepare(rp, "SELECT name FROM _mule_tables WHERE name NOT "
-	    "IN (SELECT name FROM sqlite_schema WHERE type = 'table')", &st,
-	    err)) != 0)
+	if ((r = rp_strings(rp, "SELECT name FROM _mule_tables WHERE name NOT "
+	    "IN (SELECT name FROM sqlite_schema WHERE type = 'table')", NULL,
+	    NULL, &names, &n, "read tracked tables", err)) != 0)
 		return r;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((p = realloc(names, (n + 1) * sizeof(*names))) == NULL ||
-		    ((names = p), (names[n] = strdup((const char *)
-		    sqlite3_column_text(st, 0))) == NULL)) {
-			r = mule_errf(err, MULE_ENOMEM, "out of memory");
-			break;
-		}
-		n++;
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = rp_dberr(rp, rc, err, "read tracked tables");
-	sqlite3_finalize(st);
 	for (i = 0; i < n && r == 0; i++)
 		r = forget_table(rp, names[i], err);
 	strv_free(names, n);
@@ -358,17 +319,9 @@ untrack_gone(struct replica *rp, char *err)
 static int
 table_exists(void *arg, const char *table)
 {
-	struct replica *rp = arg;
-	sqlite3_stmt *st = NULL;
-	int yes = 0;
-
-	if (rp_prepare(rp, "SELECT 1 FROM sqlite_schema WHERE type = 'table' "
-	    "AND name = ? COLLATE NOCASE", &st, NULL) != 0)
-		return 1;
-	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-	yes = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return !yes;	/* schema_diff asks whether it is gone */
+	/* schema_diff asks whether it is gone */
+	return !rp_exists(arg, "SELECT 1 FROM sqlite_schema WHERE type = "
+	    "'table' AND name = ? COLLATE NOCASE", table);
 }
 
 int
@@ -387,34 +340,18 @@ int
 replica_schema_exclude(struct replica *rp, const char *table, int exclude,
     char *err)
 {
-	sqlite3_stmt *st = NULL;
-	int rc, r;
-
-	if ((r = rp_prepare(rp, exclude ? "INSERT OR REPLACE INTO "
+	return rp_exec_text(rp, exclude ? "INSERT OR REPLACE INTO "
 	    "_mule_config(key, value) VALUES ('untracked:' || ?, '1')" :
-	    "DELETE FROM _mule_config WHERE key = 'untracked:' || ?", &st,
-	    err)) != 0)
-		return r;
-	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : rp_dberr(rp, rc, err, "untrack");
+	    "DELETE FROM _mule_config WHERE key = 'untracked:' || ?", table,
+	    NULL, NULL, "untrack", err);
 }
 
 /* 1 when the table was untracked by hand. */
 static int
 excluded(struct replica *rp, const char *table)
 {
-	sqlite3_stmt *st = NULL;
-	int yes = 0;
-
-	if (rp_prepare(rp, "SELECT 1 FROM _mule_config WHERE key = "
-	    "'untracked:' || ?", &st, NULL) != 0)
-		return 0;
-	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-	yes = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return yes;
+	return rp_exists(rp, "SELECT 1 FROM _mule_config WHERE key = "
+	    "'untracked:' || ?", table);
 }
 
 void
@@ -467,43 +404,71 @@ track_new(struct replica *rp, struct replica_schema_sync *out, char *err)
 	return r;
 }
 
+/*
+ * The migration from the latest recorded version (*latest; 0: none) to
+ * `live`, whose fingerprint is fpr: *mig NULL when there is nothing to
+ * record (no change, or nothing tracked yet: no version 1).
+ */
+static int
+diff_latest(struct replica *rp, const struct schema *live,
+    const uint8_t fpr[SCHEMA_FPR_LEN], uint32_t *latest, char **mig,
+    char *err)
+{
+	struct schema old, empty;
+	struct replica_schema_version prev;
+	uint8_t lfpr[SCHEMA_FPR_LEN];
+	char *m = NULL;
+	uint32_t l;
+	int r;
+
+	schema_init(&old);
+	schema_init(&empty);
+	memset(&prev, 0, sizeof(prev));
+	if ((r = replica_schema_latest(rp, &l, lfpr, err)) != 0)
+		goto out;
+	if ((l == 0 && live->n == 0) ||
+	    (l > 0 && memcmp(fpr, lfpr, SCHEMA_FPR_LEN) == 0))
+		goto done;
+	if (l > 0 && ((r = replica_schema_get(rp, l, &prev, err)) != 0 ||
+	    (r = schema_from_sql(prev.sql, &old, err)) != 0))
+		goto out;
+	if ((r = schema_diff(l > 0 ? &old : &empty, live, table_exists, rp,
+	    &m, err)) != 0)
+		goto out;
+done:
+	*latest = l;
+	*mig = m;
+	m = NULL;
+out:
+	schema_release(&old);
+	schema_release(&empty);
+	replica_schema_version_release(&prev);
+	free(m);
+	return r;
+}
+
 /* Records the live schema as the next version when it changed. */
 static int
 record_pending(struct replica *rp, uint32_t *recorded, char *err)
 {
-	struct schema live, old, empty;
-	struct replica_schema_version prev;
-	uint8_t fpr[SCHEMA_FPR_LEN], lfpr[SCHEMA_FPR_LEN];
+	struct schema live;
+	uint8_t fpr[SCHEMA_FPR_LEN];
 	char *mig = NULL, *inst = NULL;
 	uint32_t latest;
 	int r;
 
 	schema_init(&live);
-	schema_init(&old);
-	schema_init(&empty);
-	memset(&prev, 0, sizeof(prev));
 	*recorded = 0;
 	if ((r = replica_schema_live(rp, &live, fpr, err)) != 0 ||
-	    (r = replica_schema_latest(rp, &latest, lfpr, err)) != 0)
+	    (r = diff_latest(rp, &live, fpr, &latest, &mig, err)) != 0 ||
+	    mig == NULL)
 		goto out;
-	if (latest == 0 && live.n == 0)
-		goto out;	/* nothing tracked yet: no version 1 */
-	if (latest > 0 && memcmp(fpr, lfpr, SCHEMA_FPR_LEN) == 0)
-		goto out;
-	if (latest > 0 && ((r = replica_schema_get(rp, latest, &prev,
-	    err)) != 0 || (r = schema_from_sql(prev.sql, &old, err)) != 0))
-		goto out;
-	if ((r = schema_diff(latest > 0 ? &old : &empty, &live, table_exists,
-	    rp, &mig, err)) != 0 ||
-	    (r = schema_install_sql(&live, &inst, err)) != 0 ||
+	if ((r = schema_install_sql(&live, &inst, err)) != 0 ||
 	    (r = cat_add(rp, latest + 1, fpr, inst, mig, 0, err)) != 0)
 		goto out;
 	*recorded = latest + 1;
 out:
 	schema_release(&live);
-	schema_release(&old);
-	schema_release(&empty);
-	replica_schema_version_release(&prev);
 	free(mig);
 	free(inst);
 	return r;
@@ -525,7 +490,7 @@ want_pending(void *arg, const char *table)
 	sqlite3_stmt *st = NULL;
 	int64_t npk = 0;
 
-	if (want_tracked(p->tracked, table))
+	if (rp_want_listed(p->tracked, table))
 		return 1;
 	if (!p->all || excluded(p->rp, table) ||
 	    strncmp(table, "_mule_", 6) == 0 ||
@@ -590,39 +555,15 @@ out:
 int
 replica_schema_pending(struct replica *rp, char **sql, char *err)
 {
-	struct schema live, old, empty;
-	struct replica_schema_version prev;
-	uint8_t fpr[SCHEMA_FPR_LEN], lfpr[SCHEMA_FPR_LEN];
-	char *mig = NULL;
+	struct schema live;
+	uint8_t fpr[SCHEMA_FPR_LEN];
 	uint32_t latest;
 	int r;
 
 	schema_init(&live);
-	schema_init(&old);
-	schema_init(&empty);
-	memset(&prev, 0, sizeof(prev));
-	if ((r = live_pending(rp, &live, fpr, err)) != 0 ||
-	    (r = replica_schema_latest(rp, &latest, lfpr, err)) != 0)
-		goto out;
-	if ((latest == 0 && live.n == 0) ||
-	    (latest > 0 && memcmp(fpr, lfpr, SCHEMA_FPR_LEN) == 0)) {
-		*sql = NULL;
-		goto out;
-	}
-	if (latest > 0 && ((r = replica_schema_get(rp, latest, &prev,
-	    err)) != 0 || (r = schema_from_sql(prev.sql, &old, err)) != 0))
-		goto out;
-	if ((r = schema_diff(latest > 0 ? &old : &empty, &live, table_exists,
-	    rp, &mig, err)) != 0)
-		goto out;
-	*sql = mig;
-	mig = NULL;
-out:
+	if ((r = live_pending(rp, &live, fpr, err)) == 0)
+		r = diff_latest(rp, &live, fpr, &latest, sql, err);
 	schema_release(&live);
-	schema_release(&old);
-	schema_release(&empty);
-	replica_schema_version_release(&prev);
-	free(mig);
 	return r;
 }
 
@@ -851,8 +792,8 @@ clash(uint32_t version, const uint8_t here[SCHEMA_FPR_LEN],
 {
 	char h1[2 * SCHEMA_FPR_LEN + 1], h2[2 * SCHEMA_FPR_LEN + 1];
 
-	hex(h1, here, 8);
-	hex(h2, there, 8);
+	hex_encode(h1, here, 8);
+	hex_encode(h2, there, 8);
 	if (version == 1)
 		return mule_errf(err, MULE_ESCHEMA, "the sites started from "
 		    "different schemas: version 1 is %s… here but %s… at the "
@@ -894,8 +835,8 @@ replica_schema_apply_step(struct replica *rp, uint32_t version,
 			*applied = 0;	/* we have it */
 			goto out;
 		}
-		hex(h1, have.fpr, 8);
-		hex(h2, fpr, 8);
+		hex_encode(h1, have.fpr, 8);
+		hex_encode(h2, fpr, 8);
 		if (unrecorded_from > 0 && version >= unrecorded_from) {
 			r = mule_errf(err, MULE_ESCHEMA, "this database's "
 			    "schema drifted from version %u, which the "
@@ -919,8 +860,8 @@ replica_schema_apply_step(struct replica *rp, uint32_t version,
 	if ((r = replica_schema_live(rp, &live, now, err)) != 0)
 		goto out;
 	if (latest > 0 && memcmp(now, lfpr, SCHEMA_FPR_LEN) != 0) {
-		hex(h1, now, 8);
-		hex(h2, lfpr, 8);
+		hex_encode(h1, now, 8);
+		hex_encode(h2, lfpr, 8);
 		r = mule_errf(err, MULE_ESCHEMA, "this database's schema (%s…) "
 		    "drifted from version %u (%s…), which the bundle's "
 		    "migration to version %u expects; nothing was applied.  "
@@ -931,8 +872,8 @@ replica_schema_apply_step(struct replica *rp, uint32_t version,
 	}
 	schema_release(&live);
 	if ((r = run_step(rp, sql, e2)) != 0) {
-		hex(h1, now, 8);
-		hex(h2, fpr, 8);
+		hex_encode(h1, now, 8);
+		hex_encode(h2, fpr, 8);
 		r = mule_errf(err, MULE_EMIGRATION, "the bundle's migration to "
 		    "schema version %u failed here: %s; nothing was applied "
 		    "(the schema stays %s…, the sender's is %s…).  Fix the "
@@ -943,8 +884,8 @@ replica_schema_apply_step(struct replica *rp, uint32_t version,
 	if ((r = replica_schema_live(rp, &live, now, err)) != 0)
 		goto out;
 	if (memcmp(now, fpr, SCHEMA_FPR_LEN) != 0) {
-		hex(h1, now, 8);
-		hex(h2, fpr, 8);
+		hex_encode(h1, now, 8);
+		hex_encode(h2, fpr, 8);
 		r = mule_errf(err, MULE_EMIGRATION, "the bundle's migration to "
 		    "schema version %u gave fingerprint %s… here, not the "
 		    "sender's %s…; nothing was applied.  Compare the schemas "
@@ -979,7 +920,7 @@ replica_schema_check_peer(struct replica *rp, uint32_t version,
 	if ((r = replica_schema_latest(rp, &latest, lfpr, err)) != 0)
 		goto out;
 	if (version > latest) {
-		hex(h2, fpr, 8);
+		hex_encode(h2, fpr, 8);
 		r = mule_errf(err, MULE_ESCHEMA, "the bundle was made with "
 		    "schema version %u (%s…), which this database does not "
 		    "have (it is at version %u) and the bundle does not "
@@ -1025,8 +966,8 @@ replica_schema_forget(struct replica *rp, uint32_t version, uint32_t *forgot,
 	    (r = replica_schema_live(rp, &live, now, err)) != 0)
 		goto out;
 	if (memcmp(now, v.fpr, SCHEMA_FPR_LEN) != 0) {
-		hex(h1, now, 8);
-		hex(h2, v.fpr, 8);
+		hex_encode(h1, now, 8);
+		hex_encode(h2, v.fpr, 8);
 		r = mule_errf(err, MULE_ESCHEMA, "the live schema (%s…) is not "
 		    "version %u's (%s…); undo the later changes first ('mule "
 		    "schema upgrade %u %u' shows them)", h1, version, h2,

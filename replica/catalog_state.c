@@ -26,20 +26,9 @@ static const char layout_sql[] =
 static int
 layout_now(struct replica *rp, const char *table, char **out, char *err)
 {
-	sqlite3_stmt *st = NULL;
-	int rc, r;
-
-	if ((r = rp_prepare(rp, layout_sql, &st, err)) != 0)
-		return r;
-	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW)
-		r = rp_dberr(rp, rc, err, "read table layout");
-	else if ((*out = strdup((const char *)sqlite3_column_text(st, 0))) ==
-	    NULL)
-		r = mule_errf(err, MULE_ENOMEM, "out of memory");
-	sqlite3_finalize(st);
-	return r;
+	/* One row always: a SELECT of json_object() without FROM. */
+	return rp_text(rp, layout_sql, table, NULL, out, "read table layout",
+	    err);
 }
 
 static int
@@ -64,35 +53,8 @@ static int
 layout_cols(struct replica *rp, const char *layout, char ***out, size_t *n,
     char *err)
 {
-	sqlite3_stmt *st = NULL;
-	char **v = NULL;
-	size_t cnt = 0;
-	void *p;
-	int rc, r = 0;
-
-	if ((r = rp_prepare(rp, "SELECT value FROM json_each(?1, '$.c') "
-	    "ORDER BY key", &st, err)) != 0)
-		return r;
-	sqlite3_bind_text(st, 1, layout, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((p = realloc(v, (cnt + 1) * sizeof(*v))) == NULL ||
-		    ((v = p), (v[cnt] = strdup((const char *)
-		    sqlite3_column_text(st, 0))) == NULL)) {
-			r = mule_errf(err, MULE_ENOMEM, "out of memory");
-			break;
-		}
-		cnt++;
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = rp_dberr(rp, rc, err, "read table layout");
-	sqlite3_finalize(st);
-	if (r != 0) {
-		strv_free(v, cnt);
-		return r;
-	}
-	*out = v;
-	*n = cnt;
-	return 0;
+	return rp_strings(rp, "SELECT value FROM json_each(?1, '$.c') ORDER BY "
+	    "key", layout, NULL, out, n, "read table layout", err);
 }
 
 /* 1 when the two layouts have the same key columns. */

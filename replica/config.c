@@ -1,60 +1,26 @@
 /* replica/config.c — settings kept in the replica (see replica.h). */
 #include <stdlib.h>
-#include <string.h>
 
 #include "core/error.h"
+#include "core/strb.h"
 #include "replica/internal.h"
 
 int
 replica_config_get(struct replica *rp, const char *key, char **value,
     char *err)
 {
-	sqlite3_stmt *st = NULL;
-	char *v = NULL;
-	int rc, r = MULE_EINTERNAL;
-
-	if ((r = rp_prepare(rp, "SELECT value FROM _mule_config WHERE key = ?",
-	    &st, err)) != 0)
-		goto out;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW &&
-	    (v = strdup((const char *)sqlite3_column_text(st, 0))) == NULL) {
-		r = mule_errf(err, MULE_ENOMEM, "out of memory");
-		goto out;
-	} else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		r = rp_dberr(rp, rc, err, "read setting");
-		goto out;
-	}
-	*value = v;
-	r = 0;
-out:
-	sqlite3_finalize(st);
-	return r;
+	return rp_text(rp, "SELECT value FROM _mule_config WHERE key = ?", key,
+	    NULL, value, "read setting", err);
 }
 
 int
 replica_config_set(struct replica *rp, const char *key, const char *value,
     char *err)
 {
-	sqlite3_stmt *st = NULL;
-	int rc, r = MULE_EINTERNAL;
-
-	if ((r = rp_prepare(rp, value != NULL ?
+	return rp_exec_text(rp, value != NULL ?
 	    "INSERT OR REPLACE INTO _mule_config(key, value) VALUES (?, ?)" :
-	    "DELETE FROM _mule_config WHERE key = ?", &st, err)) != 0)
-		goto out;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	if (value != NULL)
-		sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
-		r = rp_dberr(rp, rc, err, "store setting");
-		goto out;
-	}
-	r = 0;
-out:
-	sqlite3_finalize(st);
-	return r;
+	    "DELETE FROM _mule_config WHERE key = ?", key, value, NULL,
+	    "store setting", err);
 }
 
 int
@@ -62,28 +28,24 @@ replica_config_list(struct replica *rp, char ***keys, char ***values,
     size_t *n, char *err)
 {
 	sqlite3_stmt *st = NULL;
-	char **k = NULL, **v = NULL, **nk, **nv;
-	size_t cnt = 0, i;
+	char **k = NULL, **v = NULL;
+	size_t cnt = 0;
 	int rc, r = MULE_EINTERNAL;
 
 	if ((r = rp_prepare(rp, "SELECT key, value FROM _mule_config "
 	    "ORDER BY key", &st, err)) != 0)
 		goto out;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((nk = realloc(k, (cnt + 1) * sizeof(*k))) == NULL ||
-		    (k = nk, (nv = realloc(v, (cnt + 1) * sizeof(*v))) ==
-		    NULL)) {
+		if (rp_column_push(&k, cnt, st, 0) != 0) {
 			r = mule_errf(err, MULE_ENOMEM, "out of memory");
 			goto out;
 		}
-		v = nv;
-		k[cnt] = strdup((const char *)sqlite3_column_text(st, 0));
-		v[cnt] = strdup((const char *)sqlite3_column_text(st, 1));
+		if (rp_column_push(&v, cnt, st, 1) != 0) {
+			free(k[cnt]);
+			r = mule_errf(err, MULE_ENOMEM, "out of memory");
+			goto out;
+		}
 		cnt++;
-		if (k[cnt - 1] == NULL || v[cnt - 1] == NULL) {
-			r = mule_errf(err, MULE_ENOMEM, "out of memory");
-			goto out;
-		}
 	}
 	if (rc != SQLITE_DONE) {
 		r = rp_dberr(rp, rc, err, "list settings");
@@ -96,12 +58,8 @@ replica_config_list(struct replica *rp, char ***keys, char ***values,
 	cnt = 0;
 	r = 0;
 out:
-	for (i = 0; i < cnt; i++) {
-		free(k[i]);
-		free(v[i]);
-	}
-	free(k);
-	free(v);
+	strv_free(k, cnt);
+	strv_free(v, cnt);
 	sqlite3_finalize(st);
 	return r;
 }

@@ -478,6 +478,123 @@ rp_scalar(struct replica *rp, const char *sql, int64_t arg, int64_t dflt,
 	return r;
 }
 
+/* Binds a, b, c as text ?1, ?2, ?3 as far as the statement has them. */
+static void
+bind_texts(sqlite3_stmt *st, const char *a, const char *b, const char *c)
+{
+	const char *v[3] = { a, b, c };
+	int i, n = sqlite3_bind_parameter_count(st);
+
+	for (i = 0; i < n && i < 3; i++)
+		if (v[i] != NULL)
+			sqlite3_bind_text(st, i + 1, v[i], -1, SQLITE_STATIC);
+}
+
+int
+rp_exec_text(struct replica *rp, const char *sql, const char *a,
+    const char *b, const char *c, const char *what, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	if ((r = rp_prepare(rp, sql, &st, err)) != 0)
+		return r;
+	bind_texts(st, a, b, c);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : rp_dberr(rp, rc, err, what);
+}
+
+int
+rp_text(struct replica *rp, const char *sql, const char *a, const char *b,
+    char **value, const char *what, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	char *v = NULL;
+	int rc, r = MULE_EINTERNAL;
+
+	if ((r = rp_prepare(rp, sql, &st, err)) != 0)
+		goto out;
+	bind_texts(st, a, b, NULL);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && (v = rp_column_dup(st, 0)) == NULL) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	} else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		r = rp_dberr(rp, rc, err, what);
+		goto out;
+	}
+	*value = v;
+	r = 0;
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+rp_exists(struct replica *rp, const char *sql, const char *a)
+{
+	sqlite3_stmt *st = NULL;
+	int yes = 0;
+
+	if (rp_prepare(rp, sql, &st, NULL) == 0) {
+		bind_texts(st, a, NULL, NULL);
+		yes = sqlite3_step(st) == SQLITE_ROW;
+	}
+	sqlite3_finalize(st);
+	return yes;
+}
+
+int
+rp_strings(struct replica *rp, const char *sql, const char *a, const char *b,
+    char ***out, size_t *n, const char *what, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	char **v = NULL;
+	size_t cnt = 0;
+	int rc, r = MULE_EINTERNAL;
+
+	if ((r = rp_prepare(rp, sql, &st, err)) != 0)
+		goto out;
+	bind_texts(st, a, b, NULL);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (rp_column_push(&v, cnt, st, 0) != 0) {
+			r = mule_errf(err, MULE_ENOMEM, "out of memory");
+			goto out;
+		}
+		cnt++;
+	}
+	if (rc != SQLITE_DONE) {
+		r = rp_dberr(rp, rc, err, what);
+		goto out;
+	}
+	*out = v;
+	*n = cnt;
+	v = NULL;
+	cnt = 0;
+	r = 0;
+out:
+	strv_free(v, cnt);
+	sqlite3_finalize(st);
+	return r;
+}
+
+char *
+rp_column_dup(sqlite3_stmt *st, int i)
+{
+	const unsigned char *s = sqlite3_column_text(st, i);
+
+	return strdup(s != NULL ? (const char *)s : "");
+}
+
+int
+rp_column_push(char ***v, size_t n, sqlite3_stmt *st, int i)
+{
+	const unsigned char *s = sqlite3_column_text(st, i);
+
+	return strv_push(v, n, s != NULL ? (const char *)s : "");
+}
+
 int
 rp_lamport_get(struct replica *rp, uint64_t *l, char *err)
 {

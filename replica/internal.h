@@ -44,6 +44,32 @@ int rp_origin_idx(struct replica *rp, const uint8_t site[SITE_ID_LEN],
  */
 int rp_scalar(struct replica *rp, const char *sql, int64_t arg, int64_t dflt,
     int64_t *out, char *err);
+/*
+ * Runs a statement without results, its text parameters ?1, ?2, ?3 bound
+ * to a, b, c (a NULL one, and any the statement does not have, stays
+ * NULL); `what` names the step in the error.  0 or a MULE_E* code.
+ */
+int rp_exec_text(struct replica *rp, const char *sql, const char *a,
+    const char *b, const char *c, const char *what, char *err);
+/*
+ * Runs a query with text parameters ?1, ?2 bound as above: *value is a
+ * heap copy of the first column of the first row, NULL when there is no
+ * row.  0 or a MULE_E* code.
+ */
+int rp_text(struct replica *rp, const char *sql, const char *a, const char *b,
+    char **value, const char *what, char *err);
+/* 1 when a query with text ?1 bound to `a` yields a row; 0 otherwise. */
+int rp_exists(struct replica *rp, const char *sql, const char *a);
+/*
+ * Like rp_text, but collects the first column of every row ("" for NULL)
+ * into a heap array of *n heap strings (strv_free).
+ */
+int rp_strings(struct replica *rp, const char *sql, const char *a,
+    const char *b, char ***out, size_t *n, const char *what, char *err);
+/* Heap copy of column i's text in the current row ("" for NULL). */
+char *rp_column_dup(sqlite3_stmt *st, int i);
+/* Appends that copy to *v, n strings (strv_push): 0 or MULE_ENOMEM. */
+int rp_column_push(char ***v, size_t n, sqlite3_stmt *st, int i);
 /* Reads / writes the lamport counter inside the current transaction. */
 int rp_lamport_get(struct replica *rp, uint64_t *l, char *err);
 int rp_lamport_set(struct replica *rp, uint64_t l, char *err);
@@ -144,6 +170,9 @@ int rp_table_get(struct replica *rp, const char *name,
     struct replica_table **out, char *err);
 /* WHERE clause matching the pk columns: "\"a\" = ?1 AND \"b\" = ?2". */
 void sql_pk_where(struct strb *sb, const struct replica_table *t, int first);
+/* 1 when t has column `name` (its index in *idx unless NULL), else 0. */
+int rp_col_index(const struct replica_table *t, const char *name,
+    uint32_t *idx);
 /* Quoted, comma-separated column list. */
 void sql_cols(struct strb *sb, const struct replica_table *t);
 
@@ -235,6 +264,11 @@ struct schema;
  */
 int rp_schema_read(sqlite3 *db, int (*want)(void *, const char *),
     void *arg, struct schema *out, char *err);
+/*
+ * want() for rp_schema_read: arg is a prepared statement whose ?1 is a
+ * table name; 1 when it yields a row (a table listed in _mule_tables).
+ */
+int rp_want_listed(void *arg, const char *table);
 /*
  * SQLite authorizer for migration scripts: no ATTACH/DETACH, no
  * transaction control (the script runs inside mule's transaction), only

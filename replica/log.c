@@ -348,7 +348,7 @@ replica_conflict_resolve(struct replica *rp, int64_t id, const char *keep,
 	struct mval pk[64];
 	struct strb sb;
 	const char *col, *winner;
-	uint32_t i, j;
+	uint32_t i;
 	int rc, r = MULE_EINTERNAL, vcol;
 
 	strb_init(&sb);
@@ -385,9 +385,7 @@ replica_conflict_resolve(struct replica *rp, int64_t id, const char *keep,
 	if ((r = rp_table_get(rp, (const char *)sqlite3_column_text(st, 0), &t,
 	    err)) != 0)
 		goto out;
-	for (j = 0; j < t->ncols && strcmp(t->cols[j], col) != 0; j++)
-		;
-	if (j == t->ncols || t->npk > 64 ||
+	if (!rp_col_index(t, col, NULL) || t->npk > 64 ||
 	    pk_decode(sqlite3_column_blob(st, 1),
 	    (size_t)sqlite3_column_bytes(st, 1), pk, t->npk) != 0) {
 		r = mule_errf(err, MULE_ESCHEMA, "conflict #%lld no longer "

@@ -26,36 +26,6 @@ replica_maps_free(struct replica_map *v, size_t n)
 	free(v);
 }
 
-static int
-has_col(const struct replica_table *t, const char *name)
-{
-	uint32_t j;
-
-	for (j = 0; j < t->ncols; j++)
-		if (strcmp(t->cols[j], name) == 0)
-			return 1;
-	return 0;
-}
-
-/* Runs sql with ?1 = peer, ?2 = rtable. */
-static int
-exec_pr(struct replica *rp, const char *sql, const char *peer,
-    const char *rtable, int *changed, char *err)
-{
-	sqlite3_stmt *st = NULL;
-	int rc, r;
-
-	if ((r = rp_prepare(rp, sql, &st, err)) != 0)
-		return r;
-	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, rtable, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (changed != NULL)
-		*changed = sqlite3_changes(rp->db) > 0;
-	return rc == SQLITE_DONE ? 0 : rp_dberr(rp, rc, err, "write map");
-}
-
 int
 replica_map(struct replica *rp, const char *peer, const char *rtable,
     const char *ltable, const char *const *rcols, const char *const *lcols,
@@ -91,7 +61,7 @@ replica_map(struct replica *rp, const char *peer, const char *rtable,
 			    "name");
 			goto out;
 		}
-		if (!has_col(t, lcols[i])) {
+		if (!rp_col_index(t, lcols[i], NULL)) {
 			r = mule_errf(err, MULE_EINVAL, "table %s has no column "
 			    "'%s'", ltable, lcols[i]);
 			goto out;
@@ -110,8 +80,8 @@ replica_map(struct replica *rp, const char *peer, const char *rtable,
 		goto out;
 	began = 1;
 	if ((r = rp_sets_ensure(rp, err)) != 0 ||
-	    (r = exec_pr(rp, "DELETE FROM _mule_map_cols WHERE peer = ?1 AND "
-	    "rtable = ?2", peer, rtable, NULL, err)) != 0 ||
+	    (r = rp_exec_text(rp, "DELETE FROM _mule_map_cols WHERE peer = ?1 "
+	    "AND rtable = ?2", peer, rtable, NULL, "write map", err)) != 0 ||
 	    (r = rp_prepare(rp, "INSERT OR REPLACE INTO _mule_maps(peer, "
 	    "rtable, ltable) VALUES (?, ?, ?)", &st, err)) != 0)
 		goto out;
@@ -156,7 +126,7 @@ replica_unmap(struct replica *rp, const char *peer, const char *rtable,
     char *err)
 {
 	struct replica_peer p;
-	int changed = 0, r, began = 0;
+	int r, began = 0;
 
 	if ((r = replica_peer_get(rp, peer, &p, err)) != 0)
 		return r;
@@ -166,16 +136,16 @@ replica_unmap(struct replica *rp, const char *peer, const char *rtable,
 	if ((r = rp_begin(rp, err)) != 0)
 		return r;
 	began = 1;
-	if ((r = exec_pr(rp, "DELETE FROM _mule_maps WHERE peer = ?1 AND "
-	    "rtable = ?2", peer, rtable, &changed, err)) != 0)
+	if ((r = rp_exec_text(rp, "DELETE FROM _mule_maps WHERE peer = ?1 AND "
+	    "rtable = ?2", peer, rtable, NULL, "write map", err)) != 0)
 		goto out;
-	if (!changed) {
+	if (sqlite3_changes(rp->db) == 0) {
 		r = mule_errf(err, MULE_ENOTFOUND, "no map of %s's table '%s'",
 		    peer, rtable);
 		goto out;
 	}
-	if ((r = exec_pr(rp, "DELETE FROM _mule_map_cols WHERE peer = ?1 AND "
-	    "rtable = ?2", peer, rtable, NULL, err)) != 0 ||
+	if ((r = rp_exec_text(rp, "DELETE FROM _mule_map_cols WHERE peer = ?1 "
+	    "AND rtable = ?2", peer, rtable, NULL, "write map", err)) != 0 ||
 	    (r = rp_commit(rp, err)) != 0)
 		goto out;
 	began = 0;
@@ -183,19 +153,6 @@ out:
 	if (began)
 		rp_rollback(rp);
 	return r;
-}
-
-static int
-strv_push(char ***v, size_t n, const unsigned char *s)
-{
-	void *p;
-
-	if ((p = realloc(*v, (n + 1) * sizeof(char *))) == NULL)
-		return MULE_ENOMEM;
-	*v = p;
-	if (((*v)[n] = strdup(s != NULL ? (const char *)s : "")) == NULL)
-		return MULE_ENOMEM;
-	return 0;
 }
 
 /* The column pairs of one map. */
@@ -212,9 +169,12 @@ map_cols(struct replica *rp, const char *peer, struct replica_map *m,
 	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, m->rtable, -1, SQLITE_STATIC);
 	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (strv_push(&m->rcols, m->ncols, sqlite3_column_text(st,
-		    0)) != 0 || strv_push(&m->lcols, m->ncols,
-		    sqlite3_column_text(st, 1)) != 0) {
+		if (rp_column_push(&m->rcols, m->ncols, st, 0) != 0) {
+			r = mule_errf(err, MULE_ENOMEM, "out of memory");
+			break;
+		}
+		if (rp_column_push(&m->lcols, m->ncols, st, 1) != 0) {
+			free(m->rcols[m->ncols]);
 			r = mule_errf(err, MULE_ENOMEM, "out of memory");
 			break;
 		}
@@ -257,9 +217,8 @@ maps_read(struct replica *rp, const char *peer, const char *rtable,
 		v = p;
 		m = &v[cnt++];
 		memset(m, 0, sizeof(*m));
-		if ((m->rtable = strdup((const char *)sqlite3_column_text(st,
-		    0))) == NULL || (m->ltable = strdup((const char *)
-		    sqlite3_column_text(st, 1))) == NULL) {
+		if ((m->rtable = rp_column_dup(st, 0)) == NULL ||
+		    (m->ltable = rp_column_dup(st, 1)) == NULL) {
 			r = mule_errf(err, MULE_ENOMEM, "out of memory");
 			goto out;
 		}

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/hex.h"
 #include "replica/internal.h"
 
 static int
@@ -72,14 +73,13 @@ replica_peer_by_keyid(struct replica *rp,
 {
 	sqlite3_stmt *st = NULL;
 	char what[2 * IDENT_KEYID_LEN + 16];
-	int i, r;
+	int r;
 
 	if ((r = rp_prepare(rp, PEER_COLS " WHERE key_id = ?", &st, err)) != 0)
 		return r;
 	sqlite3_bind_blob(st, 1, key_id, IDENT_KEYID_LEN, SQLITE_STATIC);
 	strcpy(what, "with key id ");
-	for (i = 0; i < IDENT_KEYID_LEN; i++)
-		sprintf(what + strlen(what), "%02x", key_id[i]);
+	hex_encode(what + strlen(what), key_id, IDENT_KEYID_LEN);
 	r = peer_fetch(rp, st, what, out, err);
 	sqlite3_finalize(st);
 	return r;
@@ -140,26 +140,18 @@ replica_peer_remove(struct replica *rp, const char *name, char *err)
 		"DELETE FROM _mule_peers WHERE name = ?1",
 	};
 	struct replica_peer p;
-	sqlite3_stmt *st = NULL;
 	size_t i;
-	int rc, r = MULE_EINTERNAL, began = 0;
+	int r = MULE_EINTERNAL, began = 0;
 
 	if ((r = replica_peer_get(rp, name, &p, err)) != 0)
 		goto out;
 	if ((r = rp_begin(rp, err)) != 0)
 		goto out;
 	began = 1;
-	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
-		if ((r = rp_prepare(rp, sql[i], &st, err)) != 0)
+	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++)
+		if ((r = rp_exec_text(rp, sql[i], name, NULL, NULL,
+		    "remove peer", err)) != 0)
 			goto out;
-		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-		if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
-			r = rp_dberr(rp, rc, err, "remove peer");
-			goto out;
-		}
-		sqlite3_finalize(st);
-		st = NULL;
-	}
 	if ((r = replica_sets_forget(rp, name, err)) != 0)
 		goto out;
 	if ((r = rp_commit(rp, err)) != 0)
@@ -167,7 +159,6 @@ replica_peer_remove(struct replica *rp, const char *name, char *err)
 	began = 0;
 	r = 0;
 out:
-	sqlite3_finalize(st);
 	if (began)
 		rp_rollback(rp);
 	return r;
@@ -215,28 +206,14 @@ replica_peer_set(struct replica *rp, const char *name, const char *key,
     const char *value, char *err)
 {
 	struct replica_peer p;
-	sqlite3_stmt *st = NULL;
-	int rc, r = MULE_EINTERNAL;
+	int r;
 
-	if ((r = replica_peer_get(rp, name, &p, err)) != 0)
-		goto out;
-	if ((r = rp_prepare(rp, value != NULL ?
-	    "INSERT OR REPLACE INTO _mule_peer_props(peer, key, value)"
-	    " VALUES (?, ?, ?)" :
-	    "DELETE FROM _mule_peer_props WHERE peer = ? AND key = ?",
-	    &st, err)) != 0)
-		goto out;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-	if (value != NULL)
-		sqlite3_bind_text(st, 3, value, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
-		r = rp_dberr(rp, rc, err, "set peer property");
-		goto out;
-	}
-	r = 0;
-out:
-	sqlite3_finalize(st);
+	if ((r = replica_peer_get(rp, name, &p, err)) == 0)
+		r = rp_exec_text(rp, value != NULL ?
+		    "INSERT OR REPLACE INTO _mule_peer_props(peer, key, value)"
+		    " VALUES (?, ?, ?)" :
+		    "DELETE FROM _mule_peer_props WHERE peer = ? AND key = ?",
+		    name, key, value, "set peer property", err);
 	return r;
 }
 
@@ -244,27 +221,7 @@ int
 replica_peer_prop(struct replica *rp, const char *name, const char *key,
     char **value, char *err)
 {
-	sqlite3_stmt *st = NULL;
-	char *v = NULL;
-	int rc, r = MULE_EINTERNAL;
-
-	if ((r = rp_prepare(rp, "SELECT value FROM _mule_peer_props WHERE "
-	    "peer = ? AND key = ?", &st, err)) != 0)
-		goto out;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW &&
-	    (v = strdup((const char *)sqlite3_column_text(st, 0))) == NULL) {
-		r = mule_errf(err, MULE_ENOMEM, "out of memory");
-		goto out;
-	} else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		r = rp_dberr(rp, rc, err, "read peer property");
-		goto out;
-	}
-	*value = v;
-	r = 0;
-out:
-	sqlite3_finalize(st);
-	return r;
+	return rp_text(rp, "SELECT value FROM _mule_peer_props WHERE "
+	    "peer = ? AND key = ?", name, key, value, "read peer property",
+	    err);
 }

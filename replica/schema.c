@@ -356,7 +356,6 @@ schema_created_tables(const char *sql, char ***names, size_t *n, char *err)
 	struct strb sb;
 	char **v = NULL;
 	size_t i, k, cnt = 0;
-	void *p;
 	int r;
 
 	if ((r = tokenize(sql, &t, err)) != 0)
@@ -387,8 +386,7 @@ schema_created_tables(const char *sql, char ***names, size_t *n, char *err)
 		if (strb_error(&sb) || strncasecmp(strb_str(&sb), "sqlite_", 7)
 		    == 0 || strncasecmp(strb_str(&sb), "_mule_", 6) == 0)
 			continue;
-		if ((p = realloc(v, (cnt + 1) * sizeof(*v))) == NULL ||
-		    ((v = p), (v[cnt] = strdup(strb_str(&sb))) == NULL)) {
+		if (strv_push(&v, cnt, strb_str(&sb)) != 0) {
 			r = mule_errf(err, MULE_ENOMEM, "out of memory");
 			break;
 		}
@@ -686,9 +684,8 @@ schema_from_sql(const char *sql, struct schema *out, char *err)
 	return r;
 }
 
-/* want(): tables listed in the file's own _mule_tables. */
-static int
-want_tracked(void *arg, const char *table)
+int
+rp_want_listed(void *arg, const char *table)
 {
 	sqlite3_stmt *st = arg;
 	int yes;
@@ -723,7 +720,7 @@ schema_from_file(const char *path, struct schema *out, char *err)
 	}
 	if (sqlite3_prepare_v2(db, "SELECT 1 FROM _mule_tables WHERE name = ?",
 	    -1, &st, NULL) == SQLITE_OK)
-		r = rp_schema_read(db, want_tracked, st, out, err);
+		r = rp_schema_read(db, rp_want_listed, st, out, err);
 	else
 		r = rp_schema_read(db, want_not_untracked, &u, out, err);
 out:

@@ -50,16 +50,8 @@ static const char *const sets_schema[] = {
 int
 rp_has_table(struct replica *rp, const char *name)
 {
-	sqlite3_stmt *st = NULL;
-	int yes = 0;
-
-	if (sqlite3_prepare_v2(rp->db, "SELECT 1 FROM sqlite_master WHERE "
-	    "type = 'table' AND name = ?", -1, &st, NULL) != SQLITE_OK)
-		return 0;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	yes = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return yes;
+	return rp_exists(rp, "SELECT 1 FROM sqlite_master WHERE type = "
+	    "'table' AND name = ?", name);
 }
 
 /* Creates the set and map tables when missing (inside a transaction). */
@@ -73,24 +65,6 @@ rp_sets_ensure(struct replica *rp, char *err)
 	    r == 0; i++)
 		r = rp_exec(rp, sets_schema[i], err);
 	return r;
-}
-
-/* Runs one statement with ?1 = text a, ?2 = text b (b may be NULL). */
-static int
-exec2(struct replica *rp, const char *sql, const char *a, const char *b,
-    char *err)
-{
-	sqlite3_stmt *st = NULL;
-	int rc, r;
-
-	if ((r = rp_prepare(rp, sql, &st, err)) != 0)
-		return r;
-	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
-	if (b != NULL)
-		sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : rp_dberr(rp, rc, err, "sync sets");
 }
 
 /* ---- the filter: an expression over the row's own columns ---- */
@@ -253,19 +227,6 @@ out:
 /* ---- definitions ---- */
 
 static int
-col_index(const struct replica_table *t, const char *name, uint32_t *idx)
-{
-	uint32_t j;
-
-	for (j = 0; j < t->ncols; j++)
-		if (strcmp(t->cols[j], name) == 0) {
-			*idx = j;
-			return 1;
-		}
-	return 0;
-}
-
-static int
 is_pk(const struct replica_table *t, uint32_t j)
 {
 	uint32_t i;
@@ -326,8 +287,8 @@ share_put(struct replica *rp, const char *peer, const char *table,
 	int rc, r;
 
 	if ((r = rp_sets_ensure(rp, err)) != 0 ||
-	    (r = exec2(rp, "DELETE FROM _mule_share_cols WHERE peer = ?1 AND "
-	    "tbl = ?2", peer, table, err)) != 0)
+	    (r = rp_exec_text(rp, "DELETE FROM _mule_share_cols WHERE peer = "
+	    "?1 AND tbl = ?2", peer, table, NULL, "sync sets", err)) != 0)
 		return r;
 	if ((r = rp_prepare(rp, "INSERT OR REPLACE INTO _mule_shares(peer, "
 	    "tbl, shared, filter, colmode) VALUES (?, ?, ?, ?, ?)", &st,
@@ -379,7 +340,7 @@ replica_share(struct replica *rp, const char *peer, const char *table,
 		goto out;
 	}
 	for (i = 0; i < ncols; i++) {
-		if (!col_index(t, cols[i], &j)) {
+		if (!rp_col_index(t, cols[i], &j)) {
 			r = mule_errf(err, MULE_EINVAL, "table %s has no column "
 			    "'%s'", table, cols[i]);
 			goto out;
@@ -453,10 +414,10 @@ replica_share_reset(struct replica *rp, const char *peer, char *err)
 		return r;
 	began = 1;
 	if ((r = rp_sets_ensure(rp, err)) != 0 ||
-	    (r = exec2(rp, "DELETE FROM _mule_shares WHERE peer = ?1", peer,
-	    NULL, err)) != 0 ||
-	    (r = exec2(rp, "DELETE FROM _mule_share_cols WHERE peer = ?1",
-	    peer, NULL, err)) != 0 ||
+	    (r = rp_exec_text(rp, "DELETE FROM _mule_shares WHERE peer = ?1",
+	    peer, NULL, NULL, "sync sets", err)) != 0 ||
+	    (r = rp_exec_text(rp, "DELETE FROM _mule_share_cols WHERE peer = "
+	    "?1", peer, NULL, NULL, "sync sets", err)) != 0 ||
 	    (r = rp_commit(rp, err)) != 0)
 		goto out;
 	began = 0;
@@ -479,45 +440,14 @@ replica_shares_free(struct replica_share *v, size_t n)
 	free(v);
 }
 
-static char *
-dup_col(sqlite3_stmt *st, int i)
-{
-	const unsigned char *s = sqlite3_column_text(st, i);
-
-	return strdup(s != NULL ? (const char *)s : "");
-}
-
 /* The listed columns of one definition. */
 static int
 share_cols(struct replica *rp, const char *peer, struct replica_share *sh,
     char *err)
 {
-	sqlite3_stmt *st = NULL;
-	void *p;
-	int rc, r = MULE_EINTERNAL;
-
-	if ((r = rp_prepare(rp, "SELECT col FROM _mule_share_cols WHERE peer "
-	    "= ? AND tbl = ? ORDER BY col", &st, err)) != 0)
-		return r;
-	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, sh->table, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((p = realloc(sh->cols, (sh->ncols + 1) *
-		    sizeof(*sh->cols))) == NULL) {
-			r = mule_errf(err, MULE_ENOMEM, "out of memory");
-			goto out;
-		}
-		sh->cols = p;
-		if ((sh->cols[sh->ncols] = dup_col(st, 0)) == NULL) {
-			r = mule_errf(err, MULE_ENOMEM, "out of memory");
-			goto out;
-		}
-		sh->ncols++;
-	}
-	r = rc == SQLITE_DONE ? 0 : rp_dberr(rp, rc, err, "read shares");
-out:
-	sqlite3_finalize(st);
-	return r;
+	return rp_strings(rp, "SELECT col FROM _mule_share_cols WHERE peer = ? "
+	    "AND tbl = ? ORDER BY col", peer, sh->table, &sh->cols, &sh->ncols,
+	    "read shares", err);
 }
 
 /* Reads the peer's definitions; with `table`, only that one. */
@@ -553,9 +483,9 @@ shares_read(struct replica *rp, const char *peer, const char *table,
 		memset(sh, 0, sizeof(*sh));
 		sh->shared = sqlite3_column_int(st, 1);
 		sh->colmode = sqlite3_column_int(st, 3);
-		if ((sh->table = dup_col(st, 0)) == NULL ||
+		if ((sh->table = rp_column_dup(st, 0)) == NULL ||
 		    (sqlite3_column_type(st, 2) != SQLITE_NULL &&
-		    (sh->filter = dup_col(st, 2)) == NULL)) {
+		    (sh->filter = rp_column_dup(st, 2)) == NULL)) {
 			r = mule_errf(err, MULE_ENOMEM, "out of memory");
 			goto out;
 		}
@@ -606,7 +536,8 @@ replica_sets_forget(struct replica *rp, const char *peer, char *err)
 	if (!rp_has_table(rp, "_mule_shares"))
 		return 0;
 	for (i = 0; i < sizeof(sql) / sizeof(sql[0]) && r == 0; i++)
-		r = exec2(rp, sql[i], peer, NULL, err);
+		r = rp_exec_text(rp, sql[i], peer, NULL, NULL, "sync sets",
+		    err);
 	return r;
 }
 
@@ -618,8 +549,9 @@ rp_sets_lost(struct replica *rp, const char *peer, char *err)
 	if (!rp_has_table(rp, "_mule_set_sent"))
 		return 0;
 	/* '!' before a filtered definition: re-evaluate every row. */
-	return exec2(rp, "UPDATE _mule_set_sent SET def = '!' || def WHERE "
-	    "peer = ?1 AND substr(def, 1, 1) = 'F'", peer, NULL, err);
+	return rp_exec_text(rp, "UPDATE _mule_set_sent SET def = '!' || def "
+	    "WHERE peer = ?1 AND substr(def, 1, 1) = 'F'", peer, NULL, NULL,
+	    "sync sets", err);
 }
 
 

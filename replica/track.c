@@ -209,7 +209,6 @@ replica_user_tables(struct replica *rp, char ***names, size_t *n, char *err)
 	sqlite3_stmt *st = NULL;
 	char **v = NULL;
 	size_t cnt = 0;
-	void *p;
 	int rc, r = MULE_EINTERNAL;
 
 	if ((r = rp_prepare(rp, "SELECT name FROM sqlite_schema WHERE "
@@ -219,8 +218,7 @@ replica_user_tables(struct replica *rp, char ***names, size_t *n, char *err)
 		const char *name = (const char *)sqlite3_column_text(st, 0);
 		if (is_mule_table(name))
 			continue;
-		if ((p = realloc(v, (cnt + 1) * sizeof(*v))) == NULL ||
-		    ((v = p), (v[cnt] = strdup(name)) == NULL)) {
+		if (strv_push(&v, cnt, name) != 0) {
 			r = mule_errf(err, MULE_ENOMEM, "out of memory");
 			goto out;
 		}
@@ -374,6 +372,20 @@ sql_pk_where(struct strb *sb, const struct replica_table *t, int first)
 		strb_add_ident(sb, t->cols[t->pkcols[i]]);
 		strb_addf(sb, " = ?%d", first + (int)i);
 	}
+}
+
+int
+rp_col_index(const struct replica_table *t, const char *name, uint32_t *idx)
+{
+	uint32_t j;
+
+	for (j = 0; j < t->ncols; j++)
+		if (strcmp(t->cols[j], name) == 0) {
+			if (idx != NULL)
+				*idx = j;
+			return 1;
+		}
+	return 0;
 }
 
 void

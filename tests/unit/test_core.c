@@ -21,6 +21,7 @@
 #include "core/buf.h"
 #include "core/error.h"
 #include "core/file.h"
+#include "core/hex.h"
 #include "core/strb.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -991,6 +992,28 @@ test_strb_hex(void **state)
 }
 
 static void
+test_hex_roundtrip(void **state)
+{
+	static const uint8_t b[] = { 0x00, 0x01, 0x0f, 0x10, 0xab, 0xff };
+	uint8_t back[sizeof(b)];
+	char out[2 * sizeof(b) + 1];
+
+	(void)state;
+	memset(out, 'x', sizeof(out));
+	hex_encode(out, b, sizeof(b));
+	assert_string_equal(out, "00010f10abff");
+	hex_encode(out, b, 0);
+	assert_string_equal(out, "");
+	assert_int_equal(hex_decode(back, "00010f10abff", sizeof(b)), 0);
+	assert_memory_equal(back, b, sizeof(b));
+	/* Only exactly 2n lower-case digits. */
+	assert_int_equal(hex_decode(back, "00010F10abff", sizeof(b)), -1);
+	assert_int_equal(hex_decode(back, "00010f10abf", sizeof(b)), -1);
+	assert_int_equal(hex_decode(back, "00010f10abff00", sizeof(b)), -1);
+	assert_int_equal(hex_decode(back, "00010g10abff", sizeof(b)), -1);
+}
+
+static void
 check_size(unsigned long long bytes, const char *want)
 {
 	struct strb sb;
@@ -1587,6 +1610,7 @@ main(void)
 		cmocka_unit_test(test_strb_long),
 		cmocka_unit_test(test_strb_quote),
 		cmocka_unit_test(test_strb_hex),
+		cmocka_unit_test(test_hex_roundtrip),
 		cmocka_unit_test(test_strb_size),
 		cmocka_unit_test(test_strb_detach),
 		cmocka_unit_test(test_err_strerror),
