@@ -777,6 +777,19 @@ store_state(struct replica_apply *a, const struct rowchange *rc,
 	return rp_journal_add(a->rp, a->jrn, lmax, a->t->tid, err);
 }
 
+/* Deletes the data row with rc's key. */
+static int
+delete_data_row(struct replica_apply *a, const struct rowchange *rc,
+    char *err)
+{
+	int s;
+
+	bind_pk(a, a->del, 1, rc);
+	s = sqlite3_step(a->del);
+	sqlite3_reset(a->del);
+	return s == SQLITE_DONE ? 0 : rp_dberr(a->rp, s, err, a->t->name);
+}
+
 /*
  * A row that left the set the sender shares with us: it goes (data and
  * state, so that nothing of it propagates: no tombstone, no journal
@@ -837,13 +850,8 @@ apply_left(struct replica_apply *a, const struct rowchange *rc, char *err)
 		goto out;
 	}
 	sqlite3_reset(a->sel);
-	bind_pk(a, a->del, 1, rc);
-	s = sqlite3_step(a->del);
-	sqlite3_reset(a->del);
-	if (s != SQLITE_DONE) {
-		r = rp_dberr(a->rp, s, err, t->name);
+	if ((r = delete_data_row(a, rc, err)) != 0)
 		goto out;
-	}
 	strb_addf(&sql, "DELETE FROM %s WHERE pk = ?", state_table(t->tid,
 	    sname));
 	if ((r = rp_prepare(a->rp, strb_str(&sql), &del, err)) != 0)
@@ -1039,13 +1047,8 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 				}
 			}
 			sqlite3_reset(a->sel);
-			bind_pk(a, a->del, 1, rc);
-			s = sqlite3_step(a->del);
-			sqlite3_reset(a->del);
-			if (s != SQLITE_DONE) {
-				r = rp_dberr(a->rp, s, err, t->name);
+			if ((r = delete_data_row(a, rc, err)) != 0)
 				goto out;
-			}
 			a->alive_delta--;
 			a->st.deleted++;
 		}
