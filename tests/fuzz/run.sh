@@ -3,7 +3,8 @@
 #
 #   sh tests/fuzz/run.sh [SECONDS]        (default 60; `make fuzz` builds)
 #
-# Each tests/fuzz/fuzz_NAME binary (bundle, manifest, segment, part, mime)
+# Each tests/fuzz/fuzz_NAME binary (bundle, manifest, segment, part, mime,
+# schema)
 # starts from the committed seed corpus
 # tests/fuzz/corpus/NAME (read only) and keeps what it finds in
 # tests/out/fuzz/NAME, with crash artifacts in tests/out/fuzz/.  When a
