@@ -681,25 +681,17 @@ is_new(const struct replica_apply *a, const struct istamp *s)
  * - an incoming value that loses against a local one written without
  *   knowing it is remembered as beaten, so that the sites still holding
  *   it log the conflict when our value reaches them (*beaten = 1).
- * Equal values are not conflicts.  `clst` is the incoming existence stamp:
- * when it is not ours, two sites created this row independently (the same
- * key inserted at both), and a value of our creation was seen only by a
- * writer that replaced exactly it — a vector cannot tell, as the other
- * site may know our counter from our other rows.
+ * Equal values are not conflicts.
  */
 static int
 cell_conflicts(struct replica_apply *a, const struct rowchange *rc,
-    const struct istamp *clst, const struct rowstate *old,
-    struct rowstate *ns, int *beaten, char *err)
+    const struct rowstate *old, struct rowstate *ns, int *beaten, char *err)
 {
 	struct strb lv, rv;
 	struct mval v;
 	const struct istamp *ls;
 	uint32_t j;
-	int r = 0, twins;
-
-	twins = rc->cl == old->cl && (clst->lamport != old->cl_st.lamport ||
-	    clst->origin != old->cl_st.origin);
+	int r = 0;
 
 	strb_init(&lv);
 	strb_init(&rv);
@@ -716,16 +708,12 @@ cell_conflicts(struct replica_apply *a, const struct rowchange *rc,
 			continue;
 		}
 		/*
-		 * Knowingly overwritten: the sender had it, the new value's
-		 * writer replaced a value at least as new, and it says it
-		 * beat nothing of ours.
+		 * Knowingly overwritten: the sender had it, it is in the
+		 * chain of values the new value's writer replaced, and the
+		 * new value says it beat nothing of ours.
 		 */
 		if (sender_saw(a, ls) && prior_knows(a->inprior[j], ls) &&
-		    !beats_has(a->inbeat[j], ls) && !beats_has(a->clbeat, ls) &&
-		    !(twins && ls->lamport == old->cl_st.lamport &&
-		    ls->origin == old->cl_st.origin &&
-		    (a->inprior[j][0].lamport != ls->lamport ||
-		    a->inprior[j][0].origin != ls->origin)))
+		    !beats_has(a->inbeat[j], ls) && !beats_has(a->clbeat, ls))
 			continue;
 		beats_add(ns->colbeat[j], ls);
 		strb_reset(&lv);
@@ -1107,8 +1095,8 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 		if (nwin > 0 || nlost > 0) {
 			bind_pk(a, a->sel, 1, rc);
 			s = sqlite3_step(a->sel);
-			r = s == SQLITE_ROW ? cell_conflicts(a, rc, &clst,
-			    &old, &ns, &beaten, err) : 0;
+			r = s == SQLITE_ROW ? cell_conflicts(a, rc, &old, &ns,
+			    &beaten, err) : 0;
 			sqlite3_reset(a->sel);
 			if (r != 0)
 				goto out;
