@@ -46,6 +46,7 @@ struct replica_apply {
 	const struct mval **inval;	/* per local column, incoming value */
 	uint8_t *win;		/* per local column: incoming cell won */
 	int leaving;		/* rows that left our set at the sender */
+	sqlite3_stmt *sdel;	/* forgets a row's state (rows leaving) */
 };
 
 static int is_new(const struct replica_apply *a, const struct istamp *s);
@@ -68,7 +69,8 @@ apply_table_release(struct replica_apply *a)
 	sqlite3_finalize(a->sel);
 	sqlite3_finalize(a->del);
 	sqlite3_finalize(a->jrn);
-	a->get = a->put = a->sel = a->del = a->jrn = NULL;
+	sqlite3_finalize(a->sdel);
+	a->get = a->put = a->sel = a->del = a->jrn = a->sdel = NULL;
 	free(a->map);
 	free(a->colhash);
 	free(a->instamp);
@@ -792,7 +794,6 @@ apply_left(struct replica_apply *a, const struct rowchange *rc, char *err)
 	struct rowstate old;
 	struct istamp zero;
 	struct strb lv, sql;
-	sqlite3_stmt *del = NULL;
 	char sname[32];
 	uint32_t j, mine = UINT32_MAX;
 	int found, s, r = MULE_EINTERNAL;
@@ -840,15 +841,20 @@ apply_left(struct replica_apply *a, const struct rowchange *rc, char *err)
 	sqlite3_reset(a->sel);
 	if ((r = delete_data_row(a, rc, err)) != 0)
 		goto out;
-	strb_addf(&sql, "DELETE FROM %s WHERE pk = ?", state_table(t->tid,
-	    sname));
-	if ((r = rp_prepare(a->rp, strb_str(&sql), &del, err)) != 0)
-		goto out;
-	if ((r = rp_bind_statekey(del, 1, t, rc->pk)) != 0) {
+	if (a->sdel == NULL) {
+		strb_addf(&sql, "DELETE FROM %s WHERE pk = ?",
+		    state_table(t->tid, sname));
+		if ((r = rp_prepare(a->rp, strb_str(&sql), &a->sdel,
+		    err)) != 0)
+			goto out;
+	}
+	if ((r = rp_bind_statekey(a->sdel, 1, t, rc->pk)) != 0) {
 		r = mule_errf(err, r, "table %s: bad key", t->name);
 		goto out;
 	}
-	if ((s = sqlite3_step(del)) != SQLITE_DONE) {
+	s = sqlite3_step(a->sdel);
+	sqlite3_reset(a->sdel);
+	if (s != SQLITE_DONE) {
 		r = rp_dberr(a->rp, s, err, "forget a row");
 		goto out;
 	}
@@ -856,7 +862,6 @@ apply_left(struct replica_apply *a, const struct rowchange *rc, char *err)
 	a->st.left++;
 	r = 0;
 out:
-	sqlite3_finalize(del);
 	strb_release(&lv);
 	strb_release(&sql);
 	rowstate_release(&old);
