@@ -33,13 +33,15 @@ ALL_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) -I. $(PKG_CFLAGS) $(ETPAN_CFLAGS) \
              -DMULE_VERSION=\"$(VERSION)\"
 LIBS      = $(PKG_LIBS) $(ETPAN_LIBS) -lm
 
-LIB_SRC   := $(wildcard core/*.c crypto/*.c bundle/*.c replica/*.c transports/*.c)
+LIB_SRC   := $(wildcard core/*.c crypto/*.c bundle/*.c replica/*.c replica/*/*.c \
+             transports/*.c sync/*.c)
 LIB_OBJ   := $(LIB_SRC:.c=.o)
 CLI_SRC   := $(wildcard cli/*.c)
 CLI_OBJ   := $(CLI_SRC:.c=.o)
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:.c=)
-HDRS      := $(wildcard core/*.h crypto/*.h bundle/*.h replica/*.h transports/*.h cli/*.h)
+HDRS      := $(wildcard core/*.h crypto/*.h bundle/*.h replica/*.h replica/*/*.h \
+             transports/*.h sync/*.h cli/*.h)
 MANS      := $(wildcard man/*.1 man/*.5)
 
 .PHONY: all check test unit deps demo bench fuzz install uninstall clean lint soak

@@ -74,7 +74,7 @@ int rp_column_push(char ***v, size_t n, sqlite3_stmt *st, int i);
 int rp_lamport_get(struct replica *rp, uint64_t *l, char *err);
 int rp_lamport_set(struct replica *rp, uint64_t l, char *err);
 
-/* ---- per-row state (replica/state.c) ---- */
+/* ---- per-row state (replica/merge/state.c) ---- */
 
 #define COLHASH_LEN 4	/* bytes of a column's value hash in the state */
 
@@ -161,7 +161,7 @@ struct strb;
 void pk_text(struct strb *sb, const struct mval *pk, uint32_t npk);
 void mval_text(struct strb *sb, const struct mval *v);
 
-/* ---- tracked-table helpers (replica/track.c) ---- */
+/* ---- tracked-table helpers (replica/track/track.c) ---- */
 
 /* Name of the state table for tid ("_mule_s<tid>") into buf[32]. */
 const char *state_table(int64_t tid, char buf[32]);
@@ -202,7 +202,7 @@ int rp_bind_statekey(sqlite3_stmt *st, int i, const struct replica_table *t,
 int rp_origins_load(struct replica *rp, uint8_t (**sites)[SITE_ID_LEN],
     size_t *n, char *err);
 
-/* ---- vectors (replica/vector.c) ---- */
+/* ---- vectors (replica/store/vector.c) ---- */
 /* A vector from the rows (site id, counter) of a prepared statement. */
 int rp_vector_rows(struct replica *rp, sqlite3_stmt *st, struct vector *out,
     char *err);
@@ -212,7 +212,7 @@ int rp_vector_put(struct replica *rp, const char *peer, const char *kind,
     const struct vector *v, char *err);
 
 
-/* ---- sync sets inside pack (replica/sets.c for replica/changes.c) ---- */
+/* ---- sync sets inside pack (replica/sets/sets.c for replica/track/changes.c) ---- */
 
 enum { SETROW_SKIP = 0, SETROW_NORMAL = 1, SETROW_FULL = 2 };
 
@@ -255,7 +255,7 @@ int rp_map_names(struct replica *rp, const char *peer, const char *table,
 int rp_sets_ensure(struct replica *rp, char *err);
 /* 1 when table `name` exists in the database. */
 int rp_has_table(struct replica *rp, const char *name);
-/* ---- schema (replica/schema.c, replica/catalog.c) ---- */
+/* ---- schema (replica/schema/schema.c, replica/schema/catalog.c) ---- */
 struct schema;
 /*
  * Reads the schema of db: the tables for which want(arg, name) is 1 (all
@@ -283,7 +283,7 @@ int rp_schema_authorizer(void *arg, int action, const char *a1,
  */
 int rp_layouts_update(struct replica *rp, char *err);
 /*
- * Re-baselines the tracked tables (replica/catalog_state.c): with
+ * Re-baselines the tracked tables (replica/schema/catalog_state.c): with
  * `trust`, from the data, those whose definition differs from `before`
  * (all when `before` is NULL); else only those whose layout changed.
  */

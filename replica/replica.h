@@ -324,7 +324,7 @@ int replica_conflict_resolve(struct replica *rp, int64_t id,
     const char *keep, const char *value, char *err);
 
 
-/* ---- sync sets: what each peer receives (replica/sets.c, map.c) ---- */
+/* ---- sync sets: what each peer receives (replica/sets/sets.c, replica/sets/map.c) ---- */
 
 #define REPLICA_LEFT_PREFIX "_mule_left:"	/* segment of rows that left */
 

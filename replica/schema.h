@@ -16,9 +16,9 @@
  *  - replica_schema_*: the catalogue in the replica's _mule_schema table
  *    (version, fingerprint, full SQL, migration from the previous
  *    version, checksum), recording changes made by any program, running
- *    hand-written and received migration steps (replica/catalog.c), and
+ *    hand-written and received migration steps (replica/schema/catalog.c), and
  *    re-baselining the per-row state of the tables a migration changed
- *    (replica/catalog_state.c).
+ *    (replica/schema/catalog_state.c).
  *
  * Every function returns 0 or a negative MULE_E* code and fills `err`
  * (MULE_ERRLEN bytes, may be NULL).

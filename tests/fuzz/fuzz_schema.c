@@ -1,6 +1,6 @@
 /*
  * tests/fuzz/fuzz_schema.c — libFuzzer target for the SQL tokenizer
- * behind schema fingerprints (replica/schema.c): normalizing and finding
+ * behind schema fingerprints (replica/schema/schema.c): normalizing and finding
  * the tables a script creates.
  *
  * Every input either fails cleanly (MULE_EFORMAT with a message) or

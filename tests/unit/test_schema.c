@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_schema.c — unit tests for replica/schema.c: the
+ * tests/unit/test_schema.c — unit tests for replica/schema/schema.c: the
  * normalizer and fingerprints (what SQLite treats as equal does not change
  * them; a real change does), created-table detection, and generated
  * migrations checked by running them.

@@ -1,5 +1,5 @@
 /*
- * replica/sets.c — sync sets: per peer and table, whether the table is
+ * replica/sets/sets.c — sync sets: per peer and table, whether the table is
  * shared, a row filter (an SQL expression over the row's own columns) and
  * a column mask; and, inside pack, which rows go, which go in full and
  * which left the peer's set.  The design is in docs/state.md, "Sync sets".

@@ -1,5 +1,5 @@
 /*
- * replica/catalog.c — the catalogue of schema versions (_mule_schema),
+ * replica/schema/catalog.c — the catalogue of schema versions (_mule_schema),
  * recording changes, running migration steps, and re-baselining the
  * per-row state of the tables they change (see replica/schema.h and
  * docs/state.md "Schema").

@@ -1,5 +1,5 @@
 /*
- * replica/apply.c — merging a bundle's row changes (DESIGN §7).
+ * replica/merge/apply.c — merging a bundle's row changes (DESIGN §7).
  *
  * Each cell is a last-writer-wins register ordered by its stamp (higher
  * lamport wins; on a tie, the higher origin site id).  A row's existence

@@ -1,4 +1,4 @@
-/* replica/track.c — choosing tables, describing them (see replica.h). */
+/* replica/track/track.c — choosing tables, describing them (see replica.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

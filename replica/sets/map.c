@@ -1,5 +1,5 @@
 /*
- * replica/map.c — receiving-side mappings: a peer's table (and some of
+ * replica/sets/map.c — receiving-side mappings: a peer's table (and some of
  * its columns) land in a differently named local table (and columns).
  * Applied by replica_apply_table before the columns are matched.
  */

@@ -1,5 +1,5 @@
 /*
- * replica/schema.c — schema text: normalizing, fingerprints, install
+ * replica/schema/schema.c — schema text: normalizing, fingerprints, install
  * scripts and generated migrations (see replica/schema.h).
  *
  * A small tokenizer splits a statement into words, quoted identifiers,

@@ -1,4 +1,4 @@
-/* replica/peer.c — trusted peers (see replica.h). */
+/* replica/store/peer.c — trusted peers (see replica.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

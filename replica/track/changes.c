@@ -1,5 +1,5 @@
 /*
- * replica/changes.c — outgoing changes for pack (DESIGN §8): every cell
+ * replica/track/changes.c — outgoing changes for pack (DESIGN §8): every cell
  * and existence change whose stamp (origin, counter) is above what the
  * peer is known to have.
  */

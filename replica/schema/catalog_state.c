@@ -1,5 +1,5 @@
 /*
- * replica/catalog_state.c — re-baselining the per-row state of tables a
+ * replica/schema/catalog_state.c — re-baselining the per-row state of tables a
  * schema change touched: remapping the position-indexed state to a
  * table's live column layout (see replica/schema.h and docs/state.md
  * "Table layouts").

@@ -1,5 +1,5 @@
 /*
- * replica/scan.c — finding local edits (DESIGN §6).
+ * replica/track/scan.c — finding local edits (DESIGN §6).
  *
  * Every row of a tracked table is hashed and compared with its state row.
  * New, changed and vanished rows become one local commit: the lamport

@@ -1,4 +1,4 @@
-/* replica/log.c — the bundle log and the conflict log (see replica.h). */
+/* replica/store/log.c — the bundle log and the conflict log (see replica.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /*
- * replica/vector.c — version vectors in _mule_vectors.  Our own vector is
+ * replica/store/vector.c — version vectors in _mule_vectors.  Our own vector is
  * stored under peer '' and kind 'known'; per peer, kinds 'sent' and
  * 'acked'.  Origins are stored by their _mule_origins index.
  */

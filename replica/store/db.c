@@ -1,4 +1,4 @@
-/* replica/db.c — opening, creating and transactions (see replica.h). */
+/* replica/store/db.c — opening, creating and transactions (see replica.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

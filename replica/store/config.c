@@ -1,4 +1,4 @@
-/* replica/config.c — settings kept in the replica (see replica.h). */
+/* replica/store/config.c — settings kept in the replica (see replica.h). */
 #include <stdlib.h>
 
 #include "core/error.h"
