@@ -213,7 +213,9 @@ struct bundle_sink {
  * not succeeded on `r`; MULE_ENOTRECIPIENT if `me` cannot open the file
  * key; MULE_EVERIFY if the file changed since bundle_verify (noticed at
  * the end, so the caller must not commit what the sink did then); a sink's
- * own code stops reading and is returned.  May be called again.
+ * own code stops reading and is returned.  May be called again.  The
+ * MANIFEST is not compared with the outer header here: the manifest sink
+ * does that (sync_manifest_check).
  */
 int bundle_read(struct bundle_reader *r, const struct ident_secret *me,
     const struct bundle_sink *sink, char *err);

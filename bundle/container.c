@@ -304,14 +304,7 @@ do_manifest(struct container_r *c, const uint8_t *p, size_t n, char *err)
 
 	if ((r = manifest_parse(p, n, &c->m, &c->ml, err)) != 0)
 		return r;
-	if (c->o->bundle_id != NULL &&
-	    memcmp(c->o->bundle_id, c->m.bundle_id, BUNDLE_ID_LEN) != 0)
-		return mule_errf(err, MULE_EFORMAT, "MANIFEST names another "
-		    "bundle id than the outer header");
-	if (c->o->sender != NULL &&
-	    memcmp(c->o->sender, c->m.from, SITE_ID_LEN) != 0)
-		return mule_errf(err, MULE_EFORMAT, "MANIFEST names another "
-		    "sender than the outer header");
+	/* Whether it agrees with the signed header: sync_manifest_check. */
 	c->vbeg = c->ml.nschema;
 	c->vend = c->vbeg + c->ml.nvalues;
 	c->have_manifest = 1;

@@ -256,8 +256,6 @@ typedef int (*container_in_fn)(void *arg, const uint8_t **p, size_t *n,
 
 struct inner_opts {
 	int require_zstd;		/* refuse anything but zstd(tar) */
-	const uint8_t *bundle_id;	/* must match MANIFEST (or NULL) */
-	const uint8_t *sender;		/* must match MANIFEST from (or NULL) */
 };
 
 /*

@@ -28,8 +28,6 @@ bundle_read(struct bundle_reader *r, const struct ident_secret *me,
 		goto out;
 	memset(&o, 0, sizeof(o));
 	o.require_zstd = 1;
-	o.bundle_id = r->info.bundle_id;
-	o.sender = r->info.sender_site;
 	if ((rc = container_read(source_next, &s, &o, sink, err)) != 0) {
 		/* A file changed under us explains any parse error. */
 		if (rc != MULE_EVERIFY && r->info.encrypted == 0) {

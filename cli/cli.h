@@ -63,6 +63,9 @@ char *cli_keyfile(struct cli *c, const char *db);
 int cli_open(struct cli *c, int readonly, struct replica **rp);
 /* Loads our secret identity (printing errors). 0 or an exit status. */
 int cli_load_secret(struct cli *c, struct ident_secret **s);
+/* A scratch name beside the database, DB.mule-WHAT-PID (heap; NULL when
+ * out of memory). */
+char *cli_scratch_name(const char *db, const char *what);
 
 /*
  * Parses a media size: digits, an optional fraction and a unit k (1024
@@ -70,12 +73,6 @@ int cli_load_secret(struct cli *c, struct ident_secret **s);
  * 650M a CD and 4G fits a FAT32 file.  0 or -1.
  */
 int cli_parse_size(const char *s, uint64_t *out);
-/*
- * 1 when `peer` keeps a schema of its own ('mule peer set PEER schema
- * separate', or a 'mule map' for it): schema steps are neither sent to it
- * nor taken from it, and its data is matched by table and column names.
- */
-int cli_peer_separate(struct replica *rp, const char *peer);
 
 /* JSON output helpers: a string with escapes; hex bytes. */
 void json_str(FILE *f, const char *s);

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli/bundlecheck.h"
+#include "sync/sync.h"
 #include "cli/commands.h"
 #include "core/strb.h"
 
@@ -19,13 +19,18 @@ struct inspector {
 	struct itable *t;
 	size_t nt;
 	uint64_t values, value_bytes, schema;
+	const struct bundle_info *info;	/* the verified outer header */
+	char err[MULE_ERRLEN];		/* the manifest check's message */
 };
 
 static int
 ins_manifest(void *arg, const struct manifest *m)
 {
 	struct inspector *in = arg;
+	int r;
 
+	if ((r = sync_manifest_check(in->info, m, in->err)) != 0)
+		return r;
 	memcpy(in->m.bundle_id, m->bundle_id, BUNDLE_ID_LEN);
 	memcpy(in->m.from, m->from, SITE_ID_LEN);
 	in->m.seq = m->seq;
@@ -226,7 +231,7 @@ cmd_inspect(struct cli *c, int argc, char **argv)
 		return rc;
 	if ((rc = cli_load_secret(c, &sec)) != 0)
 		goto out;
-	if ((r = cli_bundle_check(rp, NULL, argv[optind], &br, &peer,
+	if ((r = sync_bundle_check(rp, NULL, argv[optind], &br, &peer,
 	    err)) != 0) {
 		rc = cli_fail(r, err);
 		goto out;
@@ -240,6 +245,7 @@ cmd_inspect(struct cli *c, int argc, char **argv)
 	if (raw) {
 		r = bundle_write_raw(br, sec, STDOUT_FILENO, err);
 	} else {
+		in.info = bundle_get_info(br);
 		sink.arg = &in;
 		sink.manifest = ins_manifest;
 		sink.schema = ins_schema;
@@ -249,7 +255,7 @@ cmd_inspect(struct cli *c, int argc, char **argv)
 		r = bundle_read(br, sec, &sink, err);
 	}
 	if (r != 0) {
-		rc = cli_fail(r, err);
+		rc = cli_fail(r, in.err[0] != '\0' ? in.err : err);
 		goto out;
 	}
 	if (!raw)

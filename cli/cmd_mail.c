@@ -15,7 +15,8 @@
 
 #include "bundle/parts.h"
 #include "cli/cmd_mail.h"
-#include "cli/media.h"
+#include "transports/media.h"
+#include "transports/spool.h"
 #include "core/file.h"
 #include "core/strb.h"
 
@@ -360,7 +361,7 @@ mail_pack(struct replica *rp, const char *db, const char *tmp,
 		/* Parts whose base64 fits in a message of max-size. */
 		volume = (ms.max_size - XPORT_MAIL_OVERHEAD - 80) / 78 * 76 /
 		    4 * 3;
-		if ((r = media_pack(tmp, dir, base, volume, 0, NULL, &nparts,
+		if ((r = xport_media_pack(tmp, dir, base, volume, 0, NULL, &nparts,
 		    err)) != 0 ||
 		    (r = list_files(dir, &files, &nfiles, err)) != 0)
 			goto out;

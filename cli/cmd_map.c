@@ -10,6 +10,7 @@
 
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "sync/sync.h"
 
 static int
 map_list(struct cli *c, struct replica *rp, const char *peer)
@@ -133,7 +134,7 @@ cmd_map(struct cli *c, int argc, char **argv)
 		goto out;
 	}
 	/* A peer whose names differ keeps a schema of its own. */
-	if (!cli_peer_separate(rp, argv[optind]) &&
+	if (!sync_peer_separate(rp, argv[optind]) &&
 	    (r = replica_peer_set(rp, argv[optind], "schema", "separate",
 	    err)) != 0) {
 		rc = cli_fail(r, err);

@@ -7,7 +7,8 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "replica/schema.h"
-#include "cli/media.h"
+#include "transports/media.h"
+#include "transports/spool.h"
 
 /* How far behind `have` is compared with `want`: changes it lacks. */
 static uint64_t
@@ -82,19 +83,19 @@ print_spool(struct cli *c, const char *db)
 	char **ids = NULL, **paths = NULL, *have, *missing;
 	size_t i, n = 0, np;
 
-	if (spool_groups(db, &ids, &n, NULL) != 0)
+	if (xport_spool_groups(db, &ids, &n, NULL) != 0)
 		return;
 	for (i = 0; i < n; i++) {
 		np = 0;
 		paths = NULL;
-		if (spool_parts(db, ids[i], &paths, &np, NULL) != 0 ||
+		if (xport_spool_parts(db, ids[i], &paths, &np, NULL) != 0 ||
 		    parts_status_compute((const char *const *)paths, np, 0,
 		    &st, NULL) != 0) {
 			parts_paths_free(paths, np);
 			continue;
 		}
-		have = parts_list(&st, PART_GOOD);
-		missing = parts_list(&st, PART_MISSING);
+		have = xport_media_parts_list(&st, PART_GOOD);
+		missing = xport_media_parts_list(&st, PART_MISSING);
 		if (c->json) {
 			printf("%s{\"bundle\":\"%s\",\"have\":\"%s\","
 			    "\"missing\":\"%s\",\"needed\":%u}", i ? "," : "",

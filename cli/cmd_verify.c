@@ -2,7 +2,7 @@
 #include <getopt.h>
 #include <stdio.h>
 
-#include "cli/bundlecheck.h"
+#include "sync/sync.h"
 #include "cli/commands.h"
 #include "core/strb.h"
 
@@ -27,7 +27,7 @@ cmd_verify(struct cli *c, int argc, char **argv)
 		return rc;
 	strb_init(&sb);
 	if ((r = replica_site(rp, &site, err)) != 0 ||
-	    (r = cli_bundle_check(rp, NULL, argv[optind], &br, &peer,
+	    (r = sync_bundle_check(rp, NULL, argv[optind], &br, &peer,
 	    err)) != 0) {
 		rc = cli_fail(r, err);
 		goto out;

@@ -123,6 +123,16 @@ cli_load_secret(struct cli *c, struct ident_secret **s)
 	return 0;
 }
 
+char *
+cli_scratch_name(const char *db, const char *what)
+{
+	struct strb sb;
+
+	strb_init(&sb);
+	strb_addf(&sb, "%s.mule-%s-%ld", db, what, (long)getpid());
+	return strb_detach(&sb);
+}
+
 void
 json_str(FILE *f, const char *s)
 {
@@ -187,16 +197,12 @@ print_hex(FILE *f, const void *p, size_t n)
 const char *
 fmt_count(unsigned long long n, char buf[32])
 {
-	char tmp[32];
-	int len, i, j = 0;
+	struct strb sb;
 
-	len = snprintf(tmp, sizeof(tmp), "%llu", n);
-	for (i = 0; i < len; i++) {
-		if (i > 0 && (len - i) % 3 == 0)
-			buf[j++] = ',';
-		buf[j++] = tmp[i];
-	}
-	buf[j] = '\0';
+	strb_init(&sb);
+	strb_add_count(&sb, n);
+	snprintf(buf, 32, "%s", strb_error(&sb) ? "?" : strb_str(&sb));
+	strb_release(&sb);
 	return buf;
 }
 
@@ -294,17 +300,4 @@ cli_parse_size(const char *s, uint64_t *out)
 		return -1;
 	*out = whole * mult + frac * mult / fdiv;
 	return *out > 0 ? 0 : -1;
-}
-
-int
-cli_peer_separate(struct replica *rp, const char *peer)
-{
-	char *v = NULL;
-	int yes;
-
-	if (replica_peer_prop(rp, peer, "schema", &v, NULL) != 0)
-		return 0;
-	yes = v != NULL && strcmp(v, "separate") == 0;
-	free(v);
-	return yes;
 }

@@ -174,6 +174,20 @@ strb_add_size(struct strb *sb, unsigned long long bytes)
 }
 
 void
+strb_add_count(struct strb *sb, unsigned long long n)
+{
+	char digits[32];
+	int len, i;
+
+	len = snprintf(digits, sizeof(digits), "%llu", n);
+	for (i = 0; i < len; i++) {
+		if (i > 0 && (len - i) % 3 == 0)
+			strb_addc(sb, ',');
+		strb_addc(sb, digits[i]);
+	}
+}
+
+void
 strv_free(char **v, size_t n)
 {
 	size_t i;

@@ -50,4 +50,7 @@ int strv_push(char ***v, size_t n, const char *s);
 /* Formats a byte count for people: "512 B", "48.2 KiB", "1.4 MiB". */
 void strb_add_size(struct strb *sb, unsigned long long bytes);
 
+/* Appends a count with thousands grouped: 1204 → "1,204". */
+void strb_add_count(struct strb *sb, unsigned long long n);
+
 #endif

@@ -409,4 +409,13 @@ int replica_set_finish(struct replica_set *set,
     const struct replica_out_sink *sink, uint64_t *left, char *err);
 void replica_set_free(struct replica_set *set);
 
+/*
+ * (sync/) The sender's schema version, from the bundle's manifest: when
+ * a table's layout does not match and the sender is at an older version
+ * than ours, replica_apply_table's MULE_ESCHEMA message says so and what
+ * to do.  Returns 0.
+ */
+int replica_apply_sender_schema(struct replica_apply *a, uint32_t version,
+    char *err);
+
 #endif

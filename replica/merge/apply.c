@@ -15,6 +15,7 @@
 #include "core/error.h"
 #include "core/strb.h"
 #include "replica/internal.h"
+#include "replica/schema.h"
 
 struct replica_apply {
 	struct replica *rp;
@@ -47,9 +48,12 @@ struct replica_apply {
 	uint8_t *win;		/* per local column: incoming cell won */
 	int leaving;		/* rows that left our set at the sender */
 	sqlite3_stmt *sdel;	/* forgets a row's state (rows leaving) */
+	int has_sender_schema;	/* replica_apply_sender_schema was called */
+	uint32_t sender_schema;	/* the sender's schema version */
 };
 
 static int is_new(const struct replica_apply *a, const struct istamp *s);
+static int apply_schema_hint(struct replica_apply *a, int r, char *err);
 
 static void
 apply_table_release(struct replica_apply *a)
@@ -423,6 +427,8 @@ replica_apply_table(struct replica_apply *a, const char *table,
 	}
 	r = 0;
 out:
+	if (r == MULE_ESCHEMA)
+		r = apply_schema_hint(a, r, err);
 	free(ltable);
 	strv_free(lcols, ncols);
 	strb_release(&sb);
@@ -1206,4 +1212,36 @@ replica_apply_finish(struct replica_apply *a, const struct vector *base,
 out:
 	vector_release(&known);
 	return r;
+}
+
+int
+replica_apply_sender_schema(struct replica_apply *a, uint32_t version,
+    char *err)
+{
+	(void)err;
+	a->has_sender_schema = 1;
+	a->sender_schema = version;
+	return 0;
+}
+
+/*
+ * Rows in the layout of an older schema version than ours: the message
+ * says so and what to do.  Returns r.
+ */
+static int
+apply_schema_hint(struct replica_apply *a, int r, char *err)
+{
+	char e2[MULE_ERRLEN];
+	uint8_t fpr[SCHEMA_FPR_LEN];
+	uint32_t have = 0;
+
+	if (!a->has_sender_schema || err == NULL ||
+	    replica_schema_latest(a->rp, &have, fpr, NULL) != 0 ||
+	    a->sender_schema >= have)
+		return r;
+	memcpy(e2, err, sizeof(e2));
+	return mule_errf(err, r, "%s (the sender is at schema version %u, "
+	    "this database at %u: once it has applied this site's "
+	    "migrations, ask it for a bundle made with --full)", e2,
+	    a->sender_schema, have);
 }

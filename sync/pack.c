@@ -1,0 +1,380 @@
+/* sync/pack.c — what a bundle to the peers holds (see sync.h). */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sodium.h>
+
+#include "core/strb.h"
+#include "sync/sync.h"
+
+/* Hands table segments and rows to the bundle writer. */
+struct pack_sink {
+	struct bundle_writer *w;
+	char *err;
+	int counting;		/* 0 for rows leaving a set: not changes */
+	uint64_t rows, tables;
+};
+
+static int
+sink_table(void *arg, const struct replica_table *t)
+{
+	struct pack_sink *ps = arg;
+
+	ps->tables += ps->counting;
+	return bundle_writer_begin_table(ps->w, t->name, t->ncols,
+	    (const char *const *)t->cols, t->npk, t->pkcols, ps->err);
+}
+
+static int
+sink_row(void *arg, const struct rowchange *rc)
+{
+	struct pack_sink *ps = arg;
+
+	ps->rows += ps->counting;
+	return bundle_writer_add_row(ps->w, rc, ps->err);
+}
+
+/* Raises each origin of `v` to at least its counter in `by`. */
+static int
+vector_raise(struct vector *v, const struct vector *by)
+{
+	size_t k;
+	int r = 0;
+
+	for (k = 0; k < by->n && r == 0; k++)
+		if (vector_get(v, by->e[k].origin) < by->e[k].counter)
+			r = vector_set(v, by->e[k].origin, by->e[k].counter);
+	return r;
+}
+
+/*
+ * What the peers are known to have: per peer the larger of what we sent
+ * and what it acknowledged; across several peers the smallest (an origin
+ * missing at one peer is 0).
+ */
+static int
+pack_base(struct replica *rp, const struct replica_peer *peers, size_t n,
+    struct vector *base, char *err)
+{
+	struct vector sent, acked, all;
+	size_t i, k;
+	uint64_t v;
+	int r = 0;
+
+	vector_init(&sent);
+	vector_init(&acked);
+	vector_init(&all);
+	for (i = 0; i < n && r == 0; i++) {
+		if ((r = replica_peer_vector(rp, peers[i].name, "sent", &sent,
+		    err)) != 0 ||
+		    (r = replica_peer_vector(rp, peers[i].name, "acked", &acked,
+		    err)) != 0 ||
+		    (r = vector_raise(&sent, &acked)) != 0)
+			break;
+		if (i == 0) {
+			r = vector_copy(&all, &sent);
+			continue;
+		}
+		for (k = 0; k < all.n; k++) {
+			v = vector_get(&sent, all.e[k].origin);
+			if (v < all.e[k].counter)
+				all.e[k].counter = v;
+		}
+	}
+	if (r == 0)
+		r = vector_copy(base, &all);
+	vector_release(&sent);
+	vector_release(&acked);
+	vector_release(&all);
+	return r;
+}
+
+/* The lowest schema version the peers (but those with a schema of their
+ * own) are known to have; UINT32_MAX when none counts. */
+static int
+pack_schema_from(struct replica *rp, const struct replica_peer *peers,
+    size_t n, uint32_t *from, char *err)
+{
+	uint32_t pv;
+	size_t i;
+	int r = 0;
+
+	*from = UINT32_MAX;
+	for (i = 0; i < n && r == 0; i++) {
+		if (sync_peer_separate(rp, peers[i].name))
+			continue;	/* a schema of its own: no steps */
+		r = replica_schema_peer_version(rp, peers[i].name, &pv, err);
+		if (r == 0 && pv < *from)
+			*from = pv;
+	}
+	return r;
+}
+
+/*
+ * Schema steps for the peers: from the lowest version any of them is
+ * known to have to ours, into the writer and the manifest.
+ */
+static int
+pack_schema(struct replica *rp, const struct replica_peer *peers, size_t n,
+    struct bundle_writer *w, struct manifest *m, size_t *nsteps, char *err)
+{
+	struct replica_schema_step *steps = NULL;
+	struct replica_schema_version v;
+	struct bundle_schema bs;
+	uint32_t from;
+	size_t i, cnt = 0;
+	int r;
+
+	memset(&v, 0, sizeof(v));
+	if ((r = pack_schema_from(rp, peers, n, &from, err)) != 0 ||
+	    (r = replica_schema_latest(rp, &m->schema_to, m->fpr_to,
+	    err)) != 0)
+		goto out;
+	if (from > m->schema_to)
+		from = m->schema_to;
+	m->schema_from = from;
+	if (from > 0) {
+		if ((r = replica_schema_get(rp, from, &v, err)) != 0)
+			goto out;
+		memcpy(m->fpr_from, v.fpr, BUNDLE_FPR_LEN);
+	}
+	if ((r = replica_schema_steps(rp, from, &steps, &cnt, err)) != 0)
+		goto out;
+	for (i = 0; i < cnt && r == 0; i++) {
+		bs.version = steps[i].version;
+		memcpy(bs.fpr, steps[i].fpr, BUNDLE_FPR_LEN);
+		bs.sql = steps[i].sql;
+		bs.len = strlen(steps[i].sql);
+		r = bundle_writer_add_schema(w, &bs, err);
+	}
+	*nsteps = cnt;
+out:
+	replica_schema_version_release(&v);
+	replica_schema_steps_free(steps, cnt);
+	return r;
+}
+
+/* The output path: the file `out`, or DIR/FROM-TO-NNNN.mule. */
+static char *
+pack_path(const char *out, const char *from, const char *to, int64_t seq)
+{
+	struct strb sb;
+	struct stat st;
+	size_t n;
+
+	strb_init(&sb);
+	if (out != NULL && !(stat(out, &st) == 0 && S_ISDIR(st.st_mode)) &&
+	    (n = strlen(out)) > 0 && out[n - 1] != '/') {
+		strb_add(&sb, out);
+		return strb_detach(&sb);
+	}
+	if (out != NULL) {
+		strb_add(&sb, out);
+		if (out[strlen(out) - 1] != '/')
+			strb_addc(&sb, '/');
+	}
+	strb_addf(&sb, "%s-%s-%04lld.mule", from, to, (long long)seq);
+	return strb_detach(&sb);
+}
+
+/* The recipients: resolved by name, joined by "+" in res->to. */
+static int
+pack_peers(struct replica *rp, const struct sync_pack_opts *o,
+    struct sync_pack_result *res, char *err)
+{
+	struct strb to;
+	size_t i;
+	int r = 0;
+
+	if (o->npeers == 0 || o->npeers > SYNC_MAX_PEERS)
+		return mule_errf(err, MULE_EINVAL, "a bundle goes to 1 to %d "
+		    "peers", SYNC_MAX_PEERS);
+	if ((res->peers = calloc(o->npeers, sizeof(*res->peers))) == NULL)
+		return mule_errf(err, MULE_ENOMEM, "out of memory");
+	strb_init(&to);
+	for (i = 0; i < o->npeers && r == 0; i++) {
+		r = replica_peer_get(rp, o->peers[i], &res->peers[i], err);
+		res->npeers += r == 0;
+		strb_add(&to, i ? "+" : "");
+		strb_add(&to, o->peers[i]);
+	}
+	if (r == 0 && (res->to = strb_detach(&to)) == NULL)
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+	strb_release(&to);
+	return r;
+}
+
+/* The manifest's vectors and numbers, before any row is written. */
+static int
+pack_manifest(struct replica *rp, const struct sync_pack_opts *o,
+    struct sync_pack_result *res, struct manifest *m, char *err)
+{
+	size_t i;
+	int r;
+
+	if ((!o->full && (r = pack_base(rp, res->peers, res->npeers, &m->base,
+	    err)) != 0) ||
+	    (r = replica_known(rp, &m->top, err)) != 0 ||
+	    (r = replica_recv_seqs(rp, &m->recv, err)) != 0 ||
+	    (r = replica_next_seq(rp, &res->seq, err)) != 0)
+		return r;
+	if (vector_copy(&m->ack, &m->top) != 0 ||
+	    (m->from_name = strdup(res->site.name)) == NULL ||
+	    (m->to = calloc(res->npeers, SITE_ID_LEN)) == NULL)
+		return mule_errf(err, MULE_ENOMEM, "out of memory");
+	randombytes_buf(m->bundle_id, sizeof(m->bundle_id));
+	memcpy(res->bundle_id, m->bundle_id, BUNDLE_ID_LEN);
+	memcpy(m->from, res->site.id, SITE_ID_LEN);
+	/* Site ids we know (from their bundles); the header's key ids rule. */
+	for (i = 0; i < res->npeers; i++)
+		if (res->peers[i].has_site)
+			memcpy(m->to[m->nto++], res->peers[i].site_id,
+			    SITE_ID_LEN);
+	m->seq = (uint64_t)res->seq;
+	m->full = o->full;
+	return 0;
+}
+
+/* Writes the bundle: schema steps, changes within the sets, rows leaving. */
+static int
+pack_write(struct replica *rp, const struct sync_pack_opts *o,
+    struct sync_pack_result *res, struct manifest *m, char *err)
+{
+	struct replica_out_sink sink, lsink;
+	struct pack_sink ps, pl;
+	struct ident_pub pubs[SYNC_MAX_PEERS];
+	struct replica_set *set = NULL;
+	size_t i;
+	int r;
+
+	memset(&ps, 0, sizeof(ps));
+	for (i = 0; i < res->npeers; i++)
+		pubs[i] = res->peers[i].pub;
+	if ((r = replica_set_new(rp, o->peers, o->npeers, o->full, &set,
+	    err)) != 0 ||
+	    (r = bundle_writer_new(o->tmp != NULL ? o->tmp : res->path, NULL,
+	    o->me, pubs, res->npeers, o->encrypt, &ps.w, err)) != 0 ||
+	    (r = pack_schema(rp, res->peers, res->npeers, ps.w, m,
+	    &res->nsteps, err)) != 0)
+		goto out;
+	ps.err = err;
+	ps.counting = 1;
+	pl = ps;
+	pl.counting = 0;
+	sink.arg = &ps;
+	lsink.arg = &pl;
+	sink.table = lsink.table = sink_table;
+	sink.row = lsink.row = sink_row;
+	if ((r = replica_changes_set(rp, &m->base, set, &sink, o->progress,
+	    o->parg, err)) != 0 ||
+	    (r = replica_set_finish(set, &lsink, &res->left, err)) != 0 ||
+	    (r = bundle_writer_finish(ps.w, m, &res->size, err)) != 0)
+		goto out;
+	res->rows = ps.rows;
+	res->tables = ps.tables;
+	r = 0;
+out:
+	bundle_writer_free(ps.w);
+	replica_set_free(set);
+	return r;
+}
+
+/* "3 changes in 1 table, 2 rows leaving the set, 1 migration". */
+static int
+pack_summary(struct sync_pack_result *res, char *err)
+{
+	struct strb sb;
+
+	strb_init(&sb);
+	strb_add_count(&sb, res->rows);
+	strb_addf(&sb, " change%s in %llu table%s", res->rows == 1 ? "" : "s",
+	    (unsigned long long)res->tables, res->tables == 1 ? "" : "s");
+	if (res->left > 0) {
+		strb_add(&sb, ", ");
+		strb_add_count(&sb, res->left);
+		strb_addf(&sb, " row%s leaving the set",
+		    res->left == 1 ? "" : "s");
+	}
+	if (res->nsteps > 0)
+		strb_addf(&sb, ", %zu migration%s", res->nsteps,
+		    res->nsteps == 1 ? "" : "s");
+	if ((res->summary = strb_detach(&sb)) == NULL)
+		return mule_errf(err, MULE_ENOMEM, "out of memory");
+	return 0;
+}
+
+/* The bundle is durable: "sent" advances, the log and journal follow. */
+static int
+pack_record(struct replica *rp, struct sync_pack_result *res,
+    const struct manifest *m, char *err)
+{
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < res->npeers && r == 0; i++)
+		if ((r = replica_set_peer_vector(rp, res->peers[i].name, "sent",
+		    &m->top, err)) == 0)
+			r = replica_peer_set(rp, res->peers[i].name, "_lost",
+			    NULL, err);
+	if (r == 0 && (r = pack_summary(res, err)) == 0 &&
+	    (r = replica_log_add(rp, res->bundle_id, "sent", res->to,
+	    res->seq, res->path, res->summary, &m->top, err)) == 0)
+		r = replica_journal_prune(rp, err);
+	return r;
+}
+
+int
+sync_pack(struct replica *rp, const struct sync_pack_opts *o,
+    struct sync_pack_result *res, char *err)
+{
+	struct replica_scan_stats scan;
+	struct manifest m;
+	int r, began = 0;
+
+	memset(&scan, 0, sizeof(scan));
+	manifest_init(&m);
+	if ((r = sync_key_check(rp, o->me, &res->site, err)) != 0 ||
+	    (r = pack_peers(rp, o, res, err)) != 0 ||
+	    (r = replica_begin(rp, err)) != 0)
+		goto out;
+	began = 1;
+	/* Schema changes made by any program become a version first, and
+	 * local edits are recorded: they go out in this bundle. */
+	if ((r = replica_schema_sync(rp, &res->schema, err)) != 0 ||
+	    (r = replica_scan(rp, 0, &scan, o->progress, o->parg, err)) != 0 ||
+	    (r = pack_manifest(rp, o, res, &m, err)) != 0)
+		goto out;
+	if ((res->path = pack_path(o->out, res->site.name, res->to,
+	    res->seq)) == NULL) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = pack_write(rp, o, res, &m, err)) != 0 ||
+	    (o->tmp != NULL && o->deliver != NULL &&
+	    (r = o->deliver(o->darg, o->tmp, res, err)) != 0) ||
+	    (r = pack_record(rp, res, &m, err)) != 0 ||
+	    (r = replica_commit(rp, err)) != 0)
+		goto out;
+	began = 0;
+	r = 0;
+out:
+	if (began)
+		replica_rollback(rp);
+	manifest_release(&m);
+	replica_scan_stats_release(&scan);
+	return r;
+}
+
+void
+sync_pack_result_release(struct sync_pack_result *res)
+{
+	if (res == NULL)
+		return;
+	free(res->peers);
+	free(res->to);
+	free(res->path);
+	free(res->summary);
+	replica_schema_sync_release(&res->schema);
+	memset(res, 0, sizeof(*res));
+}

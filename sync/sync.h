@@ -1,0 +1,153 @@
+/*
+ * sync/sync.h — the protocol as library operations (DESIGN §8): what a
+ * bundle to one or more peers holds, and applying one bundle.
+ *
+ * sync/ sits between the command line and the subsystems it combines:
+ * cli → sync → replica, bundle, transports → crypto → core.  It prints
+ * nothing: each operation returns 0 or a negative MULE_E* code, fills
+ * `err` (MULE_ERRLEN bytes, may be NULL) and hands back a result struct
+ * the caller prints from.  One bundle is one replica transaction: on any
+ * failure nothing is committed.
+ */
+#ifndef MULE_SYNC_SYNC_H
+#define MULE_SYNC_SYNC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bundle/bundle.h"
+#include "core/error.h"
+#include "crypto/ident.h"
+#include "replica/replica.h"
+#include "replica/schema.h"
+
+#define SYNC_MAX_PEERS 64	/* recipients of one bundle */
+
+/* Progress of a long step ("scanning", "packing", "applying" ...). */
+typedef void (*sync_progress_fn)(void *arg, const char *what,
+    unsigned long long done, unsigned long long total);
+
+/* ---- packing ---- */
+
+struct sync_pack_result;
+
+struct sync_pack_opts {
+	const char *const *peers;	/* recipient names, distinct */
+	size_t npeers;			/* 1 to SYNC_MAX_PEERS */
+	const struct ident_secret *me;	/* our key (must be the site's) */
+	const char *out;	/* -o: a file, a directory, or NULL (".") */
+	/*
+	 * When set, the bundle is written to this temporary file instead
+	 * and handed to deliver() (parts, an ISO image, mail), which must
+	 * remove or consume it; "sent" advances only if deliver succeeds.
+	 */
+	const char *tmp;
+	int (*deliver)(void *arg, const char *tmp,
+	    const struct sync_pack_result *res, char *err);
+	void *darg;
+	int full;		/* everything, not only what peers lack */
+	int encrypt;		/* 0: signed only (--no-encrypt) */
+	sync_progress_fn progress;
+	void *parg;
+};
+
+struct sync_pack_result {
+	struct replica_site site;	/* the sender (us) */
+	struct replica_peer *peers;	/* heap, npeers: the recipients */
+	size_t npeers;
+	char *to;		/* heap: recipient names joined by "+" */
+	char *path;		/* heap: the bundle's path (its name for tmp) */
+	char *summary;		/* heap: "N changes in N tables, ..." */
+	uint8_t bundle_id[BUNDLE_ID_LEN];
+	int64_t seq;		/* our bundle number */
+	uint64_t rows, tables;	/* row changes and tables they are in */
+	uint64_t left;		/* rows leaving a peer's sync set */
+	uint64_t size;		/* bytes of the bundle file */
+	size_t nsteps;		/* schema migration steps carried */
+	struct replica_schema_sync schema;	/* what the schema sync did */
+};
+
+/*
+ * Packs one bundle for o->peers: records schema drift and local edits,
+ * takes every change above what the peers are known to have (or all with
+ * o->full) within their sync sets, the schema steps they lack, our
+ * vectors and acks; writes the bundle (o->tmp, or the path made from
+ * o->out: the file itself, or DIR/SITE-PEERS-NNNN.mule), then records it
+ * as sent, logs it and prunes the journal, all in one transaction.
+ * Refuses a key that is not the site's (MULE_EINVAL) and unknown peers
+ * (MULE_ENOTFOUND).  *res is filled on success and on failure (release it
+ * with sync_pack_result_release either way; zero it before).
+ */
+int sync_pack(struct replica *rp, const struct sync_pack_opts *o,
+    struct sync_pack_result *res, char *err);
+void sync_pack_result_release(struct sync_pack_result *res);
+
+/* ---- unpacking ---- */
+
+struct sync_unpack_opts {
+	const struct ident_secret *me;	/* our key: we must be a recipient */
+	const char *path;		/* the bundle file */
+	const char *label;	/* how the bundle log names it (NULL: path) */
+	int dry;		/* apply, report, and roll back */
+	sync_progress_fn progress;
+	void *parg;
+};
+
+struct sync_unpack_result {
+	struct replica_peer peer;	/* the verified sender */
+	struct replica_apply_stats st;	/* rows, conflicts, gap ... */
+	uint64_t steps_run;	/* schema migrations applied here */
+	int lost;		/* the sender lacks changes we sent it */
+	char *summary;		/* heap: "N inserted, N updated, ..." */
+};
+
+/*
+ * Verifies and applies the bundle at o->path in one transaction: checks
+ * it is addressed to us and signed by a trusted peer, that its manifest
+ * agrees with the signed header, that it was not applied before; records
+ * local schema drift and edits first; runs the schema steps (unless the
+ * sender keeps a schema of its own), merges the rows, then does the
+ * bookkeeping (sender's site id and schema version, bundle log, lost
+ * bundles).  Returns 0; MULE_EAPPLIED when it was applied before (nothing
+ * done); MULE_ENOTRECIPIENT, MULE_EUNKNOWNSENDER, MULE_EVERIFY for a
+ * bundle refused before anything is read; other codes with the path in
+ * the message.  *res is filled on success (zero it before; release it
+ * with sync_unpack_result_release in every case).
+ */
+int sync_unpack(struct replica *rp, const struct sync_unpack_opts *o,
+    struct sync_unpack_result *res, char *err);
+void sync_unpack_result_release(struct sync_unpack_result *res);
+
+/* ---- checks shared by unpack, verify and inspect ---- */
+
+/*
+ * Opens `path`, checks it is addressed to `me` (skipped when NULL), that
+ * its signer is a trusted peer (*peer), and that the signature matches.
+ * Returns 0 with a verified reader in *out (bundle_close it), or
+ * MULE_EVERIFY / MULE_ENOTRECIPIENT / MULE_EUNKNOWNSENDER / other codes
+ * with a message naming the file and the problem.
+ */
+int sync_bundle_check(struct replica *rp, const struct ident_pub *me,
+    const char *path, struct bundle_reader **out, struct replica_peer *peer,
+    char *err);
+
+/*
+ * Every check of a manifest against the signed outer header: the bundle
+ * id and the sender site.  0 or MULE_EFORMAT.
+ */
+int sync_manifest_check(const struct bundle_info *info,
+    const struct manifest *m, char *err);
+
+/*
+ * 1 when `peer` keeps a schema of its own ('mule peer set PEER schema
+ * separate', or a 'mule map' for it): schema steps are neither sent to it
+ * nor taken from it, and its data is matched by table and column names.
+ */
+int sync_peer_separate(struct replica *rp, const char *peer);
+
+/* 0 if `me` is the key of the replica's site (*site filled), else
+ * MULE_EINVAL ("the key file does not belong to this database"). */
+int sync_key_check(struct replica *rp, const struct ident_secret *me,
+    struct replica_site *site, char *err);
+
+#endif

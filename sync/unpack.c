@@ -1,0 +1,286 @@
+/* sync/unpack.c — verifying and applying one bundle (see sync.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/strb.h"
+#include "sync/sync.h"
+
+/* State of one bundle being applied, for the reader's callbacks. */
+struct unpacker {
+	struct replica *rp;
+	const struct sync_unpack_opts *o;
+	const struct bundle_info *info;
+	const char *peer;
+	struct replica_apply *apply;
+	struct manifest m;	/* what the bookkeeping needs of MANIFEST */
+	uint64_t rows;
+	char *err;
+	uint32_t unrecorded_from;	/* versions recorded from local drift */
+	uint64_t nschema, steps_seen, steps_run;
+	int separate;	/* the sender keeps a schema of its own */
+};
+
+/* After the last schema step: the sender's version must be ours too. */
+static int
+check_schema(struct unpacker *u)
+{
+	if (u->separate)
+		return 0;
+	return replica_schema_check_peer(u->rp, u->m.schema_to, u->m.fpr_to,
+	    u->err);
+}
+
+static int
+sink_manifest(void *arg, const struct manifest *m)
+{
+	struct unpacker *u = arg;
+	int r;
+
+	if ((r = sync_manifest_check(u->info, m, u->err)) != 0)
+		return r;
+	if (vector_copy(&u->m.base, &m->base) != 0 ||
+	    vector_copy(&u->m.top, &m->top) != 0 ||
+	    vector_copy(&u->m.ack, &m->ack) != 0 ||
+	    vector_copy(&u->m.recv, &m->recv) != 0)
+		return mule_errf(u->err, MULE_ENOMEM, "out of memory");
+	u->m.seq = m->seq;
+	u->m.nrows = m->nrows;
+	u->m.schema_to = m->schema_to;
+	memcpy(u->m.fpr_to, m->fpr_to, BUNDLE_FPR_LEN);
+	u->nschema = m->nschema;
+	u->rows = 0;
+	if (m->nschema == 0 && (r = check_schema(u)) != 0)
+		return r;
+	if ((r = replica_apply_new(u->rp, u->peer, m->bundle_id, &m->ack,
+	    &u->apply, u->err)) != 0)
+		return r;
+	return replica_apply_sender_schema(u->apply, m->schema_to, u->err);
+}
+
+static int
+sink_schema(void *arg, const struct bundle_schema *s)
+{
+	struct unpacker *u = arg;
+	int r, applied;
+
+	if (u->apply == NULL)
+		return mule_errf(u->err, MULE_EFORMAT, "schema before manifest");
+	if (u->separate) {
+		u->steps_seen++;
+		return 0;	/* its catalogue is not ours */
+	}
+	if ((r = replica_schema_apply_step(u->rp, s->version, s->fpr, s->sql,
+	    u->unrecorded_from, &applied, u->err)) != 0)
+		return r;
+	u->steps_run += applied != 0;
+	if (++u->steps_seen == u->nschema)
+		return check_schema(u);
+	return 0;
+}
+
+static int
+sink_value(void *arg, const uint8_t hash[VALUE_REF_LEN], int type,
+    const uint8_t *p, size_t n)
+{
+	struct unpacker *u = arg;
+
+	if (u->apply == NULL)
+		return mule_errf(u->err, MULE_EFORMAT, "value before manifest");
+	return replica_apply_value(u->apply, hash, type, p, n, u->err);
+}
+
+static int
+sink_table(void *arg, const char *table, uint32_t ncols,
+    const char *const *cols, uint32_t npk, const uint32_t *pkcols)
+{
+	struct unpacker *u = arg;
+
+	if (u->apply == NULL)
+		return mule_errf(u->err, MULE_EFORMAT, "table before manifest");
+	return replica_apply_table(u->apply, table, ncols, cols, npk, pkcols,
+	    u->err);
+}
+
+static int
+sink_row(void *arg, const struct rowchange *rc)
+{
+	struct unpacker *u = arg;
+
+	if (++u->rows % 65536 == 0 && u->o->progress != NULL)
+		u->o->progress(u->o->parg, "applying", u->rows, u->m.nrows);
+	return replica_apply_row(u->apply, rc, u->err);
+}
+
+/* Reads the bundle into the apply; a sink's own message says more than
+ * the reader's summary of it. */
+static int
+unpack_read(struct unpacker *u, struct bundle_reader *br, char *err)
+{
+	struct bundle_sink sink;
+	char serr[MULE_ERRLEN] = "", e2[MULE_ERRLEN];
+	int r;
+
+	sink.arg = u;
+	sink.manifest = sink_manifest;
+	sink.schema = sink_schema;
+	sink.value = sink_value;
+	sink.table = sink_table;
+	sink.row = sink_row;
+	u->err = serr;
+	r = bundle_read(br, u->o->me, &sink, err);
+	u->err = err;
+	if (r != 0) {
+		memcpy(e2, serr[0] != '\0' ? serr : err, sizeof(e2));
+		return mule_errf(err, r, "%s: %s", u->o->path, e2);
+	}
+	if (u->apply == NULL)
+		return mule_errf(err, MULE_EFORMAT, "%s: no manifest",
+		    u->o->path);
+	return 0;
+}
+
+/* "N inserted, N updated, N deleted, N conflicts, ..." */
+static int
+unpack_summary(struct sync_unpack_result *res, char *err)
+{
+	const struct replica_apply_stats *st = &res->st;
+	struct strb sb;
+
+	strb_init(&sb);
+	strb_add_count(&sb, st->inserted);
+	strb_add(&sb, " inserted, ");
+	strb_add_count(&sb, st->updated);
+	strb_add(&sb, " updated, ");
+	strb_add_count(&sb, st->deleted);
+	strb_add(&sb, " deleted, ");
+	strb_add_count(&sb, st->conflicts);
+	strb_addf(&sb, " conflict%s", st->conflicts == 1 ? "" : "s");
+	if (st->left > 0) {
+		strb_add(&sb, ", ");
+		strb_add_count(&sb, st->left);
+		strb_addf(&sb, " removed (left the set %s shares)",
+		    res->peer.name);
+	}
+	if (st->ignored > 0) {
+		strb_add(&sb, ", ");
+		strb_add_count(&sb, st->ignored);
+		strb_addf(&sb, " row%s already newer here",
+		    st->ignored == 1 ? "" : "s");
+	}
+	if (res->steps_run > 0)
+		strb_addf(&sb, ", %llu migration%s",
+		    (unsigned long long)res->steps_run,
+		    res->steps_run == 1 ? "" : "s");
+	if ((res->summary = strb_detach(&sb)) == NULL)
+		return mule_errf(err, MULE_ENOMEM, "out of memory");
+	return 0;
+}
+
+/* After the rows: the sender's site and schema, the log, lost bundles. */
+static int
+unpack_record(struct unpacker *u, struct sync_unpack_result *res,
+    char *err)
+{
+	const struct manifest *m = &u->m;
+	const char *label = u->o->label != NULL ? u->o->label : u->o->path;
+	int r;
+
+	if ((r = replica_apply_finish(u->apply, &m->base, &m->top, &res->st,
+	    err)) != 0)
+		return r;
+	res->steps_run = u->steps_run;
+	if ((r = unpack_summary(res, err)) != 0 ||
+	    (r = replica_peer_set_site(u->rp, u->peer, u->info->sender_site,
+	    err)) != 0 ||
+	    (m->schema_to > 0 && !u->separate &&
+	    (r = replica_schema_set_peer_version(u->rp, u->peer,
+	    m->schema_to, err)) != 0) ||
+	    (r = replica_log_add(u->rp, u->info->bundle_id, "recv", u->peer,
+	    (int64_t)m->seq, label, res->summary, NULL, err)) != 0)
+		return r;
+	return replica_check_lost(u->rp, u->peer, m->seq, &m->recv, &m->ack,
+	    &res->lost, err);
+}
+
+/* Inside the transaction: local drift and edits first, then the bundle. */
+static int
+unpack_apply(struct unpacker *u, struct bundle_reader *br,
+    struct sync_unpack_result *res, char *err)
+{
+	struct replica_scan_stats scan;
+	struct replica_schema_sync ss;
+	int r;
+
+	memset(&scan, 0, sizeof(scan));
+	memset(&ss, 0, sizeof(ss));
+	if ((r = replica_schema_sync(u->rp, &ss, err)) != 0)
+		goto out;
+	u->unrecorded_from = ss.recorded;
+	if ((r = replica_scan(u->rp, 0, &scan, u->o->progress, u->o->parg,
+	    err)) != 0 ||
+	    (r = unpack_read(u, br, err)) != 0 ||
+	    (r = unpack_record(u, res, err)) != 0)
+		goto out;
+	r = 0;
+out:
+	replica_scan_stats_release(&scan);
+	replica_schema_sync_release(&ss);
+	return r;
+}
+
+int
+sync_unpack(struct replica *rp, const struct sync_unpack_opts *o,
+    struct sync_unpack_result *res, char *err)
+{
+	struct bundle_reader *br = NULL;
+	struct unpacker u;
+	int r, yes, began = 0;
+
+	memset(&u, 0, sizeof(u));
+	manifest_init(&u.m);
+	u.rp = rp;
+	u.o = o;
+	u.err = err;
+	if ((r = sync_bundle_check(rp, &o->me->pub, o->path, &br, &res->peer,
+	    err)) != 0)
+		goto out;
+	u.peer = res->peer.name;
+	u.separate = sync_peer_separate(rp, u.peer);
+	u.info = bundle_get_info(br);
+	if ((r = replica_log_has(rp, u.info->bundle_id, "recv", &yes,
+	    err)) != 0)
+		goto out;
+	if (yes) {
+		r = MULE_EAPPLIED;
+		goto out;
+	}
+	if ((r = replica_begin(rp, err)) != 0)
+		goto out;
+	began = 1;
+	if ((r = unpack_apply(&u, br, res, err)) != 0)
+		goto out;
+	if (o->dry) {
+		r = 0;
+		goto out;	/* rolled back below */
+	}
+	if ((r = replica_commit(rp, err)) != 0)
+		goto out;
+	began = 0;
+	r = 0;
+out:
+	if (began)
+		replica_rollback(rp);
+	replica_apply_free(u.apply);
+	manifest_release(&u.m);
+	bundle_close(br);
+	return r;
+}
+
+void
+sync_unpack_result_release(struct sync_unpack_result *res)
+{
+	if (res == NULL)
+		return;
+	free(res->summary);
+	memset(res, 0, sizeof(*res));
+}

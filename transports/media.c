@@ -1,0 +1,142 @@
+/* transports/media.c — parts and ISO images (see media.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "core/file.h"
+#include "core/strb.h"
+#include "transports/iso.h"
+#include "transports/media.h"
+
+/* Reads the first n bytes of a file; 1 if it starts with `magic`. */
+static int
+starts_with(const char *path, off_t off, const char *magic, size_t n)
+{
+	char buf[16];
+	int fd, yes;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	yes = pread(fd, buf, n, off) == (ssize_t)n &&
+	    memcmp(buf, magic, n) == 0;
+	close(fd);
+	return yes;
+}
+
+int
+xport_media_is_part(const char *path)
+{
+	return starts_with(path, 0, PARTS_MAGIC, PARTS_MAGIC_LEN);
+}
+
+int
+xport_media_is_iso(const char *path)
+{
+	/* The primary volume descriptor: "CD001" at 32 KiB + 1. */
+	return starts_with(path, 32769, "CD001", 5);
+}
+
+static void
+unlink_all(char **paths, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		unlink(paths[i]);
+}
+
+/* A new private directory named after `tmp` (TMP.d). */
+static int
+scratch_dir(const char *tmp, char **dir, char *err)
+{
+	struct strb sb;
+
+	strb_init(&sb);
+	strb_addf(&sb, "%s.d", tmp);
+	if ((*dir = strb_detach(&sb)) == NULL)
+		return mule_errf(err, MULE_ENOMEM, "out of memory");
+	if (mkdir(*dir, 0700) != 0)
+		return mule_errf(err, file_errno_code(errno), "cannot make %s: "
+		    "%s", *dir, strerror(errno));
+	return 0;
+}
+
+int
+xport_media_pack(const char *tmp, const char *outdir, const char *base,
+    uint64_t volume, uint32_t parity, const char *iso, size_t *nfiles,
+    char *err)
+{
+	char **parts = NULL, *whole = NULL, *isodir = NULL;
+	struct strb sb;
+	size_t nparts = 0;
+	int r = MULE_EINTERNAL;
+
+	strb_init(&sb);
+	if (volume > 0) {
+		/* Parts for an image are made beside the temporary bundle. */
+		if (iso != NULL && (r = scratch_dir(tmp, &isodir, err)) != 0)
+			goto out;
+		if ((r = parts_split(tmp, volume, parity, isodir ? isodir :
+		    outdir, base, &parts, &nparts, err)) != 0)
+			goto out;
+		if (iso != NULL && (r = xport_iso_write(iso,
+		    (const char *const *)parts, nparts, base, err)) != 0) {
+			unlink_all(parts, nparts);
+			goto out;
+		}
+	} else {
+		/* A whole bundle in an image keeps its own name. */
+		if ((r = scratch_dir(tmp, &isodir, err)) != 0)
+			goto out;
+		strb_addf(&sb, "%s/%s.mule", isodir, base);
+		if ((whole = strb_detach(&sb)) == NULL ||
+		    rename(tmp, whole) != 0) {
+			r = mule_errf(err, MULE_EIO, "cannot move %s", tmp);
+			goto out;
+		}
+		nparts = 1;
+		r = xport_iso_write(iso, (const char *const *)&whole, 1, base,
+		    err);
+		unlink(whole);
+		if (r != 0)
+			goto out;
+	}
+	*nfiles = nparts;
+	r = 0;
+out:
+	if (iso != NULL && parts != NULL)
+		unlink_all(parts, nparts);
+	if (isodir != NULL)
+		rmdir(isodir);
+	unlink(tmp);
+	parts_paths_free(parts, volume > 0 ? nparts : 0);
+	free(whole);
+	free(isodir);
+	strb_release(&sb);
+	return r;
+}
+
+char *
+xport_media_parts_list(const struct parts_status *st, int state)
+{
+	struct strb sb;
+	unsigned i, total = st->info.ndata + st->info.nparity;
+
+	strb_init(&sb);
+	for (i = 0; i < total && i < PARTS_MAX; i++) {
+		if ((st->state[i] == PART_GOOD) != (state == PART_GOOD))
+			continue;
+		if (sb.len > 0)
+			strb_addc(&sb, ' ');
+		if (i < st->info.ndata)
+			strb_addf(&sb, "d%03u", i + 1);
+		else
+			strb_addf(&sb, "p%03u", i - st->info.ndata + 1);
+	}
+	return strb_detach(&sb);
+}

@@ -1,0 +1,38 @@
+/*
+ * transports/media.h — removable media for pack and unpack: a bundle
+ * split into parts with parity (bundle/parts.h, the part file format),
+ * ISO 9660 images (transports/iso.h).  The parts that arrive wait in the
+ * spool (transports/spool.h).
+ */
+#ifndef MULE_TRANSPORTS_MEDIA_H
+#define MULE_TRANSPORTS_MEDIA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bundle/parts.h"
+
+/*
+ * Turns the complete bundle at `tmp` into what the user asked for and
+ * removes `tmp`: with `volume` > 0, parts of at most `volume` bytes plus
+ * `parity` parity parts named BASE.dNNN-of-MMM.mule-part in `outdir`;
+ * with `iso`, an ISO 9660 image holding the bundle (BASE.mule) or its
+ * parts.  *nfiles is the number of parts written (1 for a whole bundle).
+ * 0 or a MULE_E* code (message in err).
+ */
+int xport_media_pack(const char *tmp, const char *outdir, const char *base,
+    uint64_t volume, uint32_t parity, const char *iso, size_t *nfiles,
+    char *err);
+
+/* 1 if the file starts like a part / an ISO 9660 image, else 0. */
+int xport_media_is_part(const char *path);
+int xport_media_is_iso(const char *path);
+
+/*
+ * The names of the parts present (state PART_GOOD) or not (any other
+ * state) as people read them: "d001 d003 p002".  Heap string (NULL when
+ * out of memory); the caller frees it.
+ */
+char *xport_media_parts_list(const struct parts_status *st, int state);
+
+#endif
