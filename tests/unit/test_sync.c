@@ -1,0 +1,385 @@
+/*
+ * tests/unit/test_sync.c — sync_pack and sync_unpack below the command
+ * line: replicas made through the library in a scratch directory, rows
+ * written with sqlite3, one bundle packed at one site and applied at
+ * another; refusals change nothing.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <sqlite3.h>
+#include <sodium.h>
+#include <unistd.h>
+
+#include "scratch.h"
+#include "sync/sync.h"
+
+/* One site: its database, key and open replica. */
+struct site {
+	const char *name;
+	char db[600];
+	struct ident_secret *sec;
+	struct replica *rp;
+};
+
+static struct site alice = { .name = "alice" };
+static struct site bob = { .name = "bob" };
+static struct site carol = { .name = "carol" };
+
+/* Runs SQL on a database file outside mule (as an application would). */
+static void
+sql_exec(const char *db, const char *sql)
+{
+	sqlite3 *h = NULL;
+	char *msg = NULL;
+
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	if (sqlite3_exec(h, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg);
+	sqlite3_close(h);
+}
+
+/* The first column of the first row of a query, as an integer. */
+static long long
+sql_int(const char *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	sqlite3 *h = NULL;
+	long long v = -1;
+
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return v;
+}
+
+/* A replica with table t tracked (no rows yet). */
+static void
+site_make(struct site *s)
+{
+	char err[MULE_ERRLEN] = "";
+	uint8_t id[SITE_ID_LEN];
+	struct replica_schema_sync ss;
+	struct replica_scan_stats st;
+	int intkey, already;
+
+	snprintf(s->db, sizeof(s->db), "%s/%s.db", tmpdir, s->name);
+	sql_exec(s->db, "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)");
+	randombytes_buf(id, sizeof(id));
+	assert_int_equal(ident_generate(id, &s->sec, err), 0);
+	if (replica_init(s->db, s->name, id, &s->sec->pub, err) != 0 ||
+	    replica_open(s->db, 0, &s->rp, err) != 0)
+		fail_msg("%s: %s", s->name, err);
+	memset(&ss, 0, sizeof(ss));
+	memset(&st, 0, sizeof(st));
+	if (replica_begin(s->rp, err) != 0 ||
+	    replica_track(s->rp, "t", &intkey, &already, err) != 0 ||
+	    replica_schema_exclude(s->rp, "t", 0, err) != 0 ||
+	    replica_schema_sync(s->rp, &ss, err) != 0 ||
+	    replica_scan(s->rp, 0, &st, NULL, NULL, err) != 0 ||
+	    replica_commit(s->rp, err) != 0)
+		fail_msg("track t at %s: %s", s->name, err);
+	replica_schema_sync_release(&ss);
+	replica_scan_stats_release(&st);
+}
+
+/* `s` trusts `peer`. */
+static void
+site_trust(struct site *s, const struct site *peer)
+{
+	char err[MULE_ERRLEN] = "";
+
+	if (replica_peer_add(s->rp, peer->name, &peer->sec->pub, err) != 0)
+		fail_msg("%s trusts %s: %s", s->name, peer->name, err);
+}
+
+static void
+site_free(struct site *s)
+{
+	replica_close(s->rp);
+	ident_secret_free(s->sec);
+	s->rp = NULL;
+	s->sec = NULL;
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	if (ident_lib_init() != 0 || scratch_setup("mule-sync") != 0)
+		return -1;
+	site_make(&alice);
+	site_make(&bob);
+	site_make(&carol);
+	site_trust(&alice, &bob);
+	site_trust(&bob, &alice);
+	site_trust(&carol, &alice);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	site_free(&alice);
+	site_free(&bob);
+	site_free(&carol);
+	scratch_teardown();
+	return 0;
+}
+
+/* Packs a bundle from `s` to `peer` into tmpdir/FILE. */
+static void
+pack(struct site *s, const char *peer, const char *file,
+    struct sync_pack_result *res)
+{
+	char err[MULE_ERRLEN] = "";
+	const char *names[1] = { peer };
+	struct sync_pack_opts o;
+
+	memset(&o, 0, sizeof(o));
+	memset(res, 0, sizeof(*res));
+	o.peers = names;
+	o.npeers = 1;
+	o.me = s->sec;
+	o.out = join_path(tmpdir, file);
+	o.encrypt = 1;
+	if (sync_pack(s->rp, &o, res, err) != 0)
+		fail_msg("pack at %s: %s", s->name, err);
+}
+
+/* Applies tmpdir/FILE at `s`: the code sync_unpack returns. */
+static int
+unpack(struct site *s, const char *file, int dry,
+    struct sync_unpack_result *res)
+{
+	char err[MULE_ERRLEN] = "";
+	struct sync_unpack_opts o;
+
+	memset(&o, 0, sizeof(o));
+	memset(res, 0, sizeof(*res));
+	o.me = s->sec;
+	o.path = join_path(tmpdir, file);
+	o.dry = dry;
+	return sync_unpack(s->rp, &o, res, err);
+}
+
+/* Three rows at alice reach bob; applying the bundle again changes
+ * nothing. */
+static void
+test_exchange(void **state)
+{
+	struct sync_pack_result pr;
+	struct sync_unpack_result ur;
+
+	(void)state;
+	sql_exec(alice.db, "INSERT INTO t VALUES (1, 'one'), (2, 'two'), "
+	    "(3, 'three')");
+	pack(&alice, "bob", "a1.mule", &pr);
+	assert_int_equal(pr.rows, 3);
+	assert_int_equal(pr.tables, 1);
+	assert_int_equal(pr.left, 0);
+	assert_int_equal(pr.npeers, 1);
+	assert_string_equal(pr.to, "bob");
+	/* Bob is not known to have schema version 1 yet: it goes along. */
+	assert_int_equal(pr.nsteps, 1);
+	assert_string_equal(pr.summary, "3 changes in 1 table, 1 migration");
+	assert_true(file_exists(pr.path));
+	sync_pack_result_release(&pr);
+
+	/* --dry-run reports what would change and changes nothing. */
+	assert_int_equal(unpack(&bob, "a1.mule", 1, &ur), 0);
+	assert_int_equal(ur.st.inserted, 3);
+	sync_unpack_result_release(&ur);
+	assert_int_equal(sql_int(bob.db, "SELECT count(*) FROM t"), 0);
+
+	assert_int_equal(unpack(&bob, "a1.mule", 0, &ur), 0);
+	assert_string_equal(ur.peer.name, "alice");
+	assert_int_equal(ur.st.inserted, 3);
+	assert_int_equal(ur.st.updated, 0);
+	assert_int_equal(ur.st.deleted, 0);
+	assert_int_equal(ur.st.conflicts, 0);
+	assert_int_equal(ur.st.gap, 0);
+	assert_int_equal(ur.steps_run, 0);	/* bob has version 1 */
+	assert_int_equal(ur.lost, 0);
+	assert_string_equal(ur.summary,
+	    "3 inserted, 0 updated, 0 deleted, 0 conflicts");
+	sync_unpack_result_release(&ur);
+	assert_int_equal(sql_int(bob.db, "SELECT count(*) FROM t"), 3);
+	assert_int_equal(sql_int(bob.db,
+	    "SELECT count(*) FROM t WHERE id = 2 AND v = 'two'"), 1);
+
+	assert_int_equal(unpack(&bob, "a1.mule", 0, &ur), MULE_EAPPLIED);
+	sync_unpack_result_release(&ur);
+
+	/* An edit travels back: bob's bundle updates one row at alice. */
+	sql_exec(bob.db, "UPDATE t SET v = 'TWO' WHERE id = 2");
+	pack(&bob, "alice", "b1.mule", &pr);
+	assert_int_equal(pr.rows, 1);
+	sync_pack_result_release(&pr);
+	assert_int_equal(unpack(&alice, "b1.mule", 0, &ur), 0);
+	assert_int_equal(ur.st.updated, 1);
+	assert_int_equal(ur.st.inserted, 0);
+	sync_unpack_result_release(&ur);
+	assert_int_equal(sql_int(alice.db,
+	    "SELECT count(*) FROM t WHERE id = 2 AND v = 'TWO'"), 1);
+}
+
+/* A bundle for bob is refused at carol, who trusts its sender. */
+static void
+test_not_addressed(void **state)
+{
+	struct sync_pack_result pr;
+	struct sync_unpack_result ur;
+
+	(void)state;
+	sql_exec(alice.db, "INSERT INTO t VALUES (10, 'ten')");
+	pack(&alice, "bob", "a2.mule", &pr);
+	sync_pack_result_release(&pr);
+	assert_int_equal(unpack(&carol, "a2.mule", 0, &ur),
+	    MULE_ENOTRECIPIENT);
+	sync_unpack_result_release(&ur);
+	assert_int_equal(sql_int(carol.db, "SELECT count(*) FROM t"), 0);
+	assert_int_equal(sql_int(carol.db,
+	    "SELECT count(*) FROM _mule_bundles"), 0);
+}
+
+/* A bundle signed by a key bob does not trust is refused. */
+static void
+test_unknown_sender(void **state)
+{
+	struct sync_pack_result pr;
+	struct sync_unpack_result ur;
+	char err[MULE_ERRLEN] = "";
+	long long before = sql_int(bob.db, "SELECT count(*) FROM t");
+
+	(void)state;
+	if (replica_peer_add(carol.rp, "bob", &bob.sec->pub, err) != 0)
+		fail_msg("carol trusts bob: %s", err);
+	sql_exec(carol.db, "INSERT INTO t VALUES (20, 'twenty')");
+	pack(&carol, "bob", "c1.mule", &pr);
+	sync_pack_result_release(&pr);
+	assert_int_equal(unpack(&bob, "c1.mule", 0, &ur),
+	    MULE_EUNKNOWNSENDER);
+	sync_unpack_result_release(&ur);
+	assert_int_equal(sql_int(bob.db, "SELECT count(*) FROM t"), before);
+	assert_int_equal(sql_int(bob.db,
+	    "SELECT count(*) FROM t WHERE id = 20"), 0);
+}
+
+/* A key that is not the site's packs nothing. */
+static void
+test_wrong_key(void **state)
+{
+	struct sync_pack_result res;
+	struct sync_pack_opts o;
+	const char *names[1] = { "bob" };
+	char err[MULE_ERRLEN] = "";
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	memset(&res, 0, sizeof(res));
+	o.peers = names;
+	o.npeers = 1;
+	o.me = carol.sec;
+	o.out = join_path(tmpdir, "wrong.mule");
+	o.encrypt = 1;
+	assert_int_equal(sync_pack(alice.rp, &o, &res, err), MULE_EINVAL);
+	assert_non_null(strstr(err, "does not belong"));
+	sync_pack_result_release(&res);
+	assert_false(file_exists(join_path(tmpdir, "wrong.mule")));
+}
+
+/* Every manifest field the signed header also names must agree. */
+static void
+test_manifest_check(void **state)
+{
+	struct bundle_info info;
+	struct manifest m;
+	char err[MULE_ERRLEN] = "";
+
+	(void)state;
+	memset(&info, 0, sizeof(info));
+	manifest_init(&m);
+	randombytes_buf(info.bundle_id, sizeof(info.bundle_id));
+	randombytes_buf(info.sender_site, sizeof(info.sender_site));
+	memcpy(m.bundle_id, info.bundle_id, BUNDLE_ID_LEN);
+	memcpy(m.from, info.sender_site, SITE_ID_LEN);
+	assert_int_equal(sync_manifest_check(&info, &m, err), 0);
+	m.from[0] ^= 1;
+	assert_int_equal(sync_manifest_check(&info, &m, err), MULE_EFORMAT);
+	assert_non_null(strstr(err, "sender"));
+	m.from[0] ^= 1;
+	m.bundle_id[BUNDLE_ID_LEN - 1] ^= 1;
+	assert_int_equal(sync_manifest_check(&info, &m, err), MULE_EFORMAT);
+	assert_non_null(strstr(err, "bundle id"));
+	manifest_release(&m);
+}
+
+static int
+deliver_fails(void *arg, const char *tmp, const struct sync_pack_result *res,
+    char *err)
+{
+	int *called = arg;
+
+	(void)res;
+	*called = file_exists(tmp);
+	unlink(tmp);
+	return mule_errf(err, MULE_EIO, "the medium is full");
+}
+
+/* When delivery fails, nothing counts as sent: the next bundle carries
+ * the same changes. */
+static void
+test_deliver_fails(void **state)
+{
+	struct sync_pack_result res;
+	struct sync_pack_opts o;
+	const char *names[1] = { "bob" };
+	char err[MULE_ERRLEN] = "";
+	int called = 0;
+
+	(void)state;
+	sql_exec(alice.db, "INSERT INTO t VALUES (30, 'thirty')");
+	memset(&o, 0, sizeof(o));
+	memset(&res, 0, sizeof(res));
+	o.peers = names;
+	o.npeers = 1;
+	o.me = alice.sec;
+	o.out = tmpdir;
+	o.tmp = join_path(tmpdir, "whole.tmp");
+	o.deliver = deliver_fails;
+	o.darg = &called;
+	o.encrypt = 1;
+	assert_int_equal(sync_pack(alice.rp, &o, &res, err), MULE_EIO);
+	assert_int_equal(called, 1);
+	assert_string_equal(err, "the medium is full");
+	sync_pack_result_release(&res);
+	pack(&alice, "bob", "a3.mule", &res);
+	assert_int_equal(res.rows, 1);	/* row 30, not sent before */
+	sync_pack_result_release(&res);
+	assert_int_equal(sql_int(alice.db,
+	    "SELECT count(*) FROM _mule_bundles WHERE dir = 'sent' AND "
+	    "file LIKE '%a3.mule'"), 1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_exchange),
+		cmocka_unit_test(test_not_addressed),
+		cmocka_unit_test(test_unknown_sender),
+		cmocka_unit_test(test_wrong_key),
+		cmocka_unit_test(test_manifest_check),
+		cmocka_unit_test(test_deliver_fails),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
