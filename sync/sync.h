@@ -118,6 +118,38 @@ int sync_unpack(struct replica *rp, const struct sync_unpack_opts *o,
     struct sync_unpack_result *res, char *err);
 void sync_unpack_result_release(struct sync_unpack_result *res);
 
+/* ---- status ---- */
+
+/* Where we stand with one peer. */
+struct sync_peer_status {
+	struct replica_peer peer;
+	int64_t last_sent, last_recv;	/* newest bundle numbers (0: none) */
+	char sent_at[32], recv_at[32];	/* when ("" when none) */
+	long long applied;	/* our newest bundle it has applied (0) */
+	long long lost;		/* a bundle before this one never reached it */
+	uint64_t behind;	/* origins it has not acknowledged all of */
+};
+
+struct sync_status {
+	struct replica_site site;
+	struct replica_scan_stats scan;	/* unrecorded edits (a dry scan) */
+	struct replica_schema_info schema;
+	uint64_t conflicts;		/* unresolved */
+	struct sync_peer_status *peers;	/* heap, npeers, by name */
+	size_t npeers;
+};
+
+/*
+ * What `mule status` shows: the site, unrecorded edits per table (the
+ * scan runs dry: nothing is written, the replica may be read-only), the
+ * schema version, unresolved conflicts, and per peer the bundles sent and
+ * received and what it has acknowledged.  Fills *out (zero it before;
+ * release it with sync_status_release in every case).
+ */
+int sync_status(struct replica *rp, struct sync_status *out,
+    sync_progress_fn progress, void *parg, char *err);
+void sync_status_release(struct sync_status *s);
+
 /* ---- checks shared by unpack, verify and inspect ---- */
 
 /*

@@ -13,6 +13,7 @@
 #include "core/hex.h"
 #include "core/strb.h"
 #include "transports/dir.h"
+#include "transports/media.h"
 #include "transports/spool.h"
 
 char *
@@ -194,4 +195,69 @@ xport_spool_remove(const char *db, const char *idhex)
 		rmdir(root);	/* only when it is empty */
 	free(dir);
 	free(root);
+}
+
+/* One group's parts and what they lack; 1 when it can be read. */
+static int
+spool_group(const char *db, const char *id, struct xport_spool_group *g)
+{
+	struct parts_status st;
+	char **paths = NULL;
+	size_t np = 0;
+	int ok;
+
+	ok = xport_spool_parts(db, id, &paths, &np, NULL) == 0 &&
+	    parts_status_compute((const char *const *)paths, np, 0, &st,
+	    NULL) == 0;
+	strv_free(paths, np);
+	if (!ok)
+		return 0;
+	g->have = xport_media_parts_list(&st, PART_GOOD);
+	g->missing = xport_media_parts_list(&st, PART_MISSING);
+	g->nneeded = st.nneeded;
+	return 1;
+}
+
+int
+xport_spool_status(const char *db, struct xport_spool_group **out,
+    size_t *n, char *err)
+{
+	struct xport_spool_group *v = NULL;
+	char **ids = NULL;
+	size_t i, nid = 0, k = 0;
+	int r = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (xport_spool_groups(db, &ids, &nid, NULL) != 0 || nid == 0)
+		goto out;
+	if ((v = calloc(nid, sizeof(*v))) == NULL) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < nid; i++) {
+		if (!spool_group(db, ids[i], &v[k]))
+			continue;
+		v[k].id = ids[i];
+		ids[i] = NULL;
+		k++;
+	}
+	*out = v;
+	*n = k;
+out:
+	strv_free(ids, nid);
+	return r;
+}
+
+void
+xport_spool_status_free(struct xport_spool_group *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && i < n; i++) {
+		free(v[i].id);
+		free(v[i].have);
+		free(v[i].missing);
+	}
+	free(v);
 }

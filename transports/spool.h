@@ -29,6 +29,22 @@ int xport_spool_parts(const char *db, const char *idhex, char ***paths,
  * strings (strv_free).  0 or a MULE_E* code. */
 int xport_spool_groups(const char *db, char ***ids, size_t *n, char *err);
 
+/* One bundle waiting in the spool, as `mule status` shows it. */
+struct xport_spool_group {
+	char *id;		/* bundle id, hex */
+	char *have, *missing;	/* part names: "d001 d003 p002" */
+	unsigned nneeded;	/* parts still needed to rebuild it */
+};
+
+/*
+ * The bundles waiting in the spool (groups whose parts cannot be read
+ * are left out): a heap array of *n groups, freed with
+ * xport_spool_status_free.  0 or MULE_ENOMEM.
+ */
+int xport_spool_status(const char *db, struct xport_spool_group **out,
+    size_t *n, char *err);
+void xport_spool_status_free(struct xport_spool_group *v, size_t n);
+
 /* Removes one bundle's group from the spool (and the spool once empty). */
 void xport_spool_remove(const char *db, const char *idhex);
 

@@ -231,6 +231,33 @@ test_exchange(void **state)
 	    "SELECT count(*) FROM t WHERE id = 2 AND v = 'TWO'"), 1);
 }
 
+/* After the exchange: what each side knows of the other. */
+static void
+test_status(void **state)
+{
+	struct sync_status st;
+	char err[MULE_ERRLEN] = "";
+
+	(void)state;
+	memset(&st, 0, sizeof(st));
+	sql_exec(alice.db, "INSERT INTO t VALUES (4, 'four')");
+	if (sync_status(alice.rp, &st, NULL, NULL, err) != 0)
+		fail_msg("status: %s", err);
+	assert_string_equal(st.site.name, "alice");
+	assert_int_equal(st.scan.ntables, 1);
+	assert_int_equal(st.scan.tables[0].inserted, 1);	/* row 4 */
+	assert_int_equal(st.schema.version, 1);
+	assert_int_equal(st.conflicts, 0);
+	assert_int_equal(st.npeers, 1);
+	assert_string_equal(st.peers[0].peer.name, "bob");
+	assert_int_equal(st.peers[0].last_sent, 1);
+	assert_int_equal(st.peers[0].last_recv, 1);
+	/* Bob's bundle acknowledged alice's first one. */
+	assert_int_equal(st.peers[0].applied, 1);
+	assert_int_equal(st.peers[0].lost, 0);
+	sync_status_release(&st);
+}
+
 /* A bundle for bob is refused at carol, who trusts its sender. */
 static void
 test_not_addressed(void **state)
@@ -374,6 +401,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_exchange),
+		cmocka_unit_test(test_status),
 		cmocka_unit_test(test_not_addressed),
 		cmocka_unit_test(test_unknown_sender),
 		cmocka_unit_test(test_wrong_key),
