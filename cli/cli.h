@@ -67,12 +67,6 @@ int cli_load_secret(struct cli *c, struct ident_secret **s);
  * out of memory). */
 char *cli_scratch_name(const char *db, const char *what);
 
-/*
- * Parses a media size: digits, an optional fraction and a unit k (1024
- * bytes), M (1000 k) or G (1000 M), so that 1440k and 1.44M are a floppy,
- * 650M a CD and 4G fits a FAT32 file.  0 or -1.
- */
-int cli_parse_size(const char *s, uint64_t *out);
 
 /* JSON output helpers: a string with escapes; hex bytes. */
 void json_str(FILE *f, const char *s);

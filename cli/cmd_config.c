@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "cli/cmd_mail.h"
+#include "transports/mailbox.h"
 #include "cli/commands.h"
 #include "core/strb.h"
 
@@ -65,15 +65,15 @@ cmd_config(struct cli *c, int argc, char **argv)
 	if (argc - optind > 2 || (unset && argc - optind != 1))
 		return cli_usage(cmd);
 	key = optind < argc ? argv[optind] : NULL;
-	if (key != NULL && (r = mail_config_check(key, "", &norm, err)) ==
-	    MULE_ENOTFOUND) {
+	if (key != NULL && (r = xport_mail_config_check(key, "", &norm,
+	    err)) == MULE_ENOTFOUND) {
 		cli_error("%s", err);
 		return EXIT_USAGE;
 	}
 	free(norm);
 	norm = NULL;
-	if (argc - optind == 2 && (r = mail_config_check(key, argv[optind + 1],
-	    &norm, err)) != 0) {
+	if (argc - optind == 2 && (r = xport_mail_config_check(key,
+	    argv[optind + 1], &norm, err)) != 0) {
 		cli_error("%s", err);
 		return EXIT_USAGE;
 	}

@@ -9,11 +9,9 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "cli/cmd_mail.h"
 #include "cli/commands.h"
 #include "transports/media.h"
 #include "transports/spool.h"
-#include "core/hex.h"
 #include "core/strb.h"
 #include "sync/sync.h"
 
@@ -26,7 +24,7 @@ struct pack_args {
 	unsigned long parity;
 	/* For delivery: */
 	struct replica *rp;
-	const char *db;
+	char *scratch;		/* heap: DB.mule-mail-PID */
 	size_t nfiles;		/* parts or messages written */
 	char *mailto;		/* heap: where the messages went */
 };
@@ -45,7 +43,7 @@ pack_number(int ch, const char *arg, struct pack_args *a)
 {
 	char *end;
 
-	if (ch == 'v' && cli_parse_size(arg, &a->volume) != 0) {
+	if (ch == 'v' && xport_size_parse(arg, &a->volume) != 0) {
 		cli_error("--volume-size: '%s' is not a size (examples: 1440k, "
 		    "1.44M, 650M, 4G)", arg);
 		return EXIT_USAGE;
@@ -168,7 +166,7 @@ pack_deliver(void *arg, const char *tmp, const struct sync_pack_result *res,
 {
 	struct pack_args *a = arg;
 	const char *slash = strrchr(res->path, '/');
-	char idhex[2 * BUNDLE_ID_LEN + 1], *base;
+	char *base;
 	size_t n;
 	int r;
 
@@ -176,11 +174,9 @@ pack_deliver(void *arg, const char *tmp, const struct sync_pack_result *res,
 		return mule_errf(err, MULE_ENOMEM, "out of memory");
 	if ((n = strlen(base)) > 5 && strcmp(base + n - 5, ".mule") == 0)
 		base[n - 5] = '\0';
-	hex_encode(idhex, res->bundle_id, BUNDLE_ID_LEN);
 	if (a->mail || a->eml != NULL)
-		r = mail_pack(a->rp, a->db, tmp, base, idhex, res->site.name,
-		    res->peers, res->npeers, a->eml, &a->nfiles, &a->mailto,
-		    err);
+		r = sync_mail_pack(a->rp, res, tmp, a->scratch, base, a->eml,
+		    &a->nfiles, &a->mailto, err);
 	else
 		r = xport_media_pack(tmp, a->out != NULL ? a->out : ".", base,
 		    a->volume, (uint32_t)a->parity, a->iso, &a->nfiles, err);
@@ -260,10 +256,10 @@ cmd_pack(struct cli *c, int argc, char **argv)
 	if ((rc = cli_load_secret(c, &sec)) != 0 ||
 	    (rc = pack_names(a.tolist, names, &o.npeers)) >= 0)
 		goto out;
-	a.db = c->db;
 	/* Parts, images and mail are made from the whole bundle. */
 	if ((a.volume > 0 || a.iso != NULL || a.mail || a.eml != NULL) &&
-	    (tmp = cli_scratch_name(c->db, "tmp")) == NULL) {
+	    ((tmp = cli_scratch_name(c->db, "tmp")) == NULL ||
+	    (a.scratch = cli_scratch_name(c->db, "mail")) == NULL)) {
 		rc = cli_fail(MULE_ENOMEM, NULL);
 		goto out;
 	}
@@ -286,6 +282,7 @@ out:
 		unlink(tmp);
 	free(tmp);
 	free(a.mailto);
+	free(a.scratch);
 	sync_pack_result_release(&res);
 	ident_secret_free(sec);
 	replica_close(a.rp);

@@ -8,7 +8,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli/cmd_mail.h"
 #include "cli/commands.h"
 #include "transports/media.h"
 #include "transports/spool.h"
@@ -32,7 +31,8 @@ struct unpacker {
 	char **groups;		/* spooled bundle ids the parts belong to */
 	size_t ngroups;
 	char *isodir;		/* scratch directory for ISO images */
-	struct mail_fetch *mf;
+	struct xport_mail_fetch *mf;	/* attachments of mail and .eml */
+	struct xport_mail_settings ms;
 	size_t applied, already, skipped;
 	int worst;		/* the worst exit status so far */
 };
@@ -54,7 +54,7 @@ unpack_wanted(const char *name)
 
 	return (len > 5 && strcmp(name + len - 5, ".mule") == 0) ||
 	    (len > 10 && strcmp(name + len - 10, PARTS_SUFFIX) == 0) ||
-	    mail_is_eml(name);
+	    xport_mail_is_eml(name);
 }
 
 static void
@@ -228,16 +228,84 @@ out:
 	free(missing);
 }
 
-/* One operand: a file, a directory or an ISO image; .eml files in it
- * become their mule attachments.  0 or an exit status. */
+/* A problem with one message: shown, and the exit status raised. */
+static void
+unpack_note(void *arg, int code, const char *msg)
+{
+	struct unpacker *u = arg;
+	int rc;
+
+	if (code == 0) {
+		printf("%s\n", msg);
+		return;
+	}
+	cli_error("%s", msg);
+	rc = cli_exit_code(code);
+	if (rc > u->worst)
+		u->worst = rc;
+}
+
+/* The mail settings and the fetch state, on first use. */
+static int
+unpack_mail_init(struct cli *c, struct unpacker *u, char *err)
+{
+	char *scratch;
+	int r;
+
+	if (u->mf != NULL)
+		return 0;
+	if ((r = sync_mail_settings(u->rp, &u->ms, err)) != 0)
+		return r;
+	if ((scratch = cli_scratch_name(c->db, "mail")) == NULL)
+		return mule_errf(err, MULE_ENOMEM, "out of memory");
+	r = xport_mail_fetch_new(scratch, &u->mf, err);
+	free(scratch);
+	return r;
+}
+
+/* Marks paths[from..npaths) as found in a directory (or not). */
+static int
+unpack_mark(struct unpacker *u, size_t from, int dirlike)
+{
+	int *fd;
+
+	if ((fd = realloc(u->fromdir, (u->npaths + 1) * sizeof(int))) == NULL)
+		return cli_fail(MULE_ENOMEM, NULL);
+	u->fromdir = fd;
+	while (from < u->npaths)
+		u->fromdir[from++] = dirlike;
+	return 0;
+}
+
+/* .eml files among paths[before..]: their mule attachments instead. */
+static int
+unpack_eml(struct cli *c, struct unpacker *u, size_t before)
+{
+	char err[MULE_ERRLEN] = "";
+	size_t i, nnew = u->npaths - before;
+	int r;
+
+	for (i = before; i < u->npaths && !xport_mail_is_eml(u->paths[i]);
+	    i++)
+		;
+	if (i == u->npaths)
+		return 0;
+	if ((r = unpack_mail_init(c, u, err)) == 0)
+		r = xport_mail_fetch_eml(u->mf, &u->ms, u->keyhex,
+		    u->paths + before, &nnew, unpack_note, u, err);
+	u->npaths = before + nnew;
+	return r != 0 ? cli_fail(r, err) : 0;
+}
+
+/* One operand: a file, a directory or an ISO image.  0 or an exit
+ * status. */
 static int
 unpack_operand(struct cli *c, struct unpacker *u, const char *arg)
 {
 	char err[MULE_ERRLEN] = "";
-	size_t before = u->npaths, nnew;
+	size_t before = u->npaths;
 	struct stat sb;
 	int r, rc, dirlike;
-	int *fd;
 
 	if (stat(arg, &sb) != 0) {
 		cli_error("%s: no such file or directory", arg);
@@ -253,18 +321,50 @@ unpack_operand(struct cli *c, struct unpacker *u, const char *arg)
 		r = add_path(&u->paths, &u->npaths, arg);
 	if (r != 0)
 		return cli_fail(r, err);
-	nnew = u->npaths - before;
-	rc = mail_eml_expand(c, u->rp, u->keyhex, &u->mf, u->paths + before,
-	    &nnew, &u->worst);
-	u->npaths = before + nnew;
-	if (rc != 0)
+	if ((rc = unpack_eml(c, u, before)) != 0)
 		return rc;
-	if ((fd = realloc(u->fromdir, (u->npaths + 1) * sizeof(int))) == NULL)
-		return cli_fail(MULE_ENOMEM, NULL);
-	u->fromdir = fd;
-	while (before < u->npaths)
-		u->fromdir[before++] = dirlike;
-	return 0;
+	return unpack_mark(u, before, dirlike);
+}
+
+/* Mail: the mule attachments of the inbox.  0 or an exit status. */
+static int
+unpack_mail(struct cli *c, struct unpacker *u)
+{
+	char err[MULE_ERRLEN] = "";
+	size_t before = u->npaths;
+	int r;
+
+	if ((r = unpack_mail_init(c, u, err)) != 0 ||
+	    (r = xport_mail_fetch_inbox(u->mf, &u->ms, u->keyhex, u->dry,
+	    &u->paths, &u->npaths, unpack_note, u, err)) != 0)
+		return cli_fail(r, err);
+	return unpack_mark(u, before, 1);
+}
+
+/* Deletes what applied (when asked to) and says what the fetch did. */
+static int
+unpack_mail_finish(struct unpacker *u)
+{
+	struct xport_mail_fetch_summary s;
+	char err[MULE_ERRLEN] = "";
+	int r, rc = EXIT_OK;
+
+	r = xport_mail_fetch_finish(u->mf, &s, err);
+	u->mf = NULL;
+	if (r != 0)
+		rc = cli_fail(r, err);
+	if (!s.inbox)
+		return rc;
+	printf("fetched %zu mule message%s from %s", s.nmule,
+	    s.nmule == 1 ? "" : "s", s.where);
+	if (s.nother > 0)
+		printf("; %zu for other sites left alone", s.nother);
+	if (s.nbad > 0)
+		printf("; %zu unreadable", s.nbad);
+	if (s.del)
+		printf("; %zu deleted", s.ndeleted);
+	printf("\n");
+	return rc;
 }
 
 /* All bundles in dependency order, across directories (stable). */
@@ -308,13 +408,13 @@ unpack_all(struct unpacker *u)
 				rc = cli_fail(r, err);
 				u->worst = rc > u->worst ? rc : u->worst;
 			}
-			mail_fetch_result(u->mf, u->paths[i], u->dry ? 1 : r);
+			xport_mail_fetch_result(u->mf, u->paths[i], u->dry ? 1 : r);
 			continue;
 		}
-		label = mail_fetch_label(u->mf, u->paths[i]);
+		label = xport_mail_fetch_label(u->mf, u->paths[i]);
 		r = unpack_one(u, u->paths[i], label ? label : u->paths[i],
 		    err);
-		mail_fetch_result(u->mf, u->paths[i], u->dry ? 1 : r);
+		xport_mail_fetch_result(u->mf, u->paths[i], u->dry ? 1 : r);
 		tally(u, u->paths[i], u->fromdir[i], r, err);
 	}
 	for (i = 0; i < u->ngroups; i++)
@@ -385,21 +485,19 @@ cmd_unpack(struct cli *c, int argc, char **argv)
 	for (i = optind; i < argc; i++)
 		if ((rc = unpack_operand(c, &u, argv[i])) != 0)
 			goto out;
-	/* Mail: the mule attachments of the inbox. */
-	if (u.mail && (rc = mail_fetch_run(c, u.rp, u.keyhex, u.dry, &u.mf,
-	    &u.paths, &u.npaths, &u.fromdir, &u.worst)) != 0)
+	if (u.mail && (rc = unpack_mail(c, &u)) != 0)
 		goto out;
 	unpack_sort(&u);
 	unpack_all(&u);
 	rc = u.worst;
 	if (u.mf != NULL) {
-		r = mail_fetch_finish(u.mf);
-		u.mf = NULL;
+		r = unpack_mail_finish(&u);
 		rc = r > rc ? r : rc;
 	}
 out:
 	if (u.mf != NULL)
-		(void)mail_fetch_finish(u.mf);
+		(void)unpack_mail_finish(&u);
+	xport_mail_settings_release(&u.ms);
 	strv_free(u.paths, u.npaths);
 	free(u.fromdir);
 	strv_free(u.groups, u.ngroups);

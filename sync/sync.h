@@ -20,6 +20,7 @@
 #include "crypto/ident.h"
 #include "replica/replica.h"
 #include "replica/schema.h"
+#include "transports/mailbox.h"
 
 #define SYNC_MAX_PEERS 64	/* recipients of one bundle */
 
@@ -149,6 +150,27 @@ struct sync_status {
 int sync_status(struct replica *rp, struct sync_status *out,
     sync_progress_fn progress, void *parg, char *err);
 void sync_status_release(struct sync_status *s);
+
+/* ---- mail (transports/mailbox.h) ---- */
+
+/*
+ * The mail settings stored in the replica (mule config mail.*), with
+ * the password file read.  Zero *ms before; release it with
+ * xport_mail_settings_release in every case.  0 or a MULE_E* code.
+ */
+int sync_mail_settings(struct replica *rp, struct xport_mail_settings *ms,
+    char *err);
+
+/*
+ * pack --mail / --eml DIR, as sync_pack's deliver step: the bundle at
+ * `tmp` (the one res describes; `base` its file name without .mule)
+ * goes by mail to each recipient's 'email' address, or into .eml files
+ * in `emldir`, through the directory `scratch` (made and removed).
+ * *nmsgs and *where (heap) as for xport_mail_pack.
+ */
+int sync_mail_pack(struct replica *rp, const struct sync_pack_result *res,
+    const char *tmp, const char *scratch, const char *base,
+    const char *emldir, size_t *nmsgs, char **where, char *err);
 
 /* ---- checks shared by unpack, verify and inspect ---- */
 

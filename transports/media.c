@@ -140,3 +140,45 @@ xport_media_parts_list(const struct parts_status *st, int state)
 	}
 	return strb_detach(&sb);
 }
+
+int
+xport_size_parse(const char *s, uint64_t *out)
+{
+	uint64_t whole = 0, frac = 0, fdiv = 1, mult = 1;
+	const char *p = s;
+
+	if (*p < '0' || *p > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (whole > UINT64_MAX / 10 / 1024 / 1000 / 1000)
+			return -1;
+		whole = whole * 10 + (uint64_t)(*p - '0');
+	}
+	if (*p == '.') {
+		for (p++; *p >= '0' && *p <= '9' && fdiv < 1000000; p++) {
+			frac = frac * 10 + (uint64_t)(*p - '0');
+			fdiv *= 10;
+		}
+	}
+	/* k = 1024; M = 1000 k; G = 1000 M: 1.44M is a floppy's 1440 KiB. */
+	switch (*p) {
+	case '\0':
+		break;
+	case 'k': case 'K':
+		mult = 1024;
+		break;
+	case 'm': case 'M':
+		mult = 1024 * 1000;
+		break;
+	case 'g': case 'G':
+		mult = (uint64_t)1024 * 1000 * 1000;
+		break;
+	default:
+		return -1;
+	}
+	if (*p != '\0' && p[1] != '\0' && !((p[1] == 'B' || p[1] == 'b') &&
+	    p[2] == '\0'))
+		return -1;
+	*out = whole * mult + frac * mult / fdiv;
+	return *out > 0 ? 0 : -1;
+}

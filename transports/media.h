@@ -35,4 +35,11 @@ int xport_media_is_iso(const char *path);
  */
 char *xport_media_parts_list(const struct parts_status *st, int state);
 
+/*
+ * Parses a media or message size: digits, an optional fraction and a
+ * unit k (1024 bytes), M (1000 k) or G (1000 M), so that 1440k and 1.44M
+ * are a floppy, 650M a CD and 4G fits a FAT32 file.  0 or -1.
+ */
+int xport_size_parse(const char *s, uint64_t *out);
+
 #endif
