@@ -1,61 +1,30 @@
-/* cli/cmd_unpack.c — mule unpack [--dry-run] PATH... */
-#include <dirent.h>
-#include <errno.h>
+/* cli/cmd_unpack.c — mule unpack [--dry-run] PATH... | unpack --mail
+ * [PATH...]: options; the bundles gathered (xport_inbound); each applied
+ * with sync_unpack; output. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/cli.h"
 #include "cli/commands.h"
-#include "transports/media.h"
-#include "transports/spool.h"
 #include "core/hex.h"
 #include "core/strb.h"
-#include "replica/schema.h"
 #include "sync/sync.h"
-#include "transports/dir.h"
-#include "transports/iso.h"
+#include "transports/inbound.h"
+#include "transports/spool.h"
 
 /* One run of unpack: what to apply, and what happened. */
 struct unpacker {
-	const char *db;
 	struct replica *rp;
 	struct ident_secret *sec;
 	char keyhex[2 * IDENT_KEYID_LEN + 1];
 	int dry, mail;
-	char **paths;		/* bundles and parts, in the order to apply */
-	int *fromdir;		/* per path: found in a directory or image */
-	size_t npaths;
-	char **groups;		/* spooled bundle ids the parts belong to */
-	size_t ngroups;
-	char *isodir;		/* scratch directory for ISO images */
-	struct xport_mail_fetch *mf;	/* attachments of mail and .eml */
-	struct xport_mail_settings ms;
+	struct xport_inbound in;
 	size_t applied, already, skipped;
 	int worst;		/* the worst exit status so far */
 };
-
-static int
-add_path(char ***v, size_t *n, const char *path)
-{
-	if (strv_push(v, *n, path) != 0)
-		return MULE_ENOMEM;
-	(*n)++;
-	return 0;
-}
-
-/* What unpack looks at in a directory: bundles, parts, mail files. */
-static int
-unpack_wanted(const char *name)
-{
-	size_t len = strlen(name);
-
-	return (len > 5 && strcmp(name + len - 5, ".mule") == 0) ||
-	    (len > 10 && strcmp(name + len - 10, PARTS_SUFFIX) == 0) ||
-	    xport_mail_is_eml(name);
-}
 
 static void
 unpack_print(const struct unpacker *u, const char *label,
@@ -84,18 +53,26 @@ unpack_print(const struct unpacker *u, const char *label,
 		    res->st.conflicts == 1 ? "" : "s");
 }
 
+/* Raises the exit status to the one for `code`. */
+static void
+unpack_worst(struct unpacker *u, int rc)
+{
+	if (rc > u->worst)
+		u->worst = rc;
+}
+
 /*
- * Verifies and applies one bundle (sync_unpack) and says what it did.
- * Returns 0, MULE_EAPPLIED, or an error (message in err).  In a
- * directory, bundles for other sites are MULE_ENOTRECIPIENT and the
- * caller skips them.
+ * Verifies, applies and reports one bundle; counts it.  Returns what
+ * sync_unpack returned.  In a directory (indir), bundles applied before
+ * are counted and bundles for other sites skipped, silently.
  */
 static int
 unpack_one(struct unpacker *u, const char *path, const char *label,
-    char *err)
+    int indir)
 {
 	struct sync_unpack_result res;
 	struct sync_unpack_opts o;
+	char err[MULE_ERRLEN] = "";
 	int r;
 
 	memset(&res, 0, sizeof(res));
@@ -107,238 +84,109 @@ unpack_one(struct unpacker *u, const char *path, const char *label,
 	o.progress = progress_cb;
 	r = sync_unpack(u->rp, &o, &res, err);
 	progress_done();
-	if (r == 0)
+	if (r == 0) {
 		unpack_print(u, label, &res);
+		u->applied++;
+	} else if (r == MULE_EAPPLIED && indir) {
+		u->already++;
+	} else if (r == MULE_EAPPLIED) {
+		printf("%s: already applied; nothing changed\n", path);
+	} else if (r == MULE_ENOTRECIPIENT && indir) {
+		u->skipped++;
+	} else {
+		unpack_worst(u, cli_fail(r, err));
+	}
 	sync_unpack_result_release(&res);
 	return r;
 }
 
-/* Reports one bundle's result and counts it. */
-static void
-tally(struct unpacker *u, const char *path, int indir, int r,
-    const char *err)
-{
-	int rc;
-
-	if (r == 0) {
-		u->applied++;
-	} else if (r == MULE_EAPPLIED) {
-		if (indir)
-			u->already++;
-		else
-			printf("%s: already applied; nothing changed\n", path);
-	} else if (r == MULE_ENOTRECIPIENT && indir) {
-		u->skipped++;
-	} else {
-		rc = cli_fail(r, err);
-		if (rc > u->worst)
-			u->worst = rc;
-	}
-}
-
-static int
-add_group(char ***v, size_t *n, const char *id)
-{
-	size_t i;
-
-	for (i = 0; i < *n; i++)
-		if (strcmp((*v)[i], id) == 0)
-			return 0;
-	return add_path(v, n, id);
-}
-
-/* Extracts the bundles and parts of an ISO image into a scratch dir. */
-static int
-iso_paths(struct unpacker *u, const char *iso, char *err)
-{
-	char **got = NULL;
-	size_t i, ngot = 0;
-	int r;
-
-	if (u->isodir == NULL) {
-		if ((u->isodir = cli_scratch_name(u->db, "iso")) == NULL)
-			return mule_errf(err, MULE_ENOMEM, "out of memory");
-		if (mkdir(u->isodir, 0700) != 0)
-			return mule_errf(err, MULE_EIO, "cannot make %s: %s",
-			    u->isodir, strerror(errno));
-	}
-	if ((r = xport_iso_extract(iso, u->isodir, ".mule", PARTS_SUFFIX,
-	    &got, &ngot, err)) != 0)
-		return r;
-	for (i = 0; i < ngot && r == 0; i++)
-		r = add_path(&u->paths, &u->npaths, got[i]);
-	xport_iso_paths_free(got, ngot);
-	return r == 0 ? 0 : mule_errf(err, r, "out of memory");
-}
-
-/* A spooled bundle: rebuild and apply it once enough parts are here. */
+/* A spooled bundle: rebuilt and applied once enough parts are here. */
 static void
 unpack_group(struct unpacker *u, const char *idhex)
 {
-	struct parts_status st;
-	char err[MULE_ERRLEN] = "", **paths = NULL, *dir = NULL;
-	char *have = NULL, *missing = NULL;
-	struct strb joined, label;
-	size_t n = 0;
+	struct xport_spool_join j;
+	char err[MULE_ERRLEN] = "";
+	struct strb label;
 	int r;
 
-	strb_init(&joined);
 	strb_init(&label);
-	if ((r = xport_spool_parts(u->db, idhex, &paths, &n, err)) != 0 ||
-	    (r = parts_status_compute((const char *const *)paths, n, 1, &st,
-	    err)) != 0) {
-		tally(u, idhex, 0, r, err);
+	if ((r = xport_spool_join(u->in.db, idhex, &j, err)) != 0) {
+		unpack_worst(u, cli_fail(r, err));
 		goto out;
 	}
-	if (st.nneeded > 0) {
-		have = xport_media_parts_list(&st, PART_GOOD);
-		missing = xport_media_parts_list(&st, PART_MISSING);
+	if (j.path == NULL) {
 		printf("bundle %.12s…: %u of the %u parts needed are here "
 		    "(have: %s; missing: %s); it waits in the spool for %u "
-		    "more (any of the missing)\n", idhex, st.ngood,
-		    (unsigned)st.info.ndata, have ? have : "-",
-		    missing ? missing : "-", st.nneeded);
+		    "more (any of the missing)\n", idhex, j.ngood, j.ndata,
+		    j.have ? j.have : "-", j.missing ? j.missing : "-",
+		    j.nneeded);
 		goto out;
 	}
-	dir = xport_spool_dir(u->db, idhex);
-	strb_addf(&joined, "%s/.bundle.mule", dir ? dir : ".");
-	if ((r = parts_join((const char *const *)paths, n, strb_str(&joined),
-	    &st, err)) != 0) {
-		tally(u, idhex, 0, r, err);
-		goto out;
-	}
-	if (st.ngood < (unsigned)(st.info.ndata + st.info.nparity))
+	if (j.ngood < j.ndata + j.nparity)
 		printf("bundle %.12s…: rebuilt from %u of its %u parts\n",
-		    idhex, st.ngood, st.info.ndata + st.info.nparity);
-	err[0] = '\0';
-	strb_reset(&label);
-	strb_addf(&label, "bundle %.12s… (from %u parts)", idhex, st.ngood);
-	r = unpack_one(u, strb_str(&joined), strb_str(&label), err);
-	unlink(strb_str(&joined));
-	tally(u, idhex, 1, r, err);
+		    idhex, j.ngood, j.ndata + j.nparity);
+	strb_addf(&label, "bundle %.12s… (from %u parts)", idhex, j.ngood);
+	r = unpack_one(u, j.path, strb_str(&label), 1);
+	unlink(j.path);
 	/* Applied, applied before, or for another site: the parts go. */
 	if (r == 0 || r == MULE_EAPPLIED || r == MULE_ENOTRECIPIENT)
-		xport_spool_remove(u->db, idhex);
+		xport_spool_remove(u->in.db, idhex);
 out:
-	parts_paths_free(paths, n);
-	strb_release(&joined);
+	xport_spool_join_release(&j);
 	strb_release(&label);
-	free(dir);
-	free(have);
-	free(missing);
+}
+
+/* Applies the bundles in order; parts go to the spool, then the groups
+ * they complete are applied. */
+static void
+unpack_all(struct unpacker *u)
+{
+	struct xport_inbound *in = &u->in;
+	char err[MULE_ERRLEN];
+	size_t i;
+	int r;
+
+	for (i = 0; i < in->n; i++) {
+		err[0] = '\0';
+		if (xport_inbound_is_part(in, i)) {
+			/* Parts wait in the spool until they make a bundle. */
+			if ((r = xport_inbound_spool(in, i, err)) != 0)
+				unpack_worst(u, cli_fail(r, err));
+		} else {
+			r = unpack_one(u, in->paths[i],
+			    xport_inbound_label(in, i), in->fromdir[i]);
+		}
+		xport_inbound_result(in, i, r);
+	}
+	for (i = 0; i < in->ngroups; i++)
+		unpack_group(u, in->groups[i]);
+	if (in->n == 0)
+		printf("no bundles found\n");
+	if (u->already > 0)
+		printf("%zu bundle%s applied before; nothing changed by "
+		    "%s\n", u->already, u->already == 1 ? " was" : "s were",
+		    u->already == 1 ? "it" : "them");
+	if (u->skipped > 0)
+		printf("skipped %zu bundle%s addressed to other sites\n",
+		    u->skipped, u->skipped == 1 ? "" : "s");
 }
 
 /* A problem with one message: shown, and the exit status raised. */
 static void
 unpack_note(void *arg, int code, const char *msg)
 {
-	struct unpacker *u = arg;
-	int rc;
-
 	if (code == 0) {
 		printf("%s\n", msg);
 		return;
 	}
 	cli_error("%s", msg);
-	rc = cli_exit_code(code);
-	if (rc > u->worst)
-		u->worst = rc;
+	unpack_worst(arg, cli_exit_code(code));
 }
 
-/* The mail settings and the fetch state, on first use. */
 static int
-unpack_mail_init(struct cli *c, struct unpacker *u, char *err)
+unpack_settings(void *arg, struct xport_mail_settings *ms, char *err)
 {
-	char *scratch;
-	int r;
-
-	if (u->mf != NULL)
-		return 0;
-	if ((r = sync_mail_settings(u->rp, &u->ms, err)) != 0)
-		return r;
-	if ((scratch = cli_scratch_name(c->db, "mail")) == NULL)
-		return mule_errf(err, MULE_ENOMEM, "out of memory");
-	r = xport_mail_fetch_new(scratch, &u->mf, err);
-	free(scratch);
-	return r;
-}
-
-/* Marks paths[from..npaths) as found in a directory (or not). */
-static int
-unpack_mark(struct unpacker *u, size_t from, int dirlike)
-{
-	int *fd;
-
-	if ((fd = realloc(u->fromdir, (u->npaths + 1) * sizeof(int))) == NULL)
-		return cli_fail(MULE_ENOMEM, NULL);
-	u->fromdir = fd;
-	while (from < u->npaths)
-		u->fromdir[from++] = dirlike;
-	return 0;
-}
-
-/* .eml files among paths[before..]: their mule attachments instead. */
-static int
-unpack_eml(struct cli *c, struct unpacker *u, size_t before)
-{
-	char err[MULE_ERRLEN] = "";
-	size_t i, nnew = u->npaths - before;
-	int r;
-
-	for (i = before; i < u->npaths && !xport_mail_is_eml(u->paths[i]);
-	    i++)
-		;
-	if (i == u->npaths)
-		return 0;
-	if ((r = unpack_mail_init(c, u, err)) == 0)
-		r = xport_mail_fetch_eml(u->mf, &u->ms, u->keyhex,
-		    u->paths + before, &nnew, unpack_note, u, err);
-	u->npaths = before + nnew;
-	return r != 0 ? cli_fail(r, err) : 0;
-}
-
-/* One operand: a file, a directory or an ISO image.  0 or an exit
- * status. */
-static int
-unpack_operand(struct cli *c, struct unpacker *u, const char *arg)
-{
-	char err[MULE_ERRLEN] = "";
-	size_t before = u->npaths;
-	struct stat sb;
-	int r, rc, dirlike;
-
-	if (stat(arg, &sb) != 0) {
-		cli_error("%s: no such file or directory", arg);
-		return EXIT_FAIL;
-	}
-	dirlike = S_ISDIR(sb.st_mode);
-	if (dirlike)
-		r = xport_dir_list(arg, unpack_wanted, &u->paths, &u->npaths,
-		    err);
-	else if (xport_media_is_iso(arg))
-		r = iso_paths(u, arg, err), dirlike = 1;
-	else
-		r = add_path(&u->paths, &u->npaths, arg);
-	if (r != 0)
-		return cli_fail(r, err);
-	if ((rc = unpack_eml(c, u, before)) != 0)
-		return rc;
-	return unpack_mark(u, before, dirlike);
-}
-
-/* Mail: the mule attachments of the inbox.  0 or an exit status. */
-static int
-unpack_mail(struct cli *c, struct unpacker *u)
-{
-	char err[MULE_ERRLEN] = "";
-	size_t before = u->npaths;
-	int r;
-
-	if ((r = unpack_mail_init(c, u, err)) != 0 ||
-	    (r = xport_mail_fetch_inbox(u->mf, &u->ms, u->keyhex, u->dry,
-	    &u->paths, &u->npaths, unpack_note, u, err)) != 0)
-		return cli_fail(r, err);
-	return unpack_mark(u, before, 1);
+	return sync_mail_settings(arg, ms, err);
 }
 
 /* Deletes what applied (when asked to) and says what the fetch did. */
@@ -349,9 +197,7 @@ unpack_mail_finish(struct unpacker *u)
 	char err[MULE_ERRLEN] = "";
 	int r, rc = EXIT_OK;
 
-	r = xport_mail_fetch_finish(u->mf, &s, err);
-	u->mf = NULL;
-	if (r != 0)
+	if ((r = xport_inbound_finish(&u->in, &s, err)) != 0)
 		rc = cli_fail(r, err);
 	if (!s.inbox)
 		return rc;
@@ -365,69 +211,6 @@ unpack_mail_finish(struct unpacker *u)
 		printf("; %zu deleted", s.ndeleted);
 	printf("\n");
 	return rc;
-}
-
-/* All bundles in dependency order, across directories (stable). */
-static void
-unpack_sort(struct unpacker *u)
-{
-	size_t i, j;
-	char *tp;
-	int tf;
-
-	for (i = 1; i < u->npaths; i++) {
-		for (j = i; j > 0 && xport_dir_cmp(&u->paths[j - 1],
-		    &u->paths[j]) > 0; j--) {
-			tp = u->paths[j];
-			tf = u->fromdir[j];
-			u->paths[j] = u->paths[j - 1];
-			u->fromdir[j] = u->fromdir[j - 1];
-			u->paths[j - 1] = tp;
-			u->fromdir[j - 1] = tf;
-		}
-	}
-}
-
-/* Applies the bundles in order; parts go to the spool, then the groups
- * they complete are applied. */
-static void
-unpack_all(struct unpacker *u)
-{
-	char err[MULE_ERRLEN], idhex[33];
-	const char *label;
-	size_t i;
-	int r, rc;
-
-	for (i = 0; i < u->npaths; i++) {
-		err[0] = '\0';
-		if (xport_media_is_part(u->paths[i])) {
-			/* Parts wait in the spool until they make a bundle. */
-			if ((r = xport_spool_add(u->db, u->paths[i], idhex,
-			    err)) != 0 || (r = add_group(&u->groups,
-			    &u->ngroups, idhex)) != 0) {
-				rc = cli_fail(r, err);
-				u->worst = rc > u->worst ? rc : u->worst;
-			}
-			xport_mail_fetch_result(u->mf, u->paths[i], u->dry ? 1 : r);
-			continue;
-		}
-		label = xport_mail_fetch_label(u->mf, u->paths[i]);
-		r = unpack_one(u, u->paths[i], label ? label : u->paths[i],
-		    err);
-		xport_mail_fetch_result(u->mf, u->paths[i], u->dry ? 1 : r);
-		tally(u, u->paths[i], u->fromdir[i], r, err);
-	}
-	for (i = 0; i < u->ngroups; i++)
-		unpack_group(u, u->groups[i]);
-	if (u->npaths == 0)
-		printf("no bundles found\n");
-	if (u->already > 0)
-		printf("%zu bundle%s applied before; nothing changed by "
-		    "%s\n", u->already, u->already == 1 ? " was" : "s were",
-		    u->already == 1 ? "it" : "them");
-	if (u->skipped > 0)
-		printf("skipped %zu bundle%s addressed to other sites\n",
-		    u->skipped, u->skipped == 1 ? "" : "s");
 }
 
 static int
@@ -461,50 +244,61 @@ unpack_options(struct unpacker *u, int argc, char **argv)
 	return -1;
 }
 
+/* Opens the replica and checks our key; 0 or an exit status. */
+static int
+unpack_open(struct cli *c, struct unpacker *u)
+{
+	char err[MULE_ERRLEN] = "";
+	struct replica_site site;
+	int r, rc;
+
+	if ((rc = cli_open(c, 0, &u->rp)) != 0 ||
+	    (rc = cli_load_secret(c, &u->sec)) != 0)
+		return rc;
+	if ((r = sync_key_check(u->rp, u->sec, &site, err)) != 0)
+		return cli_fail(r, err);
+	hex_encode(u->keyhex, site.pub.key_id, IDENT_KEYID_LEN);
+	u->in.db = c->db;
+	u->in.keyhex = u->keyhex;
+	u->in.dry = u->dry;
+	u->in.settings = unpack_settings;
+	u->in.sarg = u->rp;
+	u->in.note = unpack_note;
+	u->in.narg = u;
+	return 0;
+}
+
 int
 cmd_unpack(struct cli *c, int argc, char **argv)
 {
 	char err[MULE_ERRLEN] = "";
-	struct replica_site site;
 	struct unpacker u;
-	int i, r, rc;
+	int i, r = 0, rc;
 
 	memset(&u, 0, sizeof(u));
 	if ((rc = unpack_options(&u, argc, argv)) >= 0)
 		return rc;
-	if ((rc = cli_open(c, 0, &u.rp)) != 0)
-		return rc;
-	u.db = c->db;
-	if ((rc = cli_load_secret(c, &u.sec)) != 0)
+	if ((rc = unpack_open(c, &u)) != 0)
 		goto out;
-	if ((r = sync_key_check(u.rp, u.sec, &site, err)) != 0) {
+	for (i = optind; i < argc && r == 0; i++)
+		r = xport_inbound_add(&u.in, argv[i], err);
+	if (r == 0 && u.mail)
+		r = xport_inbound_mail(&u.in, err);
+	if (r != 0) {
 		rc = cli_fail(r, err);
 		goto out;
 	}
-	hex_encode(u.keyhex, site.pub.key_id, IDENT_KEYID_LEN);
-	for (i = optind; i < argc; i++)
-		if ((rc = unpack_operand(c, &u, argv[i])) != 0)
-			goto out;
-	if (u.mail && (rc = unpack_mail(c, &u)) != 0)
-		goto out;
-	unpack_sort(&u);
+	xport_inbound_sort(&u.in);
 	unpack_all(&u);
 	rc = u.worst;
-	if (u.mf != NULL) {
+	if (u.in.mf != NULL) {
 		r = unpack_mail_finish(&u);
 		rc = r > rc ? r : rc;
 	}
 out:
-	if (u.mf != NULL)
+	if (u.in.mf != NULL)
 		(void)unpack_mail_finish(&u);
-	xport_mail_settings_release(&u.ms);
-	strv_free(u.paths, u.npaths);
-	free(u.fromdir);
-	strv_free(u.groups, u.ngroups);
-	if (u.isodir != NULL) {
-		xport_dir_remove(u.isodir);
-		free(u.isodir);
-	}
+	xport_inbound_release(&u.in);
 	ident_secret_free(u.sec);
 	replica_close(u.rp);
 	return rc;

@@ -261,3 +261,51 @@ xport_spool_status_free(struct xport_spool_group *v, size_t n)
 	}
 	free(v);
 }
+
+int
+xport_spool_join(const char *db, const char *idhex,
+    struct xport_spool_join *j, char *err)
+{
+	struct parts_status st;
+	struct strb sb;
+	char **paths = NULL, *dir = NULL;
+	size_t n = 0;
+	int r;
+
+	memset(j, 0, sizeof(*j));
+	strb_init(&sb);
+	if ((r = xport_spool_parts(db, idhex, &paths, &n, err)) != 0 ||
+	    (r = parts_status_compute((const char *const *)paths, n, 1, &st,
+	    err)) != 0)
+		goto out;
+	j->ngood = st.ngood;
+	j->ndata = st.info.ndata;
+	j->nparity = st.info.nparity;
+	if ((j->nneeded = st.nneeded) > 0) {
+		j->have = xport_media_parts_list(&st, PART_GOOD);
+		j->missing = xport_media_parts_list(&st, PART_MISSING);
+		goto out;
+	}
+	dir = xport_spool_dir(db, idhex);
+	strb_addf(&sb, "%s/.bundle.mule", dir ? dir : ".");
+	if ((r = parts_join((const char *const *)paths, n, strb_str(&sb), &st,
+	    err)) != 0)
+		goto out;
+	j->ngood = st.ngood;
+	if ((j->path = strb_detach(&sb)) == NULL)
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+out:
+	strv_free(paths, n);
+	strb_release(&sb);
+	free(dir);
+	return r;
+}
+
+void
+xport_spool_join_release(struct xport_spool_join *j)
+{
+	free(j->path);
+	free(j->have);
+	free(j->missing);
+	memset(j, 0, sizeof(*j));
+}

@@ -45,6 +45,25 @@ int xport_spool_status(const char *db, struct xport_spool_group **out,
     size_t *n, char *err);
 void xport_spool_status_free(struct xport_spool_group *v, size_t n);
 
+/* One spooled bundle, rebuilt or still waiting. */
+struct xport_spool_join {
+	char *path;		/* heap: the rebuilt bundle, or NULL */
+	char *have, *missing;	/* heap, while waiting: part names */
+	unsigned ngood;		/* good parts found */
+	unsigned ndata, nparity;	/* parts the bundle was split into */
+	unsigned nneeded;	/* more parts needed (0: rebuilt) */
+};
+
+/*
+ * Rebuilds the bundle `idhex` from its spooled parts when enough of them
+ * are here (j->path, inside the group's directory: the caller unlinks it
+ * after use); otherwise says what is there and what is missing.  0 or a
+ * MULE_E* code.  Release *j with xport_spool_join_release either way.
+ */
+int xport_spool_join(const char *db, const char *idhex,
+    struct xport_spool_join *j, char *err);
+void xport_spool_join_release(struct xport_spool_join *j);
+
 /* Removes one bundle's group from the spool (and the spool once empty). */
 void xport_spool_remove(const char *db, const char *idhex);
 
