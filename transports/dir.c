@@ -48,7 +48,7 @@ xport_dir_list(const char *dir, int (*want)(const char *name), char ***v,
 	}
 	closedir(d);
 	strb_release(&sb);
-	if (r == 0)
+	if (r == 0 && *n > first)
 		qsort(*v + first, *n - first, sizeof(char *), xport_dir_cmp);
 	return r;
 }
