@@ -63,9 +63,6 @@ char *cli_keyfile(struct cli *c, const char *db);
 int cli_open(struct cli *c, int readonly, struct replica **rp);
 /* Loads our secret identity (printing errors). 0 or an exit status. */
 int cli_load_secret(struct cli *c, struct ident_secret **s);
-/* A scratch name beside the database, DB.mule-WHAT-PID (heap; NULL when
- * out of memory). */
-char *cli_scratch_name(const char *db, const char *what);
 
 
 /* JSON output helpers: a string with escapes; hex bytes. */

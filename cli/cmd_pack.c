@@ -10,10 +10,10 @@
 
 #include "cli/cli.h"
 #include "cli/commands.h"
-#include "transports/media.h"
-#include "transports/spool.h"
 #include "core/strb.h"
 #include "sync/sync.h"
+#include "transports/dir.h"
+#include "transports/media.h"
 
 /* What the options ask for. */
 struct pack_args {
@@ -258,8 +258,8 @@ cmd_pack(struct cli *c, int argc, char **argv)
 		goto out;
 	/* Parts, images and mail are made from the whole bundle. */
 	if ((a.volume > 0 || a.iso != NULL || a.mail || a.eml != NULL) &&
-	    ((tmp = cli_scratch_name(c->db, "tmp")) == NULL ||
-	    (a.scratch = cli_scratch_name(c->db, "mail")) == NULL)) {
+	    ((tmp = xport_scratch_name(c->db, "tmp")) == NULL ||
+	    (a.scratch = xport_scratch_name(c->db, "mail")) == NULL)) {
 		rc = cli_fail(MULE_ENOMEM, NULL);
 		goto out;
 	}

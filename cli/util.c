@@ -123,16 +123,6 @@ cli_load_secret(struct cli *c, struct ident_secret **s)
 	return 0;
 }
 
-char *
-cli_scratch_name(const char *db, const char *what)
-{
-	struct strb sb;
-
-	strb_init(&sb);
-	strb_addf(&sb, "%s.mule-%s-%ld", db, what, (long)getpid());
-	return strb_detach(&sb);
-}
-
 void
 json_str(FILE *f, const char *s)
 {

@@ -53,6 +53,16 @@ xport_dir_list(const char *dir, int (*want)(const char *name), char ***v,
 	return r;
 }
 
+char *
+xport_scratch_name(const char *db, const char *what)
+{
+	struct strb sb;
+
+	strb_init(&sb);
+	strb_addf(&sb, "%s.mule-%s-%ld", db, what, (long)getpid());
+	return strb_detach(&sb);
+}
+
 void
 xport_dir_remove(const char *dir)
 {

@@ -22,6 +22,10 @@ int xport_dir_list(const char *dir, int (*want)(const char *name),
  * comparator over char *). */
 int xport_dir_cmp(const void *a, const void *b);
 
+/* A scratch name beside the database: DB.mule-WHAT-PID (heap, the
+ * caller frees it; NULL when out of memory). */
+char *xport_scratch_name(const char *db, const char *what);
+
 /* Removes the files in `dir`, then `dir` itself if it is then empty. */
 void xport_dir_remove(const char *dir);
 

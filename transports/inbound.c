@@ -15,17 +15,6 @@
 #include "transports/media.h"
 #include "transports/spool.h"
 
-/* DB.mule-WHAT-PID (heap; NULL when out of memory). */
-static char *
-scratch_name(const char *db, const char *what)
-{
-	struct strb sb;
-
-	strb_init(&sb);
-	strb_addf(&sb, "%s.mule-%s-%ld", db, what, (long)getpid());
-	return strb_detach(&sb);
-}
-
 static int
 add_path(char ***v, size_t *n, const char *path)
 {
@@ -60,7 +49,7 @@ mail_init(struct xport_inbound *in, char *err)
 			return r;
 		in->have_ms = 1;
 	}
-	if ((scratch = scratch_name(in->db, "mail")) == NULL)
+	if ((scratch = xport_scratch_name(in->db, "mail")) == NULL)
 		return mule_errf(err, MULE_ENOMEM, "out of memory");
 	r = xport_mail_fetch_new(scratch, &in->mf, err);
 	free(scratch);
@@ -76,7 +65,7 @@ add_iso(struct xport_inbound *in, const char *iso, char *err)
 	int r;
 
 	if (in->isodir == NULL) {
-		if ((in->isodir = scratch_name(in->db, "iso")) == NULL)
+		if ((in->isodir = xport_scratch_name(in->db, "iso")) == NULL)
 			return mule_errf(err, MULE_ENOMEM, "out of memory");
 		if (mkdir(in->isodir, 0700) != 0)
 			return mule_errf(err, MULE_EIO, "cannot make %s: %s",
