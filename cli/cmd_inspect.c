@@ -5,8 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sync/sync.h"
 #include "cli/commands.h"
+#include "sync/sync.h"
 #include "core/strb.h"
 
 struct itable {

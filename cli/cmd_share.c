@@ -117,8 +117,16 @@ share_describe(struct replica *rp, const char *peer, int json,
 	return EXIT_OK;
 }
 
-int
-cmd_share(struct cli *c, int argc, char **argv)
+/* What the options of share ask for. */
+struct share_args {
+	const char *where, *colopt;
+	int colmode, list, reset;
+};
+
+/* Options and operands.  -1 to go on, or the exit status. */
+static int
+share_options(struct cli *c, const struct cli_cmd *cmd, int argc,
+    char **argv, struct share_args *a)
 {
 	static const struct option opts[] = {
 		{ "where", required_argument, NULL, 'w' },
@@ -130,36 +138,29 @@ cmd_share(struct cli *c, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const struct cli_cmd *cmd = cli_find("share");
-	char err[MULE_ERRLEN] = "", *buf = NULL, **cols = NULL;
-	const char *where = NULL, *colopt = NULL, *peer, *table;
-	struct replica *rp = NULL;
-	struct replica_share *had = NULL;
-	struct replica_table **tabs = NULL;
-	size_t ncols = 0, nhad = 0, ntabs = 0;
-	int ch, r, rc = EXIT_FAIL, list = 0, reset = 0, colmode = 0;
+	int ch;
 
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'w':
-			where = optarg;
+			a->where = optarg;
 			break;
 		case 'c':
 		case 'x':
-			if (colopt != NULL) {
+			if (a->colopt != NULL) {
 				cli_error("--columns and --exclude: give one "
 				    "of them, once");
 				return EXIT_USAGE;
 			}
-			colopt = optarg;
-			colmode = ch == 'c' ? REPLICA_COLS_ONLY :
+			a->colopt = optarg;
+			a->colmode = ch == 'c' ? REPLICA_COLS_ONLY :
 			    REPLICA_COLS_EXCEPT;
 			break;
 		case 'l':
-			list = 1;
+			a->list = 1;
 			break;
 		case 'R':
-			reset = 1;
+			a->reset = 1;
 			break;
 		case 'j':
 			c->json = 1;
@@ -170,54 +171,44 @@ cmd_share(struct cli *c, int argc, char **argv)
 			return cli_usage(cmd);
 		}
 	}
-	if ((list || reset) && (optind != argc - 1 || where != NULL ||
-	    colopt != NULL || (list && reset)))
+	if ((a->list || a->reset) && (optind != argc - 1 || a->where != NULL ||
+	    a->colopt != NULL || (a->list && a->reset)))
 		return cli_usage(cmd);
-	if (!list && !reset && optind != argc - 2)
+	if (!a->list && !a->reset && optind != argc - 2)
 		return cli_usage(cmd);
-	if (c->json && !list)
+	if (c->json && !a->list)
 		return cli_usage(cmd);
-	peer = argv[optind];
-	table = list || reset ? NULL : argv[optind + 1];
-	if (colopt != NULL && (rc = split_cols(colmode == REPLICA_COLS_ONLY ?
-	    "--columns" : "--exclude", colopt, &buf, &cols, &ncols)) != 0)
-		goto out;
-	if ((rc = cli_open(c, list, &rp)) != 0)
-		goto out;
-	rc = EXIT_FAIL;
-	if (list) {
-		rc = share_describe(rp, peer, c->json, "");
-		if (rc == EXIT_OK && c->json)
-			printf("\n");
-		goto out;
-	}
-	if (reset) {
-		if ((r = replica_share_reset(rp, peer, err)) != 0) {
-			rc = cli_fail(r, err);
-			goto out;
-		}
-		printf("%s: sync set forgotten; from the next pack it gets "
-		    "every tracked table in full\n", peer);
-		rc = EXIT_OK;
-		goto out;
-	}
+	return -1;
+}
+
+/* Shares one table and says what changes for the peer. */
+static int
+share_add(struct replica *rp, const char *peer, const char *table,
+    const struct share_args *a, char **cols, size_t ncols)
+{
+	char err[MULE_ERRLEN] = "";
+	struct replica_share *had = NULL;
+	struct replica_table **tabs = NULL;
+	size_t nhad = 0, ntabs = 0;
+	int r, rc;
+
 	if ((r = replica_shares(rp, peer, &had, &nhad, err)) != 0 ||
 	    (r = replica_tables(rp, &tabs, &ntabs, err)) != 0) {
 		rc = cli_fail(r, err);
 		goto out;
 	}
-	if ((r = replica_share(rp, peer, table, where, colmode,
+	if ((r = replica_share(rp, peer, table, a->where, a->colmode,
 	    (const char *const *)cols, ncols, err)) != 0) {
 		cli_error("cannot share %s with %s: %s", table, peer, err);
 		rc = cli_exit_code(r);
 		goto out;
 	}
 	printf("%s: shares %s", peer, table);
-	if (where != NULL)
-		printf(" (rows where %s)", where);
-	if (colopt != NULL)
-		printf(" (%s %s)", colmode == REPLICA_COLS_ONLY ?
-		    "only columns" : "without columns", colopt);
+	if (a->where != NULL)
+		printf(" (rows where %s)", a->where);
+	if (a->colopt != NULL)
+		printf(" (%s %s)", a->colmode == REPLICA_COLS_ONLY ?
+		    "only columns" : "without columns", a->colopt);
 	printf("; takes effect at the next 'mule pack --to %s'\n", peer);
 	if (nhad == 0 && ntabs > 1)
 		printf("note: %s now gets only the tables shared with it; the "
@@ -229,6 +220,45 @@ cmd_share(struct cli *c, int argc, char **argv)
 out:
 	replica_shares_free(had, nhad);
 	replica_tables_free(tabs, ntabs);
+	return rc;
+}
+
+int
+cmd_share(struct cli *c, int argc, char **argv)
+{
+	const struct cli_cmd *cmd = cli_find("share");
+	char err[MULE_ERRLEN] = "", *buf = NULL, **cols = NULL;
+	struct replica *rp = NULL;
+	struct share_args a;
+	const char *peer;
+	size_t ncols = 0;
+	int r, rc;
+
+	memset(&a, 0, sizeof(a));
+	if ((rc = share_options(c, cmd, argc, argv, &a)) >= 0)
+		return rc;
+	peer = argv[optind];
+	if (a.colopt != NULL && (rc = split_cols(a.colmode ==
+	    REPLICA_COLS_ONLY ? "--columns" : "--exclude", a.colopt, &buf,
+	    &cols, &ncols)) != 0)
+		goto out;
+	if ((rc = cli_open(c, a.list, &rp)) != 0)
+		goto out;
+	if (a.list) {
+		rc = share_describe(rp, peer, c->json, "");
+		if (rc == EXIT_OK && c->json)
+			printf("\n");
+	} else if (a.reset) {
+		if ((r = replica_share_reset(rp, peer, err)) != 0) {
+			rc = cli_fail(r, err);
+			goto out;
+		}
+		printf("%s: sync set forgotten; from the next pack it gets "
+		    "every tracked table in full\n", peer);
+	} else {
+		rc = share_add(rp, peer, argv[optind + 1], &a, cols, ncols);
+	}
+out:
 	free(cols);
 	free(buf);
 	replica_close(rp);

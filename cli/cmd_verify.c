@@ -2,8 +2,8 @@
 #include <getopt.h>
 #include <stdio.h>
 
-#include "sync/sync.h"
 #include "cli/commands.h"
+#include "sync/sync.h"
 #include "core/strb.h"
 
 int
