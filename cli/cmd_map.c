@@ -50,6 +50,60 @@ map_list(struct cli *c, struct replica *rp, const char *peer)
 	return EXIT_OK;
 }
 
+/* REMOTE=LOCAL pairs into rcols/lcols (heap arrays of n pointers into
+ * argv).  0 or an exit status. */
+static int
+map_pairs(char **argv, size_t n, char ***rcols, char ***lcols)
+{
+	char *eq;
+	size_t i;
+
+	if ((*rcols = calloc(n + 1, sizeof(char *))) == NULL ||
+	    (*lcols = calloc(n + 1, sizeof(char *))) == NULL) {
+		cli_error("out of memory");
+		return EXIT_FAIL;
+	}
+	for (i = 0; i < n; i++) {
+		(*rcols)[i] = argv[i];
+		if ((eq = strchr(argv[i], '=')) == NULL || eq == argv[i] ||
+		    eq[1] == '\0') {
+			cli_error("'%s' is not REMOTE_COL=LOCAL_COL", argv[i]);
+			return EXIT_USAGE;
+		}
+		*eq = '\0';
+		(*lcols)[i] = eq + 1;
+	}
+	return 0;
+}
+
+/* Maps PEER's RTABLE to LTABLE (args[0..2]) and says so. */
+static int
+map_add(struct replica *rp, char **args, char **rcols, char **lcols,
+    size_t n)
+{
+	char err[MULE_ERRLEN] = "";
+	size_t i;
+	int r;
+
+	if ((r = replica_map(rp, args[0], args[1], args[2],
+	    (const char *const *)rcols, (const char *const *)lcols, n,
+	    err)) != 0) {
+		cli_error("cannot map %s's %s to %s: %s", args[0], args[1],
+		    args[2], err);
+		return cli_exit_code(r);
+	}
+	/* A peer whose names differ keeps a schema of its own. */
+	if (!sync_peer_separate(rp, args[0]) &&
+	    (r = replica_peer_set(rp, args[0], "schema", "separate",
+	    err)) != 0)
+		return cli_fail(r, err);
+	printf("%s's %s lands in %s", args[0], args[1], args[2]);
+	for (i = 0; i < n; i++)
+		printf("%s%s=%s", i ? ", " : " (", rcols[i], lcols[i]);
+	printf("%s\n", n ? ")" : "");
+	return EXIT_OK;
+}
+
 int
 cmd_map(struct cli *c, int argc, char **argv)
 {
@@ -61,27 +115,20 @@ cmd_map(struct cli *c, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct cli_cmd *cmd = cli_find("map");
-	char err[MULE_ERRLEN] = "", **rcols = NULL, **lcols = NULL, *eq;
+	char err[MULE_ERRLEN] = "", **rcols = NULL, **lcols = NULL;
 	struct replica *rp = NULL;
-	size_t i, n = 0;
-	int ch, r, rc = EXIT_FAIL, list = 0, rm = 0;
+	size_t n = 0;
+	int ch, r, rc, list = 0, rm = 0;
 
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'l':
+		if (ch == 'l')
 			list = 1;
-			break;
-		case 'r':
+		else if (ch == 'r')
 			rm = 1;
-			break;
-		case 'j':
+		else if (ch == 'j')
 			c->json = 1;
-			break;
-		case 'h':
-			return cli_help(cmd);
-		default:
-			return cli_usage(cmd);
-		}
+		else
+			return ch == 'h' ? cli_help(cmd) : cli_usage(cmd);
 	}
 	if ((list && (rm || optind != argc - 1)) ||
 	    (rm && optind != argc - 2) || (!list && !rm && argc - optind < 3) ||
@@ -89,32 +136,15 @@ cmd_map(struct cli *c, int argc, char **argv)
 		return cli_usage(cmd);
 	if (!list && !rm) {
 		n = (size_t)(argc - optind - 3);
-		if ((rcols = calloc(n + 1, sizeof(char *))) == NULL ||
-		    (lcols = calloc(n + 1, sizeof(char *))) == NULL) {
-			cli_error("out of memory");
+		if ((rc = map_pairs(argv + optind + 3, n, &rcols,
+		    &lcols)) != 0)
 			goto out;
-		}
-		for (i = 0; i < n; i++) {
-			rcols[i] = argv[optind + 3 + (int)i];
-			if ((eq = strchr(rcols[i], '=')) == NULL ||
-			    eq == rcols[i] || eq[1] == '\0') {
-				cli_error("'%s' is not REMOTE_COL=LOCAL_COL",
-				    rcols[i]);
-				rc = EXIT_USAGE;
-				goto out;
-			}
-			*eq = '\0';
-			lcols[i] = eq + 1;
-		}
 	}
 	if ((rc = cli_open(c, list, &rp)) != 0)
 		goto out;
-	rc = EXIT_FAIL;
 	if (list) {
 		rc = map_list(c, rp, argv[optind]);
-		goto out;
-	}
-	if (rm) {
+	} else if (rm) {
 		if ((r = replica_unmap(rp, argv[optind], argv[optind + 1],
 		    err)) != 0) {
 			rc = cli_fail(r, err);
@@ -122,30 +152,9 @@ cmd_map(struct cli *c, int argc, char **argv)
 		}
 		printf("%s's %s lands in our %s again\n", argv[optind],
 		    argv[optind + 1], argv[optind + 1]);
-		rc = EXIT_OK;
-		goto out;
+	} else {
+		rc = map_add(rp, argv + optind, rcols, lcols, n);
 	}
-	if ((r = replica_map(rp, argv[optind], argv[optind + 1],
-	    argv[optind + 2], (const char *const *)rcols,
-	    (const char *const *)lcols, n, err)) != 0) {
-		cli_error("cannot map %s's %s to %s: %s", argv[optind],
-		    argv[optind + 1], argv[optind + 2], err);
-		rc = cli_exit_code(r);
-		goto out;
-	}
-	/* A peer whose names differ keeps a schema of its own. */
-	if (!sync_peer_separate(rp, argv[optind]) &&
-	    (r = replica_peer_set(rp, argv[optind], "schema", "separate",
-	    err)) != 0) {
-		rc = cli_fail(r, err);
-		goto out;
-	}
-	printf("%s's %s lands in %s", argv[optind], argv[optind + 1],
-	    argv[optind + 2]);
-	for (i = 0; i < n; i++)
-		printf("%s%s=%s", i ? ", " : " (", rcols[i], lcols[i]);
-	printf("%s\n", n ? ")" : "");
-	rc = EXIT_OK;
 out:
 	free(rcols);
 	free(lcols);
