@@ -29,6 +29,54 @@ default_name(const char *db, char *out, size_t n)
 	free(copy);
 }
 
+/* The site's name: --name NAME, or one made from the file name.
+ * -1 to go on, or a usage status. */
+static int
+init_name(const char *db, const char *nameopt, char *name, size_t size)
+{
+	char err[MULE_ERRLEN] = "";
+
+	if (nameopt != NULL)
+		snprintf(name, size, "%s", nameopt);
+	else
+		default_name(db, name, size);
+	if (nameopt != NULL && strlen(nameopt) > REPLICA_NAME_MAX) {
+		cli_error("name '%s' is longer than %d characters", nameopt,
+		    REPLICA_NAME_MAX);
+		return EXIT_USAGE;
+	}
+	if (replica_check_name(name, err) != 0) {
+		cli_error("%s", err);
+		return EXIT_USAGE;
+	}
+	return -1;
+}
+
+/* Refuses, before creating anything, a replica or a key file that
+ * exist already.  0 or an exit status. */
+static int
+init_refuse(const char *db, const char *keyfile)
+{
+	char err[MULE_ERRLEN] = "";
+	struct replica *rp = NULL;
+	int r;
+
+	r = replica_open(db, 1, &rp, err);
+	replica_close(rp);
+	if (r == 0) {
+		cli_error("%s is already a mule replica", db);
+		return EXIT_FAIL;
+	}
+	if (r != MULE_ENOTREPLICA && r != MULE_ENOTFOUND)
+		return cli_fail(r, err);
+	if (access(keyfile, F_OK) == 0) {
+		cli_error("key file %s exists already; move it away or use "
+		    "--key FILE", keyfile);
+		return EXIT_FAIL;
+	}
+	return 0;
+}
+
 int
 cmd_init(struct cli *c, int argc, char **argv)
 {
@@ -44,58 +92,25 @@ cmd_init(struct cli *c, int argc, char **argv)
 	uint8_t site[SITE_ID_LEN];
 	const char *db = c->db, *nameopt = NULL;
 	char *keyfile = NULL;
-	int ch, r, rc = EXIT_FAIL, wrote_key = 0;
+	int ch, r, rc, wrote_key = 0;
 
 	while ((ch = getopt_long(argc, argv, "n:h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'n':
+		if (ch == 'n')
 			nameopt = optarg;
-			break;
-		case 'h':
-			return cli_help(cmd);
-		default:
-			return cli_usage(cmd);
-		}
+		else
+			return ch == 'h' ? cli_help(cmd) : cli_usage(cmd);
 	}
 	if (optind < argc)
 		db = argv[optind++];
 	if (optind != argc || db == NULL)
 		return cli_usage(cmd);
-	if (nameopt != NULL)
-		snprintf(name, sizeof(name), "%s", nameopt);
-	else
-		default_name(db, name, sizeof(name));
-	if (nameopt != NULL && strlen(nameopt) > REPLICA_NAME_MAX) {
-		cli_error("name '%s' is longer than %d characters", nameopt,
-		    REPLICA_NAME_MAX);
-		return EXIT_USAGE;
-	}
-	if ((r = replica_check_name(name, err)) != 0) {
-		cli_error("%s", err);
-		return EXIT_USAGE;
-	}
+	if ((rc = init_name(db, nameopt, name, sizeof(name))) >= 0)
+		return rc;
 	c->db = db;
 	if ((keyfile = cli_keyfile(c, db)) == NULL)
 		return cli_fail(MULE_ENOMEM, NULL);
-	/* Refuse before creating anything. */
-	{
-		struct replica *rp = NULL;
-		r = replica_open(db, 1, &rp, err);
-		replica_close(rp);
-		if (r == 0) {
-			cli_error("%s is already a mule replica", db);
-			goto out;
-		}
-		if (r != MULE_ENOTREPLICA && r != MULE_ENOTFOUND) {
-			rc = cli_fail(r, err);
-			goto out;
-		}
-	}
-	if (access(keyfile, F_OK) == 0) {
-		cli_error("key file %s exists already; move it away or use "
-		    "--key FILE", keyfile);
+	if ((rc = init_refuse(db, keyfile)) != 0)
 		goto out;
-	}
 	randombytes_buf(site, sizeof(site));
 	/* The key first: a replica must never exist without its key. */
 	if ((r = ident_generate(site, &sec, err)) != 0 ||
