@@ -69,46 +69,86 @@ peer_list(struct cli *c, struct replica *rp)
 	return EXIT_OK;
 }
 
-int
-cmd_peer(struct cli *c, int argc, char **argv)
+/* peer remove NAME */
+static int
+peer_remove(struct replica *rp, const char *name)
+{
+	char err[MULE_ERRLEN] = "";
+	int r;
+
+	if ((r = replica_peer_remove(rp, name, err)) != 0)
+		return cli_fail(r, err);
+	printf("removed peer '%s'; bundles it signs are now refused\n",
+	    name);
+	return EXIT_OK;
+}
+
+/* peer set NAME KEY [VALUE]: email, schema (no VALUE: cleared). */
+static int
+peer_set(struct replica *rp, const char *name, const char *key,
+    const char *value)
+{
+	char err[MULE_ERRLEN] = "";
+	int r;
+
+	if (strcmp(key, "email") != 0 && strcmp(key, "schema") != 0) {
+		cli_error("unknown peer setting '%s' (known: email, schema)",
+		    key);
+		return EXIT_USAGE;
+	}
+	if (strcmp(key, "schema") == 0 && value != NULL &&
+	    strcmp(value, "separate") != 0 && strcmp(value, "shared") != 0) {
+		cli_error("peer setting schema is 'separate' or 'shared', not "
+		    "'%s'", value);
+		return EXIT_USAGE;
+	}
+	if ((r = replica_peer_set(rp, name, key, value, err)) != 0)
+		return cli_fail(r, err);
+	if (value != NULL)
+		printf("peer '%s': %s = %s\n", name, key, value);
+	else
+		printf("peer '%s': %s cleared\n", name, key);
+	return EXIT_OK;
+}
+
+/* Options, before the verb (stop) or after it.  -1 or an exit status. */
+static int
+peer_options(struct cli *c, const struct cli_cmd *cmd, int argc,
+    char **argv, int stop)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, stop ? "+h" : "h", opts,
+	    NULL)) != -1) {
+		if (ch == 'j')
+			c->json = 1;
+		else
+			return ch == 'h' ? cli_help(cmd) : cli_usage(cmd);
+	}
+	return -1;
+}
+
+int
+cmd_peer(struct cli *c, int argc, char **argv)
+{
 	const struct cli_cmd *cmd = cli_find("peer");
-	char err[MULE_ERRLEN] = "";
 	struct replica *rp = NULL;
 	const char *verb;
-	int ch, r, rc;
+	int rc;
 
-	while ((ch = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'j':
-			c->json = 1;
-			break;
-		case 'h':
-			return cli_help(cmd);
-		default:
-			return cli_usage(cmd);
-		}
-	}
+	if ((rc = peer_options(c, cmd, argc, argv, 1)) >= 0)
+		return rc;
 	if (optind >= argc)
 		return cli_usage(cmd);
 	verb = argv[optind++];
 	/* Options may also follow the verb ("peer list --json"). */
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'j':
-			c->json = 1;
-			break;
-		case 'h':
-			return cli_help(cmd);
-		default:
-			return cli_usage(cmd);
-		}
-	}
+	if ((rc = peer_options(c, cmd, argc, argv, 0)) >= 0)
+		return rc;
 	argc -= optind;
 	argv += optind;
 	if (!((strcmp(verb, "add") == 0 && argc == 2) ||
@@ -118,43 +158,14 @@ cmd_peer(struct cli *c, int argc, char **argv)
 		return cli_usage(cmd);
 	if ((rc = cli_open(c, strcmp(verb, "list") == 0, &rp)) != 0)
 		return rc;
-	if (strcmp(verb, "add") == 0) {
+	if (strcmp(verb, "add") == 0)
 		rc = peer_add(rp, argv[0], argv[1]);
-	} else if (strcmp(verb, "list") == 0) {
+	else if (strcmp(verb, "list") == 0)
 		rc = peer_list(c, rp);
-	} else if (strcmp(verb, "remove") == 0) {
-		if ((r = replica_peer_remove(rp, argv[0], err)) != 0) {
-			rc = cli_fail(r, err);
-		} else {
-			printf("removed peer '%s'; bundles it signs are now "
-			    "refused\n", argv[0]);
-			rc = EXIT_OK;
-		}
-	} else {
-		if (strcmp(argv[1], "email") != 0 &&
-		    strcmp(argv[1], "schema") != 0) {
-			cli_error("unknown peer setting '%s' (known: email, "
-			    "schema)", argv[1]);
-			rc = EXIT_USAGE;
-		} else if (strcmp(argv[1], "schema") == 0 && argc == 3 &&
-		    strcmp(argv[2], "separate") != 0 &&
-		    strcmp(argv[2], "shared") != 0) {
-			cli_error("peer setting schema is 'separate' or "
-			    "'shared', not '%s'", argv[2]);
-			rc = EXIT_USAGE;
-		} else if ((r = replica_peer_set(rp, argv[0], argv[1],
-		    argc == 3 ? argv[2] : NULL, err)) != 0) {
-			rc = cli_fail(r, err);
-		} else {
-			if (argc == 3)
-				printf("peer '%s': %s = %s\n", argv[0],
-				    argv[1], argv[2]);
-			else
-				printf("peer '%s': %s cleared\n", argv[0],
-				    argv[1]);
-			rc = EXIT_OK;
-		}
-	}
+	else if (strcmp(verb, "remove") == 0)
+		rc = peer_remove(rp, argv[0]);
+	else
+		rc = peer_set(rp, argv[0], argv[1], argc == 3 ? argv[2] : NULL);
 	replica_close(rp);
 	return rc;
 }
