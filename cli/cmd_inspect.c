@@ -184,8 +184,33 @@ print_report(struct inspector *in, const struct bundle_info *info,
 		printf("tables    no row changes\n");
 }
 
-int
-cmd_inspect(struct cli *c, int argc, char **argv)
+/* Reads the bundle into the inspector (or its inner archive to stdout
+ * with raw); the message of a failure in err. */
+static int
+inspect_read(struct bundle_reader *br, const struct ident_secret *sec,
+    int raw, struct inspector *in, char *err)
+{
+	struct bundle_sink sink;
+	int r;
+
+	if (raw)
+		return bundle_write_raw(br, sec, STDOUT_FILENO, err);
+	in->info = bundle_get_info(br);
+	sink.arg = in;
+	sink.manifest = ins_manifest;
+	sink.schema = ins_schema;
+	sink.value = ins_value;
+	sink.table = ins_table;
+	sink.row = ins_row;
+	r = bundle_read(br, sec, &sink, err);
+	if (r != 0 && in->err[0] != '\0')
+		memcpy(err, in->err, MULE_ERRLEN);
+	return r;
+}
+
+/* Options and operand.  -1 to go on, or the exit status. */
+static int
+inspect_options(struct cli *c, int argc, char **argv, int *raw)
 {
 	static const struct option opts[] = {
 		{ "raw", no_argument, NULL, 'r' },
@@ -194,39 +219,42 @@ cmd_inspect(struct cli *c, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct cli_cmd *cmd = cli_find("inspect");
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (ch == 'r')
+			*raw = 1;
+		else if (ch == 'j')
+			c->json = 1;
+		else
+			return ch == 'h' ? cli_help(cmd) : cli_usage(cmd);
+	}
+	if (optind + 1 != argc)
+		return cli_usage(cmd);
+	if (*raw && isatty(STDOUT_FILENO)) {
+		cli_error("--raw writes a compressed archive; redirect it: "
+		    "mule inspect --raw FILE > inner.tar.zst");
+		return EXIT_USAGE;
+	}
+	return -1;
+}
+
+int
+cmd_inspect(struct cli *c, int argc, char **argv)
+{
 	char err[MULE_ERRLEN] = "";
 	struct bundle_reader *br = NULL;
 	struct ident_secret *sec = NULL;
 	struct replica_peer peer;
 	struct replica *rp = NULL;
-	struct bundle_sink sink;
 	struct inspector in;
 	size_t i;
-	int ch, r, rc, raw = 0;
+	int r, rc, raw = 0;
 
 	memset(&in, 0, sizeof(in));
 	manifest_init(&in.m);
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'r':
-			raw = 1;
-			break;
-		case 'j':
-			c->json = 1;
-			break;
-		case 'h':
-			return cli_help(cmd);
-		default:
-			return cli_usage(cmd);
-		}
-	}
-	if (optind + 1 != argc)
-		return cli_usage(cmd);
-	if (raw && isatty(STDOUT_FILENO)) {
-		cli_error("--raw writes a compressed archive; redirect it: "
-		    "mule inspect --raw FILE > inner.tar.zst");
-		return EXIT_USAGE;
-	}
+	if ((rc = inspect_options(c, argc, argv, &raw)) >= 0)
+		return rc;
 	if ((rc = cli_open(c, 1, &rp)) != 0)
 		return rc;
 	if ((rc = cli_load_secret(c, &sec)) != 0)
@@ -242,20 +270,8 @@ cmd_inspect(struct cli *c, int argc, char **argv)
 		    "other sites; only its recipients can look inside");
 		goto out;
 	}
-	if (raw) {
-		r = bundle_write_raw(br, sec, STDOUT_FILENO, err);
-	} else {
-		in.info = bundle_get_info(br);
-		sink.arg = &in;
-		sink.manifest = ins_manifest;
-		sink.schema = ins_schema;
-		sink.value = ins_value;
-		sink.table = ins_table;
-		sink.row = ins_row;
-		r = bundle_read(br, sec, &sink, err);
-	}
-	if (r != 0) {
-		rc = cli_fail(r, in.err[0] != '\0' ? in.err : err);
+	if ((r = inspect_read(br, sec, raw, &in, err)) != 0) {
+		rc = cli_fail(r, err);
 		goto out;
 	}
 	if (!raw)
