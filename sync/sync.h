@@ -38,9 +38,11 @@ struct sync_pack_opts {
 	const struct ident_secret *me;	/* our key (must be the site's) */
 	const char *out;	/* -o: a file, a directory, or NULL (".") */
 	/*
-	 * When set, the bundle is written to this temporary file instead
-	 * and handed to deliver() (parts, an ISO image, mail), which must
-	 * remove or consume it; "sent" advances only if deliver succeeds.
+	 * When set (with deliver), the bundle is written to this temporary
+	 * file instead and handed to deliver() (parts, an ISO image, mail)
+	 * inside the pack's transaction, with *res filled but for summary;
+	 * deliver consumes or removes it and returns 0 or a MULE_E* code
+	 * (message in err).  "sent" advances only if deliver succeeds.
 	 */
 	const char *tmp;
 	int (*deliver)(void *arg, const char *tmp,
