@@ -396,6 +396,45 @@ test_deliver_fails(void **state)
 	    "file LIKE '%a3.mule'"), 1);
 }
 
+/* A lost bundle: the next one applies with a gap at the receiver, and
+ * the receiver's answer tells the sender what was lost. */
+static void
+test_lost_bundle(void **state)
+{
+	struct sync_pack_result pr;
+	struct sync_unpack_result ur;
+
+	(void)state;
+	sql_exec(alice.db, "INSERT INTO t VALUES (40, 'lost')");
+	pack(&alice, "bob", "lost.mule", &pr);	/* never reaches bob */
+	sync_pack_result_release(&pr);
+	sql_exec(alice.db, "INSERT INTO t VALUES (41, 'arrives')");
+	pack(&alice, "bob", "a4.mule", &pr);
+	assert_int_equal(pr.rows, 1);		/* only what is new */
+	sync_pack_result_release(&pr);
+	assert_int_equal(unpack(&bob, "a3.mule", 0, &ur), 0);
+	sync_unpack_result_release(&ur);
+	assert_int_equal(unpack(&bob, "a4.mule", 0, &ur), 0);
+	assert_int_equal(ur.st.gap, 1);
+	assert_int_equal(ur.st.inserted, 1);
+	sync_unpack_result_release(&ur);
+	assert_int_equal(sql_int(bob.db,
+	    "SELECT count(*) FROM t WHERE id = 40"), 0);
+
+	pack(&bob, "alice", "b2.mule", &pr);
+	sync_pack_result_release(&pr);
+	assert_int_equal(unpack(&alice, "b2.mule", 0, &ur), 0);
+	assert_int_equal(ur.lost, 1);
+	sync_unpack_result_release(&ur);
+	/* The next bundle carries the lost row again. */
+	pack(&alice, "bob", "a5.mule", &pr);
+	sync_pack_result_release(&pr);
+	assert_int_equal(unpack(&bob, "a5.mule", 0, &ur), 0);
+	sync_unpack_result_release(&ur);
+	assert_int_equal(sql_int(bob.db,
+	    "SELECT count(*) FROM t WHERE id = 40 AND v = 'lost'"), 1);
+}
+
 int
 main(void)
 {
@@ -407,6 +446,7 @@ main(void)
 		cmocka_unit_test(test_wrong_key),
 		cmocka_unit_test(test_manifest_check),
 		cmocka_unit_test(test_deliver_fails),
+		cmocka_unit_test(test_lost_bundle),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
