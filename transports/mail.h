@@ -19,8 +19,9 @@
  * fetched (IMAP, POP3, maildir, mbox) with libetpan.  Parsing a fetched
  * message is done here with a bounded parser, not by libetpan: the
  * message is untrusted, and every limit below is checked before memory
- * is allocated.  This module knows nothing about replicas: cli/ reads the
- * settings and the password file and passes plain values.
+ * is allocated.  This module knows nothing about replicas: sync/ reads the
+ * settings (transports/mailbox.c the password file) and passes plain
+ * values.
  */
 #ifndef MULE_TRANSPORTS_MAIL_H
 #define MULE_TRANSPORTS_MAIL_H
