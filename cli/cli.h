@@ -75,12 +75,13 @@ void print_hex(FILE *f, const void *p, size_t n);
 /* Groups thousands: 1204 → "1,204" into buf[32]. */
 const char *fmt_count(unsigned long long n, char buf[32]);
 
-/* Progress on stderr, only when stderr is a terminal. */
-void progress(const char *what, unsigned long long done,
+/*
+ * Progress on stderr, only when stderr is a terminal: a sync_progress_fn
+ * / replica_progress_fn that shows "what: done/total (n%)" on one line,
+ * and the call that clears that line before other output.
+ */
+void cli_progress_cb(void *arg, const char *what, unsigned long long done,
     unsigned long long total);
-void progress_done(void);
-/* A replica progress callback forwarding to progress(). */
-void progress_cb(void *arg, const char *what, unsigned long long done,
-    unsigned long long total);
+void cli_progress_done(void);
 
 #endif

@@ -85,21 +85,21 @@ conflicts_resolve(struct cli *c, const struct cli_cmd *cmd, int argc,
 	/* Earlier edits first, then the resolution as a change of its own. */
 	if ((r = replica_begin(rp, err)) != 0 ||
 	    (r = replica_schema_sync(rp, &ss, err)) != 0 ||
-	    (r = replica_scan(rp, 0, &scan, progress_cb, NULL, err)) != 0 ||
+	    (r = replica_scan(rp, 0, &scan, cli_progress_cb, NULL, err)) != 0 ||
 	    (r = replica_conflict_resolve(rp, id, keep, value, err)) != 0)
 		goto fail;
 	replica_scan_stats_release(&scan);
-	if ((r = replica_scan(rp, 0, &scan, progress_cb, NULL, err)) != 0 ||
+	if ((r = replica_scan(rp, 0, &scan, cli_progress_cb, NULL, err)) != 0 ||
 	    (r = replica_commit(rp, err)) != 0)
 		goto fail;
-	progress_done();
+	cli_progress_done();
 	printf("conflict #%lld resolved: kept %s%s%s; it goes to peers with "
 	    "the next pack\n", id, value != NULL ? "'" : "",
 	    value != NULL ? value : keep, value != NULL ? "'" : "");
 	rc = EXIT_OK;
 	goto out;
 fail:
-	progress_done();
+	cli_progress_done();
 	replica_rollback(rp);
 	rc = cli_fail(r, err);
 out:

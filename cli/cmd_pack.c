@@ -271,9 +271,9 @@ cmd_pack(struct cli *c, int argc, char **argv)
 	o.darg = &a;
 	o.full = a.full;
 	o.encrypt = a.encrypt;
-	o.progress = progress_cb;
+	o.progress = cli_progress_cb;
 	r = sync_pack(a.rp, &o, &res, err);
-	progress_done();
+	cli_progress_done();
 	rc = r != 0 ? cli_fail(r, err) : EXIT_OK;
 	if (r == 0)
 		pack_print(&a, &res);

@@ -154,8 +154,8 @@ cmd_status(struct cli *c, int argc, char **argv)
 		return cli_usage(cmd);
 	if ((rc = cli_open(c, 1, &rp)) != 0)
 		return rc;
-	r = sync_status(rp, &s, progress_cb, NULL, err);
-	progress_done();
+	r = sync_status(rp, &s, cli_progress_cb, NULL, err);
+	cli_progress_done();
 	if (r != 0) {
 		rc = cli_fail(r, err);
 		goto out;

@@ -91,9 +91,9 @@ cmd_track(struct cli *c, int argc, char **argv)
 	    (r = replica_schema_sync(rp, &ss, err)) != 0)
 		goto fail;
 	/* Existing rows become the baseline: one local commit. */
-	if ((r = replica_scan(rp, 0, &st, progress_cb, NULL, err)) != 0)
+	if ((r = replica_scan(rp, 0, &st, cli_progress_cb, NULL, err)) != 0)
 		goto fail;
-	progress_done();
+	cli_progress_done();
 	if ((r = replica_commit(rp, err)) != 0)
 		goto fail;
 	if (st.inserted > 0)
@@ -102,7 +102,7 @@ cmd_track(struct cli *c, int argc, char **argv)
 	rc = EXIT_OK;
 	goto out;
 fail:
-	progress_done();
+	cli_progress_done();
 	replica_rollback(rp);
 	rc = cli_fail(r, err);
 out:

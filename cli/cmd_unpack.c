@@ -81,9 +81,9 @@ unpack_one(struct unpacker *u, const char *path, const char *label,
 	o.path = path;
 	o.label = label;
 	o.dry = u->dry;
-	o.progress = progress_cb;
+	o.progress = cli_progress_cb;
 	r = sync_unpack(u->rp, &o, &res, err);
-	progress_done();
+	cli_progress_done();
 	if (r == 0) {
 		unpack_print(u, label, &res);
 		u->applied++;

@@ -198,7 +198,7 @@ fmt_count(unsigned long long n, char buf[32])
 
 static int progress_shown;
 
-void
+static void
 progress(const char *what, unsigned long long done, unsigned long long total)
 {
 	if (!isatty(STDERR_FILENO))
@@ -212,7 +212,7 @@ progress(const char *what, unsigned long long done, unsigned long long total)
 }
 
 void
-progress_done(void)
+cli_progress_done(void)
 {
 	if (progress_shown && isatty(STDERR_FILENO))
 		fputs("\r\033[K", stderr);
@@ -220,7 +220,7 @@ progress_done(void)
 }
 
 void
-progress_cb(void *arg, const char *what, unsigned long long done,
+cli_progress_cb(void *arg, const char *what, unsigned long long done,
     unsigned long long total)
 {
 	(void)arg;
