@@ -64,7 +64,8 @@ sink_schema(void *arg, const struct bundle_schema *s)
 	int r, applied;
 
 	if (u->apply == NULL)
-		return mule_errf(u->err, MULE_EFORMAT, "schema before manifest");
+		return mule_errf(u->err, MULE_EFORMAT, "schema before "
+		    "manifest");
 	if (u->separate) {
 		u->steps_seen++;
 		return 0;	/* its catalogue is not ours */

@@ -135,8 +135,8 @@ xport_mail_settings_finish(struct xport_mail_settings *ms, char *err)
 	if (ms->pwfile == NULL)
 		return 0;
 	if (stat(ms->pwfile, &st) == 0 && (st.st_mode & 077) != 0)
-		return mule_errf(err, MULE_EKEYPERM, "mail.password-file %s can "
-		    "be read or written by others: run 'chmod 600 %s'",
+		return mule_errf(err, MULE_EKEYPERM, "mail.password-file %s "
+		    "can be read or written by others: run 'chmod 600 %s'",
 		    ms->pwfile, ms->pwfile);
 	if ((r = file_read_all(ms->pwfile, XPORT_MAIL_MAX_PASSWORD, &pw, &n,
 	    err)) != 0)

@@ -18,7 +18,7 @@
 
 #include "transports/mail.h"
 
-#define XPORT_MAIL_DEFAULT_MAX_SIZE ((uint64_t)10 * 1024 * 1000)	/* 10M */
+#define XPORT_MAIL_DEFAULT_MAX_SIZE ((uint64_t)10 * 1024 * 1000) /* 10M */
 #define XPORT_MAIL_MIN_MAX_SIZE ((uint64_t)64 * 1024)		/* 64k */
 #define XPORT_MAIL_MAX_PASSWORD 4096	/* bytes of a password file */
 
