@@ -202,6 +202,12 @@ int rp_bind_statekey(sqlite3_stmt *st, int i, const struct replica_table *t,
 int rp_origins_load(struct replica *rp, uint8_t (**sites)[SITE_ID_LEN],
     size_t *n, char *err);
 
+/*
+ * Deletes a peer's rows from the store (peer, settings, vectors), inside
+ * the caller's transaction (replica/store/peer.c).  0 or a MULE_E* code.
+ */
+int rp_peer_delete(struct replica *rp, const char *name, char *err);
+
 /* ---- vectors (replica/store/vector.c) ---- */
 /* A vector from the rows (site id, counter) of a prepared statement. */
 int rp_vector_rows(struct replica *rp, sqlite3_stmt *st, struct vector *out,

@@ -74,6 +74,10 @@ struct replica_peer {
  */
 int replica_peer_add(struct replica *rp, const char *name,
     const struct ident_pub *pub, char *err);
+/*
+ * Removes a peer with its vectors, settings, sync sets and maps (one
+ * transaction; replica/sets/sets.c).  MULE_ENOTFOUND when there is none.
+ */
 int replica_peer_remove(struct replica *rp, const char *name, char *err);
 /* Finds a peer by name / key id: MULE_ENOTFOUND when there is none. */
 int replica_peer_get(struct replica *rp, const char *name,
@@ -365,8 +369,6 @@ int replica_share_reset(struct replica *rp, const char *peer, char *err);
 int replica_shares(struct replica *rp, const char *peer,
     struct replica_share **out, size_t *n, char *err);
 void replica_shares_free(struct replica_share *v, size_t n);
-/* Forgets sets, maps and memberships of a peer being removed. */
-int replica_sets_forget(struct replica *rp, const char *peer, char *err);
 
 /* A receiving-side mapping of a peer's table (and columns) to ours. */
 struct replica_map {

@@ -696,6 +696,24 @@ rp_want_listed(void *arg, const char *table)
 	return yes;
 }
 
+/* The live schema of the tracked tables (see replica/schema.h). */
+int
+replica_schema_live(struct replica *rp, struct schema *out,
+    uint8_t fpr[SCHEMA_FPR_LEN], char *err)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = rp_prepare(rp, "SELECT 1 FROM _mule_tables WHERE name = ? "
+	    "COLLATE NOCASE", &st, err)) != 0)
+		return r;
+	r = rp_schema_read(rp->db, rp_want_listed, st, out, err);
+	sqlite3_finalize(st);
+	if (r == 0 && fpr != NULL)
+		schema_fingerprint(out, fpr);
+	return r;
+}
+
 int
 schema_from_file(const char *path, struct schema *out, char *err)
 {

@@ -519,8 +519,9 @@ replica_shares(struct replica *rp, const char *peer,
 	return shares_read(rp, peer, NULL, out, n, err);
 }
 
-int
-replica_sets_forget(struct replica *rp, const char *peer, char *err)
+/* Forgets sets, maps and memberships of a peer being removed. */
+static int
+sets_forget(struct replica *rp, const char *peer, char *err)
 {
 	static const char *const sql[] = {
 		"DELETE FROM _mule_shares WHERE peer = ?1",
@@ -538,6 +539,33 @@ replica_sets_forget(struct replica *rp, const char *peer, char *err)
 	for (i = 0; i < sizeof(sql) / sizeof(sql[0]) && r == 0; i++)
 		r = rp_exec_text(rp, sql[i], peer, NULL, NULL, "sync sets",
 		    err);
+	return r;
+}
+
+/*
+ * Removing a peer lives here, above the store, because it forgets the
+ * peer's sync sets and maps too (one transaction).
+ */
+int
+replica_peer_remove(struct replica *rp, const char *name, char *err)
+{
+	struct replica_peer p;
+	int r = MULE_EINTERNAL, began = 0;
+
+	if ((r = replica_peer_get(rp, name, &p, err)) != 0)
+		goto out;
+	if ((r = rp_begin(rp, err)) != 0)
+		goto out;
+	began = 1;
+	if ((r = rp_peer_delete(rp, name, err)) != 0 ||
+	    (r = sets_forget(rp, name, err)) != 0 ||
+	    (r = rp_commit(rp, err)) != 0)
+		goto out;
+	began = 0;
+	r = 0;
+out:
+	if (began)
+		rp_rollback(rp);
 	return r;
 }
 

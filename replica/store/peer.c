@@ -132,35 +132,19 @@ out:
 }
 
 int
-replica_peer_remove(struct replica *rp, const char *name, char *err)
+rp_peer_delete(struct replica *rp, const char *name, char *err)
 {
 	static const char *const sql[] = {
 		"DELETE FROM _mule_peer_props WHERE peer = ?1",
 		"DELETE FROM _mule_vectors WHERE peer = ?1",
 		"DELETE FROM _mule_peers WHERE name = ?1",
 	};
-	struct replica_peer p;
 	size_t i;
-	int r = MULE_EINTERNAL, began = 0;
+	int r = 0;
 
-	if ((r = replica_peer_get(rp, name, &p, err)) != 0)
-		goto out;
-	if ((r = rp_begin(rp, err)) != 0)
-		goto out;
-	began = 1;
-	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++)
-		if ((r = rp_exec_text(rp, sql[i], name, NULL, NULL,
-		    "remove peer", err)) != 0)
-			goto out;
-	if ((r = replica_sets_forget(rp, name, err)) != 0)
-		goto out;
-	if ((r = rp_commit(rp, err)) != 0)
-		goto out;
-	began = 0;
-	r = 0;
-out:
-	if (began)
-		rp_rollback(rp);
+	for (i = 0; i < sizeof(sql) / sizeof(sql[0]) && r == 0; i++)
+		r = rp_exec_text(rp, sql[i], name, NULL, NULL, "remove peer",
+		    err);
 	return r;
 }
 
