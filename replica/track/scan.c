@@ -41,26 +41,6 @@ replica_scan_stats_release(struct replica_scan_stats *s)
 }
 
 int
-rp_alive_add(struct replica *rp, int64_t tid, int64_t delta, char *err)
-{
-	sqlite3_stmt *st = NULL;
-	int rc, r;
-
-	if (delta == 0)
-		return 0;
-	if ((r = rp_prepare(rp, "UPDATE _mule_tables SET alive = alive + ?"
-	    " WHERE tid = ?", &st, err)) != 0)
-		return r;
-	sqlite3_bind_int64(st, 1, delta);
-	sqlite3_bind_int64(st, 2, tid);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return rp_dberr(rp, rc, err, "update table counts");
-	return 0;
-}
-
-int
 rp_journal_add(struct replica *rp, sqlite3_stmt *jrn, uint64_t lamport,
     int64_t tid, char *err)
 {
