@@ -187,6 +187,13 @@ int rp_baseline_done(struct replica *rp, int64_t tid, uint64_t lamport,
 int rp_floor_raise(struct replica *rp, uint64_t lamport, char *err);
 int rp_floor_get(struct replica *rp, uint64_t *floor, char *err);
 int rp_unchanged_since_us(struct replica *rp);
+/*
+ * 1 when `name` is one of mule's own tables (_mule_*) or SQLite's
+ * (sqlite_*), in any letter case (SQLite's names are case-insensitive):
+ * such a table is never tracked, shipped, mapped or written from a bundle.
+ * The one place that decides it (replica/store/tables.c).
+ */
+int rp_reserved_table(const char *name);
 /* Keeps _mule_tables.alive (rows alive in the state) up to date. */
 int rp_alive_add(struct replica *rp, int64_t tid, int64_t delta, char *err);
 /* Reads a state row by key: 1 in *found, else 0. */

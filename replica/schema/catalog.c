@@ -476,8 +476,7 @@ want_pending(void *arg, const char *table)
 	if (rp_want_listed(p->tracked, table))
 		return 1;
 	if (!p->all || excluded(p->rp, table) ||
-	    strncmp(table, "_mule_", 6) == 0 ||
-	    strncmp(table, "sqlite_", 7) == 0)
+	    rp_reserved_table(table))
 		return 0;
 	if (rp_prepare(p->rp, "SELECT count(*) FROM pragma_table_info(?) "
 	    "WHERE pk > 0", &st, NULL) != 0)

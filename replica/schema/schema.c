@@ -383,8 +383,7 @@ schema_created_tables(const char *sql, char ***names, size_t *n, char *err)
 			continue;
 		strb_reset(&sb);
 		ident_name(&sb, sql, &t.v[k], 0);
-		if (strb_error(&sb) || strncasecmp(strb_str(&sb), "sqlite_", 7)
-		    == 0 || strncasecmp(strb_str(&sb), "_mule_", 6) == 0)
+		if (strb_error(&sb) || rp_reserved_table(strb_str(&sb)))
 			continue;
 		if (strv_push(&v, cnt, strb_str(&sb)) != 0) {
 			r = mule_errf(err, MULE_ENOMEM, "out of memory");
@@ -585,8 +584,7 @@ want_not_untracked(void *arg, const char *table)
 {
 	const struct untracked *u = arg;
 
-	return strncmp(table, "sqlite_", 7) != 0 &&
-	    strncmp(table, "_mule_", 6) != 0 &&
+	return !rp_reserved_table(table) &&
 	    (u->sql == NULL || !in_untrack(u->sql, table));
 }
 

@@ -39,13 +39,13 @@ replica_map(struct replica *rp, const char *peer, const char *rtable,
 
 	if ((r = replica_peer_get(rp, peer, &p, err)) != 0)
 		goto out;
-	if (*rtable == '\0' || strncmp(rtable, "_mule_", 6) == 0) {
+	if (*rtable == '\0' || rp_reserved_table(rtable)) {
 		r = mule_errf(err, MULE_EINVAL, "'%s' is not a table name a "
 		    "peer can send", rtable);
 		goto out;
 	}
 	if (replica_table_describe(rp, ltable, &t, NULL) != 0 ||
-	    strncmp(ltable, "_mule_", 6) == 0) {
+	    rp_reserved_table(ltable)) {
 		r = mule_errf(err, MULE_ENOTFOUND, "no table named '%s' here; "
 		    "create it first", ltable);
 		goto out;
