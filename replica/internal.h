@@ -61,6 +61,21 @@ int rp_text(struct replica *rp, const char *sql, const char *a, const char *b,
 /* 1 when a query with text ?1 bound to `a` yields a row; 0 otherwise. */
 int rp_exists(struct replica *rp, const char *sql, const char *a);
 /*
+ * Reads every row of the prepared query `st` into a heap array of
+ * elements of `size` bytes.  Each element is zeroed, then `fill` sets it
+ * from the current row and returns 0 (keep it), 1 (skip the row) or a
+ * negative MULE_E* code with err filled (stop).  On success *out is the
+ * array (NULL when empty) and *n its length; the caller owns it.  On
+ * failure `release(v, n)` frees what was read, the failed element
+ * included (zeroed or partly filled), and *out, *n are untouched.  `what`
+ * names the read in a database error.  The statement is reset, not
+ * finalized.
+ */
+int rp_rows(struct replica *rp, sqlite3_stmt *st, size_t size,
+    int (*fill)(void *arg, sqlite3_stmt *st, void *elem, char *err),
+    void *arg, void (*release)(void *v, size_t n), void **out, size_t *n,
+    const char *what, char *err);
+/*
  * Like rp_text, but collects the first column of every row ("" for NULL)
  * into a heap array of *n heap strings (strv_free).
  */

@@ -186,16 +186,38 @@ map_cols(struct replica *rp, const char *peer, struct replica_map *m,
 	return r;
 }
 
+struct map_read {
+	struct replica *rp;
+	const char *peer;
+};
+
+static int
+map_fill(void *arg, sqlite3_stmt *st, void *elem, char *err)
+{
+	struct map_read *mr = arg;
+	struct replica_map *m = elem;
+
+	if ((m->rtable = rp_column_dup(st, 0)) == NULL ||
+	    (m->ltable = rp_column_dup(st, 1)) == NULL)
+		return mule_errf(err, MULE_ENOMEM, "out of memory");
+	return map_cols(mr->rp, mr->peer, m, err);
+}
+
+static void
+map_release(void *v, size_t n)
+{
+	replica_maps_free(v, n);
+}
+
 /* Maps of `peer`; with rtable, only that one. */
 static int
 maps_read(struct replica *rp, const char *peer, const char *rtable,
     struct replica_map **out, size_t *n, char *err)
 {
-	struct replica_map *v = NULL, *m;
+	struct map_read mr = { rp, peer };
 	sqlite3_stmt *st = NULL;
-	size_t cnt = 0;
-	void *p;
-	int rc, r = MULE_EINTERNAL;
+	void *v;
+	int r;
 
 	if (!rp_has_table(rp, "_mule_maps")) {
 		*out = NULL;
@@ -205,37 +227,13 @@ maps_read(struct replica *rp, const char *peer, const char *rtable,
 	if ((r = rp_prepare(rp, "SELECT rtable, ltable FROM _mule_maps WHERE "
 	    "peer = ?1 AND (?2 IS NULL OR rtable = ?2) ORDER BY rtable", &st,
 	    err)) != 0)
-		goto out;
+		return r;
 	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
 	if (rtable != NULL)
 		sqlite3_bind_text(st, 2, rtable, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((p = realloc(v, (cnt + 1) * sizeof(*v))) == NULL) {
-			r = mule_errf(err, MULE_ENOMEM, "out of memory");
-			goto out;
-		}
-		v = p;
-		m = &v[cnt++];
-		memset(m, 0, sizeof(*m));
-		if ((m->rtable = rp_column_dup(st, 0)) == NULL ||
-		    (m->ltable = rp_column_dup(st, 1)) == NULL) {
-			r = mule_errf(err, MULE_ENOMEM, "out of memory");
-			goto out;
-		}
-		if ((r = map_cols(rp, peer, m, err)) != 0)
-			goto out;
-	}
-	if (rc != SQLITE_DONE) {
-		r = rp_dberr(rp, rc, err, "read maps");
-		goto out;
-	}
-	*out = v;
-	*n = cnt;
-	v = NULL;
-	cnt = 0;
-	r = 0;
-out:
-	replica_maps_free(v, cnt);
+	if ((r = rp_rows(rp, st, sizeof(**out), map_fill, &mr, map_release,
+	    &v, n, "read maps", err)) == 0)
+		*out = v;
 	sqlite3_finalize(st);
 	return r;
 }

@@ -450,16 +450,41 @@ share_cols(struct replica *rp, const char *peer, struct replica_share *sh,
 	    "read shares", err);
 }
 
+struct share_read {
+	struct replica *rp;
+	const char *peer;
+};
+
+static int
+share_fill(void *arg, sqlite3_stmt *st, void *elem, char *err)
+{
+	struct share_read *sr = arg;
+	struct replica_share *sh = elem;
+
+	sh->shared = sqlite3_column_int(st, 1);
+	sh->colmode = sqlite3_column_int(st, 3);
+	if ((sh->table = rp_column_dup(st, 0)) == NULL ||
+	    (sqlite3_column_type(st, 2) != SQLITE_NULL &&
+	    (sh->filter = rp_column_dup(st, 2)) == NULL))
+		return mule_errf(err, MULE_ENOMEM, "out of memory");
+	return share_cols(sr->rp, sr->peer, sh, err);
+}
+
+static void
+share_release(void *v, size_t n)
+{
+	replica_shares_free(v, n);
+}
+
 /* Reads the peer's definitions; with `table`, only that one. */
 static int
 shares_read(struct replica *rp, const char *peer, const char *table,
     struct replica_share **out, size_t *n, char *err)
 {
-	struct replica_share *v = NULL, *sh;
+	struct share_read sr = { rp, peer };
 	sqlite3_stmt *st = NULL;
-	size_t cnt = 0;
-	void *p;
-	int rc, r = MULE_EINTERNAL;
+	void *v;
+	int r;
 
 	if (!rp_has_table(rp, "_mule_shares")) {
 		*out = NULL;
@@ -469,40 +494,13 @@ shares_read(struct replica *rp, const char *peer, const char *table,
 	if ((r = rp_prepare(rp, "SELECT tbl, shared, filter, colmode FROM "
 	    "_mule_shares WHERE peer = ?1 AND (?2 IS NULL OR tbl = ?2) "
 	    "ORDER BY tbl", &st, err)) != 0)
-		goto out;
+		return r;
 	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
 	if (table != NULL)
 		sqlite3_bind_text(st, 2, table, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((p = realloc(v, (cnt + 1) * sizeof(*v))) == NULL) {
-			r = mule_errf(err, MULE_ENOMEM, "out of memory");
-			goto out;
-		}
-		v = p;
-		sh = &v[cnt++];
-		memset(sh, 0, sizeof(*sh));
-		sh->shared = sqlite3_column_int(st, 1);
-		sh->colmode = sqlite3_column_int(st, 3);
-		if ((sh->table = rp_column_dup(st, 0)) == NULL ||
-		    (sqlite3_column_type(st, 2) != SQLITE_NULL &&
-		    (sh->filter = rp_column_dup(st, 2)) == NULL)) {
-			r = mule_errf(err, MULE_ENOMEM, "out of memory");
-			goto out;
-		}
-		if ((r = share_cols(rp, peer, sh, err)) != 0)
-			goto out;
-	}
-	if (rc != SQLITE_DONE) {
-		r = rp_dberr(rp, rc, err, "read shares");
-		goto out;
-	}
-	*out = v;
-	*n = cnt;
-	v = NULL;
-	cnt = 0;
-	r = 0;
-out:
-	replica_shares_free(v, cnt);
+	if ((r = rp_rows(rp, st, sizeof(**out), share_fill, &sr,
+	    share_release, &v, n, "read shares", err)) == 0)
+		*out = v;
 	sqlite3_finalize(st);
 	return r;
 }

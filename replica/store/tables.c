@@ -161,85 +161,76 @@ out:
 	return r;
 }
 
+static int
+table_fill(void *arg, sqlite3_stmt *st, void *elem, char *err)
+{
+	const char *name = (const char *)sqlite3_column_text(st, 1);
+	struct replica_table **t = elem;
+	int r;
+
+	if ((r = replica_table_describe(arg, name, t, err)) == MULE_ENOTFOUND)
+		r = mule_errf(err, MULE_ESCHEMA, "tracked table '%s' is gone "
+		    "from the database; untrack it or recreate it", name);
+	if (r == 0)
+		(*t)->tid = sqlite3_column_int64(st, 0);
+	return r;
+}
+
+static void
+table_release(void *v, size_t n)
+{
+	replica_tables_free(v, n);
+}
+
 int
 replica_tables(struct replica *rp, struct replica_table ***out, size_t *n,
     char *err)
 {
-	struct replica_table **v = NULL, *t;
 	sqlite3_stmt *st = NULL;
-	size_t cnt = 0;
-	void *p;
-	int rc, r = MULE_EINTERNAL;
+	void *v;
+	int r;
 
 	if ((r = rp_prepare(rp, "SELECT tid, name FROM _mule_tables "
 	    "ORDER BY name", &st, err)) != 0)
-		goto out;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(st, 1);
-		if ((r = replica_table_describe(rp, name, &t, err)) != 0) {
-			if (r == MULE_ENOTFOUND)
-				r = mule_errf(err, MULE_ESCHEMA, "tracked table "
-				    "'%s' is gone from the database; untrack "
-				    "it or recreate it", name);
-			goto out;
-		}
-		t->tid = sqlite3_column_int64(st, 0);
-		if ((p = realloc(v, (cnt + 1) * sizeof(*v))) == NULL) {
-			replica_table_free(t);
-			r = mule_errf(err, MULE_ENOMEM, "out of memory");
-			goto out;
-		}
-		v = p;
-		v[cnt++] = t;
-	}
-	if (rc != SQLITE_DONE) {
-		r = rp_dberr(rp, rc, err, "read tracked tables");
-		goto out;
-	}
-	*out = v;
-	*n = cnt;
-	v = NULL;
-	cnt = 0;
-	r = 0;
-out:
+		return r;
+	if ((r = rp_rows(rp, st, sizeof(**out), table_fill, rp,
+	    table_release, &v, n, "read tracked tables", err)) == 0)
+		*out = v;
 	sqlite3_finalize(st);
-	replica_tables_free(v, cnt);
 	return r;
+}
+
+/* A user table's name (1: skip one of mule's or SQLite's own). */
+static int
+user_table_fill(void *arg, sqlite3_stmt *st, void *elem, char *err)
+{
+	if (rp_reserved_table((const char *)sqlite3_column_text(st, 0)))
+		return 1;
+	if ((*(char **)elem = rp_column_dup(st, 0)) == NULL)
+		return mule_errf(err, MULE_ENOMEM, "out of memory");
+	return 0;
+}
+
+static void
+names_release(void *v, size_t n)
+{
+	replica_names_free(v, n);
 }
 
 int
 replica_user_tables(struct replica *rp, char ***names, size_t *n, char *err)
 {
 	sqlite3_stmt *st = NULL;
-	char **v = NULL;
-	size_t cnt = 0;
-	int rc, r = MULE_EINTERNAL;
+	void *v;
+	int r;
 
 	if ((r = rp_prepare(rp, "SELECT name FROM sqlite_schema WHERE "
 	    "type = 'table' ORDER BY name", &st, err)) != 0)
-		goto out;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(st, 0);
-		if (rp_reserved_table(name))
-			continue;
-		if (strv_push(&v, cnt, name) != 0) {
-			r = mule_errf(err, MULE_ENOMEM, "out of memory");
-			goto out;
-		}
-		cnt++;
-	}
-	if (rc != SQLITE_DONE) {
-		r = rp_dberr(rp, rc, err, "read schema");
-		goto out;
-	}
-	*names = v;
-	*n = cnt;
-	v = NULL;
-	cnt = 0;
-	r = 0;
-out:
+		return r;
+	if ((r = rp_rows(rp, st, sizeof(**names), user_table_fill, NULL,
+	    names_release, &v, n, "read schema", err)) == 0)
+		*names = v;
 	sqlite3_finalize(st);
-	replica_names_free(v, cnt);
 	return r;
 }
 
