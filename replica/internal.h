@@ -89,7 +89,7 @@ int rp_column_push(char ***v, size_t n, sqlite3_stmt *st, int i);
 int rp_lamport_get(struct replica *rp, uint64_t *l, char *err);
 int rp_lamport_set(struct replica *rp, uint64_t l, char *err);
 
-/* ---- per-row state (replica/merge/state.c) ---- */
+/* ---- per-row state (replica/store/state.c) ---- */
 
 #define COLHASH_LEN 4	/* bytes of a column's value hash in the state */
 
@@ -310,6 +310,12 @@ int rp_schema_authorizer(void *arg, int action, const char *a1,
  * docs/state.md "Table layouts"); a no-op when no layout changed.
  */
 int rp_layouts_update(struct replica *rp, char *err);
+/*
+ * The scan proper (replica/track/scan.c): replica_scan without bringing
+ * the state to the live layout first (the caller has done that).
+ */
+int rp_scan(struct replica *rp, int dry, struct replica_scan_stats *out,
+    replica_progress_fn progress, void *parg, char *err);
 /*
  * Re-baselines the tracked tables (replica/schema/catalog_state.c): with
  * `trust`, from the data, those whose definition differs from `before`

@@ -179,6 +179,8 @@ typedef void (*replica_progress_fn)(void *arg, const char *what,
  * commit (the lamport counter goes up by one when anything changed).
  * Must run inside a transaction (replica_begin) unless `dry` is set, in
  * which case only the statistics are computed and nothing is written.
+ * The state is first brought to the tables' live column layout
+ * (replica/schema/record.c; the scan itself is replica/track/scan.c).
  */
 int replica_scan(struct replica *rp, int dry, struct replica_scan_stats *st,
     replica_progress_fn progress, void *parg, char *err);

@@ -552,7 +552,7 @@ out:
 }
 
 int
-replica_scan(struct replica *rp, int dry, struct replica_scan_stats *out,
+rp_scan(struct replica *rp, int dry, struct replica_scan_stats *out,
     replica_progress_fn progress, void *parg, char *err)
 {
 	struct replica_scan_stats st;
@@ -577,9 +577,7 @@ replica_scan(struct replica *rp, int dry, struct replica_scan_stats *out,
 		r = 0;
 		goto out;
 	}
-	/* The state must be in the tables' live column layout. */
-	if ((!dry && (r = rp_layouts_update(rp, err)) != 0) ||
-	    (r = replica_tables(rp, &tabs, &n, err)) != 0)
+	if ((r = replica_tables(rp, &tabs, &n, err)) != 0)
 		goto out;
 	if ((st.tables = calloc(n ? n : 1, sizeof(*st.tables))) == NULL) {
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
