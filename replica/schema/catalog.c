@@ -792,44 +792,97 @@ clash(uint32_t version, const uint8_t here[SCHEMA_FPR_LEN],
 	    "exchange bundles again", version, h1, h2, version - 1);
 }
 
+/*
+ * A step at a version this site has: 0 when it is the same step (same
+ * fingerprint), else the refusal that says why they differ.
+ */
+static int
+step_known(struct replica *rp, uint32_t version,
+    const uint8_t fpr[SCHEMA_FPR_LEN], uint32_t unrecorded_from, char *err)
+{
+	struct replica_schema_version have;
+	char h1[2 * SCHEMA_FPR_LEN + 1], h2[2 * SCHEMA_FPR_LEN + 1];
+	int r;
+
+	memset(&have, 0, sizeof(have));
+	if ((r = replica_schema_get(rp, version, &have, err)) != 0)
+		goto out;
+	if (memcmp(have.fpr, fpr, SCHEMA_FPR_LEN) == 0)
+		goto out;	/* we have it */
+	hex_encode(h1, have.fpr, 8);
+	hex_encode(h2, fpr, 8);
+	if (unrecorded_from > 0 && version >= unrecorded_from)
+		r = mule_errf(err, MULE_ESCHEMA, "this database's schema "
+		    "drifted from version %u, which the bundle's migration to "
+		    "version %u expects: it is %s… here, the sender's is %s…; "
+		    "nothing was applied.  Undo the local schema change ('mule "
+		    "schema diff' shows it) and unpack again", version - 1,
+		    version, h1, h2);
+	else
+		r = clash(version, have.fpr, fpr, err);
+out:
+	replica_schema_version_release(&have);
+	return r;
+}
+
+/*
+ * Runs the step from `before` (the live fingerprint, the latest
+ * version's) and checks it gives the sender's fingerprint; *live is then
+ * the new schema.
+ */
+static int
+step_run(struct replica *rp, uint32_t version,
+    const uint8_t before[SCHEMA_FPR_LEN], const uint8_t fpr[SCHEMA_FPR_LEN],
+    const char *sql, struct schema *live, char *err)
+{
+	uint8_t now[SCHEMA_FPR_LEN];
+	char h1[2 * SCHEMA_FPR_LEN + 1], h2[2 * SCHEMA_FPR_LEN + 1];
+	char e2[MULE_ERRLEN];
+	int r;
+
+	if ((r = run_step(rp, sql, e2)) != 0) {
+		hex_encode(h1, before, 8);
+		hex_encode(h2, fpr, 8);
+		return mule_errf(err, MULE_EMIGRATION, "the bundle's migration "
+		    "to schema version %u failed here: %s; nothing was "
+		    "applied (the schema stays %s…, the sender's is %s…).  "
+		    "Fix the data it trips on (or ask the sender for a "
+		    "migration that handles it), then unpack again", version,
+		    e2, h1, h2);
+	}
+	if ((r = replica_schema_live(rp, live, now, err)) != 0)
+		return r;
+	if (memcmp(now, fpr, SCHEMA_FPR_LEN) != 0) {
+		hex_encode(h1, now, 8);
+		hex_encode(h2, fpr, 8);
+		return mule_errf(err, MULE_EMIGRATION, "the bundle's migration "
+		    "to schema version %u gave fingerprint %s… here, not the "
+		    "sender's %s…; nothing was applied.  Compare the schemas "
+		    "('mule schema status' at both sites)", version, h1, h2);
+	}
+	return 0;
+}
+
 int
 replica_schema_apply_step(struct replica *rp, uint32_t version,
     const uint8_t fpr[SCHEMA_FPR_LEN], const char *sql,
     uint32_t unrecorded_from, int *applied, char *err)
 {
-	struct replica_schema_version have;
 	struct schema live;
 	uint8_t lfpr[SCHEMA_FPR_LEN], now[SCHEMA_FPR_LEN];
 	char h1[2 * SCHEMA_FPR_LEN + 1], h2[2 * SCHEMA_FPR_LEN + 1];
-	char e2[MULE_ERRLEN], *inst = NULL;
+	char *inst = NULL;
 	uint32_t latest;
 	int r;
 
-	memset(&have, 0, sizeof(have));
 	schema_init(&live);
 	if ((r = cat_ensure(rp, err)) != 0 ||
 	    (r = replica_schema_latest(rp, &latest, lfpr, err)) != 0)
 		goto out;
 	if (version <= latest) {
-		if ((r = replica_schema_get(rp, version, &have, err)) != 0)
-			goto out;
-		if (memcmp(have.fpr, fpr, SCHEMA_FPR_LEN) == 0) {
-			*applied = 0;	/* we have it */
-			goto out;
-		}
-		hex_encode(h1, have.fpr, 8);
-		hex_encode(h2, fpr, 8);
-		if (unrecorded_from > 0 && version >= unrecorded_from) {
-			r = mule_errf(err, MULE_ESCHEMA, "this database's "
-			    "schema drifted from version %u, which the "
-			    "bundle's migration to version %u expects: it is "
-			    "%s… here, the sender's is %s…; nothing was "
-			    "applied.  Undo the local schema change ('mule "
-			    "schema diff' shows it) and unpack again",
-			    version - 1, version, h1, h2);
-			goto out;
-		}
-		r = clash(version, have.fpr, fpr, err);
+		if ((r = step_known(rp, version, fpr, unrecorded_from,
+		    err)) == 0)
+			*applied = 0;
 		goto out;
 	}
 	if (version > latest + 1) {
@@ -853,34 +906,13 @@ replica_schema_apply_step(struct replica *rp, uint32_t version,
 		goto out;
 	}
 	schema_release(&live);
-	if ((r = run_step(rp, sql, e2)) != 0) {
-		hex_encode(h1, now, 8);
-		hex_encode(h2, fpr, 8);
-		r = mule_errf(err, MULE_EMIGRATION, "the bundle's migration to "
-		    "schema version %u failed here: %s; nothing was applied "
-		    "(the schema stays %s…, the sender's is %s…).  Fix the "
-		    "data it trips on (or ask the sender for a migration that "
-		    "handles it), then unpack again", version, e2, h1, h2);
-		goto out;
-	}
-	if ((r = replica_schema_live(rp, &live, now, err)) != 0)
-		goto out;
-	if (memcmp(now, fpr, SCHEMA_FPR_LEN) != 0) {
-		hex_encode(h1, now, 8);
-		hex_encode(h2, fpr, 8);
-		r = mule_errf(err, MULE_EMIGRATION, "the bundle's migration to "
-		    "schema version %u gave fingerprint %s… here, not the "
-		    "sender's %s…; nothing was applied.  Compare the schemas "
-		    "('mule schema status' at both sites)", version, h1, h2);
-		goto out;
-	}
-	if ((r = schema_install_sql(&live, &inst, err)) != 0 ||
+	if ((r = step_run(rp, version, now, fpr, sql, &live, err)) != 0 ||
+	    (r = schema_install_sql(&live, &inst, err)) != 0 ||
 	    (r = cat_add(rp, version, fpr, inst, sql, strncmp(sql,
 	    SCHEMA_GENERATED, strlen(SCHEMA_GENERATED)) != 0, err)) != 0)
 		goto out;
 	*applied = 1;
 out:
-	replica_schema_version_release(&have);
 	schema_release(&live);
 	free(inst);
 	return r;

@@ -777,25 +777,19 @@ exec_pt(struct replica_set *s, const char *sql, int64_t tid, char *err)
 	return rc == SQLITE_DONE ? 0 : rp_dberr(s->rp, rc, err, "sync sets");
 }
 
-int
-rp_set_table(struct replica_set *s, const struct replica_table *t,
-    struct set_tab *out, char *err)
+/*
+ * Compares the definition in effect (`key`) with the one the peer was
+ * last sent: sets tab->dirty and tab->oldkind, then records `key` as
+ * sent.
+ */
+static int
+set_compare_sent(struct replica_set *s, const struct replica_table *t,
+    const char *key, const char *filter, struct set_tab *tab, char *err)
 {
-	struct set_tab tb, *tab = &tb;
-	struct strb key;
 	sqlite3_stmt *st = NULL;
-	char *filter = NULL;
 	const char *old = SET_KEY_ALL;
-	int rc, r = 0;
+	int rc, r;
 
-	memset(tab, 0, sizeof(*tab));
-	tab->t = t;
-	tab->shared = 1;
-	strb_init(&key);
-	if (s == NULL || !s->active)
-		goto out;
-	if ((r = set_current(s, t, &key, &filter, &tab->send, err)) != 0)
-		goto out;
 	if ((r = prep_pt(s, "SELECT def FROM _mule_set_sent WHERE peer = ?1 "
 	    "AND tid = ?2", t->tid, &st, err)) != 0)
 		goto out;
@@ -807,8 +801,7 @@ rp_set_table(struct replica_set *s, const struct replica_table *t,
 	}
 	if (old == NULL)
 		old = SET_KEY_ALL;
-	tab->dirty = strcmp(old, strb_str(&key)) != 0 ||
-	    (s->full && filter != NULL);
+	tab->dirty = strcmp(old, key) != 0 || (s->full && filter != NULL);
 	if (old[0] == '!')
 		old++;	/* a bundle was lost: dirty, memberships as they are */
 	tab->oldkind = strcmp(old, SET_KEY_NONE) == 0 ? OLD_NONE :
@@ -819,11 +812,73 @@ rp_set_table(struct replica_set *s, const struct replica_table *t,
 	if ((r = prep_pt(s, "INSERT OR REPLACE INTO _mule_set_sent(peer, tid, "
 	    "def) VALUES (?1, ?2, ?3)", t->tid, &st, err)) != 0)
 		goto out;
-	sqlite3_bind_text(st, 3, strb_str(&key), -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+	sqlite3_bind_text(st, 3, key, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
 		r = rp_dberr(s->rp, rc, err, "write sync sets");
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
+/*
+ * A filtered set (or one no longer shared, tab->none): the filter and
+ * the membership statements; a changed definition keeps the old
+ * memberships aside (temp.mule_oldmem) and starts them over.
+ */
+static int
+set_prepare_rows(struct replica_set *s, const struct replica_table *t,
+    const char *filter, struct set_tab *tab, char *err)
+{
+	int r;
+
+	tab->rows = 1;
+	if (!tab->none && (r = filter_prepare(s->rp, t, filter, 1, &tab->filt,
+	    err)) != 0)
+		return mule_errprefix(err, r, "the sync set of %s, table %s "
+		    "(change it with 'mule share')", s->peer, t->name);
+	if ((r = prep_pt(s, "SELECT 1 FROM _mule_members WHERE peer = ?1 AND "
+	    "tid = ?2 AND pk = ?3", t->tid, &tab->mem_get, err)) != 0 ||
+	    (r = prep_pt(s, "INSERT OR IGNORE INTO _mule_members(peer, tid, "
+	    "pk) VALUES (?1, ?2, ?3)", t->tid, &tab->mem_put, err)) != 0 ||
+	    (r = prep_pt(s, "DELETE FROM _mule_members WHERE peer = ?1 AND "
+	    "tid = ?2 AND pk = ?3", t->tid, &tab->mem_del, err)) != 0 ||
+	    (r = prep_pt(s, "INSERT OR IGNORE INTO temp.mule_leaves(tid, pk) "
+	    "VALUES (?2, ?3)", t->tid, &tab->leave, err)) != 0)
+		return r;
+	if (!tab->dirty)
+		return 0;
+	tab->all_rows = 1;
+	if (tab->oldkind == OLD_LISTED &&
+	    ((r = exec_pt(s, "INSERT OR IGNORE INTO temp.mule_oldmem"
+	    "(tid, pk) SELECT tid, pk FROM _mule_members WHERE peer = "
+	    "?1 AND tid = ?2", t->tid, err)) != 0 ||
+	    (r = prep_pt(s, "SELECT 1 FROM temp.mule_oldmem WHERE tid "
+	    "= ?2 AND pk = ?3 AND ?1 IS NOT NULL", t->tid,
+	    &tab->old_get, err)) != 0))
+		return r;
+	return exec_pt(s, "DELETE FROM _mule_members WHERE peer = ?1 AND "
+	    "tid = ?2", t->tid, err);
+}
+
+int
+rp_set_table(struct replica_set *s, const struct replica_table *t,
+    struct set_tab *out, char *err)
+{
+	struct set_tab tb, *tab = &tb;
+	struct strb key;
+	char *filter = NULL;
+	int r = 0;
+
+	memset(tab, 0, sizeof(*tab));
+	tab->t = t;
+	tab->shared = 1;
+	strb_init(&key);
+	if (s == NULL || !s->active)
 		goto out;
-	}
+	if ((r = set_current(s, t, &key, &filter, &tab->send, err)) != 0 ||
+	    (r = set_compare_sent(s, t, strb_str(&key), filter, tab,
+	    err)) != 0)
+		goto out;
 	if (strcmp(strb_str(&key), SET_KEY_NONE) == 0) {
 		free(tab->send);
 		tab->send = NULL;
@@ -845,41 +900,12 @@ rp_set_table(struct replica_set *s, const struct replica_table *t,
 		}
 		goto out;
 	}
-	tab->rows = 1;
-	if (!tab->none && (r = filter_prepare(s->rp, t, filter, 1, &tab->filt,
-	    err)) != 0) {
-		r = mule_errprefix(err, r, "the sync set of %s, table %s "
-		    "(change it with 'mule share')", s->peer, t->name);
-		goto out;
-	}
-	if ((r = prep_pt(s, "SELECT 1 FROM _mule_members WHERE peer = ?1 AND "
-	    "tid = ?2 AND pk = ?3", t->tid, &tab->mem_get, err)) != 0 ||
-	    (r = prep_pt(s, "INSERT OR IGNORE INTO _mule_members(peer, tid, "
-	    "pk) VALUES (?1, ?2, ?3)", t->tid, &tab->mem_put, err)) != 0 ||
-	    (r = prep_pt(s, "DELETE FROM _mule_members WHERE peer = ?1 AND "
-	    "tid = ?2 AND pk = ?3", t->tid, &tab->mem_del, err)) != 0 ||
-	    (r = prep_pt(s, "INSERT OR IGNORE INTO temp.mule_leaves(tid, pk) "
-	    "VALUES (?2, ?3)", t->tid, &tab->leave, err)) != 0)
-		goto out;
-	if (tab->dirty) {
-		tab->all_rows = 1;
-		if (tab->oldkind == OLD_LISTED &&
-		    ((r = exec_pt(s, "INSERT OR IGNORE INTO temp.mule_oldmem"
-		    "(tid, pk) SELECT tid, pk FROM _mule_members WHERE peer = "
-		    "?1 AND tid = ?2", t->tid, err)) != 0 ||
-		    (r = prep_pt(s, "SELECT 1 FROM temp.mule_oldmem WHERE tid "
-		    "= ?2 AND pk = ?3 AND ?1 IS NOT NULL", t->tid,
-		    &tab->old_get, err)) != 0))
-			goto out;
-		r = exec_pt(s, "DELETE FROM _mule_members WHERE peer = ?1 AND "
-		    "tid = ?2", t->tid, err);
-	}
+	r = set_prepare_rows(s, t, filter, tab, err);
 out:
 	if (r == 0)
 		*out = tb;
 	else
 		rp_set_tab_release(&tb);
-	sqlite3_finalize(st);
 	free(filter);
 	strb_release(&key);
 	return r;
