@@ -26,6 +26,57 @@ replica_maps_free(struct replica_map *v, size_t n)
 	free(v);
 }
 
+/* Column pairs of a map: named, existing here, none named twice. */
+static int
+map_check_cols(const struct replica_table *t, const char *ltable,
+    const char *const *rcols, const char *const *lcols, size_t ncols,
+    char *err)
+{
+	size_t i, k;
+
+	for (i = 0; i < ncols; i++) {
+		if (*rcols[i] == '\0')
+			return mule_errf(err, MULE_EINVAL, "an empty remote "
+			    "column name");
+		if (!rp_col_index(t, lcols[i], NULL))
+			return mule_errf(err, MULE_EINVAL, "table %s has no "
+			    "column '%s'", ltable, lcols[i]);
+		for (k = 0; k < i; k++)
+			if (strcmp(rcols[k], rcols[i]) == 0 ||
+			    strcmp(lcols[k], lcols[i]) == 0)
+				return mule_errf(err, MULE_EINVAL, "column "
+				    "'%s' is named twice", strcmp(rcols[k],
+				    rcols[i]) == 0 ? rcols[i] : lcols[i]);
+	}
+	return 0;
+}
+
+/* Writes a map's column pairs (inside the caller's transaction). */
+static int
+map_write_cols(struct replica *rp, const char *peer, const char *rtable,
+    const char *const *rcols, const char *const *lcols, size_t ncols,
+    char *err)
+{
+	sqlite3_stmt *st = NULL;
+	size_t i;
+	int rc, r;
+
+	if ((r = rp_prepare(rp, "INSERT INTO _mule_map_cols(peer, rtable, "
+	    "rcol, lcol) VALUES (?, ?, ?, ?)", &st, err)) != 0)
+		return r;
+	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, rtable, -1, SQLITE_STATIC);
+	for (i = 0; i < ncols && r == 0; i++) {
+		sqlite3_bind_text(st, 3, rcols[i], -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, lcols[i], -1, SQLITE_STATIC);
+		if ((rc = sqlite3_step(st)) != SQLITE_DONE)
+			r = rp_dberr(rp, rc, err, "write map");
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
 int
 replica_map(struct replica *rp, const char *peer, const char *rtable,
     const char *ltable, const char *const *rcols, const char *const *lcols,
@@ -34,7 +85,6 @@ replica_map(struct replica *rp, const char *peer, const char *rtable,
 	struct replica_table *t = NULL;
 	struct replica_peer p;
 	sqlite3_stmt *st = NULL;
-	size_t i, k;
 	int rc, r = MULE_EINTERNAL, began = 0;
 
 	if ((r = replica_peer_get(rp, peer, &p, err)) != 0)
@@ -55,27 +105,8 @@ replica_map(struct replica *rp, const char *peer, const char *rtable,
 		    MAP_COLS_MAX);
 		goto out;
 	}
-	for (i = 0; i < ncols; i++) {
-		if (*rcols[i] == '\0') {
-			r = mule_errf(err, MULE_EINVAL, "an empty remote column "
-			    "name");
-			goto out;
-		}
-		if (!rp_col_index(t, lcols[i], NULL)) {
-			r = mule_errf(err, MULE_EINVAL, "table %s has no column "
-			    "'%s'", ltable, lcols[i]);
-			goto out;
-		}
-		for (k = 0; k < i; k++) {
-			if (strcmp(rcols[k], rcols[i]) == 0 ||
-			    strcmp(lcols[k], lcols[i]) == 0) {
-				r = mule_errf(err, MULE_EINVAL, "column '%s' is "
-				    "named twice", strcmp(rcols[k], rcols[i]) ==
-				    0 ? rcols[i] : lcols[i]);
-				goto out;
-			}
-		}
-	}
+	if ((r = map_check_cols(t, ltable, rcols, lcols, ncols, err)) != 0)
+		goto out;
 	if ((r = rp_begin(rp, err)) != 0)
 		goto out;
 	began = 1;
@@ -95,21 +126,8 @@ replica_map(struct replica *rp, const char *peer, const char *rtable,
 		r = rp_dberr(rp, rc, err, "write map");
 		goto out;
 	}
-	if ((r = rp_prepare(rp, "INSERT INTO _mule_map_cols(peer, rtable, "
-	    "rcol, lcol) VALUES (?, ?, ?, ?)", &st, err)) != 0)
-		goto out;
-	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, rtable, -1, SQLITE_STATIC);
-	for (i = 0; i < ncols; i++) {
-		sqlite3_bind_text(st, 3, rcols[i], -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, lcols[i], -1, SQLITE_STATIC);
-		if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
-			r = rp_dberr(rp, rc, err, "write map");
-			goto out;
-		}
-		sqlite3_reset(st);
-	}
-	if ((r = rp_commit(rp, err)) != 0)
+	if ((r = map_write_cols(rp, peer, rtable, rcols, lcols, ncols,
+	    err)) != 0 || (r = rp_commit(rp, err)) != 0)
 		goto out;
 	began = 0;
 	r = 0;
