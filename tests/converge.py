@@ -147,6 +147,10 @@ class Driver:
         self.events.append(e)
         self.by_row.setdefault((table, key), []).append(e["i"])
 
+    def row_events(self, table, key):
+        """Every write and delete of row (TABLE, KEY), oldest first."""
+        return [self.events[i] for i in self.by_row[(table, key)]]
+
     def learn(self, site, vc):
         for t in SITES:
             if vc[t] > self.vc[site][t]:
@@ -427,8 +431,7 @@ class Driver:
                 explained["present"] += 1
                 continue
             knew = False
-            for i in self.by_row[(t, key)]:
-                f = self.events[i]
+            for f in self.row_events(t, key):
                 if f is e or (f["kind"] == "w" and f["col"] != col):
                     continue
                 if f["vc"][e["site"]] >= e["seq"]:
@@ -459,8 +462,7 @@ class Driver:
         # the cell again or deleted the row, or anybody deleted the row
         missing_min = []
         for e in missing:
-            rowev = [self.events[i] for i in self.by_row[(e["table"],
-                                                          e["key"])]]
+            rowev = self.row_events(e["table"], e["key"])
             if any(f["kind"] == "d" for f in rowev):
                 continue
             if any(f["i"] > e["i"] and f["site"] == e["site"] and
@@ -486,7 +488,7 @@ class Driver:
         for e in missing:
             t, key, col = e["table"], e["key"], e["col"]
             fv = cells.get((t, key, col), "(no row)")
-            rowev = [self.events[i] for i in self.by_row[(t, key)]]
+            rowev = self.row_events(t, key)
             dels = [f for f in rowev if f["kind"] == "d"
                     and f["vc"][e["site"]] < e["seq"]
                     and e["vc"][f["site"]] < f["seq"]]
