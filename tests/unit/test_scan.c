@@ -115,6 +115,14 @@ static const struct scase cases[] = {
 	    { "DELETE FROM t WHERE id = 1;"
 	      "INSERT INTO t VALUES (1, 'x', 11, NULL)",
 	      { 0, 1, 0, 1, 1, 0, "t" } } } },
+	{ "insert and delete between scans", {
+	    { "INSERT INTO t VALUES (10, 'brief', 0, 0);"
+	      "DELETE FROM t WHERE id = 10",
+	      { 0, 0, 0, 0, 0, 0, NULL } } } },
+	{ "update and change back between scans", {
+	    { "UPDATE t SET a = 'other' WHERE id = 1;"
+	      "UPDATE t SET a = 'x' WHERE id = 1",
+	      { 0, 0, 0, 0, 0, 0, NULL } } } },
 	{ "change an integer key", {
 	    { "UPDATE t SET id = 20 WHERE id = 1",
 	      { 1, 0, 1, 1, 4, 1, "t" } } } },
