@@ -187,32 +187,6 @@ out:
 	return r;
 }
 
-/* Reads exactly n bytes at offset off; a short file is MULE_EINCOMPLETE. */
-static int
-read_at(int fd, void *p, size_t n, uint64_t off, const char *path,
-    char *err)
-{
-	uint8_t *c = p;
-	ssize_t got;
-
-	while (n > 0) {
-		got = pread(fd, c, n, (off_t)off);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0)
-			return mule_errf(err, MULE_EIO, "read %s: %s", path,
-			    strerror(errno));
-		if (got == 0)
-			return mule_errf(err, MULE_EINCOMPLETE,
-			    "%s ended early (truncated, or changed while read)",
-			    path);
-		c += got;
-		n -= (size_t)got;
-		off += (uint64_t)got;
-	}
-	return 0;
-}
-
 /* Opens a regular file for reading (no blocking on FIFOs). */
 static int
 open_regular(const char *path, int *fdp, struct stat *st, char *err)
@@ -246,7 +220,6 @@ header_fd(int fd, const char *path, struct part_info *out, char *err)
 	struct stat st;
 	uint8_t hdr[PARTS_HEADER_LEN];
 	size_t n = 0;
-	ssize_t got;
 	int r = MULE_EINTERNAL;
 
 	if (fstat(fd, &st) != 0) {
@@ -254,19 +227,8 @@ header_fd(int fd, const char *path, struct part_info *out, char *err)
 		    strerror(errno));
 		goto out;
 	}
-	while (n < sizeof(hdr)) {
-		got = pread(fd, hdr + n, sizeof(hdr) - n, (off_t)n);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			r = mule_errf(err, MULE_EIO, "read %s: %s", path,
-			    strerror(errno));
-			goto out;
-		}
-		if (got == 0)
-			break;
-		n += (size_t)got;
-	}
+	if ((r = file_read_at(fd, hdr, sizeof(hdr), 0, &n, path, err)) != 0)
+		goto out;
 	if ((r = parts_parse_header(hdr, n, &info, err)) != 0) {
 		mule_errprefix(err, r, "%s", path);
 		goto out;
@@ -354,7 +316,8 @@ split_read_id(struct split *s, uint8_t id[PARTS_ID_LEN], char *err)
 	const uint8_t *mag;
 	int r = MULE_EINTERNAL;
 
-	if ((r = read_at(s->fd, head, sizeof(head), 0, s->path, err)) != 0)
+	if ((r = file_read_exact_at(s->fd, head, sizeof(head), 0, s->path,
+	    err)) != 0)
 		goto out;
 	buf_init_ro(&b, head, sizeof(head));
 	if ((r = buf_get_ptr(&b, BNDL_MAGIC_LEN, &mag)) != 0 ||
@@ -383,7 +346,8 @@ split_hash_bundle(struct split *s, uint8_t hash[PARTS_HASH_LEN], char *err)
 	crypto_generichash_init(&h, NULL, 0, PARTS_HASH_LEN);
 	for (off = 0; off < s->size; off += n) {
 		n = (size_t)min_u64(PARTS_STRIPE, s->size - off);
-		if ((r = read_at(s->fd, s->bufs, n, off, s->path, err)) != 0)
+		if ((r = file_read_exact_at(s->fd, s->bufs, n, off, s->path,
+		    err)) != 0)
 			goto out;
 		crypto_generichash_update(&h, s->bufs, n);
 	}
@@ -414,7 +378,7 @@ split_pass(struct split *s, struct safefile *sfs,
 			start = (uint64_t)i * s->len + off;
 			avail = start < s->size ? min_u64(n, s->size - start) :
 			    0;
-			if (avail > 0 && (r = read_at(s->fd, s->ptrs[i],
+			if (avail > 0 && (r = file_read_exact_at(s->fd, s->ptrs[i],
 			    (size_t)avail, start, s->path, err)) != 0)
 				goto out;
 			memset(s->ptrs[i] + avail, 0, n - (size_t)avail);
@@ -730,8 +694,8 @@ check_payload(int fd, const char *path, const struct part_info *info,
 	crypto_generichash_init(&h, NULL, 0, PARTS_HASH_LEN);
 	for (off = 0; off < info->payload_len; off += n) {
 		n = (size_t)min_u64(PARTS_STRIPE, info->payload_len - off);
-		if ((r = read_at(fd, buf, n, PARTS_HEADER_LEN + off, path,
-		    err)) != 0)
+		if ((r = file_read_exact_at(fd, buf, n, PARTS_HEADER_LEN + off,
+		    path, err)) != 0)
 			goto out;
 		crypto_generichash_update(&h, buf, n);
 	}
@@ -965,14 +929,14 @@ join_data_part(struct join *j, unsigned d, char *err)
 		w = (size_t)min_u64(n, real - off);
 		if (j->st.state[d] == PART_GOOD) {
 			t = j->slot[d];
-			if ((r = read_at(j->fds[t], out, w,
+			if ((r = file_read_exact_at(j->fds[t], out, w,
 			    PARTS_HEADER_LEN + off, j->paths[t], err)) != 0)
 				goto out;
 		} else {
 			for (t = 0; t < j->k; t++)
-				if ((r = read_at(j->fds[t], j->srcs[t], n,
-				    PARTS_HEADER_LEN + off, j->paths[t],
-				    err)) != 0)
+				if ((r = file_read_exact_at(j->fds[t],
+				    j->srcs[t], n, PARTS_HEADER_LEN + off,
+				    j->paths[t], err)) != 0)
 					goto out;
 			ec_encode_data((int)n, (int)j->k, 1,
 			    j->tables + (size_t)32 * j->k * d, j->srcs, &out);

@@ -94,41 +94,24 @@ spool_close(struct spool *sp)
 static int
 spool_write(struct spool *sp, const void *p, size_t n, char *err)
 {
-	const uint8_t *c = p;
-	ssize_t w;
+	int r;
 
-	while (n > 0) {
-		w = pwrite(sp->fd, c, n, (off_t)sp->size);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return mule_errf(err, file_errno_code(errno),
-			    "writing a spool file: %s", strerror(errno));
-		c += w;
-		n -= (size_t)w;
-		sp->size += (uint64_t)w;
-	}
+	if ((r = file_write_at(sp->fd, p, n, sp->size, "a spool file",
+	    err)) != 0)
+		return r;
+	sp->size += (uint64_t)n;
 	return 0;
 }
 
+/* A spool is only read back where it was written: an early end is EIO. */
 static int
 spool_read(struct spool *sp, uint64_t off, void *p, size_t n, char *err)
 {
-	uint8_t *c = p;
-	ssize_t got;
+	int r = file_read_exact_at(sp->fd, p, n, off, "a spool file", err);
 
-	while (n > 0) {
-		got = pread(sp->fd, c, n, (off_t)off);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			return mule_errf(err, MULE_EIO, "reading a spool file: %s",
-			    got < 0 ? strerror(errno) : "short read");
-		c += got;
-		n -= (size_t)got;
-		off += (uint64_t)got;
-	}
-	return 0;
+	if (r == MULE_EINCOMPLETE)
+		r = mule_errf(err, MULE_EIO, "reading a spool file: short read");
+	return r;
 }
 
 /* ---- the value set ---- */

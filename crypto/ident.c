@@ -419,7 +419,6 @@ ident_read_keyfile(const char *path, struct ident_secret **out, char *err)
 	uint8_t box_pk[IDENT_PK_LEN], pk[IDENT_PK_LEN];
 	const uint8_t *magic;
 	size_t got = 0;
-	ssize_t n;
 	int fd = -1, r = MULE_EINTERNAL;
 
 	if ((r = ident_lib_init()) != 0) {
@@ -459,19 +458,9 @@ ident_read_keyfile(const char *path, struct ident_secret **out, char *err)
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
 		goto out;
 	}
-	while (got < KEYFILE_LEN + 1) {
-		n = read(fd, raw + got, KEYFILE_LEN + 1 - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = mule_errf(err, MULE_EIO, "read key file %s: %s",
-			    path, strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
+	if ((r = file_read_full(fd, raw, KEYFILE_LEN + 1, &got, path,
+	    err)) != 0)
+		goto out;
 	if (got != KEYFILE_LEN) {
 		r = mule_errf(err, MULE_EFORMAT,
 		    "%s is not a mule key file (its size changed while "

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/buf.h"
@@ -1585,6 +1586,92 @@ test_file_exists(void **state)
 	assert_int_equal(file_exists(l), 1);	/* lstat: dangling counts */
 }
 
+static void
+test_file_read_write_ranges(void **state)
+{
+	char err[MULE_ERRLEN];
+	char *p = tpath(state, "r");
+	uint8_t big[70000], back[70010];
+	size_t i, got = 99;
+	int fd;
+
+	for (i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i * 7 + 3);
+	fd = open(p, O_RDWR | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(file_write_full(fd, big, 1000, p, err), 0);
+	assert_int_equal(file_write_at(fd, big + 1000, sizeof(big) - 1000,
+	    1000, p, err), 0);
+
+	/* Exactly, at an offset, and past the end. */
+	assert_int_equal(file_read_exact_at(fd, back, 500, 123, p, err), 0);
+	assert_memory_equal(back, big + 123, 500);
+	assert_int_equal(file_read_exact_at(fd, back, 0, 0, p, err), 0);
+	err[0] = '\0';
+	assert_int_equal(file_read_exact_at(fd, back, 11, sizeof(big) - 10, p,
+	    err), MULE_EINCOMPLETE);
+	assert_non_null(strstr(err, p));
+
+	/* Up to n: a short count only at end of file. */
+	assert_int_equal(file_read_at(fd, back, sizeof(back), 0, &got, p,
+	    err), 0);
+	assert_int_equal(got, sizeof(big));
+	assert_memory_equal(back, big, sizeof(big));
+	assert_int_equal(file_read_at(fd, back, 5, sizeof(big) + 5, &got, p,
+	    err), 0);
+	assert_int_equal(got, 0);
+
+	/* From the current position. */
+	assert_int_equal(lseek(fd, 10, SEEK_SET), 10);
+	assert_int_equal(file_read_full(fd, back, 20, &got, p, err), 0);
+	assert_int_equal(got, 20);
+	assert_memory_equal(back, big + 10, 20);
+	close(fd);
+
+	/* A bad descriptor is an I/O error with a message. */
+	err[0] = '\0';
+	assert_int_equal(file_read_full(-1, back, 1, &got, p, err), MULE_EIO);
+	assert_true(err[0] != '\0');
+	assert_int_equal(file_read_exact_at(-1, back, 1, 0, p, err), MULE_EIO);
+	assert_int_not_equal(file_write_full(-1, back, 1, p, err), 0);
+}
+
+/* A pipe hands out what was written in pieces: the reader must gather. */
+static void
+test_file_read_full_pipe(void **state)
+{
+	char err[MULE_ERRLEN];
+	uint8_t back[16];
+	size_t got = 0;
+	pid_t pid;
+	int fds[2], status;
+
+	(void)state;
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(fds[0]);
+		/* Separate writes: the reader may see short reads. */
+		if (write(fds[1], "abc", 3) != 3 || write(fds[1], "defg", 4) != 4)
+			_exit(1);
+		if (write(fds[1], "hij", 3) != 3)
+			_exit(1);
+		_exit(0);
+	}
+	close(fds[1]);
+	assert_int_equal(file_read_full(fds[0], back, 8, &got, "pipe", err), 0);
+	assert_int_equal(got, 8);
+	assert_memory_equal(back, "abcdefgh", 8);
+	assert_int_equal(file_read_full(fds[0], back, sizeof(back), &got,
+	    "pipe", err), 0);
+	assert_int_equal(got, 2);
+	assert_memory_equal(back, "ij", 2);
+	close(fds[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 #define DIRTEST(f) cmocka_unit_test_setup_teardown(f, dir_setup, dir_teardown)
 
 int
@@ -1627,6 +1714,8 @@ main(void)
 		DIRTEST(test_file_free_space),
 		cmocka_unit_test(test_file_errno_code),
 		DIRTEST(test_file_exists),
+		DIRTEST(test_file_read_write_ranges),
+		cmocka_unit_test(test_file_read_full_pipe),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
