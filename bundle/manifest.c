@@ -332,29 +332,25 @@ struct lines {
 static int
 line_peek(struct lines *L, char *err)
 {
-	const uint8_t *p, *nl;
-	size_t avail, look, len, i;
+	const uint8_t *p;
+	size_t len, i;
 	char *s;
+	int r;
 
 	if (L->have || L->eof)
 		return 0;
-	avail = buf_avail(&L->b);
-	if (avail == 0) {
+	if (buf_avail(&L->b) == 0) {
 		L->eof = 1;
 		return 0;
 	}
-	p = buf_ptr(&L->b);
-	look = avail < MANIFEST_MAX_LINE + 1 ? avail : MANIFEST_MAX_LINE + 1;
-	nl = memchr(p, '\n', look);
-	if (nl == NULL) {
-		if (avail > MANIFEST_MAX_LINE)
-			return mule_errf(err, MULE_ETOOLARGE,
-			    "MANIFEST line %zu is longer than %d bytes",
-			    L->lineno + 1, MANIFEST_MAX_LINE);
+	r = buf_get_line(&L->b, MANIFEST_MAX_LINE, BUF_LINE_LF, &p, &len);
+	if (r == MULE_ETOOLARGE)
+		return mule_errf(err, r,
+		    "MANIFEST line %zu is longer than %d bytes",
+		    L->lineno + 1, MANIFEST_MAX_LINE);
+	if (r != 0)
 		return mule_errf(err, MULE_EINCOMPLETE,
 		    "MANIFEST line %zu has no end", L->lineno + 1);
-	}
-	len = (size_t)(nl - p);
 	for (i = 0; i < len; i++)
 		if (p[i] < 0x20 || p[i] == 0x7f)
 			return mule_errf(err, MULE_EFORMAT,
@@ -362,7 +358,6 @@ line_peek(struct lines *L, char *err)
 			    L->lineno + 1);
 	memcpy(L->line, p, len);
 	L->line[len] = '\0';
-	(void)buf_skip(&L->b, len + 1);
 	L->lineno++;
 	L->have = 1;
 	L->ntok = 0;
@@ -751,16 +746,18 @@ schema_header_parse(const uint8_t *p, size_t n, uint32_t *version,
 	static const char pre[] = "-- mule schema ";
 	char line[SCHEMA_HDR_MAX + 1], *sp;
 	uint8_t f[BUNDLE_FPR_LEN];
-	const uint8_t *nl;
-	size_t look = n < SCHEMA_HDR_MAX ? n : SCHEMA_HDR_MAX, len;
+	const uint8_t *lp;
+	struct buf b;
+	size_t len;
 	uint64_t v;
+	int r;
 
-	nl = memchr(p, '\n', look);
-	if (nl == NULL)
-		return mule_errf(err, n < SCHEMA_HDR_MAX ? MULE_EINCOMPLETE :
-		    MULE_EFORMAT, "schema member has no header line");
-	len = (size_t)(nl - p);
-	memcpy(line, p, len);
+	buf_init_ro(&b, p, n);
+	r = buf_get_line(&b, SCHEMA_HDR_MAX - 1, BUF_LINE_LF, &lp, &len);
+	if (r != 0)
+		return mule_errf(err, r == MULE_EINCOMPLETE ? r : MULE_EFORMAT,
+		    "schema member has no header line");
+	memcpy(line, lp, len);
 	line[len] = '\0';
 	if (memchr(line, '\0', len) != NULL ||
 	    strncmp(line, pre, sizeof(pre) - 1) != 0 ||

@@ -321,10 +321,13 @@ out:
 
 /*
  * Everything below reads the untrusted message through struct buf
- * readers (core/buf.h): lines and parts are taken with buf_get_ptr, so no
- * offset can pass the end, and each limit of mail.h is checked before
+ * readers (core/buf.h): lines are taken with buf_get_line and parts with
+ * buf_get_ptr, so no offset can pass the end, and each limit of mail.h is checked before
  * anything is allocated.
  */
+
+/* Mail lines end in CRLF or LF; the last one may have no end. */
+#define MAIL_LINE (BUF_LINE_CRLF | BUF_LINE_LAST)
 
 struct field {
 	const uint8_t *name;
@@ -339,31 +342,6 @@ struct header {
 };
 
 /*
- * Takes the next line from b: *line points at it, *len is its length
- * without the line end (LF or CRLF), which is consumed too.  MULE_EINCOMPLETE
- * at the end of b.
- */
-static int
-buf_get_line(struct buf *b, const uint8_t **line, size_t *len)
-{
-	const uint8_t *p = buf_ptr(b), *nl;
-	size_t avail = buf_avail(b), n, take;
-	int r;
-
-	if (avail == 0)
-		return MULE_EINCOMPLETE;
-	nl = memchr(p, '\n', avail);
-	take = nl != NULL ? (size_t)(nl - p) + 1 : avail;
-	n = nl != NULL ? (size_t)(nl - p) : avail;
-	if (n > 0 && p[n - 1] == '\r')
-		n--;
-	if ((r = buf_get_ptr(b, take, line)) != 0)
-		return r;
-	*len = n;
-	return 0;
-}
-
-/*
  * Reads the header block at the start of b into fields, leaving b at
  * what follows the empty line (at the end when there is none).
  */
@@ -373,10 +351,15 @@ header_parse(struct buf *b, struct header *h, char *err)
 	const uint8_t *line, *colon;
 	struct field *cur = NULL;
 	size_t start = b->off, len;
+	int r;
 
 	h->n = 0;
-	while (buf_get_line(b, &line, &len) == 0) {
-		if (b->off - start > XPORT_MAIL_MAX_HEADER)
+	for (;;) {
+		r = buf_get_line(b, XPORT_MAIL_MAX_HEADER, MAIL_LINE, &line,
+		    &len);
+		if (r == MULE_EINCOMPLETE)
+			break;			/* no body */
+		if (r != 0 || b->off - start > XPORT_MAIL_MAX_HEADER)
 			return mule_errf(err, MULE_ETOOLARGE, "a header block "
 			    "is longer than %d bytes", XPORT_MAIL_MAX_HEADER);
 		if (len == 0)
@@ -596,7 +579,8 @@ find_delim(struct buf *b, const char *bnd, size_t blen, size_t *skipped)
 
 	for (;;) {
 		at = t.off;
-		if (buf_get_line(&t, &line, &len) != 0)
+		if (buf_get_line(&t, BUF_LINE_ANY, MAIL_LINE, &line,
+		    &len) != 0)
 			return 0;
 		if (len >= blen + 2 && line[0] == '-' && line[1] == '-' &&
 		    memcmp(line + 2, bnd, blen) == 0) {
@@ -624,7 +608,7 @@ walk_multipart(struct walk *w, struct buf *b, const char *bnd, int depth)
 		    "its boundary lines");
 	for (;;) {
 		/* b is at a delimiter line: the close one ends the body. */
-		if (buf_get_line(b, &line, &len) != 0)
+		if (buf_get_line(b, BUF_LINE_ANY, MAIL_LINE, &line, &len) != 0)
 			return mule_errf(w->err, MULE_EINTERNAL, "lost a "
 			    "delimiter");
 		if (len >= blen + 4 && line[blen + 2] == '-' &&
@@ -842,17 +826,17 @@ int
 xport_mail_is_mule(const uint8_t *p, size_t n)
 {
 	static const char name[] = "X-Mule-Bundle:";
-	const uint8_t *ls = p, *e = p + n, *nl;
+	const uint8_t *line;
+	struct buf b;
+	size_t len;
 
-	while (ls < e && *ls != '\n' && !(*ls == '\r' && ls + 1 < e &&
-	    ls[1] == '\n')) {
-		if ((size_t)(e - ls) >= sizeof(name) - 1 &&
-		    strncasecmp((const char *)ls, name, sizeof(name) - 1) == 0)
+	buf_init_ro(&b, p, n);
+	/* Header lines, up to the empty one. */
+	while (buf_get_line(&b, BUF_LINE_ANY, MAIL_LINE, &line, &len) == 0 &&
+	    len > 0)
+		if (len >= sizeof(name) - 1 && strncasecmp((const char *)line,
+		    name, sizeof(name) - 1) == 0)
 			return 1;
-		if ((nl = memchr(ls, '\n', (size_t)(e - ls))) == NULL)
-			break;
-		ls = nl + 1;
-	}
 	return 0;
 }
 

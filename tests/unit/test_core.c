@@ -825,6 +825,100 @@ test_buf_peek(void **state)
 	assert_int_equal(v, 300);
 }
 
+/* Reads the next line of b as a NUL-terminated string into out. */
+static int
+line_str(struct buf *b, size_t max, int flags, char *out)
+{
+	const uint8_t *p = NULL;
+	size_t n = 0;
+	int r = buf_get_line(b, max, flags, &p, &n);
+
+	if (r == 0) {
+		memcpy(out, p, n);
+		out[n] = '\0';
+	}
+	return r;
+}
+
+static void
+test_buf_get_line(void **state)
+{
+	static const char lf[] = "one\ntwo words\n\nlast\n";
+	static const char crlf[] = "a: b\r\n\r\nbody\nx\r";
+	char line[64];
+	struct buf b;
+	size_t off;
+
+	(void)state;
+	/* Normal lines, an empty one, then nothing left. */
+	buf_init_ro(&b, lf, strlen(lf));
+	assert_int_equal(line_str(&b, 16, BUF_LINE_LF, line), 0);
+	assert_string_equal(line, "one");
+	assert_int_equal(line_str(&b, 16, BUF_LINE_LF, line), 0);
+	assert_string_equal(line, "two words");
+	assert_int_equal(line_str(&b, 16, BUF_LINE_LF, line), 0);
+	assert_string_equal(line, "");
+	assert_int_equal(line_str(&b, 16, BUF_LINE_LF, line), 0);
+	assert_string_equal(line, "last");
+	assert_int_equal(buf_avail(&b), 0);
+	assert_int_equal(line_str(&b, 16, BUF_LINE_LF, line),
+	    MULE_EINCOMPLETE);
+
+	/* CRLF: the CR goes with the line end; a lone LF ends a line too. */
+	buf_init_ro(&b, crlf, strlen(crlf));
+	assert_int_equal(line_str(&b, 4, BUF_LINE_CRLF, line), 0);
+	assert_string_equal(line, "a: b");
+	assert_int_equal(line_str(&b, 4, BUF_LINE_CRLF, line), 0);
+	assert_string_equal(line, "");
+	assert_int_equal(line_str(&b, 4, BUF_LINE_CRLF, line), 0);
+	assert_string_equal(line, "body");
+	/* The last line has no end: incomplete unless BUF_LINE_LAST. */
+	off = b.off;
+	assert_int_equal(line_str(&b, 4, BUF_LINE_CRLF, line),
+	    MULE_EINCOMPLETE);
+	assert_int_equal(b.off, off);
+	assert_int_equal(line_str(&b, 4, BUF_LINE_CRLF | BUF_LINE_LAST,
+	    line), 0);
+	assert_string_equal(line, "x");
+	assert_int_equal(buf_avail(&b), 0);
+
+	/* Without CRLF the CR is part of the line. */
+	buf_init_ro(&b, "ab\r\n", 4);
+	assert_int_equal(line_str(&b, 3, BUF_LINE_LF, line), 0);
+	assert_string_equal(line, "ab\r");
+
+	/* Too long, with or without an end in sight; nothing consumed. */
+	buf_init_ro(&b, "abcdef\n", 7);
+	assert_int_equal(line_str(&b, 5, BUF_LINE_LF, line), MULE_ETOOLARGE);
+	assert_int_equal(b.off, 0);
+	assert_int_equal(line_str(&b, 6, BUF_LINE_LF, line), 0);
+	assert_string_equal(line, "abcdef");
+	buf_init_ro(&b, "abcdefghijkl", 12);
+	assert_int_equal(line_str(&b, 5, BUF_LINE_LF, line), MULE_ETOOLARGE);
+	assert_int_equal(line_str(&b, 5, BUF_LINE_LF | BUF_LINE_LAST, line),
+	    MULE_ETOOLARGE);
+	assert_int_equal(line_str(&b, 12, BUF_LINE_LF | BUF_LINE_LAST, line),
+	    0);
+	/* Exactly max+1 bytes without an end is too long, not incomplete. */
+	buf_init_ro(&b, "abcdef", 6);
+	assert_int_equal(line_str(&b, 5, BUF_LINE_LF, line), MULE_ETOOLARGE);
+	assert_int_equal(line_str(&b, 6, BUF_LINE_LF, line), MULE_EINCOMPLETE);
+	/* CRLF allows max bytes plus the CR. */
+	buf_init_ro(&b, "abcde\r\n", 7);
+	assert_int_equal(line_str(&b, 5, BUF_LINE_CRLF, line), 0);
+	assert_string_equal(line, "abcde");
+	assert_int_equal(line_str(&b, BUF_LINE_ANY, BUF_LINE_CRLF, line),
+	    MULE_EINCOMPLETE);
+
+	/* Empty buffer and an empty reader. */
+	buf_init_ro(&b, "", 0);
+	assert_int_equal(line_str(&b, 5, BUF_LINE_LF | BUF_LINE_LAST, line),
+	    MULE_EINCOMPLETE);
+	buf_init(&b);
+	assert_int_equal(line_str(&b, BUF_LINE_ANY, BUF_LINE_LAST, line),
+	    MULE_EINCOMPLETE);
+}
+
 static void
 test_buf_growth(void **state)
 {
@@ -1693,6 +1787,7 @@ main(void)
 		cmocka_unit_test(test_buf_reserve_readonly),
 		cmocka_unit_test(test_buf_peek),
 		cmocka_unit_test(test_buf_growth),
+		cmocka_unit_test(test_buf_get_line),
 		cmocka_unit_test(test_strb_basic),
 		cmocka_unit_test(test_strb_long),
 		cmocka_unit_test(test_strb_quote),
