@@ -334,9 +334,13 @@ out:
 	return r;
 }
 
-/* Hashes the whole bundle in order. */
+/*
+ * Hashes len bytes of fd from offset start, PARTS_STRIPE at a time
+ * through buf (at least PARTS_STRIPE bytes).
+ */
 static int
-split_hash_bundle(struct split *s, uint8_t hash[PARTS_HASH_LEN], char *err)
+hash_range(int fd, const char *path, uint64_t start, uint64_t len,
+    uint8_t *buf, uint8_t hash[PARTS_HASH_LEN], char *err)
 {
 	crypto_generichash_state h;
 	uint64_t off;
@@ -344,12 +348,12 @@ split_hash_bundle(struct split *s, uint8_t hash[PARTS_HASH_LEN], char *err)
 	int r = MULE_EINTERNAL;
 
 	crypto_generichash_init(&h, NULL, 0, PARTS_HASH_LEN);
-	for (off = 0; off < s->size; off += n) {
-		n = (size_t)min_u64(PARTS_STRIPE, s->size - off);
-		if ((r = file_read_exact_at(s->fd, s->bufs, n, off, s->path,
+	for (off = 0; off < len; off += n) {
+		n = (size_t)min_u64(PARTS_STRIPE, len - off);
+		if ((r = file_read_exact_at(fd, buf, n, start + off, path,
 		    err)) != 0)
 			goto out;
-		crypto_generichash_update(&h, s->bufs, n);
+		crypto_generichash_update(&h, buf, n);
 	}
 	crypto_generichash_final(&h, hash, PARTS_HASH_LEN);
 	r = 0;
@@ -611,7 +615,8 @@ parts_split(const char *bundle_path, uint64_t volume_size,
 	if ((r = split_names(&s, outdir, basename, names, err)) != 0 ||
 	    (r = split_check_space(&s, outdir, err)) != 0)
 		goto out;
-	if ((r = split_hash_bundle(&s, info.bundle_hash, err)) != 0)
+	if ((r = hash_range(s.fd, s.path, 0, s.size, s.bufs,
+	    info.bundle_hash, err)) != 0)
 		goto out;
 	if ((r = split_pass(&s, NULL, h1, err)) != 0)
 		goto out;
@@ -685,21 +690,12 @@ static int
 check_payload(int fd, const char *path, const struct part_info *info,
     uint8_t *buf, char *err)
 {
-	crypto_generichash_state h;
 	uint8_t got[PARTS_HASH_LEN];
-	uint64_t off;
-	size_t n;
 	int r = MULE_EINTERNAL;
 
-	crypto_generichash_init(&h, NULL, 0, PARTS_HASH_LEN);
-	for (off = 0; off < info->payload_len; off += n) {
-		n = (size_t)min_u64(PARTS_STRIPE, info->payload_len - off);
-		if ((r = file_read_exact_at(fd, buf, n, PARTS_HEADER_LEN + off,
-		    path, err)) != 0)
-			goto out;
-		crypto_generichash_update(&h, buf, n);
-	}
-	crypto_generichash_final(&h, got, sizeof(got));
+	if ((r = hash_range(fd, path, PARTS_HEADER_LEN, info->payload_len,
+	    buf, got, err)) != 0)
+		goto out;
 	if (memcmp(got, info->payload_hash, PARTS_HASH_LEN) != 0) {
 		r = mule_errf(err, MULE_EVERIFY,
 		    "%s: payload hash does not match (damaged part)", path);

@@ -246,78 +246,77 @@ out:
 	return r;
 }
 
-/* Adds the text/plain part carrying `body` to the message; 0 or -1. */
+/*
+ * Adds a part of content type ct with fields mf carrying len bytes at
+ * data to the message; 0 or -1.  Takes ct and mf (either may be NULL, a
+ * failure made earlier): they belong to the part, or are freed here.
+ */
 static int
-add_text_part(struct mailmime *message, const struct strb *body)
+add_part(struct mailmime *message, struct mailmime_content *ct,
+    struct mailmime_fields *mf, const void *data, size_t len)
 {
-	struct mailmime_content *ct = NULL;
-	struct mailmime_fields *mf = NULL;
-	struct mailmime *text = NULL;
+	struct mailmime *part = NULL;
 	int r = -1;
 
-	if ((ct = mailmime_content_new_with_str("text/plain")) == NULL ||
-	    add_param(ct, "charset", "us-ascii") != 0 ||
-	    (mf = mailmime_fields_new_encoding(MAILMIME_MECHANISM_7BIT)) ==
-	    NULL || (text = mailmime_new_empty(ct, mf)) == NULL)
+	if (ct == NULL || mf == NULL ||
+	    (part = mailmime_new_empty(ct, mf)) == NULL)
 		goto out;
 	ct = NULL;
 	mf = NULL;
-	if (mailmime_set_body_text(text, body->s, body->len) !=
+	if (mailmime_set_body_text(part, (char *)data, len) !=
 	    MAILIMF_NO_ERROR ||
 	    mailmime_smart_add_part(message->mm_data.mm_message.mm_msg_mime,
-	    text) != MAILIMF_NO_ERROR)
+	    part) != MAILIMF_NO_ERROR)
 		goto out;
-	text = NULL;
+	part = NULL;
 	r = 0;
 out:
 	if (ct != NULL)
 		mailmime_content_free(ct);
 	if (mf != NULL)
 		mailmime_fields_free(mf);
-	if (text != NULL)
-		mailmime_free(text);
+	if (part != NULL)
+		mailmime_free(part);
 	return r;
+}
+
+/* A content type with one parameter; NULL when out of memory. */
+static struct mailmime_content *
+content_new(const char *type, const char *param, const char *value)
+{
+	struct mailmime_content *ct = mailmime_content_new_with_str(type);
+
+	if (ct != NULL && add_param(ct, param, value) != 0) {
+		mailmime_content_free(ct);
+		ct = NULL;
+	}
+	return ct;
+}
+
+/* Adds the text/plain part carrying `body` to the message; 0 or -1. */
+static int
+add_text_part(struct mailmime *message, const struct strb *body)
+{
+	return add_part(message, content_new("text/plain", "charset",
+	    "us-ascii"), mailmime_fields_new_encoding(MAILMIME_MECHANISM_7BIT),
+	    body->s, body->len);
 }
 
 /* Adds the base64 attachment (o->data) to the message; 0 or -1. */
 static int
 add_attachment(struct mailmime *message, const struct xport_mail_out *o)
 {
-	struct mailmime_content *ct = NULL;
 	struct mailmime_fields *mf = NULL;
-	struct mailmime *att = NULL;
-	char *fname = NULL;
-	int r = -1;
+	char *fname = strdup(o->filename);
 
-	if ((fname = strdup(o->filename)) == NULL ||
-	    (ct = mailmime_content_new_with_str(o->is_part ?
-	    XPORT_MAIL_TYPE_PART : XPORT_MAIL_TYPE_BUNDLE)) == NULL ||
-	    add_param(ct, "name", o->filename) != 0 ||
-	    (mf = mailmime_fields_new_filename(
+	/* The fields own fname once made. */
+	if (fname != NULL && (mf = mailmime_fields_new_filename(
 	    MAILMIME_DISPOSITION_TYPE_ATTACHMENT, fname,
 	    MAILMIME_MECHANISM_BASE64)) == NULL)
-		goto out;
-	fname = NULL;
-	if ((att = mailmime_new_empty(ct, mf)) == NULL)
-		goto out;
-	ct = NULL;
-	mf = NULL;
-	if (mailmime_set_body_text(att, (char *)o->data, o->len) !=
-	    MAILIMF_NO_ERROR ||
-	    mailmime_smart_add_part(message->mm_data.mm_message.mm_msg_mime,
-	    att) != MAILIMF_NO_ERROR)
-		goto out;
-	att = NULL;
-	r = 0;
-out:
-	if (ct != NULL)
-		mailmime_content_free(ct);
-	if (mf != NULL)
-		mailmime_fields_free(mf);
-	if (att != NULL)
-		mailmime_free(att);
-	free(fname);
-	return r;
+		free(fname);
+	return add_part(message, content_new(o->is_part ?
+	    XPORT_MAIL_TYPE_PART : XPORT_MAIL_TYPE_BUNDLE, "name",
+	    o->filename), mf, o->data, o->len);
 }
 
 /* Writes the message into a new NUL-terminated heap buffer; 0 or -1. */
