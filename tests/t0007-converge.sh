@@ -1,10 +1,10 @@
 #!/bin/sh
-# Randomized convergence (DESIGN §7–8, issue 5): five sites, a hub h with
-# field sites s1..s4 and a loop s3–s4, random inserts (colliding keys),
+# Randomized convergence (docs/design.md §7–8, issue 5): five sites, a hub h
+# with field sites s1..s4 and a loop s3–s4, random inserts (colliding keys),
 # updates (often of the same cell at several sites), deletes and re-inserts,
-# bundles lost, delayed, duplicated, reordered and misdelivered; then
-# reliable exchange until quiet.  tests/converge.py does the work and
-# writes converge/RESULT.json; each check below reads one of its results.
+# bundles lost, delayed, duplicated, reordered and misdelivered; then reliable
+# exchange until quiet.  tests/converge.py does the work and writes
+# converge/RESULT.json; each check below reads one of its results.
 #
 #   MULE_SEED=N       another seed (default 1)
 #   MULE_ROUNDS=N     another number of rounds (default 40; 400 with
