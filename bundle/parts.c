@@ -547,6 +547,80 @@ valid_basename(const char *b)
 	    strchr(b, '/') == NULL;
 }
 
+/*
+ * The stripe buffers, hash states and erasure-code tables of a split whose
+ * k, p and m are set; freed by split_release.
+ */
+static int
+split_alloc(struct split *s, char *err)
+{
+	uint8_t *matrix = NULL;
+	unsigned i;
+	int r = MULE_EINTERNAL;
+
+	s->bufs = aligned_alloc(64, (size_t)s->m * PARTS_STRIPE);
+	s->hs = aligned_alloc(64, s->m * sizeof(*s->hs));
+	matrix = malloc((size_t)s->m * s->k);
+	s->tables = malloc((size_t)32 * s->k * (s->p > 0 ? s->p : 1));
+	if (s->bufs == NULL || s->hs == NULL || matrix == NULL ||
+	    s->tables == NULL) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < s->m; i++)
+		s->ptrs[i] = s->bufs + (size_t)i * PARTS_STRIPE;
+	if (s->p > 0) {
+		gf_gen_cauchy1_matrix(matrix, (int)s->m, (int)s->k);
+		ec_init_tables((int)s->k, (int)s->p,
+		    matrix + (size_t)s->k * s->k, s->tables);
+	}
+	r = 0;
+out:
+	free(matrix);
+	return r;
+}
+
+static void
+split_release(struct split *s)
+{
+	free(s->bufs);
+	free(s->hs);
+	free(s->tables);
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+}
+
+/*
+ * Opens the m part files names[i] (exclusive, with `mode`) as sfs[i] and
+ * writes each one's header, whose payload hash is hashes[i].
+ */
+static int
+split_open_parts(const struct split *s, struct part_info *info,
+    uint8_t (*hashes)[PARTS_HASH_LEN], char **names, struct safefile *sfs,
+    mode_t mode, char *err)
+{
+	uint8_t hdr[PARTS_HEADER_LEN];
+	unsigned i;
+	int r = MULE_EINTERNAL;
+
+	info->bundle_size = s->size;
+	info->ndata = (uint16_t)s->k;
+	info->nparity = (uint16_t)s->p;
+	info->payload_len = s->len;
+	for (i = 0; i < s->m; i++) {
+		info->index = (uint16_t)i;
+		memcpy(info->payload_hash, hashes[i], PARTS_HASH_LEN);
+		if ((r = parts_encode_header(info, hdr, err)) != 0 ||
+		    (r = safefile_open(&sfs[i], names[i], mode, 1, err)) != 0 ||
+		    (r = safefile_write(&sfs[i], hdr, sizeof(hdr), err)) != 0)
+			goto out;
+	}
+	r = 0;
+out:
+	return r;
+}
+
 int
 parts_split(const char *bundle_path, uint64_t volume_size,
     uint32_t nparity, const char *outdir, const char *basename,
@@ -557,7 +631,6 @@ parts_split(const char *bundle_path, uint64_t volume_size,
 	struct part_info info;
 	struct safefile *sfs = NULL;
 	uint8_t (*h1)[PARTS_HASH_LEN] = NULL, (*h2)[PARTS_HASH_LEN] = NULL;
-	uint8_t *matrix = NULL, hdr[PARTS_HEADER_LEN];
 	char **names = NULL;
 	unsigned i, ncommitted = 0;
 	int r = MULE_EINTERNAL;
@@ -586,55 +659,27 @@ parts_split(const char *bundle_path, uint64_t volume_size,
 		goto out;
 	s.p = nparity;
 	s.m = s.k + s.p;
-
-	/* Everything the passes need, allocated once. */
 	names = calloc(s.m, sizeof(*names));
 	sfs = calloc(s.m, sizeof(*sfs));
 	h1 = calloc(s.m, sizeof(*h1));
 	h2 = calloc(s.m, sizeof(*h2));
-	s.bufs = aligned_alloc(64, (size_t)s.m * PARTS_STRIPE);
-	s.hs = aligned_alloc(64, s.m * sizeof(*s.hs));
-	matrix = malloc((size_t)s.m * s.k);
-	s.tables = malloc((size_t)32 * s.k * (s.p > 0 ? s.p : 1));
-	if (names == NULL || sfs == NULL || h1 == NULL || h2 == NULL ||
-	    s.bufs == NULL || s.hs == NULL || matrix == NULL ||
-	    s.tables == NULL) {
+	if (names == NULL || sfs == NULL || h1 == NULL || h2 == NULL) {
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
 		goto out;
 	}
-	for (i = 0; i < s.m; i++) {
+	for (i = 0; i < s.m; i++)
 		sfs[i].fd = -1;
-		s.ptrs[i] = s.bufs + (size_t)i * PARTS_STRIPE;
-	}
-	if (s.p > 0) {
-		gf_gen_cauchy1_matrix(matrix, (int)s.m, (int)s.k);
-		ec_init_tables((int)s.k, (int)s.p, matrix + (size_t)s.k * s.k,
-		    s.tables);
-	}
-
-	if ((r = split_names(&s, outdir, basename, names, err)) != 0 ||
+	if ((r = split_alloc(&s, err)) != 0 ||
+	    (r = split_names(&s, outdir, basename, names, err)) != 0 ||
 	    (r = split_check_space(&s, outdir, err)) != 0)
 		goto out;
+	/* A first pass for the hashes the headers carry, then the writing. */
 	if ((r = hash_range(s.fd, s.path, 0, s.size, s.bufs,
-	    info.bundle_hash, err)) != 0)
-		goto out;
-	if ((r = split_pass(&s, NULL, h1, err)) != 0)
-		goto out;
-
-	info.bundle_size = s.size;
-	info.ndata = (uint16_t)s.k;
-	info.nparity = (uint16_t)s.p;
-	info.payload_len = s.len;
-	for (i = 0; i < s.m; i++) {
-		info.index = (uint16_t)i;
-		memcpy(info.payload_hash, h1[i], PARTS_HASH_LEN);
-		if ((r = parts_encode_header(&info, hdr, err)) != 0 ||
-		    (r = safefile_open(&sfs[i], names[i], st.st_mode & 0777, 1,
-		    err)) != 0 ||
-		    (r = safefile_write(&sfs[i], hdr, sizeof(hdr), err)) != 0)
-			goto out;
-	}
-	if ((r = split_pass(&s, sfs, h2, err)) != 0)
+	    info.bundle_hash, err)) != 0 ||
+	    (r = split_pass(&s, NULL, h1, err)) != 0 ||
+	    (r = split_open_parts(&s, &info, h1, names, sfs,
+	    st.st_mode & 0777, err)) != 0 ||
+	    (r = split_pass(&s, sfs, h2, err)) != 0)
 		goto out;
 	if (memcmp(h1, h2, (size_t)s.m * PARTS_HASH_LEN) != 0) {
 		r = mule_errf(err, MULE_EIO, "%s changed while it was split",
@@ -661,12 +706,7 @@ out:
 	free(sfs);
 	free(h1);
 	free(h2);
-	free(s.bufs);
-	free(s.hs);
-	free(matrix);
-	free(s.tables);
-	if (s.fd >= 0)
-		close(s.fd);
+	split_release(&s);
 	return r;
 }
 
