@@ -109,18 +109,28 @@ z_setup(struct container_w *c, uint64_t size_hint)
 	return 0;
 }
 
-/* The error for a failed libarchive call (a callback's own wins). */
+/*
+ * The error for a failed libarchive call on `a`: the code and message a
+ * callback of ours left (code != 0) win over libarchive's own words.
+ */
+static int
+archive_fail(struct archive *a, int code, const char *msg, char *err,
+    const char *what)
+{
+	if (code != 0) {
+		if (err != NULL)
+			memcpy(err, msg, MULE_ERRLEN);
+		return code;
+	}
+	return mule_errf(err, MULE_EARCHIVE, "%s: %s", what,
+	    archive_error_string(a) ? archive_error_string(a) :
+	    "libarchive failed");
+}
+
 static int
 w_err(struct container_w *c, char *err, const char *what)
 {
-	if (c->code != 0) {
-		if (err != NULL)
-			memcpy(err, c->msg, MULE_ERRLEN);
-		return c->code;
-	}
-	return mule_errf(err, MULE_EARCHIVE, "%s: %s", what,
-	    archive_error_string(c->a) ? archive_error_string(c->a) :
-	    "libarchive failed");
+	return archive_fail(c->a, c->code, c->msg, err, what);
 }
 
 int
@@ -273,14 +283,7 @@ r_cb(struct archive *a, void *ctx, const void **bufp)
 static int
 r_err(struct container_r *c, char *err, const char *what)
 {
-	if (c->code != 0) {
-		if (err != NULL)
-			memcpy(err, c->msg, MULE_ERRLEN);
-		return c->code;
-	}
-	return mule_errf(err, MULE_EARCHIVE, "%s: %s", what,
-	    archive_error_string(c->a) ? archive_error_string(c->a) :
-	    "libarchive failed");
+	return archive_fail(c->a, c->code, c->msg, err, what);
 }
 
 static int

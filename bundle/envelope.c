@@ -12,6 +12,7 @@
 
 #include "bundle/internal.h"
 #include "core/error.h"
+#include "core/file.h"
 
 size_t
 envelope_header_len(size_t nrecipients, int encrypted)
@@ -154,31 +155,6 @@ out:
 	return r;
 }
 
-/* Reads exactly n bytes at off; a short file is MULE_EINCOMPLETE. */
-static int
-read_at(int fd, uint64_t off, void *p, size_t n, const char *path,
-    char *err)
-{
-	uint8_t *c = p;
-	ssize_t got;
-
-	while (n > 0) {
-		got = pread(fd, c, n, (off_t)off);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0)
-			return mule_errf(err, MULE_EIO, "read %s: %s", path,
-			    strerror(errno));
-		if (got == 0)
-			return mule_errf(err, MULE_EINCOMPLETE,
-			    "%s: unexpected end of file", path);
-		c += got;
-		n -= (size_t)got;
-		off += (uint64_t)got;
-	}
-	return 0;
-}
-
 int
 bundle_open(const char *path, struct bundle_reader **out, char *err)
 {
@@ -214,7 +190,7 @@ bundle_open(const char *path, struct bundle_reader **out, char *err)
 		rc = mule_errf(err, MULE_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((rc = read_at(r->fd, 0, hb, want, path, err)) != 0)
+	if ((rc = file_read_exact_at(r->fd, hb, want, 0, path, err)) != 0)
 		goto out;
 	if ((rc = envelope_parse(hb, want, &r->info, &r->hdrlen, err)) != 0) {
 		rc = mule_errprefix(err, rc, "%s", path);
@@ -317,7 +293,8 @@ bundle_verify(struct bundle_reader *r, const struct ident_pub *sender,
 	for (off = 0; off < end; off += n) {
 		n = end - off < BUNDLE_BLOCK ? (size_t)(end - off) :
 		    BUNDLE_BLOCK;
-		if ((rc = read_at(r->fd, off, blk, n, r->path, err)) != 0) {
+		if ((rc = file_read_exact_at(r->fd, blk, n, off, r->path,
+		    err)) != 0) {
 			if (rc == MULE_EINCOMPLETE)
 				rc = mule_errf(err, MULE_EVERIFY, "%s: the file "
 				    "shrank while it was being read", r->path);
@@ -332,7 +309,8 @@ bundle_verify(struct bundle_reader *r, const struct ident_pub *sender,
 		}
 		sig_update(&sc, blk, n);
 	}
-	if ((rc = read_at(r->fd, end, sig, SIG_LEN, r->path, err)) != 0) {
+	if ((rc = file_read_exact_at(r->fd, sig, SIG_LEN, end, r->path,
+	    err)) != 0) {
 		if (rc == MULE_EINCOMPLETE)
 			rc = mule_errf(err, MULE_EVERIFY, "%s: the file shrank "
 			    "while it was being read", r->path);
@@ -433,8 +411,8 @@ source_read(struct payload_source *s, size_t max, size_t *n, char *err)
 	size_t want = s->end - s->off < max ? (size_t)(s->end - s->off) : max;
 	int rc;
 
-	if ((rc = read_at(s->r->fd, s->off, s->blk, want, s->r->path,
-	    err)) != 0) {
+	if ((rc = file_read_exact_at(s->r->fd, s->blk, want, s->off,
+	    s->r->path, err)) != 0) {
 		if (rc == MULE_EINCOMPLETE)
 			rc = mule_errf(err, MULE_EVERIFY, "%s: the file changed "
 			    "after it was verified", s->r->path);

@@ -33,9 +33,10 @@ keys concerned):
               is at least what mule's vectors say), or (b) is in some
               site's conflict log (`mule conflicts --json`, as the "local"
               or "remote" value of that cell, or inside a whole-row entry).
-              Why (a) is sound: DESIGN §7 calls a conflict a local value
-              overwritten by one whose writer had not seen it; a writer
-              that had not seen it per this model had not per mule's.
+              Why (a) is sound: docs/design.md §7 calls a conflict a
+              local value overwritten by one whose writer had not seen
+              it; a writer that had not seen it per this model had not
+              per mule's.
   conflicts_min  the weaker rule: (b), or the writing site later wrote the
               cell again or deleted the row, or any site deleted the row
   stale       late stale bundles change no data and log no conflict

@@ -1,6 +1,6 @@
 #!/bin/sh
-# Randomized convergence (DESIGN §7–8, issue 5): five sites, a hub h with
-# field sites s1..s4 and a loop s3–s4, random inserts (colliding keys),
+# Randomized convergence (docs/design.md §7–8, issue 5): five sites, a hub h
+# with field sites s1..s4 and a loop s3–s4, random inserts (colliding keys),
 # updates (often of the same cell at several sites), deletes and re-inserts,
 # bundles lost, delayed, duplicated, reordered and misdelivered; then
 # reliable exchange until quiet.  tests/converge.py runs it once and writes

@@ -219,7 +219,7 @@ iso_add(struct archive *a, struct iso_out *o, const char *path, int fd,
 {
 	struct archive_entry *e = NULL;
 	uint64_t done = 0;
-	ssize_t got;
+	size_t got;
 	int r = MULE_EINTERNAL;
 
 	if ((e = archive_entry_new()) == NULL) {
@@ -234,14 +234,9 @@ iso_add(struct archive *a, struct iso_out *o, const char *path, int fd,
 	if (archive_write_header(a, e) != ARCHIVE_OK)
 		goto archive_failed;
 	for (;;) {
-		got = read(fd, buf, ISO_BLOCK);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			r = mule_errf(err, MULE_EIO, "read %s: %s", path,
-			    strerror(errno));
+		if ((r = file_read_full(fd, buf, ISO_BLOCK, &got, path,
+		    err)) != 0)
 			goto out;
-		}
 		if (got == 0)
 			break;
 		if ((uint64_t)got > (uint64_t)st->st_size - done) {
@@ -249,7 +244,7 @@ iso_add(struct archive *a, struct iso_out *o, const char *path, int fd,
 			    "%s grew while it was written", path);
 			goto out;
 		}
-		if (archive_write_data(a, buf, (size_t)got) != got)
+		if (archive_write_data(a, buf, got) != (la_ssize_t)got)
 			goto archive_failed;
 		done += (uint64_t)got;
 	}

@@ -69,18 +69,18 @@ smtp_err(mailsmtp *s, const struct xport_mail_smtp *c, int rc,
 	    smtp_reply(s));
 }
 
-int
-xport_mail_send(const struct xport_mail_smtp *c, const char *to,
-    char *const *msgs, const size_t *lens, size_t n, char *err)
+/*
+ * Connects to c's SMTP server and greets it: TLS (smtps or STARTTLS),
+ * certificate check, EHLO (HELO when ESMTP is not offered; *esmtp says
+ * which).  s is the caller's session.
+ */
+static int
+smtp_open(mailsmtp *s, const struct xport_mail_smtp *c, int *esmtp,
+    char *err)
 {
-	mailsmtp *s = NULL;
-	size_t i;
-	int rc, r = MULE_EINTERNAL, esmtp = 1;
+	int rc, r = MULE_EINTERNAL;
 
-	if ((s = mailsmtp_new(0, NULL)) == NULL) {
-		r = mule_errf(err, MULE_ENOMEM, "out of memory");
-		goto out;
-	}
+	*esmtp = 1;
 	mailsmtp_set_timeout(s, c->timeout ? c->timeout : XPORT_MAIL_TIMEOUT);
 	rc = c->url.kind == XPORT_MAIL_SMTPS ?
 	    mailsmtp_ssl_connect_with_callback(s, c->url.host, c->url.port,
@@ -97,7 +97,7 @@ xport_mail_send(const struct xport_mail_smtp *c, const char *to,
 	    s->stream, c->url.host, c->cafile, err)) != 0)
 		goto out;
 	if ((rc = mailesmtp_ehlo(s)) == MAILSMTP_ERROR_NOT_IMPLEMENTED) {
-		esmtp = 0;
+		*esmtp = 0;
 		rc = mailsmtp_helo(s);
 	}
 	if (rc != MAILSMTP_NO_ERROR) {
@@ -125,56 +125,102 @@ xport_mail_send(const struct xport_mail_smtp *c, const char *to,
 			goto out;
 		}
 	}
-	if (c->user != NULL && c->user[0] != '\0' && c->password != NULL) {
-		if (esmtp == 0 || (s->auth & ~MAILSMTP_AUTH_CHECKED) == 0) {
-			r = mule_errf(err, MULE_EAUTH, "mail server %s:%u offers "
-			    "no login (AUTH)%s", c->url.host, c->url.port,
-			    c->url.kind == XPORT_MAIL_SMTP && !c->starttls ?
-			    "; many servers offer it only over TLS: try "
-			    "'mule config mail.starttls yes'" : "");
-			goto out;
-		}
-		if ((rc = mailsmtp_auth(s, c->user, c->password)) !=
-		    MAILSMTP_NO_ERROR) {
-			r = mule_errf(err, MULE_EAUTH, "mail server %s:%u "
-			    "refused the login of '%s' (%s): check mail.user "
-			    "and the password in mail.password-file",
-			    c->url.host, c->url.port, c->user,
-			    smtp_reply(s)[0] ? smtp_reply(s) :
-			    mailsmtp_strerror(rc));
-			goto out;
-		}
+	r = 0;
+out:
+	return r;
+}
+
+/* Logs in when c names a user and a password (AUTH). */
+static int
+smtp_login(mailsmtp *s, const struct xport_mail_smtp *c, int esmtp,
+    char *err)
+{
+	int rc, r = MULE_EINTERNAL;
+
+	if (c->user == NULL || c->user[0] == '\0' || c->password == NULL) {
+		r = 0;
+		goto out;
 	}
-	for (i = 0; i < n; i++) {
-		if (esmtp && (s->esmtp & MAILSMTP_ESMTP_SIZE) &&
-		    s->smtp_max_msg_size > 0 && lens[i] > s->smtp_max_msg_size) {
-			r = mule_errf(err, MULE_ETOOLARGE, "the mail server "
-			    "%s:%u takes messages of at most %zu bytes and this "
-			    "one has %zu: lower mail.max-size below its limit "
-			    "('mule config mail.max-size SIZE') so bundles go "
-			    "as smaller parts", c->url.host, c->url.port,
-			    s->smtp_max_msg_size, lens[i]);
-			goto out;
-		}
-		rc = esmtp ? mailesmtp_mail_size(s, c->from, 0, NULL, lens[i]) :
-		    mailsmtp_mail(s, c->from);
-		if (rc != MAILSMTP_NO_ERROR) {
-			r = smtp_err(s, c, rc, "MAIL FROM", err);
-			goto out;
-		}
-		rc = esmtp ? mailesmtp_rcpt(s, to, 0, NULL) :
-		    mailsmtp_rcpt(s, to);
-		if (rc != MAILSMTP_NO_ERROR) {
-			r = smtp_err(s, c, rc, "RCPT TO", err);
-			goto out;
-		}
-		if ((rc = mailsmtp_data(s)) != MAILSMTP_NO_ERROR ||
-		    (rc = mailsmtp_data_message(s, msgs[i], lens[i])) !=
-		    MAILSMTP_NO_ERROR) {
-			r = smtp_err(s, c, rc, "DATA", err);
-			goto out;
-		}
+	if (esmtp == 0 || (s->auth & ~MAILSMTP_AUTH_CHECKED) == 0) {
+		r = mule_errf(err, MULE_EAUTH, "mail server %s:%u offers "
+		    "no login (AUTH)%s", c->url.host, c->url.port,
+		    c->url.kind == XPORT_MAIL_SMTP && !c->starttls ?
+		    "; many servers offer it only over TLS: try "
+		    "'mule config mail.starttls yes'" : "");
+		goto out;
 	}
+	if ((rc = mailsmtp_auth(s, c->user, c->password)) !=
+	    MAILSMTP_NO_ERROR) {
+		r = mule_errf(err, MULE_EAUTH, "mail server %s:%u "
+		    "refused the login of '%s' (%s): check mail.user "
+		    "and the password in mail.password-file",
+		    c->url.host, c->url.port, c->user,
+		    smtp_reply(s)[0] ? smtp_reply(s) :
+		    mailsmtp_strerror(rc));
+		goto out;
+	}
+	r = 0;
+out:
+	return r;
+}
+
+/* Sends one message of len bytes to `to` (MAIL FROM, RCPT TO, DATA). */
+static int
+smtp_send_one(mailsmtp *s, const struct xport_mail_smtp *c, int esmtp,
+    const char *to, const char *msg, size_t len, char *err)
+{
+	int rc, r = MULE_EINTERNAL;
+
+	if (esmtp && (s->esmtp & MAILSMTP_ESMTP_SIZE) &&
+	    s->smtp_max_msg_size > 0 && len > s->smtp_max_msg_size) {
+		r = mule_errf(err, MULE_ETOOLARGE, "the mail server "
+		    "%s:%u takes messages of at most %zu bytes and this "
+		    "one has %zu: lower mail.max-size below its limit "
+		    "('mule config mail.max-size SIZE') so bundles go "
+		    "as smaller parts", c->url.host, c->url.port,
+		    s->smtp_max_msg_size, len);
+		goto out;
+	}
+	rc = esmtp ? mailesmtp_mail_size(s, c->from, 0, NULL, len) :
+	    mailsmtp_mail(s, c->from);
+	if (rc != MAILSMTP_NO_ERROR) {
+		r = smtp_err(s, c, rc, "MAIL FROM", err);
+		goto out;
+	}
+	rc = esmtp ? mailesmtp_rcpt(s, to, 0, NULL) : mailsmtp_rcpt(s, to);
+	if (rc != MAILSMTP_NO_ERROR) {
+		r = smtp_err(s, c, rc, "RCPT TO", err);
+		goto out;
+	}
+	if ((rc = mailsmtp_data(s)) != MAILSMTP_NO_ERROR ||
+	    (rc = mailsmtp_data_message(s, msg, len)) != MAILSMTP_NO_ERROR) {
+		r = smtp_err(s, c, rc, "DATA", err);
+		goto out;
+	}
+	r = 0;
+out:
+	return r;
+}
+
+int
+xport_mail_send(const struct xport_mail_smtp *c, const char *to,
+    char *const *msgs, const size_t *lens, size_t n, char *err)
+{
+	mailsmtp *s = NULL;
+	size_t i;
+	int r = MULE_EINTERNAL, esmtp = 1;
+
+	if ((s = mailsmtp_new(0, NULL)) == NULL) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = smtp_open(s, c, &esmtp, err)) != 0 ||
+	    (r = smtp_login(s, c, esmtp, err)) != 0)
+		goto out;
+	for (i = 0; i < n; i++)
+		if ((r = smtp_send_one(s, c, esmtp, to, msgs[i], lens[i],
+		    err)) != 0)
+			goto out;
 	mailsmtp_quit(s);
 	r = 0;
 out:
