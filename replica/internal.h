@@ -283,6 +283,37 @@ int rp_map_names(struct replica *rp, const char *peer, const char *table,
 int rp_sets_ensure(struct replica *rp, char *err);
 /* 1 when table `name` exists in the database. */
 int rp_has_table(struct replica *rp, const char *name);
+/* ---- a peer's migration (replica/schema/guard.c) ---- */
+
+#define MIGRATION_MAX_SECONDS 600	/* default migration.max-seconds */
+#define MIGRATION_MAX_MEMORY (512LL << 20) /* default migration.max-memory */
+
+struct rp_guard;
+/*
+ * Puts the trust boundary around a peer's schema step (see guard.c):
+ * the allow-list authorizer, the limits, and what the checks after the
+ * step compare with.  0 or a MULE_E* code; *out is freed by
+ * rp_guard_free after rp_guard_end.
+ */
+int rp_guard_begin(struct replica *rp, struct rp_guard **out, char *err);
+/* Notes a statement's SQLite result (out of memory is the heap limit). */
+void rp_guard_note(struct rp_guard *g, int sqlite_rc);
+/*
+ * Takes the boundary off.  step_rc is what running the step returned:
+ * a refusal of the authorizer, the time or memory budget replaces it
+ * with a message naming the cause; a step that ran (0) is checked
+ * (mule's own objects, the temp schema, triggers and views it made).
+ * 0 or MULE_EMIGRATION.
+ */
+int rp_guard_end(struct rp_guard *g, int step_rc, char *err);
+void rp_guard_free(struct rp_guard *g);
+/*
+ * Every word, quoted name and string of `sql`, unquoted and lower-cased,
+ * in order; one followed by a '.' (a qualifier such as "temp.") keeps
+ * the dot.  *names is a heap array (strv_free).  replica/schema/schema.c.
+ */
+int rp_sql_names(const char *sql, char ***names, size_t *n, char *err);
+
 /* ---- schema (replica/schema/schema.c, replica/schema/catalog.c) ---- */
 struct schema;
 /*

@@ -187,27 +187,25 @@ out:
 	return r;
 }
 
-/* Runs a script statement by statement; foreign key violations fail. */
+/*
+ * Runs a script statement by statement; foreign key violations fail.
+ * With a guard (a peer's step), its authorizer is already in place;
+ * without, this site's own script runs under rp_schema_authorizer.
+ */
 static int
-exec_script(struct replica *rp, const char *sql, char *err)
+exec_statements(struct replica *rp, const char *sql, struct rp_guard *g,
+    char *err)
 {
 	sqlite3_stmt *st = NULL;
 	const char *tail = sql;
 	int rc, r = 0, fk;
 
-	/*
-	 * As in SQLite's table rebuild procedure: in a generated migration,
-	 * renaming the new table must not trip over triggers and views (of
-	 * untracked tables too) that name the table it replaces.  A
-	 * hand-written script gets SQLite's default behaviour.
-	 */
-	if (strncmp(sql, SCHEMA_GENERATED, strlen(SCHEMA_GENERATED)) == 0 &&
-	    (r = rp_exec(rp, "PRAGMA legacy_alter_table = ON", err)) != 0)
-		return r;
-	sqlite3_set_authorizer(rp->db, rp_schema_authorizer, NULL);
+	if (g == NULL)
+		sqlite3_set_authorizer(rp->db, rp_schema_authorizer, NULL);
 	while (r == 0 && *tail != '\0') {
 		const char *at = tail;
 		rc = sqlite3_prepare_v2(rp->db, tail, -1, &st, &tail);
+		rp_guard_note(g, rc);
 		if ((rc & 0xff) == SQLITE_AUTH) {
 			while (*at == ' ' || *at == '\n' || *at == '\t')
 				at++;
@@ -235,13 +233,42 @@ exec_script(struct replica *rp, const char *sql, char *err)
 				    (const char *)sqlite3_column_text(st, 0));
 				break;
 			}
+		rp_guard_note(g, rc);
 		if (r == 0 && rc != SQLITE_DONE)
 			r = mule_errf(err, MULE_EMIGRATION, "%s",
 			    sqlite3_errmsg(rp->db));
 		sqlite3_finalize(st);
 		st = NULL;
 	}
-	sqlite3_set_authorizer(rp->db, NULL, NULL);
+	if (g == NULL)
+		sqlite3_set_authorizer(rp->db, NULL, NULL);
+	return r;
+}
+
+/*
+ * Runs a step's script: this site's own (peer = 0) under
+ * rp_schema_authorizer, a peer's inside the trust boundary (guard.c).
+ */
+static int
+exec_script(struct replica *rp, const char *sql, int peer, char *err)
+{
+	struct rp_guard *g = NULL;
+	int r;
+
+	/*
+	 * As in SQLite's table rebuild procedure: in a generated migration,
+	 * renaming the new table must not trip over triggers and views (of
+	 * untracked tables too) that name the table it replaces.  A
+	 * hand-written script gets SQLite's default behaviour.
+	 */
+	if (strncmp(sql, SCHEMA_GENERATED, strlen(SCHEMA_GENERATED)) == 0 &&
+	    (r = rp_exec(rp, "PRAGMA legacy_alter_table = ON", err)) != 0)
+		return r;
+	if (!peer)
+		r = exec_statements(rp, sql, NULL, err);
+	else if ((r = rp_guard_begin(rp, &g, err)) == 0)
+		r = rp_guard_end(g, exec_statements(rp, sql, g, err), err);
+	rp_guard_free(g);
 	sqlite3_exec(rp->db, "PRAGMA legacy_alter_table = OFF", NULL, NULL,
 	    NULL);
 	return r;
@@ -622,7 +649,8 @@ untrack_listed(struct replica *rp, const char *sql, char *err)
 	return r;
 }
 
-static int run_step_sql(struct replica *rp, const char *sql, char *err);
+static int run_step_sql(struct replica *rp, const char *sql, int peer,
+    char *err);
 
 /*
  * Runs a step's SQL and brings the tracked set and the state after it:
@@ -631,7 +659,7 @@ static int run_step_sql(struct replica *rp, const char *sql, char *err);
  * hand-written step) is re-baselined from the data.
  */
 static int
-run_step(struct replica *rp, const char *sql, char *err)
+run_step(struct replica *rp, const char *sql, int peer, char *err)
 {
 	struct schema before;
 	int r, generated = strncmp(sql, SCHEMA_GENERATED,
@@ -641,7 +669,7 @@ run_step(struct replica *rp, const char *sql, char *err)
 	if (generated && (r = replica_schema_live(rp, &before, NULL,
 	    err)) != 0)
 		return r;
-	r = run_step_sql(rp, sql, err);
+	r = run_step_sql(rp, sql, peer, err);
 	if (r == 0)
 		r = rp_rebaseline_all(rp, 1, generated ? &before : NULL, err);
 	schema_release(&before);
@@ -649,11 +677,11 @@ run_step(struct replica *rp, const char *sql, char *err)
 }
 
 static int
-run_step_sql(struct replica *rp, const char *sql, char *err)
+run_step_sql(struct replica *rp, const char *sql, int peer, char *err)
 {
 	int r;
 
-	if ((r = exec_script(rp, sql, err)) != 0 ||
+	if ((r = exec_script(rp, sql, peer, err)) != 0 ||
 	    (r = untrack_gone(rp, err)) != 0 ||
 	    (r = untrack_listed(rp, sql, err)) != 0 ||
 	    (r = track_created(rp, sql, err)) != 0)
@@ -686,7 +714,7 @@ replica_schema_record(struct replica *rp, const char *sql,
 	}
 	if ((r = replica_schema_sync(rp, &s, err)) != 0)
 		goto out;
-	if ((r = run_step(rp, sql, e2)) != 0) {
+	if ((r = run_step(rp, sql, 0, e2)) != 0) {
 		r = mule_errf(err, r, "the script failed, nothing was changed: "
 		    "%s", e2);
 		goto out;
@@ -840,7 +868,7 @@ step_run(struct replica *rp, uint32_t version,
 	char e2[MULE_ERRLEN];
 	int r;
 
-	if ((r = run_step(rp, sql, e2)) != 0) {
+	if ((r = run_step(rp, sql, 1, e2)) != 0) {
 		hex_encode(h1, before, 8);
 		hex_encode(h2, fpr, 8);
 		return mule_errf(err, MULE_EMIGRATION, "the bundle's migration "

@@ -234,6 +234,48 @@ ident_name(struct strb *sb, const char *s, const struct tok *k, int lower)
 	}
 }
 
+int
+rp_sql_names(const char *sql, char ***names, size_t *n, char *err)
+{
+	struct toks t;
+	struct strb sb;
+	char **v = NULL;
+	size_t i, cnt = 0;
+	int r;
+
+	strb_init(&sb);
+	if ((r = tokenize(sql, &t, err)) != 0)
+		return r;
+	for (i = 0; i < t.n && r == 0; i++) {
+		if (t.v[i].kind != TK_WORD && t.v[i].kind != TK_QID &&
+		    t.v[i].kind != TK_STR)
+			continue;
+		strb_reset(&sb);
+		if (t.v[i].kind == TK_STR) {
+			struct tok k = t.v[i];
+			k.kind = TK_QID;	/* 'x' may name a table too */
+			ident_name(&sb, sql, &k, 1);
+		} else
+			ident_name(&sb, sql, &t.v[i], 1);
+		if (tok_punct(sql, &t, i + 1, '.'))
+			strb_addc(&sb, '.');
+		if (strb_error(&sb) || strv_push(&v, cnt, strb_str(&sb)) != 0)
+			r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		else
+			cnt++;
+	}
+	toks_release(&t);
+	strb_release(&sb);
+	if (r == 0) {
+		*names = v;
+		*n = cnt;
+		v = NULL;
+		cnt = 0;
+	}
+	strv_free(v, cnt);
+	return r;
+}
+
 /* Appends a normalized identifier: lower-case, quoted when needed. */
 static void
 add_norm_ident(struct strb *sb, const char *name)
