@@ -187,31 +187,6 @@ out:
 	return r;
 }
 
-/* Opens a regular file for reading (no blocking on FIFOs). */
-static int
-open_regular(const char *path, int *fdp, struct stat *st, char *err)
-{
-	int fd, r = MULE_EINTERNAL;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0) {
-		r = mule_errf(err, file_errno_code(errno), "open %s: %s", path,
-		    strerror(errno));
-		goto out;
-	}
-	if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
-		r = mule_errf(err, MULE_EINVAL, "%s is not a regular file",
-		    path);
-		goto out;
-	}
-	*fdp = fd;
-	fd = -1;
-	r = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	return r;
-}
-
 /* Reads and checks the header of the open part file fd. */
 static int
 header_fd(int fd, const char *path, struct part_info *out, char *err)
@@ -257,7 +232,7 @@ parts_read_header(const char *path, struct part_info *out, char *err)
 	struct stat st;
 	int fd = -1, r;
 
-	if ((r = open_regular(path, &fd, &st, err)) != 0)
+	if ((r = file_open_regular(path, &fd, &st, err)) != 0)
 		goto out;
 	r = header_fd(fd, path, out, err);
 out:
@@ -644,7 +619,7 @@ parts_split(const char *bundle_path, uint64_t volume_size,
 		    basename != NULL ? basename : "");
 		goto out;
 	}
-	if ((r = open_regular(bundle_path, &s.fd, &st, err)) != 0)
+	if ((r = file_open_regular(bundle_path, &s.fd, &st, err)) != 0)
 		goto out;
 	s.size = (uint64_t)st.st_size;
 	if (s.size < PARTS_MIN_BUNDLE) {
@@ -780,7 +755,7 @@ status_scan(const char *const *paths, size_t n, int verify,
 			close(fd);
 		fd = -1;
 		e[0] = '\0';
-		if ((r = open_regular(paths[i], &fd, &sb, e)) != 0 ||
+		if ((r = file_open_regular(paths[i], &fd, &sb, e)) != 0 ||
 		    (r = header_fd(fd, paths[i], &info, e)) != 0) {
 			if (r == MULE_ENOMEM) {
 				r = mule_errf(err, r, "%s", e);
@@ -1051,7 +1026,7 @@ parts_join(const char *const *paths, size_t n, const char *out_path,
 			j->rows[t++] = i;
 	for (t = 0; t < j->k; t++) {
 		j->paths[t] = paths[chosen[j->rows[t]]];
-		if ((r = open_regular(j->paths[t], &j->fds[t], &sb, err)) != 0 ||
+		if ((r = file_open_regular(j->paths[t], &j->fds[t], &sb, err)) != 0 ||
 		    (r = header_fd(j->fds[t], j->paths[t], &info, err)) != 0)
 			goto out;
 		if (!same_group(&j->st.info, &info) ||

@@ -157,17 +157,9 @@ iso_open_inputs(const char *const *files, size_t n, int *fds,
 				    files[i]);
 				goto out;
 			}
-		if ((fds[i] = open(files[i], O_RDONLY | O_CLOEXEC |
-		    O_NONBLOCK)) < 0) {
-			r = mule_errf(err, file_errno_code(errno),
-			    "open %s: %s", files[i], strerror(errno));
+		if ((r = file_open_regular(files[i], &fds[i], &sts[i],
+		    err)) != 0)
 			goto out;
-		}
-		if (fstat(fds[i], &sts[i]) != 0 || !S_ISREG(sts[i].st_mode)) {
-			r = mule_errf(err, MULE_EINVAL,
-			    "%s is not a regular file", files[i]);
-			goto out;
-		}
 	}
 	r = 0;
 out:
@@ -443,6 +435,52 @@ out:
 	return r;
 }
 
+/*
+ * Makes (*out)[n] the path DIR/NAME for the image member `name`, growing
+ * *out (capacity *cap) as needed: a name met before is MULE_EFORMAT, more
+ * than XPORT_ISO_MAX_MEMBERS MULE_ETOOLARGE.
+ */
+static int
+member_path_add(char ***out, size_t *cap, size_t n, const char *dir,
+    const char *name, const char *iso_path, char *err)
+{
+	struct strb sb;
+	char **grown;
+	size_t i;
+	int r = MULE_EINTERNAL;
+
+	strb_init(&sb);
+	for (i = 0; i < n; i++)
+		if (strcmp(base_of((*out)[i]), name) == 0) {
+			r = mule_errf(err, MULE_EFORMAT, "%s holds %s twice",
+			    iso_path, name);
+			goto out;
+		}
+	if (n == XPORT_ISO_MAX_MEMBERS) {
+		r = mule_errf(err, MULE_ETOOLARGE,
+		    "%s holds more than %d files to extract", iso_path,
+		    XPORT_ISO_MAX_MEMBERS);
+		goto out;
+	}
+	if (n == *cap) {
+		*cap = *cap == 0 ? 16 : *cap * 2;
+		if ((grown = realloc(*out, *cap * sizeof(*grown))) == NULL) {
+			r = mule_errf(err, MULE_ENOMEM, "out of memory");
+			goto out;
+		}
+		*out = grown;
+	}
+	strb_addf(&sb, "%s/%s", dir, name);
+	if (strb_error(&sb) || ((*out)[n] = strdup(strb_str(&sb))) == NULL) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	r = 0;
+out:
+	strb_release(&sb);
+	return r;
+}
+
 int
 xport_iso_extract(const char *iso_path, const char *dir,
     const char *suffix1, const char *suffix2, char ***paths, size_t *n,
@@ -451,24 +489,14 @@ xport_iso_extract(const char *iso_path, const char *dir,
 	struct archive *a = NULL;
 	struct archive_entry *e;
 	struct stat st;
-	struct strb sb;
-	char **out = NULL, **grown;
+	char **out = NULL;
 	const char *name;
 	uint8_t *buf = NULL;
 	size_t nout = 0, cap = 0, i;
 	int fd = -1, r = MULE_EINTERNAL, ar;
 
-	strb_init(&sb);
-	if ((fd = open(iso_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0) {
-		r = mule_errf(err, file_errno_code(errno), "open %s: %s",
-		    iso_path, strerror(errno));
+	if ((r = file_open_regular(iso_path, &fd, &st, err)) != 0)
 		goto out;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		r = mule_errf(err, MULE_EINVAL, "%s is not a regular file",
-		    iso_path);
-		goto out;
-	}
 	if ((buf = malloc(ISO_BLOCK)) == NULL ||
 	    (a = archive_read_new()) == NULL) {
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
@@ -497,35 +525,9 @@ xport_iso_extract(const char *iso_path, const char *dir,
 		    !xport_iso_name_ok(name) ||
 		    !(has_suffix(name, suffix1) || has_suffix(name, suffix2)))
 			continue;
-		for (i = 0; i < nout; i++)
-			if (strcmp(base_of(out[i]), name) == 0) {
-				r = mule_errf(err, MULE_EFORMAT,
-				    "%s holds %s twice", iso_path, name);
-				goto out;
-			}
-		if (nout == XPORT_ISO_MAX_MEMBERS) {
-			r = mule_errf(err, MULE_ETOOLARGE,
-			    "%s holds more than %d files to extract",
-			    iso_path, XPORT_ISO_MAX_MEMBERS);
+		if ((r = member_path_add(&out, &cap, nout, dir, name,
+		    iso_path, err)) != 0)
 			goto out;
-		}
-		if (nout == cap) {
-			cap = cap == 0 ? 16 : cap * 2;
-			if ((grown = realloc(out, cap * sizeof(*out))) ==
-			    NULL) {
-				r = mule_errf(err, MULE_ENOMEM,
-				    "out of memory");
-				goto out;
-			}
-			out = grown;
-		}
-		strb_reset(&sb);
-		strb_addf(&sb, "%s/%s", dir, name);
-		if (strb_error(&sb) ||
-		    (out[nout] = strdup(strb_str(&sb))) == NULL) {
-			r = mule_errf(err, MULE_ENOMEM, "out of memory");
-			goto out;
-		}
 		if ((r = iso_extract_one(a, e, out[nout], dir, buf,
 		    err)) != 0) {
 			free(out[nout]);
@@ -548,6 +550,5 @@ out:
 	if (fd >= 0)
 		close(fd);
 	free(buf);
-	strb_release(&sb);
 	return r;
 }
