@@ -260,6 +260,44 @@ out:
 	return r;
 }
 
+/*
+ * A new libarchive writer (*ap; archive_write_free) for an ISO 9660 image
+ * with Rock Ridge and Joliet names and the volume label made from `volume`.
+ */
+static int
+iso_writer_new(const char *volume, struct archive **ap, char *err)
+{
+	struct archive *a = NULL;
+	struct strb opts;
+	char label[XPORT_ISO_LABEL_MAX + 1];
+	int r = MULE_EINTERNAL;
+
+	strb_init(&opts);
+	iso_label(volume, label);
+	strb_addf(&opts, "iso9660:rockridge,iso9660:joliet=long,"
+	    "iso9660:iso-level=3,iso9660:volume-id=%s", label);
+	if (strb_error(&opts) || (a = archive_write_new()) == NULL) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (archive_write_set_format_iso9660(a) != ARCHIVE_OK ||
+	    archive_write_set_options(a, strb_str(&opts)) != ARCHIVE_OK ||
+	    archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK) {
+		r = mule_errf(err, MULE_EARCHIVE, "libarchive: %s",
+		    archive_error_string(a) != NULL ?
+		    archive_error_string(a) : "cannot write ISO 9660");
+		goto out;
+	}
+	*ap = a;
+	a = NULL;
+	r = 0;
+out:
+	if (a != NULL)
+		archive_write_free(a);
+	strb_release(&opts);
+	return r;
+}
+
 int
 xport_iso_write(const char *iso_path, const char *const *files, size_t n,
     const char *volume_label, char *err)
@@ -267,13 +305,10 @@ xport_iso_write(const char *iso_path, const char *const *files, size_t n,
 	struct archive *a = NULL;
 	struct iso_out *o = NULL;
 	struct stat *sts = NULL;
-	struct strb opts;
-	char label[XPORT_ISO_LABEL_MAX + 1];
 	uint8_t *buf = NULL;
 	int *fds = NULL, r = MULE_EINTERNAL;
 	size_t i;
 
-	strb_init(&opts);
 	if (n == 0) {
 		r = mule_errf(err, MULE_EINVAL, "no files for the image");
 		goto out;
@@ -293,21 +328,8 @@ xport_iso_write(const char *iso_path, const char *const *files, size_t n,
 	    (r = iso_check_space(iso_path, sts, n, err)) != 0)
 		goto out;
 
-	iso_label(volume_label, label);
-	strb_addf(&opts, "iso9660:rockridge,iso9660:joliet=long,"
-	    "iso9660:iso-level=3,iso9660:volume-id=%s", label);
-	if (strb_error(&opts) || (a = archive_write_new()) == NULL) {
-		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+	if ((r = iso_writer_new(volume_label, &a, err)) != 0)
 		goto out;
-	}
-	if (archive_write_set_format_iso9660(a) != ARCHIVE_OK ||
-	    archive_write_set_options(a, strb_str(&opts)) != ARCHIVE_OK ||
-	    archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK) {
-		r = mule_errf(err, MULE_EARCHIVE, "libarchive: %s",
-		    archive_error_string(a) != NULL ?
-		    archive_error_string(a) : "cannot write ISO 9660");
-		goto out;
-	}
 	if ((r = safefile_open(&o->sf, iso_path, 0644, 0, err)) != 0)
 		goto out;
 	if (archive_write_open2(a, o, NULL, iso_out_write, NULL, NULL) !=
@@ -356,7 +378,6 @@ out:
 	free(fds);
 	free(sts);
 	free(buf);
-	strb_release(&opts);
 	return r;
 }
 
