@@ -2101,6 +2101,24 @@ out:
 	return r;
 }
 
+/*
+ * Resets t to the start of a segment (flags: 1 for a continuation) of
+ * table "t" with one column "k", the key, announcing nrows rows.
+ */
+static void
+seg_one_key(struct buf *t, uint8_t flags, uint64_t nrows)
+{
+	buf_reset(t);
+	buf_put(t, "MSEG\x01", 5);
+	buf_put_u8(t, flags);
+	buf_put_cstr(t, "t");
+	buf_put_varint(t, 1);
+	buf_put_cstr(t, "k");
+	buf_put_varint(t, 1);
+	buf_put_varint(t, 0);
+	buf_put_varint(t, nrows);
+}
+
 static void
 test_segment_decode(void **state)
 {
@@ -2157,38 +2175,17 @@ test_segment_decode(void **state)
 	buf_put_varint(&t, BUNDLE_MAX_NAME + 1);
 	assert_int_equal(decode_all(t.d, t.len, &rows, err), MULE_ETOOLARGE);
 	/* a row count that cannot fit */
-	buf_reset(&t);
-	buf_put(&t, "MSEG\x01\x00", 6);
-	buf_put_cstr(&t, "t");
-	buf_put_varint(&t, 1);
-	buf_put_cstr(&t, "k");
-	buf_put_varint(&t, 1);
-	buf_put_varint(&t, 0);
-	buf_put_varint(&t, 1000000);
+	seg_one_key(&t, 0, 1000000);
 	assert_int_equal(decode_all(t.d, t.len, &rows, err), MULE_EFORMAT);
 	/* an inline value beyond BUNDLE_MAX_INLINE */
-	buf_reset(&t);
-	buf_put(&t, "MSEG\x01\x00", 6);
-	buf_put_cstr(&t, "t");
-	buf_put_varint(&t, 1);
-	buf_put_cstr(&t, "k");
-	buf_put_varint(&t, 1);
-	buf_put_varint(&t, 0);
-	buf_put_varint(&t, 1);
+	seg_one_key(&t, 0, 1);
 	buf_put_u8(&t, MVAL_BLOB);
 	buf_put_varint(&t, BUNDLE_MAX_INLINE + 1);
 	for (i = 0; i < 40; i++)
 		buf_put_u8(&t, 0);
 	assert_int_equal(decode_all(t.d, t.len, &rows, err), MULE_ETOOLARGE);
 	/* a reference in the key; an origin index skipping ahead */
-	buf_reset(&t);
-	buf_put(&t, "MSEG\x01\x00", 6);
-	buf_put_cstr(&t, "t");
-	buf_put_varint(&t, 1);
-	buf_put_cstr(&t, "k");
-	buf_put_varint(&t, 1);
-	buf_put_varint(&t, 0);
-	buf_put_varint(&t, 1);
+	seg_one_key(&t, 0, 1);
 	buf_put_u8(&t, MVAL_INT);
 	buf_put_varint(&t, 0);
 	buf_put_varint(&t, 1);		/* cl */
@@ -2198,14 +2195,7 @@ test_segment_decode(void **state)
 		buf_put_u8(&t, 0);
 	assert_int_equal(decode_all(t.d, t.len, &rows, err), MULE_EFORMAT);
 	/* a continuation segment decodes by itself */
-	buf_reset(&t);
-	buf_put(&t, "MSEG\x01\x01", 6);
-	buf_put_cstr(&t, "t");
-	buf_put_varint(&t, 1);
-	buf_put_cstr(&t, "k");
-	buf_put_varint(&t, 1);
-	buf_put_varint(&t, 0);
-	buf_put_varint(&t, 0);
+	seg_one_key(&t, 1, 0);
 	segment_dec_init(&d);
 	assert_int_equal(segment_dec_open(&d, t.d, t.len, err), 0);
 	assert_int_equal(d.cont, 1);
