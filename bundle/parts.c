@@ -357,8 +357,9 @@ split_pass(struct split *s, struct safefile *sfs,
 			start = (uint64_t)i * s->len + off;
 			avail = start < s->size ? min_u64(n, s->size - start) :
 			    0;
-			if (avail > 0 && (r = file_read_exact_at(s->fd, s->ptrs[i],
-			    (size_t)avail, start, s->path, err)) != 0)
+			if (avail > 0 && (r = file_read_exact_at(s->fd,
+			    s->ptrs[i], (size_t)avail, start, s->path,
+			    err)) != 0)
 				goto out;
 			memset(s->ptrs[i] + avail, 0, n - (size_t)avail);
 		}
@@ -1026,7 +1027,8 @@ parts_join(const char *const *paths, size_t n, const char *out_path,
 			j->rows[t++] = i;
 	for (t = 0; t < j->k; t++) {
 		j->paths[t] = paths[chosen[j->rows[t]]];
-		if ((r = file_open_regular(j->paths[t], &j->fds[t], &sb, err)) != 0 ||
+		if ((r = file_open_regular(j->paths[t], &j->fds[t], &sb,
+		    err)) != 0 ||
 		    (r = header_fd(j->fds[t], j->paths[t], &info, err)) != 0)
 			goto out;
 		if (!same_group(&j->st.info, &info) ||

@@ -1776,7 +1776,8 @@ test_file_read_full_pipe(void **state)
 	if (pid == 0) {
 		close(fds[0]);
 		/* Separate writes: the reader may see short reads. */
-		if (write(fds[1], "abc", 3) != 3 || write(fds[1], "defg", 4) != 4)
+		if (write(fds[1], "abc", 3) != 3 ||
+		    write(fds[1], "defg", 4) != 4)
 			_exit(1);
 		if (write(fds[1], "hij", 3) != 3)
 			_exit(1);
