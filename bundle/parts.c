@@ -993,13 +993,49 @@ out:
 	return r;
 }
 
+/*
+ * Opens the first k good parts of the group j->st describes (every good
+ * data part, then parity; paths[chosen[index]] holds each index) and
+ * checks their headers again; *missing counts the parity parts used.
+ */
+static int
+join_open(struct join *j, const char *const *paths, const size_t *chosen,
+    unsigned *missing, char *err)
+{
+	struct part_info info;
+	struct stat sb;
+	unsigned i, t;
+	int r = MULE_EINTERNAL;
+
+	for (i = 0, t = 0; i < j->m && t < j->k; i++)
+		if (j->st.state[i] == PART_GOOD)
+			j->rows[t++] = i;
+	for (t = 0; t < j->k; t++) {
+		j->paths[t] = paths[chosen[j->rows[t]]];
+		if ((r = file_open_regular(j->paths[t], &j->fds[t], &sb,
+		    err)) != 0 ||
+		    (r = header_fd(j->fds[t], j->paths[t], &info, err)) != 0)
+			goto out;
+		if (!same_group(&j->st.info, &info) ||
+		    info.index != j->rows[t]) {
+			r = mule_errf(err, MULE_EIO, "%s changed while read",
+			    j->paths[t]);
+			goto out;
+		}
+		j->slot[j->rows[t]] = t;
+		if (j->rows[t] >= j->k)
+			(*missing)++;
+	}
+	r = 0;
+out:
+	return r;
+}
+
 int
 parts_join(const char *const *paths, size_t n, const char *out_path,
     struct parts_status *st, char *err)
 {
 	struct join *j = NULL;
-	struct part_info info;
-	struct stat sb;
 	size_t chosen[PARTS_MAX];
 	unsigned i, t, missing = 0;
 	int r = MULE_EINTERNAL;
@@ -1021,26 +1057,8 @@ parts_join(const char *const *paths, size_t n, const char *out_path,
 	}
 	j->k = j->st.info.ndata;
 	j->m = j->k + j->st.info.nparity;
-	/* The first k good indexes: every good data part, then parity. */
-	for (i = 0, t = 0; i < j->m && t < j->k; i++)
-		if (j->st.state[i] == PART_GOOD)
-			j->rows[t++] = i;
-	for (t = 0; t < j->k; t++) {
-		j->paths[t] = paths[chosen[j->rows[t]]];
-		if ((r = file_open_regular(j->paths[t], &j->fds[t], &sb,
-		    err)) != 0 ||
-		    (r = header_fd(j->fds[t], j->paths[t], &info, err)) != 0)
-			goto out;
-		if (!same_group(&j->st.info, &info) ||
-		    info.index != j->rows[t]) {
-			r = mule_errf(err, MULE_EIO, "%s changed while read",
-			    j->paths[t]);
-			goto out;
-		}
-		j->slot[j->rows[t]] = t;
-		if (j->rows[t] >= j->k)
-			missing++;
-	}
+	if ((r = join_open(j, paths, chosen, &missing, err)) != 0)
+		goto out;
 	j->bufs = aligned_alloc(64, ((size_t)j->k + 1) * PARTS_STRIPE);
 	j->tables = malloc((size_t)32 * j->k * j->k);
 	if (j->bufs == NULL || j->tables == NULL) {
