@@ -472,21 +472,21 @@ out:
 	return r;
 }
 
+/*
+ * Checks archive member e (called `name`) against what comes next: a
+ * regular file, MANIFEST first and then the members it lists in order,
+ * within its limit and of the size MANIFEST gives.  Sets *mb (NULL for
+ * MANIFEST), *kind and *size.
+ */
 static int
-do_entry(struct container_r *c, struct archive_entry *e, char *err)
+entry_check(struct container_r *c, struct archive_entry *e, const char *name,
+    const struct bundle_member **mb, int *kind, la_int64_t *size, char *err)
 {
-	const struct bundle_member *mb = NULL;
+	const struct bundle_member *m = NULL;
 	char want[MEMBER_NAME_MAX];
-	uint8_t h[BUNDLE_HASH_LEN], *data = NULL;
-	const char *name;
-	la_int64_t size;
-	int kind, r = MULE_EINTERNAL;
+	la_int64_t n;
+	int k, r = MULE_EINTERNAL;
 
-	if ((name = archive_entry_pathname(e)) == NULL) {
-		r = mule_errf(err, MULE_EFORMAT, "archive member without a "
-		    "name");
-		goto out;
-	}
 	if (archive_entry_filetype(e) != AE_IFREG ||
 	    archive_entry_hardlink(e) != NULL ||
 	    archive_entry_symlink(e) != NULL) {
@@ -495,12 +495,12 @@ do_entry(struct container_r *c, struct archive_entry *e, char *err)
 		goto out;
 	}
 	if (!c->have_manifest) {
-		kind = MEMBER_MANIFEST;
+		k = MEMBER_MANIFEST;
 		snprintf(want, sizeof(want), "MANIFEST");
 	} else if (c->next < c->ml.n) {
-		mb = &c->ml.m[c->next];
-		kind = mb->kind;
-		member_name(mb, want);
+		m = &c->ml.m[c->next];
+		k = m->kind;
+		member_name(m, want);
 	} else {
 		r = mule_errf(err, MULE_EFORMAT, "unexpected archive member "
 		    "%.100s after the last one MANIFEST lists", name);
@@ -511,24 +511,48 @@ do_entry(struct container_r *c, struct archive_entry *e, char *err)
 		    "%s was expected", name, want);
 		goto out;
 	}
-	size = archive_entry_size(e);
-	if (!archive_entry_size_is_set(e) || size < 0) {
+	n = archive_entry_size(e);
+	if (!archive_entry_size_is_set(e) || n < 0) {
 		r = mule_errf(err, MULE_EFORMAT, "archive member %s has no "
 		    "size", name);
 		goto out;
 	}
-	if ((uint64_t)size > member_limit(kind)) {
+	if ((uint64_t)n > member_limit(k)) {
 		r = mule_errf(err, MULE_ETOOLARGE, "archive member %s has %"
-		    PRId64 " bytes (limit %" PRIu64 ")", name, (int64_t)size,
-		    member_limit(kind));
+		    PRId64 " bytes (limit %" PRIu64 ")", name, (int64_t)n,
+		    member_limit(k));
 		goto out;
 	}
-	if (mb != NULL && (uint64_t)size != mb->size) {
+	if (m != NULL && (uint64_t)n != m->size) {
 		r = mule_errf(err, MULE_EFORMAT, "archive member %s has %"
 		    PRId64 " bytes, MANIFEST says %" PRIu64, name,
-		    (int64_t)size, mb->size);
+		    (int64_t)n, m->size);
 		goto out;
 	}
+	*mb = m;
+	*kind = k;
+	*size = n;
+	r = 0;
+out:
+	return r;
+}
+
+static int
+do_entry(struct container_r *c, struct archive_entry *e, char *err)
+{
+	const struct bundle_member *mb = NULL;
+	uint8_t h[BUNDLE_HASH_LEN], *data = NULL;
+	const char *name;
+	la_int64_t size = 0;
+	int kind = MEMBER_MANIFEST, r = MULE_EINTERNAL;
+
+	if ((name = archive_entry_pathname(e)) == NULL) {
+		r = mule_errf(err, MULE_EFORMAT, "archive member without a "
+		    "name");
+		goto out;
+	}
+	if ((r = entry_check(c, e, name, &mb, &kind, &size, err)) != 0)
+		goto out;
 	if ((r = read_member(c, (size_t)size, &data, name, err)) != 0)
 		goto out;
 	if (mb != NULL) {

@@ -225,42 +225,66 @@ out:
 	return r;
 }
 
+/* What manifest_encode refuses to write: MULE_EINVAL or MULE_ETOOLARGE. */
+static int
+encode_check(const struct manifest *m, char *err)
+{
+	size_t i, j;
+
+	if (m->from_name != NULL && m->from_name[0] != '\0' &&
+	    !name_ok(m->from_name))
+		return mule_errf(err, MULE_EINVAL, "site name is empty, longer "
+		    "than %d bytes or has control characters",
+		    BUNDLE_MAX_NAME);
+	if (m->nto > BUNDLE_MAX_RECIPIENTS)
+		return mule_errf(err, MULE_ETOOLARGE,
+		    "%zu recipients (limit %d)", m->nto,
+		    BUNDLE_MAX_RECIPIENTS);
+	for (i = 0; i < m->nto; i++)
+		for (j = 0; j < i; j++)
+			if (memcmp(m->to[i], m->to[j], SITE_ID_LEN) == 0)
+				return mule_errf(err, MULE_EINVAL,
+				    "a recipient site is named twice");
+	if (m->nschema > BUNDLE_MAX_SCHEMA_STEPS)
+		return mule_errf(err, MULE_ETOOLARGE,
+		    "%" PRIu64 " schema steps (limit %d)", m->nschema,
+		    BUNDLE_MAX_SCHEMA_STEPS);
+	return 0;
+}
+
+/* The "member" lines, through put_line (*r as there). */
+static void
+put_members(struct buf *out, int *r, const struct member_list *ml)
+{
+	char hx[2 * BUNDLE_HASH_LEN + 1], name[MEMBER_NAME_MAX];
+	const struct bundle_member *mb;
+	size_t i;
+
+	for (i = 0; i < ml->n && *r == 0; i++) {
+		mb = &ml->m[i];
+		member_name(mb, name);
+		hex_encode(hx, mb->hash, BUNDLE_HASH_LEN);
+		if (mb->kind == MEMBER_VALUE)
+			put_line(out, r, "member %s %" PRIu64 " %s %s", name,
+			    mb->size, hx,
+			    mb->vtype == MVAL_TEXT ? "text" : "blob");
+		else
+			put_line(out, r, "member %s %" PRIu64 " %s", name,
+			    mb->size, hx);
+	}
+}
+
 int
 manifest_encode(const struct manifest *m, const struct member_list *ml,
     struct buf *out, char *err)
 {
-	char hx[2 * BUNDLE_HASH_LEN + 1], name[MEMBER_NAME_MAX];
-	const struct bundle_member *mb;
-	size_t i, j;
+	char hx[2 * BUNDLE_HASH_LEN + 1];
+	size_t i;
 	int r = 0;
 
 	buf_set_max(out, BUNDLE_MAX_MANIFEST);
-	if (m->from_name != NULL && m->from_name[0] != '\0' &&
-	    !name_ok(m->from_name)) {
-		r = mule_errf(err, MULE_EINVAL, "site name is empty, longer "
-		    "than %d bytes or has control characters",
-		    BUNDLE_MAX_NAME);
+	if ((r = encode_check(m, err)) != 0)
 		goto out;
-	}
-	if (m->nto > BUNDLE_MAX_RECIPIENTS) {
-		r = mule_errf(err, MULE_ETOOLARGE,
-		    "%zu recipients (limit %d)", m->nto,
-		    BUNDLE_MAX_RECIPIENTS);
-		goto out;
-	}
-	for (i = 0; i < m->nto; i++)
-		for (j = 0; j < i; j++)
-			if (memcmp(m->to[i], m->to[j], SITE_ID_LEN) == 0) {
-				r = mule_errf(err, MULE_EINVAL,
-				    "a recipient site is named twice");
-				goto out;
-			}
-	if (m->nschema > BUNDLE_MAX_SCHEMA_STEPS) {
-		r = mule_errf(err, MULE_ETOOLARGE,
-		    "%" PRIu64 " schema steps (limit %d)", m->nschema,
-		    BUNDLE_MAX_SCHEMA_STEPS);
-		goto out;
-	}
 	put_line(out, &r, "%s", MANIFEST_FIRST_LINE);
 	hex_encode(hx, m->bundle_id, BUNDLE_ID_LEN);
 	put_line(out, &r, "bundle %s", hx);
@@ -290,18 +314,7 @@ manifest_encode(const struct manifest *m, const struct member_list *ml,
 	put_line(out, &r, "cells %" PRIu64, m->ncells);
 	put_line(out, &r, "values %" PRIu64, m->nvalues);
 	put_line(out, &r, "schema %" PRIu64, m->nschema);
-	for (i = 0; i < ml->n && r == 0; i++) {
-		mb = &ml->m[i];
-		member_name(mb, name);
-		hex_encode(hx, mb->hash, BUNDLE_HASH_LEN);
-		if (mb->kind == MEMBER_VALUE)
-			put_line(out, &r, "member %s %" PRIu64 " %s %s", name,
-			    mb->size, hx,
-			    mb->vtype == MVAL_TEXT ? "text" : "blob");
-		else
-			put_line(out, &r, "member %s %" PRIu64 " %s", name,
-			    mb->size, hx);
-	}
+	put_members(out, &r, ml);
 	put_line(out, &r, "end");
 toolarge:
 	if (r == MULE_ETOOLARGE)

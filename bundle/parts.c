@@ -187,31 +187,6 @@ out:
 	return r;
 }
 
-/* Opens a regular file for reading (no blocking on FIFOs). */
-static int
-open_regular(const char *path, int *fdp, struct stat *st, char *err)
-{
-	int fd, r = MULE_EINTERNAL;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0) {
-		r = mule_errf(err, file_errno_code(errno), "open %s: %s", path,
-		    strerror(errno));
-		goto out;
-	}
-	if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
-		r = mule_errf(err, MULE_EINVAL, "%s is not a regular file",
-		    path);
-		goto out;
-	}
-	*fdp = fd;
-	fd = -1;
-	r = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	return r;
-}
-
 /* Reads and checks the header of the open part file fd. */
 static int
 header_fd(int fd, const char *path, struct part_info *out, char *err)
@@ -257,7 +232,7 @@ parts_read_header(const char *path, struct part_info *out, char *err)
 	struct stat st;
 	int fd = -1, r;
 
-	if ((r = open_regular(path, &fd, &st, err)) != 0)
+	if ((r = file_open_regular(path, &fd, &st, err)) != 0)
 		goto out;
 	r = header_fd(fd, path, out, err);
 out:
@@ -382,8 +357,9 @@ split_pass(struct split *s, struct safefile *sfs,
 			start = (uint64_t)i * s->len + off;
 			avail = start < s->size ? min_u64(n, s->size - start) :
 			    0;
-			if (avail > 0 && (r = file_read_exact_at(s->fd, s->ptrs[i],
-			    (size_t)avail, start, s->path, err)) != 0)
+			if (avail > 0 && (r = file_read_exact_at(s->fd,
+			    s->ptrs[i], (size_t)avail, start, s->path,
+			    err)) != 0)
 				goto out;
 			memset(s->ptrs[i] + avail, 0, n - (size_t)avail);
 		}
@@ -644,7 +620,7 @@ parts_split(const char *bundle_path, uint64_t volume_size,
 		    basename != NULL ? basename : "");
 		goto out;
 	}
-	if ((r = open_regular(bundle_path, &s.fd, &st, err)) != 0)
+	if ((r = file_open_regular(bundle_path, &s.fd, &st, err)) != 0)
 		goto out;
 	s.size = (uint64_t)st.st_size;
 	if (s.size < PARTS_MIN_BUNDLE) {
@@ -780,7 +756,7 @@ status_scan(const char *const *paths, size_t n, int verify,
 			close(fd);
 		fd = -1;
 		e[0] = '\0';
-		if ((r = open_regular(paths[i], &fd, &sb, e)) != 0 ||
+		if ((r = file_open_regular(paths[i], &fd, &sb, e)) != 0 ||
 		    (r = header_fd(fd, paths[i], &info, e)) != 0) {
 			if (r == MULE_ENOMEM) {
 				r = mule_errf(err, r, "%s", e);
@@ -1017,13 +993,49 @@ out:
 	return r;
 }
 
+/*
+ * Opens the first k good parts of the group j->st describes (every good
+ * data part, then parity; paths[chosen[index]] holds each index) and
+ * checks their headers again; *missing counts the parity parts used.
+ */
+static int
+join_open(struct join *j, const char *const *paths, const size_t *chosen,
+    unsigned *missing, char *err)
+{
+	struct part_info info;
+	struct stat sb;
+	unsigned i, t;
+	int r = MULE_EINTERNAL;
+
+	for (i = 0, t = 0; i < j->m && t < j->k; i++)
+		if (j->st.state[i] == PART_GOOD)
+			j->rows[t++] = i;
+	for (t = 0; t < j->k; t++) {
+		j->paths[t] = paths[chosen[j->rows[t]]];
+		if ((r = file_open_regular(j->paths[t], &j->fds[t], &sb,
+		    err)) != 0 ||
+		    (r = header_fd(j->fds[t], j->paths[t], &info, err)) != 0)
+			goto out;
+		if (!same_group(&j->st.info, &info) ||
+		    info.index != j->rows[t]) {
+			r = mule_errf(err, MULE_EIO, "%s changed while read",
+			    j->paths[t]);
+			goto out;
+		}
+		j->slot[j->rows[t]] = t;
+		if (j->rows[t] >= j->k)
+			(*missing)++;
+	}
+	r = 0;
+out:
+	return r;
+}
+
 int
 parts_join(const char *const *paths, size_t n, const char *out_path,
     struct parts_status *st, char *err)
 {
 	struct join *j = NULL;
-	struct part_info info;
-	struct stat sb;
 	size_t chosen[PARTS_MAX];
 	unsigned i, t, missing = 0;
 	int r = MULE_EINTERNAL;
@@ -1045,25 +1057,8 @@ parts_join(const char *const *paths, size_t n, const char *out_path,
 	}
 	j->k = j->st.info.ndata;
 	j->m = j->k + j->st.info.nparity;
-	/* The first k good indexes: every good data part, then parity. */
-	for (i = 0, t = 0; i < j->m && t < j->k; i++)
-		if (j->st.state[i] == PART_GOOD)
-			j->rows[t++] = i;
-	for (t = 0; t < j->k; t++) {
-		j->paths[t] = paths[chosen[j->rows[t]]];
-		if ((r = open_regular(j->paths[t], &j->fds[t], &sb, err)) != 0 ||
-		    (r = header_fd(j->fds[t], j->paths[t], &info, err)) != 0)
-			goto out;
-		if (!same_group(&j->st.info, &info) ||
-		    info.index != j->rows[t]) {
-			r = mule_errf(err, MULE_EIO, "%s changed while read",
-			    j->paths[t]);
-			goto out;
-		}
-		j->slot[j->rows[t]] = t;
-		if (j->rows[t] >= j->k)
-			missing++;
-	}
+	if ((r = join_open(j, paths, chosen, &missing, err)) != 0)
+		goto out;
 	j->bufs = aligned_alloc(64, ((size_t)j->k + 1) * PARTS_STRIPE);
 	j->tables = malloc((size_t)32 * j->k * j->k);
 	if (j->bufs == NULL || j->tables == NULL) {

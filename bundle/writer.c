@@ -110,7 +110,8 @@ spool_read(struct spool *sp, uint64_t off, void *p, size_t n, char *err)
 	int r = file_read_exact_at(sp->fd, p, n, off, "a spool file", err);
 
 	if (r == MULE_EINCOMPLETE)
-		r = mule_errf(err, MULE_EIO, "reading a spool file: short read");
+		r = mule_errf(err, MULE_EIO,
+		    "reading a spool file: short read");
 	return r;
 }
 

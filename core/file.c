@@ -342,6 +342,30 @@ file_write_atomic(const char *path, const void *p, size_t n, mode_t mode,
 }
 
 int
+file_open_regular(const char *path, int *fdp, struct stat *st, char *err)
+{
+	int fd, r = MULE_EINTERNAL;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0) {
+		r = mule_errf(err, file_errno_code(errno), "open %s: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
+		r = mule_errf(err, MULE_EINVAL, "%s is not a regular file",
+		    path);
+		goto out;
+	}
+	*fdp = fd;
+	fd = -1;
+	r = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+int
 file_read_all(const char *path, size_t max, uint8_t **out, size_t *len,
     char *err)
 {
@@ -350,16 +374,8 @@ file_read_all(const char *path, size_t max, uint8_t **out, size_t *len,
 	size_t got = 0;
 	int fd = -1, r = MULE_EINTERNAL;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0) {
-		r = mule_errf(err, file_errno_code(errno), "open %s: %s", path,
-		    strerror(errno));
+	if ((r = file_open_regular(path, &fd, &st, err)) != 0)
 		goto out;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		r = mule_errf(err, MULE_EINVAL, "%s is not a regular file",
-		    path);
-		goto out;
-	}
 	if ((uint64_t)st.st_size > max) {
 		r = mule_errf(err, MULE_ETOOLARGE,
 		    "%s is larger than %zu bytes", path, max);

@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 struct safefile {
@@ -47,6 +48,15 @@ int file_write_atomic(const char *path, const void *p, size_t n, mode_t mode,
  * counted in *len).  A larger file is MULE_ETOOLARGE.
  */
 int file_read_all(const char *path, size_t max, uint8_t **out, size_t *len,
+    char *err);
+
+/*
+ * Opens path for reading (without blocking on a FIFO) into *fdp, which
+ * the caller closes, and fills *st; anything but a regular file is
+ * MULE_EINVAL, a failed open file_errno_code's mapping (MULE_ENOTFOUND
+ * for a missing file).
+ */
+int file_open_regular(const char *path, int *fdp, struct stat *st,
     char *err);
 
 /*

@@ -209,15 +209,14 @@ out:
 	return r;
 }
 
-int
-ident_parse_keystring(const char *s, struct ident_pub *out, char *err)
+/*
+ * Finds the body of key string s (white space around it ignored, the
+ * prefix in any case): *body points at its KEYSTRING_BODY_LEN characters.
+ */
+static int
+keystring_body(const char *s, const char **body, char *err)
 {
-	struct ident_pub pub;
-	struct buf b;
-	uint8_t raw[KEYSTRING_RAW_LEN], h[32], key_id[IDENT_KEYID_LEN];
-	const uint8_t *cksum;
 	size_t start, end, len;
-	uint8_t version;
 	int r = MULE_EINTERNAL;
 
 	if (s == NULL) {
@@ -250,10 +249,27 @@ ident_parse_keystring(const char *s, struct ident_pub *out, char *err)
 		    "missing" : "extra");
 		goto out;
 	}
-	if ((r = keystring_decode(s + start + KEYSTRING_PREFIX_LEN,
-	    KEYSTRING_PREFIX_LEN + 1, raw, err)) != 0)
-		goto out;
+	*body = s + start + KEYSTRING_PREFIX_LEN;
+	r = 0;
+out:
+	return r;
+}
 
+int
+ident_parse_keystring(const char *s, struct ident_pub *out, char *err)
+{
+	struct ident_pub pub;
+	struct buf b;
+	uint8_t raw[KEYSTRING_RAW_LEN], h[32], key_id[IDENT_KEYID_LEN];
+	const uint8_t *cksum;
+	const char *body = NULL;
+	uint8_t version;
+	int r = MULE_EINTERNAL;
+
+	if ((r = keystring_body(s, &body, err)) != 0 ||
+	    (r = keystring_decode(body, KEYSTRING_PREFIX_LEN + 1, raw,
+	    err)) != 0)
+		goto out;
 	crypto_generichash(h, 32, raw, KEYSTRING_SIGNED_LEN, NULL, 0);
 	buf_init_ro(&b, raw, sizeof(raw));
 	if ((r = buf_get_u8(&b, &version)) != 0 ||

@@ -401,8 +401,8 @@ out:
 /*
  * Everything below reads the untrusted message through struct buf
  * readers (core/buf.h): lines are taken with buf_get_line and parts with
- * buf_get_ptr, so no offset can pass the end, and each limit of mail.h is checked before
- * anything is allocated.
+ * buf_get_ptr, so no offset can pass the end, and each limit of mail.h is
+ * checked before anything is allocated.
  */
 
 /* Mail lines end in CRLF or LF; the last one may have no end. */

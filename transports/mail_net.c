@@ -641,13 +641,125 @@ maildir_read(struct xport_mailbox *mb, const char *path, uint8_t **msg,
 	return file_read_all(path, (size_t)mb->max_size, msg, len, err);
 }
 
+/* Message i of an IMAP mailbox: its size first, then the message. */
+static int
+get_imap(struct xport_mailbox *mb, size_t i, uint8_t **msg, size_t *len,
+    char *err)
+{
+	uint64_t size = 0;
+	int r = MULE_EINTERNAL;
+
+	if ((r = imap_fetch(mb, mb->uids[i], 0, &size, NULL, NULL, err)) != 0)
+		goto out;
+	if (size > mb->max_size) {
+		r = too_large(mb, size, err);
+		goto out;
+	}
+	r = imap_fetch(mb, mb->uids[i], 1, NULL, msg, len, err);
+out:
+	return r;
+}
+
+/* Message i of a POP3 mailbox: the header first, so other mail stays. */
+static int
+get_pop3(struct xport_mailbox *mb, size_t i, uint8_t **msg, size_t *len,
+    char *err)
+{
+	char *res = NULL;
+	size_t n = 0;
+	int r = MULE_EINTERNAL;
+
+	if (mailpop3_header(mb->pop, mb->idx[i], &res, &n) !=
+	    MAILPOP3_NO_ERROR) {
+		r = mule_errf(err, MULE_ENET, "%s: reading message %u "
+		    "failed", mb->where, mb->idx[i]);
+		goto out;
+	}
+	if (!xport_mail_is_mule((const uint8_t *)res, n)) {
+		mailpop3_header_free(res);
+		r = mule_errf(err, MULE_ENOTFOUND, "not a mule message");
+		goto out;
+	}
+	mailpop3_header_free(res);
+	res = NULL;
+	if (mb->sizes[i] > mb->max_size) {
+		r = too_large(mb, mb->sizes[i], err);
+		goto out;
+	}
+	if (mailpop3_retr(mb->pop, mb->idx[i], &res, &n) !=
+	    MAILPOP3_NO_ERROR) {
+		r = mule_errf(err, MULE_ENET, "%s: reading message %u "
+		    "failed", mb->where, mb->idx[i]);
+		goto out;
+	}
+	r = (uint64_t)n > mb->max_size ? too_large(mb, n, err) :
+	    dup_bytes(res, n, msg, len, err);
+	mailpop3_retr_free(res);
+out:
+	return r;
+}
+
+/* Message i of a maildir. */
+static int
+get_maildir(struct xport_mailbox *mb, size_t i, uint8_t **msg, size_t *len,
+    char *err)
+{
+	char *path = NULL;
+	int r = MULE_EINTERNAL;
+
+	if ((path = maildir_message_get(mb->md, mb->mdids[i])) == NULL) {
+		r = mule_errf(err, MULE_ENOTFOUND, "%s: message %s is "
+		    "gone", mb->where, mb->mdids[i]);
+		goto out;
+	}
+	r = maildir_read(mb, path, msg, len, err);
+	free(path);
+out:
+	return r;
+}
+
+/* Message i of an mbox file: its headers first, like POP3. */
+static int
+get_mbox(struct xport_mailbox *mb, size_t i, uint8_t **msg, size_t *len,
+    char *err)
+{
+	char *res = NULL;
+	size_t n = 0;
+	int r = MULE_EINTERNAL;
+
+	if (mailmbox_fetch_msg_headers(mb->mbox, mb->uids[i], &res,
+	    &n) != MAILMBOX_NO_ERROR) {
+		r = mule_errf(err, MULE_EIO, "%s: reading message %zu "
+		    "failed", mb->where, i + 1);
+		goto out;
+	}
+	if (!xport_mail_is_mule((const uint8_t *)res, n)) {
+		mailmbox_fetch_result_free(res);
+		r = mule_errf(err, MULE_ENOTFOUND, "not a mule message");
+		goto out;
+	}
+	mailmbox_fetch_result_free(res);
+	res = NULL;
+	if (mb->sizes[i] > mb->max_size) {
+		r = too_large(mb, mb->sizes[i], err);
+		goto out;
+	}
+	if (mailmbox_fetch_msg(mb->mbox, mb->uids[i], &res, &n) !=
+	    MAILMBOX_NO_ERROR) {
+		r = mule_errf(err, MULE_EIO, "%s: reading message %zu "
+		    "failed", mb->where, i + 1);
+		goto out;
+	}
+	r = dup_bytes(res, n, msg, len, err);
+	mailmbox_fetch_result_free(res);
+out:
+	return r;
+}
+
 int
 xport_mailbox_get(struct xport_mailbox *mb, size_t i, uint8_t **msg,
     size_t *len, char *err)
 {
-	char *res = NULL, *path = NULL;
-	size_t n = 0;
-	uint64_t size = 0;
 	int r = MULE_EINTERNAL;
 
 	if (i >= mb->n)
@@ -655,81 +767,17 @@ xport_mailbox_get(struct xport_mailbox *mb, size_t i, uint8_t **msg,
 	switch (mb->kind) {
 	case XPORT_MAIL_IMAP:
 	case XPORT_MAIL_IMAPS:
-		if ((r = imap_fetch(mb, mb->uids[i], 0, &size, NULL, NULL,
-		    err)) != 0)
-			break;
-		if (size > mb->max_size) {
-			r = too_large(mb, size, err);
-			break;
-		}
-		r = imap_fetch(mb, mb->uids[i], 1, NULL, msg, len, err);
+		r = get_imap(mb, i, msg, len, err);
 		break;
 	case XPORT_MAIL_POP3:
 	case XPORT_MAIL_POP3S:
-		/* The header first: other mail is not downloaded. */
-		if (mailpop3_header(mb->pop, mb->idx[i], &res, &n) !=
-		    MAILPOP3_NO_ERROR) {
-			r = mule_errf(err, MULE_ENET, "%s: reading message %u "
-			    "failed", mb->where, mb->idx[i]);
-			break;
-		}
-		if (!xport_mail_is_mule((const uint8_t *)res, n)) {
-			mailpop3_header_free(res);
-			r = mule_errf(err, MULE_ENOTFOUND, "not a mule message");
-			break;
-		}
-		mailpop3_header_free(res);
-		res = NULL;
-		if (mb->sizes[i] > mb->max_size) {
-			r = too_large(mb, mb->sizes[i], err);
-			break;
-		}
-		if (mailpop3_retr(mb->pop, mb->idx[i], &res, &n) !=
-		    MAILPOP3_NO_ERROR) {
-			r = mule_errf(err, MULE_ENET, "%s: reading message %u "
-			    "failed", mb->where, mb->idx[i]);
-			break;
-		}
-		r = (uint64_t)n > mb->max_size ? too_large(mb, n, err) :
-		    dup_bytes(res, n, msg, len, err);
-		mailpop3_retr_free(res);
+		r = get_pop3(mb, i, msg, len, err);
 		break;
 	case XPORT_MAIL_MAILDIR:
-		if ((path = maildir_message_get(mb->md, mb->mdids[i])) ==
-		    NULL) {
-			r = mule_errf(err, MULE_ENOTFOUND, "%s: message %s is "
-			    "gone", mb->where, mb->mdids[i]);
-			break;
-		}
-		r = maildir_read(mb, path, msg, len, err);
-		free(path);
+		r = get_maildir(mb, i, msg, len, err);
 		break;
 	case XPORT_MAIL_MBOX:
-		if (mailmbox_fetch_msg_headers(mb->mbox, mb->uids[i], &res,
-		    &n) != MAILMBOX_NO_ERROR) {
-			r = mule_errf(err, MULE_EIO, "%s: reading message %zu "
-			    "failed", mb->where, i + 1);
-			break;
-		}
-		if (!xport_mail_is_mule((const uint8_t *)res, n)) {
-			mailmbox_fetch_result_free(res);
-			r = mule_errf(err, MULE_ENOTFOUND, "not a mule message");
-			break;
-		}
-		mailmbox_fetch_result_free(res);
-		res = NULL;
-		if (mb->sizes[i] > mb->max_size) {
-			r = too_large(mb, mb->sizes[i], err);
-			break;
-		}
-		if (mailmbox_fetch_msg(mb->mbox, mb->uids[i], &res, &n) !=
-		    MAILMBOX_NO_ERROR) {
-			r = mule_errf(err, MULE_EIO, "%s: reading message %zu "
-			    "failed", mb->where, i + 1);
-			break;
-		}
-		r = dup_bytes(res, n, msg, len, err);
-		mailmbox_fetch_result_free(res);
+		r = get_mbox(mb, i, msg, len, err);
 		break;
 	default:
 		r = mule_errf(err, MULE_EINVAL, "not a mailbox");
@@ -750,67 +798,86 @@ xport_mailbox_mark(struct xport_mailbox *mb, size_t i, char *err)
 	return 0;
 }
 
-int
-xport_mailbox_close(struct xport_mailbox *mb, size_t *ndeleted, char *err)
+/* Sets the IMAP \Deleted flag of message `uid`. */
+static int
+imap_flag_deleted(struct xport_mailbox *mb, uint32_t uid, char *err)
 {
 	struct mailimap_flag_list *fl = NULL;
 	struct mailimap_store_att_flags *sf = NULL;
 	struct mailimap_set *set = NULL;
+	int r = MULE_EINTERNAL;
+
+	if ((set = mailimap_set_new_single(uid)) == NULL ||
+	    (fl = mailimap_flag_list_new_empty()) == NULL ||
+	    mailimap_flag_list_add(fl, mailimap_flag_new_deleted()) !=
+	    MAILIMAP_NO_ERROR ||
+	    (sf = mailimap_store_att_flags_new_add_flags_silent(fl)) == NULL) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	fl = NULL;			/* sf owns it */
+	if (mailimap_uid_store(mb->imap, set, sf) != MAILIMAP_NO_ERROR) {
+		r = mule_errf(err, MULE_ENET, "%s: marking message %u deleted "
+		    "failed", mb->where, uid);
+		goto out;
+	}
+	r = 0;
+out:
+	if (sf != NULL)
+		mailimap_store_att_flags_free(sf);
+	if (fl != NULL)
+		mailimap_flag_list_free(fl);
+	if (set != NULL)
+		mailimap_set_free(set);
+	return r;
+}
+
+/* Deletes (IMAP: flags) message i of the mailbox. */
+static int
+delete_one(struct xport_mailbox *mb, size_t i, char *err)
+{
+	int r = 0;
+
+	switch (mb->kind) {
+	case XPORT_MAIL_IMAP:
+	case XPORT_MAIL_IMAPS:
+		r = imap_flag_deleted(mb, mb->uids[i], err);
+		break;
+	case XPORT_MAIL_POP3:
+	case XPORT_MAIL_POP3S:
+		if (mailpop3_dele(mb->pop, mb->idx[i]) != MAILPOP3_NO_ERROR)
+			r = mule_errf(err, MULE_ENET, "%s: deleting message %u "
+			    "failed", mb->where, mb->idx[i]);
+		break;
+	case XPORT_MAIL_MAILDIR:
+		if (maildir_message_remove(mb->md, mb->mdids[i]) !=
+		    MAILDIR_NO_ERROR)
+			r = mule_errf(err, MULE_EIO, "%s: deleting message %s "
+			    "failed", mb->where, mb->mdids[i]);
+		break;
+	case XPORT_MAIL_MBOX:
+		if (mailmbox_delete_msg(mb->mbox, mb->uids[i]) !=
+		    MAILMBOX_NO_ERROR)
+			r = mule_errf(err, MULE_EIO, "%s: deleting message %zu "
+			    "failed", mb->where, i + 1);
+		break;
+	}
+	return r;
+}
+
+int
+xport_mailbox_close(struct xport_mailbox *mb, size_t *ndeleted, char *err)
+{
 	size_t i, del = 0;
 	int r = 0;
 
 	for (i = 0; i < mb->n && r == 0; i++) {
 		if (!mb->marked[i])
 			continue;
-		switch (mb->kind) {
-		case XPORT_MAIL_IMAP:
-		case XPORT_MAIL_IMAPS:
-			if ((set = mailimap_set_new_single(mb->uids[i])) ==
-			    NULL || (fl = mailimap_flag_list_new_empty()) ==
-			    NULL || mailimap_flag_list_add(fl,
-			    mailimap_flag_new_deleted()) != MAILIMAP_NO_ERROR ||
-			    (sf = mailimap_store_att_flags_new_add_flags_silent(
-			    fl)) == NULL) {
-				r = mule_errf(err, MULE_ENOMEM, "out of memory");
-				break;
-			}
-			fl = NULL;
-			if (mailimap_uid_store(mb->imap, set, sf) !=
-			    MAILIMAP_NO_ERROR)
-				r = mule_errf(err, MULE_ENET, "%s: marking "
-				    "message %u deleted failed", mb->where,
-				    mb->uids[i]);
-			mailimap_store_att_flags_free(sf);
-			mailimap_set_free(set);
-			sf = NULL;
-			set = NULL;
-			break;
-		case XPORT_MAIL_POP3:
-		case XPORT_MAIL_POP3S:
-			if (mailpop3_dele(mb->pop, mb->idx[i]) !=
-			    MAILPOP3_NO_ERROR)
-				r = mule_errf(err, MULE_ENET, "%s: deleting "
-				    "message %u failed", mb->where, mb->idx[i]);
-			break;
-		case XPORT_MAIL_MAILDIR:
-			if (maildir_message_remove(mb->md, mb->mdids[i]) !=
-			    MAILDIR_NO_ERROR)
-				r = mule_errf(err, MULE_EIO, "%s: deleting "
-				    "message %s failed", mb->where,
-				    mb->mdids[i]);
-			break;
-		case XPORT_MAIL_MBOX:
-			if (mailmbox_delete_msg(mb->mbox, mb->uids[i]) !=
-			    MAILMBOX_NO_ERROR)
-				r = mule_errf(err, MULE_EIO, "%s: deleting "
-				    "message %zu failed", mb->where, i + 1);
-			break;
-		}
+		r = delete_one(mb, i, err);
 		if (r == 0)
 			del++;
 	}
-	if (fl != NULL)
-		mailimap_flag_list_free(fl);
 	if (r == 0 && del > 0) {
 		if ((mb->kind == XPORT_MAIL_IMAP || mb->kind ==
 		    XPORT_MAIL_IMAPS) && mailimap_expunge(mb->imap) !=

@@ -1681,6 +1681,35 @@ test_file_exists(void **state)
 }
 
 static void
+test_file_open_regular(void **state)
+{
+	char err[MULE_ERRLEN];
+	char *f = tpath(state, "f"), *fifo = tpath(state, "fifo");
+	char *d = tpath(state, "d"), *none = tpath(state, "none");
+	struct stat st;
+	int fd = -1;
+
+	assert_int_equal(file_write_atomic(f, "abc", 3, 0600, 1, err), 0);
+	assert_int_equal(file_open_regular(f, &fd, &st, err), 0);
+	assert_true(fd >= 0);
+	assert_int_equal(st.st_size, 3);
+	close(fd);
+
+	/* A FIFO is refused without blocking; so is a directory. */
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(mkdir(d, 0700), 0);
+	fd = -1;
+	err[0] = '\0';
+	assert_int_equal(file_open_regular(fifo, &fd, &st, err), MULE_EINVAL);
+	assert_non_null(strstr(err, "not a regular file"));
+	assert_int_equal(fd, -1);
+	assert_int_equal(file_open_regular(d, &fd, &st, err), MULE_EINVAL);
+	assert_int_equal(file_open_regular(none, &fd, &st, err),
+	    MULE_ENOTFOUND);
+	assert_int_equal(fd, -1);
+}
+
+static void
 test_file_read_write_ranges(void **state)
 {
 	char err[MULE_ERRLEN];
@@ -1747,7 +1776,8 @@ test_file_read_full_pipe(void **state)
 	if (pid == 0) {
 		close(fds[0]);
 		/* Separate writes: the reader may see short reads. */
-		if (write(fds[1], "abc", 3) != 3 || write(fds[1], "defg", 4) != 4)
+		if (write(fds[1], "abc", 3) != 3 ||
+		    write(fds[1], "defg", 4) != 4)
 			_exit(1);
 		if (write(fds[1], "hij", 3) != 3)
 			_exit(1);
@@ -1810,6 +1840,7 @@ main(void)
 		cmocka_unit_test(test_file_errno_code),
 		DIRTEST(test_file_exists),
 		DIRTEST(test_file_read_write_ranges),
+		DIRTEST(test_file_open_regular),
 		cmocka_unit_test(test_file_read_full_pipe),
 	};
 
