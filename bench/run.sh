@@ -1,6 +1,6 @@
 #!/bin/sh
-# bench/run.sh — `make bench`: the budgets of DESIGN §13, measured against
-# their baselines in the same run, printed as a table of ratios.
+# bench/run.sh — `make bench`: the budgets of docs/design.md §13, measured
+# against their baselines in the same run, printed as a table of ratios.
 #
 # Reference work: a table of BENCH_ROWS rows (default 1,000,000; 6
 # columns, ~95 bytes a row) with 1% of rows updated, 0.1% deleted and

@@ -67,7 +67,7 @@ struct manifest {
 	/*
 	 * Per recipient site, the highest bundle number of that site the
 	 * sender has applied: with `ack`, it tells the recipient whether
-	 * one of its bundles was lost on the way (DESIGN §8).
+	 * one of its bundles was lost on the way (docs/design.md §8).
 	 */
 	struct vector recv;
 	uint32_t schema_from;		/* catalogue version before steps */

@@ -109,18 +109,28 @@ z_setup(struct container_w *c, uint64_t size_hint)
 	return 0;
 }
 
-/* The error for a failed libarchive call (a callback's own wins). */
+/*
+ * The error for a failed libarchive call on `a`: the code and message a
+ * callback of ours left (code != 0) win over libarchive's own words.
+ */
+static int
+archive_fail(struct archive *a, int code, const char *msg, char *err,
+    const char *what)
+{
+	if (code != 0) {
+		if (err != NULL)
+			memcpy(err, msg, MULE_ERRLEN);
+		return code;
+	}
+	return mule_errf(err, MULE_EARCHIVE, "%s: %s", what,
+	    archive_error_string(a) ? archive_error_string(a) :
+	    "libarchive failed");
+}
+
 static int
 w_err(struct container_w *c, char *err, const char *what)
 {
-	if (c->code != 0) {
-		if (err != NULL)
-			memcpy(err, c->msg, MULE_ERRLEN);
-		return c->code;
-	}
-	return mule_errf(err, MULE_EARCHIVE, "%s: %s", what,
-	    archive_error_string(c->a) ? archive_error_string(c->a) :
-	    "libarchive failed");
+	return archive_fail(c->a, c->code, c->msg, err, what);
 }
 
 int
@@ -273,14 +283,7 @@ r_cb(struct archive *a, void *ctx, const void **bufp)
 static int
 r_err(struct container_r *c, char *err, const char *what)
 {
-	if (c->code != 0) {
-		if (err != NULL)
-			memcpy(err, c->msg, MULE_ERRLEN);
-		return c->code;
-	}
-	return mule_errf(err, MULE_EARCHIVE, "%s: %s", what,
-	    archive_error_string(c->a) ? archive_error_string(c->a) :
-	    "libarchive failed");
+	return archive_fail(c->a, c->code, c->msg, err, what);
 }
 
 static int
@@ -462,21 +465,21 @@ out:
 	return r;
 }
 
+/*
+ * Checks archive member e (called `name`) against what comes next: a
+ * regular file, MANIFEST first and then the members it lists in order,
+ * within its limit and of the size MANIFEST gives.  Sets *mb (NULL for
+ * MANIFEST), *kind and *size.
+ */
 static int
-do_entry(struct container_r *c, struct archive_entry *e, char *err)
+entry_check(struct container_r *c, struct archive_entry *e, const char *name,
+    const struct bundle_member **mb, int *kind, la_int64_t *size, char *err)
 {
-	const struct bundle_member *mb = NULL;
+	const struct bundle_member *m = NULL;
 	char want[MEMBER_NAME_MAX];
-	uint8_t h[BUNDLE_HASH_LEN], *data = NULL;
-	const char *name;
-	la_int64_t size;
-	int kind, r = MULE_EINTERNAL;
+	la_int64_t n;
+	int k, r = MULE_EINTERNAL;
 
-	if ((name = archive_entry_pathname(e)) == NULL) {
-		r = mule_errf(err, MULE_EFORMAT, "archive member without a "
-		    "name");
-		goto out;
-	}
 	if (archive_entry_filetype(e) != AE_IFREG ||
 	    archive_entry_hardlink(e) != NULL ||
 	    archive_entry_symlink(e) != NULL) {
@@ -485,12 +488,12 @@ do_entry(struct container_r *c, struct archive_entry *e, char *err)
 		goto out;
 	}
 	if (!c->have_manifest) {
-		kind = MEMBER_MANIFEST;
+		k = MEMBER_MANIFEST;
 		snprintf(want, sizeof(want), "MANIFEST");
 	} else if (c->next < c->ml.n) {
-		mb = &c->ml.m[c->next];
-		kind = mb->kind;
-		member_name(mb, want);
+		m = &c->ml.m[c->next];
+		k = m->kind;
+		member_name(m, want);
 	} else {
 		r = mule_errf(err, MULE_EFORMAT, "unexpected archive member "
 		    "%.100s after the last one MANIFEST lists", name);
@@ -501,24 +504,48 @@ do_entry(struct container_r *c, struct archive_entry *e, char *err)
 		    "%s was expected", name, want);
 		goto out;
 	}
-	size = archive_entry_size(e);
-	if (!archive_entry_size_is_set(e) || size < 0) {
+	n = archive_entry_size(e);
+	if (!archive_entry_size_is_set(e) || n < 0) {
 		r = mule_errf(err, MULE_EFORMAT, "archive member %s has no "
 		    "size", name);
 		goto out;
 	}
-	if ((uint64_t)size > member_limit(kind)) {
+	if ((uint64_t)n > member_limit(k)) {
 		r = mule_errf(err, MULE_ETOOLARGE, "archive member %s has %"
-		    PRId64 " bytes (limit %" PRIu64 ")", name, (int64_t)size,
-		    member_limit(kind));
+		    PRId64 " bytes (limit %" PRIu64 ")", name, (int64_t)n,
+		    member_limit(k));
 		goto out;
 	}
-	if (mb != NULL && (uint64_t)size != mb->size) {
+	if (m != NULL && (uint64_t)n != m->size) {
 		r = mule_errf(err, MULE_EFORMAT, "archive member %s has %"
 		    PRId64 " bytes, MANIFEST says %" PRIu64, name,
-		    (int64_t)size, mb->size);
+		    (int64_t)n, m->size);
 		goto out;
 	}
+	*mb = m;
+	*kind = k;
+	*size = n;
+	r = 0;
+out:
+	return r;
+}
+
+static int
+do_entry(struct container_r *c, struct archive_entry *e, char *err)
+{
+	const struct bundle_member *mb = NULL;
+	uint8_t h[BUNDLE_HASH_LEN], *data = NULL;
+	const char *name;
+	la_int64_t size = 0;
+	int kind = MEMBER_MANIFEST, r = MULE_EINTERNAL;
+
+	if ((name = archive_entry_pathname(e)) == NULL) {
+		r = mule_errf(err, MULE_EFORMAT, "archive member without a "
+		    "name");
+		goto out;
+	}
+	if ((r = entry_check(c, e, name, &mb, &kind, &size, err)) != 0)
+		goto out;
 	if ((r = read_member(c, (size_t)size, &data, name, err)) != 0)
 		goto out;
 	if (mb != NULL) {

@@ -12,6 +12,7 @@
 
 #include "bundle/internal.h"
 #include "core/error.h"
+#include "core/file.h"
 
 size_t
 envelope_header_len(size_t nrecipients, int encrypted)
@@ -49,17 +50,78 @@ envelope_encode(struct buf *b, const struct bundle_info *info,
 	return r;
 }
 
+/* The error for a header the reader b could not finish (code r). */
+static int
+header_short(int r, char *err)
+{
+	return mule_errf(err, r, r == MULE_EINCOMPLETE ?
+	    "truncated bundle: the file ends inside its header" :
+	    "bad bundle header: %s", mule_strerror(r));
+}
+
+/*
+ * The nrec recipients of the header at b into info: distinct key ids,
+ * and all-zero key boxes in an unencrypted bundle.
+ */
+static int
+envelope_recipients(struct buf *b, struct bundle_info *info, uint16_t nrec,
+    char *err)
+{
+	static const uint8_t zero[SEAL_KEYBOX_LEN];
+	const uint8_t *kb;
+	size_t i, j;
+	int r = MULE_EINTERNAL;
+
+	if (nrec > BUNDLE_MAX_RECIPIENTS) {
+		r = mule_errf(err, MULE_ETOOLARGE, "bundle names %u "
+		    "recipients (limit BUNDLE_MAX_RECIPIENTS = %d)", nrec,
+		    BUNDLE_MAX_RECIPIENTS);
+		goto out;
+	}
+	if (nrec == 0 && info->encrypted) {
+		r = mule_errf(err, MULE_EFORMAT,
+		    "encrypted bundle without recipients");
+		goto out;
+	}
+	if (envelope_header_len(nrec, info->encrypted) > BUNDLE_MAX_HEADER) {
+		r = mule_errf(err, MULE_ETOOLARGE, "bundle header too large");
+		goto out;
+	}
+	info->nrecipients = nrec;
+	for (i = 0; i < nrec; i++) {
+		if ((r = buf_get_bytes(b, info->recipient_keys[i],
+		    IDENT_KEYID_LEN)) != 0 ||
+		    (r = buf_get_ptr(b, SEAL_KEYBOX_LEN, &kb)) != 0) {
+			r = header_short(r, err);
+			goto out;
+		}
+		for (j = 0; j < i; j++)
+			if (memcmp(info->recipient_keys[i],
+			    info->recipient_keys[j], IDENT_KEYID_LEN) == 0) {
+				r = mule_errf(err, MULE_EFORMAT, "bundle names "
+				    "a recipient key twice");
+				goto out;
+			}
+		if (!info->encrypted &&
+		    memcmp(kb, zero, SEAL_KEYBOX_LEN) != 0) {
+			r = mule_errf(err, MULE_EFORMAT, "unencrypted bundle "
+			    "with a non-zero key box");
+			goto out;
+		}
+	}
+	r = 0;
+out:
+	return r;
+}
+
 int
 envelope_parse(const uint8_t *p, size_t n, struct bundle_info *out,
     size_t *hdrlen, char *err)
 {
-	static const uint8_t zero[SEAL_KEYBOX_LEN];
 	struct bundle_info *info = NULL;
 	struct buf b;
-	const uint8_t *kb;
 	uint8_t magic[BUNDLE_MAGIC_LEN], flags;
 	uint16_t nrec;
-	size_t i, j;
 	int r = MULE_EINTERNAL;
 
 	if (n < BUNDLE_MAGIC_LEN) {
@@ -103,41 +165,8 @@ envelope_parse(const uint8_t *p, size_t n, struct bundle_info *out,
 	    (r = buf_get_bytes(&b, info->sender_key, IDENT_KEYID_LEN)) != 0 ||
 	    (r = buf_get_u16(&b, &nrec)) != 0)
 		goto trunc;
-	if (nrec > BUNDLE_MAX_RECIPIENTS) {
-		r = mule_errf(err, MULE_ETOOLARGE, "bundle names %u "
-		    "recipients (limit BUNDLE_MAX_RECIPIENTS = %d)", nrec,
-		    BUNDLE_MAX_RECIPIENTS);
+	if ((r = envelope_recipients(&b, info, nrec, err)) != 0)
 		goto out;
-	}
-	if (nrec == 0 && info->encrypted) {
-		r = mule_errf(err, MULE_EFORMAT,
-		    "encrypted bundle without recipients");
-		goto out;
-	}
-	if (envelope_header_len(nrec, info->encrypted) > BUNDLE_MAX_HEADER) {
-		r = mule_errf(err, MULE_ETOOLARGE, "bundle header too large");
-		goto out;
-	}
-	info->nrecipients = nrec;
-	for (i = 0; i < nrec; i++) {
-		if ((r = buf_get_bytes(&b, info->recipient_keys[i],
-		    IDENT_KEYID_LEN)) != 0 ||
-		    (r = buf_get_ptr(&b, SEAL_KEYBOX_LEN, &kb)) != 0)
-			goto trunc;
-		for (j = 0; j < i; j++)
-			if (memcmp(info->recipient_keys[i],
-			    info->recipient_keys[j], IDENT_KEYID_LEN) == 0) {
-				r = mule_errf(err, MULE_EFORMAT, "bundle names "
-				    "a recipient key twice");
-				goto out;
-			}
-		if (!info->encrypted &&
-		    memcmp(kb, zero, SEAL_KEYBOX_LEN) != 0) {
-			r = mule_errf(err, MULE_EFORMAT, "unencrypted bundle "
-			    "with a non-zero key box");
-			goto out;
-		}
-	}
 	if (info->encrypted && (r = buf_skip(&b, SEAL_HEADER_LEN)) != 0)
 		goto trunc;
 	*hdrlen = b.off;
@@ -146,37 +175,10 @@ envelope_parse(const uint8_t *p, size_t n, struct bundle_info *out,
 	r = 0;
 	goto out;
 trunc:
-	r = mule_errf(err, r, r == MULE_EINCOMPLETE ?
-	    "truncated bundle: the file ends inside its header" :
-	    "bad bundle header: %s", mule_strerror(r));
+	r = header_short(r, err);
 out:
 	free(info);
 	return r;
-}
-
-/* Reads exactly n bytes at off; a short file is MULE_EINCOMPLETE. */
-static int
-read_at(int fd, uint64_t off, void *p, size_t n, const char *path,
-    char *err)
-{
-	uint8_t *c = p;
-	ssize_t got;
-
-	while (n > 0) {
-		got = pread(fd, c, n, (off_t)off);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0)
-			return mule_errf(err, MULE_EIO, "read %s: %s", path,
-			    strerror(errno));
-		if (got == 0)
-			return mule_errf(err, MULE_EINCOMPLETE,
-			    "%s: unexpected end of file", path);
-		c += got;
-		n -= (size_t)got;
-		off += (uint64_t)got;
-	}
-	return 0;
 }
 
 int
@@ -197,16 +199,8 @@ bundle_open(const char *path, struct bundle_reader **out, char *err)
 		rc = mule_errf(err, MULE_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((r->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		rc = mule_errf(err, errno == ENOENT ? MULE_ENOTFOUND :
-		    MULE_EIO, "open %s: %s", path, strerror(errno));
+	if ((rc = file_open_regular(path, &r->fd, &st, err)) != 0)
 		goto out;
-	}
-	if (fstat(r->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		rc = mule_errf(err, MULE_EINVAL, "%s is not a regular file",
-		    path);
-		goto out;
-	}
 	r->info.file_size = (uint64_t)st.st_size;
 	want = r->info.file_size < BUNDLE_MAX_HEADER ?
 	    (size_t)r->info.file_size : BUNDLE_MAX_HEADER;
@@ -214,7 +208,7 @@ bundle_open(const char *path, struct bundle_reader **out, char *err)
 		rc = mule_errf(err, MULE_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((rc = read_at(r->fd, 0, hb, want, path, err)) != 0)
+	if ((rc = file_read_exact_at(r->fd, hb, want, 0, path, err)) != 0)
 		goto out;
 	if ((rc = envelope_parse(hb, want, &r->info, &r->hdrlen, err)) != 0) {
 		rc = mule_errprefix(err, rc, "%s", path);
@@ -317,7 +311,8 @@ bundle_verify(struct bundle_reader *r, const struct ident_pub *sender,
 	for (off = 0; off < end; off += n) {
 		n = end - off < BUNDLE_BLOCK ? (size_t)(end - off) :
 		    BUNDLE_BLOCK;
-		if ((rc = read_at(r->fd, off, blk, n, r->path, err)) != 0) {
+		if ((rc = file_read_exact_at(r->fd, blk, n, off, r->path,
+		    err)) != 0) {
 			if (rc == MULE_EINCOMPLETE)
 				rc = mule_errf(err, MULE_EVERIFY, "%s: the file "
 				    "shrank while it was being read", r->path);
@@ -332,7 +327,8 @@ bundle_verify(struct bundle_reader *r, const struct ident_pub *sender,
 		}
 		sig_update(&sc, blk, n);
 	}
-	if ((rc = read_at(r->fd, end, sig, SIG_LEN, r->path, err)) != 0) {
+	if ((rc = file_read_exact_at(r->fd, sig, SIG_LEN, end, r->path,
+	    err)) != 0) {
 		if (rc == MULE_EINCOMPLETE)
 			rc = mule_errf(err, MULE_EVERIFY, "%s: the file shrank "
 			    "while it was being read", r->path);
@@ -433,8 +429,8 @@ source_read(struct payload_source *s, size_t max, size_t *n, char *err)
 	size_t want = s->end - s->off < max ? (size_t)(s->end - s->off) : max;
 	int rc;
 
-	if ((rc = read_at(s->r->fd, s->off, s->blk, want, s->r->path,
-	    err)) != 0) {
+	if ((rc = file_read_exact_at(s->r->fd, s->blk, want, s->off,
+	    s->r->path, err)) != 0) {
 		if (rc == MULE_EINCOMPLETE)
 			rc = mule_errf(err, MULE_EVERIFY, "%s: the file changed "
 			    "after it was verified", s->r->path);

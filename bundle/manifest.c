@@ -225,42 +225,66 @@ out:
 	return r;
 }
 
+/* What manifest_encode refuses to write: MULE_EINVAL or MULE_ETOOLARGE. */
+static int
+encode_check(const struct manifest *m, char *err)
+{
+	size_t i, j;
+
+	if (m->from_name != NULL && m->from_name[0] != '\0' &&
+	    !name_ok(m->from_name))
+		return mule_errf(err, MULE_EINVAL, "site name is empty, longer "
+		    "than %d bytes or has control characters",
+		    BUNDLE_MAX_NAME);
+	if (m->nto > BUNDLE_MAX_RECIPIENTS)
+		return mule_errf(err, MULE_ETOOLARGE,
+		    "%zu recipients (limit %d)", m->nto,
+		    BUNDLE_MAX_RECIPIENTS);
+	for (i = 0; i < m->nto; i++)
+		for (j = 0; j < i; j++)
+			if (memcmp(m->to[i], m->to[j], SITE_ID_LEN) == 0)
+				return mule_errf(err, MULE_EINVAL,
+				    "a recipient site is named twice");
+	if (m->nschema > BUNDLE_MAX_SCHEMA_STEPS)
+		return mule_errf(err, MULE_ETOOLARGE,
+		    "%" PRIu64 " schema steps (limit %d)", m->nschema,
+		    BUNDLE_MAX_SCHEMA_STEPS);
+	return 0;
+}
+
+/* The "member" lines, through put_line (*r as there). */
+static void
+put_members(struct buf *out, int *r, const struct member_list *ml)
+{
+	char hx[2 * BUNDLE_HASH_LEN + 1], name[MEMBER_NAME_MAX];
+	const struct bundle_member *mb;
+	size_t i;
+
+	for (i = 0; i < ml->n && *r == 0; i++) {
+		mb = &ml->m[i];
+		member_name(mb, name);
+		hex_encode(hx, mb->hash, BUNDLE_HASH_LEN);
+		if (mb->kind == MEMBER_VALUE)
+			put_line(out, r, "member %s %" PRIu64 " %s %s", name,
+			    mb->size, hx,
+			    mb->vtype == MVAL_TEXT ? "text" : "blob");
+		else
+			put_line(out, r, "member %s %" PRIu64 " %s", name,
+			    mb->size, hx);
+	}
+}
+
 int
 manifest_encode(const struct manifest *m, const struct member_list *ml,
     struct buf *out, char *err)
 {
-	char hx[2 * BUNDLE_HASH_LEN + 1], name[MEMBER_NAME_MAX];
-	const struct bundle_member *mb;
-	size_t i, j;
+	char hx[2 * BUNDLE_HASH_LEN + 1];
+	size_t i;
 	int r = 0;
 
 	buf_set_max(out, BUNDLE_MAX_MANIFEST);
-	if (m->from_name != NULL && m->from_name[0] != '\0' &&
-	    !name_ok(m->from_name)) {
-		r = mule_errf(err, MULE_EINVAL, "site name is empty, longer "
-		    "than %d bytes or has control characters",
-		    BUNDLE_MAX_NAME);
+	if ((r = encode_check(m, err)) != 0)
 		goto out;
-	}
-	if (m->nto > BUNDLE_MAX_RECIPIENTS) {
-		r = mule_errf(err, MULE_ETOOLARGE,
-		    "%zu recipients (limit %d)", m->nto,
-		    BUNDLE_MAX_RECIPIENTS);
-		goto out;
-	}
-	for (i = 0; i < m->nto; i++)
-		for (j = 0; j < i; j++)
-			if (memcmp(m->to[i], m->to[j], SITE_ID_LEN) == 0) {
-				r = mule_errf(err, MULE_EINVAL,
-				    "a recipient site is named twice");
-				goto out;
-			}
-	if (m->nschema > BUNDLE_MAX_SCHEMA_STEPS) {
-		r = mule_errf(err, MULE_ETOOLARGE,
-		    "%" PRIu64 " schema steps (limit %d)", m->nschema,
-		    BUNDLE_MAX_SCHEMA_STEPS);
-		goto out;
-	}
 	put_line(out, &r, "%s", MANIFEST_FIRST_LINE);
 	hex_encode(hx, m->bundle_id, BUNDLE_ID_LEN);
 	put_line(out, &r, "bundle %s", hx);
@@ -290,18 +314,7 @@ manifest_encode(const struct manifest *m, const struct member_list *ml,
 	put_line(out, &r, "cells %" PRIu64, m->ncells);
 	put_line(out, &r, "values %" PRIu64, m->nvalues);
 	put_line(out, &r, "schema %" PRIu64, m->nschema);
-	for (i = 0; i < ml->n && r == 0; i++) {
-		mb = &ml->m[i];
-		member_name(mb, name);
-		hex_encode(hx, mb->hash, BUNDLE_HASH_LEN);
-		if (mb->kind == MEMBER_VALUE)
-			put_line(out, &r, "member %s %" PRIu64 " %s %s", name,
-			    mb->size, hx,
-			    mb->vtype == MVAL_TEXT ? "text" : "blob");
-		else
-			put_line(out, &r, "member %s %" PRIu64 " %s", name,
-			    mb->size, hx);
-	}
+	put_members(out, &r, ml);
 	put_line(out, &r, "end");
 toolarge:
 	if (r == MULE_ETOOLARGE)
@@ -332,29 +345,25 @@ struct lines {
 static int
 line_peek(struct lines *L, char *err)
 {
-	const uint8_t *p, *nl;
-	size_t avail, look, len, i;
+	const uint8_t *p;
+	size_t len, i;
 	char *s;
+	int r;
 
 	if (L->have || L->eof)
 		return 0;
-	avail = buf_avail(&L->b);
-	if (avail == 0) {
+	if (buf_avail(&L->b) == 0) {
 		L->eof = 1;
 		return 0;
 	}
-	p = buf_ptr(&L->b);
-	look = avail < MANIFEST_MAX_LINE + 1 ? avail : MANIFEST_MAX_LINE + 1;
-	nl = memchr(p, '\n', look);
-	if (nl == NULL) {
-		if (avail > MANIFEST_MAX_LINE)
-			return mule_errf(err, MULE_ETOOLARGE,
-			    "MANIFEST line %zu is longer than %d bytes",
-			    L->lineno + 1, MANIFEST_MAX_LINE);
+	r = buf_get_line(&L->b, MANIFEST_MAX_LINE, BUF_LINE_LF, &p, &len);
+	if (r == MULE_ETOOLARGE)
+		return mule_errf(err, r,
+		    "MANIFEST line %zu is longer than %d bytes",
+		    L->lineno + 1, MANIFEST_MAX_LINE);
+	if (r != 0)
 		return mule_errf(err, MULE_EINCOMPLETE,
 		    "MANIFEST line %zu has no end", L->lineno + 1);
-	}
-	len = (size_t)(nl - p);
 	for (i = 0; i < len; i++)
 		if (p[i] < 0x20 || p[i] == 0x7f)
 			return mule_errf(err, MULE_EFORMAT,
@@ -362,7 +371,6 @@ line_peek(struct lines *L, char *err)
 			    L->lineno + 1);
 	memcpy(L->line, p, len);
 	L->line[len] = '\0';
-	(void)buf_skip(&L->b, len + 1);
 	L->lineno++;
 	L->have = 1;
 	L->ntok = 0;
@@ -575,6 +583,172 @@ parse_member(struct lines *L, struct member_list *ml, char *err)
 	return 0;
 }
 
+/* The first line: "mule-manifest 1". */
+static int
+parse_magic(struct lines *L, char *err)
+{
+	int r;
+
+	if ((r = line_peek(L, err)) != 0)
+		return r;
+	if (L->eof)
+		return mule_errf(err, MULE_EINCOMPLETE, "MANIFEST is empty");
+	if (L->ntok != 2 || strcmp(L->tok[0], "mule-manifest") != 0)
+		return mule_errf(err, MULE_EFORMAT, "not a mule MANIFEST");
+	if (strcmp(L->tok[1], "1") != 0)
+		return mule_errf(err, MULE_EFORMAT,
+		    "MANIFEST version %.16s is not supported", L->tok[1]);
+	L->have = 0;
+	return 0;
+}
+
+/* "bundle", "from" and the optional "from-name". */
+static int
+parse_sender(struct lines *L, struct manifest *m, char *err)
+{
+	int r;
+
+	if ((r = line_expect(L, "bundle", 2, err)) != 0 ||
+	    (r = get_hex(L, L->tok[1], m->bundle_id, BUNDLE_ID_LEN,
+	    err)) != 0)
+		return r;
+	if ((r = line_expect(L, "from", 2, err)) != 0 ||
+	    (r = get_hex(L, L->tok[1], m->from, SITE_ID_LEN, err)) != 0)
+		return r;
+	if ((r = line_peek(L, err)) != 0)
+		return r;
+	if (!line_is(L, "from-name"))
+		return 0;
+	if ((r = line_expect(L, "from-name", 2, err)) != 0)
+		return r;
+	if (strlen(L->tok[1]) > BUNDLE_MAX_NAME)
+		return mule_errf(err, MULE_ETOOLARGE, "MANIFEST line %zu: "
+		    "name longer than %d bytes", L->lineno, BUNDLE_MAX_NAME);
+	if ((m->from_name = strdup(L->tok[1])) == NULL)
+		return mule_errf(err, MULE_ENOMEM, "out of memory");
+	return 0;
+}
+
+/* The "to" lines: distinct recipients, at most BUNDLE_MAX_RECIPIENTS. */
+static int
+parse_recipients(struct lines *L, struct manifest *m, char *err)
+{
+	uint8_t (*nt)[SITE_ID_LEN];
+	size_t i, tocap = 0;
+	int r;
+
+	for (;;) {
+		if ((r = line_peek(L, err)) != 0)
+			return r;
+		if (!line_is(L, "to"))
+			return 0;
+		if ((r = line_expect(L, "to", 2, err)) != 0)
+			return r;
+		if (m->nto >= BUNDLE_MAX_RECIPIENTS)
+			return mule_errf(err, MULE_ETOOLARGE,
+			    "MANIFEST names more than %d recipients",
+			    BUNDLE_MAX_RECIPIENTS);
+		if (m->nto == tocap) {
+			tocap = tocap ? tocap * 2 : 4;
+			if ((nt = realloc(m->to, tocap * sizeof(*nt))) == NULL)
+				return mule_errf(err, MULE_ENOMEM,
+				    "out of memory");
+			m->to = nt;
+		}
+		if ((r = get_hex(L, L->tok[1], m->to[m->nto], SITE_ID_LEN,
+		    err)) != 0)
+			return r;
+		for (i = 0; i < m->nto; i++)
+			if (memcmp(m->to[i], m->to[m->nto], SITE_ID_LEN) == 0)
+				return bad_line(L, err,
+				    "recipient named twice");
+		m->nto++;
+	}
+}
+
+/* "seq", "full", "schema-from" and "schema-to". */
+static int
+parse_sequence(struct lines *L, struct manifest *m, char *err)
+{
+	uint64_t v;
+	int r;
+
+	if ((r = line_expect(L, "seq", 2, err)) != 0 ||
+	    (r = get_num(L, L->tok[1], UINT64_MAX, &m->seq, err)) != 0)
+		return r;
+	if ((r = line_expect(L, "full", 2, err)) != 0)
+		return r;
+	if (strcmp(L->tok[1], "0") != 0 && strcmp(L->tok[1], "1") != 0)
+		return bad_line(L, err, "\"full\" must be 0 or 1");
+	m->full = L->tok[1][0] == '1';
+	if ((r = line_expect(L, "schema-from", 3, err)) != 0 ||
+	    (r = get_u32(L, L->tok[1], &v, err)) != 0 ||
+	    (r = get_hex(L, L->tok[2], m->fpr_from, BUNDLE_FPR_LEN,
+	    err)) != 0)
+		return r;
+	m->schema_from = (uint32_t)v;
+	if ((r = line_expect(L, "schema-to", 3, err)) != 0 ||
+	    (r = get_u32(L, L->tok[1], &v, err)) != 0 ||
+	    (r = get_hex(L, L->tok[2], m->fpr_to, BUNDLE_FPR_LEN, err)) != 0)
+		return r;
+	m->schema_to = (uint32_t)v;
+	return 0;
+}
+
+/* The four vectors and the counts. */
+static int
+parse_vectors_counts(struct lines *L, struct manifest *m, char *err)
+{
+	int r;
+
+	if ((r = parse_vector(L, "base", &m->base, err)) != 0 ||
+	    (r = parse_vector(L, "top", &m->top, err)) != 0 ||
+	    (r = parse_vector(L, "ack", &m->ack, err)) != 0 ||
+	    (r = parse_vector(L, "recv", &m->recv, err)) != 0)
+		return r;
+	if ((r = line_expect(L, "tables", 2, err)) != 0 ||
+	    (r = get_num(L, L->tok[1], UINT64_MAX, &m->ntables, err)) != 0 ||
+	    (r = line_expect(L, "rows", 2, err)) != 0 ||
+	    (r = get_num(L, L->tok[1], UINT64_MAX, &m->nrows, err)) != 0 ||
+	    (r = line_expect(L, "cells", 2, err)) != 0 ||
+	    (r = get_num(L, L->tok[1], UINT64_MAX, &m->ncells, err)) != 0 ||
+	    (r = line_expect(L, "values", 2, err)) != 0 ||
+	    (r = get_num(L, L->tok[1], BUNDLE_MAX_MEMBERS, &m->nvalues,
+	    err)) != 0 ||
+	    (r = line_expect(L, "schema", 2, err)) != 0 ||
+	    (r = get_num(L, L->tok[1], BUNDLE_MAX_SCHEMA_STEPS, &m->nschema,
+	    err)) != 0)
+		return r;
+	return 0;
+}
+
+/* The "member" lines, "end", and the counts checked against them. */
+static int
+parse_members(struct lines *L, const struct manifest *m,
+    struct member_list *ml, char *err)
+{
+	int r;
+
+	for (;;) {
+		if ((r = line_peek(L, err)) != 0)
+			return r;
+		if (!line_is(L, "member"))
+			break;
+		if ((r = parse_member(L, ml, err)) != 0)
+			return r;
+	}
+	if ((r = line_expect(L, "end", 1, err)) != 0)
+		return r;
+	if (buf_avail(&L->b) != 0)
+		return mule_errf(err, MULE_EFORMAT,
+		    "MANIFEST has data after \"end\"");
+	if (ml->nschema != m->nschema || ml->nvalues != m->nvalues)
+		return mule_errf(err, MULE_EFORMAT, "MANIFEST counts %" PRIu64
+		    " schema steps and %" PRIu64 " values but lists %zu and "
+		    "%zu", m->nschema, m->nvalues, ml->nschema, ml->nvalues);
+	return 0;
+}
+
 int
 manifest_parse(const uint8_t *p, size_t n, struct manifest *out,
     struct member_list *mlout, char *err)
@@ -582,9 +756,6 @@ manifest_parse(const uint8_t *p, size_t n, struct manifest *out,
 	struct lines *L = NULL;
 	struct manifest m;
 	struct member_list ml;
-	uint8_t (*nt)[SITE_ID_LEN];
-	uint64_t v;
-	size_t i, tocap = 0;
 	int r = MULE_EINTERNAL;
 
 	manifest_init(&m);
@@ -599,137 +770,13 @@ manifest_parse(const uint8_t *p, size_t n, struct manifest *out,
 		goto out;
 	}
 	buf_init_ro(&L->b, p, n);
-
-	if ((r = line_peek(L, err)) != 0)
+	if ((r = parse_magic(L, err)) != 0 ||
+	    (r = parse_sender(L, &m, err)) != 0 ||
+	    (r = parse_recipients(L, &m, err)) != 0 ||
+	    (r = parse_sequence(L, &m, err)) != 0 ||
+	    (r = parse_vectors_counts(L, &m, err)) != 0 ||
+	    (r = parse_members(L, &m, &ml, err)) != 0)
 		goto out;
-	if (L->eof) {
-		r = mule_errf(err, MULE_EINCOMPLETE, "MANIFEST is empty");
-		goto out;
-	}
-	if (L->ntok != 2 || strcmp(L->tok[0], "mule-manifest") != 0) {
-		r = mule_errf(err, MULE_EFORMAT, "not a mule MANIFEST");
-		goto out;
-	}
-	if (strcmp(L->tok[1], "1") != 0) {
-		r = mule_errf(err, MULE_EFORMAT,
-		    "MANIFEST version %.16s is not supported", L->tok[1]);
-		goto out;
-	}
-	L->have = 0;
-
-	if ((r = line_expect(L, "bundle", 2, err)) != 0 ||
-	    (r = get_hex(L, L->tok[1], m.bundle_id, BUNDLE_ID_LEN, err)) != 0)
-		goto out;
-	if ((r = line_expect(L, "from", 2, err)) != 0 ||
-	    (r = get_hex(L, L->tok[1], m.from, SITE_ID_LEN, err)) != 0)
-		goto out;
-	if ((r = line_peek(L, err)) != 0)
-		goto out;
-	if (line_is(L, "from-name")) {
-		if ((r = line_expect(L, "from-name", 2, err)) != 0)
-			goto out;
-		if (strlen(L->tok[1]) > BUNDLE_MAX_NAME) {
-			r = mule_errf(err, MULE_ETOOLARGE, "MANIFEST line %zu: "
-			    "name longer than %d bytes", L->lineno,
-			    BUNDLE_MAX_NAME);
-			goto out;
-		}
-		if ((m.from_name = strdup(L->tok[1])) == NULL) {
-			r = mule_errf(err, MULE_ENOMEM, "out of memory");
-			goto out;
-		}
-	}
-	for (;;) {
-		if ((r = line_peek(L, err)) != 0)
-			goto out;
-		if (!line_is(L, "to"))
-			break;
-		if ((r = line_expect(L, "to", 2, err)) != 0)
-			goto out;
-		if (m.nto >= BUNDLE_MAX_RECIPIENTS) {
-			r = mule_errf(err, MULE_ETOOLARGE,
-			    "MANIFEST names more than %d recipients",
-			    BUNDLE_MAX_RECIPIENTS);
-			goto out;
-		}
-		if (m.nto == tocap) {
-			tocap = tocap ? tocap * 2 : 4;
-			if ((nt = realloc(m.to, tocap * sizeof(*nt))) == NULL) {
-				r = mule_errf(err, MULE_ENOMEM,
-				    "out of memory");
-				goto out;
-			}
-			m.to = nt;
-		}
-		if ((r = get_hex(L, L->tok[1], m.to[m.nto], SITE_ID_LEN,
-		    err)) != 0)
-			goto out;
-		for (i = 0; i < m.nto; i++)
-			if (memcmp(m.to[i], m.to[m.nto], SITE_ID_LEN) == 0) {
-				r = bad_line(L, err, "recipient named twice");
-				goto out;
-			}
-		m.nto++;
-	}
-	if ((r = line_expect(L, "seq", 2, err)) != 0 ||
-	    (r = get_num(L, L->tok[1], UINT64_MAX, &m.seq, err)) != 0)
-		goto out;
-	if ((r = line_expect(L, "full", 2, err)) != 0)
-		goto out;
-	if (strcmp(L->tok[1], "0") != 0 && strcmp(L->tok[1], "1") != 0) {
-		r = bad_line(L, err, "\"full\" must be 0 or 1");
-		goto out;
-	}
-	m.full = L->tok[1][0] == '1';
-	if ((r = line_expect(L, "schema-from", 3, err)) != 0 ||
-	    (r = get_u32(L, L->tok[1], &v, err)) != 0 ||
-	    (r = get_hex(L, L->tok[2], m.fpr_from, BUNDLE_FPR_LEN, err)) != 0)
-		goto out;
-	m.schema_from = (uint32_t)v;
-	if ((r = line_expect(L, "schema-to", 3, err)) != 0 ||
-	    (r = get_u32(L, L->tok[1], &v, err)) != 0 ||
-	    (r = get_hex(L, L->tok[2], m.fpr_to, BUNDLE_FPR_LEN, err)) != 0)
-		goto out;
-	m.schema_to = (uint32_t)v;
-	if ((r = parse_vector(L, "base", &m.base, err)) != 0 ||
-	    (r = parse_vector(L, "top", &m.top, err)) != 0 ||
-	    (r = parse_vector(L, "ack", &m.ack, err)) != 0 ||
-	    (r = parse_vector(L, "recv", &m.recv, err)) != 0)
-		goto out;
-	if ((r = line_expect(L, "tables", 2, err)) != 0 ||
-	    (r = get_num(L, L->tok[1], UINT64_MAX, &m.ntables, err)) != 0 ||
-	    (r = line_expect(L, "rows", 2, err)) != 0 ||
-	    (r = get_num(L, L->tok[1], UINT64_MAX, &m.nrows, err)) != 0 ||
-	    (r = line_expect(L, "cells", 2, err)) != 0 ||
-	    (r = get_num(L, L->tok[1], UINT64_MAX, &m.ncells, err)) != 0 ||
-	    (r = line_expect(L, "values", 2, err)) != 0 ||
-	    (r = get_num(L, L->tok[1], BUNDLE_MAX_MEMBERS, &m.nvalues,
-	    err)) != 0 ||
-	    (r = line_expect(L, "schema", 2, err)) != 0 ||
-	    (r = get_num(L, L->tok[1], BUNDLE_MAX_SCHEMA_STEPS, &m.nschema,
-	    err)) != 0)
-		goto out;
-	for (;;) {
-		if ((r = line_peek(L, err)) != 0)
-			goto out;
-		if (!line_is(L, "member"))
-			break;
-		if ((r = parse_member(L, &ml, err)) != 0)
-			goto out;
-	}
-	if ((r = line_expect(L, "end", 1, err)) != 0)
-		goto out;
-	if (buf_avail(&L->b) != 0) {
-		r = mule_errf(err, MULE_EFORMAT,
-		    "MANIFEST has data after \"end\"");
-		goto out;
-	}
-	if (ml.nschema != m.nschema || ml.nvalues != m.nvalues) {
-		r = mule_errf(err, MULE_EFORMAT, "MANIFEST counts %" PRIu64
-		    " schema steps and %" PRIu64 " values but lists %zu and "
-		    "%zu", m.nschema, m.nvalues, ml.nschema, ml.nvalues);
-		goto out;
-	}
 	manifest_release(out);
 	*out = m;
 	manifest_init(&m);
@@ -751,16 +798,18 @@ schema_header_parse(const uint8_t *p, size_t n, uint32_t *version,
 	static const char pre[] = "-- mule schema ";
 	char line[SCHEMA_HDR_MAX + 1], *sp;
 	uint8_t f[BUNDLE_FPR_LEN];
-	const uint8_t *nl;
-	size_t look = n < SCHEMA_HDR_MAX ? n : SCHEMA_HDR_MAX, len;
+	const uint8_t *lp;
+	struct buf b;
+	size_t len;
 	uint64_t v;
+	int r;
 
-	nl = memchr(p, '\n', look);
-	if (nl == NULL)
-		return mule_errf(err, n < SCHEMA_HDR_MAX ? MULE_EINCOMPLETE :
-		    MULE_EFORMAT, "schema member has no header line");
-	len = (size_t)(nl - p);
-	memcpy(line, p, len);
+	buf_init_ro(&b, p, n);
+	r = buf_get_line(&b, SCHEMA_HDR_MAX - 1, BUF_LINE_LF, &lp, &len);
+	if (r != 0)
+		return mule_errf(err, r == MULE_EINCOMPLETE ? r : MULE_EFORMAT,
+		    "schema member has no header line");
+	memcpy(line, lp, len);
 	line[len] = '\0';
 	if (memchr(line, '\0', len) != NULL ||
 	    strncmp(line, pre, sizeof(pre) - 1) != 0 ||

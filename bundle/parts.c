@@ -187,57 +187,6 @@ out:
 	return r;
 }
 
-/* Reads exactly n bytes at offset off; a short file is MULE_EINCOMPLETE. */
-static int
-read_at(int fd, void *p, size_t n, uint64_t off, const char *path,
-    char *err)
-{
-	uint8_t *c = p;
-	ssize_t got;
-
-	while (n > 0) {
-		got = pread(fd, c, n, (off_t)off);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0)
-			return mule_errf(err, MULE_EIO, "read %s: %s", path,
-			    strerror(errno));
-		if (got == 0)
-			return mule_errf(err, MULE_EINCOMPLETE,
-			    "%s ended early (truncated, or changed while read)",
-			    path);
-		c += got;
-		n -= (size_t)got;
-		off += (uint64_t)got;
-	}
-	return 0;
-}
-
-/* Opens a regular file for reading (no blocking on FIFOs). */
-static int
-open_regular(const char *path, int *fdp, struct stat *st, char *err)
-{
-	int fd, r = MULE_EINTERNAL;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0) {
-		r = mule_errf(err, file_errno_code(errno), "open %s: %s", path,
-		    strerror(errno));
-		goto out;
-	}
-	if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
-		r = mule_errf(err, MULE_EINVAL, "%s is not a regular file",
-		    path);
-		goto out;
-	}
-	*fdp = fd;
-	fd = -1;
-	r = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	return r;
-}
-
 /* Reads and checks the header of the open part file fd. */
 static int
 header_fd(int fd, const char *path, struct part_info *out, char *err)
@@ -246,7 +195,6 @@ header_fd(int fd, const char *path, struct part_info *out, char *err)
 	struct stat st;
 	uint8_t hdr[PARTS_HEADER_LEN];
 	size_t n = 0;
-	ssize_t got;
 	int r = MULE_EINTERNAL;
 
 	if (fstat(fd, &st) != 0) {
@@ -254,19 +202,8 @@ header_fd(int fd, const char *path, struct part_info *out, char *err)
 		    strerror(errno));
 		goto out;
 	}
-	while (n < sizeof(hdr)) {
-		got = pread(fd, hdr + n, sizeof(hdr) - n, (off_t)n);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			r = mule_errf(err, MULE_EIO, "read %s: %s", path,
-			    strerror(errno));
-			goto out;
-		}
-		if (got == 0)
-			break;
-		n += (size_t)got;
-	}
+	if ((r = file_read_at(fd, hdr, sizeof(hdr), 0, &n, path, err)) != 0)
+		goto out;
 	if ((r = parts_parse_header(hdr, n, &info, err)) != 0) {
 		mule_errprefix(err, r, "%s", path);
 		goto out;
@@ -295,7 +232,7 @@ parts_read_header(const char *path, struct part_info *out, char *err)
 	struct stat st;
 	int fd = -1, r;
 
-	if ((r = open_regular(path, &fd, &st, err)) != 0)
+	if ((r = file_open_regular(path, &fd, &st, err)) != 0)
 		goto out;
 	r = header_fd(fd, path, out, err);
 out:
@@ -354,7 +291,8 @@ split_read_id(struct split *s, uint8_t id[PARTS_ID_LEN], char *err)
 	const uint8_t *mag;
 	int r = MULE_EINTERNAL;
 
-	if ((r = read_at(s->fd, head, sizeof(head), 0, s->path, err)) != 0)
+	if ((r = file_read_exact_at(s->fd, head, sizeof(head), 0, s->path,
+	    err)) != 0)
 		goto out;
 	buf_init_ro(&b, head, sizeof(head));
 	if ((r = buf_get_ptr(&b, BNDL_MAGIC_LEN, &mag)) != 0 ||
@@ -371,9 +309,13 @@ out:
 	return r;
 }
 
-/* Hashes the whole bundle in order. */
+/*
+ * Hashes len bytes of fd from offset start, PARTS_STRIPE at a time
+ * through buf (at least PARTS_STRIPE bytes).
+ */
 static int
-split_hash_bundle(struct split *s, uint8_t hash[PARTS_HASH_LEN], char *err)
+hash_range(int fd, const char *path, uint64_t start, uint64_t len,
+    uint8_t *buf, uint8_t hash[PARTS_HASH_LEN], char *err)
 {
 	crypto_generichash_state h;
 	uint64_t off;
@@ -381,11 +323,12 @@ split_hash_bundle(struct split *s, uint8_t hash[PARTS_HASH_LEN], char *err)
 	int r = MULE_EINTERNAL;
 
 	crypto_generichash_init(&h, NULL, 0, PARTS_HASH_LEN);
-	for (off = 0; off < s->size; off += n) {
-		n = (size_t)min_u64(PARTS_STRIPE, s->size - off);
-		if ((r = read_at(s->fd, s->bufs, n, off, s->path, err)) != 0)
+	for (off = 0; off < len; off += n) {
+		n = (size_t)min_u64(PARTS_STRIPE, len - off);
+		if ((r = file_read_exact_at(fd, buf, n, start + off, path,
+		    err)) != 0)
 			goto out;
-		crypto_generichash_update(&h, s->bufs, n);
+		crypto_generichash_update(&h, buf, n);
 	}
 	crypto_generichash_final(&h, hash, PARTS_HASH_LEN);
 	r = 0;
@@ -414,8 +357,9 @@ split_pass(struct split *s, struct safefile *sfs,
 			start = (uint64_t)i * s->len + off;
 			avail = start < s->size ? min_u64(n, s->size - start) :
 			    0;
-			if (avail > 0 && (r = read_at(s->fd, s->ptrs[i],
-			    (size_t)avail, start, s->path, err)) != 0)
+			if (avail > 0 && (r = file_read_exact_at(s->fd,
+			    s->ptrs[i], (size_t)avail, start, s->path,
+			    err)) != 0)
 				goto out;
 			memset(s->ptrs[i] + avail, 0, n - (size_t)avail);
 		}
@@ -579,6 +523,80 @@ valid_basename(const char *b)
 	    strchr(b, '/') == NULL;
 }
 
+/*
+ * The stripe buffers, hash states and erasure-code tables of a split whose
+ * k, p and m are set; freed by split_release.
+ */
+static int
+split_alloc(struct split *s, char *err)
+{
+	uint8_t *matrix = NULL;
+	unsigned i;
+	int r = MULE_EINTERNAL;
+
+	s->bufs = aligned_alloc(64, (size_t)s->m * PARTS_STRIPE);
+	s->hs = aligned_alloc(64, s->m * sizeof(*s->hs));
+	matrix = malloc((size_t)s->m * s->k);
+	s->tables = malloc((size_t)32 * s->k * (s->p > 0 ? s->p : 1));
+	if (s->bufs == NULL || s->hs == NULL || matrix == NULL ||
+	    s->tables == NULL) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < s->m; i++)
+		s->ptrs[i] = s->bufs + (size_t)i * PARTS_STRIPE;
+	if (s->p > 0) {
+		gf_gen_cauchy1_matrix(matrix, (int)s->m, (int)s->k);
+		ec_init_tables((int)s->k, (int)s->p,
+		    matrix + (size_t)s->k * s->k, s->tables);
+	}
+	r = 0;
+out:
+	free(matrix);
+	return r;
+}
+
+static void
+split_release(struct split *s)
+{
+	free(s->bufs);
+	free(s->hs);
+	free(s->tables);
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+}
+
+/*
+ * Opens the m part files names[i] (exclusive, with `mode`) as sfs[i] and
+ * writes each one's header, whose payload hash is hashes[i].
+ */
+static int
+split_open_parts(const struct split *s, struct part_info *info,
+    uint8_t (*hashes)[PARTS_HASH_LEN], char **names, struct safefile *sfs,
+    mode_t mode, char *err)
+{
+	uint8_t hdr[PARTS_HEADER_LEN];
+	unsigned i;
+	int r = MULE_EINTERNAL;
+
+	info->bundle_size = s->size;
+	info->ndata = (uint16_t)s->k;
+	info->nparity = (uint16_t)s->p;
+	info->payload_len = s->len;
+	for (i = 0; i < s->m; i++) {
+		info->index = (uint16_t)i;
+		memcpy(info->payload_hash, hashes[i], PARTS_HASH_LEN);
+		if ((r = parts_encode_header(info, hdr, err)) != 0 ||
+		    (r = safefile_open(&sfs[i], names[i], mode, 1, err)) != 0 ||
+		    (r = safefile_write(&sfs[i], hdr, sizeof(hdr), err)) != 0)
+			goto out;
+	}
+	r = 0;
+out:
+	return r;
+}
+
 int
 parts_split(const char *bundle_path, uint64_t volume_size,
     uint32_t nparity, const char *outdir, const char *basename,
@@ -589,7 +607,6 @@ parts_split(const char *bundle_path, uint64_t volume_size,
 	struct part_info info;
 	struct safefile *sfs = NULL;
 	uint8_t (*h1)[PARTS_HASH_LEN] = NULL, (*h2)[PARTS_HASH_LEN] = NULL;
-	uint8_t *matrix = NULL, hdr[PARTS_HEADER_LEN];
 	char **names = NULL;
 	unsigned i, ncommitted = 0;
 	int r = MULE_EINTERNAL;
@@ -603,7 +620,7 @@ parts_split(const char *bundle_path, uint64_t volume_size,
 		    basename != NULL ? basename : "");
 		goto out;
 	}
-	if ((r = open_regular(bundle_path, &s.fd, &st, err)) != 0)
+	if ((r = file_open_regular(bundle_path, &s.fd, &st, err)) != 0)
 		goto out;
 	s.size = (uint64_t)st.st_size;
 	if (s.size < PARTS_MIN_BUNDLE) {
@@ -618,54 +635,27 @@ parts_split(const char *bundle_path, uint64_t volume_size,
 		goto out;
 	s.p = nparity;
 	s.m = s.k + s.p;
-
-	/* Everything the passes need, allocated once. */
 	names = calloc(s.m, sizeof(*names));
 	sfs = calloc(s.m, sizeof(*sfs));
 	h1 = calloc(s.m, sizeof(*h1));
 	h2 = calloc(s.m, sizeof(*h2));
-	s.bufs = aligned_alloc(64, (size_t)s.m * PARTS_STRIPE);
-	s.hs = aligned_alloc(64, s.m * sizeof(*s.hs));
-	matrix = malloc((size_t)s.m * s.k);
-	s.tables = malloc((size_t)32 * s.k * (s.p > 0 ? s.p : 1));
-	if (names == NULL || sfs == NULL || h1 == NULL || h2 == NULL ||
-	    s.bufs == NULL || s.hs == NULL || matrix == NULL ||
-	    s.tables == NULL) {
+	if (names == NULL || sfs == NULL || h1 == NULL || h2 == NULL) {
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
 		goto out;
 	}
-	for (i = 0; i < s.m; i++) {
+	for (i = 0; i < s.m; i++)
 		sfs[i].fd = -1;
-		s.ptrs[i] = s.bufs + (size_t)i * PARTS_STRIPE;
-	}
-	if (s.p > 0) {
-		gf_gen_cauchy1_matrix(matrix, (int)s.m, (int)s.k);
-		ec_init_tables((int)s.k, (int)s.p, matrix + (size_t)s.k * s.k,
-		    s.tables);
-	}
-
-	if ((r = split_names(&s, outdir, basename, names, err)) != 0 ||
+	if ((r = split_alloc(&s, err)) != 0 ||
+	    (r = split_names(&s, outdir, basename, names, err)) != 0 ||
 	    (r = split_check_space(&s, outdir, err)) != 0)
 		goto out;
-	if ((r = split_hash_bundle(&s, info.bundle_hash, err)) != 0)
-		goto out;
-	if ((r = split_pass(&s, NULL, h1, err)) != 0)
-		goto out;
-
-	info.bundle_size = s.size;
-	info.ndata = (uint16_t)s.k;
-	info.nparity = (uint16_t)s.p;
-	info.payload_len = s.len;
-	for (i = 0; i < s.m; i++) {
-		info.index = (uint16_t)i;
-		memcpy(info.payload_hash, h1[i], PARTS_HASH_LEN);
-		if ((r = parts_encode_header(&info, hdr, err)) != 0 ||
-		    (r = safefile_open(&sfs[i], names[i], st.st_mode & 0777, 1,
-		    err)) != 0 ||
-		    (r = safefile_write(&sfs[i], hdr, sizeof(hdr), err)) != 0)
-			goto out;
-	}
-	if ((r = split_pass(&s, sfs, h2, err)) != 0)
+	/* A first pass for the hashes the headers carry, then the writing. */
+	if ((r = hash_range(s.fd, s.path, 0, s.size, s.bufs,
+	    info.bundle_hash, err)) != 0 ||
+	    (r = split_pass(&s, NULL, h1, err)) != 0 ||
+	    (r = split_open_parts(&s, &info, h1, names, sfs,
+	    st.st_mode & 0777, err)) != 0 ||
+	    (r = split_pass(&s, sfs, h2, err)) != 0)
 		goto out;
 	if (memcmp(h1, h2, (size_t)s.m * PARTS_HASH_LEN) != 0) {
 		r = mule_errf(err, MULE_EIO, "%s changed while it was split",
@@ -692,12 +682,7 @@ out:
 	free(sfs);
 	free(h1);
 	free(h2);
-	free(s.bufs);
-	free(s.hs);
-	free(matrix);
-	free(s.tables);
-	if (s.fd >= 0)
-		close(s.fd);
+	split_release(&s);
 	return r;
 }
 
@@ -721,21 +706,12 @@ static int
 check_payload(int fd, const char *path, const struct part_info *info,
     uint8_t *buf, char *err)
 {
-	crypto_generichash_state h;
 	uint8_t got[PARTS_HASH_LEN];
-	uint64_t off;
-	size_t n;
 	int r = MULE_EINTERNAL;
 
-	crypto_generichash_init(&h, NULL, 0, PARTS_HASH_LEN);
-	for (off = 0; off < info->payload_len; off += n) {
-		n = (size_t)min_u64(PARTS_STRIPE, info->payload_len - off);
-		if ((r = read_at(fd, buf, n, PARTS_HEADER_LEN + off, path,
-		    err)) != 0)
-			goto out;
-		crypto_generichash_update(&h, buf, n);
-	}
-	crypto_generichash_final(&h, got, sizeof(got));
+	if ((r = hash_range(fd, path, PARTS_HEADER_LEN, info->payload_len,
+	    buf, got, err)) != 0)
+		goto out;
 	if (memcmp(got, info->payload_hash, PARTS_HASH_LEN) != 0) {
 		r = mule_errf(err, MULE_EVERIFY,
 		    "%s: payload hash does not match (damaged part)", path);
@@ -780,7 +756,7 @@ status_scan(const char *const *paths, size_t n, int verify,
 			close(fd);
 		fd = -1;
 		e[0] = '\0';
-		if ((r = open_regular(paths[i], &fd, &sb, e)) != 0 ||
+		if ((r = file_open_regular(paths[i], &fd, &sb, e)) != 0 ||
 		    (r = header_fd(fd, paths[i], &info, e)) != 0) {
 			if (r == MULE_ENOMEM) {
 				r = mule_errf(err, r, "%s", e);
@@ -965,14 +941,14 @@ join_data_part(struct join *j, unsigned d, char *err)
 		w = (size_t)min_u64(n, real - off);
 		if (j->st.state[d] == PART_GOOD) {
 			t = j->slot[d];
-			if ((r = read_at(j->fds[t], out, w,
+			if ((r = file_read_exact_at(j->fds[t], out, w,
 			    PARTS_HEADER_LEN + off, j->paths[t], err)) != 0)
 				goto out;
 		} else {
 			for (t = 0; t < j->k; t++)
-				if ((r = read_at(j->fds[t], j->srcs[t], n,
-				    PARTS_HEADER_LEN + off, j->paths[t],
-				    err)) != 0)
+				if ((r = file_read_exact_at(j->fds[t],
+				    j->srcs[t], n, PARTS_HEADER_LEN + off,
+				    j->paths[t], err)) != 0)
 					goto out;
 			ec_encode_data((int)n, (int)j->k, 1,
 			    j->tables + (size_t)32 * j->k * d, j->srcs, &out);
@@ -1017,13 +993,49 @@ out:
 	return r;
 }
 
+/*
+ * Opens the first k good parts of the group j->st describes (every good
+ * data part, then parity; paths[chosen[index]] holds each index) and
+ * checks their headers again; *missing counts the parity parts used.
+ */
+static int
+join_open(struct join *j, const char *const *paths, const size_t *chosen,
+    unsigned *missing, char *err)
+{
+	struct part_info info;
+	struct stat sb;
+	unsigned i, t;
+	int r = MULE_EINTERNAL;
+
+	for (i = 0, t = 0; i < j->m && t < j->k; i++)
+		if (j->st.state[i] == PART_GOOD)
+			j->rows[t++] = i;
+	for (t = 0; t < j->k; t++) {
+		j->paths[t] = paths[chosen[j->rows[t]]];
+		if ((r = file_open_regular(j->paths[t], &j->fds[t], &sb,
+		    err)) != 0 ||
+		    (r = header_fd(j->fds[t], j->paths[t], &info, err)) != 0)
+			goto out;
+		if (!same_group(&j->st.info, &info) ||
+		    info.index != j->rows[t]) {
+			r = mule_errf(err, MULE_EIO, "%s changed while read",
+			    j->paths[t]);
+			goto out;
+		}
+		j->slot[j->rows[t]] = t;
+		if (j->rows[t] >= j->k)
+			(*missing)++;
+	}
+	r = 0;
+out:
+	return r;
+}
+
 int
 parts_join(const char *const *paths, size_t n, const char *out_path,
     struct parts_status *st, char *err)
 {
 	struct join *j = NULL;
-	struct part_info info;
-	struct stat sb;
 	size_t chosen[PARTS_MAX];
 	unsigned i, t, missing = 0;
 	int r = MULE_EINTERNAL;
@@ -1045,25 +1057,8 @@ parts_join(const char *const *paths, size_t n, const char *out_path,
 	}
 	j->k = j->st.info.ndata;
 	j->m = j->k + j->st.info.nparity;
-	/* The first k good indexes: every good data part, then parity. */
-	for (i = 0, t = 0; i < j->m && t < j->k; i++)
-		if (j->st.state[i] == PART_GOOD)
-			j->rows[t++] = i;
-	for (t = 0; t < j->k; t++) {
-		j->paths[t] = paths[chosen[j->rows[t]]];
-		if ((r = open_regular(j->paths[t], &j->fds[t], &sb, err)) != 0 ||
-		    (r = header_fd(j->fds[t], j->paths[t], &info, err)) != 0)
-			goto out;
-		if (!same_group(&j->st.info, &info) ||
-		    info.index != j->rows[t]) {
-			r = mule_errf(err, MULE_EIO, "%s changed while read",
-			    j->paths[t]);
-			goto out;
-		}
-		j->slot[j->rows[t]] = t;
-		if (j->rows[t] >= j->k)
-			missing++;
-	}
+	if ((r = join_open(j, paths, chosen, &missing, err)) != 0)
+		goto out;
 	j->bufs = aligned_alloc(64, ((size_t)j->k + 1) * PARTS_STRIPE);
 	j->tables = malloc((size_t)32 * j->k * j->k);
 	if (j->bufs == NULL || j->tables == NULL) {

@@ -8,6 +8,7 @@
 
 #include "bundle/internal.h"
 #include "core/error.h"
+#include "core/file.h"
 
 static int
 source_next(void *arg, const uint8_t **p, size_t *n, char *err)
@@ -58,7 +59,6 @@ bundle_write_raw(struct bundle_reader *r, const struct ident_secret *me,
 	struct payload_source s;
 	const uint8_t *p;
 	size_t n;
-	ssize_t w;
 	int rc = MULE_EINTERNAL;
 
 	memset(&s, 0, sizeof(s));
@@ -69,18 +69,8 @@ bundle_write_raw(struct bundle_reader *r, const struct ident_secret *me,
 			goto out;
 		if (n == 0)
 			break;
-		while (n > 0) {
-			w = write(fd, p, n);
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0) {
-				rc = mule_errf(err, MULE_EIO, "write: %s",
-				    strerror(errno));
-				goto out;
-			}
-			p += w;
-			n -= (size_t)w;
-		}
+		if ((rc = file_write_full(fd, p, n, "the output", err)) != 0)
+			goto out;
 	}
 	if ((rc = payload_source_finish(&s, err)) != 0)
 		goto out;

@@ -94,41 +94,25 @@ spool_close(struct spool *sp)
 static int
 spool_write(struct spool *sp, const void *p, size_t n, char *err)
 {
-	const uint8_t *c = p;
-	ssize_t w;
+	int r;
 
-	while (n > 0) {
-		w = pwrite(sp->fd, c, n, (off_t)sp->size);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return mule_errf(err, file_errno_code(errno),
-			    "writing a spool file: %s", strerror(errno));
-		c += w;
-		n -= (size_t)w;
-		sp->size += (uint64_t)w;
-	}
+	if ((r = file_write_at(sp->fd, p, n, sp->size, "a spool file",
+	    err)) != 0)
+		return r;
+	sp->size += (uint64_t)n;
 	return 0;
 }
 
+/* A spool is only read back where it was written: an early end is EIO. */
 static int
 spool_read(struct spool *sp, uint64_t off, void *p, size_t n, char *err)
 {
-	uint8_t *c = p;
-	ssize_t got;
+	int r = file_read_exact_at(sp->fd, p, n, off, "a spool file", err);
 
-	while (n > 0) {
-		got = pread(sp->fd, c, n, (off_t)off);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			return mule_errf(err, MULE_EIO, "reading a spool file: %s",
-			    got < 0 ? strerror(errno) : "short read");
-		c += got;
-		n -= (size_t)got;
-		off += (uint64_t)got;
-	}
-	return 0;
+	if (r == MULE_EINCOMPLETE)
+		r = mule_errf(err, MULE_EIO,
+		    "reading a spool file: short read");
+	return r;
 }
 
 /* ---- the value set ---- */
@@ -732,52 +716,32 @@ out:
 	return r;
 }
 
-int
-bundle_writer_finish(struct bundle_writer *w, struct manifest *m,
-    uint64_t *size, char *err)
+/*
+ * Starts the output o of writer w: fills the outer header for bundle
+ * `id`, starts the encryption and seals the file key to each recipient,
+ * and writes the header.  On failure o->enc_live says whether o->enc
+ * needs releasing.
+ */
+static int
+write_envelope(struct bundle_writer *w, struct wout *o,
+    const uint8_t id[BUNDLE_ID_LEN], char *err)
 {
-	struct wout *o = NULL;
-	struct container_w *c = NULL;
 	struct bundle_info *info = NULL;
-	struct manifest mc;
-	struct buf mf, hb;
 	uint8_t (*kb)[SEAL_KEYBOX_LEN] = NULL;
-	uint8_t sealhdr[SEAL_HEADER_LEN], sig[SIG_LEN];
-	uint64_t total;
+	uint8_t sealhdr[SEAL_HEADER_LEN];
+	struct buf hb;
 	size_t i;
 	int r = MULE_EINTERNAL;
 
-	buf_init(&mf);
 	buf_init(&hb);
-	if ((r = writer_usable(w, err)) != 0)
-		goto out;
-	if (w->in_table) {
-		if ((r = segment_flush(w, err)) != 0)
-			goto out;
-		w->in_table = 0;
-	}
-	/* A shallow copy: the heap fields stay the caller's. */
-	mc = *m;
-	memcpy(mc.from, w->me->site_id, SITE_ID_LEN);
-	mc.ntables = w->ntables;
-	mc.nrows = w->nrows;
-	mc.ncells = w->ncells;
-	mc.nvalues = w->nvals;
-	mc.nschema = w->schema.n;
-	if ((r = build_manifest(w, &mc, &mf, err)) != 0)
-		goto out;
-
-	if ((o = calloc(1, sizeof(*o))) == NULL ||
-	    (info = calloc(1, sizeof(*info))) == NULL ||
+	if ((info = calloc(1, sizeof(*info))) == NULL ||
 	    (w->nto > 0 && (kb = calloc(w->nto, sizeof(*kb))) == NULL)) {
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
 		goto out;
 	}
-	o->w = w;
-	sig_init(&o->sc);
 	info->version = BUNDLE_VERSION;
 	info->encrypted = w->encrypt;
-	memcpy(info->bundle_id, mc.bundle_id, BUNDLE_ID_LEN);
+	memcpy(info->bundle_id, id, BUNDLE_ID_LEN);
 	memcpy(info->sender_site, w->me->site_id, SITE_ID_LEN);
 	memcpy(info->sender_key, w->me->pub.key_id, IDENT_KEYID_LEN);
 	info->nrecipients = w->nto;
@@ -811,11 +775,22 @@ bundle_writer_finish(struct bundle_writer *w, struct manifest *m,
 	}
 	if ((r = raw_out(o, hb.d, hb.len, err)) != 0)
 		goto out;
-	if ((r = container_w_open(&c, archive_out, o, w->sp_schema.size +
-	    w->sp_values.size + w->sp_rows.size + mf.len, err)) != 0 ||
-	    (r = write_members(w, c, &mf, err)) != 0 ||
-	    (r = container_w_close(c, err)) != 0)
-		goto out;
+	r = 0;
+out:
+	free(info);
+	free(kb);
+	buf_release(&hb);
+	return r;
+}
+
+/* Ends the encryption, signs, and commits the file; *total its size. */
+static int
+write_signature(struct bundle_writer *w, struct wout *o, uint64_t *total,
+    char *err)
+{
+	uint8_t sig[SIG_LEN];
+	int r = MULE_EINTERNAL;
+
 	if (w->encrypt && (r = seal_enc_final(&o->enc)) != 0) {
 		if (o->code != 0) {
 			r = o->code;
@@ -833,9 +808,58 @@ bundle_writer_finish(struct bundle_writer *w, struct manifest *m,
 	}
 	if ((r = safefile_write(&w->sf, sig, SIG_LEN, err)) != 0)
 		goto out;
-	total = w->sf.written;
+	*total = w->sf.written;
 	w->sf_open = 0;
 	if ((r = safefile_commit(&w->sf, err)) != 0)
+		goto out;
+	r = 0;
+out:
+	return r;
+}
+
+int
+bundle_writer_finish(struct bundle_writer *w, struct manifest *m,
+    uint64_t *size, char *err)
+{
+	struct wout *o = NULL;
+	struct container_w *c = NULL;
+	struct manifest mc;
+	struct buf mf;
+	uint64_t total = 0;
+	int r = MULE_EINTERNAL;
+
+	buf_init(&mf);
+	if ((r = writer_usable(w, err)) != 0)
+		goto out;
+	if (w->in_table) {
+		if ((r = segment_flush(w, err)) != 0)
+			goto out;
+		w->in_table = 0;
+	}
+	/* A shallow copy: the heap fields stay the caller's. */
+	mc = *m;
+	memcpy(mc.from, w->me->site_id, SITE_ID_LEN);
+	mc.ntables = w->ntables;
+	mc.nrows = w->nrows;
+	mc.ncells = w->ncells;
+	mc.nvalues = w->nvals;
+	mc.nschema = w->schema.n;
+	if ((r = build_manifest(w, &mc, &mf, err)) != 0)
+		goto out;
+	if ((o = calloc(1, sizeof(*o))) == NULL) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	o->w = w;
+	sig_init(&o->sc);
+	if ((r = write_envelope(w, o, mc.bundle_id, err)) != 0)
+		goto out;
+	if ((r = container_w_open(&c, archive_out, o, w->sp_schema.size +
+	    w->sp_values.size + w->sp_rows.size + mf.len, err)) != 0 ||
+	    (r = write_members(w, c, &mf, err)) != 0 ||
+	    (r = container_w_close(c, err)) != 0)
+		goto out;
+	if ((r = write_signature(w, o, &total, err)) != 0)
 		goto out;
 	memcpy(m->from, mc.from, SITE_ID_LEN);
 	m->ntables = mc.ntables;
@@ -855,9 +879,6 @@ out:
 		sodium_memzero(o, sizeof(*o));
 		free(o);
 	}
-	free(info);
-	free(kb);
 	buf_release(&mf);
-	buf_release(&hb);
 	return r;
 }

@@ -5,9 +5,32 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "transports/mailbox.h"
 #include "cli/commands.h"
 #include "core/strb.h"
+#include "transports/mailbox.h"
+
+/*
+ * Checks a setting: the limits of a peer's migration here, the mail
+ * settings in xport_mail_config_check.  *norm: a normalized value or NULL.
+ */
+static int
+config_check(const char *key, const char *value, char **norm, char *err)
+{
+	unsigned long long v, max;
+	char *end;
+
+	if (strcmp(key, "migration.max-seconds") != 0 &&
+	    strcmp(key, "migration.max-memory") != 0)
+		return xport_mail_config_check(key, value, norm, err);
+	*norm = NULL;
+	max = key[14] == 's' ? 86400ULL : 1ULL << 36;
+	v = strtoull(value, &end, 10);
+	if (*value < '0' || *value > '9' || *end != '\0' || v == 0 || v > max)
+		return mule_errf(err, MULE_EINVAL, "%s is a whole number from "
+		    "1 to %llu (%s), not '%s'", key, max, key[14] == 's' ?
+		    "seconds" : "bytes", value);
+	return 0;
+}
 
 static int
 config_list(struct cli *c, struct replica *rp)
@@ -65,15 +88,15 @@ cmd_config(struct cli *c, int argc, char **argv)
 	if (argc - optind > 2 || (unset && argc - optind != 1))
 		return cli_usage(cmd);
 	key = optind < argc ? argv[optind] : NULL;
-	if (key != NULL && (r = xport_mail_config_check(key, "", &norm,
-	    err)) == MULE_ENOTFOUND) {
+	if (key != NULL && (r = config_check(key, "", &norm, err)) ==
+	    MULE_ENOTFOUND) {
 		cli_error("%s", err);
 		return EXIT_USAGE;
 	}
 	free(norm);
 	norm = NULL;
-	if (argc - optind == 2 && (r = xport_mail_config_check(key,
-	    argv[optind + 1], &norm, err)) != 0) {
+	if (argc - optind == 2 && (r = config_check(key, argv[optind + 1],
+	    &norm, err)) != 0) {
 		cli_error("%s", err);
 		return EXIT_USAGE;
 	}

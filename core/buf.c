@@ -243,6 +243,37 @@ buf_skip(struct buf *b, size_t n)
 }
 
 int
+buf_get_line(struct buf *b, size_t max, int flags, const uint8_t **p,
+    size_t *n)
+{
+	const uint8_t *s = b->d + b->off, *nl;
+	size_t avail = buf_avail(b), look, len, take;
+	int crlf = (flags & BUF_LINE_CRLF) != 0;
+
+	if (avail == 0)
+		return MULE_EINCOMPLETE;
+	/* The longest line, then an optional "\r", then the "\n". */
+	look = max > BUF_LINE_ANY ? BUF_LINE_ANY : max;
+	look += crlf ? 2 : 1;
+	if (look > avail)
+		look = avail;
+	nl = memchr(s, '\n', look);
+	len = nl != NULL ? (size_t)(nl - s) : look;
+	take = nl != NULL ? len + 1 : look;
+	if (crlf && len > 0 && s[len - 1] == '\r')
+		len--;
+	/* No end within the window: the line is too long for it. */
+	if (len > max || (nl == NULL && look < avail))
+		return MULE_ETOOLARGE;
+	if (nl == NULL && !(flags & BUF_LINE_LAST))
+		return MULE_EINCOMPLETE;
+	b->off += take;
+	*p = s;
+	*n = len;
+	return 0;
+}
+
+int
 buf_get_str(struct buf *b, size_t max, const uint8_t **p, size_t *n)
 {
 	uint64_t len;

@@ -76,6 +76,27 @@ int buf_get_str(struct buf *b, size_t max, const uint8_t **p, size_t *n);
  */
 int buf_get_cstr(struct buf *b, size_t max, char **s);
 
+/*
+ * Lines.  buf_get_line takes the next line: *p points at its first byte in
+ * the buffer (no copy), *n is its length without the line end, and the line
+ * end is consumed too.  A line longer than `max` bytes (its end not
+ * counted) is MULE_ETOOLARGE, found by looking no further than max plus
+ * the line end.  With nothing left, or (without BUF_LINE_LAST) when the
+ * bytes left have no "\n", it is MULE_EINCOMPLETE.  Flags:
+ *   BUF_LINE_LF    the line ends in "\n"; a "\r" is part of the line
+ *   BUF_LINE_CRLF  "\r\n" or "\n" ends the line; the "\r" is dropped
+ *   BUF_LINE_LAST  bytes left without "\n" are the last line (with CRLF,
+ *                  a "\r" at its end is dropped)
+ * A caller names its limit (MANIFEST_MAX_LINE, ...); BUF_LINE_ANY is no
+ * limit beyond the buffer's own length.
+ */
+#define BUF_LINE_LF	0
+#define BUF_LINE_CRLF	1
+#define BUF_LINE_LAST	2
+#define BUF_LINE_ANY	((size_t)-1 >> 2)
+int buf_get_line(struct buf *b, size_t max, int flags, const uint8_t **p,
+    size_t *n);
+
 /* Peeks do not move the offset. */
 int buf_peek_u8(const struct buf *b, uint8_t *v);
 int buf_peek_u32(const struct buf *b, uint32_t *v);

@@ -46,6 +46,103 @@ file_exists(const char *path)
 	return lstat(path, &st) == 0;
 }
 
+/*
+ * The one read loop: up to n bytes, at `off` when `at`, else from the
+ * current position; retries after EINTR and short reads, stops at EOF.
+ */
+static int
+read_loop(int fd, void *p, size_t n, int at, uint64_t off, size_t *got,
+    const char *path, char *err)
+{
+	uint8_t *c = p;
+	size_t done = 0;
+	ssize_t k;
+
+	while (done < n) {
+		if (at)
+			k = pread(fd, c + done, n - done, (off_t)(off + done));
+		else
+			k = read(fd, c + done, n - done);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return mule_errf(err, MULE_EIO, "read %s: %s", path,
+			    strerror(errno));
+		if (k == 0)
+			break;
+		done += (size_t)k;
+	}
+	*got = done;
+	return 0;
+}
+
+int
+file_read_at(int fd, void *p, size_t n, uint64_t off, size_t *got,
+    const char *path, char *err)
+{
+	return read_loop(fd, p, n, 1, off, got, path, err);
+}
+
+int
+file_read_full(int fd, void *p, size_t n, size_t *got, const char *path,
+    char *err)
+{
+	return read_loop(fd, p, n, 0, 0, got, path, err);
+}
+
+int
+file_read_exact_at(int fd, void *p, size_t n, uint64_t off,
+    const char *path, char *err)
+{
+	size_t got = 0;
+	int r;
+
+	if ((r = read_loop(fd, p, n, 1, off, &got, path, err)) != 0)
+		return r;
+	if (got < n)
+		return mule_errf(err, MULE_EINCOMPLETE,
+		    "%s ended early (truncated, or changed while read)", path);
+	return 0;
+}
+
+/* The one write loop, like read_loop. */
+static int
+write_loop(int fd, const void *p, size_t n, int at, uint64_t off,
+    const char *path, char *err)
+{
+	const uint8_t *c = p;
+	size_t done = 0;
+	ssize_t k;
+
+	while (done < n) {
+		if (at)
+			k = pwrite(fd, c + done, n - done, (off_t)(off + done));
+		else
+			k = write(fd, c + done, n - done);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return mule_errf(err, file_errno_code(errno),
+			    "write %s: %s", path, strerror(errno));
+		done += (size_t)k;
+	}
+	return 0;
+}
+
+int
+file_write_full(int fd, const void *p, size_t n, const char *path,
+    char *err)
+{
+	return write_loop(fd, p, n, 0, 0, path, err);
+}
+
+int
+file_write_at(int fd, const void *p, size_t n, uint64_t off,
+    const char *path, char *err)
+{
+	return write_loop(fd, p, n, 1, off, path, err);
+}
+
 static char *
 dir_of(const char *path)
 {
@@ -137,21 +234,11 @@ out:
 int
 safefile_write(struct safefile *sf, const void *p, size_t n, char *err)
 {
-	const char *c = p;
-	ssize_t w;
+	int r;
 
-	while (n > 0) {
-		w = write(sf->fd, c, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return mule_errf(err, file_errno_code(errno),
-			    "write %s: %s", sf->path, strerror(errno));
-		}
-		c += w;
-		n -= (size_t)w;
-		sf->written += (uint64_t)w;
-	}
+	if ((r = file_write_full(sf->fd, p, n, sf->path, err)) != 0)
+		return r;
+	sf->written += (uint64_t)n;
 	return 0;
 }
 
@@ -255,25 +342,40 @@ file_write_atomic(const char *path, const void *p, size_t n, mode_t mode,
 }
 
 int
-file_read_all(const char *path, size_t max, uint8_t **out, size_t *len,
-    char *err)
+file_open_regular(const char *path, int *fdp, struct stat *st, char *err)
 {
-	struct stat st;
-	uint8_t *d = NULL;
-	size_t got = 0;
-	ssize_t n;
-	int fd = -1, r = MULE_EINTERNAL;
+	int fd, r = MULE_EINTERNAL;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0) {
 		r = mule_errf(err, file_errno_code(errno), "open %s: %s", path,
 		    strerror(errno));
 		goto out;
 	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
 		r = mule_errf(err, MULE_EINVAL, "%s is not a regular file",
 		    path);
 		goto out;
 	}
+	*fdp = fd;
+	fd = -1;
+	r = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+int
+file_read_all(const char *path, size_t max, uint8_t **out, size_t *len,
+    char *err)
+{
+	struct stat st;
+	uint8_t *d = NULL;
+	size_t got = 0;
+	int fd = -1, r = MULE_EINTERNAL;
+
+	if ((r = file_open_regular(path, &fd, &st, err)) != 0)
+		goto out;
 	if ((uint64_t)st.st_size > max) {
 		r = mule_errf(err, MULE_ETOOLARGE,
 		    "%s is larger than %zu bytes", path, max);
@@ -283,19 +385,9 @@ file_read_all(const char *path, size_t max, uint8_t **out, size_t *len,
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
 		goto out;
 	}
-	while (got < (size_t)st.st_size) {
-		n = read(fd, d + got, (size_t)st.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = mule_errf(err, MULE_EIO, "read %s: %s", path,
-			    strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
+	if ((r = file_read_full(fd, d, (size_t)st.st_size, &got, path,
+	    err)) != 0)
+		goto out;
 	d[got] = '\0';
 	*out = d;
 	*len = got;

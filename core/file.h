@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 struct safefile {
@@ -48,6 +49,45 @@ int file_write_atomic(const char *path, const void *p, size_t n, mode_t mode,
  */
 int file_read_all(const char *path, size_t max, uint8_t **out, size_t *len,
     char *err);
+
+/*
+ * Opens path for reading (without blocking on a FIFO) into *fdp, which
+ * the caller closes, and fills *st; anything but a regular file is
+ * MULE_EINVAL, a failed open file_errno_code's mapping (MULE_ENOTFOUND
+ * for a missing file).
+ */
+int file_open_regular(const char *path, int *fdp, struct stat *st,
+    char *err);
+
+/*
+ * Reading and writing whole ranges of an open descriptor.  Each call
+ * retries after EINTR and after short transfers; `path` names the file in
+ * error messages only.  All return 0 or a MULE_E* code with `err` filled.
+ *
+ * file_read_at reads up to n bytes at offset off (pread) and file_read_full
+ * up to n bytes from the current position (read, so pipes work too); both
+ * stop early only at end of file and set *got to the bytes read, which is
+ * less than n only then.  A read error is MULE_EIO.
+ */
+int file_read_at(int fd, void *p, size_t n, uint64_t off, size_t *got,
+    const char *path, char *err);
+int file_read_full(int fd, void *p, size_t n, size_t *got, const char *path,
+    char *err);
+/*
+ * Exactly n bytes at offset off; a file that ends first is
+ * MULE_EINCOMPLETE ("PATH ended early (truncated, or changed while read)").
+ */
+int file_read_exact_at(int fd, void *p, size_t n, uint64_t off,
+    const char *path, char *err);
+/*
+ * Writes all n bytes at the current position (file_write_full) or at
+ * offset off (file_write_at).  Errors are mapped with file_errno_code
+ * (a full medium is MULE_ENOSPACE).
+ */
+int file_write_full(int fd, const void *p, size_t n, const char *path,
+    char *err);
+int file_write_at(int fd, const void *p, size_t n, uint64_t off,
+    const char *path, char *err);
 
 /* Free bytes available to us on the filesystem holding `path`. */
 int file_free_space(const char *path, uint64_t *bytes, char *err);

@@ -209,15 +209,14 @@ out:
 	return r;
 }
 
-int
-ident_parse_keystring(const char *s, struct ident_pub *out, char *err)
+/*
+ * Finds the body of key string s (white space around it ignored, the
+ * prefix in any case): *body points at its KEYSTRING_BODY_LEN characters.
+ */
+static int
+keystring_body(const char *s, const char **body, char *err)
 {
-	struct ident_pub pub;
-	struct buf b;
-	uint8_t raw[KEYSTRING_RAW_LEN], h[32], key_id[IDENT_KEYID_LEN];
-	const uint8_t *cksum;
 	size_t start, end, len;
-	uint8_t version;
 	int r = MULE_EINTERNAL;
 
 	if (s == NULL) {
@@ -250,10 +249,27 @@ ident_parse_keystring(const char *s, struct ident_pub *out, char *err)
 		    "missing" : "extra");
 		goto out;
 	}
-	if ((r = keystring_decode(s + start + KEYSTRING_PREFIX_LEN,
-	    KEYSTRING_PREFIX_LEN + 1, raw, err)) != 0)
-		goto out;
+	*body = s + start + KEYSTRING_PREFIX_LEN;
+	r = 0;
+out:
+	return r;
+}
 
+int
+ident_parse_keystring(const char *s, struct ident_pub *out, char *err)
+{
+	struct ident_pub pub;
+	struct buf b;
+	uint8_t raw[KEYSTRING_RAW_LEN], h[32], key_id[IDENT_KEYID_LEN];
+	const uint8_t *cksum;
+	const char *body = NULL;
+	uint8_t version;
+	int r = MULE_EINTERNAL;
+
+	if ((r = keystring_body(s, &body, err)) != 0 ||
+	    (r = keystring_decode(body, KEYSTRING_PREFIX_LEN + 1, raw,
+	    err)) != 0)
+		goto out;
 	crypto_generichash(h, 32, raw, KEYSTRING_SIGNED_LEN, NULL, 0);
 	buf_init_ro(&b, raw, sizeof(raw));
 	if ((r = buf_get_u8(&b, &version)) != 0 ||
@@ -409,23 +425,16 @@ keyfile_check_stat(const char *path, const struct stat *st, char *err)
 	return 0;
 }
 
-int
-ident_read_keyfile(const char *path, struct ident_secret **out, char *err)
+/*
+ * Opens the key file at path for reading into *fdp, after checking it
+ * (keyfile_check_stat) by name and again on the opened descriptor.
+ */
+static int
+keyfile_open(const char *path, int *fdp, char *err)
 {
-	struct ident_secret *s = NULL;
 	struct stat st, fst;
-	struct buf b;
-	uint8_t *raw = NULL, *scratch = NULL;
-	uint8_t box_pk[IDENT_PK_LEN], pk[IDENT_PK_LEN];
-	const uint8_t *magic;
-	size_t got = 0;
-	ssize_t n;
 	int fd = -1, r = MULE_EINTERNAL;
 
-	if ((r = ident_lib_init()) != 0) {
-		r = mule_errf(err, r, "cannot initialise libsodium");
-		goto out;
-	}
 	if (stat(path, &st) != 0) {
 		if (errno == ENOENT)
 			r = mule_errf(err, MULE_ENOTFOUND,
@@ -452,35 +461,35 @@ ident_read_keyfile(const char *path, struct ident_secret **out, char *err)
 	}
 	if ((r = keyfile_check_stat(path, &fst, err)) != 0)
 		goto out;
-	/* One spare byte shows a file that grew since fstat. */
-	if ((raw = sodium_malloc(KEYFILE_LEN + 1)) == NULL ||
-	    (scratch = sodium_malloc(crypto_sign_SEEDBYTES +
+	*fdp = fd;
+	fd = -1;
+	r = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+/*
+ * Decodes the KEYFILE_LEN bytes at raw into s and checks that the keys
+ * belong together (the signing key is its seed's, the X25519 public key
+ * its secret key's).  `path` is for messages.
+ */
+static int
+keyfile_decode(const char *path, const uint8_t *raw, struct ident_secret *s,
+    char *err)
+{
+	struct buf b;
+	uint8_t *scratch = NULL, box_pk[IDENT_PK_LEN], pk[IDENT_PK_LEN];
+	const uint8_t *magic;
+	int r = MULE_EINTERNAL;
+
+	if ((scratch = sodium_malloc(crypto_sign_SEEDBYTES +
 	    crypto_sign_SECRETKEYBYTES)) == NULL) {
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
 		goto out;
 	}
-	while (got < KEYFILE_LEN + 1) {
-		n = read(fd, raw + got, KEYFILE_LEN + 1 - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = mule_errf(err, MULE_EIO, "read key file %s: %s",
-			    path, strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	if (got != KEYFILE_LEN) {
-		r = mule_errf(err, MULE_EFORMAT,
-		    "%s is not a mule key file (its size changed while "
-		    "reading)", path);
-		goto out;
-	}
-	if ((r = secret_new(&s, err)) != 0)
-		goto out;
-	buf_init_ro(&b, raw, got);
+	buf_init_ro(&b, raw, KEYFILE_LEN);
 	if ((r = buf_get_ptr(&b, KEYFILE_MAGIC_LEN, &magic)) != 0 ||
 	    (r = buf_get_bytes(&b, s->site_id, IDENT_SITE_LEN)) != 0 ||
 	    (r = buf_get_bytes(&b, s->sign_sk, IDENT_SIGN_SK_LEN)) != 0 ||
@@ -517,6 +526,44 @@ ident_read_keyfile(const char *path, struct ident_secret **out, char *err)
 	}
 	memcpy(s->pub.box_pk, box_pk, IDENT_PK_LEN);
 	ident_pub_set_keyid(&s->pub);
+	r = 0;
+out:
+	if (scratch != NULL)
+		sodium_free(scratch);
+	return r;
+}
+
+int
+ident_read_keyfile(const char *path, struct ident_secret **out, char *err)
+{
+	struct ident_secret *s = NULL;
+	uint8_t *raw = NULL;
+	size_t got = 0;
+	int fd = -1, r = MULE_EINTERNAL;
+
+	if ((r = ident_lib_init()) != 0) {
+		r = mule_errf(err, r, "cannot initialise libsodium");
+		goto out;
+	}
+	if ((r = keyfile_open(path, &fd, err)) != 0)
+		goto out;
+	/* One spare byte shows a file that grew since fstat. */
+	if ((raw = sodium_malloc(KEYFILE_LEN + 1)) == NULL) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = file_read_full(fd, raw, KEYFILE_LEN + 1, &got, path,
+	    err)) != 0)
+		goto out;
+	if (got != KEYFILE_LEN) {
+		r = mule_errf(err, MULE_EFORMAT,
+		    "%s is not a mule key file (its size changed while "
+		    "reading)", path);
+		goto out;
+	}
+	if ((r = secret_new(&s, err)) != 0 ||
+	    (r = keyfile_decode(path, raw, s, err)) != 0)
+		goto out;
 	*out = s;
 	s = NULL;
 	r = 0;
@@ -524,8 +571,6 @@ out:
 	ident_secret_free(s);
 	if (raw != NULL)
 		sodium_free(raw);
-	if (scratch != NULL)
-		sodium_free(scratch);
 	if (fd >= 0)
 		close(fd);
 	return r;

@@ -61,6 +61,21 @@ int rp_text(struct replica *rp, const char *sql, const char *a, const char *b,
 /* 1 when a query with text ?1 bound to `a` yields a row; 0 otherwise. */
 int rp_exists(struct replica *rp, const char *sql, const char *a);
 /*
+ * Reads every row of the prepared query `st` into a heap array of
+ * elements of `size` bytes.  Each element is zeroed, then `fill` sets it
+ * from the current row and returns 0 (keep it), 1 (skip the row) or a
+ * negative MULE_E* code with err filled (stop).  On success *out is the
+ * array (NULL when empty) and *n its length; the caller owns it.  On
+ * failure `release(v, n)` frees what was read, the failed element
+ * included (zeroed or partly filled), and *out, *n are untouched.  `what`
+ * names the read in a database error.  The statement is reset, not
+ * finalized.
+ */
+int rp_rows(struct replica *rp, sqlite3_stmt *st, size_t size,
+    int (*fill)(void *arg, sqlite3_stmt *st, void *elem, char *err),
+    void *arg, void (*release)(void *v, size_t n), void **out, size_t *n,
+    const char *what, char *err);
+/*
  * Like rp_text, but collects the first column of every row ("" for NULL)
  * into a heap array of *n heap strings (strv_free).
  */
@@ -74,7 +89,7 @@ int rp_column_push(char ***v, size_t n, sqlite3_stmt *st, int i);
 int rp_lamport_get(struct replica *rp, uint64_t *l, char *err);
 int rp_lamport_set(struct replica *rp, uint64_t l, char *err);
 
-/* ---- per-row state (replica/merge/state.c) ---- */
+/* ---- per-row state (replica/store/state.c) ---- */
 
 #define COLHASH_LEN 4	/* bytes of a column's value hash in the state */
 
@@ -187,6 +202,13 @@ int rp_baseline_done(struct replica *rp, int64_t tid, uint64_t lamport,
 int rp_floor_raise(struct replica *rp, uint64_t lamport, char *err);
 int rp_floor_get(struct replica *rp, uint64_t *floor, char *err);
 int rp_unchanged_since_us(struct replica *rp);
+/*
+ * 1 when `name` is one of mule's own tables (_mule_*) or SQLite's
+ * (sqlite_*), in any letter case (SQLite's names are case-insensitive):
+ * such a table is never tracked, shipped, mapped or written from a bundle.
+ * The one place that decides it (replica/store/tables.c).
+ */
+int rp_reserved_table(const char *name);
 /* Keeps _mule_tables.alive (rows alive in the state) up to date. */
 int rp_alive_add(struct replica *rp, int64_t tid, int64_t delta, char *err);
 /* Reads a state row by key: 1 in *found, else 0. */
@@ -201,6 +223,12 @@ int rp_bind_statekey(sqlite3_stmt *st, int i, const struct replica_table *t,
 /* Every origin's site id, indexed by origin index (heap array). */
 int rp_origins_load(struct replica *rp, uint8_t (**sites)[SITE_ID_LEN],
     size_t *n, char *err);
+
+/*
+ * Deletes a peer's rows from the store (peer, settings, vectors), inside
+ * the caller's transaction (replica/store/peer.c).  0 or a MULE_E* code.
+ */
+int rp_peer_delete(struct replica *rp, const char *name, char *err);
 
 /* ---- vectors (replica/store/vector.c) ---- */
 /* A vector from the rows (site id, counter) of a prepared statement. */
@@ -255,6 +283,37 @@ int rp_map_names(struct replica *rp, const char *peer, const char *table,
 int rp_sets_ensure(struct replica *rp, char *err);
 /* 1 when table `name` exists in the database. */
 int rp_has_table(struct replica *rp, const char *name);
+/* ---- a peer's migration (replica/schema/guard.c) ---- */
+
+#define MIGRATION_MAX_SECONDS 600	/* default migration.max-seconds */
+#define MIGRATION_MAX_MEMORY (512LL << 20) /* default migration.max-memory */
+
+struct rp_guard;
+/*
+ * Puts the trust boundary around a peer's schema step (see guard.c):
+ * the allow-list authorizer, the limits, and what the checks after the
+ * step compare with.  0 or a MULE_E* code; *out is freed by
+ * rp_guard_free after rp_guard_end.
+ */
+int rp_guard_begin(struct replica *rp, struct rp_guard **out, char *err);
+/* Notes a statement's SQLite result (out of memory is the heap limit). */
+void rp_guard_note(struct rp_guard *g, int sqlite_rc);
+/*
+ * Takes the boundary off.  step_rc is what running the step returned:
+ * a refusal of the authorizer, the time or memory budget replaces it
+ * with a message naming the cause; a step that ran (0) is checked
+ * (mule's own objects, the temp schema, triggers and views it made).
+ * 0 or MULE_EMIGRATION.
+ */
+int rp_guard_end(struct rp_guard *g, int step_rc, char *err);
+void rp_guard_free(struct rp_guard *g);
+/*
+ * Every word, quoted name and string of `sql`, unquoted and lower-cased,
+ * in order; one followed by a '.' (a qualifier such as "temp.") keeps
+ * the dot.  *names is a heap array (strv_free).  replica/schema/schema.c.
+ */
+int rp_sql_names(const char *sql, char ***names, size_t *n, char *err);
+
 /* ---- schema (replica/schema/schema.c, replica/schema/catalog.c) ---- */
 struct schema;
 /*
@@ -282,6 +341,12 @@ int rp_schema_authorizer(void *arg, int action, const char *a1,
  * docs/state.md "Table layouts"); a no-op when no layout changed.
  */
 int rp_layouts_update(struct replica *rp, char *err);
+/*
+ * The scan proper (replica/track/scan.c): replica_scan without bringing
+ * the state to the live layout first (the caller has done that).
+ */
+int rp_scan(struct replica *rp, int dry, struct replica_scan_stats *out,
+    replica_progress_fn progress, void *parg, char *err);
 /*
  * Re-baselines the tracked tables (replica/schema/catalog_state.c): with
  * `trust`, from the data, those whose definition differs from `before`

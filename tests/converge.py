@@ -17,7 +17,10 @@ delivered late, half kept; rounds of reliable exchange along every edge run
 until two rounds in a row carry no change; then the kept (stale) bundles are
 delivered and must change nothing.
 
-Checks (all printed, each with its own name in RESULT.json):
+Checks (each reported in DIR/checks/NAME.json, which `--show NAME` reads
+for t0007, one test per check; a failure names the seed, the phase — a
+round, a reliable round, the stale deliveries —, and the site, table and
+keys concerned):
   traffic     every mule command exits as it should (0; 3 for a bundle
               delivered to a site it is not addressed to)
   quiet       reliable exchange goes quiet (no ping-pong) within a bound
@@ -30,12 +33,14 @@ Checks (all printed, each with its own name in RESULT.json):
               is at least what mule's vectors say), or (b) is in some
               site's conflict log (`mule conflicts --json`, as the "local"
               or "remote" value of that cell, or inside a whole-row entry).
-              Why (a) is sound: DESIGN §7 calls a conflict a local value
-              overwritten by one whose writer had not seen it; a writer
-              that had not seen it per this model had not per mule's.
+              Why (a) is sound: docs/design.md §7 calls a conflict a
+              local value overwritten by one whose writer had not seen
+              it; a writer that had not seen it per this model had not
+              per mule's.
   conflicts_min  the weaker rule: (b), or the writing site later wrote the
               cell again or deleted the row, or any site deleted the row
   stale       late stale bundles change no data and log no conflict
+              (checked after each of them, at the site it reaches)
 
 Deterministic for a given --seed, except for the winners of ties, which
 depend on the site ids that `mule init` draws (printed at the start).
@@ -43,6 +48,7 @@ Stdlib only.
 """
 
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -51,6 +57,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 
 SITES = ["h", "s1", "s2", "s3", "s4"]
 EDGES = [("h", "s1"), ("h", "s2"), ("h", "s3"), ("h", "s4"), ("s3", "s4")]
@@ -68,8 +75,19 @@ for _a, _b in EDGES:
     NEIGHBOURS[_b].append(_a)
 
 
+CHECKS = ["traffic", "quiet", "identical", "no_dup", "conflicts_min",
+          "conflicts", "stale"]
+
+
 class Failure(Exception):
-    pass
+    """Failure(CHECK, MESSAGE, site=, table=, keys=): CHECK failed; the
+    phase is the driver's at the time."""
+
+    def __init__(self, check, msg, site=None, table=None, keys=None):
+        Exception.__init__(self, check, msg)
+        self.check, self.msg = check, msg
+        self.where = {"site": site, "table": table,
+                      "keys": None if keys is None else list(keys)}
 
 
 class Driver:
@@ -86,7 +104,8 @@ class Driver:
         self.by_row = {}                # (table, key) -> [event index]
         self.pending = []               # bundles in mailboxes
         self.bid = 0
-        self.results = {}
+        self.results = {}               # check -> its record, see result()
+        self.phase = "setup"            # "round N", "reliable round N", ...
         self.counts = {"packs": 0, "changes": 0, "delivered": 0, "lost": 0,
                        "duplicated": 0, "misdelivered": 0, "dir_unpacks": 0,
                        "multi": 0, "edits": 0}
@@ -115,7 +134,7 @@ class Driver:
         if p.returncode not in want:
             raise Failure("traffic", "'%s' exited %d (wanted %s): %s"
                           % (short, p.returncode,
-                             "/".join(map(str, want)), out))
+                             "/".join(map(str, want)), out), site=site)
         return p
 
     # ---- model of knowledge -------------------------------------------
@@ -125,9 +144,13 @@ class Driver:
         self.vc[site][site] += 1
         e = {"i": len(self.events), "site": site, "seq": self.vc[site][site],
              "kind": kind, "table": table, "key": key, "col": col,
-             "value": value, "vc": dict(self.vc[site])}
+             "value": value, "vc": dict(self.vc[site]), "phase": self.phase}
         self.events.append(e)
         self.by_row.setdefault((table, key), []).append(e["i"])
+
+    def row_events(self, table, key):
+        """Every write and delete of row (TABLE, KEY), oldest first."""
+        return [self.events[i] for i in self.by_row[(table, key)]]
 
     def learn(self, site, vc):
         for t in SITES:
@@ -251,27 +274,27 @@ class Driver:
         self.counts["changes"] += int(m.group(1))
         return path, int(m.group(1))
 
+    def drop_in(self, path, s, r, snap, addressed):
+        """Puts a copy of bundle PATH packed at S into the mailbox S-R."""
+        self.bid += 1
+        dst = os.path.join(self.mailbox(s, r), "%06d-%s" %
+                           (self.bid, os.path.basename(path)))
+        shutil.copyfile(path, dst)
+        self.pending.append({"path": dst, "src": s, "dst": r, "vc": snap,
+                             "addressed": addressed, "id": self.bid,
+                             "phase": self.phase})
+
     def post(self, s, to):
         """Packs at S for the sites TO and puts a copy into each mailbox
         (and now and then one into a wrong one)."""
         path, changes = self.pack(s, to)
         snap = dict(self.vc[s])
         for r in to:
-            self.bid += 1
-            dst = os.path.join(self.mailbox(s, r), "%06d-%s" %
-                               (self.bid, os.path.basename(path)))
-            shutil.copyfile(path, dst)
-            self.pending.append({"path": dst, "src": s, "dst": r, "vc": snap,
-                                 "addressed": True, "id": self.bid})
+            self.drop_in(path, s, r, snap, True)
         others = [r for r in NEIGHBOURS[s] if r not in to]
         if others and self.rng.random() < 0.05:
             r = self.rng.choice(others)
-            self.bid += 1
-            dst = os.path.join(self.mailbox(s, r), "%06d-%s" %
-                               (self.bid, os.path.basename(path)))
-            shutil.copyfile(path, dst)
-            self.pending.append({"path": dst, "src": s, "dst": r, "vc": snap,
-                                 "addressed": False, "id": self.bid})
+            self.drop_in(path, s, r, snap, False)
             self.counts["misdelivered"] += 1
             self.step("  (a copy of %s also lands in %s's mailbox)"
                       % (os.path.basename(path), r))
@@ -290,7 +313,8 @@ class Driver:
             self.run(r, "unpack", b["path"], want=(3,))
             if file_sum(self.db(r)) != before:
                 raise Failure("traffic", "%s: refusing %s (not addressed to "
-                              "it) changed its database" % (r, b["path"]))
+                              "it) changed its database" % (r, b["path"]),
+                              site=r)
 
     def deliver_dir(self, r, items):
         """Unpacks a whole mailbox directory (name order) holding ITEMS."""
@@ -300,7 +324,7 @@ class Driver:
         if wrong and "skipped" not in p.stdout + p.stderr:
             raise Failure("traffic", "%s: unpack %s did not say it skipped "
                           "%d bundle(s) addressed to other sites"
-                          % (r, d, len(wrong)))
+                          % (r, d, len(wrong)), site=r)
         for b in items:
             if b["addressed"]:
                 self.learn(r, b["vc"])
@@ -350,53 +374,54 @@ class Driver:
                     else:
                         self.drop(b)
 
+    def exchange(self, s, r):
+        """Packs at S for R and unpacks there at once; returns the number
+        of changes sent."""
+        path, changes = self.pack(s, [r])
+        snap = dict(self.vc[s])
+        self.run(r, "unpack", path)
+        self.learn(r, snap)
+        os.unlink(path)
+        return changes
+
     def reliable_round(self):
         """Packs along every edge, both ways, and delivers at once; returns
-        the number of changes sent."""
-        total = 0
+        {"s-r": changes} for the edges that carried changes."""
+        sent = {}
         edges = [(a, b) for a, b in EDGES] + [(b, a) for a, b in EDGES]
         self.rng.shuffle(edges)
         for s, r in edges:
-            path, changes = self.pack(s, [r])
-            snap = dict(self.vc[s])
-            self.run(r, "unpack", path)
-            self.learn(r, snap)
-            os.unlink(path)
-            total += changes
-        return total
+            changes = self.exchange(s, r)
+            if changes:
+                sent["%s→%s" % (s, r)] = changes
+        return sent
 
     # ---- checks --------------------------------------------------------
     def dump(self, s):
-        c = sqlite3.connect(self.db(s))
-        try:
-            out = {}
-            for t in COLS:
-                out[t] = sorted((repr(r) for r in c.execute(
-                    "SELECT * FROM %s" % t)))
-            return out
-        finally:
-            c.close()
+        """Every row of every table at S: {table: sorted reprs of rows}."""
+        with closing(sqlite3.connect(self.db(s))) as c:
+            return {t: sorted(repr(r) for r in c.execute(
+                "SELECT * FROM %s" % t)) for t in COLS}
 
-    def conflicts(self):
-        allc = []
-        for s in SITES:
-            p = self.run(s, "conflicts", "--json")
-            for e in json.loads(p.stdout):
-                e["site"] = s
-                allc.append(e)
-        return allc
+    def conflicts(self, s):
+        """S's conflict log, each entry with "site": S added."""
+        p = self.run(s, "conflicts", "--json")
+        out = json.loads(p.stdout)
+        for e in out:
+            e["site"] = s
+        return out
 
     def check_conflicts(self, final):
         """See the module's docstring, (a) and (b)."""
         cells = {}
         for t in COLS:
-            for r in final[t]:
-                row = eval(r)       # repr of a tuple of str/int/float/None
-                for col, v in zip(COLS[t], row[1:]):
-                    cells[(t, row[0], col)] = v
+            for key, rows in by_key(final[t]).items():
+                for col, v in zip(COLS[t], rows[-1][1:]):
+                    cells[(t, key, col)] = v
         logs = {}
-        for e in self.conflicts():
-            logs.setdefault((e["table"], e["key"]), []).append(e)
+        for s in SITES:
+            for e in self.conflicts(s):
+                logs.setdefault((e["table"], e["key"]), []).append(e)
         missing = []
         explained = {"present": 0, "overwritten": 0, "logged": 0}
         for e in self.events:
@@ -407,8 +432,7 @@ class Driver:
                 explained["present"] += 1
                 continue
             knew = False
-            for i in self.by_row[(t, key)]:
-                f = self.events[i]
+            for f in self.row_events(t, key):
                 if f is e or (f["kind"] == "w" and f["col"] != col):
                     continue
                 if f["vc"][e["site"]] >= e["seq"]:
@@ -439,30 +463,33 @@ class Driver:
         # the cell again or deleted the row, or anybody deleted the row
         missing_min = []
         for e in missing:
-            rowev = [self.events[i] for i in self.by_row[(e["table"],
-                                                          e["key"])]]
+            rowev = self.row_events(e["table"], e["key"])
             if any(f["kind"] == "d" for f in rowev):
                 continue
             if any(f["i"] > e["i"] and f["site"] == e["site"] and
                    f["col"] == e["col"] for f in rowev):
                 continue
             missing_min.append(e)
-        self.results["conflicts_min"] = "ok" if not missing_min else \
-            self.explain(missing_min, cells, logs)
-        self.results["conflicts"] = "ok" if not missing else \
-            self.explain(missing, cells, logs)
+        for check, lost in (("conflicts_min", missing_min),
+                            ("conflicts", missing)):
+            if lost:
+                self.result(check, self.explain(lost, cells, logs),
+                            site=sorted({e["site"] for e in lost}),
+                            table=sorted({e["table"] for e in lost}),
+                            keys=sorted({repr(e["key"]) for e in lost}))
+            else:
+                self.result(check)
 
     def explain(self, missing, cells, logs):
-        """One line per lost value: who wrote it, what the cell ended as and
-        who wrote that, deletes of the row by sites that had not seen it,
-        and the conflict log entries of that cell anywhere."""
+        """One line per lost value: who wrote it and when, what the cell
+        ended as and who wrote that, deletes of the row by sites that had
+        not seen it, and the conflict log entries of that cell anywhere."""
         lines = []
         kinds = {}
         for e in missing:
             t, key, col = e["table"], e["key"], e["col"]
             fv = cells.get((t, key, col), "(no row)")
-            rowev = [self.events[i] for i in self.by_row[(t, key)]]
-            later = [f for f in rowev if f["i"] > e["i"]]
+            rowev = self.row_events(t, key)
             dels = [f for f in rowev if f["kind"] == "d"
                     and f["vc"][e["site"]] < e["seq"]
                     and e["vc"][f["site"]] < f["seq"]]
@@ -475,18 +502,20 @@ class Driver:
             kinds[kind] = kinds.get(kind, 0) + 1
             if len(lines) >= 12:
                 continue
-            what = "%s wrote %s.%s[%r] = %r (%s#%d)" % (
-                e["site"], t, col, key, e["value"], e["site"], e["seq"])
+            what = "%s wrote %s.%s[%r] = %r (%s#%d, %s)" % (
+                e["site"], t, col, key, e["value"], e["site"], e["seq"],
+                e["phase"])
             end = "the row is gone at the end" if fv == "(no row)" else \
                 "it ends as %r" % (fv,)
             if fin:
                 f = fin[0]
-                end += " (written by %s#%d, %s)" % (
-                    f["site"], f["seq"], "knowing it"
+                end += " (written by %s#%d, %s, %s)" % (
+                    f["site"], f["seq"], f["phase"], "knowing it"
                     if f["vc"][e["site"]] >= e["seq"] else "not knowing it")
             if dels:
                 end += "; concurrently deleted by %s" % ", ".join(
-                    "%s#%d" % (f["site"], f["seq"]) for f in dels)
+                    "%s#%d (%s)" % (f["site"], f["seq"], f["phase"])
+                    for f in dels)
             ent = ["%s:%s %s→%s (%s)" % (c["site"], c["column"], c["local"],
                                          c["remote"], c["winner"])
                    for c in logs.get((t, sql_literal(key)), [])
@@ -500,33 +529,47 @@ class Driver:
                                     sorted(kinds.items())), "\n".join(lines))
 
     def check_identical(self):
+        """Every site's data is h's; returns h's dump."""
         dumps = {s: self.dump(s) for s in SITES}
         ref = dumps["h"]
-        bad = []
+        bad, sites, tables, keys = [], set(), set(), set()
         for s in SITES[1:]:
             for t in COLS:
-                if dumps[s][t] != ref[t]:
-                    a, b = set(ref[t]), set(dumps[s][t])
-                    bad.append("%s.%s differs from h.%s: only at h %s; "
-                               "only at %s %s"
-                               % (s, t, t, sorted(a - b)[:6], s,
-                                  sorted(b - a)[:6]))
+                if dumps[s][t] == ref[t]:
+                    continue
+                diff = key_diff("h", ref[t], s, dumps[s][t])
+                bad.append("%s.%s differs from h.%s at %d key(s): %s"
+                           % (s, t, t, len(diff), "; ".join(
+                               d for _, d in diff[:6])))
+                sites.add(s)
+                tables.add(t)
+                keys.update(k for k, _ in diff)
         if bad:
-            raise Failure("identical", "\n  ".join(bad))
+            raise Failure("identical", "\n  ".join(bad), site=sorted(sites),
+                          table=sorted(tables), keys=sorted(keys))
         return ref
 
     def check_no_dup(self):
+        bad, sites, tables, keys = [], set(), set(), set()
         for s in SITES:
-            c = sqlite3.connect(self.db(s))
-            try:
+            with closing(sqlite3.connect(self.db(s))) as c:
                 for t in COLS:
                     n, d = c.execute("SELECT count(*), count(DISTINCT id) "
                                      "FROM %s" % t).fetchone()
-                    if n != d:
-                        raise Failure("no_dup", "%s.%s: %d rows, %d keys"
-                                      % (s, t, n, d))
-            finally:
-                c.close()
+                    if n == d:
+                        continue
+                    dup = c.execute("SELECT id, count(*) FROM %s GROUP BY id"
+                                    " HAVING count(*) > 1 ORDER BY id"
+                                    % t).fetchall()
+                    bad.append("%s.%s: %d rows, %d keys: %s" % (
+                        s, t, n, d, ", ".join("key %r %d times" % kn
+                                              for kn in dup)))
+                    sites.add(s)
+                    tables.add(t)
+                    keys.update(repr(k) for k, _ in dup)
+        if bad:
+            raise Failure("no_dup", "; ".join(bad), site=sorted(sites),
+                          table=sorted(tables), keys=sorted(keys))
 
     # ---- the whole run -------------------------------------------------
     def setup(self):
@@ -564,17 +607,13 @@ class Driver:
         # one hello along every edge, so that bundles for several
         # recipients know each recipient's site id (see t0006)
         for a, b in EDGES:
-            for s, r in ((a, b), (b, a)):
-                path, _ = self.pack(s, [r])
-                snap = dict(self.vc[s])
-                self.run(r, "unpack", path)
-                self.learn(r, snap)
-                os.unlink(path)
+            self.exchange(a, b)
+            self.exchange(b, a)
 
-    def main(self):
-        a = self.args
-        self.setup()
-        for rnd in range(1, a.rounds + 1):
+    def rounds(self):
+        """The random rounds: edits, then traffic."""
+        for rnd in range(1, self.args.rounds + 1):
+            self.phase = "round %d" % rnd
             self.step("== round %d" % rnd)
             hot = None
             if self.rng.random() < 0.7:
@@ -586,8 +625,11 @@ class Driver:
                 if self.rng.random() < 0.7:
                     self.edit(s, hot)
             self.traffic()
-        self.results["traffic"] = "ok"
 
+    def late_delivery(self):
+        """Delivers half the pending bundles late; returns the others (the
+        stale ones, delivered after convergence)."""
+        self.phase = "late delivery"
         self.step("== late delivery of half the pending bundles")
         self.rng.shuffle(self.pending)
         stale = [b for b in self.pending if b["addressed"]]
@@ -597,45 +639,149 @@ class Driver:
                 continue
             self.deliver(b)
             self.drop(b)
+        return stale
 
-        quiet, rounds = 0, 0
+    def until_quiet(self):
+        quiet, rounds, sent = 0, 0, {}
         while quiet < QUIET_ROUNDS:
             rounds += 1
             if rounds > MAX_RELIABLE:
                 raise Failure("quiet", "still sending changes after %d "
-                              "rounds of reliable exchange" % MAX_RELIABLE)
+                              "rounds of reliable exchange; the last round "
+                              "sent %s" % (MAX_RELIABLE, edges_text(sent)),
+                              site=sorted({e.split("→")[0] for e in sent}))
+            self.phase = "reliable round %d" % rounds
             self.step("== reliable round %d" % rounds)
-            quiet = quiet + 1 if self.reliable_round() == 0 else 0
-        self.results["quiet"] = "ok"
+            sent = self.reliable_round()
+            quiet = quiet + 1 if not sent else 0
         self.step("quiet after %d reliable rounds" % rounds)
 
-        final = self.check_identical()
-        self.results["identical"] = "ok"
-        self.check_no_dup()
-        self.results["no_dup"] = "ok"
-        self.check_conflicts(final)     # reported; stale bundles next
+    def unchanged(self, s, final, logged, what):
+        """Fails the stale check unless S holds FINAL and its conflict log
+        has LOGGED entries; WHAT says what happened before."""
+        now = self.dump(s)
+        if now != final:
+            tables, keys, lines = [], set(), []
+            for t in COLS:
+                diff = key_diff("the end", final[t], s, now[t])
+                if diff:
+                    tables.append(t)
+                    keys.update(k for k, _ in diff)
+                    lines.append("%s: %s" % (t, "; ".join(
+                        d for _, d in diff[:6])))
+            raise Failure("stale", "%s changed %s's data: %s"
+                          % (what, s, "; ".join(lines)), site=s,
+                          table=tables, keys=sorted(keys))
+        log = self.conflicts(s)
+        if len(log) != len(logged):
+            new = [e for e in log if e not in logged]
+            raise Failure("stale", "%s added %d conflict(s) at %s: %s"
+                          % (what, len(log) - len(logged), s, "; ".join(
+                              "%s[%s].%s" % (e["table"], e["key"],
+                                             e["column"]) for e in new[:6])),
+                          site=s, table=sorted({e["table"] for e in new}),
+                          keys=sorted({e["key"] for e in new}))
 
+    def deliver_stale(self, stale, final):
+        """Stale bundles after convergence: each must leave its site's data
+        and conflict log as they were, and the next reliable round must
+        carry nothing."""
+        self.phase = "stale delivery"
         self.step("== %d stale bundles arrive after convergence" % len(stale))
-        before = {s: len(json.loads(self.run(s, "conflicts", "--json").stdout))
-                  for s in SITES}
+        logged = {s: self.conflicts(s) for s in SITES}
         for b in stale:
             self.deliver(b)
             self.drop(b)
+            self.unchanged(b["dst"], final, logged[b["dst"]],
+                           "stale bundle %s (packed at %s in %s)"
+                           % (os.path.basename(b["path"]), b["src"],
+                              b["phase"]))
         for s in SITES:
-            if self.dump(s) != final:
-                raise Failure("stale", "stale bundles changed %s's data"
-                              % s)
-            n = len(json.loads(self.run(s, "conflicts", "--json").stdout))
-            if n != before[s]:
-                raise Failure("stale", "stale bundles added %d conflict(s) "
-                              "at %s" % (n - before[s], s))
-        if self.reliable_round() != 0:
+            self.unchanged(s, final, logged[s], "stale bundles")
+        self.phase = "after stale delivery"
+        sent = self.reliable_round()
+        if sent:
             raise Failure("stale", "after stale bundles, a reliable round "
-                          "still sent changes")
-        self.results["stale"] = "ok"
-        for c in ("conflicts_min", "conflicts"):
-            if self.results[c] != "ok":
-                raise Failure(c, self.results[c])
+                          "still sent changes: %s" % edges_text(sent),
+                          site=sorted({e.split("→")[0] for e in sent}))
+
+    def result(self, check, msg=None, site=None, table=None, keys=None):
+        """Records CHECK's outcome: passed when MSG is None, else failed
+        with MSG, in the current phase, at SITE, in TABLE, at KEYS (each
+        None, a name or a list)."""
+        self.results[check] = {
+            "check": check, "ok": msg is None, "message": msg,
+            "seed": self.args.seed, "rounds": self.args.rounds,
+            "phase": self.phase, "site": site, "table": table, "keys": keys,
+            "steps": os.path.join(self.dir, "steps.log"),
+            "step": len(self.steps)}
+        if msg is not None:
+            self.step("FAILED %s: %s" % (check, msg))
+
+    def attempt(self, check, fn, *args):
+        """Runs the check FN(*ARGS) and records its outcome; returns what
+        FN returns, or None when CHECK failed (other failures go up)."""
+        try:
+            v = fn(*args)
+        except Failure as f:
+            if f.check != check:
+                raise
+            self.result(f.check, f.msg, **f.where)
+            return None
+        self.result(check)
+        return v
+
+    def simulate(self):
+        """The whole run.  The data checks run even when one of them fails;
+        the conflict and stale checks need identical data."""
+        self.setup()
+        self.rounds()
+        self.result("traffic")
+        stale = self.late_delivery()
+        self.until_quiet()
+        self.result("quiet")
+        self.phase = "checks"
+        final = self.attempt("identical", self.check_identical)
+        self.attempt("no_dup", self.check_no_dup)
+        if final is None:
+            return
+        self.check_conflicts(final)     # recorded; stale bundles next
+        self.attempt("stale", self.deliver_stale, stale, final)
+
+    def main(self):
+        """Runs simulate(); a command failing at any point fails traffic
+        (and leaves later checks unreached).  Returns 0 when every check
+        passed."""
+        try:
+            self.simulate()
+        except Failure as f:
+            self.result(f.check, f.msg, **f.where)
+        return 0 if all(self.results.get(c, {}).get("ok") for c in CHECKS) \
+            else 1
+
+    def write_results(self):
+        """DIR/checks/CHECK.json per check (unreached checks say which
+        failed first) and DIR/RESULT.json, a summary."""
+        d = os.path.join(self.dir, "checks")
+        os.makedirs(d, exist_ok=True)
+        failed = [c for c in CHECKS if c in self.results and
+                  not self.results[c]["ok"]]
+        summary = {}
+        for c in CHECKS:
+            rec = self.results.get(c) or {
+                "check": c, "ok": False, "message": None, "reached": False,
+                "seed": self.args.seed, "rounds": self.args.rounds,
+                "failed_first": failed[0] if failed else None}
+            summary[c] = "ok" if rec["ok"] else \
+                "FAILED" if rec.get("reached", True) else "not reached"
+            with open(os.path.join(d, c + ".json"), "w") as f:
+                json.dump(rec, f, indent=1)
+        with open(os.path.join(self.dir, "RESULT.json"), "w") as f:
+            json.dump({"seed": self.args.seed, "rounds": self.args.rounds,
+                       "steps": os.path.join(self.dir, "steps.log"),
+                       "results": summary, "counts": self.counts}, f,
+                      indent=1)
+        return summary
 
 
 def sql_literal(v):
@@ -649,9 +795,86 @@ def sql_literal(v):
 
 
 def file_sum(path):
-    import hashlib
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()
+
+
+def by_key(rows):
+    """{key: [row tuples]} from a dump's reprs of (key, ...) rows."""
+    out = {}
+    for r in rows:
+        row = eval(r)       # repr of a tuple of str/int/float/None
+        out.setdefault(row[0], []).append(row)
+    return out
+
+
+def key_diff(a, rows_a, b, rows_b):
+    """[(repr of key, "key K: A has ..., B has ...")] for the keys whose
+    rows differ between two dumps of a table, in key order."""
+    ka, kb = by_key(rows_a), by_key(rows_b)
+    out = []
+    for k in sorted(set(ka) | set(kb), key=repr):
+        ra, rb = ka.get(k, []), kb.get(k, [])
+        if ra != rb:
+            out.append((repr(k), "key %r: %s has %s, %s has %s" % (
+                k, a, rows_text(ra), b, rows_text(rb))))
+    return out
+
+
+def rows_text(rows):
+    return "no row" if not rows else " and ".join(repr(r) for r in rows)
+
+
+def edges_text(sent):
+    return ", ".join("%s %d change(s)" % (e, n)
+                     for e, n in sorted(sent.items()))
+
+
+def where_text(rec):
+    """"seed 1, 40 rounds, round 7, site s1, table k, keys 5" for a
+    check's record."""
+    parts = ["seed %d" % rec["seed"], "%d rounds" % rec["rounds"]]
+    if rec.get("phase"):
+        parts.append(rec["phase"])
+    for name in ("site", "table", "keys"):
+        v = rec.get(name)
+        if v is None or v == []:
+            continue
+        if isinstance(v, list):
+            more = " (%d in all)" % len(v) if len(v) > 8 else ""
+            v = ", ".join(str(x) for x in v[:8]) + more
+        parts.append("%s %s" % (name, v))
+    return ", ".join(parts)
+
+
+def show(directory, check):
+    """For t0007: prints why CHECK failed, with where and the last steps
+    before; returns 0 when it passed."""
+    try:
+        with open(os.path.join(directory, "checks", check + ".json")) as f:
+            rec = json.load(f)
+    except OSError as e:
+        print("no result for %s (the driver did not finish): %s"
+              % (check, e), file=sys.stderr)
+        return 1
+    if rec["ok"]:
+        return 0
+    if not rec.get("reached", True):
+        print("%s: %s: not reached (%s failed first)"
+              % (where_text(rec), check, rec["failed_first"] or "the driver"),
+              file=sys.stderr)
+        return 1
+    print("%s: %s: %s" % (where_text(rec), check, rec["message"]),
+          file=sys.stderr)
+    print("every step: %s" % rec["steps"], file=sys.stderr)
+    if check.startswith("conflicts"):
+        return 1
+    print("the last steps:", file=sys.stderr)
+    with open(rec["steps"]) as f:
+        lines = f.read().splitlines()[:rec["step"]]
+    for line in lines[-12:]:
+        print("  " + line[:300], file=sys.stderr)
+    return 1
 
 
 def main():
@@ -664,33 +887,31 @@ def main():
                     help="steps shown on failure")
     ap.add_argument("--report-only", action="store_true",
                     help="exit 0 when the checks ran, failed or not (their "
-                    "outcome is in DIR/RESULT.json)")
+                    "outcome is in DIR/checks/)")
+    ap.add_argument("--show", metavar="CHECK", choices=CHECKS,
+                    help="run nothing: print why CHECK failed in an earlier "
+                    "run in DIR; exit 0 when it passed")
     args = ap.parse_args()
+    if args.show:
+        return show(args.dir, args.show)
     print("converge: seed %d, %d rounds, sites %s, edges %s"
           % (args.seed, args.rounds, " ".join(SITES),
              " ".join("%s-%s" % e for e in EDGES)))
     sys.stdout.flush()
     d = Driver(args)
-    rc = 0
-    try:
-        d.main()
-    except Failure as f:
-        check, msg = f.args
-        d.results[check] = msg
-        rc = 1
+    rc = d.main()
+    summary = d.write_results()
+    if rc != 0:
         print("converge: last %d steps:" % args.tail)
         for s in d.steps[-args.tail:]:
             print("  " + s[:400])
-        d.step("FAILED %s: %s" % (check, msg))
-        print("converge: FAILED check '%s' (seed %d, %d rounds): %s"
-              % (check, args.seed, args.rounds, msg))
-    with open(os.path.join(d.dir, "RESULT.json"), "w") as f:
-        json.dump({"seed": args.seed, "rounds": args.rounds,
-                   "steps": os.path.join(d.dir, "steps.log"),
-                   "results": d.results, "counts": d.counts}, f, indent=1)
+        for c in CHECKS:
+            rec = d.results.get(c)
+            if rec is not None and not rec["ok"]:
+                print("converge: FAILED check '%s' (%s): %s"
+                      % (c, where_text(rec), rec["message"]))
     print("converge: %s" % json.dumps(d.counts))
-    print("converge: checks %s" % json.dumps(
-        {k: ("ok" if v == "ok" else "FAILED") for k, v in d.results.items()}))
+    print("converge: checks %s" % json.dumps(summary))
     print("converge: every step in %s" % os.path.join(d.dir, "steps.log"))
     print("converge: seed %d, %d rounds: %s"
           % (args.seed, args.rounds, "ok" if rc == 0 else "FAILED"))

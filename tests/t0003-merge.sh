@@ -1,8 +1,8 @@
 #!/bin/sh
-# Merging concurrent edits (DESIGN §7, §8): different columns both survive;
-# the same column goes to the higher stamp at both sites and the loser is in
-# the conflict log; delete against update; bundles out of order; colliding
-# inserts; relaying through a third site.
+# Merging concurrent edits (docs/design.md §7, §8): different columns both
+# survive; the same column goes to the higher stamp at both sites and the
+# loser is in the conflict log; delete against update; bundles out of order;
+# colliding inserts; relaying through a third site.
 #
 # Each scenario uses its own rows of table k, and delivers bundles in both
 # orders: "crossed" (both sites pack before either unpacks) and
@@ -87,7 +87,7 @@ test_expect_success 'same column, sequential, winner answers first: loser logged
 # The loser's value reaches the winner first and loses there; the winner's
 # answer (which acknowledges the loser's bundle) then overwrites it at the
 # loser.  The winner's value was written without seeing the loser's, so
-# this is a conflict (DESIGN §7) and must be logged somewhere.
+# this is a conflict (docs/design.md §7) and must be logged somewhere.
 test_expect_success 'same column, sequential, loser sends first: loser still logged' '
 	fresh s5 &&
 	W=$(next_winner a b) && L=$( [ "$W" = a ] && echo b || echo a ) &&
@@ -192,8 +192,9 @@ test_expect_success 'an older bundle applied after a newer one resurrects nothin
 	sync_ab
 '
 
-# DESIGN §8: the receiver applies the cells it gets (always safe) even when
-# it lacks the bundle before; the row's other cells come with the older one.
+# docs/design.md §8: the receiver applies the cells it gets (always safe)
+# even when it lacks the bundle before; the row's other cells come with the
+# older one.
 test_expect_success 'an update that arrives before the insert it changes' '
 	fresh s11b &&
 	sqlite3 a.db "INSERT INTO k VALUES (41, 4, 4, 4)" &&
@@ -208,8 +209,8 @@ test_expect_success 'an update that arrives before the insert it changes' '
 	sync_ab
 '
 
-# DESIGN §8: a later ack from the receiver shows the sender what was lost,
-# and the sender's next bundle covers it again automatically.
+# docs/design.md §8: a later ack from the receiver shows the sender what was
+# lost, and the sender's next bundle covers it again automatically.
 test_expect_success 'a lost bundle is covered again once the peer acknowledges' '
 	fresh s11c &&
 	sqlite3 a.db "UPDATE k SET x = 4242 WHERE id = 4; INSERT INTO k VALUES (42, 42, 42, 42)" &&

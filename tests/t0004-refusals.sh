@@ -1,9 +1,9 @@
 #!/bin/sh
-# Refusals (DESIGN §1, §12, §14): unknown senders, misaddressed, tampered,
-# truncated and foreign files, databases that are not replicas or are
-# locked, unknown peers, exposed keys, unwritable destinations, removed
-# peers.  Each one: a clear "mule: ..." message, the documented exit code,
-# and the receiving database byte-for-byte unchanged.
+# Refusals (docs/design.md §1, §12, §14): unknown senders, misaddressed,
+# tampered, truncated and foreign files, databases that are not replicas or
+# are locked, unknown peers, exposed keys, unwritable destinations, removed
+# peers.  Each one: a clear "mule: ..." message, the documented exit code, and
+# the receiving database byte-for-byte unchanged.
 . "$(dirname "$0")/lib/test-lib.sh"
 . "$TEST_DIR/lib/sites.sh"
 

@@ -1,7 +1,7 @@
 #!/bin/sh
-# Crash safety (DESIGN §1.2, §14): an unpack killed with SIGKILL at random
-# moments leaves the database exactly as it was before or exactly as it is
-# after the bundle, never in between, never corrupt; the next unpack then
+# Crash safety (docs/design.md §1.2, §14): an unpack killed with SIGKILL at
+# random moments leaves the database exactly as it was before or exactly as it
+# is after the bundle, never in between, never corrupt; the next unpack then
 # succeeds.
 #
 #   MULE_CRASH_RUNS=N   number of kills (default 30)

@@ -1,10 +1,11 @@
 #!/bin/sh
-# Many sites (DESIGN §7–8, issue 5): bundles for several recipients, relay
-# through a hub with loops, a lost bundle, a bundle applied twice, bundles
-# out of order, colliding integer keys, tombstones against late bundles, a
-# stale bundle read late; and the values lost without a conflict entry that
-# t0007 found (a hub relays a value, a delete or a re-created row whose
-# writer never saw the value it replaces, although its vector may say so).
+# Many sites (docs/design.md §7–8, issue 5): bundles for several recipients,
+# relay through a hub with loops, a lost bundle, a bundle applied twice,
+# bundles out of order, colliding integer keys, tombstones against late
+# bundles, a stale bundle read late; and the values lost without a conflict
+# entry that t0007 found (a hub relays a value, a delete or a re-created row
+# whose writer never saw the value it replaces, although its vector may say
+# so).
 #
 # Each scenario runs in its own directory with its own sites.
 . "$(dirname "$0")/lib/test-lib.sh"
@@ -340,9 +341,9 @@ test_expect_success 'a stale bundle with an old gap neither lowers the ack nor c
 	test_grep pack.out "packed 0 changes"
 '
 
-# DESIGN §7: "a local cell overwritten by an incoming value that its writer
-# had not seen is a conflict ... Nothing is dropped silently."  The
-# scenarios below came out of t0007; without the fix each names, a value
+# docs/design.md §7: "A local value overwritten by an incoming one whose
+# writer had not seen it is a conflict ... Nothing is dropped silently."
+# The scenarios below came out of t0007; without the fix each names, a value
 # is lost and no site logs it.
 
 # W's value beats L's at the hub (L's arrives second and loses there), then

@@ -1,10 +1,11 @@
 #!/bin/sh
-# Randomized convergence (DESIGN §7–8, issue 5): five sites, a hub h with
-# field sites s1..s4 and a loop s3–s4, random inserts (colliding keys),
+# Randomized convergence (docs/design.md §7–8, issue 5): five sites, a hub h
+# with field sites s1..s4 and a loop s3–s4, random inserts (colliding keys),
 # updates (often of the same cell at several sites), deletes and re-inserts,
 # bundles lost, delayed, duplicated, reordered and misdelivered; then
-# reliable exchange until quiet.  tests/converge.py does the work and
-# writes converge/RESULT.json; each check below reads one of its results.
+# reliable exchange until quiet.  tests/converge.py runs it once and writes
+# one result per check (converge/checks/NAME.json); each test below reads
+# one of them.
 #
 #   MULE_SEED=N       another seed (default 1)
 #   MULE_ROUNDS=N     another number of rounds (default 40; 400 with
@@ -21,28 +22,12 @@ else
 fi
 say "# seed $SEED, $ROUNDS rounds (repeat: MULE_SEED=$SEED MULE_ROUNDS=$ROUNDS sh tests/t0007-converge.sh)"
 
-# result CHECK: fails unless converge/RESULT.json says CHECK passed; else
-# prints what it says, the seed and the last steps.
+# result CHECK: fails unless the run's converge/checks/CHECK.json says
+# CHECK passed; else prints what it says: the seed, the phase (round,
+# reliable round, stale delivery), the site, table and keys concerned,
+# and the last steps before the failure.
 result() {
-	python3 -c 'import json,sys
-try:
-    r = json.load(open("converge/RESULT.json"))
-except OSError as e:
-    sys.exit("no result (the driver did not finish): %s" % e)
-v = r["results"].get(sys.argv[1])
-if v != "ok":
-    print("seed %d, %d rounds: %s: %s" % (r["seed"], r["rounds"], sys.argv[1],
-        v if v is not None else "not reached (an earlier check failed)"), file=sys.stderr)
-    print("every step: %s" % r["steps"], file=sys.stderr)
-    if sys.argv[1].startswith("conflicts"):
-        sys.exit(1)
-    print("the last steps:", file=sys.stderr)
-    lines = open(r["steps"]).read().splitlines()
-    if any(l.startswith("FAILED") for l in lines):
-        lines = lines[:[l.startswith("FAILED") for l in lines].index(True)]
-    for l in lines[-12:]:
-        print("  " + l[:300], file=sys.stderr)
-    sys.exit(1)' "$1"
+	python3 "$TEST_DIR/converge.py" --dir converge --show "$1"
 }
 
 test_expect_success "random traffic over a hub and a loop runs to the end (seed $SEED, $ROUNDS rounds)" '

@@ -1,6 +1,6 @@
 #!/bin/sh
-# Schema changes travel in bundles (DESIGN §9, issue 4): changes made at a
-# with the sqlite3 CLI reach b (same fingerprint, same data), a 6-version
+# Schema changes travel in bundles (docs/design.md §9, issue 4): changes made
+# at a with the sqlite3 CLI reach b (same fingerprint, same data), a 6-version
 # history whose install and upgrade scripts give exactly each version's
 # fingerprint, identify, and the refusals (drift, independent changes, a
 # migration failing midway) leaving the database byte-for-byte unchanged.

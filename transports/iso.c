@@ -157,17 +157,9 @@ iso_open_inputs(const char *const *files, size_t n, int *fds,
 				    files[i]);
 				goto out;
 			}
-		if ((fds[i] = open(files[i], O_RDONLY | O_CLOEXEC |
-		    O_NONBLOCK)) < 0) {
-			r = mule_errf(err, file_errno_code(errno),
-			    "open %s: %s", files[i], strerror(errno));
+		if ((r = file_open_regular(files[i], &fds[i], &sts[i],
+		    err)) != 0)
 			goto out;
-		}
-		if (fstat(fds[i], &sts[i]) != 0 || !S_ISREG(sts[i].st_mode)) {
-			r = mule_errf(err, MULE_EINVAL,
-			    "%s is not a regular file", files[i]);
-			goto out;
-		}
 	}
 	r = 0;
 out:
@@ -219,7 +211,7 @@ iso_add(struct archive *a, struct iso_out *o, const char *path, int fd,
 {
 	struct archive_entry *e = NULL;
 	uint64_t done = 0;
-	ssize_t got;
+	size_t got;
 	int r = MULE_EINTERNAL;
 
 	if ((e = archive_entry_new()) == NULL) {
@@ -234,14 +226,9 @@ iso_add(struct archive *a, struct iso_out *o, const char *path, int fd,
 	if (archive_write_header(a, e) != ARCHIVE_OK)
 		goto archive_failed;
 	for (;;) {
-		got = read(fd, buf, ISO_BLOCK);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			r = mule_errf(err, MULE_EIO, "read %s: %s", path,
-			    strerror(errno));
+		if ((r = file_read_full(fd, buf, ISO_BLOCK, &got, path,
+		    err)) != 0)
 			goto out;
-		}
 		if (got == 0)
 			break;
 		if ((uint64_t)got > (uint64_t)st->st_size - done) {
@@ -249,7 +236,7 @@ iso_add(struct archive *a, struct iso_out *o, const char *path, int fd,
 			    "%s grew while it was written", path);
 			goto out;
 		}
-		if (archive_write_data(a, buf, (size_t)got) != got)
+		if (archive_write_data(a, buf, got) != (la_ssize_t)got)
 			goto archive_failed;
 		done += (uint64_t)got;
 	}
@@ -273,6 +260,44 @@ out:
 	return r;
 }
 
+/*
+ * A new libarchive writer (*ap; archive_write_free) for an ISO 9660 image
+ * with Rock Ridge and Joliet names and the volume label made from `volume`.
+ */
+static int
+iso_writer_new(const char *volume, struct archive **ap, char *err)
+{
+	struct archive *a = NULL;
+	struct strb opts;
+	char label[XPORT_ISO_LABEL_MAX + 1];
+	int r = MULE_EINTERNAL;
+
+	strb_init(&opts);
+	iso_label(volume, label);
+	strb_addf(&opts, "iso9660:rockridge,iso9660:joliet=long,"
+	    "iso9660:iso-level=3,iso9660:volume-id=%s", label);
+	if (strb_error(&opts) || (a = archive_write_new()) == NULL) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (archive_write_set_format_iso9660(a) != ARCHIVE_OK ||
+	    archive_write_set_options(a, strb_str(&opts)) != ARCHIVE_OK ||
+	    archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK) {
+		r = mule_errf(err, MULE_EARCHIVE, "libarchive: %s",
+		    archive_error_string(a) != NULL ?
+		    archive_error_string(a) : "cannot write ISO 9660");
+		goto out;
+	}
+	*ap = a;
+	a = NULL;
+	r = 0;
+out:
+	if (a != NULL)
+		archive_write_free(a);
+	strb_release(&opts);
+	return r;
+}
+
 int
 xport_iso_write(const char *iso_path, const char *const *files, size_t n,
     const char *volume_label, char *err)
@@ -280,13 +305,10 @@ xport_iso_write(const char *iso_path, const char *const *files, size_t n,
 	struct archive *a = NULL;
 	struct iso_out *o = NULL;
 	struct stat *sts = NULL;
-	struct strb opts;
-	char label[XPORT_ISO_LABEL_MAX + 1];
 	uint8_t *buf = NULL;
 	int *fds = NULL, r = MULE_EINTERNAL;
 	size_t i;
 
-	strb_init(&opts);
 	if (n == 0) {
 		r = mule_errf(err, MULE_EINVAL, "no files for the image");
 		goto out;
@@ -306,21 +328,8 @@ xport_iso_write(const char *iso_path, const char *const *files, size_t n,
 	    (r = iso_check_space(iso_path, sts, n, err)) != 0)
 		goto out;
 
-	iso_label(volume_label, label);
-	strb_addf(&opts, "iso9660:rockridge,iso9660:joliet=long,"
-	    "iso9660:iso-level=3,iso9660:volume-id=%s", label);
-	if (strb_error(&opts) || (a = archive_write_new()) == NULL) {
-		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+	if ((r = iso_writer_new(volume_label, &a, err)) != 0)
 		goto out;
-	}
-	if (archive_write_set_format_iso9660(a) != ARCHIVE_OK ||
-	    archive_write_set_options(a, strb_str(&opts)) != ARCHIVE_OK ||
-	    archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK) {
-		r = mule_errf(err, MULE_EARCHIVE, "libarchive: %s",
-		    archive_error_string(a) != NULL ?
-		    archive_error_string(a) : "cannot write ISO 9660");
-		goto out;
-	}
 	if ((r = safefile_open(&o->sf, iso_path, 0644, 0, err)) != 0)
 		goto out;
 	if (archive_write_open2(a, o, NULL, iso_out_write, NULL, NULL) !=
@@ -369,7 +378,6 @@ out:
 	free(fds);
 	free(sts);
 	free(buf);
-	strb_release(&opts);
 	return r;
 }
 
@@ -448,6 +456,52 @@ out:
 	return r;
 }
 
+/*
+ * Makes (*out)[n] the path DIR/NAME for the image member `name`, growing
+ * *out (capacity *cap) as needed: a name met before is MULE_EFORMAT, more
+ * than XPORT_ISO_MAX_MEMBERS MULE_ETOOLARGE.
+ */
+static int
+member_path_add(char ***out, size_t *cap, size_t n, const char *dir,
+    const char *name, const char *iso_path, char *err)
+{
+	struct strb sb;
+	char **grown;
+	size_t i;
+	int r = MULE_EINTERNAL;
+
+	strb_init(&sb);
+	for (i = 0; i < n; i++)
+		if (strcmp(base_of((*out)[i]), name) == 0) {
+			r = mule_errf(err, MULE_EFORMAT, "%s holds %s twice",
+			    iso_path, name);
+			goto out;
+		}
+	if (n == XPORT_ISO_MAX_MEMBERS) {
+		r = mule_errf(err, MULE_ETOOLARGE,
+		    "%s holds more than %d files to extract", iso_path,
+		    XPORT_ISO_MAX_MEMBERS);
+		goto out;
+	}
+	if (n == *cap) {
+		*cap = *cap == 0 ? 16 : *cap * 2;
+		if ((grown = realloc(*out, *cap * sizeof(*grown))) == NULL) {
+			r = mule_errf(err, MULE_ENOMEM, "out of memory");
+			goto out;
+		}
+		*out = grown;
+	}
+	strb_addf(&sb, "%s/%s", dir, name);
+	if (strb_error(&sb) || ((*out)[n] = strdup(strb_str(&sb))) == NULL) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	r = 0;
+out:
+	strb_release(&sb);
+	return r;
+}
+
 int
 xport_iso_extract(const char *iso_path, const char *dir,
     const char *suffix1, const char *suffix2, char ***paths, size_t *n,
@@ -456,24 +510,14 @@ xport_iso_extract(const char *iso_path, const char *dir,
 	struct archive *a = NULL;
 	struct archive_entry *e;
 	struct stat st;
-	struct strb sb;
-	char **out = NULL, **grown;
+	char **out = NULL;
 	const char *name;
 	uint8_t *buf = NULL;
 	size_t nout = 0, cap = 0, i;
 	int fd = -1, r = MULE_EINTERNAL, ar;
 
-	strb_init(&sb);
-	if ((fd = open(iso_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0) {
-		r = mule_errf(err, file_errno_code(errno), "open %s: %s",
-		    iso_path, strerror(errno));
+	if ((r = file_open_regular(iso_path, &fd, &st, err)) != 0)
 		goto out;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		r = mule_errf(err, MULE_EINVAL, "%s is not a regular file",
-		    iso_path);
-		goto out;
-	}
 	if ((buf = malloc(ISO_BLOCK)) == NULL ||
 	    (a = archive_read_new()) == NULL) {
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
@@ -502,35 +546,9 @@ xport_iso_extract(const char *iso_path, const char *dir,
 		    !xport_iso_name_ok(name) ||
 		    !(has_suffix(name, suffix1) || has_suffix(name, suffix2)))
 			continue;
-		for (i = 0; i < nout; i++)
-			if (strcmp(base_of(out[i]), name) == 0) {
-				r = mule_errf(err, MULE_EFORMAT,
-				    "%s holds %s twice", iso_path, name);
-				goto out;
-			}
-		if (nout == XPORT_ISO_MAX_MEMBERS) {
-			r = mule_errf(err, MULE_ETOOLARGE,
-			    "%s holds more than %d files to extract",
-			    iso_path, XPORT_ISO_MAX_MEMBERS);
+		if ((r = member_path_add(&out, &cap, nout, dir, name,
+		    iso_path, err)) != 0)
 			goto out;
-		}
-		if (nout == cap) {
-			cap = cap == 0 ? 16 : cap * 2;
-			if ((grown = realloc(out, cap * sizeof(*out))) ==
-			    NULL) {
-				r = mule_errf(err, MULE_ENOMEM,
-				    "out of memory");
-				goto out;
-			}
-			out = grown;
-		}
-		strb_reset(&sb);
-		strb_addf(&sb, "%s/%s", dir, name);
-		if (strb_error(&sb) ||
-		    (out[nout] = strdup(strb_str(&sb))) == NULL) {
-			r = mule_errf(err, MULE_ENOMEM, "out of memory");
-			goto out;
-		}
 		if ((r = iso_extract_one(a, e, out[nout], dir, buf,
 		    err)) != 0) {
 			free(out[nout]);
@@ -553,6 +571,5 @@ out:
 	if (fd >= 0)
 		close(fd);
 	free(buf);
-	strb_release(&sb);
 	return r;
 }

@@ -159,52 +159,48 @@ add_param(struct mailmime_content *ct, const char *name, const char *value)
 	return 0;
 }
 
-int
-xport_mail_build(const struct xport_mail_out *o, char **msg, size_t *len,
-    char *err)
+/* The subject, the text part's body and the "N/M" part value. */
+static int
+build_texts(const struct xport_mail_out *o, struct strb *subj,
+    struct strb *body, struct strb *part)
 {
-	struct mailimf_mailbox_list *from = NULL;
-	struct mailimf_address_list *to = NULL;
-	struct mailimf_fields *fields = NULL;
-	struct mailmime *message = NULL, *multi = NULL, *text = NULL;
-	struct mailmime *att = NULL;
-	struct mailmime_content *ct = NULL;
-	struct mailmime_fields *mf = NULL;
-	MMAPString *out = NULL;
-	struct strb subj, body, part;
-	char *subject = NULL, *fname = NULL, *copy = NULL;
-	int col = 0, r = MULE_ENOMEM;
-
-	strb_init(&subj);
-	strb_init(&body);
-	strb_init(&part);
-	if (has_break(o->from) || has_break(o->to) || has_break(o->site) ||
-	    has_break(o->filename) || has_break(o->to_keys) ||
-	    has_break(o->bundle_hex)) {
-		r = mule_errf(err, MULE_EINVAL, "a line break in an address "
-		    "or name");
-		goto out;
-	}
-	strb_addf(&part, "%u/%u", o->part, o->nparts);
-	strb_addf(&subj, "mule bundle from %s", o->site);
+	strb_addf(part, "%u/%u", o->part, o->nparts);
+	strb_addf(subj, "mule bundle from %s", o->site);
 	if (o->nparts > 1)
-		strb_addf(&subj, " (part %u of %u)", o->part, o->nparts);
-	strb_addf(&body,
+		strb_addf(subj, " (part %u of %u)", o->part, o->nparts);
+	strb_addf(body,
 	    "This message carries changes to a shared database, sent by the\r\n"
 	    "mule site \"%s\": the attached file %s is a signed, encrypted\r\n"
 	    "mule %s",
 	    o->site, o->filename, o->is_part ? "bundle part" : "bundle");
 	if (o->nparts > 1)
-		strb_addf(&body, " (part %u of %u; apply once all parts are "
+		strb_addf(body, " (part %u of %u; apply once all parts are "
 		    "there, in any order)", o->part, o->nparts);
-	strb_addf(&body, ".\r\n\r\n"
+	strb_addf(body, ".\r\n\r\n"
 	    "To apply it at the receiving site, either let mule fetch it:\r\n"
 	    "\r\n    mule -d DB unpack --mail\r\n\r\n"
 	    "or save the attachment and run:\r\n"
 	    "\r\n    mule -d DB unpack %s\r\n\r\n"
 	    "Bundle id: %s\r\n", o->filename, o->bundle_hex);
-	if (strb_error(&subj) || strb_error(&body) || strb_error(&part))
-		goto nomem;
+	return strb_error(subj) || strb_error(body) || strb_error(part) ?
+	    MULE_ENOMEM : 0;
+}
+
+/*
+ * The message header: From, To, Subject and the X-Mule fields, in a new
+ * *out the caller frees with mailimf_fields_free.  MULE_EINVAL for an
+ * address libetpan cannot parse, MULE_ENOMEM; err is filled either way.
+ */
+static int
+build_header(const struct xport_mail_out *o, const char *subj,
+    const char *part, struct mailimf_fields **out, char *err)
+{
+	struct mailimf_mailbox_list *from = NULL;
+	struct mailimf_address_list *to = NULL;
+	struct mailimf_fields *fields = NULL;
+	char *subject = NULL;
+	int r = MULE_EINTERNAL;
+
 	if ((from = mailimf_mailbox_list_new_empty()) == NULL ||
 	    (to = mailimf_address_list_new_empty()) == NULL)
 		goto nomem;
@@ -220,7 +216,7 @@ xport_mail_build(const struct xport_mail_out *o, char **msg, size_t *len,
 		    o->to);
 		goto out;
 	}
-	if ((subject = strdup(strb_str(&subj))) == NULL ||
+	if ((subject = strdup(subj)) == NULL ||
 	    (fields = mailimf_fields_new_with_data(from, NULL, NULL, to, NULL,
 	    NULL, NULL, NULL, subject)) == NULL)
 		goto nomem;
@@ -228,11 +224,148 @@ xport_mail_build(const struct xport_mail_out *o, char **msg, size_t *len,
 	to = NULL;
 	subject = NULL;
 	if (add_custom(fields, "X-Mule-Bundle", o->bundle_hex) != 0 ||
-	    add_custom(fields, "X-Mule-Part", strb_str(&part)) != 0 ||
+	    add_custom(fields, "X-Mule-Part", part) != 0 ||
 	    add_custom(fields, "X-Mule-From", o->site) != 0 ||
 	    (o->to_keys != NULL && o->to_keys[0] != '\0' &&
 	    add_custom(fields, "X-Mule-To", o->to_keys) != 0))
 		goto nomem;
+	*out = fields;
+	fields = NULL;
+	r = 0;
+	goto out;
+nomem:
+	r = mule_errf(err, MULE_ENOMEM, "out of memory building a message");
+out:
+	if (from != NULL)
+		mailimf_mailbox_list_free(from);
+	if (to != NULL)
+		mailimf_address_list_free(to);
+	if (fields != NULL)
+		mailimf_fields_free(fields);
+	free(subject);
+	return r;
+}
+
+/*
+ * Adds a part of content type ct with fields mf carrying len bytes at
+ * data to the message; 0 or -1.  Takes ct and mf (either may be NULL, a
+ * failure made earlier): they belong to the part, or are freed here.
+ */
+static int
+add_part(struct mailmime *message, struct mailmime_content *ct,
+    struct mailmime_fields *mf, const void *data, size_t len)
+{
+	struct mailmime *part = NULL;
+	int r = -1;
+
+	if (ct == NULL || mf == NULL ||
+	    (part = mailmime_new_empty(ct, mf)) == NULL)
+		goto out;
+	ct = NULL;
+	mf = NULL;
+	if (mailmime_set_body_text(part, (char *)data, len) !=
+	    MAILIMF_NO_ERROR ||
+	    mailmime_smart_add_part(message->mm_data.mm_message.mm_msg_mime,
+	    part) != MAILIMF_NO_ERROR)
+		goto out;
+	part = NULL;
+	r = 0;
+out:
+	if (ct != NULL)
+		mailmime_content_free(ct);
+	if (mf != NULL)
+		mailmime_fields_free(mf);
+	if (part != NULL)
+		mailmime_free(part);
+	return r;
+}
+
+/* A content type with one parameter; NULL when out of memory. */
+static struct mailmime_content *
+content_new(const char *type, const char *param, const char *value)
+{
+	struct mailmime_content *ct = mailmime_content_new_with_str(type);
+
+	if (ct != NULL && add_param(ct, param, value) != 0) {
+		mailmime_content_free(ct);
+		ct = NULL;
+	}
+	return ct;
+}
+
+/* Adds the text/plain part carrying `body` to the message; 0 or -1. */
+static int
+add_text_part(struct mailmime *message, const struct strb *body)
+{
+	return add_part(message, content_new("text/plain", "charset",
+	    "us-ascii"), mailmime_fields_new_encoding(MAILMIME_MECHANISM_7BIT),
+	    body->s, body->len);
+}
+
+/* Adds the base64 attachment (o->data) to the message; 0 or -1. */
+static int
+add_attachment(struct mailmime *message, const struct xport_mail_out *o)
+{
+	struct mailmime_fields *mf = NULL;
+	char *fname = strdup(o->filename);
+
+	/* The fields own fname once made. */
+	if (fname != NULL && (mf = mailmime_fields_new_filename(
+	    MAILMIME_DISPOSITION_TYPE_ATTACHMENT, fname,
+	    MAILMIME_MECHANISM_BASE64)) == NULL)
+		free(fname);
+	return add_part(message, content_new(o->is_part ?
+	    XPORT_MAIL_TYPE_PART : XPORT_MAIL_TYPE_BUNDLE, "name",
+	    o->filename), mf, o->data, o->len);
+}
+
+/* Writes the message into a new NUL-terminated heap buffer; 0 or -1. */
+static int
+message_to_mem(struct mailmime *message, char **msg, size_t *len)
+{
+	MMAPString *out = NULL;
+	char *copy = NULL;
+	int col = 0, r = -1;
+
+	if ((out = mmap_string_new("")) == NULL ||
+	    mailmime_write_mem(out, &col, message) != MAILIMF_NO_ERROR ||
+	    (copy = malloc(out->len + 1)) == NULL)
+		goto out;
+	memcpy(copy, out->str, out->len);
+	copy[out->len] = '\0';
+	*msg = copy;
+	*len = out->len;
+	r = 0;
+out:
+	if (out != NULL)
+		mmap_string_free(out);
+	return r;
+}
+
+int
+xport_mail_build(const struct xport_mail_out *o, char **msg, size_t *len,
+    char *err)
+{
+	struct mailimf_fields *fields = NULL;
+	struct mailmime *message = NULL, *multi = NULL;
+	struct strb subj, body, part;
+	int r = MULE_EINTERNAL;
+
+	strb_init(&subj);
+	strb_init(&body);
+	strb_init(&part);
+	if (has_break(o->from) || has_break(o->to) || has_break(o->site) ||
+	    has_break(o->filename) || has_break(o->to_keys) ||
+	    has_break(o->bundle_hex)) {
+		r = mule_errf(err, MULE_EINVAL, "a line break in an address "
+		    "or name");
+		goto out;
+	}
+	if (build_texts(o, &subj, &body, &part) != 0)
+		goto nomem;
+	if ((r = build_header(o, strb_str(&subj), strb_str(&part), &fields,
+	    err)) != 0)
+		goto out;
 	if ((message = mailmime_new_message_data(NULL)) == NULL)
 		goto nomem;
 	mailmime_set_imf_fields(message, fields);
@@ -242,75 +375,21 @@ xport_mail_build(const struct xport_mail_out *o, char **msg, size_t *len,
 	if (mailmime_smart_add_part(message, multi) != MAILIMF_NO_ERROR)
 		goto nomem;
 	multi = NULL;
-	/* The text part. */
-	if ((ct = mailmime_content_new_with_str("text/plain")) == NULL ||
-	    add_param(ct, "charset", "us-ascii") != 0 ||
-	    (mf = mailmime_fields_new_encoding(MAILMIME_MECHANISM_7BIT)) ==
-	    NULL || (text = mailmime_new_empty(ct, mf)) == NULL)
+	if (add_text_part(message, &body) != 0 ||
+	    add_attachment(message, o) != 0 ||
+	    message_to_mem(message, msg, len) != 0)
 		goto nomem;
-	ct = NULL;
-	mf = NULL;
-	if (mailmime_set_body_text(text, body.s, body.len) !=
-	    MAILIMF_NO_ERROR ||
-	    mailmime_smart_add_part(message->mm_data.mm_message.mm_msg_mime,
-	    text) != MAILIMF_NO_ERROR)
-		goto nomem;
-	text = NULL;
-	/* The attachment. */
-	if ((fname = strdup(o->filename)) == NULL ||
-	    (ct = mailmime_content_new_with_str(o->is_part ?
-	    XPORT_MAIL_TYPE_PART : XPORT_MAIL_TYPE_BUNDLE)) == NULL ||
-	    add_param(ct, "name", o->filename) != 0 ||
-	    (mf = mailmime_fields_new_filename(
-	    MAILMIME_DISPOSITION_TYPE_ATTACHMENT, fname,
-	    MAILMIME_MECHANISM_BASE64)) == NULL)
-		goto nomem;
-	fname = NULL;
-	if ((att = mailmime_new_empty(ct, mf)) == NULL)
-		goto nomem;
-	ct = NULL;
-	mf = NULL;
-	if (mailmime_set_body_text(att, (char *)o->data, o->len) !=
-	    MAILIMF_NO_ERROR ||
-	    mailmime_smart_add_part(message->mm_data.mm_message.mm_msg_mime,
-	    att) != MAILIMF_NO_ERROR)
-		goto nomem;
-	att = NULL;
-	if ((out = mmap_string_new("")) == NULL ||
-	    mailmime_write_mem(out, &col, message) != MAILIMF_NO_ERROR ||
-	    (copy = malloc(out->len + 1)) == NULL)
-		goto nomem;
-	memcpy(copy, out->str, out->len);
-	copy[out->len] = '\0';
-	*msg = copy;
-	*len = out->len;
 	r = 0;
 	goto out;
 nomem:
 	r = mule_errf(err, MULE_ENOMEM, "out of memory building a message");
 out:
-	if (out != NULL)
-		mmap_string_free(out);
-	if (from != NULL)
-		mailimf_mailbox_list_free(from);
-	if (to != NULL)
-		mailimf_address_list_free(to);
 	if (fields != NULL)
 		mailimf_fields_free(fields);
-	if (ct != NULL)
-		mailmime_content_free(ct);
-	if (mf != NULL)
-		mailmime_fields_free(mf);
-	if (text != NULL)
-		mailmime_free(text);
-	if (att != NULL)
-		mailmime_free(att);
 	if (multi != NULL)
 		mailmime_free(multi);
 	if (message != NULL)
 		mailmime_free(message);
-	free(subject);
-	free(fname);
 	strb_release(&subj);
 	strb_release(&body);
 	strb_release(&part);
@@ -321,10 +400,13 @@ out:
 
 /*
  * Everything below reads the untrusted message through struct buf
- * readers (core/buf.h): lines and parts are taken with buf_get_ptr, so no
- * offset can pass the end, and each limit of mail.h is checked before
- * anything is allocated.
+ * readers (core/buf.h): lines are taken with buf_get_line and parts with
+ * buf_get_ptr, so no offset can pass the end, and each limit of mail.h is
+ * checked before anything is allocated.
  */
+
+/* Mail lines end in CRLF or LF; the last one may have no end. */
+#define MAIL_LINE (BUF_LINE_CRLF | BUF_LINE_LAST)
 
 struct field {
 	const uint8_t *name;
@@ -339,31 +421,6 @@ struct header {
 };
 
 /*
- * Takes the next line from b: *line points at it, *len is its length
- * without the line end (LF or CRLF), which is consumed too.  MULE_EINCOMPLETE
- * at the end of b.
- */
-static int
-buf_get_line(struct buf *b, const uint8_t **line, size_t *len)
-{
-	const uint8_t *p = buf_ptr(b), *nl;
-	size_t avail = buf_avail(b), n, take;
-	int r;
-
-	if (avail == 0)
-		return MULE_EINCOMPLETE;
-	nl = memchr(p, '\n', avail);
-	take = nl != NULL ? (size_t)(nl - p) + 1 : avail;
-	n = nl != NULL ? (size_t)(nl - p) : avail;
-	if (n > 0 && p[n - 1] == '\r')
-		n--;
-	if ((r = buf_get_ptr(b, take, line)) != 0)
-		return r;
-	*len = n;
-	return 0;
-}
-
-/*
  * Reads the header block at the start of b into fields, leaving b at
  * what follows the empty line (at the end when there is none).
  */
@@ -373,10 +430,15 @@ header_parse(struct buf *b, struct header *h, char *err)
 	const uint8_t *line, *colon;
 	struct field *cur = NULL;
 	size_t start = b->off, len;
+	int r;
 
 	h->n = 0;
-	while (buf_get_line(b, &line, &len) == 0) {
-		if (b->off - start > XPORT_MAIL_MAX_HEADER)
+	for (;;) {
+		r = buf_get_line(b, XPORT_MAIL_MAX_HEADER, MAIL_LINE, &line,
+		    &len);
+		if (r == MULE_EINCOMPLETE)
+			break;			/* no body */
+		if (r != 0 || b->off - start > XPORT_MAIL_MAX_HEADER)
 			return mule_errf(err, MULE_ETOOLARGE, "a header block "
 			    "is longer than %d bytes", XPORT_MAIL_MAX_HEADER);
 		if (len == 0)
@@ -596,7 +658,8 @@ find_delim(struct buf *b, const char *bnd, size_t blen, size_t *skipped)
 
 	for (;;) {
 		at = t.off;
-		if (buf_get_line(&t, &line, &len) != 0)
+		if (buf_get_line(&t, BUF_LINE_ANY, MAIL_LINE, &line,
+		    &len) != 0)
 			return 0;
 		if (len >= blen + 2 && line[0] == '-' && line[1] == '-' &&
 		    memcmp(line + 2, bnd, blen) == 0) {
@@ -624,7 +687,7 @@ walk_multipart(struct walk *w, struct buf *b, const char *bnd, int depth)
 		    "its boundary lines");
 	for (;;) {
 		/* b is at a delimiter line: the close one ends the body. */
-		if (buf_get_line(b, &line, &len) != 0)
+		if (buf_get_line(b, BUF_LINE_ANY, MAIL_LINE, &line, &len) != 0)
 			return mule_errf(w->err, MULE_EINTERNAL, "lost a "
 			    "delimiter");
 		if (len >= blen + 4 && line[blen + 2] == '-' &&
@@ -842,17 +905,17 @@ int
 xport_mail_is_mule(const uint8_t *p, size_t n)
 {
 	static const char name[] = "X-Mule-Bundle:";
-	const uint8_t *ls = p, *e = p + n, *nl;
+	const uint8_t *line;
+	struct buf b;
+	size_t len;
 
-	while (ls < e && *ls != '\n' && !(*ls == '\r' && ls + 1 < e &&
-	    ls[1] == '\n')) {
-		if ((size_t)(e - ls) >= sizeof(name) - 1 &&
-		    strncasecmp((const char *)ls, name, sizeof(name) - 1) == 0)
+	buf_init_ro(&b, p, n);
+	/* Header lines, up to the empty one. */
+	while (buf_get_line(&b, BUF_LINE_ANY, MAIL_LINE, &line, &len) == 0 &&
+	    len > 0)
+		if (len >= sizeof(name) - 1 && strncasecmp((const char *)line,
+		    name, sizeof(name) - 1) == 0)
 			return 1;
-		if ((nl = memchr(ls, '\n', (size_t)(e - ls))) == NULL)
-			break;
-		ls = nl + 1;
-	}
 	return 0;
 }
 

@@ -69,18 +69,18 @@ smtp_err(mailsmtp *s, const struct xport_mail_smtp *c, int rc,
 	    smtp_reply(s));
 }
 
-int
-xport_mail_send(const struct xport_mail_smtp *c, const char *to,
-    char *const *msgs, const size_t *lens, size_t n, char *err)
+/*
+ * Connects to c's SMTP server and greets it: TLS (smtps or STARTTLS),
+ * certificate check, EHLO (HELO when ESMTP is not offered; *esmtp says
+ * which).  s is the caller's session.
+ */
+static int
+smtp_open(mailsmtp *s, const struct xport_mail_smtp *c, int *esmtp,
+    char *err)
 {
-	mailsmtp *s = NULL;
-	size_t i;
-	int rc, r = MULE_EINTERNAL, esmtp = 1;
+	int rc, r = MULE_EINTERNAL;
 
-	if ((s = mailsmtp_new(0, NULL)) == NULL) {
-		r = mule_errf(err, MULE_ENOMEM, "out of memory");
-		goto out;
-	}
+	*esmtp = 1;
 	mailsmtp_set_timeout(s, c->timeout ? c->timeout : XPORT_MAIL_TIMEOUT);
 	rc = c->url.kind == XPORT_MAIL_SMTPS ?
 	    mailsmtp_ssl_connect_with_callback(s, c->url.host, c->url.port,
@@ -97,7 +97,7 @@ xport_mail_send(const struct xport_mail_smtp *c, const char *to,
 	    s->stream, c->url.host, c->cafile, err)) != 0)
 		goto out;
 	if ((rc = mailesmtp_ehlo(s)) == MAILSMTP_ERROR_NOT_IMPLEMENTED) {
-		esmtp = 0;
+		*esmtp = 0;
 		rc = mailsmtp_helo(s);
 	}
 	if (rc != MAILSMTP_NO_ERROR) {
@@ -125,56 +125,102 @@ xport_mail_send(const struct xport_mail_smtp *c, const char *to,
 			goto out;
 		}
 	}
-	if (c->user != NULL && c->user[0] != '\0' && c->password != NULL) {
-		if (esmtp == 0 || (s->auth & ~MAILSMTP_AUTH_CHECKED) == 0) {
-			r = mule_errf(err, MULE_EAUTH, "mail server %s:%u offers "
-			    "no login (AUTH)%s", c->url.host, c->url.port,
-			    c->url.kind == XPORT_MAIL_SMTP && !c->starttls ?
-			    "; many servers offer it only over TLS: try "
-			    "'mule config mail.starttls yes'" : "");
-			goto out;
-		}
-		if ((rc = mailsmtp_auth(s, c->user, c->password)) !=
-		    MAILSMTP_NO_ERROR) {
-			r = mule_errf(err, MULE_EAUTH, "mail server %s:%u "
-			    "refused the login of '%s' (%s): check mail.user "
-			    "and the password in mail.password-file",
-			    c->url.host, c->url.port, c->user,
-			    smtp_reply(s)[0] ? smtp_reply(s) :
-			    mailsmtp_strerror(rc));
-			goto out;
-		}
+	r = 0;
+out:
+	return r;
+}
+
+/* Logs in when c names a user and a password (AUTH). */
+static int
+smtp_login(mailsmtp *s, const struct xport_mail_smtp *c, int esmtp,
+    char *err)
+{
+	int rc, r = MULE_EINTERNAL;
+
+	if (c->user == NULL || c->user[0] == '\0' || c->password == NULL) {
+		r = 0;
+		goto out;
 	}
-	for (i = 0; i < n; i++) {
-		if (esmtp && (s->esmtp & MAILSMTP_ESMTP_SIZE) &&
-		    s->smtp_max_msg_size > 0 && lens[i] > s->smtp_max_msg_size) {
-			r = mule_errf(err, MULE_ETOOLARGE, "the mail server "
-			    "%s:%u takes messages of at most %zu bytes and this "
-			    "one has %zu: lower mail.max-size below its limit "
-			    "('mule config mail.max-size SIZE') so bundles go "
-			    "as smaller parts", c->url.host, c->url.port,
-			    s->smtp_max_msg_size, lens[i]);
-			goto out;
-		}
-		rc = esmtp ? mailesmtp_mail_size(s, c->from, 0, NULL, lens[i]) :
-		    mailsmtp_mail(s, c->from);
-		if (rc != MAILSMTP_NO_ERROR) {
-			r = smtp_err(s, c, rc, "MAIL FROM", err);
-			goto out;
-		}
-		rc = esmtp ? mailesmtp_rcpt(s, to, 0, NULL) :
-		    mailsmtp_rcpt(s, to);
-		if (rc != MAILSMTP_NO_ERROR) {
-			r = smtp_err(s, c, rc, "RCPT TO", err);
-			goto out;
-		}
-		if ((rc = mailsmtp_data(s)) != MAILSMTP_NO_ERROR ||
-		    (rc = mailsmtp_data_message(s, msgs[i], lens[i])) !=
-		    MAILSMTP_NO_ERROR) {
-			r = smtp_err(s, c, rc, "DATA", err);
-			goto out;
-		}
+	if (esmtp == 0 || (s->auth & ~MAILSMTP_AUTH_CHECKED) == 0) {
+		r = mule_errf(err, MULE_EAUTH, "mail server %s:%u offers "
+		    "no login (AUTH)%s", c->url.host, c->url.port,
+		    c->url.kind == XPORT_MAIL_SMTP && !c->starttls ?
+		    "; many servers offer it only over TLS: try "
+		    "'mule config mail.starttls yes'" : "");
+		goto out;
 	}
+	if ((rc = mailsmtp_auth(s, c->user, c->password)) !=
+	    MAILSMTP_NO_ERROR) {
+		r = mule_errf(err, MULE_EAUTH, "mail server %s:%u "
+		    "refused the login of '%s' (%s): check mail.user "
+		    "and the password in mail.password-file",
+		    c->url.host, c->url.port, c->user,
+		    smtp_reply(s)[0] ? smtp_reply(s) :
+		    mailsmtp_strerror(rc));
+		goto out;
+	}
+	r = 0;
+out:
+	return r;
+}
+
+/* Sends one message of len bytes to `to` (MAIL FROM, RCPT TO, DATA). */
+static int
+smtp_send_one(mailsmtp *s, const struct xport_mail_smtp *c, int esmtp,
+    const char *to, const char *msg, size_t len, char *err)
+{
+	int rc, r = MULE_EINTERNAL;
+
+	if (esmtp && (s->esmtp & MAILSMTP_ESMTP_SIZE) &&
+	    s->smtp_max_msg_size > 0 && len > s->smtp_max_msg_size) {
+		r = mule_errf(err, MULE_ETOOLARGE, "the mail server "
+		    "%s:%u takes messages of at most %zu bytes and this "
+		    "one has %zu: lower mail.max-size below its limit "
+		    "('mule config mail.max-size SIZE') so bundles go "
+		    "as smaller parts", c->url.host, c->url.port,
+		    s->smtp_max_msg_size, len);
+		goto out;
+	}
+	rc = esmtp ? mailesmtp_mail_size(s, c->from, 0, NULL, len) :
+	    mailsmtp_mail(s, c->from);
+	if (rc != MAILSMTP_NO_ERROR) {
+		r = smtp_err(s, c, rc, "MAIL FROM", err);
+		goto out;
+	}
+	rc = esmtp ? mailesmtp_rcpt(s, to, 0, NULL) : mailsmtp_rcpt(s, to);
+	if (rc != MAILSMTP_NO_ERROR) {
+		r = smtp_err(s, c, rc, "RCPT TO", err);
+		goto out;
+	}
+	if ((rc = mailsmtp_data(s)) != MAILSMTP_NO_ERROR ||
+	    (rc = mailsmtp_data_message(s, msg, len)) != MAILSMTP_NO_ERROR) {
+		r = smtp_err(s, c, rc, "DATA", err);
+		goto out;
+	}
+	r = 0;
+out:
+	return r;
+}
+
+int
+xport_mail_send(const struct xport_mail_smtp *c, const char *to,
+    char *const *msgs, const size_t *lens, size_t n, char *err)
+{
+	mailsmtp *s = NULL;
+	size_t i;
+	int r = MULE_EINTERNAL, esmtp = 1;
+
+	if ((s = mailsmtp_new(0, NULL)) == NULL) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = smtp_open(s, c, &esmtp, err)) != 0 ||
+	    (r = smtp_login(s, c, esmtp, err)) != 0)
+		goto out;
+	for (i = 0; i < n; i++)
+		if ((r = smtp_send_one(s, c, esmtp, to, msgs[i], lens[i],
+		    err)) != 0)
+			goto out;
 	mailsmtp_quit(s);
 	r = 0;
 out:
@@ -595,13 +641,125 @@ maildir_read(struct xport_mailbox *mb, const char *path, uint8_t **msg,
 	return file_read_all(path, (size_t)mb->max_size, msg, len, err);
 }
 
+/* Message i of an IMAP mailbox: its size first, then the message. */
+static int
+get_imap(struct xport_mailbox *mb, size_t i, uint8_t **msg, size_t *len,
+    char *err)
+{
+	uint64_t size = 0;
+	int r = MULE_EINTERNAL;
+
+	if ((r = imap_fetch(mb, mb->uids[i], 0, &size, NULL, NULL, err)) != 0)
+		goto out;
+	if (size > mb->max_size) {
+		r = too_large(mb, size, err);
+		goto out;
+	}
+	r = imap_fetch(mb, mb->uids[i], 1, NULL, msg, len, err);
+out:
+	return r;
+}
+
+/* Message i of a POP3 mailbox: the header first, so other mail stays. */
+static int
+get_pop3(struct xport_mailbox *mb, size_t i, uint8_t **msg, size_t *len,
+    char *err)
+{
+	char *res = NULL;
+	size_t n = 0;
+	int r = MULE_EINTERNAL;
+
+	if (mailpop3_header(mb->pop, mb->idx[i], &res, &n) !=
+	    MAILPOP3_NO_ERROR) {
+		r = mule_errf(err, MULE_ENET, "%s: reading message %u "
+		    "failed", mb->where, mb->idx[i]);
+		goto out;
+	}
+	if (!xport_mail_is_mule((const uint8_t *)res, n)) {
+		mailpop3_header_free(res);
+		r = mule_errf(err, MULE_ENOTFOUND, "not a mule message");
+		goto out;
+	}
+	mailpop3_header_free(res);
+	res = NULL;
+	if (mb->sizes[i] > mb->max_size) {
+		r = too_large(mb, mb->sizes[i], err);
+		goto out;
+	}
+	if (mailpop3_retr(mb->pop, mb->idx[i], &res, &n) !=
+	    MAILPOP3_NO_ERROR) {
+		r = mule_errf(err, MULE_ENET, "%s: reading message %u "
+		    "failed", mb->where, mb->idx[i]);
+		goto out;
+	}
+	r = (uint64_t)n > mb->max_size ? too_large(mb, n, err) :
+	    dup_bytes(res, n, msg, len, err);
+	mailpop3_retr_free(res);
+out:
+	return r;
+}
+
+/* Message i of a maildir. */
+static int
+get_maildir(struct xport_mailbox *mb, size_t i, uint8_t **msg, size_t *len,
+    char *err)
+{
+	char *path = NULL;
+	int r = MULE_EINTERNAL;
+
+	if ((path = maildir_message_get(mb->md, mb->mdids[i])) == NULL) {
+		r = mule_errf(err, MULE_ENOTFOUND, "%s: message %s is "
+		    "gone", mb->where, mb->mdids[i]);
+		goto out;
+	}
+	r = maildir_read(mb, path, msg, len, err);
+	free(path);
+out:
+	return r;
+}
+
+/* Message i of an mbox file: its headers first, like POP3. */
+static int
+get_mbox(struct xport_mailbox *mb, size_t i, uint8_t **msg, size_t *len,
+    char *err)
+{
+	char *res = NULL;
+	size_t n = 0;
+	int r = MULE_EINTERNAL;
+
+	if (mailmbox_fetch_msg_headers(mb->mbox, mb->uids[i], &res,
+	    &n) != MAILMBOX_NO_ERROR) {
+		r = mule_errf(err, MULE_EIO, "%s: reading message %zu "
+		    "failed", mb->where, i + 1);
+		goto out;
+	}
+	if (!xport_mail_is_mule((const uint8_t *)res, n)) {
+		mailmbox_fetch_result_free(res);
+		r = mule_errf(err, MULE_ENOTFOUND, "not a mule message");
+		goto out;
+	}
+	mailmbox_fetch_result_free(res);
+	res = NULL;
+	if (mb->sizes[i] > mb->max_size) {
+		r = too_large(mb, mb->sizes[i], err);
+		goto out;
+	}
+	if (mailmbox_fetch_msg(mb->mbox, mb->uids[i], &res, &n) !=
+	    MAILMBOX_NO_ERROR) {
+		r = mule_errf(err, MULE_EIO, "%s: reading message %zu "
+		    "failed", mb->where, i + 1);
+		goto out;
+	}
+	r = dup_bytes(res, n, msg, len, err);
+	mailmbox_fetch_result_free(res);
+out:
+	return r;
+}
+
 int
 xport_mailbox_get(struct xport_mailbox *mb, size_t i, uint8_t **msg,
     size_t *len, char *err)
 {
-	char *res = NULL, *path = NULL;
-	size_t n = 0;
-	uint64_t size = 0;
 	int r = MULE_EINTERNAL;
 
 	if (i >= mb->n)
@@ -609,81 +767,17 @@ xport_mailbox_get(struct xport_mailbox *mb, size_t i, uint8_t **msg,
 	switch (mb->kind) {
 	case XPORT_MAIL_IMAP:
 	case XPORT_MAIL_IMAPS:
-		if ((r = imap_fetch(mb, mb->uids[i], 0, &size, NULL, NULL,
-		    err)) != 0)
-			break;
-		if (size > mb->max_size) {
-			r = too_large(mb, size, err);
-			break;
-		}
-		r = imap_fetch(mb, mb->uids[i], 1, NULL, msg, len, err);
+		r = get_imap(mb, i, msg, len, err);
 		break;
 	case XPORT_MAIL_POP3:
 	case XPORT_MAIL_POP3S:
-		/* The header first: other mail is not downloaded. */
-		if (mailpop3_header(mb->pop, mb->idx[i], &res, &n) !=
-		    MAILPOP3_NO_ERROR) {
-			r = mule_errf(err, MULE_ENET, "%s: reading message %u "
-			    "failed", mb->where, mb->idx[i]);
-			break;
-		}
-		if (!xport_mail_is_mule((const uint8_t *)res, n)) {
-			mailpop3_header_free(res);
-			r = mule_errf(err, MULE_ENOTFOUND, "not a mule message");
-			break;
-		}
-		mailpop3_header_free(res);
-		res = NULL;
-		if (mb->sizes[i] > mb->max_size) {
-			r = too_large(mb, mb->sizes[i], err);
-			break;
-		}
-		if (mailpop3_retr(mb->pop, mb->idx[i], &res, &n) !=
-		    MAILPOP3_NO_ERROR) {
-			r = mule_errf(err, MULE_ENET, "%s: reading message %u "
-			    "failed", mb->where, mb->idx[i]);
-			break;
-		}
-		r = (uint64_t)n > mb->max_size ? too_large(mb, n, err) :
-		    dup_bytes(res, n, msg, len, err);
-		mailpop3_retr_free(res);
+		r = get_pop3(mb, i, msg, len, err);
 		break;
 	case XPORT_MAIL_MAILDIR:
-		if ((path = maildir_message_get(mb->md, mb->mdids[i])) ==
-		    NULL) {
-			r = mule_errf(err, MULE_ENOTFOUND, "%s: message %s is "
-			    "gone", mb->where, mb->mdids[i]);
-			break;
-		}
-		r = maildir_read(mb, path, msg, len, err);
-		free(path);
+		r = get_maildir(mb, i, msg, len, err);
 		break;
 	case XPORT_MAIL_MBOX:
-		if (mailmbox_fetch_msg_headers(mb->mbox, mb->uids[i], &res,
-		    &n) != MAILMBOX_NO_ERROR) {
-			r = mule_errf(err, MULE_EIO, "%s: reading message %zu "
-			    "failed", mb->where, i + 1);
-			break;
-		}
-		if (!xport_mail_is_mule((const uint8_t *)res, n)) {
-			mailmbox_fetch_result_free(res);
-			r = mule_errf(err, MULE_ENOTFOUND, "not a mule message");
-			break;
-		}
-		mailmbox_fetch_result_free(res);
-		res = NULL;
-		if (mb->sizes[i] > mb->max_size) {
-			r = too_large(mb, mb->sizes[i], err);
-			break;
-		}
-		if (mailmbox_fetch_msg(mb->mbox, mb->uids[i], &res, &n) !=
-		    MAILMBOX_NO_ERROR) {
-			r = mule_errf(err, MULE_EIO, "%s: reading message %zu "
-			    "failed", mb->where, i + 1);
-			break;
-		}
-		r = dup_bytes(res, n, msg, len, err);
-		mailmbox_fetch_result_free(res);
+		r = get_mbox(mb, i, msg, len, err);
 		break;
 	default:
 		r = mule_errf(err, MULE_EINVAL, "not a mailbox");
@@ -704,67 +798,86 @@ xport_mailbox_mark(struct xport_mailbox *mb, size_t i, char *err)
 	return 0;
 }
 
-int
-xport_mailbox_close(struct xport_mailbox *mb, size_t *ndeleted, char *err)
+/* Sets the IMAP \Deleted flag of message `uid`. */
+static int
+imap_flag_deleted(struct xport_mailbox *mb, uint32_t uid, char *err)
 {
 	struct mailimap_flag_list *fl = NULL;
 	struct mailimap_store_att_flags *sf = NULL;
 	struct mailimap_set *set = NULL;
+	int r = MULE_EINTERNAL;
+
+	if ((set = mailimap_set_new_single(uid)) == NULL ||
+	    (fl = mailimap_flag_list_new_empty()) == NULL ||
+	    mailimap_flag_list_add(fl, mailimap_flag_new_deleted()) !=
+	    MAILIMAP_NO_ERROR ||
+	    (sf = mailimap_store_att_flags_new_add_flags_silent(fl)) == NULL) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	fl = NULL;			/* sf owns it */
+	if (mailimap_uid_store(mb->imap, set, sf) != MAILIMAP_NO_ERROR) {
+		r = mule_errf(err, MULE_ENET, "%s: marking message %u deleted "
+		    "failed", mb->where, uid);
+		goto out;
+	}
+	r = 0;
+out:
+	if (sf != NULL)
+		mailimap_store_att_flags_free(sf);
+	if (fl != NULL)
+		mailimap_flag_list_free(fl);
+	if (set != NULL)
+		mailimap_set_free(set);
+	return r;
+}
+
+/* Deletes (IMAP: flags) message i of the mailbox. */
+static int
+delete_one(struct xport_mailbox *mb, size_t i, char *err)
+{
+	int r = 0;
+
+	switch (mb->kind) {
+	case XPORT_MAIL_IMAP:
+	case XPORT_MAIL_IMAPS:
+		r = imap_flag_deleted(mb, mb->uids[i], err);
+		break;
+	case XPORT_MAIL_POP3:
+	case XPORT_MAIL_POP3S:
+		if (mailpop3_dele(mb->pop, mb->idx[i]) != MAILPOP3_NO_ERROR)
+			r = mule_errf(err, MULE_ENET, "%s: deleting message %u "
+			    "failed", mb->where, mb->idx[i]);
+		break;
+	case XPORT_MAIL_MAILDIR:
+		if (maildir_message_remove(mb->md, mb->mdids[i]) !=
+		    MAILDIR_NO_ERROR)
+			r = mule_errf(err, MULE_EIO, "%s: deleting message %s "
+			    "failed", mb->where, mb->mdids[i]);
+		break;
+	case XPORT_MAIL_MBOX:
+		if (mailmbox_delete_msg(mb->mbox, mb->uids[i]) !=
+		    MAILMBOX_NO_ERROR)
+			r = mule_errf(err, MULE_EIO, "%s: deleting message %zu "
+			    "failed", mb->where, i + 1);
+		break;
+	}
+	return r;
+}
+
+int
+xport_mailbox_close(struct xport_mailbox *mb, size_t *ndeleted, char *err)
+{
 	size_t i, del = 0;
 	int r = 0;
 
 	for (i = 0; i < mb->n && r == 0; i++) {
 		if (!mb->marked[i])
 			continue;
-		switch (mb->kind) {
-		case XPORT_MAIL_IMAP:
-		case XPORT_MAIL_IMAPS:
-			if ((set = mailimap_set_new_single(mb->uids[i])) ==
-			    NULL || (fl = mailimap_flag_list_new_empty()) ==
-			    NULL || mailimap_flag_list_add(fl,
-			    mailimap_flag_new_deleted()) != MAILIMAP_NO_ERROR ||
-			    (sf = mailimap_store_att_flags_new_add_flags_silent(
-			    fl)) == NULL) {
-				r = mule_errf(err, MULE_ENOMEM, "out of memory");
-				break;
-			}
-			fl = NULL;
-			if (mailimap_uid_store(mb->imap, set, sf) !=
-			    MAILIMAP_NO_ERROR)
-				r = mule_errf(err, MULE_ENET, "%s: marking "
-				    "message %u deleted failed", mb->where,
-				    mb->uids[i]);
-			mailimap_store_att_flags_free(sf);
-			mailimap_set_free(set);
-			sf = NULL;
-			set = NULL;
-			break;
-		case XPORT_MAIL_POP3:
-		case XPORT_MAIL_POP3S:
-			if (mailpop3_dele(mb->pop, mb->idx[i]) !=
-			    MAILPOP3_NO_ERROR)
-				r = mule_errf(err, MULE_ENET, "%s: deleting "
-				    "message %u failed", mb->where, mb->idx[i]);
-			break;
-		case XPORT_MAIL_MAILDIR:
-			if (maildir_message_remove(mb->md, mb->mdids[i]) !=
-			    MAILDIR_NO_ERROR)
-				r = mule_errf(err, MULE_EIO, "%s: deleting "
-				    "message %s failed", mb->where,
-				    mb->mdids[i]);
-			break;
-		case XPORT_MAIL_MBOX:
-			if (mailmbox_delete_msg(mb->mbox, mb->uids[i]) !=
-			    MAILMBOX_NO_ERROR)
-				r = mule_errf(err, MULE_EIO, "%s: deleting "
-				    "message %zu failed", mb->where, i + 1);
-			break;
-		}
+		r = delete_one(mb, i, err);
 		if (r == 0)
 			del++;
 	}
-	if (fl != NULL)
-		mailimap_flag_list_free(fl);
 	if (r == 0 && del > 0) {
 		if ((mb->kind == XPORT_MAIL_IMAP || mb->kind ==
 		    XPORT_MAIL_IMAPS) && mailimap_expunge(mb->imap) !=

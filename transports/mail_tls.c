@@ -28,17 +28,29 @@ xport_mail_tls_sni(struct mailstream_ssl_context *ctx, void *data)
 	(void)mailstream_ssl_set_server_name(ctx, (char *)data);
 }
 
-int
-xport_mail_tls_check(mailstream *s, const char *host, const char *cafile,
-    char *err)
+/* Frees n certificates and their array. */
+static void
+chain_free(gnutls_x509_crt_t *crts, unsigned int n)
 {
-	gnutls_x509_trust_list_t tl = NULL;
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		gnutls_x509_crt_deinit(crts[i]);
+	free(crts);
+}
+
+/*
+ * The server's certificate chain (at most XPORT_MAIL_MAX_CHAIN), imported
+ * into *crtsp (*np of them; free with chain_free).
+ */
+static int
+chain_import(mailstream *s, const char *host, gnutls_x509_crt_t **crtsp,
+    unsigned int *np, char *err)
+{
 	gnutls_x509_crt_t *crts = NULL;
-	gnutls_typed_vdata_st vd;
-	gnutls_datum_t why = { NULL, 0 };
 	carray *chain = NULL;
-	unsigned int i, n = 0, count, status = 0;
-	int rc, r = MULE_EINTERNAL;
+	unsigned int i, n = 0, count;
+	int r = MULE_EINTERNAL;
 
 	if ((chain = mailstream_get_certificate_chain(s)) == NULL ||
 	    (count = carray_count(chain)) == 0) {
@@ -70,6 +82,28 @@ xport_mail_tls_check(mailstream *s, const char *host, const char *cafile,
 			goto out;
 		}
 	}
+	*crtsp = crts;
+	*np = n;
+	crts = NULL;
+	r = 0;
+out:
+	if (crts != NULL)
+		chain_free(crts, n);
+	if (chain != NULL)
+		mailstream_certificate_chain_free(chain);
+	return r;
+}
+
+/*
+ * A new trust list (*tlp; free with gnutls_x509_trust_list_deinit(tl, 1))
+ * holding the certificates of `cafile`, or the system's without one.
+ */
+static int
+trust_load(gnutls_x509_trust_list_t *tlp, const char *cafile, char *err)
+{
+	gnutls_x509_trust_list_t tl = NULL;
+	int rc, r = MULE_EINTERNAL;
+
 	if (gnutls_x509_trust_list_init(&tl, 0) < 0) {
 		tl = NULL;
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
@@ -88,6 +122,29 @@ xport_mail_tls_check(mailstream *s, const char *host, const char *cafile,
 		    "trusted certificates: set mail.ca-file");
 		goto out;
 	}
+	*tlp = tl;
+	tl = NULL;
+	r = 0;
+out:
+	if (tl != NULL)
+		gnutls_x509_trust_list_deinit(tl, 1);
+	return r;
+}
+
+int
+xport_mail_tls_check(mailstream *s, const char *host, const char *cafile,
+    char *err)
+{
+	gnutls_x509_trust_list_t tl = NULL;
+	gnutls_x509_crt_t *crts = NULL;
+	gnutls_typed_vdata_st vd;
+	gnutls_datum_t why = { NULL, 0 };
+	unsigned int n = 0, status = 0;
+	int rc, r = MULE_EINTERNAL;
+
+	if ((r = chain_import(s, host, &crts, &n, err)) != 0 ||
+	    (r = trust_load(&tl, cafile, err)) != 0)
+		goto out;
 	memset(&vd, 0, sizeof(vd));
 	vd.type = GNUTLS_DT_DNS_HOSTNAME;
 	vd.data = (unsigned char *)host;
@@ -121,10 +178,7 @@ out:
 		gnutls_free(why.data);
 	if (tl != NULL)
 		gnutls_x509_trust_list_deinit(tl, 1);
-	for (i = 0; i < n; i++)
-		gnutls_x509_crt_deinit(crts[i]);
-	free(crts);
-	if (chain != NULL)
-		mailstream_certificate_chain_free(chain);
+	if (crts != NULL)
+		chain_free(crts, n);
 	return r;
 }

@@ -187,44 +187,25 @@ out:
 	return r;
 }
 
-int
-replica_schema_live(struct replica *rp, struct schema *out,
-    uint8_t fpr[SCHEMA_FPR_LEN], char *err)
-{
-	sqlite3_stmt *st = NULL;
-	int r;
-
-	if ((r = rp_prepare(rp, "SELECT 1 FROM _mule_tables WHERE name = ? "
-	    "COLLATE NOCASE", &st, err)) != 0)
-		return r;
-	r = rp_schema_read(rp->db, rp_want_listed, st, out, err);
-	sqlite3_finalize(st);
-	if (r == 0 && fpr != NULL)
-		schema_fingerprint(out, fpr);
-	return r;
-}
-
-/* Runs a script statement by statement; foreign key violations fail. */
+/*
+ * Runs a script statement by statement; foreign key violations fail.
+ * With a guard (a peer's step), its authorizer is already in place;
+ * without, this site's own script runs under rp_schema_authorizer.
+ */
 static int
-exec_script(struct replica *rp, const char *sql, char *err)
+exec_statements(struct replica *rp, const char *sql, struct rp_guard *g,
+    char *err)
 {
 	sqlite3_stmt *st = NULL;
 	const char *tail = sql;
 	int rc, r = 0, fk;
 
-	/*
-	 * As in SQLite's table rebuild procedure: in a generated migration,
-	 * renaming the new table must not trip over triggers and views (of
-	 * untracked tables too) that name the table it replaces.  A
-	 * hand-written script gets SQLite's default behaviour.
-	 */
-	if (strncmp(sql, SCHEMA_GENERATED, strlen(SCHEMA_GENERATED)) == 0 &&
-	    (r = rp_exec(rp, "PRAGMA legacy_alter_table = ON", err)) != 0)
-		return r;
-	sqlite3_set_authorizer(rp->db, rp_schema_authorizer, NULL);
+	if (g == NULL)
+		sqlite3_set_authorizer(rp->db, rp_schema_authorizer, NULL);
 	while (r == 0 && *tail != '\0') {
 		const char *at = tail;
 		rc = sqlite3_prepare_v2(rp->db, tail, -1, &st, &tail);
+		rp_guard_note(g, rc);
 		if ((rc & 0xff) == SQLITE_AUTH) {
 			while (*at == ' ' || *at == '\n' || *at == '\t')
 				at++;
@@ -252,13 +233,42 @@ exec_script(struct replica *rp, const char *sql, char *err)
 				    (const char *)sqlite3_column_text(st, 0));
 				break;
 			}
+		rp_guard_note(g, rc);
 		if (r == 0 && rc != SQLITE_DONE)
 			r = mule_errf(err, MULE_EMIGRATION, "%s",
 			    sqlite3_errmsg(rp->db));
 		sqlite3_finalize(st);
 		st = NULL;
 	}
-	sqlite3_set_authorizer(rp->db, NULL, NULL);
+	if (g == NULL)
+		sqlite3_set_authorizer(rp->db, NULL, NULL);
+	return r;
+}
+
+/*
+ * Runs a step's script: this site's own (peer = 0) under
+ * rp_schema_authorizer, a peer's inside the trust boundary (guard.c).
+ */
+static int
+exec_script(struct replica *rp, const char *sql, int peer, char *err)
+{
+	struct rp_guard *g = NULL;
+	int r;
+
+	/*
+	 * As in SQLite's table rebuild procedure: in a generated migration,
+	 * renaming the new table must not trip over triggers and views (of
+	 * untracked tables too) that name the table it replaces.  A
+	 * hand-written script gets SQLite's default behaviour.
+	 */
+	if (strncmp(sql, SCHEMA_GENERATED, strlen(SCHEMA_GENERATED)) == 0 &&
+	    (r = rp_exec(rp, "PRAGMA legacy_alter_table = ON", err)) != 0)
+		return r;
+	if (!peer)
+		r = exec_statements(rp, sql, NULL, err);
+	else if ((r = rp_guard_begin(rp, &g, err)) == 0)
+		r = rp_guard_end(g, exec_statements(rp, sql, g, err), err);
+	rp_guard_free(g);
 	sqlite3_exec(rp->db, "PRAGMA legacy_alter_table = OFF", NULL, NULL,
 	    NULL);
 	return r;
@@ -493,8 +503,7 @@ want_pending(void *arg, const char *table)
 	if (rp_want_listed(p->tracked, table))
 		return 1;
 	if (!p->all || excluded(p->rp, table) ||
-	    strncmp(table, "_mule_", 6) == 0 ||
-	    strncmp(table, "sqlite_", 7) == 0)
+	    rp_reserved_table(table))
 		return 0;
 	if (rp_prepare(p->rp, "SELECT count(*) FROM pragma_table_info(?) "
 	    "WHERE pk > 0", &st, NULL) != 0)
@@ -640,7 +649,8 @@ untrack_listed(struct replica *rp, const char *sql, char *err)
 	return r;
 }
 
-static int run_step_sql(struct replica *rp, const char *sql, char *err);
+static int run_step_sql(struct replica *rp, const char *sql, int peer,
+    char *err);
 
 /*
  * Runs a step's SQL and brings the tracked set and the state after it:
@@ -649,7 +659,7 @@ static int run_step_sql(struct replica *rp, const char *sql, char *err);
  * hand-written step) is re-baselined from the data.
  */
 static int
-run_step(struct replica *rp, const char *sql, char *err)
+run_step(struct replica *rp, const char *sql, int peer, char *err)
 {
 	struct schema before;
 	int r, generated = strncmp(sql, SCHEMA_GENERATED,
@@ -659,7 +669,7 @@ run_step(struct replica *rp, const char *sql, char *err)
 	if (generated && (r = replica_schema_live(rp, &before, NULL,
 	    err)) != 0)
 		return r;
-	r = run_step_sql(rp, sql, err);
+	r = run_step_sql(rp, sql, peer, err);
 	if (r == 0)
 		r = rp_rebaseline_all(rp, 1, generated ? &before : NULL, err);
 	schema_release(&before);
@@ -667,11 +677,11 @@ run_step(struct replica *rp, const char *sql, char *err)
 }
 
 static int
-run_step_sql(struct replica *rp, const char *sql, char *err)
+run_step_sql(struct replica *rp, const char *sql, int peer, char *err)
 {
 	int r;
 
-	if ((r = exec_script(rp, sql, err)) != 0 ||
+	if ((r = exec_script(rp, sql, peer, err)) != 0 ||
 	    (r = untrack_gone(rp, err)) != 0 ||
 	    (r = untrack_listed(rp, sql, err)) != 0 ||
 	    (r = track_created(rp, sql, err)) != 0)
@@ -704,7 +714,7 @@ replica_schema_record(struct replica *rp, const char *sql,
 	}
 	if ((r = replica_schema_sync(rp, &s, err)) != 0)
 		goto out;
-	if ((r = run_step(rp, sql, e2)) != 0) {
+	if ((r = run_step(rp, sql, 0, e2)) != 0) {
 		r = mule_errf(err, r, "the script failed, nothing was changed: "
 		    "%s", e2);
 		goto out;
@@ -810,44 +820,97 @@ clash(uint32_t version, const uint8_t here[SCHEMA_FPR_LEN],
 	    "exchange bundles again", version, h1, h2, version - 1);
 }
 
+/*
+ * A step at a version this site has: 0 when it is the same step (same
+ * fingerprint), else the refusal that says why they differ.
+ */
+static int
+step_known(struct replica *rp, uint32_t version,
+    const uint8_t fpr[SCHEMA_FPR_LEN], uint32_t unrecorded_from, char *err)
+{
+	struct replica_schema_version have;
+	char h1[2 * SCHEMA_FPR_LEN + 1], h2[2 * SCHEMA_FPR_LEN + 1];
+	int r;
+
+	memset(&have, 0, sizeof(have));
+	if ((r = replica_schema_get(rp, version, &have, err)) != 0)
+		goto out;
+	if (memcmp(have.fpr, fpr, SCHEMA_FPR_LEN) == 0)
+		goto out;	/* we have it */
+	hex_encode(h1, have.fpr, 8);
+	hex_encode(h2, fpr, 8);
+	if (unrecorded_from > 0 && version >= unrecorded_from)
+		r = mule_errf(err, MULE_ESCHEMA, "this database's schema "
+		    "drifted from version %u, which the bundle's migration to "
+		    "version %u expects: it is %s… here, the sender's is %s…; "
+		    "nothing was applied.  Undo the local schema change ('mule "
+		    "schema diff' shows it) and unpack again", version - 1,
+		    version, h1, h2);
+	else
+		r = clash(version, have.fpr, fpr, err);
+out:
+	replica_schema_version_release(&have);
+	return r;
+}
+
+/*
+ * Runs the step from `before` (the live fingerprint, the latest
+ * version's) and checks it gives the sender's fingerprint; *live is then
+ * the new schema.
+ */
+static int
+step_run(struct replica *rp, uint32_t version,
+    const uint8_t before[SCHEMA_FPR_LEN], const uint8_t fpr[SCHEMA_FPR_LEN],
+    const char *sql, struct schema *live, char *err)
+{
+	uint8_t now[SCHEMA_FPR_LEN];
+	char h1[2 * SCHEMA_FPR_LEN + 1], h2[2 * SCHEMA_FPR_LEN + 1];
+	char e2[MULE_ERRLEN];
+	int r;
+
+	if ((r = run_step(rp, sql, 1, e2)) != 0) {
+		hex_encode(h1, before, 8);
+		hex_encode(h2, fpr, 8);
+		return mule_errf(err, MULE_EMIGRATION, "the bundle's migration "
+		    "to schema version %u failed here: %s; nothing was "
+		    "applied (the schema stays %s…, the sender's is %s…).  "
+		    "Fix the data it trips on (or ask the sender for a "
+		    "migration that handles it), then unpack again", version,
+		    e2, h1, h2);
+	}
+	if ((r = replica_schema_live(rp, live, now, err)) != 0)
+		return r;
+	if (memcmp(now, fpr, SCHEMA_FPR_LEN) != 0) {
+		hex_encode(h1, now, 8);
+		hex_encode(h2, fpr, 8);
+		return mule_errf(err, MULE_EMIGRATION, "the bundle's migration "
+		    "to schema version %u gave fingerprint %s… here, not the "
+		    "sender's %s…; nothing was applied.  Compare the schemas "
+		    "('mule schema status' at both sites)", version, h1, h2);
+	}
+	return 0;
+}
+
 int
 replica_schema_apply_step(struct replica *rp, uint32_t version,
     const uint8_t fpr[SCHEMA_FPR_LEN], const char *sql,
     uint32_t unrecorded_from, int *applied, char *err)
 {
-	struct replica_schema_version have;
 	struct schema live;
 	uint8_t lfpr[SCHEMA_FPR_LEN], now[SCHEMA_FPR_LEN];
 	char h1[2 * SCHEMA_FPR_LEN + 1], h2[2 * SCHEMA_FPR_LEN + 1];
-	char e2[MULE_ERRLEN], *inst = NULL;
+	char *inst = NULL;
 	uint32_t latest;
 	int r;
 
-	memset(&have, 0, sizeof(have));
 	schema_init(&live);
 	if ((r = cat_ensure(rp, err)) != 0 ||
 	    (r = replica_schema_latest(rp, &latest, lfpr, err)) != 0)
 		goto out;
 	if (version <= latest) {
-		if ((r = replica_schema_get(rp, version, &have, err)) != 0)
-			goto out;
-		if (memcmp(have.fpr, fpr, SCHEMA_FPR_LEN) == 0) {
-			*applied = 0;	/* we have it */
-			goto out;
-		}
-		hex_encode(h1, have.fpr, 8);
-		hex_encode(h2, fpr, 8);
-		if (unrecorded_from > 0 && version >= unrecorded_from) {
-			r = mule_errf(err, MULE_ESCHEMA, "this database's "
-			    "schema drifted from version %u, which the "
-			    "bundle's migration to version %u expects: it is "
-			    "%s… here, the sender's is %s…; nothing was "
-			    "applied.  Undo the local schema change ('mule "
-			    "schema diff' shows it) and unpack again",
-			    version - 1, version, h1, h2);
-			goto out;
-		}
-		r = clash(version, have.fpr, fpr, err);
+		if ((r = step_known(rp, version, fpr, unrecorded_from,
+		    err)) == 0)
+			*applied = 0;
 		goto out;
 	}
 	if (version > latest + 1) {
@@ -871,34 +934,13 @@ replica_schema_apply_step(struct replica *rp, uint32_t version,
 		goto out;
 	}
 	schema_release(&live);
-	if ((r = run_step(rp, sql, e2)) != 0) {
-		hex_encode(h1, now, 8);
-		hex_encode(h2, fpr, 8);
-		r = mule_errf(err, MULE_EMIGRATION, "the bundle's migration to "
-		    "schema version %u failed here: %s; nothing was applied "
-		    "(the schema stays %s…, the sender's is %s…).  Fix the "
-		    "data it trips on (or ask the sender for a migration that "
-		    "handles it), then unpack again", version, e2, h1, h2);
-		goto out;
-	}
-	if ((r = replica_schema_live(rp, &live, now, err)) != 0)
-		goto out;
-	if (memcmp(now, fpr, SCHEMA_FPR_LEN) != 0) {
-		hex_encode(h1, now, 8);
-		hex_encode(h2, fpr, 8);
-		r = mule_errf(err, MULE_EMIGRATION, "the bundle's migration to "
-		    "schema version %u gave fingerprint %s… here, not the "
-		    "sender's %s…; nothing was applied.  Compare the schemas "
-		    "('mule schema status' at both sites)", version, h1, h2);
-		goto out;
-	}
-	if ((r = schema_install_sql(&live, &inst, err)) != 0 ||
+	if ((r = step_run(rp, version, now, fpr, sql, &live, err)) != 0 ||
+	    (r = schema_install_sql(&live, &inst, err)) != 0 ||
 	    (r = cat_add(rp, version, fpr, inst, sql, strncmp(sql,
 	    SCHEMA_GENERATED, strlen(SCHEMA_GENERATED)) != 0, err)) != 0)
 		goto out;
 	*applied = 1;
 out:
-	replica_schema_version_release(&have);
 	schema_release(&live);
 	free(inst);
 	return r;

@@ -234,6 +234,48 @@ ident_name(struct strb *sb, const char *s, const struct tok *k, int lower)
 	}
 }
 
+int
+rp_sql_names(const char *sql, char ***names, size_t *n, char *err)
+{
+	struct toks t;
+	struct strb sb;
+	char **v = NULL;
+	size_t i, cnt = 0;
+	int r;
+
+	strb_init(&sb);
+	if ((r = tokenize(sql, &t, err)) != 0)
+		return r;
+	for (i = 0; i < t.n && r == 0; i++) {
+		if (t.v[i].kind != TK_WORD && t.v[i].kind != TK_QID &&
+		    t.v[i].kind != TK_STR)
+			continue;
+		strb_reset(&sb);
+		if (t.v[i].kind == TK_STR) {
+			struct tok k = t.v[i];
+			k.kind = TK_QID;	/* 'x' may name a table too */
+			ident_name(&sb, sql, &k, 1);
+		} else
+			ident_name(&sb, sql, &t.v[i], 1);
+		if (tok_punct(sql, &t, i + 1, '.'))
+			strb_addc(&sb, '.');
+		if (strb_error(&sb) || strv_push(&v, cnt, strb_str(&sb)) != 0)
+			r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		else
+			cnt++;
+	}
+	toks_release(&t);
+	strb_release(&sb);
+	if (r == 0) {
+		*names = v;
+		*n = cnt;
+		v = NULL;
+		cnt = 0;
+	}
+	strv_free(v, cnt);
+	return r;
+}
+
 /* Appends a normalized identifier: lower-case, quoted when needed. */
 static void
 add_norm_ident(struct strb *sb, const char *name)
@@ -383,8 +425,7 @@ schema_created_tables(const char *sql, char ***names, size_t *n, char *err)
 			continue;
 		strb_reset(&sb);
 		ident_name(&sb, sql, &t.v[k], 0);
-		if (strb_error(&sb) || strncasecmp(strb_str(&sb), "sqlite_", 7)
-		    == 0 || strncasecmp(strb_str(&sb), "_mule_", 6) == 0)
+		if (strb_error(&sb) || rp_reserved_table(strb_str(&sb)))
 			continue;
 		if (strv_push(&v, cnt, strb_str(&sb)) != 0) {
 			r = mule_errf(err, MULE_ENOMEM, "out of memory");
@@ -585,8 +626,7 @@ want_not_untracked(void *arg, const char *table)
 {
 	const struct untracked *u = arg;
 
-	return strncmp(table, "sqlite_", 7) != 0 &&
-	    strncmp(table, "_mule_", 6) != 0 &&
+	return !rp_reserved_table(table) &&
 	    (u->sql == NULL || !in_untrack(u->sql, table));
 }
 
@@ -696,6 +736,24 @@ rp_want_listed(void *arg, const char *table)
 	return yes;
 }
 
+/* The live schema of the tracked tables (see replica/schema.h). */
+int
+replica_schema_live(struct replica *rp, struct schema *out,
+    uint8_t fpr[SCHEMA_FPR_LEN], char *err)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = rp_prepare(rp, "SELECT 1 FROM _mule_tables WHERE name = ? "
+	    "COLLATE NOCASE", &st, err)) != 0)
+		return r;
+	r = rp_schema_read(rp->db, rp_want_listed, st, out, err);
+	sqlite3_finalize(st);
+	if (r == 0 && fpr != NULL)
+		schema_fingerprint(out, fpr);
+	return r;
+}
+
 int
 schema_from_file(const char *path, struct schema *out, char *err)
 {
@@ -764,15 +822,44 @@ tabdef_release(struct tabdef *d)
 	memset(d, 0, sizeof(*d));
 }
 
+/* Appends the column defined by tokens [start, end): 0 or MULE_ENOMEM. */
+static int
+coldef_add(struct tabdef *d, const char *sql, const struct toks *t,
+    size_t start, size_t end)
+{
+	struct coldef *c;
+	struct strb sb;
+	void *p;
+
+	if ((p = realloc(d->cols, (d->ncols + 1) * sizeof(*d->cols))) == NULL)
+		return MULE_ENOMEM;
+	d->cols = p;
+	c = &d->cols[d->ncols++];
+	memset(c, 0, sizeof(*c));
+	strb_init(&sb);
+	ident_name(&sb, sql, &t->v[start], 1);
+	c->name = strb_detach(&sb);
+	strb_init(&sb);
+	ident_name(&sb, sql, &t->v[start], 0);
+	c->orig = strb_detach(&sb);
+	strb_init(&sb);
+	norm_range(&sb, sql, t, start, end);
+	c->norm = strb_detach(&sb);
+	if (c->name == NULL || c->orig == NULL || c->norm == NULL)
+		return MULE_ENOMEM;
+	c->at = t->v[start].at;
+	c->len = t->v[end - 1].at + t->v[end - 1].len - c->at;
+	c->generated = strstr(c->norm, " AS (") != NULL;
+	return 0;
+}
+
 /* Parses "CREATE TABLE name (defs) opts"; MULE_EFORMAT when it is not. */
 static int
 tabdef_parse(const char *sql, struct tabdef *d, char *err)
 {
 	struct toks t;
 	struct strb cons, sb;
-	struct coldef *c;
 	size_t i, start, open, depth = 0, k;
-	void *p;
 	int r = MULE_EFORMAT;
 
 	memset(d, 0, sizeof(*d));
@@ -815,30 +902,8 @@ tabdef_parse(const char *sql, struct tabdef *d, char *err)
 			if (cons.len > 0)
 				strb_add(&cons, " , ");
 			norm_range(&cons, sql, &t, start, i);
-		} else {
-			if ((p = realloc(d->cols, (d->ncols + 1) *
-			    sizeof(*d->cols))) == NULL)
-				goto nomem;
-			d->cols = p;
-			c = &d->cols[d->ncols++];
-			memset(c, 0, sizeof(*c));
-			strb_reset(&sb);
-			ident_name(&sb, sql, &t.v[start], 1);
-			c->name = strb_detach(&sb);
-			strb_init(&sb);
-			ident_name(&sb, sql, &t.v[start], 0);
-			c->orig = strb_detach(&sb);
-			strb_init(&sb);
-			norm_range(&sb, sql, &t, start, i);
-			c->norm = strb_detach(&sb);
-			strb_init(&sb);
-			if (c->name == NULL || c->orig == NULL ||
-			    c->norm == NULL)
-				goto nomem;
-			c->at = t.v[start].at;
-			c->len = t.v[i - 1].at + t.v[i - 1].len - c->at;
-			c->generated = strstr(c->norm, " AS (") != NULL;
-		}
+		} else if (coldef_add(d, sql, &t, start, i) != 0)
+			goto nomem;
 		start = i + 1;
 		if (tok_punct(sql, &t, i, ')'))
 			break;
@@ -1048,66 +1113,79 @@ in_list(const char *list, const char *name)
 	return 0;
 }
 
+/* What the table part of a generated migration decided. */
+struct gen_plan {
+	struct strb tables;	/* the statements for the tables */
+	struct strb rebuilt;	/* names of rebuilt tables, one a line */
+	int heavy;		/* a table changed: views and triggers go */
+	int anyrebuild;
+};
+
+/* Drops, ALTERs or rebuilds changed tables; creates new ones. */
 static int
-gen(const struct schema *from, const struct schema *to,
+gen_tables(const struct schema *from, const struct schema *to,
     int (*gone)(void *, const char *), void *garg, int force_rebuild,
-    struct strb *sb, char *err)
+    struct gen_plan *p, char *err)
 {
-	struct strb tables, rebuilt;
 	const struct schema_obj *o, *n;
 	size_t i;
-	int heavy = 0, anyrebuild = 0, r = 0, k;
+	int r = 0, k;
 
-	strb_init(&tables);
-	strb_init(&rebuilt);
-	strb_add(sb, SCHEMA_GENERATED "\n");
-	/* Table changes first, to know whether views and triggers go. */
 	for (i = 0; i < from->n && r == 0; i++) {
 		o = &from->v[i];
 		if (strcmp(o->type, "table") != 0)
 			continue;
 		n = find_obj(to, "table", o->name);
 		if (n == NULL) {
-			heavy = 1;
+			p->heavy = 1;
 			if (gone != NULL && !gone(garg, o->name)) {
-				strb_add(&tables, SCHEMA_UNTRACK);
-				strb_add_ident(&tables, o->name);
-				strb_add(&tables, "\n");
+				strb_add(&p->tables, SCHEMA_UNTRACK);
+				strb_add_ident(&p->tables, o->name);
+				strb_add(&p->tables, "\n");
 			} else {
-				strb_add(&tables, "DROP TABLE IF EXISTS ");
-				strb_add_ident(&tables, o->name);
-				strb_add(&tables, ";\n");
+				strb_add(&p->tables, "DROP TABLE IF EXISTS ");
+				strb_add_ident(&p->tables, o->name);
+				strb_add(&p->tables, ";\n");
 			}
 			continue;
 		}
 		if (strcmp(o->norm, n->norm) == 0)
 			continue;
-		heavy = 1;
-		k = force_rebuild ? 1 : alter_plan(&tables, n->name, o, n, err);
-		if (k < 0) {
-			r = k;
-			break;
-		}
+		p->heavy = 1;
+		k = force_rebuild ? 1 : alter_plan(&p->tables, n->name, o, n,
+		    err);
+		if (k < 0)
+			return k;
 		if (k == 1) {
-			anyrebuild = 1;
-			strb_addf(&rebuilt, "%s\n", o->name);
-			r = rebuild_plan(&tables, n->name, o, n, err);
+			p->anyrebuild = 1;
+			strb_addf(&p->rebuilt, "%s\n", o->name);
+			r = rebuild_plan(&p->tables, n->name, o, n, err);
 		}
 	}
 	for (i = 0; i < to->n; i++) {
 		n = &to->v[i];
 		if (strcmp(n->type, "table") == 0 &&
 		    find_obj(from, "table", n->name) == NULL)
-			add_create(&tables, n->sql);
+			add_create(&p->tables, n->sql);
 	}
-	/* Drop what changes or goes: views, triggers, indexes. */
+	return r;
+}
+
+/* Drops the views, triggers and indexes that change or go. */
+static void
+gen_drops(const struct schema *from, const struct schema *to,
+    const struct gen_plan *p, struct strb *sb)
+{
+	const struct schema_obj *o, *n;
+	size_t i;
+
 	for (i = 0; i < from->n; i++) {
 		o = &from->v[i];
 		if (strcmp(o->type, "table") == 0)
 			continue;
 		n = find_obj(to, o->type, o->name);
 		if (!(n == NULL || strcmp(n->norm, o->norm) != 0 ||
-		    (heavy && strcmp(o->type, "index") != 0)))
+		    (p->heavy && strcmp(o->type, "index") != 0)))
 			continue;
 		strb_addf(sb, "DROP %s IF EXISTS ", strcmp(o->type, "index") ==
 		    0 ? "INDEX" : strcmp(o->type, "view") == 0 ? "VIEW" :
@@ -1115,8 +1193,17 @@ gen(const struct schema *from, const struct schema *to,
 		strb_add_ident(sb, o->name);
 		strb_add(sb, ";\n");
 	}
-	strb_add(sb, strb_str(&tables));
-	/* Create what is new or changed, in install order. */
+}
+
+/* Creates what is new or changed, in install order. */
+static void
+gen_creates(const struct schema *from, const struct schema *to,
+    const struct gen_plan *p, struct strb *sb)
+{
+	const struct schema_obj *o, *n;
+	size_t i;
+	int k;
+
 	for (k = 1; k < 4; k++) {
 		const char *type = k == 1 ? "index" : k == 2 ? "view" :
 		    "trigger";
@@ -1126,19 +1213,39 @@ gen(const struct schema *from, const struct schema *to,
 				continue;
 			o = find_obj(from, n->type, n->name);
 			if (o != NULL && strcmp(o->norm, n->norm) == 0 &&
-			    !(heavy && k > 1) &&
-			    !(k == 1 && in_list(strb_str(&rebuilt), n->tbl)))
+			    !(p->heavy && k > 1) &&
+			    !(k == 1 && in_list(strb_str(&p->rebuilt),
+			    n->tbl)))
 				continue;
 			add_create(sb, n->sql);
 		}
 	}
-	if (anyrebuild)
+}
+
+static int
+gen(const struct schema *from, const struct schema *to,
+    int (*gone)(void *, const char *), void *garg, int force_rebuild,
+    struct strb *sb, char *err)
+{
+	struct gen_plan p;
+	int r;
+
+	memset(&p, 0, sizeof(p));
+	strb_init(&p.tables);
+	strb_init(&p.rebuilt);
+	strb_add(sb, SCHEMA_GENERATED "\n");
+	/* Table changes first, to know whether views and triggers go. */
+	r = gen_tables(from, to, gone, garg, force_rebuild, &p, err);
+	gen_drops(from, to, &p, sb);
+	strb_add(sb, strb_str(&p.tables));
+	gen_creates(from, to, &p, sb);
+	if (p.anyrebuild)
 		strb_add(sb, "PRAGMA foreign_key_check;\n");
-	if (r == 0 && (strb_error(sb) || strb_error(&tables) ||
-	    strb_error(&rebuilt)))
+	if (r == 0 && (strb_error(sb) || strb_error(&p.tables) ||
+	    strb_error(&p.rebuilt)))
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
-	strb_release(&tables);
-	strb_release(&rebuilt);
+	strb_release(&p.tables);
+	strb_release(&p.rebuilt);
 	return r;
 }
 

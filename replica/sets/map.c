@@ -26,6 +26,57 @@ replica_maps_free(struct replica_map *v, size_t n)
 	free(v);
 }
 
+/* Column pairs of a map: named, existing here, none named twice. */
+static int
+map_check_cols(const struct replica_table *t, const char *ltable,
+    const char *const *rcols, const char *const *lcols, size_t ncols,
+    char *err)
+{
+	size_t i, k;
+
+	for (i = 0; i < ncols; i++) {
+		if (*rcols[i] == '\0')
+			return mule_errf(err, MULE_EINVAL, "an empty remote "
+			    "column name");
+		if (!rp_col_index(t, lcols[i], NULL))
+			return mule_errf(err, MULE_EINVAL, "table %s has no "
+			    "column '%s'", ltable, lcols[i]);
+		for (k = 0; k < i; k++)
+			if (strcmp(rcols[k], rcols[i]) == 0 ||
+			    strcmp(lcols[k], lcols[i]) == 0)
+				return mule_errf(err, MULE_EINVAL, "column "
+				    "'%s' is named twice", strcmp(rcols[k],
+				    rcols[i]) == 0 ? rcols[i] : lcols[i]);
+	}
+	return 0;
+}
+
+/* Writes a map's column pairs (inside the caller's transaction). */
+static int
+map_write_cols(struct replica *rp, const char *peer, const char *rtable,
+    const char *const *rcols, const char *const *lcols, size_t ncols,
+    char *err)
+{
+	sqlite3_stmt *st = NULL;
+	size_t i;
+	int rc, r;
+
+	if ((r = rp_prepare(rp, "INSERT INTO _mule_map_cols(peer, rtable, "
+	    "rcol, lcol) VALUES (?, ?, ?, ?)", &st, err)) != 0)
+		return r;
+	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, rtable, -1, SQLITE_STATIC);
+	for (i = 0; i < ncols && r == 0; i++) {
+		sqlite3_bind_text(st, 3, rcols[i], -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, lcols[i], -1, SQLITE_STATIC);
+		if ((rc = sqlite3_step(st)) != SQLITE_DONE)
+			r = rp_dberr(rp, rc, err, "write map");
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
 int
 replica_map(struct replica *rp, const char *peer, const char *rtable,
     const char *ltable, const char *const *rcols, const char *const *lcols,
@@ -34,18 +85,17 @@ replica_map(struct replica *rp, const char *peer, const char *rtable,
 	struct replica_table *t = NULL;
 	struct replica_peer p;
 	sqlite3_stmt *st = NULL;
-	size_t i, k;
 	int rc, r = MULE_EINTERNAL, began = 0;
 
 	if ((r = replica_peer_get(rp, peer, &p, err)) != 0)
 		goto out;
-	if (*rtable == '\0' || strncmp(rtable, "_mule_", 6) == 0) {
+	if (*rtable == '\0' || rp_reserved_table(rtable)) {
 		r = mule_errf(err, MULE_EINVAL, "'%s' is not a table name a "
 		    "peer can send", rtable);
 		goto out;
 	}
 	if (replica_table_describe(rp, ltable, &t, NULL) != 0 ||
-	    strncmp(ltable, "_mule_", 6) == 0) {
+	    rp_reserved_table(ltable)) {
 		r = mule_errf(err, MULE_ENOTFOUND, "no table named '%s' here; "
 		    "create it first", ltable);
 		goto out;
@@ -55,27 +105,8 @@ replica_map(struct replica *rp, const char *peer, const char *rtable,
 		    MAP_COLS_MAX);
 		goto out;
 	}
-	for (i = 0; i < ncols; i++) {
-		if (*rcols[i] == '\0') {
-			r = mule_errf(err, MULE_EINVAL, "an empty remote column "
-			    "name");
-			goto out;
-		}
-		if (!rp_col_index(t, lcols[i], NULL)) {
-			r = mule_errf(err, MULE_EINVAL, "table %s has no column "
-			    "'%s'", ltable, lcols[i]);
-			goto out;
-		}
-		for (k = 0; k < i; k++) {
-			if (strcmp(rcols[k], rcols[i]) == 0 ||
-			    strcmp(lcols[k], lcols[i]) == 0) {
-				r = mule_errf(err, MULE_EINVAL, "column '%s' is "
-				    "named twice", strcmp(rcols[k], rcols[i]) ==
-				    0 ? rcols[i] : lcols[i]);
-				goto out;
-			}
-		}
-	}
+	if ((r = map_check_cols(t, ltable, rcols, lcols, ncols, err)) != 0)
+		goto out;
 	if ((r = rp_begin(rp, err)) != 0)
 		goto out;
 	began = 1;
@@ -95,21 +126,8 @@ replica_map(struct replica *rp, const char *peer, const char *rtable,
 		r = rp_dberr(rp, rc, err, "write map");
 		goto out;
 	}
-	if ((r = rp_prepare(rp, "INSERT INTO _mule_map_cols(peer, rtable, "
-	    "rcol, lcol) VALUES (?, ?, ?, ?)", &st, err)) != 0)
-		goto out;
-	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, rtable, -1, SQLITE_STATIC);
-	for (i = 0; i < ncols; i++) {
-		sqlite3_bind_text(st, 3, rcols[i], -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, lcols[i], -1, SQLITE_STATIC);
-		if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
-			r = rp_dberr(rp, rc, err, "write map");
-			goto out;
-		}
-		sqlite3_reset(st);
-	}
-	if ((r = rp_commit(rp, err)) != 0)
+	if ((r = map_write_cols(rp, peer, rtable, rcols, lcols, ncols,
+	    err)) != 0 || (r = rp_commit(rp, err)) != 0)
 		goto out;
 	began = 0;
 	r = 0;
@@ -186,16 +204,38 @@ map_cols(struct replica *rp, const char *peer, struct replica_map *m,
 	return r;
 }
 
+struct map_read {
+	struct replica *rp;
+	const char *peer;
+};
+
+static int
+map_fill(void *arg, sqlite3_stmt *st, void *elem, char *err)
+{
+	struct map_read *mr = arg;
+	struct replica_map *m = elem;
+
+	if ((m->rtable = rp_column_dup(st, 0)) == NULL ||
+	    (m->ltable = rp_column_dup(st, 1)) == NULL)
+		return mule_errf(err, MULE_ENOMEM, "out of memory");
+	return map_cols(mr->rp, mr->peer, m, err);
+}
+
+static void
+map_release(void *v, size_t n)
+{
+	replica_maps_free(v, n);
+}
+
 /* Maps of `peer`; with rtable, only that one. */
 static int
 maps_read(struct replica *rp, const char *peer, const char *rtable,
     struct replica_map **out, size_t *n, char *err)
 {
-	struct replica_map *v = NULL, *m;
+	struct map_read mr = { rp, peer };
 	sqlite3_stmt *st = NULL;
-	size_t cnt = 0;
-	void *p;
-	int rc, r = MULE_EINTERNAL;
+	void *v;
+	int r;
 
 	if (!rp_has_table(rp, "_mule_maps")) {
 		*out = NULL;
@@ -205,37 +245,13 @@ maps_read(struct replica *rp, const char *peer, const char *rtable,
 	if ((r = rp_prepare(rp, "SELECT rtable, ltable FROM _mule_maps WHERE "
 	    "peer = ?1 AND (?2 IS NULL OR rtable = ?2) ORDER BY rtable", &st,
 	    err)) != 0)
-		goto out;
+		return r;
 	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
 	if (rtable != NULL)
 		sqlite3_bind_text(st, 2, rtable, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((p = realloc(v, (cnt + 1) * sizeof(*v))) == NULL) {
-			r = mule_errf(err, MULE_ENOMEM, "out of memory");
-			goto out;
-		}
-		v = p;
-		m = &v[cnt++];
-		memset(m, 0, sizeof(*m));
-		if ((m->rtable = rp_column_dup(st, 0)) == NULL ||
-		    (m->ltable = rp_column_dup(st, 1)) == NULL) {
-			r = mule_errf(err, MULE_ENOMEM, "out of memory");
-			goto out;
-		}
-		if ((r = map_cols(rp, peer, m, err)) != 0)
-			goto out;
-	}
-	if (rc != SQLITE_DONE) {
-		r = rp_dberr(rp, rc, err, "read maps");
-		goto out;
-	}
-	*out = v;
-	*n = cnt;
-	v = NULL;
-	cnt = 0;
-	r = 0;
-out:
-	replica_maps_free(v, cnt);
+	if ((r = rp_rows(rp, st, sizeof(**out), map_fill, &mr, map_release,
+	    &v, n, "read maps", err)) == 0)
+		*out = v;
 	sqlite3_finalize(st);
 	return r;
 }

@@ -450,16 +450,41 @@ share_cols(struct replica *rp, const char *peer, struct replica_share *sh,
 	    "read shares", err);
 }
 
+struct share_read {
+	struct replica *rp;
+	const char *peer;
+};
+
+static int
+share_fill(void *arg, sqlite3_stmt *st, void *elem, char *err)
+{
+	struct share_read *sr = arg;
+	struct replica_share *sh = elem;
+
+	sh->shared = sqlite3_column_int(st, 1);
+	sh->colmode = sqlite3_column_int(st, 3);
+	if ((sh->table = rp_column_dup(st, 0)) == NULL ||
+	    (sqlite3_column_type(st, 2) != SQLITE_NULL &&
+	    (sh->filter = rp_column_dup(st, 2)) == NULL))
+		return mule_errf(err, MULE_ENOMEM, "out of memory");
+	return share_cols(sr->rp, sr->peer, sh, err);
+}
+
+static void
+share_release(void *v, size_t n)
+{
+	replica_shares_free(v, n);
+}
+
 /* Reads the peer's definitions; with `table`, only that one. */
 static int
 shares_read(struct replica *rp, const char *peer, const char *table,
     struct replica_share **out, size_t *n, char *err)
 {
-	struct replica_share *v = NULL, *sh;
+	struct share_read sr = { rp, peer };
 	sqlite3_stmt *st = NULL;
-	size_t cnt = 0;
-	void *p;
-	int rc, r = MULE_EINTERNAL;
+	void *v;
+	int r;
 
 	if (!rp_has_table(rp, "_mule_shares")) {
 		*out = NULL;
@@ -469,40 +494,13 @@ shares_read(struct replica *rp, const char *peer, const char *table,
 	if ((r = rp_prepare(rp, "SELECT tbl, shared, filter, colmode FROM "
 	    "_mule_shares WHERE peer = ?1 AND (?2 IS NULL OR tbl = ?2) "
 	    "ORDER BY tbl", &st, err)) != 0)
-		goto out;
+		return r;
 	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
 	if (table != NULL)
 		sqlite3_bind_text(st, 2, table, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((p = realloc(v, (cnt + 1) * sizeof(*v))) == NULL) {
-			r = mule_errf(err, MULE_ENOMEM, "out of memory");
-			goto out;
-		}
-		v = p;
-		sh = &v[cnt++];
-		memset(sh, 0, sizeof(*sh));
-		sh->shared = sqlite3_column_int(st, 1);
-		sh->colmode = sqlite3_column_int(st, 3);
-		if ((sh->table = rp_column_dup(st, 0)) == NULL ||
-		    (sqlite3_column_type(st, 2) != SQLITE_NULL &&
-		    (sh->filter = rp_column_dup(st, 2)) == NULL)) {
-			r = mule_errf(err, MULE_ENOMEM, "out of memory");
-			goto out;
-		}
-		if ((r = share_cols(rp, peer, sh, err)) != 0)
-			goto out;
-	}
-	if (rc != SQLITE_DONE) {
-		r = rp_dberr(rp, rc, err, "read shares");
-		goto out;
-	}
-	*out = v;
-	*n = cnt;
-	v = NULL;
-	cnt = 0;
-	r = 0;
-out:
-	replica_shares_free(v, cnt);
+	if ((r = rp_rows(rp, st, sizeof(**out), share_fill, &sr,
+	    share_release, &v, n, "read shares", err)) == 0)
+		*out = v;
 	sqlite3_finalize(st);
 	return r;
 }
@@ -519,8 +517,9 @@ replica_shares(struct replica *rp, const char *peer,
 	return shares_read(rp, peer, NULL, out, n, err);
 }
 
-int
-replica_sets_forget(struct replica *rp, const char *peer, char *err)
+/* Forgets sets, maps and memberships of a peer being removed. */
+static int
+sets_forget(struct replica *rp, const char *peer, char *err)
 {
 	static const char *const sql[] = {
 		"DELETE FROM _mule_shares WHERE peer = ?1",
@@ -538,6 +537,33 @@ replica_sets_forget(struct replica *rp, const char *peer, char *err)
 	for (i = 0; i < sizeof(sql) / sizeof(sql[0]) && r == 0; i++)
 		r = rp_exec_text(rp, sql[i], peer, NULL, NULL, "sync sets",
 		    err);
+	return r;
+}
+
+/*
+ * Removing a peer lives here, above the store, because it forgets the
+ * peer's sync sets and maps too (one transaction).
+ */
+int
+replica_peer_remove(struct replica *rp, const char *name, char *err)
+{
+	struct replica_peer p;
+	int r = MULE_EINTERNAL, began = 0;
+
+	if ((r = replica_peer_get(rp, name, &p, err)) != 0)
+		goto out;
+	if ((r = rp_begin(rp, err)) != 0)
+		goto out;
+	began = 1;
+	if ((r = rp_peer_delete(rp, name, err)) != 0 ||
+	    (r = sets_forget(rp, name, err)) != 0 ||
+	    (r = rp_commit(rp, err)) != 0)
+		goto out;
+	began = 0;
+	r = 0;
+out:
+	if (began)
+		rp_rollback(rp);
 	return r;
 }
 
@@ -751,25 +777,19 @@ exec_pt(struct replica_set *s, const char *sql, int64_t tid, char *err)
 	return rc == SQLITE_DONE ? 0 : rp_dberr(s->rp, rc, err, "sync sets");
 }
 
-int
-rp_set_table(struct replica_set *s, const struct replica_table *t,
-    struct set_tab *out, char *err)
+/*
+ * Compares the definition in effect (`key`) with the one the peer was
+ * last sent: sets tab->dirty and tab->oldkind, then records `key` as
+ * sent.
+ */
+static int
+set_compare_sent(struct replica_set *s, const struct replica_table *t,
+    const char *key, const char *filter, struct set_tab *tab, char *err)
 {
-	struct set_tab tb, *tab = &tb;
-	struct strb key;
 	sqlite3_stmt *st = NULL;
-	char *filter = NULL;
 	const char *old = SET_KEY_ALL;
-	int rc, r = 0;
+	int rc, r;
 
-	memset(tab, 0, sizeof(*tab));
-	tab->t = t;
-	tab->shared = 1;
-	strb_init(&key);
-	if (s == NULL || !s->active)
-		goto out;
-	if ((r = set_current(s, t, &key, &filter, &tab->send, err)) != 0)
-		goto out;
 	if ((r = prep_pt(s, "SELECT def FROM _mule_set_sent WHERE peer = ?1 "
 	    "AND tid = ?2", t->tid, &st, err)) != 0)
 		goto out;
@@ -781,8 +801,7 @@ rp_set_table(struct replica_set *s, const struct replica_table *t,
 	}
 	if (old == NULL)
 		old = SET_KEY_ALL;
-	tab->dirty = strcmp(old, strb_str(&key)) != 0 ||
-	    (s->full && filter != NULL);
+	tab->dirty = strcmp(old, key) != 0 || (s->full && filter != NULL);
 	if (old[0] == '!')
 		old++;	/* a bundle was lost: dirty, memberships as they are */
 	tab->oldkind = strcmp(old, SET_KEY_NONE) == 0 ? OLD_NONE :
@@ -793,11 +812,73 @@ rp_set_table(struct replica_set *s, const struct replica_table *t,
 	if ((r = prep_pt(s, "INSERT OR REPLACE INTO _mule_set_sent(peer, tid, "
 	    "def) VALUES (?1, ?2, ?3)", t->tid, &st, err)) != 0)
 		goto out;
-	sqlite3_bind_text(st, 3, strb_str(&key), -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+	sqlite3_bind_text(st, 3, key, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
 		r = rp_dberr(s->rp, rc, err, "write sync sets");
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
+/*
+ * A filtered set (or one no longer shared, tab->none): the filter and
+ * the membership statements; a changed definition keeps the old
+ * memberships aside (temp.mule_oldmem) and starts them over.
+ */
+static int
+set_prepare_rows(struct replica_set *s, const struct replica_table *t,
+    const char *filter, struct set_tab *tab, char *err)
+{
+	int r;
+
+	tab->rows = 1;
+	if (!tab->none && (r = filter_prepare(s->rp, t, filter, 1, &tab->filt,
+	    err)) != 0)
+		return mule_errprefix(err, r, "the sync set of %s, table %s "
+		    "(change it with 'mule share')", s->peer, t->name);
+	if ((r = prep_pt(s, "SELECT 1 FROM _mule_members WHERE peer = ?1 AND "
+	    "tid = ?2 AND pk = ?3", t->tid, &tab->mem_get, err)) != 0 ||
+	    (r = prep_pt(s, "INSERT OR IGNORE INTO _mule_members(peer, tid, "
+	    "pk) VALUES (?1, ?2, ?3)", t->tid, &tab->mem_put, err)) != 0 ||
+	    (r = prep_pt(s, "DELETE FROM _mule_members WHERE peer = ?1 AND "
+	    "tid = ?2 AND pk = ?3", t->tid, &tab->mem_del, err)) != 0 ||
+	    (r = prep_pt(s, "INSERT OR IGNORE INTO temp.mule_leaves(tid, pk) "
+	    "VALUES (?2, ?3)", t->tid, &tab->leave, err)) != 0)
+		return r;
+	if (!tab->dirty)
+		return 0;
+	tab->all_rows = 1;
+	if (tab->oldkind == OLD_LISTED &&
+	    ((r = exec_pt(s, "INSERT OR IGNORE INTO temp.mule_oldmem"
+	    "(tid, pk) SELECT tid, pk FROM _mule_members WHERE peer = "
+	    "?1 AND tid = ?2", t->tid, err)) != 0 ||
+	    (r = prep_pt(s, "SELECT 1 FROM temp.mule_oldmem WHERE tid "
+	    "= ?2 AND pk = ?3 AND ?1 IS NOT NULL", t->tid,
+	    &tab->old_get, err)) != 0))
+		return r;
+	return exec_pt(s, "DELETE FROM _mule_members WHERE peer = ?1 AND "
+	    "tid = ?2", t->tid, err);
+}
+
+int
+rp_set_table(struct replica_set *s, const struct replica_table *t,
+    struct set_tab *out, char *err)
+{
+	struct set_tab tb, *tab = &tb;
+	struct strb key;
+	char *filter = NULL;
+	int r = 0;
+
+	memset(tab, 0, sizeof(*tab));
+	tab->t = t;
+	tab->shared = 1;
+	strb_init(&key);
+	if (s == NULL || !s->active)
 		goto out;
-	}
+	if ((r = set_current(s, t, &key, &filter, &tab->send, err)) != 0 ||
+	    (r = set_compare_sent(s, t, strb_str(&key), filter, tab,
+	    err)) != 0)
+		goto out;
 	if (strcmp(strb_str(&key), SET_KEY_NONE) == 0) {
 		free(tab->send);
 		tab->send = NULL;
@@ -819,41 +900,12 @@ rp_set_table(struct replica_set *s, const struct replica_table *t,
 		}
 		goto out;
 	}
-	tab->rows = 1;
-	if (!tab->none && (r = filter_prepare(s->rp, t, filter, 1, &tab->filt,
-	    err)) != 0) {
-		r = mule_errprefix(err, r, "the sync set of %s, table %s "
-		    "(change it with 'mule share')", s->peer, t->name);
-		goto out;
-	}
-	if ((r = prep_pt(s, "SELECT 1 FROM _mule_members WHERE peer = ?1 AND "
-	    "tid = ?2 AND pk = ?3", t->tid, &tab->mem_get, err)) != 0 ||
-	    (r = prep_pt(s, "INSERT OR IGNORE INTO _mule_members(peer, tid, "
-	    "pk) VALUES (?1, ?2, ?3)", t->tid, &tab->mem_put, err)) != 0 ||
-	    (r = prep_pt(s, "DELETE FROM _mule_members WHERE peer = ?1 AND "
-	    "tid = ?2 AND pk = ?3", t->tid, &tab->mem_del, err)) != 0 ||
-	    (r = prep_pt(s, "INSERT OR IGNORE INTO temp.mule_leaves(tid, pk) "
-	    "VALUES (?2, ?3)", t->tid, &tab->leave, err)) != 0)
-		goto out;
-	if (tab->dirty) {
-		tab->all_rows = 1;
-		if (tab->oldkind == OLD_LISTED &&
-		    ((r = exec_pt(s, "INSERT OR IGNORE INTO temp.mule_oldmem"
-		    "(tid, pk) SELECT tid, pk FROM _mule_members WHERE peer = "
-		    "?1 AND tid = ?2", t->tid, err)) != 0 ||
-		    (r = prep_pt(s, "SELECT 1 FROM temp.mule_oldmem WHERE tid "
-		    "= ?2 AND pk = ?3 AND ?1 IS NOT NULL", t->tid,
-		    &tab->old_get, err)) != 0))
-			goto out;
-		r = exec_pt(s, "DELETE FROM _mule_members WHERE peer = ?1 AND "
-		    "tid = ?2", t->tid, err);
-	}
+	r = set_prepare_rows(s, t, filter, tab, err);
 out:
 	if (r == 0)
 		*out = tb;
 	else
 		rp_set_tab_release(&tb);
-	sqlite3_finalize(st);
 	free(filter);
 	strb_release(&key);
 	return r;

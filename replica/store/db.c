@@ -546,35 +546,80 @@ rp_exists(struct replica *rp, const char *sql, const char *a)
 }
 
 int
-rp_strings(struct replica *rp, const char *sql, const char *a, const char *b,
-    char ***out, size_t *n, const char *what, char *err)
+rp_rows(struct replica *rp, sqlite3_stmt *st, size_t size,
+    int (*fill)(void *arg, sqlite3_stmt *st, void *elem, char *err),
+    void *arg, void (*release)(void *v, size_t n), void **out, size_t *n,
+    const char *what, char *err)
 {
-	sqlite3_stmt *st = NULL;
-	char **v = NULL;
-	size_t cnt = 0;
+	unsigned char *v = NULL;
+	size_t cnt = 0, cap = 0;
+	void *p;
 	int rc, r = MULE_EINTERNAL;
 
-	if ((r = rp_prepare(rp, sql, &st, err)) != 0)
-		goto out;
-	bind_texts(st, a, b, NULL);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (rp_column_push(&v, cnt, st, 0) != 0) {
-			r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 8;
+			if ((p = realloc(v, cap * size)) == NULL) {
+				r = mule_errf(err, MULE_ENOMEM, "out of memory");
+				goto out;
+			}
+			v = p;
+		}
+		memset(v + cnt * size, 0, size);
+		r = fill(arg, st, v + cnt * size, err);
+		if (r < 0) {
+			cnt++;	/* release what the failed row holds too */
 			goto out;
 		}
-		cnt++;
+		if (r == 0)
+			cnt++;
 	}
 	if (rc != SQLITE_DONE) {
 		r = rp_dberr(rp, rc, err, what);
 		goto out;
 	}
-	*out = v;
+	*out = cnt != 0 ? v : NULL;
 	*n = cnt;
+	if (cnt == 0)
+		free(v);
 	v = NULL;
 	cnt = 0;
 	r = 0;
 out:
-	strv_free(v, cnt);
+	if (v != NULL)
+		release(v, cnt);
+	sqlite3_reset(st);
+	return r;
+}
+
+static int
+fill_string(void *arg, sqlite3_stmt *st, void *elem, char *err)
+{
+	if ((*(char **)elem = rp_column_dup(st, 0)) == NULL)
+		return mule_errf(err, MULE_ENOMEM, "out of memory");
+	return 0;
+}
+
+static void
+release_strings(void *v, size_t n)
+{
+	strv_free(v, n);
+}
+
+int
+rp_strings(struct replica *rp, const char *sql, const char *a, const char *b,
+    char ***out, size_t *n, const char *what, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	void *v;
+	int r;
+
+	if ((r = rp_prepare(rp, sql, &st, err)) != 0)
+		return r;
+	bind_texts(st, a, b, NULL);
+	if ((r = rp_rows(rp, st, sizeof(char *), fill_string, NULL,
+	    release_strings, &v, n, what, err)) == 0)
+		*out = v;
 	sqlite3_finalize(st);
 	return r;
 }

@@ -132,71 +132,49 @@ out:
 }
 
 int
-replica_peer_remove(struct replica *rp, const char *name, char *err)
+rp_peer_delete(struct replica *rp, const char *name, char *err)
 {
 	static const char *const sql[] = {
 		"DELETE FROM _mule_peer_props WHERE peer = ?1",
 		"DELETE FROM _mule_vectors WHERE peer = ?1",
 		"DELETE FROM _mule_peers WHERE name = ?1",
 	};
-	struct replica_peer p;
 	size_t i;
-	int r = MULE_EINTERNAL, began = 0;
+	int r = 0;
 
-	if ((r = replica_peer_get(rp, name, &p, err)) != 0)
-		goto out;
-	if ((r = rp_begin(rp, err)) != 0)
-		goto out;
-	began = 1;
-	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++)
-		if ((r = rp_exec_text(rp, sql[i], name, NULL, NULL,
-		    "remove peer", err)) != 0)
-			goto out;
-	if ((r = replica_sets_forget(rp, name, err)) != 0)
-		goto out;
-	if ((r = rp_commit(rp, err)) != 0)
-		goto out;
-	began = 0;
-	r = 0;
-out:
-	if (began)
-		rp_rollback(rp);
+	for (i = 0; i < sizeof(sql) / sizeof(sql[0]) && r == 0; i++)
+		r = rp_exec_text(rp, sql[i], name, NULL, NULL, "remove peer",
+		    err);
 	return r;
+}
+
+static int
+peer_fill(void *arg, sqlite3_stmt *st, void *elem, char *err)
+{
+	if (row_to_peer(st, elem) != 0)
+		return mule_errf(err, MULE_EDB, "damaged peer record");
+	return 0;
+}
+
+static void
+peer_release(void *v, size_t n)
+{
+	free(v);
 }
 
 int
 replica_peer_list(struct replica *rp, struct replica_peer **out, size_t *n,
     char *err)
 {
-	struct replica_peer *v = NULL, *nv;
 	sqlite3_stmt *st = NULL;
-	size_t cnt = 0;
-	int rc, r = MULE_EINTERNAL;
+	void *v;
+	int r;
 
 	if ((r = rp_prepare(rp, PEER_COLS " ORDER BY name", &st, err)) != 0)
-		goto out;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((nv = realloc(v, (cnt + 1) * sizeof(*v))) == NULL) {
-			r = mule_errf(err, MULE_ENOMEM, "out of memory");
-			goto out;
-		}
-		v = nv;
-		if (row_to_peer(st, &v[cnt]) != 0) {
-			r = mule_errf(err, MULE_EDB, "damaged peer record");
-			goto out;
-		}
-		cnt++;
-	}
-	if (rc != SQLITE_DONE) {
-		r = rp_dberr(rp, rc, err, "read peers");
-		goto out;
-	}
-	*out = v;
-	*n = cnt;
-	v = NULL;
-	r = 0;
-out:
-	free(v);
+		return r;
+	if ((r = rp_rows(rp, st, sizeof(**out), peer_fill, NULL,
+	    peer_release, &v, n, "read peers", err)) == 0)
+		*out = v;
 	sqlite3_finalize(st);
 	return r;
 }

@@ -41,26 +41,6 @@ replica_scan_stats_release(struct replica_scan_stats *s)
 }
 
 int
-rp_alive_add(struct replica *rp, int64_t tid, int64_t delta, char *err)
-{
-	sqlite3_stmt *st = NULL;
-	int rc, r;
-
-	if (delta == 0)
-		return 0;
-	if ((r = rp_prepare(rp, "UPDATE _mule_tables SET alive = alive + ?"
-	    " WHERE tid = ?", &st, err)) != 0)
-		return r;
-	sqlite3_bind_int64(st, 1, delta);
-	sqlite3_bind_int64(st, 2, tid);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return rp_dberr(rp, rc, err, "update table counts");
-	return 0;
-}
-
-int
 rp_journal_add(struct replica *rp, sqlite3_stmt *jrn, uint64_t lamport,
     int64_t tid, char *err)
 {
@@ -572,7 +552,7 @@ out:
 }
 
 int
-replica_scan(struct replica *rp, int dry, struct replica_scan_stats *out,
+rp_scan(struct replica *rp, int dry, struct replica_scan_stats *out,
     replica_progress_fn progress, void *parg, char *err)
 {
 	struct replica_scan_stats st;
@@ -597,9 +577,7 @@ replica_scan(struct replica *rp, int dry, struct replica_scan_stats *out,
 		r = 0;
 		goto out;
 	}
-	/* The state must be in the tables' live column layout. */
-	if ((!dry && (r = rp_layouts_update(rp, err)) != 0) ||
-	    (r = replica_tables(rp, &tabs, &n, err)) != 0)
+	if ((r = replica_tables(rp, &tabs, &n, err)) != 0)
 		goto out;
 	if ((st.tables = calloc(n ? n : 1, sizeof(*st.tables))) == NULL) {
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");

@@ -120,9 +120,9 @@ site_id() { mule -d "$1.db" id --json | json_get site_id; }
 lamport() { mule -d "$1.db" status --json | json_get lamport; }
 
 # next_winner A B: the name of the site (A or B) whose next local edit wins
-# over a concurrent next local edit of the same cell at the other (DESIGN
-# §7: the higher stamp (counter, origin id); a local commit stamps its
-# cells with counter + 1).
+# over a concurrent next local edit of the same cell at the other
+# (docs/design.md §7: the higher stamp (counter, origin id); a local commit
+# stamps its cells with counter + 1).
 next_winner() {
 	_la=$(lamport "$1") && _lb=$(lamport "$2") &&
 	_ia=$(site_id "$1") && _ib=$(site_id "$2") &&

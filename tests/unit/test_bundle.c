@@ -503,6 +503,41 @@ write_bundle(const char *path, const struct gtable *t, size_t nt,
 	return size;
 }
 
+/* Verifies the bundle at path (from alice) and writes its raw payload,
+ * as `me` reads it, to rawp. */
+static void
+write_raw_verified(const char *path, const struct ident_secret *me,
+    const char *rawp)
+{
+	struct bundle_reader *r = NULL;
+	char err[MULE_ERRLEN];
+	int fd;
+
+	assert_int_equal(bundle_open(path, &r, err), 0);
+	assert_int_equal(bundle_verify(r, &alice->pub, err), 0);
+	fd = open(rawp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(bundle_write_raw(r, me, fd, err), 0);
+	close(fd);
+	bundle_close(r);
+}
+
+/* Opens a raw payload file for reading: as a tar, or (raw) as one blob. */
+static struct archive *
+open_raw_payload(const char *rawp, int raw)
+{
+	struct archive *a = archive_read_new();
+
+	if (raw)
+		archive_read_support_format_raw(a);
+	else
+		archive_read_support_format_tar(a);
+	archive_read_support_filter_zstd(a);
+	assert_int_equal(archive_read_open_filename(a, rawp, 10240),
+	    ARCHIVE_OK);
+	return a;
+}
+
 /* ------------------------------------------------------------------ */
 /* reading: a sink that checks everything against the generator       */
 /* ------------------------------------------------------------------ */
@@ -868,23 +903,12 @@ test_values_once(void **state)
 	/* "bulk" needs two segments: 6 rows/ members for 5 tables */
 	{
 		const char *rawp = tpath("full.tar.zst");
-		struct bundle_reader *r = NULL;
 		struct archive *a;
 		struct archive_entry *e;
-		char err[MULE_ERRLEN];
-		int fd, nseg = 0, nval = 0;
+		int nseg = 0, nval = 0;
 
-		assert_int_equal(bundle_open(path, &r, err), 0);
-		assert_int_equal(bundle_verify(r, &alice->pub, err), 0);
-		fd = open(rawp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		assert_int_equal(bundle_write_raw(r, bob, fd, err), 0);
-		close(fd);
-		bundle_close(r);
-		a = archive_read_new();
-		archive_read_support_format_tar(a);
-		archive_read_support_filter_zstd(a);
-		assert_int_equal(archive_read_open_filename(a, rawp, 65536),
-		    ARCHIVE_OK);
+		write_raw_verified(path, bob, rawp);
+		a = open_raw_payload(rawp, 0);
 		while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
 			nseg += strncmp(archive_entry_pathname(e), "rows/",
 			    5) == 0;
@@ -1144,11 +1168,7 @@ test_write_raw(void **state)
 	bundle_close(r);
 
 	/* it is a plain zstd tar: libarchive lists it, MANIFEST first */
-	a = archive_read_new();
-	archive_read_support_format_tar(a);
-	archive_read_support_filter_zstd(a);
-	assert_int_equal(archive_read_open_filename(a, rawp, 10240),
-	    ARCHIVE_OK);
+	a = open_raw_payload(rawp, 0);
 	while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
 		if (k == 0)
 			assert_string_equal(archive_entry_pathname(e),
@@ -1196,7 +1216,6 @@ test_fuzz_seeds(void **state)
 	const struct ident_secret *to[] = { bob };
 	const char *pl = tpath("seed-plain.mule"), *enc = tpath("seed.mule");
 	const char *rawp = tpath("seed.tar.zst");
-	struct bundle_reader *r = NULL;
 	struct archive *a;
 	struct archive_entry *e;
 	struct bundle_sink s;
@@ -1205,7 +1224,6 @@ test_fuzz_seeds(void **state)
 	uint8_t *p, blk[4096];
 	size_t n;
 	la_ssize_t got;
-	int fd;
 
 	(void)state;
 	write_bundle(pl, tiny, NELEM(tiny), to, 1, 0, 1);
@@ -1217,24 +1235,14 @@ test_fuzz_seeds(void **state)
 	p = slurp(enc, &n);
 	seed("bundle", "encrypted", 0, p, n);
 	free(p);
-	assert_int_equal(bundle_open(pl, &r, err), 0);
-	assert_int_equal(bundle_verify(r, &alice->pub, err), 0);
-	fd = open(rawp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(bundle_write_raw(r, NULL, fd, err), 0);
-	close(fd);
-	bundle_close(r);
+	write_raw_verified(pl, NULL, rawp);
 	p = slurp(rawp, &n);
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(bundle_parse_inner(p, n, 1, &s, err), 0);
 	seed("bundle", "inner", 1, p, n);
 	free(p);
 	/* the same archive uncompressed, for the tar and MANIFEST paths */
-	a = archive_read_new();
-	archive_read_support_format_raw(a);
-	archive_read_support_filter_zstd(a);
-	assert_int_equal(archive_read_open_filename(a, rawp, 10240),
-	    ARCHIVE_OK);
+	a = open_raw_payload(rawp, 1);
 	assert_int_equal(archive_read_next_header(a, &e), ARCHIVE_OK);
 	buf_init(&tar);
 	while ((got = archive_read_data(a, blk, sizeof(blk))) > 0)
@@ -1270,25 +1278,13 @@ load_members(struct mem *ms, size_t max)
 	};
 	const struct ident_secret *to[] = { bob };
 	const char *pl = tpath("members.mule"), *rawp = tpath("members.tzst");
-	struct bundle_reader *r = NULL;
 	struct archive *a;
 	struct archive_entry *e;
-	char err[MULE_ERRLEN];
 	size_t k = 0;
-	int fd;
 
 	write_bundle(pl, tiny, NELEM(tiny), to, 1, 0, 1);
-	assert_int_equal(bundle_open(pl, &r, err), 0);
-	assert_int_equal(bundle_verify(r, &alice->pub, err), 0);
-	fd = open(rawp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	assert_int_equal(bundle_write_raw(r, NULL, fd, err), 0);
-	close(fd);
-	bundle_close(r);
-	a = archive_read_new();
-	archive_read_support_format_tar(a);
-	archive_read_support_filter_zstd(a);
-	assert_int_equal(archive_read_open_filename(a, rawp, 10240),
-	    ARCHIVE_OK);
+	write_raw_verified(pl, NULL, rawp);
+	a = open_raw_payload(rawp, 0);
 	while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
 		assert_true(k < max);
 		snprintf(ms[k].name, sizeof(ms[k].name), "%s",
@@ -2105,6 +2101,24 @@ out:
 	return r;
 }
 
+/*
+ * Resets t to the start of a segment (flags: 1 for a continuation) of
+ * table "t" with one column "k", the key, announcing nrows rows.
+ */
+static void
+seg_one_key(struct buf *t, uint8_t flags, uint64_t nrows)
+{
+	buf_reset(t);
+	buf_put(t, "MSEG\x01", 5);
+	buf_put_u8(t, flags);
+	buf_put_cstr(t, "t");
+	buf_put_varint(t, 1);
+	buf_put_cstr(t, "k");
+	buf_put_varint(t, 1);
+	buf_put_varint(t, 0);
+	buf_put_varint(t, nrows);
+}
+
 static void
 test_segment_decode(void **state)
 {
@@ -2161,38 +2175,17 @@ test_segment_decode(void **state)
 	buf_put_varint(&t, BUNDLE_MAX_NAME + 1);
 	assert_int_equal(decode_all(t.d, t.len, &rows, err), MULE_ETOOLARGE);
 	/* a row count that cannot fit */
-	buf_reset(&t);
-	buf_put(&t, "MSEG\x01\x00", 6);
-	buf_put_cstr(&t, "t");
-	buf_put_varint(&t, 1);
-	buf_put_cstr(&t, "k");
-	buf_put_varint(&t, 1);
-	buf_put_varint(&t, 0);
-	buf_put_varint(&t, 1000000);
+	seg_one_key(&t, 0, 1000000);
 	assert_int_equal(decode_all(t.d, t.len, &rows, err), MULE_EFORMAT);
 	/* an inline value beyond BUNDLE_MAX_INLINE */
-	buf_reset(&t);
-	buf_put(&t, "MSEG\x01\x00", 6);
-	buf_put_cstr(&t, "t");
-	buf_put_varint(&t, 1);
-	buf_put_cstr(&t, "k");
-	buf_put_varint(&t, 1);
-	buf_put_varint(&t, 0);
-	buf_put_varint(&t, 1);
+	seg_one_key(&t, 0, 1);
 	buf_put_u8(&t, MVAL_BLOB);
 	buf_put_varint(&t, BUNDLE_MAX_INLINE + 1);
 	for (i = 0; i < 40; i++)
 		buf_put_u8(&t, 0);
 	assert_int_equal(decode_all(t.d, t.len, &rows, err), MULE_ETOOLARGE);
 	/* a reference in the key; an origin index skipping ahead */
-	buf_reset(&t);
-	buf_put(&t, "MSEG\x01\x00", 6);
-	buf_put_cstr(&t, "t");
-	buf_put_varint(&t, 1);
-	buf_put_cstr(&t, "k");
-	buf_put_varint(&t, 1);
-	buf_put_varint(&t, 0);
-	buf_put_varint(&t, 1);
+	seg_one_key(&t, 0, 1);
 	buf_put_u8(&t, MVAL_INT);
 	buf_put_varint(&t, 0);
 	buf_put_varint(&t, 1);		/* cl */
@@ -2202,14 +2195,7 @@ test_segment_decode(void **state)
 		buf_put_u8(&t, 0);
 	assert_int_equal(decode_all(t.d, t.len, &rows, err), MULE_EFORMAT);
 	/* a continuation segment decodes by itself */
-	buf_reset(&t);
-	buf_put(&t, "MSEG\x01\x01", 6);
-	buf_put_cstr(&t, "t");
-	buf_put_varint(&t, 1);
-	buf_put_cstr(&t, "k");
-	buf_put_varint(&t, 1);
-	buf_put_varint(&t, 0);
-	buf_put_varint(&t, 0);
+	seg_one_key(&t, 1, 0);
 	segment_dec_init(&d);
 	assert_int_equal(segment_dec_open(&d, t.d, t.len, err), 0);
 	assert_int_equal(d.cont, 1);

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/buf.h"
@@ -824,6 +825,100 @@ test_buf_peek(void **state)
 	assert_int_equal(v, 300);
 }
 
+/* Reads the next line of b as a NUL-terminated string into out. */
+static int
+line_str(struct buf *b, size_t max, int flags, char *out)
+{
+	const uint8_t *p = NULL;
+	size_t n = 0;
+	int r = buf_get_line(b, max, flags, &p, &n);
+
+	if (r == 0) {
+		memcpy(out, p, n);
+		out[n] = '\0';
+	}
+	return r;
+}
+
+static void
+test_buf_get_line(void **state)
+{
+	static const char lf[] = "one\ntwo words\n\nlast\n";
+	static const char crlf[] = "a: b\r\n\r\nbody\nx\r";
+	char line[64];
+	struct buf b;
+	size_t off;
+
+	(void)state;
+	/* Normal lines, an empty one, then nothing left. */
+	buf_init_ro(&b, lf, strlen(lf));
+	assert_int_equal(line_str(&b, 16, BUF_LINE_LF, line), 0);
+	assert_string_equal(line, "one");
+	assert_int_equal(line_str(&b, 16, BUF_LINE_LF, line), 0);
+	assert_string_equal(line, "two words");
+	assert_int_equal(line_str(&b, 16, BUF_LINE_LF, line), 0);
+	assert_string_equal(line, "");
+	assert_int_equal(line_str(&b, 16, BUF_LINE_LF, line), 0);
+	assert_string_equal(line, "last");
+	assert_int_equal(buf_avail(&b), 0);
+	assert_int_equal(line_str(&b, 16, BUF_LINE_LF, line),
+	    MULE_EINCOMPLETE);
+
+	/* CRLF: the CR goes with the line end; a lone LF ends a line too. */
+	buf_init_ro(&b, crlf, strlen(crlf));
+	assert_int_equal(line_str(&b, 4, BUF_LINE_CRLF, line), 0);
+	assert_string_equal(line, "a: b");
+	assert_int_equal(line_str(&b, 4, BUF_LINE_CRLF, line), 0);
+	assert_string_equal(line, "");
+	assert_int_equal(line_str(&b, 4, BUF_LINE_CRLF, line), 0);
+	assert_string_equal(line, "body");
+	/* The last line has no end: incomplete unless BUF_LINE_LAST. */
+	off = b.off;
+	assert_int_equal(line_str(&b, 4, BUF_LINE_CRLF, line),
+	    MULE_EINCOMPLETE);
+	assert_int_equal(b.off, off);
+	assert_int_equal(line_str(&b, 4, BUF_LINE_CRLF | BUF_LINE_LAST,
+	    line), 0);
+	assert_string_equal(line, "x");
+	assert_int_equal(buf_avail(&b), 0);
+
+	/* Without CRLF the CR is part of the line. */
+	buf_init_ro(&b, "ab\r\n", 4);
+	assert_int_equal(line_str(&b, 3, BUF_LINE_LF, line), 0);
+	assert_string_equal(line, "ab\r");
+
+	/* Too long, with or without an end in sight; nothing consumed. */
+	buf_init_ro(&b, "abcdef\n", 7);
+	assert_int_equal(line_str(&b, 5, BUF_LINE_LF, line), MULE_ETOOLARGE);
+	assert_int_equal(b.off, 0);
+	assert_int_equal(line_str(&b, 6, BUF_LINE_LF, line), 0);
+	assert_string_equal(line, "abcdef");
+	buf_init_ro(&b, "abcdefghijkl", 12);
+	assert_int_equal(line_str(&b, 5, BUF_LINE_LF, line), MULE_ETOOLARGE);
+	assert_int_equal(line_str(&b, 5, BUF_LINE_LF | BUF_LINE_LAST, line),
+	    MULE_ETOOLARGE);
+	assert_int_equal(line_str(&b, 12, BUF_LINE_LF | BUF_LINE_LAST, line),
+	    0);
+	/* Exactly max+1 bytes without an end is too long, not incomplete. */
+	buf_init_ro(&b, "abcdef", 6);
+	assert_int_equal(line_str(&b, 5, BUF_LINE_LF, line), MULE_ETOOLARGE);
+	assert_int_equal(line_str(&b, 6, BUF_LINE_LF, line), MULE_EINCOMPLETE);
+	/* CRLF allows max bytes plus the CR. */
+	buf_init_ro(&b, "abcde\r\n", 7);
+	assert_int_equal(line_str(&b, 5, BUF_LINE_CRLF, line), 0);
+	assert_string_equal(line, "abcde");
+	assert_int_equal(line_str(&b, BUF_LINE_ANY, BUF_LINE_CRLF, line),
+	    MULE_EINCOMPLETE);
+
+	/* Empty buffer and an empty reader. */
+	buf_init_ro(&b, "", 0);
+	assert_int_equal(line_str(&b, 5, BUF_LINE_LF | BUF_LINE_LAST, line),
+	    MULE_EINCOMPLETE);
+	buf_init(&b);
+	assert_int_equal(line_str(&b, BUF_LINE_ANY, BUF_LINE_LAST, line),
+	    MULE_EINCOMPLETE);
+}
+
 static void
 test_buf_growth(void **state)
 {
@@ -1585,6 +1680,122 @@ test_file_exists(void **state)
 	assert_int_equal(file_exists(l), 1);	/* lstat: dangling counts */
 }
 
+static void
+test_file_open_regular(void **state)
+{
+	char err[MULE_ERRLEN];
+	char *f = tpath(state, "f"), *fifo = tpath(state, "fifo");
+	char *d = tpath(state, "d"), *none = tpath(state, "none");
+	struct stat st;
+	int fd = -1;
+
+	assert_int_equal(file_write_atomic(f, "abc", 3, 0600, 1, err), 0);
+	assert_int_equal(file_open_regular(f, &fd, &st, err), 0);
+	assert_true(fd >= 0);
+	assert_int_equal(st.st_size, 3);
+	close(fd);
+
+	/* A FIFO is refused without blocking; so is a directory. */
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(mkdir(d, 0700), 0);
+	fd = -1;
+	err[0] = '\0';
+	assert_int_equal(file_open_regular(fifo, &fd, &st, err), MULE_EINVAL);
+	assert_non_null(strstr(err, "not a regular file"));
+	assert_int_equal(fd, -1);
+	assert_int_equal(file_open_regular(d, &fd, &st, err), MULE_EINVAL);
+	assert_int_equal(file_open_regular(none, &fd, &st, err),
+	    MULE_ENOTFOUND);
+	assert_int_equal(fd, -1);
+}
+
+static void
+test_file_read_write_ranges(void **state)
+{
+	char err[MULE_ERRLEN];
+	char *p = tpath(state, "r");
+	uint8_t big[70000], back[70010];
+	size_t i, got = 99;
+	int fd;
+
+	for (i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i * 7 + 3);
+	fd = open(p, O_RDWR | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(file_write_full(fd, big, 1000, p, err), 0);
+	assert_int_equal(file_write_at(fd, big + 1000, sizeof(big) - 1000,
+	    1000, p, err), 0);
+
+	/* Exactly, at an offset, and past the end. */
+	assert_int_equal(file_read_exact_at(fd, back, 500, 123, p, err), 0);
+	assert_memory_equal(back, big + 123, 500);
+	assert_int_equal(file_read_exact_at(fd, back, 0, 0, p, err), 0);
+	err[0] = '\0';
+	assert_int_equal(file_read_exact_at(fd, back, 11, sizeof(big) - 10, p,
+	    err), MULE_EINCOMPLETE);
+	assert_non_null(strstr(err, p));
+
+	/* Up to n: a short count only at end of file. */
+	assert_int_equal(file_read_at(fd, back, sizeof(back), 0, &got, p,
+	    err), 0);
+	assert_int_equal(got, sizeof(big));
+	assert_memory_equal(back, big, sizeof(big));
+	assert_int_equal(file_read_at(fd, back, 5, sizeof(big) + 5, &got, p,
+	    err), 0);
+	assert_int_equal(got, 0);
+
+	/* From the current position. */
+	assert_int_equal(lseek(fd, 10, SEEK_SET), 10);
+	assert_int_equal(file_read_full(fd, back, 20, &got, p, err), 0);
+	assert_int_equal(got, 20);
+	assert_memory_equal(back, big + 10, 20);
+	close(fd);
+
+	/* A bad descriptor is an I/O error with a message. */
+	err[0] = '\0';
+	assert_int_equal(file_read_full(-1, back, 1, &got, p, err), MULE_EIO);
+	assert_true(err[0] != '\0');
+	assert_int_equal(file_read_exact_at(-1, back, 1, 0, p, err), MULE_EIO);
+	assert_int_not_equal(file_write_full(-1, back, 1, p, err), 0);
+}
+
+/* A pipe hands out what was written in pieces: the reader must gather. */
+static void
+test_file_read_full_pipe(void **state)
+{
+	char err[MULE_ERRLEN];
+	uint8_t back[16];
+	size_t got = 0;
+	pid_t pid;
+	int fds[2], status;
+
+	(void)state;
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(fds[0]);
+		/* Separate writes: the reader may see short reads. */
+		if (write(fds[1], "abc", 3) != 3 ||
+		    write(fds[1], "defg", 4) != 4)
+			_exit(1);
+		if (write(fds[1], "hij", 3) != 3)
+			_exit(1);
+		_exit(0);
+	}
+	close(fds[1]);
+	assert_int_equal(file_read_full(fds[0], back, 8, &got, "pipe", err), 0);
+	assert_int_equal(got, 8);
+	assert_memory_equal(back, "abcdefgh", 8);
+	assert_int_equal(file_read_full(fds[0], back, sizeof(back), &got,
+	    "pipe", err), 0);
+	assert_int_equal(got, 2);
+	assert_memory_equal(back, "ij", 2);
+	close(fds[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 #define DIRTEST(f) cmocka_unit_test_setup_teardown(f, dir_setup, dir_teardown)
 
 int
@@ -1606,6 +1817,7 @@ main(void)
 		cmocka_unit_test(test_buf_reserve_readonly),
 		cmocka_unit_test(test_buf_peek),
 		cmocka_unit_test(test_buf_growth),
+		cmocka_unit_test(test_buf_get_line),
 		cmocka_unit_test(test_strb_basic),
 		cmocka_unit_test(test_strb_long),
 		cmocka_unit_test(test_strb_quote),
@@ -1627,6 +1839,9 @@ main(void)
 		DIRTEST(test_file_free_space),
 		cmocka_unit_test(test_file_errno_code),
 		DIRTEST(test_file_exists),
+		DIRTEST(test_file_read_write_ranges),
+		DIRTEST(test_file_open_regular),
+		cmocka_unit_test(test_file_read_full_pipe),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -154,6 +154,28 @@ reseal(uint8_t *h)
 	    PARTS_HEADER_LEN - PARTS_HASH_LEN);
 }
 
+/*
+ * In a new directory tmpdir/NAME (returned): b.mule, a bundle of `size`
+ * bytes, split for floppies with `nparity` parity parts (*paths, *n; free
+ * them with parts_paths_free); *out names out.mule there, for joins.
+ */
+static char *
+split_fixture(const char *name, size_t size, uint8_t idbyte,
+    uint32_t nparity, char **out, char ***paths, size_t *n)
+{
+	static char bundle[600], outp[600];
+	char err[MULE_ERRLEN];
+	char *dir = mkdir_t(name);
+
+	snprintf(bundle, sizeof(bundle), "%s/b.mule", dir);
+	snprintf(outp, sizeof(outp), "%s/out.mule", dir);
+	*out = outp;
+	mk_bundle(bundle, size, idbyte);
+	assert_int_equal(parts_split(bundle, FLOPPY, nparity, dir, "b", paths,
+	    n, err), 0);
+	return dir;
+}
+
 static void
 test_header_roundtrip(void **state)
 {
@@ -340,17 +362,14 @@ test_split_floppies(void **state)
 static void
 test_lose_any_two(void **state)
 {
-	char *dir = mkdir_t("lose2"), *bundle, *out, **paths = NULL;
+	char *dir, *bundle, *out, **paths = NULL;
 	char err[MULE_ERRLEN];
 	struct parts_status st;
 	size_t n = 0, i, j, combos = 0;
 
 	(void)state;
+	dir = split_fixture("lose2", 4 * MIB + 999, 0x02, 2, &out, &paths, &n);
 	bundle = join_path(dir, "b.mule");
-	out = join_path(dir, "out.mule");
-	mk_bundle(bundle, 4 * MIB + 999, 0x02);
-	assert_int_equal(parts_split(bundle, FLOPPY, 2, dir, "b", &paths, &n,
-	    err), 0);
 	assert_int_equal(n, 5);		/* 3 data + 2 parity */
 	for (i = 0; i < n; i++)
 		for (j = i; j < n; j++) {
@@ -373,17 +392,14 @@ test_lose_any_two(void **state)
 static void
 test_lose_three(void **state)
 {
-	char *dir = mkdir_t("lose3"), *bundle, *out, **paths = NULL;
+	char *dir, *bundle, *out, **paths = NULL;
 	char err[MULE_ERRLEN];
 	struct parts_status st;
 	size_t n = 0;
 
 	(void)state;
+	dir = split_fixture("lose3", 5 * MIB, 0x03, 2, &out, &paths, &n);
 	bundle = join_path(dir, "b.mule");
-	out = join_path(dir, "out.mule");
-	mk_bundle(bundle, 5 * MIB, 0x03);
-	assert_int_equal(parts_split(bundle, FLOPPY, 2, dir, "b", &paths, &n,
-	    err), 0);
 	assert_int_equal(n, 6);
 	/* Lose d002, d004 and p001. */
 	assert_int_equal(join_except(paths, n, 0x02 | 0x08 | 0x10, out, &st,
@@ -418,18 +434,15 @@ test_lose_three(void **state)
 static void
 test_damaged_payload(void **state)
 {
-	char *dir = mkdir_t("damage"), *bundle, *out, **paths = NULL;
+	char *dir, *bundle, *out, **paths = NULL;
 	char err[MULE_ERRLEN];
 	struct parts_status st;
 	struct part_info info;
 	size_t n = 0;
 
 	(void)state;
+	dir = split_fixture("damage", 5 * MIB, 0x04, 2, &out, &paths, &n);
 	bundle = join_path(dir, "b.mule");
-	out = join_path(dir, "out.mule");
-	mk_bundle(bundle, 5 * MIB, 0x04);
-	assert_int_equal(parts_split(bundle, FLOPPY, 2, dir, "b", &paths, &n,
-	    err), 0);
 	corrupt(paths[1], PARTS_HEADER_LEN + 700000, 40);
 	/* The header still reads; only the payload hash tells. */
 	assert_int_equal(parts_read_header(paths[1], &info, err), 0);
@@ -466,7 +479,7 @@ test_damaged_payload(void **state)
 static void
 test_bad_part_files(void **state)
 {
-	char *dir = mkdir_t("badfiles"), *bundle, *out, **paths = NULL;
+	char *dir, *bundle, *out, **paths = NULL;
 	char err[MULE_ERRLEN];
 	struct parts_status st;
 	struct part_info info;
@@ -475,11 +488,8 @@ test_bad_part_files(void **state)
 	int fd;
 
 	(void)state;
+	dir = split_fixture("badfiles", 3 * MIB, 0x05, 2, &out, &paths, &n);
 	bundle = join_path(dir, "b.mule");
-	out = join_path(dir, "out.mule");
-	mk_bundle(bundle, 3 * MIB, 0x05);
-	assert_int_equal(parts_split(bundle, FLOPPY, 2, dir, "b", &paths, &n,
-	    err), 0);
 	assert_int_equal(n, 5);
 
 	corrupt(paths[0], 30, 1);			/* header: bundle size */
@@ -530,17 +540,14 @@ test_bad_part_files(void **state)
 static void
 test_bad_header_repaired(void **state)
 {
-	char *dir = mkdir_t("badhdr"), *bundle, *out, **paths = NULL;
+	char *dir, *bundle, *out, **paths = NULL;
 	char err[MULE_ERRLEN];
 	struct parts_status st;
 	size_t n = 0;
 
 	(void)state;
+	dir = split_fixture("badhdr", 3 * MIB, 0x06, 1, &out, &paths, &n);
 	bundle = join_path(dir, "b.mule");
-	out = join_path(dir, "out.mule");
-	mk_bundle(bundle, 3 * MIB, 0x06);
-	assert_int_equal(parts_split(bundle, FLOPPY, 1, dir, "b", &paths, &n,
-	    err), 0);
 	assert_int_equal(n, 4);
 	corrupt(paths[0], 70, 1);			/* header: index */
 	assert_int_equal(parts_join((const char *const *)paths, n, out, &st,
@@ -555,7 +562,7 @@ test_bad_header_repaired(void **state)
 static void
 test_scattered_duplicates(void **state)
 {
-	char *dir = mkdir_t("scatter"), *d2 = mkdir_t("scatter2");
+	char *dir, *d2 = mkdir_t("scatter2");
 	char *bundle, *out, **paths = NULL, err[MULE_ERRLEN];
 	struct parts_status st;
 	const char *sel[8];
@@ -563,11 +570,8 @@ test_scattered_duplicates(void **state)
 	size_t n = 0, len;
 
 	(void)state;
+	dir = split_fixture("scatter", 4 * MIB, 0x07, 2, &out, &paths, &n);
 	bundle = join_path(dir, "b.mule");
-	out = join_path(dir, "out.mule");
-	mk_bundle(bundle, 4 * MIB, 0x07);
-	assert_int_equal(parts_split(bundle, FLOPPY, 2, dir, "b", &paths, &n,
-	    err), 0);
 	assert_int_equal(n, 5);
 	/* Copy p002 and d001 to another directory under other names. */
 	p = slurp(paths[4], &len);

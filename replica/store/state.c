@@ -1,5 +1,5 @@
 /*
- * replica/merge/state.c — the compact per-row state and content hashing.
+ * replica/store/state.c — the compact per-row state and content hashing.
  *
  * Canonical encoding of a value (hashed, and used for primary keys):
  * a type tag byte (core/change.h's MVAL_*), then NULL: nothing; INT and

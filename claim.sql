@@ -1,0 +1,2 @@
+CREATE TABLE IF NOT EXISTS secret(s TEXT);
+DELETE FROM secret;

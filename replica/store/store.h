@@ -1,0 +1,219 @@
+/*
+ * replica/store/store.h — the store under every other part of replica/:
+ * opening and creating a replica, the site, peers, settings, tracked
+ * tables, transactions, vectors and the bundle log, all kept in _mule_*
+ * tables inside the database (docs/state.md).
+ *
+ * Every function returns 0 or a negative MULE_E* code and fills `err`
+ * (MULE_ERRLEN bytes, may be NULL) with specifics.  Include
+ * replica/replica.h rather than this file.
+ */
+#ifndef MULE_REPLICA_STORE_H
+#define MULE_REPLICA_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/change.h"
+#include "crypto/ident.h"
+
+#define REPLICA_NAME_MAX 64	/* site and peer names */
+#define REPLICA_BUSY_MS 5000	/* bounded wait for a locked database */
+
+struct replica;
+
+/* ---- opening ---- */
+
+/*
+ * Makes `path` a replica: creates the _mule_* tables and a new site id,
+ * records `name` and the public identity `pub`.  Existing data is the
+ * baseline; tables are tracked later (replica_track).  Refuses a file that
+ * is not a SQLite database (MULE_ENOTDB), an existing replica
+ * (MULE_EEXIST) and a database it cannot write (MULE_EREADONLY), changing
+ * nothing.  `site_id` is the id the caller generated the identity for.
+ */
+int replica_init(const char *path, const char *name,
+    const uint8_t site_id[SITE_ID_LEN], const struct ident_pub *pub,
+    char *err);
+
+/*
+ * Opens an existing replica (MULE_ENOTREPLICA when mule's tables are
+ * missing, MULE_ENOTFOUND when the file is missing).  `readonly` opens it
+ * read-only.  Free with replica_close.
+ */
+int replica_open(const char *path, int readonly, struct replica **out,
+    char *err);
+void replica_close(struct replica *rp);
+
+/* The site: id, name, public identity, lamport counter. */
+struct replica_site {
+	uint8_t id[SITE_ID_LEN];
+	char name[REPLICA_NAME_MAX + 1];
+	struct ident_pub pub;
+	uint64_t lamport;
+};
+int replica_site(struct replica *rp, struct replica_site *out, char *err);
+
+/* 0 if `name` is a valid site/peer name: 1–64 of [A-Za-z0-9._-]. */
+int replica_check_name(const char *name, char *err);
+
+/* ---- peers ---- */
+
+struct replica_peer {
+	char name[REPLICA_NAME_MAX + 1];
+	struct ident_pub pub;
+	int has_site;			/* site id learnt from a bundle */
+	uint8_t site_id[SITE_ID_LEN];
+};
+
+/*
+ * Trusts a peer.  Refuses a duplicate name or key (MULE_EEXIST) and our
+ * own key (MULE_EINVAL).
+ */
+int replica_peer_add(struct replica *rp, const char *name,
+    const struct ident_pub *pub, char *err);
+/*
+ * Removes a peer with its vectors, settings, sync sets and maps (one
+ * transaction; replica/sets/sets.c).  MULE_ENOTFOUND when there is none.
+ */
+int replica_peer_remove(struct replica *rp, const char *name, char *err);
+/* Finds a peer by name / key id: MULE_ENOTFOUND when there is none. */
+int replica_peer_get(struct replica *rp, const char *name,
+    struct replica_peer *out, char *err);
+int replica_peer_by_keyid(struct replica *rp,
+    const uint8_t key_id[IDENT_KEYID_LEN], struct replica_peer *out,
+    char *err);
+/* All peers sorted by name; *out is a heap array the caller frees. */
+int replica_peer_list(struct replica *rp, struct replica_peer **out,
+    size_t *n, char *err);
+/* Remembers the site id a peer's bundles carry. */
+int replica_peer_set_site(struct replica *rp, const char *peer,
+    const uint8_t site[SITE_ID_LEN], char *err);
+/* Per-peer properties ("email" ...); value NULL deletes. */
+int replica_peer_set(struct replica *rp, const char *name, const char *key,
+    const char *value, char *err);
+/* *value: heap string or NULL when unset. */
+int replica_peer_prop(struct replica *rp, const char *name, const char *key,
+    char **value, char *err);
+
+/* ---- settings (_mule_config) ---- */
+
+/*
+ * Settings are plain key/value text; replica/ does not interpret them
+ * (cli/ checks keys and values).  replica_config_get: *value is a heap
+ * string or NULL when unset.  replica_config_set: value NULL deletes.
+ * replica_config_list: every setting sorted by key, as two heap arrays of
+ * *n heap strings (free each with strv_free).
+ */
+int replica_config_get(struct replica *rp, const char *key, char **value,
+    char *err);
+int replica_config_set(struct replica *rp, const char *key,
+    const char *value, char *err);
+int replica_config_list(struct replica *rp, char ***keys, char ***values,
+    size_t *n, char *err);
+
+/* ---- tracked tables ---- */
+
+/* A tracked table as mule sees it now. */
+struct replica_table {
+	int64_t tid;
+	char *name;
+	int intpk;		/* single INTEGER PRIMARY KEY (a rowid alias) */
+	int without_rowid;
+	uint32_t ncols;
+	char **cols;		/* column names in table order */
+	uint32_t npk;
+	uint32_t *pkcols;	/* indexes into cols, in key order */
+};
+
+void replica_table_free(struct replica_table *t);
+/* Reads a table's shape from the live schema (tracked or not). */
+int replica_table_describe(struct replica *rp, const char *name,
+    struct replica_table **out, char *err);
+/* All tracked tables, by name; free each with replica_table_free. */
+int replica_tables(struct replica *rp, struct replica_table ***out,
+    size_t *n, char *err);
+void replica_tables_free(struct replica_table **v, size_t n);
+
+/* Names of all user tables (not sqlite_*, not _mule_*); heap array. */
+int replica_user_tables(struct replica *rp, char ***names, size_t *n,
+    char *err);
+void replica_names_free(char **v, size_t n);
+
+/* ---- transactions for cli (one bundle = one transaction) ---- */
+int replica_begin(struct replica *rp, char *err);
+int replica_commit(struct replica *rp, char *err);
+void replica_rollback(struct replica *rp);
+
+/* ---- vectors (DESIGN §8) ---- */
+
+/* Our own vector: per origin, the highest counter we have contiguously. */
+int replica_known(struct replica *rp, struct vector *out, char *err);
+/* A peer's "sent" or "acked" vector. */
+int replica_peer_vector(struct replica *rp, const char *peer,
+    const char *kind, struct vector *out, char *err);
+int replica_set_peer_vector(struct replica *rp, const char *peer,
+    const char *kind, const struct vector *v, char *err);
+
+/* ---- bundle log ---- */
+
+struct replica_logent {
+	int64_t id;
+	uint8_t bundle[16];
+	char dir[8];		/* "sent" or "recv" */
+	char peer[REPLICA_NAME_MAX + 1];
+	int64_t seq;
+	char file[1024];
+	char summary[512];
+	char at[32];
+};
+/* 1 in *yes when bundle `id` was already received. */
+int replica_log_has(struct replica *rp, const uint8_t id[16], const char *dir,
+    int *yes, char *err);
+/* `top`: for sent bundles, the vector they brought peers up to (or NULL). */
+int replica_log_add(struct replica *rp, const uint8_t id[16], const char *dir,
+    const char *peer, int64_t seq, const char *file, const char *summary,
+    const struct vector *top, char *err);
+/* This site's next bundle number (1, 2, ...; one sequence for all peers). */
+int replica_next_seq(struct replica *rp, int64_t *seq, char *err);
+/*
+ * For a manifest's `recv`: per peer whose site id we know, the highest
+ * bundle number of theirs we applied.
+ */
+int replica_recv_seqs(struct replica *rp, struct vector *out, char *err);
+/*
+ * After applying a bundle from `peer`: `recv` and `ack` are its manifest's.
+ * When the peer has applied our bundle number recv[our site] but its ack
+ * does not cover what that bundle brought it up to, something we sent
+ * never arrived: "sent" falls back to the ack, so the next pack carries
+ * the missing changes again (*lost = 1).  Remembers, as the peer's
+ * properties "_applied" and "_lost", the last bundle of ours it applied
+ * and the one after which something was lost (cleared by the next pack).
+ * A stale bundle — `seq` below one of the peer's already applied — tells
+ * nothing new and changes nothing.
+ */
+int replica_check_lost(struct replica *rp, const char *peer, uint64_t seq,
+    const struct vector *recv, const struct vector *ack, int *lost,
+    char *err);
+int replica_log_list(struct replica *rp, struct replica_logent **out,
+    size_t *n, char *err);
+
+/* ---- shapes shared by the passes over changes (track/, sets/) ---- */
+
+/*
+ * Where a pass over changes (replica_changes, replica_changes_set)
+ * sends them.  For each table with changes, table() is called first,
+ * then row() for each row.  The rowchange and everything it points to
+ * are valid only during the call.
+ */
+struct replica_out_sink {
+	void *arg;
+	int (*table)(void *arg, const struct replica_table *t);
+	int (*row)(void *arg, const struct rowchange *rc);
+};
+
+/* Called now and then by long scans and passes. */
+typedef void (*replica_progress_fn)(void *arg, const char *what,
+    unsigned long long done, unsigned long long total);
+
+#endif

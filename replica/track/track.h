@@ -1,0 +1,74 @@
+/*
+ * replica/track/track.h — choosing the tables to track, the scan that
+ * records local edits as one local commit, and the changes above a vector
+ * that a bundle carries (the journal).  How a tracked table looks is the
+ * store's (store.h, "tracked tables").
+ *
+ * Every function returns 0 or a negative MULE_E* code and fills `err`.
+ * Include replica/replica.h rather than this file.
+ */
+#ifndef MULE_REPLICA_TRACK_H
+#define MULE_REPLICA_TRACK_H
+
+#include "replica/store/store.h"
+
+/* ---- choosing tables (replica/track/track.c) ---- */
+
+/*
+ * Starts tracking `name`: refuses a table without a primary key
+ * (MULE_ENOPK, explaining), a missing table (MULE_ENOTFOUND) and mule's
+ * own tables.  Existing rows become the baseline (one local commit).
+ * *intkey is set to 1 when the key is an integer the application
+ * probably assigns locally (independent inserts at two sites can collide).
+ * Tracking a tracked table is a no-op (*already = 1).
+ */
+int replica_track(struct replica *rp, const char *name, int *intkey,
+    int *already, char *err);
+/* Stops tracking (forgets the table's state).  MULE_ENOTFOUND if untracked. */
+int replica_untrack(struct replica *rp, const char *name, char *err);
+
+/* ---- scanning (docs/design.md §6) ---- */
+
+struct replica_table_stats {
+	char name[256];
+	uint64_t inserted, updated, deleted;
+};
+
+struct replica_scan_stats {
+	uint64_t rows;		/* rows looked at */
+	uint64_t inserted, updated, deleted;
+	size_t ntables;
+	struct replica_table_stats *tables;	/* heap, ntables entries */
+	uint64_t lamport;	/* the commit's counter (0: nothing changed) */
+};
+
+void replica_scan_stats_release(struct replica_scan_stats *s);
+
+/*
+ * Records unrecorded local edits of every tracked table as one local
+ * commit (the lamport counter goes up by one when anything changed).
+ * Must run inside a transaction (replica_begin) unless `dry` is set, in
+ * which case only the statistics are computed and nothing is written.
+ * The state is first brought to the tables' live column layout
+ * (replica/schema/record.c; the scan itself is replica/track/scan.c).
+ */
+int replica_scan(struct replica *rp, int dry, struct replica_scan_stats *st,
+    replica_progress_fn progress, void *parg, char *err);
+
+/* ---- outgoing changes (pack) ---- */
+
+/*
+ * Iterates every row holding a cell or existence change whose stamp is
+ * above `base` (per origin), table by table, into `sink` (store.h).
+ */
+int replica_changes(struct replica *rp, const struct vector *base,
+    const struct replica_out_sink *sink, replica_progress_fn progress,
+    void *parg, char *err);
+
+/*
+ * Forgets journal entries every peer has been sent (after a pack); a
+ * peer that later needs older changes gets them from a full pass.
+ */
+int replica_journal_prune(struct replica *rp, char *err);
+
+#endif

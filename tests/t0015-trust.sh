@@ -1,0 +1,185 @@
+#!/bin/sh
+# The trust boundary around a peer's migration (docs/design.md §14, issue
+# 13 items 1, 2 and 5): a trusted peer a, its laptop stolen, records
+# hand-written migrations with the normal `mule schema record` and packs
+# them for b.  b refuses each bundle with a message naming what the
+# migration tried, and b's database stays byte-for-byte what it was.
+# Both track `visits`; b keeps data in an untracked table `secret` (a has
+# one too, empty, so that its own `schema record` can run the script).
+. "$(dirname "$0")/lib/test-lib.sh"
+. "$TEST_DIR/lib/sites.sh"
+
+# attack NAME: a fresh pair in directory NAME; the attacker's migration is
+# NAME.sql (in the test's directory); b's dump goes to NAME/before.
+attack() {
+	mkdir "$1" && cd "$1" &&
+	setup_pair &&
+	for s in a b; do
+		sqlite3 $s.db "CREATE TABLE visits(id INTEGER PRIMARY KEY,
+		    district TEXT, phone TEXT);
+		    INSERT INTO visits VALUES (1, 'north', '555-0101'),
+		    (2, 'south', '555-0102');" &&
+		mule -d $s.db track visits >/dev/null 2>&1 || return 1
+	done &&
+	sqlite3 a.db "CREATE TABLE secret(s TEXT)" &&
+	sqlite3 b.db "CREATE TABLE secret(s TEXT);
+	    INSERT INTO secret VALUES ('the password');" &&
+	send a b && send b a &&
+	mule -d a.db schema record "../$1.sql" >record.out &&
+	_b=$(packs a b) &&
+	cp b.db before.db &&
+	full_dump b.db >before &&
+	test_must_fail mule -d b.db unpack "$_b" >out 2>err
+}
+
+# full_dump DB: every table, mule's own too, and the schema, as SQL.
+full_dump() { sqlite3 "$1" .dump; }
+
+# unchanged: b's database is what it was before the unpack.
+unchanged() {
+	full_dump b.db >after &&
+	test_cmp before after &&
+	test "$(sqlite3 b.db "SELECT count(*) FROM _mule_peers")" = 1
+}
+
+cat >trig-mule.sql <<'EOF'
+CREATE TRIGGER evil AFTER UPDATE ON visits BEGIN
+  INSERT OR REPLACE INTO _mule_config(key, value) VALUES ('mail.smtp', 'smtp://attacker');
+END;
+EOF
+test_expect_success 'a trigger whose body writes mule tables is refused' '
+	(attack trig-mule && unchanged &&
+	test_grep err "names .?_mule_config.?, which a peer.s migration may not reach")
+'
+
+cat >trig-secret.sql <<'EOF'
+CREATE TRIGGER leak AFTER INSERT ON visits BEGIN
+  UPDATE visits SET phone = (SELECT group_concat(s) FROM secret) WHERE id = new.id;
+END;
+EOF
+test_expect_success 'a trigger whose body reads an untracked table is refused' '
+	(attack trig-secret && unchanged &&
+	test_grep err "names .secret., which this site does not share")
+'
+
+cat >trig-upper.sql <<'EOF'
+CREATE TRIGGER evil2 AFTER DELETE ON visits BEGIN
+  DELETE FROM "_MULE_BUNDLES";
+END;
+EOF
+test_expect_success 'mule tables in upper case are mule tables' '
+	(attack trig-upper && unchanged &&
+	test_grep err "names ._mule_bundles.")
+'
+
+cat >temp-trig.sql <<'EOF'
+CREATE TEMP TRIGGER t1 AFTER INSERT ON main.visits BEGIN
+  DELETE FROM visits;
+END;
+EOF
+test_expect_success 'a TEMP trigger is refused' '
+	(attack temp-trig && unchanged &&
+	test_grep err "may not create temporary objects")
+'
+
+cat >rename.sql <<'EOF'
+CREATE TABLE x(peer TEXT, tbl TEXT, shared INT, filter TEXT, colmode INT);
+ALTER TABLE x RENAME TO _mule_shares;
+EOF
+test_expect_success 'a table renamed into mule names is refused' '
+	(attack rename && unchanged &&
+	test_grep err "changed mule.s or SQLite.s own tables")
+'
+
+cat >wipe.sql <<'EOF'
+DROP TABLE secret;
+EOF
+test_expect_success 'dropping an untracked table is refused' '
+	(attack wipe && unchanged &&
+	test_grep err "may not write table .secret.")
+'
+
+cat >read-secret.sql <<'EOF'
+UPDATE visits SET phone = (SELECT s FROM secret LIMIT 1);
+EOF
+test_expect_success 'reading an untracked table is refused' '
+	(attack read-secret && unchanged &&
+	test_grep err "may not read table .secret.")
+'
+
+cat >claim.sql <<'EOF'
+CREATE TABLE IF NOT EXISTS secret(s TEXT);
+DELETE FROM secret;
+EOF
+test_expect_success 'CREATE TABLE IF NOT EXISTS does not hand an untracked table to the peer' '
+	(attack claim && unchanged &&
+	test_grep err "may not create table .secret.")
+'
+
+cat >blob.sql <<'EOF'
+UPDATE visits SET phone = hex(randomblob(40000000)) WHERE id = 1;
+UPDATE visits SET phone = '555-0101' WHERE id = 1;
+EOF
+test_expect_success 'a migration over the memory budget is refused' '
+	(attack_blob() {
+		mkdir blob && cd blob && setup_pair &&
+		for s in a b; do
+			sqlite3 $s.db "CREATE TABLE visits(id INTEGER PRIMARY KEY,
+			    district TEXT, phone TEXT);
+			    INSERT INTO visits VALUES (1, '"'"'north'"'"', '"'"'555-0101'"'"');" &&
+			mule -d $s.db track visits >/dev/null 2>&1 || return 1
+		done &&
+		send a b && send b a &&
+		mule -d b.db config migration.max-memory 33554432 >/dev/null &&
+		mule -d a.db schema record ../blob.sql >record.out &&
+		_b=$(packs a b) &&
+		full_dump b.db >before && cp b.db before.db &&
+		test_must_fail mule -d b.db unpack "$_b" >out 2>err
+	}; attack_blob && unchanged &&
+	test_grep err "more memory than migration.max-memory allows")
+'
+
+cat >slow.sql <<'EOF'
+WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000000)
+SELECT count(*) FROM c WHERE x < 0;
+EOF
+test_expect_success 'a migration over the time budget is refused' '
+	(mkdir slow && cd slow && setup_pair &&
+	for s in a b; do
+		sqlite3 $s.db "CREATE TABLE visits(id INTEGER PRIMARY KEY, phone TEXT)" &&
+		mule -d $s.db track visits >/dev/null 2>&1 || exit 1
+	done &&
+	send a b &&
+	mule -d b.db config migration.max-seconds 1 >/dev/null &&
+	mule -d a.db schema record ../slow.sql >record.out &&
+	_b=$(packs a b) &&
+	full_dump b.db >before && cp b.db before.db &&
+	test_must_fail mule -d b.db unpack "$_b" >out 2>err &&
+	full_dump b.db >after && test_cmp before after &&
+	test_grep err "ran longer than migration.max-seconds allows")
+'
+
+cat >fine.sql <<'EOF'
+CREATE TABLE notes(id INTEGER PRIMARY KEY, visit INT, body TEXT);
+CREATE TRIGGER note_visit AFTER INSERT ON visits BEGIN
+  INSERT INTO notes(visit, body) VALUES (new.id, 'new visit');
+END;
+CREATE VIEW north AS SELECT * FROM visits WHERE district = 'north';
+EOF
+test_expect_success 'a migration within the boundary still applies' '
+	(mkdir fine && cd fine && setup_pair &&
+	for s in a b; do
+		sqlite3 $s.db "CREATE TABLE visits(id INTEGER PRIMARY KEY,
+		    district TEXT, phone TEXT)" &&
+		mule -d $s.db track visits >/dev/null 2>&1 || exit 1
+	done &&
+	sqlite3 b.db "CREATE TABLE secret(s TEXT)" &&
+	send a b &&
+	mule -d a.db schema record ../fine.sql >record.out &&
+	send a b &&
+	test_grep send.out "1 migration" &&
+	test "$(sqlite3 b.db "SELECT count(*) FROM sqlite_schema WHERE name IN
+	    ('"'"'notes'"'"', '"'"'note_visit'"'"', '"'"'north'"'"')")" = 3)
+'
+
+test_done
