@@ -270,11 +270,6 @@ void rp_set_tab_release(struct set_tab *tab);
  */
 int rp_set_row(struct replica_set *s, struct set_tab *tab,
     const struct mval *pk, int alive, int sent, int *mode, char *err);
-/*
- * A bundle to `peer` was lost: at the next pack, every row of its
- * filtered sets is evaluated again and those in the set go whole.
- */
-int rp_sets_lost(struct replica *rp, const char *peer, char *err);
 /* Local and incoming names of a mapped table (*ltable NULL: no map). */
 int rp_map_names(struct replica *rp, const char *peer, const char *table,
     uint32_t ncols, const char *const *cols, char **ltable, char ***lcols,

@@ -199,8 +199,10 @@ unpack_record(struct unpacker *u, struct sync_unpack_result *res,
 	    (r = replica_log_add(u->rp, u->info->bundle_id, "recv", u->peer,
 	    (int64_t)m->seq, label, res->summary, NULL, err)) != 0)
 		return r;
-	return replica_check_lost(u->rp, u->peer, m->seq, &m->recv, &m->ack,
-	    &res->lost, err);
+	if ((r = replica_check_lost(u->rp, u->peer, m->seq, &m->recv, &m->ack,
+	    &res->lost, err)) != 0)
+		return r;
+	return res->lost ? replica_sets_lost(u->rp, u->peer, err) : 0;
 }
 
 /* Inside the transaction: local drift and edits first, then the bundle. */

@@ -570,7 +570,7 @@ out:
 /* ---- packing ---- */
 
 int
-rp_sets_lost(struct replica *rp, const char *peer, char *err)
+replica_sets_lost(struct replica *rp, const char *peer, char *err)
 {
 	if (!rp_has_table(rp, "_mule_set_sent"))
 		return 0;

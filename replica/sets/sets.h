@@ -94,4 +94,11 @@ int replica_set_finish(struct replica_set *set,
     const struct replica_out_sink *sink, uint64_t *left, char *err);
 void replica_set_free(struct replica_set *set);
 
+/*
+ * A bundle to `peer` was lost (replica_check_lost said so): at the next
+ * pack, every row of its filtered sets is evaluated again and those in
+ * the set go whole.  Inside the unpack's transaction.
+ */
+int replica_sets_lost(struct replica *rp, const char *peer, char *err);
+
 #endif

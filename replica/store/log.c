@@ -329,8 +329,7 @@ replica_check_lost(struct replica *rp, const char *peer, uint64_t seq,
 		goto out;
 	/* It applied bundle k but lacks what k carried: one went missing. */
 	if ((r = rp_vector_put(rp, peer, "sent", ack, err)) != 0 ||
-	    (r = replica_peer_set(rp, peer, "_lost", num, err)) != 0 ||
-	    (r = rp_sets_lost(rp, peer, err)) != 0)
+	    (r = replica_peer_set(rp, peer, "_lost", num, err)) != 0)
 		goto out;
 	*lost = 1;
 out:

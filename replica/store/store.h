@@ -190,7 +190,8 @@ int replica_recv_seqs(struct replica *rp, struct vector *out, char *err);
  * properties "_applied" and "_lost", the last bundle of ours it applied
  * and the one after which something was lost (cleared by the next pack).
  * A stale bundle — `seq` below one of the peer's already applied — tells
- * nothing new and changes nothing.
+ * nothing new and changes nothing.  The caller then tells the sync sets
+ * (replica_sets_lost), which live above the store.
  */
 int replica_check_lost(struct replica *rp, const char *peer, uint64_t seq,
     const struct vector *recv, const struct vector *ack, int *lost,
