@@ -12,7 +12,7 @@
 #include "crypto/ident.h"
 #include "replica/replica.h"
 
-/* Exit codes (DESIGN §12). */
+/* Exit codes (docs/design.md §12). */
 #define EXIT_OK 0
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2

@@ -38,7 +38,7 @@ cmd_verify(struct cli *c, int argc, char **argv)
 	printf("%s: good signature from %s (%s), %s, %s\n", argv[optind],
 	    peer.name, fpr, strb_str(&sb),
 	    info->encrypted ? "encrypted" : "not encrypted");
-	/* DESIGN §1: a misaddressed bundle is refused like a bad one. */
+	/* docs/design.md §1: a misaddressed bundle is refused like a bad one. */
 	if (!bundle_is_recipient(br, &site.pub)) {
 		rc = cli_fail(MULE_ENOTRECIPIENT, "the signature is good, but "
 		    "the bundle is not addressed to this site");

@@ -1,6 +1,6 @@
 /*
  * replica/schema.h — schema fingerprints, generated migrations and the
- * catalogue of schema versions (DESIGN §9, docs/state.md "Schema").
+ * catalogue of schema versions (docs/design.md §9, docs/state.md "Schema").
  *
  * Two layers:
  *
@@ -171,7 +171,7 @@ void replica_schema_sync_release(struct replica_schema_sync *s);
  * when its fingerprint differs from the latest (version 1 when the
  * catalogue is empty), with a generated migration; and remaps the
  * per-row state of tables whose columns changed, so that the next scan
- * sees only real edits (DESIGN §9).
+ * sees only real edits (docs/design.md §9).
  */
 int replica_schema_sync(struct replica *rp, struct replica_schema_sync *out,
     char *err);

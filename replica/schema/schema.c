@@ -1022,7 +1022,7 @@ out:
 	return r;
 }
 
-/* The rebuild of `table` from `o` to `n` (DESIGN §9). */
+/* The rebuild of `table` from `o` to `n` (docs/design.md §9). */
 static int
 rebuild_plan(struct strb *sb, const char *table, const struct schema_obj *o,
     const struct schema_obj *n, char *err)

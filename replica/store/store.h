@@ -145,7 +145,7 @@ int replica_begin(struct replica *rp, char *err);
 int replica_commit(struct replica *rp, char *err);
 void replica_rollback(struct replica *rp);
 
-/* ---- vectors (DESIGN §8) ---- */
+/* ---- vectors (docs/design.md §8) ---- */
 
 /* Our own vector: per origin, the highest counter we have contiguously. */
 int replica_known(struct replica *rp, struct vector *out, char *err);

@@ -1,6 +1,6 @@
 /*
  * tests/unit/test_scan.c — the scan's change detection (replica_scan,
- * DESIGN §6) through the library, on temporary SQLite files.
+ * docs/design.md §6) through the library, on temporary SQLite files.
  *
  * Each case gets a fresh replica tracking four tables (an INTEGER PRIMARY
  * KEY table, a WITHOUT ROWID table with a composite key, a table with a
