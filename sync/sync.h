@@ -1,5 +1,5 @@
 /*
- * sync/sync.h — the protocol as library operations (DESIGN §8): what a
+ * sync/sync.h — the protocol as library operations (docs/design.md §8): what a
  * bundle to one or more peers holds, and applying one bundle.
  *
  * sync/ sits between the command line and the subsystems it combines:
