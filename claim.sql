@@ -1,2 +1,0 @@
-CREATE TABLE IF NOT EXISTS secret(s TEXT);
-DELETE FROM secret;
