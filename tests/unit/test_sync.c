@@ -435,6 +435,102 @@ test_lost_bundle(void **state)
 	    "SELECT count(*) FROM t WHERE id = 40 AND v = 'lost'"), 1);
 }
 
+/*
+ * A peer gone bad (alice's key, stolen) writes, through the project's own
+ * bundle writer, a segment for "_MULE_PEERS": SQLite's names ignore case,
+ * so applying it would add a key bob trusts.  bob refuses the bundle and
+ * its peers, config and bundle log stay as they were.
+ */
+static void
+test_reserved_segment(void **state)
+{
+	static const char *const cols[] = { "name", "key_id", "sign_pk",
+	    "box_pk" };
+	static const char *const tables[] = { "_MULE_PEERS", "_Mule_Config",
+	    "SQLITE_SEQUENCE" };
+	const uint32_t pkcol = 0;
+	char err[MULE_ERRLEN] = "", *path;
+	uint8_t key[32];
+	struct replica_site site, to;
+	struct sync_unpack_opts o;
+	struct bundle_writer *w;
+	struct manifest m;
+	struct rowchange rc;
+	struct cell cells[3];
+	struct mval pk;
+	struct sync_unpack_result res;
+	long long peers, logged;
+	uint64_t size;
+	size_t i, k;
+
+	(void)state;
+	assert_int_equal(replica_site(alice.rp, &site, err), 0);
+	peers = sql_int(bob.db, "SELECT count(*) FROM _mule_peers");
+	logged = sql_int(bob.db, "SELECT count(*) FROM _mule_bundles");
+	randombytes_buf(key, sizeof(key));
+	for (k = 0; k < sizeof(tables) / sizeof(tables[0]); k++) {
+		path = join_path(tmpdir, "evil.mule");
+		unlink(path);
+		assert_int_equal(bundle_writer_new(path, NULL, alice.sec,
+		    &bob.sec->pub, 1, 1, &w, err), 0);
+		assert_int_equal(bundle_writer_begin_table(w, tables[k], 4,
+		    cols, 1, &pkcol, err), 0);
+		memset(&rc, 0, sizeof(rc));
+		memset(cells, 0, sizeof(cells));
+		memset(&pk, 0, sizeof(pk));
+		pk.type = MVAL_TEXT;
+		pk.p = (const uint8_t *)"mallory";
+		pk.n = 7;
+		for (i = 0; i < 3; i++) {
+			cells[i].col = (uint32_t)i + 1;
+			cells[i].v.type = MVAL_BLOB;
+			cells[i].v.p = key;
+			cells[i].v.n = i == 0 ? 8 : 32;
+			cells[i].st.lamport = 1000;
+			memcpy(cells[i].st.origin, site.id, SITE_ID_LEN);
+		}
+		rc.npk = 1;
+		rc.pk = &pk;
+		rc.cl = 1;
+		rc.cl_stamp = cells[0].st;
+		rc.ncells = 3;
+		rc.cells = cells;
+		assert_int_equal(bundle_writer_add_row(w, &rc, err), 0);
+		manifest_init(&m);
+		randombytes_buf(m.bundle_id, sizeof(m.bundle_id));
+		memcpy(m.from, site.id, SITE_ID_LEN);
+		m.nto = 1;
+		assert_non_null(m.to = calloc(1, SITE_ID_LEN));
+		assert_int_equal(replica_site(bob.rp, &to, err), 0);
+		memcpy(m.to[0], to.id, SITE_ID_LEN);
+		m.seq = 900 + k;
+		assert_int_equal(bundle_writer_finish(w, &m, &size, err), 0);
+		bundle_writer_free(w);
+		manifest_release(&m);
+		memset(&o, 0, sizeof(o));
+		memset(&res, 0, sizeof(res));
+		o.me = bob.sec;
+		o.path = path;
+		assert_int_equal(sync_unpack(bob.rp, &o, &res, err),
+		    MULE_EINVAL);
+		sync_unpack_result_release(&res);
+		if (strstr(err, tables[k]) == NULL ||
+		    strstr(err, "internal table") == NULL)
+			fail_msg("not refused for its table: %s", err);
+		assert_int_equal(sql_int(bob.db, "SELECT count(*) FROM "
+		    "_mule_peers"), peers);
+		assert_int_equal(sql_int(bob.db, "SELECT count(*) FROM "
+		    "_mule_peers WHERE name = 'mallory'"), 0);
+		assert_int_equal(sql_int(bob.db, "SELECT count(*) FROM "
+		    "_mule_config WHERE key = 'mallory'"), 0);
+		assert_int_equal(sql_int(bob.db, "SELECT count(*) FROM "
+		    "_mule_tables WHERE lower(name) LIKE '\\_mule\\_%' ESCAPE "
+		    "'\\' OR lower(name) LIKE 'sqlite\\_%' ESCAPE '\\'"), 0);
+		assert_int_equal(sql_int(bob.db, "SELECT count(*) FROM "
+		    "_mule_bundles"), logged);
+	}
+}
+
 int
 main(void)
 {
@@ -447,6 +543,7 @@ main(void)
 		cmocka_unit_test(test_manifest_check),
 		cmocka_unit_test(test_deliver_fails),
 		cmocka_unit_test(test_lost_bundle),
+		cmocka_unit_test(test_reserved_segment),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
