@@ -174,6 +174,16 @@ check_dest(const char *path, int exclusive, char *err)
 	return 0;
 }
 
+/* The process's umask (reading it means setting it; set it back). */
+static mode_t
+file_umask(void)
+{
+	mode_t u = umask(077);
+
+	umask(u);
+	return u;
+}
+
 int
 safefile_open(struct safefile *sf, const char *path, mode_t mode,
     int exclusive, char *err)
@@ -202,7 +212,7 @@ safefile_open(struct safefile *sf, const char *path, mode_t mode,
 		    "cannot create a file in %s: %s", dir, strerror(errno));
 		goto out;
 	}
-	if (fchmod(fd, mode) != 0) {
+	if (fchmod(fd, mode & ~file_umask()) != 0) {
 		r = mule_errf(err, file_errno_code(errno), "chmod %s: %s",
 		    sb.s, strerror(errno));
 		goto out;

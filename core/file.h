@@ -25,8 +25,9 @@ struct safefile {
 };
 
 /*
- * Opens a temporary file for `path` with permission bits `mode` (applied
- * with fchmod, so the umask cannot widen or narrow them).  With
+ * Opens a temporary file for `path` with permission bits `mode` less the
+ * process's umask (applied with fchmod: the umask can narrow them, never
+ * widen them; a private file stays 0600 whatever the umask).  With
  * `exclusive`, an existing destination is MULE_EEXIST.
  */
 int safefile_open(struct safefile *sf, const char *path, mode_t mode,

@@ -182,4 +182,25 @@ test_expect_success 'a migration within the boundary still applies' '
 	    ('"'"'notes'"'"', '"'"'note_visit'"'"', '"'"'north'"'"')")" = 3)
 '
 
+# mode FILE: its permission bits, in octal.
+mode() { stat -c %a "$1"; }
+
+test_expect_success 'bundles, parts and images honour the umask; plaintext is private' '
+	(mkdir modes && cd modes && setup_pair &&
+	sqlite3 a.db "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);
+	    INSERT INTO t VALUES (1, hex(randomblob(3000)))" &&
+	mule -d a.db track t >/dev/null 2>&1 &&
+	mkdir o1 o2 o3 o4 &&
+	(umask 022 && mule -d a.db pack --to b -o o1/ >/dev/null) &&
+	test "$(mode o1/*.mule)" = 644 &&
+	(umask 077 && mule -d a.db pack --to b --full -o o2/ >/dev/null &&
+	    mule -d a.db pack --to b --full -o o3/ --volume-size 64k \
+	    --parity 1 >/dev/null) &&
+	test "$(mode o2/*.mule)" = 600 &&
+	for p in o3/*; do test "$(mode "$p")" = 600 || exit 1; done &&
+	(umask 022 && mule -d a.db pack --to b --full --no-encrypt \
+	    -o o4/ >/dev/null) &&
+	test "$(mode o4/*.mule)" = 600)
+'
+
 test_done
