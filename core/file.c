@@ -421,3 +421,27 @@ file_free_space(const char *path, uint64_t *bytes, char *err)
 	*bytes = (uint64_t)vs.f_bavail * (uint64_t)vs.f_frsize;
 	return 0;
 }
+
+int
+file_private_dir(const char *path, char *err)
+{
+	struct stat st;
+
+	if (mkdir(path, 0700) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return mule_errf(err, file_errno_code(errno), "cannot make "
+		    "the directory %s: %s", path, strerror(errno));
+	if (lstat(path, &st) != 0)
+		return mule_errf(err, file_errno_code(errno), "%s: %s", path,
+		    strerror(errno));
+	if (S_ISLNK(st.st_mode) || !S_ISDIR(st.st_mode))
+		return mule_errf(err, MULE_EINVAL, "%s is %s, not a directory "
+		    "of mule's own; remove it and try again", path,
+		    S_ISLNK(st.st_mode) ? "a symbolic link" : "a file");
+	if (st.st_uid != geteuid() || (st.st_mode & 022) != 0)
+		return mule_errf(err, MULE_EINVAL, "%s is not private (owned "
+		    "by another user, or writable by others); remove it, or "
+		    "make it yours with mode 0700", path);
+	return 0;
+}

@@ -99,4 +99,12 @@ int file_errno_code(int e);
 /* 1 if path exists (lstat), 0 if not. */
 int file_exists(const char *path);
 
+/*
+ * Makes `path` a private directory (mode 0700), or checks that it is one
+ * already: a real directory, not a symbolic link, owned by this user and
+ * writable by nobody else.  0, or a MULE_E* code with a message saying
+ * what is wrong and what to do.
+ */
+int file_private_dir(const char *path, char *err);
+
 #endif

@@ -203,4 +203,25 @@ test_expect_success 'bundles, parts and images honour the umask; plaintext is pr
 	test "$(mode o4/*.mule)" = 600)
 '
 
+test_expect_success 'the spool is never a symbolic link' '
+	(mkdir spool && cd spool && setup_pair &&
+	for s in a b; do
+		sqlite3 $s.db "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)" &&
+		mule -d $s.db track t >/dev/null 2>&1 || exit 1
+	done &&
+	sqlite3 a.db "INSERT INTO t VALUES (1, hex(randomblob(30000)))" &&
+	mkdir parts elsewhere &&
+	mule -d a.db pack --to b -o parts/ --volume-size 16k >/dev/null &&
+	ln -s elsewhere b.db.mule-spool &&
+	full_dump b.db >before &&
+	test_must_fail mule -d b.db unpack "$(ls parts/* | head -1)" \
+	    >out 2>err &&
+	test_grep err "b.db.mule-spool is a symbolic link" &&
+	test "$(ls -A elsewhere)" = "" &&
+	full_dump b.db >after && test_cmp before after &&
+	rm b.db.mule-spool &&
+	mule -d b.db unpack parts/ >out &&
+	test "$(sqlite3 b.db "SELECT count(*) FROM t")" = 1)
+'
+
 test_done

@@ -107,12 +107,9 @@ xport_spool_add(const char *db, const char *path, char idhex[33],
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((mkdir(root, 0700) != 0 && errno != EEXIST) ||
-	    (mkdir(dir, 0700) != 0 && errno != EEXIST)) {
-		r = mule_errf(err, file_errno_code(errno), "cannot make the "
-		    "spool %s: %s", dir, strerror(errno));
+	if ((r = file_private_dir(root, err)) != 0 ||
+	    (r = file_private_dir(dir, err)) != 0)
 		goto out;
-	}
 	/* A second, different copy of one part is kept too (one may be bad). */
 	for (i = 0; i < 100; i++) {
 		strb_reset(&sb);
