@@ -355,6 +355,7 @@ emit_row(struct outctx *c, struct outtable *o, sqlite3_stmt *state,
 	rc.cl = rs.cl;
 	to_stamp(c, &rs.cl_st, &rc.cl_stamp);
 	memcpy(rc.hash, sqlite3_column_blob(state, 2), ROW_HASH_LEN);
+	r = 0;
 	if (rs.cl % 2 == 0)
 		r = tomb_cells(c, o, &rs, &n);
 	else if (n > 0)
