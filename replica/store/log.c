@@ -179,6 +179,24 @@ replica_conflicts_free(struct replica_conflict *v, size_t n)
 	free(v);
 }
 
+const char *
+replica_conflict_kind_name(int kind)
+{
+	switch (kind) {
+	case MERGE_CONFLICT_CELL_OVERWRITTEN:
+		return "cell overwritten";
+	case MERGE_CONFLICT_LOST_TO_DELETION:
+		return "edit lost to a deletion";
+	case MERGE_CONFLICT_COLLIDING_INSERT:
+		return "colliding insert";
+	case MERGE_CONFLICT_LEFT_SET:
+		return "row left a set";
+	case MERGE_CONFLICT_BASELINES_DIFFER:
+		return "baselines differ";
+	}
+	return "unknown";
+}
+
 int
 replica_conflicts(struct replica *rp, struct replica_conflict **out,
     size_t *n, char *err)
@@ -191,7 +209,7 @@ replica_conflicts(struct replica *rp, struct replica_conflict **out,
 
 	if ((r = rp_prepare(rp, "SELECT id, tbl, pk, col, local, "
 	    "local_lamport, local_origin, remote, remote_lamport, "
-	    "remote_origin, winner, bundle FROM _mule_conflicts "
+	    "remote_origin, winner, bundle, kind FROM _mule_conflicts "
 	    "WHERE resolved = 0 ORDER BY id", &st, err)) != 0)
 		return r;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -219,6 +237,7 @@ replica_conflicts(struct replica *rp, struct replica_conflict **out,
 		copy_col(c->winner, sizeof(c->winner), st, 10);
 		if (sqlite3_column_bytes(st, 11) == 16)
 			memcpy(c->bundle, sqlite3_column_blob(st, 11), 16);
+		c->kind = sqlite3_column_int(st, 12);
 		if (c->table == NULL || c->pk == NULL || c->col == NULL ||
 		    c->local == NULL || c->remote == NULL) {
 			r = mule_errf(err, MULE_ENOMEM, "out of memory");
