@@ -298,18 +298,58 @@ ensure_tracked(struct replica_apply *a, const char *table, char *err)
 	return rp_table_get(a->rp, table, &a->t, err);
 }
 
+/* The statements for the current table: state, journal, data row. */
+static int
+table_prepare(struct replica_apply *a, char *err)
+{
+	const struct replica_table *t = a->t;
+	struct strb sb;
+	char sname[32];
+	int r;
+
+	strb_init(&sb);
+	state_table(t->tid, sname);
+	strb_addf(&sb, "SELECT cl, hash, st FROM %s WHERE pk = ?1", sname);
+	if ((r = rp_prepare(a->rp, strb_str(&sb), &a->get, err)) != 0)
+		goto out;
+	strb_reset(&sb);
+	strb_addf(&sb, "INSERT OR REPLACE INTO %s(pk, cl, hash, st) "
+	    "VALUES (?1, ?2, ?3, ?4)", sname);
+	if ((r = rp_prepare(a->rp, strb_str(&sb), &a->put, err)) != 0)
+		goto out;
+	if ((r = rp_prepare(a->rp, "INSERT OR IGNORE INTO _mule_journal(pk,"
+	    " lamport, tid) VALUES (?1, ?2, ?3)", &a->jrn, err)) != 0)
+		goto out;
+	strb_reset(&sb);
+	strb_add(&sb, "SELECT ");
+	sql_cols(&sb, t);
+	strb_add(&sb, " FROM ");
+	strb_add_ident(&sb, t->name);
+	strb_add(&sb, " WHERE ");
+	sql_pk_where(&sb, t, 1);
+	if ((r = rp_prepare(a->rp, strb_str(&sb), &a->sel, err)) != 0)
+		goto out;
+	strb_reset(&sb);
+	strb_add(&sb, "DELETE FROM ");
+	strb_add_ident(&sb, t->name);
+	strb_add(&sb, " WHERE ");
+	sql_pk_where(&sb, t, 1);
+	r = rp_prepare(a->rp, strb_str(&sb), &a->del, err);
+out:
+	strb_release(&sb);
+	return r;
+}
+
 int
 replica_apply_table(struct replica_apply *a, const char *table,
     uint32_t ncols, const char *const *cols, uint32_t npk,
     const uint32_t *pkcols, char *err)
 {
 	struct replica_table *t;
-	struct strb sb;
-	char sname[32], *ltable = NULL, **lcols = NULL;
+	char *ltable = NULL, **lcols = NULL;
 	uint32_t i, j, covered = 0;
 	int r = MULE_EINTERNAL;
 
-	strb_init(&sb);
 	if ((r = flush_alive(a, err)) != 0)
 		goto out;
 	apply_table_release(a);
@@ -382,33 +422,7 @@ replica_apply_table(struct replica_apply *a, const char *table,
 			goto out;
 		}
 	}
-	state_table(t->tid, sname);
-	strb_addf(&sb, "SELECT cl, hash, st FROM %s WHERE pk = ?1", sname);
-	if ((r = rp_prepare(a->rp, strb_str(&sb), &a->get, err)) != 0)
-		goto out;
-	strb_reset(&sb);
-	strb_addf(&sb, "INSERT OR REPLACE INTO %s(pk, cl, hash, st) "
-	    "VALUES (?1, ?2, ?3, ?4)", sname);
-	if ((r = rp_prepare(a->rp, strb_str(&sb), &a->put, err)) != 0)
-		goto out;
-	if ((r = rp_prepare(a->rp, "INSERT OR IGNORE INTO _mule_journal(pk,"
-	    " lamport, tid) VALUES (?1, ?2, ?3)", &a->jrn, err)) != 0)
-		goto out;
-	strb_reset(&sb);
-	strb_add(&sb, "SELECT ");
-	sql_cols(&sb, t);
-	strb_add(&sb, " FROM ");
-	strb_add_ident(&sb, t->name);
-	strb_add(&sb, " WHERE ");
-	sql_pk_where(&sb, t, 1);
-	if ((r = rp_prepare(a->rp, strb_str(&sb), &a->sel, err)) != 0)
-		goto out;
-	strb_reset(&sb);
-	strb_add(&sb, "DELETE FROM ");
-	strb_add_ident(&sb, t->name);
-	strb_add(&sb, " WHERE ");
-	sql_pk_where(&sb, t, 1);
-	if ((r = rp_prepare(a->rp, strb_str(&sb), &a->del, err)) != 0)
+	if ((r = table_prepare(a, err)) != 0)
 		goto out;
 	if (a->leaving && ncols != npk) {
 		r = mule_errf(err, MULE_EFORMAT, "table '%s': rows that left "
@@ -419,7 +433,6 @@ replica_apply_table(struct replica_apply *a, const char *table,
 out:
 	free(ltable);
 	strv_free(lcols, ncols);
-	strb_release(&sb);
 	return r;
 }
 
