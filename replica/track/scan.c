@@ -4,7 +4,11 @@
  * Every row of a tracked table is hashed and compared with its state row.
  * New, changed and vanished rows become one local commit: the lamport
  * counter goes up by one and every changed cell gets the stamp
- * (counter, this site).  Tables whose key is the rowid are walked in key
+ * (counter, this site) and, as causal context, the value it replaced
+ * joined with that value's context; a vanished row's tombstone keeps what
+ * the deletion knew of each column; a table's first scan records its data
+ * as the baseline (zero-stamped cells, each its own base; see
+ * docs/state.md "Merging").  Tables whose key is the rowid are walked in key
  * order next to their state (a merge join); others look each row's state
  * up by key, and look for vanished rows only when the counts say some
  * are missing.
