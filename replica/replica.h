@@ -219,6 +219,12 @@ int replica_journal_prune(struct replica *rp, char *err);
 
 /* ---- incoming changes (unpack) ---- */
 
+/*
+ * What applying a bundle did: rows read; rows inserted, updated (some
+ * value written: only rows whose values changed), deleted; cells of alive
+ * rows read; rows that changed no data (older, equal, or only their
+ * stamps moved); conflicts logged.
+ */
 struct replica_apply_stats {
 	uint64_t rows, inserted, updated, deleted, cells, ignored;
 	uint64_t conflicts;
