@@ -368,11 +368,11 @@ replica_conflict_resolve(struct replica *rp, int64_t id, const char *keep,
 	struct strb sb;
 	const char *col, *winner;
 	uint32_t i;
-	int rc, r = MULE_EINTERNAL, vcol;
+	int rc, r = MULE_EINTERNAL, vcol, kind;
 
 	strb_init(&sb);
 	if ((r = rp_prepare(rp, "SELECT tbl, pkey, col, winner, local_v, "
-	    "remote_v, resolved FROM _mule_conflicts WHERE id = ?", &st,
+	    "remote_v, resolved, kind FROM _mule_conflicts WHERE id = ?", &st,
 	    err)) != 0)
 		goto out;
 	sqlite3_bind_int64(st, 1, id);
@@ -390,7 +390,9 @@ replica_conflict_resolve(struct replica *rp, int64_t id, const char *keep,
 	col = (const char *)sqlite3_column_text(st, 2);
 	winner = (const char *)sqlite3_column_text(st, 3);
 	vcol = keep == NULL ? -1 : strcmp(keep, "local") == 0 ? 4 : 5;
-	if (strcmp(col, "*") == 0) {
+	kind = sqlite3_column_int(st, 7);
+	if (kind == MERGE_CONFLICT_LOST_TO_DELETION ||
+	    kind == MERGE_CONFLICT_LEFT_SET) {
 		/* A whole row: only the winner can be kept (it is there). */
 		if (keep == NULL || strcmp(keep, winner) != 0) {
 			r = mule_errf(err, MULE_EINVAL, "conflict #%lld is about "
