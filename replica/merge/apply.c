@@ -208,7 +208,7 @@ to_istamp(struct replica_apply *a, const struct stamp *s, struct istamp *out,
  * Used only for rows leaving a set.
  */
 static int
-sender_saw(const struct replica_apply *a, const struct istamp *s)
+ack_covers(const struct replica_apply *a, const struct istamp *s)
 {
 	if (s->lamport == 0)
 		return 1;	/* the zero stamp: nobody's edit */
@@ -732,7 +732,7 @@ apply_left(struct replica_apply *a, const struct rowchange *rc, char *err)
 	}
 	for (j = 0; j < old.ncols && j < t->ncols; j++)
 		if (old.colst[j].origin == a->rp->me &&
-		    !sender_saw(a, &old.colst[j]) && (mine == UINT32_MAX ||
+		    !ack_covers(a, &old.colst[j]) && (mine == UINT32_MAX ||
 		    old.colst[j].lamport > old.colst[mine].lamport))
 			mine = j;
 	bind_pk(a, a->sel, 1, rc);
