@@ -143,7 +143,10 @@ int merge_ctx_min(const struct merge_ctx *a, const struct merge_ctx *b,
 /*
  * 1 when the value `v` had been seen by the writer of `u` (u's dot, or an
  * earlier write of u's origin, or an entry of u's context covers it; a
- * baseline value when it is u's base).  u->v is not used.
+ * baseline value — zero stamp, with a base — when it is u's base).  A
+ * zero-stamped value without a base is a default, nobody's value, and
+ * always counts as seen.  u->v is not used; u->st may be the zero stamp
+ * (a deletion's knowledge).
  */
 int merge_seen(const struct merge_cell_in *v, const struct merge_cell_in *u);
 /*
@@ -157,8 +160,14 @@ int istamp_cmp(const struct istamp *a, const struct istamp *b,
 /*
  * Merges one incoming cell into the local one, in a row whose existence
  * merge gave `row` (MERGE_ROW_INSERT: `local` is ignored; otherwise its
- * value must be set).  Fills *out (out->ctx is a heap copy to release).
- * 0 or MULE_ENOMEM.
+ * value must be set).  The higher stamp wins (MERGE_ROW_INSERT and
+ * MERGE_ROW_RECREATED: the incoming cell, whatever the stamps); between
+ * two zero stamps a baseline beats a default, then the higher value in
+ * merge_value_cmp order.  A winning incoming value keeps its own stamp
+ * and context.  When it replaces a different local value it had not seen
+ * (merge_seen), out->conflict says of what kind (row->kind, or
+ * MERGE_CONFLICT_BASELINES_DIFFER for a baseline).  Fills *out (out->ctx
+ * is a heap copy to release).  0 or MULE_ENOMEM.
  */
 int merge_cell(const struct merge_cell_in *local,
     const struct merge_cell_in *incoming, const struct merge_row_out *row,
