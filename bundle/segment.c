@@ -409,13 +409,17 @@ cell_put(struct segment_enc *e, struct buf *b, const struct cell *c,
 
 	if (c->nctx > CELL_CTX_MAX)
 		return MULE_ETOOLARGE;
-	if ((r = buf_put_varint(b, ((uint64_t)c->col << 2) |
-	    ((uint64_t)(c->has_base != 0) << 1) | (c->nctx != 0))) != 0)
+	if (c->has_base == CELL_BASE_SELF && (!alive || c->st.lamport != 0))
+		return MULE_EINVAL;	/* only a baseline value is its own base */
+	if ((r = buf_put_varint(b, ((uint64_t)c->col << 3) |
+	    ((uint64_t)(c->has_base == CELL_BASE_SELF) << 2) |
+	    ((uint64_t)(c->has_base == CELL_BASE_HASH) << 1) |
+	    (c->nctx != 0))) != 0)
 		return r;
 	if (alive && ((r = value_put(b, &c->v)) != 0 ||
 	    (r = stamp_put(e, b, &c->st)) != 0))
 		return r;
-	if (c->has_base && (r = buf_put_u32(b, c->base)) != 0)
+	if (c->has_base == CELL_BASE_HASH && (r = buf_put_u32(b, c->base)) != 0)
 		return r;
 	if (c->nctx != 0 && (r = buf_put_varint(b, c->nctx)) != 0)
 		return r;
@@ -794,13 +798,16 @@ cell_get(struct segment_dec *d, uint32_t i, int alive, const char **what)
 
 	memset(c, 0, sizeof(*c));
 	*what = "cell column";
-	if ((r = buf_get_varint_max(&d->b, ((uint64_t)d->h.ncols << 2) - 1,
+	if ((r = buf_get_varint_max(&d->b, ((uint64_t)d->h.ncols << 3) - 1,
 	    &v)) != 0)
 		return r == MULE_ETOOLARGE ? MULE_EFORMAT : r;
-	if (i > 0 && (v >> 2) <= d->cells[i - 1].col)
+	if (i > 0 && (v >> 3) <= d->cells[i - 1].col)
 		return MULE_EFORMAT;
-	c->col = (uint32_t)(v >> 2);
-	c->has_base = (v & 2) != 0;
+	c->col = (uint32_t)(v >> 3);
+	if ((v & 6) == 6 || ((v & 4) && !alive))
+		return MULE_EFORMAT;
+	c->has_base = (v & 4) ? CELL_BASE_SELF : (v & 2) ? CELL_BASE_HASH :
+	    CELL_BASE_NONE;
 	*what = "cell value";
 	if (alive && (r = value_get(&d->b, 0, &c->v)) != 0)
 		return r;
@@ -808,7 +815,10 @@ cell_get(struct segment_dec *d, uint32_t i, int alive, const char **what)
 	if (alive && (r = stamp_get(d, &c->st)) != 0)
 		return r;
 	*what = "cell base";
-	if (c->has_base && (r = buf_get_u32(&d->b, &c->base)) != 0)
+	if (c->has_base == CELL_BASE_SELF && c->st.lamport != 0)
+		return MULE_EFORMAT;
+	if (c->has_base == CELL_BASE_HASH &&
+	    (r = buf_get_u32(&d->b, &c->base)) != 0)
 		return r;
 	if ((v & 1) == 0)
 		return 0;

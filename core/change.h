@@ -69,7 +69,8 @@ struct vec_entry {
  *
  * In a deletion (even causal length) the cells carry no value and a zero
  * stamp: each is what the deleter knew of that column (the held value's
- * dot joined with its context, and its base).
+ * dot joined with its context, and its base); a column without a cell is
+ * one the deleter knew nothing of.
  */
 struct cell {
 	uint32_t col;
@@ -78,7 +79,18 @@ struct cell {
 	uint32_t nctx;			/* at most CELL_CTX_MAX */
 	const struct vec_entry *ctx;
 	uint32_t base;
-	int has_base;
+	int has_base;			/* enum cell_base */
+};
+
+/*
+ * has_base: CELL_BASE_NONE; CELL_BASE_HASH, `base` holds it; or
+ * CELL_BASE_SELF, the base is the cell's own value (a baseline value sent
+ * with its row; the receiver hashes the value, nothing else travels).
+ */
+enum cell_base {
+	CELL_BASE_NONE = 0,
+	CELL_BASE_HASH = 1,
+	CELL_BASE_SELF = 2,
 };
 
 /*

@@ -785,9 +785,9 @@ out:
 }
 
 /*
- * A by-reference incoming value resolved to its bytes (from
- * temp.mule_values), so that it compares with the local value; *out is
- * the value itself when it is not a reference or not available.
+ * Incoming value j resolved into a->inres[j]: a by-reference value gets
+ * its bytes (from temp.mule_values, copied to a->resbuf[j]) so that it
+ * compares and hashes like the local value; any other is itself.
  */
 static int
 resolve_ref(struct replica_apply *a, uint32_t j, char *err)
@@ -842,10 +842,12 @@ read_incoming(struct replica_apply *a, const struct rowchange *rc, char *err)
 		j = a->map[c->col];
 		a->inhas[j] = 1;
 		a->inval[j] = rc->cl % 2 == 1 ? &c->v : NULL;
-		if ((r = to_istamp(a, &c->st, &a->instamp[j], err)) != 0)
+		if ((r = to_istamp(a, &c->st, &a->instamp[j], err)) != 0 ||
+		    (a->inval[j] != NULL && (r = resolve_ref(a, j, err)) != 0))
 			return r;
-		a->inctx[j].base = c->base;
-		a->inctx[j].has_base = c->has_base;
+		a->inctx[j].has_base = c->has_base != CELL_BASE_NONE;
+		a->inctx[j].base = c->has_base == CELL_BASE_SELF ?
+		    val_hash(&a->inres[j]) : c->base;
 		for (k = 0; k < c->nctx; k++) {
 			struct stamp s;
 
@@ -948,8 +950,6 @@ merge_cells(struct replica_apply *a, const struct rowchange *rc,
 	for (j = 0; j < a->t->ncols && r == 0; j++) {
 		if (!a->inhas[j])
 			continue;
-		if ((r = resolve_ref(a, j, err)) != 0)
-			break;
 		local_cell(a, old, j, &v, &lin);
 		memset(&iin, 0, sizeof(iin));
 		iin.v = &a->inres[j];
@@ -1040,7 +1040,8 @@ apply_insert(struct replica_apply *a, const struct rowchange *rc,
 
 /*
  * The tombstone of an incoming deletion: per column what the deletion
- * knew (its own knowledge, never joined with what lost here).
+ * knew (its own knowledge, never joined with what lost here; nothing for
+ * a column it sent no cell for).
  */
 static int
 tombstone_set(struct replica_apply *a, struct rowstate *ns)
@@ -1075,8 +1076,7 @@ apply_delete(struct replica_apply *a, const struct rowchange *rc,
 	s = sqlite3_step(a->sel);
 	for (j = 0; s == SQLITE_ROW && j < a->t->ncols; j++) {
 		local_cell(a, old, j, &v, &lin);
-		if (merge_delete_loses(&lin, a->inhas[j] ? &a->inctx[j] :
-		    NULL))
+		if (merge_delete_loses(&lin, &a->inctx[j]))
 			break;
 	}
 	if (s == SQLITE_ROW && j < a->t->ncols) {
@@ -1110,8 +1110,6 @@ apply_both_deleted(struct replica_apply *a, const struct rowchange *rc,
 	int moved = row->changed, r;
 
 	for (j = 0; j < a->t->ncols; j++) {
-		if (!a->inhas[j])
-			continue;
 		if ((r = merge_ctx_min(&ns->colctx[j], &a->inctx[j], &m)) != 0)
 			return mule_errf(err, r, "out of memory");
 		if (m.n != ns->colctx[j].n || m.has_base !=

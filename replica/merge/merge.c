@@ -263,8 +263,6 @@ merge_delete_loses(const struct merge_cell_in *local,
 {
 	struct merge_cell_in del;
 
-	if (known == NULL)
-		return local->st.lamport != 0;
 	memset(&del, 0, sizeof(del));
 	del.ctx = known;
 	return !merge_seen(local, &del);

@@ -175,8 +175,7 @@ int merge_cell(const struct merge_cell_in *local,
 /*
  * A deletion reaching a local value: 1 when the deleter had not seen it
  * (a conflict), else 0.  `known` is the deletion's knowledge of that
- * column; NULL when the deletion carries none (a masked column): then
- * only a baseline value counts as seen.
+ * column (NULL: none, the empty context).  A default is never lost.
  */
 int merge_delete_loses(const struct merge_cell_in *local,
     const struct merge_ctx *known);

@@ -10,11 +10,13 @@
  * existence stamp (varint lamport, varint origin index); the common stamp
  * most columns share (varint lamport, varint origin); then per column:
  * COLHASH_LEN bytes of value hash (big-endian), varint x, where bit 0 says
- * a context follows, bit 1 a base, and x >> 2 is 0 when the column has
- * the common stamp, else lamport + 1 followed by varint origin; then with
- * bit 1 the base (4 bytes, a val_hash), and with bit 0 a varint count
- * (1..CELL_CTX_MAX) and that many entries (varint counter, varint origin).
- * An empty context and no base cost nothing beyond x.  See merge.h for
+ * a context follows, bit 1 a base, bit 2 that the base is the column's
+ * own value hash (a baseline; nothing follows for it), and x >> 3 is 0
+ * when the column has the common stamp, else lamport + 1 followed by
+ * varint origin; then with bit 1 the base (4 bytes, a val_hash), and with
+ * bit 0 a varint count (1..CELL_CTX_MAX) and that many entries (varint
+ * counter, varint origin).  An empty context and no base, or a baseline,
+ * cost nothing beyond x.  See merge.h for
  * what stamps and contexts mean, docs/state.md "Merging" for why.
  */
 #include <stdlib.h>
@@ -79,12 +81,12 @@ common_stamp(const struct rowstate *s)
 }
 
 static int
-ctx_put(struct buf *b, const struct merge_ctx *c)
+ctx_put(struct buf *b, const struct merge_ctx *c, uint64_t fl)
 {
 	uint32_t k;
 	int r = 0;
 
-	if (c->has_base)
+	if (fl & 2)
 		r |= buf_put_u32(b, c->base);
 	if (c->n != 0)
 		r |= buf_put_varint(b, c->n);
@@ -113,18 +115,19 @@ rowstate_encode(const struct rowstate *s, uint8_t **blob, size_t *len)
 	for (i = 0; i < s->ncols; i++) {
 		if (s->colctx[i].n > CELL_CTX_MAX)
 			r |= MULE_ETOOLARGE;
-		fl = (s->colctx[i].n != 0) |
-		    ((uint64_t)(s->colctx[i].has_base != 0) << 1);
+		fl = s->colctx[i].n != 0;
+		if (s->colctx[i].has_base)
+			fl |= s->colctx[i].base == s->colhash[i] ? 4 : 2;
 		r |= buf_put_u32(&b, s->colhash[i]);
 		if (s->colst[i].lamport == common.lamport &&
 		    s->colst[i].origin == common.origin) {
 			r |= buf_put_varint(&b, fl);
 		} else {
 			r |= buf_put_varint(&b,
-			    ((s->colst[i].lamport + 1) << 2) | fl);
+			    ((s->colst[i].lamport + 1) << 3) | fl);
 			r |= buf_put_varint(&b, (uint64_t)s->colst[i].origin);
 		}
-		r |= ctx_put(&b, &s->colctx[i]);
+		r |= ctx_put(&b, &s->colctx[i], fl);
 	}
 	if (r != 0) {
 		buf_release(&b);
@@ -137,13 +140,15 @@ rowstate_encode(const struct rowstate *s, uint8_t **blob, size_t *len)
 
 /* One column's base and context (flags x as in the blob). */
 static int
-ctx_get(struct buf *b, uint64_t x, struct merge_ctx *c)
+ctx_get(struct buf *b, uint64_t x, uint32_t hash, struct merge_ctx *c)
 {
 	uint64_t n, k, l, o;
 
-	if ((x & 2) && buf_get_u32(b, &c->base) != 0)
+	if ((x & 6) == 6 || ((x & 2) && buf_get_u32(b, &c->base) != 0))
 		return MULE_EFORMAT;
-	c->has_base = (x & 2) != 0;
+	if (x & 4)
+		c->base = hash;
+	c->has_base = (x & 6) != 0;
 	if ((x & 1) == 0)
 		return 0;
 	if (buf_get_varint_max(b, CELL_CTX_MAX, &n) != 0 || n == 0 ||
@@ -188,15 +193,15 @@ rowstate_decode(struct rowstate *s, const void *blob, size_t len)
 		if (buf_get_u32(&b, &h) != 0 || buf_get_varint(&b, &x) != 0)
 			goto bad;
 		s->colhash[i] = h;
-		if ((x >> 2) == 0) {
+		if ((x >> 3) == 0) {
 			s->colst[i] = common;
 		} else {
 			if (buf_get_varint(&b, &o) != 0)
 				goto bad;
-			s->colst[i].lamport = (x >> 2) - 1;
+			s->colst[i].lamport = (x >> 3) - 1;
 			s->colst[i].origin = (int64_t)o;
 		}
-		if (ctx_get(&b, x, &s->colctx[i]) != 0)
+		if (ctx_get(&b, x, h, &s->colctx[i]) != 0)
 			goto bad;
 	}
 	if (buf_avail(&b) != 0)

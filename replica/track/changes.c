@@ -206,7 +206,8 @@ ctx_room(struct outtable *o, size_t used, size_t n)
 
 /*
  * Copies the contexts of the n cells of o->cells (their col set to the
- * state's column in `scol`) into o->ctx and points the cells at them.
+ * state's column in `scol`) into o->ctx and points the cells at them.  A
+ * baseline value sent with its row says only that it is its own base.
  */
 static int
 cells_ctx(const struct outctx *c, struct outtable *o, const struct rowstate *rs,
@@ -214,7 +215,7 @@ cells_ctx(const struct outctx *c, struct outtable *o, const struct rowstate *rs,
 {
 	const struct merge_ctx *x;
 	size_t used = 0, k;
-	uint32_t i;
+	uint32_t i, j;
 	int r;
 
 	for (i = 0; i < n; i++) {
@@ -230,9 +231,12 @@ cells_ctx(const struct outctx *c, struct outtable *o, const struct rowstate *rs,
 			memcpy(o->ctx[used + k].origin, s.origin, SITE_ID_LEN);
 			o->ctx[used + k].counter = s.lamport;
 		}
+		j = scol[i];
 		o->cells[i].nctx = x->n;
 		o->cells[i].base = x->base;
-		o->cells[i].has_base = x->has_base;
+		o->cells[i].has_base = !x->has_base ? CELL_BASE_NONE :
+		    rs->cl % 2 == 1 && rs->colst[j].lamport == 0 &&
+		    x->base == rs->colhash[j] ? CELL_BASE_SELF : CELL_BASE_HASH;
 		used += x->n;
 	}
 	for (i = 0, used = 0; i < n; used += o->cells[i].nctx, i++)
@@ -241,8 +245,8 @@ cells_ctx(const struct outctx *c, struct outtable *o, const struct rowstate *rs,
 }
 
 /*
- * A deletion's cells: per column sent, no value, and as context what the
- * deletion knew of the column.
+ * A deletion's cells: per column sent that the deletion knew something
+ * of, no value, and as context what it knew.
  */
 static int
 tomb_cells(const struct outctx *c, struct outtable *o,
@@ -252,7 +256,8 @@ tomb_cells(const struct outctx *c, struct outtable *o,
 	uint32_t i, k = 0;
 
 	for (i = 0; i < rs->ncols && i < o->t->ncols; i++) {
-		if (send != NULL && !send[i])
+		if ((send != NULL && !send[i]) || (rs->colctx[i].n == 0 &&
+		    !rs->colctx[i].has_base))
 			continue;
 		memset(&o->cells[k], 0, sizeof(o->cells[k]));
 		o->cells[k].col = send != NULL ? o->pos[i] : i;

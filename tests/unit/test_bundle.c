@@ -361,6 +361,8 @@ gen_row(struct gen *g, size_t t, uint64_t i)
 			else
 				set_real(&g->cells[n].v, 1.5 * (double)i);
 			set_stamp(&g->cells[n].st, 0, 0);
+			if (i % 6 == 1)	/* a baseline: its own base */
+				g->cells[n].has_base = CELL_BASE_SELF;
 			n++;
 		}
 		g->cells[n].col = 4;
