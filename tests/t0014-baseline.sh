@@ -78,6 +78,7 @@ test_expect_success 'the same cell edited at both copies: one conflict, as for a
 test_expect_success 'baselines that differ converge, and the lost one is logged' '
 	mkdir s5 && cd s5 &&
 	setup_pair &&
+	W=$(next_winner a b) && L=$( [ "$W" = a ] && echo b || echo a ) &&
 	for s in a b; do
 		sqlite3 $s.db "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);
 		    INSERT INTO t VALUES (1, '\''same'\''), (2, '\''only $s'\'')" &&
@@ -87,10 +88,27 @@ test_expect_success 'baselines that differ converge, and the lost one is logged'
 	mule -d b.db unpack "$A" >/dev/null &&
 	mule -d a.db unpack "$B" >/dev/null &&
 	db_same a.db b.db &&
-	check_val a.db "SELECT v FROM t WHERE id = 2" "only b" &&
-	conflict_is a.db t 2 v "'\''only a'\''" "'\''only b'\''" remote &&
-	no_conflict b.db t 2 &&
+	check_val a.db "SELECT v FROM t WHERE id = 2" "only $W" &&
+	conflict_is $L.db t 2 v "'\''only $L'\''" "'\''only $W'\''" remote &&
+	no_conflict $W.db t 2 &&
 	no_conflict a.db t 1 && no_conflict b.db t 1
+'
+
+test_expect_success 'three sites: the winning baseline travels with its row' '
+	mkdir s6 && cd s6 &&
+	setup_pair &&
+	for s in a b; do
+		sqlite3 $s.db "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);
+		    INSERT INTO t VALUES (1, '\''from $s'\'')" &&
+		mule -d $s.db track --all >/dev/null 2>&1 || return 1
+	done &&
+	W=$(next_winner a b) && L=$( [ "$W" = a ] && echo b || echo a ) &&
+	add_site c &&
+	send b c && send b a && send a c && send a b && send c b && send c a &&
+	send b c &&
+	db_same a.db b.db && db_same a.db c.db &&
+	check_val c.db "SELECT v FROM t WHERE id = 1" "from $W" &&
+	conflict_is $L.db t 1 v "'\''from $L'\''" "'\''from $W'\''" remote
 '
 
 test_done

@@ -217,6 +217,8 @@ cell_order(const struct merge_cell_in *l, const struct merge_cell_in *in,
 		/* Zero stamps: a baseline beats a default, else by value. */
 		if (is_baseline(l) != is_baseline(in))
 			return is_baseline(in) ? 1 : -1;
+		if (row->c == MERGE_ROW_COLLIDE && !values_equal(in->v, l->v))
+			return row->in_newer ? 1 : -1;	/* the row decides */
 		return merge_value_cmp(in->v, l->v);
 	}
 	return istamp_cmp(&in->st, &l->st, sites);
@@ -287,6 +289,7 @@ merge_row_existence(const struct merge_row_in *local,
 		out->cl = incoming->cl;
 		out->cl_st = incoming->cl_st;
 		out->changed = 1;
+		out->in_newer = 1;
 		if (ialive)
 			out->c = lalive ? MERGE_ROW_RECREATED : MERGE_ROW_INSERT;
 		else
@@ -297,6 +300,7 @@ merge_row_existence(const struct merge_row_in *local,
 	if (istamp_cmp(&incoming->cl_st, &local->cl_st, sites) > 0) {
 		out->cl_st = incoming->cl_st;
 		out->changed = 1;
+		out->in_newer = 1;
 	}
 	if (!ialive) {
 		out->c = MERGE_ROW_BOTH_DELETED;

@@ -58,7 +58,7 @@ enum merge_conflict_kind {
 	/*
 	 * A baseline value (zero stamp) overwritten by a value whose history
 	 * started from another baseline, or by the other of two differing
-	 * baselines (the tie is broken by the values' canonical order).
+	 * baselines (the one of the row with the higher existence stamp wins).
 	 */
 	MERGE_CONFLICT_BASELINES_DIFFER = 5,
 };
@@ -110,6 +110,7 @@ struct merge_row_out {
 	uint64_t cl;		/* the row's causal length after the merge */
 	struct istamp cl_st;	/* and existence stamp */
 	int changed;		/* cl or cl_st differ from the local ones */
+	int in_newer;		/* the incoming existence stamp is the higher */
 	/* The kind of a local value lost to an incoming cell in this row. */
 	enum merge_conflict_kind kind;
 };
@@ -151,7 +152,7 @@ int merge_ctx_min(const struct merge_ctx *a, const struct merge_ctx *b,
 int merge_seen(const struct merge_cell_in *v, const struct merge_cell_in *u);
 /*
  * A total order on values (type, then number or bytes): <0, 0, >0.  It
- * breaks the tie between two differing baseline values.
+ * breaks the last tie between two differing zero-stamped values.
  */
 int merge_value_cmp(const struct mval *a, const struct mval *b);
 /* Compares stamps: lamport, then origin site id bytewise (sites[origin]). */
@@ -162,7 +163,10 @@ int istamp_cmp(const struct istamp *a, const struct istamp *b,
  * merge gave `row` (MERGE_ROW_INSERT: `local` is ignored; otherwise its
  * value must be set).  The higher stamp wins (MERGE_ROW_INSERT and
  * MERGE_ROW_RECREATED: the incoming cell, whatever the stamps); between
- * two zero stamps a baseline beats a default, then the higher value in
+ * two zero stamps a baseline beats a default, then the baseline of the
+ * row with the higher existence stamp (row->in_newer) wins, so that the
+ * choice travels with the row (zero-stamped cells go only with their row);
+ * should both existence stamps be equal, the higher value in
  * merge_value_cmp order.  A winning incoming value keeps its own stamp
  * and context.  When it replaces a different local value it had not seen
  * (merge_seen), out->conflict says of what kind (row->kind, or
