@@ -214,7 +214,7 @@ cell_order(const struct merge_cell_in *l, const struct merge_cell_in *in,
 	if (row->c == MERGE_ROW_INSERT || row->c == MERGE_ROW_RECREATED)
 		return 1;	/* the row's existence decides */
 	if (l->st.lamport == 0 && in->st.lamport == 0) {
-		/* Zero stamps: a baseline beats a default, else by value. */
+		/* Zero stamps: a baseline beats a default, then the row decides. */
 		if (is_baseline(l) != is_baseline(in))
 			return is_baseline(in) ? 1 : -1;
 		if (row->c == MERGE_ROW_COLLIDE && !values_equal(in->v, l->v))
