@@ -156,10 +156,10 @@ int schema_header_parse(const uint8_t *p, size_t n, uint32_t *version,
 /* ---- row segments ---- */
 
 #define SEGMENT_MAGIC "MSEG"
-#define SEGMENT_VERSION 1
+#define SEGMENT_VERSION 2	/* 2: cells carry causal contexts */
 #define SEGMENT_FLAG_CONT 0x01
 #define SEGMENT_MAX_ORIGINS 65536	/* origin table entries */
-#define SEGMENT_MAX_CL ((uint64_t)1 << 62)	/* causal length << 1 | flag */
+#define SEGMENT_MAX_CL ((uint64_t)1 << 62)	/* causal length << 1 | full */
 
 struct segment_hdr {
 	char *table;
@@ -217,6 +217,8 @@ struct segment_dec {
 	size_t norig, origcap;
 	struct mval *pk;
 	struct cell *cells;
+	struct vec_entry *ctx;		/* the current row's cell contexts */
+	size_t nctx, ctxcap;
 	struct rowchange rc;
 };
 

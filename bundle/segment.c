@@ -395,13 +395,51 @@ row_check(const struct segment_enc *e, const struct rowchange *rc,
 	return 0;
 }
 
+/*
+ * One cell: column and flags, the value and stamp (alive rows only), the
+ * base, the context (see mule-bundle(5)).
+ */
+static int
+cell_put(struct segment_enc *e, struct buf *b, const struct cell *c,
+    int alive)
+{
+	struct stamp st;
+	uint32_t k;
+	int r;
+
+	if (c->nctx > CELL_CTX_MAX)
+		return MULE_ETOOLARGE;
+	if (c->has_base == CELL_BASE_SELF && (!alive || c->st.lamport != 0))
+		return MULE_EINVAL;	/* only a baseline value is its own base */
+	if ((r = buf_put_varint(b, ((uint64_t)c->col << 3) |
+	    ((uint64_t)(c->has_base == CELL_BASE_SELF) << 2) |
+	    ((uint64_t)(c->has_base == CELL_BASE_HASH) << 1) |
+	    (c->nctx != 0))) != 0)
+		return r;
+	if (alive && ((r = value_put(b, &c->v)) != 0 ||
+	    (r = stamp_put(e, b, &c->st)) != 0))
+		return r;
+	if (c->has_base == CELL_BASE_HASH && (r = buf_put_u32(b, c->base)) != 0)
+		return r;
+	if (c->nctx != 0 && (r = buf_put_varint(b, c->nctx)) != 0)
+		return r;
+	for (k = 0; k < c->nctx && r == 0; k++) {
+		if (c->ctx[k].counter == 0)
+			return MULE_EINVAL;
+		st.lamport = c->ctx[k].counter;
+		memcpy(st.origin, c->ctx[k].origin, SITE_ID_LEN);
+		r = stamp_put(e, b, &st);
+	}
+	return r;
+}
+
 int
 segment_enc_row(struct segment_enc *e, const struct rowchange *rc,
     int *added, char *err)
 {
 	struct buf *b = &e->row;
-	uint32_t i, k, norig0 = e->norig;
-	uint64_t beat, full, clbeat, clprior, prior;
+	uint32_t i, norig0 = e->norig;
+	uint64_t full;
 	size_t total;
 	int r = MULE_EINTERNAL;
 
@@ -412,43 +450,14 @@ segment_enc_row(struct segment_enc *e, const struct rowchange *rc,
 		r = value_put(b, &rc->pk[i]);
 	/* The row hash travels only with full rows: only they can be checked. */
 	full = rc->cl % 2 == 1 && rc->ncells == e->h.ncols;
-	for (clbeat = 0; clbeat < CELL_BEATS &&
-	    rc->cl_beat[clbeat].lamport != 0; clbeat++)
-		;
-	clprior = rc->cl_prior != 0;
 	if (r == 0)
-		r = buf_put_varint(b, (rc->cl << 3) | (clprior << 2) |
-		    ((uint64_t)(clbeat != 0) << 1) | full);
+		r = buf_put_varint(b, (rc->cl << 1) | full);
 	if (r == 0)
 		r = stamp_put(e, b, &rc->cl_stamp);
-	if (r == 0 && clbeat)
-		r = buf_put_varint(b, clbeat);
-	for (k = 0; k < clbeat && r == 0; k++)
-		r = stamp_put(e, b, &rc->cl_beat[k]);
-	if (r == 0 && clprior)
-		r = buf_put_varint(b, rc->cl_prior);
 	if (r == 0)
 		r = buf_put_varint(b, rc->ncells);
-	for (i = 0; i < rc->ncells && r == 0; i++) {
-		for (beat = 0; beat < CELL_BEATS &&
-		    rc->cells[i].beat[beat].lamport != 0; beat++)
-			;
-		for (prior = 0; prior < CELL_PRIORS &&
-		    rc->cells[i].prior[prior].lamport != 0; prior++)
-			;
-		if ((r = buf_put_varint(b, ((uint64_t)rc->cells[i].col << 2) |
-		    ((uint64_t)(prior != 0) << 1) | (beat != 0))) == 0 &&
-		    (r = value_put(b, &rc->cells[i].v)) == 0)
-			r = stamp_put(e, b, &rc->cells[i].st);
-		if (r == 0 && beat)
-			r = buf_put_varint(b, beat);
-		for (k = 0; k < beat && r == 0; k++)
-			r = stamp_put(e, b, &rc->cells[i].beat[k]);
-		if (r == 0 && prior)
-			r = buf_put_varint(b, prior);
-		for (k = 0; k < prior && r == 0; k++)
-			r = stamp_put(e, b, &rc->cells[i].prior[k]);
-	}
+	for (i = 0; i < rc->ncells && r == 0; i++)
+		r = cell_put(e, b, &rc->cells[i], rc->cl % 2 == 1);
 	if (r == 0 && full)
 		r = buf_put(b, rc->hash, ROW_HASH_LEN);
 	if (r != 0) {
@@ -532,6 +541,7 @@ segment_dec_release(struct segment_dec *d)
 	free(d->orig);
 	free(d->pk);
 	free(d->cells);
+	free(d->ctx);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -574,7 +584,9 @@ segment_dec_open(struct segment_dec *d, const uint8_t *p, size_t n,
 	}
 	if (ver != SEGMENT_VERSION) {
 		r = mule_errf(err, MULE_EFORMAT, "row segment version %u is "
-		    "not supported", ver);
+		    "not supported: this mule reads version %u%s", ver,
+		    SEGMENT_VERSION, ver < SEGMENT_VERSION ? " (the bundle "
+		    "was made by an older mule; upgrade the sender)" : "");
 		goto out;
 	}
 	if ((flags & ~SEGMENT_FLAG_CONT) != 0) {
@@ -742,12 +754,89 @@ stamp_get(struct segment_dec *d, struct stamp *st)
 	return 0;
 }
 
+/* Appends n context entries of one cell to the row's pool. */
+static int
+ctx_get(struct segment_dec *d, uint64_t n)
+{
+	struct vec_entry *ne;
+	struct stamp st;
+	size_t ncap;
+	uint64_t k;
+	int r;
+
+	/* Each entry takes at least two bytes: refuse counts that cannot fit. */
+	if (n > buf_avail(&d->b) / 2)
+		return MULE_EFORMAT;
+	if (d->nctx + n > d->ctxcap) {
+		ncap = d->ctxcap ? d->ctxcap : 16;
+		while (ncap < d->nctx + n)
+			ncap *= 2;
+		if ((ne = realloc(d->ctx, ncap * sizeof(*ne))) == NULL)
+			return MULE_ENOMEM;
+		d->ctx = ne;
+		d->ctxcap = ncap;
+	}
+	for (k = 0; k < n; k++) {
+		if ((r = stamp_get(d, &st)) != 0)
+			return r;
+		if (st.lamport == 0)
+			return MULE_EFORMAT;
+		d->ctx[d->nctx].counter = st.lamport;
+		memcpy(d->ctx[d->nctx].origin, st.origin, SITE_ID_LEN);
+		d->nctx++;
+	}
+	return 0;
+}
+
+/* Cell i of the current row; `alive`: it carries a value and a stamp. */
+static int
+cell_get(struct segment_dec *d, uint32_t i, int alive, const char **what)
+{
+	struct cell *c = &d->cells[i];
+	uint64_t v, n = 0;
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	*what = "cell column";
+	if ((r = buf_get_varint_max(&d->b, ((uint64_t)d->h.ncols << 3) - 1,
+	    &v)) != 0)
+		return r == MULE_ETOOLARGE ? MULE_EFORMAT : r;
+	if (i > 0 && (v >> 3) <= d->cells[i - 1].col)
+		return MULE_EFORMAT;
+	c->col = (uint32_t)(v >> 3);
+	if ((v & 6) == 6 || ((v & 4) && !alive))
+		return MULE_EFORMAT;
+	c->has_base = (v & 4) ? CELL_BASE_SELF : (v & 2) ? CELL_BASE_HASH :
+	    CELL_BASE_NONE;
+	*what = "cell value";
+	if (alive && (r = value_get(&d->b, 0, &c->v)) != 0)
+		return r;
+	*what = "cell stamp";
+	if (alive && (r = stamp_get(d, &c->st)) != 0)
+		return r;
+	*what = "cell base";
+	if (c->has_base == CELL_BASE_SELF && c->st.lamport != 0)
+		return MULE_EFORMAT;
+	if (c->has_base == CELL_BASE_HASH &&
+	    (r = buf_get_u32(&d->b, &c->base)) != 0)
+		return r;
+	if ((v & 1) == 0)
+		return 0;
+	*what = "cell context";
+	if ((r = buf_get_varint_max(&d->b, CELL_CTX_MAX, &n)) != 0)
+		return r == MULE_ETOOLARGE ? MULE_EFORMAT : r;
+	if (n == 0)
+		return MULE_EFORMAT;
+	c->nctx = (uint32_t)n;
+	return ctx_get(d, n);
+}
+
 int
 segment_dec_next(struct segment_dec *d, const struct rowchange **out,
     char *err)
 {
 	struct rowchange *rc = &d->rc;
-	uint64_t v, nb, k, rowno = d->nrows - d->left + 1;
+	uint64_t v, k, rowno = d->nrows - d->left + 1;
 	uint32_t i;
 	const char *what = "key value";
 	int r = MULE_EINTERNAL, full;
@@ -773,7 +862,7 @@ segment_dec_next(struct segment_dec *d, const struct rowchange **out,
 	what = "causal length";
 	if ((r = buf_get_varint_max(&d->b, SEGMENT_MAX_CL, &v)) != 0)
 		goto bad;
-	rc->cl = v >> 3;
+	rc->cl = v >> 1;
 	full = (int)(v & 1);
 	if (rc->cl == 0 || (full && rc->cl % 2 == 0)) {
 		r = MULE_EFORMAT;
@@ -782,31 +871,6 @@ segment_dec_next(struct segment_dec *d, const struct rowchange **out,
 	what = "stamp";
 	if ((r = stamp_get(d, &rc->cl_stamp)) != 0)
 		goto bad;
-	memset(rc->cl_beat, 0, sizeof(rc->cl_beat));
-	what = "beaten stamps";
-	if (v & 2) {
-		if ((r = buf_get_varint_max(&d->b, CELL_BEATS, &nb)) != 0 ||
-		    nb == 0) {
-			r = MULE_EFORMAT;
-			goto bad;
-		}
-		for (k = 0; k < nb; k++) {
-			if ((r = stamp_get(d, &rc->cl_beat[k])) != 0)
-				goto bad;
-			if (rc->cl_beat[k].lamport == 0) {
-				r = MULE_EFORMAT;
-				goto bad;
-			}
-		}
-	}
-	rc->cl_prior = 0;
-	what = "prior counter";
-	if ((v & 4) && ((r = buf_get_varint(&d->b, &rc->cl_prior)) != 0 ||
-	    rc->cl_prior == 0)) {
-		if (r == 0)
-			r = MULE_EFORMAT;
-		goto bad;
-	}
 	what = "cell count";
 	if ((r = buf_get_varint_max(&d->b, d->h.ncols, &v)) != 0) {
 		if (r == MULE_ETOOLARGE)
@@ -818,66 +882,13 @@ segment_dec_next(struct segment_dec *d, const struct rowchange **out,
 		r = MULE_EFORMAT;
 		goto bad;
 	}
-	for (i = 0; i < rc->ncells; i++) {
-		what = "cell column";
-		if ((r = buf_get_varint_max(&d->b,
-		    ((uint64_t)d->h.ncols << 2) - 1, &v)) != 0) {
-			if (r == MULE_ETOOLARGE)
-				r = MULE_EFORMAT;
+	d->nctx = 0;
+	for (i = 0; i < rc->ncells; i++)
+		if ((r = cell_get(d, i, rc->cl % 2 == 1, &what)) != 0)
 			goto bad;
-		}
-		if (i > 0 && (v >> 2) <= d->cells[i - 1].col) {
-			r = MULE_EFORMAT;
-			goto bad;
-		}
-		d->cells[i].col = (uint32_t)(v >> 2);
-		what = "cell value";
-		if ((r = value_get(&d->b, 0, &d->cells[i].v)) != 0)
-			goto bad;
-		what = "cell stamp";
-		if ((r = stamp_get(d, &d->cells[i].st)) != 0)
-			goto bad;
-		memset(d->cells[i].beat, 0, sizeof(d->cells[i].beat));
-		what = "beaten stamps";
-		nb = 0;
-		if ((v & 1) && (r = buf_get_varint_max(&d->b, CELL_BEATS,
-		    &nb)) != 0) {
-			if (r == MULE_ETOOLARGE)
-				r = MULE_EFORMAT;
-			goto bad;
-		}
-		if ((v & 1) && nb == 0) {
-			r = MULE_EFORMAT;
-			goto bad;
-		}
-		for (k = 0; k < nb; k++) {
-			if ((r = stamp_get(d, &d->cells[i].beat[k])) != 0)
-				goto bad;
-			if (d->cells[i].beat[k].lamport == 0) {
-				r = MULE_EFORMAT;
-				goto bad;
-			}
-		}
-		memset(d->cells[i].prior, 0, sizeof(d->cells[i].prior));
-		what = "prior stamps";
-		nb = 0;
-		if ((v & 2) && (r = buf_get_varint_max(&d->b, CELL_PRIORS,
-		    &nb)) != 0) {
-			if (r == MULE_ETOOLARGE)
-				r = MULE_EFORMAT;
-			goto bad;
-		}
-		if ((v & 2) && nb == 0) {
-			r = MULE_EFORMAT;
-			goto bad;
-		}
-		for (k = 0; k < nb && r == 0; k++)
-			if ((r = stamp_get(d, &d->cells[i].prior[k])) == 0 &&
-			    d->cells[i].prior[k].lamport == 0)
-				r = MULE_EFORMAT;
-		if (r != 0)
-			goto bad;
-	}
+	/* The pool is complete: point each cell at its entries. */
+	for (i = 0, k = 0; i < rc->ncells; k += rc->cells[i].nctx, i++)
+		rc->cells[i].ctx = rc->cells[i].nctx ? d->ctx + k : NULL;
 	what = "row hash";
 	memset(rc->hash, 0, ROW_HASH_LEN);
 	if (full && (r = buf_get_bytes(&d->b, rc->hash, ROW_HASH_LEN)) != 0)

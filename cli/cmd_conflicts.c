@@ -159,11 +159,13 @@ cmd_conflicts(struct cli *c, int argc, char **argv)
 			printf(",\"remote_stamp\":[%llu,",
 			    (unsigned long long)v[i].remote_st.lamport);
 			json_str(stdout, rn);
-			printf("],\"winner\":\"%s\"}", v[i].winner);
+			printf("],\"winner\":\"%s\",\"kind\":\"%s\"}",
+			    v[i].winner, replica_conflict_kind_name(v[i].kind));
 		} else {
 			int rw = strcmp(v[i].winner, "remote") == 0;
-			printf("#%lld %s (%s) column %s:\n", (long long)v[i].id,
-			    v[i].table, v[i].pk, v[i].col);
+			printf("#%lld %s (%s) column %s: %s\n",
+			    (long long)v[i].id, v[i].table, v[i].pk, v[i].col,
+			    replica_conflict_kind_name(v[i].kind));
 			printf("    kept  %s  (%s edit, stamp %llu@%s)\n",
 			    rw ? v[i].remote : v[i].local,
 			    rw ? "remote" : "local",

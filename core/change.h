@@ -19,8 +19,13 @@
 #define SITE_ID_LEN 16
 #define ROW_HASH_LEN 16
 #define VALUE_REF_LEN 32
-#define CELL_BEATS 4	/* concurrent values a cell remembers beating */
-#define CELL_PRIORS 4	/* values a cell remembers having replaced */
+/*
+ * Entries of one cell's causal context: at most one per origin that ever
+ * wrote the cell, so this bounds the writers of a cell, never drops one
+ * (an encoder refuses a larger context; a decoder checks the count before
+ * allocating).
+ */
+#define CELL_CTX_MAX 4096
 
 enum mval_type {
 	MVAL_NULL = 0,
@@ -46,30 +51,52 @@ struct stamp {
 	uint8_t origin[SITE_ID_LEN];
 };
 
+/* One entry of a version vector. */
+struct vec_entry {
+	uint8_t origin[SITE_ID_LEN];
+	uint64_t counter;
+};
+
 /*
- * One changed cell of a row: column index in the segment's column list,
- * value, stamp, and `beat`: the stamps of up to CELL_BEATS concurrent
- * values this one won against (lamport 0 when unused), so that a site still holding that value
- * records the conflict when this one arrives.  `prior` is the chain of
- * values this one knowingly replaced, newest first: the stamp of the value
- * its writer replaced, then that value's own prior, and so on (lamport 0
- * ends the chain).  A local value not in a complete chain was not seen by
- * the writer.
+ * One cell of a row change: column index in the segment's column list,
+ * value, stamp (its dot; the zero stamp marks a baseline value), and its
+ * causal context (docs/state.md "Merging"): `ctx`, nctx entries (origin,
+ * counter) saying that the value's writer had seen every write to this
+ * cell by that origin up to that counter (its own origin's earlier writes
+ * are implied by the stamp and not listed), and with has_base, `base`:
+ * the 4-byte value hash (val_hash) of the baseline value the writer's
+ * history started from.  `ctx` is borrowed like the value bytes.
+ *
+ * In a deletion (even causal length) the cells carry no value and a zero
+ * stamp: each is what the deleter knew of that column (the held value's
+ * dot joined with its context, and its base); a column without a cell is
+ * one the deleter knew nothing of.
  */
 struct cell {
 	uint32_t col;
 	struct mval v;
 	struct stamp st;
-	struct stamp beat[CELL_BEATS];	/* unused entries: lamport 0 */
-	struct stamp prior[CELL_PRIORS];	/* replaced values, newest first */
+	uint32_t nctx;			/* at most CELL_CTX_MAX */
+	const struct vec_entry *ctx;
+	uint32_t base;
+	int has_base;			/* enum cell_base */
+};
+
+/*
+ * has_base: CELL_BASE_NONE; CELL_BASE_HASH, `base` holds it; or
+ * CELL_BASE_SELF, the base is the cell's own value (a baseline value sent
+ * with its row; the receiver hashes the value, nothing else travels).
+ */
+enum cell_base {
+	CELL_BASE_NONE = 0,
+	CELL_BASE_HASH = 1,
+	CELL_BASE_SELF = 2,
 };
 
 /*
  * One row change.  `pk` has one value per primary-key column (in the
  * segment's pk order).  `cl` is the causal length (odd: alive, even:
- * deleted).  `cl_stamp` orders the row's existence change; `cl_beat`, on a
- * deletion, holds the stamps of concurrent edits it overrode (lamport 0:
- * unused).  `hash` is the
+ * deleted).  `cl_stamp` orders the row's existence change.  `hash` is the
  * sender's content hash of the whole row after the change (all zero for a
  * deleted row).
  */
@@ -78,17 +105,9 @@ struct rowchange {
 	struct mval *pk;
 	uint64_t cl;
 	struct stamp cl_stamp;
-	struct stamp cl_beat[CELL_BEATS];	/* edits a deletion beat */
-	uint64_t cl_prior;	/* newest cell lamport the deleter knew */
 	uint32_t ncells;
 	struct cell *cells;
 	uint8_t hash[ROW_HASH_LEN];
-};
-
-/* One entry of a version vector. */
-struct vec_entry {
-	uint8_t origin[SITE_ID_LEN];
-	uint64_t counter;
 };
 
 /* A version vector: per origin, the highest counter known.  Heap array. */

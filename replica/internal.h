@@ -7,9 +7,10 @@
 
 #include <sqlite3.h>
 
+#include "replica/merge/merge.h"
 #include "replica/replica.h"
 
-#define STATE_FORMAT 1	/* _mule_site.format: layout of the state tables */
+#define STATE_FORMAT 2	/* _mule_site.format: layout of the state tables */
 
 struct replica {
 	sqlite3 *db;
@@ -93,54 +94,30 @@ int rp_lamport_set(struct replica *rp, uint64_t l, char *err);
 
 #define COLHASH_LEN 4	/* bytes of a column's value hash in the state */
 
-/* A stamp with its origin as an index into _mule_origins. */
-struct istamp {
-	uint64_t lamport;
-	int64_t origin;
-};
-
-/* The decoded state of one row (the `st` blob plus cl and hash). */
+/*
+ * The decoded state of one row (the `st` blob plus cl and hash).  Per
+ * column: the value hash, the stamp (dot) and the causal context of the
+ * value (replica/merge/merge.h).  In a tombstone (even cl) each column's
+ * stamp is zero and its context is what the deletion knew of the column
+ * (docs/state.md "Merging").
+ */
 struct rowstate {
 	uint64_t cl;
 	struct istamp cl_st;
-	struct istamp cl_beat[CELL_BEATS];	/* edits a deletion beat */
 	uint32_t ncols;
 	uint32_t *colhash;	/* ncols */
 	struct istamp *colst;	/* ncols */
-	/*
-	 * Per column, the stamp of a concurrent value this cell's value
-	 * beat (lamport 0: none); travels with the cell so that sites still
-	 * holding the loser log the conflict when the winner arrives.
-	 */
-	struct istamp (*colbeat)[CELL_BEATS];	/* ncols; lamport 0: unused */
-	/*
-	 * Per column, the chain of values the cell's value knowingly
-	 * replaced, newest first (lamport 0 ends it).  In a tombstone,
-	 * colst and colprior keep what this site last had of the row.
-	 */
-	struct istamp (*colprior)[CELL_PRIORS];	/* ncols */
-	uint64_t cl_prior;	/* a deletion: newest cell lamport it knew */
+	struct merge_ctx *colctx;	/* ncols */
 	uint8_t hash[ROW_HASH_LEN];
 };
 
+/* Allocates ncols zeroed columns: 0 or MULE_ENOMEM. */
 int rowstate_alloc(struct rowstate *s, uint32_t ncols);
-/* Adds s to a cell's beaten set (the oldest goes when it is full). */
-void beats_add(struct istamp set[CELL_BEATS], const struct istamp *s);
-/* 1 if s is in the set. */
-int beats_has(const struct istamp set[CELL_BEATS], const struct istamp *s);
-/*
- * A cell's new prior chain when its value `s` (whose chain is `old`) is
- * knowingly replaced: s, then the newest CELL_PRIORS - 1 of `old`.
- */
-void prior_push(struct istamp out[CELL_PRIORS], const struct istamp *s,
-    const struct istamp old[CELL_PRIORS]);
 void rowstate_release(struct rowstate *s);
 /* Encodes s's stamps and column hashes into a heap blob. */
 int rowstate_encode(const struct rowstate *s, uint8_t **blob, size_t *len);
 /* Decodes an `st` blob (untrusted only in the sense of a damaged db). */
 int rowstate_decode(struct rowstate *s, const void *blob, size_t len);
-int istamp_cmp(const struct istamp *a, const struct istamp *b,
-    const uint8_t (*sites)[SITE_ID_LEN]);
 
 /*
  * Hashes columns [first, first + ncols) of the current row of `st`:

@@ -27,6 +27,12 @@
 
 /* ---- incoming changes (unpack) ---- */
 
+/*
+ * What applying a bundle did: rows read; rows inserted, updated (some
+ * value written: only rows whose values changed), deleted; cells of alive
+ * rows read; rows that changed no data (older, equal, or only their
+ * stamps moved); conflicts logged.
+ */
 struct replica_apply_stats {
 	uint64_t rows, inserted, updated, deleted, cells, ignored;
 	uint64_t conflicts;
@@ -38,8 +44,9 @@ struct replica_apply;
 
 /*
  * Starts applying a bundle from `peer` inside the current transaction.
- * `ack` is the sender's knowledge (for conflict detection), `bundle_id`
- * goes into conflict records.  Free with replica_apply_free.
+ * `ack` is the sender's knowledge when it packed (it decides only which
+ * rows leaving a set are kept; conflicts are told by the cells' causal
+ * contexts), `bundle_id` goes into conflict records.  Free with replica_apply_free.
  */
 int replica_apply_new(struct replica *rp, const char *peer,
     const uint8_t bundle_id[16], const struct vector *ack,
@@ -81,7 +88,14 @@ struct replica_conflict {
 	struct stamp local_st, remote_st;
 	char winner[8];		/* "local" or "remote" */
 	uint8_t bundle[16];
+	int kind;		/* enum merge_conflict_kind (replica/merge/merge.h) */
 };
+/*
+ * The name of a conflict kind ("cell overwritten", "edit lost to a
+ * deletion", "colliding insert", "row left a set", "baselines differ";
+ * "unknown" otherwise): a static string.
+ */
+const char *replica_conflict_kind_name(int kind);
 int replica_conflicts(struct replica *rp, struct replica_conflict **out,
     size_t *n, char *err);
 void replica_conflicts_free(struct replica_conflict *v, size_t n);

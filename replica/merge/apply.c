@@ -1,12 +1,13 @@
 /*
- * replica/merge/apply.c — merging a bundle's row changes (DESIGN §7).
- *
- * Each cell is a last-writer-wins register ordered by its stamp (higher
- * lamport wins; on a tie, the higher origin site id).  A row's existence
- * is ordered by its causal length (odd alive, even deleted; higher wins);
- * a row that comes back to life takes the winning side's cells.  A local
- * value overwritten by one whose writer had not seen it (per the sender's
- * ack vector) is a conflict and goes to _mule_conflicts with both values.
+ * replica/merge/apply.c — applying a bundle's row changes (DESIGN §7): the
+ * SQL driver around the pure merge in merge.c.  For each incoming row it
+ * reads the row's state and the local row, asks merge_row_existence how
+ * the change meets the row and merge_cell about each cell, then writes the
+ * winning cells, the new state, the journal entry and any conflict (a
+ * local value overwritten or deleted by a writer that had not seen it,
+ * told by the incoming cell's causal context; docs/state.md "Merging" and
+ * "Conflicts").  The sender's ack vector plays no part in conflicts; it
+ * only decides which rows leaving a set are kept (apply_left).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,23 +38,36 @@ struct replica_apply {
 	uint8_t *wmask[2];	/* the columns each was built for */
 	uint8_t *ispk;		/* per local column: part of the key */
 	int64_t alive_delta;
-	uint32_t *colhash;
-	struct istamp *instamp;	/* per local column, incoming stamp */
-	struct istamp (*inbeat)[CELL_BEATS];	/* per local column */
-	struct istamp (*inprior)[CELL_PRIORS];	/* per local column, prior chain */
-	uint8_t *lost;		/* per local column: incoming cell lost */
-	struct istamp clbeat[CELL_BEATS];	/* the row's incoming cl_beat */
-	struct vector known;	/* our vector before this bundle */
-	const struct mval **inval;	/* per local column, incoming value */
-	uint8_t *win;		/* per local column: incoming cell won */
+	/* Per local column, the current incoming row's cell: */
+	uint8_t *inhas;		/* 1: the row carries it */
+	const struct mval **inval;	/* its value (NULL in a deletion) */
+	struct istamp *instamp;	/* its stamp */
+	struct merge_ctx *inctx;	/* its context */
+	struct mval *inres;	/* a by-reference value, resolved */
+	uint8_t **resbuf;	/* the bytes of inres (heap) */
+	uint8_t *win;		/* per local column: incoming value written */
 	int leaving;		/* rows that left our set at the sender */
 	sqlite3_stmt *sdel;	/* forgets a row's state (rows leaving) */
 	int has_sender_schema;	/* replica_apply_sender_schema was called */
 	uint32_t sender_schema;	/* the sender's schema version */
 };
 
-static int is_new(const struct replica_apply *a, const struct istamp *s);
 static int apply_schema_hint(struct replica_apply *a, int r, char *err);
+/* Forgets the current incoming row's cells (contexts, resolved values). */
+static void
+in_clear(struct replica_apply *a)
+{
+	uint32_t j;
+
+	for (j = 0; a->t != NULL && a->inctx != NULL && j < a->t->ncols; j++) {
+		merge_ctx_release(&a->inctx[j]);
+		free(a->resbuf[j]);
+		a->resbuf[j] = NULL;
+		a->inhas[j] = 0;
+		a->inval[j] = NULL;
+		a->win[j] = 0;
+	}
+}
 
 static void
 apply_table_release(struct replica_apply *a)
@@ -75,21 +89,22 @@ apply_table_release(struct replica_apply *a)
 	sqlite3_finalize(a->jrn);
 	sqlite3_finalize(a->sdel);
 	a->get = a->put = a->sel = a->del = a->jrn = a->sdel = NULL;
+	in_clear(a);
 	free(a->map);
-	free(a->colhash);
-	free(a->instamp);
-	free(a->inbeat);
-	free(a->inprior);
-	free(a->lost);
+	free(a->inhas);
 	free(a->inval);
+	free(a->instamp);
+	free(a->inctx);
+	free(a->inres);
+	free(a->resbuf);
 	free(a->win);
 	a->map = NULL;
-	a->colhash = NULL;
-	a->instamp = NULL;
-	a->inbeat = NULL;
-	a->inprior = NULL;
-	a->lost = NULL;
+	a->inhas = NULL;
 	a->inval = NULL;
+	a->instamp = NULL;
+	a->inctx = NULL;
+	a->inres = NULL;
+	a->resbuf = NULL;
 	a->win = NULL;
 	replica_table_free(a->t);
 	a->t = NULL;
@@ -114,7 +129,6 @@ replica_apply_free(struct replica_apply *a)
 	apply_table_release(a);
 	sqlite3_finalize(a->val);
 	vector_release(&a->ack);
-	vector_release(&a->known);
 	free(a->sites);
 	free(a);
 }
@@ -135,9 +149,6 @@ replica_apply_new(struct replica *rp, const char *peer,
 	snprintf(a->peer, sizeof(a->peer), "%s", peer);
 	memcpy(a->bundle_id, bundle_id, 16);
 	vector_init(&a->ack);
-	vector_init(&a->known);
-	if ((r = replica_known(rp, &a->known, err)) != 0)
-		goto out;
 	if (vector_copy(&a->ack, ack) != 0) {
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
 		goto out;
@@ -197,28 +208,11 @@ to_istamp(struct replica_apply *a, const struct stamp *s, struct istamp *out,
 }
 
 /*
- * Had the writer of a value whose prior chain is `p` seen local stamp s?
- * Yes when s is in the chain (its counters fall from link to link).  A
- * complete chain that does not name s says no; a full one (older links
- * dropped) covers what is older than its oldest link.
+ * Had the sender seen local stamp s when it packed?  (s <= ack[origin])
+ * Used only for rows leaving a set.
  */
 static int
-prior_knows(const struct istamp p[CELL_PRIORS], const struct istamp *s)
-{
-	int k;
-
-	for (k = 0; k < CELL_PRIORS && p[k].lamport != 0; k++) {
-		if (p[k].lamport == s->lamport && p[k].origin == s->origin)
-			return 1;
-		if (p[k].lamport < s->lamport)
-			return 0;
-	}
-	return k == CELL_PRIORS && p[k - 1].lamport > s->lamport;
-}
-
-/* Had the sender seen local stamp s when it wrote?  (s <= ack[origin]) */
-static int
-sender_saw(const struct replica_apply *a, const struct istamp *s)
+ack_covers(const struct replica_apply *a, const struct istamp *s)
 {
 	if (s->lamport == 0)
 		return 1;	/* the zero stamp: nobody's edit */
@@ -308,18 +302,58 @@ ensure_tracked(struct replica_apply *a, const char *table, char *err)
 	return rp_table_get(a->rp, table, &a->t, err);
 }
 
+/* The statements for the current table: state, journal, data row. */
+static int
+table_prepare(struct replica_apply *a, char *err)
+{
+	const struct replica_table *t = a->t;
+	struct strb sb;
+	char sname[32];
+	int r;
+
+	strb_init(&sb);
+	state_table(t->tid, sname);
+	strb_addf(&sb, "SELECT cl, hash, st FROM %s WHERE pk = ?1", sname);
+	if ((r = rp_prepare(a->rp, strb_str(&sb), &a->get, err)) != 0)
+		goto out;
+	strb_reset(&sb);
+	strb_addf(&sb, "INSERT OR REPLACE INTO %s(pk, cl, hash, st) "
+	    "VALUES (?1, ?2, ?3, ?4)", sname);
+	if ((r = rp_prepare(a->rp, strb_str(&sb), &a->put, err)) != 0)
+		goto out;
+	if ((r = rp_prepare(a->rp, "INSERT OR IGNORE INTO _mule_journal(pk,"
+	    " lamport, tid) VALUES (?1, ?2, ?3)", &a->jrn, err)) != 0)
+		goto out;
+	strb_reset(&sb);
+	strb_add(&sb, "SELECT ");
+	sql_cols(&sb, t);
+	strb_add(&sb, " FROM ");
+	strb_add_ident(&sb, t->name);
+	strb_add(&sb, " WHERE ");
+	sql_pk_where(&sb, t, 1);
+	if ((r = rp_prepare(a->rp, strb_str(&sb), &a->sel, err)) != 0)
+		goto out;
+	strb_reset(&sb);
+	strb_add(&sb, "DELETE FROM ");
+	strb_add_ident(&sb, t->name);
+	strb_add(&sb, " WHERE ");
+	sql_pk_where(&sb, t, 1);
+	r = rp_prepare(a->rp, strb_str(&sb), &a->del, err);
+out:
+	strb_release(&sb);
+	return r;
+}
+
 int
 replica_apply_table(struct replica_apply *a, const char *table,
     uint32_t ncols, const char *const *cols, uint32_t npk,
     const uint32_t *pkcols, char *err)
 {
 	struct replica_table *t;
-	struct strb sb;
-	char sname[32], *ltable = NULL, **lcols = NULL;
+	char *ltable = NULL, **lcols = NULL;
 	uint32_t i, j, covered = 0;
 	int r = MULE_EINTERNAL;
 
-	strb_init(&sb);
 	if ((r = flush_alive(a, err)) != 0)
 		goto out;
 	apply_table_release(a);
@@ -347,11 +381,11 @@ replica_apply_table(struct replica_apply *a, const char *table,
 	t = a->t;
 	a->nin = ncols;
 	if ((a->map = calloc(ncols + 1, sizeof(*a->map))) == NULL ||
-	    (a->colhash = calloc(t->ncols + 1, sizeof(*a->colhash))) == NULL ||
+	    (a->inhas = calloc(t->ncols + 1, 1)) == NULL ||
 	    (a->instamp = calloc(t->ncols + 1, sizeof(*a->instamp))) == NULL ||
-	    (a->inbeat = calloc(t->ncols + 1, sizeof(*a->inbeat))) == NULL ||
-	    (a->inprior = calloc(t->ncols + 1, sizeof(*a->inprior))) == NULL ||
-	    (a->lost = calloc(t->ncols + 1, 1)) == NULL ||
+	    (a->inctx = calloc(t->ncols + 1, sizeof(*a->inctx))) == NULL ||
+	    (a->inres = calloc(t->ncols + 1, sizeof(*a->inres))) == NULL ||
+	    (a->resbuf = calloc(t->ncols + 1, sizeof(*a->resbuf))) == NULL ||
 	    (a->inval = calloc(t->ncols + 1, sizeof(*a->inval))) == NULL ||
 	    (a->win = calloc(t->ncols + 1, 1)) == NULL ||
 	    (a->ispk = calloc(t->ncols + 1, 1)) == NULL ||
@@ -392,33 +426,7 @@ replica_apply_table(struct replica_apply *a, const char *table,
 			goto out;
 		}
 	}
-	state_table(t->tid, sname);
-	strb_addf(&sb, "SELECT cl, hash, st FROM %s WHERE pk = ?1", sname);
-	if ((r = rp_prepare(a->rp, strb_str(&sb), &a->get, err)) != 0)
-		goto out;
-	strb_reset(&sb);
-	strb_addf(&sb, "INSERT OR REPLACE INTO %s(pk, cl, hash, st) "
-	    "VALUES (?1, ?2, ?3, ?4)", sname);
-	if ((r = rp_prepare(a->rp, strb_str(&sb), &a->put, err)) != 0)
-		goto out;
-	if ((r = rp_prepare(a->rp, "INSERT OR IGNORE INTO _mule_journal(pk,"
-	    " lamport, tid) VALUES (?1, ?2, ?3)", &a->jrn, err)) != 0)
-		goto out;
-	strb_reset(&sb);
-	strb_add(&sb, "SELECT ");
-	sql_cols(&sb, t);
-	strb_add(&sb, " FROM ");
-	strb_add_ident(&sb, t->name);
-	strb_add(&sb, " WHERE ");
-	sql_pk_where(&sb, t, 1);
-	if ((r = rp_prepare(a->rp, strb_str(&sb), &a->sel, err)) != 0)
-		goto out;
-	strb_reset(&sb);
-	strb_add(&sb, "DELETE FROM ");
-	strb_add_ident(&sb, t->name);
-	strb_add(&sb, " WHERE ");
-	sql_pk_where(&sb, t, 1);
-	if ((r = rp_prepare(a->rp, strb_str(&sb), &a->del, err)) != 0)
+	if ((r = table_prepare(a, err)) != 0)
 		goto out;
 	if (a->leaving && ncols != npk) {
 		r = mule_errf(err, MULE_EFORMAT, "table '%s': rows that left "
@@ -431,7 +439,6 @@ out:
 		r = apply_schema_hint(a, r, err);
 	free(ltable);
 	strv_free(lcols, ncols);
-	strb_release(&sb);
 	return r;
 }
 
@@ -447,6 +454,12 @@ bind_pk(struct replica_apply *a, sqlite3_stmt *st, int first,
 }
 
 enum { W_INSERT = 0, W_UPDATE = 1 };
+
+/* What _mule_conflicts says (mule conflicts prints these as they are). */
+#define COL_ROW "*"		/* the conflict is about the whole row */
+#define WINNER_LOCAL "local"
+#define WINNER_REMOTE "remote"
+#define REMOTE_DELETED "(deleted)"
 
 /* Builds INSERT (kind 0) or UPDATE (kind 1) for the columns in mask. */
 static int
@@ -561,15 +574,16 @@ out:
 }
 
 /*
- * Records a conflict: the local value (text for people, `lv` the value
- * itself, NULL for a whole row) and the remote one, with their stamps and
- * the winner ("local" or "remote").
+ * Records a conflict of `kind`: the local value (text for people, `lv`
+ * the value itself, NULL for a whole row) and the remote one, with their
+ * stamps and the winner (WINNER_LOCAL or WINNER_REMOTE).
  */
 static int
 log_conflict(struct replica_apply *a, const struct rowchange *rc,
-    const char *col, const char *local, const struct mval *lv,
-    const struct istamp *lst, const char *remote, const struct mval *rv,
-    const struct istamp *rst, const char *winner, char *err)
+    enum merge_conflict_kind kind, const char *col, const char *local,
+    const struct mval *lv, const struct istamp *lst, const char *remote,
+    const struct mval *rv, const struct istamp *rst, const char *winner,
+    char *err)
 {
 	sqlite3_stmt *st = NULL;
 	struct strb pk;
@@ -585,8 +599,8 @@ log_conflict(struct replica_apply *a, const struct rowchange *rc,
 	}
 	if ((r = rp_prepare(a->rp, "INSERT INTO _mule_conflicts(tbl, pk, pkey,"
 	    " col, local, local_v, local_lamport, local_origin, remote,"
-	    " remote_v, remote_lamport, remote_origin, winner, bundle)"
-	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &st,
+	    " remote_v, remote_lamport, remote_origin, winner, bundle, kind)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &st,
 	    err)) != 0)
 		goto out;
 	sqlite3_bind_text(st, 1, a->t->name, -1, SQLITE_STATIC);
@@ -607,6 +621,7 @@ log_conflict(struct replica_apply *a, const struct rowchange *rc,
 	    SQLITE_STATIC);
 	sqlite3_bind_text(st, 13, winner, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 14, a->bundle_id, 16, SQLITE_STATIC);
+	sqlite3_bind_int(st, 15, (int)kind);
 	if ((s = sqlite3_step(st)) != SQLITE_DONE) {
 		r = rp_dberr(a->rp, s, err, "record conflict");
 		goto out;
@@ -635,105 +650,6 @@ row_text(struct replica_apply *a, struct strb *sb)
 		mval_text(sb, &v);
 	}
 	strb_addc(sb, ')');
-}
-
-/*
- * An edit reaching a row deleted by someone who may not have seen it: the
- * deletion wins (higher causal length).  Adds such edits to `set` (1 when
- * any was added); the tombstone remembers them as beaten, so
- * that the sites that still hold the edit log it when the deletion
- * reaches them.  An edit the row held here before it was deleted (its
- * last value or one in that value's chain), or one made earlier by the
- * deleting site itself, was known; any other counts, even one our vector
- * covers (a value that lost at a hub is never relayed, its counter is):
- * when in doubt, a conflict entry too many is better than a value lost
- * without a trace.
- */
-static int
-delete_beats(struct replica_apply *a, const struct rowstate *old,
-    struct istamp set[CELL_BEATS])
-{
-	uint32_t j;
-	int added = 0;
-
-	for (j = 0; j < a->t->ncols; j++) {
-		if (a->inval[j] == NULL || a->instamp[j].lamport == 0 ||
-		    (j < old->ncols && ((old->colst[j].lamport ==
-		    a->instamp[j].lamport && old->colst[j].origin ==
-		    a->instamp[j].origin) || prior_knows(old->colprior[j],
-		    &a->instamp[j]))) ||
-		    (old->cl_st.origin == a->instamp[j].origin &&
-		    old->cl_st.lamport > a->instamp[j].lamport) ||
-		    beats_has(set, &a->instamp[j]))
-			continue;
-		beats_add(set, &a->instamp[j]);
-		added = 1;
-	}
-	return added;
-}
-
-/* Whether we had not seen stamp s before this bundle. */
-static int
-is_new(const struct replica_apply *a, const struct istamp *s)
-{
-	if (s->lamport == 0)
-		return 0;
-	return s->lamport > vector_get(&a->known, a->sites[s->origin]);
-}
-
-/*
- * Concurrent values of one row (a->sel positioned on the local row):
- * - a local value about to be overwritten by one whose writer had not
- *   seen it (the sender's ack lacks it, or the incoming cell says it beat
- *   exactly this stamp) is logged, and the winner remembers what it beat;
- * - an incoming value that loses against a local one written without
- *   knowing it is remembered as beaten, so that the sites still holding
- *   it log the conflict when our value reaches them (*beaten = 1).
- * Equal values are not conflicts.
- */
-static int
-cell_conflicts(struct replica_apply *a, const struct rowchange *rc,
-    const struct rowstate *old, struct rowstate *ns, int *beaten, char *err)
-{
-	struct strb lv, rv;
-	struct mval v;
-	const struct istamp *ls;
-	uint32_t j;
-	int r = 0;
-
-	strb_init(&lv);
-	strb_init(&rv);
-	for (j = 0; j < a->t->ncols && j < old->ncols && r == 0; j++) {
-		ls = &old->colst[j];
-		if ((!a->win[j] && !a->lost[j]) || ls->lamport == 0)
-			continue;
-		mval_from_stmt(&v, a->sel, (int)j);
-		if (mval_equal(&v, a->inval[j]))
-			continue;	/* the same value: no conflict */
-		if (a->lost[j]) {
-			beats_add(ns->colbeat[j], &a->instamp[j]);
-			*beaten = 1;
-			continue;
-		}
-		/*
-		 * Knowingly overwritten: the sender had it, it is in the
-		 * chain of values the new value's writer replaced, and the
-		 * new value says it beat nothing of ours.
-		 */
-		if (sender_saw(a, ls) && prior_knows(a->inprior[j], ls) &&
-		    !beats_has(a->inbeat[j], ls) && !beats_has(a->clbeat, ls))
-			continue;
-		beats_add(ns->colbeat[j], ls);
-		strb_reset(&lv);
-		strb_reset(&rv);
-		mval_text(&lv, &v);
-		mval_text(&rv, a->inval[j]);
-		r = log_conflict(a, rc, a->t->cols[j], strb_str(&lv), &v, ls,
-		    strb_str(&rv), a->inval[j], &a->instamp[j], "remote", err);
-	}
-	strb_release(&lv);
-	strb_release(&rv);
-	return r;
 }
 
 /*
@@ -822,7 +738,7 @@ apply_left(struct replica_apply *a, const struct rowchange *rc, char *err)
 	}
 	for (j = 0; j < old.ncols && j < t->ncols; j++)
 		if (old.colst[j].origin == a->rp->me &&
-		    !sender_saw(a, &old.colst[j]) && (mine == UINT32_MAX ||
+		    !ack_covers(a, &old.colst[j]) && (mine == UINT32_MAX ||
 		    old.colst[j].lamport > old.colst[mine].lamport))
 			mine = j;
 	bind_pk(a, a->sel, 1, rc);
@@ -838,9 +754,9 @@ apply_left(struct replica_apply *a, const struct rowchange *rc, char *err)
 		sqlite3_reset(a->sel);
 		strb_addf(&sql, "(left the set %s shares with this site; kept: "
 		    "edited here since)", a->peer);
-		r = log_conflict(a, rc, "*", strb_str(&lv), NULL,
-		    &old.colst[mine], strb_str(&sql), NULL, &zero, "local",
-		    err);
+		r = log_conflict(a, rc, MERGE_CONFLICT_LEFT_SET, COL_ROW,
+		    strb_str(&lv), NULL, &old.colst[mine], strb_str(&sql), NULL,
+		    &zero, WINNER_LOCAL, err);
 		a->st.ignored++;
 		goto out;
 	}
@@ -874,27 +790,379 @@ out:
 	return r;
 }
 
+/*
+ * Incoming value j resolved into a->inres[j]: a by-reference value gets
+ * its bytes (from temp.mule_values, copied to a->resbuf[j]) so that it
+ * compares and hashes like the local value; any other is itself.
+ */
+static int
+resolve_ref(struct replica_apply *a, uint32_t j, char *err)
+{
+	const struct mval *v = a->inval[j];
+	int rc, r;
+
+	a->inres[j] = *v;
+	if (v->type != MVAL_REF || !a->have_values)
+		return 0;
+	if (a->val == NULL && (r = rp_prepare(a->rp, "SELECT v FROM "
+	    "temp.mule_values WHERE hash = ?", &a->val, err)) != 0)
+		return r;
+	sqlite3_bind_blob(a->val, 1, v->p, VALUE_REF_LEN, SQLITE_STATIC);
+	rc = sqlite3_step(a->val);
+	if (rc == SQLITE_ROW) {
+		size_t n = (size_t)sqlite3_column_bytes(a->val, 0);
+
+		if ((a->resbuf[j] = malloc(n ? n : 1)) == NULL) {
+			sqlite3_reset(a->val);
+			return mule_errf(err, MULE_ENOMEM, "out of memory");
+		}
+		if (n > 0)
+			memcpy(a->resbuf[j], sqlite3_column_blob(a->val, 0), n);
+		a->inres[j].type = v->reftype;
+		a->inres[j].reftype = 0;
+		a->inres[j].p = a->resbuf[j];
+		a->inres[j].n = n;
+	}
+	sqlite3_reset(a->val);
+	return 0;
+}
+
+/*
+ * Reads the incoming row's cells into the per-column arrays (local column
+ * order): which columns it carries, their values, stamps and contexts.
+ */
+static int
+read_incoming(struct replica_apply *a, const struct rowchange *rc, char *err)
+{
+	const struct cell *c;
+	struct istamp e;
+	uint32_t i, j, k;
+	int r;
+
+	in_clear(a);
+	for (i = 0; i < rc->ncells; i++) {
+		c = &rc->cells[i];
+		if (c->col >= a->nin)
+			return mule_errf(err, MULE_EFORMAT, "cell column out "
+			    "of range");
+		j = a->map[c->col];
+		a->inhas[j] = 1;
+		a->inval[j] = rc->cl % 2 == 1 ? &c->v : NULL;
+		if ((r = to_istamp(a, &c->st, &a->instamp[j], err)) != 0 ||
+		    (a->inval[j] != NULL && (r = resolve_ref(a, j, err)) != 0))
+			return r;
+		a->inctx[j].has_base = c->has_base != CELL_BASE_NONE;
+		a->inctx[j].base = c->has_base == CELL_BASE_SELF ?
+		    val_hash(&a->inres[j]) : c->base;
+		for (k = 0; k < c->nctx; k++) {
+			struct stamp s;
+
+			s.lamport = c->ctx[k].counter;
+			memcpy(s.origin, c->ctx[k].origin, SITE_ID_LEN);
+			if ((r = to_istamp(a, &s, &e, err)) != 0)
+				return r;
+			if (merge_ctx_raise(&a->inctx[j], e.origin,
+			    e.lamport) != 0)
+				return mule_errf(err, MULE_ENOMEM, "out of "
+				    "memory");
+		}
+	}
+	return 0;
+}
+
+/* The new state starts as a copy of the old one (ncols of the table). */
+static int
+state_copy(const struct rowstate *old, struct rowstate *ns, uint32_t ncols)
+{
+	uint32_t j;
+	int r;
+
+	if ((r = rowstate_alloc(ns, ncols)) != 0)
+		return r;
+	ns->cl = old->cl;
+	ns->cl_st = old->cl_st;
+	memcpy(ns->hash, old->hash, ROW_HASH_LEN);
+	for (j = 0; j < ncols && j < old->ncols; j++) {
+		ns->colhash[j] = old->colhash[j];
+		ns->colst[j] = old->colst[j];
+		if ((r = merge_ctx_copy(&ns->colctx[j], &old->colctx[j])) != 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Sets column j's state to stamp st and a copy of ctx (NULL: empty). */
+static int
+state_set(struct rowstate *ns, uint32_t j, const struct istamp *st,
+    const struct merge_ctx *ctx)
+{
+	merge_ctx_release(&ns->colctx[j]);
+	ns->colst[j] = *st;
+	return merge_ctx_copy(&ns->colctx[j], ctx);
+}
+
+/* The local cell j of the row a->sel is positioned on, with its state. */
+static void
+local_cell(struct replica_apply *a, const struct rowstate *old, uint32_t j,
+    struct mval *v, struct merge_cell_in *in)
+{
+	static const struct istamp zero;
+
+	mval_from_stmt(v, a->sel, (int)j);
+	memset(in, 0, sizeof(*in));
+	in->v = v;
+	in->hash = j < old->ncols ? old->colhash[j] : val_hash(v);
+	in->st = j < old->ncols ? old->colst[j] : zero;
+	in->ctx = j < old->ncols ? &old->colctx[j] : NULL;
+}
+
+/* Logs local value v of column j, overwritten by the incoming one. */
+static int
+log_cell(struct replica_apply *a, const struct rowchange *rc, uint32_t j,
+    const struct merge_cell_in *local, enum merge_conflict_kind kind,
+    char *err)
+{
+	struct strb lv, rv;
+	int r;
+
+	strb_init(&lv);
+	strb_init(&rv);
+	mval_text(&lv, local->v);
+	mval_text(&rv, a->inval[j]);
+	r = log_conflict(a, rc, kind, a->t->cols[j], strb_str(&lv), local->v,
+	    &local->st, strb_str(&rv), a->inval[j], &a->instamp[j],
+	    WINNER_REMOTE, err);
+	strb_release(&lv);
+	strb_release(&rv);
+	return r;
+}
+
+/*
+ * Merges each incoming cell with the local row (a->sel positioned on
+ * it): marks the winners in a->win (*nwin of them), moves the state, logs
+ * the local values lost; *moved is 1 when some cell's state changed.
+ */
+static int
+merge_cells(struct replica_apply *a, const struct rowchange *rc,
+    const struct rowstate *old, const struct merge_row_out *row,
+    struct rowstate *ns, uint32_t *nwin, int *moved, char *err)
+{
+	struct merge_cell_in lin, iin;
+	struct merge_cell_out out;
+	struct mval v;
+	uint32_t j;
+	int r = 0;
+
+	for (j = 0; j < a->t->ncols && r == 0; j++) {
+		if (!a->inhas[j])
+			continue;
+		local_cell(a, old, j, &v, &lin);
+		memset(&iin, 0, sizeof(iin));
+		iin.v = &a->inres[j];
+		iin.st = a->instamp[j];
+		iin.ctx = &a->inctx[j];
+		if ((r = merge_cell(&lin, &iin, row, (const void *)a->sites,
+		    &out)) != 0) {
+			r = mule_errf(err, r, "out of memory");
+			break;
+		}
+		if (out.state_changed) {
+			merge_ctx_release(&ns->colctx[j]);
+			ns->colst[j] = out.st;
+			ns->colctx[j] = out.ctx;
+			memset(&out.ctx, 0, sizeof(out.ctx));
+			*moved = 1;
+		}
+		merge_ctx_release(&out.ctx);
+		if (out.decision == MERGE_TAKE) {
+			a->win[j] = 1;
+			(*nwin)++;
+		}
+		if (out.conflict != MERGE_CONFLICT_NONE)
+			r = log_cell(a, rc, j, &lin, out.conflict, err);
+	}
+	return r;
+}
+
+/*
+ * An incoming alive row meeting ours (the same incarnation, a colliding
+ * insert, or a re-creation): cells merge, winners are written.
+ */
+static int
+apply_cells(struct replica_apply *a, const struct rowchange *rc,
+    const struct rowstate *old, const struct merge_row_out *row,
+    struct rowstate *ns, char *err)
+{
+	uint32_t nwin = 0;
+	int s, r, moved = row->changed, check;
+
+	bind_pk(a, a->sel, 1, rc);
+	s = sqlite3_step(a->sel);
+	if (s != SQLITE_ROW) {
+		sqlite3_reset(a->sel);
+		return s == SQLITE_DONE ? mule_errf(err, MULE_EDB, "table %s: "
+		    "a row in the state is missing from the table",
+		    a->t->name) : rp_dberr(a->rp, s, err, a->t->name);
+	}
+	r = merge_cells(a, rc, old, row, ns, &nwin, &moved, err);
+	sqlite3_reset(a->sel);
+	if (r != 0)
+		return r;
+	if (nwin == 0) {
+		a->st.ignored++;
+		return moved ? store_state(a, rc, ns, 0, err) : 0;
+	}
+	check = a->full && nwin == rc->ncells && rc->ncells == a->t->ncols;
+	if ((r = write_row(a, rc, W_UPDATE, ns, err)) != 0)
+		return r;
+	a->st.updated++;
+	return store_state(a, rc, ns, check, err);
+}
+
+/* An incoming alive row where ours is not alive: insert its cells. */
+static int
+apply_insert(struct replica_apply *a, const struct rowchange *rc,
+    struct rowstate *ns, char *err)
+{
+	static const struct istamp zero;
+	uint32_t j, nwin = 0;
+	int r;
+
+	for (j = 0; j < a->t->ncols; j++) {
+		a->win[j] = a->inhas[j];
+		nwin += a->inhas[j];
+		r = a->inhas[j] ? state_set(ns, j, &a->instamp[j],
+		    &a->inctx[j]) : state_set(ns, j, &zero, NULL);
+		if (r != 0)
+			return mule_errf(err, r, "out of memory");
+	}
+	if ((r = write_row(a, rc, W_INSERT, ns, err)) != 0)
+		return r;
+	a->alive_delta++;
+	a->st.inserted++;
+	return store_state(a, rc, ns, a->full && nwin == rc->ncells &&
+	    rc->ncells == a->t->ncols, err);
+}
+
+/*
+ * The tombstone of an incoming deletion: per column what the deletion
+ * knew (its own knowledge, never joined with what lost here; nothing for
+ * a column it sent no cell for).
+ */
+static int
+tombstone_set(struct replica_apply *a, struct rowstate *ns)
+{
+	static const struct istamp zero;
+	uint32_t j;
+	int r = 0;
+
+	memset(ns->hash, 0, ROW_HASH_LEN);
+	for (j = 0; j < a->t->ncols && r == 0; j++)
+		r = state_set(ns, j, &zero, a->inhas[j] ? &a->inctx[j] : NULL);
+	return r;
+}
+
+/*
+ * An incoming deletion of a row alive here: the first local value the
+ * deleter had not seen makes the whole row a conflict; the row goes.
+ */
+static int
+apply_delete(struct replica_apply *a, const struct rowchange *rc,
+    const struct rowstate *old, const struct istamp *clst,
+    struct rowstate *ns, char *err)
+{
+	struct merge_cell_in lin;
+	struct strb lv;
+	struct mval v;
+	uint32_t j;
+	int s, r = 0;
+
+	strb_init(&lv);
+	bind_pk(a, a->sel, 1, rc);
+	s = sqlite3_step(a->sel);
+	for (j = 0; s == SQLITE_ROW && j < a->t->ncols; j++) {
+		local_cell(a, old, j, &v, &lin);
+		if (merge_delete_loses(&lin, &a->inctx[j]))
+			break;
+	}
+	if (s == SQLITE_ROW && j < a->t->ncols) {
+		row_text(a, &lv);
+		r = log_conflict(a, rc, MERGE_CONFLICT_LOST_TO_DELETION,
+		    COL_ROW, strb_str(&lv), NULL, &lin.st, REMOTE_DELETED, NULL,
+		    clst, WINNER_REMOTE, err);
+	}
+	sqlite3_reset(a->sel);
+	strb_release(&lv);
+	if (r != 0 || (r = delete_data_row(a, rc, err)) != 0)
+		return r;
+	a->alive_delta--;
+	a->st.deleted++;
+	if ((r = tombstone_set(a, ns)) != 0)
+		return mule_errf(err, r, "out of memory");
+	return store_state(a, rc, ns, 0, err);
+}
+
+/*
+ * The same deletion on both sides: the tombstone keeps, per column, the
+ * lesser knowledge of the two, so that a value either deleter had not
+ * seen is logged wherever it is held.
+ */
+static int
+apply_both_deleted(struct replica_apply *a, const struct rowchange *rc,
+    const struct merge_row_out *row, struct rowstate *ns, char *err)
+{
+	struct merge_ctx m;
+	uint32_t j;
+	int moved = row->changed, r;
+
+	for (j = 0; j < a->t->ncols; j++) {
+		if ((r = merge_ctx_min(&ns->colctx[j], &a->inctx[j], &m)) != 0)
+			return mule_errf(err, r, "out of memory");
+		if (m.n != ns->colctx[j].n || m.has_base !=
+		    ns->colctx[j].has_base || m.base != ns->colctx[j].base ||
+		    (m.n > 0 && memcmp(m.e, ns->colctx[j].e, m.n *
+		    sizeof(*m.e)) != 0))
+			moved = 1;
+		merge_ctx_release(&ns->colctx[j]);
+		ns->colctx[j] = m;
+	}
+	a->st.ignored++;
+	return moved ? store_state(a, rc, ns, 0, err) : 0;
+}
+
+/* Reads the row's state into *old (allocated empty when there is none). */
+static int
+read_state(struct replica_apply *a, const struct rowchange *rc,
+    struct rowstate *old, char *err)
+{
+	int found, r;
+
+	if ((r = rp_bind_statekey(a->get, 1, a->t, rc->pk)) != 0 ||
+	    (r = rp_state_get(a->get, old, &found)) != 0)
+		return mule_errf(err, r == MULE_EDB ? MULE_EDB : MULE_EFORMAT,
+		    "table %s: cannot read the row's state", a->t->name);
+	if (!found && (r = rowstate_alloc(old, a->t->ncols)) != 0)
+		return mule_errf(err, r, "out of memory");
+	return 0;
+}
+
 int
 replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
     char *err)
 {
-	struct replica_table *t = a->t;
 	struct rowstate old, ns;
-	struct istamp clst;
-	struct strb lv;
-	uint32_t i, j, k, nwin = 0, nlost = 0;
-	int found, r = MULE_EINTERNAL, s, local_alive, in_alive, check, cmp;
-	int beaten = 0;
+	struct merge_row_in lrow, irow;
+	struct merge_row_out row;
+	int r = MULE_EINTERNAL;
 
 	memset(&old, 0, sizeof(old));
 	memset(&ns, 0, sizeof(ns));
-	strb_init(&lv);
 	if (a->leaving == 2) {
 		a->st.ignored++;
 		r = 0;
 		goto out;
 	}
-	if (t == NULL || rc->npk != t->npk) {
+	if (a->t == NULL || rc->npk != a->t->npk) {
 		r = mule_errf(err, MULE_EFORMAT, "row without its table");
 		goto out;
 	}
@@ -903,251 +1171,46 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 		goto out;
 	}
 	a->st.rows++;
-	if ((r = to_istamp(a, &rc->cl_stamp, &clst, err)) != 0)
+	if (rc->cl % 2 == 1)
+		a->st.cells += rc->ncells;
+	if ((r = read_incoming(a, rc, err)) != 0 ||
+	    (r = to_istamp(a, &rc->cl_stamp, &irow.cl_st, err)) != 0 ||
+	    (r = read_state(a, rc, &old, err)) != 0)
 		goto out;
-	memset(a->inval, 0, t->ncols * sizeof(*a->inval));
-	memset(a->win, 0, t->ncols);
-	memset(a->lost, 0, t->ncols);
-	for (i = 0; i < rc->ncells; i++) {
-		if (rc->cells[i].col >= a->nin) {
-			r = mule_errf(err, MULE_EFORMAT, "cell column out of "
-			    "range");
-			goto out;
-		}
-		j = a->map[rc->cells[i].col];
-		a->inval[j] = &rc->cells[i].v;
-		if ((r = to_istamp(a, &rc->cells[i].st, &a->instamp[j],
-		    err)) != 0)
-			goto out;
-		memset(a->inbeat[j], 0, sizeof(a->inbeat[j]));
-		for (k = 0; k < CELL_BEATS; k++) {
-			if (rc->cells[i].beat[k].lamport == 0)
-				continue;
-			if ((r = origin_of(a, rc->cells[i].beat[k].origin,
-			    &a->inbeat[j][k].origin, err)) != 0)
-				goto out;
-			a->inbeat[j][k].lamport = rc->cells[i].beat[k].lamport;
-		}
-		memset(a->inprior[j], 0, sizeof(a->inprior[j]));
-		for (k = 0; k < CELL_PRIORS; k++) {
-			if (rc->cells[i].prior[k].lamport == 0)
-				break;
-			if ((r = origin_of(a, rc->cells[i].prior[k].origin,
-			    &a->inprior[j][k].origin, err)) != 0)
-				goto out;
-			a->inprior[j][k].lamport = rc->cells[i].prior[k].lamport;
-		}
-	}
-	a->st.cells += rc->ncells;
-	if ((r = rp_bind_statekey(a->get, 1, t, rc->pk)) != 0 ||
-	    (r = rp_state_get(a->get, &old, &found)) != 0) {
-		r = mule_errf(err, r == MULE_EDB ? MULE_EDB : MULE_EFORMAT,
-		    "table %s: cannot read the row's state", t->name);
-		goto out;
-	}
-	if (!found && (r = rowstate_alloc(&old, t->ncols)) != 0) {
+	irow.cl = rc->cl;
+	lrow.cl = old.cl;
+	lrow.cl_st = old.cl_st;
+	merge_row_existence(&lrow, &irow, (const void *)a->sites, &row);
+	if ((r = state_copy(&old, &ns, a->t->ncols)) != 0) {
 		r = mule_errf(err, r, "out of memory");
 		goto out;
 	}
-	memset(a->clbeat, 0, sizeof(a->clbeat));
-	for (k = 0; k < CELL_BEATS; k++) {
-		if (rc->cl_beat[k].lamport == 0)
-			continue;
-		if ((r = origin_of(a, rc->cl_beat[k].origin,
-		    &a->clbeat[k].origin, err)) != 0)
-			goto out;
-		a->clbeat[k].lamport = rc->cl_beat[k].lamport;
-	}
-	local_alive = old.cl % 2 == 1;
-	in_alive = rc->cl % 2 == 1;
-	if ((r = rowstate_alloc(&ns, t->ncols)) != 0) {
-		r = mule_errf(err, r, "out of memory");
-		goto out;
-	}
-	ns.cl = old.cl;
-	ns.cl_st = old.cl_st;
-	memcpy(ns.cl_beat, old.cl_beat, sizeof(ns.cl_beat));
-	ns.cl_prior = old.cl_prior;
-	for (j = 0; j < t->ncols && j < old.ncols; j++) {
-		ns.colst[j] = old.colst[j];
-		memcpy(ns.colbeat[j], old.colbeat[j], sizeof(ns.colbeat[j]));
-		memcpy(ns.colprior[j], old.colprior[j],
-		    sizeof(ns.colprior[j]));
-	}
-
-	if (rc->cl < old.cl || (rc->cl == old.cl && !in_alive)) {
-		/* An older incarnation, or both deleted: no data changes. */
-		int restore = 0;
-
-		/*
-		 * Edits to an older incarnation: our deletion (or the
-		 * deletion before our re-creation) beat them.
-		 */
-		if (in_alive)
-			restore = delete_beats(a, &old, ns.cl_beat);
-		if (rc->cl == old.cl &&
-		    istamp_cmp(&clst, &old.cl_st, (const void *)a->sites) > 0) {
-			ns.cl_st = clst;
-			restore = 1;
-		}
-		/*
-		 * The same deletion twice (two sites deleted the row): the
-		 * row was deleted knowing only what the less informed one
-		 * knew, and both beat what either beat.
-		 */
-		if (rc->cl == old.cl && !in_alive) {
-			if (rc->cl_prior != 0 && (old.cl_prior == 0 ||
-			    rc->cl_prior < old.cl_prior)) {
-				ns.cl_prior = rc->cl_prior;
-				restore = 1;
-			}
-			for (k = 0; k < CELL_BEATS; k++) {
-				if (a->clbeat[k].lamport == 0 ||
-				    beats_has(ns.cl_beat, &a->clbeat[k]))
-					continue;
-				beats_add(ns.cl_beat, &a->clbeat[k]);
-				restore = 1;
-			}
-		}
-		if (restore) {
-			memcpy(ns.hash, old.hash, ROW_HASH_LEN);
-			memcpy(ns.colhash, old.colhash,
-			    (old.ncols < t->ncols ? old.ncols : t->ncols) *
-			    sizeof(uint32_t));
-			if ((r = store_state(a, rc, &ns, 0, err)) != 0)
-				goto out;
-		}
+	ns.cl = row.cl;
+	ns.cl_st = row.cl_st;
+	switch (row.c) {
+	case MERGE_ROW_OLDER:
 		a->st.ignored++;
 		r = 0;
-		goto out;
+		break;
+	case MERGE_ROW_BOTH_DELETED:
+		r = apply_both_deleted(a, rc, &row, &ns, err);
+		break;
+	case MERGE_ROW_DELETE:
+		r = apply_delete(a, rc, &old, &irow.cl_st, &ns, err);
+		break;
+	case MERGE_ROW_TOMBSTONE:
+		r = tombstone_set(a, &ns);
+		r = r != 0 ? mule_errf(err, r, "out of memory") :
+		    store_state(a, rc, &ns, 0, err);
+		break;
+	case MERGE_ROW_INSERT:
+		r = apply_insert(a, rc, &ns, err);
+		break;
+	default:
+		r = apply_cells(a, rc, &old, &row, &ns, err);
+		break;
 	}
-
-	if (rc->cl > old.cl && !in_alive) {
-		/* The row was deleted (causally after what we have). */
-		if (local_alive) {
-			bind_pk(a, a->sel, 1, rc);
-			s = sqlite3_step(a->sel);
-			if (s == SQLITE_ROW) {
-				for (j = 0; j < t->ncols && j < old.ncols; j++)
-					if (!sender_saw(a, &old.colst[j]) ||
-					    (old.colst[j].lamport > 0 &&
-					    rc->cl_prior <
-					    old.colst[j].lamport) ||
-					    beats_has(a->clbeat, &old.colst[j]))
-						break;
-				if (j < t->ncols && j < old.ncols) {
-					row_text(a, &lv);
-					sqlite3_reset(a->sel);
-					if ((r = log_conflict(a, rc, "*",
-					    strb_str(&lv), NULL, &old.colst[j],
-					    "(deleted)", NULL, &clst, "remote",
-					    err)) != 0)
-						goto out;
-				}
-			}
-			sqlite3_reset(a->sel);
-			if ((r = delete_data_row(a, rc, err)) != 0)
-				goto out;
-			a->alive_delta--;
-			a->st.deleted++;
-		}
-		ns.cl = rc->cl;
-		ns.cl_st = clst;
-		/* What an older deletion of ours beat still counts. */
-		memcpy(ns.cl_beat, a->clbeat, sizeof(ns.cl_beat));
-		for (k = 0; !local_alive && k < CELL_BEATS; k++)
-			beats_add(ns.cl_beat, &old.cl_beat[k]);
-		/*
-		 * What our values had beaten, the deletion beats too, so the
-		 * sites still holding it log the conflict when the deletion
-		 * reaches them (as for cells below).
-		 */
-		for (j = 0; local_alive && j < t->ncols && j < old.ncols; j++)
-			for (k = 0; k < CELL_BEATS; k++)
-				beats_add(ns.cl_beat, &old.colbeat[j][k]);
-		ns.cl_prior = rc->cl_prior;
-		memset(ns.hash, 0, ROW_HASH_LEN);
-		memcpy(ns.colhash, old.colhash, (old.ncols < t->ncols ?
-		    old.ncols : t->ncols) * sizeof(uint32_t));
-		r = store_state(a, rc, &ns, 0, err);
-		goto out;
-	}
-
-	/* The incoming row is alive and at least as new as ours. */
-	for (j = 0; j < t->ncols; j++) {
-		if (a->inval[j] == NULL)
-			continue;
-		cmp = rc->cl > old.cl || j >= old.ncols ? 1 :
-		    istamp_cmp(&a->instamp[j], &old.colst[j],
-		    (const void *)a->sites);
-		if (cmp > 0) {
-			a->win[j] = 1;
-			ns.colst[j] = a->instamp[j];
-			memcpy(ns.colbeat[j], a->inbeat[j],
-			    sizeof(ns.colbeat[j]));
-			memcpy(ns.colprior[j], a->inprior[j],
-			    sizeof(ns.colprior[j]));
-			/*
-			 * What our value had beaten, the new value beats too.
-			 * The sender's vector cannot say whether its writer
-			 * saw it: a value that lost at a hub is never relayed,
-			 * although its origin's counter is.
-			 */
-			for (k = 0; j < old.ncols && k < CELL_BEATS; k++)
-				beats_add(ns.colbeat[j], &old.colbeat[j][k]);
-			nwin++;
-		} else if (cmp < 0 && is_new(a, &a->instamp[j])) {
-			a->lost[j] = 1;	/* perhaps concurrent: see below */
-			nlost++;
-		}
-	}
-	check = a->full && nwin == rc->ncells && rc->ncells == t->ncols;
-	if (local_alive) {
-		if (nwin > 0 || nlost > 0) {
-			bind_pk(a, a->sel, 1, rc);
-			s = sqlite3_step(a->sel);
-			r = s == SQLITE_ROW ? cell_conflicts(a, rc, &old, &ns,
-			    &beaten, err) : 0;
-			sqlite3_reset(a->sel);
-			if (r != 0)
-				goto out;
-		}
-		if (nwin > 0) {
-			if ((r = write_row(a, rc, W_UPDATE, &ns, err)) != 0)
-				goto out;
-			a->st.updated++;
-		} else {
-			a->st.ignored++;
-			if (beaten) {
-				/* Only the record of a beaten value changed. */
-				memcpy(ns.hash, old.hash, ROW_HASH_LEN);
-				memcpy(ns.colhash, old.colhash, (old.ncols <
-				    t->ncols ? old.ncols : t->ncols) *
-				    sizeof(uint32_t));
-				r = store_state(a, rc, &ns, 0, err);
-				goto out;
-			}
-		}
-	} else {
-		/* Not here (never seen, or deleted): insert the winner's row. */
-		for (j = 0; j < t->ncols; j++)
-			if (!a->win[j])
-				a->inval[j] = NULL;
-		if ((r = write_row(a, rc, W_INSERT, &ns, err)) != 0)
-			goto out;
-		a->alive_delta++;
-		a->st.inserted++;
-	}
-	ns.cl = rc->cl > old.cl ? rc->cl : old.cl;
-	if (rc->cl > old.cl)
-		ns.cl_st = clst;
-	if (nwin == 0 && rc->cl == old.cl) {
-		r = 0;
-		goto out;
-	}
-	r = store_state(a, rc, &ns, check, err);
 out:
-	strb_release(&lv);
 	rowstate_release(&old);
 	rowstate_release(&ns);
 	return r;

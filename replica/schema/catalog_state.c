@@ -187,18 +187,15 @@ remap_row(struct rebase *b, struct srow *sr, char *err)
 	}
 	ns.cl = (uint64_t)sr->cl;
 	ns.cl_st = old.cl_st;
-	ns.cl_prior = old.cl_prior;
-	memcpy(ns.cl_beat, old.cl_beat, sizeof(ns.cl_beat));
 	memcpy(ns.hash, sr->hash, ROW_HASH_LEN);
 	for (j = 0; j < n; j++) {
 		int32_t i = b->map[j];
 		if (i >= 0 && (uint32_t)i < old.ncols) {
 			ns.colhash[j] = old.colhash[i];
 			ns.colst[j] = old.colst[i];
-			memcpy(ns.colbeat[j], old.colbeat[i],
-			    sizeof(ns.colbeat[j]));
-			memcpy(ns.colprior[j], old.colprior[i],
-			    sizeof(ns.colprior[j]));
+			/* The context moves with the column (by name). */
+			ns.colctx[j] = old.colctx[i];
+			memset(&old.colctx[i], 0, sizeof(old.colctx[i]));
 		} else {
 			/* Made by DDL: the zero stamp, so any write wins. */
 			ns.colhash[j] = b->dflt[j];

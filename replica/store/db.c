@@ -48,7 +48,8 @@ static const char *const state_sql[] = {
 	" local_v, local_lamport INTEGER, local_origin BLOB,"
 	" remote TEXT NOT NULL, remote_v, remote_lamport INTEGER,"
 	" remote_origin BLOB, winner TEXT NOT NULL, bundle BLOB,"
-	" resolved INTEGER NOT NULL DEFAULT 0)",
+	" resolved INTEGER NOT NULL DEFAULT 0,"
+	" kind INTEGER NOT NULL DEFAULT 0)",
 	"CREATE TABLE _mule_config(key TEXT PRIMARY KEY, value TEXT NOT NULL)",
 	NULL
 };

@@ -179,6 +179,24 @@ replica_conflicts_free(struct replica_conflict *v, size_t n)
 	free(v);
 }
 
+const char *
+replica_conflict_kind_name(int kind)
+{
+	switch (kind) {
+	case MERGE_CONFLICT_CELL_OVERWRITTEN:
+		return "cell overwritten";
+	case MERGE_CONFLICT_LOST_TO_DELETION:
+		return "edit lost to a deletion";
+	case MERGE_CONFLICT_COLLIDING_INSERT:
+		return "colliding insert";
+	case MERGE_CONFLICT_LEFT_SET:
+		return "row left a set";
+	case MERGE_CONFLICT_BASELINES_DIFFER:
+		return "baselines differ";
+	}
+	return "unknown";
+}
+
 int
 replica_conflicts(struct replica *rp, struct replica_conflict **out,
     size_t *n, char *err)
@@ -191,7 +209,7 @@ replica_conflicts(struct replica *rp, struct replica_conflict **out,
 
 	if ((r = rp_prepare(rp, "SELECT id, tbl, pk, col, local, "
 	    "local_lamport, local_origin, remote, remote_lamport, "
-	    "remote_origin, winner, bundle FROM _mule_conflicts "
+	    "remote_origin, winner, bundle, kind FROM _mule_conflicts "
 	    "WHERE resolved = 0 ORDER BY id", &st, err)) != 0)
 		return r;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -219,6 +237,7 @@ replica_conflicts(struct replica *rp, struct replica_conflict **out,
 		copy_col(c->winner, sizeof(c->winner), st, 10);
 		if (sqlite3_column_bytes(st, 11) == 16)
 			memcpy(c->bundle, sqlite3_column_blob(st, 11), 16);
+		c->kind = sqlite3_column_int(st, 12);
 		if (c->table == NULL || c->pk == NULL || c->col == NULL ||
 		    c->local == NULL || c->remote == NULL) {
 			r = mule_errf(err, MULE_ENOMEM, "out of memory");
@@ -348,11 +367,11 @@ replica_conflict_resolve(struct replica *rp, int64_t id, const char *keep,
 	struct strb sb;
 	const char *col, *winner;
 	uint32_t i;
-	int rc, r = MULE_EINTERNAL, vcol;
+	int rc, r = MULE_EINTERNAL, vcol, kind;
 
 	strb_init(&sb);
 	if ((r = rp_prepare(rp, "SELECT tbl, pkey, col, winner, local_v, "
-	    "remote_v, resolved FROM _mule_conflicts WHERE id = ?", &st,
+	    "remote_v, resolved, kind FROM _mule_conflicts WHERE id = ?", &st,
 	    err)) != 0)
 		goto out;
 	sqlite3_bind_int64(st, 1, id);
@@ -370,7 +389,9 @@ replica_conflict_resolve(struct replica *rp, int64_t id, const char *keep,
 	col = (const char *)sqlite3_column_text(st, 2);
 	winner = (const char *)sqlite3_column_text(st, 3);
 	vcol = keep == NULL ? -1 : strcmp(keep, "local") == 0 ? 4 : 5;
-	if (strcmp(col, "*") == 0) {
+	kind = sqlite3_column_int(st, 7);
+	if (kind == MERGE_CONFLICT_LOST_TO_DELETION ||
+	    kind == MERGE_CONFLICT_LEFT_SET) {
 		/* A whole row: only the winner can be kept (it is there). */
 		if (keep == NULL || strcmp(keep, winner) != 0) {
 			r = mule_errf(err, MULE_EINVAL, "conflict #%lld is about "

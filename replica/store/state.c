@@ -6,18 +6,18 @@
  * REAL: 8 bytes big-endian (REAL as its IEEE-754 bits); TEXT and BLOB:
  * a varint length and the bytes.
  *
- * The `st` blob of a state row: varint ncols; cl stamp (varint
- * lamport << 2 | has-prior << 1 | has-beat, varint origin, then with
- * has-beat the stamp of the concurrent edit this existence change beat,
- * with has-prior the newest cell counter the deleter knew); the row's common stamp (varint lamport, varint origin);
- * then per column: COLHASH_LEN bytes of value hash, varint x: bit 0 says a
- * beaten stamp follows, bit 1 a prior counter; x >> 2 is 0 when the column
- * has the common stamp, else lamport + 1 followed by varint origin; then,
- * with bit 0, a varint count (1..CELL_BEATS) and that many beaten stamps
- * (varint lamport, varint origin), and with
- * bit 1 a varint count (1..CELL_PRIORS) and that many stamps (varint
- * lamport, varint origin): the values the cell's value knowingly
- * replaced, newest first.
+ * The `st` blob of a state row (STATE_FORMAT 2): varint ncols; the
+ * existence stamp (varint lamport, varint origin index); the common stamp
+ * most columns share (varint lamport, varint origin); then per column:
+ * COLHASH_LEN bytes of value hash (big-endian), varint x, where bit 0 says
+ * a context follows, bit 1 a base, bit 2 that the base is the column's
+ * own value hash (a baseline; nothing follows for it), and x >> 3 is 0
+ * when the column has the common stamp, else lamport + 1 followed by
+ * varint origin; then with bit 1 the base (4 bytes, a val_hash), and with
+ * bit 0 a varint count (1..CELL_CTX_MAX) and that many entries (varint
+ * counter, varint origin).  An empty context and no base, or a baseline,
+ * cost nothing beyond x.  See merge.h for
+ * what stamps and contexts mean, docs/state.md "Merging" for why.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -36,10 +36,8 @@ rowstate_alloc(struct rowstate *s, uint32_t ncols)
 	s->ncols = ncols;
 	s->colhash = calloc(ncols ? ncols : 1, sizeof(*s->colhash));
 	s->colst = calloc(ncols ? ncols : 1, sizeof(*s->colst));
-	s->colbeat = calloc(ncols ? ncols : 1, sizeof(*s->colbeat));	/* rows of CELL_BEATS */
-	s->colprior = calloc(ncols ? ncols : 1, sizeof(*s->colprior));
-	if (s->colhash == NULL || s->colst == NULL || s->colbeat == NULL ||
-	    s->colprior == NULL) {
+	s->colctx = calloc(ncols ? ncols : 1, sizeof(*s->colctx));
+	if (s->colhash == NULL || s->colst == NULL || s->colctx == NULL) {
 		rowstate_release(s);
 		return MULE_ENOMEM;
 	}
@@ -49,23 +47,23 @@ rowstate_alloc(struct rowstate *s, uint32_t ncols)
 void
 rowstate_release(struct rowstate *s)
 {
+	uint32_t i;
+
+	for (i = 0; s->colctx != NULL && i < s->ncols; i++)
+		merge_ctx_release(&s->colctx[i]);
 	free(s->colhash);
 	free(s->colst);
-	free(s->colbeat);
-	free(s->colprior);
+	free(s->colctx);
 	memset(s, 0, sizeof(*s));
 }
 
-int
-rowstate_encode(const struct rowstate *s, uint8_t **blob, size_t *len)
+/* The stamp most columns share (the zero stamp for no columns). */
+static struct istamp
+common_stamp(const struct rowstate *s)
 {
 	struct istamp common = { 0, 0 };
-	struct buf b;
 	uint32_t i, j, best = 0, cnt;
-	uint64_t nb, np, k;
-	int r = 0;
 
-	/* The common stamp is the one most columns have. */
 	for (i = 0; i < s->ncols; i++) {
 		cnt = 0;
 		for (j = 0; j < s->ncols; j++)
@@ -79,55 +77,57 @@ rowstate_encode(const struct rowstate *s, uint8_t **blob, size_t *len)
 		if (best * 2 > s->ncols)
 			break;
 	}
+	return common;
+}
+
+static int
+ctx_put(struct buf *b, const struct merge_ctx *c, uint64_t fl)
+{
+	uint32_t k;
+	int r = 0;
+
+	if (fl & 2)
+		r |= buf_put_u32(b, c->base);
+	if (c->n != 0)
+		r |= buf_put_varint(b, c->n);
+	for (k = 0; k < c->n; k++) {
+		r |= buf_put_varint(b, c->e[k].lamport);
+		r |= buf_put_varint(b, (uint64_t)c->e[k].origin);
+	}
+	return r;
+}
+
+int
+rowstate_encode(const struct rowstate *s, uint8_t **blob, size_t *len)
+{
+	struct istamp common = common_stamp(s);
+	struct buf b;
+	uint64_t fl;
+	uint32_t i;
+	int r = 0;
+
 	buf_init(&b);
 	r |= buf_put_varint(&b, s->ncols);
-	for (nb = 0; nb < CELL_BEATS && s->cl_beat[nb].lamport != 0; nb++)
-		;
-	r |= buf_put_varint(&b, (s->cl_st.lamport << 2) |
-	    ((uint64_t)(s->cl_prior != 0) << 1) | (nb != 0));
+	r |= buf_put_varint(&b, s->cl_st.lamport);
 	r |= buf_put_varint(&b, (uint64_t)s->cl_st.origin);
-	if (nb != 0)
-		r |= buf_put_varint(&b, nb);
-	for (k = 0; k < nb; k++) {
-		r |= buf_put_varint(&b, s->cl_beat[k].lamport);
-		r |= buf_put_varint(&b, (uint64_t)s->cl_beat[k].origin);
-	}
-	if (s->cl_prior != 0)
-		r |= buf_put_varint(&b, s->cl_prior);
 	r |= buf_put_varint(&b, common.lamport);
 	r |= buf_put_varint(&b, (uint64_t)common.origin);
 	for (i = 0; i < s->ncols; i++) {
-		uint64_t fl;
-
-		nb = 0;
-		while (nb < CELL_BEATS && s->colbeat[i][nb].lamport != 0)
-			nb++;
-		for (np = 0; np < CELL_PRIORS &&
-		    s->colprior[i][np].lamport != 0; np++)
-			;
-		fl = (nb != 0) | ((uint64_t)(np != 0) << 1);
+		if (s->colctx[i].n > CELL_CTX_MAX)
+			r |= MULE_ETOOLARGE;
+		fl = s->colctx[i].n != 0;
+		if (s->colctx[i].has_base)
+			fl |= s->colctx[i].base == s->colhash[i] ? 4 : 2;
 		r |= buf_put_u32(&b, s->colhash[i]);
 		if (s->colst[i].lamport == common.lamport &&
 		    s->colst[i].origin == common.origin) {
 			r |= buf_put_varint(&b, fl);
 		} else {
 			r |= buf_put_varint(&b,
-			    ((s->colst[i].lamport + 1) << 2) | fl);
+			    ((s->colst[i].lamport + 1) << 3) | fl);
 			r |= buf_put_varint(&b, (uint64_t)s->colst[i].origin);
 		}
-		if (fl & 1)
-			r |= buf_put_varint(&b, nb);
-		for (k = 0; k < nb; k++) {
-			r |= buf_put_varint(&b, s->colbeat[i][k].lamport);
-			r |= buf_put_varint(&b, (uint64_t)s->colbeat[i][k].origin);
-		}
-		if (fl & 2)
-			r |= buf_put_varint(&b, np);
-		for (k = 0; k < np; k++) {
-			r |= buf_put_varint(&b, s->colprior[i][k].lamport);
-			r |= buf_put_varint(&b,
-			    (uint64_t)s->colprior[i][k].origin);
-		}
+		r |= ctx_put(&b, &s->colctx[i], fl);
 	}
 	if (r != 0) {
 		buf_release(&b);
@@ -138,75 +138,71 @@ rowstate_encode(const struct rowstate *s, uint8_t **blob, size_t *len)
 	return 0;
 }
 
+/* One column's base and context (flags x as in the blob). */
+static int
+ctx_get(struct buf *b, uint64_t x, uint32_t hash, struct merge_ctx *c)
+{
+	uint64_t n, k, l, o;
+
+	if ((x & 6) == 6 || ((x & 2) && buf_get_u32(b, &c->base) != 0))
+		return MULE_EFORMAT;
+	if (x & 4)
+		c->base = hash;
+	c->has_base = (x & 6) != 0;
+	if ((x & 1) == 0)
+		return 0;
+	if (buf_get_varint_max(b, CELL_CTX_MAX, &n) != 0 || n == 0 ||
+	    n > buf_avail(b) / 2)
+		return MULE_EFORMAT;
+	if ((c->e = calloc((size_t)n, sizeof(*c->e))) == NULL)
+		return MULE_ENOMEM;
+	c->n = (uint32_t)n;
+	for (k = 0; k < n; k++) {
+		if (buf_get_varint(b, &l) != 0 || buf_get_varint(b, &o) != 0 ||
+		    l == 0 || o > INT64_MAX)
+			return MULE_EFORMAT;
+		c->e[k].lamport = l;
+		c->e[k].origin = (int64_t)o;
+	}
+	return 0;
+}
+
 int
 rowstate_decode(struct rowstate *s, const void *blob, size_t len)
 {
-	struct istamp common, clbeat[CELL_BEATS];
+	struct istamp common, cl_st;
 	struct buf b;
-	uint64_t n, x, o, l, clo, clprior = 0, nb, k;
+	uint64_t n, x, o;
 	uint32_t i, h;
 	int r = MULE_EFORMAT;
 
-	memset(clbeat, 0, sizeof(clbeat));
 	buf_init_ro(&b, blob, len);
 	if (buf_get_varint_max(&b, 100000, &n) != 0 ||
-	    buf_get_varint(&b, &l) != 0 || buf_get_varint(&b, &clo) != 0)
+	    buf_get_varint(&b, &cl_st.lamport) != 0 ||
+	    buf_get_varint(&b, &o) != 0)
 		return MULE_EFORMAT;
-	if ((l & 1) && (buf_get_varint_max(&b, CELL_BEATS, &nb) != 0 ||
-	    nb == 0))
-		return MULE_EFORMAT;
-	for (k = 0; (l & 1) && k < nb; k++) {
-		if (buf_get_varint(&b, &clbeat[k].lamport) != 0 ||
-		    buf_get_varint(&b, &o) != 0 || clbeat[k].lamport == 0)
-			return MULE_EFORMAT;
-		clbeat[k].origin = (int64_t)o;
-	}
-	if ((l & 2) && buf_get_varint(&b, &clprior) != 0)
-		return MULE_EFORMAT;
+	cl_st.origin = (int64_t)o;
 	if (buf_get_varint(&b, &common.lamport) != 0 ||
 	    buf_get_varint(&b, &o) != 0)
 		return MULE_EFORMAT;
 	common.origin = (int64_t)o;
 	if ((r = rowstate_alloc(s, (uint32_t)n)) != 0)
 		return r;
-	s->cl_st.lamport = l >> 2;
-	s->cl_st.origin = (int64_t)clo;
-	memcpy(s->cl_beat, clbeat, sizeof(clbeat));
-	s->cl_prior = clprior;
+	s->cl_st = cl_st;
 	for (i = 0; i < n; i++) {
 		if (buf_get_u32(&b, &h) != 0 || buf_get_varint(&b, &x) != 0)
 			goto bad;
 		s->colhash[i] = h;
-		if ((x >> 2) == 0) {
+		if ((x >> 3) == 0) {
 			s->colst[i] = common;
 		} else {
 			if (buf_get_varint(&b, &o) != 0)
 				goto bad;
-			s->colst[i].lamport = (x >> 2) - 1;
+			s->colst[i].lamport = (x >> 3) - 1;
 			s->colst[i].origin = (int64_t)o;
 		}
-		if (x & 1) {
-			if (buf_get_varint_max(&b, CELL_BEATS, &nb) != 0 ||
-			    nb == 0)
-				goto bad;
-			for (k = 0; k < nb; k++) {
-				if (buf_get_varint(&b, &l) != 0 ||
-				    buf_get_varint(&b, &o) != 0 || l == 0)
-					goto bad;
-				s->colbeat[i][k].lamport = l;
-				s->colbeat[i][k].origin = (int64_t)o;
-			}
-		}
-		if ((x & 2) && (buf_get_varint_max(&b, CELL_PRIORS, &nb) != 0 ||
-		    nb == 0))
+		if (ctx_get(&b, x, h, &s->colctx[i]) != 0)
 			goto bad;
-		for (k = 0; (x & 2) && k < nb; k++) {
-			if (buf_get_varint(&b, &l) != 0 ||
-			    buf_get_varint(&b, &o) != 0 || l == 0)
-				goto bad;
-			s->colprior[i][k].lamport = l;
-			s->colprior[i][k].origin = (int64_t)o;
-		}
 	}
 	if (buf_avail(&b) != 0)
 		goto bad;
@@ -214,17 +210,6 @@ rowstate_decode(struct rowstate *s, const void *blob, size_t len)
 bad:
 	rowstate_release(s);
 	return MULE_EFORMAT;
-}
-
-int
-istamp_cmp(const struct istamp *a, const struct istamp *b,
-    const uint8_t (*sites)[SITE_ID_LEN])
-{
-	if (a->lamport != b->lamport)
-		return a->lamport < b->lamport ? -1 : 1;
-	if (a->origin == b->origin)
-		return 0;
-	return memcmp(sites[a->origin], sites[b->origin], SITE_ID_LEN);
 }
 
 /* FNV-1a, 64-bit, folded to 32: a fast change detector, not a MAC. */
@@ -594,46 +579,4 @@ mval_equal(const struct mval *a, const struct mval *b)
 		    memcmp(a->p, b->p, a->n) == 0);
 	}
 	return 1;
-}
-
-void
-beats_add(struct istamp set[CELL_BEATS], const struct istamp *s)
-{
-	int k, old = 0;
-
-	if (s->lamport == 0 || beats_has(set, s))
-		return;
-	for (k = 0; k < CELL_BEATS; k++) {
-		if (set[k].lamport == 0) {
-			set[k] = *s;
-			return;
-		}
-		if (set[k].lamport < set[old].lamport)
-			old = k;
-	}
-	if (set[old].lamport < s->lamport)
-		set[old] = *s;
-}
-
-void
-prior_push(struct istamp out[CELL_PRIORS], const struct istamp *s,
-    const struct istamp old[CELL_PRIORS])
-{
-	struct istamp v[CELL_PRIORS];
-
-	v[0] = *s;
-	memcpy(&v[1], old, (CELL_PRIORS - 1) * sizeof(v[0]));
-	memcpy(out, v, sizeof(v));
-}
-
-int
-beats_has(const struct istamp set[CELL_BEATS], const struct istamp *s)
-{
-	int k;
-
-	for (k = 0; k < CELL_BEATS; k++)
-		if (set[k].lamport != 0 && set[k].lamport == s->lamport &&
-		    set[k].origin == s->origin)
-			return 1;
-	return 0;
 }

@@ -90,6 +90,9 @@ struct outtable {
 	const struct replica_table *t;
 	sqlite3_stmt *sel;	/* the data row by key */
 	struct cell *cells;
+	uint32_t *scol;		/* per cell: its column in the state */
+	struct vec_entry *ctx;	/* the cells' contexts, one row's worth */
+	size_t ctxcap;
 	int started;
 	struct set_tab *tab;	/* the sync set's word on the table */
 	/* With masked columns: the table as sent, and where each goes. */
@@ -103,6 +106,8 @@ outtable_release(struct outtable *o)
 {
 	sqlite3_finalize(o->sel);
 	free(o->cells);
+	free(o->ctx);
+	free(o->scol);
 	free(o->proj.cols);
 	free(o->proj.pkcols);
 	free(o->pos);
@@ -150,7 +155,8 @@ outtable_init(struct outctx *c, struct outtable *o,
 	if (t->npk > 64)
 		return mule_errf(err, MULE_ETOOLARGE, "table %s: key has too "
 		    "many columns", t->name);
-	if ((o->cells = calloc(t->ncols + 1, sizeof(*o->cells))) == NULL)
+	if ((o->cells = calloc(t->ncols + 1, sizeof(*o->cells))) == NULL ||
+	    (o->scol = calloc(t->ncols + 1, sizeof(*o->scol))) == NULL)
 		return mule_errf(err, MULE_ENOMEM, "out of memory");
 	if (tab != NULL && tab->send != NULL &&
 	    (r = outtable_project(o, err)) != 0)
@@ -180,6 +186,118 @@ cell_wanted(const struct outctx *c, const struct rowstate *rs, uint32_t i,
 	    (send_cl && rs->colst[i].lamport == 0);
 }
 
+/* Room in o->ctx for n more entries after `used`: 0 or MULE_ENOMEM. */
+static int
+ctx_room(struct outtable *o, size_t used, size_t n)
+{
+	struct vec_entry *ne;
+	size_t cap = o->ctxcap ? o->ctxcap : 64;
+
+	if (used + n <= o->ctxcap)
+		return 0;
+	while (cap < used + n)
+		cap *= 2;
+	if ((ne = realloc(o->ctx, cap * sizeof(*ne))) == NULL)
+		return MULE_ENOMEM;
+	o->ctx = ne;
+	o->ctxcap = cap;
+	return 0;
+}
+
+/*
+ * Copies the contexts of the n cells of o->cells (their col set to the
+ * state's column in `scol`) into o->ctx and points the cells at them.  A
+ * baseline value sent with its row says only that it is its own base.
+ */
+static int
+cells_ctx(const struct outctx *c, struct outtable *o, const struct rowstate *rs,
+    const uint32_t *scol, uint32_t n)
+{
+	const struct merge_ctx *x;
+	size_t used = 0, k;
+	uint32_t i, j;
+	int r;
+
+	for (i = 0; i < n; i++) {
+		x = &rs->colctx[scol[i]];
+		if (x->n > CELL_CTX_MAX)
+			return MULE_ETOOLARGE;
+		if ((r = ctx_room(o, used, x->n)) != 0)
+			return r;
+		for (k = 0; k < x->n; k++) {
+			struct stamp s;
+
+			to_stamp(c, &x->e[k], &s);
+			memcpy(o->ctx[used + k].origin, s.origin, SITE_ID_LEN);
+			o->ctx[used + k].counter = s.lamport;
+		}
+		j = scol[i];
+		o->cells[i].nctx = x->n;
+		o->cells[i].base = x->base;
+		o->cells[i].has_base = !x->has_base ? CELL_BASE_NONE :
+		    rs->cl % 2 == 1 && rs->colst[j].lamport == 0 &&
+		    x->base == rs->colhash[j] ? CELL_BASE_SELF : CELL_BASE_HASH;
+		used += x->n;
+	}
+	for (i = 0, used = 0; i < n; used += o->cells[i].nctx, i++)
+		o->cells[i].ctx = o->cells[i].nctx ? o->ctx + used : NULL;
+	return 0;
+}
+
+/*
+ * A deletion's cells: per column sent that the deletion knew something
+ * of, no value, and as context what it knew.
+ */
+static int
+tomb_cells(const struct outctx *c, struct outtable *o,
+    const struct rowstate *rs, uint32_t *n)
+{
+	const uint8_t *send = o->tab != NULL ? o->tab->send : NULL;
+	uint32_t i, k = 0;
+
+	for (i = 0; i < rs->ncols && i < o->t->ncols; i++) {
+		if ((send != NULL && !send[i]) || (rs->colctx[i].n == 0 &&
+		    !rs->colctx[i].has_base))
+			continue;
+		memset(&o->cells[k], 0, sizeof(o->cells[k]));
+		o->cells[k].col = send != NULL ? o->pos[i] : i;
+		o->scol[k++] = i;
+	}
+	*n = k;
+	return cells_ctx(c, o, rs, o->scol, k);
+}
+
+/* An alive row's cells that go, with their values read from the table. */
+static int
+live_cells(const struct outctx *c, struct outtable *o,
+    const struct rowstate *rs, const struct mval *pk, int mode, int send_cl,
+    uint32_t *n, char *err)
+{
+	const struct replica_table *t = o->t;
+	const uint8_t *send = o->tab != NULL ? o->tab->send : NULL;
+	uint32_t i, k = 0;
+
+	for (i = 0; i < t->npk; i++)
+		mval_bind(o->sel, (int)i + 1, &pk[i]);
+	if (sqlite3_step(o->sel) != SQLITE_ROW)
+		return mule_errf(err, MULE_EINTERNAL, "table %s: row in "
+		    "state but not in table", t->name);
+	for (i = 0; i < rs->ncols && i < t->ncols; i++) {
+		if (send != NULL && !send[i])
+			continue;
+		if (mode == SETROW_FULL ? rs->colst[i].lamport == 0 &&
+		    !send_cl : !cell_wanted(c, rs, i, send_cl))
+			continue;
+		memset(&o->cells[k], 0, sizeof(o->cells[k]));
+		o->cells[k].col = send != NULL ? o->pos[i] : i;
+		mval_from_stmt(&o->cells[k].v, o->sel, (int)i);
+		to_stamp(c, &rs->colst[i], &o->cells[k].st);
+		o->scol[k++] = i;
+	}
+	*n = k;
+	return cells_ctx(c, o, rs, o->scol, k);
+}
+
 /*
  * Sends the state row `state` is positioned on (columns pk, cl, hash, st)
  * when any of its stamps is above the base.
@@ -193,7 +311,7 @@ emit_row(struct outctx *c, struct outtable *o, sqlite3_stmt *state,
 	struct rowstate rs;
 	struct rowchange rc;
 	struct mval pk[64];
-	uint32_t i, n = 0, k;
+	uint32_t i, n = 0;
 	int r = MULE_EINTERNAL, send_cl, mode = SETROW_NORMAL;
 
 	memset(&rs, 0, sizeof(rs));
@@ -204,11 +322,10 @@ emit_row(struct outctx *c, struct outtable *o, sqlite3_stmt *state,
 		    t->name);
 	rs.cl = (uint64_t)sqlite3_column_int64(state, 1);
 	send_cl = above(c, &rs.cl_st);
-	if (rs.cl % 2 == 1)
-		for (i = 0; i < rs.ncols && i < t->ncols; i++)
-			if (cell_wanted(c, &rs, i, send_cl) &&
-			    (send == NULL || send[i]))
-				n++;
+	for (i = 0; rs.cl % 2 == 1 && i < rs.ncols && i < t->ncols; i++)
+		if (cell_wanted(c, &rs, i, send_cl) &&
+		    (send == NULL || send[i]))
+			n++;
 	if (!send_cl && n == 0 && (o->tab == NULL || !o->tab->all_rows)) {
 		r = 0;
 		goto out;
@@ -242,41 +359,17 @@ emit_row(struct outctx *c, struct outtable *o, sqlite3_stmt *state,
 	rc.pk = pk;
 	rc.cl = rs.cl;
 	to_stamp(c, &rs.cl_st, &rc.cl_stamp);
-	for (k = 0; k < CELL_BEATS; k++)
-		if (rs.cl_beat[k].lamport != 0)
-			to_stamp(c, &rs.cl_beat[k], &rc.cl_beat[k]);
-	rc.cl_prior = rs.cl_prior;
 	memcpy(rc.hash, sqlite3_column_blob(state, 2), ROW_HASH_LEN);
-	if (n > 0) {
-		for (i = 0; i < t->npk; i++)
-			mval_bind(o->sel, (int)i + 1, &pk[i]);
-		if (sqlite3_step(o->sel) != SQLITE_ROW) {
-			r = mule_errf(err, MULE_EINTERNAL, "table %s: row in "
-			    "state but not in table", t->name);
-			goto out;
-		}
-		n = 0;
-		for (i = 0; i < rs.ncols && i < t->ncols; i++) {
-			if (send != NULL && !send[i])
-				continue;
-			if (mode == SETROW_FULL ? rs.colst[i].lamport == 0 &&
-			    !send_cl : !cell_wanted(c, &rs, i, send_cl))
-				continue;
-			o->cells[n].col = send != NULL ? o->pos[i] : i;
-			mval_from_stmt(&o->cells[n].v, o->sel, (int)i);
-			to_stamp(c, &rs.colst[i], &o->cells[n].st);
-			memset(o->cells[n].beat, 0, sizeof(o->cells[n].beat));
-			for (k = 0; k < CELL_BEATS; k++)
-				if (rs.colbeat[i][k].lamport != 0)
-					to_stamp(c, &rs.colbeat[i][k],
-					    &o->cells[n].beat[k]);
-			memset(o->cells[n].prior, 0, sizeof(o->cells[n].prior));
-			for (k = 0; k < CELL_PRIORS; k++)
-				if (rs.colprior[i][k].lamport != 0)
-					to_stamp(c, &rs.colprior[i][k],
-					    &o->cells[n].prior[k]);
-			n++;
-		}
+	r = 0;
+	if (rs.cl % 2 == 0)
+		r = tomb_cells(c, o, &rs, &n);
+	else if (n > 0)
+		r = live_cells(c, o, &rs, pk, mode, send_cl, &n, err);
+	if (r != 0) {
+		if (r == MULE_ENOMEM || r == MULE_ETOOLARGE)
+			r = mule_errf(err, r, "table %s: cell contexts: %s",
+			    t->name, mule_strerror(r));
+		goto out;
 	}
 	rc.ncells = n;
 	rc.cells = o->cells;
@@ -286,7 +379,7 @@ emit_row(struct outctx *c, struct outtable *o, sqlite3_stmt *state,
 	 */
 	if (send != NULL) {
 		memset(rc.hash, 0, ROW_HASH_LEN);
-		if (n == o->proj.ncols) {
+		if (rs.cl % 2 == 1 && n == o->proj.ncols) {
 			for (i = 0; i < n; i++)
 				o->hv[i] = o->cells[i].v;
 			row_hash_vals(o->hv, n, rc.hash, NULL);

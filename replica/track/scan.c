@@ -4,7 +4,11 @@
  * Every row of a tracked table is hashed and compared with its state row.
  * New, changed and vanished rows become one local commit: the lamport
  * counter goes up by one and every changed cell gets the stamp
- * (counter, this site).  Tables whose key is the rowid are walked in key
+ * (counter, this site) and, as causal context, the value it replaced
+ * joined with that value's context; a vanished row's tombstone keeps what
+ * the deletion knew of each column; a table's first scan records its data
+ * as the baseline (zero-stamped cells, each its own base; see
+ * docs/state.md "Merging").  Tables whose key is the rowid are walked in key
  * order next to their state (a merge join); others look each row's state
  * up by key, and look for vanished rows only when the counts say some
  * are missing.
@@ -159,6 +163,70 @@ bind_data_key(struct scanctx *c, sqlite3_stmt *data, sqlite3_stmt *st)
 }
 
 /*
+ * A new row, or one back after a deletion (op the tombstone, or NULL).
+ * Its existence gets the scan's stamp.  Its cells get it too, with as
+ * context what the deletion knew of each column (docs/state.md
+ * "Merging") — except in a table's first scan: data a table held when it
+ * was first tracked is a baseline, nobody's edit, and has the zero stamp.
+ */
+static int
+stamp_fresh(struct scanctx *c, const struct rowstate *op, struct rowstate *ns)
+{
+	uint32_t i;
+	int r = 0;
+
+	ns->cl = op == NULL ? 1 : op->cl + 1;
+	ns->cl_st = c->now;
+	for (i = 0; i < ns->ncols && r == 0; i++) {
+		if (c->baseline && op == NULL) {
+			/* A baseline: zero stamp, and its own base. */
+			ns->colctx[i].has_base = 1;
+			ns->colctx[i].base = ns->colhash[i];
+			continue;
+		}
+		ns->colst[i] = c->now;
+		if (op != NULL && i < op->ncols)
+			r = merge_ctx_successor(NULL, &op->colctx[i], 0,
+			    c->now.origin, &ns->colctx[i]);
+	}
+	c->alive_delta++;
+	return r;
+}
+
+/*
+ * A changed row: each changed cell gets the scan's stamp, and as context
+ * the value it replaced joined with that value's context (the writer saw
+ * it); unchanged cells keep theirs.
+ */
+static int
+stamp_changed(struct scanctx *c, const struct rowstate *op,
+    struct rowstate *ns)
+{
+	uint32_t i, n = ns->ncols, changed = 0;
+	int r = 0, all;
+
+	ns->cl = op->cl;
+	ns->cl_st = op->cl_st;
+	for (i = 0; i < n; i++)
+		if (op->ncols != n || op->colhash[i] != ns->colhash[i])
+			changed++;
+	/* A row hash change no column hash explains: stamp all. */
+	all = changed == 0;
+	for (i = 0; i < n && r == 0; i++) {
+		if (!all && op->ncols == n && op->colhash[i] == ns->colhash[i]) {
+			ns->colst[i] = op->colst[i];
+			r = merge_ctx_copy(&ns->colctx[i], &op->colctx[i]);
+			continue;
+		}
+		ns->colst[i] = c->now;
+		if (i < op->ncols)
+			r = merge_ctx_successor(&op->colst[i], &op->colctx[i],
+			    op->colhash[i], c->now.origin, &ns->colctx[i]);
+	}
+	return r;
+}
+
+/*
  * One data row against its state: `state` is positioned on the state row
  * (columns first..first+2 = cl, hash, st), or NULL when there is none.
  * Value columns of `data` start at column c->t->npk.  The stored stamps
@@ -170,7 +238,7 @@ scan_row(struct scanctx *c, sqlite3_stmt *data, sqlite3_stmt *state,
 {
 	struct rowstate ns, old, *op = NULL;
 	uint8_t hash[ROW_HASH_LEN];
-	uint32_t i, n = c->t->ncols, changed = 0;
+	uint32_t n = c->t->ncols;
 	uint64_t oldcl = 0;
 	int r = MULE_EINTERNAL, fresh;
 
@@ -209,54 +277,10 @@ scan_row(struct scanctx *c, sqlite3_stmt *data, sqlite3_stmt *state,
 	}
 	memcpy(ns.hash, hash, ROW_HASH_LEN);
 	col_hashes_stmt(data, (int)c->t->npk, n, ns.colhash);
-	if (fresh) {
-		ns.cl = op == NULL ? 1 : op->cl + 1;
-		ns.cl_st = c->now;
-		/*
-		 * A row back after a deletion replaces exactly what this site
-		 * last had of each column (the tombstone keeps it), not more.
-		 */
-		for (i = 0; i < n; i++) {
-			ns.colst[i] = c->now;
-			if (op != NULL && i < op->ncols)
-				prior_push(ns.colprior[i], &op->colst[i],
-				    op->colprior[i]);
-		}
-		c->alive_delta++;
-	} else {
-		ns.cl = op->cl;
-		ns.cl_st = op->cl_st;
-		for (i = 0; i < n; i++) {
-			if (op->ncols == n && op->colhash[i] == ns.colhash[i]) {
-				ns.colst[i] = op->colst[i];
-				memcpy(ns.colbeat[i], op->colbeat[i],
-				    sizeof(ns.colbeat[i]));
-				memcpy(ns.colprior[i], op->colprior[i],
-				    sizeof(ns.colprior[i]));
-			} else {
-				/*
-				 * Our edit replaces the value we had, and beats
-				 * what it had beaten: the sites still holding
-				 * such a value log it when ours arrives.
-				 */
-				ns.colst[i] = c->now;
-				if (i < op->ncols) {
-					prior_push(ns.colprior[i], &op->colst[i],
-					    op->colprior[i]);
-					memcpy(ns.colbeat[i], op->colbeat[i],
-					    sizeof(ns.colbeat[i]));
-				}
-				changed++;
-			}
-		}
-		/* A row hash change no column hash explains: stamp all. */
-		if (changed == 0)
-			for (i = 0; i < n; i++) {
-				ns.colst[i] = c->now;
-				if (i < op->ncols)
-					prior_push(ns.colprior[i],
-					    &op->colst[i], op->colprior[i]);
-			}
+	if ((r = (fresh ? stamp_fresh(c, op, &ns) : stamp_changed(c, op,
+	    &ns))) != 0) {
+		r = mule_errf(err, r, "out of memory");
+		goto out;
 	}
 	if ((r = bind_data_key(c, data, c->put)) != 0) {
 		r = mule_errf(err, r, "table %s: bad key", c->t->name);
@@ -283,8 +307,9 @@ static int
 scan_gone(struct scanctx *c, sqlite3_stmt *state, struct rowstate *old,
     char *err)
 {
+	struct merge_ctx k;
 	uint32_t i;
-	int k, r;
+	int r;
 
 	if (old->cl % 2 == 0)
 		return 0;	/* already a tombstone */
@@ -292,15 +317,15 @@ scan_gone(struct scanctx *c, sqlite3_stmt *state, struct rowstate *old,
 	if (c->dry)
 		return 0;
 	old->cl++;
-	/* What the deletion knew: the newest of the row's cells. */
-	old->cl_prior = 0;
-	for (i = 0; i < old->ncols; i++)
-		if (old->colst[i].lamport > old->cl_prior)
-			old->cl_prior = old->colst[i].lamport;
-	/* It beats what the deleted values had beaten (see scan_row). */
-	for (i = 0; i < old->ncols; i++)
-		for (k = 0; k < CELL_BEATS; k++)
-			beats_add(old->cl_beat, &old->colbeat[i][k]);
+	/* The tombstone keeps what the deletion knew of each column. */
+	for (i = 0; i < old->ncols; i++) {
+		if ((r = merge_ctx_successor(&old->colst[i], &old->colctx[i],
+		    old->colhash[i], -1, &k)) != 0)
+			return mule_errf(err, r, "out of memory");
+		merge_ctx_release(&old->colctx[i]);
+		old->colctx[i] = k;
+		memset(&old->colst[i], 0, sizeof(old->colst[i]));
+	}
 	old->cl_st = c->now;
 	memset(old->hash, 0, ROW_HASH_LEN);
 	c->alive_delta--;

@@ -177,6 +177,7 @@ struct gen {
 	size_t nt;
 	struct mval pk[2];
 	struct cell cells[6];
+	struct vec_entry ctx[6][2];	/* the cells' causal contexts */
 	uint8_t bytes[6][80 * 1024];
 	char text[6][64];
 	struct rowchange rc;
@@ -260,6 +261,22 @@ static const int64_t special_ints[] = {
 	64, -65, 127, 128,
 };
 
+/* Gives cell n a context of k entries. */
+static void
+gen_ctx(struct gen *g, uint32_t n, uint64_t i, int k)
+{
+	struct stamp st;
+	int e;
+
+	g->cells[n].nctx = (uint32_t)k;
+	g->cells[n].ctx = k ? g->ctx[n] : NULL;
+	for (e = 0; e < k; e++) {
+		set_stamp(&st, i + 7 - (uint64_t)e * 2, 2 + (unsigned)e);
+		memcpy(g->ctx[n][e].origin, st.origin, SITE_ID_LEN);
+		g->ctx[n][e].counter = st.lamport;
+	}
+}
+
 /* Makes row i of table t in g->rc. */
 static void
 gen_row(struct gen *g, size_t t, uint64_t i)
@@ -271,17 +288,12 @@ gen_row(struct gen *g, size_t t, uint64_t i)
 	uint64_t nanbits = 0x7ff8dead0000beefULL;
 
 	memset(rc, 0, sizeof(*rc));
+	memset(g->cells, 0, sizeof(g->cells));
 	rc->pk = g->pk;
 	rc->cells = g->cells;
 	rc->npk = g->t[t].npk;
 	rc->cl = (i % 4 == 3) ? 2 : (i % 4 == 1 ? 3 : 1);
 	set_stamp(&rc->cl_stamp, i * 3 + t, (unsigned)(x % 5));
-	if (rc->cl == 2 && i % 8 == 3)	/* a deletion that beat an edit */
-		set_stamp(&rc->cl_beat[0], i + 1, 3);
-	if (rc->cl == 2 && i % 16 == 3)
-		set_stamp(&rc->cl_beat[1], i + 2, 4);
-	if (rc->cl == 2 && i % 3 == 0)	/* what the deletion knew */
-		rc->cl_prior = i + 2;
 	memcpy(&nanv, &nanbits, sizeof(nanv));
 	if (rc->cl % 2 == 1)
 		fill(rc->hash, ROW_HASH_LEN, x);
@@ -289,6 +301,16 @@ gen_row(struct gen *g, size_t t, uint64_t i)
 	case 0:		/* people: every type */
 		set_int(&g->pk[0], i < NELEM(special_ints) ?
 		    special_ints[i] : (int64_t)(i * 7919) - 100000);
+		if (rc->cl % 2 == 0 && i % 8 == 3) {
+			/* A deletion saying what it knew of two columns. */
+			g->cells[n].col = 1;
+			g->cells[n].has_base = 1;
+			g->cells[n].base = (uint32_t)(i * 2654435761u);
+			n++;
+			g->cells[n].col = 4;
+			gen_ctx(g, n, i, 2);
+			n++;
+		}
 		if (rc->cl % 2 == 0)
 			break;
 		if (i % 2 == 0 || i < 10) {
@@ -339,6 +361,8 @@ gen_row(struct gen *g, size_t t, uint64_t i)
 			else
 				set_real(&g->cells[n].v, 1.5 * (double)i);
 			set_stamp(&g->cells[n].st, 0, 0);
+			if (i % 6 == 1)	/* a baseline: its own base */
+				g->cells[n].has_base = CELL_BASE_SELF;
 			n++;
 		}
 		g->cells[n].col = 4;
@@ -349,17 +373,12 @@ gen_row(struct gen *g, size_t t, uint64_t i)
 			    special_ints[NELEM(special_ints) - 1 - i] :
 			    -(int64_t)i);
 		set_stamp(&g->cells[n].st, i, 4);
-		/* Now and then a cell that beat a concurrent value. */
-		memset(g->cells[n].beat, 0, sizeof(g->cells[n].beat));
-		if (i % 5 == 0)
-			set_stamp(&g->cells[n].beat[0], i + 7, 2);
-		if (i % 10 == 0)
-			set_stamp(&g->cells[n].beat[1], i + 5, 3);
-		memset(g->cells[n].prior, 0, sizeof(g->cells[n].prior));
-		if (i % 4 == 1)
-			set_stamp(&g->cells[n].prior[0], i + 3, 5);
-		if (i % 8 == 1)
-			set_stamp(&g->cells[n].prior[1], i + 2, 1);
+		/* Now and then a cell with a causal context and a base. */
+		gen_ctx(g, n, i, i % 10 == 0 ? 2 : i % 5 == 0);
+		if (i % 4 == 1) {
+			g->cells[n].has_base = 1;
+			g->cells[n].base = (uint32_t)i * 40503u;
+		}
 		n++;
 		break;
 	case 1:		/* pairs: composite key (b, a) */
@@ -381,6 +400,8 @@ gen_row(struct gen *g, size_t t, uint64_t i)
 		break;
 	case 3:		/* bulk: 40 KiB incompressible blobs */
 		set_int(&g->pk[0], (int64_t)i);
+		/* Alive rows only: a deletion's cells carry no value. */
+		rc->cl |= 1;
 		g->cells[n].col = 1;
 		fill(g->bytes[1], 40 * 1024, x);
 		set_bytes(&g->cells[n].v, MVAL_BLOB, g->bytes[1], 40 * 1024);
@@ -722,23 +743,19 @@ ck_row(void *arg, const struct rowchange *rc)
 		same_value(c, &rc->pk[i], &w->pk[i]);
 	assert_int_equal(rc->cl, w->cl);
 	assert_int_equal(stamp_cmp(&rc->cl_stamp, &w->cl_stamp), 0);
-	assert_int_equal(stamp_cmp(&rc->cl_beat[0], &w->cl_beat[0]), 0);
-	assert_int_equal(stamp_cmp(&rc->cl_beat[1], &w->cl_beat[1]), 0);
-	assert_int_equal(rc->cl_prior, w->cl_prior);
 	assert_int_equal(rc->ncells, w->ncells);
 	for (i = 0; i < w->ncells; i++) {
 		assert_int_equal(rc->cells[i].col, w->cells[i].col);
 		same_value(c, &rc->cells[i].v, &w->cells[i].v);
 		assert_int_equal(stamp_cmp(&rc->cells[i].st,
 		    &w->cells[i].st), 0);
-		assert_int_equal(stamp_cmp(&rc->cells[i].beat[0],
-		    &w->cells[i].beat[0]), 0);
-		assert_int_equal(stamp_cmp(&rc->cells[i].beat[1],
-		    &w->cells[i].beat[1]), 0);
-		assert_int_equal(stamp_cmp(&rc->cells[i].prior[0],
-		    &w->cells[i].prior[0]), 0);
-		assert_int_equal(stamp_cmp(&rc->cells[i].prior[1],
-		    &w->cells[i].prior[1]), 0);
+		assert_int_equal(rc->cells[i].has_base, w->cells[i].has_base);
+		if (w->cells[i].has_base)
+			assert_int_equal(rc->cells[i].base, w->cells[i].base);
+		assert_int_equal(rc->cells[i].nctx, w->cells[i].nctx);
+		if (w->cells[i].nctx > 0)
+			assert_memory_equal(rc->cells[i].ctx, w->cells[i].ctx,
+			    w->cells[i].nctx * sizeof(*w->cells[i].ctx));
 	}
 	/* The row hash travels only with full rows. */
 	if (w->cl % 2 == 1 && w->ncells == c->g->t[c->t].ncols) {
@@ -2109,7 +2126,7 @@ static void
 seg_one_key(struct buf *t, uint8_t flags, uint64_t nrows)
 {
 	buf_reset(t);
-	buf_put(t, "MSEG\x01", 5);
+	buf_put(t, "MSEG\x02", 5);
 	buf_put_u8(t, flags);
 	buf_put_cstr(t, "t");
 	buf_put_varint(t, 1);
@@ -2156,9 +2173,15 @@ test_segment_decode(void **state)
 	b.d[0] = 'X';
 	assert_int_equal(decode_all(b.d, b.len, &rows, err), MULE_EFORMAT);
 	b.d[0] = 'M';
-	b.d[4] = 2;
+	b.d[4] = 3;
 	assert_int_equal(decode_all(b.d, b.len, &rows, err), MULE_EFORMAT);
+	/* the previous version: refused, naming both */
 	b.d[4] = 1;
+	err[0] = '\0';
+	assert_int_equal(decode_all(b.d, b.len, &rows, err), MULE_EFORMAT);
+	assert_non_null(strstr(err, "version 1"));
+	assert_non_null(strstr(err, "version 2"));
+	b.d[4] = 2;
 	b.d[5] = 0x80;
 	assert_int_equal(decode_all(b.d, b.len, &rows, err), MULE_EFORMAT);
 	b.d[5] = 0;
@@ -2166,12 +2189,12 @@ test_segment_decode(void **state)
 
 	/* oversized counts */
 	buf_init(&t);
-	buf_put(&t, "MSEG\x01\x00", 6);
+	buf_put(&t, "MSEG\x02\x00", 6);
 	buf_put_cstr(&t, "t");
 	buf_put_varint(&t, BUNDLE_MAX_COLUMNS + 1);
 	assert_int_equal(decode_all(t.d, t.len, &rows, err), MULE_ETOOLARGE);
 	buf_reset(&t);
-	buf_put(&t, "MSEG\x01\x00", 6);
+	buf_put(&t, "MSEG\x02\x00", 6);
 	buf_put_varint(&t, BUNDLE_MAX_NAME + 1);
 	assert_int_equal(decode_all(t.d, t.len, &rows, err), MULE_ETOOLARGE);
 	/* a row count that cannot fit */
