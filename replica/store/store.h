@@ -199,6 +199,37 @@ int replica_check_lost(struct replica *rp, const char *peer, uint64_t seq,
 int replica_log_list(struct replica *rp, struct replica_logent **out,
     size_t *n, char *err);
 
+/* ---- conflicts ---- */
+
+struct replica_conflict {
+	int64_t id;
+	char *table, *pk, *col;
+	char *local, *remote;	/* values as SQL literals */
+	struct stamp local_st, remote_st;
+	char winner[8];		/* "local" or "remote" */
+	uint8_t bundle[16];
+	int kind;		/* enum merge_conflict_kind (replica/merge/merge.h) */
+};
+/*
+ * The name of a conflict kind ("cell overwritten", "edit lost to a
+ * deletion", "colliding insert", "row left a set", "baselines differ";
+ * "unknown" otherwise): a static string.
+ */
+const char *replica_conflict_kind_name(int kind);
+int replica_conflicts(struct replica *rp, struct replica_conflict **out,
+    size_t *n, char *err);
+void replica_conflicts_free(struct replica_conflict *v, size_t n);
+int replica_conflict_count(struct replica *rp, uint64_t *n, char *err);
+/*
+ * Resolves conflict `id` by writing the kept value into the row: `keep`
+ * "local" or "remote" (the value stored with the conflict), or `value`
+ * (text; the column's affinity converts it).  Inside a transaction; the
+ * caller's next scan records it as a new local change, which then
+ * propagates.  A whole-row conflict can only keep its winner.
+ */
+int replica_conflict_resolve(struct replica *rp, int64_t id,
+    const char *keep, const char *value, char *err);
+
 /* ---- shapes shared by the passes over changes (track/, sets/) ---- */
 
 /*

@@ -1,5 +1,5 @@
 /*
- * replica/merge/apply.c — applying a bundle's row changes (DESIGN §7): the
+ * replica/apply/apply.c — applying a bundle's row changes (DESIGN §7): the
  * SQL driver around the pure merge in merge.c.  For each incoming row it
  * reads the row's state and the local row, asks merge_row_existence how
  * the change meets the row and merge_cell about each cell, then writes the

@@ -1,0 +1,205 @@
+/*
+ * replica/store/internal.h — the store's private side: the open handle,
+ * statement helpers, the per-row state, tracked-table helpers, vectors.
+ * Private to replica/ (include replica/internal.h).
+ */
+#ifndef MULE_REPLICA_STORE_INTERNAL_H
+#define MULE_REPLICA_STORE_INTERNAL_H
+
+#include <sqlite3.h>
+
+#include "replica/merge/merge.h"
+#include "replica/replica.h"
+
+#define STATE_FORMAT 2	/* _mule_site.format: layout of the state tables */
+
+struct replica {
+	sqlite3 *db;
+	char *path;
+	int readonly;
+	uint8_t site_id[SITE_ID_LEN];
+	int64_t me;		/* our index in _mule_origins */
+	int64_t changes_at_begin; /* sqlite3_total_changes64 at BEGIN */
+};
+
+/* Maps a SQLite result code to MULE_E* and fills err with the db message. */
+int rp_dberr(struct replica *rp, int rc, char *err, const char *what);
+int rp_sqlerr(sqlite3 *db, int rc, char *err, const char *what);
+/* Prepares `sql` (MULE_EDB with the message on failure). */
+int rp_prepare(struct replica *rp, const char *sql, sqlite3_stmt **st,
+    char *err);
+/* Runs SQL without results (no data is ever formatted into it). */
+int rp_exec(struct replica *rp, const char *sql, char *err);
+/* The database file's change counter (header offset 24). */
+int rp_file_counter(struct replica *rp, int64_t *counter);
+/* BEGIN IMMEDIATE (bounded busy wait), COMMIT, ROLLBACK. */
+int rp_begin(struct replica *rp, char *err);
+int rp_commit(struct replica *rp, char *err);
+void rp_rollback(struct replica *rp);
+/* Index of `site` in _mule_origins, adding it when new. */
+int rp_origin_idx(struct replica *rp, const uint8_t site[SITE_ID_LEN],
+    int64_t *idx, char *err);
+/*
+ * Runs a query that yields one integer, its ?1 (if any) bound to `arg`:
+ * *out is the first column of the first row, or `dflt` when there is no
+ * row.  0 or a MULE_E* code.
+ */
+int rp_scalar(struct replica *rp, const char *sql, int64_t arg, int64_t dflt,
+    int64_t *out, char *err);
+/*
+ * Runs a statement without results, its text parameters ?1, ?2, ?3 bound
+ * to a, b, c (a NULL one, and any the statement does not have, stays
+ * NULL); `what` names the step in the error.  0 or a MULE_E* code.
+ */
+int rp_exec_text(struct replica *rp, const char *sql, const char *a,
+    const char *b, const char *c, const char *what, char *err);
+/*
+ * Runs a query with text parameters ?1, ?2 bound as above: *value is a
+ * heap copy of the first column of the first row, NULL when there is no
+ * row.  0 or a MULE_E* code.
+ */
+int rp_text(struct replica *rp, const char *sql, const char *a, const char *b,
+    char **value, const char *what, char *err);
+/* 1 when a query with text ?1 bound to `a` yields a row; 0 otherwise. */
+int rp_exists(struct replica *rp, const char *sql, const char *a);
+/*
+ * Reads every row of the prepared query `st` into a heap array of
+ * elements of `size` bytes.  Each element is zeroed, then `fill` sets it
+ * from the current row and returns 0 (keep it), 1 (skip the row) or a
+ * negative MULE_E* code with err filled (stop).  On success *out is the
+ * array (NULL when empty) and *n its length; the caller owns it.  On
+ * failure `release(v, n)` frees what was read, the failed element
+ * included (zeroed or partly filled), and *out, *n are untouched.  `what`
+ * names the read in a database error.  The statement is reset, not
+ * finalized.
+ */
+int rp_rows(struct replica *rp, sqlite3_stmt *st, size_t size,
+    int (*fill)(void *arg, sqlite3_stmt *st, void *elem, char *err),
+    void *arg, void (*release)(void *v, size_t n), void **out, size_t *n,
+    const char *what, char *err);
+/*
+ * Like rp_text, but collects the first column of every row ("" for NULL)
+ * into a heap array of *n heap strings (strv_free).
+ */
+int rp_strings(struct replica *rp, const char *sql, const char *a,
+    const char *b, char ***out, size_t *n, const char *what, char *err);
+/* Heap copy of column i's text in the current row ("" for NULL). */
+char *rp_column_dup(sqlite3_stmt *st, int i);
+/* Appends that copy to *v, n strings (strv_push): 0 or MULE_ENOMEM. */
+int rp_column_push(char ***v, size_t n, sqlite3_stmt *st, int i);
+/* Reads / writes the lamport counter inside the current transaction. */
+int rp_lamport_get(struct replica *rp, uint64_t *l, char *err);
+int rp_lamport_set(struct replica *rp, uint64_t l, char *err);
+
+/* ---- per-row state (replica/store/state.c) ---- */
+
+#define COLHASH_LEN 4	/* bytes of a column's value hash in the state */
+
+/*
+ * The decoded state of one row (the `st` blob plus cl and hash).  Per
+ * column: the value hash, the stamp (dot) and the causal context of the
+ * value (replica/merge/merge.h).  In a tombstone (even cl) each column's
+ * stamp is zero and its context is what the deletion knew of the column
+ * (docs/state.md "Merging").
+ */
+struct rowstate {
+	uint64_t cl;
+	struct istamp cl_st;
+	uint32_t ncols;
+	uint32_t *colhash;	/* ncols */
+	struct istamp *colst;	/* ncols */
+	struct merge_ctx *colctx;	/* ncols */
+	uint8_t hash[ROW_HASH_LEN];
+};
+
+/* Allocates ncols zeroed columns: 0 or MULE_ENOMEM. */
+int rowstate_alloc(struct rowstate *s, uint32_t ncols);
+void rowstate_release(struct rowstate *s);
+/* Encodes s's stamps and column hashes into a heap blob. */
+int rowstate_encode(const struct rowstate *s, uint8_t **blob, size_t *len);
+/* Decodes an `st` blob (untrusted only in the sense of a damaged db). */
+int rowstate_decode(struct rowstate *s, const void *blob, size_t len);
+
+/*
+ * Hashes columns [first, first + ncols) of the current row of `st`:
+ * the row hash (BLAKE2b-128 of the canonical encoding) and each column's
+ * short hash.
+ */
+void row_hash_stmt(sqlite3_stmt *st, int first, uint32_t ncols,
+    uint8_t hash[ROW_HASH_LEN], uint32_t *colhash);
+/* Only the column hashes. */
+void col_hashes_stmt(sqlite3_stmt *st, int first, uint32_t ncols,
+    uint32_t *colhash);
+/* The same from values. */
+void row_hash_vals(const struct mval *v, uint32_t ncols,
+    uint8_t hash[ROW_HASH_LEN], uint32_t *colhash);
+/* 1 when two values are the same type and bytes. */
+int mval_equal(const struct mval *a, const struct mval *b);
+/* Short hash of one value. */
+uint32_t val_hash(const struct mval *v);
+/* Fills v from column i of the current row of st (bytes borrowed). */
+void mval_from_stmt(struct mval *v, sqlite3_stmt *st, int i);
+/* Binds v as parameter i. */
+int mval_bind(sqlite3_stmt *st, int i, const struct mval *v);
+/* Canonical key of pk values: heap blob. */
+int pk_encode(const struct mval *pk, uint32_t npk, uint8_t **out,
+    size_t *len);
+/*
+ * Decodes a canonical pk blob into npk values pointing into `blob`.
+ * MULE_EFORMAT when it does not hold exactly npk values.
+ */
+int pk_decode(const uint8_t *blob, size_t len, struct mval *pk, uint32_t npk);
+/* Appends pk values as readable text ("42", "'v-01'", "x'00ff'"). */
+struct strb;
+void pk_text(struct strb *sb, const struct mval *pk, uint32_t npk);
+void mval_text(struct strb *sb, const struct mval *v);
+
+/* ---- tracked tables (replica/store/tables.c) ---- */
+
+/* Name of the state table for tid ("_mule_s<tid>") into buf[32]. */
+const char *state_table(int64_t tid, char buf[32]);
+/* Looks a tracked table up by name; MULE_ENOTFOUND if untracked. */
+int rp_table_get(struct replica *rp, const char *name,
+    struct replica_table **out, char *err);
+/* WHERE clause matching the pk columns: "\"a\" = ?1 AND \"b\" = ?2". */
+void sql_pk_where(struct strb *sb, const struct replica_table *t, int first);
+/* 1 when t has column `name` (its index in *idx unless NULL), else 0. */
+int rp_col_index(const struct replica_table *t, const char *name,
+    uint32_t *idx);
+/* Quoted, comma-separated column list. */
+void sql_cols(struct strb *sb, const struct replica_table *t);
+
+/*
+ * 1 when `name` is one of mule's own tables (_mule_*) or SQLite's
+ * (sqlite_*), in any letter case (SQLite's names are case-insensitive):
+ * such a table is never tracked, shipped, mapped or written from a bundle.
+ * The one place that decides it (replica/store/tables.c).
+ */
+int rp_reserved_table(const char *name);
+/* Keeps _mule_tables.alive (rows alive in the state) up to date. */
+int rp_alive_add(struct replica *rp, int64_t tid, int64_t delta, char *err);
+/* Reads a state row by key: 1 in *found, else 0. */
+int rp_state_get(sqlite3_stmt *get, struct rowstate *s, int *found);
+/* Writes a state row (pk bound by the caller as ?1). */
+int rp_state_put(struct replica *rp, sqlite3_stmt *put,
+    const struct rowstate *s, char *err);
+/* Binds a table's key for state lookups: the integer or the pk blob. */
+int rp_bind_statekey(sqlite3_stmt *st, int i, const struct replica_table *t,
+    const struct mval *pk);
+
+/*
+ * Deletes a peer's rows from the store (peer, settings, vectors), inside
+ * the caller's transaction (replica/store/peer.c).  0 or a MULE_E* code.
+ */
+int rp_peer_delete(struct replica *rp, const char *name, char *err);
+
+/* ---- vectors (replica/store/vector.c) ---- */
+/* A vector from the rows (site id, counter) of a prepared statement. */
+int rp_vector_rows(struct replica *rp, sqlite3_stmt *st, struct vector *out,
+    char *err);
+int rp_vector_get(struct replica *rp, const char *peer, const char *kind,
+    struct vector *out, char *err);
+int rp_vector_put(struct replica *rp, const char *peer, const char *kind,
+    const struct vector *v, char *err);
+
+#endif

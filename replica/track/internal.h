@@ -1,0 +1,42 @@
+/*
+ * replica/track/internal.h — the scan's and the journal's private side
+ * (replica/track/scan.c, changes.c).
+ * Private to replica/ (include replica/internal.h).
+ */
+#ifndef MULE_REPLICA_TRACK_INTERNAL_H
+#define MULE_REPLICA_TRACK_INTERNAL_H
+
+#include "replica/store/internal.h"
+
+/* Adds a journal entry (key bound as ?1 by the caller). */
+int rp_journal_add(struct replica *rp, sqlite3_stmt *jrn, uint64_t lamport,
+    int64_t tid, char *err);
+/* The table's "next scan is its baseline" flag. */
+int rp_table_flag(struct replica *rp, int64_t tid, int *baseline, char *err);
+/* Clears that flag and raises the journal floor to `lamport`. */
+int rp_baseline_done(struct replica *rp, int64_t tid, uint64_t lamport,
+    char *err);
+/*
+ * The journal floor: below it the journal is no longer complete, and a
+ * peer that needs older changes gets a full pass (docs/state.md).
+ */
+int rp_floor_raise(struct replica *rp, uint64_t lamport, char *err);
+int rp_floor_get(struct replica *rp, uint64_t *floor, char *err);
+/*
+ * 1 when no other program wrote the database since mule's last commit
+ * (the file change counter is the one predicted then): the scan can be
+ * skipped.  Never 1 in WAL mode.
+ */
+int rp_unchanged_since_us(struct replica *rp);
+/* Every origin's site id, indexed by origin index (heap array). */
+int rp_origins_load(struct replica *rp, uint8_t (**sites)[SITE_ID_LEN],
+    size_t *n, char *err);
+
+/*
+ * The scan proper (replica/track/scan.c): replica_scan without bringing
+ * the state to the live layout first (the caller has done that).
+ */
+int rp_scan(struct replica *rp, int dry, struct replica_scan_stats *out,
+    replica_progress_fn progress, void *parg, char *err);
+
+#endif
