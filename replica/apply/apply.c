@@ -316,22 +316,12 @@ table_prepare(struct replica_apply *a, char *err)
 	strb_addf(&sb, "SELECT cl, hash, st FROM %s WHERE pk = ?1", sname);
 	if ((r = rp_prepare(a->rp, strb_str(&sb), &a->get, err)) != 0)
 		goto out;
-	strb_reset(&sb);
-	strb_addf(&sb, "INSERT OR REPLACE INTO %s(pk, cl, hash, st) "
-	    "VALUES (?1, ?2, ?3, ?4)", sname);
-	if ((r = rp_prepare(a->rp, strb_str(&sb), &a->put, err)) != 0)
+	if ((r = rp_prepare_state_put(a->rp, t->tid, &a->put, err)) != 0)
 		goto out;
 	if ((r = rp_prepare(a->rp, "INSERT OR IGNORE INTO _mule_journal(pk,"
 	    " lamport, tid) VALUES (?1, ?2, ?3)", &a->jrn, err)) != 0)
 		goto out;
-	strb_reset(&sb);
-	strb_add(&sb, "SELECT ");
-	sql_cols(&sb, t);
-	strb_add(&sb, " FROM ");
-	strb_add_ident(&sb, t->name);
-	strb_add(&sb, " WHERE ");
-	sql_pk_where(&sb, t, 1);
-	if ((r = rp_prepare(a->rp, strb_str(&sb), &a->sel, err)) != 0)
+	if ((r = rp_prepare_row_select(a->rp, t, &a->sel, err)) != 0)
 		goto out;
 	strb_reset(&sb);
 	strb_add(&sb, "DELETE FROM ");

@@ -361,23 +361,8 @@ remap_table(struct replica *rp, struct replica_table *t, char **oldcols,
 	    "BY pk LIMIT %d", sname, REBASE_BATCH);
 	if ((r = rp_prepare(rp, strb_str(&sb), &next, err)) != 0)
 		goto out;
-	strb_reset(&sb);
-	strb_addf(&sb, "INSERT OR REPLACE INTO %s(pk, cl, hash, st) VALUES "
-	    "(?1, ?2, ?3, ?4)", sname);
-	if ((r = rp_prepare(rp, strb_str(&sb), &b.put, err)) != 0)
-		goto out;
-	strb_reset(&sb);
-	strb_add(&sb, "SELECT ");
-	sql_cols(&sb, t);
-	strb_add(&sb, " FROM ");
-	strb_add_ident(&sb, t->name);
-	strb_add(&sb, " WHERE ");
-	sql_pk_where(&sb, t, 1);
-	if (strb_error(&sb)) {
-		r = mule_errf(err, MULE_ENOMEM, "out of memory");
-		goto out;
-	}
-	if ((r = rp_prepare(rp, strb_str(&sb), &b.data, err)) != 0)
+	if ((r = rp_prepare_state_put(rp, t->tid, &b.put, err)) != 0 ||
+	    (r = rp_prepare_row_select(rp, t, &b.data, err)) != 0)
 		goto out;
 	cur = first;
 	for (;;) {

@@ -168,6 +168,15 @@ int rp_col_index(const struct replica_table *t, const char *name,
     uint32_t *idx);
 /* Quoted, comma-separated column list. */
 void sql_cols(struct strb *sb, const struct replica_table *t);
+/*
+ * Prepares the row of t with a given key: "SELECT every column FROM t
+ * WHERE key" with the key columns bound from ?1 on.  0 or a MULE_E* code.
+ */
+int rp_prepare_row_select(struct replica *rp, const struct replica_table *t,
+    sqlite3_stmt **st, char *err);
+/* Prepares the upsert of a state row: (pk, cl, hash, st) as ?1 to ?4. */
+int rp_prepare_state_put(struct replica *rp, int64_t tid, sqlite3_stmt **st,
+    char *err);
 
 /*
  * 1 when `name` is one of mule's own tables (_mule_*) or SQLite's

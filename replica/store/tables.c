@@ -293,3 +293,40 @@ rp_alive_add(struct replica *rp, int64_t tid, int64_t delta, char *err)
 		return rp_dberr(rp, rc, err, "update table counts");
 	return 0;
 }
+
+int
+rp_prepare_row_select(struct replica *rp, const struct replica_table *t,
+    sqlite3_stmt **st, char *err)
+{
+	struct strb sb;
+	int r;
+
+	strb_init(&sb);
+	strb_add(&sb, "SELECT ");
+	sql_cols(&sb, t);
+	strb_add(&sb, " FROM ");
+	strb_add_ident(&sb, t->name);
+	strb_add(&sb, " WHERE ");
+	sql_pk_where(&sb, t, 1);
+	r = strb_error(&sb) ? mule_errf(err, MULE_ENOMEM, "out of memory") :
+	    rp_prepare(rp, strb_str(&sb), st, err);
+	strb_release(&sb);
+	return r;
+}
+
+int
+rp_prepare_state_put(struct replica *rp, int64_t tid, sqlite3_stmt **st,
+    char *err)
+{
+	struct strb sb;
+	char sname[32];
+	int r;
+
+	strb_init(&sb);
+	strb_addf(&sb, "INSERT OR REPLACE INTO %s(pk, cl, hash, st) VALUES "
+	    "(?1, ?2, ?3, ?4)", state_table(tid, sname));
+	r = strb_error(&sb) ? mule_errf(err, MULE_ENOMEM, "out of memory") :
+	    rp_prepare(rp, strb_str(&sb), st, err);
+	strb_release(&sb);
+	return r;
+}

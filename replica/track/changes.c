@@ -146,7 +146,6 @@ static int
 outtable_init(struct outctx *c, struct outtable *o,
     const struct replica_table *t, struct set_tab *tab, char *err)
 {
-	struct strb sb;
 	int r;
 
 	memset(o, 0, sizeof(*o));
@@ -161,15 +160,7 @@ outtable_init(struct outctx *c, struct outtable *o,
 	if (tab != NULL && tab->send != NULL &&
 	    (r = outtable_project(o, err)) != 0)
 		return r;
-	strb_init(&sb);
-	strb_add(&sb, "SELECT ");
-	sql_cols(&sb, t);
-	strb_add(&sb, " FROM ");
-	strb_add_ident(&sb, t->name);
-	strb_add(&sb, " WHERE ");
-	sql_pk_where(&sb, t, 1);
-	r = rp_prepare(c->rp, strb_str(&sb), &o->sel, err);
-	strb_release(&sb);
+	r = rp_prepare_row_select(c->rp, t, &o->sel, err);
 	return r;
 }
 

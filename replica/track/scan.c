@@ -528,10 +528,7 @@ scan_table(struct scanctx *c, char *err)
 	strb_addf(&sb, "SELECT pk, cl, hash, st FROM %s WHERE pk = ?1", sname);
 	if ((r = rp_prepare(c->rp, strb_str(&sb), &c->get, err)) != 0)
 		goto out;
-	strb_reset(&sb);
-	strb_addf(&sb, "INSERT OR REPLACE INTO %s(pk, cl, hash, st) "
-	    "VALUES (?1, ?2, ?3, ?4)", sname);
-	if ((r = rp_prepare(c->rp, strb_str(&sb), &c->put, err)) != 0)
+	if ((r = rp_prepare_state_put(c->rp, c->t->tid, &c->put, err)) != 0)
 		goto out;
 	if ((r = rp_prepare(c->rp, "INSERT OR IGNORE INTO _mule_journal(pk,"
 	    " lamport, tid) VALUES (?1, ?2, ?3)", &c->jrn, err)) != 0)
