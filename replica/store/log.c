@@ -111,47 +111,43 @@ copy_col(char *dst, size_t n, sqlite3_stmt *st, int i)
 	snprintf(dst, n, "%s", s != NULL ? (const char *)s : "");
 }
 
+static int
+logent_fill(void *arg, sqlite3_stmt *st, void *elem, char *err)
+{
+	struct replica_logent *e = elem;
+
+	e->id = sqlite3_column_int64(st, 0);
+	if (sqlite3_column_bytes(st, 1) == 16)
+		memcpy(e->bundle, sqlite3_column_blob(st, 1), 16);
+	copy_col(e->dir, sizeof(e->dir), st, 2);
+	copy_col(e->peer, sizeof(e->peer), st, 3);
+	e->seq = sqlite3_column_int64(st, 4);
+	copy_col(e->file, sizeof(e->file), st, 5);
+	copy_col(e->summary, sizeof(e->summary), st, 6);
+	copy_col(e->at, sizeof(e->at), st, 7);
+	return 0;
+}
+
+static void
+logent_release(void *v, size_t n)
+{
+	free(v);
+}
+
 int
 replica_log_list(struct replica *rp, struct replica_logent **out, size_t *n,
     char *err)
 {
-	struct replica_logent *v = NULL, *e;
 	sqlite3_stmt *st = NULL;
-	size_t cnt = 0;
-	void *p;
-	int rc, r;
+	void *v;
+	int r;
 
 	if ((r = rp_prepare(rp, "SELECT id, bundle, dir, peer, seq, file, "
 	    "summary, at FROM _mule_bundles ORDER BY id", &st, err)) != 0)
 		return r;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((p = realloc(v, (cnt + 1) * sizeof(*v))) == NULL) {
-			r = mule_errf(err, MULE_ENOMEM, "out of memory");
-			goto out;
-		}
-		v = p;
-		e = &v[cnt++];
-		memset(e, 0, sizeof(*e));
-		e->id = sqlite3_column_int64(st, 0);
-		if (sqlite3_column_bytes(st, 1) == 16)
-			memcpy(e->bundle, sqlite3_column_blob(st, 1), 16);
-		copy_col(e->dir, sizeof(e->dir), st, 2);
-		copy_col(e->peer, sizeof(e->peer), st, 3);
-		e->seq = sqlite3_column_int64(st, 4);
-		copy_col(e->file, sizeof(e->file), st, 5);
-		copy_col(e->summary, sizeof(e->summary), st, 6);
-		copy_col(e->at, sizeof(e->at), st, 7);
-	}
-	if (rc != SQLITE_DONE) {
-		r = rp_dberr(rp, rc, err, "read bundle log");
-		goto out;
-	}
-	*out = v;
-	*n = cnt;
-	v = NULL;
-	r = 0;
-out:
-	free(v);
+	if ((r = rp_rows(rp, st, sizeof(**out), logent_fill, NULL,
+	    logent_release, &v, n, "read bundle log", err)) == 0)
+		*out = v;
 	sqlite3_finalize(st);
 	return r;
 }
@@ -197,64 +193,57 @@ replica_conflict_kind_name(int kind)
 	return "unknown";
 }
 
+static int
+conflict_fill(void *arg, sqlite3_stmt *st, void *elem, char *err)
+{
+	struct replica_conflict *c = elem;
+
+	c->id = sqlite3_column_int64(st, 0);
+	c->table = dup_col(st, 1);
+	c->pk = dup_col(st, 2);
+	c->col = dup_col(st, 3);
+	c->local = dup_col(st, 4);
+	c->remote = dup_col(st, 7);
+	c->local_st.lamport = (uint64_t)sqlite3_column_int64(st, 5);
+	if (sqlite3_column_bytes(st, 6) == SITE_ID_LEN)
+		memcpy(c->local_st.origin, sqlite3_column_blob(st, 6),
+		    SITE_ID_LEN);
+	c->remote_st.lamport = (uint64_t)sqlite3_column_int64(st, 8);
+	if (sqlite3_column_bytes(st, 9) == SITE_ID_LEN)
+		memcpy(c->remote_st.origin, sqlite3_column_blob(st, 9),
+		    SITE_ID_LEN);
+	copy_col(c->winner, sizeof(c->winner), st, 10);
+	if (sqlite3_column_bytes(st, 11) == 16)
+		memcpy(c->bundle, sqlite3_column_blob(st, 11), 16);
+	c->kind = sqlite3_column_int(st, 12);
+	if (c->table == NULL || c->pk == NULL || c->col == NULL ||
+	    c->local == NULL || c->remote == NULL)
+		return mule_errf(err, MULE_ENOMEM, "out of memory");
+	return 0;
+}
+
+static void
+conflict_release(void *v, size_t n)
+{
+	replica_conflicts_free(v, n);
+}
+
 int
 replica_conflicts(struct replica *rp, struct replica_conflict **out,
     size_t *n, char *err)
 {
-	struct replica_conflict *v = NULL, *c;
 	sqlite3_stmt *st = NULL;
-	size_t cnt = 0;
-	void *p;
-	int rc, r;
+	void *v;
+	int r;
 
 	if ((r = rp_prepare(rp, "SELECT id, tbl, pk, col, local, "
 	    "local_lamport, local_origin, remote, remote_lamport, "
 	    "remote_origin, winner, bundle, kind FROM _mule_conflicts "
 	    "WHERE resolved = 0 ORDER BY id", &st, err)) != 0)
 		return r;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((p = realloc(v, (cnt + 1) * sizeof(*v))) == NULL) {
-			r = mule_errf(err, MULE_ENOMEM, "out of memory");
-			goto out;
-		}
-		v = p;
-		c = &v[cnt++];
-		memset(c, 0, sizeof(*c));
-		c->id = sqlite3_column_int64(st, 0);
-		c->table = dup_col(st, 1);
-		c->pk = dup_col(st, 2);
-		c->col = dup_col(st, 3);
-		c->local = dup_col(st, 4);
-		c->remote = dup_col(st, 7);
-		c->local_st.lamport = (uint64_t)sqlite3_column_int64(st, 5);
-		if (sqlite3_column_bytes(st, 6) == SITE_ID_LEN)
-			memcpy(c->local_st.origin, sqlite3_column_blob(st, 6),
-			    SITE_ID_LEN);
-		c->remote_st.lamport = (uint64_t)sqlite3_column_int64(st, 8);
-		if (sqlite3_column_bytes(st, 9) == SITE_ID_LEN)
-			memcpy(c->remote_st.origin, sqlite3_column_blob(st, 9),
-			    SITE_ID_LEN);
-		copy_col(c->winner, sizeof(c->winner), st, 10);
-		if (sqlite3_column_bytes(st, 11) == 16)
-			memcpy(c->bundle, sqlite3_column_blob(st, 11), 16);
-		c->kind = sqlite3_column_int(st, 12);
-		if (c->table == NULL || c->pk == NULL || c->col == NULL ||
-		    c->local == NULL || c->remote == NULL) {
-			r = mule_errf(err, MULE_ENOMEM, "out of memory");
-			goto out;
-		}
-	}
-	if (rc != SQLITE_DONE) {
-		r = rp_dberr(rp, rc, err, "read conflicts");
-		goto out;
-	}
-	*out = v;
-	*n = cnt;
-	v = NULL;
-	cnt = 0;
-	r = 0;
-out:
-	replica_conflicts_free(v, cnt);
+	if ((r = rp_rows(rp, st, sizeof(**out), conflict_fill, NULL,
+	    conflict_release, &v, n, "read conflicts", err)) == 0)
+		*out = v;
 	sqlite3_finalize(st);
 	return r;
 }
