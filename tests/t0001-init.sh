@@ -213,4 +213,14 @@ test_expect_success 'man/mule.1 documents every command' '
 	done
 '
 
+test_expect_success 'a replica in an older state format is refused, unchanged' '
+	mule init old.db --name old >/dev/null &&
+	sqlite3 old.db "UPDATE _mule_site SET format = 1" &&
+	sqlite3 old.db .dump >before &&
+	test_must_fail mule -d old.db status >out 2>err &&
+	test_grep err "format 1, and this mule reads format 2" &&
+	sqlite3 old.db .dump >after &&
+	test_cmp before after
+'
+
 test_done

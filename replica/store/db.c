@@ -351,12 +351,22 @@ replica_open(const char *path, int readonly, struct replica **out,
 		    path);
 		goto out;
 	}
-	if ((r = rp_prepare(rp, "SELECT id FROM _mule_site", &st, err)) != 0)
+	if ((r = rp_prepare(rp, "SELECT id, format FROM _mule_site", &st,
+	    err)) != 0)
 		goto out;
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW || sqlite3_column_bytes(st, 0) != SITE_ID_LEN) {
 		r = mule_errf(err, MULE_ENOTREPLICA,
 		    "%s: mule's site record is missing or damaged", path);
+		goto out;
+	}
+	if (sqlite3_column_int(st, 1) != STATE_FORMAT) {
+		r = mule_errf(err, MULE_ENOTREPLICA, "%s keeps mule's state in "
+		    "format %d, and this mule reads format %d (it records what "
+		    "each value's writer had seen); make the replica again: "
+		    "keep a copy, then 'mule init' a copy of the data and "
+		    "exchange a --full bundle with its peers", path,
+		    sqlite3_column_int(st, 1), STATE_FORMAT);
 		goto out;
 	}
 	memcpy(rp->site_id, sqlite3_column_blob(st, 0), SITE_ID_LEN);
