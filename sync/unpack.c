@@ -250,7 +250,9 @@ sync_unpack(struct replica *rp, const struct sync_unpack_opts *o,
 	u.peer = res->peer.name;
 	u.separate = sync_peer_separate(rp, u.peer);
 	u.info = bundle_get_info(br);
-	if ((r = replica_log_has(rp, u.info->bundle_id, "recv", &yes,
+	if ((r = replica_peer_check_site(rp, &res->peer, u.info->sender_site,
+	    err)) != 0 ||
+	    (r = replica_log_has(rp, u.info->bundle_id, "recv", &yes,
 	    err)) != 0)
 		goto out;
 	if (yes) {

@@ -203,3 +203,39 @@ replica_peer_prop(struct replica *rp, const char *name, const char *key,
 	    "peer = ? AND key = ?", name, key, value, "read peer property",
 	    err);
 }
+
+int
+replica_peer_check_site(struct replica *rp, const struct replica_peer *p,
+    const uint8_t site[SITE_ID_LEN], char *err)
+{
+	char have[2 * SITE_ID_LEN + 1], says[2 * SITE_ID_LEN + 1];
+	sqlite3_stmt *st = NULL;
+	int r = 0;
+
+	hex_encode(says, site, SITE_ID_LEN);
+	if (memcmp(site, rp->site_id, SITE_ID_LEN) == 0)
+		return mule_errf(err, MULE_EVERIFY, "the bundle signed by %s "
+		    "claims to come from this site (%s); refused", p->name,
+		    says);
+	if (p->has_site) {
+		if (memcmp(p->site_id, site, SITE_ID_LEN) == 0)
+			return 0;
+		hex_encode(have, p->site_id, SITE_ID_LEN);
+		return mule_errf(err, MULE_EVERIFY, "the bundle signed by %s "
+		    "says it comes from site %s, but %s's bundles come from "
+		    "site %s; a site id never changes, so it is refused (a "
+		    "copy of a site is a new site: make it with 'mule clone')",
+		    p->name, says, p->name, have);
+	}
+	if ((r = rp_prepare(rp, "SELECT name FROM _mule_peers WHERE site = ?1 "
+	    "AND name <> ?2", &st, err)) != 0)
+		return r;
+	sqlite3_bind_blob(st, 1, site, SITE_ID_LEN, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, p->name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		r = mule_errf(err, MULE_EVERIFY, "the bundle signed by %s says "
+		    "it comes from site %s, which is peer %s's; refused",
+		    p->name, says, (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return r;
+}

@@ -86,7 +86,14 @@ int replica_peer_by_keyid(struct replica *rp,
 /* All peers sorted by name; *out is a heap array the caller frees. */
 int replica_peer_list(struct replica *rp, struct replica_peer **out,
     size_t *n, char *err);
-/* Remembers the site id a peer's bundles carry. */
+/*
+ * Checks the site id a bundle signed by peer `p` carries: the one `p` is
+ * bound to, or, for a peer not bound yet, one that is neither this
+ * site's nor another peer's.  0, or MULE_EVERIFY with a message.
+ */
+int replica_peer_check_site(struct replica *rp, const struct replica_peer *p,
+    const uint8_t site[SITE_ID_LEN], char *err);
+/* Remembers the site id a peer's bundles carry (checked first). */
 int replica_peer_set_site(struct replica *rp, const char *peer,
     const uint8_t site[SITE_ID_LEN], char *err);
 /* Per-peer properties ("email" ...); value NULL deletes. */

@@ -531,6 +531,70 @@ test_reserved_segment(void **state)
 	}
 }
 
+/*
+ * A peer's bundles come from one site: a bundle signed with alice's key
+ * that claims bob's own site id, or another site id than alice's, is
+ * refused (before this, every bundle header re-bound the peer's site id).
+ */
+static void
+test_site_binding(void **state)
+{
+	char err[MULE_ERRLEN] = "", *path;
+	struct replica_site site, me;
+	struct sync_unpack_opts o;
+	struct sync_unpack_result res;
+	struct bundle_writer *w;
+	struct manifest m;
+	uint8_t claims[2][SITE_ID_LEN];
+	uint64_t size;
+	long long logged;
+	size_t k;
+	int r;
+
+	(void)state;
+	assert_int_equal(replica_site(alice.rp, &site, err), 0);
+	assert_int_equal(replica_site(bob.rp, &me, err), 0);
+	/* bob knows alice's site from the bundles it applied before. */
+	assert_int_equal(sql_int(bob.db, "SELECT count(*) FROM _mule_peers "
+	    "WHERE name = 'alice' AND site IS NOT NULL"), 1);
+	memcpy(claims[0], me.id, SITE_ID_LEN);
+	randombytes_buf(claims[1], SITE_ID_LEN);
+	logged = sql_int(bob.db, "SELECT count(*) FROM _mule_bundles");
+	for (k = 0; k < 2; k++) {
+		path = join_path(tmpdir, "claim.mule");
+		unlink(path);
+		assert_int_equal(bundle_writer_new(path, NULL, alice.sec,
+		    &bob.sec->pub, 1, 1, &w, err), 0);
+		manifest_init(&m);
+		randombytes_buf(m.bundle_id, sizeof(m.bundle_id));
+		m.nto = 1;
+		assert_non_null(m.to = calloc(1, SITE_ID_LEN));
+		memcpy(m.to[0], me.id, SITE_ID_LEN);
+		m.seq = 950 + k;
+		/* The site id sits in the key file, outside the signature's
+		 * public key: the thief edits it. */
+		memcpy(alice.sec->site_id, claims[k], SITE_ID_LEN);
+		r = bundle_writer_finish(w, &m, &size, err);
+		memcpy(alice.sec->site_id, site.id, SITE_ID_LEN);
+		assert_int_equal(r, 0);
+		bundle_writer_free(w);
+		manifest_release(&m);
+		memset(&o, 0, sizeof(o));
+		memset(&res, 0, sizeof(res));
+		o.me = bob.sec;
+		o.path = path;
+		assert_int_equal(sync_unpack(bob.rp, &o, &res, err),
+		    MULE_EVERIFY);
+		sync_unpack_result_release(&res);
+		assert_non_null(strstr(err, k == 0 ? "from this site" :
+		    "a site id never changes"));
+		assert_int_equal(sql_int(bob.db, "SELECT count(*) FROM "
+		    "_mule_bundles"), logged);
+	}
+	assert_int_equal(sql_int(bob.db, "SELECT count(*) FROM _mule_peers "
+	    "WHERE name = 'alice' AND site IS NOT NULL"), 1);
+}
+
 int
 main(void)
 {
@@ -544,6 +608,7 @@ main(void)
 		cmocka_unit_test(test_deliver_fails),
 		cmocka_unit_test(test_lost_bundle),
 		cmocka_unit_test(test_reserved_segment),
+		cmocka_unit_test(test_site_binding),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
