@@ -436,45 +436,38 @@ test_lost_bundle(void **state)
 }
 
 /*
- * A peer gone bad (alice's key, stolen) writes, through the project's own
- * bundle writer, a segment for "_MULE_PEERS": SQLite's names ignore case,
- * so applying it would add a key bob trusts.  bob refuses the bundle and
- * its peers, config and bundle log stay as they were.
+ * What a thief holding alice's key file writes through the project's own
+ * bundle writer, addressed to bob: bundle number `seq`, claiming site id
+ * `claim` (the site id sits in the key file, outside what the key proves;
+ * NULL: alice's own), and with `table` one row for that table, a key
+ * "mallory" and three blobs.  Returns the file's path.
  */
-static void
-test_reserved_segment(void **state)
+static char *
+craft(const uint8_t *claim, const char *table, uint64_t seq)
 {
 	static const char *const cols[] = { "name", "key_id", "sign_pk",
 	    "box_pk" };
-	static const char *const tables[] = { "_MULE_PEERS", "_Mule_Config",
-	    "SQLITE_SEQUENCE" };
 	const uint32_t pkcol = 0;
-	char err[MULE_ERRLEN] = "", *path;
-	uint8_t key[32];
-	struct replica_site site, to;
-	struct sync_unpack_opts o;
+	char err[MULE_ERRLEN] = "", *path = join_path(tmpdir, "evil.mule");
+	uint8_t key[32], own[SITE_ID_LEN];
+	struct replica_site to;
 	struct bundle_writer *w;
 	struct manifest m;
 	struct rowchange rc;
 	struct cell cells[3];
 	struct mval pk;
-	struct sync_unpack_result res;
-	long long peers, logged;
 	uint64_t size;
-	size_t i, k;
+	size_t i;
+	int r;
 
-	(void)state;
-	assert_int_equal(replica_site(alice.rp, &site, err), 0);
-	peers = sql_int(bob.db, "SELECT count(*) FROM _mule_peers");
-	logged = sql_int(bob.db, "SELECT count(*) FROM _mule_bundles");
+	unlink(path);
 	randombytes_buf(key, sizeof(key));
-	for (k = 0; k < sizeof(tables) / sizeof(tables[0]); k++) {
-		path = join_path(tmpdir, "evil.mule");
-		unlink(path);
-		assert_int_equal(bundle_writer_new(path, NULL, alice.sec,
-		    &bob.sec->pub, 1, 1, &w, err), 0);
-		assert_int_equal(bundle_writer_begin_table(w, tables[k], 4,
-		    cols, 1, &pkcol, err), 0);
+	assert_int_equal(replica_site(bob.rp, &to, err), 0);
+	assert_int_equal(bundle_writer_new(path, NULL, alice.sec,
+	    &bob.sec->pub, 1, 1, &w, err), 0);
+	if (table != NULL) {
+		assert_int_equal(bundle_writer_begin_table(w, table, 4, cols, 1,
+		    &pkcol, err), 0);
 		memset(&rc, 0, sizeof(rc));
 		memset(cells, 0, sizeof(cells));
 		memset(&pk, 0, sizeof(pk));
@@ -487,7 +480,8 @@ test_reserved_segment(void **state)
 			cells[i].v.p = key;
 			cells[i].v.n = i == 0 ? 8 : 32;
 			cells[i].st.lamport = 1000;
-			memcpy(cells[i].st.origin, site.id, SITE_ID_LEN);
+			memcpy(cells[i].st.origin, alice.sec->site_id,
+			    SITE_ID_LEN);
 		}
 		rc.npk = 1;
 		rc.pk = &pk;
@@ -496,24 +490,62 @@ test_reserved_segment(void **state)
 		rc.ncells = 3;
 		rc.cells = cells;
 		assert_int_equal(bundle_writer_add_row(w, &rc, err), 0);
-		manifest_init(&m);
-		randombytes_buf(m.bundle_id, sizeof(m.bundle_id));
-		memcpy(m.from, site.id, SITE_ID_LEN);
-		m.nto = 1;
-		assert_non_null(m.to = calloc(1, SITE_ID_LEN));
-		assert_int_equal(replica_site(bob.rp, &to, err), 0);
-		memcpy(m.to[0], to.id, SITE_ID_LEN);
-		m.seq = 900 + k;
-		assert_int_equal(bundle_writer_finish(w, &m, &size, err), 0);
-		bundle_writer_free(w);
-		manifest_release(&m);
-		memset(&o, 0, sizeof(o));
-		memset(&res, 0, sizeof(res));
-		o.me = bob.sec;
-		o.path = path;
-		assert_int_equal(sync_unpack(bob.rp, &o, &res, err),
-		    MULE_EINVAL);
-		sync_unpack_result_release(&res);
+	}
+	manifest_init(&m);
+	randombytes_buf(m.bundle_id, sizeof(m.bundle_id));
+	m.nto = 1;
+	assert_non_null(m.to = calloc(1, SITE_ID_LEN));
+	memcpy(m.to[0], to.id, SITE_ID_LEN);
+	m.seq = seq;
+	memcpy(own, alice.sec->site_id, SITE_ID_LEN);
+	if (claim != NULL)
+		memcpy(alice.sec->site_id, claim, SITE_ID_LEN);
+	r = bundle_writer_finish(w, &m, &size, err);
+	memcpy(alice.sec->site_id, own, SITE_ID_LEN);
+	assert_int_equal(r, 0);
+	bundle_writer_free(w);
+	manifest_release(&m);
+	return path;
+}
+
+/* Applies `path` at bob: the code, with the message in err. */
+static int
+unpack_at_bob(const char *path, char *err)
+{
+	struct sync_unpack_opts o;
+	struct sync_unpack_result res;
+	int r;
+
+	memset(&o, 0, sizeof(o));
+	memset(&res, 0, sizeof(res));
+	o.me = bob.sec;
+	o.path = path;
+	r = sync_unpack(bob.rp, &o, &res, err);
+	sync_unpack_result_release(&res);
+	return r;
+}
+
+/*
+ * Segments for "_MULE_PEERS", "_Mule_Config", "SQLITE_SEQUENCE": SQLite's
+ * names ignore case, so applying the first would add a key bob trusts.
+ * bob refuses each, naming the table, and its peers, config, tracked
+ * tables and bundle log stay as they were.
+ */
+static void
+test_reserved_segment(void **state)
+{
+	static const char *const tables[] = { "_MULE_PEERS", "_Mule_Config",
+	    "SQLITE_SEQUENCE" };
+	char err[MULE_ERRLEN] = "";
+	long long peers, logged;
+	size_t k;
+
+	(void)state;
+	peers = sql_int(bob.db, "SELECT count(*) FROM _mule_peers");
+	logged = sql_int(bob.db, "SELECT count(*) FROM _mule_bundles");
+	for (k = 0; k < sizeof(tables) / sizeof(tables[0]); k++) {
+		assert_int_equal(unpack_at_bob(craft(NULL, tables[k], 900 + k),
+		    err), MULE_EINVAL);
 		if (strstr(err, tables[k]) == NULL ||
 		    strstr(err, "internal table") == NULL)
 			fail_msg("not refused for its table: %s", err);
@@ -534,63 +566,31 @@ test_reserved_segment(void **state)
 /*
  * A peer's bundles come from one site: a bundle signed with alice's key
  * that claims bob's own site id, or another site id than alice's, is
- * refused (before this, every bundle header re-bound the peer's site id).
+ * refused (before, every bundle header re-bound the peer's site id).
  */
 static void
 test_site_binding(void **state)
 {
-	char err[MULE_ERRLEN] = "", *path;
-	struct replica_site site, me;
-	struct sync_unpack_opts o;
-	struct sync_unpack_result res;
-	struct bundle_writer *w;
-	struct manifest m;
-	uint8_t claims[2][SITE_ID_LEN];
-	uint64_t size;
+	char err[MULE_ERRLEN] = "";
+	struct replica_site me;
+	uint8_t other[SITE_ID_LEN];
 	long long logged;
-	size_t k;
-	int r;
 
 	(void)state;
-	assert_int_equal(replica_site(alice.rp, &site, err), 0);
 	assert_int_equal(replica_site(bob.rp, &me, err), 0);
 	/* bob knows alice's site from the bundles it applied before. */
 	assert_int_equal(sql_int(bob.db, "SELECT count(*) FROM _mule_peers "
 	    "WHERE name = 'alice' AND site IS NOT NULL"), 1);
-	memcpy(claims[0], me.id, SITE_ID_LEN);
-	randombytes_buf(claims[1], SITE_ID_LEN);
 	logged = sql_int(bob.db, "SELECT count(*) FROM _mule_bundles");
-	for (k = 0; k < 2; k++) {
-		path = join_path(tmpdir, "claim.mule");
-		unlink(path);
-		assert_int_equal(bundle_writer_new(path, NULL, alice.sec,
-		    &bob.sec->pub, 1, 1, &w, err), 0);
-		manifest_init(&m);
-		randombytes_buf(m.bundle_id, sizeof(m.bundle_id));
-		m.nto = 1;
-		assert_non_null(m.to = calloc(1, SITE_ID_LEN));
-		memcpy(m.to[0], me.id, SITE_ID_LEN);
-		m.seq = 950 + k;
-		/* The site id sits in the key file, outside the signature's
-		 * public key: the thief edits it. */
-		memcpy(alice.sec->site_id, claims[k], SITE_ID_LEN);
-		r = bundle_writer_finish(w, &m, &size, err);
-		memcpy(alice.sec->site_id, site.id, SITE_ID_LEN);
-		assert_int_equal(r, 0);
-		bundle_writer_free(w);
-		manifest_release(&m);
-		memset(&o, 0, sizeof(o));
-		memset(&res, 0, sizeof(res));
-		o.me = bob.sec;
-		o.path = path;
-		assert_int_equal(sync_unpack(bob.rp, &o, &res, err),
-		    MULE_EVERIFY);
-		sync_unpack_result_release(&res);
-		assert_non_null(strstr(err, k == 0 ? "from this site" :
-		    "a site id never changes"));
-		assert_int_equal(sql_int(bob.db, "SELECT count(*) FROM "
-		    "_mule_bundles"), logged);
-	}
+	assert_int_equal(unpack_at_bob(craft(me.id, NULL, 950), err),
+	    MULE_EVERIFY);
+	assert_non_null(strstr(err, "from this site"));
+	randombytes_buf(other, sizeof(other));
+	assert_int_equal(unpack_at_bob(craft(other, NULL, 951), err),
+	    MULE_EVERIFY);
+	assert_non_null(strstr(err, "a site id never changes"));
+	assert_int_equal(sql_int(bob.db, "SELECT count(*) FROM _mule_bundles"),
+	    logged);
 	assert_int_equal(sql_int(bob.db, "SELECT count(*) FROM _mule_peers "
 	    "WHERE name = 'alice' AND site IS NOT NULL"), 1);
 }
