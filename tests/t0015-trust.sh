@@ -165,8 +165,12 @@ CREATE TRIGGER note_visit AFTER INSERT ON visits BEGIN
   INSERT INTO notes(visit, body) VALUES (new.id, 'new visit');
 END;
 CREATE VIEW north AS SELECT * FROM visits WHERE district = 'north';
+CREATE TABLE readings(id INTEGER PRIMARY KEY, temp REAL);
+CREATE TRIGGER clamp AFTER INSERT ON readings BEGIN
+  UPDATE readings SET temp = NULL WHERE id = new.id AND new.temp < -90;
+END;
 EOF
-test_expect_success 'a migration within the boundary still applies' '
+test_expect_success 'a migration within the boundary still applies (a column named temp too)' '
 	(mkdir fine && cd fine && setup_pair &&
 	for s in a b; do
 		sqlite3 $s.db "CREATE TABLE visits(id INTEGER PRIMARY KEY,
@@ -179,7 +183,8 @@ test_expect_success 'a migration within the boundary still applies' '
 	send a b &&
 	test_grep send.out "1 migration" &&
 	test "$(sqlite3 b.db "SELECT count(*) FROM sqlite_schema WHERE name IN
-	    ('"'"'notes'"'"', '"'"'note_visit'"'"', '"'"'north'"'"')")" = 3)
+	    ('"'"'notes'"'"', '"'"'note_visit'"'"', '"'"'north'"'"',
+	    '"'"'clamp'"'"')")" = 4)
 '
 
 # mode FILE: its permission bits, in octal.

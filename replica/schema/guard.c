@@ -21,8 +21,8 @@
  *   created or changed names only tables the step may touch — their
  *   bodies run later, when this site's own programs write, outside any
  *   authorizer, so what they name is checked now, conservatively: any
- *   word of the body that is the name of another table or view refuses
- *   the step.
+ *   word of the body that is the name of another table or view, or a
+ *   name qualified by "temp.", refuses the step.
  *
  * A refused step changes nothing: the caller rolls the transaction back.
  */
@@ -420,8 +420,8 @@ code_check(struct rp_guard *g, const char *what, const char *sql,
 	if ((r = rp_sql_names(sql, &names, &n, err)) != 0)
 		return r;
 	for (i = 0; i < n && r == 0; i++) {
+		/* "temp." qualifies a name; a column called temp is fine. */
 		if (strcmp(names[i], "temp.") == 0 ||
-		    strcmp(names[i], "temp") == 0 ||
 		    (rp_reserved_table(names[i]) && !table_ok(g, names[i]))) {
 			r = mule_errf(err, MULE_EMIGRATION, "the %s names "
 			    "'%s', which a peer's migration may not reach",
