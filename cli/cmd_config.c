@@ -10,7 +10,8 @@
 #include "transports/mailbox.h"
 
 /*
- * Checks a setting: the limits of a peer's migration here, the mail
+ * Checks a setting: what a peer may bring (tables.accept-new, the limits
+ * of a peer's migration) here, the mail
  * settings in xport_mail_config_check.  *norm: a normalized value or NULL.
  */
 static int
@@ -19,6 +20,13 @@ config_check(const char *key, const char *value, char **norm, char *err)
 	unsigned long long v, max;
 	char *end;
 
+	if (strcmp(key, "tables.accept-new") == 0) {
+		*norm = NULL;
+		if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0)
+			return mule_errf(err, MULE_EINVAL, "tables.accept-new "
+			    "is yes or no, not '%s'", value);
+		return 0;
+	}
 	if (strcmp(key, "migration.max-seconds") != 0 &&
 	    strcmp(key, "migration.max-memory") != 0)
 		return xport_mail_config_check(key, value, norm, err);

@@ -113,7 +113,7 @@ DELETE FROM secret;
 EOF
 test_expect_success 'CREATE TABLE IF NOT EXISTS does not hand an untracked table to the peer' '
 	(attack claim && unchanged &&
-	test_grep err "may not create table .secret.")
+	test_grep err "may not take table .secret., which this site does not track")
 '
 
 cat >blob.sql <<'EOF'
@@ -227,6 +227,72 @@ test_expect_success 'the spool is never a symbolic link' '
 	rm b.db.mule-spool &&
 	mule -d b.db unpack parts/ >out &&
 	test "$(sqlite3 b.db "SELECT count(*) FROM t")" = 1)
+'
+
+test_expect_success 'a peer does not decide what this site tracks' '
+	(mkdir tracks && cd tracks && setup_pair &&
+	for s in a b; do
+		sqlite3 $s.db "CREATE TABLE visits(id INTEGER PRIMARY KEY, v TEXT);
+		    CREATE TABLE notes(id INTEGER PRIMARY KEY, body TEXT)" &&
+		mule -d $s.db track visits >/dev/null 2>&1 || exit 1
+	done &&
+	sqlite3 b.db "INSERT INTO notes VALUES (1, '"'"'local, untracked'"'"')" &&
+	send a b && send b a &&
+	mule -d a.db track notes >/dev/null 2>&1 &&
+	sqlite3 a.db "INSERT INTO notes VALUES (1, '"'"'from a'"'"')" &&
+	_b=$(packs a b) &&
+	full_dump b.db >before &&
+	test_must_fail mule -d b.db unpack "$_b" >out 2>err &&
+	test_grep err "table .notes., which this site does not track" &&
+	test_grep err "mule track notes" &&
+	test "$(sqlite3 b.db "SELECT body FROM notes")" = "local, untracked" &&
+	full_dump b.db >after && test_cmp before after &&
+	mule -d b.db config tables.accept-new yes &&
+	mule -d b.db untrack notes >/dev/null 2>&1 || true &&
+	sqlite3 b.db "INSERT OR REPLACE INTO _mule_config VALUES
+	    ('"'"'untracked:notes'"'"', '"'"'1'"'"')" &&
+	test_must_fail mule -d b.db unpack "$_b" 2>err2 &&
+	test_grep err2 "does not track" &&
+	mule -d b.db track notes >/dev/null 2>&1 &&
+	mule -d b.db unpack "$_b" >out3 &&
+	test "$(sqlite3 b.db "SELECT count(*) FROM notes")" = 1 &&
+	mule -d b.db conflicts --json | json_true "len(v) == 1")
+'
+
+test_expect_success 'rows for a table not tracked here are refused too (a peer with a schema of its own)' '
+	(mkdir separate && cd separate && setup_pair &&
+	for s in a b; do
+		sqlite3 $s.db "CREATE TABLE visits(id INTEGER PRIMARY KEY, v TEXT);
+		    CREATE TABLE notes(id INTEGER PRIMARY KEY, body TEXT)" &&
+		mule -d $s.db track visits >/dev/null 2>&1 || exit 1
+	done &&
+	sqlite3 b.db "INSERT INTO notes VALUES (1, '"'"'local, untracked'"'"')" &&
+	mule -d b.db peer set a schema separate >/dev/null &&
+	send a b &&
+	mule -d a.db track notes >/dev/null 2>&1 &&
+	sqlite3 a.db "INSERT INTO notes VALUES (1, '"'"'from a'"'"')" &&
+	_b=$(packs a b) &&
+	full_dump b.db >before &&
+	test_must_fail mule -d b.db unpack "$_b" >out 2>err &&
+	test_grep err "bundle from a has changes for table .notes., which this site does not track" &&
+	test_grep err "mule track notes" &&
+	full_dump b.db >after && test_cmp before after)
+'
+
+test_expect_success 'tables.accept-new yes tracks a table never tracked here' '
+	(mkdir accept && cd accept && setup_pair &&
+	for s in a b; do
+		sqlite3 $s.db "CREATE TABLE visits(id INTEGER PRIMARY KEY, v TEXT);
+		    CREATE TABLE notes(id INTEGER PRIMARY KEY, body TEXT)" &&
+		mule -d $s.db track visits >/dev/null 2>&1 || exit 1
+	done &&
+	send a b && send b a &&
+	mule -d a.db track notes >/dev/null 2>&1 &&
+	sqlite3 a.db "INSERT INTO notes VALUES (1, '"'"'from a'"'"')" &&
+	test_must_fail mule -d b.db config tables.accept-new maybe 2>err &&
+	mule -d b.db config tables.accept-new yes &&
+	send a b &&
+	test "$(sqlite3 b.db "SELECT body FROM notes")" = "from a")
 '
 
 test_done

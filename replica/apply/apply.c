@@ -283,23 +283,51 @@ bind_value(struct replica_apply *a, sqlite3_stmt *st, int i,
 	    "out of memory");
 }
 
-/* Makes an untracked local table tracked (a peer shares it with us). */
+/*
+ * The tracked table the bundle's rows are for.  A table this site has but
+ * does not track is refused, naming the table and `mule track`: a peer
+ * does not decide what this site tracks.  With the setting
+ * tables.accept-new = yes, tables never tracked here are tracked on
+ * arrival; one untracked by hand (untracked:NAME) never is.
+ */
 static int
 ensure_tracked(struct replica_apply *a, const char *table, char *err)
 {
+	struct replica_table *t = NULL;
+	char *accept = NULL, *untracked = NULL, key[300];
 	int intkey, already, r;
 
-	r = rp_table_get(a->rp, table, &a->t, NULL);
-	if (r == 0)
+	if (rp_table_get(a->rp, table, &a->t, NULL) == 0)
 		return 0;
-	r = replica_track(a->rp, table, &intkey, &already, err);
-	if (r == MULE_ENOTFOUND)
-		return mule_errf(err, MULE_ESCHEMA, "the bundle has changes "
-		    "for table '%s', which this database does not have; "
-		    "create it with the sender's schema first", table);
-	if (r != 0)
-		return r;
-	return rp_table_get(a->rp, table, &a->t, err);
+	if (rp_reserved_table(table) ||
+	    replica_table_describe(a->rp, table, &t, NULL) != 0) {
+		r = rp_reserved_table(table) ?
+		    replica_track(a->rp, table, &intkey, &already, err) :
+		    mule_errf(err, MULE_ESCHEMA, "the bundle has changes for "
+		    "table '%s', which this database does not have; create "
+		    "it with the sender's schema first", table);
+		goto out;
+	}
+	snprintf(key, sizeof(key), "untracked:%s", table);
+	if ((r = replica_config_get(a->rp, "tables.accept-new", &accept,
+	    err)) != 0 ||
+	    (r = replica_config_get(a->rp, key, &untracked, err)) != 0)
+		goto out;
+	if (accept == NULL || strcmp(accept, "yes") != 0 ||
+	    untracked != NULL) {
+		r = mule_errf(err, MULE_ESCHEMA, "the bundle from %s has "
+		    "changes for table '%s', which this site does not track; "
+		    "nothing was applied.  To take them: mule track %s, then "
+		    "unpack again", a->peer, table, table);
+		goto out;
+	}
+	if ((r = replica_track(a->rp, table, &intkey, &already, err)) == 0)
+		r = rp_table_get(a->rp, table, &a->t, err);
+out:
+	replica_table_free(t);
+	free(accept);
+	free(untracked);
+	return r;
 }
 
 /* The statements for the current table: state, journal, data row. */

@@ -45,6 +45,9 @@ struct rp_guard {
 	size_t nallowed;
 	char **existing;	/* tables and views there before the step */
 	size_t nexisting;
+	char **untracked;	/* tables untracked by hand (untracked:NAME) */
+	size_t nuntracked;
+	int accept_new;		/* tables.accept-new = yes */
 	char *own_before;	/* mule's, SQLite's and temp objects */
 	char **code_names;	/* triggers and views before: "type name" */
 	char **code_sql;	/* ... and their SQL */
@@ -221,10 +224,21 @@ guard_authorizer(void *arg, int action, const char *a1, const char *a2,
 		if (rp_reserved_table(a1) && strncasecmp(a1, "_mule_new_",
 		    10) != 0)
 			return deny(g, "create table", a1);
-		/* IF NOT EXISTS must not make an untracked table its own. */
+		/*
+		 * CREATE TABLE IF NOT EXISTS of a table this site has but does
+		 * not track would make the step track it: only with
+		 * tables.accept-new, never one untracked by hand.
+		 */
 		if (!guard_allowed(g, a1) && name_in(g->existing,
-		    g->nexisting, a1))
-			return deny(g, "create table", a1);
+		    g->nexisting, a1) && (!g->accept_new ||
+		    name_in(g->untracked, g->nuntracked, a1))) {
+			if (g->denied[0] == '\0')
+				snprintf(g->denied, sizeof(g->denied), "take "
+				    "table '%s', which this site does not track "
+				    "(to take it: mule track %s, then unpack "
+				    "again)", a1, a1);
+			return SQLITE_DENY;
+		}
 		return guard_allow(g, a1) == 0 ? SQLITE_OK :
 		    deny(g, "(out of memory)", NULL);
 	case SQLITE_CREATE_TRIGGER:
@@ -294,6 +308,18 @@ setting(struct replica *rp, const char *key, long long dflt)
 	return n;
 }
 
+/* 1 when a setting has exactly this value. */
+static int
+setting_is(struct replica *rp, const char *key, const char *value)
+{
+	char *v = NULL;
+	int yes = replica_config_get(rp, key, &v, NULL) == 0 && v != NULL &&
+	    strcmp(v, value) == 0;
+
+	free(v);
+	return yes;
+}
+
 void
 rp_guard_free(struct rp_guard *g)
 {
@@ -302,6 +328,7 @@ rp_guard_free(struct rp_guard *g)
 	strv_free(g->allowed, g->nallowed);
 	strv_free(g->touched, g->ntouched);
 	strv_free(g->existing, g->nexisting);
+	strv_free(g->untracked, g->nuntracked);
 	strv_free(g->code_names, g->ncode);
 	strv_free(g->code_sql, g->ncode);
 	free(g->own_before);
@@ -354,8 +381,12 @@ rp_guard_begin(struct replica *rp, struct rp_guard **out, char *err)
 	    (r = code_objects(rp, &g->code_names, &g->code_sql, &g->ncode,
 	    err)) != 0 ||
 	    (r = rp_strings(rp, TABLES_AND_VIEWS, NULL, NULL, &g->existing,
-	    &g->nexisting, "read the schema", err)) != 0)
+	    &g->nexisting, "read the schema", err)) != 0 ||
+	    (r = rp_strings(rp, "SELECT substr(key, 11) FROM _mule_config "
+	    "WHERE key LIKE 'untracked:%'", NULL, NULL, &g->untracked,
+	    &g->nuntracked, "read settings", err)) != 0)
 		goto out;
+	g->accept_new = setting_is(rp, "tables.accept-new", "yes");
 	secs = setting(rp, "migration.max-seconds", MIGRATION_MAX_SECONDS);
 	mem = setting(rp, "migration.max-memory", MIGRATION_MAX_MEMORY);
 	clock_gettime(CLOCK_MONOTONIC, &g->deadline);
