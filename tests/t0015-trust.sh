@@ -72,6 +72,16 @@ test_expect_success 'mule tables in upper case are mule tables' '
 	test_grep err "names ._mule_bundles.")
 '
 
+cat >seq.sql <<'EOF'
+CREATE TABLE counters(id INTEGER PRIMARY KEY AUTOINCREMENT, n INT);
+INSERT INTO counters(n) VALUES (1);
+DELETE FROM sqlite_sequence;
+EOF
+test_expect_success 'SQLite'"'"'s counters of other tables are not a peer'"'"'s to reset' '
+	(attack seq && unchanged &&
+	test_grep err "may not write table .sqlite_sequence.")
+'
+
 cat >temp-trig.sql <<'EOF'
 CREATE TEMP TRIGGER t1 AFTER INSERT ON main.visits BEGIN
   DELETE FROM visits;
@@ -166,11 +176,12 @@ CREATE TRIGGER note_visit AFTER INSERT ON visits BEGIN
 END;
 CREATE VIEW north AS SELECT * FROM visits WHERE district = 'north';
 CREATE TABLE readings(id INTEGER PRIMARY KEY, temp REAL);
+CREATE TABLE tally(id INTEGER PRIMARY KEY AUTOINCREMENT, n INT);
 CREATE TRIGGER clamp AFTER INSERT ON readings BEGIN
   UPDATE readings SET temp = NULL WHERE id = new.id AND new.temp < -90;
 END;
 EOF
-test_expect_success 'a migration within the boundary still applies (a column named temp too)' '
+test_expect_success 'a migration within the boundary still applies (a column named temp, an AUTOINCREMENT table)' '
 	(mkdir fine && cd fine && setup_pair &&
 	for s in a b; do
 		sqlite3 $s.db "CREATE TABLE visits(id INTEGER PRIMARY KEY,
@@ -184,7 +195,7 @@ test_expect_success 'a migration within the boundary still applies (a column nam
 	test_grep send.out "1 migration" &&
 	test "$(sqlite3 b.db "SELECT count(*) FROM sqlite_schema WHERE name IN
 	    ('"'"'notes'"'"', '"'"'note_visit'"'"', '"'"'north'"'"',
-	    '"'"'clamp'"'"')")" = 4)
+	    '"'"'clamp'"'"', '"'"'tally'"'"')")" = 5)
 '
 
 # mode FILE: its permission bits, in octal.

@@ -167,9 +167,10 @@ table_ok(struct rp_guard *g, const char *table)
 	 * SQLite's own statements for ALTER TABLE read and write the schema
 	 * table through the authorizer; a script cannot write it itself
 	 * (no writable_schema: PRAGMAs are denied and DEFENSIVE is on).
+	 * sqlite_sequence is not among them: AUTOINCREMENT keeps it without
+	 * asking, and a script must not reset other tables' counters.
 	 */
-	if (strcasecmp(table, "sqlite_sequence") == 0 ||
-	    strcasecmp(table, "sqlite_master") == 0 ||
+	if (strcasecmp(table, "sqlite_master") == 0 ||
 	    strcasecmp(table, "sqlite_schema") == 0 ||
 	    strcasecmp(table, "sqlite_temp_master") == 0 ||
 	    strcasecmp(table, "sqlite_temp_schema") == 0 ||
@@ -221,6 +222,10 @@ guard_authorizer(void *arg, int action, const char *a1, const char *a2,
 		return table_ok(g, a1) ? SQLITE_OK : deny(g, action ==
 		    SQLITE_READ ? "read table" : "write table", a1);
 	case SQLITE_CREATE_TABLE:
+		/* sqlite_sequence: SQLite makes it for the first AUTOINCREMENT
+		 * table (a script cannot name a table sqlite_*). */
+		if (strcasecmp(a1, "sqlite_sequence") == 0)
+			return SQLITE_OK;
 		if (rp_reserved_table(a1) && strncasecmp(a1, "_mule_new_",
 		    10) != 0)
 			return deny(g, "create table", a1);
