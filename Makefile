@@ -97,7 +97,10 @@ fuzz:
 	@sh tests/fuzz/run.sh $(FUZZ_TIME)
 
 lint: all
+	@sh scripts/deps.sh --lint
 	mandoc -Tlint -Wwarning $(MANS)
+	python3 scripts/callgraph.py
+	python3 scripts/callgraph.py --level dir
 
 install: mule
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANPREFIX)/man1 $(DESTDIR)$(MANPREFIX)/man5

@@ -5,6 +5,7 @@
 #   scripts/deps.sh            build + test + demo packages
 #   scripts/deps.sh --bench    also what `make bench` compares against
 #   scripts/deps.sh --fuzz     also clang and libFuzzer for `make fuzz`
+#   scripts/deps.sh --lint     also Universal Ctags for `make lint`
 #
 # Run as root it installs what is missing with apt-get (running
 # `apt-get update` first only when a package is not known to apt).
@@ -21,7 +22,8 @@ for arg in "$@"; do
 	case "$arg" in
 	--bench) PKGS="$PKGS age sqlite3-tools time" ;;
 	--fuzz) PKGS="$PKGS clang libclang-rt-14-dev" ;;
-	*) echo "usage: scripts/deps.sh [--bench] [--fuzz]" >&2; exit 2 ;;
+	--lint) PKGS="$PKGS universal-ctags" ;;
+	*) echo "usage: scripts/deps.sh [--bench] [--fuzz] [--lint]" >&2; exit 2 ;;
 	esac
 done
 
