@@ -306,4 +306,20 @@ test_expect_success 'tables.accept-new yes tracks a table never tracked here' '
 	test "$(sqlite3 b.db "SELECT body FROM notes")" = "from a")
 '
 
+test_expect_success 'a share filter reads only the row'"'"'s own columns: no subquery, no load_extension' '
+	(mkdir filters && cd filters && setup_pair &&
+	sqlite3 a.db "CREATE TABLE visits(id INTEGER PRIMARY KEY,
+	    district TEXT, phone TEXT)" &&
+	mule -d a.db track visits >/dev/null 2>&1 &&
+	full_dump a.db >before &&
+	test_must_fail mule -d a.db share b visits --where \
+	    "district = (SELECT district FROM visits WHERE id = 1)" 2>err1 &&
+	test_grep err1 "only read the row.s own columns \(no subqueries\)" &&
+	test_must_fail mule -d a.db share b visits --where \
+	    "load_extension('"'"'/tmp/x'"'"') IS NULL" 2>err2 &&
+	test_grep err2 "may not call load_extension" &&
+	full_dump a.db >after && test_cmp before after &&
+	mule -d a.db share b visits --where "district = '"'"'north'"'"'" >/dev/null)
+'
+
 test_done

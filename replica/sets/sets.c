@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/error.h"
 #include "core/strb.h"
@@ -129,22 +130,39 @@ filter_syntax(const char *expr, char *err)
 struct filter_auth {
 	const char *table;
 	char other[128];
-	int bad;		/* 1: reads another table; 2: does more */
+	int bad;		/* 1: reads another table; 2: does more;
+				 * 3: calls a function it may not */
+	int selects;		/* SELECTs prepared: 1 is the filter's own,
+				 * more are subqueries (refused after the
+				 * prepare, so that a read of another table
+				 * is named first) */
 };
 
-/* The filter may read the row's own table and call functions, no more. */
+/*
+ * The filter may read the row's own columns and call functions, no
+ * more: no subquery (it could read other rows, and membership would then
+ * change with rows no pack visits), no load_extension.
+ */
 static int
 filter_authorize(void *arg, int action, const char *a1, const char *a2,
     const char *db, const char *trigger)
 {
 	struct filter_auth *fa = arg;
 
-	(void)a2;
 	(void)trigger;
 	switch (action) {
 	case SQLITE_SELECT:
-	case SQLITE_FUNCTION:
+		fa->selects++;
 		return SQLITE_OK;
+	case SQLITE_FUNCTION:
+		if (a2 == NULL || (strcasecmp(a2, "load_extension") != 0 &&
+		    strcasecmp(a2, "fts3_tokenizer") != 0))
+			return SQLITE_OK;
+		if (fa->bad == 0) {
+			snprintf(fa->other, sizeof(fa->other), "%s", a2);
+			fa->bad = 3;
+		}
+		return SQLITE_DENY;
 	case SQLITE_READ:
 		if (a1 != NULL && strcmp(a1, fa->table) == 0 &&
 		    (db == NULL || strcmp(db, "main") == 0))
@@ -203,9 +221,12 @@ filter_prepare(struct replica *rp, const struct replica_table *t,
 		r = mule_errf(err, MULE_EINVAL, "the filter may use only the "
 		    "columns of table %s, but it reads table %s", t->name,
 		    fa.other);
-	else if (fa.bad == 2)
+	else if (fa.bad == 2 || (rc == SQLITE_OK && fa.selects > 1))
 		r = mule_errf(err, MULE_EINVAL, "the filter may only read the "
-		    "row's own columns");
+		    "row's own columns (no subqueries)");
+	else if (fa.bad == 3)
+		r = mule_errf(err, MULE_EINVAL, "the filter may not call %s()",
+		    fa.other);
 	else if (rc != SQLITE_OK)
 		r = mule_errf(err, MULE_EINVAL, "the filter does not work on "
 		    "table %s: %s", t->name, sqlite3_errmsg(rp->db));
