@@ -9,25 +9,33 @@
 . "$(dirname "$0")/lib/test-lib.sh"
 . "$TEST_DIR/lib/sites.sh"
 
-# attack NAME: a fresh pair in directory NAME; the attacker's migration is
-# NAME.sql (in the test's directory); b's dump goes to NAME/before.
+# pair_in DIR SQL TABLE: sites a and b that trust each other, in a new
+# directory DIR (the caller's subshell moves there), both with SQL run and
+# TABLE tracked.
+pair_in() {
+	mkdir "$1" && cd "$1" && setup_pair &&
+	for _s in a b; do
+		sqlite3 $_s.db "$2" &&
+		mule -d $_s.db track "$3" >/dev/null 2>&1 || return 1
+	done
+}
+
+# attack NAME [SETUP]: a fresh pair in directory NAME; the attacker's
+# migration is NAME.sql (in the test's directory); SETUP, when given, runs
+# after the pair's first exchange (a setting at b, say); b's dump goes
+# to NAME/before, the refused unpack's messages to NAME/err.
 attack() {
-	mkdir "$1" && cd "$1" &&
-	setup_pair &&
-	for s in a b; do
-		sqlite3 $s.db "CREATE TABLE visits(id INTEGER PRIMARY KEY,
-		    district TEXT, phone TEXT);
-		    INSERT INTO visits VALUES (1, 'north', '555-0101'),
-		    (2, 'south', '555-0102');" &&
-		mule -d $s.db track visits >/dev/null 2>&1 || return 1
-	done &&
+	pair_in "$1" "CREATE TABLE visits(id INTEGER PRIMARY KEY,
+	    district TEXT, phone TEXT);
+	    INSERT INTO visits VALUES (1, 'north', '555-0101'),
+	    (2, 'south', '555-0102');" visits &&
 	sqlite3 a.db "CREATE TABLE secret(s TEXT)" &&
 	sqlite3 b.db "CREATE TABLE secret(s TEXT);
 	    INSERT INTO secret VALUES ('the password');" &&
 	send a b && send b a &&
+	{ [ -z "${2-}" ] || eval "$2"; } &&
 	mule -d a.db schema record "../$1.sql" >record.out &&
 	_b=$(packs a b) &&
-	cp b.db before.db &&
 	full_dump b.db >before &&
 	test_must_fail mule -d b.db unpack "$_b" >out 2>err
 }
@@ -131,21 +139,8 @@ UPDATE visits SET phone = hex(randomblob(40000000)) WHERE id = 1;
 UPDATE visits SET phone = '555-0101' WHERE id = 1;
 EOF
 test_expect_success 'a migration over the memory budget is refused' '
-	(attack_blob() {
-		mkdir blob && cd blob && setup_pair &&
-		for s in a b; do
-			sqlite3 $s.db "CREATE TABLE visits(id INTEGER PRIMARY KEY,
-			    district TEXT, phone TEXT);
-			    INSERT INTO visits VALUES (1, '"'"'north'"'"', '"'"'555-0101'"'"');" &&
-			mule -d $s.db track visits >/dev/null 2>&1 || return 1
-		done &&
-		send a b && send b a &&
-		mule -d b.db config migration.max-memory 33554432 >/dev/null &&
-		mule -d a.db schema record ../blob.sql >record.out &&
-		_b=$(packs a b) &&
-		full_dump b.db >before && cp b.db before.db &&
-		test_must_fail mule -d b.db unpack "$_b" >out 2>err
-	}; attack_blob && unchanged &&
+	(attack blob "mule -d b.db config migration.max-memory 33554432" &&
+	unchanged &&
 	test_grep err "more memory than migration.max-memory allows")
 '
 
@@ -154,18 +149,8 @@ WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000000
 SELECT count(*) FROM c WHERE x < 0;
 EOF
 test_expect_success 'a migration over the time budget is refused' '
-	(mkdir slow && cd slow && setup_pair &&
-	for s in a b; do
-		sqlite3 $s.db "CREATE TABLE visits(id INTEGER PRIMARY KEY, phone TEXT)" &&
-		mule -d $s.db track visits >/dev/null 2>&1 || exit 1
-	done &&
-	send a b &&
-	mule -d b.db config migration.max-seconds 1 >/dev/null &&
-	mule -d a.db schema record ../slow.sql >record.out &&
-	_b=$(packs a b) &&
-	full_dump b.db >before && cp b.db before.db &&
-	test_must_fail mule -d b.db unpack "$_b" >out 2>err &&
-	full_dump b.db >after && test_cmp before after &&
+	(attack slow "mule -d b.db config migration.max-seconds 1" &&
+	unchanged &&
 	test_grep err "ran longer than migration.max-seconds allows")
 '
 
@@ -182,12 +167,8 @@ CREATE TRIGGER clamp AFTER INSERT ON readings BEGIN
 END;
 EOF
 test_expect_success 'a migration within the boundary still applies (a column named temp, an AUTOINCREMENT table)' '
-	(mkdir fine && cd fine && setup_pair &&
-	for s in a b; do
-		sqlite3 $s.db "CREATE TABLE visits(id INTEGER PRIMARY KEY,
-		    district TEXT, phone TEXT)" &&
-		mule -d $s.db track visits >/dev/null 2>&1 || exit 1
-	done &&
+	(pair_in fine "CREATE TABLE visits(id INTEGER PRIMARY KEY,
+		    district TEXT, phone TEXT)" visits &&
 	sqlite3 b.db "CREATE TABLE secret(s TEXT)" &&
 	send a b &&
 	mule -d a.db schema record ../fine.sql >record.out &&
@@ -220,11 +201,7 @@ test_expect_success 'bundles, parts and images honour the umask; plaintext is pr
 '
 
 test_expect_success 'the spool is never a symbolic link' '
-	(mkdir spool && cd spool && setup_pair &&
-	for s in a b; do
-		sqlite3 $s.db "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)" &&
-		mule -d $s.db track t >/dev/null 2>&1 || exit 1
-	done &&
+	(pair_in spool "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)" t &&
 	sqlite3 a.db "INSERT INTO t VALUES (1, hex(randomblob(30000)))" &&
 	mkdir parts elsewhere &&
 	mule -d a.db pack --to b -o parts/ --volume-size 16k >/dev/null &&
@@ -241,12 +218,8 @@ test_expect_success 'the spool is never a symbolic link' '
 '
 
 test_expect_success 'a peer does not decide what this site tracks' '
-	(mkdir tracks && cd tracks && setup_pair &&
-	for s in a b; do
-		sqlite3 $s.db "CREATE TABLE visits(id INTEGER PRIMARY KEY, v TEXT);
-		    CREATE TABLE notes(id INTEGER PRIMARY KEY, body TEXT)" &&
-		mule -d $s.db track visits >/dev/null 2>&1 || exit 1
-	done &&
+	(pair_in tracks "CREATE TABLE visits(id INTEGER PRIMARY KEY, v TEXT);
+		    CREATE TABLE notes(id INTEGER PRIMARY KEY, body TEXT)" visits &&
 	sqlite3 b.db "INSERT INTO notes VALUES (1, '"'"'local, untracked'"'"')" &&
 	send a b && send b a &&
 	mule -d a.db track notes >/dev/null 2>&1 &&
@@ -259,7 +232,6 @@ test_expect_success 'a peer does not decide what this site tracks' '
 	test "$(sqlite3 b.db "SELECT body FROM notes")" = "local, untracked" &&
 	full_dump b.db >after && test_cmp before after &&
 	mule -d b.db config tables.accept-new yes &&
-	mule -d b.db untrack notes >/dev/null 2>&1 || true &&
 	sqlite3 b.db "INSERT OR REPLACE INTO _mule_config VALUES
 	    ('"'"'untracked:notes'"'"', '"'"'1'"'"')" &&
 	test_must_fail mule -d b.db unpack "$_b" 2>err2 &&
@@ -271,12 +243,8 @@ test_expect_success 'a peer does not decide what this site tracks' '
 '
 
 test_expect_success 'rows for a table not tracked here are refused too (a peer with a schema of its own)' '
-	(mkdir separate && cd separate && setup_pair &&
-	for s in a b; do
-		sqlite3 $s.db "CREATE TABLE visits(id INTEGER PRIMARY KEY, v TEXT);
-		    CREATE TABLE notes(id INTEGER PRIMARY KEY, body TEXT)" &&
-		mule -d $s.db track visits >/dev/null 2>&1 || exit 1
-	done &&
+	(pair_in separate "CREATE TABLE visits(id INTEGER PRIMARY KEY, v TEXT);
+		    CREATE TABLE notes(id INTEGER PRIMARY KEY, body TEXT)" visits &&
 	sqlite3 b.db "INSERT INTO notes VALUES (1, '"'"'local, untracked'"'"')" &&
 	mule -d b.db peer set a schema separate >/dev/null &&
 	send a b &&
@@ -291,12 +259,8 @@ test_expect_success 'rows for a table not tracked here are refused too (a peer w
 '
 
 test_expect_success 'tables.accept-new yes tracks a table never tracked here' '
-	(mkdir accept && cd accept && setup_pair &&
-	for s in a b; do
-		sqlite3 $s.db "CREATE TABLE visits(id INTEGER PRIMARY KEY, v TEXT);
-		    CREATE TABLE notes(id INTEGER PRIMARY KEY, body TEXT)" &&
-		mule -d $s.db track visits >/dev/null 2>&1 || exit 1
-	done &&
+	(pair_in accept "CREATE TABLE visits(id INTEGER PRIMARY KEY, v TEXT);
+		    CREATE TABLE notes(id INTEGER PRIMARY KEY, body TEXT)" visits &&
 	send a b && send b a &&
 	mule -d a.db track notes >/dev/null 2>&1 &&
 	sqlite3 a.db "INSERT INTO notes VALUES (1, '"'"'from a'"'"')" &&
