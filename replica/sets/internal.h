@@ -40,6 +40,21 @@ int rp_set_row(struct replica_set *s, struct set_tab *tab,
 int rp_map_names(struct replica *rp, const char *peer, const char *table,
     uint32_t ncols, const char *const *cols, char **ltable, char ***lcols,
     char *err);
+/* What rp_peer_rows hands its fill function as `arg`. */
+struct rp_peer_read {
+	struct replica *rp;
+	const char *peer;
+};
+/*
+ * rp_rows over a per-peer table of the sets: `sql` with ?1 bound to
+ * `peer` and ?2 to `key` (NULL: left NULL); nothing (*out NULL, *n 0)
+ * when the table `tbl`, made on first use, does not exist yet.
+ */
+int rp_peer_rows(struct replica *rp, const char *tbl, const char *sql,
+    const char *peer, const char *key, size_t size,
+    int (*fill)(void *arg, sqlite3_stmt *st, void *elem, char *err),
+    void (*release)(void *v, size_t n), void **out, size_t *n,
+    const char *what, char *err);
 /* Creates the set and map tables when missing (inside a transaction). */
 int rp_sets_ensure(struct replica *rp, char *err);
 /* 1 when table `name` exists in the database. */

@@ -204,21 +204,16 @@ map_cols(struct replica *rp, const char *peer, struct replica_map *m,
 	return r;
 }
 
-struct map_read {
-	struct replica *rp;
-	const char *peer;
-};
-
 static int
 map_fill(void *arg, sqlite3_stmt *st, void *elem, char *err)
 {
-	struct map_read *mr = arg;
+	const struct rp_peer_read *pr = arg;
 	struct replica_map *m = elem;
 
 	if ((m->rtable = rp_column_dup(st, 0)) == NULL ||
 	    (m->ltable = rp_column_dup(st, 1)) == NULL)
 		return mule_errf(err, MULE_ENOMEM, "out of memory");
-	return map_cols(mr->rp, mr->peer, m, err);
+	return map_cols(pr->rp, pr->peer, m, err);
 }
 
 static void
@@ -232,27 +227,14 @@ static int
 maps_read(struct replica *rp, const char *peer, const char *rtable,
     struct replica_map **out, size_t *n, char *err)
 {
-	struct map_read mr = { rp, peer };
-	sqlite3_stmt *st = NULL;
 	void *v;
 	int r;
 
-	if (!rp_has_table(rp, "_mule_maps")) {
-		*out = NULL;
-		*n = 0;
-		return 0;
-	}
-	if ((r = rp_prepare(rp, "SELECT rtable, ltable FROM _mule_maps WHERE "
-	    "peer = ?1 AND (?2 IS NULL OR rtable = ?2) ORDER BY rtable", &st,
-	    err)) != 0)
-		return r;
-	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
-	if (rtable != NULL)
-		sqlite3_bind_text(st, 2, rtable, -1, SQLITE_STATIC);
-	if ((r = rp_rows(rp, st, sizeof(**out), map_fill, &mr, map_release,
-	    &v, n, "read maps", err)) == 0)
+	if ((r = rp_peer_rows(rp, "_mule_maps", "SELECT rtable, ltable FROM "
+	    "_mule_maps WHERE peer = ?1 AND (?2 IS NULL OR rtable = ?2) "
+	    "ORDER BY rtable", peer, rtable, sizeof(**out), map_fill,
+	    map_release, &v, n, "read maps", err)) == 0)
 		*out = v;
-	sqlite3_finalize(st);
 	return r;
 }
 

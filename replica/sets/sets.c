@@ -471,15 +471,10 @@ share_cols(struct replica *rp, const char *peer, struct replica_share *sh,
 	    "read shares", err);
 }
 
-struct share_read {
-	struct replica *rp;
-	const char *peer;
-};
-
 static int
 share_fill(void *arg, sqlite3_stmt *st, void *elem, char *err)
 {
-	struct share_read *sr = arg;
+	const struct rp_peer_read *pr = arg;
 	struct replica_share *sh = elem;
 
 	sh->shared = sqlite3_column_int(st, 1);
@@ -488,7 +483,7 @@ share_fill(void *arg, sqlite3_stmt *st, void *elem, char *err)
 	    (sqlite3_column_type(st, 2) != SQLITE_NULL &&
 	    (sh->filter = rp_column_dup(st, 2)) == NULL))
 		return mule_errf(err, MULE_ENOMEM, "out of memory");
-	return share_cols(sr->rp, sr->peer, sh, err);
+	return share_cols(pr->rp, pr->peer, sh, err);
 }
 
 static void
@@ -497,32 +492,45 @@ share_release(void *v, size_t n)
 	replica_shares_free(v, n);
 }
 
+int
+rp_peer_rows(struct replica *rp, const char *tbl, const char *sql,
+    const char *peer, const char *key, size_t size,
+    int (*fill)(void *arg, sqlite3_stmt *st, void *elem, char *err),
+    void (*release)(void *v, size_t n), void **out, size_t *n,
+    const char *what, char *err)
+{
+	struct rp_peer_read pr = { rp, peer };
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if (!rp_has_table(rp, tbl)) {
+		*out = NULL;
+		*n = 0;
+		return 0;
+	}
+	if ((r = rp_prepare(rp, sql, &st, err)) != 0)
+		return r;
+	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+	if (key != NULL)
+		sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	r = rp_rows(rp, st, size, fill, &pr, release, out, n, what, err);
+	sqlite3_finalize(st);
+	return r;
+}
+
 /* Reads the peer's definitions; with `table`, only that one. */
 static int
 shares_read(struct replica *rp, const char *peer, const char *table,
     struct replica_share **out, size_t *n, char *err)
 {
-	struct share_read sr = { rp, peer };
-	sqlite3_stmt *st = NULL;
 	void *v;
 	int r;
 
-	if (!rp_has_table(rp, "_mule_shares")) {
-		*out = NULL;
-		*n = 0;
-		return 0;
-	}
-	if ((r = rp_prepare(rp, "SELECT tbl, shared, filter, colmode FROM "
-	    "_mule_shares WHERE peer = ?1 AND (?2 IS NULL OR tbl = ?2) "
-	    "ORDER BY tbl", &st, err)) != 0)
-		return r;
-	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
-	if (table != NULL)
-		sqlite3_bind_text(st, 2, table, -1, SQLITE_STATIC);
-	if ((r = rp_rows(rp, st, sizeof(**out), share_fill, &sr,
-	    share_release, &v, n, "read shares", err)) == 0)
+	if ((r = rp_peer_rows(rp, "_mule_shares", "SELECT tbl, shared, "
+	    "filter, colmode FROM _mule_shares WHERE peer = ?1 AND (?2 IS "
+	    "NULL OR tbl = ?2) ORDER BY tbl", peer, table, sizeof(**out),
+	    share_fill, share_release, &v, n, "read shares", err)) == 0)
 		*out = v;
-	sqlite3_finalize(st);
 	return r;
 }
 
