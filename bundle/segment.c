@@ -411,9 +411,13 @@ cell_put(struct segment_enc *e, struct buf *b, const struct cell *c,
 		return MULE_ETOOLARGE;
 	if (c->has_base == CELL_BASE_SELF && (!alive || c->st.lamport != 0))
 		return MULE_EINVAL;	/* only a baseline value is its own base */
+	if (c->has_base == CELL_BASE_ROW && (!alive || c->st.lamport == 0))
+		return MULE_EINVAL;	/* an edit of a row's incarnation only */
 	if ((r = buf_put_varint(b, ((uint64_t)c->col << 3) |
-	    ((uint64_t)(c->has_base == CELL_BASE_SELF) << 2) |
-	    ((uint64_t)(c->has_base == CELL_BASE_HASH) << 1) |
+	    ((uint64_t)(c->has_base == CELL_BASE_SELF ||
+	    c->has_base == CELL_BASE_ROW) << 2) |
+	    ((uint64_t)(c->has_base == CELL_BASE_HASH ||
+	    c->has_base == CELL_BASE_ROW) << 1) |
 	    (c->nctx != 0))) != 0)
 		return r;
 	if (alive && ((r = value_put(b, &c->v)) != 0 ||
@@ -804,10 +808,10 @@ cell_get(struct segment_dec *d, uint32_t i, int alive, const char **what)
 	if (i > 0 && (v >> 3) <= d->cells[i - 1].col)
 		return MULE_EFORMAT;
 	c->col = (uint32_t)(v >> 3);
-	if ((v & 6) == 6 || ((v & 4) && !alive))
+	if ((v & 4) && !alive)
 		return MULE_EFORMAT;
-	c->has_base = (v & 4) ? CELL_BASE_SELF : (v & 2) ? CELL_BASE_HASH :
-	    CELL_BASE_NONE;
+	c->has_base = (v & 6) == 6 ? CELL_BASE_ROW : (v & 4) ? CELL_BASE_SELF :
+	    (v & 2) ? CELL_BASE_HASH : CELL_BASE_NONE;
 	*what = "cell value";
 	if (alive && (r = value_get(&d->b, 0, &c->v)) != 0)
 		return r;
@@ -815,7 +819,8 @@ cell_get(struct segment_dec *d, uint32_t i, int alive, const char **what)
 	if (alive && (r = stamp_get(d, &c->st)) != 0)
 		return r;
 	*what = "cell base";
-	if (c->has_base == CELL_BASE_SELF && c->st.lamport != 0)
+	if ((c->has_base == CELL_BASE_SELF && c->st.lamport != 0) ||
+	    (c->has_base == CELL_BASE_ROW && c->st.lamport == 0))
 		return MULE_EFORMAT;
 	if (c->has_base == CELL_BASE_HASH &&
 	    (r = buf_get_u32(&d->b, &c->base)) != 0)

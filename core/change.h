@@ -83,14 +83,19 @@ struct cell {
 };
 
 /*
- * has_base: CELL_BASE_NONE; CELL_BASE_HASH, `base` holds it; or
- * CELL_BASE_SELF, the base is the cell's own value (a baseline value sent
- * with its row; the receiver hashes the value, nothing else travels).
+ * has_base: CELL_BASE_NONE; CELL_BASE_HASH, `base` holds it; CELL_BASE_SELF,
+ * the base is the cell's own value, the original baseline of the row's
+ * incarnation (a baseline value sent with its row; the receiver hashes
+ * the value, nothing else travels); or CELL_BASE_ROW (alive rows only),
+ * the base is the original baseline of the incarnation the row's
+ * existence stamp names: a receiver holding that incarnation knows it,
+ * nothing travels (docs/state.md "Baselines").
  */
 enum cell_base {
 	CELL_BASE_NONE = 0,
 	CELL_BASE_HASH = 1,
 	CELL_BASE_SELF = 2,
+	CELL_BASE_ROW = 3,
 };
 
 /*

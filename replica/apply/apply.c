@@ -869,7 +869,11 @@ read_incoming(struct replica_apply *a, const struct rowchange *rc, char *err)
 		if ((r = to_istamp(a, &c->st, &a->instamp[j], err)) != 0 ||
 		    (a->inval[j] != NULL && (r = resolve_ref(a, j, err)) != 0))
 			return r;
-		a->inctx[j].has_base = c->has_base != CELL_BASE_NONE;
+		/* CELL_BASE_ROW: base_row without a base, see resolve_bases. */
+		a->inctx[j].has_base = c->has_base == CELL_BASE_HASH ||
+		    c->has_base == CELL_BASE_SELF;
+		a->inctx[j].base_row = c->has_base == CELL_BASE_SELF ||
+		    c->has_base == CELL_BASE_ROW;
 		a->inctx[j].base = c->has_base == CELL_BASE_SELF ?
 		    val_hash(&a->inres[j]) : c->base;
 		for (k = 0; k < c->nctx; k++) {
@@ -886,6 +890,35 @@ read_incoming(struct replica_apply *a, const struct rowchange *rc, char *err)
 		}
 	}
 	return 0;
+}
+
+/*
+ * Incoming edits whose base is the original baseline of the incarnation
+ * their row names (CELL_BASE_ROW): where we hold that incarnation, our
+ * cell's base (a baseline, or an edit from it) is that baseline; else the
+ * base is unknown here, and a baseline it overwrites is logged.
+ */
+static void
+resolve_bases(struct replica_apply *a, const struct rowchange *rc,
+    const struct istamp *clst, const struct rowstate *old)
+{
+	const struct merge_ctx *l;
+	uint32_t j;
+	int same = old->cl == rc->cl && old->cl_st.lamport == clst->lamport &&
+	    old->cl_st.origin == clst->origin;
+
+	for (j = 0; j < a->t->ncols; j++) {
+		if (!a->inhas[j] || a->inctx[j].has_base ||
+		    !a->inctx[j].base_row)
+			continue;
+		l = j < old->ncols ? &old->colctx[j] : NULL;
+		if (same && l != NULL && l->has_base && l->base_row) {
+			a->inctx[j].has_base = 1;
+			a->inctx[j].base = l->base;
+		} else {
+			a->inctx[j].base_row = 0;
+		}
+	}
 }
 
 /* The new state starts as a copy of the old one (ncols of the table). */
@@ -972,6 +1005,11 @@ merge_cells(struct replica_apply *a, const struct rowchange *rc,
 	int r = 0;
 
 	for (j = 0; j < a->t->ncols && r == 0; j++) {
+		if (!a->inhas[j] && row->in_newer && ns->colctx[j].base_row) {
+			/* The row takes another incarnation: not its base. */
+			ns->colctx[j].base_row = 0;
+			*moved = 1;
+		}
 		if (!a->inhas[j])
 			continue;
 		local_cell(a, old, j, &v, &lin);
@@ -1195,6 +1233,7 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 	    (r = to_istamp(a, &rc->cl_stamp, &irow.cl_st, err)) != 0 ||
 	    (r = read_state(a, rc, &old, err)) != 0)
 		goto out;
+	resolve_bases(a, rc, &irow.cl_st, &old);
 	irow.cl = rc->cl;
 	lrow.cl = old.cl;
 	lrow.cl_st = old.cl_st;

@@ -196,13 +196,34 @@ ctx_room(struct outtable *o, size_t used, size_t n)
 }
 
 /*
+ * How column j's base travels: the original baseline sent with its row
+ * says only that it is its own base; an edit from its incarnation's
+ * original baseline says only that, unless the row goes whole (the peer
+ * may not hold that incarnation: it gets the hash, to keep and relay).
+ */
+static int
+cell_base(const struct rowstate *rs, uint32_t j, int send_cl)
+{
+	const struct merge_ctx *x = &rs->colctx[j];
+	int alive = rs->cl % 2 == 1;
+
+	if (!x->has_base)
+		return CELL_BASE_NONE;
+	if (alive && x->base_row && rs->colst[j].lamport == 0 &&
+	    x->base == rs->colhash[j])
+		return CELL_BASE_SELF;
+	if (alive && x->base_row && rs->colst[j].lamport != 0 && !send_cl)
+		return CELL_BASE_ROW;
+	return CELL_BASE_HASH;
+}
+
+/*
  * Copies the contexts of the n cells of o->cells (their col set to the
- * state's column in `scol`) into o->ctx and points the cells at them.  A
- * baseline value sent with its row says only that it is its own base.
+ * state's column in `scol`) into o->ctx and points the cells at them.
  */
 static int
 cells_ctx(const struct outctx *c, struct outtable *o, const struct rowstate *rs,
-    const uint32_t *scol, uint32_t n)
+    const uint32_t *scol, uint32_t n, int send_cl)
 {
 	const struct merge_ctx *x;
 	size_t used = 0, k;
@@ -225,9 +246,7 @@ cells_ctx(const struct outctx *c, struct outtable *o, const struct rowstate *rs,
 		j = scol[i];
 		o->cells[i].nctx = x->n;
 		o->cells[i].base = x->base;
-		o->cells[i].has_base = !x->has_base ? CELL_BASE_NONE :
-		    rs->cl % 2 == 1 && rs->colst[j].lamport == 0 &&
-		    x->base == rs->colhash[j] ? CELL_BASE_SELF : CELL_BASE_HASH;
+		o->cells[i].has_base = cell_base(rs, j, send_cl);
 		used += x->n;
 	}
 	for (i = 0, used = 0; i < n; used += o->cells[i].nctx, i++)
@@ -255,7 +274,7 @@ tomb_cells(const struct outctx *c, struct outtable *o,
 		o->scol[k++] = i;
 	}
 	*n = k;
-	return cells_ctx(c, o, rs, o->scol, k);
+	return cells_ctx(c, o, rs, o->scol, k, 1);
 }
 
 /* An alive row's cells that go, with their values read from the table. */
@@ -286,7 +305,7 @@ live_cells(const struct outctx *c, struct outtable *o,
 		o->scol[k++] = i;
 	}
 	*n = k;
-	return cells_ctx(c, o, rs, o->scol, k);
+	return cells_ctx(c, o, rs, o->scol, k, send_cl || mode == SETROW_FULL);
 }
 
 /*

@@ -181,6 +181,7 @@ stamp_fresh(struct scanctx *c, const struct rowstate *op, struct rowstate *ns)
 		if (c->baseline && op == NULL) {
 			/* A baseline: zero stamp, and its own base. */
 			ns->colctx[i].has_base = 1;
+			ns->colctx[i].base_row = 1;
 			ns->colctx[i].base = ns->colhash[i];
 			continue;
 		}
