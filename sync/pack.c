@@ -49,13 +49,14 @@ vector_raise(struct vector *v, const struct vector *by)
 }
 
 /*
- * What the peers are known to have: per peer the larger of what we sent
- * and what it acknowledged; across several peers the smallest (an origin
- * missing at one peer is 0).
+ * What the peers are known to have: per peer what it acknowledged, with
+ * `sent` raised by what we sent it; across several peers the smallest (an
+ * origin missing at one peer is 0).  The base of a bundle is that with
+ * sent; what every peer is known to hold, without.
  */
 static int
 pack_base(struct replica *rp, const struct replica_peer *peers, size_t n,
-    struct vector *base, char *err)
+    int with_sent, struct vector *base, char *err)
 {
 	struct vector sent, acked, all;
 	size_t i, k;
@@ -66,8 +67,9 @@ pack_base(struct replica *rp, const struct replica_peer *peers, size_t n,
 	vector_init(&acked);
 	vector_init(&all);
 	for (i = 0; i < n && r == 0; i++) {
-		if ((r = replica_peer_vector(rp, peers[i].name, "sent", &sent,
-		    err)) != 0 ||
+		vector_release(&sent);
+		if ((with_sent && (r = replica_peer_vector(rp, peers[i].name,
+		    "sent", &sent, err)) != 0) ||
 		    (r = replica_peer_vector(rp, peers[i].name, "acked", &acked,
 		    err)) != 0 ||
 		    (r = vector_raise(&sent, &acked)) != 0)
@@ -213,8 +215,8 @@ pack_manifest(struct replica *rp, const struct sync_pack_opts *o,
 	size_t i;
 	int r;
 
-	if ((!o->full && (r = pack_base(rp, res->peers, res->npeers, &m->base,
-	    err)) != 0) ||
+	if ((!o->full && (r = pack_base(rp, res->peers, res->npeers, 1,
+	    &m->base, err)) != 0) ||
 	    (r = replica_known(rp, &m->top, err)) != 0 ||
 	    (r = replica_recv_seqs(rp, &m->recv, err)) != 0 ||
 	    (r = replica_next_seq(rp, &res->seq, err)) != 0)
@@ -245,13 +247,16 @@ pack_write(struct replica *rp, const struct sync_pack_opts *o,
 	struct pack_sink ps, pl;
 	struct ident_pub pubs[SYNC_MAX_PEERS];
 	struct replica_set *set = NULL;
+	struct vector held;
 	size_t i;
 	int r;
 
 	memset(&ps, 0, sizeof(ps));
+	vector_init(&held);
 	for (i = 0; i < res->npeers; i++)
 		pubs[i] = res->peers[i].pub;
-	if ((r = replica_set_new(rp, o->peers, o->npeers, o->full, &set,
+	if ((r = pack_base(rp, res->peers, res->npeers, 0, &held, err)) != 0 ||
+	    (r = replica_set_new(rp, o->peers, o->npeers, o->full, &set,
 	    err)) != 0 ||
 	    (r = bundle_writer_new(o->tmp != NULL ? o->tmp : res->path, NULL,
 	    o->me, pubs, res->npeers, o->encrypt, &ps.w, err)) != 0 ||
@@ -266,8 +271,8 @@ pack_write(struct replica *rp, const struct sync_pack_opts *o,
 	lsink.arg = &pl;
 	sink.table = lsink.table = sink_table;
 	sink.row = lsink.row = sink_row;
-	if ((r = replica_changes_set(rp, &m->base, set, &sink, o->progress,
-	    o->parg, err)) != 0 ||
+	if ((r = replica_changes_set(rp, &m->base, &held, set, &sink,
+	    o->progress, o->parg, err)) != 0 ||
 	    (r = replica_set_finish(set, &lsink, &res->left, err)) != 0 ||
 	    (r = bundle_writer_finish(ps.w, m, &res->size, err)) != 0)
 		goto out;
@@ -277,6 +282,7 @@ pack_write(struct replica *rp, const struct sync_pack_opts *o,
 out:
 	bundle_writer_free(ps.w);
 	replica_set_free(set);
+	vector_release(&held);
 	return r;
 }
 

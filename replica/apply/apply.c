@@ -893,19 +893,23 @@ read_incoming(struct replica_apply *a, const struct rowchange *rc, char *err)
 }
 
 /*
- * Incoming edits whose base is the original baseline of the incarnation
- * their row names (CELL_BASE_ROW): where we hold that incarnation, our
- * cell's base (a baseline, or an edit from it) is that baseline; else the
- * base is unknown here, and a baseline it overwrites is logged.
+ * Incoming cells whose base is the original baseline of the incarnation
+ * their row names (CELL_BASE_ROW; `named`: the row's existence stamp, or
+ * the incarnation a deletion deleted, NULL when it names none): where we
+ * hold that incarnation, our cell's base (a baseline, or an edit from it)
+ * is that baseline; else the base is unknown here, and a baseline it
+ * overwrites is logged.
  */
 static void
 resolve_bases(struct replica_apply *a, const struct rowchange *rc,
-    const struct istamp *clst, const struct rowstate *old)
+    const struct istamp *named, const struct rowstate *old)
 {
 	const struct merge_ctx *l;
 	uint32_t j;
-	int same = old->cl == rc->cl && old->cl_st.lamport == clst->lamport &&
-	    old->cl_st.origin == clst->origin;
+	int same = named != NULL && old->cl % 2 == 1 &&
+	    old->cl == rc->cl - (rc->cl % 2 == 0) &&
+	    old->cl_st.lamport == named->lamport &&
+	    old->cl_st.origin == named->origin;
 
 	for (j = 0; j < a->t->ncols; j++) {
 		if (!a->inhas[j] || a->inctx[j].has_base ||
@@ -932,6 +936,8 @@ state_copy(const struct rowstate *old, struct rowstate *ns, uint32_t ncols)
 		return r;
 	ns->cl = old->cl;
 	ns->cl_st = old->cl_st;
+	ns->gone = old->gone;
+	ns->has_gone = old->has_gone;
 	memcpy(ns->hash, old->hash, ROW_HASH_LEN);
 	for (j = 0; j < ncols && j < old->ncols; j++) {
 		ns->colhash[j] = old->colhash[j];
@@ -1106,13 +1112,16 @@ apply_insert(struct replica_apply *a, const struct rowchange *rc,
  * a column it sent no cell for).
  */
 static int
-tombstone_set(struct replica_apply *a, struct rowstate *ns)
+tombstone_set(struct replica_apply *a, const struct istamp *gone,
+    struct rowstate *ns)
 {
 	static const struct istamp zero;
 	uint32_t j;
 	int r = 0;
 
 	memset(ns->hash, 0, ROW_HASH_LEN);
+	ns->has_gone = gone != NULL;
+	ns->gone = gone != NULL ? *gone : zero;
 	for (j = 0; j < a->t->ncols && r == 0; j++)
 		r = state_set(ns, j, &zero, a->inhas[j] ? &a->inctx[j] : NULL);
 	return r;
@@ -1121,11 +1130,12 @@ tombstone_set(struct replica_apply *a, struct rowstate *ns)
 /*
  * An incoming deletion of a row alive here: the first local value the
  * deleter had not seen makes the whole row a conflict; the row goes.
+ * `gone`: the incarnation the deletion names (NULL: none).
  */
 static int
 apply_delete(struct replica_apply *a, const struct rowchange *rc,
     const struct rowstate *old, const struct istamp *clst,
-    struct rowstate *ns, char *err)
+    const struct istamp *gone, struct rowstate *ns, char *err)
 {
 	struct merge_cell_in lin;
 	struct strb lv;
@@ -1153,7 +1163,7 @@ apply_delete(struct replica_apply *a, const struct rowchange *rc,
 		return r;
 	a->alive_delta--;
 	a->st.deleted++;
-	if ((r = tombstone_set(a, ns)) != 0)
+	if ((r = tombstone_set(a, gone, ns)) != 0)
 		return mule_errf(err, r, "out of memory");
 	return store_state(a, rc, ns, 0, err);
 }
@@ -1165,12 +1175,18 @@ apply_delete(struct replica_apply *a, const struct rowchange *rc,
  */
 static int
 apply_both_deleted(struct replica_apply *a, const struct rowchange *rc,
-    const struct merge_row_out *row, struct rowstate *ns, char *err)
+    const struct merge_row_out *row, const struct istamp *gone,
+    struct rowstate *ns, char *err)
 {
 	struct merge_ctx m;
 	uint32_t j;
 	int moved = row->changed, r;
 
+	if (ns->has_gone && (gone == NULL || gone->lamport !=
+	    ns->gone.lamport || gone->origin != ns->gone.origin)) {
+		ns->has_gone = 0;	/* two deletions of two incarnations */
+		moved = 1;
+	}
 	for (j = 0; j < a->t->ncols; j++) {
 		if ((r = merge_ctx_min(&ns->colctx[j], &a->inctx[j], &m)) != 0)
 			return mule_errf(err, r, "out of memory");
@@ -1209,6 +1225,7 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 	struct rowstate old, ns;
 	struct merge_row_in lrow, irow;
 	struct merge_row_out row;
+	struct istamp gone, *named;
 	int r = MULE_EINTERNAL;
 
 	memset(&old, 0, sizeof(old));
@@ -1231,9 +1248,12 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 		a->st.cells += rc->ncells;
 	if ((r = read_incoming(a, rc, err)) != 0 ||
 	    (r = to_istamp(a, &rc->cl_stamp, &irow.cl_st, err)) != 0 ||
+	    (rc->has_gone && (r = to_istamp(a, &rc->gone, &gone, err)) != 0) ||
 	    (r = read_state(a, rc, &old, err)) != 0)
 		goto out;
-	resolve_bases(a, rc, &irow.cl_st, &old);
+	/* The incarnation the row's cells refer to (a deletion: it names). */
+	named = rc->cl % 2 == 1 ? &irow.cl_st : rc->has_gone ? &gone : NULL;
+	resolve_bases(a, rc, named, &old);
 	irow.cl = rc->cl;
 	lrow.cl = old.cl;
 	lrow.cl_st = old.cl_st;
@@ -1250,13 +1270,13 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 		r = 0;
 		break;
 	case MERGE_ROW_BOTH_DELETED:
-		r = apply_both_deleted(a, rc, &row, &ns, err);
+		r = apply_both_deleted(a, rc, &row, named, &ns, err);
 		break;
 	case MERGE_ROW_DELETE:
-		r = apply_delete(a, rc, &old, &irow.cl_st, &ns, err);
+		r = apply_delete(a, rc, &old, &irow.cl_st, named, &ns, err);
 		break;
 	case MERGE_ROW_TOMBSTONE:
-		r = tombstone_set(a, &ns);
+		r = tombstone_set(a, named, &ns);
 		r = r != 0 ? mule_errf(err, r, "out of memory") :
 		    store_state(a, rc, &ns, 0, err);
 		break;

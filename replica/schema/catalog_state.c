@@ -187,6 +187,8 @@ remap_row(struct rebase *b, struct srow *sr, char *err)
 	}
 	ns.cl = (uint64_t)sr->cl;
 	ns.cl_st = old.cl_st;
+	ns.gone = old.gone;
+	ns.has_gone = old.has_gone;
 	memcpy(ns.hash, sr->hash, ROW_HASH_LEN);
 	for (j = 0; j < n; j++) {
 		int32_t i = b->map[j];

@@ -8,7 +8,9 @@
  *
  * The `st` blob of a state row (STATE_FORMAT 2): varint ncols; the
  * existence stamp (varint lamport, varint origin index); the common stamp
- * most columns share (varint lamport, varint origin); then per column:
+ * most columns share (varint lamport, varint origin) — in a tombstone,
+ * whose columns all have the zero stamp written out, the existence stamp
+ * of the incarnation it deleted (zero: unknown); then per column:
  * COLHASH_LEN bytes of value hash (big-endian), varint x, where bit 0 says
  * a context follows, bits 1-2 the base: 0 none; 2 a base follows (4
  * bytes, a val_hash); 4 the base is the original baseline of the row's
@@ -105,6 +107,9 @@ rowstate_encode(const struct rowstate *s, uint8_t **blob, size_t *len)
 {
 	struct istamp common = common_stamp(s);
 	struct buf b;
+
+	if (s->cl % 2 == 0 && s->has_gone)
+		common = s->gone;
 	uint64_t fl;
 	uint32_t i;
 	int r = 0;
@@ -195,6 +200,8 @@ rowstate_decode(struct rowstate *s, const void *blob, size_t len)
 	if ((r = rowstate_alloc(s, (uint32_t)n)) != 0)
 		return r;
 	s->cl_st = cl_st;
+	s->gone = common;	/* meaningful in a tombstone only */
+	s->has_gone = common.lamport != 0;
 	for (i = 0; i < n; i++) {
 		if (buf_get_u32(&b, &h) != 0 || buf_get_varint(&b, &x) != 0)
 			goto bad;

@@ -306,6 +306,13 @@ gen_row(struct gen *g, size_t t, uint64_t i)
 			g->cells[n].col = 1;
 			g->cells[n].has_base = 1;
 			g->cells[n].base = (uint32_t)(i * 2654435761u);
+			if (i % 16 == 11) {
+				/* ... of the incarnation it names. */
+				rc->has_gone = 1;
+				set_stamp(&rc->gone, i, 1);
+				g->cells[n].has_base = CELL_BASE_ROW;
+				g->cells[n].base = 0;
+			}
 			n++;
 			g->cells[n].col = 4;
 			gen_ctx(g, n, i, 2);
@@ -378,6 +385,8 @@ gen_row(struct gen *g, size_t t, uint64_t i)
 		if (i % 4 == 1) {
 			g->cells[n].has_base = 1;
 			g->cells[n].base = (uint32_t)i * 40503u;
+		} else if (i % 8 == 6) {	/* its row's original baseline */
+			g->cells[n].has_base = CELL_BASE_ROW;
 		}
 		n++;
 		break;
@@ -743,6 +752,9 @@ ck_row(void *arg, const struct rowchange *rc)
 		same_value(c, &rc->pk[i], &w->pk[i]);
 	assert_int_equal(rc->cl, w->cl);
 	assert_int_equal(stamp_cmp(&rc->cl_stamp, &w->cl_stamp), 0);
+	assert_int_equal(rc->has_gone, w->has_gone);
+	if (w->has_gone)
+		assert_int_equal(stamp_cmp(&rc->gone, &w->gone), 0);
 	assert_int_equal(rc->ncells, w->ncells);
 	for (i = 0; i < w->ncells; i++) {
 		assert_int_equal(rc->cells[i].col, w->cells[i].col);
