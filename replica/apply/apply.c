@@ -995,9 +995,30 @@ log_cell(struct replica_apply *a, const struct rowchange *rc, uint32_t j,
 }
 
 /*
+ * Logs local value `local` of column j, whose incarnation a re-creation
+ * (existence stamp clst) replaced without bringing that column's value.
+ */
+static int
+log_absent(struct replica_apply *a, const struct rowchange *rc, uint32_t j,
+    const struct merge_cell_in *local, const struct istamp *clst, char *err)
+{
+	struct strb lv;
+	int r;
+
+	strb_init(&lv);
+	mval_text(&lv, local->v);
+	r = log_conflict(a, rc, MERGE_CONFLICT_LOST_TO_DELETION,
+	    a->t->cols[j], strb_str(&lv), local->v, &local->st,
+	    REMOTE_DELETED, NULL, clst, WINNER_REMOTE, err);
+	strb_release(&lv);
+	return r;
+}
+
+/*
  * Merges each incoming cell with the local row (a->sel positioned on
  * it): marks the winners in a->win (*nwin of them), moves the state, logs
- * the local values lost; *moved is 1 when some cell's state changed.
+ * the local values lost; *moved is 1 when some cell's state changed.  A
+ * column the row carries no cell for goes through merge_cell_absent.
  */
 static int
 merge_cells(struct replica_apply *a, const struct rowchange *rc,
@@ -1011,19 +1032,13 @@ merge_cells(struct replica_apply *a, const struct rowchange *rc,
 	int r = 0;
 
 	for (j = 0; j < a->t->ncols && r == 0; j++) {
-		if (!a->inhas[j] && row->in_newer && ns->colctx[j].base_row) {
-			/* The row takes another incarnation: not its base. */
-			ns->colctx[j].base_row = 0;
-			*moved = 1;
-		}
-		if (!a->inhas[j])
-			continue;
 		local_cell(a, old, j, &v, &lin);
 		memset(&iin, 0, sizeof(iin));
 		iin.v = &a->inres[j];
 		iin.st = a->instamp[j];
 		iin.ctx = &a->inctx[j];
-		if ((r = merge_cell(&lin, &iin, row, (const void *)a->sites,
+		if ((r = a->inhas[j] ? merge_cell(&lin, &iin, row,
+		    (const void *)a->sites, &out) : merge_cell_absent(&lin, row,
 		    &out)) != 0) {
 			r = mule_errf(err, r, "out of memory");
 			break;
@@ -1040,8 +1055,10 @@ merge_cells(struct replica_apply *a, const struct rowchange *rc,
 			a->win[j] = 1;
 			(*nwin)++;
 		}
-		if (out.conflict != MERGE_CONFLICT_NONE)
+		if (out.conflict != MERGE_CONFLICT_NONE && a->inhas[j])
 			r = log_cell(a, rc, j, &lin, out.conflict, err);
+		else if (out.conflict != MERGE_CONFLICT_NONE)
+			r = log_absent(a, rc, j, &lin, &ns->cl_st, err);
 	}
 	return r;
 }

@@ -277,6 +277,29 @@ merge_cell(const struct merge_cell_in *local,
 }
 
 int
+merge_cell_absent(const struct merge_cell_in *local,
+    const struct merge_row_out *row, struct merge_cell_out *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->decision = MERGE_KEEP;
+	out->st = local->st;
+	if (row->c == MERGE_ROW_RECREATED) {
+		out->state_changed = 1;
+		memset(&out->st, 0, sizeof(out->st));
+		if (local->st.lamport != 0)
+			out->conflict = MERGE_CONFLICT_LOST_TO_DELETION;
+		return 0;
+	}
+	if (!row->in_newer || local->ctx == NULL || !local->ctx->base_row)
+		return 0;
+	out->state_changed = 1;
+	if (merge_ctx_copy(&out->ctx, local->ctx) != 0)
+		return MULE_ENOMEM;
+	out->ctx.base_row = 0;
+	return 0;
+}
+
+int
 merge_delete_loses(const struct merge_cell_in *local,
     const struct merge_ctx *known)
 {

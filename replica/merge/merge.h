@@ -186,6 +186,22 @@ int merge_cell(const struct merge_cell_in *local,
     const struct merge_cell_in *incoming, const struct merge_row_out *row,
     const uint8_t (*sites)[SITE_ID_LEN], struct merge_cell_out *out);
 /*
+ * A local cell the incoming row carries no cell for.  In a re-creation
+ * (MERGE_ROW_RECREATED) the value belongs to the incarnation that was
+ * deleted, and the new one's value for it has not arrived (the sender
+ * thought we held the new incarnation): it stays in the table as a
+ * placeholder, zero-stamped with no base (nobody's value: the real one
+ * wins whenever it comes, and wherever the row goes whole the placeholder
+ * never beats anything), and a value with a real stamp is reported lost
+ * (out->conflict MERGE_CONFLICT_LOST_TO_DELETION: the re-creator's
+ * knowledge of it is unknown here; an entry too many, never one lost).
+ * Where the row takes another incarnation otherwise, a base_row claim is
+ * dropped.  Fills *out (decision MERGE_KEEP; state_changed with st and
+ * ctx when the local state must change).  0 or MULE_ENOMEM.
+ */
+int merge_cell_absent(const struct merge_cell_in *local,
+    const struct merge_row_out *row, struct merge_cell_out *out);
+/*
  * A deletion reaching a local value: 1 when the deleter had not seen it
  * (a conflict), else 0.  `known` is the deletion's knowledge of that
  * column (NULL: none, the empty context).  A default is never lost.

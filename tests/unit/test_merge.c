@@ -472,6 +472,84 @@ static const struct base_row_case base_row_cases[] = {
 	    20, 0, 10, 0, MERGE_KEEP, 1, 0 },
 };
 
+/*
+ * A local cell the incoming row carries no cell for.  A re-creation that
+ * does not bring it leaves a placeholder (zero stamp, no base: the real
+ * value wins when it comes) and reports a real value lost; otherwise only
+ * a base_row claim can change.
+ */
+static void
+test_cell_absent(void **state)
+{
+	struct merge_ctx ctx = { 0, NULL, 10, 1, 1 };
+	struct merge_cell_in l, in;
+	struct merge_cell_out out;
+	struct merge_row_out row;
+	struct mval v, iv;
+
+	(void)state;
+	memset(&v, 0, sizeof(v));
+	v.type = MVAL_INT;
+	v.i = 5;
+	memset(&l, 0, sizeof(l));
+	l.v = &v;
+	l.hash = 5;
+	l.st.lamport = 17;
+	l.st.origin = C;
+	l.ctx = &ctx;
+	memset(&row, 0, sizeof(row));
+	row.c = MERGE_ROW_RECREATED;
+	row.in_newer = 1;
+	assert_int_equal(merge_cell_absent(&l, &row, &out), 0);
+	assert_int_equal(out.decision, MERGE_KEEP);
+	assert_true(out.state_changed);
+	assert_int_equal(out.st.lamport, 0);
+	assert_int_equal(out.ctx.n, 0);
+	assert_false(out.ctx.has_base);
+	assert_int_equal(out.conflict, MERGE_CONFLICT_LOST_TO_DELETION);
+	merge_ctx_release(&out.ctx);
+	/* The placeholder loses to the real value when it arrives. */
+	iv = v;
+	iv.i = 6;
+	memset(&in, 0, sizeof(in));
+	in.v = &iv;
+	in.hash = 6;
+	in.st.lamport = 13;
+	in.st.origin = A;
+	l.st = out.st;
+	l.ctx = NULL;
+	row.c = MERGE_ROW_SAME;
+	row.in_newer = 0;
+	assert_int_equal(merge_cell(&l, &in, &row, sites, &out), 0);
+	assert_int_equal(out.decision, MERGE_TAKE);
+	assert_int_equal(out.conflict, MERGE_CONFLICT_NONE);
+	merge_ctx_release(&out.ctx);
+	/* A default (zero stamp) re-created away: nobody's, not reported. */
+	memset(&l.st, 0, sizeof(l.st));
+	row.c = MERGE_ROW_RECREATED;
+	row.in_newer = 1;
+	assert_int_equal(merge_cell_absent(&l, &row, &out), 0);
+	assert_int_equal(out.conflict, MERGE_CONFLICT_NONE);
+	merge_ctx_release(&out.ctx);
+	/* The same incarnation: nothing changes. */
+	l.st.lamport = 17;
+	l.ctx = &ctx;
+	row.c = MERGE_ROW_SAME;
+	row.in_newer = 0;
+	assert_int_equal(merge_cell_absent(&l, &row, &out), 0);
+	assert_false(out.state_changed);
+	assert_int_equal(out.conflict, MERGE_CONFLICT_NONE);
+	/* Another incarnation kept by its existence stamp: the claim goes. */
+	row.c = MERGE_ROW_COLLIDE;
+	row.in_newer = 1;
+	assert_int_equal(merge_cell_absent(&l, &row, &out), 0);
+	assert_true(out.state_changed);
+	assert_int_equal(out.st.lamport, 17);
+	assert_true(out.ctx.has_base && !out.ctx.base_row);
+	assert_int_equal(out.conflict, MERGE_CONFLICT_NONE);
+	merge_ctx_release(&out.ctx);
+}
+
 static void
 test_base_row_table(void **state)
 {
@@ -684,6 +762,7 @@ main(void)
 		cmocka_unit_test(test_ctx_successor),
 		cmocka_unit_test(test_ctx_base_row),
 		cmocka_unit_test(test_base_row_table),
+		cmocka_unit_test(test_cell_absent),
 		cmocka_unit_test(test_ctx_min),
 		cmocka_unit_test(test_two_deletions),
 		cmocka_unit_test(test_value_order),
