@@ -49,8 +49,13 @@ wait_mail() {
 imap="imap://b@127.0.0.1:$IMAP_PORT"
 pop3="pop3://b@127.0.0.1:$POP3_PORT"
 
+# The test servers listen on 127.0.0.1 without TLS (imap://, pop3://,
+# smtp://): both sites allow the password in clear there (t0016 checks
+# that it is refused without this setting).
 test_expect_success 'setup: two sites with mail settings' '
 	pair_with "CREATE TABLE t(id INTEGER PRIMARY KEY, v)" &&
+	mule -d a.db config mail.allow-cleartext-password yes &&
+	mule -d b.db config mail.allow-cleartext-password yes &&
 	mule -d a.db config mail.smtp "smtp://127.0.0.1:$SMTP_PORT" &&
 	mule -d a.db config mail.from a@example.org &&
 	mule -d a.db peer set b email b@example.org >/dev/null &&
@@ -230,6 +235,18 @@ test_expect_success 'server unreachable: clear message, nothing sent or changed'
 	mule -d b.db config mail.inbox imap://b@127.0.0.1:1 &&
 	refuses 1 b.db "cannot reach the mail server imap://b@127.0.0.1:1" \
 	    mule -d b.db unpack --mail
+'
+
+test_expect_success 'without mail.allow-cleartext-password no password goes to imap:// or pop3://' '
+	mule -d b.db config --unset mail.allow-cleartext-password &&
+	mule -d b.db config mail.inbox "$imap" &&
+	refuses 1 b.db "not sending the mail password to imap://127.0.0.1:[0-9]* unencrypted: use imaps://.*mail.starttls yes.*mail.allow-cleartext-password yes" \
+	    mule -d b.db unpack --mail &&
+	mule -d b.db config mail.inbox "$pop3" &&
+	refuses 1 b.db "not sending the mail password to pop3://" \
+	    mule -d b.db unpack --mail &&
+	mule -d b.db config mail.allow-cleartext-password yes &&
+	mule -d b.db config mail.inbox "$imap"
 '
 
 test_expect_success 'authentication refused by IMAP and POP3' '
