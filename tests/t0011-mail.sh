@@ -285,6 +285,24 @@ if [ -n "$IMAPS_PORT" ]; then
 		mule -d b.db config --unset mail.ca-file &&
 		mule -d b.db config mail.inbox "$imap"
 	'
+
+	test_expect_success 'imap:// and pop3:// with mail.starttls yes: TLS before the login, certificate checked' '
+		mule -d b.db config --unset mail.allow-cleartext-password &&
+		mule -d b.db config mail.starttls yes &&
+		mule -d b.db config mail.inbox "imap://b@localhost:$IMAP_PORT" &&
+		refuses 3 b.db "TLS certificate of localhost is not accepted" \
+		    mule -d b.db unpack --mail &&
+		mule -d b.db config mail.ca-file "$MAIL_CERT" &&
+		mule -d b.db unpack --mail >out &&
+		test_grep out "fetched [0-9]+ mule messages? from imap://" &&
+		mule -d b.db config mail.inbox "pop3://b@localhost:$POP3_PORT" &&
+		mule -d b.db unpack --mail >out &&
+		test_grep out "fetched [0-9]+ mule messages? from pop3://" &&
+		mule -d b.db config --unset mail.ca-file &&
+		mule -d b.db config --unset mail.starttls &&
+		mule -d b.db config mail.allow-cleartext-password yes &&
+		mule -d b.db config mail.inbox "$imap"
+	'
 else
 	test_skip 'IMAPS and POP3S' 'openssl cannot make a test certificate'
 fi
@@ -296,6 +314,10 @@ test_expect_success 'SMTP login without TLS: refused with advice, nothing sent' 
 	sql a.db "INSERT INTO t VALUES (30, '\''x'\'')" &&
 	refuses 1 a.db "offers no login .AUTH.*mail.starttls yes" \
 	    mule -d a.db pack --to b --mail &&
+	mule -d a.db config mail.starttls yes &&
+	refuses 1 a.db "it does not offer STARTTLS" \
+	    mule -d a.db pack --to b --mail &&
+	mule -d a.db config --unset mail.starttls &&
 	mule -d a.db config --unset mail.user &&
 	mule -d a.db config --unset mail.password-file
 '
