@@ -162,9 +162,8 @@ no_password() {
 	fi
 }
 
-# printable FILE: one line, and every byte of it printable ASCII (but the
-# final line feed), no longer than a sane message.
-printable() {
+# ascii FILE: every byte of FILE is printable ASCII or a line feed.
+ascii() {
 	od -An -v -tx1 "$1" | tr -s ' ' '\n' | grep -v '^$' |
 	    grep -v -E '^(0a|2[0-9a-f]|[3-6][0-9a-f]|7[0-9a-e])$' >bad
 	if [ -s bad ]; then
@@ -172,7 +171,13 @@ printable() {
 		od -c "$1" >&2
 		return 1
 	fi
-	test "$(wc -l <"$1")" = 1 && test "$(wc -c <"$1")" -lt 700
+}
+
+# printable FILE: one line of printable ASCII, no longer than a sane
+# message.
+printable() {
+	ascii "$1" && test "$(wc -l <"$1")" = 1 &&
+	test "$(wc -c <"$1")" -lt 700
 }
 
 # site_files: the files here but the test's own (records, dumps, output).
@@ -304,6 +309,25 @@ test_expect_success 'IMAP and POP3: a refusal with escape sequences is cut and f
 		    mule -d b.db unpack --mail &&
 		printable err || return 1
 	done
+'
+
+test_expect_success 'an attachment name with C1 controls or a bidi override is not shown' '
+	mkdir eml &&
+	sql a.db "INSERT INTO t VALUES (3, '\''three'\'')" &&
+	mule -d a.db pack --to b --eml eml >/dev/null &&
+	f=$(ls eml/*.eml) &&
+	python3 -c "
+import re, sys
+p = sys.argv[1]
+m = open(p, \"rb\").read()
+evil = b\"x\\xe2\\x80\\xaegpj.\\xc2\\x9b31mmule\"
+m, n = re.subn(rb\"name=\\\"[^\\\"]*\\\"\", b\"name=\\\"\" + evil + b\"\\\"\", m)
+assert n == 2, n
+open(p, \"wb\").write(m)" "$f" &&
+	mule -d b.db unpack "$f" >out 2>err &&
+	test_grep out "applied [0-9a-f]{32}.mule .in eml/" &&
+	ascii out && ascii err &&
+	test "$(sql b.db "SELECT v FROM t WHERE id = 3")" = three
 '
 
 test_done
