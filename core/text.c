@@ -16,7 +16,7 @@ text_sanitize(char *dst, size_t size, const char *src)
 	for (; *p != '\0'; p++) {
 		unsigned char c = *p;
 		if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
-			/* Written before the next other byte: none at the ends. */
+			/* Written before the next other byte: none at ends. */
 			space = n > 0;
 			continue;
 		}

@@ -147,7 +147,7 @@ int xport_mail_in_for(const struct xport_mail_in *in, const char *keyhex);
 
 struct xport_mail_smtp {
 	struct xport_mail_url url;	/* smtp:// or smtps:// */
-	int starttls;			/* STARTTLS after EHLO (smtp://): required */
+	int starttls;			/* STARTTLS after EHLO: required */
 	const char *user;		/* AUTH when user and password */
 	const char *password;
 	int allow_cleartext;		/* AUTH may go without TLS */
@@ -178,7 +178,7 @@ struct xport_mail_inbox {
 	struct xport_mail_url url;	/* an inbox kind */
 	const char *user;		/* when the URL has none */
 	const char *password;		/* IMAP and POP3 */
-	int starttls;			/* STARTTLS on imap://, pop3://: required */
+	int starttls;			/* STARTTLS (STLS): required */
 	int allow_cleartext;		/* the password may go without TLS */
 	uint64_t max_size;		/* larger messages are not downloaded */
 	int readonly;			/* nothing will be deleted */

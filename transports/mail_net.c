@@ -75,9 +75,10 @@ smtp_err(mailsmtp *s, const struct xport_mail_smtp *c, int rc,
 		break;
 	case MAILSMTP_ERROR_EXCEED_STORAGE_ALLOCATION:
 		return mule_errf(err, MULE_ETOOLARGE, "the mail server %s:%u "
-		    "refused the message as too large (%s): lower mail.max-size "
-		    "below its limit ('mule config mail.max-size SIZE') so "
-		    "bundles go as smaller parts", c->url.host, c->url.port, q);
+		    "refused the message as too large (%s): lower "
+		    "mail.max-size below its limit ('mule config mail.max-size "
+		    "SIZE') so bundles go as smaller parts", c->url.host,
+		    c->url.port, q);
 	case MAILSMTP_ERROR_AUTH_LOGIN:
 	case MAILSMTP_ERROR_AUTH_AUTHENTICATION_FAILED:
 	case MAILSMTP_ERROR_AUTH_REQUIRED:
@@ -431,8 +432,8 @@ imap_open(struct xport_mailbox *mb, const struct xport_mail_inbox *in,
 		goto out;
 	}
 	if (mailimap_select(mb->imap, in->url.path) != MAILIMAP_NO_ERROR) {
-		r = mule_errf(err, MULE_ENOTFOUND, "%s: no mailbox '%s' there%s",
-		    mb->where, in->url.path,
+		r = mule_errf(err, MULE_ENOTFOUND, "%s: no mailbox '%s' "
+		    "there%s", mb->where, in->url.path,
 		    server_said(mb->imap->imap_response, q));
 		goto out;
 	}

@@ -34,7 +34,7 @@ static const struct text_case cases[] = {
 	{ "\x1b]0;owned\x07", 32, "?]0;owned?" },
 	{ "a\bb\x01\x1f", 16, "a?b??" },
 	{ "\x7f", 16, "?" },
-	/* C1 controls (CSI 0x9b) raw and as UTF-8, and any other byte >= 0x80. */
+	/* C1 controls (CSI 0x9b) raw and in UTF-8; any other byte >= 0x80. */
 	{ "\x9b" "31m", 16, "?31m" },
 	{ "\xc2\x9b" "31m", 16, "??31m" },
 	{ "caf\xc3\xa9", 16, "caf??" },
@@ -42,7 +42,7 @@ static const struct text_case cases[] = {
 	/* Cut to the buffer, with "..." to show it. */
 	{ "abcdefghij", 8, "abcd..." },
 	{ "abcdefg", 8, "abcdefg" },		/* fits exactly */
-	{ "abcdefg \r\n", 8, "abcdefg" },	/* trailing blanks do not count */
+	{ "abcdefg \r\n", 8, "abcdefg" },	/* trailing blanks: dropped */
 	{ "abc defgh", 8, "abc ..." },
 	{ "abc", 3, "ab" },			/* no room for "..." */
 	{ "abc", 1, "" },
