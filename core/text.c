@@ -11,9 +11,7 @@ text_sanitize(char *dst, size_t size, const char *src)
 	size_t n = 0;
 	int space = 0, cut = 0;
 
-	if (size == 0)
-		return dst;
-	for (; *p != '\0'; p++) {
+	for (; size > 0 && *p != '\0'; p++) {
 		unsigned char c = *p;
 		if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
 			/* Written before the next other byte: none at ends. */
@@ -36,6 +34,7 @@ text_sanitize(char *dst, size_t size, const char *src)
 		memcpy(dst + n, "...", 3);
 		n += 3;
 	}
-	dst[n] = '\0';
+	if (size > 0)
+		dst[n] = '\0';
 	return dst;
 }

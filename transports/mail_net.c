@@ -139,10 +139,9 @@ smtp_open(mailsmtp *s, const struct xport_mail_smtp *c, int *esmtp,
     int *tls, char *err)
 {
 	char q[TEXT_QUOTE_MAX];
-	int rc, r = MULE_EINTERNAL;
+	int rc, r = MULE_EINTERNAL, enc = 0;
 
 	*esmtp = 1;
-	*tls = 0;
 	mailsmtp_set_timeout(s, c->timeout ? c->timeout : XPORT_MAIL_TIMEOUT);
 	rc = c->url.kind == XPORT_MAIL_SMTPS ?
 	    mailsmtp_ssl_connect_with_callback(s, c->url.host, c->url.port,
@@ -160,7 +159,7 @@ smtp_open(mailsmtp *s, const struct xport_mail_smtp *c, int *esmtp,
 		if ((r = xport_mail_tls_check(s->stream, c->url.host,
 		    c->cafile, err)) != 0)
 			goto out;
-		*tls = 1;
+		enc = 1;
 	}
 	if ((rc = mailesmtp_ehlo(s)) == MAILSMTP_ERROR_NOT_IMPLEMENTED) {
 		*esmtp = 0;
@@ -173,8 +172,9 @@ smtp_open(mailsmtp *s, const struct xport_mail_smtp *c, int *esmtp,
 	if (c->starttls && c->url.kind == XPORT_MAIL_SMTP) {
 		if ((r = smtp_starttls(s, c, err)) != 0)
 			goto out;
-		*tls = 1;
+		enc = 1;
 	}
+	*tls = enc;
 	r = 0;
 out:
 	return r;
@@ -361,16 +361,15 @@ imap_connect(struct xport_mailbox *mb, const struct xport_mail_inbox *in,
     int *preauth, int *tls, char *err)
 {
 	char q[SAID_MAX];
-	int rc, r = MULE_EINTERNAL;
+	int rc, r = MULE_EINTERNAL, pre, enc = in->url.kind == XPORT_MAIL_IMAPS;
 
-	*tls = in->url.kind == XPORT_MAIL_IMAPS;
 	if ((mb->imap = mailimap_new(0, NULL)) == NULL) {
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
 		goto out;
 	}
 	mailimap_set_timeout(mb->imap, in->timeout ? in->timeout :
 	    XPORT_MAIL_TIMEOUT);
-	rc = *tls ? mailimap_ssl_connect_with_callback(mb->imap, in->url.host,
+	rc = enc ? mailimap_ssl_connect_with_callback(mb->imap, in->url.host,
 	    in->url.port, xport_mail_tls_sni, (void *)in->url.host) :
 	    mailimap_socket_connect(mb->imap, in->url.host, in->url.port);
 	if (rc != MAILIMAP_NO_ERROR_AUTHENTICATED &&
@@ -381,10 +380,10 @@ imap_connect(struct xport_mailbox *mb, const struct xport_mail_inbox *in,
 		goto out;
 	}
 	mb->imap_up = 1;
-	*preauth = rc == MAILIMAP_NO_ERROR_AUTHENTICATED;
-	if (!*tls && in->starttls) {
+	pre = rc == MAILIMAP_NO_ERROR_AUTHENTICATED;
+	if (!enc && in->starttls) {
 		/* STARTTLS is possible only before the login. */
-		if (*preauth) {
+		if (pre) {
 			r = starttls_refused(mb, "logged in without TLS "
 			    "(PREAUTH) where STARTTLS was required", err);
 			goto out;
@@ -396,11 +395,13 @@ imap_connect(struct xport_mailbox *mb, const struct xport_mail_inbox *in,
 			    "(STARTTLS)", err);
 			goto out;
 		}
-		*tls = 1;
+		enc = 1;
 	}
-	if (*tls && (r = xport_mail_tls_check(mb->imap->imap_stream,
+	if (enc && (r = xport_mail_tls_check(mb->imap->imap_stream,
 	    in->url.host, in->cafile, err)) != 0)
 		goto out;
+	*preauth = pre;
+	*tls = enc;
 	r = 0;
 out:
 	return r;
@@ -559,16 +560,15 @@ pop_connect(struct xport_mailbox *mb, const struct xport_mail_inbox *in,
     int *tls, char *err)
 {
 	char q[SAID_MAX];
-	int rc, r = MULE_EINTERNAL;
+	int rc, r = MULE_EINTERNAL, enc = in->url.kind == XPORT_MAIL_POP3S;
 
-	*tls = in->url.kind == XPORT_MAIL_POP3S;
 	if ((mb->pop = mailpop3_new(0, NULL)) == NULL) {
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
 		goto out;
 	}
 	mailpop3_set_timeout(mb->pop, in->timeout ? in->timeout :
 	    XPORT_MAIL_TIMEOUT);
-	rc = *tls ? mailpop3_ssl_connect_with_callback(mb->pop, in->url.host,
+	rc = enc ? mailpop3_ssl_connect_with_callback(mb->pop, in->url.host,
 	    in->url.port, xport_mail_tls_sni, (void *)in->url.host) :
 	    mailpop3_socket_connect(mb->pop, in->url.host, in->url.port);
 	if (rc != MAILPOP3_NO_ERROR) {
@@ -577,7 +577,7 @@ pop_connect(struct xport_mailbox *mb, const struct xport_mail_inbox *in,
 		    server_said(mb->pop->pop3_response, q));
 		goto out;
 	}
-	if (!*tls && in->starttls) {
+	if (!enc && in->starttls) {
 		if (mailpop3_socket_starttls_with_callback(mb->pop,
 		    xport_mail_tls_sni, (void *)in->url.host) !=
 		    MAILPOP3_NO_ERROR) {
@@ -585,11 +585,12 @@ pop_connect(struct xport_mailbox *mb, const struct xport_mail_inbox *in,
 			    err);
 			goto out;
 		}
-		*tls = 1;
+		enc = 1;
 	}
-	if (*tls && (r = xport_mail_tls_check(mb->pop->pop3_stream,
+	if (enc && (r = xport_mail_tls_check(mb->pop->pop3_stream,
 	    in->url.host, in->cafile, err)) != 0)
 		goto out;
+	*tls = enc;
 	r = 0;
 out:
 	return r;
