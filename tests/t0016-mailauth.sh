@@ -330,4 +330,7 @@ open(p, \"wb\").write(m)" "$f" &&
 	test "$(sql b.db "SELECT v FROM t WHERE id = 3")" = three
 '
 
+# Servers nobody connected to (mule refused first) still wait: stop them
+# before test_done removes the list.
+evil_stop_all
 test_done
