@@ -134,7 +134,8 @@ const struct cli_cmd cli_commands[] = {
 	  "it (the value is checked first).  Passwords never go on the command\n"
 	  "line: mail.password-file names a file holding one.\n\n"
 	  "  mail.smtp          smtp://HOST[:PORT] or smtps://HOST[:PORT]\n"
-	  "  mail.starttls      yes or no: STARTTLS on smtp:// (default no)\n"
+	  "  mail.starttls      yes or no: STARTTLS on smtp://, imap://, pop3://\n"
+	  "                     before logging in, required (default no)\n"
 	  "  mail.from          From address of mule's messages\n"
 	  "  mail.user          login for SMTP AUTH and for the inbox when its\n"
 	  "                     URL names no user\n"
@@ -147,7 +148,10 @@ const struct cli_cmd cli_commands[] = {
 	  "  mail.after-fetch   keep or delete applied messages (default keep)\n"
 	  "  mail.ca-file       PEM file of the certificates trusted to sign\n"
 	  "                     the servers' TLS certificates (default: the\n"
-	  "                     system's); stored absolute\n\n"
+	  "                     system's); stored absolute\n"
+	  "  mail.allow-cleartext-password\n"
+	  "                     yes or no: send the password without TLS\n"
+	  "                     (default no: refused; for a trusted network)\n\n"
 	  "  --unset KEY        remove a setting\n"
 	  "  --json             JSON output\n" },
 	{ "schema", cmd_schema,
