@@ -299,15 +299,15 @@ unpack_part_check(void *arg, const struct bundle_info *bi, char *reason)
 		    IDENT_KEYID_LEN) == 0)
 			break;
 	if (i == bi->nrecipients)
-		return mule_errf(reason, MULE_ENOTRECIPIENT, "which is not "
-		    "addressed to this site");
+		return mule_errf(reason, MULE_ENOTRECIPIENT, "is not addressed "
+		    "to this site");
 	r = replica_peer_by_keyid(u->rp, bi->sender_key, &peer, reason);
 	if (r != MULE_ENOTFOUND)
 		return r;
 	hex_encode(kid, bi->sender_key, IDENT_KEYID_LEN);
-	return mule_errf(reason, MULE_EUNKNOWNSENDER, "which says it is "
-	    "signed by an unknown key (key id %s); if you trust the sender, "
-	    "add it with 'mule peer add NAME KEY' and unpack again", kid);
+	return mule_errf(reason, MULE_EUNKNOWNSENDER, "says it is signed by "
+	    "an unknown key (key id %s); if you trust the sender, add it "
+	    "with 'mule peer add NAME KEY' and unpack again", kid);
 }
 
 /* The spool settings; 0 or an exit status. */

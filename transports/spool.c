@@ -165,6 +165,7 @@ struct spool_add {
 	char *root, *dir, *name;
 	struct strb dst;	/* where the copy goes */
 	int ncopies;		/* copies of this index there already */
+	int replace;		/* dst is a damaged copy this one replaces */
 };
 
 /* Whether b is a part of the same bundle, split the same way, as a. */
@@ -247,28 +248,47 @@ add_marked(const struct spool_add *a, char *err)
 	if (a->pi.index == 0 || !mark_read(a->dir, &mark, &code, reason) ||
 	    !same_group(&mark, &a->pi))
 		return 0;
-	return mule_errf(err, code, "%s: part of bundle %.12s…, %s (as its "
-	    "first part showed); not kept in the spool", a->label, a->id,
-	    reason);
+	return mule_errf(err, code, "%s: not kept in the spool: its bundle "
+	    "%.12s… (as its first part showed) %s", a->label, a->id, reason);
+}
+
+/* 1 when the part at `path` reads and its payload matches its hash. */
+static int
+part_good(const char *path)
+{
+	struct parts_status st;
+
+	return parts_status_compute(&path, 1, 1, &st, NULL) == 0 &&
+	    st.ngood == 1;
+}
+
+/* a->dst = the group's copy number i of the part (NAME, NAME.1 ...). */
+static int
+slot_name(struct spool_add *a, int i, char *err)
+{
+	strb_reset(&a->dst);
+	strb_addf(&a->dst, "%s/%s", a->dir, a->name);
+	if (i > 0)
+		strb_addf(&a->dst, ".%d", i);
+	return strb_error(&a->dst) ? mule_errf(err, MULE_ENOMEM,
+	    "out of memory") : 0;
 }
 
 /*
  * The name the copy gets (a->dst): the part's own, or NAME.1 for a
- * second, different copy; *dup when an identical copy is there.
+ * second, different copy; *dup when an identical copy is there.  When
+ * every slot is taken, a good part takes the place of a damaged copy
+ * (a->replace).
  */
 static int
 add_slot(struct spool_add *a, int *dup, char *err)
 {
-	int i;
+	int i, r;
 
 	*dup = 0;
 	for (i = 0; i < XPORT_SPOOL_MAX_COPIES; i++) {
-		strb_reset(&a->dst);
-		strb_addf(&a->dst, "%s/%s", a->dir, a->name);
-		if (i > 0)
-			strb_addf(&a->dst, ".%d", i);
-		if (strb_error(&a->dst))
-			return mule_errf(err, MULE_ENOMEM, "out of memory");
+		if ((r = slot_name(a, i, err)) != 0)
+			return r;
 		if (!file_exists(strb_str(&a->dst)))
 			return 0;
 		a->ncopies++;
@@ -277,8 +297,16 @@ add_slot(struct spool_add *a, int *dup, char *err)
 			return 0;
 		}
 	}
-	return mule_errf(err, MULE_EEXIST, "%s: the spool holds %d different "
-	    "copies of part %s of bundle %.12s… already; this one is not kept",
+	for (i = 0; part_good(a->path) && i < XPORT_SPOOL_MAX_COPIES; i++) {
+		if ((r = slot_name(a, i, err)) != 0)
+			return r;
+		if (!part_good(strb_str(&a->dst))) {
+			a->replace = 1;
+			return 0;
+		}
+	}
+	return mule_errf(err, MULE_EEXIST, "%s: not kept in the spool: it "
+	    "holds %d different copies of part %s of bundle %.12s… already",
 	    a->label, XPORT_SPOOL_MAX_COPIES, a->tag, a->id);
 }
 
@@ -339,8 +367,8 @@ add_head(const struct spool_add *a, char *err)
 		return 0;
 	if (r == MULE_EFORMAT) {
 		code = r;
-		snprintf(reason, sizeof(reason), "whose first part does not "
-		    "start with a bundle header");
+		snprintf(reason, sizeof(reason), "is no mule bundle: its first "
+		    "part does not start with a bundle header");
 	} else if (r != 0) {
 		return mule_errf(err, r, "%s", e);
 	} else if ((code = a->o->check(a->o->arg, &bi, reason)) == 0) {
@@ -348,8 +376,8 @@ add_head(const struct spool_add *a, char *err)
 	}
 	if (a->ncopies == 0 && (r = mark_write(a, code, reason, err)) != 0)
 		return r;
-	return mule_errf(err, code, "%s: part of bundle %.12s…, %s; not kept "
-	    "in the spool", a->label, a->id, reason);
+	return mule_errf(err, code, "%s: not kept in the spool: its bundle "
+	    "%.12s… %s", a->label, a->id, reason);
 }
 
 /* Bytes of the parts in the spool now. */
@@ -466,6 +494,8 @@ xport_spool_add(const char *db, const char *path, const char *label,
 	    (r = add_slot(&a, &dup, err)) != 0 || dup ||
 	    (r = add_head(&a, err)) != 0 || (r = add_room(&a, err)) != 0)
 		goto out;
+	if (a.replace)
+		unlink(strb_str(&a.dst));
 	if ((r = file_private_dir(a.root, err)) != 0 ||
 	    (r = file_private_dir(a.dir, err)) != 0 ||
 	    (r = copy_file(path, strb_str(&a.dst), err)) != 0)
