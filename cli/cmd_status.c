@@ -139,8 +139,8 @@ print_spool(struct cli *c)
 			    (long long)v[i].since);
 		else
 			printf("incomplete bundle %.12s…: have %s; missing %s; "
-			    "%u more part%s needed; its first part came %s ago\n", v[i].id,
-			    v[i].have ? v[i].have : "-",
+			    "%u more part%s needed; its first part came %s "
+			    "ago\n", v[i].id, v[i].have ? v[i].have : "-",
 			    v[i].missing ? v[i].missing : "-", v[i].nneeded,
 			    v[i].nneeded == 1 ? "" : "s", age);
 	}

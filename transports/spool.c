@@ -44,9 +44,9 @@ xport_spool_config_check(const char *key, const char *value, char *err)
 		(void)xport_size_parse("1000G", &hi);
 		if (xport_size_parse(value, &size) != 0 || size < lo ||
 		    size > hi)
-			return mule_errf(err, MULE_EINVAL, "spool.max-size is a "
-			    "size from 1M to 1000G (as for --volume-size), not "
-			    "'%s'", value);
+			return mule_errf(err, MULE_EINVAL, "spool.max-size is "
+			    "a size from 1M to 1000G (as for --volume-size), "
+			    "not '%s'", value);
 		return 0;
 	}
 	if (strcmp(key, "spool.expire-days") == 0) {
@@ -165,7 +165,7 @@ struct spool_add {
 	char *root, *dir, *name;
 	struct strb dst;	/* where the copy goes */
 	int ncopies;		/* copies of this index there already */
-	int replace;		/* dst is a damaged copy this one replaces */
+	int replace;		/* dst: a damaged copy this one replaces */
 };
 
 /* Whether b is a part of the same bundle, split the same way, as a. */
@@ -607,7 +607,8 @@ group_since(const char *dir)
 	strb_addf(&sb, "%s/%s", dir, XPORT_SPOOL_MARK);
 	if (!strb_error(&sb) && strv_push(&v, n, strb_str(&sb)) == 0)
 		n++;
-	(void)xport_dir_list(dir, NULL, &v, &n, NULL);	/* as far as it got */
+	/* What was listed counts, even if listing stopped half way. */
+	(void)xport_dir_list(dir, NULL, &v, &n, NULL);
 	for (i = 0; i < n; i++)
 		if (lstat(v[i], &st) == 0 && (since == 0 ||
 		    st.st_mtime < since))

@@ -24,7 +24,7 @@
  * part's header, the reason) makes the spool refuse the bundle's other
  * parts until a first part that passes arrives or the marker expires.
  */
-#define XPORT_SPOOL_DEFAULT_MAX "1G"		/* sizes: xport_size_parse */
+#define XPORT_SPOOL_DEFAULT_MAX "1G"	/* sizes: xport_size_parse */
 #define XPORT_SPOOL_DEFAULT_DAYS 30
 #define XPORT_SPOOL_MAX_DAYS 3650
 #define XPORT_SPOOL_KEEP_FREE ((uint64_t)32 << 20)
