@@ -125,15 +125,41 @@ same_file(const char *a, const char *b)
 	return same;
 }
 
-/* Copies src to dst (new file, atomically). */
+/*
+ * Whether the bytes read at offset off of a part differ from what was
+ * checked: its header `head`, `size` bytes in all.
+ */
 static int
-copy_file(const char *src, const char *dst, char *err)
+copy_differs(const uint8_t *p, size_t n, uint64_t off,
+    const uint8_t head[PARTS_HEADER_LEN], uint64_t size)
+{
+	size_t k;
+
+	if (off + n > size)
+		return 1;
+	if (off >= PARTS_HEADER_LEN)
+		return 0;
+	k = n < PARTS_HEADER_LEN - off ? n : PARTS_HEADER_LEN - (size_t)off;
+	return memcmp(p, head + off, k) != 0;
+}
+
+/*
+ * Copies the part at src to dst (a new file, atomically), exactly the
+ * part that was checked (*pi): a file that reads otherwise this time
+ * (changed, or storage that returns other bytes) is MULE_EIO.
+ */
+static int
+copy_file(const char *src, const char *dst, const struct part_info *pi,
+    char *err)
 {
 	struct safefile sf;
-	uint8_t buf[65536];
+	uint8_t buf[65536], head[PARTS_HEADER_LEN];
+	uint64_t off = 0, size = PARTS_HEADER_LEN + pi->payload_len;
 	ssize_t n;
 	int fd, r;
 
+	if ((r = parts_encode_header(pi, head, err)) != 0)
+		return r;
 	if ((fd = open(src, O_RDONLY | O_CLOEXEC)) < 0)
 		return mule_errf(err, file_errno_code(errno), "open %s: %s",
 		    src, strerror(errno));
@@ -141,12 +167,18 @@ copy_file(const char *src, const char *dst, char *err)
 		close(fd);
 		return r;
 	}
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		if ((r = safefile_write(&sf, buf, (size_t)n, err)) != 0)
+	while (r == 0 && (n = read(fd, buf, sizeof(buf))) > 0) {
+		if (copy_differs(buf, (size_t)n, off, head, size))
 			break;
+		r = safefile_write(&sf, buf, (size_t)n, err);
+		off += (uint64_t)n;
+	}
 	if (r == 0 && n < 0)
 		r = mule_errf(err, MULE_EIO, "read %s: %s", src,
 		    strerror(errno));
+	else if (r == 0 && (n > 0 || off != size))
+		r = mule_errf(err, MULE_EIO, "%s changed while it was copied "
+		    "into the spool; not kept", src);
 	close(fd);
 	if (r != 0) {
 		safefile_abort(&sf);
@@ -498,7 +530,7 @@ xport_spool_add(const char *db, const char *path, const char *label,
 		unlink(strb_str(&a.dst));
 	if ((r = file_private_dir(a.root, err)) != 0 ||
 	    (r = file_private_dir(a.dir, err)) != 0 ||
-	    (r = copy_file(path, strb_str(&a.dst), err)) != 0)
+	    (r = copy_file(path, strb_str(&a.dst), &a.pi, err)) != 0)
 		goto out;
 	/* A first part that passed lifts an earlier refusal. */
 	if (a.pi.index == 0) {
