@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -22,7 +23,7 @@ struct unpacker {
 	char keyhex[2 * IDENT_KEYID_LEN + 1];
 	int dry, mail;
 	struct xport_inbound in;
-	size_t applied, already, skipped;
+	size_t applied, already, skipped, skipped_parts;
 	int worst;		/* the worst exit status so far */
 };
 
@@ -136,6 +137,31 @@ out:
 	strb_release(&label);
 }
 
+/* Bundles that waited in the spool longer than spool.expire-days go. */
+static void
+unpack_expire(struct unpacker *u)
+{
+	struct xport_spool_group *v = NULL;
+	char err[MULE_ERRLEN] = "";
+	size_t i, n = 0;
+	int r;
+
+	if (u->dry)
+		return;
+	if ((r = xport_spool_expire(u->in.db, u->in.spool.expire_days,
+	    time(NULL), &v, &n, err)) != 0) {
+		unpack_worst(u, cli_fail(r, err));
+		return;
+	}
+	for (i = 0; i < n; i++)
+		printf("bundle %.12s…: removed from the spool, incomplete "
+		    "after %u days or more (spool.expire-days); it had %s of "
+		    "its %u data parts\n", v[i].id, u->in.spool.expire_days,
+		    v[i].have != NULL && v[i].have[0] != '\0' ? v[i].have :
+		    "none", v[i].ndata);
+	xport_spool_status_free(v, n);
+}
+
 /* Applies the bundles in order; parts go to the spool, then the groups
  * they complete are applied. */
 static void
@@ -146,11 +172,16 @@ unpack_all(struct unpacker *u)
 	size_t i;
 	int r;
 
+	unpack_expire(u);
 	for (i = 0; i < in->n; i++) {
 		err[0] = '\0';
 		if (xport_inbound_is_part(in, i)) {
-			/* Parts wait in the spool until they make a bundle. */
-			if ((r = xport_inbound_spool(in, i, err)) != 0)
+			/* Parts wait in the spool until they make a bundle;
+			 * in a directory, those for other sites are left. */
+			r = xport_inbound_spool(in, i, err);
+			if (r == MULE_ENOTRECIPIENT && in->fromdir[i])
+				u->skipped_parts++;
+			else if (r != 0)
 				unpack_worst(u, cli_fail(r, err));
 		} else {
 			r = unpack_one(u, in->paths[i],
@@ -169,6 +200,10 @@ unpack_all(struct unpacker *u)
 	if (u->skipped > 0)
 		printf("skipped %zu bundle%s addressed to other sites\n",
 		    u->skipped, u->skipped == 1 ? "" : "s");
+	if (u->skipped_parts > 0)
+		printf("left %zu part%s of bundles addressed to other sites "
+		    "(not spooled)\n", u->skipped_parts,
+		    u->skipped_parts == 1 ? "" : "s");
 }
 
 /* A problem with one message: shown, and the exit status raised. */
@@ -244,6 +279,56 @@ unpack_options(struct unpacker *u, int argc, char **argv)
 	return -1;
 }
 
+/*
+ * Whether a bundle may wait in the spool, as its first part says
+ * (xport_spool_opts.check): addressed to this site and signed, so it
+ * claims, by a peer.  Nothing in a part is signed: this keeps other
+ * sites' and strangers' bundles out, the rebuilt bundle is verified.
+ */
+static int
+unpack_part_check(void *arg, const struct bundle_info *bi, char *reason)
+{
+	struct unpacker *u = arg;
+	struct replica_peer peer;
+	char kid[2 * IDENT_KEYID_LEN + 1];
+	size_t i;
+	int r;
+
+	for (i = 0; i < bi->nrecipients; i++)
+		if (memcmp(bi->recipient_keys[i], u->sec->pub.key_id,
+		    IDENT_KEYID_LEN) == 0)
+			break;
+	if (i == bi->nrecipients)
+		return mule_errf(reason, MULE_ENOTRECIPIENT, "is not addressed "
+		    "to this site");
+	r = replica_peer_by_keyid(u->rp, bi->sender_key, &peer, reason);
+	if (r != MULE_ENOTFOUND)
+		return r;
+	hex_encode(kid, bi->sender_key, IDENT_KEYID_LEN);
+	return mule_errf(reason, MULE_EUNKNOWNSENDER, "says it is signed by "
+	    "an unknown key (key id %s); if you trust the sender, add it "
+	    "with 'mule peer add NAME KEY' and unpack again", kid);
+}
+
+/* The spool settings; 0 or an exit status. */
+static int
+unpack_spool_opts(struct unpacker *u)
+{
+	char err[MULE_ERRLEN] = "", *max = NULL, *days = NULL;
+	int r;
+
+	xport_spool_opts_init(&u->in.spool);
+	u->in.spool.check = unpack_part_check;
+	u->in.spool.arg = u;
+	if ((r = replica_config_get(u->rp, "spool.max-size", &max,
+	    err)) == 0 && (r = replica_config_get(u->rp, "spool.expire-days",
+	    &days, err)) == 0)
+		r = xport_spool_settings(&u->in.spool, max, days, err);
+	free(max);
+	free(days);
+	return r != 0 ? cli_fail(r, err) : 0;
+}
+
 /* Opens the replica and checks our key; 0 or an exit status. */
 static int
 unpack_open(struct cli *c, struct unpacker *u)
@@ -265,7 +350,7 @@ unpack_open(struct cli *c, struct unpacker *u)
 	u->in.sarg = u->rp;
 	u->in.note = unpack_note;
 	u->in.narg = u;
-	return 0;
+	return unpack_spool_opts(u);
 }
 
 int

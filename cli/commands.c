@@ -64,18 +64,23 @@ const struct cli_cmd cli_commands[] = {
 	  "skipped and counted).  Each bundle is applied in one transaction,\n"
 	  "after recording local edits; applying one twice changes nothing.\n"
 	  "Parts (*.mule-part) wait in DB.mule-spool until enough of them\n"
-	  "are here, from any number of directories and runs; ISO images are\n"
-	  "read directly, and so are .eml files holding a mule message.  Exit\n"
-	  "status 3 when a bundle fails verification.\n\n"
+	  "are here, from any number of directories and runs (within\n"
+	  "spool.max-size; bundles for other sites or from strangers are\n"
+	  "refused by their first part; incomplete ones go after\n"
+	  "spool.expire-days).  ISO images are read directly, and so are\n"
+	  ".eml files holding a mule message.  Exit status 3 when a bundle\n"
+	  "fails verification.\n\n"
 	  "  -n, --dry-run     say what would change; change nothing\n"
 	  "  --mail            also fetch the mule messages for this site from\n"
 	  "                    mail.inbox (see 'mule config'); other mail is\n"
 	  "                    left alone; with mail.after-fetch delete, the\n"
-	  "                    messages applied (or spooled) are deleted\n" },
+	  "                    messages applied (or spooled) are deleted;\n"
+	  "                    those the spool refused stay\n" },
 	{ "status", cmd_status, "status [--json]",
 	  "Shows unrecorded changes per tracked table, and per peer the last\n"
 	  "bundle sent and received and whether it has acknowledged\n"
-	  "everything this site knows; and the number of conflicts.\n\n"
+	  "everything this site knows; the number of conflicts; and the\n"
+	  "incomplete bundles in the spool, with the age of each.\n\n"
 	  "  --json        one JSON object\n" },
 	{ "verify", cmd_verify, "verify PATH",
 	  "Checks a bundle's signature against the sender's trusted key and\n"
