@@ -1801,6 +1801,49 @@ test_swapped_after_verify(void **state)
 	free(e);
 }
 
+/*
+ * The same for an encrypted bundle (another recipient of it knows the file
+ * key and could serve other ciphertext): a changed block is refused as a
+ * changed file before the decryptor sees it, not as a decryption failure,
+ * and nothing reaches the sink.
+ */
+static void
+test_swapped_encrypted(void **state)
+{
+	const struct ident_secret *to[] = { bob, eve };
+	const char *path = tpath("swap-enc.mule");
+	struct bundle_reader *r = NULL;
+	struct bundle_sink s;
+	struct swap_seen seen;
+	char err[MULE_ERRLEN] = "";
+	size_t n, hl = envelope_header_len(2, 1);
+	uint8_t *p;
+	int fd;
+
+	(void)state;
+	write_bundle(path, gtables_small, NELEM(gtables_small), to, 2, 1, 1);
+	p = slurp(path, &n);
+	assert_int_equal(bundle_open(path, &r, err), 0);
+	assert_int_equal(bundle_verify(r, &alice->pub, err), 0);
+	p[hl + 20] ^= 0x01;		/* first ciphertext chunk */
+	fd = open(path, O_WRONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, p, n, 0), (ssize_t)n);
+	close(fd);
+	memset(&seen, 0, sizeof(seen));
+	memset(&s, 0, sizeof(s));
+	s.arg = &seen;
+	s.manifest = swap_manifest;
+	s.schema = swap_schema;
+	s.row = swap_row;
+	assert_int_equal(bundle_read(r, bob, &s, err), MULE_EVERIFY);
+	assert_non_null(strstr(err, "changed after it was verified"));
+	assert_null(strstr(err, "decryption"));
+	assert_int_equal(seen.manifests + seen.rows, 0);
+	bundle_close(r);
+	free(p);
+}
+
 static void
 test_not_a_bundle(void **state)
 {
@@ -2417,6 +2460,7 @@ main(void)
 		cmocka_unit_test(test_sink_stops),
 		cmocka_unit_test(test_writer_errors),
 		cmocka_unit_test(test_swapped_after_verify),
+		cmocka_unit_test(test_swapped_encrypted),
 		cmocka_unit_test(test_manifest_parse),
 		cmocka_unit_test(test_segment_decode),
 		cmocka_unit_test(test_segment_full),
