@@ -51,10 +51,19 @@ test_expect_success 'a pack killed while it writes its image: nothing recorded, 
 '
 
 test_expect_success 'the next pack succeeds as number 3, removes what the crash left, keeps bundle 1' '
-	mule -d a.db pack --to b -o out/ --iso media/img.iso --volume-size 1440k --parity 4 >pack3.out &&
+	dead=$(sh -c "echo \$\$") &&
+	mkdir a.db.mule-mail-$dead && echo x >a.db.mule-mail-$dead/part || exit 1
+	sleep 600 >/dev/null 2>&1 &
+	live=$!
+	echo x >a.db.mule-tmp-$live &&
+	mule -d a.db pack --to b -o out/ --iso media/img.iso --volume-size 1440k --parity 4 >pack3.out;
+	rc=$?; kill $live; test $rc = 0 &&
+	test -n "$dead" && test -n "$live" &&
 	test_grep pack3.out "media/img.iso" &&
 	test -s media/img.iso &&
 	test "$(ls -a media | grep -c "^\.")" = 2 &&
+	! test -e a.db.mule-mail-$dead &&
+	test -f a.db.mule-tmp-$live && rm a.db.mule-tmp-$live &&
 	! ls -a | grep -q "mule-tmp" &&
 	seqs a.db >log && printf "sent 1\nspent 2\nsent 3\n" >want && test_cmp want log &&
 	(cd out && sha256sum -c --quiet ../first.sums) &&

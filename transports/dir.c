@@ -129,7 +129,7 @@ scratch_dir_remove(const char *dir)
 void
 xport_scratch_sweep(const char *scratch)
 {
-	const char *slash = strrchr(scratch, '/'), *base, *m;
+	const char *slash = strrchr(scratch, '/'), *base, *m, *p;
 	struct dirent *de;
 	struct strb dir, sb;
 	struct stat st;
@@ -138,7 +138,10 @@ xport_scratch_sweep(const char *scratch)
 	DIR *d = NULL;
 
 	base = slash != NULL ? slash + 1 : scratch;
-	if ((m = strstr(base, ".mule-")) == NULL)
+	/* the last ".mule-": the database's own name may hold one too */
+	for (m = NULL, p = base; (p = strstr(p, ".mule-")) != NULL; p++)
+		m = p;
+	if (m == NULL)
 		return;
 	np = (size_t)(m - base) + strlen(".mule-");
 	strb_init(&dir);
