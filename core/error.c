@@ -40,6 +40,7 @@ mule_strerror(int code)
 	case MULE_ENET: return "mail server unreachable";
 	case MULE_EAUTH: return "mail server refused the login";
 	case MULE_EMIGRATION: return "schema migration failed";
+	case MULE_EREFUSED: return "refused: not accepted from that peer";
 	}
 	return "unknown error";
 }

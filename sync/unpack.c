@@ -162,6 +162,19 @@ unpack_summary(struct sync_unpack_result *res, char *err)
 		strb_addf(&sb, " removed (left the set %s shares)",
 		    res->peer.name);
 	}
+	if (st->refused > 0) {
+		strb_add(&sb, ", ");
+		strb_add_count(&sb, st->refused);
+		strb_addf(&sb, " row change%s refused (outside the set shared "
+		    "with %s; see mule conflicts)", st->refused == 1 ? "" : "s",
+		    res->peer.name);
+	}
+	if (st->kept > 0) {
+		strb_add(&sb, ", ");
+		strb_add_count(&sb, st->kept);
+		strb_addf(&sb, " value%s of columns not shared with %s left "
+		    "as they are", st->kept == 1 ? "" : "s", res->peer.name);
+	}
 	if (st->ignored > 0) {
 		strb_add(&sb, ", ");
 		strb_add_count(&sb, st->ignored);

@@ -112,14 +112,15 @@ test_expect_success 'north keeps phone numbers: its set for hq leaves out the co
 	mule -d north.db share hq visits --exclude phone >/dev/null &&
 	sqlite3 north.db "INSERT INTO visits VALUES
 	    (10, '"'"'north'"'"', '"'"'Dee'"'"', '"'"'cough'"'"', '"'"'555-0101'"'"'),
-	    (11, '"'"'south'"'"', '"'"'Eve'"'"', '"'"'burn'"'"', '"'"'555-0202'"'"')" &&
+	    (11, '"'"'north'"'"', '"'"'Eve'"'"', '"'"'burn'"'"', '"'"'555-0202'"'"')" &&
 	b=$(packs north hq) && raw "$b" hq.db >toh.raw &&
 	grep -q Dee toh.raw && grep -q Eve toh.raw &&
 	! grep -q 555-0 toh.raw && ! grep -q phone toh.raw &&
 	! grep -q 555-0 "$b" &&
 	mule -d hq.db unpack "$b" >/dev/null &&
 	check_val hq.db "SELECT count(*) FROM visits WHERE id IN (10, 11) AND phone IS NULL" 2 &&
-	check_val hq.db "SELECT patient FROM visits WHERE id = 10" Dee
+	check_val hq.db "SELECT patient FROM visits WHERE id = 10" Dee &&
+	sqlite3 hq.db "UPDATE visits SET district = '"'"'south'"'"' WHERE id = 11"
 '
 
 test_expect_success 'the masked column never reaches south through hq' '
@@ -166,8 +167,15 @@ test_expect_success 'a changed definition takes effect at the next pack' '
 	mule -d hq.db share north --list >out && test_grep out "visits: not shared" &&
 	send hq north &&
 	test "$(ids north.db)" = "1,10,11" &&
-	send north hq &&
-	test "$(ids hq.db)" = "1,2,3,4,10,11"
+	sqlite3 hq.db .dump >before.sql &&
+	b=$(packs north hq) &&
+	test_must_fail mule -d hq.db unpack "$b" 2>err &&
+	test_grep err "table .visits., which this site does not share with north" &&
+	test_grep err "mule share north visits" &&
+	sqlite3 hq.db .dump >after.sql && test_cmp before.sql after.sql &&
+	test "$(ids hq.db)" = "1,2,3,4,10,11" &&
+	mule -d hq.db share north visits --where "district = '"'"'north'"'"'" >/dev/null &&
+	send north hq && send hq north
 '
 
 test_expect_success 'share --reset: the peer gets every table in full again' '

@@ -40,6 +40,7 @@ struct replica_apply {
 	int64_t alive_delta;
 	/* Per local column, the current incoming row's cell: */
 	uint8_t *inhas;		/* 1: the row carries it */
+	uint8_t *inout;		/* 1: it carries it, outside the fence */
 	const struct mval **inval;	/* its value (NULL in a deletion) */
 	struct istamp *instamp;	/* its stamp */
 	struct merge_ctx *inctx;	/* its context */
@@ -48,6 +49,7 @@ struct replica_apply {
 	uint8_t *win;		/* per local column: incoming value written */
 	int leaving;		/* rows that left our set at the sender */
 	sqlite3_stmt *sdel;	/* forgets a row's state (rows leaving) */
+	struct rp_fence fence;	/* what the sender may write in the table */
 	int has_sender_schema;	/* replica_apply_sender_schema was called */
 	uint32_t sender_schema;	/* the sender's schema version */
 };
@@ -64,6 +66,7 @@ in_clear(struct replica_apply *a)
 		free(a->resbuf[j]);
 		a->resbuf[j] = NULL;
 		a->inhas[j] = 0;
+		a->inout[j] = 0;
 		a->inval[j] = NULL;
 		a->win[j] = 0;
 	}
@@ -74,6 +77,7 @@ apply_table_release(struct replica_apply *a)
 {
 	int k;
 
+	rp_fence_release(&a->fence);
 	for (k = 0; k < 2; k++) {
 		sqlite3_finalize(a->wst[k]);
 		free(a->wmask[k]);
@@ -92,6 +96,7 @@ apply_table_release(struct replica_apply *a)
 	in_clear(a);
 	free(a->map);
 	free(a->inhas);
+	free(a->inout);
 	free(a->inval);
 	free(a->instamp);
 	free(a->inctx);
@@ -100,6 +105,7 @@ apply_table_release(struct replica_apply *a)
 	free(a->win);
 	a->map = NULL;
 	a->inhas = NULL;
+	a->inout = NULL;
 	a->inval = NULL;
 	a->instamp = NULL;
 	a->inctx = NULL;
@@ -397,9 +403,26 @@ replica_apply_table(struct replica_apply *a, const char *table,
 		goto out;
 	}
 	t = a->t;
+	if ((r = rp_fence_open(a->rp, a->peer, t, &a->fence, err)) != 0)
+		goto out;
+	if (!a->fence.shared && a->leaving) {
+		a->leaving = 2;	/* we share none of it: nothing to remove */
+		r = 0;
+		goto out;
+	}
+	if (!a->fence.shared) {
+		r = mule_errf(err, MULE_EREFUSED, "the bundle from %s has "
+		    "changes for table '%s', which this site does not share "
+		    "with %s, so %s may not write it; nothing was applied.  "
+		    "To accept them: mule share %s %s, then unpack again",
+		    a->peer, table,
+		    a->peer, a->peer, a->peer, table);
+		goto out;
+	}
 	a->nin = ncols;
 	if ((a->map = calloc(ncols + 1, sizeof(*a->map))) == NULL ||
 	    (a->inhas = calloc(t->ncols + 1, 1)) == NULL ||
+	    (a->inout = calloc(t->ncols + 1, 1)) == NULL ||
 	    (a->instamp = calloc(t->ncols + 1, sizeof(*a->instamp))) == NULL ||
 	    (a->inctx = calloc(t->ncols + 1, sizeof(*a->inctx))) == NULL ||
 	    (a->inres = calloc(t->ncols + 1, sizeof(*a->inres))) == NULL ||
@@ -864,11 +887,16 @@ read_incoming(struct replica_apply *a, const struct rowchange *rc, char *err)
 			return mule_errf(err, MULE_EFORMAT, "cell column out "
 			    "of range");
 		j = a->map[c->col];
-		a->inhas[j] = 1;
 		a->inval[j] = rc->cl % 2 == 1 ? &c->v : NULL;
 		if ((r = to_istamp(a, &c->st, &a->instamp[j], err)) != 0 ||
 		    (a->inval[j] != NULL && (r = resolve_ref(a, j, err)) != 0))
 			return r;
+		if (!rp_fence_col(&a->fence, j)) {
+			/* A column we keep from the sender: never written. */
+			a->inout[j] = a->inval[j] != NULL;
+			continue;
+		}
+		a->inhas[j] = 1;
 		/* CELL_BASE_ROW: base_row without a base, see resolve_bases. */
 		a->inctx[j].has_base = c->has_base == CELL_BASE_HASH ||
 		    c->has_base == CELL_BASE_SELF;
@@ -1032,6 +1060,8 @@ merge_cells(struct replica_apply *a, const struct rowchange *rc,
 	int r = 0;
 
 	for (j = 0; j < a->t->ncols && r == 0; j++) {
+		if (!rp_fence_col(&a->fence, j))
+			continue;	/* the sender's changes never reach it */
 		local_cell(a, old, j, &v, &lin);
 		memset(&iin, 0, sizeof(iin));
 		iin.v = &a->inres[j];
@@ -1219,6 +1249,72 @@ apply_both_deleted(struct replica_apply *a, const struct rowchange *rc,
 	return moved ? store_state(a, rc, ns, 0, err) : 0;
 }
 
+#define REMOTE_OUTSIDE "(outside the set shared with the sender)"
+
+/*
+ * The fence for one row change (docs/decisions.md "What a peer may
+ * write"): cells of columns we keep from the sender are counted, never
+ * written; a row alive here that the sender may not write (outside the
+ * filter of the set we share with it, and not one it holds) is logged
+ * whole and *refused set.
+ */
+static int
+fence_check(struct replica_apply *a, const struct rowchange *rc,
+    const struct rowstate *old, const struct istamp *clst, int *refused,
+    char *err)
+{
+	uint32_t j;
+	int ok = 1, r = 0;
+
+	*refused = 0;
+	if (old->cl % 2 == 1 &&
+	    (r = rp_fence_row(a->rp, &a->fence, rc->pk, &ok, err)) != 0)
+		return r;
+	if (!ok) {
+		*refused = 1;
+		a->st.refused++;
+		return log_conflict(a, rc, MERGE_CONFLICT_OUTSIDE_SET, COL_ROW,
+		    "(kept)", NULL, &old->cl_st, rc->cl % 2 == 1 ?
+		    REMOTE_OUTSIDE : REMOTE_DELETED, NULL, clst, WINNER_LOCAL,
+		    err);
+	}
+	/*
+	 * A column we keep from the sender: its value is its own, not ours
+	 * (it may not know our mask), so it is counted, not logged.
+	 */
+	for (j = 0; j < a->t->ncols; j++)
+		a->st.kept += a->inout[j];
+	return r;
+}
+
+/*
+ * A row new here in a table whose set has a filter was written inside
+ * savepoint mule_fence: kept when the sender may write it, else undone
+ * (the data, its state and the counts) and logged.
+ */
+static int
+fence_new_row(struct replica_apply *a, const struct rowchange *rc,
+    const struct replica_apply_stats *st0, int64_t alive0,
+    const struct istamp *clst, char *err)
+{
+	static const struct istamp zero;
+	int ok = 0, r;
+
+	if ((r = rp_fence_row(a->rp, &a->fence, rc->pk, &ok, err)) != 0)
+		return r;
+	if (ok)
+		return rp_exec(a->rp, "RELEASE mule_fence", err);
+	if ((r = rp_exec(a->rp, "ROLLBACK TO mule_fence", err)) != 0 ||
+	    (r = rp_exec(a->rp, "RELEASE mule_fence", err)) != 0)
+		return r;
+	a->st = *st0;
+	a->alive_delta = alive0;
+	a->st.refused++;
+	return log_conflict(a, rc, MERGE_CONFLICT_OUTSIDE_SET, COL_ROW,
+	    "(none)", NULL, &zero, REMOTE_OUTSIDE, NULL, clst, WINNER_LOCAL,
+	    err);
+}
+
 /* Reads the row's state into *old (allocated empty when there is none). */
 static int
 read_state(struct replica_apply *a, const struct rowchange *rc,
@@ -1242,8 +1338,10 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 	struct rowstate old, ns;
 	struct merge_row_in lrow, irow;
 	struct merge_row_out row;
+	struct replica_apply_stats st0;
 	struct istamp gone, *named;
-	int r = MULE_EINTERNAL;
+	int64_t alive0;
+	int r = MULE_EINTERNAL, refused, fenced;
 
 	memset(&old, 0, sizeof(old));
 	memset(&ns, 0, sizeof(ns));
@@ -1270,6 +1368,15 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 		goto out;
 	/* The incarnation the row's cells refer to (a deletion: it names). */
 	named = rc->cl % 2 == 1 ? &irow.cl_st : rc->has_gone ? &gone : NULL;
+	if ((r = fence_check(a, rc, &old, &irow.cl_st, &refused, err)) != 0 ||
+	    refused)
+		goto out;
+	/* A new row in a filtered set: written, then judged (see above). */
+	fenced = a->fence.filt != NULL && old.cl % 2 == 0 && rc->cl % 2 == 1;
+	st0 = a->st;
+	alive0 = a->alive_delta;
+	if (fenced && (r = rp_exec(a->rp, "SAVEPOINT mule_fence", err)) != 0)
+		goto out;
 	resolve_bases(a, rc, named, &old);
 	irow.cl = rc->cl;
 	lrow.cl = old.cl;
@@ -1304,6 +1411,8 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 		r = apply_cells(a, rc, &old, &row, &ns, err);
 		break;
 	}
+	if (fenced && r == 0)
+		r = fence_new_row(a, rc, &st0, alive0, &irow.cl_st, err);
 out:
 	rowstate_release(&old);
 	rowstate_release(&ns);

@@ -25,6 +25,8 @@ struct replica_apply_stats {
 	uint64_t rows, inserted, updated, deleted, cells, ignored;
 	uint64_t conflicts;
 	uint64_t left;		/* rows removed: they left our set at the sender */
+	uint64_t refused;	/* row changes outside what we share with the sender: logged, not written */
+	uint64_t kept;		/* values of columns we keep from the sender: not written */
 	int gap;		/* we lacked the bundle's base */
 };
 

@@ -66,6 +66,12 @@ enum merge_conflict_kind {
 	 * baselines (the one of the row with the higher existence stamp wins).
 	 */
 	MERGE_CONFLICT_BASELINES_DIFFER = 5,
+	/*
+	 * Not a merge: a change the sender may not make here (a row or a
+	 * column outside the set this site shares with it), kept in the log
+	 * and not written.
+	 */
+	MERGE_CONFLICT_OUTSIDE_SET = 6,
 };
 
 /* What happens to the local cell. */

@@ -36,6 +36,49 @@ void rp_set_tab_release(struct set_tab *tab);
  */
 int rp_set_row(struct replica_set *s, struct set_tab *tab,
     const struct mval *pk, int alive, int sent, int *mode, char *err);
+/*
+ * Prepares SELECT 1 FROM t WHERE (expr), with the key condition first
+ * when `withpk` (key values then bound as ?1...).  An expression that
+ * reads anything but the row's own columns is refused (MULE_EINVAL).
+ */
+int rp_filter_prepare(struct replica *rp, const struct replica_table *t,
+    const char *expr, int withpk, sqlite3_stmt **out, char *err);
+/*
+ * The peer's sync set for table t as it stands: *shared 0 when the table
+ * does not go to the peer; *filter (heap, NULL: every row); *cols (heap,
+ * per column 1 when it goes; NULL: every column).
+ */
+int rp_set_definition(struct replica *rp, const char *peer,
+    const struct replica_table *t, int *shared, char **filter,
+    uint8_t **cols, char *err);
+
+/*
+ * The receiver's fence (docs/decisions.md "What a peer may write"): what
+ * `peer` may write in table t here is what this site shares with it —
+ * the table, the columns it sends, and the rows of its filter or that the
+ * peer holds (a row may leave the set by the peer's own edit).
+ */
+struct rp_fence {
+	const struct replica_table *t;
+	int shared;		/* 0: the peer may write nothing of t */
+	uint8_t *cols;		/* per column: 1 writable; NULL: every one */
+	sqlite3_stmt *filt;	/* the filter over the row by key, or NULL */
+	sqlite3_stmt *member;	/* the peer holds the row (was sent it) */
+};
+/* Reads the fence for peer and t into *f (release below). */
+int rp_fence_open(struct replica *rp, const char *peer,
+    const struct replica_table *t, struct rp_fence *f, char *err);
+void rp_fence_release(struct rp_fence *f);
+/* 1 when the peer may write column j of t. */
+int rp_fence_col(const struct rp_fence *f, uint32_t j);
+/*
+ * Whether the row with key pk, as it stands in the table now, is one the
+ * peer may write: *ok 1 when there is no filter, the row matches it, or
+ * the peer holds the row.  A row not in the table matches nothing.
+ */
+int rp_fence_row(struct replica *rp, struct rp_fence *f,
+    const struct mval *pk, int *ok, char *err);
+
 /* Local and incoming names of a mapped table (*ltable NULL: no map). */
 int rp_map_names(struct replica *rp, const char *peer, const char *table,
     uint32_t ncols, const char *const *cols, char **ltable, char ***lcols,

@@ -180,12 +180,9 @@ filter_authorize(void *arg, int action, const char *a1, const char *a2,
 	}
 }
 
-/*
- * Prepares SELECT 1 FROM t WHERE (expr), with the key condition first
- * when `withpk` (key values then bound as ?1...).
- */
-static int
-filter_prepare(struct replica *rp, const struct replica_table *t,
+/* See internal.h. */
+int
+rp_filter_prepare(struct replica *rp, const struct replica_table *t,
     const char *expr, int withpk, sqlite3_stmt **out, char *err)
 {
 	struct filter_auth fa;
@@ -374,7 +371,7 @@ replica_share(struct replica *rp, const char *peer, const char *table,
 			goto out;
 		}
 	}
-	if (filter != NULL && (r = filter_prepare(rp, t, filter, 0, &st,
+	if (filter != NULL && (r = rp_filter_prepare(rp, t, filter, 0, &st,
 	    err)) != 0)
 		goto out;
 	if ((r = rp_begin(rp, err)) != 0)
@@ -861,7 +858,7 @@ set_prepare_rows(struct replica_set *s, const struct replica_table *t,
 	int r;
 
 	tab->rows = 1;
-	if (!tab->none && (r = filter_prepare(s->rp, t, filter, 1, &tab->filt,
+	if (!tab->none && (r = rp_filter_prepare(s->rp, t, filter, 1, &tab->filt,
 	    err)) != 0)
 		return mule_errprefix(err, r, "the sync set of %s, table %s "
 		    "(change it with 'mule share')", s->peer, t->name);
@@ -887,6 +884,29 @@ set_prepare_rows(struct replica_set *s, const struct replica_table *t,
 		return r;
 	return exec_pt(s, "DELETE FROM _mule_members WHERE peer = ?1 AND "
 	    "tid = ?2", t->tid, err);
+}
+
+int
+rp_set_definition(struct replica *rp, const char *peer,
+    const struct replica_table *t, int *shared, char **filter,
+    uint8_t **cols, char *err)
+{
+	struct replica_set s;
+	struct strb key;
+	int active, r;
+
+	memset(&s, 0, sizeof(s));
+	strb_init(&key);
+	*shared = 1;
+	*filter = NULL;
+	*cols = NULL;
+	s.rp = rp;
+	snprintf(s.peer, sizeof(s.peer), "%s", peer);
+	if ((r = peer_active(rp, peer, &s.haveset, &active, err)) == 0 &&
+	    (r = set_current(&s, t, &key, filter, cols, err)) == 0)
+		*shared = strcmp(strb_str(&key), SET_KEY_NONE) != 0;
+	strb_release(&key);
+	return r;
 }
 
 int

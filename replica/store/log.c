@@ -208,6 +208,8 @@ replica_conflict_kind_name(int kind)
 		return "row left a set";
 	case MERGE_CONFLICT_BASELINES_DIFFER:
 		return "baselines differ";
+	case MERGE_CONFLICT_OUTSIDE_SET:
+		return "outside the set";
 	}
 	return "unknown";
 }
