@@ -516,7 +516,11 @@ write_prepare(struct replica_apply *a, int kind, const uint8_t *mask,
 	a->wst[kind] = NULL;
 	strb_init(&sb);
 	if (kind == W_INSERT) {
-		strb_add(&sb, "INSERT OR REPLACE INTO ");
+		/*
+		 * An upsert on the key, never OR REPLACE: a conflict on another
+		 * UNIQUE index must fail, not delete some other row.
+		 */
+		strb_add(&sb, "INSERT INTO ");
 		strb_add_ident(&sb, t->name);
 		strb_add(&sb, "(");
 		for (j = 0; j < t->ncols; j++) {
@@ -528,7 +532,22 @@ write_prepare(struct replica_apply *a, int kind, const uint8_t *mask,
 		strb_add(&sb, ") VALUES (");
 		for (j = 0; j < k; j++)
 			strb_addf(&sb, "%s?%u", j ? ", " : "", j + 1);
-		strb_add(&sb, ")");
+		strb_add(&sb, ") ON CONFLICT(");
+		for (j = 0; j < t->npk; j++) {
+			strb_add(&sb, j ? ", " : "");
+			strb_add_ident(&sb, t->cols[t->pkcols[j]]);
+		}
+		strb_add(&sb, ") DO ");
+		for (j = 0, k = 0; j < t->ncols; j++) {
+			if (!mask[j] || a->ispk[j])
+				continue;
+			strb_add(&sb, k++ ? ", " : "UPDATE SET ");
+			strb_add_ident(&sb, t->cols[j]);
+			strb_add(&sb, " = excluded.");
+			strb_add_ident(&sb, t->cols[j]);
+		}
+		if (k == 0)
+			strb_add(&sb, "NOTHING");
 	} else {
 		strb_add(&sb, "UPDATE ");
 		strb_add_ident(&sb, t->name);
@@ -577,8 +596,8 @@ write_row(struct replica_apply *a, const struct rowchange *rc, int kind,
 	for (j = 0; j < t->ncols; j++) {
 		if (!a->win[j])
 			continue;
-		if (a->inval[j] == NULL) {
-			/* A key column the cells did not carry. */
+		if (a->ispk[j]) {
+			/* A key column: always the row's key (read_incoming). */
 			for (p = 0; p < t->npk && t->pkcols[p] != j; p++)
 				;
 			keyv = rc->pk[p];
@@ -868,6 +887,18 @@ resolve_ref(struct replica_apply *a, uint32_t j, char *err)
 	return 0;
 }
 
+/* A cell of key column j holds the row's key value (type and bytes). */
+static int
+key_cell_ok(const struct replica_apply *a, const struct rowchange *rc,
+    uint32_t j, const struct mval *v)
+{
+	uint32_t p;
+
+	for (p = 0; p < a->t->npk && a->t->pkcols[p] != j; p++)
+		;
+	return p < rc->npk && merge_value_cmp(v, &rc->pk[p]) == 0;
+}
+
 /*
  * Reads the incoming row's cells into the per-column arrays (local column
  * order): which columns it carries, their values, stamps and contexts.
@@ -888,6 +919,11 @@ read_incoming(struct replica_apply *a, const struct rowchange *rc, char *err)
 			    "of range");
 		j = a->map[c->col];
 		a->inval[j] = rc->cl % 2 == 1 ? &c->v : NULL;
+		if (a->inval[j] != NULL && a->ispk[j] &&
+		    !key_cell_ok(a, rc, j, &c->v))
+			return mule_errf(err, MULE_EFORMAT, "table %s: a row's "
+			    "cell for key column %s differs from its key",
+			    a->t->name, a->t->cols[j]);
 		if ((r = to_istamp(a, &c->st, &a->instamp[j], err)) != 0 ||
 		    (a->inval[j] != NULL && (r = resolve_ref(a, j, err)) != 0))
 			return r;

@@ -7,8 +7,10 @@
  * only the visits of district 'north', without the phone column; stock
  * is not shared.  Each input is a row segment, applied as if north had
  * sent it, inside a transaction that is rolled back.  Whatever the input,
- * what hq does not share with north stays as it was: the rows of other
- * districts, every phone number, every stock row, mule's own tables.
+ * what hq does not share with north stays as it was: the row of another
+ * district, every phone number (a row north may delete goes with its
+ * number; a row it adds has none), every stock row, mule's schema, its
+ * settings and peers.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -23,6 +25,8 @@
 #include "core/error.h"
 #include "crypto/ident.h"
 #include "replica/internal.h"
+#include "replica/replica.h"
+#include "replica/schema.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -40,11 +44,13 @@ static const char *setup_sql =
 /* What north may never change, as text. */
 static const char *fenced_sql =
     "SELECT 'v', id, district, patient, phone FROM visits WHERE id = 2 "
-    "UNION ALL SELECT 'p', id, phone, NULL, NULL FROM visits "
+    "UNION ALL SELECT 'p', id, phone, NULL, NULL FROM visits WHERE phone "
+    "IS NOT (CASE id WHEN 1 THEN '555-0101' WHEN 2 THEN '555-0102' "
+    "WHEN 3 THEN '555-0103' END) "
     "UNION ALL SELECT 's', item, n, NULL, NULL FROM stock "
     "UNION ALL SELECT 'm', name, NULL, NULL, NULL FROM sqlite_schema "
     "UNION ALL SELECT 'c', key, value, NULL, NULL FROM _mule_config "
-    "UNION ALL SELECT 'k', name, hex(pub), NULL, NULL FROM _mule_peers "
+    "UNION ALL SELECT 'k', name, hex(sign_pk), hex(site), NULL FROM _mule_peers "
     "ORDER BY 1, 2";
 
 static void
@@ -55,8 +61,10 @@ fenced(sqlite3 *db, char *out, size_t len)
 	int i, n;
 
 	out[0] = '\0';
-	if (sqlite3_prepare_v2(db, fenced_sql, -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, fenced_sql, -1, &st, NULL) != SQLITE_OK) {
+		fprintf(stderr, "fuzz_fence: %s\n", sqlite3_errmsg(db));
 		abort();
+	}
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		for (i = 0; i < 5; i++) {
 			n = snprintf(out + used, len - used, "%s|",
