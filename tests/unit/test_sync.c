@@ -564,62 +564,71 @@ test_failed_pack_keeps_numbers(void **state)
 	sync_pack_result_release(&res);
 }
 
-/*
- * What a thief holding alice's key file writes through the project's own
- * bundle writer, addressed to bob: bundle number `seq`, claiming site id
- * `claim` (the site id sits in the key file, outside what the key proves;
- * NULL: alice's own), and with `table` one row for that table, a key
- * "mallory" and three blobs.  Returns the file's path.
- */
-static char *
-craft(const uint8_t *claim, const char *table, uint64_t seq)
+/* One row for a table laid out like _mule_peers: key "mallory", 3 blobs. */
+static void
+peers_row(struct bundle_writer *w, const void *arg)
 {
 	static const char *const cols[] = { "name", "key_id", "sign_pk",
 	    "box_pk" };
 	const uint32_t pkcol = 0;
-	char err[MULE_ERRLEN] = "", *path = join_path(tmpdir, "evil.mule");
-	uint8_t key[32], own[SITE_ID_LEN];
-	struct replica_site to;
-	struct bundle_writer *w;
-	struct manifest m;
+	char err[MULE_ERRLEN] = "";
+	uint8_t key[32];
 	struct rowchange rc;
 	struct cell cells[3];
 	struct mval pk;
-	uint64_t size;
 	size_t i;
+
+	randombytes_buf(key, sizeof(key));
+	assert_int_equal(bundle_writer_begin_table(w, arg, 4, cols, 1, &pkcol,
+	    err), 0);
+	memset(&rc, 0, sizeof(rc));
+	memset(cells, 0, sizeof(cells));
+	memset(&pk, 0, sizeof(pk));
+	pk.type = MVAL_TEXT;
+	pk.p = (const uint8_t *)"mallory";
+	pk.n = 7;
+	for (i = 0; i < 3; i++) {
+		cells[i].col = (uint32_t)i + 1;
+		cells[i].v.type = MVAL_BLOB;
+		cells[i].v.p = key;
+		cells[i].v.n = i == 0 ? 8 : 32;
+		cells[i].st.lamport = 1000;
+		memcpy(cells[i].st.origin, alice.sec->site_id, SITE_ID_LEN);
+	}
+	rc.npk = 1;
+	rc.pk = &pk;
+	rc.cl = 1;
+	rc.cl_stamp = cells[0].st;
+	rc.ncells = 3;
+	rc.cells = cells;
+	assert_int_equal(bundle_writer_add_row(w, &rc, err), 0);
+}
+
+/*
+ * What a thief holding alice's key file writes through the project's own
+ * bundle writer, addressed to bob: bundle number `seq`, claiming site id
+ * `claim` (the site id sits in the key file, outside what the key proves;
+ * NULL: alice's own), with the rows `rows` writes (NULL: none).  Returns
+ * the file's path.
+ */
+static char *
+craft_with(const uint8_t *claim, uint64_t seq,
+    void (*rows)(struct bundle_writer *, const void *), const void *arg)
+{
+	char err[MULE_ERRLEN] = "", *path = join_path(tmpdir, "evil.mule");
+	uint8_t own[SITE_ID_LEN];
+	struct replica_site to;
+	struct bundle_writer *w;
+	struct manifest m;
+	uint64_t size;
 	int r;
 
 	unlink(path);
-	randombytes_buf(key, sizeof(key));
 	assert_int_equal(replica_site(bob.rp, &to, err), 0);
 	assert_int_equal(bundle_writer_new(path, NULL, alice.sec,
 	    &bob.sec->pub, 1, 1, &w, err), 0);
-	if (table != NULL) {
-		assert_int_equal(bundle_writer_begin_table(w, table, 4, cols, 1,
-		    &pkcol, err), 0);
-		memset(&rc, 0, sizeof(rc));
-		memset(cells, 0, sizeof(cells));
-		memset(&pk, 0, sizeof(pk));
-		pk.type = MVAL_TEXT;
-		pk.p = (const uint8_t *)"mallory";
-		pk.n = 7;
-		for (i = 0; i < 3; i++) {
-			cells[i].col = (uint32_t)i + 1;
-			cells[i].v.type = MVAL_BLOB;
-			cells[i].v.p = key;
-			cells[i].v.n = i == 0 ? 8 : 32;
-			cells[i].st.lamport = 1000;
-			memcpy(cells[i].st.origin, alice.sec->site_id,
-			    SITE_ID_LEN);
-		}
-		rc.npk = 1;
-		rc.pk = &pk;
-		rc.cl = 1;
-		rc.cl_stamp = cells[0].st;
-		rc.ncells = 3;
-		rc.cells = cells;
-		assert_int_equal(bundle_writer_add_row(w, &rc, err), 0);
-	}
+	if (rows != NULL)
+		rows(w, arg);
 	manifest_init(&m);
 	randombytes_buf(m.bundle_id, sizeof(m.bundle_id));
 	m.nto = 1;
@@ -635,6 +644,13 @@ craft(const uint8_t *claim, const char *table, uint64_t seq)
 	bundle_writer_free(w);
 	manifest_release(&m);
 	return path;
+}
+
+/* craft_with one peers_row for `table` (NULL: no rows). */
+static char *
+craft(const uint8_t *claim, const char *table, uint64_t seq)
+{
+	return craft_with(claim, seq, table != NULL ? peers_row : NULL, table);
 }
 
 /* Applies `path` at bob: the code, with the message in err. */
@@ -724,6 +740,66 @@ test_site_binding(void **state)
 	    "WHERE name = 'alice' AND site IS NOT NULL"), 1);
 }
 
+/* A row of t whose key is 19 but whose cell for the key column says 1. */
+static void
+key_lie_row(struct bundle_writer *w, const void *arg)
+{
+	static const char *const cols[] = { "id", "v" };
+	const uint32_t pkcol = 0;
+	char err[MULE_ERRLEN] = "";
+	struct rowchange rc;
+	struct cell cells[2];
+	struct mval pk;
+
+	(void)arg;
+	assert_int_equal(bundle_writer_begin_table(w, "t", 2, cols, 1, &pkcol,
+	    err), 0);
+	memset(&rc, 0, sizeof(rc));
+	memset(cells, 0, sizeof(cells));
+	memset(&pk, 0, sizeof(pk));
+	pk.type = MVAL_INT;
+	pk.i = 19;
+	cells[0].v.type = MVAL_INT;
+	cells[0].v.i = 1;
+	cells[1].col = 1;
+	cells[1].v.type = MVAL_TEXT;
+	cells[1].v.p = (const uint8_t *)"evil";
+	cells[1].v.n = 4;
+	cells[0].st.lamport = cells[1].st.lamport = 2000;
+	memcpy(cells[0].st.origin, alice.sec->site_id, SITE_ID_LEN);
+	memcpy(cells[1].st.origin, alice.sec->site_id, SITE_ID_LEN);
+	rc.npk = 1;
+	rc.pk = &pk;
+	rc.cl = 1;
+	rc.cl_stamp = cells[0].st;
+	rc.ncells = 2;
+	rc.cells = cells;
+	assert_int_equal(bundle_writer_add_row(w, &rc, err), 0);
+}
+
+/*
+ * A row whose cell for a key column differs from its key: before, the
+ * insert wrote that other key (OR REPLACE overwrote row 1).  Refused
+ * whole; bob's t is unchanged.
+ */
+static void
+test_key_cell_lie(void **state)
+{
+	char err[MULE_ERRLEN] = "";
+	long long n;
+
+	(void)state;
+	sql_exec(bob.db, "INSERT OR IGNORE INTO t VALUES (1, 'one')");
+	n = sql_int(bob.db, "SELECT count(*) FROM t");
+	assert_int_equal(unpack_at_bob(craft_with(NULL, 960, key_lie_row,
+	    NULL), err), MULE_EFORMAT);
+	if (strstr(err, "differs from its key") == NULL)
+		fail_msg("not refused for its key: %s", err);
+	assert_int_equal(sql_int(bob.db, "SELECT count(*) FROM t"), n);
+	assert_int_equal(sql_int(bob.db, "SELECT count(*) FROM t WHERE "
+	    "v = 'evil' OR id = 19"), 0);
+}
+
 int
 main(void)
 {
@@ -740,6 +816,7 @@ main(void)
 		cmocka_unit_test(test_failed_pack_keeps_numbers),
 		cmocka_unit_test(test_reserved_segment),
 		cmocka_unit_test(test_site_binding),
+		cmocka_unit_test(test_key_cell_lie),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
