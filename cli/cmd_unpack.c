@@ -1,38 +1,34 @@
 /* cli/cmd_unpack.c — mule unpack [--dry-run] PATH... | unpack --mail
- * [PATH...]: options; the bundles gathered (xport_inbound); each applied
- * with sync_unpack; output. */
+ * [PATH...]: options; sync_unpack_inputs gathers and applies the
+ * bundles; output as each one is done, then the totals. */
 #include <getopt.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/commands.h"
-#include "core/hex.h"
-#include "core/strb.h"
-#include "sync/sync.h"
-#include "transports/inbound.h"
-#include "transports/spool.h"
+#include "sync/inbound.h"
 
-/* One run of unpack: what to apply, and what happened. */
-struct unpacker {
-	struct replica *rp;
-	struct ident_secret *sec;
-	char keyhex[2 * IDENT_KEYID_LEN + 1];
+/* The options, and the worst exit status so far. */
+struct unpack_args {
 	int dry, mail;
-	struct xport_inbound in;
-	size_t applied, already, skipped;
-	int worst;		/* the worst exit status so far */
+	int worst;
 };
 
 static void
-unpack_print(const struct unpacker *u, const char *label,
+unpack_worst(struct unpack_args *a, int rc)
+{
+	if (rc > a->worst)
+		a->worst = rc;
+}
+
+static void
+unpack_print(const struct unpack_args *a, const char *label,
     const struct sync_unpack_result *res)
 {
 	const char *peer = res->peer.name;
 
-	if (u->dry) {
+	if (a->dry) {
 		printf("%s from %s: would apply: %s (nothing changed: "
 		    "--dry-run)\n", label, peer, res->summary);
 		return;
@@ -53,122 +49,38 @@ unpack_print(const struct unpacker *u, const char *label,
 		    res->st.conflicts == 1 ? "" : "s");
 }
 
-/* Raises the exit status to the one for `code`. */
+/* One input's fate, as it happens. */
 static void
-unpack_worst(struct unpacker *u, int rc)
+unpack_event(void *arg, const struct sync_input_event *ev)
 {
-	if (rc > u->worst)
-		u->worst = rc;
-}
+	const struct xport_spool_join *j = ev->join;
+	struct unpack_args *a = arg;
 
-/*
- * Verifies, applies and reports one bundle; counts it.  Returns what
- * sync_unpack returned.  In a directory (indir), bundles applied before
- * are counted and bundles for other sites skipped, silently.
- */
-static int
-unpack_one(struct unpacker *u, const char *path, const char *label,
-    int indir)
-{
-	struct sync_unpack_result res;
-	struct sync_unpack_opts o;
-	char err[MULE_ERRLEN] = "";
-	int r;
-
-	memset(&res, 0, sizeof(res));
-	memset(&o, 0, sizeof(o));
-	o.me = u->sec;
-	o.path = path;
-	o.label = label;
-	o.dry = u->dry;
-	o.progress = cli_progress_cb;
-	r = sync_unpack(u->rp, &o, &res, err);
 	cli_progress_done();
-	if (r == 0) {
-		unpack_print(u, label, &res);
-		u->applied++;
-	} else if (r == MULE_EAPPLIED && indir) {
-		u->already++;
-	} else if (r == MULE_EAPPLIED) {
-		printf("%s: already applied; nothing changed\n", path);
-	} else if (r == MULE_ENOTRECIPIENT && indir) {
-		u->skipped++;
-	} else {
-		unpack_worst(u, cli_fail(r, err));
-	}
-	sync_unpack_result_release(&res);
-	return r;
-}
-
-/* A spooled bundle: rebuilt and applied once enough parts are here. */
-static void
-unpack_group(struct unpacker *u, const char *idhex)
-{
-	struct xport_spool_join j;
-	char err[MULE_ERRLEN] = "";
-	struct strb label;
-	int r;
-
-	strb_init(&label);
-	if ((r = xport_spool_join(u->in.db, idhex, &j, err)) != 0) {
-		unpack_worst(u, cli_fail(r, err));
-		goto out;
-	}
-	if (j.path == NULL) {
+	switch (ev->kind) {
+	case SYNC_INPUT_APPLIED:
+		unpack_print(a, ev->label, ev->res);
+		break;
+	case SYNC_INPUT_ALREADY:
+		printf("%s: already applied; nothing changed\n", ev->path);
+		break;
+	case SYNC_INPUT_FAILED:
+		unpack_worst(a, cli_fail(ev->code, ev->err));
+		break;
+	case SYNC_INPUT_WAITING:
 		printf("bundle %.12s…: %u of the %u parts needed are here "
 		    "(have: %s; missing: %s); it waits in the spool for %u "
-		    "more (any of the missing)\n", idhex, j.ngood, j.ndata,
-		    j.have ? j.have : "-", j.missing ? j.missing : "-",
-		    j.nneeded);
-		goto out;
+		    "more (any of the missing)\n", ev->idhex, j->ngood,
+		    j->ndata, j->have ? j->have : "-",
+		    j->missing ? j->missing : "-", j->nneeded);
+		break;
+	case SYNC_INPUT_REBUILT:
+		if (j->ngood < j->ndata + j->nparity)
+			printf("bundle %.12s…: rebuilt from %u of its %u "
+			    "parts\n", ev->idhex, j->ngood,
+			    j->ndata + j->nparity);
+		break;
 	}
-	if (j.ngood < j.ndata + j.nparity)
-		printf("bundle %.12s…: rebuilt from %u of its %u parts\n",
-		    idhex, j.ngood, j.ndata + j.nparity);
-	strb_addf(&label, "bundle %.12s… (from %u parts)", idhex, j.ngood);
-	r = unpack_one(u, j.path, strb_str(&label), 1);
-	unlink(j.path);
-	/* Applied, applied before, or for another site: the parts go. */
-	if (r == 0 || r == MULE_EAPPLIED || r == MULE_ENOTRECIPIENT)
-		xport_spool_remove(u->in.db, idhex);
-out:
-	xport_spool_join_release(&j);
-	strb_release(&label);
-}
-
-/* Applies the bundles in order; parts go to the spool, then the groups
- * they complete are applied. */
-static void
-unpack_all(struct unpacker *u)
-{
-	struct xport_inbound *in = &u->in;
-	char err[MULE_ERRLEN];
-	size_t i;
-	int r;
-
-	for (i = 0; i < in->n; i++) {
-		err[0] = '\0';
-		if (xport_inbound_is_part(in, i)) {
-			/* Parts wait in the spool until they make a bundle. */
-			if ((r = xport_inbound_spool(in, i, err)) != 0)
-				unpack_worst(u, cli_fail(r, err));
-		} else {
-			r = unpack_one(u, in->paths[i],
-			    xport_inbound_label(in, i), in->fromdir[i]);
-		}
-		xport_inbound_result(in, i, r);
-	}
-	for (i = 0; i < in->ngroups; i++)
-		unpack_group(u, in->groups[i]);
-	if (in->n == 0)
-		printf("no bundles found\n");
-	if (u->already > 0)
-		printf("%zu bundle%s applied before; nothing changed by "
-		    "%s\n", u->already, u->already == 1 ? " was" : "s were",
-		    u->already == 1 ? "it" : "them");
-	if (u->skipped > 0)
-		printf("skipped %zu bundle%s addressed to other sites\n",
-		    u->skipped, u->skipped == 1 ? "" : "s");
 }
 
 /* A problem with one message: shown, and the exit status raised. */
@@ -183,38 +95,43 @@ unpack_note(void *arg, int code, const char *msg)
 	unpack_worst(arg, cli_exit_code(code));
 }
 
+/* The totals, then what the mail fetch did.  The exit status. */
 static int
-unpack_settings(void *arg, struct xport_mail_settings *ms, char *err)
+unpack_totals(const struct sync_inputs_result *s, int gathered, int rc)
 {
-	return sync_mail_settings(arg, ms, err);
-}
+	const struct xport_mail_fetch_summary *m = &s->mail;
+	int r;
 
-/* Deletes what applied (when asked to) and says what the fetch did. */
-static int
-unpack_mail_finish(struct unpacker *u)
-{
-	struct xport_mail_fetch_summary s;
-	char err[MULE_ERRLEN] = "";
-	int r, rc = EXIT_OK;
-
-	if ((r = xport_inbound_finish(&u->in, &s, err)) != 0)
-		rc = cli_fail(r, err);
-	if (!s.inbox)
+	if (gathered && s->found == 0)
+		printf("no bundles found\n");
+	if (gathered && s->already > 0)
+		printf("%zu bundle%s applied before; nothing changed by "
+		    "%s\n", s->already, s->already == 1 ? " was" : "s were",
+		    s->already == 1 ? "it" : "them");
+	if (gathered && s->skipped > 0)
+		printf("skipped %zu bundle%s addressed to other sites\n",
+		    s->skipped, s->skipped == 1 ? "" : "s");
+	/* Closing the inbox failed: said, and counted unless it came to
+	 * nothing anyway. */
+	if (s->had_mail && s->mail_code != 0 &&
+	    (r = cli_fail(s->mail_code, s->mail_err)) > rc && gathered)
+		rc = r;
+	if (!s->had_mail || !m->inbox)
 		return rc;
-	printf("fetched %zu mule message%s from %s", s.nmule,
-	    s.nmule == 1 ? "" : "s", s.where);
-	if (s.nother > 0)
-		printf("; %zu for other sites left alone", s.nother);
-	if (s.nbad > 0)
-		printf("; %zu unreadable", s.nbad);
-	if (s.del)
-		printf("; %zu deleted", s.ndeleted);
+	printf("fetched %zu mule message%s from %s", m->nmule,
+	    m->nmule == 1 ? "" : "s", m->where);
+	if (m->nother > 0)
+		printf("; %zu for other sites left alone", m->nother);
+	if (m->nbad > 0)
+		printf("; %zu unreadable", m->nbad);
+	if (m->del)
+		printf("; %zu deleted", m->ndeleted);
 	printf("\n");
 	return rc;
 }
 
 static int
-unpack_options(struct unpacker *u, int argc, char **argv)
+unpack_options(struct unpack_args *a, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "dry-run", no_argument, NULL, 'n' },
@@ -226,80 +143,53 @@ unpack_options(struct unpacker *u, int argc, char **argv)
 	int ch;
 
 	while ((ch = getopt_long(argc, argv, "nh", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'n':
-			u->dry = 1;
-			break;
-		case 'm':
-			u->mail = 1;
-			break;
-		case 'h':
-			return cli_help(cmd);
-		default:
-			return cli_usage(cmd);
-		}
+		if (ch == 'n')
+			a->dry = 1;
+		else if (ch == 'm')
+			a->mail = 1;
+		else
+			return ch == 'h' ? cli_help(cmd) : cli_usage(cmd);
 	}
-	if (optind == argc && !u->mail)
+	if (optind == argc && !a->mail)
 		return cli_usage(cmd);
 	return -1;
-}
-
-/* Opens the replica and checks our key; 0 or an exit status. */
-static int
-unpack_open(struct cli *c, struct unpacker *u)
-{
-	char err[MULE_ERRLEN] = "";
-	struct replica_site site;
-	int r, rc;
-
-	if ((rc = cli_open(c, 0, &u->rp)) != 0 ||
-	    (rc = cli_load_secret(c, &u->sec)) != 0)
-		return rc;
-	if ((r = sync_key_check(u->rp, u->sec, &site, err)) != 0)
-		return cli_fail(r, err);
-	hex_encode(u->keyhex, site.pub.key_id, IDENT_KEYID_LEN);
-	u->in.db = c->db;
-	u->in.keyhex = u->keyhex;
-	u->in.dry = u->dry;
-	u->in.settings = unpack_settings;
-	u->in.sarg = u->rp;
-	u->in.note = unpack_note;
-	u->in.narg = u;
-	return 0;
 }
 
 int
 cmd_unpack(struct cli *c, int argc, char **argv)
 {
 	char err[MULE_ERRLEN] = "";
-	struct unpacker u;
-	int i, r = 0, rc;
+	struct sync_inputs_result res;
+	struct sync_inputs_opts o;
+	struct ident_secret *sec = NULL;
+	struct replica *rp = NULL;
+	struct unpack_args a;
+	int r, rc;
 
-	memset(&u, 0, sizeof(u));
-	if ((rc = unpack_options(&u, argc, argv)) >= 0)
+	memset(&a, 0, sizeof(a));
+	memset(&o, 0, sizeof(o));
+	memset(&res, 0, sizeof(res));
+	if ((rc = unpack_options(&a, argc, argv)) >= 0)
 		return rc;
-	if ((rc = unpack_open(c, &u)) != 0)
+	if ((rc = cli_open(c, 0, &rp)) != 0 ||
+	    (rc = cli_load_secret(c, &sec)) != 0)
 		goto out;
-	for (i = optind; i < argc && r == 0; i++)
-		r = xport_inbound_add(&u.in, argv[i], err);
-	if (r == 0 && u.mail)
-		r = xport_inbound_mail(&u.in, err);
-	if (r != 0) {
-		rc = cli_fail(r, err);
-		goto out;
-	}
-	xport_inbound_sort(&u.in);
-	unpack_all(&u);
-	rc = u.worst;
-	if (u.in.mf != NULL) {
-		r = unpack_mail_finish(&u);
-		rc = r > rc ? r : rc;
-	}
+	o.me = sec;
+	o.db = c->db;
+	o.operands = argv + optind;
+	o.noperands = (size_t)(argc - optind);
+	o.mail = a.mail;
+	o.dry = a.dry;
+	o.progress = cli_progress_cb;
+	o.event = unpack_event;
+	o.note = unpack_note;
+	o.arg = &a;
+	r = sync_unpack_inputs(rp, &o, &res, err);
+	cli_progress_done();
+	rc = r != 0 ? cli_fail(r, err) : a.worst;
+	rc = unpack_totals(&res, r == 0, rc);
 out:
-	if (u.in.mf != NULL)
-		(void)unpack_mail_finish(&u);
-	xport_inbound_release(&u.in);
-	ident_secret_free(u.sec);
-	replica_close(u.rp);
+	ident_secret_free(sec);
+	replica_close(rp);
 	return rc;
 }
