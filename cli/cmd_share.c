@@ -1,7 +1,8 @@
 /*
  * cli/cmd_share.c — mule share PEER TABLE [--where EXPR]
  * [--columns a,b | --exclude c,d] | share PEER --list [--json] |
- * share PEER --reset; mule unshare PEER TABLE.
+ * share PEER --reset.  (The listing is cli/print_share.c; unshare is
+ * cli/cmd_unshare.c.)
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "sync/local.h"
 
 #define SHARE_MAX_COLS 2000	/* names in one --columns / --exclude */
 
@@ -43,78 +45,6 @@ split_cols(const char *opt, const char *list, char **buf, char ***out,
 		v[(*n)++] = tok;
 	}
 	return 0;
-}
-
-/* The column part of a definition, for people. */
-static void
-print_cols(const struct replica_share *sh)
-{
-	size_t i;
-
-	if (sh->colmode == REPLICA_COLS_ALL) {
-		printf("every column");
-		return;
-	}
-	printf(sh->colmode == REPLICA_COLS_ONLY ? "only " : "all but ");
-	for (i = 0; i < sh->ncols; i++)
-		printf("%s%s", i ? ", " : "", sh->cols[i]);
-	if (sh->colmode == REPLICA_COLS_ONLY)
-		printf(" (and the key)");
-}
-
-int
-share_describe(struct replica *rp, const char *peer, int json,
-    const char *indent)
-{
-	char err[MULE_ERRLEN] = "";
-	struct replica_share *v = NULL;
-	size_t i, n = 0;
-	int r;
-
-	if ((r = replica_shares(rp, peer, &v, &n, err)) != 0)
-		return cli_fail(r, err);
-	if (json) {
-		printf("{\"peer\":");
-		json_str(stdout, peer);
-		printf(",\"set\":%s,\"tables\":[", n ? "true" : "false");
-		for (i = 0; i < n; i++) {
-			printf("%s{\"table\":", i ? "," : "");
-			json_str(stdout, v[i].table);
-			printf(",\"shared\":%s", v[i].shared ? "true" : "false");
-			if (v[i].filter != NULL) {
-				printf(",\"where\":");
-				json_str(stdout, v[i].filter);
-			}
-			if (v[i].colmode != REPLICA_COLS_ALL) {
-				printf(",\"%s\":", v[i].colmode ==
-				    REPLICA_COLS_ONLY ? "columns" : "exclude");
-				json_strv(stdout, v[i].cols, v[i].ncols);
-			}
-			printf("}");
-		}
-		printf("]}");
-	} else if (n == 0) {
-		printf("%s%s has no sync set: it gets every tracked table in "
-		    "full\n", indent, peer);
-	} else {
-		printf("%s%s gets only these tables:\n", indent, peer);
-		for (i = 0; i < n; i++) {
-			printf("%*s  %s: ", (int)strlen(indent), "",
-			    v[i].table);
-			if (!v[i].shared) {
-				printf("not shared\n");
-				continue;
-			}
-			if (v[i].filter != NULL)
-				printf("rows where %s; ", v[i].filter);
-			else
-				printf("every row; ");
-			print_cols(&v[i]);
-			printf("\n");
-		}
-	}
-	replica_shares_free(v, n);
-	return EXIT_OK;
 }
 
 /* What the options of share ask for. */
@@ -187,22 +117,12 @@ share_add(struct replica *rp, const char *peer, const char *table,
     const struct share_args *a, char **cols, size_t ncols)
 {
 	char err[MULE_ERRLEN] = "";
-	struct replica_share *had = NULL;
-	struct replica_table **tabs = NULL;
-	size_t nhad = 0, ntabs = 0;
-	int r, rc;
+	size_t others = 0;
+	int r;
 
-	if ((r = replica_shares(rp, peer, &had, &nhad, err)) != 0 ||
-	    (r = replica_tables(rp, &tabs, &ntabs, err)) != 0) {
-		rc = cli_fail(r, err);
-		goto out;
-	}
-	if ((r = replica_share(rp, peer, table, a->where, a->colmode,
-	    (const char *const *)cols, ncols, err)) != 0) {
-		cli_error("cannot share %s with %s: %s", table, peer, err);
-		rc = cli_exit_code(r);
-		goto out;
-	}
+	if ((r = sync_share(rp, peer, table, a->where, a->colmode,
+	    (const char *const *)cols, ncols, &others, err)) != 0)
+		return cli_fail(r, err);
 	printf("%s: shares %s", peer, table);
 	if (a->where != NULL)
 		printf(" (rows where %s)", a->where);
@@ -210,17 +130,13 @@ share_add(struct replica *rp, const char *peer, const char *table,
 		printf(" (%s %s)", a->colmode == REPLICA_COLS_ONLY ?
 		    "only columns" : "without columns", a->colopt);
 	printf("; takes effect at the next 'mule pack --to %s'\n", peer);
-	if (nhad == 0 && ntabs > 1)
+	if (others > 0)
 		printf("note: %s now gets only the tables shared with it; the "
 		    "%zu other tracked table%s no longer go%s, and the rows it "
-		    "has of %s from here are removed there\n", peer,
-		    ntabs - 1, ntabs == 2 ? "" : "s", ntabs == 2 ? "es" : "",
-		    ntabs == 2 ? "it" : "them");
-	rc = EXIT_OK;
-out:
-	replica_shares_free(had, nhad);
-	replica_tables_free(tabs, ntabs);
-	return rc;
+		    "has of %s from here are removed there\n", peer, others,
+		    others == 1 ? "" : "s", others == 1 ? "es" : "",
+		    others == 1 ? "it" : "them");
+	return EXIT_OK;
 }
 
 int
@@ -261,34 +177,6 @@ cmd_share(struct cli *c, int argc, char **argv)
 out:
 	free(cols);
 	free(buf);
-	replica_close(rp);
-	return rc;
-}
-
-int
-cmd_unshare(struct cli *c, int argc, char **argv)
-{
-	const struct cli_cmd *cmd = cli_find("unshare");
-	char err[MULE_ERRLEN] = "";
-	struct replica *rp = NULL;
-	int r, rc;
-
-	if ((rc = cli_opts(c, cmd, argc, argv, 0, 0)) >= 0)
-		return rc;
-	if (optind != argc - 2)
-		return cli_usage(cmd);
-	if ((rc = cli_open(c, 0, &rp)) != 0)
-		return rc;
-	if ((r = replica_unshare(rp, argv[optind], argv[optind + 1],
-	    err)) != 0) {
-		cli_error("cannot unshare %s with %s: %s", argv[optind + 1],
-		    argv[optind], err);
-		rc = cli_exit_code(r);
-	} else {
-		printf("%s: no longer shares %s; its rows there are removed "
-		    "at the next exchange\n", argv[optind], argv[optind + 1]);
-		rc = EXIT_OK;
-	}
 	replica_close(rp);
 	return rc;
 }

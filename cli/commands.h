@@ -16,6 +16,8 @@ int cmd_verify(struct cli *c, int argc, char **argv);
 int cmd_inspect(struct cli *c, int argc, char **argv);
 int cmd_log(struct cli *c, int argc, char **argv);
 int cmd_conflicts(struct cli *c, int argc, char **argv);
+/* conflicts resolve ID --keep ...: argv[0] is the sub-command. */
+int cmd_conflicts_resolve(struct cli *c, int argc, char **argv);
 int cmd_share(struct cli *c, int argc, char **argv);
 int cmd_unshare(struct cli *c, int argc, char **argv);
 int cmd_map(struct cli *c, int argc, char **argv);
@@ -27,6 +29,6 @@ int cmd_map(struct cli *c, int argc, char **argv);
 int share_describe(struct replica *rp, const char *peer, int json,
     const char *indent);
 int cmd_config(struct cli *c, int argc, char **argv);
+int cmd_schema(struct cli *c, int argc, char **argv);
 
 #endif
-int cmd_schema(struct cli *c, int argc, char **argv);
