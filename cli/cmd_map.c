@@ -10,7 +10,7 @@
 
 #include "cli/cli.h"
 #include "cli/commands.h"
-#include "sync/sync.h"
+#include "sync/local.h"
 
 static int
 map_list(struct cli *c, struct replica *rp, const char *peer)
@@ -85,16 +85,8 @@ map_add(struct replica *rp, char **args, char **rcols, char **lcols,
 	size_t i;
 	int r;
 
-	if ((r = replica_map(rp, args[0], args[1], args[2],
+	if ((r = sync_map(rp, args[0], args[1], args[2],
 	    (const char *const *)rcols, (const char *const *)lcols, n,
-	    err)) != 0) {
-		cli_error("cannot map %s's %s to %s: %s", args[0], args[1],
-		    args[2], err);
-		return cli_exit_code(r);
-	}
-	/* A peer whose names differ keeps a schema of its own. */
-	if (!sync_peer_separate(rp, args[0]) &&
-	    (r = replica_peer_set(rp, args[0], "schema", "separate",
 	    err)) != 0)
 		return cli_fail(r, err);
 	printf("%s's %s lands in %s", args[0], args[1], args[2]);
