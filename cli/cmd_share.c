@@ -139,16 +139,48 @@ share_add(struct replica *rp, const char *peer, const char *table,
 	return EXIT_OK;
 }
 
+/* --list: the peer's sync set. */
+static int
+share_list(struct replica *rp, const char *peer, int json)
+{
+	char err[MULE_ERRLEN] = "";
+	struct replica_share *v = NULL;
+	size_t n = 0;
+	int r;
+
+	if ((r = replica_shares(rp, peer, &v, &n, err)) != 0)
+		return cli_fail(r, err);
+	share_print(peer, v, n, json, "");
+	if (json)
+		printf("\n");
+	replica_shares_free(v, n);
+	return EXIT_OK;
+}
+
+/* --reset: the peer gets everything again. */
+static int
+share_reset(struct replica *rp, const char *peer)
+{
+	char err[MULE_ERRLEN] = "";
+	int r;
+
+	if ((r = replica_share_reset(rp, peer, err)) != 0)
+		return cli_fail(r, err);
+	printf("%s: sync set forgotten; from the next pack it gets every "
+	    "tracked table in full\n", peer);
+	return EXIT_OK;
+}
+
 int
 cmd_share(struct cli *c, int argc, char **argv)
 {
 	const struct cli_cmd *cmd = cli_find("share");
-	char err[MULE_ERRLEN] = "", *buf = NULL, **cols = NULL;
+	char *buf = NULL, **cols = NULL;
 	struct replica *rp = NULL;
 	struct share_args a;
 	const char *peer;
 	size_t ncols = 0;
-	int r, rc;
+	int rc;
 
 	memset(&a, 0, sizeof(a));
 	if ((rc = share_options(c, cmd, argc, argv, &a)) >= 0)
@@ -160,20 +192,12 @@ cmd_share(struct cli *c, int argc, char **argv)
 		goto out;
 	if ((rc = cli_open(c, a.list, &rp)) != 0)
 		goto out;
-	if (a.list) {
-		rc = share_describe(rp, peer, c->json, "");
-		if (rc == EXIT_OK && c->json)
-			printf("\n");
-	} else if (a.reset) {
-		if ((r = replica_share_reset(rp, peer, err)) != 0) {
-			rc = cli_fail(r, err);
-			goto out;
-		}
-		printf("%s: sync set forgotten; from the next pack it gets "
-		    "every tracked table in full\n", peer);
-	} else {
+	if (a.list)
+		rc = share_list(rp, peer, c->json);
+	else if (a.reset)
+		rc = share_reset(rp, peer);
+	else
 		rc = share_add(rp, peer, argv[optind + 1], &a, cols, ncols);
-	}
 out:
 	free(cols);
 	free(buf);

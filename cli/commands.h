@@ -3,6 +3,8 @@
 #define MULE_CLI_COMMANDS_H
 
 #include "cli/cli.h"
+#include "sync/sync.h"
+#include "transports/spool.h"
 
 int cmd_init(struct cli *c, int argc, char **argv);
 int cmd_id(struct cli *c, int argc, char **argv);
@@ -23,11 +25,18 @@ int cmd_unshare(struct cli *c, int argc, char **argv);
 int cmd_map(struct cli *c, int argc, char **argv);
 
 /*
- * Prints a peer's sync set (for share --list and status): text lines
- * starting with `indent`, or one JSON object.  0 or an exit status.
+ * Prints a peer's sync set, n definitions (cli/print_share.c; for share
+ * --list and status): text lines starting with `indent`, or one JSON
+ * object.
  */
-int share_describe(struct replica *rp, const char *peer, int json,
-    const char *indent);
+void share_print(const char *peer, const struct replica_share *v, size_t n,
+    int json, const char *indent);
+/*
+ * Prints what 'mule status' shows (cli/print_status.c): the sync_status,
+ * then the nspool bundles waiting in the spool; text, or one JSON object.
+ */
+void status_print(const struct sync_status *s,
+    const struct xport_spool_group *spool, size_t nspool, int json);
 int cmd_config(struct cli *c, int argc, char **argv);
 int cmd_schema(struct cli *c, int argc, char **argv);
 

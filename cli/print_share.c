@@ -23,17 +23,12 @@ print_cols(const struct replica_share *sh)
 		printf(" (and the key)");
 }
 
-int
-share_describe(struct replica *rp, const char *peer, int json,
-    const char *indent)
+void
+share_print(const char *peer, const struct replica_share *v, size_t n,
+    int json, const char *indent)
 {
-	char err[MULE_ERRLEN] = "";
-	struct replica_share *v = NULL;
-	size_t i, n = 0;
-	int r;
+	size_t i;
 
-	if ((r = replica_shares(rp, peer, &v, &n, err)) != 0)
-		return cli_fail(r, err);
 	if (json) {
 		printf("{\"peer\":");
 		json_str(stdout, peer);
@@ -74,6 +69,4 @@ share_describe(struct replica *rp, const char *peer, int json,
 			printf("\n");
 		}
 	}
-	replica_shares_free(v, n);
-	return EXIT_OK;
 }
