@@ -37,6 +37,9 @@ void share_print(const char *peer, const struct replica_share *v, size_t n,
  */
 void status_print(const struct sync_status *s,
     const struct xport_spool_group *spool, size_t nspool, int json);
+/* Prints what inspect found in a bundle (cli/print_inspect.c). */
+struct sync_inspection;
+void inspect_print(const struct sync_inspection *x, int json);
 int cmd_config(struct cli *c, int argc, char **argv);
 int cmd_schema(struct cli *c, int argc, char **argv);
 
