@@ -1,9 +1,10 @@
 /*
- * sync/local.h — changes made at this site that take several replica
- * calls in one transaction: tracking tables, recording or forgetting
- * schema versions, resolving a conflict.  Each returns 0 or a negative
- * MULE_E* code with the message in `err` (MULE_ERRLEN bytes); on failure
- * the transaction is rolled back and nothing changed.  Nothing prints.
+ * sync/local.h — changes made at this site that take several library
+ * calls, most in one transaction: making the replica, tracking tables,
+ * recording or forgetting schema versions, resolving a conflict, sharing
+ * and mapping tables.  Each returns 0 or a negative MULE_E* code with the
+ * message in `err` (MULE_ERRLEN bytes); on failure the transaction is
+ * rolled back and nothing changed.  Nothing prints.
  */
 #ifndef MULE_SYNC_LOCAL_H
 #define MULE_SYNC_LOCAL_H
@@ -12,6 +13,18 @@
 #include <stdint.h>
 
 #include "sync/sync.h"
+
+/*
+ * Makes `db` a replica named `name` (a database file that does not exist
+ * yet is created; its data is left as it is) with a new site id and key
+ * pair.  The key file goes first (mode 0600): a replica never exists
+ * without its key, and when making the replica fails the key file is
+ * removed.  Refuses, before creating anything, a database that is a
+ * replica already and a key file that exists (MULE_EEXIST).  *pub: the
+ * new public key.  (sync/init.c)
+ */
+int sync_init(const char *db, const char *name, const char *keyfile,
+    struct ident_pub *pub, char *err);
 
 /* What tracking did with one table. */
 enum sync_tracked {
