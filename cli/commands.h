@@ -23,6 +23,8 @@ int cmd_conflicts_resolve(struct cli *c, int argc, char **argv);
 int cmd_share(struct cli *c, int argc, char **argv);
 int cmd_unshare(struct cli *c, int argc, char **argv);
 int cmd_map(struct cli *c, int argc, char **argv);
+/* map PEER --list (cli/cmd_map_list.c), with the replica open. */
+int cmd_map_list(struct cli *c, struct replica *rp, const char *peer);
 
 /*
  * Prints a peer's sync set, n definitions (cli/print_share.c; for share
