@@ -55,6 +55,10 @@ const struct cli_cmd *cli_find(const char *name);
 int cli_opts(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
     int json, int stop);
 
+/* A schema version number operand (1 .. 2^32-1); 0 when it is not
+ * one. */
+uint32_t cli_version_arg(const char *s);
+
 /* The database path or an error ("no database: use -d DB or MULE_DB"). */
 int cli_need_db(struct cli *c, const char **db);
 /* Key file path for the current database (heap; caller frees). */

@@ -26,20 +26,6 @@ static const struct schema_sub {
 	{ "upgrade", 2, 0, cmd_schema_upgrade },
 };
 
-uint32_t
-schema_version_arg(const char *s)
-{
-	char *end;
-	unsigned long v;
-
-	if (*s < '0' || *s > '9')
-		return 0;
-	v = strtoul(s, &end, 10);
-	if (*end != '\0' || v == 0 || v > 0xffffffffUL)
-		return 0;
-	return (uint32_t)v;
-}
-
 int
 cmd_schema(struct cli *c, int argc, char **argv)
 {

@@ -9,12 +9,7 @@
 #ifndef MULE_CLI_CMD_SCHEMA_H
 #define MULE_CLI_CMD_SCHEMA_H
 
-#include <stdint.h>
-
 #include "cli/cli.h"
-
-/* A version number operand (1 .. 2^32-1); 0 when it is not one. */
-uint32_t schema_version_arg(const char *s);
 
 /* cmd_schema_show.c: status [--json], identify DBFILE [--json]. */
 int cmd_schema_status(struct cli *c, struct replica *rp, char **args);

@@ -30,7 +30,7 @@ int
 cmd_schema_forget(struct cli *c, struct replica *rp, char **args)
 {
 	char err[MULE_ERRLEN] = "";
-	uint32_t v = schema_version_arg(args[0]), n = 0;
+	uint32_t v = cli_version_arg(args[0]), n = 0;
 	int r, rc;
 
 	if (v == 0) {

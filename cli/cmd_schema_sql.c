@@ -30,7 +30,7 @@ cmd_schema_install(struct cli *c, struct replica *rp, char **args)
 {
 	char err[MULE_ERRLEN] = "";
 	struct replica_schema_version v;
-	uint32_t i = schema_version_arg(args[0]);
+	uint32_t i = cli_version_arg(args[0]);
 	int r, rc;
 
 	memset(&v, 0, sizeof(v));
@@ -52,8 +52,8 @@ int
 cmd_schema_upgrade(struct cli *c, struct replica *rp, char **args)
 {
 	char err[MULE_ERRLEN] = "", *sql = NULL;
-	uint32_t i = schema_version_arg(args[0]);
-	uint32_t j = schema_version_arg(args[1]);
+	uint32_t i = cli_version_arg(args[0]);
+	uint32_t j = cli_version_arg(args[1]);
 	int r, rc;
 
 	if (i == 0 || j == 0 || i >= j) {

@@ -249,3 +249,17 @@ cli_opts(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
 	}
 	return -1;
 }
+
+uint32_t
+cli_version_arg(const char *s)
+{
+	char *end;
+	unsigned long v;
+
+	if (*s < '0' || *s > '9')
+		return 0;
+	v = strtoul(s, &end, 10);
+	if (*end != '\0' || v == 0 || v > 0xffffffffUL)
+		return 0;
+	return (uint32_t)v;
+}
