@@ -64,6 +64,28 @@ config_list(struct cli *c, struct replica *rp)
 	return EXIT_OK;
 }
 
+/* One setting's value, or an error when it is not set. */
+static int
+config_show(struct cli *c, struct replica *rp, const char *key)
+{
+	char err[MULE_ERRLEN] = "", *val = NULL;
+	int r, rc = EXIT_OK;
+
+	if ((r = replica_config_get(rp, key, &val, err)) != 0) {
+		rc = cli_fail(r, err);
+	} else if (val == NULL) {
+		cli_error("%s is not set", key);
+		rc = EXIT_FAIL;
+	} else if (c->json) {
+		json_str(stdout, val);
+		printf("\n");
+	} else {
+		printf("%s\n", val);
+	}
+	free(val);
+	return rc;
+}
+
 int
 cmd_config(struct cli *c, int argc, char **argv)
 {
@@ -74,7 +96,7 @@ cmd_config(struct cli *c, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct cli_cmd *cmd = cli_find("config");
-	char err[MULE_ERRLEN] = "", *val = NULL, *norm = NULL;
+	char err[MULE_ERRLEN] = "", *norm = NULL;
 	struct replica *rp = NULL;
 	const char *key;
 	int ch, r, rc, unset = 0;
@@ -120,24 +142,8 @@ cmd_config(struct cli *c, int argc, char **argv)
 		rc = r != 0 ? cli_fail(r, err) : EXIT_OK;
 		goto out;
 	}
-	if ((r = replica_config_get(rp, key, &val, err)) != 0) {
-		rc = cli_fail(r, err);
-		goto out;
-	}
-	if (val == NULL) {
-		cli_error("%s is not set", key);
-		rc = EXIT_FAIL;
-		goto out;
-	}
-	if (c->json) {
-		json_str(stdout, val);
-		printf("\n");
-	} else {
-		printf("%s\n", val);
-	}
-	rc = EXIT_OK;
+	rc = config_show(c, rp, key);
 out:
-	free(val);
 	free(norm);
 	replica_close(rp);
 	return rc;

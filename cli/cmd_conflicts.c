@@ -9,6 +9,51 @@
 #include "cli/commands.h"
 #include "sync/local.h"
 
+/* One conflict as a JSON object (ln, rn: the sites' names). */
+static void
+conflict_json(const struct replica_conflict *k, int first, const char *ln,
+    const char *rn)
+{
+	printf("%s{\"id\":%lld,\"table\":", first ? "" : ",",
+	    (long long)k->id);
+	json_str(stdout, k->table);
+	printf(",\"key\":");
+	json_str(stdout, k->pk);
+	printf(",\"column\":");
+	json_str(stdout, k->col);
+	printf(",\"local\":");
+	json_str(stdout, k->local);
+	printf(",\"local_stamp\":[%llu,",
+	    (unsigned long long)k->local_st.lamport);
+	json_str(stdout, ln);
+	printf("],\"remote\":");
+	json_str(stdout, k->remote);
+	printf(",\"remote_stamp\":[%llu,",
+	    (unsigned long long)k->remote_st.lamport);
+	json_str(stdout, rn);
+	printf("],\"winner\":\"%s\",\"kind\":\"%s\"}", k->winner,
+	    replica_conflict_kind_name(k->kind));
+}
+
+/* One conflict for people: what was kept, what was lost. */
+static void
+conflict_text(const struct replica_conflict *k, const char *ln,
+    const char *rn)
+{
+	int rw = strcmp(k->winner, "remote") == 0;
+
+	printf("#%lld %s (%s) column %s: %s\n", (long long)k->id, k->table,
+	    k->pk, k->col, replica_conflict_kind_name(k->kind));
+	printf("    kept  %s  (%s edit, stamp %llu@%s)\n",
+	    rw ? k->remote : k->local, rw ? "remote" : "local",
+	    (unsigned long long)(rw ? k->remote_st.lamport :
+	    k->local_st.lamport), rw ? rn : ln);
+	printf("    lost  %s  (%s edit, stamp %llu@%s)\n",
+	    rw ? k->local : k->remote, rw ? "local" : "remote",
+	    (unsigned long long)(rw ? k->local_st.lamport :
+	    k->remote_st.lamport), rw ? ln : rn);
+}
+
 int
 cmd_conflicts(struct cli *c, int argc, char **argv)
 {
@@ -36,47 +81,14 @@ cmd_conflicts(struct cli *c, int argc, char **argv)
 		rc = cli_fail(r, err);
 		goto out;
 	}
-	if (c->json)
-		printf("[");
+	printf("%s", c->json ? "[" : "");
 	for (i = 0; i < n; i++) {
 		sync_site_name(rp, v[i].local_st.origin, ln, sizeof(ln));
 		sync_site_name(rp, v[i].remote_st.origin, rn, sizeof(rn));
-		if (c->json) {
-			printf("%s{\"id\":%lld,\"table\":", i ? "," : "",
-			    (long long)v[i].id);
-			json_str(stdout, v[i].table);
-			printf(",\"key\":");
-			json_str(stdout, v[i].pk);
-			printf(",\"column\":");
-			json_str(stdout, v[i].col);
-			printf(",\"local\":");
-			json_str(stdout, v[i].local);
-			printf(",\"local_stamp\":[%llu,",
-			    (unsigned long long)v[i].local_st.lamport);
-			json_str(stdout, ln);
-			printf("],\"remote\":");
-			json_str(stdout, v[i].remote);
-			printf(",\"remote_stamp\":[%llu,",
-			    (unsigned long long)v[i].remote_st.lamport);
-			json_str(stdout, rn);
-			printf("],\"winner\":\"%s\",\"kind\":\"%s\"}",
-			    v[i].winner, replica_conflict_kind_name(v[i].kind));
-		} else {
-			int rw = strcmp(v[i].winner, "remote") == 0;
-			printf("#%lld %s (%s) column %s: %s\n",
-			    (long long)v[i].id, v[i].table, v[i].pk, v[i].col,
-			    replica_conflict_kind_name(v[i].kind));
-			printf("    kept  %s  (%s edit, stamp %llu@%s)\n",
-			    rw ? v[i].remote : v[i].local,
-			    rw ? "remote" : "local",
-			    (unsigned long long)(rw ? v[i].remote_st.lamport :
-			    v[i].local_st.lamport), rw ? rn : ln);
-			printf("    lost  %s  (%s edit, stamp %llu@%s)\n",
-			    rw ? v[i].local : v[i].remote,
-			    rw ? "local" : "remote",
-			    (unsigned long long)(rw ? v[i].local_st.lamport :
-			    v[i].remote_st.lamport), rw ? ln : rn);
-		}
+		if (c->json)
+			conflict_json(&v[i], i == 0, ln, rn);
+		else
+			conflict_text(&v[i], ln, rn);
 	}
 	if (c->json)
 		printf("]\n");
