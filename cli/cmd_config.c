@@ -1,4 +1,6 @@
-/* cli/cmd_config.c — mule config [--json] [--unset] [KEY [VALUE]] */
+/* cli/cmd_config.c — mule config [--json] [--unset] [KEY [VALUE]]: the
+ * settings checked (config_check), set; listing and showing them is
+ * cli/cmd_config_show.c. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,52 +40,6 @@ config_check(const char *key, const char *value, char **norm, char *err)
 		    "1 to %llu (%s), not '%s'", key, max, key[14] == 's' ?
 		    "seconds" : "bytes", value);
 	return 0;
-}
-
-static int
-config_list(struct cli *c, struct replica *rp)
-{
-	char err[MULE_ERRLEN] = "", **k = NULL, **v = NULL;
-	size_t i, n = 0;
-	int r;
-
-	if ((r = replica_config_list(rp, &k, &v, &n, err)) != 0)
-		return cli_fail(r, err);
-	if (c->json) {
-		json_pairs(stdout, k, v, n);
-		printf("\n");
-	} else {
-		for (i = 0; i < n; i++)
-			printf("%s = %s\n", k[i], v[i]);
-	}
-	if (!c->json && n == 0)
-		printf("no settings yet; see 'mule config --help' for the "
-		    "keys\n");
-	strv_free(k, n);
-	strv_free(v, n);
-	return EXIT_OK;
-}
-
-/* One setting's value, or an error when it is not set. */
-static int
-config_show(struct cli *c, struct replica *rp, const char *key)
-{
-	char err[MULE_ERRLEN] = "", *val = NULL;
-	int r, rc = EXIT_OK;
-
-	if ((r = replica_config_get(rp, key, &val, err)) != 0) {
-		rc = cli_fail(r, err);
-	} else if (val == NULL) {
-		cli_error("%s is not set", key);
-		rc = EXIT_FAIL;
-	} else if (c->json) {
-		json_str(stdout, val);
-		printf("\n");
-	} else {
-		printf("%s\n", val);
-	}
-	free(val);
-	return rc;
 }
 
 int
@@ -133,7 +89,7 @@ cmd_config(struct cli *c, int argc, char **argv)
 	if ((rc = cli_open(c, argc - optind < 2 && !unset, &rp)) != 0)
 		goto out;
 	if (key == NULL) {
-		rc = config_list(c, rp);
+		rc = cmd_config_list(c, rp);
 		goto out;
 	}
 	if (unset || argc - optind == 2) {
@@ -142,7 +98,7 @@ cmd_config(struct cli *c, int argc, char **argv)
 		rc = r != 0 ? cli_fail(r, err) : EXIT_OK;
 		goto out;
 	}
-	rc = config_show(c, rp, key);
+	rc = cmd_config_show(c, rp, key);
 out:
 	free(norm);
 	replica_close(rp);

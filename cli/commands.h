@@ -43,6 +43,11 @@ void status_print(const struct sync_status *s,
 struct sync_inspection;
 void inspect_print(const struct sync_inspection *x, int json);
 int cmd_config(struct cli *c, int argc, char **argv);
+/* config [--json] (every setting) and config [--json] KEY (one, an
+ * error when it is not set), with the replica open
+ * (cli/cmd_config_show.c). */
+int cmd_config_list(struct cli *c, struct replica *rp);
+int cmd_config_show(struct cli *c, struct replica *rp, const char *key);
 int cmd_schema(struct cli *c, int argc, char **argv);
 
 #endif
