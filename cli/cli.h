@@ -78,6 +78,9 @@ void json_pairs(FILE *f, char *const *k, char *const *v, size_t n);
 void print_hex(FILE *f, const void *p, size_t n);
 /* Groups thousands: 1204 → "1,204" into buf[32]. */
 const char *fmt_count(unsigned long long n, char buf[32]);
+/* A volume size as --volume-size takes it: 1440k, 650M, 4G, or N bytes,
+ * into buf[32]. */
+const char *fmt_volume(uint64_t v, char buf[32]);
 
 /*
  * Progress on stderr, only when stderr is a terminal: a sync_progress_fn

@@ -12,23 +12,6 @@
 #include "core/strb.h"
 #include "sync/deliver.h"
 
-/* "1.44M" style text for a volume size, into buf[32]. */
-static const char *
-volume_text(uint64_t v, char buf[32])
-{
-	if (v % ((uint64_t)1024 * 1000 * 1000) == 0)
-		snprintf(buf, 32, "%lluG", (unsigned long long)(v /
-		    ((uint64_t)1024 * 1000 * 1000)));
-	else if (v % (1024 * 1000) == 0)
-		snprintf(buf, 32, "%lluM", (unsigned long long)(v /
-		    (1024 * 1000)));
-	else if (v % 1024 == 0)
-		snprintf(buf, 32, "%lluk", (unsigned long long)(v / 1024));
-	else
-		snprintf(buf, 32, "%llu bytes", (unsigned long long)v);
-	return buf;
-}
-
 static void
 pack_print(const struct pack_args *a, const struct sync_pack_result *res,
     const struct sync_delivered *d)
@@ -57,7 +40,7 @@ pack_print(const struct pack_args *a, const struct sync_pack_result *res,
 		printf("packed %s → %zu parts in %s (%zu data + %lu parity, "
 		    "%s in all): needs %zu media of %s\n", res->summary, nf,
 		    a->out != NULL ? a->out : ".", nf - a->parity, a->parity,
-		    strb_str(&size), nf, volume_text(a->volume, vol));
+		    strb_str(&size), nf, fmt_volume(a->volume, vol));
 	else
 		printf("packed %s → %s, %s%s\n", res->summary, res->path,
 		    strb_str(&size), a->encrypt ? "" : " (not encrypted)");

@@ -196,6 +196,22 @@ fmt_count(unsigned long long n, char buf[32])
 	return buf;
 }
 
+const char *
+fmt_volume(uint64_t v, char buf[32])
+{
+	if (v % ((uint64_t)1024 * 1000 * 1000) == 0)
+		snprintf(buf, 32, "%lluG", (unsigned long long)(v /
+		    ((uint64_t)1024 * 1000 * 1000)));
+	else if (v % (1024 * 1000) == 0)
+		snprintf(buf, 32, "%lluM", (unsigned long long)(v /
+		    (1024 * 1000)));
+	else if (v % 1024 == 0)
+		snprintf(buf, 32, "%lluk", (unsigned long long)(v / 1024));
+	else
+		snprintf(buf, 32, "%llu bytes", (unsigned long long)v);
+	return buf;
+}
+
 static int progress_shown;
 
 static void
