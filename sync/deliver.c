@@ -30,8 +30,10 @@ deliver_tmp(void *arg, const char *tmp, const struct sync_pack_result *res,
 	size_t n;
 	int r;
 
-	if ((base = strdup(slash != NULL ? slash + 1 : res->path)) == NULL)
-		return mule_errf(err, MULE_ENOMEM, "out of memory");
+	if ((base = strdup(slash != NULL ? slash + 1 : res->path)) == NULL) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
 	if ((n = strlen(base)) > 5 && strcmp(base + n - 5, ".mule") == 0)
 		base[n - 5] = '\0';
 	if (d->mail || d->eml != NULL)
@@ -41,6 +43,7 @@ deliver_tmp(void *arg, const char *tmp, const struct sync_pack_result *res,
 		r = xport_media_pack(tmp, dv->o->out != NULL ? dv->o->out :
 		    ".", base, d->volume, d->parity, d->iso, &dv->out->nfiles,
 		    err);
+out:
 	free(base);
 	return r;
 }

@@ -18,14 +18,15 @@ track_one(struct replica *rp, const char *name, int all, sync_track_fn each,
 	r = replica_track(rp, name, &intkey, &already, err);
 	if (r == MULE_ENOPK && all) {
 		each(arg, name, SYNC_TRACKED_NOPK, 0);
-		return 0;
+		r = 0;
+	} else if (r == 0) {
+		each(arg, name, already ? SYNC_TRACKED_ALREADY :
+		    SYNC_TRACKED_NEW, intkey);
+		/* A table named by hand is part of the tracked set again. */
+		if (!all)
+			r = replica_schema_exclude(rp, name, 0, err);
 	}
-	if (r != 0)
-		return r;
-	each(arg, name, already ? SYNC_TRACKED_ALREADY : SYNC_TRACKED_NEW,
-	    intkey);
-	/* A table named by hand is part of the tracked set again. */
-	return all ? 0 : replica_schema_exclude(rp, name, 0, err);
+	return r;
 }
 
 int

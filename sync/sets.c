@@ -43,12 +43,12 @@ sync_map(struct replica *rp, const char *peer, const char *rtable,
 	char why[MULE_ERRLEN] = "";
 	int r;
 
-	if ((r = replica_map(rp, peer, rtable, ltable, rcols, lcols, ncols,
-	    why)) != 0)
-		return mule_errf(err, r, "cannot map %s's %s to %s: %s", peer,
-		    rtable, ltable, why);
 	/* A peer whose names differ keeps a schema of its own. */
-	if (!sync_peer_separate(rp, peer))
+	r = replica_map(rp, peer, rtable, ltable, rcols, lcols, ncols, why);
+	if (r != 0)
+		r = mule_errf(err, r, "cannot map %s's %s to %s: %s", peer,
+		    rtable, ltable, why);
+	else if (!sync_peer_separate(rp, peer))
 		r = replica_peer_set(rp, peer, "schema", "separate", err);
 	return r;
 }
