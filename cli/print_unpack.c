@@ -101,8 +101,8 @@ unpack_totals(const struct sync_inputs_result *s, int gathered, int rc)
 	if (gathered && s->skipped > 0)
 		printf("skipped %zu bundle%s addressed to other sites\n",
 		    s->skipped, s->skipped == 1 ? "" : "s");
-	/* Closing the inbox failed: said, and counted unless it came to
-	 * nothing anyway. */
+	/* Closing the inbox failed: said always; it decides the exit status
+	 * only after a gathered run (else the gathering error does). */
 	if (s->had_mail && s->mail_code != 0 &&
 	    (r = cli_fail(s->mail_code, s->mail_err)) > rc && gathered)
 		rc = r;
