@@ -154,7 +154,7 @@ run_settings(void *arg, struct xport_mail_settings *ms, char *err)
 static void
 run_note(void *arg, int code, const char *msg)
 {
-	const struct sync_inputs_opts *o = arg;
+	const struct sync_inputs_opts *o = ((struct run *)arg)->o;
 
 	if (o->note != NULL)
 		o->note(o->arg, code, msg);
@@ -178,7 +178,7 @@ run_gather(struct run *u, char *err)
 	u->in.settings = run_settings;
 	u->in.sarg = u->rp;
 	u->in.note = run_note;
-	u->in.narg = (void *)o;
+	u->in.narg = u;
 	for (i = 0; i < o->noperands && r == 0; i++)
 		r = xport_inbound_add(&u->in, o->operands[i], err);
 	if (r == 0 && o->mail)
