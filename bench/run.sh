@@ -59,7 +59,7 @@ INSERT INTO t SELECT $ROWS + i, i, i / 3.0, 'new-' || i, 'inserted ' || i, i
     FROM s;
 SQL
 
-say "bench: setting up two sites (full initial exchange)"
+say "bench: setting up two sites (full initial exchange and its answer)"
 cp old.db a.db
 sqlite3 old.db .schema | sqlite3 b.db
 "$MULE" init a.db --name a >/dev/null
@@ -76,6 +76,9 @@ full_pack_secs=$secs full_pack_rss=$rss
 measure "$MULE" -d b.db unpack full.mule >/dev/null
 full_apply_secs=$secs full_apply_rss=$rss
 full_size=$(stat -c %s full.mule)
+# b answers (nothing but its acknowledgement), as any exchange does.
+"$MULE" -d b.db pack --to a -o ack.mule >/dev/null
+"$MULE" -d a.db unpack ack.mule >/dev/null
 
 say "bench: the reference changes"
 cp old.db new.db

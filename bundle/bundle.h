@@ -17,7 +17,9 @@
  * bundle/ knows nothing of SQLite: rows arrive and leave as struct
  * rowchange (core/change.h).  Nothing is decrypted or parsed before
  * bundle_verify has checked the signature; bundle_read refuses to run on an
- * unverified reader.
+ * unverified reader, and decrypts or parses only bytes that are the ones
+ * verified (checked block by block as they are read again: storage that
+ * returns other bytes the second time is refused before they are used).
  */
 #ifndef MULE_BUNDLE_BUNDLE_H
 #define MULE_BUNDLE_BUNDLE_H
@@ -168,9 +170,11 @@ int bundle_open(const char *path, struct bundle_reader **out, char *err);
 const struct bundle_info *bundle_get_info(const struct bundle_reader *r);
 
 /*
- * Reads the whole file once and checks the signature against `sender`.
- * MULE_EVERIFY for a bad signature (tampered or truncated file), or when
- * `sender`'s key id is not the one the header names.
+ * Reads the whole file once and checks the signature against `sender`,
+ * keeping a BLAKE2b-256 of each block of the signed bytes (at most 2 MiB
+ * of them) so that bundle_read can use only those bytes.  MULE_EVERIFY for
+ * a bad signature (tampered or truncated file), or when `sender`'s key id
+ * is not the one the header names.
  */
 int bundle_verify(struct bundle_reader *r, const struct ident_pub *sender,
     char *err);
@@ -212,7 +216,9 @@ struct bundle_sink {
  * hashes and counts listed in MANIFEST.  MULE_EINVAL if bundle_verify has
  * not succeeded on `r`; MULE_ENOTRECIPIENT if `me` cannot open the file
  * key; MULE_EVERIFY if the file changed since bundle_verify (noticed at
- * the end, so the caller must not commit what the sink did then); a sink's
+ * the first changed block, before any of its bytes is decrypted or given
+ * to the parser; the sink may have seen the verified bytes before it, so
+ * the caller must not commit what the sink did then); a sink's
  * own code stops reading and is returned.  May be called again.  The
  * MANIFEST is not compared with the outer header here: the manifest sink
  * does that (sync_manifest_check).

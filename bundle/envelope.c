@@ -250,6 +250,7 @@ bundle_close(struct bundle_reader *r)
 		close(r->fd);
 	free(r->path);
 	free(r->hdr);
+	free(r->blockhash);
 	free(r);
 }
 
@@ -266,14 +267,49 @@ bundle_is_recipient(const struct bundle_reader *r,
 	return 0;
 }
 
-/* Finishes a copy of the signing hash state into out[SIG_HASH_LEN]. */
-static void
-sig_digest(const struct sig_ctx *c, uint8_t out[SIG_HASH_LEN])
+/* The error for a file that ends before `what` while being read. */
+static int
+verify_short(const struct bundle_reader *r, int rc, char *err)
 {
-	struct sig_ctx copy = *c;
+	if (rc == MULE_EINCOMPLETE)
+		rc = mule_errf(err, MULE_EVERIFY, "%s: the file shrank while it "
+		    "was being read", r->path);
+	return rc;
+}
 
-	crypto_generichash_final(&copy.h, out, SIG_HASH_LEN);
-	sodium_memzero(&copy, sizeof(copy));
+/*
+ * The block size and count for `end` signed bytes (see BUNDLE_MAX_BLOCKS),
+ * and the table of block hashes.
+ */
+static int
+verify_blocks(struct bundle_reader *r, uint64_t end, char *err)
+{
+	size_t bs = BUNDLE_BLOCK;
+
+	while ((end + bs - 1) / bs > BUNDLE_MAX_BLOCKS)
+		bs *= 2;
+	free(r->blockhash);
+	r->blocksize = bs;
+	r->nblocks = (end + bs - 1) / bs;
+	if ((r->blockhash = calloc(r->nblocks ? (size_t)r->nblocks : 1,
+	    BLOCK_HASH_LEN)) == NULL)
+		return mule_errf(err, MULE_ENOMEM, "out of memory");
+	return 0;
+}
+
+/* The key id in the header must be the sender's. */
+static int
+verify_keyid(const struct bundle_reader *r, const struct ident_pub *sender,
+    char *err)
+{
+	char want[2 * IDENT_KEYID_LEN + 1], got[2 * IDENT_KEYID_LEN + 1];
+
+	if (memcmp(sender->key_id, r->info.sender_key, IDENT_KEYID_LEN) == 0)
+		return 0;
+	hex_encode(got, r->info.sender_key, IDENT_KEYID_LEN);
+	hex_encode(want, sender->key_id, IDENT_KEYID_LEN);
+	return mule_errf(err, MULE_EVERIFY, "%s: signed by key %s, not by the "
+	    "expected key %s", r->path, got, want);
 }
 
 int
@@ -283,39 +319,33 @@ bundle_verify(struct bundle_reader *r, const struct ident_pub *sender,
 	struct sig_ctx sc;
 	struct stat st;
 	uint8_t *blk = NULL, sig[SIG_LEN];
-	char want[2 * IDENT_KEYID_LEN + 1], got[2 * IDENT_KEYID_LEN + 1];
-	uint64_t off, end;
+	uint64_t off, end, i;
 	size_t n;
 	int rc = MULE_EINTERNAL;
 
 	r->verified = 0;
-	if (memcmp(sender->key_id, r->info.sender_key, IDENT_KEYID_LEN) != 0) {
-		hex_encode(got, r->info.sender_key, IDENT_KEYID_LEN);
-		hex_encode(want, sender->key_id, IDENT_KEYID_LEN);
-		rc = mule_errf(err, MULE_EVERIFY, "%s: signed by key %s, not "
-		    "by the expected key %s", r->path, got, want);
+	if ((rc = verify_keyid(r, sender, err)) != 0)
 		goto out;
-	}
 	if (fstat(r->fd, &st) != 0 ||
 	    (uint64_t)st.st_size != r->info.file_size) {
 		rc = mule_errf(err, MULE_EVERIFY, "%s: the file changed while "
 		    "it was being read", r->path);
 		goto out;
 	}
-	if ((blk = malloc(BUNDLE_BLOCK)) == NULL) {
+	end = r->info.file_size - SIG_LEN;
+	if ((rc = verify_blocks(r, end, err)) != 0)
+		goto out;
+	if ((blk = malloc(r->blocksize)) == NULL) {
 		rc = mule_errf(err, MULE_ENOMEM, "out of memory");
 		goto out;
 	}
 	sig_init(&sc);
-	end = r->info.file_size - SIG_LEN;
-	for (off = 0; off < end; off += n) {
-		n = end - off < BUNDLE_BLOCK ? (size_t)(end - off) :
-		    BUNDLE_BLOCK;
+	for (i = 0, off = 0; off < end; off += n, i++) {
+		n = end - off < r->blocksize ? (size_t)(end - off) :
+		    r->blocksize;
 		if ((rc = file_read_exact_at(r->fd, blk, n, off, r->path,
 		    err)) != 0) {
-			if (rc == MULE_EINCOMPLETE)
-				rc = mule_errf(err, MULE_EVERIFY, "%s: the file "
-				    "shrank while it was being read", r->path);
+			rc = verify_short(r, rc, err);
 			goto out;
 		}
 		/* The header we parsed must be the header we verify. */
@@ -326,15 +356,14 @@ bundle_verify(struct bundle_reader *r, const struct ident_pub *sender,
 			goto out;
 		}
 		sig_update(&sc, blk, n);
+		crypto_generichash(r->blockhash[i], BLOCK_HASH_LEN, blk, n,
+		    NULL, 0);
 	}
 	if ((rc = file_read_exact_at(r->fd, sig, SIG_LEN, end, r->path,
 	    err)) != 0) {
-		if (rc == MULE_EINCOMPLETE)
-			rc = mule_errf(err, MULE_EVERIFY, "%s: the file shrank "
-			    "while it was being read", r->path);
+		rc = verify_short(r, rc, err);
 		goto out;
 	}
-	sig_digest(&sc, r->digest);
 	if (sig_verify(&sc, sender, sig) != 0) {
 		rc = mule_errf(err, MULE_EVERIFY, "%s: bad signature: the "
 		    "bundle was altered or truncated, or not signed by this "
@@ -358,13 +387,44 @@ pt_out(void *arg, const uint8_t *p, size_t n)
 	return buf_put(&s->pt, p, n);
 }
 
+/* Opens the file key sealed to `me` and starts decrypting. */
+static int
+source_decrypt_init(struct payload_source *s, const struct ident_secret *me,
+    char *err)
+{
+	const struct bundle_reader *r = s->r;
+	char kid[2 * IDENT_KEYID_LEN + 1];
+	const uint8_t *kb = NULL;
+	size_t i;
+	int rc;
+
+	if (me == NULL)
+		return mule_errf(err, MULE_EINVAL, "%s: a key is needed to "
+		    "decrypt the bundle", r->path);
+	for (i = 0; i < r->info.nrecipients; i++)
+		if (memcmp(r->info.recipient_keys[i], me->pub.key_id,
+		    IDENT_KEYID_LEN) == 0)
+			kb = r->hdr + BUNDLE_FIXED_HDR + i * BUNDLE_RECIP_LEN +
+			    IDENT_KEYID_LEN;
+	hex_encode(kid, me->pub.key_id, IDENT_KEYID_LEN);
+	if (kb == NULL)
+		return mule_errf(err, MULE_ENOTRECIPIENT, "%s: not addressed "
+		    "to this site (key %s)", r->path, kid);
+	if ((rc = seal_dec_init(&s->dec, me, kb, pt_out, s)) != 0)
+		return mule_errf(err, rc, "%s: cannot open the file key sealed "
+		    "to key %s: %s", r->path, kid, mule_strerror(rc));
+	s->dec_live = 1;
+	if ((rc = seal_dec_header(&s->dec, r->hdr + r->hdrlen -
+	    SEAL_HEADER_LEN)) != 0)
+		return mule_errf(err, rc, "%s: bad encryption header: %s",
+		    r->path, mule_strerror(rc));
+	return 0;
+}
+
 int
 payload_source_open(struct payload_source *s, struct bundle_reader *r,
     const struct ident_secret *me, char *err)
 {
-	char kid[2 * IDENT_KEYID_LEN + 1];
-	size_t i;
-	const uint8_t *kb = NULL;
 	int rc = MULE_EINTERNAL;
 
 	memset(s, 0, sizeof(*s));
@@ -377,45 +437,13 @@ payload_source_open(struct payload_source *s, struct bundle_reader *r,
 		goto out;
 	}
 	s->encrypted = r->info.encrypted;
-	s->off = r->hdrlen;
 	s->end = r->info.file_size - SIG_LEN;
-	sig_init(&s->sc);
-	sig_update(&s->sc, r->hdr, r->hdrlen);
-	if ((s->blk = malloc(SEAL_CHUNK + SEAL_ABYTES)) == NULL) {
+	if ((s->blk = malloc(r->blocksize)) == NULL) {
 		rc = mule_errf(err, MULE_ENOMEM, "out of memory");
 		goto out;
 	}
-	if (s->encrypted) {
-		if (me == NULL) {
-			rc = mule_errf(err, MULE_EINVAL, "%s: a key is needed to "
-			    "decrypt the bundle", r->path);
-			goto out;
-		}
-		for (i = 0; i < r->info.nrecipients; i++)
-			if (memcmp(r->info.recipient_keys[i], me->pub.key_id,
-			    IDENT_KEYID_LEN) == 0)
-				kb = r->hdr + BUNDLE_FIXED_HDR +
-				    i * BUNDLE_RECIP_LEN + IDENT_KEYID_LEN;
-		hex_encode(kid, me->pub.key_id, IDENT_KEYID_LEN);
-		if (kb == NULL) {
-			rc = mule_errf(err, MULE_ENOTRECIPIENT, "%s: not "
-			    "addressed to this site (key %s)", r->path, kid);
-			goto out;
-		}
-		if ((rc = seal_dec_init(&s->dec, me, kb, pt_out, s)) != 0) {
-			rc = mule_errf(err, rc, "%s: cannot open the file key "
-			    "sealed to key %s: %s", r->path, kid,
-			    mule_strerror(rc));
-			goto out;
-		}
-		s->dec_live = 1;
-		if ((rc = seal_dec_header(&s->dec, r->hdr + r->hdrlen -
-		    SEAL_HEADER_LEN)) != 0) {
-			rc = mule_errf(err, rc, "%s: bad encryption header: %s",
-			    r->path, mule_strerror(rc));
-			goto out;
-		}
-	}
+	if (s->encrypted && (rc = source_decrypt_init(s, me, err)) != 0)
+		goto out;
 	rc = 0;
 out:
 	if (rc != 0)
@@ -423,50 +451,78 @@ out:
 	return rc;
 }
 
+/*
+ * Reads the next block into s->blk and checks it against the hash
+ * bundle_verify kept; the payload starts after the header, inside block
+ * 0.  *more is 0 when all blocks have been read.
+ */
 static int
-source_read(struct payload_source *s, size_t max, size_t *n, char *err)
+source_block(struct payload_source *s, int *more, char *err)
 {
-	size_t want = s->end - s->off < max ? (size_t)(s->end - s->off) : max;
+	struct bundle_reader *r = s->r;
+	uint8_t h[BLOCK_HASH_LEN];
+	uint64_t off = s->next * r->blocksize;
+	size_t n;
 	int rc;
 
-	if ((rc = file_read_exact_at(s->r->fd, s->blk, want, s->off,
-	    s->r->path, err)) != 0) {
+	*more = 0;
+	if (off >= s->end || s->next >= r->nblocks)
+		return 0;
+	n = s->end - off < r->blocksize ? (size_t)(s->end - off) :
+	    r->blocksize;
+	if ((rc = file_read_exact_at(r->fd, s->blk, n, off, r->path,
+	    err)) != 0) {
 		if (rc == MULE_EINCOMPLETE)
 			rc = mule_errf(err, MULE_EVERIFY, "%s: the file changed "
-			    "after it was verified", s->r->path);
+			    "after it was verified", r->path);
 		return rc;
 	}
-	sig_update(&s->sc, s->blk, want);
-	s->off += want;
-	*n = want;
+	crypto_generichash(h, sizeof(h), s->blk, n, NULL, 0);
+	if (sodium_memcmp(h, r->blockhash[s->next], BLOCK_HASH_LEN) != 0)
+		return mule_errf(err, MULE_EVERIFY, "%s: the file changed after "
+		    "it was verified (bytes %" PRIu64 " to %" PRIu64 " differ "
+		    "now; they were not used)", r->path, off, off + n);
+	s->blen = n;
+	s->bpos = s->next == 0 ? r->hdrlen : 0;
+	s->next++;
+	*more = 1;
 	return 0;
 }
 
-int
-payload_source_next(struct payload_source *s, const uint8_t **p, size_t *n,
-    char *err)
+/*
+ * Up to `max` verified payload bytes at *p (*n == 0 at the end of the
+ * signed bytes).
+ */
+static int
+source_take(struct payload_source *s, size_t max, const uint8_t **p,
+    size_t *n, char *err)
 {
-	size_t got;
+	int rc, more = 1;
+
+	while (s->bpos >= s->blen && more)
+		if ((rc = source_block(s, &more, err)) != 0)
+			return rc;
+	*p = s->blk + s->bpos;
+	*n = s->blen - s->bpos < max ? s->blen - s->bpos : max;
+	if (!more)
+		*n = 0;
+	s->bpos += *n;
+	return 0;
+}
+
+/* The next plaintext of an encrypted payload into s->pt. */
+static int
+source_decrypt(struct payload_source *s, char *err)
+{
+	const uint8_t *p;
+	size_t n;
 	int rc;
 
-	if (!s->encrypted) {
-		if (s->off >= s->end) {
-			*p = s->blk;
-			*n = 0;
-			return 0;
-		}
-		if ((rc = source_read(s, BUNDLE_BLOCK, &got, err)) != 0)
-			return rc;
-		*p = s->blk;
-		*n = got;
-		return 0;
-	}
-	if (s->pt_given) {
-		buf_reset(&s->pt);
-		s->pt_given = 0;
-	}
 	while (s->pt.len == 0) {
-		if (s->off >= s->end) {
+		if ((rc = source_take(s, SEAL_CHUNK + SEAL_ABYTES, &p, &n,
+		    err)) != 0)
+			return rc;
+		if (n == 0) {
 			if (s->final_done)
 				break;
 			s->final_done = 1;
@@ -476,13 +532,27 @@ payload_source_next(struct payload_source *s, const uint8_t **p, size_t *n,
 				    "payload is truncated" : "decryption failed");
 			continue;
 		}
-		if ((rc = source_read(s, SEAL_CHUNK + SEAL_ABYTES, &got,
-		    err)) != 0)
-			return rc;
-		if ((rc = seal_dec_update(&s->dec, s->blk, got)) != 0)
+		if ((rc = seal_dec_update(&s->dec, p, n)) != 0)
 			return mule_errf(err, rc, "%s: decryption failed: %s",
 			    s->r->path, mule_strerror(rc));
 	}
+	return 0;
+}
+
+int
+payload_source_next(struct payload_source *s, const uint8_t **p, size_t *n,
+    char *err)
+{
+	int rc;
+
+	if (!s->encrypted)
+		return source_take(s, SIZE_MAX, p, n, err);
+	if (s->pt_given) {
+		buf_reset(&s->pt);
+		s->pt_given = 0;
+	}
+	if ((rc = source_decrypt(s, err)) != 0)
+		return rc;
 	s->pt_given = 1;
 	*p = s->pt.len ? s->pt.d : s->blk;
 	*n = s->pt.len;
@@ -492,7 +562,6 @@ payload_source_next(struct payload_source *s, const uint8_t **p, size_t *n,
 int
 payload_source_finish(struct payload_source *s, char *err)
 {
-	uint8_t d[SIG_HASH_LEN];
 	const uint8_t *p;
 	size_t n;
 	int rc;
@@ -501,10 +570,6 @@ payload_source_finish(struct payload_source *s, char *err)
 		if ((rc = payload_source_next(s, &p, &n, err)) != 0)
 			return rc;
 	} while (n > 0);
-	sig_digest(&s->sc, d);
-	if (sodium_memcmp(d, s->r->digest, SIG_HASH_LEN) != 0)
-		return mule_errf(err, MULE_EVERIFY, "%s: the file changed after "
-		    "it was verified", s->r->path);
 	return 0;
 }
 
@@ -517,6 +582,5 @@ payload_source_release(struct payload_source *s)
 		seal_dec_release(&s->dec);
 	buf_release_wipe(&s->pt);
 	free(s->blk);
-	sodium_memzero(&s->sc, sizeof(s->sc));
 	memset(s, 0, sizeof(*s));
 }

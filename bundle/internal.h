@@ -57,6 +57,18 @@ int envelope_parse(const uint8_t *p, size_t n, struct bundle_info *info,
 int envelope_encode(struct buf *b, const struct bundle_info *info,
     const uint8_t (*keyboxes)[SEAL_KEYBOX_LEN], const uint8_t *sealhdr);
 
+/*
+ * Parse only verified bytes: bundle_verify hashes the signed bytes in
+ * blocks of `blocksize` (BUNDLE_BLOCK, doubled until there are at most
+ * BUNDLE_MAX_BLOCKS of them) and keeps each block's BLAKE2b-256; the
+ * payload source reads whole blocks again and hands out none whose hash
+ * differs.  Storage that returns other bytes on the second read is thus
+ * refused before any changed byte is decrypted or parsed, with at most
+ * BUNDLE_MAX_BLOCKS * BLOCK_HASH_LEN bytes (2 MiB) of memory and no copy.
+ */
+#define BUNDLE_MAX_BLOCKS 65536
+#define BLOCK_HASH_LEN 32
+
 /* What the reader keeps; the public struct bundle_reader. */
 struct bundle_reader {
 	int fd;
@@ -66,27 +78,28 @@ struct bundle_reader {
 	size_t hdrlen;
 	uint64_t payload_len;
 	int verified;
-	uint8_t digest[SIG_HASH_LEN];	/* of the signed bytes */
+	size_t blocksize;		/* bytes per verified block */
+	uint64_t nblocks;
+	uint8_t (*blockhash)[BLOCK_HASH_LEN];	/* per block, from verify */
 };
 
 /*
- * A pull source of payload plaintext: reads the payload after the
- * header, decrypts it chunk by chunk when encrypted, and re-hashes the
- * signed bytes so payload_source_finish can tell if the file changed
- * after bundle_verify.
+ * A pull source of payload plaintext: reads the payload after the header
+ * block by block, hands out (or decrypts) a block only once its hash is
+ * the one bundle_verify saw, and so never a byte that was not verified.
  */
 struct payload_source {
 	struct bundle_reader *r;
-	uint64_t off, end;		/* file offsets */
-	struct sig_ctx sc;		/* re-hash of the signed bytes */
+	uint64_t end;			/* end of the signed bytes */
+	uint64_t next;			/* next block to read */
 	int encrypted;
 	int dec_live;
 	int final_done;
 	struct seal_dec dec;
 	struct buf pt;			/* decrypted plaintext waiting */
 	int pt_given;			/* pt was handed out: reset it */
-	uint8_t *blk;
-	int code;			/* error from the out callback */
+	uint8_t *blk;			/* the current verified block */
+	size_t blen, bpos;		/* its length, bytes handed on */
 };
 
 /* `me` may be NULL for an unencrypted bundle. */
@@ -95,7 +108,10 @@ int payload_source_open(struct payload_source *s, struct bundle_reader *r,
 /* Next piece of plaintext; *n == 0 at the end.  Valid until next call. */
 int payload_source_next(struct payload_source *s, const uint8_t **p,
     size_t *n, char *err);
-/* Reads what is left, ends decryption, checks the re-hash. */
+/*
+ * Reads what is left (each block checked as well) and ends decryption.
+ * MULE_EVERIFY when a block read now differs from the verified one.
+ */
 int payload_source_finish(struct payload_source *s, char *err);
 void payload_source_release(struct payload_source *s);
 

@@ -24,6 +24,7 @@
 #include <isa-l/erasure_code.h>
 #include <sodium.h>
 
+#include "bundle/internal.h"
 #include "bundle/parts.h"
 #include "core/buf.h"
 #include "core/error.h"
@@ -683,6 +684,58 @@ out:
 	free(h1);
 	free(h2);
 	split_release(&s);
+	return r;
+}
+
+/* forward: defined with joining */
+static int check_payload(int fd, const char *path,
+    const struct part_info *info, uint8_t *buf, char *err);
+
+int
+parts_read_bundle_head(const char *path, struct part_info *pi,
+    struct bundle_info *bi, char *err)
+{
+	struct stat st;
+	uint8_t *buf = NULL;
+	size_t n, hdrlen = 0;
+	int fd = -1, r = MULE_EINTERNAL;
+
+	if ((r = file_open_regular(path, &fd, &st, err)) != 0 ||
+	    (r = header_fd(fd, path, pi, err)) != 0)
+		goto out;
+	if (pi->index != 0) {
+		r = mule_errf(err, MULE_ENOTFOUND, "%s is not data part 1 of "
+		    "its bundle", path);
+		goto out;
+	}
+	if ((buf = malloc(PARTS_STRIPE)) == NULL) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = check_payload(fd, path, pi, buf, err)) != 0)
+		goto out;
+	/* The header is at most BUNDLE_MAX_HEADER <= PARTS_STRIPE bytes. */
+	n = (size_t)min_u64(min_u64(pi->payload_len, pi->bundle_size),
+	    min_u64(BUNDLE_MAX_HEADER, PARTS_STRIPE));
+	memset(bi, 0, sizeof(*bi));
+	if ((r = file_read_exact_at(fd, buf, n, PARTS_HEADER_LEN, path,
+	    err)) != 0)
+		goto out;
+	if ((r = envelope_parse(buf, n, bi, &hdrlen, err)) != 0) {
+		mule_errprefix(err, r, "%s: its payload does not start with "
+		    "a bundle header", path);
+		goto out;
+	}
+	if (memcmp(bi->bundle_id, pi->bundle_id, PARTS_ID_LEN) != 0) {
+		r = mule_errf(err, MULE_EFORMAT, "%s: the bundle in it has "
+		    "another id than its part header names", path);
+		goto out;
+	}
+	r = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
 	return r;
 }
 

@@ -31,6 +31,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bundle/bundle.h"
+
 #define PARTS_MAGIC "MULEPART"
 #define PARTS_MAGIC_LEN 8
 #define PARTS_VERSION 1
@@ -108,6 +110,22 @@ int parts_parse_header(const uint8_t *p, size_t n, struct part_info *out,
  * payload is not read (parts_status_compute with `verify` does that).
  */
 int parts_read_header(const char *path, struct part_info *out, char *err);
+
+/*
+ * What data part 1 (index 0) at `path` says of its bundle: its part
+ * header in *pi, and the bundle's outer header (bundle/bundle.h: sender,
+ * recipients' key ids; file_size 0), which the first bytes of its payload
+ * are, in *bi.  The payload is hashed first, so a damaged part says
+ * nothing; still, nothing here is signed: this tells what the part
+ * claims, not who made it.  Errors: those of parts_read_header;
+ * MULE_ENOTFOUND for another part than data part 1; MULE_EVERIFY when
+ * the payload does not match its hash (a damaged part); MULE_EINCOMPLETE
+ * when the payload ends before the outer header does (parts smaller than
+ * the header); MULE_EFORMAT when the payload does not start with a bundle
+ * header of this bundle id.
+ */
+int parts_read_bundle_head(const char *path, struct part_info *pi,
+    struct bundle_info *bi, char *err);
 
 /*
  * How a bundle of `bundle_size` bytes splits into volumes of at most

@@ -29,17 +29,8 @@ bundle_read(struct bundle_reader *r, const struct ident_secret *me,
 		goto out;
 	memset(&o, 0, sizeof(o));
 	o.require_zstd = 1;
+	/* Every byte it parses was checked against the verified blocks. */
 	if ((rc = container_read(source_next, &s, &o, sink, err)) != 0) {
-		/* A file changed under us explains any parse error. */
-		if (rc != MULE_EVERIFY && r->info.encrypted == 0) {
-			char e2[MULE_ERRLEN];
-
-			if (payload_source_finish(&s, e2) == MULE_EVERIFY) {
-				if (err != NULL)
-					memcpy(err, e2, sizeof(e2));
-				rc = MULE_EVERIFY;
-			}
-		}
 		if (err != NULL && strncmp(err, r->path, strlen(r->path)) != 0)
 			rc = mule_errprefix(err, rc, "%s", r->path);
 		goto out;

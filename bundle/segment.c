@@ -401,7 +401,7 @@ row_check(const struct segment_enc *e, const struct rowchange *rc,
  */
 static int
 cell_put(struct segment_enc *e, struct buf *b, const struct cell *c,
-    int alive)
+    int alive, int gone)
 {
 	struct stamp st;
 	uint32_t k;
@@ -411,9 +411,14 @@ cell_put(struct segment_enc *e, struct buf *b, const struct cell *c,
 		return MULE_ETOOLARGE;
 	if (c->has_base == CELL_BASE_SELF && (!alive || c->st.lamport != 0))
 		return MULE_EINVAL;	/* only a baseline value is its own base */
+	if (c->has_base == CELL_BASE_ROW && (alive ? c->st.lamport == 0 :
+	    !gone))
+		return MULE_EINVAL;	/* an edit of a named incarnation only */
 	if ((r = buf_put_varint(b, ((uint64_t)c->col << 3) |
-	    ((uint64_t)(c->has_base == CELL_BASE_SELF) << 2) |
-	    ((uint64_t)(c->has_base == CELL_BASE_HASH) << 1) |
+	    ((uint64_t)(c->has_base == CELL_BASE_SELF ||
+	    c->has_base == CELL_BASE_ROW) << 2) |
+	    ((uint64_t)(c->has_base == CELL_BASE_HASH ||
+	    c->has_base == CELL_BASE_ROW) << 1) |
 	    (c->nctx != 0))) != 0)
 		return r;
 	if (alive && ((r = value_put(b, &c->v)) != 0 ||
@@ -448,16 +453,24 @@ segment_enc_row(struct segment_enc *e, const struct rowchange *rc,
 	buf_reset(b);
 	for (i = 0; i < rc->npk && r == 0; i++)
 		r = value_put(b, &rc->pk[i]);
-	/* The row hash travels only with full rows: only they can be checked. */
-	full = rc->cl % 2 == 1 && rc->ncells == e->h.ncols;
+	/*
+	 * The row hash travels only with full rows: only they can be checked.
+	 * In a deletion the bit says that the deleted incarnation follows.
+	 */
+	full = rc->cl % 2 == 1 ? rc->ncells == e->h.ncols : rc->has_gone != 0;
 	if (r == 0)
 		r = buf_put_varint(b, (rc->cl << 1) | full);
 	if (r == 0)
 		r = stamp_put(e, b, &rc->cl_stamp);
+	if (r == 0 && rc->cl % 2 == 0 && full)
+		r = stamp_put(e, b, &rc->gone);
 	if (r == 0)
 		r = buf_put_varint(b, rc->ncells);
 	for (i = 0; i < rc->ncells && r == 0; i++)
-		r = cell_put(e, b, &rc->cells[i], rc->cl % 2 == 1);
+		r = cell_put(e, b, &rc->cells[i], rc->cl % 2 == 1,
+		    rc->cl % 2 == 0 && full);
+	if (rc->cl % 2 == 0)
+		full = 0;
 	if (r == 0 && full)
 		r = buf_put(b, rc->hash, ROW_HASH_LEN);
 	if (r != 0) {
@@ -790,7 +803,8 @@ ctx_get(struct segment_dec *d, uint64_t n)
 
 /* Cell i of the current row; `alive`: it carries a value and a stamp. */
 static int
-cell_get(struct segment_dec *d, uint32_t i, int alive, const char **what)
+cell_get(struct segment_dec *d, uint32_t i, int alive, int gone,
+    const char **what)
 {
 	struct cell *c = &d->cells[i];
 	uint64_t v, n = 0;
@@ -804,10 +818,10 @@ cell_get(struct segment_dec *d, uint32_t i, int alive, const char **what)
 	if (i > 0 && (v >> 3) <= d->cells[i - 1].col)
 		return MULE_EFORMAT;
 	c->col = (uint32_t)(v >> 3);
-	if ((v & 6) == 6 || ((v & 4) && !alive))
-		return MULE_EFORMAT;
-	c->has_base = (v & 4) ? CELL_BASE_SELF : (v & 2) ? CELL_BASE_HASH :
-	    CELL_BASE_NONE;
+	if ((v & 4) && !alive && ((v & 6) != 6 || !gone))
+		return MULE_EFORMAT;	/* a deletion: a row base if named */
+	c->has_base = (v & 6) == 6 ? CELL_BASE_ROW : (v & 4) ? CELL_BASE_SELF :
+	    (v & 2) ? CELL_BASE_HASH : CELL_BASE_NONE;
 	*what = "cell value";
 	if (alive && (r = value_get(&d->b, 0, &c->v)) != 0)
 		return r;
@@ -815,7 +829,8 @@ cell_get(struct segment_dec *d, uint32_t i, int alive, const char **what)
 	if (alive && (r = stamp_get(d, &c->st)) != 0)
 		return r;
 	*what = "cell base";
-	if (c->has_base == CELL_BASE_SELF && c->st.lamport != 0)
+	if ((c->has_base == CELL_BASE_SELF && c->st.lamport != 0) ||
+	    (c->has_base == CELL_BASE_ROW && alive && c->st.lamport == 0))
 		return MULE_EFORMAT;
 	if (c->has_base == CELL_BASE_HASH &&
 	    (r = buf_get_u32(&d->b, &c->base)) != 0)
@@ -864,13 +879,21 @@ segment_dec_next(struct segment_dec *d, const struct rowchange **out,
 		goto bad;
 	rc->cl = v >> 1;
 	full = (int)(v & 1);
-	if (rc->cl == 0 || (full && rc->cl % 2 == 0)) {
+	if (rc->cl == 0) {
 		r = MULE_EFORMAT;
 		goto bad;
 	}
 	what = "stamp";
 	if ((r = stamp_get(d, &rc->cl_stamp)) != 0)
 		goto bad;
+	/* In a deletion the bit says that the deleted incarnation follows. */
+	rc->has_gone = rc->cl % 2 == 0 && full;
+	memset(&rc->gone, 0, sizeof(rc->gone));
+	what = "deleted incarnation";
+	if (rc->has_gone && (r = stamp_get(d, &rc->gone)) != 0)
+		goto bad;
+	if (rc->has_gone)
+		full = 0;
 	what = "cell count";
 	if ((r = buf_get_varint_max(&d->b, d->h.ncols, &v)) != 0) {
 		if (r == MULE_ETOOLARGE)
@@ -884,7 +907,8 @@ segment_dec_next(struct segment_dec *d, const struct rowchange **out,
 	}
 	d->nctx = 0;
 	for (i = 0; i < rc->ncells; i++)
-		if ((r = cell_get(d, i, rc->cl % 2 == 1, &what)) != 0)
+		if ((r = cell_get(d, i, rc->cl % 2 == 1, rc->has_gone,
+		    &what)) != 0)
 			goto bad;
 	/* The pool is complete: point each cell at its entries. */
 	for (i = 0, k = 0; i < rc->ncells; k += rc->cells[i].nctx, i++)

@@ -10,11 +10,13 @@
 #include "cli/commands.h"
 #include "core/strb.h"
 #include "transports/mailbox.h"
+#include "transports/spool.h"
 
 /*
  * Checks a setting: what a peer may bring (tables.accept-new, the limits
- * of a peer's migration) here, the mail
- * settings in xport_mail_config_check.  *norm: a normalized value or NULL.
+ * of a peer's migration) here, the spool's in xport_spool_config_check,
+ * the mail settings in xport_mail_config_check.  *norm: a normalized
+ * value or NULL.
  */
 static int
 config_check(const char *key, const char *value, char **norm, char *err)
@@ -28,6 +30,10 @@ config_check(const char *key, const char *value, char **norm, char *err)
 			return mule_errf(err, MULE_EINVAL, "tables.accept-new "
 			    "is yes or no, not '%s'", value);
 		return 0;
+	}
+	if (strncmp(key, "spool.", 6) == 0) {
+		*norm = NULL;
+		return xport_spool_config_check(key, value, err);
 	}
 	if (strcmp(key, "migration.max-seconds") != 0 &&
 	    strcmp(key, "migration.max-memory") != 0)

@@ -64,18 +64,23 @@ const struct cli_cmd cli_commands[] = {
 	  "skipped and counted).  Each bundle is applied in one transaction,\n"
 	  "after recording local edits; applying one twice changes nothing.\n"
 	  "Parts (*.mule-part) wait in DB.mule-spool until enough of them\n"
-	  "are here, from any number of directories and runs; ISO images are\n"
-	  "read directly, and so are .eml files holding a mule message.  Exit\n"
-	  "status 3 when a bundle fails verification.\n\n"
+	  "are here, from any number of directories and runs (within\n"
+	  "spool.max-size; bundles for other sites or from strangers are\n"
+	  "refused by their first part; incomplete ones go after\n"
+	  "spool.expire-days).  ISO images are read directly, and so are\n"
+	  ".eml files holding a mule message.  Exit status 3 when a bundle\n"
+	  "fails verification.\n\n"
 	  "  -n, --dry-run     say what would change; change nothing\n"
 	  "  --mail            also fetch the mule messages for this site from\n"
 	  "                    mail.inbox (see 'mule config'); other mail is\n"
 	  "                    left alone; with mail.after-fetch delete, the\n"
-	  "                    messages applied (or spooled) are deleted\n" },
+	  "                    messages applied (or spooled) are deleted;\n"
+	  "                    those the spool refused stay\n" },
 	{ "status", cmd_status, "status [--json]",
 	  "Shows unrecorded changes per tracked table, and per peer the last\n"
 	  "bundle sent and received and whether it has acknowledged\n"
-	  "everything this site knows; and the number of conflicts.\n\n"
+	  "everything this site knows; the number of conflicts; and the\n"
+	  "incomplete bundles in the spool, with the age of each.\n\n"
 	  "  --json        one JSON object\n" },
 	{ "verify", cmd_verify, "verify PATH",
 	  "Checks a bundle's signature against the sender's trusted key and\n"
@@ -134,7 +139,8 @@ const struct cli_cmd cli_commands[] = {
 	  "it (the value is checked first).  Passwords never go on the command\n"
 	  "line: mail.password-file names a file holding one.\n\n"
 	  "  mail.smtp          smtp://HOST[:PORT] or smtps://HOST[:PORT]\n"
-	  "  mail.starttls      yes or no: STARTTLS on smtp:// (default no)\n"
+	  "  mail.starttls      yes or no: STARTTLS on smtp://, imap://, pop3://\n"
+	  "                     before logging in, required (default no)\n"
 	  "  mail.from          From address of mule's messages\n"
 	  "  mail.user          login for SMTP AUTH and for the inbox when its\n"
 	  "                     URL names no user\n"
@@ -147,7 +153,10 @@ const struct cli_cmd cli_commands[] = {
 	  "  mail.after-fetch   keep or delete applied messages (default keep)\n"
 	  "  mail.ca-file       PEM file of the certificates trusted to sign\n"
 	  "                     the servers' TLS certificates (default: the\n"
-	  "                     system's); stored absolute\n\n"
+	  "                     system's); stored absolute\n"
+	  "  mail.allow-cleartext-password\n"
+	  "                     yes or no: send the password without TLS\n"
+	  "                     (default no: refused; for a trusted network)\n\n"
 	  "  --unset KEY        remove a setting\n"
 	  "  --json             JSON output\n" },
 	{ "schema", cmd_schema,

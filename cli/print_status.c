@@ -1,5 +1,6 @@
 /* cli/print_status.c — what 'mule status' shows, as text or JSON. */
 #include <stdio.h>
+#include <time.h>
 
 #include "cli/cli.h"
 #include "cli/commands.h"
@@ -96,24 +97,44 @@ text_peer(const struct sync_peer_status *p)
 		    (unsigned long long)p->behind, p->behind == 1 ? "" : "s");
 }
 
-/* Bundles whose parts wait in the spool, and what is missing. */
+/* How long ago `since` was, as people say it: "3 days", "5 hours". */
+static void
+age_text(time_t since, char out[32])
+{
+	long long s = (long long)(time(NULL) - since);
+
+	if (s < 0)
+		s = 0;
+	if (s >= 2 * 86400)
+		snprintf(out, 32, "%lld days", s / 86400);
+	else if (s >= 2 * 3600)
+		snprintf(out, 32, "%lld hours", s / 3600);
+	else
+		snprintf(out, 32, "%lld minutes", s / 60);
+}
+
+/* Bundles whose parts wait in the spool, what is missing, since when. */
 static void
 print_spool(const struct xport_spool_group *v, size_t n, int json)
 {
+	char age[32];
 	size_t i;
 
 	for (i = 0; i < n; i++) {
+		age_text(v[i].since, age);
 		if (json)
 			printf("%s{\"bundle\":\"%s\",\"have\":\"%s\","
-			    "\"missing\":\"%s\",\"needed\":%u}", i ? "," : "",
-			    v[i].id, v[i].have ? v[i].have : "",
-			    v[i].missing ? v[i].missing : "", v[i].nneeded);
+			    "\"missing\":\"%s\",\"needed\":%u,"
+			    "\"since\":%lld}", i ? "," : "", v[i].id,
+			    v[i].have ? v[i].have : "",
+			    v[i].missing ? v[i].missing : "", v[i].nneeded,
+			    (long long)v[i].since);
 		else
 			printf("incomplete bundle %.12s…: have %s; missing %s; "
-			    "%u more part%s needed\n", v[i].id,
-			    v[i].have ? v[i].have : "-",
+			    "%u more part%s needed; its first part came %s "
+			    "ago\n", v[i].id, v[i].have ? v[i].have : "-",
 			    v[i].missing ? v[i].missing : "-", v[i].nneeded,
-			    v[i].nneeded == 1 ? "" : "s");
+			    v[i].nneeded == 1 ? "" : "s", age);
 	}
 }
 

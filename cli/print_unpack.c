@@ -64,6 +64,13 @@ unpack_event(void *arg, const struct sync_input_event *ev)
 		    j->ndata, j->have ? j->have : "-",
 		    j->missing ? j->missing : "-", j->nneeded);
 		break;
+	case SYNC_INPUT_EXPIRED:
+		printf("bundle %.12s…: removed from the spool, incomplete "
+		    "after %u days or more (spool.expire-days); it had %s of "
+		    "its %u data parts\n", ev->group->id, ev->days,
+		    ev->group->have != NULL && ev->group->have[0] != '\0' ?
+		    ev->group->have : "none", ev->group->ndata);
+		break;
 	case SYNC_INPUT_REBUILT:
 		if (j->ngood < j->ndata + j->nparity)
 			printf("bundle %.12s…: rebuilt from %u of its %u "
@@ -101,6 +108,10 @@ unpack_totals(const struct sync_inputs_result *s, int gathered, int rc)
 	if (gathered && s->skipped > 0)
 		printf("skipped %zu bundle%s addressed to other sites\n",
 		    s->skipped, s->skipped == 1 ? "" : "s");
+	if (gathered && s->skipped_parts > 0)
+		printf("left %zu part%s of bundles addressed to other sites "
+		    "(not spooled)\n", s->skipped_parts,
+		    s->skipped_parts == 1 ? "" : "s");
 	/* Closing the inbox failed: said always; it decides the exit status
 	 * only after a gathered run (else the gathering error does). */
 	if (s->had_mail && s->mail_code != 0 &&

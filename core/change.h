@@ -83,20 +83,27 @@ struct cell {
 };
 
 /*
- * has_base: CELL_BASE_NONE; CELL_BASE_HASH, `base` holds it; or
- * CELL_BASE_SELF, the base is the cell's own value (a baseline value sent
- * with its row; the receiver hashes the value, nothing else travels).
+ * has_base: CELL_BASE_NONE; CELL_BASE_HASH, `base` holds it; CELL_BASE_SELF,
+ * the base is the cell's own value, the original baseline of the row's
+ * incarnation (a baseline value sent with its row; the receiver hashes
+ * the value, nothing else travels); or CELL_BASE_ROW, the base is the
+ * original baseline of the incarnation the row's existence stamp names
+ * (in a deletion: its `gone`): a receiver holding that incarnation knows
+ * it, nothing travels (docs/state.md "Baselines").
  */
 enum cell_base {
 	CELL_BASE_NONE = 0,
 	CELL_BASE_HASH = 1,
 	CELL_BASE_SELF = 2,
+	CELL_BASE_ROW = 3,
 };
 
 /*
  * One row change.  `pk` has one value per primary-key column (in the
  * segment's pk order).  `cl` is the causal length (odd: alive, even:
- * deleted).  `cl_stamp` orders the row's existence change.  `hash` is the
+ * deleted).  `cl_stamp` orders the row's existence change.  In a deletion,
+ * with has_gone, `gone` is the existence stamp of the incarnation it
+ * deleted (what its cells' CELL_BASE_ROW refer to).  `hash` is the
  * sender's content hash of the whole row after the change (all zero for a
  * deleted row).
  */
@@ -105,6 +112,8 @@ struct rowchange {
 	struct mval *pk;
 	uint64_t cl;
 	struct stamp cl_stamp;
+	int has_gone;
+	struct stamp gone;
 	uint32_t ncells;
 	struct cell *cells;
 	uint8_t hash[ROW_HASH_LEN];

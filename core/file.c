@@ -1,6 +1,8 @@
 /* core/file.c — safe writes and bounded reads (see file.h). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,7 +204,7 @@ safefile_open(struct safefile *sf, const char *path, mode_t mode,
 		goto out;
 	}
 	base = basename(copy);
-	strb_addf(&sb, "%s/.%s.XXXXXX", dir, base);
+	strb_addf(&sb, "%s/.%s.%ld.XXXXXX", dir, base, (long)getpid());
 	if (strb_error(&sb)) {
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
 		goto out;
@@ -444,4 +446,72 @@ file_private_dir(const char *path, char *err)
 		    "by another user, or writable by others); remove it, or "
 		    "make it yours with mode 0700", path);
 	return 0;
+}
+
+int
+file_pid_gone(long pid)
+{
+	if (pid <= 0 || pid == (long)getpid() || (long)(pid_t)pid != pid)
+		return 0;
+	return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+/*
+ * The PID in a safefile temporary's name ".NAME.PID.XXXXXX" whose NAME
+ * starts with `prefix` and ends with `suffix`; 0 when it is not one.
+ */
+static long
+temp_pid(const char *name, const char *prefix, const char *suffix)
+{
+	size_t n = strlen(name), np = strlen(prefix), ns = strlen(suffix), i;
+	long pid = 0;
+
+	/* ".", NAME, ".", digits, ".", six characters */
+	if (n < 1 + np + 1 + 1 + 1 + 6 || name[0] != '.' ||
+	    strncmp(name + 1, prefix, np) != 0 || name[n - 7] != '.')
+		return 0;
+	for (i = n - 8; i > 0 && name[i] >= '0' && name[i] <= '9'; i--)
+		;
+	if (i == n - 8 || name[i] != '.' || n - 8 - i > 9 || i < 1 + np ||
+	    i - 1 < ns || strncmp(name + i - ns, suffix, ns) != 0)
+		return 0;
+	for (i++; i < n - 7; i++)
+		pid = pid * 10 + (name[i] - '0');
+	return pid;
+}
+
+int
+file_sweep_temps(const char *dir, const char *prefix, const char *suffix,
+    size_t *removed, char *err)
+{
+	struct dirent *de;
+	struct stat st;
+	struct strb sb;
+	DIR *d;
+	long pid;
+	int r = 0;
+
+	*removed = 0;
+	if ((d = opendir(dir)) == NULL)
+		return errno == ENOENT ? 0 : mule_errf(err,
+		    file_errno_code(errno), "cannot read directory %s: %s", dir,
+		    strerror(errno));
+	strb_init(&sb);
+	while ((de = readdir(d)) != NULL) {
+		if ((pid = temp_pid(de->d_name, prefix, suffix)) == 0 ||
+		    !file_pid_gone(pid))
+			continue;
+		strb_reset(&sb);
+		strb_addf(&sb, "%s/%s", dir, de->d_name);
+		if (strb_error(&sb)) {
+			r = mule_errf(err, MULE_ENOMEM, "out of memory");
+			break;
+		}
+		if (lstat(sb.s, &st) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_uid == geteuid() && unlink(sb.s) == 0)
+			(*removed)++;
+	}
+	closedir(d);
+	strb_release(&sb);
+	return r;
 }

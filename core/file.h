@@ -2,11 +2,13 @@
  * core/file.h — safe file writes and bounded file reads.
  *
  * A safefile writes to a temporary name in the destination's directory
- * (".NAME.XXXXXX"), and on commit fsyncs it, renames it over the
- * destination and fsyncs the directory, so a crash leaves either the old
- * file or the complete new one.  A destination that is a symlink is refused
- * (MULE_ESYMLINK); a full medium is MULE_ENOSPACE; a read-only one
- * MULE_EREADONLY.  On any failure the temporary file is removed.
+ * (".NAME.PID.XXXXXX", PID the writer's process id), and on commit fsyncs
+ * it, renames it over the destination and fsyncs the directory, so a crash
+ * leaves either the old file or the complete new one (and a temporary
+ * that file_sweep_temps recognizes as stale).  A destination that is a
+ * symlink is refused (MULE_ESYMLINK); a full medium is MULE_ENOSPACE; a
+ * read-only one MULE_EREADONLY.  On any failure the temporary file is
+ * removed.
  */
 #ifndef MULE_CORE_FILE_H
 #define MULE_CORE_FILE_H
@@ -106,5 +108,22 @@ int file_exists(const char *path);
  * what is wrong and what to do.
  */
 int file_private_dir(const char *path, char *err);
+
+/*
+ * 1 when no process `pid` runs on this machine (kill(pid, 0) says ESRCH);
+ * 0 for a live one, our own, or a value that is no process id.
+ */
+int file_pid_gone(long pid);
+
+/*
+ * Removes from `dir` what a crash left of safefiles: the temporary files
+ * ".NAME.PID.XXXXXX" whose NAME starts with `prefix` and ends with
+ * `suffix` (either may be ""), whose PID no longer runs (file_pid_gone),
+ * and that are regular files owned by this user.  Finished files are never
+ * touched.  *removed counts the files removed.  0 (also for a missing
+ * directory), or MULE_E* when the directory cannot be read.
+ */
+int file_sweep_temps(const char *dir, const char *prefix, const char *suffix,
+    size_t *removed, char *err);
 
 #endif

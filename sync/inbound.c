@@ -1,6 +1,8 @@
 /* sync/inbound.c — one unpack run over many inputs (see inbound.h). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/hex.h"
@@ -119,6 +121,33 @@ out:
 	strb_release(&label);
 }
 
+/* Bundles that waited in the spool longer than spool.expire-days go. */
+static void
+run_expire(struct run *u)
+{
+	struct xport_spool_group *v = NULL;
+	struct sync_input_event ev;
+	char err[MULE_ERRLEN] = "";
+	size_t i, n = 0;
+	int r;
+
+	if (u->o->dry)
+		return;
+	if ((r = xport_spool_expire(u->in.db, u->in.spool.expire_days,
+	    time(NULL), &v, &n, err)) != 0) {
+		run_failed(u, NULL, r, err);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		memset(&ev, 0, sizeof(ev));
+		ev.kind = SYNC_INPUT_EXPIRED;
+		ev.group = &v[i];
+		ev.days = u->in.spool.expire_days;
+		u->o->event(u->o->arg, &ev);
+	}
+	xport_spool_status_free(v, n);
+}
+
 /* Applies the inputs in order; parts go to the spool, then the groups
  * they complete are applied. */
 static void
@@ -129,11 +158,16 @@ run_all(struct run *u)
 	size_t i;
 	int r;
 
+	run_expire(u);
 	for (i = 0; i < in->n; i++) {
 		err[0] = '\0';
 		if (xport_inbound_is_part(in, i)) {
-			/* Parts wait in the spool until they make a bundle. */
-			if ((r = xport_inbound_spool(in, i, err)) != 0)
+			/* Parts wait in the spool until they make a bundle;
+			 * in a directory, those for other sites are left. */
+			r = xport_inbound_spool(in, i, err);
+			if (r == MULE_ENOTRECIPIENT && in->fromdir[i])
+				u->res->skipped_parts++;
+			else if (r != 0)
 				run_failed(u, in->paths[i], r, err);
 		} else {
 			r = run_one(u, in->paths[i],
@@ -160,7 +194,58 @@ run_note(void *arg, int code, const char *msg)
 		o->note(o->arg, code, msg);
 }
 
-/* Checks the key and gathers the inputs, sorted.  0 or a MULE_E* code. */
+/*
+ * Whether a bundle may wait in the spool, as its first part says
+ * (xport_spool_opts.check): addressed to this site and signed, so it
+ * claims, by a peer.  Nothing in a part is signed: this keeps other
+ * sites' and strangers' bundles out, the rebuilt bundle is verified.
+ */
+static int
+run_part_check(void *arg, const struct bundle_info *bi, char *reason)
+{
+	struct run *u = arg;
+	struct replica_peer peer;
+	char kid[2 * IDENT_KEYID_LEN + 1];
+	size_t i;
+	int r;
+
+	for (i = 0; i < bi->nrecipients; i++)
+		if (memcmp(bi->recipient_keys[i], u->o->me->pub.key_id,
+		    IDENT_KEYID_LEN) == 0)
+			break;
+	if (i == bi->nrecipients)
+		return mule_errf(reason, MULE_ENOTRECIPIENT, "is not addressed "
+		    "to this site");
+	r = replica_peer_by_keyid(u->rp, bi->sender_key, &peer, reason);
+	if (r != MULE_ENOTFOUND)
+		return r;
+	hex_encode(kid, bi->sender_key, IDENT_KEYID_LEN);
+	return mule_errf(reason, MULE_EUNKNOWNSENDER, "says it is signed by "
+	    "an unknown key (key id %s); if you trust the sender, add it "
+	    "with 'mule peer add NAME KEY' and unpack again", kid);
+}
+
+/* The spool settings.  0 or a MULE_E* code. */
+static int
+run_spool_opts(struct run *u, char *err)
+{
+	char *max = NULL, *days = NULL;
+	int r;
+
+	xport_spool_opts_init(&u->in.spool);
+	u->in.spool.check = run_part_check;
+	u->in.spool.arg = u;
+	if ((r = replica_config_get(u->rp, "spool.max-size", &max,
+	    err)) == 0 && (r = replica_config_get(u->rp, "spool.expire-days",
+	    &days, err)) == 0)
+		r = xport_spool_settings(&u->in.spool, max, days, err);
+	free(max);
+	free(days);
+	return r;
+}
+
+/* Checks the key, reads the spool settings and gathers the inputs,
+ * sorted.  0 or a MULE_E* code. */
 static int
 run_gather(struct run *u, char *err)
 {
@@ -179,6 +264,7 @@ run_gather(struct run *u, char *err)
 	u->in.sarg = u->rp;
 	u->in.note = run_note;
 	u->in.narg = u;
+	r = run_spool_opts(u, err);
 	for (i = 0; i < o->noperands && r == 0; i++)
 		r = xport_inbound_add(&u->in, o->operands[i], err);
 	if (r == 0 && o->mail)

@@ -26,6 +26,8 @@ enum sync_input_kind {
 	SYNC_INPUT_WAITING,	/* a spooled bundle lacks parts: idhex, join */
 	SYNC_INPUT_REBUILT,	/* a spooled bundle rebuilt from its parts
 				 * (applied next): idhex, join */
+	SYNC_INPUT_EXPIRED,	/* a bundle removed from the spool,
+				 * incomplete after `days`: group */
 };
 
 /* One event; every pointer is valid during the callback only. */
@@ -38,6 +40,8 @@ struct sync_input_event {
 	const char *err;	/* FAILED: the message ("" when none) */
 	const char *idhex;	/* WAITING, REBUILT: the bundle id in hex */
 	const struct xport_spool_join *join;	/* WAITING, REBUILT */
+	const struct xport_spool_group *group;	/* EXPIRED */
+	unsigned days;		/* EXPIRED: spool.expire-days */
 };
 
 struct sync_inputs_opts {
@@ -61,6 +65,7 @@ struct sync_inputs_result {
 	size_t applied;		/* bundles applied */
 	size_t already;		/* found in a directory, applied before */
 	size_t skipped;		/* found in a directory, for other sites */
+	size_t skipped_parts;	/* parts of those, left where they are */
 	/* The mail side (had_mail 0: no mail was read, the rest is 0). */
 	int had_mail;
 	int mail_code;		/* closing the inbox: 0 or a MULE_E* code */
@@ -69,15 +74,17 @@ struct sync_inputs_result {
 };
 
 /*
- * Checks o->me is the site's key, gathers the inputs (sorted: each
- * sender's bundles in sequence), applies them one by one (each in its
- * own transaction, through o->event), then the spooled bundles the parts
- * complete, and closes the mail side (deleting what applied when
- * mail.after-fetch says so).  Returns 0 once the inputs are gathered,
- * whatever each one's fate; else the error that stopped it (a bad key, an
- * operand that does not exist, the inbox unreachable ...) with nothing
- * applied.  *res (zero it before) is filled in both cases; nothing in it
- * needs freeing.
+ * Checks o->me is the site's key, reads the spool settings, gathers the
+ * inputs (sorted: each sender's bundles in sequence), removes bundles
+ * that waited in the spool past spool.expire-days (unless dry), applies
+ * the inputs one by one (each in its own transaction, through o->event;
+ * a part goes to the spool only when its first part says it is for us
+ * from a peer), then the spooled bundles the parts complete, and closes
+ * the mail side (deleting what applied when mail.after-fetch says so).  Returns 0 once the inputs are gathered,
+ * whatever each one's fate; else the error that stopped it (a bad key, a
+ * bad spool setting, an operand that does not exist, the inbox
+ * unreachable ...) with nothing applied.  *res (zero it before) is
+ * filled in both cases; nothing in it needs freeing.
  */
 int sync_unpack_inputs(struct replica *rp, const struct sync_inputs_opts *o,
     struct sync_inputs_result *res, char *err);

@@ -16,10 +16,12 @@ sync_mail_settings(struct replica *rp, struct xport_mail_settings *ms,
 		"mail.smtp", "mail.starttls", "mail.from", "mail.user",
 		"mail.password-file", "mail.inbox", "mail.max-size",
 		"mail.after-fetch", "mail.ca-file",
+		"mail.allow-cleartext-password",
 	};
 	char **vals[] = {
 		&ms->smtp, &ms->starttls, &ms->from, &ms->user, &ms->pwfile,
 		&ms->inbox, &ms->maxsize, &ms->after, &ms->cafile,
+		&ms->cleartext,
 	};
 	size_t i;
 	int r;

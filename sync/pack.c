@@ -1,12 +1,16 @@
 /* sync/pack.c — what a bundle to the peers holds (see sync.h). */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
+#include "core/file.h"
 #include "core/strb.h"
 #include "sync/sync.h"
+#include "transports/dir.h"
 
 /* Hands table segments and rows to the bundle writer. */
 struct pack_sink {
@@ -49,13 +53,14 @@ vector_raise(struct vector *v, const struct vector *by)
 }
 
 /*
- * What the peers are known to have: per peer the larger of what we sent
- * and what it acknowledged; across several peers the smallest (an origin
- * missing at one peer is 0).
+ * What the peers are known to have: per peer what it acknowledged, with
+ * `sent` raised by what we sent it; across several peers the smallest (an
+ * origin missing at one peer is 0).  The base of a bundle is that with
+ * sent; what every peer is known to hold, without.
  */
 static int
 pack_base(struct replica *rp, const struct replica_peer *peers, size_t n,
-    struct vector *base, char *err)
+    int with_sent, struct vector *base, char *err)
 {
 	struct vector sent, acked, all;
 	size_t i, k;
@@ -66,8 +71,9 @@ pack_base(struct replica *rp, const struct replica_peer *peers, size_t n,
 	vector_init(&acked);
 	vector_init(&all);
 	for (i = 0; i < n && r == 0; i++) {
-		if ((r = replica_peer_vector(rp, peers[i].name, "sent", &sent,
-		    err)) != 0 ||
+		vector_release(&sent);
+		if ((with_sent && (r = replica_peer_vector(rp, peers[i].name,
+		    "sent", &sent, err)) != 0) ||
 		    (r = replica_peer_vector(rp, peers[i].name, "acked", &acked,
 		    err)) != 0 ||
 		    (r = vector_raise(&sent, &acked)) != 0)
@@ -178,6 +184,45 @@ pack_path(const char *out, const char *from, const char *to, int64_t seq)
 	return strb_detach(&sb);
 }
 
+/* 1 when pack_path makes the file name (`out` is NULL or a directory). */
+static int
+pack_named(const char *out)
+{
+	struct stat st;
+	size_t n;
+
+	return out == NULL || (stat(out, &st) == 0 && S_ISDIR(st.st_mode)) ||
+	    ((n = strlen(out)) > 0 && out[n - 1] == '/');
+}
+
+/*
+ * Before a number is spent: the directory the bundle goes to must be one
+ * we can write into (the commonest mistake, refused with nothing changed).
+ */
+static int
+pack_outdir(const char *out, char *err)
+{
+	const char *slash;
+	struct strb dir;
+	int r = 0;
+
+	strb_init(&dir);
+	if (out == NULL || pack_named(out))
+		strb_add(&dir, out != NULL ? out : ".");
+	else if ((slash = strrchr(out, '/')) == NULL)
+		strb_add(&dir, ".");
+	else
+		strb_addf(&dir, "%.*s", slash == out ? 1 : (int)(slash - out),
+		    out);
+	if (strb_error(&dir))
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+	else if (access(dir.s, W_OK | X_OK) != 0)
+		r = mule_errf(err, file_errno_code(errno), "cannot write into "
+		    "%s: %s", dir.s, strerror(errno));
+	strb_release(&dir);
+	return r;
+}
+
 /* The recipients: resolved by name, joined by "+" in res->to. */
 static int
 pack_peers(struct replica *rp, const struct sync_pack_opts *o,
@@ -213,18 +258,16 @@ pack_manifest(struct replica *rp, const struct sync_pack_opts *o,
 	size_t i;
 	int r;
 
-	if ((!o->full && (r = pack_base(rp, res->peers, res->npeers, &m->base,
-	    err)) != 0) ||
+	if ((!o->full && (r = pack_base(rp, res->peers, res->npeers, 1,
+	    &m->base, err)) != 0) ||
 	    (r = replica_known(rp, &m->top, err)) != 0 ||
-	    (r = replica_recv_seqs(rp, &m->recv, err)) != 0 ||
-	    (r = replica_next_seq(rp, &res->seq, err)) != 0)
+	    (r = replica_recv_seqs(rp, &m->recv, err)) != 0)
 		return r;
 	if (vector_copy(&m->ack, &m->top) != 0 ||
 	    (m->from_name = strdup(res->site.name)) == NULL ||
 	    (m->to = calloc(res->npeers, SITE_ID_LEN)) == NULL)
 		return mule_errf(err, MULE_ENOMEM, "out of memory");
-	randombytes_buf(m->bundle_id, sizeof(m->bundle_id));
-	memcpy(res->bundle_id, m->bundle_id, BUNDLE_ID_LEN);
+	memcpy(m->bundle_id, res->bundle_id, BUNDLE_ID_LEN);
 	memcpy(m->from, res->site.id, SITE_ID_LEN);
 	/* Site ids we know (from their bundles); the header's key ids rule. */
 	for (i = 0; i < res->npeers; i++)
@@ -245,13 +288,16 @@ pack_write(struct replica *rp, const struct sync_pack_opts *o,
 	struct pack_sink ps, pl;
 	struct ident_pub pubs[SYNC_MAX_PEERS];
 	struct replica_set *set = NULL;
+	struct vector held;
 	size_t i;
 	int r;
 
 	memset(&ps, 0, sizeof(ps));
+	vector_init(&held);
 	for (i = 0; i < res->npeers; i++)
 		pubs[i] = res->peers[i].pub;
-	if ((r = replica_set_new(rp, o->peers, o->npeers, o->full, &set,
+	if ((r = pack_base(rp, res->peers, res->npeers, 0, &held, err)) != 0 ||
+	    (r = replica_set_new(rp, o->peers, o->npeers, o->full, &set,
 	    err)) != 0 ||
 	    (r = bundle_writer_new(o->tmp != NULL ? o->tmp : res->path, NULL,
 	    o->me, pubs, res->npeers, o->encrypt, &ps.w, err)) != 0 ||
@@ -266,8 +312,8 @@ pack_write(struct replica *rp, const struct sync_pack_opts *o,
 	lsink.arg = &pl;
 	sink.table = lsink.table = sink_table;
 	sink.row = lsink.row = sink_row;
-	if ((r = replica_changes_set(rp, &m->base, set, &sink, o->progress,
-	    o->parg, err)) != 0 ||
+	if ((r = replica_changes_set(rp, &m->base, &held, set, &sink,
+	    o->progress, o->parg, err)) != 0 ||
 	    (r = replica_set_finish(set, &lsink, &res->left, err)) != 0 ||
 	    (r = bundle_writer_finish(ps.w, m, &res->size, err)) != 0)
 		goto out;
@@ -277,6 +323,7 @@ pack_write(struct replica *rp, const struct sync_pack_opts *o,
 out:
 	bundle_writer_free(ps.w);
 	replica_set_free(set);
+	vector_release(&held);
 	return r;
 }
 
@@ -318,40 +365,152 @@ pack_record(struct replica *rp, struct sync_pack_result *res,
 			r = replica_peer_set(rp, res->peers[i].name, "_lost",
 			    NULL, err);
 	if (r == 0 && (r = pack_summary(res, err)) == 0 &&
+	    (r = replica_log_drop(rp, res->bundle_id, "spent", err)) == 0 &&
 	    (r = replica_log_add(rp, res->bundle_id, "sent", res->to,
 	    res->seq, res->path, res->summary, &m->top, err)) == 0)
 		r = replica_journal_prune(rp, err);
 	return r;
 }
 
-int
-sync_pack(struct replica *rp, const struct sync_pack_opts *o,
+/*
+ * Local schema changes and edits are recorded first (they go out in this
+ * bundle), then the bundle's number and id are spent: a "spent" entry in
+ * the bundle log, committed before anything is written, so that the
+ * number is never used again even if we crash after the file appeared
+ * (issue 13; docs/decisions.md).  pack_record turns it into "sent".  The
+ * scan commits with it, since a commit tells the next scan that the file
+ * is as mule left it.
+ */
+static int
+pack_reserve(struct replica *rp, const struct sync_pack_opts *o,
     struct sync_pack_result *res, char *err)
 {
 	struct replica_scan_stats scan;
-	struct manifest m;
-	int r, began = 0;
+	struct replica_set *set = NULL;
+	int r;
 
 	memset(&scan, 0, sizeof(scan));
-	manifest_init(&m);
-	if ((r = sync_key_check(rp, o->me, &res->site, err)) != 0 ||
-	    (r = pack_peers(rp, o, res, err)) != 0 ||
+	if ((o->tmp == NULL && (r = pack_outdir(o->out, err)) != 0) ||
 	    (r = replica_begin(rp, err)) != 0)
-		goto out;
-	began = 1;
-	/* Schema changes made by any program become a version first, and
-	 * local edits are recorded: they go out in this bundle. */
-	if ((r = replica_schema_sync(rp, &res->schema, err)) != 0 ||
+		return r;
+	randombytes_buf(res->bundle_id, sizeof(res->bundle_id));
+	/* Refusals of the sync sets come before anything is committed. */
+	if ((r = replica_set_new(rp, o->peers, o->npeers, o->full, &set,
+	    err)) != 0 ||
+	    (r = replica_schema_sync(rp, &res->schema, err)) != 0 ||
 	    (r = replica_scan(rp, 0, &scan, o->progress, o->parg, err)) != 0 ||
-	    (r = pack_manifest(rp, o, res, &m, err)) != 0)
+	    (r = replica_next_seq(rp, &res->seq, err)) != 0)
 		goto out;
 	if ((res->path = pack_path(o->out, res->site.name, res->to,
 	    res->seq)) == NULL) {
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((r = pack_write(rp, o, res, &m, err)) != 0 ||
-	    (o->tmp != NULL && o->deliver != NULL &&
+	/* A name we make is never a finished file of another bundle. */
+	if (o->tmp == NULL && pack_named(o->out) && file_exists(res->path)) {
+		r = mule_errf(err, MULE_EEXIST, "%s already exists: another "
+		    "bundle has number %lld (is this database a restored "
+		    "copy?); move the file away and pack again", res->path,
+		    (long long)res->seq);
+		goto out;
+	}
+	if ((r = replica_log_add(rp, res->bundle_id, "spent", res->to,
+	    res->seq, res->path, "not finished: the pack stopped before it "
+	    "was recorded (this number is not used again)", NULL,
+	    err)) != 0 ||
+	    (r = replica_commit(rp, err)) != 0)
+		goto out;
+	r = 0;
+out:
+	if (r != 0)
+		replica_rollback(rp);
+	replica_set_free(set);
+	replica_scan_stats_release(&scan);
+	return r;
+}
+
+/*
+ * A pack that failed before its bundle file was complete gives its number
+ * back (best effort: otherwise the number stays spent).  Should the file
+ * have reached its name all the same, the next pack refuses to replace it
+ * (pack_reserve).
+ */
+static void
+pack_unreserve(struct replica *rp, const struct sync_pack_result *res)
+{
+	char e2[MULE_ERRLEN];
+
+	if (replica_begin(rp, e2) != 0)
+		return;
+	if (replica_log_drop(rp, res->bundle_id, "spent", e2) != 0 ||
+	    replica_commit(rp, e2) != 0)
+		replica_rollback(rp);
+}
+
+/*
+ * What a crashed pack left (issue 13): its scratch files beside the
+ * database, and temporaries of its bundle or parts (".FROM-TO-*.PID.*")
+ * beside our output; only those of processes no longer running.  A
+ * finished file of another bundle is never touched.
+ */
+static void
+pack_sweep(const struct sync_pack_opts *o, const struct sync_pack_result *res)
+{
+	const char *slash = strrchr(res->path, '/');
+	const char *base = slash != NULL ? slash + 1 : res->path;
+	char e2[MULE_ERRLEN];
+	struct strb dir, pre;
+	size_t n;
+
+	if (o->tmp != NULL)
+		xport_scratch_sweep(o->tmp);
+	strb_init(&dir);
+	strb_init(&pre);
+	if (slash == NULL)
+		strb_add(&dir, ".");
+	else
+		strb_addf(&dir, "%.*s", slash == res->path ? 1 :
+		    (int)(slash - res->path), res->path);
+	strb_addf(&pre, "%s-%s-", res->site.name, res->to);
+	if (!strb_error(&pre) && strncmp(base, pre.s, pre.len) != 0) {
+		strb_reset(&pre);
+		strb_add(&pre, base);	/* a name of the user's (-o FILE) */
+	}
+	if (!strb_error(&dir) && !strb_error(&pre))
+		(void)file_sweep_temps(dir.s, pre.s, "", &n, e2);
+	strb_release(&dir);
+	strb_release(&pre);
+}
+
+int
+sync_pack(struct replica *rp, const struct sync_pack_opts *o,
+    struct sync_pack_result *res, char *err)
+{
+	struct replica_schema_sync again;
+	struct replica_scan_stats scan;
+	struct manifest m;
+	int r, began = 0, reserved = 0, written = 0;
+
+	memset(&scan, 0, sizeof(scan));
+	memset(&again, 0, sizeof(again));
+	manifest_init(&m);
+	if ((r = sync_key_check(rp, o->me, &res->site, err)) != 0 ||
+	    (r = pack_peers(rp, o, res, err)) != 0 ||
+	    (r = pack_reserve(rp, o, res, err)) != 0)
+		goto out;
+	reserved = 1;
+	if ((r = replica_begin(rp, err)) != 0)
+		goto out;
+	began = 1;
+	pack_sweep(o, res);
+	/* What another program changed since (usually nothing: no scan). */
+	if ((r = replica_schema_sync(rp, &again, err)) != 0 ||
+	    (r = replica_scan(rp, 0, &scan, o->progress, o->parg, err)) != 0 ||
+	    (r = pack_manifest(rp, o, res, &m, err)) != 0 ||
+	    (r = pack_write(rp, o, res, &m, err)) != 0)
+		goto out;
+	written = 1;
+	if ((o->tmp != NULL && o->deliver != NULL &&
 	    (r = o->deliver(o->darg, o->tmp, res, err)) != 0) ||
 	    (r = pack_record(rp, res, &m, err)) != 0 ||
 	    (r = replica_commit(rp, err)) != 0)
@@ -361,7 +520,10 @@ sync_pack(struct replica *rp, const struct sync_pack_opts *o,
 out:
 	if (began)
 		replica_rollback(rp);
+	if (r != 0 && reserved && !written)
+		pack_unreserve(rp, res);
 	manifest_release(&m);
+	replica_schema_sync_release(&again);
 	replica_scan_stats_release(&scan);
 	return r;
 }

@@ -601,6 +601,19 @@ class Driver:
         for i in range(4):
             self.do_insert(c, "h", "w", "k%02d" % i)
         c.execute("COMMIT")
+        rows = c.execute("SELECT id, x, y, z FROM k ORDER BY id").fetchall()
+        c.close()
+        # s3 is a copy of the hub's database initialized separately: the
+        # same baseline rows 1..6, its own rows 7..8 (baselines that
+        # differ), so that incarnations collide and edits from baselines
+        # meet sites holding another incarnation
+        c = self.connect("s3")
+        c.execute("BEGIN")
+        c.executemany("INSERT INTO k(id, x, y, z) VALUES (?, ?, ?, ?)",
+                      [r for r in rows if r[0] <= 6])
+        for i in range(7, 9):
+            self.do_insert(c, "s3", "k", i)
+        c.execute("COMMIT")
         c.close()
         for s in SITES:
             self.run(s, "track", "--all")

@@ -49,8 +49,13 @@ wait_mail() {
 imap="imap://b@127.0.0.1:$IMAP_PORT"
 pop3="pop3://b@127.0.0.1:$POP3_PORT"
 
+# The test servers listen on 127.0.0.1 without TLS (imap://, pop3://,
+# smtp://): both sites allow the password in clear there (t0016 checks
+# that it is refused without this setting).
 test_expect_success 'setup: two sites with mail settings' '
 	pair_with "CREATE TABLE t(id INTEGER PRIMARY KEY, v)" &&
+	mule -d a.db config mail.allow-cleartext-password yes &&
+	mule -d b.db config mail.allow-cleartext-password yes &&
 	mule -d a.db config mail.smtp "smtp://127.0.0.1:$SMTP_PORT" &&
 	mule -d a.db config mail.from a@example.org &&
 	mule -d a.db peer set b email b@example.org >/dev/null &&
@@ -232,6 +237,18 @@ test_expect_success 'server unreachable: clear message, nothing sent or changed'
 	    mule -d b.db unpack --mail
 '
 
+test_expect_success 'without mail.allow-cleartext-password no password goes to imap:// or pop3://' '
+	mule -d b.db config --unset mail.allow-cleartext-password &&
+	mule -d b.db config mail.inbox "$imap" &&
+	refuses 1 b.db "not sending the mail password to imap://127.0.0.1:[0-9]* unencrypted: use imaps://.*mail.starttls yes.*mail.allow-cleartext-password yes" \
+	    mule -d b.db unpack --mail &&
+	mule -d b.db config mail.inbox "$pop3" &&
+	refuses 1 b.db "not sending the mail password to pop3://" \
+	    mule -d b.db unpack --mail &&
+	mule -d b.db config mail.allow-cleartext-password yes &&
+	mule -d b.db config mail.inbox "$imap"
+'
+
 test_expect_success 'authentication refused by IMAP and POP3' '
 	echo wrong >bad.pw && chmod 600 bad.pw &&
 	mule -d b.db config mail.password-file bad.pw &&
@@ -268,6 +285,24 @@ if [ -n "$IMAPS_PORT" ]; then
 		mule -d b.db config --unset mail.ca-file &&
 		mule -d b.db config mail.inbox "$imap"
 	'
+
+	test_expect_success 'imap:// and pop3:// with mail.starttls yes: TLS before the login, certificate checked' '
+		mule -d b.db config --unset mail.allow-cleartext-password &&
+		mule -d b.db config mail.starttls yes &&
+		mule -d b.db config mail.inbox "imap://b@localhost:$IMAP_PORT" &&
+		refuses 3 b.db "TLS certificate of localhost is not accepted" \
+		    mule -d b.db unpack --mail &&
+		mule -d b.db config mail.ca-file "$MAIL_CERT" &&
+		mule -d b.db unpack --mail >out &&
+		test_grep out "fetched [0-9]+ mule messages? from imap://" &&
+		mule -d b.db config mail.inbox "pop3://b@localhost:$POP3_PORT" &&
+		mule -d b.db unpack --mail >out &&
+		test_grep out "fetched [0-9]+ mule messages? from pop3://" &&
+		mule -d b.db config --unset mail.ca-file &&
+		mule -d b.db config --unset mail.starttls &&
+		mule -d b.db config mail.allow-cleartext-password yes &&
+		mule -d b.db config mail.inbox "$imap"
+	'
 else
 	test_skip 'IMAPS and POP3S' 'openssl cannot make a test certificate'
 fi
@@ -279,6 +314,10 @@ test_expect_success 'SMTP login without TLS: refused with advice, nothing sent' 
 	sql a.db "INSERT INTO t VALUES (30, '\''x'\'')" &&
 	refuses 1 a.db "offers no login .AUTH.*mail.starttls yes" \
 	    mule -d a.db pack --to b --mail &&
+	mule -d a.db config mail.starttls yes &&
+	refuses 1 a.db "it does not offer STARTTLS" \
+	    mule -d a.db pack --to b --mail &&
+	mule -d a.db config --unset mail.starttls &&
 	mule -d a.db config --unset mail.user &&
 	mule -d a.db config --unset mail.password-file
 '

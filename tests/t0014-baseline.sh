@@ -111,4 +111,37 @@ test_expect_success 'three sites: the winning baseline travels with its row' '
 	conflict_is $L.db t 1 v "'\''from $L'\''" "'\''from $W'\''" remote
 '
 
+# seg_bytes SITE BUNDLE: the uncompressed size of BUNDLE's row segment,
+# read at SITE (a recipient: inspect decrypts).
+seg_bytes() {
+	mule -d "$1.db" inspect "$2" --raw | zstd -dq |
+	    tar -tvf - | awk '$NF == "rows/0001" { print $3 }'
+}
+
+test_expect_success 'an edit or deletion of the original baseline names its base by the row (no hash bytes) where the peer holds the row, and applies cleanly' '
+	mkdir s7 && cd s7 &&
+	setup_pair && add_site c &&
+	sqlite3 a.db "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT, n INTEGER);
+	    WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 300)
+	    INSERT INTO t SELECT i, '\''v'\'' || i, i * 7 FROM s" &&
+	for s in b c; do
+		sqlite3 $s.db "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT, n INTEGER)" || return 1
+	done &&
+	for s in a b c; do mule -d $s.db track --all >/dev/null 2>&1 || return 1; done &&
+	mule -d a.db pack --to b --full -o fb.mule >/dev/null &&
+	mule -d a.db pack --to c --full -o fc.mule >/dev/null &&
+	mule -d b.db unpack fb.mule >/dev/null && mule -d c.db unpack fc.mule >/dev/null &&
+	send b a &&
+	sqlite3 a.db "UPDATE t SET v = v || '\''!'\'' WHERE id % 3 = 0;
+	    DELETE FROM t WHERE id % 10 = 1" &&
+	mule -d a.db pack --to b -o eb.mule >/dev/null &&
+	mule -d a.db pack --to c -o ec.mule >/dev/null &&
+	B=$(seg_bytes b eb.mule) && C=$(seg_bytes c ec.mule) &&
+	echo "segment to b (acknowledged the rows): $B bytes, to c (not yet): $C bytes" &&
+	test "$B" -gt 0 && test $((C - B)) -ge 600 &&
+	mule -d b.db unpack eb.mule >out && test_grep out "90 updated, 30 deleted, 0 conflicts" &&
+	mule -d c.db unpack ec.mule >out && test_grep out "90 updated, 30 deleted, 0 conflicts" &&
+	db_same a.db b.db && db_same a.db c.db
+'
+
 test_done

@@ -26,6 +26,16 @@ int xport_dir_cmp(const void *a, const void *b);
  * caller frees it; NULL when out of memory). */
 char *xport_scratch_name(const char *db, const char *what);
 
+/*
+ * Removes what crashed commands left beside the database: given one of
+ * our scratch names DB.mule-WHAT-PID, the files DB.mule-{tmp,mail,iso}-N
+ * and directories DB.mule-{tmp,mail,iso}-N[.d] (with the regular files in
+ * them) owned by this user whose process N no longer runs
+ * (file_pid_gone), and safefile temporaries ".DB.mule-*.PID.XXXXXX" of
+ * such processes (file_sweep_temps).  Best effort: errors are ignored.
+ */
+void xport_scratch_sweep(const char *scratch);
+
 /* Removes the files in `dir`, then `dir` itself if it is then empty. */
 void xport_dir_remove(const char *dir);
 

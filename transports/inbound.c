@@ -149,10 +149,33 @@ xport_inbound_mail(struct xport_inbound *in, char *err)
 	return mark(in, before, 1, err);
 }
 
+/* 1 for data part 1 of a bundle (its header read), else 0. */
+static int
+first_part(const char *path)
+{
+	struct part_info pi;
+
+	return xport_media_is_part(path) &&
+	    parts_read_header(path, &pi, NULL) == 0 && pi.index == 0;
+}
+
+/* Moves paths[j] to position i (i <= j), the others keeping order. */
+static void
+move_to(struct xport_inbound *in, size_t i, size_t j)
+{
+	char *tp = in->paths[j];
+	int tf = in->fromdir[j];
+
+	memmove(in->paths + i + 1, in->paths + i, (j - i) * sizeof(char *));
+	memmove(in->fromdir + i + 1, in->fromdir + i, (j - i) * sizeof(int));
+	in->paths[i] = tp;
+	in->fromdir[i] = tf;
+}
+
 void
 xport_inbound_sort(struct xport_inbound *in)
 {
-	size_t i, j;
+	size_t i, j, k;
 	char *tp;
 	int tf;
 
@@ -168,12 +191,29 @@ xport_inbound_sort(struct xport_inbound *in)
 			in->fromdir[j - 1] = tf;
 		}
 	}
+	/* First data parts to the front: bundles keep their order. */
+	for (j = 0, k = 0; j < in->n; j++)
+		if (first_part(in->paths[j]))
+			move_to(in, k++, j);
 }
 
 int
 xport_inbound_is_part(const struct xport_inbound *in, size_t i)
 {
 	return xport_media_is_part(in->paths[i]);
+}
+
+/* 1 if the spool holds parts of bundle idhex. */
+static int
+group_has_parts(const struct xport_inbound *in, const char *idhex)
+{
+	char **v = NULL;
+	size_t n = 0;
+	int has;
+
+	has = xport_spool_parts(in->db, idhex, &v, &n, NULL) == 0 && n > 0;
+	strv_free(v, n);
+	return has;
 }
 
 int
@@ -183,11 +223,20 @@ xport_inbound_spool(struct xport_inbound *in, size_t i, char *err)
 	size_t k;
 	int r;
 
-	if ((r = xport_spool_add(in->db, in->paths[i], idhex, err)) != 0)
-		return r;
+	r = xport_spool_add(in->db, in->paths[i], xport_inbound_label(in, i),
+	    &in->spool, idhex, err);
 	for (k = 0; k < in->ngroups; k++)
 		if (strcmp(in->groups[k], idhex) == 0)
-			return 0;
+			break;
+	if (r != 0 && k < in->ngroups && !group_has_parts(in, idhex)) {
+		/* Refused by its first part: nothing left to rebuild. */
+		free(in->groups[k]);
+		memmove(in->groups + k, in->groups + k + 1,
+		    (in->ngroups - k - 1) * sizeof(char *));
+		in->ngroups--;
+	}
+	if (r != 0 || k < in->ngroups)
+		return r;
 	if ((r = add_path(&in->groups, &in->ngroups, idhex)) != 0)
 		return mule_errf(err, r, "out of memory");
 	return 0;

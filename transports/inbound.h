@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "transports/mailbox.h"
+#include "transports/spool.h"
 
 struct xport_inbound {
 	/* Set by the caller before the first add. */
@@ -26,6 +27,8 @@ struct xport_inbound {
 	void *sarg;
 	xport_mail_note_fn note;	/* problems with single messages */
 	void *narg;
+	/* What the spool takes (xport_spool_opts_init, then the settings). */
+	struct xport_spool_opts spool;
 	/* The list (heap): paths to apply, each found in a directory or
 	 * image (fromdir 1) or named (0); after xport_inbound_sort, in the
 	 * order to apply them. */
@@ -55,14 +58,17 @@ int xport_inbound_add(struct xport_inbound *in, const char *operand,
 /* Adds the mule attachments for us from the configured inbox. */
 int xport_inbound_mail(struct xport_inbound *in, char *err);
 
-/* Sorts the list in the order to apply it, across directories. */
+/* Sorts the list in the order to apply it, across directories; the
+ * first data parts go first, so that the spool knows, before the other
+ * parts come, whether their bundles may wait in it. */
 void xport_inbound_sort(struct xport_inbound *in);
 
 /* 1 if paths[i] is a part (it goes to the spool, not to unpack). */
 int xport_inbound_is_part(const struct xport_inbound *in, size_t i);
 
-/* Copies part paths[i] into the spool and remembers its bundle id in
- * groups.  0 or a MULE_E* code. */
+/* Copies part paths[i] into the spool (xport_spool_add, with `spool`)
+ * and remembers its bundle id in groups; a bundle refused by its first
+ * part leaves groups.  0 or a MULE_E* code. */
 int xport_inbound_spool(struct xport_inbound *in, size_t i, char *err);
 
 /* How paths[i] is named in messages and the bundle log. */

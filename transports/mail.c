@@ -711,7 +711,11 @@ walk_multipart(struct walk *w, struct buf *b, const char *bnd, int depth)
 	}
 }
 
-/* A safe attachment name: plain, printable, no leading dot. */
+/*
+ * A safe attachment name: plain, printable ASCII (it is shown in
+ * messages: no escape sequences, C1 controls or bidi overrides), no
+ * leading dot.  Other names are replaced by the bundle id.
+ */
 static int
 name_ok(const char *s)
 {
@@ -720,7 +724,7 @@ name_ok(const char *s)
 	if (n == 0 || n > XPORT_MAIL_MAX_NAME || s[0] == '.')
 		return 0;
 	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f ||
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f ||
 		    s[i] == '/' || s[i] == '\\')
 			return 0;
 	return 1;

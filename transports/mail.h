@@ -16,7 +16,10 @@
  * and those for this site, leaving all other mail alone.
  *
  * Messages are built and sent (SMTP with EHLO, STARTTLS, AUTH), and
- * fetched (IMAP, POP3, maildir, mbox) with libetpan.  Parsing a fetched
+ * fetched (IMAP, POP3, maildir, mbox) with libetpan.  A password goes only
+ * over TLS (smtps, imaps, pop3s, or after STARTTLS) unless the caller
+ * allows it in clear; a server's reply is quoted in messages only through
+ * text_sanitize (core/text.h).  Parsing a fetched
  * message is done here with a bounded parser, not by libetpan: the
  * message is untrusted, and every limit below is checked before memory
  * is allocated.  This module knows nothing about replicas: sync/ reads the
@@ -144,9 +147,10 @@ int xport_mail_in_for(const struct xport_mail_in *in, const char *keyhex);
 
 struct xport_mail_smtp {
 	struct xport_mail_url url;	/* smtp:// or smtps:// */
-	int starttls;			/* STARTTLS after EHLO (smtp://) */
+	int starttls;			/* STARTTLS after EHLO: required */
 	const char *user;		/* AUTH when user and password */
 	const char *password;
+	int allow_cleartext;		/* AUTH may go without TLS */
 	const char *from;		/* envelope sender */
 	const char *cafile;		/* trusted certificates; NULL: system */
 	unsigned timeout;		/* seconds; 0: XPORT_MAIL_TIMEOUT */
@@ -155,7 +159,11 @@ struct xport_mail_smtp {
 /*
  * Sends n messages to the one address `to` over one SMTP session.  Over
  * TLS (smtps, STARTTLS) the server's certificate must be trusted and name
- * the host, else MULE_EVERIFY (see cafile).
+ * the host, else MULE_EVERIFY (see cafile).  With starttls, a server that
+ * does not offer STARTTLS, or whose handshake fails, is MULE_EAUTH or
+ * MULE_ENET: never a session in clear.  When AUTH would go without TLS and
+ * allow_cleartext is 0: MULE_EAUTH before connecting, naming the server
+ * and the settings that help.
  * MULE_ENET when the server cannot be reached or the connection breaks,
  * MULE_EAUTH when it refuses the login, MULE_ETOOLARGE when it refuses a
  * message as too large (552, or its SIZE limit), MULE_EIO for other
@@ -170,6 +178,8 @@ struct xport_mail_inbox {
 	struct xport_mail_url url;	/* an inbox kind */
 	const char *user;		/* when the URL has none */
 	const char *password;		/* IMAP and POP3 */
+	int starttls;			/* STARTTLS (STLS): required */
+	int allow_cleartext;		/* the password may go without TLS */
 	uint64_t max_size;		/* larger messages are not downloaded */
 	int readonly;			/* nothing will be deleted */
 	const char *cafile;		/* trusted certificates; NULL: system */
@@ -180,8 +190,12 @@ struct xport_mailbox;
 
 /*
  * Connects, logs in and lists the candidate messages (IMAP: those with
- * an X-Mule-Bundle field; the other kinds: all).  imaps and pop3s check
- * the certificate as xport_mail_send does.  MULE_ENET, MULE_EAUTH,
+ * an X-Mule-Bundle field; the other kinds: all).  imaps and pop3s (and
+ * imap and pop3 with starttls) check the certificate as xport_mail_send
+ * does.  A non-empty password on imap:// or pop3:// without starttls or
+ * allow_cleartext is MULE_EAUTH before connecting; with starttls, a
+ * server that does not start TLS (or IMAP PREAUTH in clear) is refused.
+ * MULE_ENET, MULE_EAUTH,
  * MULE_EVERIFY,
  * MULE_ENOTFOUND (no such maildir, mbox or IMAP mailbox), MULE_EIO.
  * *mb is freed by xport_mailbox_close or xport_mailbox_free.

@@ -14,6 +14,7 @@
 
 #include "core/error.h"
 #include "core/file.h"
+#include "core/text.h"
 #include "transports/mail.h"
 #include "transports/mail_internal.h"
 
@@ -26,21 +27,45 @@ scheme_name(int kind)
 	return kind >= 0 && kind <= XPORT_MAIL_MBOX ? names[kind] : "?";
 }
 
+/*
+ * 0 when a password may go to the server of u: on a TLS connection (`tls`:
+ * smtps, imaps, pop3s, or one STARTTLS upgrades) or when the settings
+ * allow it in clear (`allow`).  Else MULE_EAUTH naming the server and the
+ * ways out; the caller has sent nothing.
+ */
+static int
+password_check(const struct xport_mail_url *u, int tls, int allow, char *err)
+{
+	int r = 0;
+
+	if (!tls && !allow)
+		r = mule_errf(err, MULE_EAUTH, "not sending the mail password "
+		    "to %s://%s:%u unencrypted: use %ss://%s (TLS), or "
+		    "'mule config mail.starttls yes' if the server offers "
+		    "STARTTLS; on a network you trust, 'mule config "
+		    "mail.allow-cleartext-password yes' sends it in clear",
+		    scheme_name(u->kind), u->host, u->port,
+		    scheme_name(u->kind), u->host);
+	return r;
+}
+
 /* ---- SMTP ---- */
 
-/* The server's last reply, for messages ("" when none). */
+/* The server's last reply made safe to quote, in q (TEXT_QUOTE_MAX). */
 static const char *
-smtp_reply(mailsmtp *s)
+smtp_reply(mailsmtp *s, char *q)
 {
-	return s->response != NULL ? s->response : "";
+	return text_sanitize(q, TEXT_QUOTE_MAX, s->response);
 }
 
 static int
 smtp_err(mailsmtp *s, const struct xport_mail_smtp *c, int rc,
     const char *what, char *err)
 {
+	char q[TEXT_QUOTE_MAX];
 	int code = MULE_EIO;
 
+	smtp_reply(s, q);
 	switch (rc) {
 	case MAILSMTP_ERROR_STREAM:
 	case MAILSMTP_ERROR_CONNECTION_REFUSED:
@@ -50,10 +75,10 @@ smtp_err(mailsmtp *s, const struct xport_mail_smtp *c, int rc,
 		break;
 	case MAILSMTP_ERROR_EXCEED_STORAGE_ALLOCATION:
 		return mule_errf(err, MULE_ETOOLARGE, "the mail server %s:%u "
-		    "refused the message as too large (%s): lower mail.max-size "
-		    "below its limit ('mule config mail.max-size SIZE') so "
-		    "bundles go as smaller parts", c->url.host, c->url.port,
-		    smtp_reply(s));
+		    "refused the message as too large (%s): lower "
+		    "mail.max-size below its limit ('mule config mail.max-size "
+		    "SIZE') so bundles go as smaller parts", c->url.host,
+		    c->url.port, q);
 	case MAILSMTP_ERROR_AUTH_LOGIN:
 	case MAILSMTP_ERROR_AUTH_AUTHENTICATION_FAILED:
 	case MAILSMTP_ERROR_AUTH_REQUIRED:
@@ -65,20 +90,56 @@ smtp_err(mailsmtp *s, const struct xport_mail_smtp *c, int rc,
 	}
 	return mule_errf(err, code, "mail server %s://%s:%u: %s: %s%s%s",
 	    scheme_name(c->url.kind), c->url.host, c->url.port, what,
-	    mailsmtp_strerror(rc), smtp_reply(s)[0] ? ": " : "",
-	    smtp_reply(s));
+	    mailsmtp_strerror(rc), q[0] ? ": " : "", q);
+}
+
+/* 1 when c logs in (AUTH): a user and a password are set. */
+static int
+smtp_wants_login(const struct xport_mail_smtp *c)
+{
+	return c->user != NULL && c->user[0] != '\0' && c->password != NULL;
+}
+
+/* STARTTLS (required: never a silent downgrade), its check, EHLO again. */
+static int
+smtp_starttls(mailsmtp *s, const struct xport_mail_smtp *c, char *err)
+{
+	int rc, r = MULE_EINTERNAL;
+
+	if ((rc = mailsmtp_socket_starttls_with_callback(s,
+	    xport_mail_tls_sni, (void *)c->url.host)) != MAILSMTP_NO_ERROR) {
+		r = mule_errf(err, rc == MAILSMTP_ERROR_STARTTLS_NOT_SUPPORTED ?
+		    MULE_EAUTH : MULE_ENET, "mail server %s:%u: %s: check "
+		    "mail.starttls and the server's TLS set-up (or use "
+		    "smtps://)", c->url.host, c->url.port, rc ==
+		    MAILSMTP_ERROR_STARTTLS_NOT_SUPPORTED ?
+		    "it does not offer STARTTLS" : "the TLS handshake "
+		    "after STARTTLS failed");
+		goto out;
+	}
+	if ((r = xport_mail_tls_check(s->stream, c->url.host, c->cafile,
+	    err)) != 0)
+		goto out;
+	if ((rc = mailesmtp_ehlo(s)) != MAILSMTP_NO_ERROR) {
+		r = smtp_err(s, c, rc, "EHLO after STARTTLS", err);
+		goto out;
+	}
+	r = 0;
+out:
+	return r;
 }
 
 /*
  * Connects to c's SMTP server and greets it: TLS (smtps or STARTTLS),
  * certificate check, EHLO (HELO when ESMTP is not offered; *esmtp says
- * which).  s is the caller's session.
+ * which).  *tls: the session is encrypted.  s is the caller's session.
  */
 static int
 smtp_open(mailsmtp *s, const struct xport_mail_smtp *c, int *esmtp,
-    char *err)
+    int *tls, char *err)
 {
-	int rc, r = MULE_EINTERNAL;
+	char q[TEXT_QUOTE_MAX];
+	int rc, r = MULE_EINTERNAL, enc = 0;
 
 	*esmtp = 1;
 	mailsmtp_set_timeout(s, c->timeout ? c->timeout : XPORT_MAIL_TIMEOUT);
@@ -87,15 +148,19 @@ smtp_open(mailsmtp *s, const struct xport_mail_smtp *c, int *esmtp,
 	    xport_mail_tls_sni, (void *)c->url.host) :
 	    mailsmtp_socket_connect(s, c->url.host, c->url.port);
 	if (rc != MAILSMTP_NO_ERROR) {
+		smtp_reply(s, q);
 		r = mule_errf(err, MULE_ENET, "cannot reach the mail server "
-		    "%s://%s:%u (%s): check mail.smtp and the network",
+		    "%s://%s:%u (%s%s%s): check mail.smtp and the network",
 		    scheme_name(c->url.kind), c->url.host, c->url.port,
-		    mailsmtp_strerror(rc));
+		    mailsmtp_strerror(rc), q[0] ? ": " : "", q);
 		goto out;
 	}
-	if (c->url.kind == XPORT_MAIL_SMTPS && (r = xport_mail_tls_check(
-	    s->stream, c->url.host, c->cafile, err)) != 0)
-		goto out;
+	if (c->url.kind == XPORT_MAIL_SMTPS) {
+		if ((r = xport_mail_tls_check(s->stream, c->url.host,
+		    c->cafile, err)) != 0)
+			goto out;
+		enc = 1;
+	}
 	if ((rc = mailesmtp_ehlo(s)) == MAILSMTP_ERROR_NOT_IMPLEMENTED) {
 		*esmtp = 0;
 		rc = mailsmtp_helo(s);
@@ -105,42 +170,30 @@ smtp_open(mailsmtp *s, const struct xport_mail_smtp *c, int *esmtp,
 		goto out;
 	}
 	if (c->starttls && c->url.kind == XPORT_MAIL_SMTP) {
-		if ((rc = mailsmtp_socket_starttls_with_callback(s,
-		    xport_mail_tls_sni, (void *)c->url.host)) !=
-		    MAILSMTP_NO_ERROR) {
-			r = mule_errf(err, rc == MAILSMTP_ERROR_STARTTLS_NOT_SUPPORTED
-			    ? MULE_EAUTH : MULE_ENET, "mail server %s:%u: %s: "
-			    "check mail.starttls and the server's TLS set-up",
-			    c->url.host, c->url.port, rc ==
-			    MAILSMTP_ERROR_STARTTLS_NOT_SUPPORTED ?
-			    "it does not offer STARTTLS" : "the TLS handshake "
-			    "after STARTTLS failed");
+		if ((r = smtp_starttls(s, c, err)) != 0)
 			goto out;
-		}
-		if ((r = xport_mail_tls_check(s->stream, c->url.host,
-		    c->cafile, err)) != 0)
-			goto out;
-		if ((rc = mailesmtp_ehlo(s)) != MAILSMTP_NO_ERROR) {
-			r = smtp_err(s, c, rc, "EHLO after STARTTLS", err);
-			goto out;
-		}
+		enc = 1;
 	}
+	*tls = enc;
 	r = 0;
 out:
 	return r;
 }
 
-/* Logs in when c names a user and a password (AUTH). */
+/* Logs in when c names a user and a password (AUTH); `tls` as smtp_open. */
 static int
-smtp_login(mailsmtp *s, const struct xport_mail_smtp *c, int esmtp,
+smtp_login(mailsmtp *s, const struct xport_mail_smtp *c, int esmtp, int tls,
     char *err)
 {
+	char q[TEXT_QUOTE_MAX];
 	int rc, r = MULE_EINTERNAL;
 
-	if (c->user == NULL || c->user[0] == '\0' || c->password == NULL) {
+	if (!smtp_wants_login(c)) {
 		r = 0;
 		goto out;
 	}
+	if ((r = password_check(&c->url, tls, c->allow_cleartext, err)) != 0)
+		goto out;
 	if (esmtp == 0 || (s->auth & ~MAILSMTP_AUTH_CHECKED) == 0) {
 		r = mule_errf(err, MULE_EAUTH, "mail server %s:%u offers "
 		    "no login (AUTH)%s", c->url.host, c->url.port,
@@ -151,12 +204,12 @@ smtp_login(mailsmtp *s, const struct xport_mail_smtp *c, int esmtp,
 	}
 	if ((rc = mailsmtp_auth(s, c->user, c->password)) !=
 	    MAILSMTP_NO_ERROR) {
+		smtp_reply(s, q);
 		r = mule_errf(err, MULE_EAUTH, "mail server %s:%u "
 		    "refused the login of '%s' (%s): check mail.user "
 		    "and the password in mail.password-file",
 		    c->url.host, c->url.port, c->user,
-		    smtp_reply(s)[0] ? smtp_reply(s) :
-		    mailsmtp_strerror(rc));
+		    q[0] ? q : mailsmtp_strerror(rc));
 		goto out;
 	}
 	r = 0;
@@ -208,14 +261,19 @@ xport_mail_send(const struct xport_mail_smtp *c, const char *to,
 {
 	mailsmtp *s = NULL;
 	size_t i;
-	int r = MULE_EINTERNAL, esmtp = 1;
+	int r = MULE_EINTERNAL, esmtp = 1, tls = 0;
 
+	/* Before connecting: the password would not be encrypted. */
+	if (smtp_wants_login(c) && (r = password_check(&c->url,
+	    c->url.kind == XPORT_MAIL_SMTPS || c->starttls,
+	    c->allow_cleartext, err)) != 0)
+		goto out;
 	if ((s = mailsmtp_new(0, NULL)) == NULL) {
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((r = smtp_open(s, c, &esmtp, err)) != 0 ||
-	    (r = smtp_login(s, c, esmtp, err)) != 0)
+	if ((r = smtp_open(s, c, &esmtp, &tls, err)) != 0 ||
+	    (r = smtp_login(s, c, esmtp, tls, err)) != 0)
 		goto out;
 	for (i = 0; i < n; i++)
 		if ((r = smtp_send_one(s, c, esmtp, to, msgs[i], lens[i],
@@ -270,15 +328,40 @@ mb_alloc(struct xport_mailbox *mb, size_t n, char *err)
 	return 0;
 }
 
-static int
-imap_open(struct xport_mailbox *mb, const struct xport_mail_inbox *in,
-    const char *user, char *err)
+/* Room for " (the server said: REPLY)". */
+#define SAID_MAX (TEXT_QUOTE_MAX + 24)
+
+/* The quoted reply of an IMAP or POP3 server, or "" (q: SAID_MAX bytes). */
+static const char *
+server_said(const char *reply, char *q)
 {
-	struct mailimap_search_key *key = NULL;
-	clist *res = NULL;
-	clistiter *it;
-	size_t n = 0;
-	int rc, r = MULE_EINTERNAL;
+	char t[TEXT_QUOTE_MAX];
+
+	q[0] = '\0';
+	if (reply != NULL && text_sanitize(t, sizeof(t), reply)[0] != '\0')
+		snprintf(q, SAID_MAX, " (the server said: %s)", t);
+	return q;
+}
+
+/* The refusal when a server does not start the TLS that STARTTLS asks. */
+static int
+starttls_refused(const struct xport_mailbox *mb, const char *why, char *err)
+{
+	return mule_errf(err, MULE_EAUTH, "the mail server %s %s: nothing was "
+	    "sent in clear; check mail.starttls and the server's TLS set-up "
+	    "(or use %ss://)", mb->where, why, scheme_name(mb->kind));
+}
+
+/*
+ * Connects to the IMAP server with TLS (imaps, or STARTTLS when asked);
+ * *preauth: the server logged us in already (PREAUTH).  *tls: encrypted.
+ */
+static int
+imap_connect(struct xport_mailbox *mb, const struct xport_mail_inbox *in,
+    int *preauth, int *tls, char *err)
+{
+	char q[SAID_MAX];
+	int rc, r = MULE_EINTERNAL, pre, enc = in->url.kind == XPORT_MAIL_IMAPS;
 
 	if ((mb->imap = mailimap_new(0, NULL)) == NULL) {
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
@@ -286,32 +369,73 @@ imap_open(struct xport_mailbox *mb, const struct xport_mail_inbox *in,
 	}
 	mailimap_set_timeout(mb->imap, in->timeout ? in->timeout :
 	    XPORT_MAIL_TIMEOUT);
-	rc = in->url.kind == XPORT_MAIL_IMAPS ?
-	    mailimap_ssl_connect_with_callback(mb->imap, in->url.host,
+	rc = enc ? mailimap_ssl_connect_with_callback(mb->imap, in->url.host,
 	    in->url.port, xport_mail_tls_sni, (void *)in->url.host) :
 	    mailimap_socket_connect(mb->imap, in->url.host, in->url.port);
-	if (rc != MAILIMAP_NO_ERROR &&
+	if (rc != MAILIMAP_NO_ERROR_AUTHENTICATED &&
 	    rc != MAILIMAP_NO_ERROR_NON_AUTHENTICATED) {
 		r = mule_errf(err, MULE_ENET, "cannot reach the mail server "
-		    "%s: check mail.inbox and the network", mb->where);
+		    "%s%s: check mail.inbox and the network", mb->where,
+		    server_said(mb->imap->imap_response, q));
 		goto out;
 	}
 	mb->imap_up = 1;
-	if (in->url.kind == XPORT_MAIL_IMAPS && (r = xport_mail_tls_check(
-	    mb->imap->imap_stream, in->url.host, in->cafile, err)) != 0)
+	pre = rc == MAILIMAP_NO_ERROR_AUTHENTICATED;
+	if (!enc && in->starttls) {
+		/* STARTTLS is possible only before the login. */
+		if (pre) {
+			r = starttls_refused(mb, "logged in without TLS "
+			    "(PREAUTH) where STARTTLS was required", err);
+			goto out;
+		}
+		if (mailimap_socket_starttls_with_callback(mb->imap,
+		    xport_mail_tls_sni, (void *)in->url.host) !=
+		    MAILIMAP_NO_ERROR) {
+			r = starttls_refused(mb, "did not start TLS "
+			    "(STARTTLS)", err);
+			goto out;
+		}
+		enc = 1;
+	}
+	if (enc && (r = xport_mail_tls_check(mb->imap->imap_stream,
+	    in->url.host, in->cafile, err)) != 0)
 		goto out;
-	if (rc == MAILIMAP_NO_ERROR_NON_AUTHENTICATED &&
-	    mailimap_login(mb->imap, user, in->password != NULL ?
+	*preauth = pre;
+	*tls = enc;
+	r = 0;
+out:
+	return r;
+}
+
+/* Logs in unless PREAUTH, selects the mailbox, lists the mule messages. */
+static int
+imap_open(struct xport_mailbox *mb, const struct xport_mail_inbox *in,
+    const char *user, char *err)
+{
+	struct mailimap_search_key *key = NULL;
+	clist *res = NULL;
+	clistiter *it;
+	char q[SAID_MAX];
+	size_t n = 0;
+	int r = MULE_EINTERNAL, preauth = 0, tls = 0;
+
+	if ((r = imap_connect(mb, in, &preauth, &tls, err)) != 0)
+		goto out;
+	if (!preauth && in->password != NULL && in->password[0] != '\0' &&
+	    (r = password_check(&in->url, tls, in->allow_cleartext, err)) != 0)
+		goto out;
+	if (!preauth && mailimap_login(mb->imap, user, in->password != NULL ?
 	    in->password : "") != MAILIMAP_NO_ERROR) {
 		r = mule_errf(err, MULE_EAUTH, "the mail server %s refused "
-		    "the login of '%s': check the user in mail.inbox (or "
+		    "the login of '%s'%s: check the user in mail.inbox (or "
 		    "mail.user) and the password in mail.password-file",
-		    mb->where, user);
+		    mb->where, user, server_said(mb->imap->imap_response, q));
 		goto out;
 	}
 	if (mailimap_select(mb->imap, in->url.path) != MAILIMAP_NO_ERROR) {
-		r = mule_errf(err, MULE_ENOTFOUND, "%s: no mailbox '%s' there",
-		    mb->where, in->url.path);
+		r = mule_errf(err, MULE_ENOTFOUND, "%s: no mailbox '%s' "
+		    "there%s", mb->where, in->url.path,
+		    server_said(mb->imap->imap_response, q));
 		goto out;
 	}
 	/* Only mule messages: those with an X-Mule-Bundle field. */
@@ -323,7 +447,8 @@ imap_open(struct xport_mailbox *mb, const struct xport_mail_inbox *in,
 	if (mailimap_uid_search(mb->imap, NULL, key, &res) !=
 	    MAILIMAP_NO_ERROR) {
 		r = mule_errf(err, MULE_EIO, "%s: the search for mule messages "
-		    "failed", mb->where);
+		    "failed%s", mb->where,
+		    server_said(mb->imap->imap_response, q));
 		goto out;
 	}
 	for (it = clist_begin(res); it != NULL; it = clist_next(it))
@@ -429,38 +554,73 @@ out:
 	return r;
 }
 
+/* Connects to the POP3 server with TLS (pop3s, or STLS when asked). */
+static int
+pop_connect(struct xport_mailbox *mb, const struct xport_mail_inbox *in,
+    int *tls, char *err)
+{
+	char q[SAID_MAX];
+	int rc, r = MULE_EINTERNAL, enc = in->url.kind == XPORT_MAIL_POP3S;
+
+	if ((mb->pop = mailpop3_new(0, NULL)) == NULL) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	mailpop3_set_timeout(mb->pop, in->timeout ? in->timeout :
+	    XPORT_MAIL_TIMEOUT);
+	rc = enc ? mailpop3_ssl_connect_with_callback(mb->pop, in->url.host,
+	    in->url.port, xport_mail_tls_sni, (void *)in->url.host) :
+	    mailpop3_socket_connect(mb->pop, in->url.host, in->url.port);
+	if (rc != MAILPOP3_NO_ERROR) {
+		r = mule_errf(err, MULE_ENET, "cannot reach the mail server "
+		    "%s%s: check mail.inbox and the network", mb->where,
+		    server_said(mb->pop->pop3_response, q));
+		goto out;
+	}
+	if (!enc && in->starttls) {
+		if (mailpop3_socket_starttls_with_callback(mb->pop,
+		    xport_mail_tls_sni, (void *)in->url.host) !=
+		    MAILPOP3_NO_ERROR) {
+			r = starttls_refused(mb, "did not start TLS (STLS)",
+			    err);
+			goto out;
+		}
+		enc = 1;
+	}
+	if (enc && (r = xport_mail_tls_check(mb->pop->pop3_stream,
+	    in->url.host, in->cafile, err)) != 0)
+		goto out;
+	*tls = enc;
+	r = 0;
+out:
+	return r;
+}
+
 static int
 pop_open(struct xport_mailbox *mb, const struct xport_mail_inbox *in,
     const char *user, char *err)
 {
 	carray *list = NULL;
+	char q[SAID_MAX];
 	size_t i, n = 0;
-	int rc;
+	int rc, tls = 0;
 
-	if ((mb->pop = mailpop3_new(0, NULL)) == NULL)
-		return mule_errf(err, MULE_ENOMEM, "out of memory");
-	mailpop3_set_timeout(mb->pop, in->timeout ? in->timeout :
-	    XPORT_MAIL_TIMEOUT);
-	rc = in->url.kind == XPORT_MAIL_POP3S ?
-	    mailpop3_ssl_connect_with_callback(mb->pop, in->url.host,
-	    in->url.port, xport_mail_tls_sni, (void *)in->url.host) :
-	    mailpop3_socket_connect(mb->pop, in->url.host, in->url.port);
-	if (rc != MAILPOP3_NO_ERROR)
-		return mule_errf(err, MULE_ENET, "cannot reach the mail "
-		    "server %s: check mail.inbox and the network", mb->where);
-	if (in->url.kind == XPORT_MAIL_POP3S && (rc = xport_mail_tls_check(
-	    mb->pop->pop3_stream, in->url.host, in->cafile, err)) != 0)
+	if ((rc = pop_connect(mb, in, &tls, err)) != 0)
+		return rc;
+	if (in->password != NULL && in->password[0] != '\0' &&
+	    (rc = password_check(&in->url, tls, in->allow_cleartext, err)) != 0)
 		return rc;
 	if (mailpop3_user(mb->pop, user) != MAILPOP3_NO_ERROR ||
 	    mailpop3_pass(mb->pop, in->password != NULL ? in->password :
 	    "") != MAILPOP3_NO_ERROR)
 		return mule_errf(err, MULE_EAUTH, "the mail server %s refused "
-		    "the login of '%s': check the user in mail.inbox (or "
+		    "the login of '%s'%s: check the user in mail.inbox (or "
 		    "mail.user) and the password in mail.password-file",
-		    mb->where, user);
+		    mb->where, user, server_said(mb->pop->pop3_response, q));
 	if (mailpop3_list(mb->pop, &list) != MAILPOP3_NO_ERROR)
 		return mule_errf(err, MULE_ENET, "%s: listing the messages "
-		    "failed", mb->where);
+		    "failed%s", mb->where,
+		    server_said(mb->pop->pop3_response, q));
 	for (i = 0; i < carray_count(list); i++)
 		if (carray_get(list, (unsigned)i) != NULL)
 			n++;
@@ -561,6 +721,15 @@ xport_mailbox_open(const struct xport_mail_inbox *in,
 	else
 		snprintf(mb->where, sizeof(mb->where), "%s://%s@%s:%u",
 		    scheme_name(mb->kind), user, in->url.host, in->url.port);
+	/* Before connecting: the password would not be encrypted. */
+	r = (mb->kind == XPORT_MAIL_IMAP || mb->kind == XPORT_MAIL_POP3) &&
+	    in->password != NULL && in->password[0] != '\0' ?
+	    password_check(&in->url, in->starttls, in->allow_cleartext, err) :
+	    0;
+	if (r != 0) {
+		xport_mailbox_free(mb);
+		return r;
+	}
 	switch (mb->kind) {
 	case XPORT_MAIL_IMAP:
 	case XPORT_MAIL_IMAPS:

@@ -37,6 +37,13 @@ is_addr(const char *s)
 	return 1;
 }
 
+/* 1 when a yes-or-no setting is set to yes. */
+static int
+is_yes(const char *value)
+{
+	return value != NULL && strcmp(value, "yes") == 0;
+}
+
 /* A value that is one of two words. */
 static int
 check_choice(const char *key, const char *value, const char *a,
@@ -99,7 +106,8 @@ xport_mail_config_check(const char *key, const char *value, char **norm,
 		return xport_mail_url_parse(value, 1, &u, err);
 	if (strcmp(key, "mail.inbox") == 0)
 		return xport_mail_url_parse(value, 0, &u, err);
-	if (strcmp(key, "mail.starttls") == 0)
+	if (strcmp(key, "mail.starttls") == 0 ||
+	    strcmp(key, "mail.allow-cleartext-password") == 0)
 		return check_choice(key, value, "yes", "no", err);
 	if (strcmp(key, "mail.after-fetch") == 0)
 		return check_choice(key, value, "keep", "delete", err);
@@ -116,7 +124,7 @@ xport_mail_config_check(const char *key, const char *value, char **norm,
 	return mule_errf(err, MULE_ENOTFOUND, "unknown setting '%s' (known: "
 	    "mail.smtp, mail.starttls, mail.from, mail.user, "
 	    "mail.password-file, mail.inbox, mail.max-size, mail.after-fetch, "
-	    "mail.ca-file)", key);
+	    "mail.ca-file, mail.allow-cleartext-password)", key);
 }
 
 int
@@ -160,6 +168,7 @@ xport_mail_settings_release(struct xport_mail_settings *ms)
 	free(ms->maxsize);
 	free(ms->after);
 	free(ms->cafile);
+	free(ms->cleartext);
 	if (ms->password != NULL) {
 		explicit_bzero(ms->password, strlen(ms->password));
 		free(ms->password);
@@ -198,8 +207,8 @@ pack_check(const struct xport_mail_settings *ms, const char *emldir,
 		if ((r = xport_mail_url_parse(ms->smtp, 1, &smtp->url,
 		    err)) != 0)
 			return r;
-		smtp->starttls = ms->starttls != NULL &&
-		    strcmp(ms->starttls, "yes") == 0;
+		smtp->starttls = is_yes(ms->starttls);
+		smtp->allow_cleartext = is_yes(ms->cleartext);
 		smtp->user = ms->user;
 		smtp->password = ms->password;
 		smtp->from = ms->from;
@@ -567,6 +576,8 @@ fetch_open(struct xport_mail_fetch *mf, const struct xport_mail_settings *ms,
 		return r;
 	in.user = ms->user;
 	in.password = ms->password;
+	in.starttls = is_yes(ms->starttls);
+	in.allow_cleartext = is_yes(ms->cleartext);
 	in.max_size = ms->max_size;
 	in.cafile = ms->cafile;
 	in.readonly = dry || ms->after == NULL ||

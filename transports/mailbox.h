@@ -38,6 +38,7 @@ int xport_mail_config_check(const char *key, const char *value, char **norm,
 struct xport_mail_settings {
 	char *smtp, *starttls, *from, *user, *pwfile, *inbox, *maxsize;
 	char *after, *cafile;
+	char *cleartext;	/* mail.allow-cleartext-password */
 	char *password;		/* read from pwfile (wiped on release) */
 	uint64_t max_size;	/* from maxsize, or the default */
 };

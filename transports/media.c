@@ -66,6 +66,30 @@ scratch_dir(const char *tmp, char **dir, char *err)
 	return 0;
 }
 
+/*
+ * Removes the temporaries a crashed pack left of the image at `iso`
+ * (".NAME.PID.XXXXXX" of a process no longer running).
+ */
+static void
+sweep_beside(const char *iso)
+{
+	const char *slash = strrchr(iso, '/');
+	char e2[MULE_ERRLEN];
+	struct strb dir;
+	size_t n;
+
+	strb_init(&dir);
+	if (slash == NULL)
+		strb_add(&dir, ".");
+	else
+		strb_addf(&dir, "%.*s", slash == iso ? 1 : (int)(slash - iso),
+		    iso);
+	if (!strb_error(&dir) && (slash == NULL || slash[1] != '\0'))
+		(void)file_sweep_temps(dir.s, slash != NULL ? slash + 1 : iso,
+		    "", &n, e2);
+	strb_release(&dir);
+}
+
 int
 xport_media_pack(const char *tmp, const char *outdir, const char *base,
     uint64_t volume, uint32_t parity, const char *iso, size_t *nfiles,
@@ -77,6 +101,8 @@ xport_media_pack(const char *tmp, const char *outdir, const char *base,
 	int r = MULE_EINTERNAL;
 
 	strb_init(&sb);
+	if (iso != NULL)
+		sweep_beside(iso);
 	if (volume > 0) {
 		/* Parts for an image are made beside the temporary bundle. */
 		if (iso != NULL && (r = scratch_dir(tmp, &isodir, err)) != 0)

@@ -869,7 +869,11 @@ read_incoming(struct replica_apply *a, const struct rowchange *rc, char *err)
 		if ((r = to_istamp(a, &c->st, &a->instamp[j], err)) != 0 ||
 		    (a->inval[j] != NULL && (r = resolve_ref(a, j, err)) != 0))
 			return r;
-		a->inctx[j].has_base = c->has_base != CELL_BASE_NONE;
+		/* CELL_BASE_ROW: base_row without a base, see resolve_bases. */
+		a->inctx[j].has_base = c->has_base == CELL_BASE_HASH ||
+		    c->has_base == CELL_BASE_SELF;
+		a->inctx[j].base_row = c->has_base == CELL_BASE_SELF ||
+		    c->has_base == CELL_BASE_ROW;
 		a->inctx[j].base = c->has_base == CELL_BASE_SELF ?
 		    val_hash(&a->inres[j]) : c->base;
 		for (k = 0; k < c->nctx; k++) {
@@ -888,6 +892,39 @@ read_incoming(struct replica_apply *a, const struct rowchange *rc, char *err)
 	return 0;
 }
 
+/*
+ * Incoming cells whose base is the original baseline of the incarnation
+ * their row names (CELL_BASE_ROW; `named`: the row's existence stamp, or
+ * the incarnation a deletion deleted, NULL when it names none): where we
+ * hold that incarnation, our cell's base (a baseline, or an edit from it)
+ * is that baseline; else the base is unknown here, and a baseline it
+ * overwrites is logged.
+ */
+static void
+resolve_bases(struct replica_apply *a, const struct rowchange *rc,
+    const struct istamp *named, const struct rowstate *old)
+{
+	const struct merge_ctx *l;
+	uint32_t j;
+	int same = named != NULL && old->cl % 2 == 1 &&
+	    old->cl == rc->cl - (rc->cl % 2 == 0) &&
+	    old->cl_st.lamport == named->lamport &&
+	    old->cl_st.origin == named->origin;
+
+	for (j = 0; j < a->t->ncols; j++) {
+		if (!a->inhas[j] || a->inctx[j].has_base ||
+		    !a->inctx[j].base_row)
+			continue;
+		l = j < old->ncols ? &old->colctx[j] : NULL;
+		if (same && l != NULL && l->has_base && l->base_row) {
+			a->inctx[j].has_base = 1;
+			a->inctx[j].base = l->base;
+		} else {
+			a->inctx[j].base_row = 0;
+		}
+	}
+}
+
 /* The new state starts as a copy of the old one (ncols of the table). */
 static int
 state_copy(const struct rowstate *old, struct rowstate *ns, uint32_t ncols)
@@ -899,6 +936,8 @@ state_copy(const struct rowstate *old, struct rowstate *ns, uint32_t ncols)
 		return r;
 	ns->cl = old->cl;
 	ns->cl_st = old->cl_st;
+	ns->gone = old->gone;
+	ns->has_gone = old->has_gone;
 	memcpy(ns->hash, old->hash, ROW_HASH_LEN);
 	for (j = 0; j < ncols && j < old->ncols; j++) {
 		ns->colhash[j] = old->colhash[j];
@@ -956,9 +995,30 @@ log_cell(struct replica_apply *a, const struct rowchange *rc, uint32_t j,
 }
 
 /*
+ * Logs local value `local` of column j, whose incarnation a re-creation
+ * (existence stamp clst) replaced without bringing that column's value.
+ */
+static int
+log_absent(struct replica_apply *a, const struct rowchange *rc, uint32_t j,
+    const struct merge_cell_in *local, const struct istamp *clst, char *err)
+{
+	struct strb lv;
+	int r;
+
+	strb_init(&lv);
+	mval_text(&lv, local->v);
+	r = log_conflict(a, rc, MERGE_CONFLICT_LOST_TO_DELETION,
+	    a->t->cols[j], strb_str(&lv), local->v, &local->st,
+	    REMOTE_DELETED, NULL, clst, WINNER_REMOTE, err);
+	strb_release(&lv);
+	return r;
+}
+
+/*
  * Merges each incoming cell with the local row (a->sel positioned on
  * it): marks the winners in a->win (*nwin of them), moves the state, logs
- * the local values lost; *moved is 1 when some cell's state changed.
+ * the local values lost; *moved is 1 when some cell's state changed.  A
+ * column the row carries no cell for goes through merge_cell_absent.
  */
 static int
 merge_cells(struct replica_apply *a, const struct rowchange *rc,
@@ -972,14 +1032,13 @@ merge_cells(struct replica_apply *a, const struct rowchange *rc,
 	int r = 0;
 
 	for (j = 0; j < a->t->ncols && r == 0; j++) {
-		if (!a->inhas[j])
-			continue;
 		local_cell(a, old, j, &v, &lin);
 		memset(&iin, 0, sizeof(iin));
 		iin.v = &a->inres[j];
 		iin.st = a->instamp[j];
 		iin.ctx = &a->inctx[j];
-		if ((r = merge_cell(&lin, &iin, row, (const void *)a->sites,
+		if ((r = a->inhas[j] ? merge_cell(&lin, &iin, row,
+		    (const void *)a->sites, &out) : merge_cell_absent(&lin, row,
 		    &out)) != 0) {
 			r = mule_errf(err, r, "out of memory");
 			break;
@@ -996,8 +1055,10 @@ merge_cells(struct replica_apply *a, const struct rowchange *rc,
 			a->win[j] = 1;
 			(*nwin)++;
 		}
-		if (out.conflict != MERGE_CONFLICT_NONE)
+		if (out.conflict != MERGE_CONFLICT_NONE && a->inhas[j])
 			r = log_cell(a, rc, j, &lin, out.conflict, err);
+		else if (out.conflict != MERGE_CONFLICT_NONE)
+			r = log_absent(a, rc, j, &lin, &ns->cl_st, err);
 	}
 	return r;
 }
@@ -1068,13 +1129,16 @@ apply_insert(struct replica_apply *a, const struct rowchange *rc,
  * a column it sent no cell for).
  */
 static int
-tombstone_set(struct replica_apply *a, struct rowstate *ns)
+tombstone_set(struct replica_apply *a, const struct istamp *gone,
+    struct rowstate *ns)
 {
 	static const struct istamp zero;
 	uint32_t j;
 	int r = 0;
 
 	memset(ns->hash, 0, ROW_HASH_LEN);
+	ns->has_gone = gone != NULL;
+	ns->gone = gone != NULL ? *gone : zero;
 	for (j = 0; j < a->t->ncols && r == 0; j++)
 		r = state_set(ns, j, &zero, a->inhas[j] ? &a->inctx[j] : NULL);
 	return r;
@@ -1083,11 +1147,12 @@ tombstone_set(struct replica_apply *a, struct rowstate *ns)
 /*
  * An incoming deletion of a row alive here: the first local value the
  * deleter had not seen makes the whole row a conflict; the row goes.
+ * `gone`: the incarnation the deletion names (NULL: none).
  */
 static int
 apply_delete(struct replica_apply *a, const struct rowchange *rc,
     const struct rowstate *old, const struct istamp *clst,
-    struct rowstate *ns, char *err)
+    const struct istamp *gone, struct rowstate *ns, char *err)
 {
 	struct merge_cell_in lin;
 	struct strb lv;
@@ -1115,7 +1180,7 @@ apply_delete(struct replica_apply *a, const struct rowchange *rc,
 		return r;
 	a->alive_delta--;
 	a->st.deleted++;
-	if ((r = tombstone_set(a, ns)) != 0)
+	if ((r = tombstone_set(a, gone, ns)) != 0)
 		return mule_errf(err, r, "out of memory");
 	return store_state(a, rc, ns, 0, err);
 }
@@ -1127,12 +1192,18 @@ apply_delete(struct replica_apply *a, const struct rowchange *rc,
  */
 static int
 apply_both_deleted(struct replica_apply *a, const struct rowchange *rc,
-    const struct merge_row_out *row, struct rowstate *ns, char *err)
+    const struct merge_row_out *row, const struct istamp *gone,
+    struct rowstate *ns, char *err)
 {
 	struct merge_ctx m;
 	uint32_t j;
 	int moved = row->changed, r;
 
+	if (ns->has_gone && (gone == NULL || gone->lamport !=
+	    ns->gone.lamport || gone->origin != ns->gone.origin)) {
+		ns->has_gone = 0;	/* two deletions of two incarnations */
+		moved = 1;
+	}
 	for (j = 0; j < a->t->ncols; j++) {
 		if ((r = merge_ctx_min(&ns->colctx[j], &a->inctx[j], &m)) != 0)
 			return mule_errf(err, r, "out of memory");
@@ -1171,6 +1242,7 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 	struct rowstate old, ns;
 	struct merge_row_in lrow, irow;
 	struct merge_row_out row;
+	struct istamp gone, *named;
 	int r = MULE_EINTERNAL;
 
 	memset(&old, 0, sizeof(old));
@@ -1193,8 +1265,12 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 		a->st.cells += rc->ncells;
 	if ((r = read_incoming(a, rc, err)) != 0 ||
 	    (r = to_istamp(a, &rc->cl_stamp, &irow.cl_st, err)) != 0 ||
+	    (rc->has_gone && (r = to_istamp(a, &rc->gone, &gone, err)) != 0) ||
 	    (r = read_state(a, rc, &old, err)) != 0)
 		goto out;
+	/* The incarnation the row's cells refer to (a deletion: it names). */
+	named = rc->cl % 2 == 1 ? &irow.cl_st : rc->has_gone ? &gone : NULL;
+	resolve_bases(a, rc, named, &old);
 	irow.cl = rc->cl;
 	lrow.cl = old.cl;
 	lrow.cl_st = old.cl_st;
@@ -1211,13 +1287,13 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 		r = 0;
 		break;
 	case MERGE_ROW_BOTH_DELETED:
-		r = apply_both_deleted(a, rc, &row, &ns, err);
+		r = apply_both_deleted(a, rc, &row, named, &ns, err);
 		break;
 	case MERGE_ROW_DELETE:
-		r = apply_delete(a, rc, &old, &irow.cl_st, &ns, err);
+		r = apply_delete(a, rc, &old, &irow.cl_st, named, &ns, err);
 		break;
 	case MERGE_ROW_TOMBSTONE:
-		r = tombstone_set(a, &ns);
+		r = tombstone_set(a, named, &ns);
 		r = r != 0 ? mule_errf(err, r, "out of memory") :
 		    store_state(a, rc, &ns, 0, err);
 		break;

@@ -29,6 +29,7 @@ merge_ctx_copy(struct merge_ctx *dst, const struct merge_ctx *src)
 		return 0;
 	dst->base = src->base;
 	dst->has_base = src->has_base;
+	dst->base_row = src->base_row;
 	if (src->n == 0)
 		return 0;
 	if ((dst->e = malloc(src->n * sizeof(*dst->e))) == NULL)
@@ -83,11 +84,14 @@ merge_ctx_successor(const struct istamp *dot, const struct merge_ctx *ctx,
 
 	if (merge_ctx_copy(&k, ctx) != 0)
 		goto out;
-	if (dot != NULL && dot->lamport == 0) {
-		k.base = hash;	/* the held value is a baseline */
+	if (dot == NULL) {
+		k.base_row = 0;	/* a tombstone's knowledge, for a new row */
+	} else if (dot->lamport == 0) {
+		/* The held value is a baseline (or a default). */
+		k.base_row = k.has_base && k.base_row && k.base == hash;
+		k.base = hash;
 		k.has_base = 1;
-	} else if (dot != NULL &&
-	    merge_ctx_raise(&k, dot->origin, dot->lamport) != 0) {
+	} else if (merge_ctx_raise(&k, dot->origin, dot->lamport) != 0) {
 		goto out;
 	}
 	for (i = 0, j = 0; i < k.n; i++)
@@ -229,13 +233,23 @@ merge_cell(const struct merge_cell_in *local,
     const struct merge_cell_in *incoming, const struct merge_row_out *row,
     const uint8_t (*sites)[SITE_ID_LEN], struct merge_cell_out *out)
 {
-	int cmp;
+	int cmp, split;
 
 	memset(out, 0, sizeof(*out));
 	out->st = local->st;
 	cmp = cell_order(local, incoming, row, sites);
+	split = is_baseline(local) && is_baseline(incoming) &&
+	    !values_equal(local->v, incoming->v);
 	if (cmp <= 0) {
-		out->decision = MERGE_KEEP;	/* ours wins: nothing to do */
+		out->decision = MERGE_KEEP;	/* ours wins */
+		if (local->ctx == NULL || !local->ctx->base_row ||
+		    (!row->in_newer && !split))
+			return 0;
+		/* Its base is not the baseline of the row's incarnation now. */
+		out->state_changed = 1;
+		if (merge_ctx_copy(&out->ctx, local->ctx) != 0)
+			return MULE_ENOMEM;
+		out->ctx.base_row = 0;
 		return 0;
 	}
 	/* The incoming value wins: it keeps its own context. */
@@ -243,6 +257,9 @@ merge_cell(const struct merge_cell_in *local,
 	out->st = incoming->st;
 	if (merge_ctx_copy(&out->ctx, incoming->ctx) != 0)
 		return MULE_ENOMEM;
+	if (split || (row->c != MERGE_ROW_INSERT && !row->in_newer &&
+	    row->c != MERGE_ROW_SAME))
+		out->ctx.base_row = 0;	/* the row keeps our incarnation */
 	if (row->c == MERGE_ROW_INSERT) {
 		out->decision = MERGE_TAKE;
 		return 0;
@@ -256,6 +273,29 @@ merge_cell(const struct merge_cell_in *local,
 		return 0;
 	out->conflict = is_baseline(local) ? MERGE_CONFLICT_BASELINES_DIFFER :
 	    row->kind;
+	return 0;
+}
+
+int
+merge_cell_absent(const struct merge_cell_in *local,
+    const struct merge_row_out *row, struct merge_cell_out *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->decision = MERGE_KEEP;
+	out->st = local->st;
+	if (row->c == MERGE_ROW_RECREATED) {
+		out->state_changed = 1;
+		memset(&out->st, 0, sizeof(out->st));
+		if (local->st.lamport != 0)
+			out->conflict = MERGE_CONFLICT_LOST_TO_DELETION;
+		return 0;
+	}
+	if (!row->in_newer || local->ctx == NULL || !local->ctx->base_row)
+		return 0;
+	out->state_changed = 1;
+	if (merge_ctx_copy(&out->ctx, local->ctx) != 0)
+		return MULE_ENOMEM;
+	out->ctx.base_row = 0;
 	return 0;
 }
 

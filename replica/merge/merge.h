@@ -31,14 +31,19 @@ struct istamp {
  * A cell's causal context.  `e` (heap, n entries, distinct origins, each
  * counter > 0): the writer had seen every write to this cell by that
  * origin up to that counter.  With has_base, `base` is the value hash
- * (val_hash) of the baseline value the writer's history replaced.
- * Release with merge_ctx_release; a zeroed struct is the empty context.
+ * (val_hash) of the baseline value the writer's history replaced, and
+ * `base_row` says that this baseline is the original one of the row's
+ * current incarnation (the one its existence stamp names, as its first
+ * scan made it), so that a peer holding that incarnation knows it without
+ * being told (docs/state.md "Baselines").  Release with merge_ctx_release;
+ * a zeroed struct is the empty context.
  */
 struct merge_ctx {
 	uint32_t n;
 	struct istamp *e;
 	uint32_t base;
 	int has_base;
+	int base_row;
 };
 
 /* The kinds of conflict, as stored in _mule_conflicts.kind. */
@@ -127,8 +132,9 @@ int merge_ctx_raise(struct merge_ctx *c, int64_t origin, uint64_t counter);
  * What a writer knows after replacing (or deleting) the held value whose
  * dot is `dot`, context `ctx` and value hash `hash`: ctx joined with the
  * dot, and as base the baseline it started from (the held value's hash
- * when the dot is zero, else the held value's base).  `dot` NULL: ctx is
- * already such knowledge (a tombstone's) and is only copied.  Entries of
+ * when the dot is zero, else the held value's base; base_row goes with
+ * it).  `dot` NULL: ctx is already such knowledge (a tombstone's) and is
+ * only copied, for a new incarnation (base_row cleared).  Entries of
  * origin `writer` (>= 0) are dropped: the new value's own stamp implies
  * them.  *out is overwritten.  0 or MULE_ENOMEM.
  */
@@ -136,8 +142,8 @@ int merge_ctx_successor(const struct istamp *dot, const struct merge_ctx *ctx,
     uint32_t hash, int64_t writer, struct merge_ctx *out);
 /*
  * The lesser knowledge of two deletions: per origin the smaller counter
- * (absent in either: absent), the base only when both have the same one.
- * *out is overwritten.  0 or MULE_ENOMEM.
+ * (absent in either: absent), the base only when both have the same one
+ * (base_row cleared).  *out is overwritten.  0 or MULE_ENOMEM.
  */
 int merge_ctx_min(const struct merge_ctx *a, const struct merge_ctx *b,
     struct merge_ctx *out);
@@ -170,12 +176,31 @@ int istamp_cmp(const struct istamp *a, const struct istamp *b,
  * merge_value_cmp order.  A winning incoming value keeps its own stamp
  * and context.  When it replaces a different local value it had not seen
  * (merge_seen), out->conflict says of what kind (row->kind, or
- * MERGE_CONFLICT_BASELINES_DIFFER for a baseline).  Fills *out (out->ctx
- * is a heap copy to release).  0 or MULE_ENOMEM.
+ * MERGE_CONFLICT_BASELINES_DIFFER for a baseline).  base_row survives
+ * only on the side whose incarnation the row keeps (a kept local value
+ * whose row takes the incoming incarnation gets state_changed with it
+ * cleared), and never where two differing baselines met.  Fills *out
+ * (out->ctx is a heap copy to release).  0 or MULE_ENOMEM.
  */
 int merge_cell(const struct merge_cell_in *local,
     const struct merge_cell_in *incoming, const struct merge_row_out *row,
     const uint8_t (*sites)[SITE_ID_LEN], struct merge_cell_out *out);
+/*
+ * A local cell the incoming row carries no cell for.  In a re-creation
+ * (MERGE_ROW_RECREATED) the value belongs to the incarnation that was
+ * deleted, and the new one's value for it has not arrived (the sender
+ * thought we held the new incarnation): it stays in the table as a
+ * placeholder, zero-stamped with no base (nobody's value: the real one
+ * wins whenever it comes, and wherever the row goes whole the placeholder
+ * never beats anything), and a value with a real stamp is reported lost
+ * (out->conflict MERGE_CONFLICT_LOST_TO_DELETION: the re-creator's
+ * knowledge of it is unknown here; an entry too many, never one lost).
+ * Where the row takes another incarnation otherwise, a base_row claim is
+ * dropped.  Fills *out (decision MERGE_KEEP; state_changed with st and
+ * ctx when the local state must change).  0 or MULE_ENOMEM.
+ */
+int merge_cell_absent(const struct merge_cell_in *local,
+    const struct merge_row_out *row, struct merge_cell_out *out);
 /*
  * A deletion reaching a local value: 1 when the deleter had not seen it
  * (a conflict), else 0.  `known` is the deletion's knowledge of that

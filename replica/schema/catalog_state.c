@@ -187,6 +187,8 @@ remap_row(struct rebase *b, struct srow *sr, char *err)
 	}
 	ns.cl = (uint64_t)sr->cl;
 	ns.cl_st = old.cl_st;
+	ns.gone = old.gone;
+	ns.has_gone = old.has_gone;
 	memcpy(ns.hash, sr->hash, ROW_HASH_LEN);
 	for (j = 0; j < n; j++) {
 		int32_t i = b->map[j];
@@ -211,6 +213,13 @@ remap_row(struct rebase *b, struct srow *sr, char *err)
 		if (rc == SQLITE_ROW) {
 			row_hash_stmt(b->data, 0, n, cur, curcol);
 			if (b->trust) {
+				/*
+				 * A baseline the migration changed is no
+				 * longer the one its incarnation began with.
+				 */
+				for (j = 0; j < n; j++)
+					if (curcol[j] != ns.colhash[j])
+						ns.colctx[j].base_row = 0;
 				memcpy(ns.colhash, curcol, n * sizeof(*curcol));
 				memcpy(ns.hash, cur, ROW_HASH_LEN);
 			} else {

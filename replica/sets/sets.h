@@ -82,14 +82,18 @@ void replica_maps_free(struct replica_map *v, size_t n);
  * are never handed to the sink, rows entering the set go in full, and
  * rows leaving it are remembered; replica_set_finish then hands those
  * over as a table named REPLICA_LEFT_PREFIX + table holding only keys,
- * and records what the peer was sent.  Inside the pack's transaction.
+ * and records what the peer was sent.  `held` (NULL: nothing) is what
+ * every recipient has acknowledged holding: an edit of a row incarnation
+ * it covers names its base by the row alone (docs/state.md "Baselines").
+ * Inside the pack's transaction.
  */
 struct replica_set;
 int replica_set_new(struct replica *rp, const char *const *peers,
     size_t npeers, int full, struct replica_set **out, char *err);
 int replica_changes_set(struct replica *rp, const struct vector *base,
-    struct replica_set *set, const struct replica_out_sink *sink,
-    replica_progress_fn progress, void *parg, char *err);
+    const struct vector *held, struct replica_set *set,
+    const struct replica_out_sink *sink, replica_progress_fn progress,
+    void *parg, char *err);
 int replica_set_finish(struct replica_set *set,
     const struct replica_out_sink *sink, uint64_t *left, char *err);
 void replica_set_free(struct replica_set *set);

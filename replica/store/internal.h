@@ -100,11 +100,15 @@ int rp_lamport_set(struct replica *rp, uint64_t l, char *err);
  * column: the value hash, the stamp (dot) and the causal context of the
  * value (replica/merge/merge.h).  In a tombstone (even cl) each column's
  * stamp is zero and its context is what the deletion knew of the column
- * (docs/state.md "Merging").
+ * (docs/state.md "Merging"); `gone` (with has_gone) is the existence
+ * stamp of the incarnation it deleted, which its contexts' base_row refer
+ * to.
  */
 struct rowstate {
 	uint64_t cl;
 	struct istamp cl_st;
+	struct istamp gone;
+	int has_gone;
 	uint32_t ncols;
 	uint32_t *colhash;	/* ncols */
 	struct istamp *colst;	/* ncols */

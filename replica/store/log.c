@@ -100,7 +100,26 @@ int
 replica_next_seq(struct replica *rp, int64_t *seq, char *err)
 {
 	return rp_scalar(rp, "SELECT coalesce(max(seq), 0) + 1 FROM "
-	    "_mule_bundles WHERE dir = 'sent'", 0, 1, seq, err);
+	    "_mule_bundles WHERE dir IN ('sent', 'spent')", 0, 1, seq, err);
+}
+
+int
+replica_log_drop(struct replica *rp, const uint8_t id[16], const char *dir,
+    char *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	if ((r = rp_prepare(rp, "DELETE FROM _mule_bundles WHERE bundle = ? "
+	    "AND dir = ?", &st, err)) != 0)
+		return r;
+	sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, dir, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return rp_dberr(rp, rc, err, "write bundle log");
+	return 0;
 }
 
 static void

@@ -8,12 +8,17 @@
  *
  * The `st` blob of a state row (STATE_FORMAT 2): varint ncols; the
  * existence stamp (varint lamport, varint origin index); the common stamp
- * most columns share (varint lamport, varint origin); then per column:
+ * most columns share (varint lamport, varint origin) — in a tombstone,
+ * whose columns all have the zero stamp written out, the existence stamp
+ * of the incarnation it deleted (zero: unknown); then per column:
  * COLHASH_LEN bytes of value hash (big-endian), varint x, where bit 0 says
- * a context follows, bit 1 a base, bit 2 that the base is the column's
- * own value hash (a baseline; nothing follows for it), and x >> 3 is 0
+ * a context follows, bits 1-2 the base: 0 none; 2 a base follows (4
+ * bytes, a val_hash); 4 the base is the original baseline of the row's
+ * incarnation (base_row) and is the column's own value hash (nothing
+ * follows); 6 a base follows and is that incarnation's original
+ * baseline; and x >> 3 is 0
  * when the column has the common stamp, else lamport + 1 followed by
- * varint origin; then with bit 1 the base (4 bytes, a val_hash), and with
+ * varint origin; then the base if one follows, and with
  * bit 0 a varint count (1..CELL_CTX_MAX) and that many entries (varint
  * counter, varint origin).  An empty context and no base, or a baseline,
  * cost nothing beyond x.  See merge.h for
@@ -86,7 +91,7 @@ ctx_put(struct buf *b, const struct merge_ctx *c, uint64_t fl)
 	uint32_t k;
 	int r = 0;
 
-	if (fl & 2)
+	if ((fl & 6) == 2 || (fl & 6) == 6)
 		r |= buf_put_u32(b, c->base);
 	if (c->n != 0)
 		r |= buf_put_varint(b, c->n);
@@ -102,6 +107,9 @@ rowstate_encode(const struct rowstate *s, uint8_t **blob, size_t *len)
 {
 	struct istamp common = common_stamp(s);
 	struct buf b;
+
+	if (s->cl % 2 == 0 && s->has_gone)
+		common = s->gone;
 	uint64_t fl;
 	uint32_t i;
 	int r = 0;
@@ -116,8 +124,10 @@ rowstate_encode(const struct rowstate *s, uint8_t **blob, size_t *len)
 		if (s->colctx[i].n > CELL_CTX_MAX)
 			r |= MULE_ETOOLARGE;
 		fl = s->colctx[i].n != 0;
-		if (s->colctx[i].has_base)
-			fl |= s->colctx[i].base == s->colhash[i] ? 4 : 2;
+		if (s->colctx[i].has_base && s->colctx[i].base_row)
+			fl |= s->colctx[i].base == s->colhash[i] ? 4 : 6;
+		else if (s->colctx[i].has_base)
+			fl |= 2;
 		r |= buf_put_u32(&b, s->colhash[i]);
 		if (s->colst[i].lamport == common.lamport &&
 		    s->colst[i].origin == common.origin) {
@@ -144,11 +154,12 @@ ctx_get(struct buf *b, uint64_t x, uint32_t hash, struct merge_ctx *c)
 {
 	uint64_t n, k, l, o;
 
-	if ((x & 6) == 6 || ((x & 2) && buf_get_u32(b, &c->base) != 0))
+	if ((x & 2) && buf_get_u32(b, &c->base) != 0)
 		return MULE_EFORMAT;
-	if (x & 4)
+	if ((x & 6) == 4)
 		c->base = hash;
 	c->has_base = (x & 6) != 0;
+	c->base_row = (x & 4) != 0;
 	if ((x & 1) == 0)
 		return 0;
 	if (buf_get_varint_max(b, CELL_CTX_MAX, &n) != 0 || n == 0 ||
@@ -189,6 +200,8 @@ rowstate_decode(struct rowstate *s, const void *blob, size_t len)
 	if ((r = rowstate_alloc(s, (uint32_t)n)) != 0)
 		return r;
 	s->cl_st = cl_st;
+	s->gone = common;	/* meaningful in a tombstone only */
+	s->has_gone = common.lamport != 0;
 	for (i = 0; i < n; i++) {
 		if (buf_get_u32(&b, &h) != 0 || buf_get_varint(&b, &x) != 0)
 			goto bad;

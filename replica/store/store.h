@@ -167,7 +167,7 @@ int replica_set_peer_vector(struct replica *rp, const char *peer,
 struct replica_logent {
 	int64_t id;
 	uint8_t bundle[16];
-	char dir[8];		/* "sent" or "recv" */
+	char dir[8];		/* "sent", "recv" or "spent" (see next_seq) */
 	char peer[REPLICA_NAME_MAX + 1];
 	int64_t seq;
 	char file[1024];
@@ -181,8 +181,16 @@ int replica_log_has(struct replica *rp, const uint8_t id[16], const char *dir,
 int replica_log_add(struct replica *rp, const uint8_t id[16], const char *dir,
     const char *peer, int64_t seq, const char *file, const char *summary,
     const struct vector *top, char *err);
-/* This site's next bundle number (1, 2, ...; one sequence for all peers). */
+/*
+ * This site's next bundle number (1, 2, ...; one sequence for all peers):
+ * one above every number sent or spent.  A pack spends its number (a
+ * "spent" entry, committed before it writes) so that a crash after its
+ * file appeared never lets another bundle carry the same number.
+ */
 int replica_next_seq(struct replica *rp, int64_t *seq, char *err);
+/* Removes the log entry of bundle `id` in direction `dir` (none: 0). */
+int replica_log_drop(struct replica *rp, const uint8_t id[16],
+    const char *dir, char *err);
 /*
  * For a manifest's `recv`: per peer whose site id we know, the highest
  * bundle number of theirs we applied.

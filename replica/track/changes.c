@@ -64,6 +64,7 @@ struct outctx {
 	uint8_t (*sites)[SITE_ID_LEN];
 	size_t nsites;
 	uint64_t *limit;	/* per origin index: base counter */
+	uint64_t *held;		/* per origin index: what every peer holds */
 	struct replica_set *set;	/* the peer's sync set, or NULL */
 };
 
@@ -73,6 +74,21 @@ above(const struct outctx *c, const struct istamp *s)
 	if (s->origin < 0 || (size_t)s->origin >= c->nsites)
 		return 1;	/* unknown origin: send (never drop) */
 	return s->lamport > c->limit[s->origin];
+}
+
+/*
+ * Does every peer hold the row incarnation whose existence stamp is s?
+ * Its acknowledgement covers s: when it packed, it held s or a later
+ * incarnation, which that bundle (applied here) brought us too, so ours is
+ * s only if theirs was.
+ */
+static int
+held(const struct outctx *c, const struct istamp *s)
+{
+	if (c->held == NULL || s->lamport == 0 || s->origin < 0 ||
+	    (size_t)s->origin >= c->nsites)
+		return 0;
+	return s->lamport <= c->held[s->origin];
 }
 
 static void
@@ -196,13 +212,43 @@ ctx_room(struct outtable *o, size_t used, size_t n)
 }
 
 /*
+ * How column j's base travels: the original baseline sent with its row
+ * says only that it is its own base; an edit from its incarnation's
+ * original baseline (or a deletion's knowledge of it) says only that,
+ * unless the peer may not hold that incarnation (`whole`: the row goes
+ * whole, or the deleted incarnation is not known to the peer): then it
+ * gets the hash, to keep and relay.
+ */
+static int
+cell_base(const struct rowstate *rs, uint32_t j, int whole)
+{
+	const struct merge_ctx *x = &rs->colctx[j];
+	int alive = rs->cl % 2 == 1;
+
+	if (!x->has_base)
+		return CELL_BASE_NONE;
+	if (alive && x->base_row && rs->colst[j].lamport == 0 &&
+	    x->base == rs->colhash[j])
+		return CELL_BASE_SELF;
+	if (x->base_row && !whole && (!alive || rs->colst[j].lamport != 0))
+		return CELL_BASE_ROW;
+	return CELL_BASE_HASH;
+}
+
+/* A tombstone names the incarnation it deleted when the peer holds it. */
+static int
+names_gone(const struct outctx *c, const struct rowstate *rs)
+{
+	return rs->cl % 2 == 0 && rs->has_gone && held(c, &rs->gone);
+}
+
+/*
  * Copies the contexts of the n cells of o->cells (their col set to the
- * state's column in `scol`) into o->ctx and points the cells at them.  A
- * baseline value sent with its row says only that it is its own base.
+ * state's column in `scol`) into o->ctx and points the cells at them.
  */
 static int
 cells_ctx(const struct outctx *c, struct outtable *o, const struct rowstate *rs,
-    const uint32_t *scol, uint32_t n)
+    const uint32_t *scol, uint32_t n, int whole)
 {
 	const struct merge_ctx *x;
 	size_t used = 0, k;
@@ -225,9 +271,7 @@ cells_ctx(const struct outctx *c, struct outtable *o, const struct rowstate *rs,
 		j = scol[i];
 		o->cells[i].nctx = x->n;
 		o->cells[i].base = x->base;
-		o->cells[i].has_base = !x->has_base ? CELL_BASE_NONE :
-		    rs->cl % 2 == 1 && rs->colst[j].lamport == 0 &&
-		    x->base == rs->colhash[j] ? CELL_BASE_SELF : CELL_BASE_HASH;
+		o->cells[i].has_base = cell_base(rs, j, whole);
 		used += x->n;
 	}
 	for (i = 0, used = 0; i < n; used += o->cells[i].nctx, i++)
@@ -255,7 +299,7 @@ tomb_cells(const struct outctx *c, struct outtable *o,
 		o->scol[k++] = i;
 	}
 	*n = k;
-	return cells_ctx(c, o, rs, o->scol, k);
+	return cells_ctx(c, o, rs, o->scol, k, !names_gone(c, rs));
 }
 
 /* An alive row's cells that go, with their values read from the table. */
@@ -286,7 +330,8 @@ live_cells(const struct outctx *c, struct outtable *o,
 		o->scol[k++] = i;
 	}
 	*n = k;
-	return cells_ctx(c, o, rs, o->scol, k);
+	return cells_ctx(c, o, rs, o->scol, k, send_cl || mode == SETROW_FULL ||
+	    !held(c, &rs->cl_st));
 }
 
 /*
@@ -350,6 +395,8 @@ emit_row(struct outctx *c, struct outtable *o, sqlite3_stmt *state,
 	rc.pk = pk;
 	rc.cl = rs.cl;
 	to_stamp(c, &rs.cl_st, &rc.cl_stamp);
+	if ((rc.has_gone = names_gone(c, &rs)) != 0)
+		to_stamp(c, &rs.gone, &rc.gone);
 	memcpy(rc.hash, sqlite3_column_blob(state, 2), ROW_HASH_LEN);
 	r = 0;
 	if (rs.cl % 2 == 0)
@@ -494,13 +541,15 @@ replica_changes(struct replica *rp, const struct vector *base,
     const struct replica_out_sink *sink, replica_progress_fn progress,
     void *parg, char *err)
 {
-	return replica_changes_set(rp, base, NULL, sink, progress, parg, err);
+	return replica_changes_set(rp, base, NULL, NULL, sink, progress, parg,
+	    err);
 }
 
 int
 replica_changes_set(struct replica *rp, const struct vector *base,
-    struct replica_set *set, const struct replica_out_sink *sink,
-    replica_progress_fn progress, void *parg, char *err)
+    const struct vector *held, struct replica_set *set,
+    const struct replica_out_sink *sink, replica_progress_fn progress,
+    void *parg, char *err)
 {
 	struct replica_table **tabs = NULL;
 	struct set_tab *sets = NULL;
@@ -517,6 +566,8 @@ replica_changes_set(struct replica *rp, const struct vector *base,
 	    (r = replica_tables(rp, &tabs, &n, err)) != 0)
 		goto out;
 	if ((c.limit = calloc(c.nsites + 1, sizeof(uint64_t))) == NULL ||
+	    (held != NULL && (c.held = calloc(c.nsites + 1,
+	    sizeof(uint64_t))) == NULL) ||
 	    (sets = calloc(n + 1, sizeof(*sets))) == NULL) {
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
 		goto out;
@@ -524,8 +575,11 @@ replica_changes_set(struct replica *rp, const struct vector *base,
 	for (i = 0; i < n; i++)
 		if ((r = rp_set_table(set, tabs[i], &sets[i], err)) != 0)
 			goto out;
-	for (i = 0; i < c.nsites; i++)
+	for (i = 0; i < c.nsites; i++) {
 		c.limit[i] = vector_get(base, c.sites[i]);
+		if (c.held != NULL)
+			c.held[i] = vector_get(held, c.sites[i]);
+	}
 	/*
 	 * Every cell to send has a stamp above the smallest base counter of
 	 * any real origin (index 0 is the zero stamp's), so the journal
@@ -560,6 +614,7 @@ out:
 	free(sets);
 	free(c.sites);
 	free(c.limit);
+	free(c.held);
 	replica_tables_free(tabs, n);
 	return r;
 }

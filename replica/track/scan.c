@@ -181,6 +181,7 @@ stamp_fresh(struct scanctx *c, const struct rowstate *op, struct rowstate *ns)
 		if (c->baseline && op == NULL) {
 			/* A baseline: zero stamp, and its own base. */
 			ns->colctx[i].has_base = 1;
+			ns->colctx[i].base_row = 1;
 			ns->colctx[i].base = ns->colhash[i];
 			continue;
 		}
@@ -326,6 +327,8 @@ scan_gone(struct scanctx *c, sqlite3_stmt *state, struct rowstate *old,
 		old->colctx[i] = k;
 		memset(&old->colst[i], 0, sizeof(old->colst[i]));
 	}
+	old->gone = old->cl_st;	/* what its knowledge's base_row refers to */
+	old->has_gone = old->cl_st.lamport != 0;
 	old->cl_st = c->now;
 	memset(old->hash, 0, ROW_HASH_LEN);
 	c->alive_delta--;

@@ -149,7 +149,7 @@ mail_servers_start() {
 	# neither stops it nor shares its mail.
 	if unshare -m true 2>/dev/null; then
 		unshare -m sh -c 'mount -t tmpfs -o mode=0755 tmpfs /run &&
-		    mount -t tmpfs -o mode=0711 tmpfs /var/spool/smtpd &&
+		    { [ -d /var/spool/smtpd ] || { mount -t tmpfs -o mode=0755 tmpfs /var/spool && mkdir /var/spool/smtpd; }; } && mount -t tmpfs -o mode=0711 tmpfs /var/spool/smtpd &&
 		    exec /usr/sbin/smtpd -d -f "$1"' sh "$_m/smtpd.conf" \
 		    >"$_m/smtpd.log" 2>&1 &
 	else

@@ -306,6 +306,13 @@ gen_row(struct gen *g, size_t t, uint64_t i)
 			g->cells[n].col = 1;
 			g->cells[n].has_base = 1;
 			g->cells[n].base = (uint32_t)(i * 2654435761u);
+			if (i % 16 == 11) {
+				/* ... of the incarnation it names. */
+				rc->has_gone = 1;
+				set_stamp(&rc->gone, i, 1);
+				g->cells[n].has_base = CELL_BASE_ROW;
+				g->cells[n].base = 0;
+			}
 			n++;
 			g->cells[n].col = 4;
 			gen_ctx(g, n, i, 2);
@@ -378,6 +385,8 @@ gen_row(struct gen *g, size_t t, uint64_t i)
 		if (i % 4 == 1) {
 			g->cells[n].has_base = 1;
 			g->cells[n].base = (uint32_t)i * 40503u;
+		} else if (i % 8 == 6) {	/* its row's original baseline */
+			g->cells[n].has_base = CELL_BASE_ROW;
 		}
 		n++;
 		break;
@@ -743,6 +752,9 @@ ck_row(void *arg, const struct rowchange *rc)
 		same_value(c, &rc->pk[i], &w->pk[i]);
 	assert_int_equal(rc->cl, w->cl);
 	assert_int_equal(stamp_cmp(&rc->cl_stamp, &w->cl_stamp), 0);
+	assert_int_equal(rc->has_gone, w->has_gone);
+	if (w->has_gone)
+		assert_int_equal(stamp_cmp(&rc->gone, &w->gone), 0);
 	assert_int_equal(rc->ncells, w->ncells);
 	for (i = 0; i < w->ncells; i++) {
 		assert_int_equal(rc->cells[i].col, w->cells[i].col);
@@ -1673,6 +1685,177 @@ test_changed_after_verify(void **state)
 	}
 }
 
+/* What a sink saw of a swapped file: any schema step, any row. */
+struct swap_seen {
+	int manifests, evil, rows;
+};
+
+static int
+swap_manifest(void *arg, const struct manifest *m)
+{
+	((struct swap_seen *)arg)->manifests++;
+	return 0;
+}
+
+static int
+swap_schema(void *arg, const struct bundle_schema *s)
+{
+	if (strstr(s->sql, "secret") != NULL)
+		((struct swap_seen *)arg)->evil++;
+	return 0;
+}
+
+static int
+swap_row(void *arg, const struct rowchange *rc)
+{
+	((struct swap_seen *)arg)->rows++;
+	return 0;
+}
+
+/* An unencrypted bundle from eve carrying one migration, "DROP TABLE". */
+static void
+write_evil(const char *path)
+{
+	struct bundle_writer *w = NULL;
+	struct bundle_schema s;
+	struct manifest m;
+	char err[MULE_ERRLEN] = "";
+	uint64_t size = 0;
+
+	assert_int_equal(bundle_writer_new(path, NULL, eve, &bob->pub, 1, 0,
+	    &w, err), 0);
+	memset(&s, 0, sizeof(s));
+	s.version = 2;
+	s.sql = (char *)(uintptr_t)"DROP TABLE secret;";
+	s.len = strlen(s.sql);
+	assert_int_equal(bundle_writer_add_schema(w, &s, err), 0);
+	mk_manifest(&m, NULL, 0);
+	assert_int_equal(bundle_writer_finish(w, &m, &size, err), 0);
+	manifest_release(&m);
+	bundle_writer_free(w);
+}
+
+/*
+ * Issue 13, item 7: storage that returns other bytes on the second read.
+ * After bundle_verify has read alice's signed bundle, the file turns into
+ * alice's header followed by the payload of eve's bundle (a migration
+ * that drops a table), padded to the same size, as a hostile device or
+ * network share would serve it.  bundle_read must refuse it before the
+ * parser sees a byte of eve's: no MANIFEST, no migration, no row.
+ */
+static void
+test_swapped_after_verify(void **state)
+{
+	const struct ident_secret *to[] = { bob };
+	const char *path = tpath("swap.mule"), *evil = tpath("swap-evil.mule");
+	struct bundle_reader *r = NULL;
+	struct bundle_sink s;
+	struct swap_seen seen;
+	char err[MULE_ERRLEN] = "";
+	uint8_t *a, *e;
+	size_t na, ne, pl, pad, hl = envelope_header_len(1, 0);
+	int fd;
+
+	(void)state;
+	write_bundle(path, gtables_small, NELEM(gtables_small), to, 1, 0, 0);
+	write_evil(evil);
+	a = slurp(path, &na);
+	e = slurp(evil, &ne);
+	assert_true(ne < na);
+	memset(&seen, 0, sizeof(seen));
+	memset(&s, 0, sizeof(s));
+	s.arg = &seen;
+	s.manifest = swap_manifest;
+	s.schema = swap_schema;
+	s.row = swap_row;
+	/* eve's payload parses: read as her own bundle, the sink sees it */
+	assert_int_equal(bundle_open(evil, &r, err), 0);
+	assert_int_equal(bundle_verify(r, &eve->pub, err), 0);
+	if (bundle_read(r, NULL, &s, err) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(seen.manifests, 1);
+	assert_int_equal(seen.evil, 1);
+	bundle_close(r);
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(bundle_open(path, &r, err), 0);
+	assert_int_equal(bundle_verify(r, &alice->pub, err), 0);
+	/*
+	 * alice's header, eve's payload, then a zstd skippable frame (which
+	 * decoders pass over) up to where alice's signature starts.
+	 */
+	pl = ne - SIG_LEN - hl;
+	pad = na - SIG_LEN - hl - pl;
+	assert_true(pad >= 8);
+	memcpy(a + hl, e + hl, pl);
+	memset(a + hl + pl, 0, pad);
+	memcpy(a + hl + pl, "\x50\x2a\x4d\x18", 4);
+	a[hl + pl + 4] = (uint8_t)(pad - 8);
+	a[hl + pl + 5] = (uint8_t)((pad - 8) >> 8);
+	a[hl + pl + 6] = (uint8_t)((pad - 8) >> 16);
+	a[hl + pl + 7] = (uint8_t)((pad - 8) >> 24);
+	fd = open(path, O_WRONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, a, na, 0), (ssize_t)na);
+	close(fd);
+	assert_int_equal(bundle_read(r, NULL, &s, err), MULE_EVERIFY);
+	assert_non_null(strstr(err, "changed after it was verified"));
+	assert_int_equal(seen.manifests, 0);
+	assert_int_equal(seen.evil, 0);
+	assert_int_equal(seen.rows, 0);
+	/* bundle_write_raw (mule inspect --raw) copies none of it either */
+	fd = open(tpath("swap.raw"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(bundle_write_raw(r, NULL, fd, err), MULE_EVERIFY);
+	close(fd);
+	assert_int_equal(fsize(tpath("swap.raw")), 0);
+	bundle_close(r);
+	free(a);
+	free(e);
+}
+
+/*
+ * The same for an encrypted bundle (another recipient of it knows the file
+ * key and could serve other ciphertext): a changed block is refused as a
+ * changed file before the decryptor sees it, not as a decryption failure,
+ * and nothing reaches the sink.
+ */
+static void
+test_swapped_encrypted(void **state)
+{
+	const struct ident_secret *to[] = { bob, eve };
+	const char *path = tpath("swap-enc.mule");
+	struct bundle_reader *r = NULL;
+	struct bundle_sink s;
+	struct swap_seen seen;
+	char err[MULE_ERRLEN] = "";
+	size_t n, hl = envelope_header_len(2, 1);
+	uint8_t *p;
+	int fd;
+
+	(void)state;
+	write_bundle(path, gtables_small, NELEM(gtables_small), to, 2, 1, 1);
+	p = slurp(path, &n);
+	assert_int_equal(bundle_open(path, &r, err), 0);
+	assert_int_equal(bundle_verify(r, &alice->pub, err), 0);
+	p[hl + 20] ^= 0x01;		/* first ciphertext chunk */
+	fd = open(path, O_WRONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, p, n, 0), (ssize_t)n);
+	close(fd);
+	memset(&seen, 0, sizeof(seen));
+	memset(&s, 0, sizeof(s));
+	s.arg = &seen;
+	s.manifest = swap_manifest;
+	s.schema = swap_schema;
+	s.row = swap_row;
+	assert_int_equal(bundle_read(r, bob, &s, err), MULE_EVERIFY);
+	assert_non_null(strstr(err, "changed after it was verified"));
+	assert_null(strstr(err, "decryption"));
+	assert_int_equal(seen.manifests + seen.rows, 0);
+	bundle_close(r);
+	free(p);
+}
+
 static void
 test_not_a_bundle(void **state)
 {
@@ -2288,6 +2471,8 @@ main(void)
 		cmocka_unit_test(test_not_a_bundle),
 		cmocka_unit_test(test_sink_stops),
 		cmocka_unit_test(test_writer_errors),
+		cmocka_unit_test(test_swapped_after_verify),
+		cmocka_unit_test(test_swapped_encrypted),
 		cmocka_unit_test(test_manifest_parse),
 		cmocka_unit_test(test_segment_decode),
 		cmocka_unit_test(test_segment_full),

@@ -1531,6 +1531,83 @@ test_file_abort_no_temp(void **state)
 	safefile_abort(NULL);
 }
 
+/* A process that opens a safefile for `path` and dies without a word,
+ * as a crash would: its temporary stays.  Returns its (dead) pid. */
+static pid_t
+crashed_writer(const char *path)
+{
+	struct safefile sf;
+	char err[MULE_ERRLEN];
+	pid_t pid;
+	int st;
+
+	if ((pid = fork()) == 0) {
+		if (safefile_open(&sf, path, 0600, 1, err) != 0 ||
+		    safefile_write(&sf, "half", 4, err) != 0)
+			_exit(1);
+		_exit(0);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	return pid;
+}
+
+/*
+ * Issue 13, item 10: temporaries a crashed writer left are recognized by
+ * name and by their process being gone; a live writer's temporary, other
+ * names' temporaries and finished files stay.
+ */
+static void
+test_file_sweep_temps(void **state)
+{
+	struct tdir *t = *state;
+	char err[MULE_ERRLEN], name[64];
+	struct safefile live;
+	pid_t dead;
+	size_t n = 9;
+
+	assert_int_equal(file_write_atomic(tpath(state, "a-b-0001.mule"), "x",
+	    1, 0600, 1, err), 0);
+	assert_int_equal(file_write_atomic(tpath(state, ".a-b-notes"), "x", 1,
+	    0600, 1, err), 0);
+	dead = crashed_writer(tpath(state, "a-b-0002.d001-of-003.mule-part"));
+	(void)crashed_writer(tpath(state, "c-b-0001.mule"));
+	assert_int_equal(safefile_open(&live, tpath(state, "a-b-0003.mule"),
+	    0600, 1, err), 0);
+	assert_int_equal(count_entries(t->path, NULL), 5);
+	assert_int_equal(file_pid_gone(dead), 1);
+	assert_int_equal(file_pid_gone(getpid()), 0);
+	assert_int_equal(file_pid_gone(1), 0);
+	assert_int_equal(file_pid_gone(0), 0);
+	assert_int_equal(file_pid_gone(-5), 0);
+
+	/* a suffix that does not match keeps it */
+	assert_int_equal(file_sweep_temps(t->path, "a-b-", ".mule", &n, err),
+	    0);
+	assert_int_equal(n, 0);
+	assert_int_equal(file_sweep_temps(t->path, "a-b-", ".mule-part", &n,
+	    err), 0);
+	assert_int_equal(n, 1);
+	snprintf(name, sizeof(name), ".a-b-0002.d001-of-003.mule-part.%ld.",
+	    (long)dead);
+	assert_int_equal(count_entries(t->path, name), 4);
+	assert_int_equal(count_entries(t->path, NULL), 4);
+	/* c-b's is not of this prefix; ours is alive; the rest is finished */
+	assert_int_equal(file_sweep_temps(t->path, "a-b-", "", &n, err), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(file_sweep_temps(t->path, "", "", &n, err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(count_entries(t->path, NULL), 3);
+	assert_true(file_exists(live.tmp));
+	assert_true(file_exists(tpath(state, "a-b-0001.mule")));
+	assert_true(file_exists(tpath(state, ".a-b-notes")));
+	safefile_abort(&live);
+	assert_int_equal(file_sweep_temps(tpath(state, "missing"), "", "", &n,
+	    err), 0);
+	assert_int_equal(n, 0);
+}
+
 static void
 test_file_bad_dir(void **state)
 {
@@ -1834,6 +1911,7 @@ main(void)
 		DIRTEST(test_file_symlink_at_commit),
 		DIRTEST(test_file_abort_no_temp),
 		DIRTEST(test_file_bad_dir),
+		DIRTEST(test_file_sweep_temps),
 		DIRTEST(test_file_readonly_dir),
 		DIRTEST(test_file_read_all),
 		DIRTEST(test_file_free_space),

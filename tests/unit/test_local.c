@@ -202,7 +202,8 @@ test_schema_record_nul(void **state)
 }
 
 /* What sync_unpack_inputs reported, one letter per event (A applied,
- * L already, F failed, W waiting, R rebuilt), and the last label. */
+ * L already, F failed, W waiting, R rebuilt, E expired), and the last
+ * label. */
 struct events {
 	char seq[64];
 	char label[256];
@@ -212,7 +213,7 @@ struct events {
 static void
 on_event(void *arg, const struct sync_input_event *ev)
 {
-	static const char letters[] = "ALFWR";
+	static const char letters[] = "ALFWRE";
 	struct events *e = arg;
 	size_t n = strlen(e->seq);
 

@@ -366,7 +366,7 @@ test_ctx_successor(void **state)
 {
 	struct istamp e[2] = { { 2, B }, { 1, A } }, dot = { 3, A };
 	struct istamp zero = { 0, 0 };
-	struct merge_ctx c = { 2, e, 0, 0 }, out;
+	struct merge_ctx c = { 2, e, 0, 0, 0 }, out;
 
 	(void)state;
 	/* A's own write drops A's entries: its stamp implies them. */
@@ -399,12 +399,215 @@ test_ctx_successor(void **state)
 	merge_ctx_release(&out);
 }
 
+/*
+ * base_row: "my base is the original baseline of the row's incarnation".
+ * An edit from such a baseline (or from an edit of it) keeps the claim;
+ * an edit from a default, a changed baseline or a tombstone has none.
+ */
+static void
+test_ctx_base_row(void **state)
+{
+	struct istamp zero = { 0, 0 }, dot = { 3, A };
+	struct merge_ctx orig = { 0, NULL, 77, 1, 1 }, edit = { 0, NULL, 77,
+	    1, 1 }, plain = { 0, NULL, 77, 1, 0 }, out;
+
+	(void)state;
+	assert_int_equal(merge_ctx_successor(&zero, &orig, 77, B, &out), 0);
+	assert_true(out.has_base && out.base_row && out.base == 77);
+	merge_ctx_release(&out);
+	assert_int_equal(merge_ctx_successor(&dot, &edit, 5, B, &out), 0);
+	assert_true(out.has_base && out.base_row && out.base == 77);
+	merge_ctx_release(&out);
+	/* A baseline a migration changed (hash no longer its base). */
+	assert_int_equal(merge_ctx_successor(&zero, &orig, 78, B, &out), 0);
+	assert_true(out.has_base && !out.base_row && out.base == 78);
+	merge_ctx_release(&out);
+	assert_int_equal(merge_ctx_successor(&zero, &plain, 77, B, &out), 0);
+	assert_true(out.has_base && !out.base_row);
+	merge_ctx_release(&out);
+	/* A default: a base (its hash), never the row's baseline. */
+	assert_int_equal(merge_ctx_successor(&zero, NULL, 9, B, &out), 0);
+	assert_true(out.has_base && !out.base_row);
+	merge_ctx_release(&out);
+	/* A tombstone's knowledge given to a new incarnation. */
+	assert_int_equal(merge_ctx_successor(NULL, &edit, 0, B, &out), 0);
+	assert_true(out.has_base && !out.base_row);
+	merge_ctx_release(&out);
+	assert_int_equal(merge_ctx_min(&edit, &edit, &out), 0);
+	assert_true(out.has_base && !out.base_row);
+	merge_ctx_release(&out);
+}
+
+/*
+ * Where base_row survives a cell merge: on the side whose incarnation the
+ * row keeps, and nowhere two differing baselines met.
+ */
+struct base_row_case {
+	const char *name;
+	enum merge_row_case row;
+	int in_newer;
+	int64_t lv; uint64_t ll;	/* local value, lamport (origin A) */
+	int64_t iv; uint64_t il;	/* incoming value, lamport (origin B) */
+	enum merge_decision want;
+	int changed;			/* out.state_changed */
+	int base_row;			/* out.ctx.base_row when changed */
+};
+
+static const struct base_row_case base_row_cases[] = {
+	{ "same incarnation: the edit keeps it", MERGE_ROW_SAME, 0,
+	    10, 0, 11, 5, MERGE_TAKE, 1, 1 },
+	{ "same incarnation: ours kept as it is", MERGE_ROW_SAME, 0,
+	    11, 6, 12, 5, MERGE_KEEP, 0, 0 },
+	{ "insert: the row is the incoming one", MERGE_ROW_INSERT, 1,
+	    0, 0, 11, 5, MERGE_TAKE, 1, 1 },
+	{ "collide, ours kept: the incoming edit loses it", MERGE_ROW_COLLIDE,
+	    0, 10, 0, 11, 5, MERGE_TAKE, 1, 0 },
+	{ "collide, theirs kept: the incoming edit keeps it",
+	    MERGE_ROW_COLLIDE, 1, 10, 0, 11, 5, MERGE_TAKE, 1, 1 },
+	{ "collide, theirs kept: our winning edit loses it", MERGE_ROW_COLLIDE,
+	    1, 11, 6, 12, 5, MERGE_KEEP, 1, 0 },
+	{ "two differing baselines in one incarnation", MERGE_ROW_SAME, 0,
+	    10, 0, 20, 0, MERGE_TAKE, 1, 0 },
+	{ "two differing baselines, ours kept", MERGE_ROW_SAME, 0,
+	    20, 0, 10, 0, MERGE_KEEP, 1, 0 },
+};
+
+/*
+ * A local cell the incoming row carries no cell for.  A re-creation that
+ * does not bring it leaves a placeholder (zero stamp, no base: the real
+ * value wins when it comes) and reports a real value lost; otherwise only
+ * a base_row claim can change.
+ */
+static void
+test_cell_absent(void **state)
+{
+	struct merge_ctx ctx = { 0, NULL, 10, 1, 1 };
+	struct merge_cell_in l, in;
+	struct merge_cell_out out;
+	struct merge_row_out row;
+	struct mval v, iv;
+
+	(void)state;
+	memset(&v, 0, sizeof(v));
+	v.type = MVAL_INT;
+	v.i = 5;
+	memset(&l, 0, sizeof(l));
+	l.v = &v;
+	l.hash = 5;
+	l.st.lamport = 17;
+	l.st.origin = C;
+	l.ctx = &ctx;
+	memset(&row, 0, sizeof(row));
+	row.c = MERGE_ROW_RECREATED;
+	row.in_newer = 1;
+	assert_int_equal(merge_cell_absent(&l, &row, &out), 0);
+	assert_int_equal(out.decision, MERGE_KEEP);
+	assert_true(out.state_changed);
+	assert_int_equal(out.st.lamport, 0);
+	assert_int_equal(out.ctx.n, 0);
+	assert_false(out.ctx.has_base);
+	assert_int_equal(out.conflict, MERGE_CONFLICT_LOST_TO_DELETION);
+	merge_ctx_release(&out.ctx);
+	/* The placeholder loses to the real value when it arrives. */
+	iv = v;
+	iv.i = 6;
+	memset(&in, 0, sizeof(in));
+	in.v = &iv;
+	in.hash = 6;
+	in.st.lamport = 13;
+	in.st.origin = A;
+	l.st = out.st;
+	l.ctx = NULL;
+	row.c = MERGE_ROW_SAME;
+	row.in_newer = 0;
+	assert_int_equal(merge_cell(&l, &in, &row, sites, &out), 0);
+	assert_int_equal(out.decision, MERGE_TAKE);
+	assert_int_equal(out.conflict, MERGE_CONFLICT_NONE);
+	merge_ctx_release(&out.ctx);
+	/* A default (zero stamp) re-created away: nobody's, not reported. */
+	memset(&l.st, 0, sizeof(l.st));
+	row.c = MERGE_ROW_RECREATED;
+	row.in_newer = 1;
+	assert_int_equal(merge_cell_absent(&l, &row, &out), 0);
+	assert_int_equal(out.conflict, MERGE_CONFLICT_NONE);
+	merge_ctx_release(&out.ctx);
+	/* The same incarnation: nothing changes. */
+	l.st.lamport = 17;
+	l.ctx = &ctx;
+	row.c = MERGE_ROW_SAME;
+	row.in_newer = 0;
+	assert_int_equal(merge_cell_absent(&l, &row, &out), 0);
+	assert_false(out.state_changed);
+	assert_int_equal(out.conflict, MERGE_CONFLICT_NONE);
+	/* Another incarnation kept by its existence stamp: the claim goes. */
+	row.c = MERGE_ROW_COLLIDE;
+	row.in_newer = 1;
+	assert_int_equal(merge_cell_absent(&l, &row, &out), 0);
+	assert_true(out.state_changed);
+	assert_int_equal(out.st.lamport, 17);
+	assert_true(out.ctx.has_base && !out.ctx.base_row);
+	assert_int_equal(out.conflict, MERGE_CONFLICT_NONE);
+	merge_ctx_release(&out.ctx);
+}
+
+static void
+test_base_row_table(void **state)
+{
+	const struct base_row_case *k;
+	struct merge_ctx lc, ic;
+	struct merge_cell_in l, in;
+	struct merge_cell_out out;
+	struct merge_row_out row;
+	struct mval lv, iv;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(base_row_cases) / sizeof(base_row_cases[0]);
+	    i++) {
+		k = &base_row_cases[i];
+		memset(&lv, 0, sizeof(lv));
+		memset(&iv, 0, sizeof(iv));
+		lv.type = iv.type = MVAL_INT;
+		lv.i = k->lv;
+		iv.i = k->iv;
+		/* Both sides start from (or are) their row's baseline. */
+		memset(&lc, 0, sizeof(lc));
+		memset(&ic, 0, sizeof(ic));
+		lc.has_base = ic.has_base = lc.base_row = ic.base_row = 1;
+		lc.base = k->ll == 0 ? (uint32_t)k->lv : 10;
+		ic.base = k->il == 0 ? (uint32_t)k->iv : 10;
+		memset(&l, 0, sizeof(l));
+		memset(&in, 0, sizeof(in));
+		l.v = &lv;
+		l.hash = (uint32_t)k->lv;
+		l.st.lamport = k->ll;
+		l.st.origin = k->ll ? A : 0;
+		l.ctx = &lc;
+		in.v = &iv;
+		in.hash = (uint32_t)k->iv;
+		in.st.lamport = k->il;
+		in.st.origin = k->il ? B : 0;
+		in.ctx = &ic;
+		memset(&row, 0, sizeof(row));
+		row.c = k->row;
+		row.in_newer = k->in_newer;
+		row.kind = MERGE_CONFLICT_CELL_OVERWRITTEN;
+		assert_int_equal(merge_cell(&l, &in, &row, sites, &out), 0);
+		if (out.decision != k->want || out.state_changed != k->changed ||
+		    (k->changed && out.ctx.base_row != k->base_row))
+			fail_msg("%s: decision %d changed %d base_row %d",
+			    k->name, out.decision, out.state_changed,
+			    out.ctx.base_row);
+		merge_ctx_release(&out.ctx);
+	}
+}
+
 static void
 test_ctx_min(void **state)
 {
 	struct istamp ea[2] = { { 3, A }, { 5, B } };
 	struct istamp eb[2] = { { 4, A }, { 1, C } };
-	struct merge_ctx a = { 2, ea, 10, 1 }, b = { 2, eb, 10, 1 }, out, out2;
+	struct merge_ctx a = { 2, ea, 10, 1, 1 }, b = { 2, eb, 10, 1, 1 }, out, out2;
 
 	(void)state;
 	assert_int_equal(merge_ctx_min(&a, &b, &out), 0);
@@ -433,7 +636,7 @@ static void
 test_two_deletions(void **state)
 {
 	struct istamp e1[1] = { { 5, A } }, e2[1] = { { 3, A } };
-	struct merge_ctx d1 = { 1, e1, 0, 0 }, d2 = { 1, e2, 0, 0 }, m;
+	struct merge_ctx d1 = { 1, e1, 0, 0, 0 }, d2 = { 1, e2, 0, 0, 0 }, m;
 	struct merge_cell_in l;
 	struct mval v;
 
@@ -511,7 +714,11 @@ test_state_roundtrip(void **state)
 	s.colctx[1].base = 0xdeadbeef;
 	memset(&s.colst[2], 0, sizeof(s.colst[2]));	/* a baseline */
 	s.colctx[2].has_base = 1;
+	s.colctx[2].base_row = 1;	/* the original one: no base bytes */
 	s.colctx[2].base = s.colhash[2];
+	s.colctx[3].has_base = 1;	/* an edit from the original one */
+	s.colctx[3].base_row = 1;
+	s.colctx[3].base = 0x12345678;
 	assert_int_equal(rowstate_encode(&s, &blob, &len), 0);
 	assert_int_equal(rowstate_decode(&d, blob, len), 0);
 	assert_int_equal(d.ncols, 4);
@@ -524,6 +731,7 @@ test_state_roundtrip(void **state)
 		assert_int_equal(d.colctx[i].n, s.colctx[i].n);
 		assert_int_equal(d.colctx[i].has_base, s.colctx[i].has_base);
 		assert_int_equal(d.colctx[i].base, s.colctx[i].base);
+		assert_int_equal(d.colctx[i].base_row, s.colctx[i].base_row);
 		if (s.colctx[i].n > 0)
 			assert_memory_equal(d.colctx[i].e, s.colctx[i].e,
 			    s.colctx[i].n * sizeof(*s.colctx[i].e));
@@ -552,6 +760,9 @@ main(void)
 		cmocka_unit_test(test_delete_table),
 		cmocka_unit_test(test_row_table),
 		cmocka_unit_test(test_ctx_successor),
+		cmocka_unit_test(test_ctx_base_row),
+		cmocka_unit_test(test_base_row_table),
+		cmocka_unit_test(test_cell_absent),
 		cmocka_unit_test(test_ctx_min),
 		cmocka_unit_test(test_two_deletions),
 		cmocka_unit_test(test_value_order),

@@ -804,6 +804,85 @@ test_tiny_parts(void **state)
 	parts_paths_free(paths, n);
 }
 
+/*
+ * A bundle of `size` bytes with a real outer header (unencrypted, flags
+ * `flags`, one recipient 0x77..., sender key 0x55...), random after it.
+ */
+static void
+mk_headed(const char *path, size_t size, uint8_t flags)
+{
+	uint8_t *p = malloc(size);
+
+	assert_non_null(p);
+	randombytes_buf(p, size);
+	memcpy(p, "MULEBNDL", 8);
+	p[8] = 1;
+	p[9] = flags;
+	memset(p + 10, 0x0c, 16);		/* bundle id */
+	memset(p + 26, 0x33, 16);		/* sender site */
+	memset(p + 42, 0x55, 8);		/* sender key id */
+	p[50] = 0;
+	p[51] = 1;				/* one recipient */
+	memset(p + 52, 0x77, 8);		/* its key id */
+	memset(p + 60, 0, 80);			/* no key box */
+	spit(path, p, size);
+	free(p);
+}
+
+/* What data part 1 says of its bundle, and when it says nothing. */
+static void
+test_bundle_head(void **state)
+{
+	char *dir = mkdir_t("head"), *bundle, **paths = NULL, err[MULE_ERRLEN];
+	struct bundle_info bi;
+	struct part_info pi;
+	uint8_t key[8];
+	size_t n = 0;
+
+	(void)state;
+	bundle = join_path(dir, "b.mule");
+	mk_headed(bundle, 3000, 0);
+	assert_int_equal(parts_split(bundle, 1200, 1, dir, "b", &paths, &n,
+	    err), 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(parts_read_bundle_head(paths[0], &pi, &bi, err), 0);
+	assert_int_equal(pi.index, 0);
+	assert_int_equal(bi.encrypted, 0);
+	assert_int_equal(bi.nrecipients, 1);
+	memset(key, 0x77, sizeof(key));
+	assert_memory_equal(bi.recipient_keys[0], key, sizeof(key));
+	memset(key, 0x55, sizeof(key));
+	assert_memory_equal(bi.sender_key, key, sizeof(key));
+	/* Another part; a damaged first part says nothing. */
+	assert_int_equal(parts_read_bundle_head(paths[1], &pi, &bi, err),
+	    MULE_ENOTFOUND);
+	assert_int_equal(parts_read_bundle_head(paths[3], &pi, &bi, err),
+	    MULE_ENOTFOUND);
+	corrupt(paths[0], PARTS_HEADER_LEN + 50, 1);
+	assert_int_equal(parts_read_bundle_head(paths[0], &pi, &bi, err),
+	    MULE_EVERIFY);
+	parts_paths_free(paths, n);
+	/* Parts smaller than the outer header: nothing to tell. */
+	dir = mkdir_t("head-tiny");
+	bundle = join_path(dir, "b.mule");
+	mk_headed(bundle, 3000, 0);
+	assert_int_equal(parts_split(bundle, PARTS_HEADER_LEN + 100, 0, dir,
+	    "b", &paths, &n, err), 0);
+	assert_int_equal(parts_read_bundle_head(paths[0], &pi, &bi, err),
+	    MULE_EINCOMPLETE);
+	parts_paths_free(paths, n);
+	/* A header no bundle has (unknown flags). */
+	dir = mkdir_t("head-bad");
+	bundle = join_path(dir, "b.mule");
+	mk_headed(bundle, 3000, 0x80);
+	assert_int_equal(parts_split(bundle, FLOPPY, 0, dir, "b", &paths, &n,
+	    err), 0);
+	assert_int_equal(parts_read_bundle_head(paths[0], &pi, &bi, err),
+	    MULE_EFORMAT);
+	assert_non_null(strstr(err, "does not start with a bundle header"));
+	parts_paths_free(paths, n);
+}
+
 /* A free-space shortfall, as far as a unit test can make one. */
 static void
 test_free_space(void **state)
@@ -892,6 +971,7 @@ main(void)
 		cmocka_unit_test(test_volume_limits),
 		cmocka_unit_test(test_small_cases),
 		cmocka_unit_test(test_tiny_parts),
+		cmocka_unit_test(test_bundle_head),
 		cmocka_unit_test(test_free_space),
 		cmocka_unit_test(test_full_while_writing),
 	};

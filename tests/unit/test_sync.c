@@ -10,6 +10,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <signal.h>
+#include <sys/wait.h>
 #include <sqlite3.h>
 #include <sodium.h>
 #include <unistd.h>
@@ -435,6 +437,133 @@ test_lost_bundle(void **state)
 	    "SELECT count(*) FROM t WHERE id = 40 AND v = 'lost'"), 1);
 }
 
+/* Puts the whole bundle at its final name, then dies as a crash would. */
+static int
+deliver_then_crash(void *arg, const char *tmp,
+    const struct sync_pack_result *res, char *err)
+{
+	(void)arg;
+	(void)err;
+	if (rename(tmp, res->path) != 0)
+		_exit(3);
+	raise(SIGKILL);
+	_exit(4);
+}
+
+/*
+ * Issue 13, item 10: a pack killed after its bundle file is in place but
+ * before its transaction commits.  The next pack must not carry the same
+ * bundle number (the receiver would see two different bundles #N): it
+ * takes the next one, leaves the crashed pack's file alone, and the log
+ * keeps the spent number.  Both bundles apply at bob.
+ */
+static void
+test_crash_spends_number(void **state)
+{
+	const char *names[1] = { "bob" };
+	struct sync_pack_result res;
+	struct sync_unpack_result ur;
+	struct sync_pack_opts o;
+	struct replica *rp = NULL;
+	char err[MULE_ERRLEN] = "", crashed[600];
+	uint8_t *before, *after;
+	size_t nb, na;
+	long long n;
+	pid_t pid;
+	int st;
+
+	(void)state;
+	sql_exec(alice.db, "INSERT INTO t VALUES (50, 'crash')");
+	n = sql_int(alice.db, "SELECT max(seq) + 1 FROM _mule_bundles WHERE "
+	    "dir = 'sent'");
+	if ((pid = fork()) == 0) {
+		/* a pack of its own, in a process that then dies */
+		if (replica_open(alice.db, 0, &rp, err) != 0)
+			_exit(2);
+		memset(&o, 0, sizeof(o));
+		memset(&res, 0, sizeof(res));
+		o.peers = names;
+		o.npeers = 1;
+		o.me = alice.sec;
+		o.out = tmpdir;
+		o.tmp = join_path(tmpdir, "crash.tmp");
+		o.deliver = deliver_then_crash;
+		o.encrypt = 1;
+		(void)sync_pack(rp, &o, &res, err);
+		_exit(5);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	snprintf(crashed, sizeof(crashed), "%s/alice-bob-%04lld.mule", tmpdir,
+	    n);
+	before = slurp(crashed, &nb);
+	/* nothing was recorded as sent; the number is spent */
+	assert_int_equal(sql_int(alice.db, "SELECT count(*) FROM _mule_bundles "
+	    "WHERE dir = 'sent' AND seq >= (SELECT max(seq) FROM _mule_bundles "
+	    "WHERE dir = 'spent')"), 0);
+	assert_int_equal(sql_int(alice.db, "SELECT max(seq) FROM _mule_bundles "
+	    "WHERE dir = 'spent'"), n);
+	memset(&o, 0, sizeof(o));
+	memset(&res, 0, sizeof(res));
+	o.peers = names;
+	o.npeers = 1;
+	o.me = alice.sec;
+	o.out = tmpdir;
+	o.encrypt = 1;
+	if (sync_pack(alice.rp, &o, &res, err) != 0)
+		fail_msg("the pack after the crash: %s", err);
+	assert_int_equal(res.seq, n + 1);
+	assert_int_equal(res.rows, 1);	/* row 50 was never sent */
+	sync_pack_result_release(&res);
+	after = slurp(crashed, &na);
+	assert_int_equal(na, nb);
+	assert_memory_equal(after, before, nb);
+	/* bob gets two bundles with two numbers; both apply */
+	assert_int_equal(unpack(&bob, strrchr(crashed, '/') + 1, 0, &ur), 0);
+	sync_unpack_result_release(&ur);
+	snprintf(crashed, sizeof(crashed), "alice-bob-%04lld.mule", n + 1);
+	assert_int_equal(unpack(&bob, crashed, 0, &ur), 0);
+	sync_unpack_result_release(&ur);
+	assert_int_equal(sql_int(bob.db,
+	    "SELECT count(*) FROM t WHERE id = 50 AND v = 'crash'"), 1);
+	free(before);
+	free(after);
+}
+
+/* A pack that fails before its file is written gives its number back. */
+static void
+test_failed_pack_keeps_numbers(void **state)
+{
+	const char *names[1] = { "bob" };
+	struct sync_pack_result res;
+	struct sync_pack_opts o;
+	char err[MULE_ERRLEN] = "";
+	long long n, spent;
+
+	(void)state;
+	n = sql_int(alice.db, "SELECT max(seq) + 1 FROM _mule_bundles WHERE "
+	    "dir IN ('sent', 'spent')");
+	spent = sql_int(alice.db, "SELECT count(*) FROM _mule_bundles WHERE "
+	    "dir = 'spent'");
+	memset(&o, 0, sizeof(o));
+	memset(&res, 0, sizeof(res));
+	o.peers = names;
+	o.npeers = 1;
+	o.me = alice.sec;
+	/* the writer refuses to write through a symbolic link */
+	o.out = join_path(tmpdir, "link.mule");
+	assert_int_equal(symlink("elsewhere", o.out), 0);
+	o.encrypt = 1;
+	assert_int_equal(sync_pack(alice.rp, &o, &res, err), MULE_ESYMLINK);
+	sync_pack_result_release(&res);
+	assert_int_equal(sql_int(alice.db, "SELECT count(*) FROM _mule_bundles "
+	    "WHERE dir = 'spent'"), spent);
+	pack(&alice, "bob", "after-failure.mule", &res);
+	assert_int_equal(res.seq, n);
+	sync_pack_result_release(&res);
+}
+
 /*
  * What a thief holding alice's key file writes through the project's own
  * bundle writer, addressed to bob: bundle number `seq`, claiming site id
@@ -607,6 +736,8 @@ main(void)
 		cmocka_unit_test(test_manifest_check),
 		cmocka_unit_test(test_deliver_fails),
 		cmocka_unit_test(test_lost_bundle),
+		cmocka_unit_test(test_crash_spends_number),
+		cmocka_unit_test(test_failed_pack_keeps_numbers),
 		cmocka_unit_test(test_reserved_segment),
 		cmocka_unit_test(test_site_binding),
 	};
