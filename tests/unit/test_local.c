@@ -247,13 +247,13 @@ inputs(const struct ident_secret *me, char **operands, size_t n,
 	return sync_unpack_inputs(bob.rp, &o, res, err);
 }
 
-/* Packs alice's changes for bob into DIR (with `volume`: parts). */
+/* Packs alice's changes for `peer` into DIR (with `volume`: parts). */
 static void
-pack_to(const char *dir, uint64_t volume, uint32_t parity,
-    struct sync_delivered *out)
+pack_for(const char *peer, const char *dir, uint64_t volume,
+    uint32_t parity, struct sync_delivered *out)
 {
 	char err[MULE_ERRLEN] = "";
-	const char *names[1] = { "bob" };
+	const char *names[1] = { peer };
 	struct sync_deliver_opts d;
 	struct sync_pack_result res;
 	struct sync_pack_opts o;
@@ -290,7 +290,7 @@ test_inputs_dir(void **state)
 	(void)state;
 	snprintf(dir, sizeof(dir), "%s", mkdir_t("in1"));
 	sql_exec(alice.db, "INSERT INTO t VALUES (1, 'one'), (2, 'two')");
-	pack_to(dir, 0, 0, &out);
+	pack_for("bob", dir, 0, 0, &out);
 	assert_int_equal(out.nfiles, 0);
 	sync_delivered_release(&out);
 
@@ -341,7 +341,7 @@ test_inputs_parts(void **state)
 	sql_exec(alice.db, "WITH RECURSIVE k(i) AS (SELECT 100 UNION ALL "
 	    "SELECT i + 1 FROM k WHERE i < 160) INSERT INTO t "
 	    "SELECT i, hex(randomblob(60)) FROM k");
-	pack_to(dir, 1024, 1, &out);
+	pack_for("bob", dir, 1024, 1, &out);
 	assert_true(out.nfiles > 3);
 	snprintf(name, sizeof(name), "alice-bob-0002.d001-of-%03zu.mule-part",
 	    out.nfiles - 1);
@@ -368,6 +368,57 @@ test_inputs_parts(void **state)
 	assert_false(file_exists(spool));
 }
 
+/* Parts of a bundle for another site: left where they are when found
+ * in a directory (counted), refused when named; nothing waits in the
+ * spool. */
+static void
+test_inputs_parts_other(void **state)
+{
+	struct site dave = { .name = "dave" };
+	struct sync_inputs_result res;
+	struct sync_delivered out;
+	struct events e;
+	struct xport_spool_group *v = NULL;
+	char dir[300], name[200], *ops[1];
+	char err[MULE_ERRLEN] = "";
+	size_t nparts, n = 0;
+
+	(void)state;
+	site_make(&dave);
+	if (replica_peer_add(alice.rp, "dave", &dave.sec->pub, err) != 0)
+		fail_msg("alice trusts dave: %s", err);
+	snprintf(dir, sizeof(dir), "%s", mkdir_t("fordave"));
+	sql_exec(alice.db, "WITH RECURSIVE k(i) AS (SELECT 200 UNION ALL "
+	    "SELECT i + 1 FROM k WHERE i < 260) INSERT INTO t "
+	    "SELECT i, hex(randomblob(60)) FROM k");
+	pack_for("dave", dir, 1024, 0, &out);
+	nparts = out.nfiles;
+	assert_true(nparts > 1);
+	sync_delivered_release(&out);
+
+	ops[0] = dir;
+	assert_int_equal(inputs(bob.sec, ops, 1, &e, &res), 0);
+	assert_string_equal(e.seq, "");
+	assert_int_equal(res.found, nparts);
+	assert_int_equal(res.skipped_parts, nparts);
+	/* Only the marker that refuses the rest is left: nothing waits. */
+	assert_int_equal(xport_spool_status(bob.db, &v, &n, err), 0);
+	assert_int_equal(n, 0);
+	xport_spool_status_free(v, n);
+
+	snprintf(name, sizeof(name), "alice-dave-0003.d001-of-%03zu"
+	    ".mule-part", nparts);
+	ops[0] = join_path(dir, name);
+	assert_int_equal(inputs(bob.sec, ops, 1, &e, &res), 0);
+	assert_string_equal(e.seq, "F");
+	assert_int_equal(e.code, MULE_ENOTRECIPIENT);
+	assert_int_equal(res.skipped_parts, 0);
+	assert_int_equal(sql_int(bob.db, "SELECT count(*) FROM t "
+	    "WHERE id >= 200"), 0);
+	replica_close(dave.rp);
+	ident_secret_free(dave.sec);
+}
+
 int
 main(void)
 {
@@ -377,6 +428,7 @@ main(void)
 		cmocka_unit_test(test_schema_record_nul),
 		cmocka_unit_test(test_inputs_dir),
 		cmocka_unit_test(test_inputs_parts),
+		cmocka_unit_test(test_inputs_parts_other),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
