@@ -55,6 +55,10 @@ const struct cli_cmd *cli_find(const char *name);
 int cli_opts(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
     int json, int stop);
 
+/* A schema version number operand (1 .. 2^32-1); 0 when it is not
+ * one. */
+uint32_t cli_version_arg(const char *s);
+
 /* The database path or an error ("no database: use -d DB or MULE_DB"). */
 int cli_need_db(struct cli *c, const char **db);
 /* Key file path for the current database (heap; caller frees). */
@@ -74,6 +78,9 @@ void json_pairs(FILE *f, char *const *k, char *const *v, size_t n);
 void print_hex(FILE *f, const void *p, size_t n);
 /* Groups thousands: 1204 → "1,204" into buf[32]. */
 const char *fmt_count(unsigned long long n, char buf[32]);
+/* A volume size as --volume-size takes it: 1440k, 650M, 4G, or N bytes,
+ * into buf[32]. */
+const char *fmt_volume(uint64_t v, char buf[32]);
 
 /*
  * Progress on stderr, only when stderr is a terminal: a sync_progress_fn

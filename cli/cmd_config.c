@@ -1,4 +1,6 @@
-/* cli/cmd_config.c — mule config [--json] [--unset] [KEY [VALUE]] */
+/* cli/cmd_config.c — mule config [--json] [--unset] [KEY [VALUE]]: the
+ * settings checked (config_check), set; listing and showing them is
+ * cli/cmd_config_show.c. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,30 +48,6 @@ config_check(const char *key, const char *value, char **norm, char *err)
 	return 0;
 }
 
-static int
-config_list(struct cli *c, struct replica *rp)
-{
-	char err[MULE_ERRLEN] = "", **k = NULL, **v = NULL;
-	size_t i, n = 0;
-	int r;
-
-	if ((r = replica_config_list(rp, &k, &v, &n, err)) != 0)
-		return cli_fail(r, err);
-	if (c->json) {
-		json_pairs(stdout, k, v, n);
-		printf("\n");
-	} else {
-		for (i = 0; i < n; i++)
-			printf("%s = %s\n", k[i], v[i]);
-	}
-	if (!c->json && n == 0)
-		printf("no settings yet; see 'mule config --help' for the "
-		    "keys\n");
-	strv_free(k, n);
-	strv_free(v, n);
-	return EXIT_OK;
-}
-
 int
 cmd_config(struct cli *c, int argc, char **argv)
 {
@@ -80,7 +58,7 @@ cmd_config(struct cli *c, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct cli_cmd *cmd = cli_find("config");
-	char err[MULE_ERRLEN] = "", *val = NULL, *norm = NULL;
+	char err[MULE_ERRLEN] = "", *norm = NULL;
 	struct replica *rp = NULL;
 	const char *key;
 	int ch, r, rc, unset = 0;
@@ -117,7 +95,7 @@ cmd_config(struct cli *c, int argc, char **argv)
 	if ((rc = cli_open(c, argc - optind < 2 && !unset, &rp)) != 0)
 		goto out;
 	if (key == NULL) {
-		rc = config_list(c, rp);
+		rc = cmd_config_list(c, rp);
 		goto out;
 	}
 	if (unset || argc - optind == 2) {
@@ -126,24 +104,8 @@ cmd_config(struct cli *c, int argc, char **argv)
 		rc = r != 0 ? cli_fail(r, err) : EXIT_OK;
 		goto out;
 	}
-	if ((r = replica_config_get(rp, key, &val, err)) != 0) {
-		rc = cli_fail(r, err);
-		goto out;
-	}
-	if (val == NULL) {
-		cli_error("%s is not set", key);
-		rc = EXIT_FAIL;
-		goto out;
-	}
-	if (c->json) {
-		json_str(stdout, val);
-		printf("\n");
-	} else {
-		printf("%s\n", val);
-	}
-	rc = EXIT_OK;
+	rc = cmd_config_show(c, rp, key);
 out:
-	free(val);
 	free(norm);
 	replica_close(rp);
 	return rc;

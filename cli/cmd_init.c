@@ -1,15 +1,14 @@
-/* cli/cmd_init.c — mule init DB [--name NAME] */
+/* cli/cmd_init.c — mule init DB [--name NAME]: the name, sync_init,
+ * output. */
 #include <getopt.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-#include <sodium.h>
 
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "sync/local.h"
 
 /* Default site name: the database file name without its extension. */
 static void
@@ -52,31 +51,6 @@ init_name(const char *db, const char *nameopt, char *name, size_t size)
 	return -1;
 }
 
-/* Refuses, before creating anything, a replica or a key file that
- * exist already.  0 or an exit status. */
-static int
-init_refuse(const char *db, const char *keyfile)
-{
-	char err[MULE_ERRLEN] = "";
-	struct replica *rp = NULL;
-	int r;
-
-	r = replica_open(db, 1, &rp, err);
-	replica_close(rp);
-	if (r == 0) {
-		cli_error("%s is already a mule replica", db);
-		return EXIT_FAIL;
-	}
-	if (r != MULE_ENOTREPLICA && r != MULE_ENOTFOUND)
-		return cli_fail(r, err);
-	if (access(keyfile, F_OK) == 0) {
-		cli_error("key file %s exists already; move it away or use "
-		    "--key FILE", keyfile);
-		return EXIT_FAIL;
-	}
-	return 0;
-}
-
 int
 cmd_init(struct cli *c, int argc, char **argv)
 {
@@ -88,11 +62,10 @@ cmd_init(struct cli *c, int argc, char **argv)
 	const struct cli_cmd *cmd = cli_find("init");
 	char err[MULE_ERRLEN] = "", name[REPLICA_NAME_MAX + 1] = "";
 	char fpr[IDENT_FPR_MAX], ks[IDENT_KEYSTRING_MAX];
-	struct ident_secret *sec = NULL;
-	uint8_t site[SITE_ID_LEN];
+	struct ident_pub pub;
 	const char *db = c->db, *nameopt = NULL;
 	char *keyfile = NULL;
-	int ch, r, rc, wrote_key = 0;
+	int ch, r, rc;
 
 	while ((ch = getopt_long(argc, argv, "n:h", opts, NULL)) != -1) {
 		if (ch == 'n')
@@ -109,23 +82,12 @@ cmd_init(struct cli *c, int argc, char **argv)
 	c->db = db;
 	if ((keyfile = cli_keyfile(c, db)) == NULL)
 		return cli_fail(MULE_ENOMEM, NULL);
-	if ((rc = init_refuse(db, keyfile)) != 0)
-		goto out;
-	randombytes_buf(site, sizeof(site));
-	/* The key first: a replica must never exist without its key. */
-	if ((r = ident_generate(site, &sec, err)) != 0 ||
-	    (r = ident_write_keyfile(sec, keyfile, err)) != 0) {
+	if ((r = sync_init(db, name, keyfile, &pub, err)) != 0) {
 		rc = cli_fail(r, err);
 		goto out;
 	}
-	wrote_key = 1;
-	if ((r = replica_init(db, name, site, &sec->pub, err)) != 0) {
-		rc = cli_fail(r, err);
-		goto out;
-	}
-	wrote_key = 0;
-	ident_keystring(&sec->pub, ks);
-	ident_fingerprint(&sec->pub, fpr);
+	ident_keystring(&pub, ks);
+	ident_fingerprint(&pub, fpr);
 	printf("initialised %s as site '%s'\n", db, name);
 	printf("secret key: %s (keep it private; mode 0600)\n", keyfile);
 	printf("public key: %s\n", ks);
@@ -134,9 +96,6 @@ cmd_init(struct cli *c, int argc, char **argv)
 	    "then 'mule track --all'\n");
 	rc = EXIT_OK;
 out:
-	if (wrote_key)
-		unlink(keyfile);
-	ident_secret_free(sec);
 	free(keyfile);
 	return rc;
 }

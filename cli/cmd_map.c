@@ -1,7 +1,7 @@
 /*
  * cli/cmd_map.c — mule map PEER REMOTE_TABLE LOCAL_TABLE
  * [REMOTE_COL=LOCAL_COL ...] | map PEER --list [--json] |
- * map PEER REMOTE_TABLE --remove.
+ * map PEER REMOTE_TABLE --remove.  (The listing is cli/cmd_map_list.c.)
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -10,45 +10,7 @@
 
 #include "cli/cli.h"
 #include "cli/commands.h"
-#include "sync/sync.h"
-
-static int
-map_list(struct cli *c, struct replica *rp, const char *peer)
-{
-	char err[MULE_ERRLEN] = "";
-	struct replica_map *v = NULL;
-	size_t i, k, n = 0;
-	int r;
-
-	if ((r = replica_maps(rp, peer, &v, &n, err)) != 0)
-		return cli_fail(r, err);
-	if (c->json)
-		printf("[");
-	for (i = 0; i < n; i++) {
-		if (c->json) {
-			printf("%s{\"remote\":", i ? "," : "");
-			json_str(stdout, v[i].rtable);
-			printf(",\"local\":");
-			json_str(stdout, v[i].ltable);
-			printf(",\"columns\":");
-			json_pairs(stdout, v[i].rcols, v[i].lcols, v[i].ncols);
-			printf("}");
-			continue;
-		}
-		printf("%s's %s → %s", peer, v[i].rtable, v[i].ltable);
-		for (k = 0; k < v[i].ncols; k++)
-			printf("%s%s=%s", k ? ", " : " (", v[i].rcols[k],
-			    v[i].lcols[k]);
-		printf("%s\n", v[i].ncols ? ")" : "");
-	}
-	if (c->json)
-		printf("]\n");
-	else if (n == 0)
-		printf("no maps for %s: its tables and columns land in ours of "
-		    "the same names\n", peer);
-	replica_maps_free(v, n);
-	return EXIT_OK;
-}
+#include "sync/local.h"
 
 /* REMOTE=LOCAL pairs into rcols/lcols (heap arrays of n pointers into
  * argv).  0 or an exit status. */
@@ -85,16 +47,8 @@ map_add(struct replica *rp, char **args, char **rcols, char **lcols,
 	size_t i;
 	int r;
 
-	if ((r = replica_map(rp, args[0], args[1], args[2],
+	if ((r = sync_map(rp, args[0], args[1], args[2],
 	    (const char *const *)rcols, (const char *const *)lcols, n,
-	    err)) != 0) {
-		cli_error("cannot map %s's %s to %s: %s", args[0], args[1],
-		    args[2], err);
-		return cli_exit_code(r);
-	}
-	/* A peer whose names differ keeps a schema of its own. */
-	if (!sync_peer_separate(rp, args[0]) &&
-	    (r = replica_peer_set(rp, args[0], "schema", "separate",
 	    err)) != 0)
 		return cli_fail(r, err);
 	printf("%s's %s lands in %s", args[0], args[1], args[2]);
@@ -143,7 +97,7 @@ cmd_map(struct cli *c, int argc, char **argv)
 	if ((rc = cli_open(c, list, &rp)) != 0)
 		goto out;
 	if (list) {
-		rc = map_list(c, rp, argv[optind]);
+		rc = cmd_map_list(c, rp, argv[optind]);
 	} else if (rm) {
 		if ((r = replica_unmap(rp, argv[optind], argv[optind + 1],
 		    err)) != 0) {

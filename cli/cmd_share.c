@@ -1,208 +1,31 @@
 /*
  * cli/cmd_share.c — mule share PEER TABLE [--where EXPR]
  * [--columns a,b | --exclude c,d] | share PEER --list [--json] |
- * share PEER --reset; mule unshare PEER TABLE.
+ * share PEER --reset: options (cli/cmd_share_opts.c), one call, output.
+ * (The listing is printed by cli/print_share.c; unshare is
+ * cli/cmd_unshare.c.)
  */
 #include <getopt.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cmd_share.h"
 #include "cli/commands.h"
-
-#define SHARE_MAX_COLS 2000	/* names in one --columns / --exclude */
-
-/* Splits "a,b" into names (heap copy in *buf); refuses empty names. */
-static int
-split_cols(const char *opt, const char *list, char **buf, char ***out,
-    size_t *n)
-{
-	char *tok, *save = NULL, **v;
-
-	*n = 0;
-	if ((*buf = strdup(list)) == NULL ||
-	    (*out = calloc(SHARE_MAX_COLS, sizeof(char *))) == NULL) {
-		cli_error("out of memory");
-		return EXIT_FAIL;
-	}
-	v = *out;
-	if (*list == '\0' || list[strlen(list) - 1] == ',' || *list == ',' ||
-	    strstr(list, ",,") != NULL) {
-		cli_error("%s: '%s' has an empty column name (write "
-		    "a,b,c)", opt, list);
-		return EXIT_USAGE;
-	}
-	for (tok = strtok_r(*buf, ",", &save); tok != NULL;
-	    tok = strtok_r(NULL, ",", &save)) {
-		if (*n == SHARE_MAX_COLS) {
-			cli_error("%s: more than %d columns", opt,
-			    SHARE_MAX_COLS);
-			return EXIT_USAGE;
-		}
-		v[(*n)++] = tok;
-	}
-	return 0;
-}
-
-/* The column part of a definition, for people. */
-static void
-print_cols(const struct replica_share *sh)
-{
-	size_t i;
-
-	if (sh->colmode == REPLICA_COLS_ALL) {
-		printf("every column");
-		return;
-	}
-	printf(sh->colmode == REPLICA_COLS_ONLY ? "only " : "all but ");
-	for (i = 0; i < sh->ncols; i++)
-		printf("%s%s", i ? ", " : "", sh->cols[i]);
-	if (sh->colmode == REPLICA_COLS_ONLY)
-		printf(" (and the key)");
-}
-
-int
-share_describe(struct replica *rp, const char *peer, int json,
-    const char *indent)
-{
-	char err[MULE_ERRLEN] = "";
-	struct replica_share *v = NULL;
-	size_t i, n = 0;
-	int r;
-
-	if ((r = replica_shares(rp, peer, &v, &n, err)) != 0)
-		return cli_fail(r, err);
-	if (json) {
-		printf("{\"peer\":");
-		json_str(stdout, peer);
-		printf(",\"set\":%s,\"tables\":[", n ? "true" : "false");
-		for (i = 0; i < n; i++) {
-			printf("%s{\"table\":", i ? "," : "");
-			json_str(stdout, v[i].table);
-			printf(",\"shared\":%s", v[i].shared ? "true" : "false");
-			if (v[i].filter != NULL) {
-				printf(",\"where\":");
-				json_str(stdout, v[i].filter);
-			}
-			if (v[i].colmode != REPLICA_COLS_ALL) {
-				printf(",\"%s\":", v[i].colmode ==
-				    REPLICA_COLS_ONLY ? "columns" : "exclude");
-				json_strv(stdout, v[i].cols, v[i].ncols);
-			}
-			printf("}");
-		}
-		printf("]}");
-	} else if (n == 0) {
-		printf("%s%s has no sync set: it gets every tracked table in "
-		    "full\n", indent, peer);
-	} else {
-		printf("%s%s gets only these tables:\n", indent, peer);
-		for (i = 0; i < n; i++) {
-			printf("%*s  %s: ", (int)strlen(indent), "",
-			    v[i].table);
-			if (!v[i].shared) {
-				printf("not shared\n");
-				continue;
-			}
-			if (v[i].filter != NULL)
-				printf("rows where %s; ", v[i].filter);
-			else
-				printf("every row; ");
-			print_cols(&v[i]);
-			printf("\n");
-		}
-	}
-	replica_shares_free(v, n);
-	return EXIT_OK;
-}
-
-/* What the options of share ask for. */
-struct share_args {
-	const char *where, *colopt;
-	int colmode, list, reset;
-};
-
-/* Options and operands.  -1 to go on, or the exit status. */
-static int
-share_options(struct cli *c, const struct cli_cmd *cmd, int argc,
-    char **argv, struct share_args *a)
-{
-	static const struct option opts[] = {
-		{ "where", required_argument, NULL, 'w' },
-		{ "columns", required_argument, NULL, 'c' },
-		{ "exclude", required_argument, NULL, 'x' },
-		{ "list", no_argument, NULL, 'l' },
-		{ "reset", no_argument, NULL, 'R' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int ch;
-
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'w':
-			a->where = optarg;
-			break;
-		case 'c':
-		case 'x':
-			if (a->colopt != NULL) {
-				cli_error("--columns and --exclude: give one "
-				    "of them, once");
-				return EXIT_USAGE;
-			}
-			a->colopt = optarg;
-			a->colmode = ch == 'c' ? REPLICA_COLS_ONLY :
-			    REPLICA_COLS_EXCEPT;
-			break;
-		case 'l':
-			a->list = 1;
-			break;
-		case 'R':
-			a->reset = 1;
-			break;
-		case 'j':
-			c->json = 1;
-			break;
-		case 'h':
-			return cli_help(cmd);
-		default:
-			return cli_usage(cmd);
-		}
-	}
-	if ((a->list || a->reset) && (optind != argc - 1 || a->where != NULL ||
-	    a->colopt != NULL || (a->list && a->reset)))
-		return cli_usage(cmd);
-	if (!a->list && !a->reset && optind != argc - 2)
-		return cli_usage(cmd);
-	if (c->json && !a->list)
-		return cli_usage(cmd);
-	return -1;
-}
+#include "sync/local.h"
 
 /* Shares one table and says what changes for the peer. */
 static int
 share_add(struct replica *rp, const char *peer, const char *table,
-    const struct share_args *a, char **cols, size_t ncols)
+    const struct share_args *a)
 {
 	char err[MULE_ERRLEN] = "";
-	struct replica_share *had = NULL;
-	struct replica_table **tabs = NULL;
-	size_t nhad = 0, ntabs = 0;
-	int r, rc;
+	size_t others = 0;
+	int r;
 
-	if ((r = replica_shares(rp, peer, &had, &nhad, err)) != 0 ||
-	    (r = replica_tables(rp, &tabs, &ntabs, err)) != 0) {
-		rc = cli_fail(r, err);
-		goto out;
-	}
-	if ((r = replica_share(rp, peer, table, a->where, a->colmode,
-	    (const char *const *)cols, ncols, err)) != 0) {
-		cli_error("cannot share %s with %s: %s", table, peer, err);
-		rc = cli_exit_code(r);
-		goto out;
-	}
+	if ((r = sync_share(rp, peer, table, a->where, a->colmode,
+	    (const char *const *)a->cols, a->ncols, &others, err)) != 0)
+		return cli_fail(r, err);
 	printf("%s: shares %s", peer, table);
 	if (a->where != NULL)
 		printf(" (rows where %s)", a->where);
@@ -210,85 +33,70 @@ share_add(struct replica *rp, const char *peer, const char *table,
 		printf(" (%s %s)", a->colmode == REPLICA_COLS_ONLY ?
 		    "only columns" : "without columns", a->colopt);
 	printf("; takes effect at the next 'mule pack --to %s'\n", peer);
-	if (nhad == 0 && ntabs > 1)
+	if (others > 0)
 		printf("note: %s now gets only the tables shared with it; the "
 		    "%zu other tracked table%s no longer go%s, and the rows it "
-		    "has of %s from here are removed there\n", peer,
-		    ntabs - 1, ntabs == 2 ? "" : "s", ntabs == 2 ? "es" : "",
-		    ntabs == 2 ? "it" : "them");
-	rc = EXIT_OK;
-out:
-	replica_shares_free(had, nhad);
-	replica_tables_free(tabs, ntabs);
-	return rc;
+		    "has of %s from here are removed there\n", peer, others,
+		    others == 1 ? "" : "s", others == 1 ? "es" : "",
+		    others == 1 ? "it" : "them");
+	return EXIT_OK;
+}
+
+/* --list: the peer's sync set. */
+static int
+share_list(struct replica *rp, const char *peer, int json)
+{
+	char err[MULE_ERRLEN] = "";
+	struct replica_share *v = NULL;
+	size_t n = 0;
+	int r;
+
+	if ((r = replica_shares(rp, peer, &v, &n, err)) != 0)
+		return cli_fail(r, err);
+	share_print(peer, v, n, json, "");
+	if (json)
+		printf("\n");
+	replica_shares_free(v, n);
+	return EXIT_OK;
+}
+
+/* --reset: the peer gets everything again. */
+static int
+share_reset(struct replica *rp, const char *peer)
+{
+	char err[MULE_ERRLEN] = "";
+	int r;
+
+	if ((r = replica_share_reset(rp, peer, err)) != 0)
+		return cli_fail(r, err);
+	printf("%s: sync set forgotten; from the next pack it gets every "
+	    "tracked table in full\n", peer);
+	return EXIT_OK;
 }
 
 int
 cmd_share(struct cli *c, int argc, char **argv)
 {
 	const struct cli_cmd *cmd = cli_find("share");
-	char err[MULE_ERRLEN] = "", *buf = NULL, **cols = NULL;
 	struct replica *rp = NULL;
 	struct share_args a;
 	const char *peer;
-	size_t ncols = 0;
-	int r, rc;
+	int rc;
 
 	memset(&a, 0, sizeof(a));
 	if ((rc = share_options(c, cmd, argc, argv, &a)) >= 0)
-		return rc;
-	peer = argv[optind];
-	if (a.colopt != NULL && (rc = split_cols(a.colmode ==
-	    REPLICA_COLS_ONLY ? "--columns" : "--exclude", a.colopt, &buf,
-	    &cols, &ncols)) != 0)
 		goto out;
+	peer = argv[optind];
 	if ((rc = cli_open(c, a.list, &rp)) != 0)
 		goto out;
-	if (a.list) {
-		rc = share_describe(rp, peer, c->json, "");
-		if (rc == EXIT_OK && c->json)
-			printf("\n");
-	} else if (a.reset) {
-		if ((r = replica_share_reset(rp, peer, err)) != 0) {
-			rc = cli_fail(r, err);
-			goto out;
-		}
-		printf("%s: sync set forgotten; from the next pack it gets "
-		    "every tracked table in full\n", peer);
-	} else {
-		rc = share_add(rp, peer, argv[optind + 1], &a, cols, ncols);
-	}
+	if (a.list)
+		rc = share_list(rp, peer, c->json);
+	else if (a.reset)
+		rc = share_reset(rp, peer);
+	else
+		rc = share_add(rp, peer, argv[optind + 1], &a);
 out:
-	free(cols);
-	free(buf);
-	replica_close(rp);
-	return rc;
-}
-
-int
-cmd_unshare(struct cli *c, int argc, char **argv)
-{
-	const struct cli_cmd *cmd = cli_find("unshare");
-	char err[MULE_ERRLEN] = "";
-	struct replica *rp = NULL;
-	int r, rc;
-
-	if ((rc = cli_opts(c, cmd, argc, argv, 0, 0)) >= 0)
-		return rc;
-	if (optind != argc - 2)
-		return cli_usage(cmd);
-	if ((rc = cli_open(c, 0, &rp)) != 0)
-		return rc;
-	if ((r = replica_unshare(rp, argv[optind], argv[optind + 1],
-	    err)) != 0) {
-		cli_error("cannot unshare %s with %s: %s", argv[optind + 1],
-		    argv[optind], err);
-		rc = cli_exit_code(r);
-	} else {
-		printf("%s: no longer shares %s; its rows there are removed "
-		    "at the next exchange\n", argv[optind], argv[optind + 1]);
-		rc = EXIT_OK;
-	}
+	share_args_release(&a);
 	replica_close(rp);
 	return rc;
 }

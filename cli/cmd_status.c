@@ -1,171 +1,23 @@
-/* cli/cmd_status.c — mule status [--json]: sync_status, then output. */
+/* cli/cmd_status.c — mule status [--json]: sync_status and the bundles
+ * waiting in the spool, then output (cli/print_status.c). */
 #include <getopt.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "sync/sync.h"
 #include "transports/spool.h"
 
-static void
-json_head(const struct sync_status *s)
-{
-	const struct replica_table_stats *t;
-	size_t i;
-
-	printf("{\"site\":");
-	json_str(stdout, s->site.name);
-	printf(",\"lamport\":%llu,\"conflicts\":%llu,\"schema_version\":%u,"
-	    "\"schema_unrecorded\":%s,\"tables\":[",
-	    (unsigned long long)s->site.lamport,
-	    (unsigned long long)s->conflicts, s->schema.version,
-	    s->schema.unrecorded ? "true" : "false");
-	for (i = 0; i < s->scan.ntables; i++) {
-		t = &s->scan.tables[i];
-		printf("%s{\"name\":", i ? "," : "");
-		json_str(stdout, t->name);
-		printf(",\"inserted\":%llu,\"updated\":%llu,\"deleted\":%llu}",
-		    (unsigned long long)t->inserted,
-		    (unsigned long long)t->updated,
-		    (unsigned long long)t->deleted);
-	}
-	printf("],\"peers\":[");
-}
-
-static void
-text_head(const struct sync_status *s)
-{
-	const struct replica_table_stats *t;
-	char cnt[3][32];
-	size_t i;
-
-	printf("site %s (lamport %llu)\n", s->site.name,
-	    (unsigned long long)s->site.lamport);
-	if (s->scan.ntables == 0)
-		printf("no tracked tables: see 'mule track'\n");
-	for (i = 0; i < s->scan.ntables; i++) {
-		t = &s->scan.tables[i];
-		if (t->inserted + t->updated + t->deleted == 0)
-			printf("  %-24s no unrecorded changes\n", t->name);
-		else
-			printf("  %-24s unrecorded: %s new, %s changed, %s "
-			    "deleted\n", t->name,
-			    fmt_count(t->inserted, cnt[0]),
-			    fmt_count(t->updated, cnt[1]),
-			    fmt_count(t->deleted, cnt[2]));
-	}
-}
-
-static void
-json_peer(const struct sync_peer_status *p, int first)
-{
-	printf("%s{\"name\":", first ? "" : ",");
-	json_str(stdout, p->peer.name);
-	printf(",\"last_sent\":%lld,\"last_received\":%lld,"
-	    "\"applied_by_peer\":%lld,\"lost_after\":%lld,"
-	    "\"origins_unacked\":%llu,\"sync_set\":",
-	    (long long)p->last_sent, (long long)p->last_recv, p->applied,
-	    p->lost, (unsigned long long)p->behind);
-}
-
-static void
-text_peer(const struct sync_peer_status *p)
-{
-	printf("peer %s:\n", p->peer.name);
-	if (p->last_sent > 0)
-		printf("  sent:         bundle #%lld (%s)\n",
-		    (long long)p->last_sent, p->sent_at);
-	else
-		printf("  sent:         nothing yet\n");
-	if (p->last_recv > 0)
-		printf("  received:     bundle #%lld (%s)\n",
-		    (long long)p->last_recv, p->recv_at);
-	else
-		printf("  received:     nothing yet\n");
-	if (p->applied > 0)
-		printf("  acknowledged: it has applied our bundles up to "
-		    "#%lld%s\n", p->applied, p->behind == 0 ?
-		    ", and has everything we know" : "");
-	else
-		printf("  acknowledged: nothing yet (no bundle from it since "
-		    "it got one of ours)\n");
-	if (p->lost > 0)
-		printf("  gap:          a bundle before #%lld never reached "
-		    "it; the next 'mule pack --to %s' sends those changes "
-		    "again\n", p->lost, p->peer.name);
-	else if (p->behind > 0 && p->applied > 0)
-		printf("  pending:      changes from %llu origin%s it has not "
-		    "confirmed yet (in bundles on their way)\n",
-		    (unsigned long long)p->behind, p->behind == 1 ? "" : "s");
-}
-
-/* How long ago `since` was, as people say it: "3 days", "5 hours". */
-static void
-age_text(time_t since, char out[32])
-{
-	long long s = (long long)(time(NULL) - since);
-
-	if (s < 0)
-		s = 0;
-	if (s >= 2 * 86400)
-		snprintf(out, 32, "%lld days", s / 86400);
-	else if (s >= 2 * 3600)
-		snprintf(out, 32, "%lld hours", s / 3600);
-	else
-		snprintf(out, 32, "%lld minutes", s / 60);
-}
-
-/* Bundles whose parts wait in the spool, what is missing, since when. */
-static void
-print_spool(struct cli *c)
-{
-	struct xport_spool_group *v = NULL;
-	size_t i, n = 0;
-	char age[32];
-
-	if (xport_spool_status(c->db, &v, &n, NULL) != 0)
-		return;
-	for (i = 0; i < n; i++) {
-		age_text(v[i].since, age);
-		if (c->json)
-			printf("%s{\"bundle\":\"%s\",\"have\":\"%s\","
-			    "\"missing\":\"%s\",\"needed\":%u,"
-			    "\"since\":%lld}", i ? "," : "", v[i].id,
-			    v[i].have ? v[i].have : "",
-			    v[i].missing ? v[i].missing : "", v[i].nneeded,
-			    (long long)v[i].since);
-		else
-			printf("incomplete bundle %.12s…: have %s; missing %s; "
-			    "%u more part%s needed; its first part came %s "
-			    "ago\n", v[i].id, v[i].have ? v[i].have : "-",
-			    v[i].missing ? v[i].missing : "-", v[i].nneeded,
-			    v[i].nneeded == 1 ? "" : "s", age);
-	}
-	xport_spool_status_free(v, n);
-}
-
-static void
-text_tail(const struct sync_status *s)
-{
-	printf("schema version %u%s\n", s->schema.version,
-	    s->schema.unrecorded ? ", with unrecorded changes: see 'mule "
-	    "schema diff'" : "");
-	printf("%llu unresolved conflict%s%s\n",
-	    (unsigned long long)s->conflicts, s->conflicts == 1 ? "" : "s",
-	    s->conflicts ? ": see 'mule conflicts'" : "");
-}
-
 int
 cmd_status(struct cli *c, int argc, char **argv)
 {
 	const struct cli_cmd *cmd = cli_find("status");
 	char err[MULE_ERRLEN] = "";
+	struct xport_spool_group *spool = NULL;
 	struct replica *rp = NULL;
 	struct sync_status s;
-	size_t i;
+	size_t nspool = 0;
 	int r, rc;
 
 	memset(&s, 0, sizeof(s));
@@ -181,29 +33,13 @@ cmd_status(struct cli *c, int argc, char **argv)
 		rc = cli_fail(r, err);
 		goto out;
 	}
-	if (c->json)
-		json_head(&s);
-	else
-		text_head(&s);
-	for (i = 0; i < s.npeers; i++) {
-		if (c->json)
-			json_peer(&s.peers[i], i == 0);
-		else
-			text_peer(&s.peers[i]);
-		if ((rc = share_describe(rp, s.peers[i].peer.name, c->json,
-		    c->json ? "" : "  sync set:     ")) != EXIT_OK)
-			goto out;
-		if (c->json)
-			printf("}");
-	}
-	printf("%s", c->json ? "],\"incomplete\":[" : "");
-	print_spool(c);
-	if (c->json)
-		printf("]}\n");
-	else
-		text_tail(&s);
+	/* A spool that cannot be read shows as empty. */
+	if (xport_spool_status(c->db, &spool, &nspool, NULL) != 0)
+		nspool = 0;
+	status_print(&s, spool, nspool, c->json);
 	rc = EXIT_OK;
 out:
+	xport_spool_status_free(spool, nspool);
 	sync_status_release(&s);
 	replica_close(rp);
 	return rc;

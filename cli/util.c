@@ -196,6 +196,22 @@ fmt_count(unsigned long long n, char buf[32])
 	return buf;
 }
 
+const char *
+fmt_volume(uint64_t v, char buf[32])
+{
+	if (v % ((uint64_t)1024 * 1000 * 1000) == 0)
+		snprintf(buf, 32, "%lluG", (unsigned long long)(v /
+		    ((uint64_t)1024 * 1000 * 1000)));
+	else if (v % (1024 * 1000) == 0)
+		snprintf(buf, 32, "%lluM", (unsigned long long)(v /
+		    (1024 * 1000)));
+	else if (v % 1024 == 0)
+		snprintf(buf, 32, "%lluk", (unsigned long long)(v / 1024));
+	else
+		snprintf(buf, 32, "%llu bytes", (unsigned long long)v);
+	return buf;
+}
+
 static int progress_shown;
 
 static void
@@ -248,4 +264,18 @@ cli_opts(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
 			return cli_usage(cmd);
 	}
 	return -1;
+}
+
+uint32_t
+cli_version_arg(const char *s)
+{
+	char *end;
+	unsigned long v;
+
+	if (*s < '0' || *s > '9')
+		return 0;
+	v = strtoul(s, &end, 10);
+	if (*end != '\0' || v == 0 || v > 0xffffffffUL)
+		return 0;
+	return (uint32_t)v;
 }

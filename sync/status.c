@@ -97,6 +97,9 @@ status_peers(struct replica *rp, struct sync_status *out,
 		ps->behind = vector_behind(&acked, &known);
 		ps->applied = peer_num(rp, ps->peer.name, "_applied");
 		ps->lost = peer_num(rp, ps->peer.name, "_lost");
+		if ((r = replica_shares(rp, ps->peer.name, &ps->shares,
+		    &ps->nshares, err)) != 0)
+			goto out;
 	}
 	r = 0;
 out:
@@ -134,9 +137,13 @@ out:
 void
 sync_status_release(struct sync_status *s)
 {
+	size_t i;
+
 	if (s == NULL)
 		return;
 	replica_scan_stats_release(&s->scan);
+	for (i = 0; i < s->npeers; i++)
+		replica_shares_free(s->peers[i].shares, s->peers[i].nshares);
 	free(s->peers);
 	memset(s, 0, sizeof(*s));
 }

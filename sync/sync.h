@@ -131,6 +131,9 @@ struct sync_peer_status {
 	long long applied;	/* our newest bundle it has applied (0) */
 	long long lost;		/* a bundle before this one never reached it */
 	uint64_t behind;	/* origins it has not acknowledged all of */
+	struct replica_share *shares;	/* heap: its sync set (nshares 0:
+					 * every tracked table in full) */
+	size_t nshares;
 };
 
 struct sync_status {
@@ -146,8 +149,8 @@ struct sync_status {
  * What `mule status` shows: the site, unrecorded edits per table (the
  * scan runs dry: nothing is written, the replica may be read-only), the
  * schema version, unresolved conflicts, and per peer the bundles sent and
- * received and what it has acknowledged.  Fills *out (zero it before;
- * release it with sync_status_release in every case).
+ * received, what it has acknowledged and its sync set.  Fills *out
+ * (zero it before; release it with sync_status_release in every case).
  */
 int sync_status(struct replica *rp, struct sync_status *out,
     sync_progress_fn progress, void *parg, char *err);

@@ -1,0 +1,92 @@
+/* sync/deliver.c — pack with the bundle delivered as parts, an ISO image
+ * or mail (see deliver.h). */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sync/deliver.h"
+#include "transports/dir.h"
+#include "transports/media.h"
+
+/* The deliver step's state. */
+struct deliver {
+	struct replica *rp;
+	const struct sync_pack_opts *o;
+	const struct sync_deliver_opts *d;
+	struct sync_delivered *out;
+	char *scratch;		/* heap: DB.mule-mail-PID */
+};
+
+/* Parts, an image or mail from the whole bundle at `tmp` (sync_pack's
+ * deliver callback); the base name is the bundle's without .mule. */
+static int
+deliver_tmp(void *arg, const char *tmp, const struct sync_pack_result *res,
+    char *err)
+{
+	struct deliver *dv = arg;
+	const struct sync_deliver_opts *d = dv->d;
+	const char *slash = strrchr(res->path, '/');
+	char *base;
+	size_t n;
+	int r;
+
+	if ((base = strdup(slash != NULL ? slash + 1 : res->path)) == NULL) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((n = strlen(base)) > 5 && strcmp(base + n - 5, ".mule") == 0)
+		base[n - 5] = '\0';
+	if (d->mail || d->eml != NULL)
+		r = sync_mail_pack(dv->rp, res, tmp, dv->scratch, base, d->eml,
+		    &dv->out->nfiles, &dv->out->where, err);
+	else
+		r = xport_media_pack(tmp, dv->o->out != NULL ? dv->o->out :
+		    ".", base, d->volume, d->parity, d->iso, &dv->out->nfiles,
+		    err);
+out:
+	free(base);
+	return r;
+}
+
+int
+sync_pack_deliver(struct replica *rp, const struct sync_pack_opts *o,
+    const struct sync_deliver_opts *d, struct sync_pack_result *res,
+    struct sync_delivered *out, char *err)
+{
+	struct sync_pack_opts po = *o;
+	struct deliver dv;
+	char *tmp = NULL;
+	int r = MULE_ENOMEM;
+
+	memset(&dv, 0, sizeof(dv));
+	dv.rp = rp;
+	dv.o = o;
+	dv.d = d;
+	dv.out = out;
+	po.tmp = NULL;
+	po.deliver = NULL;
+	po.darg = NULL;
+	/* Parts, images and mail are made from the whole bundle. */
+	if (d->volume > 0 || d->iso != NULL || d->mail || d->eml != NULL) {
+		if ((tmp = xport_scratch_name(d->db, "tmp")) == NULL ||
+		    (dv.scratch = xport_scratch_name(d->db, "mail")) == NULL)
+			goto out;
+		po.tmp = tmp;
+		po.deliver = deliver_tmp;
+		po.darg = &dv;
+	}
+	r = sync_pack(rp, &po, res, err);
+out:
+	if (tmp != NULL)
+		unlink(tmp);
+	free(tmp);
+	free(dv.scratch);
+	return r;
+}
+
+void
+sync_delivered_release(struct sync_delivered *out)
+{
+	free(out->where);
+	out->where = NULL;
+}
