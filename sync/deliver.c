@@ -75,6 +75,10 @@ sync_pack_deliver(struct replica *rp, const struct sync_pack_opts *o,
 		po.deliver = deliver_tmp;
 		po.darg = &dv;
 	}
+	/* Mail that cannot go is found before a number is spent. */
+	if ((d->mail || d->eml != NULL) && (r = sync_mail_check(rp, o->peers,
+	    o->npeers, d->eml, err)) != 0)
+		goto out;
 	r = sync_pack(rp, &po, res, err);
 out:
 	if (tmp != NULL)

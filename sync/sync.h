@@ -167,6 +167,15 @@ int sync_mail_settings(struct replica *rp, struct xport_mail_settings *ms,
     char *err);
 
 /*
+ * Before pack --mail / --eml DIR spends a bundle number: the settings
+ * and the recipients' addresses are there and, with --mail, the server
+ * can be reached and takes the login (nothing is sent).  `peers`: the
+ * recipients' names.  0 or the code the delivery would fail with.
+ */
+int sync_mail_check(struct replica *rp, const char *const *peers, size_t n,
+    const char *emldir, char *err);
+
+/*
  * pack --mail / --eml DIR, as sync_pack's deliver step: the bundle at
  * `tmp` (the one res describes; `base` its file name without .mule)
  * goes by mail to each recipient's 'email' address, or into .eml files

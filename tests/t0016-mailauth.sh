@@ -9,10 +9,12 @@
 . "$TEST_DIR/lib/sites.sh"
 
 cat >evil.py <<'PYEOF'
-# evil.py MODE LOG: a hostile mail server for one connection on a free
-# loopback port.  Prints "PORT PID" and goes to the background; appends
-# "CONNECT", every line it receives (and what its base64 words decode to)
-# and "CLOSED" to LOG, and answers as MODE says.
+# evil.py MODE LOG: a hostile mail server for up to three connections,
+# one after the other, on a free loopback port (pack --mail checks the
+# server before it makes the bundle, then sends).  Prints "PORT PID" and
+# goes to the background; appends "CONNECT", every line it receives (and
+# what its base64 words decode to) and "CLOSED" to LOG for each, and
+# answers as MODE says.
 import base64, binascii, os, socket, sys
 
 mode, log = sys.argv[1], sys.argv[2]
@@ -99,27 +101,29 @@ print(srv.getsockname()[1], os.getpid(), flush=True)
 os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
 f = open(log, "ab", buffering=0)
 srv.settimeout(60)
-try:
-    conn, _ = srv.accept()
-except OSError:
-    sys.exit(0)
-f.write(b"CONNECT\n")
-conn.settimeout(60)
-rd = conn.makefile("rb")
-out = conn.makefile("wb")
-try:
-    send(greeting())
-    while True:
-        raw = rd.readline()
-        if not raw:
-            break
-        record(raw)
-        w = raw.decode("latin-1").split()
-        send(smtp(w, rd) if mode.startswith("smtp") else
-             imap(w) if mode.startswith("imap") else pop3(w))
-except OSError:
-    pass
-f.write(b"CLOSED\n")
+for _ in range(3):
+    try:
+        conn, _ = srv.accept()
+    except OSError:
+        sys.exit(0)
+    f.write(b"CONNECT\n")
+    conn.settimeout(60)
+    rd = conn.makefile("rb")
+    out = conn.makefile("wb")
+    try:
+        send(greeting())
+        while True:
+            raw = rd.readline()
+            if not raw:
+                break
+            record(raw)
+            w = raw.decode("latin-1").split()
+            send(smtp(w, rd) if mode.startswith("smtp") else
+                 imap(w) if mode.startswith("imap") else pop3(w))
+    except OSError:
+        pass
+    conn.close()
+    f.write(b"CLOSED\n")
 PYEOF
 
 # evil_start MODE: a hostile server; sets PORT, and LOG (its record).
@@ -137,8 +141,8 @@ evil_start() {
 # connected to record the end of the session, so that LOG is complete.
 evil_done() {
 	_i=0
-	while grep -q CONNECT "$LOG" 2>/dev/null &&
-	    ! grep -q CLOSED "$LOG" && [ $_i -lt 100 ]; do
+	while [ "$(grep -c CONNECT "$LOG" 2>/dev/null)" != \
+	    "$(grep -c CLOSED "$LOG" 2>/dev/null)" ] && [ $_i -lt 100 ]; do
 		sleep 0.1
 		_i=$((_i + 1))
 	done

@@ -157,7 +157,9 @@ struct xport_mail_smtp {
 };
 
 /*
- * Sends n messages to the one address `to` over one SMTP session.  Over
+ * Sends n messages to the one address `to` over one SMTP session (n 0:
+ * a check before anything is made: connects, logs in, offers the sender
+ * with MAIL FROM and takes it back with RSET; nothing is sent).  Over
  * TLS (smtps, STARTTLS) the server's certificate must be trusted and name
  * the host, else MULE_EVERIFY (see cafile).  With starttls, a server that
  * does not offer STARTTLS, or whose handshake fails, is MULE_EAUTH or

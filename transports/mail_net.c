@@ -217,6 +217,23 @@ out:
 	return r;
 }
 
+/*
+ * Before a bundle is made: the server takes our sender (MAIL FROM, then
+ * RSET).  Whether it takes a message this large is known only once the
+ * message is made.
+ */
+static int
+smtp_check(mailsmtp *s, const struct xport_mail_smtp *c, char *err)
+{
+	int rc;
+
+	if ((rc = mailsmtp_mail(s, c->from)) != MAILSMTP_NO_ERROR)
+		return smtp_err(s, c, rc, "MAIL FROM", err);
+	if ((rc = mailsmtp_reset(s)) != MAILSMTP_NO_ERROR)
+		return smtp_err(s, c, rc, "RSET", err);
+	return 0;
+}
+
 /* Sends one message of len bytes to `to` (MAIL FROM, RCPT TO, DATA). */
 static int
 smtp_send_one(mailsmtp *s, const struct xport_mail_smtp *c, int esmtp,
@@ -273,7 +290,8 @@ xport_mail_send(const struct xport_mail_smtp *c, const char *to,
 		goto out;
 	}
 	if ((r = smtp_open(s, c, &esmtp, &tls, err)) != 0 ||
-	    (r = smtp_login(s, c, esmtp, tls, err)) != 0)
+	    (r = smtp_login(s, c, esmtp, tls, err)) != 0 ||
+	    (n == 0 && (r = smtp_check(s, c, err)) != 0))
 		goto out;
 	for (i = 0; i < n; i++)
 		if ((r = smtp_send_one(s, c, esmtp, to, msgs[i], lens[i],

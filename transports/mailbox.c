@@ -222,6 +222,22 @@ pack_check(const struct xport_mail_settings *ms, const char *emldir,
 	return 0;
 }
 
+int
+xport_mail_pack_check(const struct xport_mail_settings *ms,
+    const struct xport_mail_rcpt *to, size_t nto, const char *emldir,
+    char *err)
+{
+	struct xport_mail_smtp smtp;
+	int r;
+
+	signal(SIGPIPE, SIG_IGN);
+	memset(&smtp, 0, sizeof(smtp));
+	if ((r = pack_check(ms, emldir, to, nto, &smtp, err)) != 0 ||
+	    emldir != NULL)
+		return r;
+	return xport_mail_send(&smtp, NULL, NULL, NULL, 0, err);
+}
+
 /*
  * The files to attach, in `dir`: the whole bundle when its base64 fits
  * in a message of max-size, else parts that do.  Consumes tmp.

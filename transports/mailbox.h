@@ -60,6 +60,17 @@ struct xport_mail_rcpt {
 };
 
 /*
+ * What xport_mail_pack will need, checked before a bundle is made (its
+ * number would be spent): a sender address, every recipient's address,
+ * and with SMTP (emldir NULL) a server that can be reached and takes the
+ * login (over TLS unless allowed otherwise; see xport_mail_send).
+ * Nothing is sent.  0 or the code xport_mail_pack would fail with.
+ */
+int xport_mail_pack_check(const struct xport_mail_settings *ms,
+    const struct xport_mail_rcpt *to, size_t nto, const char *emldir,
+    char *err);
+
+/*
  * Turns the bundle at `tmp` (named `base`.mule, id `idhex`, from `site`)
  * into one message per bundle or part (parts when the bundle does not fit
  * in mail.max-size) for each recipient; sends them by SMTP (emldir NULL)
