@@ -5,6 +5,7 @@
 
 #include "cli/cli.h"
 #include "cli/cmd_peer.h"
+#include "sync/sync.h"
 
 int
 cmd_peer_add(struct cli *c, struct replica *rp, char **args)
@@ -55,9 +56,9 @@ cmd_peer_set(struct cli *c, struct replica *rp, char **args)
 		return EXIT_USAGE;
 	}
 	if (strcmp(key, "schema") == 0 && value != NULL &&
-	    strcmp(value, "separate") != 0 && strcmp(value, "shared") != 0) {
-		cli_error("peer setting schema is 'separate' or 'shared', not "
-		    "'%s'", value);
+	    sync_schema_authority_parse(value) < 0) {
+		cli_error("peer setting schema is accept, review, refuse or "
+		    "separate, not '%s'", value);
 		return EXIT_USAGE;
 	}
 	if ((r = replica_peer_set(rp, name, key, value, err)) != 0)

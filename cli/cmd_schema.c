@@ -1,6 +1,7 @@
 /*
  * cli/cmd_schema.c — mule schema status | diff | log | record FILE.sql |
- * install V | upgrade I J | identify DBFILE | forget V: the dispatcher.
+ * install V | upgrade I J | identify DBFILE | forget V | review |
+ * accept V | reject V: the dispatcher.
  */
 #include <getopt.h>
 #include <stdlib.h>
@@ -24,6 +25,9 @@ static const struct schema_sub {
 	{ "identify", 1, 0, cmd_schema_identify },
 	{ "forget", 1, 1, cmd_schema_forget },
 	{ "upgrade", 2, 0, cmd_schema_upgrade },
+	{ "review", 0, 0, cmd_schema_review },
+	{ "accept", 1, 1, cmd_schema_accept },
+	{ "reject", 1, 1, cmd_schema_reject },
 };
 
 int

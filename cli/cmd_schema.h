@@ -23,5 +23,9 @@ int cmd_schema_upgrade(struct cli *c, struct replica *rp, char **args);
 /* cmd_schema_edit.c: record FILE.sql, forget V (rp NULL). */
 int cmd_schema_record(struct cli *c, struct replica *rp, char **args);
 int cmd_schema_forget(struct cli *c, struct replica *rp, char **args);
+/* cmd_schema_review.c: review [--json]; accept V, reject V (rp NULL). */
+int cmd_schema_review(struct cli *c, struct replica *rp, char **args);
+int cmd_schema_accept(struct cli *c, struct replica *rp, char **args);
+int cmd_schema_reject(struct cli *c, struct replica *rp, char **args);
 
 #endif

@@ -17,12 +17,17 @@ const struct cli_cmd cli_commands[] = {
 	  "the fingerprint aloud to check it arrived unchanged.\n\n"
 	  "  --json        one JSON object\n" },
 	{ "peer", cmd_peer,
-	  "peer add NAME KEY | list [--json] | remove NAME | set NAME email ADDR",
+	  "peer add NAME KEY | list [--json] | remove NAME |\n"
+	  "            set NAME email ADDR | set NAME schema MODE",
 	  "Manages the peers this site trusts; nothing is trusted implicitly.\n\n"
 	  "  add NAME KEY        trust KEY (a 'mule1...' string from 'mule id')\n"
 	  "  list [--json]       list peers with their fingerprints\n"
 	  "  remove NAME         stop trusting NAME\n"
-	  "  set NAME email ADDR set (or, without ADDR, clear) a peer's address\n" },
+	  "  set NAME email ADDR set (or, without ADDR, clear) a peer's address\n"
+	  "  set NAME schema MODE what NAME's schema changes do here: accept\n"
+	  "                      (run them), review (the default: they wait for\n"
+	  "                      'mule schema accept'), refuse, or separate\n"
+	  "                      (NAME keeps a schema of its own)\n" },
 	{ "track", cmd_track, "track TABLE... | --all",
 	  "Starts tracking tables: their changes are recorded and packed.\n"
 	  "A table needs a primary key.  Existing rows become the baseline.\n"
@@ -161,7 +166,8 @@ const struct cli_cmd cli_commands[] = {
 	  "  --json             JSON output\n" },
 	{ "schema", cmd_schema,
 	  "schema status | diff | log | record FILE.sql | install V |\n"
-	  "            upgrade I J | identify DBFILE | forget V  [--json]",
+	  "            upgrade I J | identify DBFILE | forget V |\n"
+	  "            review | accept V | reject V  [--json]",
 	  "The catalogue of schema versions: fingerprints of the tracked\n"
 	  "tables' schema (with their indexes, triggers and all views) and\n"
 	  "the migration from each version to the next.  'pack' records\n"
@@ -183,6 +189,10 @@ const struct cli_cmd cli_commands[] = {
 	  "                  fingerprint; else 'unknown' and the closest\n"
 	  "                  version (--json)\n"
 	  "  forget V        drop the versions above V, after undoing them,\n"
-	  "                  when another site changed the schema too\n" },
+	  "                  when another site changed the schema too\n"
+	  "  review          schema steps from peers that wait for a person\n"
+	  "                  (peer setting schema review): their SQL (--json)\n"
+	  "  accept V        let the waiting step V run: unpack its bundle again\n"
+	  "  reject V        refuse the waiting step V (and its bundles)\n" },
 	{ NULL, NULL, NULL, NULL },
 };

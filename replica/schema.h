@@ -211,6 +211,48 @@ int replica_schema_steps(struct replica *rp, uint32_t from,
     struct replica_schema_step **out, size_t *n, char *err);
 void replica_schema_steps_free(struct replica_schema_step *v, size_t n);
 
+/* ---- steps that wait for a person (replica/schema/review.c) ---- */
+
+enum replica_review_state {
+	REPLICA_REVIEW_NONE = 0,	/* never held here */
+	REPLICA_REVIEW_PENDING = 1,	/* waits: mule schema review */
+	REPLICA_REVIEW_ACCEPTED = 2,	/* runs when its bundle comes again */
+	REPLICA_REVIEW_REJECTED = 3,	/* its bundle is refused */
+};
+
+/* One step from a peer held for review. */
+struct replica_review {
+	char *peer;
+	uint32_t version;
+	uint8_t fpr[SCHEMA_FPR_LEN];
+	char *sql;
+	int state;		/* enum replica_review_state */
+};
+
+/* "pending", "accepted", ... */
+const char *replica_review_state_name(int state);
+/* What was decided about `peer`'s step `version` with fingerprint fpr. */
+int replica_schema_review_state(struct replica *rp, const char *peer,
+    uint32_t version, const uint8_t fpr[SCHEMA_FPR_LEN], int *state,
+    char *err);
+/*
+ * Inside a transaction: holds `peer`'s step (version, fpr, sql) for
+ * review, pending; a held step with another fingerprint is replaced.
+ */
+int replica_schema_review_hold(struct replica *rp, const char *peer,
+    uint32_t version, const uint8_t fpr[SCHEMA_FPR_LEN], const char *sql,
+    char *err);
+/* Every held step, by version (*out heap: replica_schema_reviews_free). */
+int replica_schema_reviews(struct replica *rp, struct replica_review **out,
+    size_t *n, char *err);
+void replica_schema_reviews_free(struct replica_review *v, size_t n);
+/*
+ * Inside a transaction: accepts (or rejects) every pending step numbered
+ * `version` (*n of them); MULE_ENOTFOUND when none is pending.
+ */
+int replica_schema_review_decide(struct replica *rp, uint32_t version,
+    int accept, size_t *n, char *err);
+
 /*
  * Inside a transaction, before any row of the bundle: applies one step
  * received from a peer.  Steps this replica already has (same version,

@@ -92,16 +92,36 @@ sync_manifest_check(const struct bundle_info *info, const struct manifest *m,
 }
 
 int
-sync_peer_separate(struct replica *rp, const char *peer)
+sync_schema_authority_parse(const char *v)
+{
+	if (v == NULL || strcmp(v, "review") == 0)
+		return SYNC_SCHEMA_REVIEW;
+	if (strcmp(v, "accept") == 0 || strcmp(v, "shared") == 0)
+		return SYNC_SCHEMA_ACCEPT;
+	if (strcmp(v, "refuse") == 0)
+		return SYNC_SCHEMA_REFUSE;
+	if (strcmp(v, "separate") == 0)
+		return SYNC_SCHEMA_SEPARATE;
+	return -1;
+}
+
+int
+sync_peer_schema(struct replica *rp, const char *peer)
 {
 	char *v = NULL;
-	int yes;
+	int a;
 
 	if (replica_peer_prop(rp, peer, "schema", &v, NULL) != 0)
-		return 0;
-	yes = v != NULL && strcmp(v, "separate") == 0;
+		return SYNC_SCHEMA_REVIEW;
+	a = sync_schema_authority_parse(v);
 	free(v);
-	return yes;
+	return a < 0 ? SYNC_SCHEMA_REVIEW : a;
+}
+
+int
+sync_peer_separate(struct replica *rp, const char *peer)
+{
+	return sync_peer_schema(rp, peer) == SYNC_SCHEMA_SEPARATE;
 }
 
 int

@@ -111,6 +111,19 @@ out:
 }
 
 int
+sync_schema_decide(struct replica *rp, uint32_t version, int accept,
+    size_t *n, char *err)
+{
+	int r;
+
+	if ((r = replica_begin(rp, err)) != 0 ||
+	    (r = replica_schema_review_decide(rp, version, accept, n,
+	    err)) != 0 || (r = replica_commit(rp, err)) != 0)
+		replica_rollback(rp);
+	return r;
+}
+
+int
 sync_schema_forget(struct replica *rp, uint32_t version, uint32_t *forgot,
     char *err)
 {

@@ -63,6 +63,13 @@ int sync_untrack(struct replica *rp, const char *table, char *err);
 int sync_schema_record(struct replica *rp, const char *file,
     uint32_t *version, char *err);
 
+/*
+ * Accepts (accept 1) or rejects the schema step `version` that waits for
+ * review (*n: from how many peers).  One transaction.
+ */
+int sync_schema_decide(struct replica *rp, uint32_t version, int accept,
+    size_t *n, char *err);
+
 /* Forgets the schema versions above `version` (*forgot: how many). */
 int sync_schema_forget(struct replica *rp, uint32_t version,
     uint32_t *forgot, char *err);

@@ -213,6 +213,21 @@ int sync_manifest_check(const struct bundle_info *info,
  */
 int sync_peer_separate(struct replica *rp, const char *peer);
 
+/*
+ * What this site does with `peer`'s schema steps ('mule peer set PEER
+ * schema accept|review|refuse|separate'; unset: review, and 'shared', an
+ * older name, is accept).  docs/decisions.md "Who may change the schema".
+ */
+enum sync_schema_authority {
+	SYNC_SCHEMA_REVIEW = 0,		/* wait for mule schema accept */
+	SYNC_SCHEMA_ACCEPT = 1,		/* run them */
+	SYNC_SCHEMA_REFUSE = 2,		/* refuse bundles that carry them */
+	SYNC_SCHEMA_SEPARATE = 3,	/* a schema of its own: ignore them */
+};
+int sync_peer_schema(struct replica *rp, const char *peer);
+/* The value names of the setting, for messages and checks (NULL: none). */
+int sync_schema_authority_parse(const char *v);
+
 /* 0 if `me` is the key of the replica's site (*site filled), else
  * MULE_EINVAL ("the key file does not belong to this database"). */
 int sync_key_check(struct replica *rp, const struct ident_secret *me,

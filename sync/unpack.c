@@ -18,6 +18,9 @@ struct unpacker {
 	uint32_t unrecorded_from;	/* versions recorded from local drift */
 	uint64_t nschema, steps_seen, steps_run;
 	int separate;	/* the sender keeps a schema of its own */
+	int authority;	/* enum sync_schema_authority */
+	int fresh;	/* 1: we had no schema when the bundle's steps began */
+	struct replica_review hold;	/* a step to hold for review */
 };
 
 /* After the last schema step: the sender's version must be ours too. */
@@ -57,6 +60,53 @@ sink_manifest(void *arg, const struct manifest *m)
 	return replica_apply_sender_schema(u->apply, m->schema_to, u->err);
 }
 
+/*
+ * May the sender's step change our schema?  Steps we have are no change;
+ * a replica without a schema takes its first ones (every step of that
+ * bundle); else the peer's
+ * authority decides (review: a person accepts the step first; the bundle
+ * is held, and the step kept to show, see sync_unpack).
+ */
+static int
+schema_allowed(struct unpacker *u, const struct bundle_schema *s)
+{
+	uint8_t fpr[SCHEMA_FPR_LEN];
+	uint32_t latest;
+	int r, state;
+
+	if ((r = replica_schema_latest(u->rp, &latest, fpr, u->err)) != 0)
+		return r;
+	if (u->steps_seen == 0)
+		u->fresh = latest == 0;
+	if (s->version <= latest || u->fresh ||
+	    u->authority == SYNC_SCHEMA_ACCEPT)
+		return 0;
+	if (u->authority == SYNC_SCHEMA_REFUSE)
+		return mule_errf(u->err, MULE_EREFUSED, "the bundle from %s "
+		    "carries schema step %u, and this site takes no schema "
+		    "changes from %s; nothing was applied (mule peer set %s "
+		    "schema review, or accept, to change that)", u->peer,
+		    s->version, u->peer, u->peer);
+	if ((r = replica_schema_review_state(u->rp, u->peer, s->version,
+	    s->fpr, &state, u->err)) != 0 || state == REPLICA_REVIEW_ACCEPTED)
+		return r;
+	if (state == REPLICA_REVIEW_REJECTED)
+		return mule_errf(u->err, MULE_EREFUSED, "the bundle from %s "
+		    "carries schema step %u, which was rejected here; "
+		    "nothing was applied (mule schema review)", u->peer,
+		    s->version);
+	if (!u->o->dry && u->hold.sql == NULL &&
+	    (u->hold.sql = strdup(s->sql)) != NULL) {
+		u->hold.version = s->version;
+		memcpy(u->hold.fpr, s->fpr, SCHEMA_FPR_LEN);
+	}
+	return mule_errf(u->err, MULE_EREFUSED, "the bundle from %s waits: it "
+	    "carries schema step %u, which this site reviews before it runs; "
+	    "nothing was applied.  See it with 'mule schema review', then "
+	    "'mule schema accept %u' (or reject) and unpack again", u->peer,
+	    s->version, s->version);
+}
+
 static int
 sink_schema(void *arg, const struct bundle_schema *s)
 {
@@ -70,6 +120,8 @@ sink_schema(void *arg, const struct bundle_schema *s)
 		u->steps_seen++;
 		return 0;	/* its catalogue is not ours */
 	}
+	if ((r = schema_allowed(u, s)) != 0)
+		return r;
 	if ((r = replica_schema_apply_step(u->rp, s->version, s->fpr, s->sql,
 	    u->unrecorded_from, &applied, u->err)) != 0)
 		return r;
@@ -218,6 +270,23 @@ unpack_record(struct unpacker *u, struct sync_unpack_result *res,
 	return res->lost ? replica_sets_lost(u->rp, u->peer, err) : 0;
 }
 
+/*
+ * After the bundle was refused for review: keeps the step to show (best
+ * effort, in a transaction of its own; the refusal stands either way).
+ */
+static void
+unpack_hold(struct replica *rp, const char *peer,
+    const struct replica_review *h)
+{
+	char e2[MULE_ERRLEN];
+
+	if (replica_begin(rp, e2) != 0)
+		return;
+	if (replica_schema_review_hold(rp, peer, h->version, h->fpr, h->sql,
+	    e2) != 0 || replica_commit(rp, e2) != 0)
+		replica_rollback(rp);
+}
+
 /* Inside the transaction: local drift and edits first, then the bundle. */
 static int
 unpack_apply(struct unpacker *u, struct bundle_reader *br,
@@ -261,7 +330,8 @@ sync_unpack(struct replica *rp, const struct sync_unpack_opts *o,
 	    err)) != 0)
 		goto out;
 	u.peer = res->peer.name;
-	u.separate = sync_peer_separate(rp, u.peer);
+	u.authority = sync_peer_schema(rp, u.peer);
+	u.separate = u.authority == SYNC_SCHEMA_SEPARATE;
 	u.info = bundle_get_info(br);
 	if ((r = replica_peer_check_site(rp, &res->peer, u.info->sender_site,
 	    err)) != 0 ||
@@ -288,6 +358,9 @@ sync_unpack(struct replica *rp, const struct sync_unpack_opts *o,
 out:
 	if (began)
 		replica_rollback(rp);
+	if (u.hold.sql != NULL)
+		unpack_hold(rp, u.peer, &u.hold);
+	free(u.hold.sql);
 	replica_apply_free(u.apply);
 	manifest_release(&u.m);
 	bundle_close(br);

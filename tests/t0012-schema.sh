@@ -11,6 +11,10 @@ SCHEMA="CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT, n INT);
 CREATE TABLE \"odd table\"(k1 TEXT, k2 INT, v REAL, PRIMARY KEY(k1, k2));
 CREATE INDEX t_n ON t(n);"
 
+# accepts A B: A runs B's schema changes (peer setting schema accept; the
+# default, review, is tested in t0020-authority.sh).
+accepts() { mule -d "$1.db" peer set "$2" schema accept >/dev/null; }
+
 # sendv FROM TO: like send, keeping pack's output in pack.out.
 sendv() {
 	_d=$(mktemp -d ./x.XXXXXX) &&
@@ -45,7 +49,7 @@ INSERT INTO "odd table" VALUES ('x', 1, 1.5), ('y', 2, 2.5);
 EOF
 
 test_expect_success 'setup: a and b with the same tables; version 1 at track' '
-	pair_with "$SCHEMA" &&
+	pair_with "$SCHEMA" && accepts a b && accepts b a &&
 	sqlite3 a.db <rows.sql &&
 	sync_ab &&
 	mule -d a.db schema log >log.out &&
@@ -144,7 +148,8 @@ test_expect_success 'a change ALTER cannot make (constraint, new column order) i
 
 test_expect_success 'a rebuild with an untracked table whose trigger names the table' '
 	mkdir lt && cd lt &&
-	pair_with "$SCHEMA" && sqlite3 a.db <../rows.sql && sync_ab &&
+	pair_with "$SCHEMA" && accepts a b && accepts b a &&
+	sqlite3 a.db <../rows.sql && sync_ab &&
 	for s in a b; do
 		sqlite3 $s.db "CREATE TABLE local_only(x, y);
 		    CREATE TRIGGER lo AFTER INSERT ON local_only BEGIN
@@ -233,7 +238,7 @@ test_expect_success 'upgrade across a hand-written step runs it verbatim' '
 
 test_expect_success 'a site without tables gets them, and the rows, from version 1' '
 	mkdir empty && cd empty &&
-	setup_pair &&
+	setup_pair && accepts a b && accepts b a &&
 	sqlite3 a.db "$SCHEMA" && sqlite3 a.db <../rows.sql &&
 	mule -d a.db track --all >/dev/null 2>&1 &&
 	send a b &&
@@ -245,6 +250,7 @@ test_expect_success 'relay: b passes every version on to a new site c' '
 	mule init c.db --name c >/dev/null &&
 	mule -d b.db peer add c "$(mule -d c.db id --json | json_get key)" >/dev/null &&
 	mule -d c.db peer add b "$(mule -d b.db id --json | json_get key)" >/dev/null &&
+	accepts c b &&
 	send b c &&
 	test "$(fpr c.db)" = "$(fpr a.db)" &&
 	mule -d c.db schema log >logc.out && mule -d a.db schema log >loga.out &&
@@ -296,7 +302,8 @@ EOF
 
 test_expect_success 'history: six versions recorded by pack at h' '
 	mkdir hist && cd hist &&
-	setup_pair && mv a.db h.db && mv a.db.mule-key h.db.mule-key &&
+	setup_pair && accepts a b && accepts b a &&
+	mv a.db h.db && mv a.db.mule-key h.db.mule-key &&
 	sqlite3 h.db "CREATE TABLE item(id INTEGER PRIMARY KEY, label TEXT, price REAL);
 	    INSERT INTO item VALUES (1, '"'"'pen'"'"', 1.5), (2, '"'"'ink'"'"', 12)" &&
 	mule -d h.db track --all >/dev/null 2>&1 &&
@@ -385,7 +392,8 @@ test_expect_success 'identify: whitespace, quoting and keyword case do not matte
 
 test_expect_success 'refusal: the receiver schema drifted from what the bundle expects' '
 	mkdir drift && cd drift &&
-	pair_with "$SCHEMA" && sqlite3 a.db <../rows.sql && sync_ab &&
+	pair_with "$SCHEMA" && accepts a b && accepts b a &&
+	sqlite3 a.db <../rows.sql && sync_ab &&
 	sqlite3 a.db "ALTER TABLE t ADD COLUMN c1 TEXT" &&
 	bundle=$(packs a b) &&
 	sqlite3 b.db "ALTER TABLE t ADD COLUMN mine INT" &&
@@ -399,7 +407,8 @@ test_expect_success 'refusal: the receiver schema drifted from what the bundle e
 
 test_expect_success 'refusal: two sites changed the schema independently' '
 	mkdir indep && cd indep &&
-	pair_with "$SCHEMA" && sqlite3 a.db <../rows.sql && sync_ab &&
+	pair_with "$SCHEMA" && accepts a b && accepts b a &&
+	sqlite3 a.db <../rows.sql && sync_ab &&
 	sqlite3 a.db "ALTER TABLE t ADD COLUMN at_a TEXT" &&
 	sqlite3 b.db "CREATE INDEX t_name ON t(name)" &&
 	packs b a >/dev/null &&
@@ -430,7 +439,7 @@ test_expect_success 'after independent changes: undo at b, forget, then it appli
 
 test_expect_success 'refusal: sites set up with different schemas' '
 	mkdir differ && cd differ &&
-	setup_pair &&
+	setup_pair && accepts a b && accepts b a &&
 	sqlite3 a.db "$SCHEMA" &&
 	sqlite3 b.db "$SCHEMA CREATE INDEX t_name ON t(name);" &&
 	mule -d a.db track --all >/dev/null 2>&1 &&
@@ -446,7 +455,7 @@ test_expect_success 'refusal: sites set up with different schemas' '
 test_expect_success 'peers with a schema of their own: data flows, schema steps do not' '
 	cd differ &&
 	test_must_fail mule -d b.db peer set a schema sometimes 2>err &&
-	test_grep err "separate. or .shared" &&
+	test_grep err "accept, review, refuse or separate" &&
 	mule -d b.db peer set a schema separate >/dev/null &&
 	mule -d a.db peer set b schema separate >/dev/null &&
 	mule -d b.db unpack x.a-b.*/a-b-0001.mule >out &&
@@ -462,7 +471,7 @@ test_expect_success 'peers with a schema of their own: data flows, schema steps 
 
 test_expect_success 'refusal: a migration failing midway (NOT NULL, no default, rows at b)' '
 	mkdir midway && cd midway &&
-	pair_with "$SCHEMA" && sync_ab &&
+	pair_with "$SCHEMA" && accepts a b && accepts b a && sync_ab &&
 	sqlite3 b.db "INSERT INTO t VALUES (7, '"'"'only at b'"'"', 7)" &&
 	sqlite3 a.db "CREATE TABLE t_new(id INTEGER PRIMARY KEY, name TEXT, n INT, must TEXT NOT NULL);
 	    DROP TABLE t; ALTER TABLE t_new RENAME TO t; CREATE INDEX t_n ON t(n)" &&
@@ -479,7 +488,8 @@ test_expect_success 'refusal: a migration failing midway (NOT NULL, no default, 
 
 test_expect_success 'a bundle from a site still at the older schema applies' '
 	mkdir older && cd older &&
-	pair_with "$SCHEMA" && sqlite3 a.db <../rows.sql && sync_ab &&
+	pair_with "$SCHEMA" && accepts a b && accepts b a &&
+	sqlite3 a.db <../rows.sql && sync_ab &&
 	sqlite3 a.db "ALTER TABLE t ADD COLUMN extra TEXT" &&
 	packv a b && mv "$_d" froma &&
 	sqlite3 b.db "UPDATE t SET name = '"'"'TWO'"'"' WHERE id = 2" &&
@@ -491,7 +501,8 @@ test_expect_success 'a bundle from a site still at the older schema applies' '
 
 test_expect_success 'rows in a layout with a column dropped here: refused, then --full' '
 	mkdir dropped && cd dropped &&
-	pair_with "$SCHEMA" && sqlite3 a.db <../rows.sql && sync_ab &&
+	pair_with "$SCHEMA" && accepts a b && accepts b a &&
+	sqlite3 a.db <../rows.sql && sync_ab &&
 	sqlite3 a.db "DROP INDEX t_n; ALTER TABLE t DROP COLUMN n" &&
 	packv a b && mv "$_d" froma &&
 	sqlite3 b.db "UPDATE t SET n = 20, name = '"'"'deux'"'"' WHERE id = 2" &&

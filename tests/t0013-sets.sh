@@ -33,6 +33,8 @@ ids() { sqlite3 "$1" "SELECT group_concat(id, ',') FROM (SELECT id FROM visits O
 test_expect_success 'setup: hq with clinics north and south, filtered by district' '
 	mksite hq "$SCHEMA" && mksite north "$SCHEMA" && mksite south "$SCHEMA" &&
 	trust hq north && trust hq south &&
+	mule -d north.db peer set hq schema accept >/dev/null &&
+	mule -d south.db peer set hq schema accept >/dev/null &&
 	mule -d hq.db share north visits --where "district = '"'"'north'"'"'" >out &&
 	test_grep out "takes effect at the next" &&
 	mule -d hq.db share south visits --where "district = '"'"'south'"'"'" >/dev/null &&

@@ -11,9 +11,11 @@
 
 # pair_in DIR SQL TABLE: sites a and b that trust each other, in a new
 # directory DIR (the caller's subshell moves there), both with SQL run and
-# TABLE tracked.
+# TABLE tracked; b runs a's schema changes (peer setting schema accept):
+# what is tried here is what even such a peer cannot do.
 pair_in() {
 	mkdir "$1" && cd "$1" && setup_pair &&
+	mule -d b.db peer set a schema accept >/dev/null &&
 	for _s in a b; do
 		sqlite3 $_s.db "$2" &&
 		mule -d $_s.db track "$3" >/dev/null 2>&1 || return 1
