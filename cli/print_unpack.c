@@ -1,6 +1,7 @@
 /* cli/print_unpack.c — what 'mule unpack' says about each input as it
  * is done, and the totals at the end (see cmd_unpack.h). */
 #include <stdio.h>
+#include <string.h>
 
 #include "cli/cli.h"
 #include "cli/cmd_unpack.h"
@@ -12,6 +13,26 @@ unpack_worst(struct unpack_args *a, int rc)
 		a->worst = rc;
 }
 
+/* What each statement of the schema steps would do (--dry-run). */
+static void
+print_steps(const struct replica_step_report *rep)
+{
+	const struct replica_stmt_report *e;
+	size_t i, n;
+
+	for (i = 0; i < rep->n; i++) {
+		e = &rep->v[i];
+		if (i == 0 || e->version != rep->v[i - 1].version)
+			printf("  schema step %u would run:\n", e->version);
+		n = strcspn(e->sql, "\n");
+		printf("    %.*s%s\n      tables: %s; rows changed: %lld\n",
+		    (int)(n < 100 ? n : 100), e->sql, n > 100 ||
+		    e->sql[n] != '\0' ? " ..." : "",
+		    e->tables[0] != '\0' ? e->tables : "none",
+		    (long long)e->rows);
+	}
+}
+
 static void
 unpack_print(const struct unpack_args *a, const char *label,
     const struct sync_unpack_result *res)
@@ -21,6 +42,7 @@ unpack_print(const struct unpack_args *a, const char *label,
 	if (a->dry) {
 		printf("%s from %s: would apply: %s (nothing changed: "
 		    "--dry-run)\n", label, peer, res->summary);
+		print_steps(&res->steps);
 		return;
 	}
 	printf("applied %s from %s: %s\n", label, peer, res->summary);

@@ -253,9 +253,25 @@ void replica_schema_reviews_free(struct replica_review *v, size_t n);
 int replica_schema_review_decide(struct replica *rp, uint32_t version,
     int accept, size_t *n, char *err);
 
+/* What one statement of a peer's schema step did (unpack --dry-run). */
+struct replica_stmt_report {
+	uint32_t version;	/* the step */
+	char *sql;		/* the statement, as written (heap) */
+	char *tables;		/* the tables and views it wrote, created,
+				 * changed or dropped, ", "-separated (heap) */
+	int64_t rows;		/* rows it inserted, updated or deleted,
+				 * triggers included */
+};
+struct replica_step_report {
+	size_t n;
+	struct replica_stmt_report *v;	/* heap */
+};
+void replica_step_report_release(struct replica_step_report *rep);
+
 /*
  * Inside a transaction, before any row of the bundle: applies one step
- * received from a peer.  Steps this replica already has (same version,
+ * received from a peer (with `report`, not NULL, each statement it ran is
+ * appended there).  Steps this replica already has (same version,
  * same fingerprint) are skipped (*applied = 0).  Refuses
  * (MULE_ESCHEMA) a live schema that drifted from the latest version, a
  * step whose version this replica has with another fingerprint (two sites
@@ -266,7 +282,8 @@ int replica_schema_review_decide(struct replica *rp, uint32_t version,
  */
 int replica_schema_apply_step(struct replica *rp, uint32_t version,
     const uint8_t fpr[SCHEMA_FPR_LEN], const char *sql,
-    uint32_t unrecorded_from, int *applied, char *err);
+    uint32_t unrecorded_from, struct replica_step_report *report,
+    int *applied, char *err);
 
 /*
  * Before a bundle's rows: the sender was at `version` with fingerprint

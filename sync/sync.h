@@ -102,6 +102,8 @@ struct sync_unpack_result {
 	uint64_t steps_run;	/* schema migrations applied here */
 	int lost;		/* the sender lacks changes we sent it */
 	char *summary;		/* heap: "N inserted, N updated, ..." */
+	/* --dry-run: each statement of the schema steps it would run. */
+	struct replica_step_report steps;
 };
 
 /*

@@ -20,6 +20,7 @@ struct unpacker {
 	int separate;	/* the sender keeps a schema of its own */
 	int authority;	/* enum sync_schema_authority */
 	int fresh;	/* 1: we had no schema when the bundle's steps began */
+	struct sync_unpack_result *res;
 	struct replica_review hold;	/* a step to hold for review */
 };
 
@@ -90,6 +91,9 @@ schema_allowed(struct unpacker *u, const struct bundle_schema *s)
 	if ((r = replica_schema_review_state(u->rp, u->peer, s->version,
 	    s->fpr, &state, u->err)) != 0 || state == REPLICA_REVIEW_ACCEPTED)
 		return r;
+	/* A dry run shows what the step would do; it is rolled back. */
+	if (u->o->dry && state != REPLICA_REVIEW_REJECTED)
+		return 0;
 	if (state == REPLICA_REVIEW_REJECTED)
 		return mule_errf(u->err, MULE_EREFUSED, "the bundle from %s "
 		    "carries schema step %u, which was rejected here; "
@@ -102,9 +106,10 @@ schema_allowed(struct unpacker *u, const struct bundle_schema *s)
 	}
 	return mule_errf(u->err, MULE_EREFUSED, "the bundle from %s waits: it "
 	    "carries schema step %u, which this site reviews before it runs; "
-	    "nothing was applied.  See it with 'mule schema review', then "
-	    "'mule schema accept %u' (or reject) and unpack again", u->peer,
-	    s->version, s->version);
+	    "nothing was applied.  See it with 'mule schema review' (and what "
+	    "it would do with 'mule unpack --dry-run'), then 'mule schema "
+	    "accept %u' (or reject) and unpack again", u->peer, s->version,
+	    s->version);
 }
 
 static int
@@ -123,7 +128,8 @@ sink_schema(void *arg, const struct bundle_schema *s)
 	if ((r = schema_allowed(u, s)) != 0)
 		return r;
 	if ((r = replica_schema_apply_step(u->rp, s->version, s->fpr, s->sql,
-	    u->unrecorded_from, &applied, u->err)) != 0)
+	    u->unrecorded_from, u->o->dry ? &u->res->steps : NULL, &applied,
+	    u->err)) != 0)
 		return r;
 	u->steps_run += applied != 0;
 	if (++u->steps_seen == u->nschema)
@@ -326,6 +332,7 @@ sync_unpack(struct replica *rp, const struct sync_unpack_opts *o,
 	u.rp = rp;
 	u.o = o;
 	u.err = err;
+	u.res = res;
 	if ((r = sync_bundle_check(rp, &o->me->pub, o->path, &br, &res->peer,
 	    err)) != 0)
 		goto out;
@@ -372,6 +379,7 @@ sync_unpack_result_release(struct sync_unpack_result *res)
 {
 	if (res == NULL)
 		return;
+	replica_step_report_release(&res->steps);
 	free(res->summary);
 	memset(res, 0, sizeof(*res));
 }

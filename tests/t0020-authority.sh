@@ -36,6 +36,17 @@ test_expect_success 'by default a peer'"'"'s schema step waits for review; nothi
 	mule -d b.db log --json | json_true "not any(e[\"dir\"] == \"recv\" and e[\"seq\"] == 2 for e in v)"
 '
 
+test_expect_success 'unpack --dry-run shows what each statement of the step would do; nothing changes' '
+	sqlite3 b.db .dump >before &&
+	mule -d b.db unpack --dry-run "$(cat step2.path)" >out &&
+	test_grep out "would apply: .*1 migration" &&
+	test_grep out "schema step 2 would run:" &&
+	test_grep out "ALTER TABLE visits ADD COLUMN ward TEXT;" &&
+	test_grep out "UPDATE visits SET ward = .A.;" &&
+	test_grep out "tables: visits; rows changed: 1" &&
+	sqlite3 b.db .dump >after && test_cmp before after
+'
+
 test_expect_success 'schema review shows the waiting SQL, in text and JSON' '
 	mule -d b.db schema review >rev &&
 	test_grep rev "^version 2 from a: pending" &&

@@ -187,6 +187,33 @@ out:
 	return r;
 }
 
+/* Appends what the statement st did to rp->report. */
+static int
+report_stmt(struct replica *rp, sqlite3_stmt *st, struct rp_guard *g,
+    int64_t rows)
+{
+	struct replica_step_report *rep = rp->report;
+	struct replica_stmt_report *v, *e;
+	const char *sql = sqlite3_sql(st) != NULL ? sqlite3_sql(st) : "";
+
+	sql += strspn(sql, " \t\r\n");
+	if ((v = realloc(rep->v, (rep->n + 1) * sizeof(*v))) == NULL)
+		return MULE_ENOMEM;
+	rep->v = v;
+	e = &v[rep->n];
+	memset(e, 0, sizeof(*e));
+	e->version = rp->report_version;
+	e->rows = rows;
+	if ((e->sql = strdup(sql)) == NULL || (e->tables = strdup(rp_guard_stmt_tables(g))) ==
+	    NULL) {
+		free(e->sql);
+		free(e->tables);
+		return MULE_ENOMEM;
+	}
+	rep->n++;
+	return 0;
+}
+
 /*
  * Runs a script statement by statement; foreign key violations fail.
  * With a guard (a peer's step), its authorizer is already in place;
@@ -198,12 +225,14 @@ exec_statements(struct replica *rp, const char *sql, struct rp_guard *g,
 {
 	sqlite3_stmt *st = NULL;
 	const char *tail = sql;
+	sqlite3_int64 before;
 	int rc, r = 0, fk;
 
 	if (g == NULL)
 		sqlite3_set_authorizer(rp->db, rp_schema_authorizer, NULL);
 	while (r == 0 && *tail != '\0') {
 		const char *at = tail;
+		rp_guard_stmt_reset(g);
 		rc = sqlite3_prepare_v2(rp->db, tail, -1, &st, &tail);
 		rp_guard_note(g, rc);
 		if ((rc & 0xff) == SQLITE_AUTH) {
@@ -225,6 +254,7 @@ exec_statements(struct replica *rp, const char *sql, struct rp_guard *g,
 			continue;	/* whitespace or a comment */
 		fk = sqlite3_strnicmp(sqlite3_sql(st), "PRAGMA", 6) == 0 &&
 		    strstr(sqlite3_sql(st), "foreign_key_check") != NULL;
+		before = sqlite3_total_changes64(rp->db);
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 			if (fk) {
 				r = mule_errf(err, MULE_EMIGRATION, "the "
@@ -237,6 +267,10 @@ exec_statements(struct replica *rp, const char *sql, struct rp_guard *g,
 		if (r == 0 && rc != SQLITE_DONE)
 			r = mule_errf(err, MULE_EMIGRATION, "%s",
 			    sqlite3_errmsg(rp->db));
+		if (r == 0 && g != NULL && rp->report != NULL &&
+		    report_stmt(rp, st, g, sqlite3_total_changes64(rp->db) -
+		    before) != 0)
+			r = mule_errf(err, MULE_ENOMEM, "out of memory");
 		sqlite3_finalize(st);
 		st = NULL;
 	}
@@ -891,10 +925,26 @@ step_run(struct replica *rp, uint32_t version,
 	return 0;
 }
 
+void
+replica_step_report_release(struct replica_step_report *rep)
+{
+	size_t i;
+
+	for (i = 0; rep != NULL && i < rep->n; i++) {
+		free(rep->v[i].sql);
+		free(rep->v[i].tables);
+	}
+	if (rep != NULL) {
+		free(rep->v);
+		memset(rep, 0, sizeof(*rep));
+	}
+}
+
 int
 replica_schema_apply_step(struct replica *rp, uint32_t version,
     const uint8_t fpr[SCHEMA_FPR_LEN], const char *sql,
-    uint32_t unrecorded_from, int *applied, char *err)
+    uint32_t unrecorded_from, struct replica_step_report *report,
+    int *applied, char *err)
 {
 	struct schema live;
 	uint8_t lfpr[SCHEMA_FPR_LEN], now[SCHEMA_FPR_LEN];
@@ -934,7 +984,11 @@ replica_schema_apply_step(struct replica *rp, uint32_t version,
 		goto out;
 	}
 	schema_release(&live);
-	if ((r = step_run(rp, version, now, fpr, sql, &live, err)) != 0 ||
+	rp->report = report;
+	rp->report_version = version;
+	r = step_run(rp, version, now, fpr, sql, &live, err);
+	rp->report = NULL;
+	if (r != 0 ||
 	    (r = schema_install_sql(&live, &inst, err)) != 0 ||
 	    (r = cat_add(rp, version, fpr, inst, sql, strncmp(sql,
 	    SCHEMA_GENERATED, strlen(SCHEMA_GENERATED)) != 0, err)) != 0)

@@ -59,6 +59,7 @@ struct rp_guard {
 	sqlite3_int64 old_heap;
 	int old_length, old_defensive;
 	char denied[200];	/* what the authorizer refused first */
+	struct strb stmt_tables;	/* what the statement writes or changes */
 };
 
 /*
@@ -180,6 +181,38 @@ table_ok(struct rp_guard *g, const char *table)
 	    touched(g, table));
 }
 
+/* Notes that the statement being prepared writes or changes `name`. */
+static void
+note_table(struct rp_guard *g, const char *name)
+{
+	const char *p = strb_str(&g->stmt_tables);
+	size_t n;
+
+	if (name == NULL || rp_reserved_table(name))
+		return;
+	n = strlen(name);
+	for (; *p != '\0'; p += strcspn(p, ",") +
+	    (p[strcspn(p, ",")] == ',' ? 2 : 0))
+		if (strncmp(p, name, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+			return;
+	if (g->stmt_tables.len > 0)
+		strb_add(&g->stmt_tables, ", ");
+	strb_add(&g->stmt_tables, name);
+}
+
+const char *
+rp_guard_stmt_tables(struct rp_guard *g)
+{
+	return g != NULL ? strb_str(&g->stmt_tables) : "";
+}
+
+void
+rp_guard_stmt_reset(struct rp_guard *g)
+{
+	if (g != NULL)
+		strb_reset(&g->stmt_tables);
+}
+
 static int
 guard_authorizer(void *arg, int action, const char *a1, const char *a2,
     const char *db, const char *trigger)
@@ -191,6 +224,15 @@ guard_authorizer(void *arg, int action, const char *a1, const char *a2,
 	char what[64];
 	size_t i;
 
+	if (action == SQLITE_INSERT || action == SQLITE_UPDATE ||
+	    action == SQLITE_DELETE || action == SQLITE_CREATE_TABLE ||
+	    action == SQLITE_DROP_TABLE || action == SQLITE_CREATE_VIEW ||
+	    action == SQLITE_DROP_VIEW)
+		note_table(g, a1);
+	else if (action == SQLITE_ALTER_TABLE || action == SQLITE_CREATE_INDEX ||
+	    action == SQLITE_DROP_INDEX || action == SQLITE_CREATE_TRIGGER ||
+	    action == SQLITE_DROP_TRIGGER)
+		note_table(g, a2);
 	switch (action) {
 	case SQLITE_PRAGMA:
 		for (i = 0; pragmas[i] != NULL; i++)
@@ -337,6 +379,7 @@ rp_guard_free(struct rp_guard *g)
 	strv_free(g->code_names, g->ncode);
 	strv_free(g->code_sql, g->ncode);
 	free(g->own_before);
+	strb_release(&g->stmt_tables);
 	free(g);
 }
 

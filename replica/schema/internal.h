@@ -33,6 +33,13 @@ void rp_guard_note(struct rp_guard *g, int sqlite_rc);
 int rp_guard_end(struct rp_guard *g, int step_rc, char *err);
 void rp_guard_free(struct rp_guard *g);
 /*
+ * The tables and views the statement last prepared under the guard
+ * writes, creates, changes or drops (", "-separated; "" for none or a NULL
+ * guard), and forgetting them before the next statement.
+ */
+const char *rp_guard_stmt_tables(struct rp_guard *g);
+void rp_guard_stmt_reset(struct rp_guard *g);
+/*
  * Every word, quoted name and string of `sql`, unquoted and lower-cased,
  * in order; one followed by a '.' (a qualifier such as "temp.") keeps
  * the dot.  *names is a heap array (strv_free).  replica/schema/schema.c.

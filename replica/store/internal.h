@@ -20,6 +20,10 @@ struct replica {
 	uint8_t site_id[SITE_ID_LEN];
 	int64_t me;		/* our index in _mule_origins */
 	int64_t changes_at_begin; /* sqlite3_total_changes64 at BEGIN */
+	/* While a peer's schema step runs for unpack --dry-run: where its
+	 * statements are reported (replica/schema/catalog.c). */
+	struct replica_step_report *report;
+	uint32_t report_version;
 };
 
 /* Maps a SQLite result code to MULE_E* and fills err with the db message. */
