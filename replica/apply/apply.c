@@ -368,6 +368,30 @@ out:
 	return r;
 }
 
+/*
+ * What the sender may write in the table (replica/sets/fence.c): a table
+ * not shared with it refuses the bundle; rows leaving such a table remove
+ * nothing (a->leaving 2).
+ */
+static int
+table_fence(struct replica_apply *a, const char *table, char *err)
+{
+	int r;
+
+	if ((r = rp_fence_open(a->rp, a->peer, a->t, &a->fence, err)) != 0 ||
+	    a->fence.shared)
+		return r;
+	if (a->leaving) {
+		a->leaving = 2;	/* we share none of it: nothing to remove */
+		return 0;
+	}
+	return mule_errf(err, MULE_EREFUSED, "the bundle from %s has changes "
+	    "for table '%s', which this site does not share with %s, so %s "
+	    "may not write it; nothing was applied.  To accept them: mule "
+	    "share %s %s, then unpack again", a->peer, table, a->peer,
+	    a->peer, a->peer, table);
+}
+
 int
 replica_apply_table(struct replica_apply *a, const char *table,
     uint32_t ncols, const char *const *cols, uint32_t npk,
@@ -403,22 +427,8 @@ replica_apply_table(struct replica_apply *a, const char *table,
 		goto out;
 	}
 	t = a->t;
-	if ((r = rp_fence_open(a->rp, a->peer, t, &a->fence, err)) != 0)
+	if ((r = table_fence(a, table, err)) != 0 || a->leaving == 2)
 		goto out;
-	if (!a->fence.shared && a->leaving) {
-		a->leaving = 2;	/* we share none of it: nothing to remove */
-		r = 0;
-		goto out;
-	}
-	if (!a->fence.shared) {
-		r = mule_errf(err, MULE_EREFUSED, "the bundle from %s has "
-		    "changes for table '%s', which this site does not share "
-		    "with %s, so %s may not write it; nothing was applied.  "
-		    "To accept them: mule share %s %s, then unpack again",
-		    a->peer, table,
-		    a->peer, a->peer, a->peer, table);
-		goto out;
-	}
 	a->nin = ncols;
 	if ((a->map = calloc(ncols + 1, sizeof(*a->map))) == NULL ||
 	    (a->inhas = calloc(t->ncols + 1, 1)) == NULL ||
