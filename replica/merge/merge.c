@@ -228,6 +228,22 @@ cell_order(const struct merge_cell_in *l, const struct merge_cell_in *in,
 	return istamp_cmp(&in->st, &l->st, sites);
 }
 
+/*
+ * A kept local value whose base is no longer the original baseline of the
+ * row's incarnation: the same state, without the base_row claim.
+ */
+static int
+drop_claim(const struct merge_cell_in *local, struct merge_cell_out *out)
+{
+	if (local->ctx == NULL || !local->ctx->base_row)
+		return 0;
+	out->state_changed = 1;
+	if (merge_ctx_copy(&out->ctx, local->ctx) != 0)
+		return MULE_ENOMEM;
+	out->ctx.base_row = 0;
+	return 0;
+}
+
 int
 merge_cell(const struct merge_cell_in *local,
     const struct merge_cell_in *incoming, const struct merge_row_out *row,
@@ -242,15 +258,7 @@ merge_cell(const struct merge_cell_in *local,
 	    !values_equal(local->v, incoming->v);
 	if (cmp <= 0) {
 		out->decision = MERGE_KEEP;	/* ours wins */
-		if (local->ctx == NULL || !local->ctx->base_row ||
-		    (!row->in_newer && !split))
-			return 0;
-		/* Its base is not the baseline of the row's incarnation now. */
-		out->state_changed = 1;
-		if (merge_ctx_copy(&out->ctx, local->ctx) != 0)
-			return MULE_ENOMEM;
-		out->ctx.base_row = 0;
-		return 0;
+		return row->in_newer || split ? drop_claim(local, out) : 0;
 	}
 	/* The incoming value wins: it keeps its own context. */
 	out->state_changed = 1;
@@ -290,13 +298,7 @@ merge_cell_absent(const struct merge_cell_in *local,
 			out->conflict = MERGE_CONFLICT_LOST_TO_DELETION;
 		return 0;
 	}
-	if (!row->in_newer || local->ctx == NULL || !local->ctx->base_row)
-		return 0;
-	out->state_changed = 1;
-	if (merge_ctx_copy(&out->ctx, local->ctx) != 0)
-		return MULE_ENOMEM;
-	out->ctx.base_row = 0;
-	return 0;
+	return row->in_newer ? drop_claim(local, out) : 0;
 }
 
 int

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "scratch.h"
+#include "sqlhelp.h"
 #include "sync/sync.h"
 
 /* One site: its database, key and open replica. */
@@ -30,36 +31,6 @@ struct site {
 static struct site alice = { .name = "alice" };
 static struct site bob = { .name = "bob" };
 static struct site carol = { .name = "carol" };
-
-/* Runs SQL on a database file outside mule (as an application would). */
-static void
-sql_exec(const char *db, const char *sql)
-{
-	sqlite3 *h = NULL;
-	char *msg = NULL;
-
-	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
-	if (sqlite3_exec(h, sql, NULL, NULL, &msg) != SQLITE_OK)
-		fail_msg("%s: %s", sql, msg);
-	sqlite3_close(h);
-}
-
-/* The first column of the first row of a query, as an integer. */
-static long long
-sql_int(const char *db, const char *sql)
-{
-	sqlite3_stmt *st = NULL;
-	sqlite3 *h = NULL;
-	long long v = -1;
-
-	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(h);
-	return v;
-}
 
 /* A replica with table t tracked (no rows yet). */
 static void
