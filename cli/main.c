@@ -16,8 +16,80 @@ main_usage(FILE *f)
 	    "       mule --help | --version\n\ncommands:\n");
 	for (i = 0; cli_commands[i].name != NULL; i++)
 		fprintf(f, "  %s\n", cli_commands[i].usage);
-	fprintf(f, "\nThe database comes from -d DB or $MULE_DB.  "
-	    "'mule COMMAND --help' tells more;\n'man mule' tells all.\n");
+	fprintf(f, "\nThe database comes from -d DB or $MULE_DB (global "
+	    "options go before the\ncommand).  'mule help COMMAND' or 'mule "
+	    "COMMAND --help' tells more;\n'man mule' tells all.\n");
+}
+
+/* Edit distance of a and b, capped at 3 (small words only). */
+static int
+distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j;
+	int d[32][32];
+
+	if (la >= 32 || lb >= 32)
+		return 3;
+	for (i = 0; i <= la; i++)
+		d[i][0] = (int)i;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = (int)j;
+	for (i = 1; i <= la; i++)
+		for (j = 1; j <= lb; j++) {
+			int sub = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+			int del = d[i - 1][j] + 1, ins = d[i][j - 1] + 1;
+
+			d[i][j] = sub < del ? (sub < ins ? sub : ins) :
+			    (del < ins ? del : ins);
+		}
+	return d[la][lb] < 3 ? d[la][lb] : 3;
+}
+
+/* An unknown command: the closest known one, if any is close. */
+static int
+unknown_command(const char *name)
+{
+	const char *best = NULL;
+	int i, d, bestd = 3;
+
+	for (i = 0; cli_commands[i].name != NULL; i++) {
+		d = distance(name, cli_commands[i].name);
+		if (strncmp(cli_commands[i].name, name, strlen(name)) == 0 &&
+		    strlen(name) >= 2)
+			d = 1;
+		if (d < bestd) {
+			bestd = d;
+			best = cli_commands[i].name;
+		}
+	}
+	if (best != NULL)
+		cli_error("unknown command '%s'; did you mean '%s'?", name,
+		    best);
+	else
+		cli_error("unknown command '%s' ('mule --help' lists them)",
+		    name);
+	return EXIT_USAGE;
+}
+
+/*
+ * -d DB and --key FILE belong before the command; no command has options
+ * of those names, so after it they are a mistake worth naming.
+ */
+static int
+misplaced_global(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "-d") == 0 || strncmp(argv[i], "-d", 2) ==
+		    0 || strncmp(argv[i], "--db", 4) == 0 ||
+		    strncmp(argv[i], "--key", 5) == 0) {
+			cli_error("'%s' is an option of mule itself: global "
+			    "options go before the command (mule -d DB %s "
+			    "...)", argv[i], argv[0]);
+			return 1;
+		}
+	return 0;
 }
 
 int
@@ -63,13 +135,22 @@ main(int argc, char **argv)
 		main_usage(stderr);
 		return EXIT_USAGE;
 	}
-	if ((cmd = cli_find(argv[optind])) == NULL) {
-		cli_error("unknown command '%s'", argv[optind]);
-		main_usage(stderr);
-		return EXIT_USAGE;
+	/* mule help [COMMAND]: the same as --help. */
+	if (strcmp(argv[optind], "help") == 0) {
+		if (optind + 1 >= argc) {
+			main_usage(stdout);
+			return EXIT_OK;
+		}
+		if ((cmd = cli_find(argv[optind + 1])) == NULL)
+			return unknown_command(argv[optind + 1]);
+		return cli_help(cmd);
 	}
+	if ((cmd = cli_find(argv[optind])) == NULL)
+		return unknown_command(argv[optind]);
 	argc -= optind;
 	argv += optind;
+	if (misplaced_global(argc, argv))
+		return EXIT_USAGE;
 	optind = 0;	/* getopt_long restarts for the command */
 	return cmd->run(&c, argc, argv);
 }

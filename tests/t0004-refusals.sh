@@ -293,4 +293,24 @@ test_expect_success 'nothing refused above left a trace in the log or conflicts'
 	mule -d b.db conflicts --json | json_true "v == []"
 '
 
+test_expect_success 'a mistyped command: did you mean; mule help COMMAND' '
+	test_expect_code 2 mule stauts 2>err &&
+	test_grep err "unknown command .stauts.; did you mean .status.?" &&
+	test_expect_code 2 mule pak 2>err &&
+	test_grep err "did you mean .pack.?" &&
+	test_expect_code 2 mule xyzzy 2>err &&
+	test_grep err "unknown command .xyzzy. .{1}.mule --help. lists them" &&
+	mule help pack >out && test_grep out "^usage: mule .*pack --to PEER" &&
+	mule help >out && test_grep out "^commands:"
+'
+
+test_expect_success 'global options after the command: named, nothing done' '
+	sqlite3 b.db .dump >before &&
+	test_expect_code 2 mule status -d b.db 2>err &&
+	test_grep err "global options go before the command .mule -d DB status" &&
+	test_expect_code 2 mule pack --to a --db=b.db 2>err &&
+	test_grep err "global options go before the command" &&
+	sqlite3 b.db .dump >after && test_cmp before after
+'
+
 test_done
