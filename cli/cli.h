@@ -20,6 +20,7 @@
 
 struct cli {
 	const char *db;		/* -d DB or $MULE_DB */
+	int db_from_env;	/* db came from $MULE_DB */
 	const char *keyfile;	/* --key FILE (default DB.mule-key) */
 	int json;		/* --json of the current command */
 	int quiet;

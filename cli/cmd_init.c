@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/commands.h"
@@ -65,7 +66,7 @@ cmd_init(struct cli *c, int argc, char **argv)
 	struct ident_pub pub;
 	const char *db = c->db, *nameopt = NULL;
 	char *keyfile = NULL;
-	int ch, r, rc;
+	int ch, r, rc, existed;
 
 	while ((ch = getopt_long(argc, argv, "n:h", opts, NULL)) != -1) {
 		if (ch == 'n')
@@ -82,12 +83,16 @@ cmd_init(struct cli *c, int argc, char **argv)
 	c->db = db;
 	if ((keyfile = cli_keyfile(c, db)) == NULL)
 		return cli_fail(MULE_ENOMEM, NULL);
+	existed = access(db, F_OK) == 0;
 	if ((r = sync_init(db, name, keyfile, &pub, err)) != 0) {
 		rc = cli_fail(r, err);
 		goto out;
 	}
 	ident_keystring(&pub, ks);
 	ident_fingerprint(&pub, fpr);
+	if (!existed)
+		printf("%s did not exist: made a new, empty database (check "
+		    "the path if you meant an existing one)\n", db);
 	printf("initialised %s as site '%s'\n", db, name);
 	printf("secret key: %s (keep it private; mode 0600)\n", keyfile);
 	printf("public key: %s\n", ks);

@@ -108,6 +108,7 @@ main(int argc, char **argv)
 
 	memset(&c, 0, sizeof(c));
 	c.db = getenv("MULE_DB");
+	c.db_from_env = c.db != NULL;
 	if (ident_lib_init() != 0) {
 		cli_error("cannot initialise libsodium");
 		return EXIT_FAIL;
@@ -116,6 +117,7 @@ main(int argc, char **argv)
 		switch (ch) {
 		case 'd':
 			c.db = optarg;
+			c.db_from_env = 0;
 			break;
 		case 'k':
 			c.keyfile = optarg;

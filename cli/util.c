@@ -1,4 +1,5 @@
 /* cli/util.c — messages, exit codes, opening the replica, output helpers. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -102,6 +103,12 @@ cli_open(struct cli *c, int readonly, struct replica **rp)
 
 	if ((r = cli_need_db(c, &db)) != 0)
 		return r;
+	if (access(db, F_OK) != 0 && errno == ENOENT) {
+		cli_error("no database %s%s: check the path, or make a replica "
+		    "there with 'mule init %s'", db, c->db_from_env ?
+		    " (named by MULE_DB)" : "", db);
+		return EXIT_FAIL;
+	}
 	if ((r = replica_open(db, readonly, rp, err)) != 0)
 		return cli_fail(r, err);
 	return 0;

@@ -313,4 +313,14 @@ test_expect_success 'global options after the command: named, nothing done' '
 	sqlite3 b.db .dump >after && test_cmp before after
 '
 
+test_expect_success 'a database that does not exist is named, with where the name came from' '
+	test_expect_code 1 env MULE_DB=nope.db mule status 2>err &&
+	test_grep err "no database nope.db .named by MULE_DB.: check the path, or make a replica there with .mule init nope.db." &&
+	test_expect_code 1 mule -d nope.db status 2>err &&
+	test_grep err "no database nope.db: check the path" &&
+	! test -e nope.db &&
+	mule init fresh.db >out &&
+	test_grep out "fresh.db did not exist: made a new, empty database"
+'
+
 test_done
