@@ -438,7 +438,9 @@ keyfile_open(const char *path, int *fdp, char *err)
 	if (stat(path, &st) != 0) {
 		if (errno == ENOENT)
 			r = mule_errf(err, MULE_ENOTFOUND,
-			    "key file %s does not exist", path);
+			    "key file %s does not exist: 'mule init' makes it "
+			    "beside the database; if it is elsewhere, give it "
+			    "with --key FILE (before the command)", path);
 		else
 			r = mule_errf(err, file_errno_code(errno),
 			    "key file %s: %s", path, strerror(errno));

@@ -30,12 +30,19 @@ check_signer(struct replica *rp, const char *path,
     const struct bundle_info *info, struct replica_peer *peer, char *err)
 {
 	char e2[MULE_ERRLEN] = "", kid[2 * IDENT_KEYID_LEN + 1];
+	struct replica_site me;
 	int r;
 
 	if ((r = replica_peer_by_keyid(rp, info->sender_key, peer, e2)) == 0)
 		return 0;
 	if (r != MULE_ENOTFOUND)
 		return mule_errf(err, r, "%s", e2);
+	if (replica_site(rp, &me, e2) == 0 && memcmp(me.pub.key_id,
+	    info->sender_key, IDENT_KEYID_LEN) == 0)
+		return mule_errf(err, MULE_EUNKNOWNSENDER, "%s: this is your "
+		    "own bundle (signed by this site, '%s'); it is verified "
+		    "and applied at the sites it is addressed to", path,
+		    me.name);
 	hex_encode(kid, info->sender_key, IDENT_KEYID_LEN);
 	return mule_errf(err, MULE_EUNKNOWNSENDER, "%s: signed by an unknown "
 	    "key (key id %s); if you trust the sender, add it with 'mule "

@@ -323,4 +323,16 @@ test_expect_success 'a database that does not exist is named, with where the nam
 	test_grep out "fresh.db did not exist: made a new, empty database"
 '
 
+test_expect_success 'verify of its own bundle says so; a missing key file says where it comes from' '
+	mule init own.db >/dev/null && mule init other.db >/dev/null &&
+	mule -d own.db peer add other "$(mule -d other.db id --json | json_get key)" >/dev/null &&
+	mule -d own.db pack --to other -o own.mule >/dev/null &&
+	test_expect_code 3 mule -d own.db verify own.mule 2>err &&
+	test_grep err "this is your own bundle .signed by this site, .own.." &&
+	mv own.db.mule-key own.key &&
+	test_expect_code 1 mule -d own.db pack --to other -o x.mule 2>err &&
+	test_grep err "key file own.db.mule-key does not exist: .mule init. makes it beside the database; if it is elsewhere, give it with --key FILE" &&
+	mule -d own.db --key own.key pack --to other -o y.mule >/dev/null
+'
+
 test_done
