@@ -102,15 +102,22 @@ const struct cli_cmd cli_commands[] = {
 	  "Lists bundles sent and received, oldest first.\n\n"
 	  "  --json        a JSON array\n" },
 	{ "conflicts", cmd_conflicts,
-	  "conflicts [--json] | conflicts resolve ID --keep local|remote|VALUE",
+	  "conflicts [--all] [--json] | conflicts resolve ID\n"
+	  "       (--keep local|remote | --value SQL-LITERAL)",
 	  "Lists values that lost a conflict here: a local value overwritten\n"
 	  "by one whose writer had not seen it.  Both values, both stamps\n"
 	  "(counter@site) and the winner.\n\n"
+	  "  --all         resolved conflicts too, with how they were resolved\n"
 	  "  --json        a JSON array\n"
-	  "  resolve ID --keep local|remote|VALUE\n"
-	  "                write the kept value (or VALUE) into the row as a new\n"
-	  "                local change, which the next pack sends to peers,\n"
-	  "                and mark the conflict resolved\n" },
+	  "  resolve ID --keep local|remote\n"
+	  "                write that side's value back into the row (column\n"
+	  "                \"*\", a deleted row: --keep local re-creates it)\n"
+	  "  resolve ID --value SQL-LITERAL\n"
+	  "                write a value of your own: 'text', 42, 4.5, NULL or\n"
+	  "                x'00ff' (quote it for the shell: --value \"'text'\")\n"
+	  "                Either way the value before and after is shown, the\n"
+	  "                write is a new local change the next pack sends to\n"
+	  "                peers, and the conflict is marked resolved.\n" },
 	{ "share", cmd_share,
 	  "share PEER TABLE [--where EXPR] [--columns A,B | --exclude C,D]\n"
 	  "            | share PEER --list [--json] | share PEER --reset",
