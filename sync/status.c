@@ -68,6 +68,38 @@ peer_num(struct replica *rp, const char *peer, const char *key)
 	return n;
 }
 
+/* Bundles sent to the peer that it has not acknowledged: how many, and
+ * the oldest's number and name (its file without directory and .mule). */
+static int
+status_unacked(struct replica *rp, struct sync_peer_status *ps,
+    const struct vector *acked, char *err)
+{
+	struct replica_logent *e;
+	const char *base;
+	size_t n;
+	int r;
+
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return mule_errf(err, MULE_ENOMEM, "out of memory");
+	if ((r = replica_log_unacked(rp, ps->peer.name, acked, e,
+	    &ps->unacked, err)) == 0 && ps->unacked > 0) {
+		ps->unacked_seq = e->seq;
+		base = strrchr(e->file, '/') != NULL ? strrchr(e->file, '/') +
+		    1 : e->file;
+		n = strlen(base);
+		if (n > 5 && strcmp(base + n - 5, ".mule") == 0)
+			n -= 5;
+		if (n == 0 || n >= sizeof(ps->unacked_name))
+			snprintf(ps->unacked_name, sizeof(ps->unacked_name),
+			    "bundle #%lld", (long long)e->seq);
+		else
+			snprintf(ps->unacked_name, sizeof(ps->unacked_name),
+			    "%.*s", (int)n, base);
+	}
+	free(e);
+	return r;
+}
+
 /* Per peer: bundles both ways, acknowledgements, losses. */
 static int
 status_peers(struct replica *rp, struct sync_status *out,
@@ -97,6 +129,8 @@ status_peers(struct replica *rp, struct sync_status *out,
 		ps->behind = vector_behind(&acked, &known);
 		ps->applied = peer_num(rp, ps->peer.name, "_applied");
 		ps->lost = peer_num(rp, ps->peer.name, "_lost");
+		if ((r = status_unacked(rp, ps, &acked, err)) != 0)
+			goto out;
 		if ((r = replica_shares(rp, ps->peer.name, &ps->shares,
 		    &ps->nshares, err)) != 0)
 			goto out;

@@ -257,3 +257,47 @@ out:
 	sqlite3_finalize(st);
 	return r;
 }
+
+int
+replica_log_unacked(struct replica *rp, const char *peer,
+    const struct vector *ack, struct replica_logent *first, uint64_t *n,
+    char *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct vector top;
+	int s, r = 0;
+
+	*n = 0;
+	memset(first, 0, sizeof(*first));
+	vector_init(&top);
+	/* Bundles to `peer`, alone or with others ("a+b"), oldest first. */
+	if ((r = rp_prepare(rp, "SELECT top, seq, file, at FROM _mule_bundles "
+	    "WHERE dir = 'sent' AND top IS NOT NULL AND instr('+' || peer || "
+	    "'+', '+' || ?1 || '+') > 0 ORDER BY seq", &st, err)) != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		vector_release(&top);
+		vector_init(&top);
+		if (vector_unblob(sqlite3_column_blob(st, 0),
+		    (size_t)sqlite3_column_bytes(st, 0), &top) != 0) {
+			r = mule_errf(err, MULE_EDB, "damaged bundle log");
+			goto out;
+		}
+		if (vector_covers(ack, &top))
+			continue;
+		if ((*n)++ > 0)
+			continue;
+		first->seq = sqlite3_column_int64(st, 1);
+		copy_col(first->file, sizeof(first->file), st, 2);
+		copy_col(first->at, sizeof(first->at), st, 3);
+		snprintf(first->dir, sizeof(first->dir), "sent");
+		snprintf(first->peer, sizeof(first->peer), "%s", peer);
+	}
+	if (s != SQLITE_DONE)
+		r = rp_dberr(rp, s, err, "read bundle log");
+out:
+	vector_release(&top);
+	sqlite3_finalize(st);
+	return r;
+}

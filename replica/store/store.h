@@ -211,6 +211,15 @@ int replica_recv_seqs(struct replica *rp, struct vector *out, char *err);
 int replica_check_lost(struct replica *rp, const char *peer, uint64_t seq,
     const struct vector *recv, const struct vector *ack, int *lost,
     char *err);
+/*
+ * The bundles sent to `peer` (alone or with other recipients) whose
+ * vector `ack` — what the peer acknowledged — does not cover: *n of them,
+ * the oldest in *first (seq, file, at; zeroed when *n is 0).  A bundle
+ * that arrived is covered once the peer answers.  0 or a MULE_E* code.
+ */
+int replica_log_unacked(struct replica *rp, const char *peer,
+    const struct vector *ack, struct replica_logent *first, uint64_t *n,
+    char *err);
 int replica_log_list(struct replica *rp, struct replica_logent **out,
     size_t *n, char *err);
 
