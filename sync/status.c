@@ -69,13 +69,15 @@ peer_num(struct replica *rp, const char *peer, const char *key)
 }
 
 /* Bundles sent to the peer that it has not acknowledged: how many, and
- * the oldest's number and name (its file without directory and .mule). */
+ * the oldest's name: "a-hq-0007" when pack named its file, else
+ * "bundle #7 (FILE)". */
 static int
 status_unacked(struct replica *rp, struct sync_peer_status *ps,
     const struct vector *acked, char *err)
 {
 	struct replica_logent *e;
 	const char *base;
+	char num[32];
 	size_t n;
 	int r;
 
@@ -87,14 +89,15 @@ status_unacked(struct replica *rp, struct sync_peer_status *ps,
 		base = strrchr(e->file, '/') != NULL ? strrchr(e->file, '/') +
 		    1 : e->file;
 		n = strlen(base);
-		if (n > 5 && strcmp(base + n - 5, ".mule") == 0)
-			n -= 5;
-		if (n == 0 || n >= sizeof(ps->unacked_name))
+		snprintf(num, sizeof(num), "-%04lld.mule", (long long)e->seq);
+		/* A name pack made, FROM-TO-NNNN.mule: that without .mule. */
+		if (n > strlen(num) && n - 5 < sizeof(ps->unacked_name) &&
+		    strcmp(base + n - strlen(num), num) == 0)
 			snprintf(ps->unacked_name, sizeof(ps->unacked_name),
-			    "bundle #%lld", (long long)e->seq);
+			    "%.*s", (int)(n - 5), base);
 		else
 			snprintf(ps->unacked_name, sizeof(ps->unacked_name),
-			    "%.*s", (int)n, base);
+			    "bundle #%lld (%.40s)", (long long)e->seq, base);
 	}
 	free(e);
 	return r;

@@ -141,7 +141,8 @@ struct sync_peer_status {
 	uint64_t behind;	/* origins it has not acknowledged all of */
 	uint64_t unacked;	/* bundles sent to it, not acknowledged yet */
 	int64_t unacked_seq;	/* the oldest of them (0: none) */
-	char unacked_name[64];	/* its file name without .mule ("" none) */
+	char unacked_name[64];	/* "a-hq-0007", or "bundle #7 (FILE)" when
+				 * -o named the file ("" none) */
 	struct replica_share *shares;	/* heap: its sync set (nshares 0:
 					 * every tracked table in full) */
 	size_t nshares;
