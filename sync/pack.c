@@ -204,6 +204,7 @@ pack_named(const char *out)
 static int
 pack_outdir(const char *out, int force, char *err)
 {
+	struct stat st;
 	const char *slash;
 	struct strb dir;
 	int r = 0;
@@ -218,15 +219,15 @@ pack_outdir(const char *out, int force, char *err)
 		    out);
 	if (strb_error(&dir))
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
-	else if (access(dir.s, W_OK | X_OK) != 0 && errno == ENOENT)
-		r = mule_errf(err, MULE_ENOTFOUND, "cannot write into %s: no "
-		    "such directory (mule does not create it: is the medium "
-		    "mounted? otherwise mkdir -p %s first)", dir.s, dir.s);
 	else if (access(dir.s, W_OK | X_OK) != 0)
 		r = mule_errf(err, file_errno_code(errno), "cannot write into "
-		    "%s: %s", dir.s, strerror(errno));
+		    "%s: %s%s%s%s", dir.s, strerror(errno), errno == ENOENT ?
+		    " (pack does not create it: is the medium mounted? if the "
+		    "directory is new: mkdir -p " : "", errno == ENOENT ? dir.s :
+		    "", errno == ENOENT ? ")" : "");
+	/* A symbolic link is left to the writer, which refuses it. */
 	else if (out != NULL && !pack_named(out) && !force &&
-	    file_exists(out))
+	    lstat(out, &st) == 0 && !S_ISLNK(st.st_mode))
 		r = mule_errf(err, MULE_EEXIST, "%s already exists (a bundle "
 		    "not applied yet?): pack does not overwrite it; choose "
 		    "another name, or --force to replace it", out);
