@@ -23,7 +23,7 @@ json_opt(const char *s)
 /* One conflict as a JSON object (ln, rn: the sites' names). */
 static void
 conflict_json(const struct replica_conflict *k, int first, const char *ln,
-    const char *rn)
+    const char *rn, const char *now)
 {
 	printf("%s{\"id\":%lld,\"table\":", first ? "" : ",",
 	    (long long)k->id);
@@ -51,13 +51,15 @@ conflict_json(const struct replica_conflict *k, int first, const char *ln,
 	json_opt(k->resolved_value);
 	printf(",\"resolved_at\":");
 	json_opt(k->resolved_at[0] != '\0' ? k->resolved_at : NULL);
+	printf(",\"current\":");
+	json_opt(now);
 	printf("}");
 }
 
 /* One conflict for people: what was kept, what was lost. */
 static void
 conflict_text(const struct replica_conflict *k, const char *ln,
-    const char *rn)
+    const char *rn, const char *now)
 {
 	int rw = strcmp(k->winner, "remote") == 0;
 
@@ -72,6 +74,8 @@ conflict_text(const struct replica_conflict *k, const char *ln,
 	    rw ? k->local : k->remote, rw ? "local" : "remote",
 	    (unsigned long long)(rw ? k->local_st.lamport :
 	    k->remote_st.lamport), rw ? ln : rn);
+	if (!k->resolved && now != NULL)
+		printf("    now   %s\n", now);
 	if (!k->resolved)
 		return;
 	if (k->resolution == NULL)
@@ -113,7 +117,7 @@ int
 cmd_conflicts(struct cli *c, int argc, char **argv)
 {
 	const struct cli_cmd *cmd = cli_find("conflicts");
-	char err[MULE_ERRLEN] = "", ln[80], rn[80];
+	char err[MULE_ERRLEN] = "", ln[80], rn[80], *now = NULL;
 	struct replica_conflict *v = NULL;
 	struct replica *rp = NULL;
 	size_t i, n = 0;
@@ -140,10 +144,14 @@ cmd_conflicts(struct cli *c, int argc, char **argv)
 	for (i = 0; i < n; i++) {
 		sync_site_name(rp, v[i].local_st.origin, ln, sizeof(ln));
 		sync_site_name(rp, v[i].remote_st.origin, rn, sizeof(rn));
+		free(now);
+		now = NULL;
+		if (!v[i].resolved)	/* the row as it is: shown if readable */
+			(void)replica_conflict_current(rp, v[i].id, &now, NULL);
 		if (c->json)
-			conflict_json(&v[i], i == 0, ln, rn);
+			conflict_json(&v[i], i == 0, ln, rn, now);
 		else
-			conflict_text(&v[i], ln, rn);
+			conflict_text(&v[i], ln, rn, now);
 	}
 	if (c->json)
 		printf("]\n");
@@ -152,6 +160,7 @@ cmd_conflicts(struct cli *c, int argc, char **argv)
 		    "no conflicts");
 	rc = EXIT_OK;
 out:
+	free(now);
 	replica_conflicts_free(v, n);
 	replica_close(rp);
 	return rc;

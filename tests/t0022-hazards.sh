@@ -35,6 +35,16 @@ test_expect_success 'setup: conflicts on five cells of one row' '
 	test "$(mule -d $L.db conflicts --json | json_len)" = 5
 '
 
+test_expect_success 'conflicts shows what each cell holds now' '
+	L=$(cat L) &&
+	sqlite3 $L.db "UPDATE k SET w = '"'edited since'"' WHERE id = 1" &&
+	mule -d $L.db conflicts >out &&
+	test_grep out "^    now   '"'from [ab]'"'$" &&
+	test_grep out "^    now   '"'edited since'"'$" &&
+	mule -d $L.db conflicts --json |
+	    json_true "[c[\"current\"] for c in v if c[\"column\"] == \"n\"] in ([\"10\"], [\"20\"])"
+'
+
 test_expect_success 'resolve --keep with anything but local or remote is refused, nothing changes' '
 	L=$(cat L) && id=$(cid $L.db v) &&
 	full_dump $L.db >before &&

@@ -657,6 +657,48 @@ out:
 	return r;
 }
 
+int
+replica_conflict_current(struct replica *rp, int64_t id, char **now,
+    char *err)
+{
+	struct replica_table *t = NULL;
+	sqlite3_stmt *k = NULL;
+	struct mval pk[64];
+	const char *col;
+	int s, r = MULE_EINTERNAL;
+
+	*now = NULL;
+	if ((r = rp_prepare(rp, "SELECT tbl, pkey, col FROM _mule_conflicts "
+	    "WHERE id = ?", &k, err)) != 0)
+		goto out;
+	sqlite3_bind_int64(k, 1, id);
+	if ((s = sqlite3_step(k)) != SQLITE_ROW) {
+		r = s == SQLITE_DONE ? mule_errf(err, MULE_ENOTFOUND, "no "
+		    "conflict #%lld", (long long)id) : rp_dberr(rp, s, err,
+		    "read conflicts");
+		goto out;
+	}
+	col = (const char *)sqlite3_column_text(k, 2);
+	if ((r = rp_table_get(rp, (const char *)sqlite3_column_text(k, 0), &t,
+	    err)) != 0)
+		goto out;
+	if ((strcmp(col, COL_ROW) != 0 && !rp_col_index(t, col, NULL)) ||
+	    t->npk > 64 || pk_decode(sqlite3_column_blob(k, 1),
+	    (size_t)sqlite3_column_bytes(k, 1), pk, t->npk) != 0) {
+		r = mule_errf(err, MULE_ESCHEMA, "conflict #%lld no longer "
+		    "matches table %s", (long long)id, t->name);
+		goto out;
+	}
+	if ((r = current_text(rp, t, strcmp(col, COL_ROW) == 0 ? NULL : col,
+	    pk, now, err)) == 0 && *now == NULL &&
+	    (*now = strdup(REMOTE_DELETED)) == NULL)
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+out:
+	sqlite3_finalize(k);
+	replica_table_free(t);
+	return r;
+}
+
 void
 replica_resolution_release(struct replica_resolution *res)
 {

@@ -261,6 +261,15 @@ int replica_conflict_count(struct replica *rp, uint64_t *n, char *err);
  */
 int replica_literal_check(const char *s, char *err);
 
+/*
+ * What conflict id's cell (or its whole row, column "*") holds now, as
+ * SQL text in *now (heap; "(deleted)" when the row is not there).
+ * MULE_ENOTFOUND, or MULE_ESCHEMA when the table is no longer tracked or
+ * no longer has that column.
+ */
+int replica_conflict_current(struct replica *rp, int64_t id, char **now,
+    char *err);
+
 /* What a resolution did (heap strings; replica_resolution_release). */
 struct replica_resolution {
 	char *table, *pk, *col;	/* col "*": the whole row */
