@@ -1,5 +1,6 @@
-/* cli/cmd_conflicts.c — mule conflicts [--json]: values that lost;
- * "conflicts resolve" goes to cmd_conflicts_resolve.c. */
+/* cli/cmd_conflicts.c — mule conflicts [--all] [--json]: values that lost,
+ * and with --all the resolved ones and how; "conflicts resolve" goes to
+ * cmd_conflicts_resolve.c. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,10 +10,20 @@
 #include "cli/commands.h"
 #include "sync/local.h"
 
+/* A JSON string, or null. */
+static void
+json_opt(const char *s)
+{
+	if (s != NULL)
+		json_str(stdout, s);
+	else
+		printf("null");
+}
+
 /* One conflict as a JSON object (ln, rn: the sites' names). */
 static void
 conflict_json(const struct replica_conflict *k, int first, const char *ln,
-    const char *rn)
+    const char *rn, const char *now)
 {
 	printf("%s{\"id\":%lld,\"table\":", first ? "" : ",",
 	    (long long)k->id);
@@ -31,19 +42,30 @@ conflict_json(const struct replica_conflict *k, int first, const char *ln,
 	printf(",\"remote_stamp\":[%llu,",
 	    (unsigned long long)k->remote_st.lamport);
 	json_str(stdout, rn);
-	printf("],\"winner\":\"%s\",\"kind\":\"%s\"}", k->winner,
-	    replica_conflict_kind_name(k->kind));
+	printf("],\"winner\":\"%s\",\"kind\":\"%s\",\"resolved\":%s",
+	    k->winner, replica_conflict_kind_name(k->kind),
+	    k->resolved ? "true" : "false");
+	printf(",\"resolution\":");
+	json_opt(k->resolution);
+	printf(",\"resolved_value\":");
+	json_opt(k->resolved_value);
+	printf(",\"resolved_at\":");
+	json_opt(k->resolved_at[0] != '\0' ? k->resolved_at : NULL);
+	printf(",\"current\":");
+	json_opt(now);
+	printf("}");
 }
 
 /* One conflict for people: what was kept, what was lost. */
 static void
 conflict_text(const struct replica_conflict *k, const char *ln,
-    const char *rn)
+    const char *rn, const char *now)
 {
 	int rw = strcmp(k->winner, "remote") == 0;
 
-	printf("#%lld %s (%s) column %s: %s\n", (long long)k->id, k->table,
-	    k->pk, k->col, replica_conflict_kind_name(k->kind));
+	printf("#%lld %s (%s) column %s: %s%s\n", (long long)k->id, k->table,
+	    k->pk, k->col, replica_conflict_kind_name(k->kind),
+	    k->resolved ? " (resolved)" : "");
 	printf("    kept  %s  (%s edit, stamp %llu@%s)\n",
 	    rw ? k->remote : k->local, rw ? "remote" : "local",
 	    (unsigned long long)(rw ? k->remote_st.lamport :
@@ -52,19 +74,56 @@ conflict_text(const struct replica_conflict *k, const char *ln,
 	    rw ? k->local : k->remote, rw ? "local" : "remote",
 	    (unsigned long long)(rw ? k->local_st.lamport :
 	    k->remote_st.lamport), rw ? ln : rn);
+	if (!k->resolved && now != NULL)
+		printf("    now   %s\n", now);
+	if (!k->resolved)
+		return;
+	if (k->resolution == NULL)
+		printf("    resolved (how was not recorded)\n");
+	else if (strcmp(k->resolution, "value") == 0)
+		printf("    resolved %s: set to %s\n", k->resolved_at,
+		    k->resolved_value != NULL ? k->resolved_value : "?");
+	else
+		printf("    resolved %s: kept %s, now %s\n", k->resolved_at,
+		    k->resolution, k->resolved_value != NULL ?
+		    k->resolved_value : "?");
+}
+
+/* The options: -1, or an exit status. */
+static int
+conflicts_options(struct cli *c, const struct cli_cmd *cmd, int argc,
+    char **argv, int *all)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		if (ch == 'j')
+			c->json = 1;
+		else if (ch == 'a')
+			*all = 1;
+		else
+			return ch == 'h' ? cli_help(cmd) : cli_usage(cmd);
+	}
+	return -1;
 }
 
 int
 cmd_conflicts(struct cli *c, int argc, char **argv)
 {
 	const struct cli_cmd *cmd = cli_find("conflicts");
-	char err[MULE_ERRLEN] = "", ln[80], rn[80];
+	char err[MULE_ERRLEN] = "", ln[80], rn[80], *now = NULL;
 	struct replica_conflict *v = NULL;
 	struct replica *rp = NULL;
 	size_t i, n = 0;
-	int r, rc;
+	int all = 0, r, rc;
 
-	if ((rc = cli_opts(c, cmd, argc, argv, 1, 1)) >= 0)
+	if ((rc = conflicts_options(c, cmd, argc, argv, &all)) >= 0)
 		return rc;
 	if (optind < argc && strcmp(argv[optind], "resolve") == 0) {
 		argv[optind] = "conflicts resolve";
@@ -77,7 +136,7 @@ cmd_conflicts(struct cli *c, int argc, char **argv)
 		return cli_usage(cmd);
 	if ((rc = cli_open(c, 1, &rp)) != 0)
 		return rc;
-	if ((r = replica_conflicts(rp, &v, &n, err)) != 0) {
+	if ((r = replica_conflicts(rp, all, &v, &n, err)) != 0) {
 		rc = cli_fail(r, err);
 		goto out;
 	}
@@ -85,17 +144,23 @@ cmd_conflicts(struct cli *c, int argc, char **argv)
 	for (i = 0; i < n; i++) {
 		sync_site_name(rp, v[i].local_st.origin, ln, sizeof(ln));
 		sync_site_name(rp, v[i].remote_st.origin, rn, sizeof(rn));
+		free(now);
+		now = NULL;
+		if (!v[i].resolved)	/* the row as it is: shown if readable */
+			(void)replica_conflict_current(rp, v[i].id, &now, NULL);
 		if (c->json)
-			conflict_json(&v[i], i == 0, ln, rn);
+			conflict_json(&v[i], i == 0, ln, rn, now);
 		else
-			conflict_text(&v[i], ln, rn);
+			conflict_text(&v[i], ln, rn, now);
 	}
 	if (c->json)
 		printf("]\n");
 	else if (n == 0)
-		printf("no conflicts\n");
+		printf("%s\n", all ? "no conflicts, resolved or not" :
+		    "no conflicts");
 	rc = EXIT_OK;
 out:
+	free(now);
 	replica_conflicts_free(v, n);
 	replica_close(rp);
 	return rc;

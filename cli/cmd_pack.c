@@ -1,10 +1,11 @@
 /* cli/cmd_pack.c — mule pack --to PEER[,PEER] [-o FILE|DIR] [--full]
- * [--no-encrypt] [--volume-size SIZE [--parity N]] [--iso FILE]
+ * [--resend] [--force] [--no-encrypt] [--volume-size SIZE [--parity N]] [--iso FILE]
  * [--mail | --eml DIR]: options (cli/cmd_pack_opts.c), sync_pack_deliver,
  * output. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/cmd_pack.h"
@@ -68,6 +69,12 @@ cmd_pack(struct cli *c, int argc, char **argv)
 	memset(&out, 0, sizeof(out));
 	if ((rc = pack_options(cli_find("pack"), argc, argv, &a)) >= 0)
 		return rc;
+	if (a.iso != NULL && !a.force && access(a.iso, F_OK) == 0) {
+		cli_error("%s already exists (a bundle not applied yet?): pack "
+		    "does not overwrite it; choose another name, or --force to "
+		    "replace it", a.iso);
+		return EXIT_FAIL;
+	}
 	if ((rc = cli_open(c, 0, &rp)) != 0)
 		return rc;
 	if ((rc = cli_load_secret(c, &sec)) != 0 ||
@@ -77,6 +84,8 @@ cmd_pack(struct cli *c, int argc, char **argv)
 	o.me = sec;
 	o.out = a.out;
 	o.full = a.full;
+	o.resend = a.resend;
+	o.force = a.force;
 	o.encrypt = a.encrypt;
 	o.progress = cli_progress_cb;
 	d.db = c->db;

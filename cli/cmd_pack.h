@@ -16,6 +16,7 @@ struct pack_args {
 	char *tolist;		/* --to (split in place by pack_names) */
 	const char *out, *iso, *eml;
 	int full, encrypt, mail;
+	int resend, force;	/* --resend, --force */
 	uint64_t volume;
 	unsigned long parity;
 };

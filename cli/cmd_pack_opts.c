@@ -52,6 +52,9 @@ pack_check(const struct pack_args *a)
 	    a->iso != NULL || a->out != NULL))
 		msg = "--mail and --eml split bundles by mail.max-size "
 		    "themselves: no -o, --volume-size or --iso with them";
+	else if (a->full && a->resend)
+		msg = "--full sends everything, --resend what the peers have "
+		    "not acknowledged: choose one";
 	else if (a->parity > 0 && a->volume == 0)
 		msg = "--parity needs --volume-size (parity parts repair lost "
 		    "parts)";
@@ -75,6 +78,8 @@ pack_options(const struct cli_cmd *cmd, int argc, char **argv,
 		{ "to", required_argument, NULL, 't' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "full", no_argument, NULL, 'f' },
+		{ "resend", no_argument, NULL, 'R' },
+		{ "force", no_argument, NULL, 'F' },
 		{ "no-encrypt", no_argument, NULL, 'N' },
 		{ "volume-size", required_argument, NULL, 'v' },
 		{ "parity", required_argument, NULL, 'p' },
@@ -92,6 +97,8 @@ pack_options(const struct cli_cmd *cmd, int argc, char **argv,
 		case 't': a->tolist = optarg; break;
 		case 'o': a->out = optarg; break;
 		case 'f': a->full = 1; break;
+		case 'R': a->resend = 1; break;
+		case 'F': a->force = 1; break;
 		case 'N': a->encrypt = 0; break;
 		case 'i': a->iso = optarg; break;
 		case 'm': a->mail = 1; break;

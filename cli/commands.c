@@ -38,17 +38,22 @@ const struct cli_cmd cli_commands[] = {
 	{ "untrack", cmd_untrack, "untrack TABLE",
 	  "Stops tracking TABLE.  Its rows stay; mule forgets their history.\n" },
 	{ "pack", cmd_pack,
-	  "pack --to PEER[,PEER] [-o FILE|DIR] [--full] [--no-encrypt]\n"
-	  "            [--volume-size SIZE [--parity N]] [--iso FILE]\n"
-	  "            [--mail | --eml DIR]",
+	  "pack --to PEER[,PEER] [-o FILE|DIR] [--force] [--full | --resend]\n"
+	  "            [--no-encrypt] [--volume-size SIZE [--parity N]]\n"
+	  "            [--iso FILE] [--mail | --eml DIR]",
 	  "Records local edits, then writes one signed, encrypted bundle of\n"
 	  "every change the peers are not known to have: FILE, or\n"
 	  "DIR/SITE-PEER-NNNN.mule (default: the current directory).  The\n"
 	  "file appears complete or not at all; only then is it counted as\n"
 	  "sent.\n\n"
 	  "  --to PEER[,PEER]  recipients (each can open it, nobody else)\n"
-	  "  -o, --output PATH file or directory to write\n"
+	  "  -o, --output PATH file or directory to write; a directory must\n"
+	  "                    exist (end it with / to say it is one), and an\n"
+	  "                    existing file is not overwritten\n"
+	  "  --force           overwrite an existing -o FILE or --iso FILE\n"
 	  "  --full            send everything, not only what is new to them\n"
+	  "  --resend          send again everything the peers have not\n"
+	  "                    acknowledged (after a bundle was lost)\n"
 	  "  --no-encrypt      sign only (anyone can read it; still verified)\n"
 	  "  --volume-size SIZE  split into parts of at most SIZE (1440k,\n"
 	  "                    1.44M, 650M, 4G; k = 1024, M = 1000k, G = 1000M)\n"
@@ -102,15 +107,22 @@ const struct cli_cmd cli_commands[] = {
 	  "Lists bundles sent and received, oldest first.\n\n"
 	  "  --json        a JSON array\n" },
 	{ "conflicts", cmd_conflicts,
-	  "conflicts [--json] | conflicts resolve ID --keep local|remote|VALUE",
+	  "conflicts [--all] [--json] | conflicts resolve ID\n"
+	  "       (--keep local|remote | --value SQL-LITERAL)",
 	  "Lists values that lost a conflict here: a local value overwritten\n"
 	  "by one whose writer had not seen it.  Both values, both stamps\n"
 	  "(counter@site) and the winner.\n\n"
+	  "  --all         resolved conflicts too, with how they were resolved\n"
 	  "  --json        a JSON array\n"
-	  "  resolve ID --keep local|remote|VALUE\n"
-	  "                write the kept value (or VALUE) into the row as a new\n"
-	  "                local change, which the next pack sends to peers,\n"
-	  "                and mark the conflict resolved\n" },
+	  "  resolve ID --keep local|remote\n"
+	  "                write that side's value back into the row (column\n"
+	  "                \"*\", a deleted row: --keep local re-creates it)\n"
+	  "  resolve ID --value SQL-LITERAL\n"
+	  "                write a value of your own: 'text', 42, 4.5, NULL or\n"
+	  "                x'00ff' (quote it for the shell: --value \"'text'\")\n"
+	  "                Either way the value before and after is shown, the\n"
+	  "                write is a new local change the next pack sends to\n"
+	  "                peers, and the conflict is marked resolved.\n" },
 	{ "share", cmd_share,
 	  "share PEER TABLE [--where EXPR] [--columns A,B | --exclude C,D]\n"
 	  "            | share PEER --list [--json] | share PEER --reset",

@@ -61,14 +61,27 @@ json_peer(const struct sync_peer_status *p, int first)
 	json_str(stdout, p->peer.name);
 	printf(",\"last_sent\":%lld,\"last_received\":%lld,"
 	    "\"applied_by_peer\":%lld,\"lost_after\":%lld,"
-	    "\"origins_unacked\":%llu,\"sync_set\":",
+	    "\"origins_unacked\":%llu,\"bundles_unacked\":%llu,"
+	    "\"oldest_unacked\":",
 	    (long long)p->last_sent, (long long)p->last_recv, p->applied,
-	    p->lost, (unsigned long long)p->behind);
+	    p->lost, (unsigned long long)p->behind,
+	    (unsigned long long)p->unacked);
+	if (p->unacked > 0)
+		json_str(stdout, p->unacked_name);
+	else
+		printf("null");
+	printf(",\"sync_set\":");
 }
 
 static void
 text_peer(const struct sync_peer_status *p)
 {
+	char more[64] = "";
+
+	if (p->unacked > 1)
+		snprintf(more, sizeof(more), " and %llu later bundle%s",
+		    (unsigned long long)p->unacked - 1, p->unacked == 2 ? "" :
+		    "s");
 	printf("peer %s:\n", p->peer.name);
 	if (p->last_sent > 0)
 		printf("  sent:         bundle #%lld (%s)\n",
@@ -91,10 +104,14 @@ text_peer(const struct sync_peer_status *p)
 		printf("  gap:          a bundle before #%lld never reached "
 		    "it; the next 'mule pack --to %s' sends those changes "
 		    "again\n", p->lost, p->peer.name);
+	else if (p->unacked > 0)
+		printf("  unacked:      sent in %s%s, not acknowledged yet; if "
+		    "that bundle was lost: mule pack --to %s --resend\n",
+		    p->unacked_name, more, p->peer.name);
 	else if (p->behind > 0 && p->applied > 0)
-		printf("  pending:      changes from %llu origin%s it has not "
-		    "confirmed yet (in bundles on their way)\n",
-		    (unsigned long long)p->behind, p->behind == 1 ? "" : "s");
+		printf("  pending:      changes from %llu origin%s not sent to "
+		    "it yet: mule pack --to %s\n", (unsigned long long)p->behind,
+		    p->behind == 1 ? "" : "s", p->peer.name);
 }
 
 /* How long ago `since` was, as people say it: "3 days", "5 hours". */

@@ -138,7 +138,8 @@ sync_schema_forget(struct replica *rp, uint32_t version, uint32_t *forgot,
 
 int
 sync_conflict_resolve(struct replica *rp, int64_t id, const char *keep,
-    const char *value, sync_progress_fn progress, void *parg, char *err)
+    const char *value, struct replica_resolution *res,
+    sync_progress_fn progress, void *parg, char *err)
 {
 	struct replica_scan_stats scan, again;
 	struct replica_schema_sync ss;
@@ -151,7 +152,8 @@ sync_conflict_resolve(struct replica *rp, int64_t id, const char *keep,
 	if ((r = replica_begin(rp, err)) != 0 ||
 	    (r = replica_schema_sync(rp, &ss, err)) != 0 ||
 	    (r = replica_scan(rp, 0, &scan, progress, parg, err)) != 0 ||
-	    (r = replica_conflict_resolve(rp, id, keep, value, err)) != 0 ||
+	    (r = replica_conflict_resolve(rp, id, keep, value, res,
+	    err)) != 0 ||
 	    (r = replica_scan(rp, 0, &again, progress, parg, err)) != 0 ||
 	    (r = replica_commit(rp, err)) != 0)
 		replica_rollback(rp);

@@ -75,12 +75,15 @@ int sync_schema_forget(struct replica *rp, uint32_t version,
     uint32_t *forgot, char *err);
 
 /*
- * Resolves conflict `id` keeping "local", "remote" (keep) or `value`:
- * earlier edits are recorded first, then the resolution as a local change
- * of its own, which goes to peers with the next pack.
+ * Resolves conflict `id` keeping "local" or "remote" (keep) or setting
+ * `value` (an SQL literal), as replica_conflict_resolve (*res: what it
+ * did; zero it before, release it in every case): earlier edits are
+ * recorded first, then the resolution as a local change of its own,
+ * which goes to peers with the next pack.  All or nothing.
  */
 int sync_conflict_resolve(struct replica *rp, int64_t id, const char *keep,
-    const char *value, sync_progress_fn progress, void *parg, char *err);
+    const char *value, struct replica_resolution *res,
+    sync_progress_fn progress, void *parg, char *err);
 
 /*
  * The name of a site id, into out[n]: ours, a trusted peer's, or the

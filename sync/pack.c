@@ -196,12 +196,15 @@ pack_named(const char *out)
 }
 
 /*
- * Before a number is spent: the directory the bundle goes to must be one
- * we can write into (the commonest mistake, refused with nothing changed).
+ * Before a number is spent: the directory the bundle goes to must exist
+ * and be one we can write into (the commonest mistake, refused with
+ * nothing changed), and a file the user named (-o FILE) must not exist
+ * unless `force`.
  */
 static int
-pack_outdir(const char *out, char *err)
+pack_outdir(const char *out, int force, char *err)
 {
+	struct stat st;
 	const char *slash;
 	struct strb dir;
 	int r = 0;
@@ -218,7 +221,16 @@ pack_outdir(const char *out, char *err)
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
 	else if (access(dir.s, W_OK | X_OK) != 0)
 		r = mule_errf(err, file_errno_code(errno), "cannot write into "
-		    "%s: %s", dir.s, strerror(errno));
+		    "%s: %s%s%s%s", dir.s, strerror(errno), errno == ENOENT ?
+		    " (pack does not create it: is the medium mounted? if the "
+		    "directory is new: mkdir -p " : "", errno == ENOENT ? dir.s :
+		    "", errno == ENOENT ? ")" : "");
+	/* A symbolic link is left to the writer, which refuses it. */
+	else if (out != NULL && !pack_named(out) && !force &&
+	    lstat(out, &st) == 0 && !S_ISLNK(st.st_mode))
+		r = mule_errf(err, MULE_EEXIST, "%s already exists (a bundle "
+		    "not applied yet?): pack does not overwrite it; choose "
+		    "another name, or --force to replace it", out);
 	strb_release(&dir);
 	return r;
 }
@@ -258,8 +270,9 @@ pack_manifest(struct replica *rp, const struct sync_pack_opts *o,
 	size_t i;
 	int r;
 
-	if ((!o->full && (r = pack_base(rp, res->peers, res->npeers, 1,
-	    &m->base, err)) != 0) ||
+	/* --resend: from what they acknowledged, as if nothing was sent. */
+	if ((!o->full && (r = pack_base(rp, res->peers, res->npeers,
+	    !o->resend, &m->base, err)) != 0) ||
 	    (r = replica_known(rp, &m->top, err)) != 0 ||
 	    (r = replica_recv_seqs(rp, &m->recv, err)) != 0)
 		return r;
@@ -390,7 +403,8 @@ pack_reserve(struct replica *rp, const struct sync_pack_opts *o,
 	int r;
 
 	memset(&scan, 0, sizeof(scan));
-	if ((o->tmp == NULL && (r = pack_outdir(o->out, err)) != 0) ||
+	if ((o->tmp == NULL && (r = pack_outdir(o->out, o->force,
+	    err)) != 0) ||
 	    (r = replica_begin(rp, err)) != 0)
 		return r;
 	randombytes_buf(res->bundle_id, sizeof(res->bundle_id));

@@ -68,6 +68,41 @@ peer_num(struct replica *rp, const char *peer, const char *key)
 	return n;
 }
 
+/* Bundles sent to the peer that it has not acknowledged: how many, and
+ * the oldest's name: "a-hq-0007" when pack named its file, else
+ * "bundle #7 (FILE)". */
+static int
+status_unacked(struct replica *rp, struct sync_peer_status *ps,
+    const struct vector *acked, char *err)
+{
+	struct replica_logent *e;
+	const char *base;
+	char num[32];
+	size_t n;
+	int r;
+
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return mule_errf(err, MULE_ENOMEM, "out of memory");
+	if ((r = replica_log_unacked(rp, ps->peer.name, acked, e,
+	    &ps->unacked, err)) == 0 && ps->unacked > 0) {
+		ps->unacked_seq = e->seq;
+		base = strrchr(e->file, '/') != NULL ? strrchr(e->file, '/') +
+		    1 : e->file;
+		n = strlen(base);
+		snprintf(num, sizeof(num), "-%04lld.mule", (long long)e->seq);
+		/* A name pack made, FROM-TO-NNNN.mule: that without .mule. */
+		if (n > strlen(num) && n - 5 < sizeof(ps->unacked_name) &&
+		    strcmp(base + n - strlen(num), num) == 0)
+			snprintf(ps->unacked_name, sizeof(ps->unacked_name),
+			    "%.*s", (int)(n - 5), base);
+		else
+			snprintf(ps->unacked_name, sizeof(ps->unacked_name),
+			    "bundle #%lld (%.40s)", (long long)e->seq, base);
+	}
+	free(e);
+	return r;
+}
+
 /* Per peer: bundles both ways, acknowledgements, losses. */
 static int
 status_peers(struct replica *rp, struct sync_status *out,
@@ -97,6 +132,8 @@ status_peers(struct replica *rp, struct sync_status *out,
 		ps->behind = vector_behind(&acked, &known);
 		ps->applied = peer_num(rp, ps->peer.name, "_applied");
 		ps->lost = peer_num(rp, ps->peer.name, "_lost");
+		if ((r = status_unacked(rp, ps, &acked, err)) != 0)
+			goto out;
 		if ((r = replica_shares(rp, ps->peer.name, &ps->shares,
 		    &ps->nshares, err)) != 0)
 			goto out;

@@ -49,6 +49,9 @@ struct sync_pack_opts {
 	    const struct sync_pack_result *res, char *err);
 	void *darg;
 	int full;		/* everything, not only what peers lack */
+	int resend;		/* what peers have not acknowledged, whether
+				 * sent already or not (pack --resend) */
+	int force;		/* -o FILE may replace an existing file */
 	int encrypt;		/* 0: signed only (--no-encrypt) */
 	sync_progress_fn progress;
 	void *parg;
@@ -72,13 +75,16 @@ struct sync_pack_result {
 
 /*
  * Packs one bundle for o->peers: records schema drift and local edits,
- * takes every change above what the peers are known to have (or all with
- * o->full) within their sync sets, the schema steps they lack, our
+ * takes every change above what the peers are known to have (what they
+ * acknowledged, raised by what we sent them; only what they acknowledged
+ * with o->resend; all with o->full) within their sync sets, the schema steps they lack, our
  * vectors and acks; writes the bundle (o->tmp, or the path made from
  * o->out: the file itself, or DIR/SITE-PEERS-NNNN.mule), then records it
  * as sent, logs it and prunes the journal, all in one transaction.
- * Refuses a key that is not the site's (MULE_EINVAL) and unknown peers
- * (MULE_ENOTFOUND).  *res is filled on success and on failure (release it
+ * Refuses a key that is not the site's (MULE_EINVAL), unknown peers
+ * (MULE_ENOTFOUND), an output directory that does not exist
+ * (MULE_ENOTFOUND) and an existing -o FILE unless o->force (MULE_EEXIST),
+ * these before anything changes.  *res is filled on success and on failure (release it
  * with sync_pack_result_release either way; zero it before).
  */
 int sync_pack(struct replica *rp, const struct sync_pack_opts *o,
@@ -133,6 +139,10 @@ struct sync_peer_status {
 	long long applied;	/* our newest bundle it has applied (0) */
 	long long lost;		/* a bundle before this one never reached it */
 	uint64_t behind;	/* origins it has not acknowledged all of */
+	uint64_t unacked;	/* bundles sent to it, not acknowledged yet */
+	int64_t unacked_seq;	/* the oldest of them (0: none) */
+	char unacked_name[64];	/* "a-hq-0007", or "bundle #7 (FILE)" when
+				 * -o named the file ("" none) */
 	struct replica_share *shares;	/* heap: its sync set (nshares 0:
 					 * every tracked table in full) */
 	size_t nshares;

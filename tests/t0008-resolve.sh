@@ -42,7 +42,7 @@ test_expect_success 'resolve with a new value; the column type converts it' '
 	mule -d a.db conflicts --json >ca &&
 	L=$(loser) &&
 	id=$(mule -d $L.db conflicts --json | json_py "v[0][\"id\"]") &&
-	mule -d $L.db conflicts resolve "$id" --keep 15 >/dev/null &&
+	mule -d $L.db conflicts resolve "$id" --value 15 >/dev/null &&
 	sync_ab &&
 	test "$(sqlite3 b.db "SELECT typeof(n) || n FROM k WHERE id = 2")" = integer15
 '

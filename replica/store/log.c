@@ -1,4 +1,5 @@
-/* replica/store/log.c — the bundle log and the conflict log (see replica.h). */
+/* replica/store/log.c — the bundle log (see store.h); the conflict log is in
+ * conflicts.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,116 +172,6 @@ replica_log_list(struct replica *rp, struct replica_logent **out, size_t *n,
 	return r;
 }
 
-static char *
-dup_col(sqlite3_stmt *st, int i)
-{
-	const unsigned char *s = sqlite3_column_text(st, i);
-
-	return strdup(s != NULL ? (const char *)s : "NULL");
-}
-
-void
-replica_conflicts_free(struct replica_conflict *v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		free(v[i].table);
-		free(v[i].pk);
-		free(v[i].col);
-		free(v[i].local);
-		free(v[i].remote);
-	}
-	free(v);
-}
-
-const char *
-replica_conflict_kind_name(int kind)
-{
-	switch (kind) {
-	case MERGE_CONFLICT_CELL_OVERWRITTEN:
-		return "cell overwritten";
-	case MERGE_CONFLICT_LOST_TO_DELETION:
-		return "edit lost to a deletion";
-	case MERGE_CONFLICT_COLLIDING_INSERT:
-		return "colliding insert";
-	case MERGE_CONFLICT_LEFT_SET:
-		return "row left a set";
-	case MERGE_CONFLICT_BASELINES_DIFFER:
-		return "baselines differ";
-	case MERGE_CONFLICT_OUTSIDE_SET:
-		return "outside the set";
-	}
-	return "unknown";
-}
-
-static int
-conflict_fill(void *arg, sqlite3_stmt *st, void *elem, char *err)
-{
-	struct replica_conflict *c = elem;
-
-	c->id = sqlite3_column_int64(st, 0);
-	c->table = dup_col(st, 1);
-	c->pk = dup_col(st, 2);
-	c->col = dup_col(st, 3);
-	c->local = dup_col(st, 4);
-	c->remote = dup_col(st, 7);
-	c->local_st.lamport = (uint64_t)sqlite3_column_int64(st, 5);
-	if (sqlite3_column_bytes(st, 6) == SITE_ID_LEN)
-		memcpy(c->local_st.origin, sqlite3_column_blob(st, 6),
-		    SITE_ID_LEN);
-	c->remote_st.lamport = (uint64_t)sqlite3_column_int64(st, 8);
-	if (sqlite3_column_bytes(st, 9) == SITE_ID_LEN)
-		memcpy(c->remote_st.origin, sqlite3_column_blob(st, 9),
-		    SITE_ID_LEN);
-	copy_col(c->winner, sizeof(c->winner), st, 10);
-	if (sqlite3_column_bytes(st, 11) == 16)
-		memcpy(c->bundle, sqlite3_column_blob(st, 11), 16);
-	c->kind = sqlite3_column_int(st, 12);
-	if (c->table == NULL || c->pk == NULL || c->col == NULL ||
-	    c->local == NULL || c->remote == NULL)
-		return mule_errf(err, MULE_ENOMEM, "out of memory");
-	return 0;
-}
-
-static void
-conflict_release(void *v, size_t n)
-{
-	replica_conflicts_free(v, n);
-}
-
-int
-replica_conflicts(struct replica *rp, struct replica_conflict **out,
-    size_t *n, char *err)
-{
-	sqlite3_stmt *st = NULL;
-	void *v;
-	int r;
-
-	if ((r = rp_prepare(rp, "SELECT id, tbl, pk, col, local, "
-	    "local_lamport, local_origin, remote, remote_lamport, "
-	    "remote_origin, winner, bundle, kind FROM _mule_conflicts "
-	    "WHERE resolved = 0 ORDER BY id", &st, err)) != 0)
-		return r;
-	if ((r = rp_rows(rp, st, sizeof(**out), conflict_fill, NULL,
-	    conflict_release, &v, n, "read conflicts", err)) == 0)
-		*out = v;
-	sqlite3_finalize(st);
-	return r;
-}
-
-int
-replica_conflict_count(struct replica *rp, uint64_t *n, char *err)
-{
-	int64_t v;
-	int r;
-
-	if ((r = rp_scalar(rp, "SELECT count(*) FROM _mule_conflicts WHERE "
-	    "resolved = 0", 0, 0, &v, err)) == 0)
-		*n = (uint64_t)v;
-	return r;
-}
-
 int
 replica_peer_set_site(struct replica *rp, const char *peer,
     const uint8_t site[SITE_ID_LEN], char *err)
@@ -368,99 +259,45 @@ out:
 }
 
 int
-replica_conflict_resolve(struct replica *rp, int64_t id, const char *keep,
-    const char *value, char *err)
+replica_log_unacked(struct replica *rp, const char *peer,
+    const struct vector *ack, struct replica_logent *first, uint64_t *n,
+    char *err)
 {
-	struct replica_table *t = NULL;
-	sqlite3_stmt *st = NULL, *up = NULL;
-	struct mval pk[64];
-	struct strb sb;
-	const char *col, *winner;
-	uint32_t i;
-	int rc, r = MULE_EINTERNAL, vcol, kind;
+	sqlite3_stmt *st = NULL;
+	struct vector top;
+	int s, r = 0;
 
-	strb_init(&sb);
-	if ((r = rp_prepare(rp, "SELECT tbl, pkey, col, winner, local_v, "
-	    "remote_v, resolved, kind FROM _mule_conflicts WHERE id = ?", &st,
-	    err)) != 0)
+	*n = 0;
+	memset(first, 0, sizeof(*first));
+	vector_init(&top);
+	/* Bundles to `peer`, alone or with others ("a+b"), oldest first. */
+	if ((r = rp_prepare(rp, "SELECT top, seq, file, at FROM _mule_bundles "
+	    "WHERE dir = 'sent' AND top IS NOT NULL AND instr('+' || peer || "
+	    "'+', '+' || ?1 || '+') > 0 ORDER BY seq", &st, err)) != 0)
 		goto out;
-	sqlite3_bind_int64(st, 1, id);
-	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
-		r = rc == SQLITE_DONE ? mule_errf(err, MULE_ENOTFOUND,
-		    "no conflict #%lld; see 'mule conflicts'", (long long)id) :
-		    rp_dberr(rp, rc, err, "read conflicts");
-		goto out;
-	}
-	if (sqlite3_column_int(st, 6) != 0) {
-		r = mule_errf(err, MULE_EINVAL, "conflict #%lld is resolved "
-		    "already", (long long)id);
-		goto out;
-	}
-	col = (const char *)sqlite3_column_text(st, 2);
-	winner = (const char *)sqlite3_column_text(st, 3);
-	vcol = keep == NULL ? -1 : strcmp(keep, "local") == 0 ? 4 : 5;
-	kind = sqlite3_column_int(st, 7);
-	if (kind == MERGE_CONFLICT_LOST_TO_DELETION ||
-	    kind == MERGE_CONFLICT_LEFT_SET) {
-		/* A whole row: only the winner can be kept (it is there). */
-		if (keep == NULL || strcmp(keep, winner) != 0) {
-			r = mule_errf(err, MULE_EINVAL, "conflict #%lld is about "
-			    "a whole row (a deletion against an edit); only "
-			    "--keep %s can be recorded, recreate the row by "
-			    "hand otherwise", (long long)id, winner);
+	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		vector_release(&top);
+		vector_init(&top);
+		if (vector_unblob(sqlite3_column_blob(st, 0),
+		    (size_t)sqlite3_column_bytes(st, 0), &top) != 0) {
+			r = mule_errf(err, MULE_EDB, "damaged bundle log");
 			goto out;
 		}
-		goto mark;
+		if (vector_covers(ack, &top))
+			continue;
+		if ((*n)++ > 0)
+			continue;
+		first->seq = sqlite3_column_int64(st, 1);
+		copy_col(first->file, sizeof(first->file), st, 2);
+		copy_col(first->at, sizeof(first->at), st, 3);
+		snprintf(first->dir, sizeof(first->dir), "sent");
+		snprintf(first->peer, sizeof(first->peer), "%s", peer);
 	}
-	if ((r = rp_table_get(rp, (const char *)sqlite3_column_text(st, 0), &t,
-	    err)) != 0)
-		goto out;
-	if (!rp_col_index(t, col, NULL) || t->npk > 64 ||
-	    pk_decode(sqlite3_column_blob(st, 1),
-	    (size_t)sqlite3_column_bytes(st, 1), pk, t->npk) != 0) {
-		r = mule_errf(err, MULE_ESCHEMA, "conflict #%lld no longer "
-		    "matches table %s", (long long)id, t->name);
-		goto out;
-	}
-	strb_add(&sb, "UPDATE ");
-	strb_add_ident(&sb, t->name);
-	strb_add(&sb, " SET ");
-	strb_add_ident(&sb, col);
-	strb_add(&sb, " = ?1 WHERE ");
-	sql_pk_where(&sb, t, 2);
-	if ((r = rp_prepare(rp, strb_str(&sb), &up, err)) != 0)
-		goto out;
-	if (value != NULL)
-		sqlite3_bind_text(up, 1, value, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_value(up, 1, sqlite3_column_value(st, vcol));
-	for (i = 0; i < t->npk; i++)
-		mval_bind(up, (int)i + 2, &pk[i]);
-	if ((rc = sqlite3_step(up)) != SQLITE_DONE) {
-		r = rp_dberr(rp, rc, err, t->name);
-		goto out;
-	}
-	if (sqlite3_changes(rp->db) == 0) {
-		r = mule_errf(err, MULE_ENOTFOUND, "the row of conflict #%lld "
-		    "is gone", (long long)id);
-		goto out;
-	}
-mark:
-	sqlite3_finalize(up);
-	up = NULL;
-	if ((r = rp_prepare(rp, "UPDATE _mule_conflicts SET resolved = 1 "
-	    "WHERE id = ?", &up, err)) != 0)
-		goto out;
-	sqlite3_bind_int64(up, 1, id);
-	if ((rc = sqlite3_step(up)) != SQLITE_DONE) {
-		r = rp_dberr(rp, rc, err, "update conflicts");
-		goto out;
-	}
-	r = 0;
+	if (s != SQLITE_DONE)
+		r = rp_dberr(rp, s, err, "read bundle log");
 out:
+	vector_release(&top);
 	sqlite3_finalize(st);
-	sqlite3_finalize(up);
-	strb_release(&sb);
-	replica_table_free(t);
 	return r;
 }

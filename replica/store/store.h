@@ -211,6 +211,15 @@ int replica_recv_seqs(struct replica *rp, struct vector *out, char *err);
 int replica_check_lost(struct replica *rp, const char *peer, uint64_t seq,
     const struct vector *recv, const struct vector *ack, int *lost,
     char *err);
+/*
+ * The bundles sent to `peer` (alone or with other recipients) whose
+ * vector `ack` — what the peer acknowledged — does not cover: *n of them,
+ * the oldest in *first (seq, file, at; zeroed when *n is 0).  A bundle
+ * that arrived is covered once the peer answers.  0 or a MULE_E* code.
+ */
+int replica_log_unacked(struct replica *rp, const char *peer,
+    const struct vector *ack, struct replica_logent *first, uint64_t *n,
+    char *err);
 int replica_log_list(struct replica *rp, struct replica_logent **out,
     size_t *n, char *err);
 
@@ -224,6 +233,11 @@ struct replica_conflict {
 	char winner[8];		/* "local" or "remote" */
 	uint8_t bundle[16];
 	int kind;		/* enum merge_conflict_kind (replica/merge/merge.h) */
+	int resolved;		/* 1 once resolved */
+	char *resolution;	/* "local", "remote", "value"; NULL (unresolved,
+				 * or resolved before the history was kept) */
+	char *resolved_value;	/* the value (or row) it got, as SQL; or NULL */
+	char resolved_at[32];	/* "2026-12-03T10:00:00Z"; "" when unknown */
 };
 /*
  * The name of a conflict kind ("cell overwritten", "edit lost to a
@@ -231,19 +245,56 @@ struct replica_conflict {
  * "unknown" otherwise): a static string.
  */
 const char *replica_conflict_kind_name(int kind);
-int replica_conflicts(struct replica *rp, struct replica_conflict **out,
-    size_t *n, char *err);
+/*
+ * The unresolved conflicts, oldest first; with `all`, the resolved ones
+ * too (their history).  *out is a heap array of *n (NULL when empty): free
+ * it with replica_conflicts_free.  0 or a MULE_E* code.
+ */
+int replica_conflicts(struct replica *rp, int all,
+    struct replica_conflict **out, size_t *n, char *err);
 void replica_conflicts_free(struct replica_conflict *v, size_t n);
 int replica_conflict_count(struct replica *rp, uint64_t *n, char *err);
 /*
- * Resolves conflict `id` by writing the kept value into the row: `keep`
- * "local" or "remote" (the value stored with the conflict), or `value`
- * (text; the column's affinity converts it).  Inside a transaction; the
- * caller's next scan records it as a new local change, which then
- * propagates.  A whole-row conflict can only keep its winner.
+ * 0 when `s` is exactly one SQL literal: NULL, an integer, a real,
+ * 'text' (with '' for a quote) or x'hex'; MULE_EINVAL otherwise, with a
+ * message saying how to write one.
+ */
+int replica_literal_check(const char *s, char *err);
+
+/*
+ * What conflict id's cell (or its whole row, column "*") holds now, as
+ * SQL text in *now (heap; "(deleted)" when the row is not there).
+ * MULE_ENOTFOUND, or MULE_ESCHEMA when the table is no longer tracked or
+ * no longer has that column.
+ */
+int replica_conflict_current(struct replica *rp, int64_t id, char **now,
+    char *err);
+
+/* What a resolution did (heap strings; replica_resolution_release). */
+struct replica_resolution {
+	char *table, *pk, *col;	/* col "*": the whole row */
+	char *was, *now;	/* the value (or row) before and after, as SQL;
+				 * "(deleted)" when the row is not there */
+};
+void replica_resolution_release(struct replica_resolution *res);
+/*
+ * Resolves conflict `id`: `keep` "local" or "remote" writes that side's
+ * recorded value into the row, or `value` (one SQL literal, see
+ * replica_literal_check; the column's affinity applies) is written; one
+ * of keep and value is NULL.  A whole-row conflict (column "*") takes
+ * --keep only: keeping the side that won changes nothing; keeping the
+ * local side of an edit lost to a deletion re-creates the row as it was
+ * recorded.  Marks the conflict resolved and records how, when, and the
+ * value it now has (history for replica_conflicts with `all`).  Inside a
+ * transaction; the caller's next scan records the write as a new local
+ * change, which then propagates.  Fills *res (zero it before; release it
+ * in every case).  MULE_ENOTFOUND (no such conflict, or the row is gone),
+ * MULE_EINVAL (resolved already, a side that cannot be kept, a bad
+ * literal), MULE_EEXIST (a deleted row that exists again), MULE_ESCHEMA.
  */
 int replica_conflict_resolve(struct replica *rp, int64_t id,
-    const char *keep, const char *value, char *err);
+    const char *keep, const char *value, struct replica_resolution *res,
+    char *err);
 
 /* ---- shapes shared by the passes over changes (track/, sets/) ---- */
 
