@@ -56,7 +56,7 @@ replica_recv_check(struct replica *rp, const char *peer,
 	    " WHERE dir = 'recv' AND length(top) = ?5 AND substr(top, 1, 16) ="
 	    " ?1 AND bundle <> ?2 AND (seq = ?3 OR (seq < ?3 AND"
 	    " substr(top, 17) > ?4) OR (seq > ?3 AND substr(top, 17) < ?4))"
-	    " ORDER BY seq = ?3 DESC, seq LIMIT 1", &st, err)) != 0)
+	    " ORDER BY seq = ?3 DESC, seq DESC LIMIT 1", &st, err)) != 0)
 		goto out;
 	put_be64(be, own);
 	sqlite3_bind_blob(st, 1, site, SITE_ID_LEN, SQLITE_STATIC);
