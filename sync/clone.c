@@ -112,14 +112,12 @@ clone_trust(struct replica *rp, const struct clone_peer *o,
 {
 	int r;
 
-	if ((r = replica_peer_add(rp, o->name, o->pub, err)) != 0 ||
-	    (r = replica_peer_set_site(rp, o->name, o->site, err)) != 0 ||
+	if ((r = replica_peer_add(rp, o->name, o->pub, err)) == 0 &&
+	    (r = replica_peer_set_site(rp, o->name, o->site, err)) == 0 &&
 	    (r = replica_set_peer_vector(rp, o->name, "acked", known,
-	    err)) != 0 ||
+	    err)) == 0 &&
 	    (r = replica_set_peer_vector(rp, o->name, "sent", known,
-	    err)) != 0)
-		return r;
-	if (schema > 0)
+	    err)) == 0 && schema > 0)
 		r = replica_schema_set_peer_version(rp, o->name, schema, err);
 	return r;
 }
