@@ -80,9 +80,15 @@ out:
 	return r;
 }
 
-/* Records SRC's unrecorded edits as its own before the copy. */
+/* Tries at a copy holding no edit SRC has not recorded (clone_copy). */
+#define CLONE_TRIES 8
+
+/*
+ * Records SRC's unrecorded edits as its own before the copy; *since:
+ * SRC's data version just after.
+ */
 static int
-clone_record(struct replica *rp, char *err)
+clone_record(struct replica *rp, int64_t *since, char *err)
 {
 	struct replica_scan_stats scan;
 	struct replica_schema_sync ss;
@@ -96,8 +102,30 @@ clone_record(struct replica *rp, char *err)
 	    (r = replica_scan(rp, 0, &scan, NULL, NULL, err)) != 0 ||
 	    (r = replica_commit(rp, err)) != 0)
 		replica_rollback(rp);
+	else
+		r = replica_data_version(rp, since, err);
 	replica_scan_stats_release(&scan);
 	replica_schema_sync_release(&ss);
+	return r;
+}
+
+/*
+ * Copies SRC into `tmp` just after recording its edits.  Should another
+ * program commit in between, the copy would hold edits SRC has not
+ * recorded, which DST would record as its own (an extra conflict entry
+ * where SRC edits them again): then it records and tries again, and the
+ * last try copies whatever happened.
+ */
+static int
+clone_copy(struct replica *rp, const char *tmp, char *err)
+{
+	int64_t since;
+	int i, r = 0, raced = 1;
+
+	for (i = 0; i < CLONE_TRIES && raced && r == 0; i++)
+		if ((r = clone_record(rp, &since, err)) == 0)
+			r = replica_copy(rp, i + 1 < CLONE_TRIES ? since : -1,
+			    tmp, &raced, err);
 	return r;
 }
 
@@ -214,14 +242,13 @@ sync_clone(const char *src, const char *dst, const char *name,
 
 	vector_init(&known);
 	if ((r = clone_refuse(src, dst, name, keyfile, &rp, &res->src,
-	    err)) != 0 ||
-	    (r = clone_record(rp, err)) != 0)
+	    err)) != 0)
 		goto out;
 	if ((tmp = clone_tmpname(dst)) == NULL) {
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((r = replica_copy(rp, tmp, err)) != 0)
+	if ((r = clone_copy(rp, tmp, err)) != 0)
 		goto out;
 	made = 1;
 	if ((r = clone_identity(keyfile, res, err)) != 0)

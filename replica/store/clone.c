@@ -67,12 +67,58 @@ copy_steps(struct replica *rp, sqlite3 *dst, sqlite3_backup *bk,
 }
 
 int
-replica_copy(struct replica *rp, const char *path, char *err)
+replica_data_version(struct replica *rp, int64_t *version, char *err)
+{
+	return rp_scalar(rp, "PRAGMA data_version", 0, 0, version, err);
+}
+
+/*
+ * A second connection to rp's file with a read transaction open: the
+ * snapshot the backup copies.  *raced: another program committed since
+ * rp read data_version `since` (< 0: not asked).
+ */
+static int
+copy_snapshot(struct replica *rp, int64_t since, sqlite3 **out, int *raced,
+    char *err)
+{
+	sqlite3 *db = NULL;
+	int64_t now;
+	int rc, r = MULE_EINTERNAL;
+
+	rc = sqlite3_open_v2(rp->path, &db, SQLITE_OPEN_READONLY |
+	    SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		r = rp_sqlerr(db, rc, err, rp->path);
+		goto out;
+	}
+	sqlite3_busy_timeout(db, REPLICA_BUSY_MS);
+	rc = sqlite3_exec(db, "BEGIN; SELECT count(*) FROM sqlite_schema",
+	    NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		r = rp_sqlerr(db, rc, err, rp->path);
+		goto out;
+	}
+	if (since >= 0 && (r = replica_data_version(rp, &now, err)) != 0)
+		goto out;
+	*raced = since >= 0 && now != since;
+	*out = db;
+	db = NULL;
+	r = 0;
+out:
+	sqlite3_close(db);
+	return r;
+}
+
+int
+replica_copy(struct replica *rp, int64_t since, const char *path,
+    int *raced, char *err)
 {
 	sqlite3_backup *bk = NULL;
-	sqlite3 *dst = NULL;
+	sqlite3 *src = NULL, *dst = NULL;
 	int rc, r = MULE_EINTERNAL, made = 0;
 
+	if ((r = copy_snapshot(rp, since, &src, raced, err)) != 0 || *raced)
+		goto out;
 	if ((r = copy_create(rp->path, path, err)) != 0)
 		goto out;
 	made = 1;
@@ -82,30 +128,26 @@ replica_copy(struct replica *rp, const char *path, char *err)
 		r = rp_sqlerr(dst, rc, err, path);
 		goto out;
 	}
-	if ((bk = sqlite3_backup_init(dst, "main", rp->db, "main")) == NULL) {
+	if ((bk = sqlite3_backup_init(dst, "main", src, "main")) == NULL) {
 		r = rp_sqlerr(dst, sqlite3_errcode(dst), err, path);
 		goto out;
 	}
 	r = copy_steps(rp, dst, bk, path, err);
 	rc = sqlite3_backup_finish(bk);
 	bk = NULL;
-	if (r != 0)
-		goto out;
-	if (rc != SQLITE_OK) {
+	if (r == 0 && rc != SQLITE_OK)
 		r = rp_sqlerr(dst, rc, err, path);
-		goto out;
-	}
-	rc = sqlite3_close(dst);
-	dst = NULL;
-	if (rc != SQLITE_OK) {
+	if (r == 0 && (rc = sqlite3_close(dst)) != SQLITE_OK)
 		r = rp_sqlerr(NULL, rc, err, path);
-		goto out;
-	}
-	r = 0;
+	if (r == 0)
+		dst = NULL;
 out:
 	if (bk != NULL)
 		sqlite3_backup_finish(bk);
 	sqlite3_close(dst);
+	if (src != NULL)
+		sqlite3_exec(src, "COMMIT", NULL, NULL, NULL);
+	sqlite3_close(src);
 	if (r != 0 && made)
 		unlink(path);
 	return r;

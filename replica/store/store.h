@@ -232,14 +232,24 @@ int replica_recv_check(struct replica *rp, const char *peer,
 /* ---- making a new site from a replica (replica/store/clone.c) ---- */
 
 /*
- * Copies the replica `rp` into `path`, a new file (MULE_EEXIST when it
- * exists; it gets rp's file mode), with SQLite's online backup API: one
- * consistent snapshot, taken while other programs may be using the
- * replica (a locked one is waited for, REPLICA_BUSY_MS at most).  On
- * failure `path` is removed.  The copy is the same site still: make it
- * another with replica_clone_reset before it is used.
+ * PRAGMA data_version of rp's connection: it changes when another
+ * connection (another program) commits to the database.
  */
-int replica_copy(struct replica *rp, const char *path, char *err);
+int replica_data_version(struct replica *rp, int64_t *version, char *err);
+/*
+ * Copies the replica `rp` into `path`, a new file (MULE_EEXIST when it
+ * exists; it gets rp's file mode), with SQLite's online backup API from a
+ * second, read-only connection: one consistent snapshot, taken while other
+ * programs may be using the replica (a lock is waited for,
+ * REPLICA_BUSY_MS at most).  With `since` >= 0 (rp's data version after
+ * its last commit), *raced = 1 and nothing is copied when another program
+ * committed between that commit and the snapshot (the copy would hold
+ * edits rp has not recorded); with `since` < 0 the copy is made whatever
+ * happened (*raced = 0).  On failure `path` is removed.  The copy is the
+ * same site still: make it another with replica_clone_reset before use.
+ */
+int replica_copy(struct replica *rp, int64_t since, const char *path,
+    int *raced, char *err);
 /*
  * Inside a transaction of `rp`, a fresh copy (replica_copy): makes it
  * the site `site_id` named `name` with the public identity `pub`, and
