@@ -100,6 +100,19 @@ test_expect_success 'the clone: same data, a new identity, only hq as its peer, 
 	check_val hq.db "SELECT count(*) FROM _mule_bundles WHERE dir = '\''sent'\''" 1
 '
 
+test_expect_success 'clone --key FILE puts the new key there; the clone uses it' '
+	hq_in k1 &&
+	mule clone hq.db lap.db --name lap --key lap.key >out &&
+	test_grep out "secret key: lap.key" &&
+	test ! -e lap.db.mule-key &&
+	test "$(stat -c %a lap.key)" = 600 &&
+	mule -d lap.db --key lap.key id --json | json_true "v[\"name\"] == \"lap\"" &&
+	sqlite3 lap.db "UPDATE t SET v = '\''on lap'\'' WHERE id = 1" &&
+	mkdir o && mule -d lap.db --key lap.key pack --to hq -o o/ >out &&
+	test_grep out "packed 1 change" &&
+	mule -d hq.db unpack o/ >out && test_grep out " 1 updated"
+'
+
 test_expect_success 'the first bundle either way carries only what changed since the clone' '
 	hq_in x1 &&
 	mule clone hq.db lap.db --name lap >/dev/null &&
