@@ -11,6 +11,20 @@ const struct cli_cmd cli_commands[] = {
 	  "--key FILE before the command), mode 0600.  Existing data is the\n"
 	  "baseline.  NAME defaults to the file name without extension.\n\n"
 	  "  --name NAME   site name: letters, digits, '.', '_', '-' (max 64)\n" },
+	{ "clone", cmd_clone, "clone SRC DST --name NAME [--key FILE]",
+	  "Makes a new site from the replica SRC: DST, a consistent copy made\n"
+	  "with SQLite's online backup (SRC may be in use meanwhile), with a\n"
+	  "new site id and key pair (the secret key in DST.mule-key, or --key\n"
+	  "FILE, mode 0600).  SRC's bundle log, conflicts, peers and mail.*\n"
+	  "settings stay with SRC.  The two sites trust each other (DST names\n"
+	  "SRC by SRC's site name, SRC names DST NAME) and each knows the\n"
+	  "other holds everything SRC held at the copy, so the first bundle\n"
+	  "either way carries only what changed since.  The way to set up a\n"
+	  "second site with the same data: a copied file with its key would\n"
+	  "be one site twice, which peers refuse.\n\n"
+	  "  --name NAME   the new site's name (not SRC's, nor one of SRC's\n"
+	  "                peers'): letters, digits, '.', '_', '-' (max 64)\n"
+	  "  --key FILE    where DST's secret key goes (default DST.mule-key)\n" },
 	{ "id", cmd_id, "id [--json]",
 	  "Prints this site's name, id, public key string and fingerprint.\n"
 	  "Give the key string to your peers ('mule peer add' there); read\n"

@@ -26,6 +26,35 @@
 int sync_init(const char *db, const char *name, const char *keyfile,
     struct ident_pub *pub, char *err);
 
+/* What mule clone made. */
+struct sync_clone_result {
+	struct replica_site src;	/* the site copied */
+	uint8_t site[SITE_ID_LEN];	/* the new site's id */
+	struct ident_pub pub;		/* the new site's public key */
+	uint32_t schema;		/* the schema version both hold */
+};
+
+/*
+ * Makes the new replica `dst`, site `name`, from the replica `src`
+ * (sync/clone.c): records src's unrecorded edits, copies it with SQLite's
+ * online backup API (a consistent copy, while other programs may use
+ * src), gives the copy a new site id and key pair (the key file
+ * `keyfile`, mode 0600) and forgets there what belonged to src's site
+ * (replica_clone_reset: bundle log, conflicts, peers, mail settings).
+ * Then each site trusts the other (dst names src by src's site name, src
+ * names dst `name`), bound to its site id, and knows that it holds
+ * everything the copy held: its acknowledged and sent vectors are the
+ * copy's own vector, its schema version the copy's; so the first bundle
+ * either way carries only what changed since.  Refuses, changing
+ * nothing: an invalid `name` (MULE_EINVAL), `dst` or `keyfile` existing
+ * (MULE_EEXIST), src not a replica (MULE_ENOTREPLICA, MULE_ENOTFOUND),
+ * `name` being src's site name (MULE_EINVAL) or the name of one of its
+ * peers (MULE_EEXIST).  When a later step fails, dst and the key file are
+ * removed and src trusts nothing new.  *res is filled on success.
+ */
+int sync_clone(const char *src, const char *dst, const char *name,
+    const char *keyfile, struct sync_clone_result *res, char *err);
+
 /* What tracking did with one table. */
 enum sync_tracked {
 	SYNC_TRACKED_NEW,	/* now tracked */

@@ -40,7 +40,10 @@ sink_manifest(void *arg, const struct manifest *m)
 	struct unpacker *u = arg;
 	int r;
 
-	if ((r = sync_manifest_check(u->info, m, u->err)) != 0)
+	if ((r = sync_manifest_check(u->info, m, u->err)) != 0 ||
+	    (r = replica_recv_check(u->rp, u->peer, u->info->sender_site,
+	    m->bundle_id, m->seq, vector_get(&m->top, u->info->sender_site),
+	    u->err)) != 0)
 		return r;
 	if (vector_copy(&u->m.base, &m->base) != 0 ||
 	    vector_copy(&u->m.top, &m->top) != 0 ||
@@ -255,12 +258,19 @@ unpack_record(struct unpacker *u, struct sync_unpack_result *res,
 {
 	const struct manifest *m = &u->m;
 	const char *label = u->o->label != NULL ? u->o->label : u->o->path;
+	const uint8_t *site = u->info->sender_site;
+	struct vector own;	/* logged for replica_recv_check */
 	int r;
 
+	vector_init(&own);
 	if ((r = replica_apply_finish(u->apply, &m->base, &m->top, &res->st,
 	    err)) != 0)
-		return r;
+		goto out;
 	res->steps_run = u->steps_run;
+	if (vector_set(&own, site, vector_get(&m->top, site)) != 0) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
 	if ((r = unpack_summary(res, err)) != 0 ||
 	    (r = replica_peer_set_site(u->rp, u->peer, u->info->sender_site,
 	    err)) != 0 ||
@@ -268,12 +278,14 @@ unpack_record(struct unpacker *u, struct sync_unpack_result *res,
 	    (r = replica_schema_set_peer_version(u->rp, u->peer,
 	    m->schema_to, err)) != 0) ||
 	    (r = replica_log_add(u->rp, u->info->bundle_id, "recv", u->peer,
-	    (int64_t)m->seq, label, res->summary, NULL, err)) != 0)
-		return r;
-	if ((r = replica_check_lost(u->rp, u->peer, m->seq, &m->recv, &m->ack,
+	    (int64_t)m->seq, label, res->summary, &own, err)) != 0 ||
+	    (r = replica_check_lost(u->rp, u->peer, m->seq, &m->recv, &m->ack,
 	    &res->lost, err)) != 0)
-		return r;
-	return res->lost ? replica_sets_lost(u->rp, u->peer, err) : 0;
+		goto out;
+	r = res->lost ? replica_sets_lost(u->rp, u->peer, err) : 0;
+out:
+	vector_release(&own);
+	return r;
 }
 
 /*

@@ -372,11 +372,18 @@ replica_open(const char *path, int readonly, struct replica **out,
 	memcpy(rp->site_id, sqlite3_column_blob(st, 0), SITE_ID_LEN);
 	sqlite3_finalize(st);
 	st = NULL;
+	/* Read-only, our index is looked up (1 unless made by mule clone). */
 	if (!readonly) {
 		if ((r = rp_origin_idx(rp, rp->site_id, &rp->me, err)) != 0)
 			goto out;
+	} else if ((r = rp_prepare(rp, "SELECT idx FROM _mule_origins WHERE "
+	    "site = ?", &st, err)) == 0) {
+		sqlite3_bind_blob(st, 1, rp->site_id, SITE_ID_LEN,
+		    SQLITE_STATIC);
+		rp->me = sqlite3_step(st) == SQLITE_ROW ?
+		    sqlite3_column_int64(st, 0) : 1;
 	} else {
-		rp->me = 1;
+		goto out;
 	}
 	*out = rp;
 	rp = NULL;

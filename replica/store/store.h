@@ -222,6 +222,56 @@ int replica_log_unacked(struct replica *rp, const char *peer,
     char *err);
 int replica_log_list(struct replica *rp, struct replica_logent **out,
     size_t *n, char *err);
+/*
+ * One site, one history (replica/store/recv.c).  Before bundle `bundle`,
+ * number `seq`, from `peer` (site id `site`, its own counter `own` =
+ * its manifest's top[site]) is applied: refuses it (MULE_EVERIFY, with a
+ * message that names the likely cause and 'mule clone') when a different
+ * bundle from that site with the same number was applied here, or one
+ * whose number and own counter are in the opposite order (a lower number
+ * with a higher counter, or the reverse): two copies of one site are in
+ * use.  It compares with the "recv" entries whose `top` is the one-entry
+ * vector {site: own} (sync/unpack.c logs each bundle so); entries without
+ * one (logged by older versions) are not compared.  0 otherwise.
+ */
+int replica_recv_check(struct replica *rp, const char *peer,
+    const uint8_t site[SITE_ID_LEN], const uint8_t bundle[16], uint64_t seq,
+    uint64_t own, char *err);
+
+/* ---- making a new site from a replica (replica/store/clone.c) ---- */
+
+/*
+ * PRAGMA data_version of rp's connection: it changes when another
+ * connection (another program) commits to the database.
+ */
+int replica_data_version(struct replica *rp, int64_t *version, char *err);
+/*
+ * Copies the replica `rp` into `path`, a new file (MULE_EEXIST when it
+ * exists; it gets rp's file mode), with SQLite's online backup API from a
+ * second, read-only connection: one consistent snapshot, taken while other
+ * programs may be using the replica (a lock is waited for,
+ * REPLICA_BUSY_MS at most).  With `since` >= 0 (rp's data version after
+ * its last commit), *raced = 1 and nothing is copied when another program
+ * committed between that commit and the snapshot (the copy would hold
+ * edits rp has not recorded); with `since` < 0 the copy is made whatever
+ * happened (*raced = 0).  On failure `path` is removed.  The copy is the
+ * same site still: make it another with replica_clone_reset before use.
+ */
+int replica_copy(struct replica *rp, int64_t since, const char *path,
+    int *raced, char *err);
+/*
+ * Inside a transaction of `rp`, a fresh copy (replica_copy): makes it
+ * the site `site_id` named `name` with the public identity `pub`, and
+ * forgets what belonged to the site it was copied from — the bundle log,
+ * the conflict log, every peer with its vectors, settings, sync sets,
+ * maps and schema steps held for review, and the mail.* settings.  Data,
+ * state, schema catalogue, our own vector ("known"), the journal and the
+ * other settings stay.  The next scan runs in full.  On failure roll back
+ * and close `rp`.
+ */
+int replica_clone_reset(struct replica *rp, const char *name,
+    const uint8_t site_id[SITE_ID_LEN], const struct ident_pub *pub,
+    char *err);
 
 /* ---- conflicts ---- */
 

@@ -579,8 +579,10 @@ peers_row(struct bundle_writer *w, const void *arg)
  * What a thief holding alice's key file writes through the project's own
  * bundle writer, addressed to bob: bundle number `seq`, claiming site id
  * `claim` (the site id sits in the key file, outside what the key proves;
- * NULL: alice's own), with the rows `rows` writes (NULL: none).  Returns
- * the file's path.
+ * NULL: alice's own), with the rows `rows` writes (NULL: none), and
+ * alice's own vector as its top (as her pack would: a bundle whose
+ * counters run behind her earlier ones is refused as a copied site,
+ * replica_recv_check).  Returns the file's path.
  */
 static char *
 craft_with(const uint8_t *claim, uint64_t seq,
@@ -606,6 +608,7 @@ craft_with(const uint8_t *claim, uint64_t seq,
 	assert_non_null(m.to = calloc(1, SITE_ID_LEN));
 	memcpy(m.to[0], to.id, SITE_ID_LEN);
 	m.seq = seq;
+	assert_int_equal(replica_known(alice.rp, &m.top, err), 0);
 	memcpy(own, alice.sec->site_id, SITE_ID_LEN);
 	if (claim != NULL)
 		memcpy(alice.sec->site_id, claim, SITE_ID_LEN);
