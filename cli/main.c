@@ -73,7 +73,8 @@ unknown_command(const char *name)
 
 /*
  * -d DB and --key FILE belong before the command; no command has options
- * of those names, so after it they are a mistake worth naming.
+ * of those names (but clone's --key, the new site's key file), so after
+ * it they are a mistake worth naming.
  */
 static int
 misplaced_global(int argc, char **argv)
@@ -83,7 +84,8 @@ misplaced_global(int argc, char **argv)
 	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
 		if (strcmp(argv[i], "-d") == 0 || strncmp(argv[i], "-d", 2) ==
 		    0 || strncmp(argv[i], "--db", 4) == 0 ||
-		    strncmp(argv[i], "--key", 5) == 0) {
+		    (strncmp(argv[i], "--key", 5) == 0 &&
+		    strcmp(argv[0], "clone") != 0)) {
 			cli_error("'%s' is an option of mule itself: global "
 			    "options go before the command (mule -d DB %s "
 			    "...)", argv[i], argv[0]);
