@@ -60,6 +60,15 @@ void share_print(const char *peer, const struct replica_share *v, size_t n,
  */
 void status_print(const struct sync_status *s,
     const struct xport_spool_group *spool, size_t nspool, int json);
+/*
+ * Prints one conflict (cli/print_conflicts.c): as a JSON object (a comma
+ * before it unless first) or as text; ln and rn name the sites of the
+ * local and remote stamps, now (NULL: unknown) what the cell holds now.
+ */
+void conflict_json(const struct replica_conflict *k, int first,
+    const char *ln, const char *rn, const char *now);
+void conflict_text(const struct replica_conflict *k, const char *ln,
+    const char *rn, const char *now);
 /* Prints what inspect found in a bundle (cli/print_inspect.c). */
 struct sync_inspection;
 void inspect_print(const struct sync_inspection *x, int json);

@@ -100,7 +100,5 @@ int rp_peer_rows(struct replica *rp, const char *tbl, const char *sql,
     const char *what, char *err);
 /* Creates the set and map tables when missing (inside a transaction). */
 int rp_sets_ensure(struct replica *rp, char *err);
-/* 1 when table `name` exists in the database. */
-int rp_has_table(struct replica *rp, const char *name);
 
 #endif

@@ -48,13 +48,6 @@ static const char *const sets_schema[] = {
 	    "PRIMARY KEY(peer, rtable, rcol))",
 };
 
-int
-rp_has_table(struct replica *rp, const char *name)
-{
-	return rp_exists(rp, "SELECT 1 FROM sqlite_master WHERE type = "
-	    "'table' AND name = ?", name);
-}
-
 /* Creates the set and map tables when missing (inside a transaction). */
 int
 rp_sets_ensure(struct replica *rp, char *err)

@@ -550,6 +550,13 @@ out:
 }
 
 int
+rp_has_table(struct replica *rp, const char *name)
+{
+	return rp_exists(rp, "SELECT 1 FROM sqlite_master WHERE type = "
+	    "'table' AND name = ?", name);
+}
+
+int
 rp_exists(struct replica *rp, const char *sql, const char *a)
 {
 	sqlite3_stmt *st = NULL;

@@ -66,6 +66,8 @@ int rp_text(struct replica *rp, const char *sql, const char *a, const char *b,
     char **value, const char *what, char *err);
 /* 1 when a query with text ?1 bound to `a` yields a row; 0 otherwise. */
 int rp_exists(struct replica *rp, const char *sql, const char *a);
+/* 1 when table `name` exists in the database. */
+int rp_has_table(struct replica *rp, const char *name);
 /*
  * Reads every row of the prepared query `st` into a heap array of
  * elements of `size` bytes.  Each element is zeroed, then `fill` sets it
