@@ -335,4 +335,11 @@ test_expect_success 'verify of its own bundle says so; a missing key file says w
 	mule -d own.db --key own.key pack --to other -o y.mule >/dev/null
 '
 
+test_expect_success 'a peer name in the wrong letter case: did you mean, nothing spent' '
+	sqlite3 own.db .dump >before &&
+	test_expect_code 1 mule -d own.db --key own.key pack --to OTHER -o z.mule 2>err &&
+	test_grep err "no peer .OTHER.; did you mean .other.?" &&
+	sqlite3 own.db .dump >after && test_cmp before after && ! test -e z.mule
+'
+
 test_done

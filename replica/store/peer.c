@@ -49,6 +49,24 @@ peer_fetch(struct replica *rp, sqlite3_stmt *st, const char *what,
 	return 0;
 }
 
+/*
+ * A peer name not found: when one differs from it only in letter case
+ * ("--to HQ" for hq), err says "did you mean" instead.
+ */
+static void
+peer_suggest(struct replica *rp, const char *name, char *err)
+{
+	char *match = NULL;
+
+	if (rp_text(rp, "SELECT name FROM _mule_peers WHERE name = ?1 COLLATE "
+	    "NOCASE LIMIT 1", name, NULL, &match, "read peers", NULL) == 0 &&
+	    match != NULL)
+		mule_errf(err, MULE_ENOTFOUND, "no peer '%s'; did you mean "
+		    "'%s'? (peer names tell letter case apart; see: mule peer "
+		    "list)", name, match);
+	free(match);
+}
+
 int
 replica_peer_get(struct replica *rp, const char *name,
     struct replica_peer *out, char *err)
@@ -63,6 +81,8 @@ replica_peer_get(struct replica *rp, const char *name,
 	snprintf(what, sizeof(what), "'%.*s'", REPLICA_NAME_MAX, name);
 	r = peer_fetch(rp, st, what, out, err);
 	sqlite3_finalize(st);
+	if (r == MULE_ENOTFOUND)
+		peer_suggest(rp, name, err);
 	return r;
 }
 
