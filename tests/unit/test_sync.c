@@ -107,6 +107,23 @@ teardown(void **state)
 	return 0;
 }
 
+/*
+ * Options of an encrypted pack by `me` for the one peer names[0], into
+ * `out` (a file or a directory); *res zeroed.
+ */
+static void
+pack_opts(struct sync_pack_opts *o, struct sync_pack_result *res,
+    const struct ident_secret *me, const char *const *names, const char *out)
+{
+	memset(o, 0, sizeof(*o));
+	memset(res, 0, sizeof(*res));
+	o->peers = names;
+	o->npeers = 1;
+	o->me = me;
+	o->out = out;
+	o->encrypt = 1;
+}
+
 /* Packs a bundle from `s` to `peer` into tmpdir/FILE. */
 static void
 pack(struct site *s, const char *peer, const char *file,
@@ -116,13 +133,7 @@ pack(struct site *s, const char *peer, const char *file,
 	const char *names[1] = { peer };
 	struct sync_pack_opts o;
 
-	memset(&o, 0, sizeof(o));
-	memset(res, 0, sizeof(*res));
-	o.peers = names;
-	o.npeers = 1;
-	o.me = s->sec;
-	o.out = join_path(tmpdir, file);
-	o.encrypt = 1;
+	pack_opts(&o, res, s->sec, names, join_path(tmpdir, file));
 	if (sync_pack(s->rp, &o, res, err) != 0)
 		fail_msg("pack at %s: %s", s->name, err);
 }
@@ -283,13 +294,7 @@ test_wrong_key(void **state)
 	char err[MULE_ERRLEN] = "";
 
 	(void)state;
-	memset(&o, 0, sizeof(o));
-	memset(&res, 0, sizeof(res));
-	o.peers = names;
-	o.npeers = 1;
-	o.me = carol.sec;
-	o.out = join_path(tmpdir, "wrong.mule");
-	o.encrypt = 1;
+	pack_opts(&o, &res, carol.sec, names, join_path(tmpdir, "wrong.mule"));
 	assert_int_equal(sync_pack(alice.rp, &o, &res, err), MULE_EINVAL);
 	assert_non_null(strstr(err, "does not belong"));
 	sync_pack_result_release(&res);
@@ -347,16 +352,10 @@ test_deliver_fails(void **state)
 
 	(void)state;
 	sql_exec(alice.db, "INSERT INTO t VALUES (30, 'thirty')");
-	memset(&o, 0, sizeof(o));
-	memset(&res, 0, sizeof(res));
-	o.peers = names;
-	o.npeers = 1;
-	o.me = alice.sec;
-	o.out = tmpdir;
+	pack_opts(&o, &res, alice.sec, names, tmpdir);
 	o.tmp = join_path(tmpdir, "whole.tmp");
 	o.deliver = deliver_fails;
 	o.darg = &called;
-	o.encrypt = 1;
 	assert_int_equal(sync_pack(alice.rp, &o, &res, err), MULE_EIO);
 	assert_int_equal(called, 1);
 	assert_string_equal(err, "the medium is full");
@@ -451,15 +450,9 @@ test_crash_spends_number(void **state)
 		/* a pack of its own, in a process that then dies */
 		if (replica_open(alice.db, 0, &rp, err) != 0)
 			_exit(2);
-		memset(&o, 0, sizeof(o));
-		memset(&res, 0, sizeof(res));
-		o.peers = names;
-		o.npeers = 1;
-		o.me = alice.sec;
-		o.out = tmpdir;
+		pack_opts(&o, &res, alice.sec, names, tmpdir);
 		o.tmp = join_path(tmpdir, "crash.tmp");
 		o.deliver = deliver_then_crash;
-		o.encrypt = 1;
 		(void)sync_pack(rp, &o, &res, err);
 		_exit(5);
 	}
@@ -475,13 +468,7 @@ test_crash_spends_number(void **state)
 	    "WHERE dir = 'spent')"), 0);
 	assert_int_equal(sql_int(alice.db, "SELECT max(seq) FROM _mule_bundles "
 	    "WHERE dir = 'spent'"), n);
-	memset(&o, 0, sizeof(o));
-	memset(&res, 0, sizeof(res));
-	o.peers = names;
-	o.npeers = 1;
-	o.me = alice.sec;
-	o.out = tmpdir;
-	o.encrypt = 1;
+	pack_opts(&o, &res, alice.sec, names, tmpdir);
 	if (sync_pack(alice.rp, &o, &res, err) != 0)
 		fail_msg("the pack after the crash: %s", err);
 	assert_int_equal(res.seq, n + 1);
@@ -517,15 +504,9 @@ test_failed_pack_keeps_numbers(void **state)
 	    "dir IN ('sent', 'spent')");
 	spent = sql_int(alice.db, "SELECT count(*) FROM _mule_bundles WHERE "
 	    "dir = 'spent'");
-	memset(&o, 0, sizeof(o));
-	memset(&res, 0, sizeof(res));
-	o.peers = names;
-	o.npeers = 1;
-	o.me = alice.sec;
+	pack_opts(&o, &res, alice.sec, names, join_path(tmpdir, "link.mule"));
 	/* the writer refuses to write through a symbolic link */
-	o.out = join_path(tmpdir, "link.mule");
 	assert_int_equal(symlink("elsewhere", o.out), 0);
-	o.encrypt = 1;
 	assert_int_equal(sync_pack(alice.rp, &o, &res, err), MULE_ESYMLINK);
 	sync_pack_result_release(&res);
 	assert_int_equal(sql_int(alice.db, "SELECT count(*) FROM _mule_bundles "
