@@ -277,6 +277,113 @@ gen_ctx(struct gen *g, uint32_t n, uint64_t i, int k)
 	}
 }
 
+/*
+ * The cells of row i of table people (every type, the large values,
+ * contexts and each kind of base) into g->cells; x is the row's mix.
+ * Returns how many.
+ */
+static uint32_t
+gen_people(struct gen *g, uint64_t i, uint64_t x)
+{
+	struct rowchange *rc = &g->rc;
+	uint64_t nanbits = 0x7ff8dead0000beefULL;
+	uint32_t n = 0;
+	double nanv;
+
+	memcpy(&nanv, &nanbits, sizeof(nanv));
+	set_int(&g->pk[0], i < NELEM(special_ints) ?
+	    special_ints[i] : (int64_t)(i * 7919) - 100000);
+	if (rc->cl % 2 == 0 && i % 8 == 3) {
+		/* A deletion saying what it knew of two columns. */
+		g->cells[n].col = 1;
+		g->cells[n].has_base = 1;
+		g->cells[n].base = (uint32_t)(i * 2654435761u);
+		if (i % 16 == 11) {
+			/* ... of the incarnation it names. */
+			rc->has_gone = 1;
+			set_stamp(&rc->gone, i, 1);
+			g->cells[n].has_base = CELL_BASE_ROW;
+			g->cells[n].base = 0;
+		}
+		n++;
+		g->cells[n].col = 4;
+		gen_ctx(g, n, i, 2);
+		n++;
+	}
+	if (rc->cl % 2 == 0)
+		return n;
+	if (i % 2 == 0 || i < 10) {
+		snprintf(g->text[1], sizeof(g->text[1]),
+		    "name-%llu é", (unsigned long long)i);
+		set_bytes(&g->cells[n].v, MVAL_TEXT, g->text[1],
+		    i % 5 == 0 ? 0 : strlen(g->text[1]));
+		g->cells[n].col = 1;
+		set_stamp(&g->cells[n].st, i, (unsigned)i);
+		n++;
+	}
+	g->cells[n].col = 2;
+	if (i == 10 || i == 20)
+		set_bytes(&g->cells[n].v, MVAL_BLOB, big, BIG_LEN);
+	else if (i == 12)
+		set_bytes(&g->cells[n].v, MVAL_TEXT, big, BIG_LEN);
+	else if (i == 30)
+		set_bytes(&g->cells[n].v, MVAL_BLOB, big2, BIG_LEN);
+	else if (i == 40)
+		set_bytes(&g->cells[n].v, MVAL_BLOB, mid, 100 * 1024);
+	else if (i == 41)	/* exactly the inline limit */
+		set_bytes(&g->cells[n].v, MVAL_BLOB, mid,
+		    BUNDLE_MAX_INLINE);
+	else if (i == 42)	/* one byte above */
+		set_bytes(&g->cells[n].v, MVAL_BLOB, mid,
+		    BUNDLE_MAX_INLINE + 1);
+	else if (i % 7 == 0)
+		set_bytes(&g->cells[n].v, MVAL_BLOB, "", 0);
+	else {
+		fill(g->bytes[2], 100, x);
+		set_bytes(&g->cells[n].v, MVAL_BLOB, g->bytes[2],
+		    x % 100);
+	}
+	set_stamp(&g->cells[n].st, UINT64_MAX - i, (unsigned)i + 1);
+	n++;
+	if (i % 3 != 2) {
+		g->cells[n].col = 3;
+		if (i == 1)
+			set_real(&g->cells[n].v, -0.0);
+		else if (i == 2)
+			set_real(&g->cells[n].v, nanv);
+		else if (i == 3)
+			set_real(&g->cells[n].v, INFINITY);
+		else if (i == 4)
+			set_real(&g->cells[n].v, -INFINITY);
+		else if (i == 5)
+			set_real(&g->cells[n].v, 5e-324);
+		else
+			set_real(&g->cells[n].v, 1.5 * (double)i);
+		set_stamp(&g->cells[n].st, 0, 0);
+		if (i % 6 == 1)	/* a baseline: its own base */
+			g->cells[n].has_base = CELL_BASE_SELF;
+		n++;
+	}
+	g->cells[n].col = 4;
+	if (i % 3 == 0)
+		memset(&g->cells[n].v, 0, sizeof(g->cells[n].v));
+	else
+		set_int(&g->cells[n].v, i < NELEM(special_ints) ?
+		    special_ints[NELEM(special_ints) - 1 - i] :
+		    -(int64_t)i);
+	set_stamp(&g->cells[n].st, i, 4);
+	/* Now and then a cell with a causal context and a base. */
+	gen_ctx(g, n, i, i % 10 == 0 ? 2 : i % 5 == 0);
+	if (i % 4 == 1) {
+		g->cells[n].has_base = 1;
+		g->cells[n].base = (uint32_t)i * 40503u;
+	} else if (i % 8 == 6) {	/* its row's original baseline */
+		g->cells[n].has_base = CELL_BASE_ROW;
+	}
+	n++;
+	return n;
+}
+
 /* Makes row i of table t in g->rc. */
 static void
 gen_row(struct gen *g, size_t t, uint64_t i)
@@ -284,8 +391,6 @@ gen_row(struct gen *g, size_t t, uint64_t i)
 	struct rowchange *rc = &g->rc;
 	uint64_t x = mix(t * 1000003 + i);
 	uint32_t n = 0;
-	double nanv;
-	uint64_t nanbits = 0x7ff8dead0000beefULL;
 
 	memset(rc, 0, sizeof(*rc));
 	memset(g->cells, 0, sizeof(g->cells));
@@ -294,101 +399,11 @@ gen_row(struct gen *g, size_t t, uint64_t i)
 	rc->npk = g->t[t].npk;
 	rc->cl = (i % 4 == 3) ? 2 : (i % 4 == 1 ? 3 : 1);
 	set_stamp(&rc->cl_stamp, i * 3 + t, (unsigned)(x % 5));
-	memcpy(&nanv, &nanbits, sizeof(nanv));
 	if (rc->cl % 2 == 1)
 		fill(rc->hash, ROW_HASH_LEN, x);
 	switch (t) {
 	case 0:		/* people: every type */
-		set_int(&g->pk[0], i < NELEM(special_ints) ?
-		    special_ints[i] : (int64_t)(i * 7919) - 100000);
-		if (rc->cl % 2 == 0 && i % 8 == 3) {
-			/* A deletion saying what it knew of two columns. */
-			g->cells[n].col = 1;
-			g->cells[n].has_base = 1;
-			g->cells[n].base = (uint32_t)(i * 2654435761u);
-			if (i % 16 == 11) {
-				/* ... of the incarnation it names. */
-				rc->has_gone = 1;
-				set_stamp(&rc->gone, i, 1);
-				g->cells[n].has_base = CELL_BASE_ROW;
-				g->cells[n].base = 0;
-			}
-			n++;
-			g->cells[n].col = 4;
-			gen_ctx(g, n, i, 2);
-			n++;
-		}
-		if (rc->cl % 2 == 0)
-			break;
-		if (i % 2 == 0 || i < 10) {
-			snprintf(g->text[1], sizeof(g->text[1]),
-			    "name-%llu é", (unsigned long long)i);
-			set_bytes(&g->cells[n].v, MVAL_TEXT, g->text[1],
-			    i % 5 == 0 ? 0 : strlen(g->text[1]));
-			g->cells[n].col = 1;
-			set_stamp(&g->cells[n].st, i, (unsigned)i);
-			n++;
-		}
-		g->cells[n].col = 2;
-		if (i == 10 || i == 20)
-			set_bytes(&g->cells[n].v, MVAL_BLOB, big, BIG_LEN);
-		else if (i == 12)
-			set_bytes(&g->cells[n].v, MVAL_TEXT, big, BIG_LEN);
-		else if (i == 30)
-			set_bytes(&g->cells[n].v, MVAL_BLOB, big2, BIG_LEN);
-		else if (i == 40)
-			set_bytes(&g->cells[n].v, MVAL_BLOB, mid, 100 * 1024);
-		else if (i == 41)	/* exactly the inline limit */
-			set_bytes(&g->cells[n].v, MVAL_BLOB, mid,
-			    BUNDLE_MAX_INLINE);
-		else if (i == 42)	/* one byte above */
-			set_bytes(&g->cells[n].v, MVAL_BLOB, mid,
-			    BUNDLE_MAX_INLINE + 1);
-		else if (i % 7 == 0)
-			set_bytes(&g->cells[n].v, MVAL_BLOB, "", 0);
-		else {
-			fill(g->bytes[2], 100, x);
-			set_bytes(&g->cells[n].v, MVAL_BLOB, g->bytes[2],
-			    x % 100);
-		}
-		set_stamp(&g->cells[n].st, UINT64_MAX - i, (unsigned)i + 1);
-		n++;
-		if (i % 3 != 2) {
-			g->cells[n].col = 3;
-			if (i == 1)
-				set_real(&g->cells[n].v, -0.0);
-			else if (i == 2)
-				set_real(&g->cells[n].v, nanv);
-			else if (i == 3)
-				set_real(&g->cells[n].v, INFINITY);
-			else if (i == 4)
-				set_real(&g->cells[n].v, -INFINITY);
-			else if (i == 5)
-				set_real(&g->cells[n].v, 5e-324);
-			else
-				set_real(&g->cells[n].v, 1.5 * (double)i);
-			set_stamp(&g->cells[n].st, 0, 0);
-			if (i % 6 == 1)	/* a baseline: its own base */
-				g->cells[n].has_base = CELL_BASE_SELF;
-			n++;
-		}
-		g->cells[n].col = 4;
-		if (i % 3 == 0)
-			memset(&g->cells[n].v, 0, sizeof(g->cells[n].v));
-		else
-			set_int(&g->cells[n].v, i < NELEM(special_ints) ?
-			    special_ints[NELEM(special_ints) - 1 - i] :
-			    -(int64_t)i);
-		set_stamp(&g->cells[n].st, i, 4);
-		/* Now and then a cell with a causal context and a base. */
-		gen_ctx(g, n, i, i % 10 == 0 ? 2 : i % 5 == 0);
-		if (i % 4 == 1) {
-			g->cells[n].has_base = 1;
-			g->cells[n].base = (uint32_t)i * 40503u;
-		} else if (i % 8 == 6) {	/* its row's original baseline */
-			g->cells[n].has_base = CELL_BASE_ROW;
-		}
-		n++;
+		n = gen_people(g, i, x);
 		break;
 	case 1:		/* pairs: composite key (b, a) */
 		snprintf(g->text[0], sizeof(g->text[0]), "b %llu",
