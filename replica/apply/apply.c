@@ -906,7 +906,7 @@ key_cell_ok(const struct replica_apply *a, const struct rowchange *rc,
 
 	for (p = 0; p < a->t->npk && a->t->pkcols[p] != j; p++)
 		;
-	return p < rc->npk && merge_value_cmp(v, &rc->pk[p]) == 0;
+	return p < rc->npk && mval_equal(v, &rc->pk[p]);
 }
 
 /*
