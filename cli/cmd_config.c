@@ -31,6 +31,16 @@ config_check(const char *key, const char *value, char **norm, char *err)
 			    "is yes or no, not '%s'", value);
 		return 0;
 	}
+	if (strcmp(key, "reconcile.whole-below") == 0) {
+		*norm = NULL;
+		v = strtoull(value, &end, 10);
+		if (*value < '0' || *value > '9' || *end != '\0' ||
+		    v > (1ULL << 62))
+			return mule_errf(err, MULE_EINVAL, "reconcile.whole-below "
+			    "is a number of rows (0: every table goes by "
+			    "reconciliation), not '%s'", value);
+		return 0;
+	}
 	if (strncmp(key, "spool.", 6) == 0) {
 		*norm = NULL;
 		return xport_spool_config_check(key, value, err);

@@ -117,6 +117,15 @@ const struct cli_cmd cli_commands[] = {
 	  "  --raw         write the decrypted inner archive (zstd-compressed\n"
 	  "                pax tar) to stdout: mule inspect --raw B | tar -t --zstd\n"
 	  "  --json        one JSON object\n" },
+	{ "check", cmd_check, "check PEER",
+	  "Asks PEER for a full comparison of every tracked table.  Every\n"
+	  "bundle already carries a digest of each table, compared whenever\n"
+	  "the receiver knows exactly what the sender knew; this asks even\n"
+	  "when that never happens.  The next bundle to PEER carries the\n"
+	  "comparison; ranges of rows that differ are narrowed down over the\n"
+	  "following exchanges and the rows that differ travel whole, merged\n"
+	  "by the usual rule (conflicts logged as usual).  Only for a peer\n"
+	  "without sync sets or maps.\n" },
 	{ "log", cmd_log, "log [--json]",
 	  "Lists bundles sent and received, oldest first.\n\n"
 	  "  --json        a JSON array\n" },

@@ -14,6 +14,7 @@
 /* ---- commands: options, one library call, output; the exit status ---- */
 
 int cmd_init(struct cli *c, int argc, char **argv);
+int cmd_check(struct cli *c, int argc, char **argv);
 int cmd_clone(struct cli *c, int argc, char **argv);
 int cmd_id(struct cli *c, int argc, char **argv);
 int cmd_peer(struct cli *c, int argc, char **argv);

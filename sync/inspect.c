@@ -4,12 +4,14 @@
 #include <unistd.h>
 
 #include "sync/inspect.h"
+#include "sync/reconcile.h"
 
 /* The reader's callbacks' state. */
 struct inspector {
 	struct sync_inspection *x;
 	const struct bundle_info *info;	/* the verified outer header */
 	char err[MULE_ERRLEN];		/* the manifest check's message */
+	int recon;		/* in a digest (1) or summary (2) segment */
 };
 
 static int
@@ -57,9 +59,15 @@ static int
 ins_table(void *arg, const char *table, uint32_t ncols,
     const char *const *cols, uint32_t npk, const uint32_t *pkcols)
 {
-	struct sync_inspection *x = ((struct inspector *)arg)->x;
+	struct inspector *in = arg;
+	struct sync_inspection *x = in->x;
 	void *p;
 
+	/* Digests and summaries are not a table's rows (reconcile.h). */
+	in->recon = strcmp(table, RECON_DIGEST_TABLE) == 0 ? 1 :
+	    strcmp(table, RECON_SUMMARY_TABLE) == 0 ? 2 : 0;
+	if (in->recon != 0)
+		return 0;
 	if (x->nt > 0 && strcmp(x->t[x->nt - 1].name, table) == 0)
 		return 0;	/* the same table continued in a new segment */
 	if ((p = realloc(x->t, (x->nt + 1) * sizeof(*x->t))) == NULL)
@@ -75,9 +83,15 @@ ins_table(void *arg, const char *table, uint32_t ncols,
 static int
 ins_row(void *arg, const struct rowchange *rc)
 {
-	struct sync_inspection *x = ((struct inspector *)arg)->x;
-	struct sync_inspect_table *t = &x->t[x->nt - 1];
+	struct inspector *in = arg;
+	struct sync_inspection *x = in->x;
+	struct sync_inspect_table *t;
 
+	if (in->recon != 0) {
+		*(in->recon == 1 ? &x->digests : &x->summaries) += 1;
+		return 0;
+	}
+	t = &x->t[x->nt - 1];
 	t->rows++;
 	if (rc->cl % 2 == 0)
 		t->deletes++;

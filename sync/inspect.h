@@ -26,6 +26,8 @@ struct sync_inspection {
 	size_t nt;
 	uint64_t schema;	/* schema migration steps */
 	uint64_t values, value_bytes;	/* large values carried */
+	/* Content digests (tables) and key-range summaries it carries. */
+	uint64_t digests, summaries;
 };
 
 /*

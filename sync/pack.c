@@ -9,7 +9,7 @@
 
 #include "core/file.h"
 #include "core/strb.h"
-#include "sync/sync.h"
+#include "sync/reconcile.h"
 #include "transports/dir.h"
 
 /* Hands table segments and rows to the bundle writer. */
@@ -292,6 +292,27 @@ pack_manifest(struct replica *rp, const struct sync_pack_opts *o,
 	return 0;
 }
 
+/*
+ * reconcile.whole-below: tables with fewer rows send the rows they held
+ * when first tracked whole; bigger ones leave them to reconciliation.
+ */
+static uint64_t
+pack_whole_below(struct replica *rp)
+{
+	unsigned long long v = RECON_WHOLE_BELOW;
+	char *s = NULL, *end;
+
+	if (replica_config_get(rp, "reconcile.whole-below", &s, NULL) == 0 &&
+	    s != NULL) {
+		v = strtoull(s, &end, 10);
+		if (*end != '\0')
+			v = RECON_WHOLE_BELOW;
+	}
+	free(s);
+	/* Every table is at least 0 rows big: 0 rows holds every one. */
+	return v == 0 ? 1 : v;
+}
+
 /* Writes the bundle: schema steps, changes within the sets, rows leaving. */
 static int
 pack_write(struct replica *rp, const struct sync_pack_opts *o,
@@ -317,6 +338,10 @@ pack_write(struct replica *rp, const struct sync_pack_opts *o,
 	    (r = pack_schema(rp, res->peers, res->npeers, ps.w, m,
 	    &res->nsteps, err)) != 0)
 		goto out;
+	/* A peer sharing whole tables: big baselines go by reconciliation. */
+	if (res->npeers == 1 && replica_peer_plain(rp, res->peers[0].name) &&
+	    !sync_peer_separate(rp, res->peers[0].name))
+		replica_set_hold_baselines(set, pack_whole_below(rp));
 	ps.err = err;
 	ps.counting = 1;
 	pl = ps;
@@ -325,9 +350,14 @@ pack_write(struct replica *rp, const struct sync_pack_opts *o,
 	lsink.arg = &pl;
 	sink.table = lsink.table = sink_table;
 	sink.row = lsink.row = sink_row;
-	if ((r = replica_changes_set(rp, &m->base, &held, set, &sink,
+	/* Whole rows for reconciliation first: edits of them follow. */
+	if ((res->npeers == 1 && (r = recon_pack_rows(rp, res->peers[0].name,
+	    &lsink, res, err)) != 0) ||
+	    (r = replica_changes_set(rp, &m->base, &held, set, &sink,
 	    o->progress, o->parg, err)) != 0 ||
 	    (r = replica_set_finish(set, &lsink, &res->left, err)) != 0 ||
+	    (res->npeers == 1 && (r = recon_pack_notes(rp, res->peers[0].name,
+	    ps.w, res, err)) != 0) ||
 	    (r = bundle_writer_finish(ps.w, m, &res->size, err)) != 0)
 		goto out;
 	res->rows = ps.rows;
@@ -359,6 +389,14 @@ pack_summary(struct sync_pack_result *res, char *err)
 	if (res->nsteps > 0)
 		strb_addf(&sb, ", %zu migration%s", res->nsteps,
 		    res->nsteps == 1 ? "" : "s");
+	if (res->recon_rows > 0 || res->recon_ranges > 0) {
+		strb_add(&sb, ", reconciling: ");
+		strb_add_count(&sb, res->recon_rows);
+		strb_addf(&sb, " row%s and %llu key range%s",
+		    res->recon_rows == 1 ? "" : "s",
+		    (unsigned long long)res->recon_ranges,
+		    res->recon_ranges == 1 ? "" : "s");
+	}
 	if ((res->summary = strb_detach(&sb)) == NULL)
 		return mule_errf(err, MULE_ENOMEM, "out of memory");
 	return 0;

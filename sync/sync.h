@@ -71,6 +71,8 @@ struct sync_pack_result {
 	uint64_t size;		/* bytes of the bundle file */
 	size_t nsteps;		/* schema migration steps carried */
 	struct replica_schema_sync schema;	/* what the schema sync did */
+	/* Reconciliation (sync/reconcile.h): whole rows and key ranges. */
+	uint64_t recon_rows, recon_ranges;
 };
 
 /*
@@ -110,6 +112,15 @@ struct sync_unpack_result {
 	char *summary;		/* heap: "N inserted, N updated, ..." */
 	/* --dry-run: each statement of the schema steps it would run. */
 	struct replica_step_report steps;
+	/*
+	 * Content digests (sync/reconcile.h): tables compared, the names of
+	 * those that differ (heap, ", "-joined, NULL when none), key ranges
+	 * queued for our next bundle to the sender, and summaries ignored
+	 * (a table not shared whole with the sender).
+	 */
+	uint64_t compared;
+	char *diverged;
+	uint64_t recon_ranges, recon_ignored;
 };
 
 /*
@@ -128,6 +139,18 @@ struct sync_unpack_result {
 int sync_unpack(struct replica *rp, const struct sync_unpack_opts *o,
     struct sync_unpack_result *res, char *err);
 void sync_unpack_result_release(struct sync_unpack_result *res);
+
+/* ---- reconciliation ---- */
+
+/*
+ * `mule check PEER`: asks for a full comparison of every tracked table
+ * with `peer`; the next bundle to it carries our digest of each, and the
+ * exchange goes on by itself (sync/reconcile.h).  *ntables: how many.
+ * MULE_ENOTFOUND for an unknown peer; MULE_EINVAL for a peer with a sync
+ * set, a map or a schema of its own (nothing is meant to be equal).
+ */
+int sync_check(struct replica *rp, const char *peer, size_t *ntables,
+    char *err);
 
 /* ---- status ---- */
 

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "core/strb.h"
-#include "sync/sync.h"
+#include "sync/reconcile.h"
 
 /* State of one bundle being applied, for the reader's callbacks. */
 struct unpacker {
@@ -22,6 +22,7 @@ struct unpacker {
 	int fresh;	/* 1: we had no schema when the bundle's steps began */
 	struct sync_unpack_result *res;
 	struct replica_review hold;	/* a step to hold for review */
+	struct recon_in recon;	/* digests and summaries it carries */
 };
 
 /* After the last schema step: the sender's version must be ours too. */
@@ -157,8 +158,13 @@ sink_table(void *arg, const char *table, uint32_t ncols,
 {
 	struct unpacker *u = arg;
 
+	int r, ours;
+
 	if (u->apply == NULL)
 		return mule_errf(u->err, MULE_EFORMAT, "table before manifest");
+	if ((r = recon_table(&u->recon, table, ncols, cols, &ours,
+	    u->err)) != 0 || ours)
+		return r;
 	return replica_apply_table(u->apply, table, ncols, cols, npk, pkcols,
 	    u->err);
 }
@@ -170,6 +176,8 @@ sink_row(void *arg, const struct rowchange *rc)
 
 	if (++u->rows % 65536 == 0 && u->o->progress != NULL)
 		u->o->progress(u->o->parg, "applying", u->rows, u->m.nrows);
+	if (u->recon.mode != 0)
+		return recon_row(&u->recon, rc, u->err);
 	return replica_apply_row(u->apply, rc, u->err);
 }
 
@@ -236,6 +244,13 @@ unpack_summary(struct sync_unpack_result *res, char *err)
 		strb_addf(&sb, " value%s of columns not shared with %s left "
 		    "as they are", st->kept == 1 ? "" : "s", res->peer.name);
 	}
+	if (st->asked > 0) {
+		strb_add(&sb, ", ");
+		strb_add_count(&sb, st->asked);
+		strb_addf(&sb, " edit%s of rows this site lacked (the whole "
+		    "rows are asked for in the next bundle to %s)",
+		    st->asked == 1 ? "" : "s", res->peer.name);
+	}
 	if (st->ignored > 0) {
 		strb_add(&sb, ", ");
 		strb_add_count(&sb, st->ignored);
@@ -246,6 +261,20 @@ unpack_summary(struct sync_unpack_result *res, char *err)
 		strb_addf(&sb, ", %llu migration%s",
 		    (unsigned long long)res->steps_run,
 		    res->steps_run == 1 ? "" : "s");
+	if (res->diverged != NULL)
+		strb_addf(&sb, "; %s and this site disagree on %s: "
+		    "reconciling (the next bundle to %s carries the "
+		    "comparison)", res->peer.name, res->diverged,
+		    res->peer.name);
+	else if (res->recon_ranges > 0)
+		strb_addf(&sb, "; reconciling with %s: %llu key range%s to "
+		    "answer in the next bundle to %s", res->peer.name,
+		    (unsigned long long)res->recon_ranges,
+		    res->recon_ranges == 1 ? "" : "s", res->peer.name);
+	if (res->recon_ignored > 0)
+		strb_addf(&sb, "; %llu comparison%s ignored (tables not shared "
+		    "whole with %s)", (unsigned long long)res->recon_ignored,
+		    res->recon_ignored == 1 ? "" : "s", res->peer.name);
 	if ((res->summary = strb_detach(&sb)) == NULL)
 		return mule_errf(err, MULE_ENOMEM, "out of memory");
 	return 0;
@@ -267,6 +296,8 @@ unpack_record(struct unpacker *u, struct sync_unpack_result *res,
 	    err)) != 0)
 		goto out;
 	res->steps_run = u->steps_run;
+	if ((r = recon_unpack(u->rp, u->peer, m, &u->recon, res, err)) != 0)
+		goto out;
 	if (vector_set(&own, site, vector_get(&m->top, site)) != 0) {
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
 		goto out;
@@ -380,6 +411,7 @@ out:
 	if (u.hold.sql != NULL)
 		unpack_hold(rp, u.peer, &u.hold);
 	free(u.hold.sql);
+	recon_in_release(&u.recon);
 	replica_apply_free(u.apply);
 	manifest_release(&u.m);
 	bundle_close(br);
@@ -393,5 +425,6 @@ sync_unpack_result_release(struct sync_unpack_result *res)
 		return;
 	replica_step_report_release(&res->steps);
 	free(res->summary);
+	free(res->diverged);
 	memset(res, 0, sizeof(*res));
 }

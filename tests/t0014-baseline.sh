@@ -87,6 +87,7 @@ test_expect_success 'baselines that differ converge, and the lost one is logged'
 	A=$(packs a b) && B=$(packs b a) &&
 	mule -d b.db unpack "$A" >/dev/null &&
 	mule -d a.db unpack "$B" >/dev/null &&
+	sync_ab && send b a && send a b && send b a &&
 	db_same a.db b.db &&
 	check_val a.db "SELECT v FROM t WHERE id = 2" "only $W" &&
 	conflict_is $L.db t 2 v "'\''only $L'\''" "'\''only $W'\''" remote &&
@@ -106,6 +107,10 @@ test_expect_success 'three sites: the winning baseline travels with its row' '
 	add_site c &&
 	send b c && send b a && send a c && send a b && send c b && send c a &&
 	send b c &&
+	for _r in 1 2 3 4; do
+		send a b && send b a && send a c && send c a && send b c &&
+		send c b || return 1
+	done &&
 	db_same a.db b.db && db_same a.db c.db &&
 	check_val c.db "SELECT v FROM t WHERE id = 1" "from $W" &&
 	conflict_is $L.db t 1 v "'\''from $L'\''" "'\''from $W'\''" remote

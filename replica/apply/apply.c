@@ -1377,6 +1377,54 @@ read_state(struct replica_apply *a, const struct rowchange *rc,
 	return 0;
 }
 
+/*
+ * An edit of a row this site never held (the sender thought we had it: a
+ * baseline that stays home, a bundle not applied yet or lost): the cells
+ * are written as they come (the rest of the row merges in whenever it
+ * arrives, in any order), and the row is also asked for whole in our next
+ * bundle to the sender (reconciliation of that one key,
+ * replica/store/digest.c).
+ */
+static int
+ask_row(struct replica_apply *a, const struct rowchange *rc, char *err)
+{
+	struct mval lo, hi;
+	uint8_t *key = NULL, *next = NULL;
+	size_t n = 0;
+	int r;
+
+	memset(&lo, 0, sizeof(lo));
+	memset(&hi, 0, sizeof(hi));
+	if (a->t->intpk) {
+		lo = rc->pk[0];
+		if (lo.i < INT64_MAX) {
+			hi.type = MVAL_INT;
+			hi.i = lo.i + 1;
+		}
+	} else {
+		if (pk_encode(rc->pk, rc->npk, &key, &n) != 0 ||
+		    (next = malloc(n + 1)) == NULL) {
+			r = mule_errf(err, MULE_ENOMEM, "out of memory");
+			goto out;
+		}
+		/* The least key above it: the same bytes and a zero byte. */
+		memcpy(next, key, n);
+		next[n] = 0;
+		lo.type = hi.type = MVAL_BLOB;
+		lo.p = key;
+		lo.n = n;
+		hi.p = next;
+		hi.n = n + 1;
+	}
+	if ((r = replica_recon_add(a->rp, a->peer, a->t->tid, RECON_EXCHANGE,
+	    &lo, &hi, err)) == 0)
+		a->st.asked++;
+out:
+	free(key);
+	free(next);
+	return r;
+}
+
 int
 replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
     char *err)
@@ -1416,6 +1464,9 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 	named = rc->cl % 2 == 1 ? &irow.cl_st : rc->has_gone ? &gone : NULL;
 	if ((r = fence_check(a, rc, &old, &irow.cl_st, &refused, err)) != 0 ||
 	    refused)
+		goto out;
+	if (rc->cl % 2 == 1 && old.cl == 0 && rc->ncells < a->nin &&
+	    (r = ask_row(a, rc, err)) != 0)
 		goto out;
 	/* A new row in a filtered set: written, then judged (see above). */
 	fenced = a->fence.filt != NULL && old.cl % 2 == 0 && rc->cl % 2 == 1;

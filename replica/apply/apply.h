@@ -27,6 +27,7 @@ struct replica_apply_stats {
 	uint64_t left;		/* rows removed: they left our set at the sender */
 	uint64_t refused;	/* row changes outside what we share with the sender: logged, not written */
 	uint64_t kept;		/* values of columns we keep from the sender: not written */
+	uint64_t asked;		/* edits of rows we lack: the rows asked for whole */
 	int gap;		/* we lacked the bundle's base */
 };
 

@@ -333,8 +333,9 @@ forget_table(struct replica *rp, const char *name, char *err)
 		goto out;
 	}
 	strb_addf(&sb, "DROP TABLE IF EXISTS %s", state_table(tid, sname));
-	r = strb_error(&sb) ? mule_errf(err, MULE_ENOMEM, "out of memory") :
-	    rp_exec(rp, strb_str(&sb), err);
+	if ((r = rp_digest_forget(rp, tid, err)) == 0)
+		r = strb_error(&sb) ? mule_errf(err, MULE_ENOMEM, "out of "
+		    "memory") : rp_exec(rp, strb_str(&sb), err);
 out:
 	sqlite3_finalize(st);
 	strb_release(&sb);

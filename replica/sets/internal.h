@@ -24,6 +24,9 @@ struct set_tab {
 };
 
 /* Fills *out for table t (every table once per pack; release below). */
+/* Tables with at least this many rows keep rows that are all baseline
+ * home (replica_set_hold_baselines); 0: none. */
+uint64_t rp_set_holds_baselines(const struct replica_set *s);
 int rp_set_table(struct replica_set *s, const struct replica_table *t,
     struct set_tab *out, char *err);
 void rp_set_tab_release(struct set_tab *tab);

@@ -27,6 +27,8 @@ struct replica_set {
 	int active;		/* 0: every table in full, as without sets */
 	int haveset;		/* the peer has definitions */
 	int full;		/* pack --full */
+	uint64_t hold;		/* tables with this many rows or more keep
+				 * their pristine baselines here (0: none) */
 };
 
 static const char *const sets_schema[] = {
@@ -1141,4 +1143,28 @@ out:
 	sqlite3_finalize(st);
 	replica_tables_free(tabs, n);
 	return r;
+}
+
+int
+replica_peer_plain(struct replica *rp, const char *peer)
+{
+	if (rp_has_table(rp, "_mule_shares") && rp_exists(rp, "SELECT 1 FROM "
+	    "_mule_shares WHERE peer = ?1", peer))
+		return 0;
+	if (rp_has_table(rp, "_mule_maps") && rp_exists(rp, "SELECT 1 FROM "
+	    "_mule_maps WHERE peer = ?1", peer))
+		return 0;
+	return 1;
+}
+
+void
+replica_set_hold_baselines(struct replica_set *s, uint64_t rows)
+{
+	s->hold = s->full || s->active ? 0 : rows;
+}
+
+uint64_t
+rp_set_holds_baselines(const struct replica_set *s)
+{
+	return s != NULL ? s->hold : 0;
 }

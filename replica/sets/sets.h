@@ -99,6 +99,25 @@ int replica_set_finish(struct replica_set *set,
 void replica_set_free(struct replica_set *set);
 
 /*
+ * In a table of at least `rows` rows (0: never; not with --full or a
+ * sync set), a row that is all baseline — every cell zero-stamped with a
+ * base, as the table's first scan left it — does not go whole to the
+ * peer just because its existence stamp is new to it.  A peer that is a
+ * separately initialized copy holds it already; content digests find the
+ * rows a peer lacks, and reconciliation sends those (docs/state.md
+ * "Digests and reconciliation").  Smaller tables simply go.
+ */
+void replica_set_hold_baselines(struct replica_set *s, uint64_t rows);
+
+/*
+ * 1 when `peer` has no sync set and no map here: it is sent whole
+ * tables and sends us whole tables, so that once both know the same
+ * changes both hold the same rows (content digests compare, see
+ * sync/reconcile.c); 0 otherwise.
+ */
+int replica_peer_plain(struct replica *rp, const char *peer);
+
+/*
  * A bundle to `peer` was lost (replica_check_lost said so): at the next
  * pack, every row of its filtered sets is evaluated again and those in
  * the set go whole.  Inside the unpack's transaction.

@@ -97,6 +97,18 @@ int rp_column_push(char ***v, size_t n, sqlite3_stmt *st, int i);
 int rp_lamport_get(struct replica *rp, uint64_t *l, char *err);
 int rp_lamport_set(struct replica *rp, uint64_t l, char *err);
 
+/* ---- digests (replica/store/digest.c) ---- */
+
+/* Registers mule_dsum() and mule_dsum_agg() on a connection. */
+int rp_digest_functions(sqlite3 *db);
+/*
+ * At the start of a write transaction: the digest tables, and the TEMP
+ * triggers that keep each tracked table's digest with its state.
+ */
+int rp_digest_watch(struct replica *rp, char *err);
+/* A state table dropped: its triggers and digest go. */
+int rp_digest_forget(struct replica *rp, int64_t tid, char *err);
+
 /* ---- per-row state (replica/store/state.c) ---- */
 
 #define COLHASH_LEN 4	/* bytes of a column's value hash in the state */

@@ -346,6 +346,81 @@ int replica_conflict_resolve(struct replica *rp, int64_t id,
     const char *keep, const char *value, struct replica_resolution *res,
     char *err);
 
+/* ---- content digests and reconciliation (replica/store/digest.c) ---- */
+
+#define REPLICA_DIGEST_LEN 16
+
+/*
+ * What a site holds of a table: the rows alive and the sum, modulo
+ * 2^128, of their row hashes (order-independent; docs/state.md
+ * "Digests and reconciliation").
+ */
+struct replica_digest {
+	uint64_t n;
+	uint8_t sum[REPLICA_DIGEST_LEN];
+};
+
+/*
+ * The digest of tracked table `tid`, kept up to date by every write of
+ * its state (computed from the state the first time, and stored when
+ * inside a write transaction).  0 or a MULE_E* code.
+ */
+int replica_digest_get(struct replica *rp, int64_t tid,
+    struct replica_digest *d, char *err);
+/*
+ * Forgets every stored digest: each is computed again from the state
+ * when next asked for (mule check trusts nothing).
+ */
+int replica_digest_reset(struct replica *rp, char *err);
+/*
+ * The digest of the rows whose state key is in [lo, hi) (NULL or an
+ * MVAL_NULL bound is open; keys are INTEGER for a rowid table, else the
+ * canonical key encoding as BLOB), computed from the state.
+ */
+int replica_digest_range(struct replica *rp, int64_t tid,
+    const struct mval *lo, const struct mval *hi, struct replica_digest *d,
+    char *err);
+
+/* A key range [lo, hi); bounds own their bytes (replica_ranges_free). */
+struct replica_range {
+	struct mval lo, hi;
+};
+
+/* Copies a bound, its bytes on the heap: 0 or MULE_ENOMEM. */
+int replica_bound_dup(struct mval *dst, const struct mval *src);
+void replica_ranges_free(struct replica_range *v, size_t n);
+/*
+ * Cuts [lo, hi), which holds `rows` alive rows here, into at most k
+ * consecutive ranges of about equal counts (at least one): *out, *n on
+ * success (replica_ranges_free).
+ */
+int replica_digest_split(struct replica *rp, int64_t tid,
+    const struct mval *lo, const struct mval *hi, uint64_t rows, uint32_t k,
+    struct replica_range **out, size_t *n, char *err);
+
+/* What the next bundle to a peer does about one key range of a table. */
+enum replica_recon_kind {
+	RECON_COMPARE = 1,	/* send our digest of the range */
+	RECON_EXCHANGE = 2,	/* send our rows of it, and ask for theirs */
+	RECON_SEND = 3,		/* send our rows of it (they asked) */
+};
+
+struct replica_recon {
+	int64_t tid;
+	int kind;		/* enum replica_recon_kind */
+	struct replica_range range;
+};
+
+/* Queues one item for the next bundle to `peer`. */
+int replica_recon_add(struct replica *rp, const char *peer, int64_t tid,
+    int kind, const struct mval *lo, const struct mval *hi, char *err);
+/* The items queued for `peer`, by table: *out (replica_recon_free). */
+int replica_recon_list(struct replica *rp, const char *peer,
+    struct replica_recon **out, size_t *n, char *err);
+void replica_recon_free(struct replica_recon *v, size_t n);
+/* Forgets them (the bundle that carries them is written). */
+int replica_recon_clear(struct replica *rp, const char *peer, char *err);
+
 /* ---- shapes shared by the passes over changes (track/, sets/) ---- */
 
 /*

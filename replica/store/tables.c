@@ -323,8 +323,10 @@ rp_prepare_state_put(struct replica *rp, int64_t tid, sqlite3_stmt **st,
 	int r;
 
 	strb_init(&sb);
-	strb_addf(&sb, "INSERT OR REPLACE INTO %s(pk, cl, hash, st) VALUES "
-	    "(?1, ?2, ?3, ?4)", state_table(tid, sname));
+	/* An upsert: its UPDATE fires the digest triggers (digest.c). */
+	strb_addf(&sb, "INSERT INTO %s(pk, cl, hash, st) VALUES (?1, ?2, ?3, "
+	    "?4) ON CONFLICT(pk) DO UPDATE SET cl = excluded.cl, hash = "
+	    "excluded.hash, st = excluded.st", state_table(tid, sname));
 	r = strb_error(&sb) ? mule_errf(err, MULE_ENOMEM, "out of memory") :
 	    rp_prepare(rp, strb_str(&sb), st, err);
 	strb_release(&sb);

@@ -66,6 +66,7 @@ struct outctx {
 	uint64_t *limit;	/* per origin index: base counter */
 	uint64_t *held;		/* per origin index: what every peer holds */
 	struct replica_set *set;	/* the peer's sync set, or NULL */
+	uint64_t hold;		/* tables this big keep all-baseline rows */
 };
 
 static int
@@ -111,6 +112,7 @@ struct outtable {
 	size_t ctxcap;
 	int started;
 	struct set_tab *tab;	/* the sync set's word on the table */
+	int hold;		/* its all-baseline rows stay home */
 	/* With masked columns: the table as sent, and where each goes. */
 	struct replica_table proj;
 	uint32_t *pos;		/* per column: index in proj (when sent) */
@@ -176,6 +178,13 @@ outtable_init(struct outctx *c, struct outtable *o,
 	if (tab != NULL && tab->send != NULL &&
 	    (r = outtable_project(o, err)) != 0)
 		return r;
+	if (c->hold > 0) {
+		int64_t alive = 0;
+		if ((r = rp_scalar(c->rp, "SELECT alive FROM _mule_tables "
+		    "WHERE tid = ?1", t->tid, 0, &alive, err)) != 0)
+			return r;
+		o->hold = (uint64_t)alive >= c->hold;
+	}
 	r = rp_prepare_row_select(c->rp, t, &o->sel, err);
 	return r;
 }
@@ -191,6 +200,20 @@ cell_wanted(const struct outctx *c, const struct rowstate *rs, uint32_t i,
 {
 	return above(c, &rs->colst[i]) ||
 	    (send_cl && rs->colst[i].lamport == 0);
+}
+
+/* A live row as its table's first scan left it: every cell a baseline. */
+static int
+all_baseline(const struct rowstate *rs)
+{
+	uint32_t i;
+
+	if (rs->cl % 2 == 0)
+		return 0;
+	for (i = 0; i < rs->ncols; i++)
+		if (rs->colst[i].lamport != 0 || !rs->colctx[i].has_base)
+			return 0;
+	return 1;
 }
 
 /* Room in o->ctx for n more entries after `used`: 0 or MULE_ENOMEM. */
@@ -362,7 +385,8 @@ emit_row(struct outctx *c, struct outtable *o, sqlite3_stmt *state,
 		if (cell_wanted(c, &rs, i, send_cl) &&
 		    (send == NULL || send[i]))
 			n++;
-	if (!send_cl && n == 0 && (o->tab == NULL || !o->tab->all_rows)) {
+	if ((!send_cl && n == 0 && (o->tab == NULL || !o->tab->all_rows)) ||
+	    (o->hold && send_cl && all_baseline(&rs))) {
 		r = 0;
 		goto out;
 	}
@@ -537,6 +561,63 @@ out:
 }
 
 int
+replica_changes_range(struct replica *rp, int64_t tid, const struct mval *lo,
+    const struct mval *hi, const struct replica_out_sink *sink,
+    uint64_t *rows, char *err)
+{
+	struct replica_table **tabs = NULL;
+	sqlite3_stmt *state = NULL;
+	struct outtable o;
+	struct outctx c;
+	struct strb sb;
+	char sname[32];
+	size_t i, n = 0;
+	int s, r = MULE_EINTERNAL;
+
+	memset(&c, 0, sizeof(c));
+	memset(&o, 0, sizeof(o));
+	strb_init(&sb);
+	c.rp = rp;
+	*rows = 0;
+	if ((r = rp_origins_load(rp, &c.sites, &c.nsites, err)) != 0 ||
+	    (r = replica_tables(rp, &tabs, &n, err)) != 0)
+		goto out;
+	for (i = 0; i < n && tabs[i]->tid != tid; i++)
+		;
+	/* No base: every stamp is above it, so each row goes whole. */
+	if (i == n || (c.limit = calloc(c.nsites + 1,
+	    sizeof(uint64_t))) == NULL) {
+		r = i == n ? 0 : mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = outtable_init(&c, &o, tabs[i], NULL, err)) != 0)
+		goto out;
+	strb_addf(&sb, "SELECT pk, cl, hash, st FROM %s WHERE (?1 IS NULL OR "
+	    "pk >= ?1) AND (?2 IS NULL OR pk < ?2) ORDER BY pk",
+	    state_table(tid, sname));
+	if ((r = rp_prepare(rp, strb_str(&sb), &state, err)) != 0)
+		goto out;
+	if (lo != NULL && lo->type != MVAL_NULL)
+		(void)mval_bind(state, 1, lo);
+	if (hi != NULL && hi->type != MVAL_NULL)
+		(void)mval_bind(state, 2, hi);
+	while ((s = sqlite3_step(state)) == SQLITE_ROW) {
+		if ((r = emit_row(&c, &o, state, sink, err)) != 0)
+			goto out;
+		(*rows)++;
+	}
+	r = s == SQLITE_DONE ? 0 : rp_dberr(rp, s, err, tabs[i]->name);
+out:
+	outtable_release(&o);
+	sqlite3_finalize(state);
+	strb_release(&sb);
+	free(c.sites);
+	free(c.limit);
+	replica_tables_free(tabs, n);
+	return r;
+}
+
+int
 replica_changes(struct replica *rp, const struct vector *base,
     const struct replica_out_sink *sink, replica_progress_fn progress,
     void *parg, char *err)
@@ -562,6 +643,7 @@ replica_changes_set(struct replica *rp, const struct vector *base,
 	c.rp = rp;
 	c.base = base;
 	c.set = set;
+	c.hold = rp_set_holds_baselines(set);
 	if ((r = rp_origins_load(rp, &c.sites, &c.nsites, err)) != 0 ||
 	    (r = replica_tables(rp, &tabs, &n, err)) != 0)
 		goto out;

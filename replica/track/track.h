@@ -66,6 +66,16 @@ int replica_changes(struct replica *rp, const struct vector *base,
     void *parg, char *err);
 
 /*
+ * Every row of tracked table `tid` whose state key is in [lo, hi) (NULL
+ * or MVAL_NULL bounds are open; see replica_digest_range), alive or
+ * deleted, whole — every cell with its stamp and context — into `sink`,
+ * for reconciliation.  *rows counts them.  Nothing for an untracked tid.
+ */
+int replica_changes_range(struct replica *rp, int64_t tid,
+    const struct mval *lo, const struct mval *hi,
+    const struct replica_out_sink *sink, uint64_t *rows, char *err);
+
+/*
  * Forgets journal entries every peer has been sent (after a pack); a
  * peer that later needs older changes gets them from a full pass.
  */

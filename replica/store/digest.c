@@ -1,0 +1,484 @@
+/*
+ * replica/store/digest.c — content digests of tracked tables and the
+ * reconciliation queue (docs/state.md "Digests and reconciliation").
+ *
+ * The digest of a table is (n, sum): the rows alive in its state and the
+ * sum, modulo 2^128, of their 16-byte row hashes read as little-endian
+ * integers.  Addition is order-independent and can be undone, so the
+ * digest follows every write of the state: TEMP triggers on each state
+ * table (made at the start of every write transaction, rp_digest_watch)
+ * keep _mule_digests up to date inside the same transaction, whichever
+ * code wrote the state row.  A table without a row in _mule_digests
+ * (new, or a replica older than digests) gets one computed from its
+ * state the first time it is asked for inside a write transaction.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/strb.h"
+#include "replica/internal.h"
+
+static const char digest_schema[] =
+    "CREATE TABLE IF NOT EXISTS main._mule_digests(tid INTEGER PRIMARY KEY,"
+    " n INTEGER NOT NULL, sum BLOB NOT NULL)";
+
+static const char recon_schema[] =
+    "CREATE TABLE IF NOT EXISTS main._mule_recon(peer TEXT NOT NULL, "
+    "tid INTEGER NOT NULL, kind INTEGER NOT NULL, lo, hi)";
+
+/* sum += sign * h (mod 2^128); both little-endian 16-byte integers. */
+static void
+sum_add(uint8_t sum[REPLICA_DIGEST_LEN], const uint8_t *h, int sign)
+{
+	unsigned carry = 0, x;
+	int i;
+
+	if (sign == 0)
+		return;
+	if (sign > 0) {
+		for (i = 0; i < REPLICA_DIGEST_LEN; i++) {
+			x = (unsigned)sum[i] + h[i] + carry;
+			sum[i] = (uint8_t)x;
+			carry = x >> 8;
+		}
+		return;
+	}
+	for (i = 0; i < REPLICA_DIGEST_LEN; i++) {
+		x = (unsigned)sum[i] - h[i] - carry;
+		sum[i] = (uint8_t)x;
+		carry = (x >> 8) & 1;
+	}
+}
+
+/* mule_dsum(sum, hash, sign): the sum with hash added (1), taken (-1). */
+static void
+fn_dsum(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	uint8_t sum[REPLICA_DIGEST_LEN] = { 0 };
+	int sign;
+
+	(void)argc;
+	if (sqlite3_value_bytes(argv[0]) == REPLICA_DIGEST_LEN)
+		memcpy(sum, sqlite3_value_blob(argv[0]), REPLICA_DIGEST_LEN);
+	sign = sqlite3_value_int(argv[2]);
+	if (sqlite3_value_bytes(argv[1]) == ROW_HASH_LEN)
+		sum_add(sum, sqlite3_value_blob(argv[1]), sign);
+	sqlite3_result_blob(ctx, sum, REPLICA_DIGEST_LEN, SQLITE_TRANSIENT);
+}
+
+/* mule_dsum_agg(hash): the sum of the hashes of a query's rows. */
+static void
+agg_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	uint8_t *sum = sqlite3_aggregate_context(ctx, REPLICA_DIGEST_LEN);
+
+	(void)argc;
+	if (sum != NULL && sqlite3_value_bytes(argv[0]) == ROW_HASH_LEN)
+		sum_add(sum, sqlite3_value_blob(argv[0]), 1);
+}
+
+static void
+agg_final(sqlite3_context *ctx)
+{
+	uint8_t zero[REPLICA_DIGEST_LEN] = { 0 };
+	uint8_t *sum = sqlite3_aggregate_context(ctx, 0);
+
+	sqlite3_result_blob(ctx, sum != NULL ? sum : zero, REPLICA_DIGEST_LEN,
+	    SQLITE_TRANSIENT);
+}
+
+int
+rp_digest_functions(sqlite3 *db)
+{
+	int rc;
+
+	rc = sqlite3_create_function(db, "mule_dsum", 3, SQLITE_UTF8 |
+	    SQLITE_DETERMINISTIC, NULL, fn_dsum, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_create_function(db, "mule_dsum_agg", 1,
+		    SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, NULL, agg_step,
+		    agg_final);
+	return rc;
+}
+
+/* The three triggers that keep table tid's digest (IF NOT EXISTS). */
+static int
+watch_table(struct replica *rp, int64_t tid, char *err)
+{
+	static const char *const ev[][3] = {
+		{ "i AFTER INSERT", "NEW.cl % 2 = 1",
+		    "n = n + 1, sum = mule_dsum(sum, NEW.hash, 1)" },
+		{ "d AFTER DELETE", "OLD.cl % 2 = 1",
+		    "n = n - 1, sum = mule_dsum(sum, OLD.hash, -1)" },
+		{ "u AFTER UPDATE", "(OLD.cl % 2 = 1 OR NEW.cl % 2 = 1) AND "
+		    "(OLD.cl IS NOT NEW.cl OR OLD.hash IS NOT NEW.hash)",
+		    "n = n - OLD.cl % 2 + NEW.cl % 2, sum = mule_dsum(mule_dsum("
+		    "sum, OLD.hash, -(OLD.cl % 2)), NEW.hash, NEW.cl % 2)" },
+	};
+	struct strb sb;
+	size_t i;
+	int r = 0;
+
+	strb_init(&sb);
+	for (i = 0; i < sizeof(ev) / sizeof(ev[0]) && r == 0; i++) {
+		strb_reset(&sb);
+		strb_addf(&sb, "CREATE TEMP TRIGGER IF NOT EXISTS mule_d%c%lld "
+		    "%s ON main._mule_s%lld WHEN %s BEGIN UPDATE "
+		    "_mule_digests SET %s WHERE tid = %lld; END",
+		    ev[i][0][0], (long long)tid, ev[i][0] + 2, (long long)tid,
+		    ev[i][1], ev[i][2], (long long)tid);
+		r = strb_error(&sb) ? mule_errf(err, MULE_ENOMEM, "out of "
+		    "memory") : rp_exec(rp, strb_str(&sb), err);
+	}
+	strb_release(&sb);
+	return r;
+}
+
+int
+rp_digest_watch(struct replica *rp, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	if ((r = rp_exec(rp, digest_schema, err)) != 0 ||
+	    (r = rp_exec(rp, recon_schema, err)) != 0 ||
+	    (r = rp_prepare(rp, "SELECT tid FROM _mule_tables", &st,
+	    err)) != 0)
+		goto out;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if ((r = watch_table(rp, sqlite3_column_int64(st, 0),
+		    err)) != 0)
+			goto out;
+	r = rc == SQLITE_DONE ? 0 : rp_dberr(rp, rc, err, "digests");
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+rp_digest_forget(struct replica *rp, int64_t tid, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct strb sb;
+	const char *c;
+	int rc, r = 0;
+
+	strb_init(&sb);
+	for (c = "idu"; *c != '\0' && r == 0; c++) {
+		strb_reset(&sb);
+		strb_addf(&sb, "DROP TRIGGER IF EXISTS temp.mule_d%c%lld", *c,
+		    (long long)tid);
+		r = strb_error(&sb) ? mule_errf(err, MULE_ENOMEM, "out of "
+		    "memory") : rp_exec(rp, strb_str(&sb), err);
+	}
+	strb_release(&sb);
+	if (r != 0 || (r = rp_prepare(rp, "DELETE FROM _mule_digests WHERE "
+	    "tid = ?", &st, err)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, tid);
+	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
+		r = rp_dberr(rp, rc, err, "digests");
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+replica_digest_reset(struct replica *rp, char *err)
+{
+	return rp_exec(rp, "DELETE FROM _mule_digests", err);
+}
+
+/* Binds a bound of a key range: NULL is open. */
+static void
+bind_bound(sqlite3_stmt *st, int i, const struct mval *b)
+{
+	if (b == NULL || b->type == MVAL_NULL)
+		sqlite3_bind_null(st, i);
+	else
+		(void)mval_bind(st, i, b);
+}
+
+int
+replica_digest_range(struct replica *rp, int64_t tid, const struct mval *lo,
+    const struct mval *hi, struct replica_digest *d, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct strb sb;
+	char sname[32];
+	int rc, r = MULE_EINTERNAL;
+
+	strb_init(&sb);
+	strb_addf(&sb, "SELECT count(*), mule_dsum_agg(hash) FROM %s WHERE "
+	    "cl %% 2 = 1 AND (?1 IS NULL OR pk >= ?1) AND (?2 IS NULL OR "
+	    "pk < ?2)", state_table(tid, sname));
+	if (strb_error(&sb)) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = rp_prepare(rp, strb_str(&sb), &st, err)) != 0)
+		goto out;
+	bind_bound(st, 1, lo);
+	bind_bound(st, 2, hi);
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		r = rp_dberr(rp, rc, err, "digest");
+		goto out;
+	}
+	d->n = (uint64_t)sqlite3_column_int64(st, 0);
+	memset(d->sum, 0, sizeof(d->sum));
+	if (sqlite3_column_bytes(st, 1) == REPLICA_DIGEST_LEN)
+		memcpy(d->sum, sqlite3_column_blob(st, 1), REPLICA_DIGEST_LEN);
+	r = 0;
+out:
+	sqlite3_finalize(st);
+	strb_release(&sb);
+	return r;
+}
+
+int
+replica_digest_get(struct replica *rp, int64_t tid, struct replica_digest *d,
+    char *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r = MULE_EINTERNAL;
+
+	if ((r = rp_prepare(rp, "SELECT n, sum FROM _mule_digests WHERE "
+	    "tid = ?", &st, err)) != 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, tid);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 1) ==
+	    REPLICA_DIGEST_LEN) {
+		d->n = (uint64_t)sqlite3_column_int64(st, 0);
+		memcpy(d->sum, sqlite3_column_blob(st, 1), REPLICA_DIGEST_LEN);
+		r = 0;
+		goto out;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		r = rp_dberr(rp, rc, err, "digest");
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	/* None yet: from the state, kept from now on by the triggers. */
+	if ((r = replica_digest_range(rp, tid, NULL, NULL, d, err)) != 0 ||
+	    sqlite3_get_autocommit(rp->db))
+		goto out;
+	if ((r = watch_table(rp, tid, err)) != 0 ||
+	    (r = rp_prepare(rp, "INSERT OR REPLACE INTO _mule_digests(tid, n, "
+	    "sum) VALUES (?, ?, ?)", &st, err)) != 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, tid);
+	sqlite3_bind_int64(st, 2, (int64_t)d->n);
+	sqlite3_bind_blob(st, 3, d->sum, REPLICA_DIGEST_LEN, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+		r = rp_dberr(rp, rc, err, "digest");
+		goto out;
+	}
+	r = 0;
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* ---- key ranges ---- */
+
+static int
+bound_copy(struct mval *dst, sqlite3_value *v)
+{
+	memset(dst, 0, sizeof(*dst));
+	switch (sqlite3_value_type(v)) {
+	case SQLITE_INTEGER:
+		dst->type = MVAL_INT;
+		dst->i = sqlite3_value_int64(v);
+		return 0;
+	case SQLITE_BLOB:
+		dst->type = MVAL_BLOB;
+		dst->n = (size_t)sqlite3_value_bytes(v);
+		if ((dst->p = malloc(dst->n ? dst->n : 1)) == NULL)
+			return MULE_ENOMEM;
+		memcpy((uint8_t *)dst->p, sqlite3_value_blob(v), dst->n);
+		return 0;
+	default:
+		dst->type = MVAL_NULL;
+		return 0;
+	}
+}
+
+int
+replica_bound_dup(struct mval *dst, const struct mval *src)
+{
+	*dst = *src;
+	if (src->type != MVAL_BLOB && src->type != MVAL_TEXT)
+		return 0;
+	if ((dst->p = malloc(src->n ? src->n : 1)) == NULL)
+		return MULE_ENOMEM;
+	memcpy((uint8_t *)dst->p, src->p, src->n);
+	return 0;
+}
+
+void
+replica_ranges_free(struct replica_range *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && i < n; i++) {
+		if (v[i].lo.type == MVAL_BLOB || v[i].lo.type == MVAL_TEXT)
+			free((void *)v[i].lo.p);
+		if (v[i].hi.type == MVAL_BLOB || v[i].hi.type == MVAL_TEXT)
+			free((void *)v[i].hi.p);
+	}
+	free(v);
+}
+
+int
+replica_digest_split(struct replica *rp, int64_t tid, const struct mval *lo,
+    const struct mval *hi, uint64_t rows, uint32_t k,
+    struct replica_range **out, size_t *nout, char *err)
+{
+	struct replica_range *v = NULL;
+	sqlite3_stmt *st = NULL;
+	struct strb sb;
+	char sname[32];
+	size_t n = 0;
+	uint32_t j;
+	int rc, r = MULE_EINTERNAL;
+
+	strb_init(&sb);
+	if (k < 2 || rows < k)
+		k = rows < 2 ? 1 : (uint32_t)rows;
+	strb_addf(&sb, "SELECT pk FROM %s WHERE cl %% 2 = 1 AND (?1 IS NULL "
+	    "OR pk >= ?1) AND (?2 IS NULL OR pk < ?2) ORDER BY pk LIMIT 1 "
+	    "OFFSET ?3", state_table(tid, sname));
+	if (strb_error(&sb) || (v = calloc(k, sizeof(*v))) == NULL) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = rp_prepare(rp, strb_str(&sb), &st, err)) != 0 ||
+	    (lo != NULL && (r = replica_bound_dup(&v[0].lo, lo)) != 0))
+		goto out;
+	n = 1;
+	for (j = 1; j < k; j++) {
+		bind_bound(st, 1, lo);
+		bind_bound(st, 2, hi);
+		sqlite3_bind_int64(st, 3, (int64_t)(rows * j / k));
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			if ((r = bound_copy(&v[n - 1].hi, sqlite3_column_value(st,
+			    0))) != 0 || (r = replica_bound_dup(&v[n].lo,
+			    &v[n - 1].hi)) != 0) {
+				r = mule_errf(err, MULE_ENOMEM, "out of memory");
+				goto out;
+			}
+			n++;
+		} else if (rc != SQLITE_DONE) {
+			r = rp_dberr(rp, rc, err, "split a key range");
+			goto out;
+		}
+		sqlite3_reset(st);
+	}
+	if (hi != NULL && (r = replica_bound_dup(&v[n - 1].hi, hi)) != 0)
+		goto out;
+	*out = v;
+	*nout = n;
+	v = NULL;
+	r = 0;
+out:
+	if (r == MULE_ENOMEM)
+		r = mule_errf(err, r, "out of memory");
+	replica_ranges_free(v, n ? n : (v != NULL ? 1 : 0));
+	sqlite3_finalize(st);
+	strb_release(&sb);
+	return r;
+}
+
+/* ---- the reconciliation queue ---- */
+
+int
+replica_recon_add(struct replica *rp, const char *peer, int64_t tid,
+    int kind, const struct mval *lo, const struct mval *hi, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	if ((r = rp_exec(rp, recon_schema, err)) != 0 ||
+	    (r = rp_prepare(rp, "INSERT INTO _mule_recon(peer, tid, kind, lo, "
+	    "hi) VALUES (?, ?, ?, ?, ?)", &st, err)) != 0)
+		return r;
+	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, tid);
+	sqlite3_bind_int(st, 3, kind);
+	bind_bound(st, 4, lo);
+	bind_bound(st, 5, hi);
+	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
+		r = rp_dberr(rp, rc, err, "reconciliation");
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int
+recon_fill(void *arg, sqlite3_stmt *st, void *elem, char *err)
+{
+	struct replica_recon *e = elem;
+
+	(void)arg;
+	e->tid = sqlite3_column_int64(st, 0);
+	e->kind = sqlite3_column_int(st, 1);
+	if (bound_copy(&e->range.lo, sqlite3_column_value(st, 2)) != 0 ||
+	    bound_copy(&e->range.hi, sqlite3_column_value(st, 3)) != 0)
+		return mule_errf(err, MULE_ENOMEM, "out of memory");
+	return 0;
+}
+
+void
+replica_recon_free(struct replica_recon *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && i < n; i++) {
+		if (v[i].range.lo.type == MVAL_BLOB)
+			free((void *)v[i].range.lo.p);
+		if (v[i].range.hi.type == MVAL_BLOB)
+			free((void *)v[i].range.hi.p);
+	}
+	free(v);
+}
+
+static void
+recon_release(void *v, size_t n)
+{
+	replica_recon_free(v, n);
+}
+
+int
+replica_recon_list(struct replica *rp, const char *peer,
+    struct replica_recon **out, size_t *n, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	void *v = NULL;
+	int r;
+
+	*out = NULL;
+	*n = 0;
+	if (!rp_has_table(rp, "_mule_recon"))
+		return 0;
+	if ((r = rp_prepare(rp, "SELECT tid, kind, lo, hi FROM _mule_recon "
+	    "WHERE peer = ? ORDER BY tid, rowid", &st, err)) != 0)
+		return r;
+	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+	r = rp_rows(rp, st, sizeof(struct replica_recon), recon_fill, NULL,
+	    recon_release, &v, n, "reconciliation", err);
+	sqlite3_finalize(st);
+	if (r == 0)
+		*out = v;
+	return r;
+}
+
+int
+replica_recon_clear(struct replica *rp, const char *peer, char *err)
+{
+	if (!rp_has_table(rp, "_mule_recon"))
+		return 0;
+	return rp_exec_text(rp, "DELETE FROM _mule_recon WHERE peer = ?1",
+	    peer, NULL, NULL, "reconciliation", err);
+}
