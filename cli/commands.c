@@ -5,12 +5,15 @@
 #include "cli/commands.h"
 
 const struct cli_cmd cli_commands[] = {
-	{ "init", cmd_init, "init DB [--name NAME]",
+	{ "init", cmd_init, "init DB [--name NAME] [--passphrase[=FILE]]",
 	  "Makes DB a replica: creates mule's _mule_* tables inside it, a new\n"
 	  "site id and a key pair.  The secret key goes to DB.mule-key (or\n"
 	  "--key FILE before the command), mode 0600.  Existing data is the\n"
 	  "baseline.  NAME defaults to the file name without extension.\n\n"
-	  "  --name NAME   site name: letters, digits, '.', '_', '-' (max 64)\n" },
+	  "  --name NAME   site name: letters, digits, '.', '_', '-' (max 64)\n"
+	  "  --passphrase[=FILE]  protect the key file with a passphrase: the\n"
+	  "                first line of FILE (or of $MULE_PASSPHRASE_FILE),\n"
+	  "                else asked twice on the terminal\n" },
 	{ "clone", cmd_clone, "clone SRC DST --name NAME [--key FILE]",
 	  "Makes a new site from the replica SRC: DST, a consistent copy made\n"
 	  "with SQLite's online backup (SRC may be in use meanwhile), with a\n"
@@ -25,16 +28,32 @@ const struct cli_cmd cli_commands[] = {
 	  "  --name NAME   the new site's name (not SRC's, nor one of SRC's\n"
 	  "                peers'): letters, digits, '.', '_', '-' (max 64)\n"
 	  "  --key FILE    where DST's secret key goes (default DST.mule-key)\n" },
-	{ "id", cmd_id, "id [--json]",
+	{ "id", cmd_id,
+	  "id [--json | --qr[=FILE.png] | --export FILE |\n"
+	  "            --passphrase[=FILE] | --no-passphrase]",
 	  "Prints this site's name, id, public key string and fingerprint.\n"
 	  "Give the key string to your peers ('mule peer add' there); read\n"
 	  "the fingerprint aloud to check it arrived unchanged.\n\n"
-	  "  --json        one JSON object\n" },
+	  "  --json        one JSON object\n"
+	  "  --qr          draw the key string as a QR code (UTF-8 half blocks,\n"
+	  "                or ASCII under LC_ALL=C), to scan at the peer\n"
+	  "  --qr=FILE.png write the QR code as a PNG image (not overwriting)\n"
+	  "  --export FILE back up the secret key file to FILE (mode 0600, as\n"
+	  "                it is: protected if it is; not overwriting)\n"
+	  "  --passphrase[=FILE]  protect the key file with a new passphrase\n"
+	  "                (FILE's first line, else asked twice)\n"
+	  "  --no-passphrase  remove the key file's passphrase\n"
+	  "A protected key file's passphrase is read from the file\n"
+	  "$MULE_PASSPHRASE_FILE names, else asked on the terminal.\n" },
 	{ "peer", cmd_peer,
-	  "peer add NAME KEY | list [--json] | remove NAME |\n"
+	  "peer add NAME KEY|FILE|- [--yes] | list [--json] | remove NAME |\n"
 	  "            set NAME email ADDR | set NAME schema MODE",
 	  "Manages the peers this site trusts; nothing is trusted implicitly.\n\n"
-	  "  add NAME KEY        trust KEY (a 'mule1...' string from 'mule id')\n"
+	  "  add NAME KEY        trust KEY (a 'mule1...' string from 'mule id'),\n"
+	  "                      or the one in FILE or on stdin (-): a 'mule id'\n"
+	  "                      printout, a scanned QR code.  On a terminal it\n"
+	  "                      shows the fingerprint and asks first (--yes:\n"
+	  "                      not); elsewhere it adds without asking\n"
 	  "  list [--json]       list peers with their fingerprints\n"
 	  "  remove NAME         stop trusting NAME\n"
 	  "  set NAME email ADDR set (or, without ADDR, clear) a peer's address\n"

@@ -80,7 +80,7 @@ pass_ask(const char *prompt, char *buf, size_t size, char *err)
 		quiet = old;
 		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
 		quiet.c_lflag |= ICANON;
-		echo_off = tcsetattr(fd, TCSAFLUSH, &quiet) == 0;
+		echo_off = tcsetattr(fd, TCSANOW, &quiet) == 0;
 	}
 	if (write(own ? fd : STDERR_FILENO, prompt, strlen(prompt)) < 0) {
 		r = mule_errf(err, MULE_EIO, "cannot ask for the passphrase");
@@ -98,7 +98,7 @@ pass_ask(const char *prompt, char *buf, size_t size, char *err)
 	r = 0;
 out:
 	if (echo_off)
-		tcsetattr(fd, TCSAFLUSH, &old);
+		tcsetattr(fd, TCSANOW, &old);
 	if (write(own ? fd : STDERR_FILENO, "\n", 1) < 0)
 		r = r != 0 ? r : MULE_EIO;
 	if (own)

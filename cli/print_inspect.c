@@ -33,14 +33,16 @@ print_vector(const char *name, const struct vector *v, int json)
 }
 
 void
-inspect_print(const struct sync_inspection *in, int json)
+inspect_print(const struct sync_inspection *in, const char *file, int json)
 {
 	const struct bundle_info *info = &in->info;
 	const char *sender = in->peer.name;
 	size_t i;
 
 	if (json) {
-		printf("{\"bundle\":\"");
+		printf("{\"file\":");
+		json_str(stdout, file);
+		printf(",\"bundle\":\"");
 		print_hex(stdout, info->bundle_id, BUNDLE_ID_LEN);
 		printf("\",\"from\":");
 		json_str(stdout, sender);
@@ -69,6 +71,7 @@ inspect_print(const struct sync_inspection *in, int json)
 		printf("]}\n");
 		return;
 	}
+	printf("file      %s\n", file);
 	printf("bundle    ");
 	print_hex(stdout, info->bundle_id, BUNDLE_ID_LEN);
 	printf("\nfrom      %s (bundle %llu%s)\n", sender,
