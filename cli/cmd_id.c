@@ -56,7 +56,9 @@ id_options(struct cli *c, int argc, char **argv, struct id_opts *o)
 		} else
 			return ch == 'h' ? cli_help(cmd) : cli_usage(cmd);
 	}
-	if (optind != argc || (o->qr && c->json))
+	/* One thing at a time. */
+	if (optind != argc || c->json + (o->qr || o->png != NULL) +
+	    (o->export != NULL) + (o->protect != 0) > 1)
 		return cli_usage(cmd);
 	return -1;
 }

@@ -144,6 +144,13 @@ test_expect_success 'id --export FILE backs up the key file, 0600, never over a 
 	mv c.db.mule-key.lost c.db.mule-key
 '
 
+test_expect_success 'id does one thing at a time: two of its actions are a usage error' '
+	test_expect_code 2 mule -d c.db id --qr --export x.key 2>err &&
+	test_grep err "^usage: mule id" &&
+	test_expect_code 2 mule -d c.db id --json --qr=x.png 2>err &&
+	! test -e x.key && ! test -e x.png
+'
+
 test_expect_success 'init --passphrase=FILE: the key file is protected' '
 	mule init p.db --name p --passphrase=pw >out &&
 	test_grep out "protected by the passphrase" &&
