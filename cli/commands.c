@@ -125,17 +125,23 @@ const struct cli_cmd cli_commands[] = {
 	  "everything this site knows; the number of conflicts; and the\n"
 	  "incomplete bundles in the spool, with the age of each.\n\n"
 	  "  --json        one JSON object\n" },
-	{ "verify", cmd_verify, "verify PATH",
-	  "Checks a bundle's signature against the sender's trusted key and\n"
-	  "its integrity; applies nothing.  Exit status 3 when it fails or\n"
-	  "when the bundle is not addressed to this site.\n" },
-	{ "inspect", cmd_inspect, "inspect PATH [--raw] [--json]",
-	  "Verifies a bundle, then says what it holds: sender, vectors,\n"
-	  "migrations, and per table the rows and cells.  Encrypted bundles\n"
-	  "can be inspected only by their recipients.\n\n"
+	{ "verify", cmd_verify, "verify [--json] PATH...",
+	  "Checks each bundle's signature against the sender's trusted key\n"
+	  "and its integrity; applies and changes nothing.  A PATH may be a\n"
+	  "bundle, a directory (every bundle and part in it), an ISO image or\n"
+	  "parts (a complete set is rebuilt in a scratch file; for an\n"
+	  "incomplete one it says what is missing).  Exit status 3 when a\n"
+	  "bundle fails or is not addressed to this site, else 1 when one\n"
+	  "could not be checked.\n\n"
+	  "  --json        one JSON object per bundle, one per line\n" },
+	{ "inspect", cmd_inspect, "inspect [--raw] [--json] PATH...",
+	  "Verifies each bundle, then says what it holds: sender, vectors,\n"
+	  "migrations, and per table the rows and cells.  PATHs as for\n"
+	  "verify.  Encrypted bundles can be inspected only by their\n"
+	  "recipients.\n\n"
 	  "  --raw         write the decrypted inner archive (zstd-compressed\n"
 	  "                pax tar) to stdout: mule inspect --raw B | tar -t --zstd\n"
-	  "  --json        one JSON object\n" },
+	  "  --json        one JSON object per bundle, one per line\n" },
 	{ "log", cmd_log, "log [--json]",
 	  "Lists bundles sent and received, oldest first.\n\n"
 	  "  --json        a JSON array\n" },
