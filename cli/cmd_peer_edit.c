@@ -75,8 +75,15 @@ peer_key(const char *arg, struct ident_pub *pub, char *err)
 	if (strcmp(arg, "-") == 0) {
 		if ((text = malloc(PEER_KEYFILE_MAX + 1)) == NULL)
 			return mule_errf(err, MULE_ENOMEM, "out of memory");
-		r = file_read_full(STDIN_FILENO, text, PEER_KEYFILE_MAX, &got,
-		    "stdin", err);
+		/* Typed or pasted on a terminal: one line (then the
+		 * question); else all of it. */
+		r = 0;
+		if (isatty(STDIN_FILENO))
+			got = fgets((char *)text, PEER_KEYFILE_MAX + 1,
+			    stdin) != NULL ? strlen((char *)text) : 0;
+		else
+			r = file_read_full(STDIN_FILENO, text,
+			    PEER_KEYFILE_MAX, &got, "stdin", err);
 		text[got] = '\0';
 	} else
 		r = file_read_all(arg, PEER_KEYFILE_MAX, &text, &len, err);

@@ -80,7 +80,11 @@ if [ $have_tty = yes ]; then
 		mule -d a.db peer remove d >/dev/null &&
 		on_tty "" mule -d a.db peer add --yes d "$(mule -d d.db id --json | json_get key)" &&
 		! grep -q "y/N" tty.out &&
-		test_grep tty.out "added peer .d."
+		test_grep tty.out "added peer .d." &&
+		mule -d a.db peer remove d >/dev/null &&
+		on_tty "$(mule -d d.db id --json | json_get key)
+y" mule -d a.db peer add d - &&
+		test_grep tty.out "trust this key as peer .d.\? \[y/N\] added peer .d."
 	'
 else
 	test_skip 'on a terminal peer add shows the fingerprint and asks' 'no script(1)'
@@ -331,6 +335,16 @@ test_expect_success 'verify of several paths: a tampered one fails (exit 3), the
 	test_expect_code 3 mule -d b.db verify --json bad.mule img.iso >j &&
 	head -1 j | json_true "v[\"ok\"] is False and v[\"exit\"] == 3 and \"does not match\" in v[\"error\"]" &&
 	tail -1 j | json_true "v[\"ok\"] is True" &&
+	unchanged b.db
+'
+
+test_expect_success 'verify FILE.eml reads its attachment' '
+	mule -d a.db peer set b email b@example.org >/dev/null &&
+	mule -d a.db config mail.from a@example.org >/dev/null &&
+	mkdir eml && mule -d a.db pack --to b --eml eml >/dev/null &&
+	mule -d b.db verify eml/*.eml >out &&
+	test_grep out "^a-b-[0-9]+\.mule \(in eml/a-b-[0-9]+\.mule\.eml\): good signature from a" &&
+	! ls b.db.mule-mail-* 2>/dev/null &&
 	unchanged b.db
 '
 
