@@ -9,7 +9,8 @@ CC        ?= cc
 PKG_CONFIG ?= pkg-config
 VERSION   := 0.1.0
 
-PKGS      := libsodium libarchive sqlite3 libzstd libisal gnutls
+PKGS      := libsodium libarchive sqlite3 libzstd libisal gnutls libqrencode \
+             libpng
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS  := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 # libetpan: pkg-config when it has a .pc file, else libetpan-config.  Its

@@ -7,7 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "cli/cli.h"
+#include "cli/passphrase.h"
 #include "cli/commands.h"
 #include "sync/local.h"
 
@@ -57,6 +60,7 @@ cmd_init(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "name", required_argument, NULL, 'n' },
+		{ "passphrase", optional_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -64,14 +68,17 @@ cmd_init(struct cli *c, int argc, char **argv)
 	char err[MULE_ERRLEN] = "", name[REPLICA_NAME_MAX + 1] = "";
 	char fpr[IDENT_FPR_MAX], ks[IDENT_KEYSTRING_MAX];
 	struct ident_pub pub;
-	const char *db = c->db, *nameopt = NULL;
-	char *keyfile = NULL;
-	int ch, r, rc, existed;
+	const char *db = c->db, *nameopt = NULL, *passfile = NULL;
+	char *keyfile = NULL, *pass = NULL;
+	int ch, r, rc, existed, protect = 0;
 
 	while ((ch = getopt_long(argc, argv, "n:h", opts, NULL)) != -1) {
 		if (ch == 'n')
 			nameopt = optarg;
-		else
+		else if (ch == 'P') {
+			protect = 1;
+			passfile = optarg;
+		} else
 			return ch == 'h' ? cli_help(cmd) : cli_usage(cmd);
 	}
 	if (optind < argc)
@@ -84,7 +91,13 @@ cmd_init(struct cli *c, int argc, char **argv)
 	if ((keyfile = cli_keyfile(c, db)) == NULL)
 		return cli_fail(MULE_ENOMEM, NULL);
 	existed = access(db, F_OK) == 0;
-	if ((r = sync_init(db, name, keyfile, &pub, err)) != 0) {
+	if (protect && ((pass = sodium_malloc(IDENT_PASS_MAX + 1)) == NULL ||
+	    (r = cli_pass_new(passfile, keyfile, pass, IDENT_PASS_MAX + 1,
+	    err)) != 0)) {
+		rc = cli_fail(pass == NULL ? MULE_ENOMEM : r, err);
+		goto out;
+	}
+	if ((r = sync_init(db, name, keyfile, pass, &pub, err)) != 0) {
 		rc = cli_fail(r, err);
 		goto out;
 	}
@@ -94,13 +107,16 @@ cmd_init(struct cli *c, int argc, char **argv)
 		printf("%s did not exist: made a new, empty database (check "
 		    "the path if you meant an existing one)\n", db);
 	printf("initialised %s as site '%s'\n", db, name);
-	printf("secret key: %s (keep it private; mode 0600)\n", keyfile);
+	printf("secret key: %s (keep it private; mode 0600%s)\n", keyfile,
+	    protect ? ", protected by the passphrase" : "");
 	printf("public key: %s\n", ks);
 	printf("fingerprint: %s\n", fpr);
 	printf("next: give the public key to your peers; "
 	    "then 'mule track --all'\n");
 	rc = EXIT_OK;
 out:
+	if (pass != NULL)
+		sodium_free(pass);
 	free(keyfile);
 	return rc;
 }

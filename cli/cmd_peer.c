@@ -1,4 +1,5 @@
-/* cli/cmd_peer.c — mule peer add NAME KEY | list | remove NAME | set ...:
+/* cli/cmd_peer.c — mule peer add NAME KEY|FILE|- | list | remove NAME |
+ * set ...:
  * the dispatcher (the sub-commands are in cli/cmd_peer_*.c). */
 #include <getopt.h>
 #include <stdio.h>
@@ -12,7 +13,8 @@ static const struct peer_sub {
 	const char *name;
 	int min, max;		/* operands after the verb */
 	int ro;			/* the replica opened read-only */
-	int (*run)(struct cli *c, struct replica *rp, char **args);
+	int (*run)(struct cli *c, struct replica *rp, char **args,
+	    const struct peer_opts *po);
 } peer_subs[] = {
 	{ "add", 2, 2, 0, cmd_peer_add },
 	{ "list", 0, 0, 1, cmd_peer_list },
@@ -23,19 +25,22 @@ static const struct peer_sub {
 /* Options, before the verb (stop) or after it.  -1 or an exit status. */
 static int
 peer_options(struct cli *c, const struct cli_cmd *cmd, int argc,
-    char **argv, int stop)
+    char **argv, int stop, struct peer_opts *po)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "yes", no_argument, NULL, 'y' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, stop ? "+h" : "h", opts,
+	while ((ch = getopt_long(argc, argv, stop ? "+hy" : "hy", opts,
 	    NULL)) != -1) {
 		if (ch == 'j')
 			c->json = 1;
+		else if (ch == 'y')
+			po->yes = 1;
 		else
 			return ch == 'h' ? cli_help(cmd) : cli_usage(cmd);
 	}
@@ -47,19 +52,20 @@ cmd_peer(struct cli *c, int argc, char **argv)
 {
 	const struct cli_cmd *cmd = cli_find("peer");
 	const struct peer_sub *sub = NULL;
+	struct peer_opts po = { 0 };
 	struct replica *rp = NULL;
 	char *args[3] = { NULL, NULL, NULL };
 	const char *verb;
 	size_t i;
 	int rc;
 
-	if ((rc = peer_options(c, cmd, argc, argv, 1)) >= 0)
+	if ((rc = peer_options(c, cmd, argc, argv, 1, &po)) >= 0)
 		return rc;
 	if (optind >= argc)
 		return cli_usage(cmd);
 	verb = argv[optind++];
 	/* Options may also follow the verb ("peer list --json"). */
-	if ((rc = peer_options(c, cmd, argc, argv, 0)) >= 0)
+	if ((rc = peer_options(c, cmd, argc, argv, 0, &po)) >= 0)
 		return rc;
 	argc -= optind;
 	argv += optind;
@@ -72,7 +78,7 @@ cmd_peer(struct cli *c, int argc, char **argv)
 		args[i] = argv[i];
 	if ((rc = cli_open(c, sub->ro, &rp)) != 0)
 		return rc;
-	rc = sub->run(c, rp, args);
+	rc = sub->run(c, rp, args, &po);
 	replica_close(rp);
 	return rc;
 }

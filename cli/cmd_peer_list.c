@@ -6,7 +6,8 @@
 #include "cli/cmd_peer.h"
 
 int
-cmd_peer_list(struct cli *c, struct replica *rp, char **args)
+cmd_peer_list(struct cli *c, struct replica *rp, char **args,
+    const struct peer_opts *po)
 {
 	char err[MULE_ERRLEN] = "", fpr[IDENT_FPR_MAX];
 	char ks[IDENT_KEYSTRING_MAX];

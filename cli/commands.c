@@ -5,12 +5,15 @@
 #include "cli/commands.h"
 
 const struct cli_cmd cli_commands[] = {
-	{ "init", cmd_init, "init DB [--name NAME]",
+	{ "init", cmd_init, "init DB [--name NAME] [--passphrase[=FILE]]",
 	  "Makes DB a replica: creates mule's _mule_* tables inside it, a new\n"
 	  "site id and a key pair.  The secret key goes to DB.mule-key (or\n"
 	  "--key FILE before the command), mode 0600.  Existing data is the\n"
 	  "baseline.  NAME defaults to the file name without extension.\n\n"
-	  "  --name NAME   site name: letters, digits, '.', '_', '-' (max 64)\n" },
+	  "  --name NAME   site name: letters, digits, '.', '_', '-' (max 64)\n"
+	  "  --passphrase[=FILE]  protect the key file with a passphrase: the\n"
+	  "                first line of FILE (or of $MULE_PASSPHRASE_FILE),\n"
+	  "                else asked twice on the terminal\n" },
 	{ "clone", cmd_clone, "clone SRC DST --name NAME [--key FILE]",
 	  "Makes a new site from the replica SRC: DST, a consistent copy made\n"
 	  "with SQLite's online backup (SRC may be in use meanwhile), with a\n"
@@ -25,16 +28,32 @@ const struct cli_cmd cli_commands[] = {
 	  "  --name NAME   the new site's name (not SRC's, nor one of SRC's\n"
 	  "                peers'): letters, digits, '.', '_', '-' (max 64)\n"
 	  "  --key FILE    where DST's secret key goes (default DST.mule-key)\n" },
-	{ "id", cmd_id, "id [--json]",
+	{ "id", cmd_id,
+	  "id [--json | --qr[=FILE.png] | --export FILE |\n"
+	  "            --passphrase[=FILE] | --no-passphrase]",
 	  "Prints this site's name, id, public key string and fingerprint.\n"
 	  "Give the key string to your peers ('mule peer add' there); read\n"
 	  "the fingerprint aloud to check it arrived unchanged.\n\n"
-	  "  --json        one JSON object\n" },
+	  "  --json        one JSON object\n"
+	  "  --qr          draw the key string as a QR code (UTF-8 half blocks,\n"
+	  "                or ASCII under LC_ALL=C), to scan at the peer\n"
+	  "  --qr=FILE.png write the QR code as a PNG image (not overwriting)\n"
+	  "  --export FILE back up the secret key file to FILE (mode 0600, as\n"
+	  "                it is: protected if it is; not overwriting)\n"
+	  "  --passphrase[=FILE]  protect the key file with a new passphrase\n"
+	  "                (FILE's first line, else asked twice)\n"
+	  "  --no-passphrase  remove the key file's passphrase\n"
+	  "A protected key file's passphrase is read from the file\n"
+	  "$MULE_PASSPHRASE_FILE names, else asked on the terminal.\n" },
 	{ "peer", cmd_peer,
-	  "peer add NAME KEY | list [--json] | remove NAME |\n"
+	  "peer add NAME KEY|FILE|- [--yes] | list [--json] | remove NAME |\n"
 	  "            set NAME email ADDR | set NAME schema MODE",
 	  "Manages the peers this site trusts; nothing is trusted implicitly.\n\n"
-	  "  add NAME KEY        trust KEY (a 'mule1...' string from 'mule id')\n"
+	  "  add NAME KEY        trust KEY (a 'mule1...' string from 'mule id'),\n"
+	  "                      or the one in FILE or on stdin (-): a 'mule id'\n"
+	  "                      printout, a scanned QR code.  On a terminal it\n"
+	  "                      shows the fingerprint and asks first (--yes:\n"
+	  "                      not); elsewhere it adds without asking\n"
 	  "  list [--json]       list peers with their fingerprints\n"
 	  "  remove NAME         stop trusting NAME\n"
 	  "  set NAME email ADDR set (or, without ADDR, clear) a peer's address\n"
@@ -106,17 +125,23 @@ const struct cli_cmd cli_commands[] = {
 	  "everything this site knows; the number of conflicts; and the\n"
 	  "incomplete bundles in the spool, with the age of each.\n\n"
 	  "  --json        one JSON object\n" },
-	{ "verify", cmd_verify, "verify PATH",
-	  "Checks a bundle's signature against the sender's trusted key and\n"
-	  "its integrity; applies nothing.  Exit status 3 when it fails or\n"
-	  "when the bundle is not addressed to this site.\n" },
-	{ "inspect", cmd_inspect, "inspect PATH [--raw] [--json]",
-	  "Verifies a bundle, then says what it holds: sender, vectors,\n"
-	  "migrations, and per table the rows and cells.  Encrypted bundles\n"
-	  "can be inspected only by their recipients.\n\n"
+	{ "verify", cmd_verify, "verify [--json] PATH...",
+	  "Checks each bundle's signature against the sender's trusted key\n"
+	  "and its integrity; applies and changes nothing.  A PATH may be a\n"
+	  "bundle, a directory (every bundle and part in it), an ISO image or\n"
+	  "parts (a complete set is rebuilt in a scratch file; for an\n"
+	  "incomplete one it says what is missing).  Exit status 3 when a\n"
+	  "bundle fails or is not addressed to this site, else 1 when one\n"
+	  "could not be checked.\n\n"
+	  "  --json        one JSON object per bundle, one per line\n" },
+	{ "inspect", cmd_inspect, "inspect [--raw] [--json] PATH...",
+	  "Verifies each bundle, then says what it holds: sender, vectors,\n"
+	  "migrations, and per table the rows and cells.  PATHs as for\n"
+	  "verify.  Encrypted bundles can be inspected only by their\n"
+	  "recipients.\n\n"
 	  "  --raw         write the decrypted inner archive (zstd-compressed\n"
 	  "                pax tar) to stdout: mule inspect --raw B | tar -t --zstd\n"
-	  "  --json        one JSON object\n" },
+	  "  --json        one JSON object per bundle, one per line\n" },
 	{ "check", cmd_check, "check PEER",
 	  "Asks PEER for a full comparison of every tracked table.  Every\n"
 	  "bundle already carries a digest of each table, compared whenever\n"

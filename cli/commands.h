@@ -72,6 +72,7 @@ void conflict_text(const struct replica_conflict *k, const char *ln,
     const char *rn, const char *now);
 /* Prints what inspect found in a bundle (cli/print_inspect.c). */
 struct sync_inspection;
-void inspect_print(const struct sync_inspection *x, int json);
+void inspect_print(const struct sync_inspection *x, const char *file,
+    int json);
 
 #endif

@@ -33,14 +33,16 @@ print_vector(const char *name, const struct vector *v, int json)
 }
 
 void
-inspect_print(const struct sync_inspection *in, int json)
+inspect_print(const struct sync_inspection *in, const char *file, int json)
 {
 	const struct bundle_info *info = &in->info;
 	const char *sender = in->peer.name;
 	size_t i;
 
 	if (json) {
-		printf("{\"bundle\":\"");
+		printf("{\"file\":");
+		json_str(stdout, file);
+		printf(",\"bundle\":\"");
 		print_hex(stdout, info->bundle_id, BUNDLE_ID_LEN);
 		printf("\",\"from\":");
 		json_str(stdout, sender);
@@ -48,12 +50,15 @@ inspect_print(const struct sync_inspection *in, int json)
 		print_hex(stdout, in->m.from, SITE_ID_LEN);
 		printf("\",\"seq\":%llu,\"encrypted\":%s,\"size\":%llu,"
 		    "\"full\":%s,\"recipients\":%zu,\"schema_steps\":%llu,"
-		    "\"values\":%llu", (unsigned long long)in->m.seq,
+		    "\"values\":%llu,\"digests\":%llu,\"summaries\":%llu",
+		    (unsigned long long)in->m.seq,
 		    info->encrypted ? "true" : "false",
 		    (unsigned long long)info->file_size,
 		    in->m.full ? "true" : "false", info->nrecipients,
 		    (unsigned long long)in->schema,
-		    (unsigned long long)in->values);
+		    (unsigned long long)in->values,
+		    (unsigned long long)in->digests,
+		    (unsigned long long)in->summaries);
 		print_vector("base", &in->m.base, 1);
 		print_vector("top", &in->m.top, 1);
 		print_vector("ack", &in->m.ack, 1);
@@ -69,6 +74,7 @@ inspect_print(const struct sync_inspection *in, int json)
 		printf("]}\n");
 		return;
 	}
+	printf("file      %s\n", file);
 	printf("bundle    ");
 	print_hex(stdout, info->bundle_id, BUNDLE_ID_LEN);
 	printf("\nfrom      %s (bundle %llu%s)\n", sender,
@@ -94,4 +100,10 @@ inspect_print(const struct sync_inspection *in, int json)
 		    (unsigned long long)in->t[i].cells);
 	if (in->nt == 0)
 		printf("tables    no row changes\n");
+	if (in->digests > 0 || in->summaries > 0)
+		printf("digests   %llu table%s; %llu key-range summar%s "
+		    "(reconciliation)\n", (unsigned long long)in->digests,
+		    in->digests == 1 ? "" : "s",
+		    (unsigned long long)in->summaries,
+		    in->summaries == 1 ? "y" : "ies");
 }

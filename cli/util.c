@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/passphrase.h"
 #include "core/strb.h"
 
 void
@@ -123,7 +124,8 @@ cli_load_secret(struct cli *c, struct ident_secret **s)
 
 	if ((path = cli_keyfile(c, c->db)) == NULL)
 		return cli_fail(MULE_ENOMEM, NULL);
-	r = ident_read_keyfile(path, s, err);
+	/* A protected key file's passphrase: cli/passphrase.c. */
+	r = ident_read_keyfile_pass(path, cli_pass_get, NULL, s, err);
 	free(path);
 	if (r != 0)
 		return cli_fail(r, err);

@@ -41,6 +41,7 @@ mule_strerror(int code)
 	case MULE_EAUTH: return "mail server refused the login";
 	case MULE_EMIGRATION: return "schema migration failed";
 	case MULE_EREFUSED: return "refused: not accepted from that peer";
+	case MULE_EPASSPHRASE: return "the key file's passphrase is missing or wrong";
 	}
 	return "unknown error";
 }

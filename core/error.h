@@ -46,6 +46,7 @@ enum mule_err {
 	MULE_EAUTH = -29,	/* mail server refused the login */
 	MULE_EMIGRATION = -30,	/* a schema migration failed to run */
 	MULE_EREFUSED = -31,	/* a peer's bundle writes what this site does not accept from it */
+	MULE_EPASSPHRASE = -32,	/* key file passphrase missing or wrong */
 };
 
 /* Returns a static, generic description of `code` ("truncated input"). */

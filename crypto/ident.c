@@ -31,9 +31,19 @@
 #define FPR_GROUP 4
 
 #define KEYFILE_MAGIC "MULEKEY1"
+#define KEYFILE_PMAGIC "MULEKEY2"	/* protected by a passphrase */
 #define KEYFILE_MAGIC_LEN 8
-#define KEYFILE_LEN (KEYFILE_MAGIC_LEN + IDENT_SITE_LEN + \
-    IDENT_SIGN_SK_LEN + IDENT_BOX_SK_LEN + IDENT_PK_LEN)	/* 152 */
+/* site id | sign sk | box sk | box pk */
+#define KEYFILE_BODY_LEN (IDENT_SITE_LEN + IDENT_SIGN_SK_LEN + \
+    IDENT_BOX_SK_LEN + IDENT_PK_LEN)	/* 144 */
+#define KEYFILE_LEN (KEYFILE_MAGIC_LEN + KEYFILE_BODY_LEN)	/* 152 */
+/* magic | alg | opslimit | memlimit | salt | nonce | secretbox(body) */
+#define KEYFILE_PALG 1		/* Argon2id v1.3, XSalsa20-Poly1305 */
+#define KEYFILE_PHEAD_LEN (KEYFILE_MAGIC_LEN + 1 + 8 + 8 + \
+    crypto_pwhash_SALTBYTES + crypto_secretbox_NONCEBYTES)
+#define KEYFILE_PLEN (KEYFILE_PHEAD_LEN + crypto_secretbox_MACBYTES + \
+    KEYFILE_BODY_LEN)	/* 225 */
+#define KEYFILE_MAX KEYFILE_PLEN
 
 static const char b32_alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
 
@@ -373,20 +383,12 @@ out:
 	return r;
 }
 
-int
-ident_write_keyfile(const struct ident_secret *s, const char *path,
-    char *err)
+/* The key file's body (KEYFILE_BODY_LEN bytes) from s into raw. */
+static void
+keyfile_body(const struct ident_secret *s, uint8_t *raw)
 {
-	uint8_t *raw = NULL;
 	size_t o = 0;
-	int r = MULE_EINTERNAL;
 
-	if ((raw = sodium_malloc(KEYFILE_LEN)) == NULL) {
-		r = mule_errf(err, MULE_ENOMEM, "out of memory");
-		goto out;
-	}
-	memcpy(raw + o, KEYFILE_MAGIC, KEYFILE_MAGIC_LEN);
-	o += KEYFILE_MAGIC_LEN;
 	memcpy(raw + o, s->site_id, IDENT_SITE_LEN);
 	o += IDENT_SITE_LEN;
 	memcpy(raw + o, s->sign_sk, IDENT_SIGN_SK_LEN);
@@ -394,16 +396,122 @@ ident_write_keyfile(const struct ident_secret *s, const char *path,
 	memcpy(raw + o, s->box_sk, IDENT_BOX_SK_LEN);
 	o += IDENT_BOX_SK_LEN;
 	memcpy(raw + o, s->pub.box_pk, IDENT_PK_LEN);
-	o += IDENT_PK_LEN;
-	if (o != KEYFILE_LEN) {
-		r = mule_errf(err, MULE_EINTERNAL, "key file layout");
+}
+
+static void
+put_u64(uint8_t *p, uint64_t v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)(v & 0xff);
+}
+
+static uint64_t
+get_u64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+/* The secretbox key for `pass` with the salt and limits of a protected
+ * key file's header `h` into key (crypto_secretbox_KEYBYTES). */
+static int
+keyfile_derive(const uint8_t *h, const char *pass, uint8_t *key, char *err)
+{
+	uint64_t ops = get_u64(h + KEYFILE_MAGIC_LEN + 1);
+	uint64_t mem = get_u64(h + KEYFILE_MAGIC_LEN + 9);
+
+	if (h[KEYFILE_MAGIC_LEN] != KEYFILE_PALG ||
+	    ops < crypto_pwhash_OPSLIMIT_MIN ||
+	    ops > crypto_pwhash_OPSLIMIT_SENSITIVE ||
+	    mem < crypto_pwhash_MEMLIMIT_MIN ||
+	    mem > crypto_pwhash_MEMLIMIT_SENSITIVE)
+		return mule_errf(err, MULE_EFORMAT, "the key file's "
+		    "passphrase parameters are not ones this mule uses");
+	if (crypto_pwhash(key, crypto_secretbox_KEYBYTES, pass, strlen(pass),
+	    h + KEYFILE_MAGIC_LEN + 17, ops, (size_t)mem,
+	    crypto_pwhash_ALG_ARGON2ID13) != 0)
+		return mule_errf(err, MULE_ENOMEM, "not enough memory to "
+		    "derive the key file's key from the passphrase");
+	return 0;
+}
+
+/* A protected key file's bytes (KEYFILE_PLEN) for body under pass. */
+static int
+keyfile_seal(const uint8_t *body, const char *pass, uint8_t *raw, char *err)
+{
+	uint8_t *key = NULL;
+	int r = MULE_EINTERNAL;
+
+	memcpy(raw, KEYFILE_PMAGIC, KEYFILE_MAGIC_LEN);
+	raw[KEYFILE_MAGIC_LEN] = KEYFILE_PALG;
+	put_u64(raw + KEYFILE_MAGIC_LEN + 1,
+	    crypto_pwhash_OPSLIMIT_INTERACTIVE);
+	put_u64(raw + KEYFILE_MAGIC_LEN + 9,
+	    crypto_pwhash_MEMLIMIT_INTERACTIVE);
+	randombytes_buf(raw + KEYFILE_MAGIC_LEN + 17,
+	    crypto_pwhash_SALTBYTES + crypto_secretbox_NONCEBYTES);
+	if ((key = sodium_malloc(crypto_secretbox_KEYBYTES)) == NULL) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
 		goto out;
 	}
-	r = file_write_atomic(path, raw, KEYFILE_LEN, 0600, 1, err);
+	if ((r = keyfile_derive(raw, pass, key, err)) != 0)
+		goto out;
+	crypto_secretbox_easy(raw + KEYFILE_PHEAD_LEN, body, KEYFILE_BODY_LEN,
+	    raw + KEYFILE_PHEAD_LEN - crypto_secretbox_NONCEBYTES, key);
+	r = 0;
+out:
+	if (key != NULL)
+		sodium_free(key);
+	return r;
+}
+
+int
+ident_write_keyfile_pass(const struct ident_secret *s, const char *path,
+    const char *pass, int replace, char *err)
+{
+	uint8_t *raw = NULL;
+	size_t len = KEYFILE_LEN;
+	int r = MULE_EINTERNAL;
+
+	if ((r = ident_lib_init()) != 0) {
+		r = mule_errf(err, r, "cannot initialise libsodium");
+		goto out;
+	}
+	if ((raw = sodium_malloc(KEYFILE_MAX + KEYFILE_BODY_LEN)) == NULL) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (pass == NULL || pass[0] == '\0') {
+		memcpy(raw, KEYFILE_MAGIC, KEYFILE_MAGIC_LEN);
+		keyfile_body(s, raw + KEYFILE_MAGIC_LEN);
+	} else {
+		/* The body goes after the file's bytes, then is sealed. */
+		keyfile_body(s, raw + KEYFILE_MAX);
+		if ((r = keyfile_seal(raw + KEYFILE_MAX, pass, raw, err)) != 0)
+			goto out;
+		len = KEYFILE_PLEN;
+	}
+	r = file_write_atomic(path, raw, len, 0600, !replace, err);
+	if (r == MULE_EEXIST)
+		r = mule_errf(err, r, "%s exists already; it is not "
+		    "overwritten", path);
 out:
 	if (raw != NULL)
 		sodium_free(raw);	/* wipes */
 	return r;
+}
+
+int
+ident_write_keyfile(const struct ident_secret *s, const char *path,
+    char *err)
+{
+	return ident_write_keyfile_pass(s, path, NULL, 0, err);
 }
 
 /* Checks a key file's type, permissions and size from its stat. */
@@ -418,10 +526,11 @@ keyfile_check_stat(const char *path, const struct stat *st, char *err)
 		    "key file %s can be read or changed by others (mode "
 		    "%04o); run: chmod 600 %s", path, (unsigned)(st->st_mode & 07777),
 		    path);
-	if (st->st_size != KEYFILE_LEN)
+	if (st->st_size != KEYFILE_LEN && st->st_size != KEYFILE_PLEN)
 		return mule_errf(err, MULE_EFORMAT,
 		    "%s is not a mule key file (%lld bytes; a key file has "
-		    "%d)", path, (long long)st->st_size, KEYFILE_LEN);
+		    "%d, or %d with a passphrase)", path,
+		    (long long)st->st_size, KEYFILE_LEN, KEYFILE_PLEN);
 	return 0;
 }
 
@@ -473,7 +582,8 @@ out:
 }
 
 /*
- * Decodes the KEYFILE_LEN bytes at raw into s and checks that the keys
+ * Decodes the KEYFILE_BODY_LEN bytes at raw (a key file's body, after
+ * its magic or unsealed) into s and checks that the keys
  * belong together (the signing key is its seed's, the X25519 public key
  * its secret key's).  `path` is for messages.
  */
@@ -483,7 +593,6 @@ keyfile_decode(const char *path, const uint8_t *raw, struct ident_secret *s,
 {
 	struct buf b;
 	uint8_t *scratch = NULL, box_pk[IDENT_PK_LEN], pk[IDENT_PK_LEN];
-	const uint8_t *magic;
 	int r = MULE_EINTERNAL;
 
 	if ((scratch = sodium_malloc(crypto_sign_SEEDBYTES +
@@ -491,20 +600,14 @@ keyfile_decode(const char *path, const uint8_t *raw, struct ident_secret *s,
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
 		goto out;
 	}
-	buf_init_ro(&b, raw, KEYFILE_LEN);
-	if ((r = buf_get_ptr(&b, KEYFILE_MAGIC_LEN, &magic)) != 0 ||
-	    (r = buf_get_bytes(&b, s->site_id, IDENT_SITE_LEN)) != 0 ||
+	buf_init_ro(&b, raw, KEYFILE_BODY_LEN);
+	if ((r = buf_get_bytes(&b, s->site_id, IDENT_SITE_LEN)) != 0 ||
 	    (r = buf_get_bytes(&b, s->sign_sk, IDENT_SIGN_SK_LEN)) != 0 ||
 	    (r = buf_get_bytes(&b, s->box_sk, IDENT_BOX_SK_LEN)) != 0 ||
 	    (r = buf_get_bytes(&b, box_pk, IDENT_PK_LEN)) != 0 ||
 	    buf_avail(&b) != 0) {
 		r = mule_errf(err, MULE_EFORMAT,
 		    "%s is not a mule key file (bad size)", path);
-		goto out;
-	}
-	if (memcmp(magic, KEYFILE_MAGIC, KEYFILE_MAGIC_LEN) != 0) {
-		r = mule_errf(err, MULE_EFORMAT,
-		    "%s is not a mule key file (bad magic)", path);
 		goto out;
 	}
 	/* The signing key must be the one its seed makes. */
@@ -535,36 +638,114 @@ out:
 	return r;
 }
 
-int
-ident_read_keyfile(const char *path, struct ident_secret **out, char *err)
+/*
+ * The body of the key file whose `len` bytes are at raw, into body
+ * (KEYFILE_BODY_LEN bytes): as it is, or unsealed with the passphrase
+ * `fn` gives.
+ */
+static int
+keyfile_unseal(const char *path, const uint8_t *raw, size_t len,
+    ident_pass_fn fn, void *arg, uint8_t *body, char *err)
 {
-	struct ident_secret *s = NULL;
-	uint8_t *raw = NULL;
-	size_t got = 0;
-	int fd = -1, r = MULE_EINTERNAL;
+	uint8_t *key = NULL;
+	char *pass = NULL;
+	int r = MULE_EINTERNAL;
 
-	if ((r = ident_lib_init()) != 0) {
-		r = mule_errf(err, r, "cannot initialise libsodium");
+	if (len == KEYFILE_LEN &&
+	    memcmp(raw, KEYFILE_MAGIC, KEYFILE_MAGIC_LEN) == 0) {
+		memcpy(body, raw + KEYFILE_MAGIC_LEN, KEYFILE_BODY_LEN);
+		r = 0;
 		goto out;
 	}
-	if ((r = keyfile_open(path, &fd, err)) != 0)
+	if (len != KEYFILE_PLEN ||
+	    memcmp(raw, KEYFILE_PMAGIC, KEYFILE_MAGIC_LEN) != 0) {
+		r = mule_errf(err, MULE_EFORMAT,
+		    "%s is not a mule key file (bad magic)", path);
 		goto out;
-	/* One spare byte shows a file that grew since fstat. */
-	if ((raw = sodium_malloc(KEYFILE_LEN + 1)) == NULL) {
+	}
+	if (fn == NULL) {
+		r = mule_errf(err, MULE_EPASSPHRASE, "key file %s is "
+		    "protected by a passphrase", path);
+		goto out;
+	}
+	if ((pass = sodium_malloc(IDENT_PASS_MAX + 1)) == NULL ||
+	    (key = sodium_malloc(crypto_secretbox_KEYBYTES)) == NULL) {
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((r = file_read_full(fd, raw, KEYFILE_LEN + 1, &got, path,
-	    err)) != 0)
+	pass[0] = '\0';
+	if ((r = fn(arg, path, pass, IDENT_PASS_MAX + 1, err)) != 0 ||
+	    (r = keyfile_derive(raw, pass, key, err)) != 0)
 		goto out;
-	if (got != KEYFILE_LEN) {
+	if (crypto_secretbox_open_easy(body, raw + KEYFILE_PHEAD_LEN,
+	    KEYFILE_PLEN - KEYFILE_PHEAD_LEN, raw + KEYFILE_PHEAD_LEN -
+	    crypto_secretbox_NONCEBYTES, key) != 0) {
+		r = mule_errf(err, MULE_EPASSPHRASE, "wrong passphrase for "
+		    "key file %s (or the file is damaged)", path);
+		goto out;
+	}
+	r = 0;
+out:
+	if (pass != NULL)
+		sodium_free(pass);
+	if (key != NULL)
+		sodium_free(key);
+	return r;
+}
+
+/* Reads the whole key file at path (checked by keyfile_open) into raw
+ * (KEYFILE_MAX bytes); its length in *len. */
+static int
+keyfile_load(const char *path, uint8_t *raw, size_t *len, char *err)
+{
+	uint8_t spare;
+	size_t got = 0, more = 0;
+	int fd = -1, r = MULE_EINTERNAL;
+
+	if ((r = keyfile_open(path, &fd, err)) != 0 ||
+	    (r = file_read_full(fd, raw, KEYFILE_MAX, &got, path, err)) != 0)
+		goto out;
+	/* One spare byte shows a file that grew since fstat. */
+	if (got == KEYFILE_MAX && (r = file_read_full(fd, &spare, 1, &more,
+	    path, err)) != 0)
+		goto out;
+	if ((got != KEYFILE_LEN && got != KEYFILE_PLEN) || more != 0) {
 		r = mule_errf(err, MULE_EFORMAT,
 		    "%s is not a mule key file (its size changed while "
 		    "reading)", path);
 		goto out;
 	}
-	if ((r = secret_new(&s, err)) != 0 ||
-	    (r = keyfile_decode(path, raw, s, err)) != 0)
+	*len = got;
+	r = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+int
+ident_read_keyfile_pass(const char *path, ident_pass_fn fn, void *arg,
+    struct ident_secret **out, char *err)
+{
+	struct ident_secret *s = NULL;
+	uint8_t *raw = NULL;
+	size_t len = 0;
+	int r = MULE_EINTERNAL;
+
+	if ((r = ident_lib_init()) != 0) {
+		r = mule_errf(err, r, "cannot initialise libsodium");
+		goto out;
+	}
+	/* The file's bytes, then its body. */
+	if ((raw = sodium_malloc(KEYFILE_MAX + KEYFILE_BODY_LEN)) == NULL) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = keyfile_load(path, raw, &len, err)) != 0 ||
+	    (r = keyfile_unseal(path, raw, len, fn, arg, raw + KEYFILE_MAX,
+	    err)) != 0 ||
+	    (r = secret_new(&s, err)) != 0 ||
+	    (r = keyfile_decode(path, raw + KEYFILE_MAX, s, err)) != 0)
 		goto out;
 	*out = s;
 	s = NULL;
@@ -573,7 +754,49 @@ out:
 	ident_secret_free(s);
 	if (raw != NULL)
 		sodium_free(raw);
-	if (fd >= 0)
-		close(fd);
+	return r;
+}
+
+int
+ident_read_keyfile(const char *path, struct ident_secret **out, char *err)
+{
+	return ident_read_keyfile_pass(path, NULL, NULL, out, err);
+}
+
+int
+ident_keyfile_protected(const char *path, char *err)
+{
+	uint8_t raw[KEYFILE_MAX];
+	size_t len = 0;
+	int r;
+
+	if ((r = keyfile_load(path, raw, &len, err)) != 0)
+		return r;
+	r = len == KEYFILE_PLEN &&
+	    memcmp(raw, KEYFILE_PMAGIC, KEYFILE_MAGIC_LEN) == 0;
+	sodium_memzero(raw, sizeof(raw));
+	return r;
+}
+
+int
+ident_copy_keyfile(const char *path, const char *dst, char *err)
+{
+	uint8_t *raw = NULL;
+	size_t len = 0;
+	int r = MULE_EINTERNAL;
+
+	if ((raw = sodium_malloc(KEYFILE_MAX)) == NULL) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = keyfile_load(path, raw, &len, err)) != 0)
+		goto out;
+	r = file_write_atomic(dst, raw, len, 0600, 1, err);
+	if (r == MULE_EEXIST)
+		r = mule_errf(err, r, "%s exists already; it is not "
+		    "overwritten", dst);
+out:
+	if (raw != NULL)
+		sodium_free(raw);
 	return r;
 }

@@ -14,9 +14,15 @@
  * person compares is BLAKE2b-256 of the same, shown as ten groups of four
  * base32 characters ("abcd-efgh-...").
  *
- * The secret key file (DB.mule-key) holds: magic "MULEKEY1", the site id
- * (16), sign sk (64), box sk (32), box pk (32), as raw bytes.  It is
- * created mode 0600; one readable by group or others is refused.
+ * The secret key file (DB.mule-key) holds: magic "MULEKEY1", then its
+ * body: the site id (16), sign sk (64), box sk (32), box pk (32), as raw
+ * bytes (152 bytes in all).  A key file protected by a passphrase holds
+ * magic "MULEKEY2", algorithm 1 (one byte), the Argon2id opslimit and
+ * memlimit (8 bytes each, big-endian), a salt (16), a nonce (24), then the
+ * body sealed with crypto_secretbox (XSalsa20-Poly1305) under the key
+ * crypto_pwhash (Argon2id v1.3) derives from the passphrase and salt (225
+ * bytes in all).  Key files are created mode 0600; one readable by group
+ * or others is refused.
  */
 #ifndef MULE_CRYPTO_IDENT_H
 #define MULE_CRYPTO_IDENT_H
@@ -31,6 +37,7 @@
 #define IDENT_SITE_LEN 16
 #define IDENT_KEYSTRING_MAX 160	/* longest key string plus NUL */
 #define IDENT_FPR_MAX 64	/* fingerprint text plus NUL */
+#define IDENT_PASS_MAX 1024	/* bytes of a passphrase */
 
 /* The public identity of a site (ours or a peer's). */
 struct ident_pub {
@@ -65,12 +72,45 @@ void ident_secret_free(struct ident_secret *s);
 int ident_write_keyfile(const struct ident_secret *s, const char *path,
     char *err);
 /*
- * Reads a key file.  MULE_EKEYPERM (with a message saying to chmod 600)
- * when group or others may read it; MULE_EFORMAT when it is not a mule key
- * file; MULE_ENOTFOUND when it is missing.
+ * Writes the key file protected by `pass` (NULL or "": not protected),
+ * mode 0600, through a safefile.  With `replace` an existing file is
+ * replaced; without, it is MULE_EEXIST.  0 or a MULE_E* code.
  */
+int ident_write_keyfile_pass(const struct ident_secret *s, const char *path,
+    const char *pass, int replace, char *err);
+
+/*
+ * Supplies the passphrase of the protected key file `path`: writes it,
+ * NUL-terminated, into buf (`size` bytes, IDENT_PASS_MAX + 1), wiped by
+ * the caller.  Returns 0, or a MULE_E* code (MULE_EPASSPHRASE when there
+ * is none to give) with the message in err.
+ */
+typedef int (*ident_pass_fn)(void *arg, const char *path, char *buf,
+    size_t size, char *err);
+
+/*
+ * Reads a key file into a new heap object (*out, free with
+ * ident_secret_free).  A protected one is unsealed with the passphrase
+ * fn(arg, ...) gives (fn NULL: MULE_EPASSPHRASE, "protected by a
+ * passphrase").  MULE_EPASSPHRASE also for a wrong passphrase;
+ * MULE_EKEYPERM (with a message saying to chmod 600) when group or others
+ * may read it; MULE_EFORMAT when it is not a mule key file;
+ * MULE_ENOTFOUND when it is missing.
+ */
+int ident_read_keyfile_pass(const char *path, ident_pass_fn fn, void *arg,
+    struct ident_secret **out, char *err);
+/* ident_read_keyfile_pass without a passphrase. */
 int ident_read_keyfile(const char *path, struct ident_secret **out,
     char *err);
+/* 1 if the key file at path is protected by a passphrase, 0 if not, or
+ * the errors of reading it (as ident_read_keyfile). */
+int ident_keyfile_protected(const char *path, char *err);
+/*
+ * Copies the key file at path (checked as ident_read_keyfile checks it,
+ * not unsealed) to dst, mode 0600, never overwriting (MULE_EEXIST).
+ * 0 or a MULE_E* code.
+ */
+int ident_copy_keyfile(const char *path, const char *dst, char *err);
 
 /* Computes pub->key_id from the two public keys. */
 void ident_pub_set_keyid(struct ident_pub *pub);

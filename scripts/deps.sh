@@ -14,7 +14,7 @@ set -eu
 
 PKGS="build-essential pkg-config
 libsodium-dev libarchive-dev libsqlite3-dev libetpan-dev libzstd-dev
-libisal-dev libcmocka-dev libgnutls28-dev
+libisal-dev libcmocka-dev libgnutls28-dev libqrencode-dev libpng-dev
 sqlite3 sqlite3-tools zstd libarchive-tools mandoc python3
 opensmtpd dovecot-imapd dovecot-pop3d"
 

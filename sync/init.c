@@ -28,7 +28,7 @@ init_refuse(const char *db, const char *keyfile, char *err)
 
 int
 sync_init(const char *db, const char *name, const char *keyfile,
-    struct ident_pub *pub, char *err)
+    const char *pass, struct ident_pub *pub, char *err)
 {
 	struct ident_secret *sec = NULL;
 	uint8_t site[SITE_ID_LEN];
@@ -39,7 +39,8 @@ sync_init(const char *db, const char *name, const char *keyfile,
 	randombytes_buf(site, sizeof(site));
 	/* The key first: a replica must never exist without its key. */
 	if ((r = ident_generate(site, &sec, err)) != 0 ||
-	    (r = ident_write_keyfile(sec, keyfile, err)) != 0)
+	    (r = ident_write_keyfile_pass(sec, keyfile, pass, 0,
+	    err)) != 0)
 		goto out;
 	wrote_key = 1;
 	if ((r = replica_init(db, name, site, &sec->pub, err)) != 0)

@@ -20,11 +20,12 @@
  * pair.  The key file goes first (mode 0600): a replica never exists
  * without its key, and when making the replica fails the key file is
  * removed.  Refuses, before creating anything, a database that is a
- * replica already and a key file that exists (MULE_EEXIST).  *pub: the
- * new public key.  (sync/init.c)
+ * replica already and a key file that exists (MULE_EEXIST).  `pass`
+ * (NULL: none) protects the key file (ident_write_keyfile_pass).  *pub:
+ * the new public key.  (sync/init.c)
  */
 int sync_init(const char *db, const char *name, const char *keyfile,
-    struct ident_pub *pub, char *err);
+    const char *pass, struct ident_pub *pub, char *err);
 
 /* What mule clone made. */
 struct sync_clone_result {

@@ -1181,18 +1181,18 @@ test_err_strerror(void **state)
 	int c, d;
 
 	(void)state;
-	for (c = MULE_OK; c >= MULE_EREFUSED; c--) {
+	for (c = MULE_OK; c >= MULE_EPASSPHRASE; c--) {
 		const char *s = mule_strerror(c);
 
 		assert_non_null(s);
 		assert_true(s[0] != '\0');
 		assert_string_not_equal(s, "unknown error");
 		/* Distinct texts, so messages can tell codes apart. */
-		for (d = c - 1; d >= MULE_EREFUSED; d--)
+		for (d = c - 1; d >= MULE_EPASSPHRASE; d--)
 			assert_string_not_equal(s, mule_strerror(d));
 	}
 	assert_string_equal(mule_strerror(1), "unknown error");
-	assert_string_equal(mule_strerror(MULE_EREFUSED - 1),
+	assert_string_equal(mule_strerror(MULE_EPASSPHRASE - 1),
 	    "unknown error");
 	assert_string_equal(mule_strerror(INT_MIN), "unknown error");
 }

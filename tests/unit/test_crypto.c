@@ -581,6 +581,72 @@ test_keyfile_garbage(void **state)
 	tmpdir_remove(&td);
 }
 
+/* An ident_pass_fn giving the string at arg. */
+static int
+give_pass(void *arg, const char *path, char *buf, size_t size, char *err)
+{
+	(void)path;
+	(void)err;
+	snprintf(buf, size, "%s", (const char *)arg);
+	return 0;
+}
+
+static void
+test_keyfile_passphrase(void **state)
+{
+	struct ident_secret *s = new_ident(), *t = NULL;
+	struct tmpdir td;
+	struct stat st;
+	uint8_t raw[225];
+	char err[MULE_ERRLEN] = "";
+
+	(void)state;
+	tmpdir_make(&td);
+	assert_int_equal(ident_write_keyfile_pass(s, td.key, "correct horse",
+	    0, err), 0);
+	assert_int_equal(stat(td.key, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(st.st_size, 225);
+	assert_int_equal(ident_keyfile_protected(td.key, err), 1);
+	/* No passphrase, a wrong one: refused, nothing read. */
+	assert_int_equal(ident_read_keyfile(td.key, &t, err),
+	    MULE_EPASSPHRASE);
+	assert_non_null(strstr(err, "protected by a passphrase"));
+	assert_int_equal(ident_read_keyfile_pass(td.key, give_pass,
+	    "correct horsf", &t, err), MULE_EPASSPHRASE);
+	assert_non_null(strstr(err, "wrong passphrase"));
+	assert_null(t);
+	assert_int_equal(ident_read_keyfile_pass(td.key, give_pass,
+	    "correct horse", &t, err), 0);
+	assert_memory_equal(&t->pub, &s->pub, sizeof(s->pub));
+	assert_memory_equal(t->sign_sk, s->sign_sk, IDENT_SIGN_SK_LEN);
+	assert_memory_equal(t->box_sk, s->box_sk, IDENT_BOX_SK_LEN);
+	ident_secret_free(t);
+	t = NULL;
+	/* A flipped byte of the sealed body fails like a wrong passphrase. */
+	read_raw(td.key, raw, sizeof(raw));
+	raw[200] ^= 1;
+	write_raw(td.key, raw, sizeof(raw), 0600);
+	assert_int_equal(ident_read_keyfile_pass(td.key, give_pass,
+	    "correct horse", &t, err), MULE_EPASSPHRASE);
+	/* Absurd limits are refused before any work. */
+	raw[200] ^= 1;
+	raw[9 + 8] = 0xff;
+	write_raw(td.key, raw, sizeof(raw), 0600);
+	assert_int_equal(ident_read_keyfile_pass(td.key, give_pass,
+	    "correct horse", &t, err), MULE_EFORMAT);
+	/* Replaced by an unprotected one. */
+	assert_int_equal(ident_write_keyfile_pass(s, td.key, NULL, 0, err),
+	    MULE_EEXIST);
+	assert_int_equal(ident_write_keyfile_pass(s, td.key, NULL, 1, err),
+	    0);
+	assert_int_equal(ident_keyfile_protected(td.key, err), 0);
+	assert_int_equal(ident_read_keyfile(td.key, &t, err), 0);
+	ident_secret_free(t);
+	ident_secret_free(s);
+	tmpdir_remove(&td);
+}
+
 /* ---- signatures ------------------------------------------------------- */
 
 static void
@@ -1072,6 +1138,7 @@ main(void)
 		cmocka_unit_test(test_keyfile_no_overwrite),
 		cmocka_unit_test(test_keyfile_permissions),
 		cmocka_unit_test(test_keyfile_garbage),
+		cmocka_unit_test(test_keyfile_passphrase),
 		cmocka_unit_test(test_sig_roundtrip),
 		cmocka_unit_test(test_sig_bitflips),
 		cmocka_unit_test(test_sig_hash),

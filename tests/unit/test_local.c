@@ -61,7 +61,7 @@ site_make(struct site *s)
 	snprintf(s->db, sizeof(s->db), "%s/%s.db", tmpdir, s->name);
 	snprintf(s->keyfile, sizeof(s->keyfile), "%s.mule-key", s->db);
 	sql_exec(s->db, "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)");
-	if (sync_init(s->db, s->name, s->keyfile, &pub, err) != 0 ||
+	if (sync_init(s->db, s->name, s->keyfile, NULL, &pub, err) != 0 ||
 	    ident_read_keyfile(s->keyfile, &s->sec, err) != 0 ||
 	    replica_open(s->db, 0, &s->rp, err) != 0)
 		fail_msg("%s: %s", s->name, err);
@@ -112,10 +112,11 @@ test_init_refusals(void **state)
 	(void)state;
 	assert_string_equal(tracked, "+t +t");
 	assert_int_equal(sync_init(alice.db, "again", join_path(tmpdir,
-	    "again.key"), &pub, err), MULE_EEXIST);
+	    "again.key"), NULL, &pub, err), MULE_EEXIST);
 	assert_non_null(strstr(err, "is already a mule replica"));
 	assert_false(file_exists(join_path(tmpdir, "again.key")));
-	assert_int_equal(sync_init(fresh, "fresh", alice.keyfile, &pub, err),
+	assert_int_equal(sync_init(fresh, "fresh", alice.keyfile, NULL, &pub,
+	    err),
 	    MULE_EEXIST);
 	assert_non_null(strstr(err, "exists already"));
 	assert_false(file_exists(fresh));
