@@ -320,14 +320,15 @@ check_digests(struct replica *rp, const char *peer, const struct recon_in *in,
 			r = mark(rp, peer, t->name, 0, err);
 			continue;
 		}
-		strb_add(&names, names.len ? ", " : "");
-		strb_add(&names, t->name);
 		if ((r = mark(rp, peer, t->name, 1, err)) != 0)
 			break;
-		/* The peer started already: its summaries are answered. */
-		if (!has_summary(in, t->name))
-			r = refine(rp, peer, t, &all, mine.n, in->dig[i].d.n,
-			    &res->recon_ranges, err);
+		/* Under way already: the peer's summaries are answered. */
+		if (has_summary(in, t->name))
+			continue;
+		strb_add(&names, names.len ? ", " : "");
+		strb_add(&names, t->name);
+		r = refine(rp, peer, t, &all, mine.n, in->dig[i].d.n,
+		    &res->recon_ranges, err);
 	}
 	if (r == 0 && names.len > 0 && (res->diverged =
 	    strb_detach(&names)) == NULL)
