@@ -29,7 +29,9 @@ pack_print(const struct pack_args *a, const struct sync_pack_result *res,
 		printf("recorded schema changes as version %u\n",
 		    res->schema.recorded);
 	strb_init(&size);
-	strb_add_size(&size, res->size);
+	/* Parts: what they take in all, parity and headers too. */
+	strb_add_size(&size, a->volume > 0 && a->iso == NULL ? d->bytes :
+	    res->size);
 	if (a->mail || a->eml != NULL)
 		printf("packed %s → %s %zu message%s to %s (%s%s)\n",
 		    res->summary, a->mail ? "mailed" : "wrote", nf,

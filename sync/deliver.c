@@ -38,11 +38,12 @@ deliver_tmp(void *arg, const char *tmp, const struct sync_pack_result *res,
 		base[n - 5] = '\0';
 	if (d->mail || d->eml != NULL)
 		r = sync_mail_pack(dv->rp, res, tmp, dv->scratch, base, d->eml,
-		    &dv->out->nfiles, &dv->out->where, err);
+		    &dv->out->nfiles, &dv->out->where, dv->o->progress,
+		    dv->o->parg, err);
 	else
 		r = xport_media_pack(tmp, dv->o->out != NULL ? dv->o->out :
 		    ".", base, d->volume, d->parity, d->iso, &dv->out->nfiles,
-		    err);
+		    &dv->out->bytes, dv->o->progress, dv->o->parg, err);
 out:
 	free(base);
 	return r;

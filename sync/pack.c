@@ -317,6 +317,8 @@ pack_write(struct replica *rp, const struct sync_pack_opts *o,
 	    (r = pack_schema(rp, res->peers, res->npeers, ps.w, m,
 	    &res->nsteps, err)) != 0)
 		goto out;
+	bundle_writer_progress(ps.w, o->progress, o->parg);
+	progress_report(o->progress, o->parg, PROGRESS_PACKING, 0, 0);
 	ps.err = err;
 	ps.counting = 1;
 	pl = ps;

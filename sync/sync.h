@@ -17,6 +17,7 @@
 
 #include "bundle/bundle.h"
 #include "core/error.h"
+#include "core/progress.h"
 #include "crypto/ident.h"
 #include "replica/replica.h"
 #include "replica/schema.h"
@@ -24,9 +25,9 @@
 
 #define SYNC_MAX_PEERS 64	/* recipients of one bundle */
 
-/* Progress of a long step ("scanning", "packing", "applying" ...). */
-typedef void (*sync_progress_fn)(void *arg, const char *what,
-    unsigned long long done, unsigned long long total);
+/* Progress of a long step (core/progress.h: "scanning", "packing",
+ * "compressing and encrypting", "writing parts", "applying" ...). */
+typedef progress_fn sync_progress_fn;
 
 /* ---- packing ---- */
 
@@ -192,11 +193,14 @@ int sync_mail_check(struct replica *rp, const char *const *peers, size_t n,
  * `tmp` (the one res describes; `base` its file name without .mule)
  * goes by mail to each recipient's 'email' address, or into .eml files
  * in `emldir`, through the directory `scratch` (made and removed).
- * *nmsgs and *where (heap) as for xport_mail_pack.
+ * *nmsgs and *where (heap) as for xport_mail_pack.  The phase
+ * (PROGRESS_MAIL or PROGRESS_EML, bytes of the bundle) goes to
+ * `progress` when it starts and when it is done (NULL: not).
  */
 int sync_mail_pack(struct replica *rp, const struct sync_pack_result *res,
     const char *tmp, const char *scratch, const char *base,
-    const char *emldir, size_t *nmsgs, char **where, char *err);
+    const char *emldir, size_t *nmsgs, char **where,
+    sync_progress_fn progress, void *parg, char *err);
 
 /* ---- checks shared by unpack, verify and inspect ---- */
 

@@ -56,6 +56,8 @@ sink_manifest(void *arg, const struct manifest *m)
 	memcpy(u->m.fpr_to, m->fpr_to, BUNDLE_FPR_LEN);
 	u->nschema = m->nschema;
 	u->rows = 0;
+	progress_report(u->o->progress, u->o->parg, PROGRESS_APPLYING, 0,
+	    m->nrows);
 	if (m->nschema == 0 && (r = check_schema(u)) != 0)
 		return r;
 	if ((r = replica_apply_new(u->rp, u->peer, m->bundle_id, &m->ack,
@@ -168,8 +170,9 @@ sink_row(void *arg, const struct rowchange *rc)
 {
 	struct unpacker *u = arg;
 
-	if (++u->rows % 65536 == 0 && u->o->progress != NULL)
-		u->o->progress(u->o->parg, "applying", u->rows, u->m.nrows);
+	if (++u->rows % 65536 == 0 || u->rows == u->m.nrows)
+		progress_report(u->o->progress, u->o->parg, PROGRESS_APPLYING,
+		    u->rows, u->m.nrows);
 	return replica_apply_row(u->apply, rc, u->err);
 }
 
@@ -345,6 +348,7 @@ sync_unpack(struct replica *rp, const struct sync_unpack_opts *o,
 	u.o = o;
 	u.err = err;
 	u.res = res;
+	progress_report(o->progress, o->parg, PROGRESS_VERIFYING, 0, 0);
 	if ((r = sync_bundle_check(rp, &o->me->pub, o->path, &br, &res->peer,
 	    err)) != 0)
 		goto out;

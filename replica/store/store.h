@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "core/change.h"
+#include "core/progress.h"
 #include "crypto/ident.h"
 
 #define REPLICA_NAME_MAX 64	/* site and peer names */
@@ -360,8 +361,7 @@ struct replica_out_sink {
 	int (*row)(void *arg, const struct rowchange *rc);
 };
 
-/* Called now and then by long scans and passes. */
-typedef void (*replica_progress_fn)(void *arg, const char *what,
-    unsigned long long done, unsigned long long total);
+/* Called now and then by long scans and passes (core/progress.h). */
+typedef progress_fn replica_progress_fn;
 
 #endif

@@ -459,7 +459,7 @@ changes_table(struct outctx *c, const struct replica_table *t,
 		goto out;
 	while ((s = sqlite3_step(state)) == SQLITE_ROW) {
 		if (++seen % 65536 == 0 && progress != NULL)
-			progress(parg, t->name, seen, 0);
+			progress(parg, PROGRESS_PACKING, seen, 0);
 		if ((r = emit_row(c, &o, state, sink, err)) != 0)
 			goto out;
 	}
