@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/strb.h"
 #include "sync/deliver.h"
 #include "transports/dir.h"
 #include "transports/media.h"
@@ -17,10 +18,39 @@ struct deliver {
 	char *scratch;		/* heap: DB.mule-mail-PID */
 };
 
+/* What the bundle log says of a delivered bundle BASE: "x.iso:
+ * BASE.mule", "DIR/BASE.*.mule-part (5 parts)", "BASE.mule by mail to
+ * b@example.org", "BASE.mule as .eml in DIR".  Heap, or NULL. */
+static char *
+delivered_as(const struct deliver *dv, const char *base)
+{
+	const struct sync_deliver_opts *d = dv->d;
+	const char *dir = dv->o->out != NULL ? dv->o->out : ".";
+	size_t n = dv->out->nfiles;
+	struct strb sb;
+
+	strb_init(&sb);
+	if (d->mail)
+		strb_addf(&sb, "%s.mule by mail to %s", base, dv->out->where != NULL ?
+		    dv->out->where : "the peers");
+	else if (d->eml != NULL)
+		strb_addf(&sb, "%s.mule as .eml in %s", base, d->eml);
+	else if (d->iso != NULL && d->volume == 0)
+		strb_addf(&sb, "%s: %s.mule", d->iso, base);
+	else if (d->iso != NULL)
+		strb_addf(&sb, "%s: %s.*.mule-part (%zu part%s)", d->iso,
+		    base, n, n == 1 ? "" : "s");
+	else
+		strb_addf(&sb, "%s%s%s.*.mule-part (%zu part%s)", dir,
+		    dir[strlen(dir) - 1] == '/' ? "" : "/", base, n,
+		    n == 1 ? "" : "s");
+	return strb_detach(&sb);
+}
+
 /* Parts, an image or mail from the whole bundle at `tmp` (sync_pack's
  * deliver callback); the base name is the bundle's without .mule. */
 static int
-deliver_tmp(void *arg, const char *tmp, const struct sync_pack_result *res,
+deliver_tmp(void *arg, const char *tmp, struct sync_pack_result *res,
     char *err)
 {
 	struct deliver *dv = arg;
@@ -44,6 +74,8 @@ deliver_tmp(void *arg, const char *tmp, const struct sync_pack_result *res,
 		r = xport_media_pack(tmp, dv->o->out != NULL ? dv->o->out :
 		    ".", base, d->volume, d->parity, d->iso, &dv->out->nfiles,
 		    &dv->out->bytes, dv->o->progress, dv->o->parg, err);
+	if (r == 0 && (res->logged = delivered_as(dv, base)) == NULL)
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
 out:
 	free(base);
 	return r;

@@ -5,10 +5,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bundle/parts.h"
 #include "core/hex.h"
 #include "core/strb.h"
 #include "sync/inbound.h"
 #include "transports/inbound.h"
+#include "transports/media.h"
 
 /* One run: what to apply, and what happened. */
 struct run {
@@ -32,16 +34,18 @@ run_failed(struct run *u, const char *path, int code, const char *err)
 	u->o->event(u->o->arg, &ev);
 }
 
-/* The spooled bundle `idhex` waits, or was rebuilt. */
+/* The spooled bundle `idhex` waits, or was rebuilt (name: NULL or the
+ * name its parts carry). */
 static void
 run_joined(struct run *u, enum sync_input_kind kind, const char *idhex,
-    const struct xport_spool_join *j)
+    const char *name, const struct xport_spool_join *j)
 {
 	struct sync_input_event ev;
 
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = kind;
 	ev.idhex = idhex;
+	ev.name = name;
 	ev.join = j;
 	u->o->event(u->o->arg, &ev);
 }
@@ -91,12 +95,35 @@ run_one(struct run *u, const char *path, const char *label, int indir)
 	return r;
 }
 
+/*
+ * The name the parts of `idhex` that came in this run carry
+ * ("hq-lap-0003"; the spool keeps them under the bundle id): heap, or
+ * NULL.  A group is looked at only when a part of it came in this run.
+ */
+static char *
+group_name(struct run *u, const char *idhex)
+{
+	struct part_info pi;
+	char hex[2 * PARTS_ID_LEN + 1], *name = NULL;
+	size_t i;
+
+	for (i = 0; i < u->in.n && name == NULL; i++) {
+		if (!xport_inbound_is_part(&u->in, i) ||
+		    parts_read_header(u->in.paths[i], &pi, NULL) != 0)
+			continue;
+		hex_encode(hex, pi.bundle_id, PARTS_ID_LEN);
+		if (strcmp(hex, idhex) == 0)
+			name = xport_media_part_base(u->in.paths[i]);
+	}
+	return name;
+}
+
 /* A spooled bundle: rebuilt and applied once enough parts are here. */
 static void
 run_group(struct run *u, const char *idhex)
 {
 	struct xport_spool_join j;
-	char err[MULE_ERRLEN] = "";
+	char err[MULE_ERRLEN] = "", *name = group_name(u, idhex);
 	struct strb label;
 	int r;
 
@@ -106,11 +133,16 @@ run_group(struct run *u, const char *idhex)
 		goto out;
 	}
 	if (j.path == NULL) {
-		run_joined(u, SYNC_INPUT_WAITING, idhex, &j);
+		run_joined(u, SYNC_INPUT_WAITING, idhex, name, &j);
 		goto out;
 	}
-	run_joined(u, SYNC_INPUT_REBUILT, idhex, &j);
-	strb_addf(&label, "bundle %.12s… (from %u parts)", idhex, j.ngood);
+	run_joined(u, SYNC_INPUT_REBUILT, idhex, name, &j);
+	if (name != NULL)
+		strb_addf(&label, "bundle %s (rebuilt from %u part%s)", name,
+		    j.ngood, j.ngood == 1 ? "" : "s");
+	else
+		strb_addf(&label, "bundle %.12s... (rebuilt from %u part%s)",
+		    idhex, j.ngood, j.ngood == 1 ? "" : "s");
 	r = run_one(u, j.path, strb_str(&label), 1);
 	unlink(j.path);
 	/* Applied, applied before, or for another site: the parts go. */
@@ -119,6 +151,7 @@ run_group(struct run *u, const char *idhex)
 out:
 	xport_spool_join_release(&j);
 	strb_release(&label);
+	free(name);
 }
 
 /* Bundles that waited in the spool longer than spool.expire-days go. */

@@ -382,7 +382,8 @@ pack_record(struct replica *rp, struct sync_pack_result *res,
 	if (r == 0 && (r = pack_summary(res, err)) == 0 &&
 	    (r = replica_log_drop(rp, res->bundle_id, "spent", err)) == 0 &&
 	    (r = replica_log_add(rp, res->bundle_id, "sent", res->to,
-	    res->seq, res->path, res->summary, &m->top, err)) == 0)
+	    res->seq, res->logged != NULL ? res->logged : res->path,
+	    res->summary, &m->top, err)) == 0)
 		r = replica_journal_prune(rp, err);
 	return r;
 }
@@ -553,6 +554,7 @@ sync_pack_result_release(struct sync_pack_result *res)
 	free(res->to);
 	free(res->path);
 	free(res->summary);
+	free(res->logged);
 	replica_schema_sync_release(&res->schema);
 	memset(res, 0, sizeof(*res));
 }

@@ -44,10 +44,11 @@ struct sync_pack_opts {
 	 * inside the pack's transaction, with *res filled but for summary;
 	 * deliver consumes or removes it and returns 0 or a MULE_E* code
 	 * (message in err).  "sent" advances only if deliver succeeds.
+	 * deliver may set res->logged (heap), what the bundle log says.
 	 */
 	const char *tmp;
 	int (*deliver)(void *arg, const char *tmp,
-	    const struct sync_pack_result *res, char *err);
+	    struct sync_pack_result *res, char *err);
 	void *darg;
 	int full;		/* everything, not only what peers lack */
 	int resend;		/* what peers have not acknowledged, whether
@@ -65,6 +66,9 @@ struct sync_pack_result {
 	char *to;		/* heap: recipient names joined by "+" */
 	char *path;		/* heap: the bundle's path (its name for tmp) */
 	char *summary;		/* heap: "N changes in N tables, ..." */
+	char *logged;		/* heap or NULL: where the bundle went, as
+				 * the bundle log says it when delivered
+				 * ("x.iso: hq-lap-0003.mule"; NULL: path) */
 	uint8_t bundle_id[BUNDLE_ID_LEN];
 	int64_t seq;		/* our bundle number */
 	uint64_t rows, tables;	/* row changes and tables they are in */

@@ -196,7 +196,8 @@ unpack_read(struct unpacker *u, struct bundle_reader *br, char *err)
 	u->err = err;
 	if (r != 0) {
 		memcpy(e2, serr[0] != '\0' ? serr : err, sizeof(e2));
-		return mule_errf(err, r, "%s: %s", u->o->path, e2);
+		return mule_errf(err, r, "%s: %s", u->o->label != NULL ?
+		    u->o->label : u->o->path, e2);
 	}
 	if (u->apply == NULL)
 		return mule_errf(err, MULE_EFORMAT, "%s: no manifest",
