@@ -149,6 +149,9 @@ main(int argc, char **argv)
 			return unknown_command(argv[optind + 1]);
 		return cli_help(cmd);
 	}
+	/* Hidden: what completion/mule.bash offers. */
+	if (strcmp(argv[optind], "__complete") == 0)
+		return cmd_complete(&c, argc - optind, argv + optind);
 	if ((cmd = cli_find(argv[optind])) == NULL)
 		return unknown_command(argv[optind]);
 	argc -= optind;

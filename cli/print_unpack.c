@@ -70,7 +70,7 @@ bundle_name(const struct sync_input_event *ev)
 
 	if (ev->name != NULL)
 		return ev->name;
-	snprintf(id, sizeof(id), "%.12s...", ev->idhex);
+	snprintf(id, sizeof(id), "%.12s…", ev->idhex);
 	return id;
 }
 
@@ -108,10 +108,8 @@ unpack_event(void *arg, const struct sync_input_event *ev)
 		    ev->group->have : "none", ev->group->ndata);
 		break;
 	case SYNC_INPUT_REBUILT:
-		if (j->ngood < j->ndata + j->nparity)
-			printf("bundle %s: rebuilt from %u of its %u "
-			    "parts\n", bundle_name(ev), j->ngood,
-			    j->ndata + j->nparity);
+		printf("bundle %s: rebuilt from %u of its %u parts\n",
+		    bundle_name(ev), j->ngood, j->ndata + j->nparity);
 		break;
 	}
 }

@@ -56,7 +56,8 @@ run_joined(struct run *u, enum sync_input_kind kind, const char *idhex,
  * before are counted and bundles for other sites skipped, silently.
  */
 static int
-run_one(struct run *u, const char *path, const char *label, int indir)
+run_one(struct run *u, const char *path, const char *label,
+    const char *logged, int indir)
 {
 	struct sync_unpack_result res;
 	struct sync_unpack_opts uo;
@@ -70,6 +71,7 @@ run_one(struct run *u, const char *path, const char *label, int indir)
 	uo.me = u->o->me;
 	uo.path = path;
 	uo.label = label;
+	uo.logged = logged;
 	uo.dry = u->o->dry;
 	uo.progress = u->o->progress;
 	uo.parg = u->o->parg;
@@ -124,10 +126,11 @@ run_group(struct run *u, const char *idhex)
 {
 	struct xport_spool_join j;
 	char err[MULE_ERRLEN] = "", *name = group_name(u, idhex);
-	struct strb label;
+	struct strb label, logged;
 	int r;
 
 	strb_init(&label);
+	strb_init(&logged);
 	if ((r = xport_spool_join(u->in.db, idhex, &j, err)) != 0) {
 		run_failed(u, NULL, r, err);
 		goto out;
@@ -137,13 +140,13 @@ run_group(struct run *u, const char *idhex)
 		goto out;
 	}
 	run_joined(u, SYNC_INPUT_REBUILT, idhex, name, &j);
+	/* Messages name it by id, the log by the name its parts carry. */
+	strb_addf(&label, "bundle %.12s… (from %u parts)", idhex, j.ngood);
 	if (name != NULL)
-		strb_addf(&label, "bundle %s (rebuilt from %u part%s)", name,
+		strb_addf(&logged, "%s (rebuilt from %u part%s)", name,
 		    j.ngood, j.ngood == 1 ? "" : "s");
-	else
-		strb_addf(&label, "bundle %.12s... (rebuilt from %u part%s)",
-		    idhex, j.ngood, j.ngood == 1 ? "" : "s");
-	r = run_one(u, j.path, strb_str(&label), 1);
+	r = run_one(u, j.path, strb_str(&label), name != NULL ?
+	    strb_str(&logged) : NULL, 1);
 	unlink(j.path);
 	/* Applied, applied before, or for another site: the parts go. */
 	if (r == 0 || r == MULE_EAPPLIED || r == MULE_ENOTRECIPIENT)
@@ -151,6 +154,7 @@ run_group(struct run *u, const char *idhex)
 out:
 	xport_spool_join_release(&j);
 	strb_release(&label);
+	strb_release(&logged);
 	free(name);
 }
 
@@ -204,7 +208,7 @@ run_all(struct run *u)
 				run_failed(u, in->paths[i], r, err);
 		} else {
 			r = run_one(u, in->paths[i],
-			    xport_inbound_label(in, i), in->fromdir[i]);
+			    xport_inbound_label(in, i), NULL, in->fromdir[i]);
 		}
 		xport_inbound_result(in, i, r);
 	}

@@ -101,7 +101,10 @@ void sync_pack_result_release(struct sync_pack_result *res);
 struct sync_unpack_opts {
 	const struct ident_secret *me;	/* our key: we must be a recipient */
 	const char *path;		/* the bundle file */
-	const char *label;	/* how the bundle log names it (NULL: path) */
+	const char *label;	/* how messages and the bundle log name it
+				 * (NULL: path) */
+	const char *logged;	/* how the bundle log names it, when not as
+				 * label (NULL: label) */
 	int dry;		/* apply, report, and roll back */
 	sync_progress_fn progress;
 	void *parg;

@@ -261,7 +261,8 @@ unpack_record(struct unpacker *u, struct sync_unpack_result *res,
     char *err)
 {
 	const struct manifest *m = &u->m;
-	const char *label = u->o->label != NULL ? u->o->label : u->o->path;
+	const char *label = u->o->logged != NULL ? u->o->logged :
+	    u->o->label != NULL ? u->o->label : u->o->path;
 	const uint8_t *site = u->info->sender_site;
 	struct vector own;	/* logged for replica_recv_check */
 	int r;
