@@ -31,7 +31,7 @@ CFLAGS    += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
 LDFLAGS   += -fsanitize=address,undefined
 endif
 ALL_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) -I. $(PKG_CFLAGS) $(ETPAN_CFLAGS) \
-             -DMULE_VERSION=\"$(VERSION)\"
+             -DMULE_VERSION=\"$(VERSION)\" -DMULE_MANDIR=\"$(MANPREFIX)\"
 LIBS      = $(PKG_LIBS) $(ETPAN_LIBS) -lm
 
 LIB_SRC   := $(wildcard core/*.c crypto/*.c bundle/*.c replica/*.c replica/*/*.c \
