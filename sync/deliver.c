@@ -16,6 +16,7 @@ struct deliver {
 	const struct sync_deliver_opts *d;
 	struct sync_delivered *out;
 	char *scratch;		/* heap: DB.mule-mail-PID */
+	char *logged;		/* heap: where it went, for the log */
 };
 
 /* What the bundle log says of a delivered bundle BASE: "x.iso:
@@ -50,7 +51,7 @@ delivered_as(const struct deliver *dv, const char *base)
 /* Parts, an image or mail from the whole bundle at `tmp` (sync_pack's
  * deliver callback); the base name is the bundle's without .mule. */
 static int
-deliver_tmp(void *arg, const char *tmp, struct sync_pack_result *res,
+deliver_tmp(void *arg, const char *tmp, const struct sync_pack_result *res,
     char *err)
 {
 	struct deliver *dv = arg;
@@ -74,7 +75,7 @@ deliver_tmp(void *arg, const char *tmp, struct sync_pack_result *res,
 		r = xport_media_pack(tmp, dv->o->out != NULL ? dv->o->out :
 		    ".", base, d->volume, d->parity, d->iso, &dv->out->nfiles,
 		    &dv->out->bytes, dv->o->progress, dv->o->parg, err);
-	if (r == 0 && (res->logged = delivered_as(dv, base)) == NULL)
+	if (r == 0 && (dv->logged = delivered_as(dv, base)) == NULL)
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
 out:
 	free(base);
@@ -99,6 +100,7 @@ sync_pack_deliver(struct replica *rp, const struct sync_pack_opts *o,
 	po.tmp = NULL;
 	po.deliver = NULL;
 	po.darg = NULL;
+	po.logged = NULL;
 	/* Parts, images and mail are made from the whole bundle. */
 	if (d->volume > 0 || d->iso != NULL || d->mail || d->eml != NULL) {
 		if ((tmp = xport_scratch_name(d->db, "tmp")) == NULL ||
@@ -107,6 +109,7 @@ sync_pack_deliver(struct replica *rp, const struct sync_pack_opts *o,
 		po.tmp = tmp;
 		po.deliver = deliver_tmp;
 		po.darg = &dv;
+		po.logged = &dv.logged;
 	}
 	/* Mail that cannot go is found before a number is spent. */
 	if ((d->mail || d->eml != NULL) && (r = sync_mail_check(rp, o->peers,
@@ -118,6 +121,7 @@ out:
 		unlink(tmp);
 	free(tmp);
 	free(dv.scratch);
+	free(dv.logged);
 	return r;
 }
 

@@ -527,9 +527,14 @@ sync_pack(struct replica *rp, const struct sync_pack_opts *o,
 	    (r = pack_write(rp, o, res, &m, err)) != 0)
 		goto out;
 	written = 1;
-	if ((o->tmp != NULL && o->deliver != NULL &&
-	    (r = o->deliver(o->darg, o->tmp, res, err)) != 0) ||
-	    (r = pack_record(rp, res, &m, err)) != 0 ||
+	if (o->tmp != NULL && o->deliver != NULL &&
+	    (r = o->deliver(o->darg, o->tmp, res, err)) != 0)
+		goto out;
+	if (o->logged != NULL) {
+		res->logged = *o->logged;	/* what deliver said */
+		*o->logged = NULL;
+	}
+	if ((r = pack_record(rp, res, &m, err)) != 0 ||
 	    (r = replica_commit(rp, err)) != 0)
 		goto out;
 	began = 0;

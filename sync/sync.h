@@ -44,12 +44,14 @@ struct sync_pack_opts {
 	 * inside the pack's transaction, with *res filled but for summary;
 	 * deliver consumes or removes it and returns 0 or a MULE_E* code
 	 * (message in err).  "sent" advances only if deliver succeeds.
-	 * deliver may set res->logged (heap), what the bundle log says.
+	 * deliver may leave in *logged (heap) how the bundle log names where
+	 * the bundle went; sync_pack moves it into res->logged.
 	 */
 	const char *tmp;
 	int (*deliver)(void *arg, const char *tmp,
-	    struct sync_pack_result *res, char *err);
+	    const struct sync_pack_result *res, char *err);
 	void *darg;
+	char **logged;
 	int full;		/* everything, not only what peers lack */
 	int resend;		/* what peers have not acknowledged, whether
 				 * sent already or not (pack --resend) */
