@@ -85,6 +85,7 @@ test_expect_success 'parts messages and the log name the bundle file, not only i
 	mule -d a.db pack --to b -o p4/ --volume-size 1440k --parity 1 >out &&
 	name=$(ls p4 | sed -n "1s/\.d001-of-.*//p") &&
 	test -n "$name" &&
+	test_grep out "^packed 40 changes in 1 table.* → $name as 3 parts in p4/ \(2 data \+ 1 parity, " &&
 	s=$(file_sum b.db) &&
 	mv p4/*.d001-* p4/*.p001-* hold/ &&
 	mule -d b.db unpack p4/ >o1 &&
@@ -205,13 +206,13 @@ test_expect_success 'bash completion: peer and table names from the database (-d
 '
 
 test_expect_success 'make install puts the completion under DESTDIR/PREFIX; uninstall removes it' '
-	make -s -C "$SRC_DIR" install DESTDIR="$PWD/stage" PREFIX=/opt/m >out 2>&1 &&
+	make -s -o mule -C "$SRC_DIR" install DESTDIR="$PWD/stage" PREFIX=/opt/m >out 2>&1 &&
 	f=stage/opt/m/share/bash-completion/completions/mule &&
 	test_cmp "$SRC_DIR/completion/mule.bash" "$f" &&
 	test "$(stat -c %a "$f")" = 644 &&
 	test -x stage/opt/m/bin/mule &&
 	test -f stage/opt/m/share/man/man1/mule.1 &&
-	make -s -C "$SRC_DIR" uninstall DESTDIR="$PWD/stage" PREFIX=/opt/m >out 2>&1 &&
+	make -s -o mule -C "$SRC_DIR" uninstall DESTDIR="$PWD/stage" PREFIX=/opt/m >out 2>&1 &&
 	test ! -e "$f"
 '
 
