@@ -118,6 +118,7 @@ unpack_event(void *arg, const struct sync_input_event *ev)
 void
 unpack_note(void *arg, int code, const char *msg)
 {
+	cli_progress_done();
 	if (code == 0) {
 		printf("%s\n", msg);
 		return;

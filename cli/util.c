@@ -15,6 +15,7 @@ cli_error(const char *fmt, ...)
 {
 	va_list ap;
 
+	cli_progress_done();	/* not after a half-drawn progress line */
 	fputs("mule: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);

@@ -18,6 +18,9 @@
 #define PROGRESS_PACKING	"packing"
 #define PROGRESS_APPLYING	"applying"
 #define PROGRESS_VERIFYING	"checking the signature"
+/* Steps reported only when they begin. */
+#define PROGRESS_FETCHING	"fetching mail"
+#define PROGRESS_JOINING	"rebuilding from parts"
 /* Byte phases. */
 #define PROGRESS_COMPRESSING	"compressing"
 #define PROGRESS_SEALING	"compressing and encrypting"

@@ -131,6 +131,7 @@ run_group(struct run *u, const char *idhex)
 
 	strb_init(&label);
 	strb_init(&logged);
+	progress_report(u->o->progress, u->o->parg, PROGRESS_JOINING, 0, 0);
 	if ((r = xport_spool_join(u->in.db, idhex, &j, err)) != 0) {
 		run_failed(u, NULL, r, err);
 		goto out;
@@ -304,8 +305,11 @@ run_gather(struct run *u, char *err)
 	r = run_spool_opts(u, err);
 	for (i = 0; i < o->noperands && r == 0; i++)
 		r = xport_inbound_add(&u->in, o->operands[i], err);
-	if (r == 0 && o->mail)
+	if (r == 0 && o->mail) {
+		progress_report(o->progress, o->parg, PROGRESS_FETCHING, 0,
+		    0);
 		r = xport_inbound_mail(&u->in, err);
+	}
 	if (r == 0)
 		xport_inbound_sort(&u->in);
 	return r;
