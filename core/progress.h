@@ -21,6 +21,7 @@
 /* Steps reported only when they begin. */
 #define PROGRESS_FETCHING	"fetching mail"
 #define PROGRESS_JOINING	"rebuilding from parts"
+#define PROGRESS_COMMITTING	"committing"
 /* Byte phases. */
 #define PROGRESS_COMPRESSING	"compressing"
 #define PROGRESS_SEALING	"compressing and encrypting"

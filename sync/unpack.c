@@ -376,6 +376,7 @@ sync_unpack(struct replica *rp, const struct sync_unpack_opts *o,
 		r = 0;
 		goto out;	/* rolled back below */
 	}
+	progress_report(o->progress, o->parg, PROGRESS_COMMITTING, 0, 0);
 	if ((r = replica_commit(rp, err)) != 0)
 		goto out;
 	began = 0;

@@ -47,8 +47,26 @@ test_expect_success 'progress of unpack on a terminal: checking the signature, a
 	test_grep up.lines "^checking the signature\.\.\." &&
 	test_grep up.lines "^applying: 0 of 60 rows \(0%\)" &&
 	test_grep up.lines "^applying: 60 of 60 rows \(100%\)" &&
+	test_grep up.lines "^committing\.\.\." &&
 	test_grep up.out "applied bundle" &&
 	db_same a.db b.db
+'
+
+test_expect_success 'progress on a terminal: an ISO image, and the scan of track' '
+	sqlite3 a.db "UPDATE t SET v = randomblob(1000) WHERE id = 1" &&
+	on_tty iso mule -d a.db pack --to b --iso t.iso &&
+	tr "\r" "\n" <iso.tty >iso.lines &&
+	test_grep iso.lines "^writing image: 0 B of [0-9.]+ KiB \(0%\)" &&
+	test_grep iso.lines "^writing image: ([0-9.]+ KiB) of \1 \(100%\)" &&
+	test_grep iso.out "^packed 1 change in 1 table.* → t\.iso" &&
+	mule -d b.db unpack t.iso >/dev/null &&
+	mule init tr.db >/dev/null &&
+	sqlite3 tr.db "CREATE TABLE w(id TEXT PRIMARY KEY, x TEXT);
+	    INSERT INTO w VALUES (\"x\", \"y\")" &&
+	on_tty tr mule -d tr.db track --all &&
+	tr "\r" "\n" <tr.tty >tr.lines &&
+	test_grep tr.lines "^scanning(\.\.\.|: 1 of 1 rows \(100%\))" &&
+	test_grep tr.out "^tracking w"
 '
 
 test_expect_success 'no terminal: nothing at all on stderr (track, pack, parts, unpack)' '
