@@ -13,6 +13,8 @@
 #ifndef MULE_CORE_PROGRESS_H
 #define MULE_CORE_PROGRESS_H
 
+#include <stddef.h>
+
 /* Row phases. */
 #define PROGRESS_SCANNING	"scanning"
 #define PROGRESS_PACKING	"packing"
@@ -35,6 +37,18 @@ typedef void (*progress_fn)(void *arg, const char *what,
 
 /* 1 if the phase `what` counts bytes (the byte phases above), else 0. */
 int progress_counts_bytes(const char *what);
+
+/*
+ * The progress line for one report into line[len] (always terminated):
+ * "what: done of total rows (P%), R rows/s, M:SS left" (bytes as "2.0
+ * MiB"); the count alone when total is 0 or passed; "what..." when done
+ * and total are both 0; the rate once `elapsed` (seconds since the phase
+ * began) is PROGRESS_RATE_AFTER or more, and the time left with it when
+ * the total is known.  ASCII only.
+ */
+#define PROGRESS_RATE_AFTER 0.5
+void progress_format(char *line, size_t len, const char *what,
+    unsigned long long done, unsigned long long total, double elapsed);
 
 /* Calls fn(arg, what, done, total) when fn is not NULL. */
 void progress_report(progress_fn fn, void *arg, const char *what,
