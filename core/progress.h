@@ -22,6 +22,7 @@
 #define PROGRESS_VERIFYING	"checking the signature"
 /* Steps reported only when they begin. */
 #define PROGRESS_FETCHING	"fetching mail"
+#define PROGRESS_READ_IMAGE	"reading image"
 #define PROGRESS_JOINING	"rebuilding from parts"
 #define PROGRESS_COMMITTING	"committing"
 /* Byte phases. */

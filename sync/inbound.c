@@ -303,8 +303,12 @@ run_gather(struct run *u, char *err)
 	u->in.note = run_note;
 	u->in.narg = u;
 	r = run_spool_opts(u, err);
-	for (i = 0; i < o->noperands && r == 0; i++)
+	for (i = 0; i < o->noperands && r == 0; i++) {
+		if (xport_media_is_iso(o->operands[i]))
+			progress_report(o->progress, o->parg,
+			    PROGRESS_READ_IMAGE, 0, 0);
 		r = xport_inbound_add(&u->in, o->operands[i], err);
+	}
 	if (r == 0 && o->mail) {
 		progress_report(o->progress, o->parg, PROGRESS_FETCHING, 0,
 		    0);

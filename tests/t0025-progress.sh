@@ -59,7 +59,10 @@ test_expect_success 'progress on a terminal: an ISO image, and the scan of track
 	test_grep iso.lines "^writing image: 0 B of [0-9.]+ KiB \(0%\)" &&
 	test_grep iso.lines "^writing image: ([0-9.]+ KiB) of \1 \(100%\)" &&
 	test_grep iso.out "^packed 1 change in 1 table.* → t\.iso" &&
-	mule -d b.db unpack t.iso >/dev/null &&
+	on_tty ui mule -d b.db unpack t.iso &&
+	tr "\r" "\n" <ui.tty >ui.lines &&
+	test_grep ui.lines "^reading image\.\.\." &&
+	test_grep ui.out "^applied t\.iso: a-b-[0-9]+\.mule from a" &&
 	mule init tr.db >/dev/null &&
 	sqlite3 tr.db "CREATE TABLE w(id TEXT PRIMARY KEY, x TEXT);
 	    INSERT INTO w VALUES (\"x\", \"y\")" &&
