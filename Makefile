@@ -3,6 +3,7 @@
 PREFIX    ?= /usr/local
 BINDIR    ?= $(PREFIX)/bin
 MANPREFIX ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 DESTDIR   ?=
 
 CC        ?= cc
@@ -31,7 +32,7 @@ CFLAGS    += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
 LDFLAGS   += -fsanitize=address,undefined
 endif
 ALL_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) -I. $(PKG_CFLAGS) $(ETPAN_CFLAGS) \
-             -DMULE_VERSION=\"$(VERSION)\"
+             -DMULE_VERSION=\"$(VERSION)\" -DMULE_MANDIR=\"$(MANPREFIX)\"
 LIBS      = $(PKG_LIBS) $(ETPAN_LIBS) -lm
 
 LIB_SRC   := $(wildcard core/*.c crypto/*.c bundle/*.c replica/*.c replica/*/*.c \
@@ -108,11 +109,14 @@ install: mule
 	install -m 0755 mule $(DESTDIR)$(BINDIR)/mule
 	for m in man/*.1; do install -m 0644 $$m $(DESTDIR)$(MANPREFIX)/man1/; done
 	for m in man/*.5; do install -m 0644 $$m $(DESTDIR)$(MANPREFIX)/man5/; done
+	install -d $(DESTDIR)$(BASHCOMPDIR)
+	install -m 0644 completion/mule.bash $(DESTDIR)$(BASHCOMPDIR)/mule
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/mule
 	for m in man/*.1; do rm -f $(DESTDIR)$(MANPREFIX)/man1/$${m#man/}; done
 	for m in man/*.5; do rm -f $(DESTDIR)$(MANPREFIX)/man5/$${m#man/}; done
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/mule
 
 clean:
 	rm -f mule libmule.a $(LIB_OBJ) $(CLI_OBJ) $(UNIT_BIN) $(FUZZ_BIN)

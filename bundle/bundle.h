@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "core/change.h"
+#include "core/progress.h"
 #include "crypto/ident.h"
 
 #define BUNDLE_ID_LEN 16
@@ -144,6 +145,14 @@ int bundle_writer_begin_table(struct bundle_writer *w, const char *table,
  */
 int bundle_writer_add_row(struct bundle_writer *w,
     const struct rowchange *rc, char *err);
+
+/*
+ * Has bundle_writer_finish report its one pass over the payload to `fn`
+ * (core/progress.h: PROGRESS_SEALING, or PROGRESS_COMPRESSING when not
+ * encrypted; bytes of the payload before compression).  NULL: silent.
+ */
+void bundle_writer_progress(struct bundle_writer *w, progress_fn fn,
+    void *arg);
 
 /*
  * Writes the file: outer header, MANIFEST (m, with `from` and the counts

@@ -281,6 +281,8 @@ struct split {
 	uint8_t *bufs;			/* m stripes */
 	uint8_t *ptrs[PARTS_MAX];	/* into bufs */
 	crypto_generichash_state *hs;	/* m hash states */
+	progress_fn progress;		/* parts_split_progress */
+	void *parg;
 };
 
 /* Checks the bundle's magic and takes its id. */
@@ -373,6 +375,10 @@ split_pass(struct split *s, struct safefile *sfs,
 			    s->ptrs[i], n, err)) != 0)
 				goto out;
 		}
+		if (sfs != NULL && ((off + n) % (16 * PARTS_STRIPE) == 0 ||
+		    off + n == s->len))
+			progress_report(s->progress, s->parg, PROGRESS_PARTS,
+			    (off + n) * s->m, s->len * s->m);
 	}
 	for (i = 0; i < s->m; i++)
 		crypto_generichash_final(&s->hs[i], hashes[i], PARTS_HASH_LEN);
@@ -603,6 +609,15 @@ parts_split(const char *bundle_path, uint64_t volume_size,
     uint32_t nparity, const char *outdir, const char *basename,
     char ***paths, size_t *npaths, char *err)
 {
+	return parts_split_progress(bundle_path, volume_size, nparity, outdir,
+	    basename, paths, npaths, NULL, NULL, err);
+}
+
+int
+parts_split_progress(const char *bundle_path, uint64_t volume_size,
+    uint32_t nparity, const char *outdir, const char *basename,
+    char ***paths, size_t *npaths, progress_fn fn, void *parg, char *err)
+{
 	struct split s;
 	struct stat st;
 	struct part_info info;
@@ -615,6 +630,8 @@ parts_split(const char *bundle_path, uint64_t volume_size,
 	memset(&s, 0, sizeof(s));
 	s.fd = -1;
 	s.path = bundle_path;
+	s.progress = fn;
+	s.parg = parg;
 	memset(&info, 0, sizeof(info));
 	if (!valid_basename(basename)) {
 		r = mule_errf(err, MULE_EINVAL, "bad part base name \"%s\"",
@@ -651,6 +668,7 @@ parts_split(const char *bundle_path, uint64_t volume_size,
 	    (r = split_check_space(&s, outdir, err)) != 0)
 		goto out;
 	/* A first pass for the hashes the headers carry, then the writing. */
+	progress_report(fn, parg, PROGRESS_PARTS, 0, s.len * s.m);
 	if ((r = hash_range(s.fd, s.path, 0, s.size, s.bufs,
 	    info.bundle_hash, err)) != 0 ||
 	    (r = split_pass(&s, NULL, h1, err)) != 0 ||

@@ -32,6 +32,7 @@
 #include <stdint.h>
 
 #include "bundle/bundle.h"
+#include "core/progress.h"
 
 #define PARTS_MAGIC "MULEPART"
 #define PARTS_MAGIC_LEN 8
@@ -159,6 +160,14 @@ int parts_plan(uint64_t bundle_size, uint64_t volume_size, uint32_t nparity,
 int parts_split(const char *bundle_path, uint64_t volume_size,
     uint32_t nparity, const char *outdir, const char *basename,
     char ***paths, size_t *npaths, char *err);
+/*
+ * parts_split, reporting to `fn` (core/progress.h, PROGRESS_PARTS: bytes
+ * of all the parts' payloads written so far, of all of them; once at 0
+ * before the bundle is hashed).  NULL: silent, as parts_split.
+ */
+int parts_split_progress(const char *bundle_path, uint64_t volume_size,
+    uint32_t nparity, const char *outdir, const char *basename,
+    char ***paths, size_t *npaths, progress_fn fn, void *parg, char *err);
 
 /* Frees an array from parts_split; fine on NULL. */
 void parts_paths_free(char **paths, size_t n);

@@ -53,6 +53,11 @@ struct bundle_writer {
 	struct buf hdr;			/* scratch: segment header */
 
 	uint64_t ntables, nrows, ncells;
+
+	progress_fn progress;		/* bundle_writer_progress */
+	void *parg;
+	const char *phase;
+	uint64_t fed, feed;		/* payload bytes done, in all */
 };
 
 /* ---- spool files ---- */
@@ -600,9 +605,28 @@ archive_out(void *arg, const uint8_t *p, size_t n, char *err)
 	return 0;
 }
 
+void
+bundle_writer_progress(struct bundle_writer *w, progress_fn fn, void *arg)
+{
+	w->progress = fn;
+	w->parg = arg;
+}
+
+/* n more payload bytes went into the archive. */
+static void
+fed(struct bundle_writer *w, uint64_t n)
+{
+	uint64_t before = w->fed;
+
+	w->fed += n;
+	if (before / (1 << 20) != w->fed / (1 << 20) || w->fed == w->feed)
+		progress_report(w->progress, w->parg, w->phase, w->fed,
+		    w->feed);
+}
+
 static int
-copy_spool(struct container_w *c, struct spool *sp, uint64_t off,
-    uint64_t len, uint8_t *blk, char *err)
+copy_spool(struct bundle_writer *w, struct container_w *c, struct spool *sp,
+    uint64_t off, uint64_t len, uint8_t *blk, char *err)
 {
 	size_t n;
 	int r;
@@ -612,6 +636,7 @@ copy_spool(struct container_w *c, struct spool *sp, uint64_t off,
 		if ((r = spool_read(sp, off, blk, n, err)) != 0 ||
 		    (r = container_w_data(c, blk, n, err)) != 0)
 			return r;
+		fed(w, n);
 		off += n;
 		len -= n;
 	}
@@ -644,10 +669,11 @@ write_members(struct bundle_writer *w, struct container_w *c,
 	if ((r = container_w_member(c, "MANIFEST", mf->len, err)) != 0 ||
 	    (r = container_w_data(c, mf->d, mf->len, err)) != 0)
 		goto out;
+	fed(w, mf->len);
 	for (i = 0, off = 0; i < w->schema.n; i++) {
 		member_name(&w->schema.m[i], name);
 		if ((r = container_w_member(c, name, w->schema.m[i].size,
-		    err)) != 0 || (r = copy_spool(c, &w->sp_schema, off,
+		    err)) != 0 || (r = copy_spool(w, c, &w->sp_schema, off,
 		    w->schema.m[i].size, blk, err)) != 0)
 			goto out;
 		off += w->schema.m[i].size;
@@ -658,14 +684,14 @@ write_members(struct bundle_writer *w, struct container_w *c,
 		memcpy(mb.hash, w->vals[i].hash, BUNDLE_HASH_LEN);
 		member_name(&mb, name);
 		if ((r = container_w_member(c, name, w->vals[i].len,
-		    err)) != 0 || (r = copy_spool(c, &w->sp_values,
+		    err)) != 0 || (r = copy_spool(w, c, &w->sp_values,
 		    w->vals[i].off, w->vals[i].len, blk, err)) != 0)
 			goto out;
 	}
 	for (i = 0, off = 0; i < w->rows.n; i++) {
 		member_name(&w->rows.m[i], name);
 		if ((r = container_w_member(c, name, w->rows.m[i].size,
-		    err)) != 0 || (r = copy_spool(c, &w->sp_rows, off,
+		    err)) != 0 || (r = copy_spool(w, c, &w->sp_rows, off,
 		    w->rows.m[i].size, blk, err)) != 0)
 			goto out;
 		off += w->rows.m[i].size;
@@ -854,6 +880,11 @@ bundle_writer_finish(struct bundle_writer *w, struct manifest *m,
 	sig_init(&o->sc);
 	if ((r = write_envelope(w, o, mc.bundle_id, err)) != 0)
 		goto out;
+	w->phase = w->encrypt ? PROGRESS_SEALING : PROGRESS_COMPRESSING;
+	w->feed = w->sp_schema.size + w->sp_values.size + w->sp_rows.size +
+	    mf.len;
+	w->fed = 0;
+	progress_report(w->progress, w->parg, w->phase, 0, w->feed);
 	if ((r = container_w_open(&c, archive_out, o, w->sp_schema.size +
 	    w->sp_values.size + w->sp_rows.size + mf.len, err)) != 0 ||
 	    (r = write_members(w, c, &mf, err)) != 0 ||

@@ -84,9 +84,10 @@ const char *fmt_count(unsigned long long n, char buf[32]);
 const char *fmt_volume(uint64_t v, char buf[32]);
 
 /*
- * Progress on stderr, only when stderr is a terminal: a sync_progress_fn
- * / replica_progress_fn that shows "what: done/total (n%)" on one line,
- * and the call that clears that line before other output.
+ * Progress on stderr, only when stderr is a terminal (cli/progress.c): a
+ * progress_fn (core/progress.h) that keeps one line up to date with the
+ * phase, done of total, percent, rate and time left, and the call that
+ * clears that line before other output.
  */
 void cli_progress_cb(void *arg, const char *what, unsigned long long done,
     unsigned long long total);

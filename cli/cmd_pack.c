@@ -13,11 +13,22 @@
 #include "core/strb.h"
 #include "sync/deliver.h"
 
+/* The length of a bundle's file name without ".mule". */
+static int
+base_len(const char *name)
+{
+	size_t n = strlen(name);
+
+	return (int)(n > 5 && strcmp(name + n - 5, ".mule") == 0 ? n - 5 : n);
+}
+
 static void
 pack_print(const struct pack_args *a, const struct sync_pack_result *res,
     const struct sync_delivered *d)
 {
 	const char *plain = a->encrypt ? "" : ", not encrypted";
+	const char *base = strrchr(res->path, '/') != NULL ?
+	    strrchr(res->path, '/') + 1 : res->path;
 	char vol[32];
 	struct strb size;
 	size_t i, nf = d->nfiles;
@@ -29,7 +40,9 @@ pack_print(const struct pack_args *a, const struct sync_pack_result *res,
 		printf("recorded schema changes as version %u\n",
 		    res->schema.recorded);
 	strb_init(&size);
-	strb_add_size(&size, res->size);
+	/* Parts: what they take in all, parity and headers too. */
+	strb_add_size(&size, a->volume > 0 && a->iso == NULL ? d->bytes :
+	    res->size);
 	if (a->mail || a->eml != NULL)
 		printf("packed %s → %s %zu message%s to %s (%s%s)\n",
 		    res->summary, a->mail ? "mailed" : "wrote", nf,
@@ -38,10 +51,11 @@ pack_print(const struct pack_args *a, const struct sync_pack_result *res,
 		printf("packed %s → %s (%s%s, %zu file%s)\n", res->summary,
 		    a->iso, strb_str(&size), plain, nf, nf == 1 ? "" : "s");
 	else if (a->volume > 0)
-		printf("packed %s → %zu parts in %s (%zu data + %lu parity, "
-		    "%s in all): needs %zu media of %s\n", res->summary, nf,
-		    a->out != NULL ? a->out : ".", nf - a->parity, a->parity,
-		    strb_str(&size), nf, fmt_volume(a->volume, vol));
+		printf("packed %s → %.*s as %zu parts in %s (%zu data + %lu "
+		    "parity, %s in all): needs %zu media of %s\n",
+		    res->summary, base_len(base), base, nf, a->out != NULL ?
+		    a->out : ".", nf - a->parity, a->parity, strb_str(&size),
+		    nf, fmt_volume(a->volume, vol));
 	else
 		printf("packed %s → %s, %s%s\n", res->summary, res->path,
 		    strb_str(&size), a->encrypt ? "" : " (not encrypted)");

@@ -151,9 +151,14 @@ const struct cli_cmd cli_commands[] = {
 	  "following exchanges and the rows that differ travel whole, merged\n"
 	  "by the usual rule (conflicts logged as usual).  Only for a peer\n"
 	  "without sync sets or maps.\n" },
-	{ "log", cmd_log, "log [--json]",
-	  "Lists bundles sent and received, oldest first.\n\n"
-	  "  --json        a JSON array\n" },
+	{ "log", cmd_log, "log [-n N] [--peer NAME] [--reverse] [--json]",
+	  "Lists bundles sent and received, newest first: when, sent or\n"
+	  "received, the peer, the bundle's number, what it carried and where\n"
+	  "it went or came from (the file, the ISO image, the parts, the mail).\n\n"
+	  "  -n N          only the newest N\n"
+	  "  --peer NAME   only bundles to or from NAME\n"
+	  "  --reverse     oldest first\n"
+	  "  --json        a JSON array, oldest first (the order the log grew)\n" },
 	{ "conflicts", cmd_conflicts,
 	  "conflicts [--all] [--json] | conflicts resolve ID\n"
 	  "       (--keep local|remote | --value SQL-LITERAL)",

@@ -26,6 +26,8 @@ int cmd_unpack(struct cli *c, int argc, char **argv);
 int cmd_verify(struct cli *c, int argc, char **argv);
 int cmd_inspect(struct cli *c, int argc, char **argv);
 int cmd_log(struct cli *c, int argc, char **argv);
+/* Hidden (cli/cmd_complete.c): the words shell completion offers. */
+int cmd_complete(struct cli *c, int argc, char **argv);
 int cmd_conflicts(struct cli *c, int argc, char **argv);
 int cmd_share(struct cli *c, int argc, char **argv);
 int cmd_unshare(struct cli *c, int argc, char **argv);

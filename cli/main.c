@@ -3,9 +3,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/commands.h"
+
+#ifndef MULE_MANDIR
+#define MULE_MANDIR "/usr/local/share/man"
+#endif
+
+/* How to read the manual: 'man mule' once `make install` put the page
+ * where it looks; before that, the page in the source tree. */
+static const char *
+man_page(void)
+{
+	if (access(MULE_MANDIR "/man1/mule.1", R_OK) == 0)
+		return "'man mule'";
+	return "'man ./man/mule.1' (in the source tree; 'make install' "
+	    "installs it)";
+}
 
 static void
 main_usage(FILE *f)
@@ -18,7 +34,7 @@ main_usage(FILE *f)
 		fprintf(f, "  %s\n", cli_commands[i].usage);
 	fprintf(f, "\nThe database comes from -d DB or $MULE_DB (global "
 	    "options go before the\ncommand).  'mule help COMMAND' or 'mule "
-	    "COMMAND --help' tells more;\n'man mule' tells all.\n");
+	    "COMMAND --help' tells more;\n%s tells all.\n", man_page());
 }
 
 /* Edit distance of a and b, capped at 3 (small words only). */
@@ -149,6 +165,9 @@ main(int argc, char **argv)
 			return unknown_command(argv[optind + 1]);
 		return cli_help(cmd);
 	}
+	/* Hidden: what completion/mule.bash offers. */
+	if (strcmp(argv[optind], "__complete") == 0)
+		return cmd_complete(&c, argc - optind, argv + optind);
 	if ((cmd = cli_find(argv[optind])) == NULL)
 		return unknown_command(argv[optind]);
 	argc -= optind;

@@ -61,6 +61,19 @@ unpack_print(const struct unpack_args *a, const char *label,
 		    res->st.conflicts == 1 ? "" : "s");
 }
 
+/* A spooled bundle as messages name it: the name its parts carry
+ * ("hq-lap-0003"), else the start of its id. */
+static const char *
+bundle_name(const struct sync_input_event *ev)
+{
+	static char id[32];
+
+	if (ev->name != NULL)
+		return ev->name;
+	snprintf(id, sizeof(id), "%.12s…", ev->idhex);
+	return id;
+}
+
 /* One input's fate, as it happens. */
 void
 unpack_event(void *arg, const struct sync_input_event *ev)
@@ -74,15 +87,16 @@ unpack_event(void *arg, const struct sync_input_event *ev)
 		unpack_print(a, ev->label, ev->res);
 		break;
 	case SYNC_INPUT_ALREADY:
-		printf("%s: already applied; nothing changed\n", ev->path);
+		printf("%s: already applied; nothing changed\n", ev->label ?
+		    ev->label : ev->path);
 		break;
 	case SYNC_INPUT_FAILED:
 		unpack_worst(a, cli_fail(ev->code, ev->err));
 		break;
 	case SYNC_INPUT_WAITING:
-		printf("bundle %.12s…: %u of the %u parts needed are here "
+		printf("bundle %s: %u of the %u parts needed are here "
 		    "(have: %s; missing: %s); it waits in the spool for %u "
-		    "more (any of the missing)\n", ev->idhex, j->ngood,
+		    "more (any of the missing)\n", bundle_name(ev), j->ngood,
 		    j->ndata, j->have ? j->have : "-",
 		    j->missing ? j->missing : "-", j->nneeded);
 		break;
@@ -94,10 +108,8 @@ unpack_event(void *arg, const struct sync_input_event *ev)
 		    ev->group->have : "none", ev->group->ndata);
 		break;
 	case SYNC_INPUT_REBUILT:
-		if (j->ngood < j->ndata + j->nparity)
-			printf("bundle %.12s…: rebuilt from %u of its %u "
-			    "parts\n", ev->idhex, j->ngood,
-			    j->ndata + j->nparity);
+		printf("bundle %s: rebuilt from %u of its %u parts\n",
+		    bundle_name(ev), j->ngood, j->ndata + j->nparity);
 		break;
 	}
 }
@@ -106,6 +118,7 @@ unpack_event(void *arg, const struct sync_input_event *ev)
 void
 unpack_note(void *arg, int code, const char *msg)
 {
+	cli_progress_done();
 	if (code == 0) {
 		printf("%s\n", msg);
 		return;

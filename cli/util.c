@@ -16,6 +16,7 @@ cli_error(const char *fmt, ...)
 {
 	va_list ap;
 
+	cli_progress_done();	/* not after a half-drawn progress line */
 	fputs("mule: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -219,37 +220,6 @@ fmt_volume(uint64_t v, char buf[32])
 	else
 		snprintf(buf, 32, "%llu bytes", (unsigned long long)v);
 	return buf;
-}
-
-static int progress_shown;
-
-static void
-progress(const char *what, unsigned long long done, unsigned long long total)
-{
-	if (!isatty(STDERR_FILENO))
-		return;
-	if (total > 0)
-		fprintf(stderr, "\r%s: %llu/%llu (%llu%%)   ", what, done, total,
-		    done * 100 / total);
-	else
-		fprintf(stderr, "\r%s: %llu   ", what, done);
-	progress_shown = 1;
-}
-
-void
-cli_progress_done(void)
-{
-	if (progress_shown && isatty(STDERR_FILENO))
-		fputs("\r\033[K", stderr);
-	progress_shown = 0;
-}
-
-void
-cli_progress_cb(void *arg, const char *what, unsigned long long done,
-    unsigned long long total)
-{
-	(void)arg;
-	progress(what, done, total);
 }
 
 int

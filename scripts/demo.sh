@@ -1,6 +1,6 @@
 #!/bin/sh
-# scripts/demo.sh — a scripted exchange between two sites, "clinic" and
-# "hq", using the freshly built ./mule.  Run by `make demo` from the
+# scripts/demo.sh — a scripted exchange between two sites, "hq" and
+# "clinic" (made from hq with mule clone), using the freshly built ./mule.  Run by `make demo` from the
 # repository root; everything it makes goes to demo/ (removed and made
 # anew each run).  Needs only ./mule, sqlite3 and python3.
 #
@@ -136,9 +136,9 @@ CREATE TABLE visits (
 	notes TEXT
 );"
 
-step "1. a small clinic database, and headquarters' empty copy of its tables"
-show sqlite3 clinic.db '<schema and 12 rows>'
-sqlite3 clinic.db "$SCHEMA
+step "1. headquarters' database: patients and their visits"
+show sqlite3 hq.db '<schema and 10 rows>'
+sqlite3 hq.db "$SCHEMA
 INSERT INTO patients VALUES
 	(1, 'Amina Yusuf',    'North', '+255 700 111 001'),
 	(2, 'Joseph Mwangi',  'North', '+255 700 111 002'),
@@ -150,40 +150,31 @@ INSERT INTO visits VALUES
 	('v-0001', 1, '2024-03-02', 'fever, malaria test negative'),
 	('v-0002', 2, '2024-03-02', 'follow-up, recovering'),
 	('v-0003', 3, '2024-03-04', 'prenatal check, all well'),
-	('v-0004', 1, '2024-03-09', 'fever gone'),
-	('v-0005', 5, '2024-03-11', 'vaccination'),
-	('v-0006', 6, '2024-03-12', 'sprained ankle');" ||
-	die "cannot create clinic.db"
-show sqlite3 hq.db '<the same schema, no rows>'
-sqlite3 hq.db "$SCHEMA" || die "cannot create hq.db"
-sql -header -column clinic.db "SELECT * FROM patients"
+	('v-0004', 1, '2024-03-09', 'fever');" ||
+	die "cannot create hq.db"
+sql -header -column hq.db "SELECT * FROM patients"
 
-step "2. both sites become replicas"
-mule init clinic.db --name clinic
+step "2. hq becomes a replica and tracks every table (patients' integer keys draw a warning)"
 mule init hq.db --name hq
-
-step "3. the sites exchange public keys (and compare fingerprints by phone)"
-show mule -d clinic.db id --json
-clinic_id=$("$MULE" -d clinic.db id --json) || die "mule id at clinic failed"
-printf '%s\n' "$clinic_id"
-clinic_key=$(printf '%s\n' "$clinic_id" | json_key)
-show mule -d hq.db id --json
-hq_id=$("$MULE" -d hq.db id --json) || die "mule id at hq failed"
-printf '%s\n' "$hq_id"
-hq_key=$(printf '%s\n' "$hq_id" | json_key)
-mule -d clinic.db peer add hq "$hq_key"
-mule -d hq.db peer add clinic "$clinic_key"
-mule -d clinic.db peer list
-
 need track
-step "4. both sites track every table (patients' integer keys draw a warning)"
-mule -d clinic.db track --all
 mule -d hq.db track --all
+
+need clone
+step "3. the clinic's site is cloned from hq: the same rows, a key of its own; they trust each other"
+mule clone hq.db clinic.db --name clinic
+mule -d clinic.db peer list
+mule -d hq.db peer list
+same
 site=clinic.db
 maybe status
 
+step "4. the clinic records two visits"
+sql clinic.db "INSERT INTO visits VALUES
+	('v-0005', 5, '2024-03-11', 'vaccination'),
+	('v-0006', 6, '2024-03-12', 'sprained ankle')"
+
 need pack
-step "5. clinic packs its changes for hq onto the USB stick"
+step "5. the clinic packs its changes for hq onto the USB stick (only what changed since the clone)"
 before=$(listing)
 mule -d clinic.db pack --to hq -o usb/
 b1=$(newest_bundle "$before")

@@ -26,6 +26,8 @@ struct sync_deliver_opts {
 struct sync_delivered {
 	size_t nfiles;		/* parts in the image, parts, or messages
 				 * per recipient */
+	uint64_t bytes;		/* parts or image: the files' size in all
+				 * (parity parts and headers too) */
 	char *where;		/* heap (mail, eml): where the messages went */
 };
 

@@ -5,10 +5,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bundle/parts.h"
 #include "core/hex.h"
 #include "core/strb.h"
 #include "sync/inbound.h"
 #include "transports/inbound.h"
+#include "transports/media.h"
 
 /* One run: what to apply, and what happened. */
 struct run {
@@ -32,16 +34,18 @@ run_failed(struct run *u, const char *path, int code, const char *err)
 	u->o->event(u->o->arg, &ev);
 }
 
-/* The spooled bundle `idhex` waits, or was rebuilt. */
+/* The spooled bundle `idhex` waits, or was rebuilt (name: NULL or the
+ * name its parts carry). */
 static void
 run_joined(struct run *u, enum sync_input_kind kind, const char *idhex,
-    const struct xport_spool_join *j)
+    const char *name, const struct xport_spool_join *j)
 {
 	struct sync_input_event ev;
 
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = kind;
 	ev.idhex = idhex;
+	ev.name = name;
 	ev.join = j;
 	u->o->event(u->o->arg, &ev);
 }
@@ -52,7 +56,8 @@ run_joined(struct run *u, enum sync_input_kind kind, const char *idhex,
  * before are counted and bundles for other sites skipped, silently.
  */
 static int
-run_one(struct run *u, const char *path, const char *label, int indir)
+run_one(struct run *u, const char *path, const char *label,
+    const char *logged, int indir)
 {
 	struct sync_unpack_result res;
 	struct sync_unpack_opts uo;
@@ -66,6 +71,7 @@ run_one(struct run *u, const char *path, const char *label, int indir)
 	uo.me = u->o->me;
 	uo.path = path;
 	uo.label = label;
+	uo.logged = logged;
 	uo.dry = u->o->dry;
 	uo.progress = u->o->progress;
 	uo.parg = u->o->parg;
@@ -91,27 +97,57 @@ run_one(struct run *u, const char *path, const char *label, int indir)
 	return r;
 }
 
+/*
+ * The name the parts of `idhex` that came in this run carry
+ * ("hq-lap-0003"; the spool keeps them under the bundle id): heap, or
+ * NULL.  A group is looked at only when a part of it came in this run.
+ */
+static char *
+group_name(struct run *u, const char *idhex)
+{
+	struct part_info pi;
+	char hex[2 * PARTS_ID_LEN + 1], *name = NULL;
+	size_t i;
+
+	for (i = 0; i < u->in.n && name == NULL; i++) {
+		if (!xport_inbound_is_part(&u->in, i) ||
+		    parts_read_header(u->in.paths[i], &pi, NULL) != 0)
+			continue;
+		hex_encode(hex, pi.bundle_id, PARTS_ID_LEN);
+		if (strcmp(hex, idhex) == 0)
+			name = xport_media_part_base(u->in.paths[i]);
+	}
+	return name;
+}
+
 /* A spooled bundle: rebuilt and applied once enough parts are here. */
 static void
 run_group(struct run *u, const char *idhex)
 {
 	struct xport_spool_join j;
-	char err[MULE_ERRLEN] = "";
-	struct strb label;
+	char err[MULE_ERRLEN] = "", *name = group_name(u, idhex);
+	struct strb label, logged;
 	int r;
 
 	strb_init(&label);
+	strb_init(&logged);
+	progress_report(u->o->progress, u->o->parg, PROGRESS_JOINING, 0, 0);
 	if ((r = xport_spool_join(u->in.db, idhex, &j, err)) != 0) {
 		run_failed(u, NULL, r, err);
 		goto out;
 	}
 	if (j.path == NULL) {
-		run_joined(u, SYNC_INPUT_WAITING, idhex, &j);
+		run_joined(u, SYNC_INPUT_WAITING, idhex, name, &j);
 		goto out;
 	}
-	run_joined(u, SYNC_INPUT_REBUILT, idhex, &j);
+	run_joined(u, SYNC_INPUT_REBUILT, idhex, name, &j);
+	/* Messages name it by id, the log by the name its parts carry. */
 	strb_addf(&label, "bundle %.12s… (from %u parts)", idhex, j.ngood);
-	r = run_one(u, j.path, strb_str(&label), 1);
+	if (name != NULL)
+		strb_addf(&logged, "%s (rebuilt from %u part%s)", name,
+		    j.ngood, j.ngood == 1 ? "" : "s");
+	r = run_one(u, j.path, strb_str(&label), name != NULL ?
+	    strb_str(&logged) : NULL, 1);
 	unlink(j.path);
 	/* Applied, applied before, or for another site: the parts go. */
 	if (r == 0 || r == MULE_EAPPLIED || r == MULE_ENOTRECIPIENT)
@@ -119,6 +155,8 @@ run_group(struct run *u, const char *idhex)
 out:
 	xport_spool_join_release(&j);
 	strb_release(&label);
+	strb_release(&logged);
+	free(name);
 }
 
 /* Bundles that waited in the spool longer than spool.expire-days go. */
@@ -171,7 +209,7 @@ run_all(struct run *u)
 				run_failed(u, in->paths[i], r, err);
 		} else {
 			r = run_one(u, in->paths[i],
-			    xport_inbound_label(in, i), in->fromdir[i]);
+			    xport_inbound_label(in, i), NULL, in->fromdir[i]);
 		}
 		xport_inbound_result(in, i, r);
 	}
@@ -265,10 +303,17 @@ run_gather(struct run *u, char *err)
 	u->in.note = run_note;
 	u->in.narg = u;
 	r = run_spool_opts(u, err);
-	for (i = 0; i < o->noperands && r == 0; i++)
+	for (i = 0; i < o->noperands && r == 0; i++) {
+		if (xport_media_is_iso(o->operands[i]))
+			progress_report(o->progress, o->parg,
+			    PROGRESS_READ_IMAGE, 0, 0);
 		r = xport_inbound_add(&u->in, o->operands[i], err);
-	if (r == 0 && o->mail)
+	}
+	if (r == 0 && o->mail) {
+		progress_report(o->progress, o->parg, PROGRESS_FETCHING, 0,
+		    0);
 		r = xport_inbound_mail(&u->in, err);
+	}
 	if (r == 0)
 		xport_inbound_sort(&u->in);
 	return r;

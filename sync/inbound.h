@@ -39,6 +39,9 @@ struct sync_input_event {
 	int code;		/* FAILED: the MULE_E* code */
 	const char *err;	/* FAILED: the message ("" when none) */
 	const char *idhex;	/* WAITING, REBUILT: the bundle id in hex */
+	const char *name;	/* WAITING, REBUILT: the bundle's file name
+				 * as its parts carry it ("hq-lap-0003"),
+				 * or NULL */
 	const struct xport_spool_join *join;	/* WAITING, REBUILT */
 	const struct xport_spool_group *group;	/* EXPIRED */
 	unsigned days;		/* EXPIRED: spool.expire-days */

@@ -84,8 +84,10 @@ sync_mail_check(struct replica *rp, const char *const *peers, size_t n,
 int
 sync_mail_pack(struct replica *rp, const struct sync_pack_result *res,
     const char *tmp, const char *scratch, const char *base,
-    const char *emldir, size_t *nmsgs, char **where, char *err)
+    const char *emldir, size_t *nmsgs, char **where,
+    sync_progress_fn progress, void *parg, char *err)
 {
+	const char *phase = emldir != NULL ? PROGRESS_EML : PROGRESS_MAIL;
 	struct xport_mail_settings ms;
 	struct xport_mail_rcpt *to = NULL;
 	const char **names = NULL;
@@ -110,8 +112,10 @@ sync_mail_pack(struct replica *rp, const struct sync_pack_result *res,
 	    err)) != 0)
 		goto out;
 	hex_encode(idhex, res->bundle_id, BUNDLE_ID_LEN);
-	r = xport_mail_pack(&ms, tmp, scratch, base, idhex, res->site.name, to,
-	    res->npeers, emldir, nmsgs, where, err);
+	progress_report(progress, parg, phase, 0, res->size);
+	if ((r = xport_mail_pack(&ms, tmp, scratch, base, idhex,
+	    res->site.name, to, res->npeers, emldir, nmsgs, where, err)) == 0)
+		progress_report(progress, parg, phase, res->size, res->size);
 out:
 	if (r != 0)
 		unlink(tmp);

@@ -342,6 +342,8 @@ pack_write(struct replica *rp, const struct sync_pack_opts *o,
 	if (res->npeers == 1 && replica_peer_plain(rp, res->peers[0].name) &&
 	    !sync_peer_separate(rp, res->peers[0].name))
 		replica_set_hold_baselines(set, pack_whole_below(rp));
+	bundle_writer_progress(ps.w, o->progress, o->parg);
+	progress_report(o->progress, o->parg, PROGRESS_PACKING, 0, 0);
 	ps.err = err;
 	ps.counting = 1;
 	pl = ps;
@@ -418,7 +420,8 @@ pack_record(struct replica *rp, struct sync_pack_result *res,
 	if (r == 0 && (r = pack_summary(res, err)) == 0 &&
 	    (r = replica_log_drop(rp, res->bundle_id, "spent", err)) == 0 &&
 	    (r = replica_log_add(rp, res->bundle_id, "sent", res->to,
-	    res->seq, res->path, res->summary, &m->top, err)) == 0)
+	    res->seq, res->logged != NULL ? res->logged : res->path,
+	    res->summary, &m->top, err)) == 0)
 		r = replica_journal_prune(rp, err);
 	return r;
 }
@@ -562,9 +565,14 @@ sync_pack(struct replica *rp, const struct sync_pack_opts *o,
 	    (r = pack_write(rp, o, res, &m, err)) != 0)
 		goto out;
 	written = 1;
-	if ((o->tmp != NULL && o->deliver != NULL &&
-	    (r = o->deliver(o->darg, o->tmp, res, err)) != 0) ||
-	    (r = pack_record(rp, res, &m, err)) != 0 ||
+	if (o->tmp != NULL && o->deliver != NULL &&
+	    (r = o->deliver(o->darg, o->tmp, res, err)) != 0)
+		goto out;
+	if (o->logged != NULL) {
+		res->logged = *o->logged;	/* what deliver said */
+		*o->logged = NULL;
+	}
+	if ((r = pack_record(rp, res, &m, err)) != 0 ||
 	    (r = replica_commit(rp, err)) != 0)
 		goto out;
 	began = 0;
@@ -589,6 +597,7 @@ sync_pack_result_release(struct sync_pack_result *res)
 	free(res->to);
 	free(res->path);
 	free(res->summary);
+	free(res->logged);
 	replica_schema_sync_release(&res->schema);
 	memset(res, 0, sizeof(*res));
 }

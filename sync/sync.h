@@ -17,6 +17,7 @@
 
 #include "bundle/bundle.h"
 #include "core/error.h"
+#include "core/progress.h"
 #include "crypto/ident.h"
 #include "replica/replica.h"
 #include "replica/schema.h"
@@ -24,9 +25,9 @@
 
 #define SYNC_MAX_PEERS 64	/* recipients of one bundle */
 
-/* Progress of a long step ("scanning", "packing", "applying" ...). */
-typedef void (*sync_progress_fn)(void *arg, const char *what,
-    unsigned long long done, unsigned long long total);
+/* Progress of a long step (core/progress.h: "scanning", "packing",
+ * "compressing and encrypting", "writing parts", "applying" ...). */
+typedef progress_fn sync_progress_fn;
 
 /* ---- packing ---- */
 
@@ -43,11 +44,14 @@ struct sync_pack_opts {
 	 * inside the pack's transaction, with *res filled but for summary;
 	 * deliver consumes or removes it and returns 0 or a MULE_E* code
 	 * (message in err).  "sent" advances only if deliver succeeds.
+	 * deliver may leave in *logged (heap) how the bundle log names where
+	 * the bundle went; sync_pack moves it into res->logged.
 	 */
 	const char *tmp;
 	int (*deliver)(void *arg, const char *tmp,
 	    const struct sync_pack_result *res, char *err);
 	void *darg;
+	char **logged;
 	int full;		/* everything, not only what peers lack */
 	int resend;		/* what peers have not acknowledged, whether
 				 * sent already or not (pack --resend) */
@@ -64,6 +68,9 @@ struct sync_pack_result {
 	char *to;		/* heap: recipient names joined by "+" */
 	char *path;		/* heap: the bundle's path (its name for tmp) */
 	char *summary;		/* heap: "N changes in N tables, ..." */
+	char *logged;		/* heap or NULL: where the bundle went, as
+				 * the bundle log says it when delivered
+				 * ("x.iso: hq-lap-0003.mule"; NULL: path) */
 	uint8_t bundle_id[BUNDLE_ID_LEN];
 	int64_t seq;		/* our bundle number */
 	uint64_t rows, tables;	/* row changes and tables they are in */
@@ -98,7 +105,10 @@ void sync_pack_result_release(struct sync_pack_result *res);
 struct sync_unpack_opts {
 	const struct ident_secret *me;	/* our key: we must be a recipient */
 	const char *path;		/* the bundle file */
-	const char *label;	/* how the bundle log names it (NULL: path) */
+	const char *label;	/* how messages and the bundle log name it
+				 * (NULL: path) */
+	const char *logged;	/* how the bundle log names it, when not as
+				 * label (NULL: label) */
 	int dry;		/* apply, report, and roll back */
 	sync_progress_fn progress;
 	void *parg;
@@ -215,11 +225,14 @@ int sync_mail_check(struct replica *rp, const char *const *peers, size_t n,
  * `tmp` (the one res describes; `base` its file name without .mule)
  * goes by mail to each recipient's 'email' address, or into .eml files
  * in `emldir`, through the directory `scratch` (made and removed).
- * *nmsgs and *where (heap) as for xport_mail_pack.
+ * *nmsgs and *where (heap) as for xport_mail_pack.  The phase
+ * (PROGRESS_MAIL or PROGRESS_EML, bytes of the bundle) goes to
+ * `progress` when it starts and when it is done (NULL: not).
  */
 int sync_mail_pack(struct replica *rp, const struct sync_pack_result *res,
     const char *tmp, const char *scratch, const char *base,
-    const char *emldir, size_t *nmsgs, char **where, char *err);
+    const char *emldir, size_t *nmsgs, char **where,
+    sync_progress_fn progress, void *parg, char *err);
 
 /* ---- checks shared by unpack, verify and inspect ---- */
 

@@ -57,6 +57,8 @@ sink_manifest(void *arg, const struct manifest *m)
 	memcpy(u->m.fpr_to, m->fpr_to, BUNDLE_FPR_LEN);
 	u->nschema = m->nschema;
 	u->rows = 0;
+	progress_report(u->o->progress, u->o->parg, PROGRESS_APPLYING, 0,
+	    m->nrows);
 	if (m->nschema == 0 && (r = check_schema(u)) != 0)
 		return r;
 	if ((r = replica_apply_new(u->rp, u->peer, m->bundle_id, &m->ack,
@@ -174,8 +176,9 @@ sink_row(void *arg, const struct rowchange *rc)
 {
 	struct unpacker *u = arg;
 
-	if (++u->rows % 65536 == 0 && u->o->progress != NULL)
-		u->o->progress(u->o->parg, "applying", u->rows, u->m.nrows);
+	if (++u->rows % 65536 == 0 || u->rows == u->m.nrows)
+		progress_report(u->o->progress, u->o->parg, PROGRESS_APPLYING,
+		    u->rows, u->m.nrows);
 	if (u->recon.mode != 0)
 		return recon_row(&u->recon, rc, u->err);
 	return replica_apply_row(u->apply, rc, u->err);
@@ -201,7 +204,8 @@ unpack_read(struct unpacker *u, struct bundle_reader *br, char *err)
 	u->err = err;
 	if (r != 0) {
 		memcpy(e2, serr[0] != '\0' ? serr : err, sizeof(e2));
-		return mule_errf(err, r, "%s: %s", u->o->path, e2);
+		return mule_errf(err, r, "%s: %s", u->o->label != NULL ?
+		    u->o->label : u->o->path, e2);
 	}
 	if (u->apply == NULL)
 		return mule_errf(err, MULE_EFORMAT, "%s: no manifest",
@@ -286,7 +290,8 @@ unpack_record(struct unpacker *u, struct sync_unpack_result *res,
     char *err)
 {
 	const struct manifest *m = &u->m;
-	const char *label = u->o->label != NULL ? u->o->label : u->o->path;
+	const char *label = u->o->logged != NULL ? u->o->logged :
+	    u->o->label != NULL ? u->o->label : u->o->path;
 	const uint8_t *site = u->info->sender_site;
 	struct vector own;	/* logged for replica_recv_check */
 	int r;
@@ -376,6 +381,7 @@ sync_unpack(struct replica *rp, const struct sync_unpack_opts *o,
 	u.o = o;
 	u.err = err;
 	u.res = res;
+	progress_report(o->progress, o->parg, PROGRESS_VERIFYING, 0, 0);
 	if ((r = sync_bundle_check(rp, &o->me->pub, o->path, &br, &res->peer,
 	    err)) != 0)
 		goto out;
@@ -401,6 +407,7 @@ sync_unpack(struct replica *rp, const struct sync_unpack_opts *o,
 		r = 0;
 		goto out;	/* rolled back below */
 	}
+	progress_report(o->progress, o->parg, PROGRESS_COMMITTING, 0, 0);
 	if ((r = replica_commit(rp, err)) != 0)
 		goto out;
 	began = 0;

@@ -56,6 +56,30 @@ mail_init(struct xport_inbound *in, char *err)
 	return r;
 }
 
+/* Remembers that `path` came out of the image `iso`: "IMAGE: NAME". */
+static int
+iso_label(struct xport_inbound *in, const char *iso, const char *path)
+{
+	const char *name = strrchr(path, '/');
+	struct strb sb;
+	int r;
+
+	strb_init(&sb);
+	strb_addf(&sb, "%s: %s", iso, name != NULL ? name + 1 : path);
+	if (strb_error(&sb) || strv_push(&in->isolabels, in->niso,
+	    strb_str(&sb)) != 0) {
+		strb_release(&sb);
+		return MULE_ENOMEM;
+	}
+	strb_release(&sb);
+	if ((r = strv_push(&in->isopaths, in->niso, path)) != 0) {
+		free(in->isolabels[in->niso]);
+		return MULE_ENOMEM;
+	}
+	in->niso++;
+	return 0;
+}
+
 /* Extracts the bundles and parts of an ISO image into a scratch dir. */
 static int
 add_iso(struct xport_inbound *in, const char *iso, char *err)
@@ -75,7 +99,8 @@ add_iso(struct xport_inbound *in, const char *iso, char *err)
 	    &got, &ngot, err)) != 0)
 		return r;
 	for (i = 0; i < ngot && r == 0; i++)
-		r = add_path(&in->paths, &in->n, got[i]);
+		if ((r = add_path(&in->paths, &in->n, got[i])) == 0)
+			r = iso_label(in, iso, got[i]);
 	xport_iso_paths_free(got, ngot);
 	return r == 0 ? 0 : mule_errf(err, r, "out of memory");
 }
@@ -246,7 +271,11 @@ const char *
 xport_inbound_label(const struct xport_inbound *in, size_t i)
 {
 	const char *label = xport_mail_fetch_label(in->mf, in->paths[i]);
+	size_t k;
 
+	for (k = 0; label == NULL && k < in->niso; k++)
+		if (strcmp(in->isopaths[k], in->paths[i]) == 0)
+			label = in->isolabels[k];
 	return label != NULL ? label : in->paths[i];
 }
 
@@ -273,6 +302,8 @@ xport_inbound_release(struct xport_inbound *in)
 	xport_mail_fetch_free(in->mf);
 	in->mf = NULL;
 	strv_free(in->paths, in->n);
+	strv_free(in->isopaths, in->niso);
+	strv_free(in->isolabels, in->niso);
 	free(in->fromdir);
 	strv_free(in->groups, in->ngroups);
 	if (in->isodir != NULL)

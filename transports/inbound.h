@@ -40,6 +40,8 @@ struct xport_inbound {
 	size_t ngroups;
 	/* Internal. */
 	char *isodir;
+	char **isopaths, **isolabels;	/* "IMAGE: NAME" of each extracted */
+	size_t niso;
 	struct xport_mail_fetch *mf;
 	struct xport_mail_settings ms;
 	int have_ms;

@@ -273,7 +273,7 @@ pack_files(const struct xport_mail_settings *ms, const char *tmp,
 	/* Parts whose base64 fits in a message of max-size. */
 	volume = (ms->max_size - XPORT_MAIL_OVERHEAD - 80) / 78 * 76 / 4 * 3;
 	if ((r = xport_media_pack(tmp, dir, base, volume, 0, NULL, &nparts,
-	    err)) != 0)
+	    NULL, NULL, NULL, err)) != 0)
 		return r;
 	return xport_dir_list(dir, NULL, files, nfiles, err);
 }

@@ -90,13 +90,43 @@ sweep_beside(const char *iso)
 	strb_release(&dir);
 }
 
+/* The sizes of files[0..n) added up (0 for those that cannot be read). */
+static uint64_t
+size_all(char *const *files, size_t n)
+{
+	struct stat sb;
+	uint64_t sum = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (stat(files[i], &sb) == 0)
+			sum += (uint64_t)sb.st_size;
+	return sum;
+}
+
+/* Writes the image, saying so to fn first and after. */
+static int
+image(const char *iso, char *const *files, size_t n, const char *base,
+    progress_fn fn, void *parg, char *err)
+{
+	uint64_t all = size_all(files, n);
+	int r;
+
+	progress_report(fn, parg, PROGRESS_IMAGE, 0, all);
+	if ((r = xport_iso_write(iso, (const char *const *)files, n, base,
+	    err)) == 0)
+		progress_report(fn, parg, PROGRESS_IMAGE, all, all);
+	return r;
+}
+
 int
 xport_media_pack(const char *tmp, const char *outdir, const char *base,
     uint64_t volume, uint32_t parity, const char *iso, size_t *nfiles,
-    char *err)
+    uint64_t *bytes, progress_fn fn, void *parg, char *err)
 {
 	char **parts = NULL, *whole = NULL, *isodir = NULL;
 	struct strb sb;
+	uint64_t all = 0;
 	size_t nparts = 0;
 	int r = MULE_EINTERNAL;
 
@@ -107,11 +137,13 @@ xport_media_pack(const char *tmp, const char *outdir, const char *base,
 		/* Parts for an image are made beside the temporary bundle. */
 		if (iso != NULL && (r = scratch_dir(tmp, &isodir, err)) != 0)
 			goto out;
-		if ((r = parts_split(tmp, volume, parity, isodir ? isodir :
-		    outdir, base, &parts, &nparts, err)) != 0)
+		if ((r = parts_split_progress(tmp, volume, parity, isodir ?
+		    isodir : outdir, base, &parts, &nparts, fn, parg,
+		    err)) != 0)
 			goto out;
-		if (iso != NULL && (r = xport_iso_write(iso,
-		    (const char *const *)parts, nparts, base, err)) != 0) {
+		all = size_all(parts, nparts);
+		if (iso != NULL && (r = image(iso, parts, nparts, base, fn,
+		    parg, err)) != 0) {
 			unlink_all(parts, nparts);
 			goto out;
 		}
@@ -126,13 +158,15 @@ xport_media_pack(const char *tmp, const char *outdir, const char *base,
 			goto out;
 		}
 		nparts = 1;
-		r = xport_iso_write(iso, (const char *const *)&whole, 1, base,
-		    err);
+		all = size_all(&whole, 1);
+		r = image(iso, &whole, 1, base, fn, parg, err);
 		unlink(whole);
 		if (r != 0)
 			goto out;
 	}
 	*nfiles = nparts;
+	if (bytes != NULL)
+		*bytes = all;
 	r = 0;
 out:
 	if (iso != NULL && parts != NULL)
@@ -145,6 +179,27 @@ out:
 	free(isodir);
 	strb_release(&sb);
 	return r;
+}
+
+char *
+xport_media_part_base(const char *path)
+{
+	const char *name = strrchr(path, '/'), *dot;
+	size_t n;
+
+	name = name != NULL ? name + 1 : path;
+	n = strlen(name);
+	if (n <= strlen(PARTS_SUFFIX) || strcmp(name + n -
+	    strlen(PARTS_SUFFIX), PARTS_SUFFIX) != 0)
+		return NULL;
+	/* BASE.dNNN-of-MMM: the last dot before the suffix ends BASE. */
+	for (dot = name + n - strlen(PARTS_SUFFIX); dot > name; dot--)
+		if (dot[-1] == '.')
+			break;
+	if (dot <= name + 1 || (*dot != 'd' && *dot != 'p') ||
+	    strstr(dot, "-of-") == NULL)
+		return NULL;
+	return strndup(name, (size_t)(dot - 1 - name));
 }
 
 char *

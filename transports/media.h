@@ -11,18 +11,29 @@
 #include <stdint.h>
 
 #include "bundle/parts.h"
+#include "core/progress.h"
 
 /*
  * Turns the complete bundle at `tmp` into what the user asked for and
  * removes `tmp`: with `volume` > 0, parts of at most `volume` bytes plus
  * `parity` parity parts named BASE.dNNN-of-MMM.mule-part in `outdir`;
  * with `iso`, an ISO 9660 image holding the bundle (BASE.mule) or its
- * parts.  *nfiles is the number of parts written (1 for a whole bundle).
- * 0 or a MULE_E* code (message in err).
+ * parts.  *nfiles is the number of parts written (1 for a whole bundle);
+ * *bytes (when not NULL) their size in all, data and parity parts with
+ * their headers.  Progress goes to `fn` (core/progress.h: PROGRESS_PARTS,
+ * PROGRESS_IMAGE; NULL: none).  0 or a MULE_E* code (message in err).
  */
 int xport_media_pack(const char *tmp, const char *outdir, const char *base,
     uint64_t volume, uint32_t parity, const char *iso, size_t *nfiles,
-    char *err);
+    uint64_t *bytes, progress_fn fn, void *parg, char *err);
+
+/*
+ * The bundle's name a part file carries ("hq-lap-0003" for
+ * DIR/hq-lap-0003.d001-of-003.mule-part): a heap string, or NULL when
+ * the name does not have that form or memory is out.  Only a hint for
+ * messages: the part's header is what counts.
+ */
+char *xport_media_part_base(const char *path);
 
 /* 1 if the file starts like a part / an ISO 9660 image, else 0. */
 int xport_media_is_part(const char *path);

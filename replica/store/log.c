@@ -173,6 +173,34 @@ replica_log_list(struct replica *rp, struct replica_logent **out, size_t *n,
 }
 
 int
+replica_log_query(struct replica *rp, const char *peer, int64_t limit,
+    int oldest_first, struct replica_logent **out, size_t *n, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	void *v;
+	int r;
+
+	/* A bundle to several peers names them all ("a+b"). */
+	if ((r = rp_prepare(rp, oldest_first ?
+	    "SELECT * FROM (SELECT id, bundle, dir, peer, seq, file, summary,"
+	    " at FROM _mule_bundles WHERE ?1 IS NULL OR instr('+' || peer ||"
+	    " '+', '+' || ?1 || '+') > 0 ORDER BY id DESC LIMIT ?2) ORDER BY"
+	    " id" :
+	    "SELECT id, bundle, dir, peer, seq, file, summary, at FROM "
+	    "_mule_bundles WHERE ?1 IS NULL OR instr('+' || peer || '+', '+'"
+	    " || ?1 || '+') > 0 ORDER BY id DESC LIMIT ?2", &st, err)) != 0)
+		return r;
+	if (peer != NULL)
+		sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, limit > 0 ? limit : -1);
+	if ((r = rp_rows(rp, st, sizeof(**out), logent_fill, NULL,
+	    logent_release, &v, n, "read bundle log", err)) == 0)
+		*out = v;
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
 replica_peer_set_site(struct replica *rp, const char *peer,
     const uint8_t site[SITE_ID_LEN], char *err)
 {

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "core/change.h"
+#include "core/progress.h"
 #include "crypto/ident.h"
 
 #define REPLICA_NAME_MAX 64	/* site and peer names */
@@ -220,8 +221,18 @@ int replica_check_lost(struct replica *rp, const char *peer, uint64_t seq,
 int replica_log_unacked(struct replica *rp, const char *peer,
     const struct vector *ack, struct replica_logent *first, uint64_t *n,
     char *err);
+/* Every entry of the bundle log, oldest first: a heap array of *n (free
+ * it).  0 or a MULE_E* code. */
 int replica_log_list(struct replica *rp, struct replica_logent **out,
     size_t *n, char *err);
+/*
+ * The newest `limit` entries of the bundle log (limit <= 0: all), those
+ * naming `peer` among their peers only when it is not NULL; newest first,
+ * or oldest first when `oldest_first`.  A heap array of *n (the caller
+ * frees it).  0 or a MULE_E* code.
+ */
+int replica_log_query(struct replica *rp, const char *peer, int64_t limit,
+    int oldest_first, struct replica_logent **out, size_t *n, char *err);
 /*
  * One site, one history (replica/store/recv.c).  Before bundle `bundle`,
  * number `seq`, from `peer` (site id `site`, its own counter `own` =
@@ -435,8 +446,7 @@ struct replica_out_sink {
 	int (*row)(void *arg, const struct rowchange *rc);
 };
 
-/* Called now and then by long scans and passes. */
-typedef void (*replica_progress_fn)(void *arg, const char *what,
-    unsigned long long done, unsigned long long total);
+/* Called now and then by long scans and passes (core/progress.h). */
+typedef progress_fn replica_progress_fn;
 
 #endif

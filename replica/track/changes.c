@@ -67,6 +67,8 @@ struct outctx {
 	uint64_t *held;		/* per origin index: what every peer holds */
 	struct replica_set *set;	/* the peer's sync set, or NULL */
 	uint64_t hold;		/* tables this big keep all-baseline rows */
+	uint64_t seen;		/* state rows read by full passes, for
+				 * progress */
 };
 
 static int
@@ -471,7 +473,6 @@ changes_table(struct outctx *c, const struct replica_table *t,
 	struct outtable o;
 	struct strb sb;
 	char sname[32];
-	uint64_t seen = 0;
 	int s, r = MULE_EINTERNAL;
 
 	strb_init(&sb);
@@ -482,8 +483,8 @@ changes_table(struct outctx *c, const struct replica_table *t,
 	if ((r = rp_prepare(c->rp, strb_str(&sb), &state, err)) != 0)
 		goto out;
 	while ((s = sqlite3_step(state)) == SQLITE_ROW) {
-		if (++seen % 65536 == 0 && progress != NULL)
-			progress(parg, t->name, seen, 0);
+		if (++c->seen % 65536 == 0 && progress != NULL)
+			progress(parg, PROGRESS_PACKING, c->seen, 0);
 		if ((r = emit_row(c, &o, state, sink, err)) != 0)
 			goto out;
 	}

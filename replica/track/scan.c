@@ -33,6 +33,7 @@ struct scanctx {
 	int64_t alive_delta;
 	uint64_t matched;		/* data rows with an alive state */
 	uint64_t rows;
+	uint64_t expect;		/* rows alive at the last scan */
 	replica_progress_fn progress;
 	void *parg;
 };
@@ -358,7 +359,7 @@ static void
 tick(struct scanctx *c)
 {
 	if (c->progress != NULL && c->rows % 65536 == 0)
-		c->progress(c->parg, c->t->name, c->rows, 0);
+		c->progress(c->parg, PROGRESS_SCANNING, c->rows, c->expect);
 }
 
 /* Rowid tables: data and state both in key order, one pass. */
@@ -585,6 +586,7 @@ rp_scan(struct replica *rp, int dry, struct replica_scan_stats *out,
 	struct scanctx c;
 	struct vector known;
 	size_t i, n = 0;
+	int64_t expect;
 	uint64_t l;
 	int r = MULE_EINTERNAL;
 
@@ -602,7 +604,9 @@ rp_scan(struct replica *rp, int dry, struct replica_scan_stats *out,
 		r = 0;
 		goto out;
 	}
-	if ((r = replica_tables(rp, &tabs, &n, err)) != 0)
+	if ((r = replica_tables(rp, &tabs, &n, err)) != 0 ||
+	    (r = rp_scalar(rp, "SELECT coalesce(sum(alive), 0) FROM "
+	    "_mule_tables", 0, 0, &expect, err)) != 0)
 		goto out;
 	if ((st.tables = calloc(n ? n : 1, sizeof(*st.tables))) == NULL) {
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
@@ -615,6 +619,8 @@ rp_scan(struct replica *rp, int dry, struct replica_scan_stats *out,
 	c.now.origin = rp->me;
 	c.progress = progress;
 	c.parg = parg;
+	c.expect = expect > 0 ? (uint64_t)expect : 0;
+	progress_report(progress, parg, PROGRESS_SCANNING, 0, c.expect);
 	for (i = 0; i < n; i++) {
 		c.t = tabs[i];
 		c.ts = &st.tables[i];
@@ -626,6 +632,8 @@ rp_scan(struct replica *rp, int dry, struct replica_scan_stats *out,
 		st.deleted += c.ts->deleted;
 	}
 	st.rows = c.rows;
+	progress_report(progress, parg, PROGRESS_SCANNING, c.rows,
+	    c.rows > c.expect ? c.rows : c.expect);
 	if (st.inserted + st.updated + st.deleted > 0) {
 		st.lamport = l + 1;
 		if (!dry) {
