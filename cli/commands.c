@@ -151,6 +151,16 @@ const struct cli_cmd cli_commands[] = {
 	  "following exchanges and the rows that differ travel whole, merged\n"
 	  "by the usual rule (conflicts logged as usual).  Only for a peer\n"
 	  "without sync sets or maps.\n" },
+	{ "recover", cmd_recover, "recover",
+	  "After this replica was restored from a backup: marks it so.  A\n"
+	  "restored site would reuse bundle numbers and counters its lost\n"
+	  "past had used; peers refuse such bundles and name this command.\n"
+	  "Until a bundle from a peer has been unpacked here, pack refuses;\n"
+	  "that bundle tells how far this site had gone, and unpack moves the\n"
+	  "counters and bundle numbers past it, sends edits made since the\n"
+	  "restore again, and starts a full comparison with that peer, which\n"
+	  "brings back what the backup lost.  (Unpack does all this by itself\n"
+	  "whenever a peer's bundle shows it, marked or not.)\n" },
 	{ "log", cmd_log, "log [-n N] [--peer NAME] [--reverse] [--json]",
 	  "Lists bundles sent and received, newest first: when, sent or\n"
 	  "received, the peer, the bundle's number, what it carried and where\n"

@@ -15,6 +15,7 @@
 
 int cmd_init(struct cli *c, int argc, char **argv);
 int cmd_check(struct cli *c, int argc, char **argv);
+int cmd_recover(struct cli *c, int argc, char **argv);
 int cmd_clone(struct cli *c, int argc, char **argv);
 int cmd_id(struct cli *c, int argc, char **argv);
 int cmd_peer(struct cli *c, int argc, char **argv);

@@ -550,6 +550,7 @@ sync_pack(struct replica *rp, const struct sync_pack_opts *o,
 	memset(&again, 0, sizeof(again));
 	manifest_init(&m);
 	if ((r = sync_key_check(rp, o->me, &res->site, err)) != 0 ||
+	    (r = sync_recover_check(rp, err)) != 0 ||
 	    (r = pack_peers(rp, o, res, err)) != 0 ||
 	    (r = pack_reserve(rp, o, res, err)) != 0)
 		goto out;

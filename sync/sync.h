@@ -131,6 +131,14 @@ struct sync_unpack_result {
 	uint64_t compared;
 	char *diverged;
 	uint64_t recon_ranges, recon_ignored;
+	/*
+	 * This site was restored from a backup (sync/recover.h): it held its
+	 * own changes up to restored_own, the sender up to restored_ack, and
+	 * our bundles up to number restored_seq; restamped cells of ours
+	 * moved past them.
+	 */
+	int restored;
+	uint64_t restored_own, restored_ack, restored_seq, restamped;
 };
 
 /*
@@ -161,6 +169,15 @@ void sync_unpack_result_release(struct sync_unpack_result *res);
  */
 int sync_check(struct replica *rp, const char *peer, size_t *ntables,
     char *err);
+
+/*
+ * `mule recover`: marks this site restored from a backup.  Until a bundle
+ * from a peer has been unpacked (which moves the site past its lost past,
+ * sync/recover.h), sync_recover_check refuses (MULE_EINVAL, saying what
+ * to do); pack calls it first.
+ */
+int sync_recover_mark(struct replica *rp, char *err);
+int sync_recover_check(struct replica *rp, char *err);
 
 /* ---- status ---- */
 

@@ -4,6 +4,7 @@
 
 #include "core/strb.h"
 #include "sync/reconcile.h"
+#include "sync/recover.h"
 
 /* State of one bundle being applied, for the reader's callbacks. */
 struct unpacker {
@@ -23,6 +24,7 @@ struct unpacker {
 	struct sync_unpack_result *res;
 	struct replica_review hold;	/* a step to hold for review */
 	struct recon_in recon;	/* digests and summaries it carries */
+	uint64_t own;		/* our own counter before the bundle */
 };
 
 /* After the last schema step: the sender's version must be ours too. */
@@ -265,6 +267,19 @@ unpack_summary(struct sync_unpack_result *res, char *err)
 		strb_addf(&sb, ", %llu migration%s",
 		    (unsigned long long)res->steps_run,
 		    res->steps_run == 1 ? "" : "s");
+	if (res->restored)
+		strb_addf(&sb, "; this site was restored from a backup: %s "
+		    "holds its changes up to counter %llu and its bundles up "
+		    "to number %llu, this copy held them only up to %llu.  "
+		    "New changes go on after them (%llu cell%s made since "
+		    "the restore moved past them), and the next bundle to %s "
+		    "starts a full comparison that brings back what the "
+		    "backup lost", res->peer.name,
+		    (unsigned long long)res->restored_ack,
+		    (unsigned long long)res->restored_seq,
+		    (unsigned long long)res->restored_own,
+		    (unsigned long long)res->restamped,
+		    res->restamped == 1 ? "" : "s", res->peer.name);
 	if (res->diverged != NULL)
 		strb_addf(&sb, "; %s and this site disagree on %s: "
 		    "reconciling (the next bundle to %s carries the "
@@ -301,7 +316,9 @@ unpack_record(struct unpacker *u, struct sync_unpack_result *res,
 	    err)) != 0)
 		goto out;
 	res->steps_run = u->steps_run;
-	if ((r = recon_unpack(u->rp, u->peer, m, &u->recon, res, err)) != 0)
+	if ((r = recon_unpack(u->rp, u->peer, m, &u->recon, res, err)) != 0 ||
+	    (r = recover_after_unpack(u->rp, u->peer, m, u->own, res,
+	    err)) != 0)
 		goto out;
 	if (vector_set(&own, site, vector_get(&m->top, site)) != 0) {
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
@@ -357,6 +374,7 @@ unpack_apply(struct unpacker *u, struct bundle_reader *br,
 	u->unrecorded_from = ss.recorded;
 	if ((r = replica_scan(u->rp, 0, &scan, u->o->progress, u->o->parg,
 	    err)) != 0 ||
+	    (r = recover_own(u->rp, &u->own, err)) != 0 ||
 	    (r = unpack_read(u, br, err)) != 0 ||
 	    (r = unpack_record(u, res, err)) != 0)
 		goto out;

@@ -215,6 +215,8 @@ static int
 cell_order(const struct merge_cell_in *l, const struct merge_cell_in *in,
     const struct merge_row_out *row, const uint8_t (*sites)[SITE_ID_LEN])
 {
+	int c;
+
 	if (row->c == MERGE_ROW_INSERT || row->c == MERGE_ROW_RECREATED)
 		return 1;	/* the row's existence decides */
 	if (l->st.lamport == 0 && in->st.lamport == 0) {
@@ -225,7 +227,10 @@ cell_order(const struct merge_cell_in *l, const struct merge_cell_in *in,
 			return row->in_newer ? 1 : -1;	/* the row decides */
 		return merge_value_cmp(in->v, l->v);
 	}
-	return istamp_cmp(&in->st, &l->st, sites);
+	/* One stamp, two values (a stamp used twice): the values decide. */
+	if ((c = istamp_cmp(&in->st, &l->st, sites)) == 0)
+		c = merge_value_cmp(in->v, l->v);
+	return c;
 }
 
 /*
@@ -277,7 +282,9 @@ merge_cell(const struct merge_cell_in *local,
 		return 0;
 	}
 	out->decision = MERGE_TAKE;
-	if (merge_seen(local, incoming))
+	/* Seen, unless it is another value under the very same stamp. */
+	if (merge_seen(local, incoming) && (local->st.lamport == 0 ||
+	    istamp_cmp(&local->st, &incoming->st, sites) != 0))
 		return 0;
 	out->conflict = is_baseline(local) ? MERGE_CONFLICT_BASELINES_DIFFER :
 	    row->kind;

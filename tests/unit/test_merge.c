@@ -86,6 +86,21 @@ static const struct cell_case cell_cases[] = {
 	    { 1, 5, B, { { 0, 0 } }, NOBASE },
 	    { 1, 5, B, { { 0, 0 } }, NOBASE }, MERGE_KEEP, MERGE_CONFLICT_NONE, 0 },
 	/*
+	 * One stamp, two values: a stamp used twice (a site restored from a
+	 * backup, or copied with its key, before it was found out).  The
+	 * value order decides, the same at every site, and the loser is
+	 * logged.
+	 */
+	{ "one stamp, two values: the greater value wins, logged",
+	    MERGE_ROW_SAME,
+	    { 1, 5, B, { { 0, 0 } }, NOBASE },
+	    { 2, 5, B, { { 0, 0 } }, NOBASE }, MERGE_TAKE,
+	    MERGE_CONFLICT_CELL_OVERWRITTEN, 0 },
+	{ "one stamp, two values: the lesser value loses, no log here",
+	    MERGE_ROW_SAME,
+	    { 2, 5, B, { { 0, 0 } }, NOBASE },
+	    { 1, 5, B, { { 0, 0 } }, NOBASE }, MERGE_KEEP, MERGE_CONFLICT_NONE, 0 },
+	/*
 	 * Relay drop: C wrote 4 (4, C); at the hub B's (5, B) beat it, so the
 	 * hub's value does not list C; A then overwrote the hub's value
 	 * knowing it ({B:5}) though A's vector covers C's counter through
