@@ -35,14 +35,10 @@ get_be64(const uint8_t *b)
 }
 
 /* The refusal's common end: what it means and what to do. */
-#define RECV_WHY "either %s was restored from a backup, or two copies " \
-	"of it are in use (a replica copied together with its key file).  " \
-	"Nothing was applied.  If it was restored: at %s run 'mule " \
-	"recover', then let it unpack a bundle from this site (mule pack " \
-	"--to %s here), which moves it past the numbers and counters it " \
-	"had used; its next bundle is then accepted.  If it was copied: " \
-	"keep one copy as %s; a second site is made with 'mule clone' (a " \
-	"new identity of its own), never by copying the database and its key"
+#define RECV_WHY "either %s was restored from a backup (then run 'mule " \
+	"recover' there and send it a bundle from here: mule pack --to %s), " \
+	"or its replica was copied with its key file to a second place (keep " \
+	"one; a second site is made with 'mule clone').  Nothing was applied"
 
 int
 replica_recv_check(struct replica *rp, const char *peer,
@@ -87,7 +83,7 @@ replica_recv_check(struct replica *rp, const char *peer,
 		    "from %s, and a different bundle with that number from %s "
 		    "was applied here before: one site never makes two bundles "
 		    "with one number, so " RECV_WHY, (unsigned long long)seq,
-		    peer, peer, peer, peer, peer, peer);
+		    peer, peer, peer, peer);
 	else
 		r = mule_errf(err, MULE_EVERIFY, "this is bundle number %llu "
 		    "from %s, whose own changes reach counter %llu, but its "
@@ -95,7 +91,7 @@ replica_recv_check(struct replica *rp, const char *peer,
 		    "%llu: a site's counters never run backwards, so " RECV_WHY,
 		    (unsigned long long)seq, peer, (unsigned long long)own,
 		    (unsigned long long)oseq, (unsigned long long)ocnt, peer,
-		    peer, peer, peer);
+		    peer);
 out:
 	sqlite3_finalize(st);
 	return r;
