@@ -18,6 +18,7 @@
 
 #include "scratch.h"
 #include "sqlhelp.h"
+#include "sync/reconcile.h"
 #include "sync/sync.h"
 
 /* One site: its database, key and open replica. */
@@ -625,6 +626,263 @@ unpack_at_bob(const char *path, char *err)
 	return r;
 }
 
+/* The digest kept with the state equals the one computed from it. */
+static void
+digest_kept(struct site *s, struct replica_digest *d)
+{
+	char err[MULE_ERRLEN] = "";
+	struct replica_digest kept, fresh;
+
+	if (replica_digest_get(s->rp, 1, &kept, err) != 0 ||
+	    replica_digest_range(s->rp, 1, NULL, NULL, &fresh, err) != 0)
+		fail_msg("%s: %s", s->name, err);
+	assert_int_equal(kept.n, fresh.n);
+	assert_memory_equal(kept.sum, fresh.sum, REPLICA_DIGEST_LEN);
+	*d = kept;
+}
+
+/*
+ * Every write of the state keeps the table's digest: scans (inserts,
+ * updates, deletions, a key re-used after a deletion) and applied bundles,
+ * in the same transaction; equal data gives equal digests at two sites,
+ * and a deleted row leaves it.  Ranges cut by replica_digest_split cover
+ * the rows once.
+ */
+static void
+test_digest_follows_state(void **state)
+{
+	char err[MULE_ERRLEN] = "";
+	struct sync_pack_result pr;
+	struct sync_unpack_result ur;
+	struct replica_digest da, db, part, all;
+	struct replica_range *rg = NULL;
+	uint8_t sum[REPLICA_DIGEST_LEN] = { 0 };
+	uint64_t n = 0;
+	size_t i, nr = 0;
+	int k;
+	static const char *const steps[] = {
+		"WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 "
+		    "FROM s WHERE i < 300) INSERT INTO t SELECT 100 + i, "
+		    "'x' || i FROM s",
+		"UPDATE t SET v = v || '!' WHERE id % 7 = 0",
+		"DELETE FROM t WHERE id % 5 = 0",
+		"INSERT INTO t VALUES (105, 'back again')",
+	};
+
+	(void)state;
+	for (k = 0; k < 4; k++) {
+		char file[16];
+		snprintf(file, sizeof(file), "d%d.mule", k);
+		sql_exec(alice.db, steps[k]);
+		pack(&alice, "bob", file, &pr);
+		sync_pack_result_release(&pr);
+		assert_int_equal(unpack(&bob, file, 0, &ur), 0);
+		sync_unpack_result_release(&ur);
+		assert_int_equal(replica_begin(alice.rp, err), 0);
+		digest_kept(&alice, &da);
+		replica_rollback(alice.rp);
+		assert_int_equal(replica_begin(bob.rp, err), 0);
+		digest_kept(&bob, &db);
+		replica_rollback(bob.rp);
+		assert_int_equal(da.n, (uint64_t)sql_int(alice.db,
+		    "SELECT count(*) FROM t"));
+		assert_int_equal(da.n, db.n);
+		assert_memory_equal(da.sum, db.sum, REPLICA_DIGEST_LEN);
+	}
+	/* Sixteen ranges: their counts and sums add up to the table's. */
+	assert_int_equal(replica_digest_range(bob.rp, 1, NULL, NULL, &all,
+	    err), 0);
+	assert_int_equal(replica_digest_split(bob.rp, 1, NULL, NULL, all.n, 16,
+	    &rg, &nr, err), 0);
+	assert_int_equal(nr, 16);
+	for (i = 0; i < nr; i++) {
+		assert_int_equal(replica_digest_range(bob.rp, 1, &rg[i].lo,
+		    &rg[i].hi, &part, err), 0);
+		assert_true(part.n > 0);
+		n += part.n;
+		for (k = 0; k < 2; k++) {
+			uint64_t x, y, c;
+			memcpy(&x, sum + 8 * k, 8);
+			memcpy(&y, part.sum + 8 * k, 8);
+			c = x + y;
+			memcpy(sum + 8 * k, &c, 8);
+			/* carry into the high half */
+			if (k == 0 && c < x) {
+				memcpy(&x, sum + 8, 8);
+				x++;
+				memcpy(sum + 8, &x, 8);
+			}
+		}
+	}
+	replica_ranges_free(rg, nr);
+	assert_int_equal(n, all.n);
+	assert_memory_equal(sum, all.sum, REPLICA_DIGEST_LEN);
+}
+
+/* How a crafted reconciliation segment is wrong (recon_rows). */
+enum recon_damage {
+	RD_COLUMNS,	/* a summary segment with other columns */
+	RD_KIND,	/* kind 3 */
+	RD_SUM,		/* a 15-byte sum */
+	RD_COUNT,	/* a digest with a negative count */
+	RD_BOUND,	/* a bound too large to be a key */
+	RD_MANY,	/* one summary more than the limit */
+	RD_UNTRACKED,	/* well formed, for a table bob does not track */
+};
+
+/* One summary row (i, tbl, lo, hi, n, sum, kind). */
+static void
+recon_summary_row(struct bundle_writer *w, int64_t i, const char *tbl,
+    const struct mval *lo, size_t sumlen, int64_t kind)
+{
+	char err[MULE_ERRLEN] = "";
+	uint8_t sum[REPLICA_DIGEST_LEN + 1] = { 0 };
+	struct rowchange rc;
+	struct cell cells[6];
+	struct mval pk;
+	uint32_t j;
+
+	memset(&rc, 0, sizeof(rc));
+	memset(cells, 0, sizeof(cells));
+	memset(&pk, 0, sizeof(pk));
+	pk.type = MVAL_INT;
+	pk.i = i;
+	for (j = 0; j < 6; j++)
+		cells[j].col = j + 1;
+	cells[0].v.type = MVAL_TEXT;
+	cells[0].v.p = (const uint8_t *)tbl;
+	cells[0].v.n = strlen(tbl);
+	if (lo != NULL)
+		cells[1].v = *lo;
+	cells[3].v.type = MVAL_INT;
+	cells[3].v.i = 5;
+	cells[4].v.type = MVAL_BLOB;
+	cells[4].v.p = sum;
+	cells[4].v.n = sumlen;
+	cells[5].v.type = MVAL_INT;
+	cells[5].v.i = kind;
+	rc.npk = 1;
+	rc.pk = &pk;
+	rc.cl = 1;
+	rc.ncells = 6;
+	rc.cells = cells;
+	assert_int_equal(bundle_writer_add_row(w, &rc, err), 0);
+}
+
+static void
+recon_rows(struct bundle_writer *w, const void *arg)
+{
+	static const char *const scols[] = { "i", "tbl", "lo", "hi", "n",
+	    "sum", "kind" };
+	static const char *const wrong[] = { "i", "tbl", "lo", "hi", "n",
+	    "sum", "kinds" };
+	static const char *const dcols[] = { "tbl", "n", "sum" };
+	const uint32_t pk0 = 0;
+	enum recon_damage d = *(const enum recon_damage *)arg;
+	char err[MULE_ERRLEN] = "";
+	uint8_t sum[REPLICA_DIGEST_LEN] = { 0 }, *big;
+	struct rowchange rc;
+	struct cell cells[2];
+	struct mval pk, lo;
+	int64_t i;
+
+	if (d == RD_COUNT) {
+		assert_int_equal(bundle_writer_begin_table(w,
+		    RECON_DIGEST_TABLE, 3, dcols, 1, &pk0, err), 0);
+		memset(&rc, 0, sizeof(rc));
+		memset(cells, 0, sizeof(cells));
+		memset(&pk, 0, sizeof(pk));
+		pk.type = MVAL_TEXT;
+		pk.p = (const uint8_t *)"t";
+		pk.n = 1;
+		cells[0].col = 1;
+		cells[0].v.type = MVAL_INT;
+		cells[0].v.i = -1;
+		cells[1].col = 2;
+		cells[1].v.type = MVAL_BLOB;
+		cells[1].v.p = sum;
+		cells[1].v.n = sizeof(sum);
+		rc.npk = 1;
+		rc.pk = &pk;
+		rc.cl = 1;
+		rc.ncells = 2;
+		rc.cells = cells;
+		assert_int_equal(bundle_writer_add_row(w, &rc, err), 0);
+		return;
+	}
+	assert_int_equal(bundle_writer_begin_table(w, RECON_SUMMARY_TABLE, 7,
+	    d == RD_COLUMNS ? wrong : scols, 1, &pk0, err), 0);
+	memset(&lo, 0, sizeof(lo));
+	switch (d) {
+	case RD_KIND:
+		recon_summary_row(w, 1, "t", NULL, REPLICA_DIGEST_LEN, 3);
+		break;
+	case RD_SUM:
+		recon_summary_row(w, 1, "t", NULL, REPLICA_DIGEST_LEN - 1, 1);
+		break;
+	case RD_BOUND:
+		assert_non_null(big = calloc(1, RECON_MAX_BOUND + 1));
+		lo.type = MVAL_BLOB;
+		lo.p = big;
+		lo.n = RECON_MAX_BOUND + 1;
+		recon_summary_row(w, 1, "t", &lo, REPLICA_DIGEST_LEN, 1);
+		free(big);
+		break;
+	case RD_MANY:
+		for (i = 0; i <= RECON_MAX_SUMMARIES; i++)
+			recon_summary_row(w, i + 1, "t", NULL,
+			    REPLICA_DIGEST_LEN, 1);
+		break;
+	case RD_UNTRACKED:
+		recon_summary_row(w, 1, "u", NULL, REPLICA_DIGEST_LEN, 1);
+		break;
+	default:
+		recon_summary_row(w, 1, "t", NULL, REPLICA_DIGEST_LEN, 1);
+		break;
+	}
+}
+
+/*
+ * Digests and summaries are read with named limits: a segment with other
+ * columns, a bad kind, a short sum, a negative count, an oversized bound
+ * or too many summaries refuse the whole bundle (nothing applied,
+ * nothing queued); a summary of a table bob does not track is ignored.
+ */
+static void
+test_recon_damage(void **state)
+{
+	static const struct { enum recon_damage d; int code; } cases[] = {
+		{ RD_COLUMNS, MULE_EFORMAT }, { RD_KIND, MULE_EFORMAT },
+		{ RD_SUM, MULE_EFORMAT }, { RD_COUNT, MULE_EFORMAT },
+		{ RD_BOUND, MULE_EFORMAT }, { RD_MANY, MULE_ETOOLARGE },
+		{ RD_UNTRACKED, 0 },
+	};
+	char err[MULE_ERRLEN] = "";
+	long long logged, queued, rows;
+	size_t k;
+
+	(void)state;
+	sql_exec(bob.db, "CREATE TABLE IF NOT EXISTS _mule_recon(peer TEXT "
+	    "NOT NULL, tid INTEGER NOT NULL, kind INTEGER NOT NULL, lo, hi)");
+	for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		logged = sql_int(bob.db, "SELECT count(*) FROM _mule_bundles");
+		queued = sql_int(bob.db, "SELECT count(*) FROM _mule_recon");
+		rows = sql_int(bob.db, "SELECT count(*) FROM t");
+		err[0] = '\0';
+		assert_int_equal(unpack_at_bob(craft_with(NULL, 970 + k,
+		    recon_rows, &cases[k].d), err), cases[k].code);
+		if (cases[k].code != 0 && strstr(err, "evil.mule") == NULL)
+			fail_msg("case %zu: the refusal names no file: %s", k,
+			    err);
+		assert_int_equal(sql_int(bob.db, "SELECT count(*) FROM "
+		    "_mule_bundles"), logged + (cases[k].code == 0));
+		assert_int_equal(sql_int(bob.db, "SELECT count(*) FROM "
+		    "_mule_recon"), queued);
+		assert_int_equal(sql_int(bob.db, "SELECT count(*) FROM t"),
+		    rows);
+	}
+}
+
 /*
  * Segments for "_MULE_PEERS", "_Mule_Config", "SQLITE_SEQUENCE": SQLite's
  * names ignore case, so applying the first would add a key bob trusts.
@@ -770,8 +1028,11 @@ main(void)
 		cmocka_unit_test(test_crash_spends_number),
 		cmocka_unit_test(test_failed_pack_keeps_numbers),
 		cmocka_unit_test(test_reserved_segment),
+		cmocka_unit_test(test_digest_follows_state),
 		cmocka_unit_test(test_site_binding),
 		cmocka_unit_test(test_key_cell_lie),
+		/* Last: its well-formed bundle is logged with a high number. */
+		cmocka_unit_test(test_recon_damage),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
