@@ -160,6 +160,28 @@ test_expect_success 'mule check refuses an unknown peer and a peer with a sync s
 	mule -d b.db share a --reset >/dev/null
 '
 
+test_expect_success 'a bundle for a table that holds data here but is not tracked: refused, naming mule track; after it, the usual merge logs the conflict' '
+	mkdir nt && cd nt && setup_pair &&
+	for s in a b; do
+		sqlite3 $s.db "CREATE TABLE t(id INTEGER PRIMARY KEY, x TEXT);
+		    INSERT INTO t VALUES (1, '\''one'\''), (2, '\''two'\'')" || return 1
+	done &&
+	sqlite3 b.db "UPDATE t SET x = '\''local edit'\'' WHERE id = 1" &&
+	mule -d a.db track --all >/dev/null 2>&1 &&
+	sqlite3 a.db "UPDATE t SET x = '\''from a'\'' WHERE id = 1" &&
+	mule -d a.db pack --to b -o 1.mule >/dev/null &&
+	sqlite3 b.db .dump >before &&
+	test_expect_code 1 mule -d b.db unpack 1.mule >out 2>err &&
+	test_grep err "table .t., which this site does not track" &&
+	test_grep err "mule track t" &&
+	sqlite3 b.db .dump >after && test_cmp before after &&
+	mule -d b.db track t >/dev/null 2>&1 &&
+	mule -d b.db unpack 1.mule >out && test_grep out " 1 conflict" &&
+	check_val b.db "SELECT x FROM t WHERE id = 1" "from a" &&
+	mule -d b.db conflicts --json |
+	    json_true "any(\"local edit\" in str(c[\"local\"]) for c in v)"
+'
+
 # restored_pair DIR: a and b in sync; b packs an edit that a applies; b's
 # disk fails and last week's copy of b.db comes back.
 restored_pair() {

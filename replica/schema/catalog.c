@@ -903,7 +903,11 @@ step_run(struct replica *rp, uint32_t version,
 	char e2[MULE_ERRLEN];
 	int r;
 
-	if ((r = run_step(rp, sql, 1, e2)) != 0) {
+	if ((r = run_step(rp, sql, 1, e2)) == MULE_EREFUSED)
+		return mule_errf(err, r, "the bundle's migration to schema "
+		    "version %u was refused here: %s; nothing was applied",
+		    version, e2);
+	if (r != 0) {
 		hex_encode(h1, before, 8);
 		hex_encode(h2, fpr, 8);
 		return mule_errf(err, MULE_EMIGRATION, "the bundle's migration "

@@ -590,7 +590,7 @@ rp_guard_end(struct rp_guard *g, int step_rc, char *err)
 		    setting(g->rp, "migration.max-seconds",
 		    MIGRATION_MAX_SECONDS));
 	else if (g->denied[0] != '\0' && r != 0)
-		r = mule_errf(err, MULE_EMIGRATION, "a peer's migration may "
+		r = mule_errf(err, MULE_EREFUSED, "a peer's migration may "
 		    "not %s", g->denied);
 	else if (r == 0)
 		r = guard_after(g, err);
