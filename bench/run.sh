@@ -141,6 +141,42 @@ fi
 state_bytes=$(sqlite3 a.db "SELECT sum(pgsize) FROM dbstat WHERE name LIKE '\_mule\_%' ESCAPE '\' OR name LIKE 'sqlite_autoindex\__mule\_%' ESCAPE '\'")
 data_bytes=$(sqlite3 a.db "SELECT sum(pgsize) FROM dbstat WHERE name = 't'")
 
+# the first exchange between two copies of old.db, each initialized on
+# its own, with the reference changes at one of them: bytes and time of
+# every bundle until both hold the same (budget: bytes <= 3x the edits as
+# sqldiff | zstd -19)
+say "bench: two copies initialized separately, first exchange"
+cp old.db p.db
+cp old.db q.db
+"$MULE" init p.db --name p >/dev/null
+"$MULE" init q.db --name q >/dev/null
+"$MULE" -d p.db peer add q "$("$MULE" -d q.db id --json |
+    sed 's/.*"key":"\([^"]*\)".*/\1/')" >/dev/null
+"$MULE" -d q.db peer add p "$("$MULE" -d p.db id --json |
+    sed 's/.*"key":"\([^"]*\)".*/\1/')" >/dev/null
+"$MULE" -d p.db track --all >/dev/null
+"$MULE" -d q.db track --all >/dev/null
+sqlite3 p.db <change.sql
+copies_secs=0
+copies_bytes=0
+for leg in p:q:1 q:p:1 p:q:2 q:p:2; do
+	from=${leg%%:*} rest=${leg#*:} to=${rest%%:*} n=${rest#*:}
+	measure "$MULE" -d "$from.db" pack --to "$to" -o "c$n.$from.mule"
+	copies_secs=$(awk "BEGIN{print $copies_secs + $secs}")
+	measure "$MULE" -d "$to.db" unpack "c$n.$from.mule"
+	copies_secs=$(awk "BEGIN{print $copies_secs + $secs}")
+	copies_bytes=$((copies_bytes + $(stat -c %s "c$n.$from.mule")))
+done >copies.out
+if [ "$(sqlite3 q.db 'SELECT * FROM t ORDER BY id' | md5sum)" != \
+    "$(sqlite3 new.db 'SELECT * FROM t ORDER BY id' | md5sum)" ]; then
+	say "bench: ERROR: the copies did not converge"
+	exit 1
+fi
+if grep -q 'disagree' copies.out; then
+	say "bench: ERROR: the copies' digests disagree"
+	exit 1
+fi
+
 # encrypt + sign vs age
 head -c $((CRYPTO_MB * 1048576)) /dev/urandom >plain.bin
 age-keygen -o age.key 2>age.pub
@@ -177,6 +213,11 @@ printf '%-34s %11sB %11sB %8s %8s %s\n' "state (_mule_*) vs table t" \
     "$state_bytes" "$data_bytes" "$r_state" "<=0.5" "$(budget "$r_state" 0.5)"
 printf '%-34s %9sMB/s %9sMB/s %8s %8s %s\n' "encrypt+sign time vs age" \
     "$mule_mbs" "$age_mbs" "$r_crypto" "<=1.0" "$(budget "$r_crypto" 1.0)"
+r_copies=$(ratio "$copies_bytes" "$zstd_size")
+printf '%-34s %11sB %11sB %8s %8s %s\n' "copies' first exchange vs diff" \
+    "$copies_bytes" "$zstd_size" "$r_copies" "<=3.0" "$(budget "$r_copies" 3.0)"
+printf '%-34s %11ss %11ss %8s\n' "  (its time: 2 round trips)" \
+    "$copies_secs" "$sqldiff_secs" "$(ratio "$copies_secs" "$sqldiff_secs")"
 printf '\nanchors: sqldiff %ss, sqldiff --changeset %ss; SQL|zstd %s B, changeset|zstd %s B; sqlite3 .read %ss, sqlite3changeset_apply %ss\n' \
     "$sqldiff_sql_secs" "$sqldiff_cs_secs" "$zstd_sql_size" "$zstd_cs_size" \
     "$sqlite_sql_secs" "$sqlite_cs_secs"

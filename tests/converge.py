@@ -41,6 +41,13 @@ keys concerned):
               cell again or deleted the row, or any site deleted the row
   stale       late stale bundles change no data and log no conflict
               (checked after each of them, at the site it reaches)
+  repair      after all that, faults (issue 14): a field site restored
+              from a backup taken at an earlier quiet point (every
+              change since is at its peers), and at another site rows
+              deleted together with their state underneath mule (found
+              with `mule check`); reliable exchange must go quiet again
+              with every site holding exactly the data of before the
+              faults: no value lost, nothing resurrected
 
 Deterministic for a given --seed, except for the winners of ties, which
 depend on the site ids that `mule init` draws (printed at the start).
@@ -76,7 +83,7 @@ for _a, _b in EDGES:
 
 
 CHECKS = ["traffic", "quiet", "identical", "no_dup", "conflicts_min",
-          "conflicts", "stale"]
+          "conflicts", "stale", "repair"]
 
 
 class Failure(Exception):
@@ -623,9 +630,9 @@ class Driver:
             self.exchange(a, b)
             self.exchange(b, a)
 
-    def rounds(self):
-        """The random rounds: edits, then traffic."""
-        for rnd in range(1, self.args.rounds + 1):
+    def rounds(self, first, last):
+        """The random rounds FIRST..LAST: edits, then traffic."""
+        for rnd in range(first, last + 1):
             self.phase = "round %d" % rnd
             self.step("== round %d" % rnd)
             hot = None
@@ -744,11 +751,70 @@ class Driver:
         self.result(check)
         return v
 
+    def backup(self):
+        """Copies every site's database aside (a backup at a quiet point)."""
+        for s in SITES:
+            shutil.copyfile(self.db(s), self.db(s) + ".backup")
+
+    def lose_rows(self, s, n):
+        """Deletes N random rows of k at S together with their state rows,
+        as a damaged file or a bad manual repair would; returns the keys."""
+        with closing(sqlite3.connect(self.db(s))) as c:
+            tid = c.execute("SELECT tid FROM _mule_tables WHERE name = "
+                            "'k'").fetchone()[0]
+            keys = [r[0] for r in c.execute("SELECT id FROM k ORDER BY id")]
+            lost = sorted(self.rng.sample(keys, min(n, len(keys))))
+            for k in lost:
+                c.execute("DELETE FROM k WHERE id = ?", (k,))
+                c.execute("DELETE FROM _mule_s%d WHERE pk = ?" % tid, (k,))
+            c.commit()
+        return lost
+
+    def repair(self, before):
+        """Restores a field site from its backup and loses rows at another
+        site, then exchanges until quiet; every site must hold BEFORE."""
+        self.phase = "faults"
+        field = [s for s in SITES if s != "h"]
+        restored = self.rng.choice(field)
+        damaged = self.rng.choice([s for s in SITES if s != restored])
+        shutil.copyfile(self.db(restored) + ".backup", self.db(restored))
+        self.step("== %s restored from its backup" % restored)
+        lost = self.lose_rows(damaged, 2)
+        self.step("== %s lost rows %s of k with their state" % (damaged, lost))
+        peer = "h" if damaged != "h" else self.rng.choice(field)
+        self.run(damaged, "check", peer)
+        # The restored site hears from its hub first: it moves past its
+        # lost past by itself before it packs anything.
+        self.exchange("h", restored)
+        self.until_quiet()
+        self.phase = "after faults"
+        for s in SITES:
+            now = self.dump(s)
+            if now != before:
+                tables, keys, lines = [], set(), []
+                for t in COLS:
+                    diff = key_diff("before the faults", before[t], s, now[t])
+                    if diff:
+                        tables.append(t)
+                        keys.update(k for k, _ in diff)
+                        lines.append("%s: %s" % (t, "; ".join(
+                            d for _, d in diff[:6])))
+                raise Failure("repair", "after %s was restored and %s lost "
+                              "rows %s, %s differs: %s" % (
+                                  restored, damaged, lost, s,
+                                  "; ".join(lines)), site=s, table=tables,
+                              keys=sorted(keys))
+
     def simulate(self):
         """The whole run.  The data checks run even when one of them fails;
-        the conflict and stale checks need identical data."""
+        the conflict and stale checks need identical data; the faults come
+        last."""
         self.setup()
-        self.rounds()
+        half = self.args.rounds // 2
+        self.rounds(1, half)
+        self.until_quiet()
+        self.backup()
+        self.rounds(half + 1, self.args.rounds)
         self.result("traffic")
         stale = self.late_delivery()
         self.until_quiet()
@@ -760,6 +826,7 @@ class Driver:
             return
         self.check_conflicts(final)     # recorded; stale bundles next
         self.attempt("stale", self.deliver_stale, stale, final)
+        self.attempt("repair", self.repair, self.dump("h"))
 
     def main(self):
         """Runs simulate(); a command failing at any point fails traffic

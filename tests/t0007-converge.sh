@@ -62,4 +62,8 @@ test_expect_success "stale bundles after convergence change nothing (seed $SEED)
 	result stale
 '
 
+test_expect_success "a site restored from a backup and rows lost underneath mule: repaired, nothing lost (seed $SEED)" '
+	result repair
+'
+
 test_done

@@ -37,6 +37,7 @@ struct replica_apply {
 	sqlite3_stmt *wst[2];	/* cached INSERT / UPDATE ... RETURNING */
 	uint8_t *wmask[2];	/* the columns each was built for */
 	uint8_t *ispk;		/* per local column: part of the key */
+	uint8_t *needed;	/* per local column: NOT NULL, no default */
 	int64_t alive_delta;
 	/* Per local column, the current incoming row's cell: */
 	uint8_t *inhas;		/* 1: the row carries it */
@@ -85,7 +86,9 @@ apply_table_release(struct replica_apply *a)
 		a->wmask[k] = NULL;
 	}
 	free(a->ispk);
+	free(a->needed);
 	a->ispk = NULL;
+	a->needed = NULL;
 	sqlite3_finalize(a->get);
 	sqlite3_finalize(a->put);
 	sqlite3_finalize(a->sel);
@@ -337,6 +340,30 @@ out:
 }
 
 /* The statements for the current table: state, journal, data row. */
+/* The columns a new row cannot be written without (a->needed). */
+static int
+needed_columns(struct replica_apply *a, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	uint32_t j;
+	int rc, r;
+
+	if ((a->needed = calloc(a->t->ncols + 1, 1)) == NULL)
+		return mule_errf(err, MULE_ENOMEM, "out of memory");
+	if ((r = rp_prepare(a->rp, "SELECT name FROM pragma_table_info(?1) "
+	    "WHERE \"notnull\" AND dflt_value IS NULL AND pk = 0", &st,
+	    err)) != 0)
+		return r;
+	sqlite3_bind_text(st, 1, a->t->name, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (rp_col_index(a->t, (const char *)sqlite3_column_text(st,
+		    0), &j))
+			a->needed[j] = 1;
+	r = rc == SQLITE_DONE ? 0 : rp_dberr(a->rp, rc, err, a->t->name);
+	sqlite3_finalize(st);
+	return r;
+}
+
 static int
 table_prepare(struct replica_apply *a, char *err)
 {
@@ -362,7 +389,8 @@ table_prepare(struct replica_apply *a, char *err)
 	strb_add_ident(&sb, t->name);
 	strb_add(&sb, " WHERE ");
 	sql_pk_where(&sb, t, 1);
-	r = rp_prepare(a->rp, strb_str(&sb), &a->del, err);
+	if ((r = rp_prepare(a->rp, strb_str(&sb), &a->del, err)) == 0)
+		r = needed_columns(a, err);
 out:
 	strb_release(&sb);
 	return r;
@@ -1425,6 +1453,22 @@ out:
 	return r;
 }
 
+/*
+ * May the incoming cells be written as a new row alone?  Not when the
+ * table has a NOT NULL column without a default they lack: then the
+ * fragment waits for the whole row, which ask_row asked for.
+ */
+static int
+fragment_fits(const struct replica_apply *a)
+{
+	uint32_t j;
+
+	for (j = 0; j < a->t->ncols; j++)
+		if (a->needed[j] && !a->inhas[j])
+			return 0;
+	return 1;
+}
+
 int
 replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
     char *err)
@@ -1465,9 +1509,10 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 	if ((r = fence_check(a, rc, &old, &irow.cl_st, &refused, err)) != 0 ||
 	    refused)
 		goto out;
-	if (rc->cl % 2 == 1 && old.cl == 0 && rc->ncells < a->nin &&
-	    (r = ask_row(a, rc, err)) != 0)
-		goto out;
+	if (rc->cl % 2 == 1 && old.cl == 0 && rc->ncells < a->nin) {
+		if ((r = ask_row(a, rc, err)) != 0 || !fragment_fits(a))
+			goto out;	/* it waits for the whole row */
+	}
 	/* A new row in a filtered set: written, then judged (see above). */
 	fenced = a->fence.filt != NULL && old.cl % 2 == 0 && rc->cl % 2 == 1;
 	st0 = a->st;

@@ -482,3 +482,61 @@ replica_recon_clear(struct replica *rp, const char *peer, char *err)
 	return rp_exec_text(rp, "DELETE FROM _mule_recon WHERE peer = ?1",
 	    peer, NULL, NULL, "reconciliation", err);
 }
+
+/* Rows queued for `peer` in _mule_recon. */
+static int
+recon_count(struct replica *rp, const char *peer, int64_t *n, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	if ((r = rp_prepare(rp, "SELECT count(*) FROM _mule_recon WHERE "
+	    "peer = ?", &st, err)) != 0)
+		return r;
+	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*n = sqlite3_column_int64(st, 0);
+	else
+		r = rp_dberr(rp, rc, err, "reconciliation");
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+replica_recon_state(struct replica *rp, const char *peer, char **differ,
+    uint64_t *queued, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct strb sb;
+	int64_t q = 0;
+	int rc, r;
+
+	strb_init(&sb);
+	if ((r = rp_prepare(rp, "SELECT substr(key, 9) FROM _mule_peer_props "
+	    "WHERE peer = ?1 AND key LIKE '\\_digest:%' ESCAPE '\\' AND "
+	    "value = 'differs' ORDER BY key", &st, err)) != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		strb_add(&sb, sb.len ? ", " : "");
+		strb_add(&sb, (const char *)sqlite3_column_text(st, 0));
+	}
+	if (rc != SQLITE_DONE) {
+		r = rp_dberr(rp, rc, err, "peer settings");
+		goto out;
+	}
+	if (rp_has_table(rp, "_mule_recon") && (r = recon_count(rp, peer,
+	    &q, err)) != 0)
+		goto out;
+	if (strb_error(&sb)) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	*differ = sb.len ? strb_detach(&sb) : NULL;
+	*queued = (uint64_t)q;
+	r = 0;
+out:
+	sqlite3_finalize(st);
+	strb_release(&sb);
+	return r;
+}

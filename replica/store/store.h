@@ -429,6 +429,13 @@ int replica_recon_add(struct replica *rp, const char *peer, int64_t tid,
 int replica_recon_list(struct replica *rp, const char *peer,
     struct replica_recon **out, size_t *n, char *err);
 void replica_recon_free(struct replica_recon *v, size_t n);
+/*
+ * Where reconciliation with `peer` stands: *differ, the tables whose
+ * digests differed at the last comparison (heap, ", "-joined; NULL when
+ * none), and *queued, the key ranges waiting for our next bundle to it.
+ */
+int replica_recon_state(struct replica *rp, const char *peer, char **differ,
+    uint64_t *queued, char *err);
 /* Forgets them (the bundle that carries them is written). */
 int replica_recon_clear(struct replica *rp, const char *peer, char *err);
 

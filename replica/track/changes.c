@@ -204,18 +204,23 @@ cell_wanted(const struct outctx *c, const struct rowstate *rs, uint32_t i,
 	    (send_cl && rs->colst[i].lamport == 0);
 }
 
-/* A live row as its table's first scan left it: every cell a baseline. */
+/*
+ * A live row of its table's first scan: some cell still holds the
+ * incarnation's original baseline (zero stamp, base_row).  Inserted and
+ * re-created rows have no such cell.
+ */
 static int
-all_baseline(const struct rowstate *rs)
+baseline_row(const struct rowstate *rs)
 {
 	uint32_t i;
 
 	if (rs->cl % 2 == 0)
 		return 0;
 	for (i = 0; i < rs->ncols; i++)
-		if (rs->colst[i].lamport != 0 || !rs->colctx[i].has_base)
-			return 0;
-	return 1;
+		if (rs->colst[i].lamport == 0 && rs->colctx[i].has_base &&
+		    rs->colctx[i].base_row)
+			return 1;
+	return 0;
 }
 
 /* Room in o->ctx for n more entries after `used`: 0 or MULE_ENOMEM. */
@@ -383,12 +388,18 @@ emit_row(struct outctx *c, struct outtable *o, sqlite3_stmt *state,
 		    t->name);
 	rs.cl = (uint64_t)sqlite3_column_int64(state, 1);
 	send_cl = above(c, &rs.cl_st);
+	/*
+	 * A row of the table's first scan does not go whole for its new
+	 * existence stamp (a copy holds it): only its edits go; a peer that
+	 * lacks the row asks for it (replica/apply/apply.c, ask_row).
+	 */
+	if (o->hold && send_cl && baseline_row(&rs))
+		send_cl = 0;
 	for (i = 0; rs.cl % 2 == 1 && i < rs.ncols && i < t->ncols; i++)
 		if (cell_wanted(c, &rs, i, send_cl) &&
 		    (send == NULL || send[i]))
 			n++;
-	if ((!send_cl && n == 0 && (o->tab == NULL || !o->tab->all_rows)) ||
-	    (o->hold && send_cl && all_baseline(&rs))) {
+	if (!send_cl && n == 0 && (o->tab == NULL || !o->tab->all_rows)) {
 		r = 0;
 		goto out;
 	}
