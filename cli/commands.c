@@ -100,11 +100,14 @@ const struct cli_cmd cli_commands[] = {
 	  "                    left alone; with mail.after-fetch delete, the\n"
 	  "                    messages applied (or spooled) are deleted;\n"
 	  "                    those the spool refused stay\n" },
-	{ "status", cmd_status, "status [--json]",
-	  "Shows unrecorded changes per tracked table, and per peer the last\n"
-	  "bundle sent and received and whether it has acknowledged\n"
-	  "everything this site knows; the number of conflicts; and the\n"
-	  "incomplete bundles in the spool, with the age of each.\n\n"
+	{ "status", cmd_status, "status [--all] [--json]",
+	  "Shows the tracked tables with unrecorded changes; per peer what to\n"
+	  "do next (changes not yet packed for it, a bundle not acknowledged\n"
+	  "yet, or nothing), the last bundle sent and received and whether it\n"
+	  "has acknowledged everything this site knows; the number of\n"
+	  "conflicts; and the incomplete bundles in the spool, with the age\n"
+	  "of each.\n\n"
+	  "  --all         list every tracked table, with changes or not\n"
 	  "  --json        one JSON object\n" },
 	{ "verify", cmd_verify, "verify PATH",
 	  "Checks a bundle's signature against the sender's trusted key and\n"

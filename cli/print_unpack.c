@@ -39,13 +39,21 @@ unpack_print(const struct unpack_args *a, const char *label,
 {
 	const char *peer = res->peer.name;
 
+	if (a->quiet)
+		return;
 	if (a->dry) {
-		printf("%s from %s: would apply: %s (nothing changed: "
-		    "--dry-run)\n", label, peer, res->summary);
+		cli_puts(stdout, label, 0);
+		printf(" from %s: would apply: ", peer);
+		cli_puts(stdout, res->summary, 1);
+		printf(" (nothing changed: --dry-run)\n");
 		print_steps(&res->steps);
 		return;
 	}
-	printf("applied %s from %s: %s\n", label, peer, res->summary);
+	printf("applied ");
+	cli_puts(stdout, label, 0);
+	printf(" from %s: ", peer);
+	cli_puts(stdout, res->summary, 1);
+	printf("\n");
 	if (res->st.gap)
 		printf("note: %s had sent changes this site never received "
 		    "(a bundle is missing); they were applied, and %s will "
@@ -61,43 +69,125 @@ unpack_print(const struct unpack_args *a, const char *label,
 		    res->st.conflicts == 1 ? "" : "s");
 }
 
+/* --json: an applied (or --dry-run) bundle, one line. */
+static void
+unpack_json_applied(const struct unpack_args *a, const char *path,
+    const char *label, const struct sync_unpack_result *res)
+{
+	const struct replica_apply_stats *st = &res->st;
+
+	printf("{\"file\":");
+	json_str(stdout, path);
+	printf(",\"label\":");
+	json_str(stdout, label);
+	printf(",\"status\":\"%s\",\"peer\":", a->dry ? "dry-run" :
+	    "applied");
+	json_str(stdout, res->peer.name);
+	printf(",\"rows\":%llu,\"inserted\":%llu,\"updated\":%llu,"
+	    "\"deleted\":%llu,\"conflicts\":%llu,\"left_set\":%llu,"
+	    "\"refused_rows\":%llu,\"kept_values\":%llu,\"ignored\":%llu,"
+	    "\"schema_steps\":%llu,\"gap\":%s,\"peer_lost_bundle\":%s}\n",
+	    (unsigned long long)st->rows, (unsigned long long)st->inserted,
+	    (unsigned long long)st->updated, (unsigned long long)st->deleted,
+	    (unsigned long long)st->conflicts, (unsigned long long)st->left,
+	    (unsigned long long)st->refused, (unsigned long long)st->kept,
+	    (unsigned long long)st->ignored,
+	    (unsigned long long)res->steps_run, st->gap ? "true" : "false",
+	    res->lost ? "true" : "false");
+}
+
+/* --json: any other fate, one line ("why" may be NULL). */
+static void
+unpack_json_other(const char *key, const char *name, const char *status,
+    const char *why, int code)
+{
+	printf("{\"%s\":", key);
+	json_str(stdout, name);
+	printf(",\"status\":\"%s\"", status);
+	if (why != NULL) {
+		printf(",\"why\":");
+		json_str(stdout, why);
+		printf(",\"exit\":%d", code);
+	}
+	printf("}\n");
+}
+
+/* A bundle that failed: its message, the exit status raised, and its
+ * path kept for the closing line. */
+static void
+unpack_failed(struct unpack_args *a, const struct sync_input_event *ev)
+{
+	int rc = cli_fail(ev->code, ev->err);
+
+	unpack_worst(a, rc);
+	if (a->json)
+		unpack_json_other("file", ev->path, "refused", ev->err != NULL &&
+		    ev->err[0] != '\0' ? ev->err : mule_strerror(ev->code),
+		    rc);
+	strb_add(&a->failed, a->nfailed > 0 ? "; " : "");
+	strb_add(&a->failed, ev->path);
+	a->nfailed++;
+}
+
+/* What waits in the spool, or left it. */
+static void
+unpack_spool_event(const struct unpack_args *a,
+    const struct sync_input_event *ev)
+{
+	const struct xport_spool_join *j = ev->join;
+	const char *dots = cli_sym("\xe2\x80\xa6", "...");
+
+	if (a->json && ev->kind != SYNC_INPUT_REBUILT) {
+		unpack_json_other("bundle", ev->kind == SYNC_INPUT_EXPIRED ?
+		    ev->group->id : ev->idhex, ev->kind == SYNC_INPUT_EXPIRED ?
+		    "expired" : "waiting", NULL, 0);
+		return;
+	}
+	if (a->json || a->quiet)
+		return;
+	if (ev->kind == SYNC_INPUT_WAITING)
+		printf("bundle %.12s%s: %u of the %u parts needed are here "
+		    "(have: %s; missing: %s); it waits in the spool for %u "
+		    "more (any of the missing)\n", ev->idhex, dots, j->ngood,
+		    j->ndata, j->have ? j->have : "-",
+		    j->missing ? j->missing : "-", j->nneeded);
+	else if (ev->kind == SYNC_INPUT_EXPIRED)
+		printf("bundle %.12s%s: removed from the spool, incomplete "
+		    "after %u days or more (spool.expire-days); it had %s of "
+		    "its %u data parts\n", ev->group->id, dots, ev->days,
+		    ev->group->have != NULL && ev->group->have[0] != '\0' ?
+		    ev->group->have : "none", ev->group->ndata);
+	else if (j->ngood < j->ndata + j->nparity)
+		printf("bundle %.12s%s: rebuilt from %u of its %u parts\n",
+		    ev->idhex, dots, j->ngood, j->ndata + j->nparity);
+}
+
 /* One input's fate, as it happens. */
 void
 unpack_event(void *arg, const struct sync_input_event *ev)
 {
-	const struct xport_spool_join *j = ev->join;
 	struct unpack_args *a = arg;
 
 	cli_progress_done();
 	switch (ev->kind) {
 	case SYNC_INPUT_APPLIED:
-		unpack_print(a, ev->label, ev->res);
+		if (a->json)
+			unpack_json_applied(a, ev->path, ev->label, ev->res);
+		else
+			unpack_print(a, ev->label, ev->res);
 		break;
 	case SYNC_INPUT_ALREADY:
-		printf("%s: already applied; nothing changed\n", ev->path);
+		if (a->json)
+			unpack_json_other("file", ev->path, "already", NULL, 0);
+		else if (!a->quiet)
+			printf("%s: already applied; nothing changed\n",
+			    ev->path);
 		break;
 	case SYNC_INPUT_FAILED:
-		unpack_worst(a, cli_fail(ev->code, ev->err));
+		unpack_failed(a, ev);
 		break;
-	case SYNC_INPUT_WAITING:
-		printf("bundle %.12s…: %u of the %u parts needed are here "
-		    "(have: %s; missing: %s); it waits in the spool for %u "
-		    "more (any of the missing)\n", ev->idhex, j->ngood,
-		    j->ndata, j->have ? j->have : "-",
-		    j->missing ? j->missing : "-", j->nneeded);
-		break;
-	case SYNC_INPUT_EXPIRED:
-		printf("bundle %.12s…: removed from the spool, incomplete "
-		    "after %u days or more (spool.expire-days); it had %s of "
-		    "its %u data parts\n", ev->group->id, ev->days,
-		    ev->group->have != NULL && ev->group->have[0] != '\0' ?
-		    ev->group->have : "none", ev->group->ndata);
-		break;
-	case SYNC_INPUT_REBUILT:
-		if (j->ngood < j->ndata + j->nparity)
-			printf("bundle %.12s…: rebuilt from %u of its %u "
-			    "parts\n", ev->idhex, j->ngood,
-			    j->ndata + j->nparity);
+	default:
+		unpack_spool_event(a, ev);
 		break;
 	}
 }
@@ -106,8 +196,11 @@ unpack_event(void *arg, const struct sync_input_event *ev)
 void
 unpack_note(void *arg, int code, const char *msg)
 {
+	const struct unpack_args *a = arg;
+
 	if (code == 0) {
-		printf("%s\n", msg);
+		if (!a->quiet)
+			fprintf(a->json ? stderr : stdout, "%s\n", msg);
 		return;
 	}
 	cli_error("%s", msg);
@@ -116,21 +209,29 @@ unpack_note(void *arg, int code, const char *msg)
 
 /* The totals, then what the mail fetch did.  The exit status. */
 int
-unpack_totals(const struct sync_inputs_result *s, int gathered, int rc)
+unpack_totals(const struct unpack_args *a,
+    const struct sync_inputs_result *s, int gathered, int rc)
 {
 	const struct xport_mail_fetch_summary *m = &s->mail;
+	int say = gathered && !a->json && !a->quiet;
 	int r;
 
-	if (gathered && s->found == 0)
+	if (a->nfailed > 0 && s->found > 1 && !strb_error(&a->failed))
+		cli_error("%zu of %zu bundles %s not applied: %s (exit status "
+		    "%d%s)", a->nfailed, s->found, a->nfailed == 1 ? "was" :
+		    "were", strb_str(&a->failed), a->worst, a->worst ==
+		    EXIT_VERIFY ? ": failed verification, changed nothing; the "
+		    "other bundles are not affected by it" : "");
+	if (say && s->found == 0)
 		printf("no bundles found\n");
-	if (gathered && s->already > 0)
+	if (say && s->already > 0)
 		printf("%zu bundle%s applied before; nothing changed by "
 		    "%s\n", s->already, s->already == 1 ? " was" : "s were",
 		    s->already == 1 ? "it" : "them");
-	if (gathered && s->skipped > 0)
+	if (say && s->skipped > 0)
 		printf("skipped %zu bundle%s addressed to other sites\n",
 		    s->skipped, s->skipped == 1 ? "" : "s");
-	if (gathered && s->skipped_parts > 0)
+	if (say && s->skipped_parts > 0)
 		printf("left %zu part%s of bundles addressed to other sites "
 		    "(not spooled)\n", s->skipped_parts,
 		    s->skipped_parts == 1 ? "" : "s");
@@ -139,7 +240,7 @@ unpack_totals(const struct sync_inputs_result *s, int gathered, int rc)
 	if (s->had_mail && s->mail_code != 0 &&
 	    (r = cli_fail(s->mail_code, s->mail_err)) > rc && gathered)
 		rc = r;
-	if (!s->had_mail || !m->inbox)
+	if (!s->had_mail || !m->inbox || a->json || a->quiet)
 		return rc;
 	printf("fetched %zu mule message%s from %s", m->nmule,
 	    m->nmule == 1 ? "" : "s", m->where);

@@ -146,6 +146,10 @@ struct sync_peer_status {
 	struct replica_share *shares;	/* heap: its sync set (nshares 0:
 					 * every tracked table in full) */
 	size_t nshares;
+	/* Changes the next 'pack --to' it would carry: recorded rows above
+	 * what it acknowledged or was sent, plus the unrecorded edits. */
+	uint64_t unpacked;
+	int unpacked_upto;	/* it has a sync set: at most that many */
 };
 
 struct sync_status {
