@@ -77,6 +77,9 @@ void json_strv(FILE *f, char *const *v, size_t n);
 /* An object of n string pairs: {"k1":"v1","k2":"v2"}. */
 void json_pairs(FILE *f, char *const *k, char *const *v, size_t n);
 void print_hex(FILE *f, const void *p, size_t n);
+/* A value as JSON: null, a number, a string, or a blob as
+ * {"type":"blob","base64":"..."}. */
+void json_mval(FILE *f, const struct mval *v);
 /*
  * Output in the user's character set (docs/decisions.md "ASCII output"):
  * cli_utf8 is 1 when LC_ALL, LC_CTYPE or LANG (the first one set) names

@@ -153,6 +153,75 @@ json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+/* n bytes as a JSON string (a NUL byte as \u0000). */
+static void
+json_bytes(FILE *f, const uint8_t *p, size_t n)
+{
+	size_t i;
+
+	fputc('"', f);
+	for (i = 0; i < n; i++) {
+		if (p[i] == '"' || p[i] == '\\')
+			fprintf(f, "\\%c", p[i]);
+		else if (p[i] == '\n')
+			fputs("\\n", f);
+		else if (p[i] == '\t')
+			fputs("\\t", f);
+		else if (p[i] < 0x20)
+			fprintf(f, "\\u%04x", p[i]);
+		else
+			fputc(p[i], f);
+	}
+	fputc('"', f);
+}
+
+/* n bytes in base64 (RFC 4648, with padding). */
+static void
+base64_put(FILE *f, const uint8_t *p, size_t n)
+{
+	static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	uint32_t w;
+	size_t i;
+
+	for (i = 0; i + 2 < n; i += 3) {
+		w = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+		fprintf(f, "%c%c%c%c", abc[w >> 18], abc[w >> 12 & 63],
+		    abc[w >> 6 & 63], abc[w & 63]);
+	}
+	if (n - i == 1)
+		fprintf(f, "%c%c==", abc[p[i] >> 2], abc[(p[i] & 3) << 4]);
+	else if (n - i == 2)
+		fprintf(f, "%c%c%c=", abc[p[i] >> 2], abc[(p[i] & 3) << 4 |
+		    p[i + 1] >> 4], abc[(p[i + 1] & 15) << 2]);
+}
+
+void
+json_mval(FILE *f, const struct mval *v)
+{
+	switch (v->type) {
+	case MVAL_INT:
+		fprintf(f, "%lld", (long long)v->i);
+		break;
+	case MVAL_REAL:
+		if (v->f != v->f || v->f - v->f != 0)	/* NaN, infinite */
+			fputs("null", f);
+		else
+			fprintf(f, "%.17g", v->f);
+		break;
+	case MVAL_TEXT:
+		json_bytes(f, v->p, v->n);
+		break;
+	case MVAL_BLOB:
+		fputs("{\"type\":\"blob\",\"base64\":\"", f);
+		base64_put(f, v->p, v->n);
+		fputs("\"}", f);
+		break;
+	default:
+		fputs("null", f);
+		break;
+	}
+}
+
 void
 json_strv(FILE *f, char *const *v, size_t n)
 {

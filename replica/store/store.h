@@ -288,6 +288,8 @@ struct replica_conflict {
 				 * or resolved before the history was kept) */
 	char *resolved_value;	/* the value (or row) it got, as SQL; or NULL */
 	char resolved_at[32];	/* "2026-12-03T10:00:00Z"; "" when unknown */
+	char logged_at[32];	/* when the bundle that brought it was
+				 * applied, "2026-12-03T10:00:00Z" ("") */
 };
 /*
  * The name of a conflict kind ("cell overwritten", "edit lost to a
@@ -310,6 +312,24 @@ int replica_conflict_count(struct replica *rp, uint64_t *n, char *err);
  * message saying how to write one.
  */
 int replica_literal_check(const char *s, char *err);
+/*
+ * A value as the conflict log writes it, parsed back: one SQL literal
+ * (n 1, form 0), a key "v1, v2" (form 1), or a whole row "(v1, v2, ...)"
+ * (form 2), at most REPLICA_MAX_LITERALS values.  v[i] points into
+ * mem[i] for TEXT and BLOB.  0, MULE_EINVAL when s is none of these (such
+ * as "(deleted)" or "<large value ...>"), MULE_ENOMEM.  Zero *out before;
+ * release it with replica_literals_release in every case.
+ */
+#define REPLICA_MAX_LITERALS 2000
+struct replica_literals {
+	size_t n;
+	int form;
+	struct mval *v;		/* heap, n */
+	uint8_t **mem;		/* heap, n (entries NULL but for TEXT, BLOB) */
+};
+int replica_literals_parse(const char *s, int form,
+    struct replica_literals *out);
+void replica_literals_release(struct replica_literals *l);
 
 /*
  * What conflict id's cell (or its whole row, column "*") holds now, as
