@@ -48,6 +48,10 @@ pack_print(const struct pack_args *a, const struct sync_pack_result *res,
 	else
 		printf(" %s %s, %s%s\n", to, res->path, strb_str(&size),
 		    a->encrypt ? "" : " (not encrypted)");
+	if (res->notes > 0)
+		printf("told %s of %llu conflict%s logged here\n", res->to,
+		    (unsigned long long)res->notes, res->notes == 1 ? "" :
+		    "s");
 	strb_release(&size);
 }
 
@@ -79,11 +83,12 @@ pack_json(const struct pack_args *a, const struct sync_pack_result *res,
 	}
 	printf("],\"seq\":%lld,\"changes\":%llu,\"tables\":%llu,"
 	    "\"left_set\":%llu,\"schema_steps\":%zu,\"bytes\":%llu,"
-	    "\"encrypted\":%s,\"schema_recorded\":%u,\"newly_tracked\":",
+	    "\"encrypted\":%s,\"schema_recorded\":%u,\"conflict_notes\":%llu,"
+	    "\"newly_tracked\":",
 	    (long long)res->seq, (unsigned long long)res->rows,
 	    (unsigned long long)res->tables, (unsigned long long)res->left,
 	    res->nsteps, (unsigned long long)res->size, a->encrypt ? "true" :
-	    "false", res->schema.recorded);
+	    "false", res->schema.recorded, (unsigned long long)res->notes);
 	json_strv(stdout, res->schema.tracked, res->schema.ntracked);
 	printf("}\n");
 }

@@ -82,6 +82,8 @@ conflict_json(const struct replica_conflict *k, int first, const char *ln,
 	json_opt(k->resolved_at[0] != '\0' ? k->resolved_at : NULL);
 	printf(",\"current\":");
 	json_opt(now);
+	printf(",\"logged_by\":");
+	json_opt(k->logged_by);
 	printf(",\"logged_at\":");
 	json_opt(k->logged_at[0] != '\0' ? k->logged_at : NULL);
 	/* The same values as JSON values (the fields above are SQL, as
@@ -106,9 +108,13 @@ conflict_text(const struct replica_conflict *k, const char *ln,
 {
 	int rw = strcmp(k->winner, "remote") == 0;
 
-	printf("#%lld %s (%s) column %s: %s%s\n", (long long)k->id, k->table,
+	printf("#%lld %s (%s) column %s: %s%s", (long long)k->id, k->table,
 	    k->pk, k->col, replica_conflict_kind_name(k->kind),
 	    k->resolved ? " (resolved)" : "");
+	if (k->logged_by != NULL)
+		printf(" (logged at %s, where the value from this site won)",
+		    k->logged_by);
+	printf("\n");
 	printf("    kept  %s  (%s edit, stamp %llu@%s)\n",
 	    rw ? k->remote : k->local, rw ? "remote" : "local",
 	    (unsigned long long)(rw ? k->remote_st.lamport :

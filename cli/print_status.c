@@ -13,10 +13,11 @@ json_head(const struct sync_status *s)
 
 	printf("{\"site\":");
 	json_str(stdout, s->site.name);
-	printf(",\"lamport\":%llu,\"conflicts\":%llu,\"schema_version\":%u,"
-	    "\"schema_unrecorded\":%s,\"tables\":[",
-	    (unsigned long long)s->site.lamport,
-	    (unsigned long long)s->conflicts, s->schema.version,
+	printf(",\"lamport\":%llu,\"conflicts\":%llu,\"conflicts_at_peers\":"
+	    "%llu,\"schema_version\":%u,\"schema_unrecorded\":%s,"
+	    "\"tables\":[", (unsigned long long)s->site.lamport,
+	    (unsigned long long)s->conflicts,
+	    (unsigned long long)s->conflicts_at_peers, s->schema.version,
 	    s->schema.unrecorded ? "true" : "false");
 	for (i = 0; i < s->scan.ntables; i++) {
 		t = &s->scan.tables[i];
@@ -202,6 +203,11 @@ text_tail(const struct sync_status *s)
 	printf("%llu unresolved conflict%s%s\n",
 	    (unsigned long long)s->conflicts, s->conflicts == 1 ? "" : "s",
 	    s->conflicts ? ": see 'mule conflicts'" : "");
+	if (s->conflicts_at_peers > 0)
+		printf("%llu conflict%s logged at peers, where a value from "
+		    "this site won: see 'mule conflicts --peers'\n",
+		    (unsigned long long)s->conflicts_at_peers,
+		    s->conflicts_at_peers == 1 ? "" : "s");
 }
 
 void

@@ -67,6 +67,10 @@ unpack_print(const struct unpack_args *a, const char *label,
 		printf("note: %llu conflict%s: see 'mule conflicts'\n",
 		    (unsigned long long)res->st.conflicts,
 		    res->st.conflicts == 1 ? "" : "s");
+	if (res->notes > 0)
+		printf("note: %s logged %llu conflict%s where a value from "
+		    "this site won: see 'mule conflicts --peers'\n", peer,
+		    (unsigned long long)res->notes, res->notes == 1 ? "" : "s");
 }
 
 /* --json: an applied (or --dry-run) bundle, one line. */
@@ -86,14 +90,15 @@ unpack_json_applied(const struct unpack_args *a, const char *path,
 	printf(",\"rows\":%llu,\"inserted\":%llu,\"updated\":%llu,"
 	    "\"deleted\":%llu,\"conflicts\":%llu,\"left_set\":%llu,"
 	    "\"refused_rows\":%llu,\"kept_values\":%llu,\"ignored\":%llu,"
-	    "\"schema_steps\":%llu,\"gap\":%s,\"peer_lost_bundle\":%s}\n",
+	    "\"schema_steps\":%llu,\"gap\":%s,\"peer_lost_bundle\":%s,"
+	    "\"conflicts_logged_by_peer\":%llu}\n",
 	    (unsigned long long)st->rows, (unsigned long long)st->inserted,
 	    (unsigned long long)st->updated, (unsigned long long)st->deleted,
 	    (unsigned long long)st->conflicts, (unsigned long long)st->left,
 	    (unsigned long long)st->refused, (unsigned long long)st->kept,
 	    (unsigned long long)st->ignored,
 	    (unsigned long long)res->steps_run, st->gap ? "true" : "false",
-	    res->lost ? "true" : "false");
+	    res->lost ? "true" : "false", (unsigned long long)res->notes);
 }
 
 /* --json: any other fate, one line ("why" may be NULL). */

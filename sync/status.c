@@ -213,6 +213,8 @@ sync_status(struct replica *rp, struct sync_status *out,
 	    (r = replica_scan(rp, 1, &out->scan, progress, parg, err)) != 0 ||
 	    (r = replica_peer_list(rp, &peers, &np, err)) != 0 ||
 	    (r = replica_conflict_count(rp, &out->conflicts, err)) != 0 ||
+	    (r = replica_conflict_count_noted(rp, &out->conflicts_at_peers,
+	    err)) != 0 ||
 	    (r = replica_schema_info(rp, &out->schema, err)) != 0)
 		goto out;
 	if (np > 0 && (out->peers = calloc(np, sizeof(*out->peers))) == NULL) {

@@ -22,6 +22,7 @@ struct unpacker {
 	int fresh;	/* 1: we had no schema when the bundle's steps began */
 	struct sync_unpack_result *res;
 	struct replica_review hold;	/* a step to hold for review */
+	int notes;	/* the current segment is the sender's conflict notes */
 };
 
 /* After the last schema step: the sender's version must be ours too. */
@@ -156,9 +157,15 @@ sink_table(void *arg, const char *table, uint32_t ncols,
     const char *const *cols, uint32_t npk, const uint32_t *pkcols)
 {
 	struct unpacker *u = arg;
+	int r;
 
 	if (u->apply == NULL)
 		return mule_errf(u->err, MULE_EFORMAT, "table before manifest");
+	if ((r = replica_notes_table(table, ncols, cols, npk, pkcols,
+	    u->err)) < 0)
+		return r;
+	if ((u->notes = r) == 1)
+		return 0;
 	return replica_apply_table(u->apply, table, ncols, cols, npk, pkcols,
 	    u->err);
 }
@@ -170,6 +177,12 @@ sink_row(void *arg, const struct rowchange *rc)
 
 	if (++u->rows % 65536 == 0 && u->o->progress != NULL)
 		u->o->progress(u->o->parg, "applying", u->rows, u->m.nrows);
+	if (u->notes && ++u->res->notes > REPLICA_MAX_NOTES)
+		return mule_errf(u->err, MULE_ETOOLARGE, "the bundle carries "
+		    "more than %d conflict notes", REPLICA_MAX_NOTES);
+	if (u->notes)
+		return replica_note_in(u->rp, u->peer, u->info->bundle_id, rc,
+		    u->err);
 	return replica_apply_row(u->apply, rc, u->err);
 }
 

@@ -59,6 +59,7 @@ replica_conflicts_free(struct replica_conflict *v, size_t n)
 		free(v[i].remote);
 		free(v[i].resolution);
 		free(v[i].resolved_value);
+		free(v[i].logged_by);
 	}
 	free(v);
 }
@@ -166,26 +167,34 @@ replica_conflicts(struct replica *rp, int all, struct replica_conflict **out,
     size_t *n, char *err)
 {
 	sqlite3_stmt *st = NULL;
+	struct strb sql;
 	void *v;
 	int has = 0, r;
 
+	strb_init(&sql);
 	if ((r = history_has(rp, &has, err)) != 0)
-		return r;
-	if ((r = rp_prepare(rp, has ? "SELECT id, tbl, pk, col, local, "
-	    "local_lamport, local_origin, remote, remote_lamport, "
-	    "remote_origin, winner, bundle, kind, resolved, resolution, "
-	    "resolved_value, resolved_at, " LOGGED_AT " FROM _mule_conflicts "
-	    "c WHERE resolved = 0 OR ?1 ORDER BY id" : "SELECT id, tbl, pk, "
-	    "col, local, local_lamport, local_origin, remote, remote_lamport, "
-	    "remote_origin, winner, bundle, kind, resolved, NULL, NULL, NULL, "
-	    LOGGED_AT " FROM _mule_conflicts c WHERE resolved = 0 OR ?1 "
-	    "ORDER BY id", &st, err)) != 0)
-		return r;
+		goto out;
+	strb_add(&sql, "SELECT id, tbl, pk, col, local, local_lamport, "
+	    "local_origin, remote, remote_lamport, remote_origin, winner, "
+	    "bundle, kind, resolved, ");
+	strb_add(&sql, has ? "resolution, resolved_value, resolved_at, " :
+	    "NULL, NULL, NULL, ");
+	strb_add(&sql, LOGGED_AT);
+	strb_add(&sql, " FROM _mule_conflicts c WHERE resolved = 0 OR ?1 "
+	    "ORDER BY id");
+	if (strb_error(&sql)) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = rp_prepare(rp, strb_str(&sql), &st, err)) != 0)
+		goto out;
 	sqlite3_bind_int(st, 1, all != 0);
 	if ((r = rp_rows(rp, st, sizeof(**out), conflict_fill, NULL,
 	    conflict_release, &v, n, "read conflicts", err)) == 0)
 		*out = v;
+out:
 	sqlite3_finalize(st);
+	strb_release(&sql);
 	return r;
 }
 
