@@ -184,7 +184,7 @@ unpack_event(void *arg, const struct sync_input_event *ev)
 	case SYNC_INPUT_ALREADY:
 		if (a->json)
 			unpack_json_other("file", ev->path, "already", NULL, 0);
-		else if (!a->quiet)
+		else if (!a->quiet && !ev->indir)	/* else in the totals */
 			printf("%s: already applied; nothing changed\n",
 			    ev->path);
 		break;
