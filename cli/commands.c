@@ -108,7 +108,8 @@ const struct cli_cmd cli_commands[] = {
 	  "  --json            one JSON object per line for each bundle:\n"
 	  "                    file, status (applied, dry-run, already,\n"
 	  "                    refused with why and exit, waiting, expired),\n"
-	  "                    peer and counts, conflicts among them\n"
+	  "                    peer and counts, conflicts among them;\n"
+	  "                    then {\"totals\":{...}}\n"
 	  "  -q, --quiet       say nothing unless something fails\n" },
 	{ "status", cmd_status, "status [--all] [--json]",
 	  "Shows the tracked tables with unrecorded changes; per peer what to\n"

@@ -184,7 +184,7 @@ unpack_event(void *arg, const struct sync_input_event *ev)
 	case SYNC_INPUT_ALREADY:
 		if (a->json)
 			unpack_json_other("file", ev->path, "already", NULL, 0);
-		else if (!a->quiet && !ev->indir)	/* else in the totals */
+		else if (!a->quiet)
 			printf("%s: already applied; nothing changed\n",
 			    ev->path);
 		break;
@@ -220,6 +220,15 @@ unpack_totals(const struct unpack_args *a,
 	const struct xport_mail_fetch_summary *m = &s->mail;
 	int say = gathered && !a->json && !a->quiet;
 	int r;
+
+	/* --json: the totals close the stream (bundles in a directory that
+	 * were applied before, or for other sites, have no line of their
+	 * own). */
+	if (gathered && a->json)
+		printf("{\"totals\":{\"found\":%zu,\"applied\":%zu,"
+		    "\"already\":%zu,\"skipped\":%zu,\"skipped_parts\":%zu,"
+		    "\"failed\":%zu}}\n", s->found, s->applied, s->already,
+		    s->skipped, s->skipped_parts, a->nfailed);
 
 	if (a->nfailed > 0 && s->found > 1 && !strb_error(&a->failed))
 		cli_error("%zu of %zu bundles %s not applied: %s (exit status "

@@ -77,10 +77,10 @@ run_one(struct run *u, const char *path, const char *label, int indir)
 		ev.res = &res;
 		u->o->event(u->o->arg, &ev);
 		u->res->applied++;
+	} else if (r == MULE_EAPPLIED && indir) {
+		u->res->already++;
 	} else if (r == MULE_EAPPLIED) {
-		u->res->already += indir != 0;
 		ev.kind = SYNC_INPUT_ALREADY;
-		ev.indir = indir;
 		u->o->event(u->o->arg, &ev);
 	} else if (r == MULE_ENOTRECIPIENT && indir) {
 		u->res->skipped++;

@@ -42,8 +42,6 @@ struct sync_input_event {
 	const struct xport_spool_join *join;	/* WAITING, REBUILT */
 	const struct xport_spool_group *group;	/* EXPIRED */
 	unsigned days;		/* EXPIRED: spool.expire-days */
-	int indir;		/* ALREADY: found in a directory (counted in
-				 * sync_inputs_result.already as well) */
 };
 
 struct sync_inputs_opts {
