@@ -264,6 +264,24 @@ test_expect_success 'notes are told once; the site that logged them keeps them t
 	test_grep err "no conflict #1"
 '
 
+test_expect_success 'a conflict over text holding a NUL byte: its note travels, the bundle applies' '
+	send a b && send b a &&
+	python3 -c "import sqlite3
+for db, v in ((\"a.db\", \"a\x00side\"), (\"b.db\", \"b\x00side\")):
+    c = sqlite3.connect(db); c.execute(\"UPDATE k SET v = ? WHERE id = 2\", (v,)); c.commit()" &&
+	A=$(packs a b) && B=$(packs b a) &&
+	mule -d b.db unpack "$A" >/dev/null && mule -d a.db unpack "$B" >/dev/null &&
+	L=$(cat L) && W=$( [ $L = a ] && echo b || echo a ) &&
+	n=$(mule -d $W.db status --json | json_get conflicts_at_peers) &&
+	d=$(mktemp -d ./x.nul.XXXXXX) &&
+	mule -d $L.db pack --to $W -o "$d/" --json >out &&
+	json_true "v[\"conflict_notes\"] >= 1" <out &&
+	mule -d $W.db unpack "$d"/*.mule >out &&
+	test_grep out "^note: $L logged [0-9]+ conflicts? where a value from this site won" &&
+	mule -d $W.db conflicts --peers --json >j &&
+	json_true "len(v) > $n and [c[\"logged_by\"] for c in v if c[\"key\"] == \"2\"] == [\"$L\"]" <j
+'
+
 # ---- item 8: ASCII under LC_ALL=C ----
 
 test_expect_success 'LC_ALL=C: pack, unpack, status, conflicts and errors are ASCII' '

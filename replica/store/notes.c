@@ -43,7 +43,8 @@ replica_conflict_count_noted(struct replica *rp, uint64_t *n, char *err)
 }
 
 /* A text cell of a note: the column's text, or when it is longer than
- * REPLICA_NOTE_MAX_TEXT a stand-in saying so (into sb). */
+ * REPLICA_NOTE_MAX_TEXT or holds a NUL byte a stand-in saying how long
+ * it is (into sb). */
 static void
 note_text(struct cell *c, uint32_t col, sqlite3_stmt *st, int i,
     struct strb *sb)
@@ -55,7 +56,8 @@ note_text(struct cell *c, uint32_t col, sqlite3_stmt *st, int i,
 	c->v.type = MVAL_TEXT;
 	if (s == NULL)
 		s = (const unsigned char *)"";
-	if (n > REPLICA_NOTE_MAX_TEXT) {
+	/* The receiver takes no NUL byte in a note's text (note_check). */
+	if (n > REPLICA_NOTE_MAX_TEXT || memchr(s, 0, n) != NULL) {
 		strb_reset(sb);
 		strb_addf(sb, "<value of %zu bytes>", n);
 		s = (const unsigned char *)strb_str(sb);
