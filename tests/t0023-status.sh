@@ -90,6 +90,12 @@ test_expect_success 'status: changes not yet packed, with the command to send th
 	test "$(file_sum a.db)" = "$s" &&
 	mule -d a.db status --json >j &&
 	json_true "v[\"peers\"][0][\"unpacked\"] == 2 and v[\"peers\"][0][\"next\"] == \"pack\"" <j &&
+	: >taken.mule &&
+	test_expect_code 1 mule -d a.db pack --to b -o taken.mule 2>err &&
+	test_grep err "already exists" &&
+	LC_ALL=C mule -d a.db status >out &&
+	test_grep out "^  next: +2 changes not yet packed for b -> mule pack --to b$" &&
+	! grep -q "on their way\|unacked:" out &&
 	mule -d b.db status >out &&
 	test_grep out "^  next: +nothing to do$"
 '
