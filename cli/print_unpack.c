@@ -1,6 +1,7 @@
 /* cli/print_unpack.c — what 'mule unpack' says about each input as it
  * is done, and the totals at the end (see cmd_unpack.h). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -73,6 +74,26 @@ unpack_print(const struct unpack_args *a, const char *label,
 		    (unsigned long long)res->notes, res->notes == 1 ? "" : "s");
 }
 
+/* mule's own words (a label, a message) as a JSON string, in ASCII
+ * unless the locale is UTF-8 (cli_puts). */
+static void
+json_words(const char *s)
+{
+	FILE *m;
+	char *buf = NULL;
+	size_t n = 0;
+
+	if ((m = open_memstream(&buf, &n)) != NULL) {
+		cli_puts(m, s, 0);
+		if (fclose(m) != 0) {
+			free(buf);
+			buf = NULL;
+		}
+	}
+	json_str(stdout, buf != NULL ? buf : s);
+	free(buf);
+}
+
 /* --json: an applied (or --dry-run) bundle, one line. */
 static void
 unpack_json_applied(const struct unpack_args *a, const char *path,
@@ -83,7 +104,7 @@ unpack_json_applied(const struct unpack_args *a, const char *path,
 	printf("{\"file\":");
 	json_str(stdout, path);
 	printf(",\"label\":");
-	json_str(stdout, label);
+	json_words(label);
 	printf(",\"status\":\"%s\",\"peer\":", a->dry ? "dry-run" :
 	    "applied");
 	json_str(stdout, res->peer.name);
@@ -111,7 +132,7 @@ unpack_json_other(const char *key, const char *name, const char *status,
 	printf(",\"status\":\"%s\"", status);
 	if (why != NULL) {
 		printf(",\"why\":");
-		json_str(stdout, why);
+		json_words(why);
 		printf(",\"exit\":%d", code);
 	}
 	printf("}\n");

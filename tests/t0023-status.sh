@@ -301,7 +301,13 @@ test_expect_success 'LC_ALL=C: pack, unpack, status, conflicts and errors are AS
 	LC_ALL=C mule -d a.db status >s.out 2>s.err &&
 	LC_ALL=C mule -d a.db conflicts >c.out 2>c.err &&
 	test_expect_code 1 env LC_ALL=C mule -d a.db pack --to b -o c1/$(basename c1/*.mule) >e.out 2>e.err &&
-	ascii p.out p.err u.out u.err s.out s.err c.out c.err e.out e.err
+	sqlite3 a.db "UPDATE k SET v = '"'parts'"' WHERE id = 1" &&
+	mkdir pp &&
+	LC_ALL=C mule -d a.db pack --to b -o pp/ --volume-size 1k >pp.out 2>pp.err &&
+	LC_ALL=C mule -d b.db unpack --json pp >pj.out 2>pj.err &&
+	head -1 pj.out | json_true "v[\"status\"] == \"applied\" and v[\"label\"].startswith(\"bundle \") and \"... (from \" in v[\"label\"]" &&
+	ascii p.out p.err u.out u.err s.out s.err c.out c.err e.out e.err \
+	    pp.out pp.err pj.out pj.err
 '
 
 test_expect_success 'under a UTF-8 locale the arrow and grouped thousands stay' '
