@@ -77,7 +77,23 @@ void json_strv(FILE *f, char *const *v, size_t n);
 /* An object of n string pairs: {"k1":"v1","k2":"v2"}. */
 void json_pairs(FILE *f, char *const *k, char *const *v, size_t n);
 void print_hex(FILE *f, const void *p, size_t n);
-/* Groups thousands: 1204 → "1,204" into buf[32]. */
+/* A value as JSON: null, a number, a string, or a blob as
+ * {"type":"blob","base64":"..."}. */
+void json_mval(FILE *f, const struct mval *v);
+/*
+ * Output in the user's character set (docs/decisions.md "ASCII output"):
+ * cli_utf8 is 1 when LC_ALL, LC_CTYPE or LANG (the first one set) names
+ * UTF-8, else 0.  cli_sym returns `utf8` then, else `ascii` (a static
+ * string either way).  cli_puts writes s to f: as it is under UTF-8,
+ * else with the symbols mule uses (arrows, ellipsis, dashes) spelled in
+ * ASCII and, with `counts`, the commas that group a number's thousands
+ * left out (for the summaries sync/ writes).  Data in s is not touched.
+ */
+int cli_utf8(void);
+const char *cli_sym(const char *utf8, const char *ascii);
+void cli_puts(FILE *f, const char *s, int counts);
+/* Groups thousands under UTF-8 (1204 → "1,204"), plain digits else,
+ * into buf[32]. */
 const char *fmt_count(unsigned long long n, char buf[32]);
 /* A volume size as --volume-size takes it: 1440k, 650M, 4G, or N bytes,
  * into buf[32]. */

@@ -1,5 +1,6 @@
-/* cli/cmd_conflicts.c — mule conflicts [--all] [--json]: values that lost,
- * and with --all the resolved ones and how; "conflicts resolve" goes to
+/* cli/cmd_conflicts.c — mule conflicts [--all | --peers] [--json]: values
+ * that lost, with --all the resolved ones and how, with --peers those
+ * peers logged where a value from here won; "conflicts resolve" goes to
  * cmd_conflicts_resolve.c. */
 #include <getopt.h>
 #include <stdio.h>
@@ -12,11 +13,12 @@
 
 static int
 conflicts_options(struct cli *c, const struct cli_cmd *cmd, int argc,
-    char **argv, int *all)
+    char **argv, int *all, int *peers)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "all", no_argument, NULL, 'a' },
+		{ "peers", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -27,6 +29,8 @@ conflicts_options(struct cli *c, const struct cli_cmd *cmd, int argc,
 			c->json = 1;
 		else if (ch == 'a')
 			*all = 1;
+		else if (ch == 'p')
+			*peers = 1;
 		else
 			return ch == 'h' ? cli_help(cmd) : cli_usage(cmd);
 	}
@@ -41,9 +45,10 @@ cmd_conflicts(struct cli *c, int argc, char **argv)
 	struct replica_conflict *v = NULL;
 	struct replica *rp = NULL;
 	size_t i, n = 0;
-	int all = 0, r, rc;
+	uint64_t noted = 0;
+	int all = 0, peers = 0, r, rc;
 
-	if ((rc = conflicts_options(c, cmd, argc, argv, &all)) >= 0)
+	if ((rc = conflicts_options(c, cmd, argc, argv, &all, &peers)) >= 0)
 		return rc;
 	if (optind < argc && strcmp(argv[optind], "resolve") == 0) {
 		argv[optind] = "conflicts resolve";
@@ -56,7 +61,9 @@ cmd_conflicts(struct cli *c, int argc, char **argv)
 		return cli_usage(cmd);
 	if ((rc = cli_open(c, 1, &rp)) != 0)
 		return rc;
-	if ((r = replica_conflicts(rp, all, &v, &n, err)) != 0) {
+	if ((r = peers ? replica_conflict_notes(rp, &v, &n, err) :
+	    replica_conflicts(rp, all, &v, &n, err)) != 0 ||
+	    (r = replica_conflict_count_noted(rp, &noted, err)) != 0) {
 		rc = cli_fail(r, err);
 		goto out;
 	}
@@ -66,7 +73,8 @@ cmd_conflicts(struct cli *c, int argc, char **argv)
 		sync_site_name(rp, v[i].remote_st.origin, rn, sizeof(rn));
 		free(now);
 		now = NULL;
-		if (!v[i].resolved)	/* the row as it is: shown if readable */
+		if (!v[i].resolved && !peers)	/* the row as it is, if
+						 * readable */
 			(void)replica_conflict_current(rp, v[i].id, &now, NULL);
 		if (c->json)
 			conflict_json(&v[i], i == 0, ln, rn, now);
@@ -75,9 +83,15 @@ cmd_conflicts(struct cli *c, int argc, char **argv)
 	}
 	if (c->json)
 		printf("]\n");
+	else if (n == 0 && peers)
+		printf("no conflicts logged at peers\n");
 	else if (n == 0)
 		printf("%s\n", all ? "no conflicts, resolved or not" :
 		    "no conflicts");
+	if (!c->json && !peers && noted > 0)
+		printf("%llu conflict%s logged at peers, where a value from "
+		    "this site won: mule conflicts --peers\n",
+		    (unsigned long long)noted, noted == 1 ? "" : "s");
 	rc = EXIT_OK;
 out:
 	free(now);

@@ -1,5 +1,5 @@
 /* cli/cmd_pack.c — mule pack --to PEER[,PEER] [-o FILE|DIR] [--full]
- * [--resend] [--force] [--no-encrypt] [--volume-size SIZE [--parity N]] [--iso FILE]
+ * [--resend] [--force] [--no-encrypt] [--json] [-q] [--volume-size SIZE [--parity N]] [--iso FILE]
  * [--mail | --eml DIR]: options (cli/cmd_pack_opts.c), sync_pack_deliver,
  * output. */
 #include <stdio.h>
@@ -29,6 +29,7 @@ pack_print(const struct pack_args *a, const struct sync_pack_result *res,
 	const char *plain = a->encrypt ? "" : ", not encrypted";
 	const char *base = strrchr(res->path, '/') != NULL ?
 	    strrchr(res->path, '/') + 1 : res->path;
+	const char *to = cli_sym("\xe2\x86\x92", "->");
 	char vol[32];
 	struct strb size;
 	size_t i, nf = d->nfiles;
@@ -43,23 +44,66 @@ pack_print(const struct pack_args *a, const struct sync_pack_result *res,
 	/* Parts: what they take in all, parity and headers too. */
 	strb_add_size(&size, a->volume > 0 && a->iso == NULL ? d->bytes :
 	    res->size);
+	printf("packed ");
+	cli_puts(stdout, res->summary, 1);
 	if (a->mail || a->eml != NULL)
-		printf("packed %s → %s %zu message%s to %s (%s%s)\n",
-		    res->summary, a->mail ? "mailed" : "wrote", nf,
-		    nf == 1 ? "" : "s", d->where, strb_str(&size), plain);
+		printf(" %s %s %zu message%s to %s (%s%s)\n", to,
+		    a->mail ? "mailed" : "wrote", nf, nf == 1 ? "" : "s",
+		    d->where, strb_str(&size), plain);
 	else if (a->iso != NULL)
-		printf("packed %s → %s (%s%s, %zu file%s)\n", res->summary,
-		    a->iso, strb_str(&size), plain, nf, nf == 1 ? "" : "s");
+		printf(" %s %s (%s%s, %zu file%s)\n", to, a->iso,
+		    strb_str(&size), plain, nf, nf == 1 ? "" : "s");
 	else if (a->volume > 0)
-		printf("packed %s → %.*s as %zu parts in %s (%zu data + %lu "
-		    "parity, %s in all): needs %zu media of %s\n",
-		    res->summary, base_len(base), base, nf, a->out != NULL ?
-		    a->out : ".", nf - a->parity, a->parity, strb_str(&size),
-		    nf, fmt_volume(a->volume, vol));
+		printf(" %s %.*s as %zu parts in %s (%zu data + %lu parity, "
+		    "%s in all): needs %zu media of %s\n", to, base_len(base),
+		    base, nf, a->out != NULL ? a->out : ".", nf - a->parity,
+		    a->parity, strb_str(&size), nf, fmt_volume(a->volume, vol));
 	else
-		printf("packed %s → %s, %s%s\n", res->summary, res->path,
-		    strb_str(&size), a->encrypt ? "" : " (not encrypted)");
+		printf(" %s %s, %s%s\n", to, res->path, strb_str(&size),
+		    a->encrypt ? "" : " (not encrypted)");
+	if (res->notes > 0)
+		printf("told %s of %llu conflict%s logged here\n", res->to,
+		    (unsigned long long)res->notes, res->notes == 1 ? "" :
+		    "s");
 	strb_release(&size);
+}
+
+/* pack --json: one object for the bundle written. */
+static void
+pack_json(const struct pack_args *a, const struct sync_pack_result *res,
+    const struct sync_delivered *d)
+{
+	size_t i;
+
+	printf("{\"file\":");
+	if (a->mail || a->eml != NULL || a->volume > 0 || a->iso != NULL)
+		printf("null");
+	else
+		json_str(stdout, res->path);
+	printf(",\"delivery\":\"%s\",\"where\":", a->mail ? "mail" :
+	    a->eml != NULL ? "eml" : a->iso != NULL ? "iso" : a->volume > 0 ?
+	    "parts" : "file");
+	json_str(stdout, a->mail || a->eml != NULL ? d->where : a->iso !=
+	    NULL ? a->iso : a->volume > 0 ? (a->out != NULL ? a->out : ".") :
+	    res->path);
+	printf(",\"files\":%zu,\"from\":", a->mail || a->eml != NULL ||
+	    a->volume > 0 || a->iso != NULL ? d->nfiles : 1);
+	json_str(stdout, res->site.name);
+	printf(",\"to\":[");
+	for (i = 0; i < res->npeers; i++) {
+		printf("%s", i ? "," : "");
+		json_str(stdout, res->peers[i].name);
+	}
+	printf("],\"seq\":%lld,\"changes\":%llu,\"tables\":%llu,"
+	    "\"left_set\":%llu,\"schema_steps\":%zu,\"bytes\":%llu,"
+	    "\"encrypted\":%s,\"schema_recorded\":%u,\"conflict_notes\":%llu,"
+	    "\"newly_tracked\":",
+	    (long long)res->seq, (unsigned long long)res->rows,
+	    (unsigned long long)res->tables, (unsigned long long)res->left,
+	    res->nsteps, (unsigned long long)res->size, a->encrypt ? "true" :
+	    "false", res->schema.recorded, (unsigned long long)res->notes);
+	json_strv(stdout, res->schema.tracked, res->schema.ntracked);
+	printf("}\n");
 }
 
 int
@@ -111,7 +155,9 @@ cmd_pack(struct cli *c, int argc, char **argv)
 	r = sync_pack_deliver(rp, &o, &d, &res, &out, err);
 	cli_progress_done();
 	rc = r != 0 ? cli_fail(r, err) : EXIT_OK;
-	if (r == 0)
+	if (r == 0 && a.json)
+		pack_json(&a, &res, &out);
+	else if (r == 0 && !a.quiet)
 		pack_print(&a, &res, &out);
 out:
 	sync_delivered_release(&out);

@@ -17,6 +17,7 @@ struct pack_args {
 	const char *out, *iso, *eml;
 	int full, encrypt, mail;
 	int resend, force;	/* --resend, --force */
+	int json, quiet;	/* --json, -q/--quiet */
 	uint64_t volume;
 	unsigned long parity;
 };

@@ -86,13 +86,15 @@ pack_options(const struct cli_cmd *cmd, int argc, char **argv,
 		{ "iso", required_argument, NULL, 'i' },
 		{ "mail", no_argument, NULL, 'm' },
 		{ "eml", required_argument, NULL, 'e' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch, rc;
 
 	a->encrypt = 1;
-	while ((ch = getopt_long(argc, argv, "t:o:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "t:o:qh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 't': a->tolist = optarg; break;
 		case 'o': a->out = optarg; break;
@@ -103,6 +105,8 @@ pack_options(const struct cli_cmd *cmd, int argc, char **argv,
 		case 'i': a->iso = optarg; break;
 		case 'm': a->mail = 1; break;
 		case 'e': a->eml = optarg; break;
+		case 'j': a->json = 1; break;
+		case 'q': a->quiet = 1; break;
 		case 'v':
 		case 'p':
 			if ((rc = pack_number(ch, optarg, a)) >= 0)

@@ -5,12 +5,22 @@
 
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "core/strb.h"
 #include "sync/local.h"
+
+/* The tracked tables with an integer key, for the one warning at the
+ * end (names joined by ", "). */
+struct track_out {
+	struct strb intkeys;
+	size_t nintkeys;
+};
 
 /* What happened to one table, as it happens. */
 static void
 track_print(void *arg, const char *name, enum sync_tracked what, int intkey)
 {
+	struct track_out *t = arg;
+
 	if (what == SYNC_TRACKED_NOPK) {
 		printf("skipped %s: no primary key\n", name);
 		return;
@@ -20,11 +30,26 @@ track_print(void *arg, const char *name, enum sync_tracked what, int intkey)
 		return;
 	}
 	printf("tracking %s\n", name);
-	if (intkey)
-		fprintf(stderr, "mule: warning: %s has an integer key; if "
-		    "your program assigns it locally (autoincrement), rows "
-		    "inserted independently at two sites will collide — the "
-		    "collisions are reported in 'mule conflicts'\n", name);
+	if (intkey) {
+		strb_add(&t->intkeys, t->nintkeys > 0 ? ", " : "");
+		strb_add(&t->intkeys, name);
+		t->nintkeys++;
+	}
+}
+
+/* One warning for every table with an integer key, and the remedy. */
+static void
+track_warn(const struct track_out *t)
+{
+	if (t->nintkeys == 0 || strb_error(&t->intkeys))
+		return;
+	cli_error("warning: %zu table%s an integer key: %s\n"
+	    "  if your programs assign such keys locally (autoincrement), rows "
+	    "inserted\n  independently at two sites get the same key and "
+	    "collide ('mule conflicts'\n  reports each collision); remedy: "
+	    "keys that cannot collide, such as text\n  keys that include the "
+	    "site name, random keys, or a key range for each site", t->nintkeys,
+	    t->nintkeys == 1 ? " has" : "s have", strb_str(&t->intkeys));
 }
 
 int
@@ -38,6 +63,7 @@ cmd_track(struct cli *c, int argc, char **argv)
 	const struct cli_cmd *cmd = cli_find("track");
 	char err[MULE_ERRLEN] = "", cnt[32];
 	struct replica *rp = NULL;
+	struct track_out t;
 	uint64_t baseline = 0;
 	size_t ntables = 0;
 	int ch, r, rc, all = 0;
@@ -52,13 +78,16 @@ cmd_track(struct cli *c, int argc, char **argv)
 		return cli_usage(cmd);
 	if ((rc = cli_open(c, 0, &rp)) != 0)
 		return rc;
+	memset(&t, 0, sizeof(t));
+	strb_init(&t.intkeys);
 	r = sync_track(rp, all ? NULL : (const char *const *)argv + optind,
-	    (size_t)(argc - optind), track_print, NULL, cli_progress_cb, NULL,
+	    (size_t)(argc - optind), track_print, &t, cli_progress_cb, NULL,
 	    &ntables, &baseline, err);
 	cli_progress_done();
 	if (r != 0) {
 		rc = cli_fail(r, err);
 	} else {
+		track_warn(&t);
 		if (all && ntables == 0)
 			printf("no tables to track yet\n");
 		if (baseline > 0)
@@ -66,6 +95,7 @@ cmd_track(struct cli *c, int argc, char **argv)
 			    fmt_count(baseline, cnt));
 		rc = EXIT_OK;
 	}
+	strb_release(&t.intkeys);
 	replica_close(rp);
 	return rc;
 }

@@ -1,5 +1,5 @@
 /* cli/cmd_unpack.c — mule unpack [--dry-run] PATH... | unpack --mail
- * [PATH...]: options; sync_unpack_inputs gathers and applies the
+ * [PATH...] [--json] [-q]: options; sync_unpack_inputs gathers and applies the
  * bundles; output (cli/print_unpack.c) as each one is done, then the
  * totals. */
 #include <getopt.h>
@@ -16,17 +16,23 @@ unpack_options(struct unpack_args *a, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "mail", no_argument, NULL, 'm' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct cli_cmd *cmd = cli_find("unpack");
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "nh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "nqh", opts, NULL)) != -1) {
 		if (ch == 'n')
 			a->dry = 1;
 		else if (ch == 'm')
 			a->mail = 1;
+		else if (ch == 'j')
+			a->json = 1;
+		else if (ch == 'q')
+			a->quiet = 1;
 		else
 			return ch == 'h' ? cli_help(cmd) : cli_usage(cmd);
 	}
@@ -47,6 +53,7 @@ cmd_unpack(struct cli *c, int argc, char **argv)
 	int r, rc;
 
 	memset(&a, 0, sizeof(a));
+	strb_init(&a.failed);
 	memset(&o, 0, sizeof(o));
 	memset(&res, 0, sizeof(res));
 	if ((rc = unpack_options(&a, argc, argv)) >= 0)
@@ -67,8 +74,9 @@ cmd_unpack(struct cli *c, int argc, char **argv)
 	r = sync_unpack_inputs(rp, &o, &res, err);
 	cli_progress_done();
 	rc = r != 0 ? cli_fail(r, err) : a.worst;
-	rc = unpack_totals(&res, r == 0, rc);
+	rc = unpack_totals(&a, &res, r == 0, rc);
 out:
+	strb_release(&a.failed);
 	ident_secret_free(sec);
 	replica_close(rp);
 	return rc;

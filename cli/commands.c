@@ -73,7 +73,7 @@ const struct cli_cmd cli_commands[] = {
 	{ "pack", cmd_pack,
 	  "pack --to PEER[,PEER] [-o FILE|DIR] [--force] [--full | --resend]\n"
 	  "            [--no-encrypt] [--volume-size SIZE [--parity N]]\n"
-	  "            [--iso FILE] [--mail | --eml DIR]",
+	  "            [--iso FILE] [--mail | --eml DIR] [--json | -q]",
 	  "Records local edits, then writes one signed, encrypted bundle of\n"
 	  "every change the peers are not known to have: FILE, or\n"
 	  "DIR/SITE-PEER-NNNN.mule (default: the current directory).  The\n"
@@ -100,8 +100,11 @@ const struct cli_cmd cli_commands[] = {
 	  "                    one message, or one per part when it is bigger\n"
 	  "                    than mail.max-size\n"
 	  "  --eml DIR         write those messages as DIR/NAME.eml files, to\n"
-	  "                    send from any mail program\n" },
-	{ "unpack", cmd_unpack, "unpack [--dry-run] PATH... | unpack --mail [PATH...]",
+	  "                    send from any mail program\n"
+	  "  --json            say what was written as one JSON object\n"
+	  "  -q, --quiet       say nothing unless something fails\n" },
+	{ "unpack", cmd_unpack, "unpack [--dry-run] [--json | -q] PATH... |\n"
+	  "       unpack --mail [--json | -q] [PATH...]",
 	  "Verifies and applies bundles: files, or directories whose *.mule\n"
 	  "files addressed to this site are applied in name order (others are\n"
 	  "skipped and counted).  Each bundle is applied in one transaction,\n"
@@ -112,18 +115,29 @@ const struct cli_cmd cli_commands[] = {
 	  "refused by their first part; incomplete ones go after\n"
 	  "spool.expire-days).  ISO images are read directly, and so are\n"
 	  ".eml files holding a mule message.  Exit status 3 when a bundle\n"
-	  "fails verification.\n\n"
+	  "fails verification (it changed nothing; the others were applied,\n"
+	  "and the last line names the ones that failed); 0 when bundles\n"
+	  "applied with conflicts (see 'mule conflicts').\n\n"
 	  "  -n, --dry-run     say what would change; change nothing\n"
 	  "  --mail            also fetch the mule messages for this site from\n"
 	  "                    mail.inbox (see 'mule config'); other mail is\n"
 	  "                    left alone; with mail.after-fetch delete, the\n"
 	  "                    messages applied (or spooled) are deleted;\n"
-	  "                    those the spool refused stay\n" },
-	{ "status", cmd_status, "status [--json]",
-	  "Shows unrecorded changes per tracked table, and per peer the last\n"
-	  "bundle sent and received and whether it has acknowledged\n"
-	  "everything this site knows; the number of conflicts; and the\n"
-	  "incomplete bundles in the spool, with the age of each.\n\n"
+	  "                    those the spool refused stay\n"
+	  "  --json            one JSON object per line for each bundle:\n"
+	  "                    file, status (applied, dry-run, already,\n"
+	  "                    refused with why and exit, waiting, expired),\n"
+	  "                    peer and counts, conflicts among them;\n"
+	  "                    then {\"totals\":{...}}\n"
+	  "  -q, --quiet       say nothing unless something fails\n" },
+	{ "status", cmd_status, "status [--all] [--json]",
+	  "Shows the tracked tables with unrecorded changes; per peer what to\n"
+	  "do next (changes not yet packed for it, a bundle not acknowledged\n"
+	  "yet, or nothing), the last bundle sent and received and whether it\n"
+	  "has acknowledged everything this site knows; the number of\n"
+	  "conflicts; and the incomplete bundles in the spool, with the age\n"
+	  "of each.\n\n"
+	  "  --all         list every tracked table, with changes or not\n"
 	  "  --json        one JSON object\n" },
 	{ "verify", cmd_verify, "verify [--json] PATH...",
 	  "Checks each bundle's signature against the sender's trusted key\n"
@@ -170,13 +184,15 @@ const struct cli_cmd cli_commands[] = {
 	  "  --reverse     oldest first\n"
 	  "  --json        a JSON array, oldest first (the order the log grew)\n" },
 	{ "conflicts", cmd_conflicts,
-	  "conflicts [--all] [--json] | conflicts resolve ID\n"
+	  "conflicts [--all | --peers] [--json] | conflicts resolve ID\n"
 	  "       (--keep local|remote | --value SQL-LITERAL)",
 	  "Lists values that lost a conflict here: a local value overwritten\n"
 	  "by one whose writer had not seen it.  Both values, both stamps\n"
 	  "(counter@site) and the winner.\n\n"
 	  "  --all         resolved conflicts too, with how they were resolved\n"
-	  "  --json        a JSON array\n"
+	  "  --peers       the conflicts peers logged where a value from this\n"
+	  "                site won (their bundles tell; resolved there)\n"
+	  "  --json        a JSON array (values as JSON values too)\n"
 	  "  resolve ID --keep local|remote\n"
 	  "                write that side's value back into the row (column\n"
 	  "                \"*\", a deleted row: --keep local re-creates it)\n"

@@ -63,7 +63,7 @@ void share_print(const char *peer, const struct replica_share *v, size_t n,
  * then the nspool bundles waiting in the spool; text, or one JSON object.
  */
 void status_print(const struct sync_status *s,
-    const struct xport_spool_group *spool, size_t nspool, int json);
+    const struct xport_spool_group *spool, size_t nspool, int json, int all);
 /*
  * Prints one conflict (cli/print_conflicts.c): as a JSON object (a comma
  * before it unless first) or as text; ln and rn name the sites of the

@@ -17,6 +17,38 @@ json_opt(const char *s)
 		printf("null");
 }
 
+/*
+ * A value of the conflict log as JSON (form as replica_literals_parse
+ * takes it): a form-0 value as it is, a key or a row as an array; a
+ * deleted row as {"type":"deleted"}, anything else (a large value shown
+ * by its hash) as {"type":"other","text":"..."}; NULL: null.
+ */
+static void
+json_logged(const char *s, int form)
+{
+	struct replica_literals l;
+	size_t i;
+
+	memset(&l, 0, sizeof(l));
+	if (s == NULL) {
+		printf("null");
+	} else if (replica_literals_parse(s, form, &l) == 0) {
+		printf("%s", form != 0 ? "[" : "");
+		for (i = 0; i < l.n; i++) {
+			printf("%s", i ? "," : "");
+			json_mval(stdout, &l.v[i]);
+		}
+		printf("%s", form != 0 ? "]" : "");
+	} else if (strcmp(s, "(deleted)") == 0) {
+		printf("{\"type\":\"deleted\"}");
+	} else {
+		printf("{\"type\":\"other\",\"text\":");
+		json_str(stdout, s);
+		printf("}");
+	}
+	replica_literals_release(&l);
+}
+
 /* One conflict as a JSON object (ln, rn: the sites' names). */
 void
 conflict_json(const struct replica_conflict *k, int first, const char *ln,
@@ -50,6 +82,22 @@ conflict_json(const struct replica_conflict *k, int first, const char *ln,
 	json_opt(k->resolved_at[0] != '\0' ? k->resolved_at : NULL);
 	printf(",\"current\":");
 	json_opt(now);
+	printf(",\"logged_by\":");
+	json_opt(k->logged_by);
+	printf(",\"logged_at\":");
+	json_opt(k->logged_at[0] != '\0' ? k->logged_at : NULL);
+	/* The same values as JSON values (the fields above are SQL, as
+	 * 'conflicts resolve --value' takes them). */
+	printf(",\"key_values\":");
+	json_logged(k->pk, 1);
+	printf(",\"local_value\":");
+	json_logged(k->local, strcmp(k->col, "*") == 0 ? 2 : 0);
+	printf(",\"remote_value\":");
+	json_logged(k->remote, strcmp(k->col, "*") == 0 ? 2 : 0);
+	printf(",\"current_value\":");
+	json_logged(now, strcmp(k->col, "*") == 0 ? 2 : 0);
+	printf(",\"resolved_to\":");
+	json_logged(k->resolved_value, strcmp(k->col, "*") == 0 ? 2 : 0);
 	printf("}");
 }
 
@@ -60,9 +108,13 @@ conflict_text(const struct replica_conflict *k, const char *ln,
 {
 	int rw = strcmp(k->winner, "remote") == 0;
 
-	printf("#%lld %s (%s) column %s: %s%s\n", (long long)k->id, k->table,
+	printf("#%lld %s (%s) column %s: %s%s", (long long)k->id, k->table,
 	    k->pk, k->col, replica_conflict_kind_name(k->kind),
 	    k->resolved ? " (resolved)" : "");
+	if (k->logged_by != NULL)
+		printf(" (logged at %s, where the value from this site won)",
+		    k->logged_by);
+	printf("\n");
 	printf("    kept  %s  (%s edit, stamp %llu@%s)\n",
 	    rw ? k->remote : k->local, rw ? "remote" : "local",
 	    (unsigned long long)(rw ? k->remote_st.lamport :

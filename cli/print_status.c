@@ -13,10 +13,11 @@ json_head(const struct sync_status *s)
 
 	printf("{\"site\":");
 	json_str(stdout, s->site.name);
-	printf(",\"lamport\":%llu,\"conflicts\":%llu,\"schema_version\":%u,"
-	    "\"schema_unrecorded\":%s,\"tables\":[",
-	    (unsigned long long)s->site.lamport,
-	    (unsigned long long)s->conflicts, s->schema.version,
+	printf(",\"lamport\":%llu,\"conflicts\":%llu,\"conflicts_at_peers\":"
+	    "%llu,\"schema_version\":%u,\"schema_unrecorded\":%s,"
+	    "\"tables\":[", (unsigned long long)s->site.lamport,
+	    (unsigned long long)s->conflicts,
+	    (unsigned long long)s->conflicts_at_peers, s->schema.version,
 	    s->schema.unrecorded ? "true" : "false");
 	for (i = 0; i < s->scan.ntables; i++) {
 		t = &s->scan.tables[i];
@@ -30,12 +31,13 @@ json_head(const struct sync_status *s)
 	printf("],\"peers\":[");
 }
 
+/* Tables with unrecorded edits (with `all`, every table). */
 static void
-text_head(const struct sync_status *s)
+text_head(const struct sync_status *s, int all)
 {
 	const struct replica_table_stats *t;
 	char cnt[3][32];
-	size_t i;
+	size_t i, quiet = 0;
 
 	printf("site %s (lamport %llu)\n", s->site.name,
 	    (unsigned long long)s->site.lamport);
@@ -43,7 +45,9 @@ text_head(const struct sync_status *s)
 		printf("no tracked tables: see 'mule track'\n");
 	for (i = 0; i < s->scan.ntables; i++) {
 		t = &s->scan.tables[i];
-		if (t->inserted + t->updated + t->deleted == 0)
+		if (t->inserted + t->updated + t->deleted == 0 && !all)
+			quiet++;
+		else if (t->inserted + t->updated + t->deleted == 0)
 			printf("  %-24s no unrecorded changes\n", t->name);
 		else
 			printf("  %-24s unrecorded: %s new, %s changed, %s "
@@ -52,6 +56,10 @@ text_head(const struct sync_status *s)
 			    fmt_count(t->updated, cnt[1]),
 			    fmt_count(t->deleted, cnt[2]));
 	}
+	if (quiet > 0)
+		printf("  %s%zu tracked table%s with no unrecorded changes "
+		    "(--all lists them)\n", quiet == s->scan.ntables ? "" :
+		    "and ", quiet, quiet == 1 ? "" : "s");
 }
 
 static void
@@ -70,7 +78,35 @@ json_peer(const struct sync_peer_status *p, int first)
 		json_str(stdout, p->unacked_name);
 	else
 		printf("null");
+	printf(",\"unpacked\":%llu,\"unpacked_at_most\":%s,\"next\":\"%s\"",
+	    (unsigned long long)p->unpacked, p->unpacked_upto ? "true" :
+	    "false", p->unpacked > 0 || p->lost > 0 ? "pack" : p->unacked > 0 ?
+	    "wait" : "nothing");
 	printf(",\"sync_set\":");
+}
+
+/* What to do next about peer p, in one line. */
+static void
+text_next(const struct sync_peer_status *p)
+{
+	const char *to = cli_sym("\xe2\x86\x92", "->");
+	char n[32];
+
+	fmt_count(p->unpacked, n);
+	if (p->unpacked > 0)
+		printf("  next:         %s%s change%s not yet packed for %s %s "
+		    "mule pack --to %s\n", p->unpacked_upto ? "up to " : "", n,
+		    p->unpacked == 1 ? "" : "s", p->peer.name, to,
+		    p->peer.name);
+	else if (p->lost > 0)
+		printf("  next:         a bundle never reached %s %s mule pack "
+		    "--to %s\n", p->peer.name, to, p->peer.name);
+	else if (p->unacked > 0)
+		printf("  next:         sent in %s, not acknowledged yet %s "
+		    "wait for a bundle from %s\n", p->unacked_name, to,
+		    p->peer.name);
+	else
+		printf("  next:         nothing to do\n");
 }
 
 static void
@@ -83,13 +119,14 @@ text_peer(const struct sync_peer_status *p)
 		    (unsigned long long)p->unacked - 1, p->unacked == 2 ? "" :
 		    "s");
 	printf("peer %s:\n", p->peer.name);
+	text_next(p);
 	if (p->last_sent > 0)
-		printf("  sent:         bundle #%lld (%s)\n",
+		printf("  sent:         bundle #%lld (%s UTC)\n",
 		    (long long)p->last_sent, p->sent_at);
 	else
 		printf("  sent:         nothing yet\n");
 	if (p->last_recv > 0)
-		printf("  received:     bundle #%lld (%s)\n",
+		printf("  received:     bundle #%lld (%s UTC)\n",
 		    (long long)p->last_recv, p->recv_at);
 	else
 		printf("  received:     nothing yet\n");
@@ -97,6 +134,11 @@ text_peer(const struct sync_peer_status *p)
 		printf("  acknowledged: it has applied our bundles up to "
 		    "#%lld%s\n", p->applied, p->behind == 0 ?
 		    ", and has everything we know" : "");
+	else if (p->behind == 0)
+		printf("  acknowledged: it has everything we know%s\n",
+		    p->last_sent == 0 && p->last_recv == 0 ? " (no bundle "
+		    "yet: one of the two sites is a clone of the other, or "
+		    "nothing was recorded)" : "");
 	else
 		printf("  acknowledged: nothing yet (no bundle from it since "
 		    "it got one of ours)\n");
@@ -108,10 +150,6 @@ text_peer(const struct sync_peer_status *p)
 		printf("  unacked:      sent in %s%s, not acknowledged yet; if "
 		    "that bundle was lost: mule pack --to %s --resend\n",
 		    p->unacked_name, more, p->peer.name);
-	else if (p->behind > 0 && p->applied > 0)
-		printf("  pending:      changes from %llu origin%s not sent to "
-		    "it yet: mule pack --to %s\n", (unsigned long long)p->behind,
-		    p->behind == 1 ? "" : "s", p->peer.name);
 }
 
 /* How long ago `since` was, as people say it: "3 days", "5 hours". */
@@ -147,9 +185,10 @@ print_spool(const struct xport_spool_group *v, size_t n, int json)
 			    v[i].missing ? v[i].missing : "", v[i].nneeded,
 			    (long long)v[i].since);
 		else
-			printf("incomplete bundle %.12s…: have %s; missing %s; "
+			printf("incomplete bundle %.12s%s: have %s; missing %s; "
 			    "%u more part%s needed; its first part came %s "
-			    "ago\n", v[i].id, v[i].have ? v[i].have : "-",
+			    "ago\n", v[i].id, cli_sym("\xe2\x80\xa6", "..."),
+			    v[i].have ? v[i].have : "-",
 			    v[i].missing ? v[i].missing : "-", v[i].nneeded,
 			    v[i].nneeded == 1 ? "" : "s", age);
 	}
@@ -164,11 +203,16 @@ text_tail(const struct sync_status *s)
 	printf("%llu unresolved conflict%s%s\n",
 	    (unsigned long long)s->conflicts, s->conflicts == 1 ? "" : "s",
 	    s->conflicts ? ": see 'mule conflicts'" : "");
+	if (s->conflicts_at_peers > 0)
+		printf("%llu conflict%s logged at peers, where a value from "
+		    "this site won: see 'mule conflicts --peers'\n",
+		    (unsigned long long)s->conflicts_at_peers,
+		    s->conflicts_at_peers == 1 ? "" : "s");
 }
 
 void
 status_print(const struct sync_status *s,
-    const struct xport_spool_group *spool, size_t nspool, int json)
+    const struct xport_spool_group *spool, size_t nspool, int json, int all)
 {
 	const struct sync_peer_status *p;
 	size_t i;
@@ -176,7 +220,7 @@ status_print(const struct sync_status *s,
 	if (json)
 		json_head(s);
 	else
-		text_head(s);
+		text_head(s, all);
 	for (i = 0; i < s->npeers; i++) {
 		p = &s->peers[i];
 		if (json)

@@ -14,13 +14,15 @@
 void
 cli_error(const char *fmt, ...)
 {
+	char msg[2 * MULE_ERRLEN];
 	va_list ap;
 
 	cli_progress_done();	/* not after a half-drawn progress line */
-	fputs("mule: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	fputs("mule: ", stderr);
+	cli_puts(stderr, msg, 0);
 	fputc('\n', stderr);
 }
 
@@ -154,6 +156,75 @@ json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+/* n bytes as a JSON string (a NUL byte as \u0000). */
+static void
+json_bytes(FILE *f, const uint8_t *p, size_t n)
+{
+	size_t i;
+
+	fputc('"', f);
+	for (i = 0; i < n; i++) {
+		if (p[i] == '"' || p[i] == '\\')
+			fprintf(f, "\\%c", p[i]);
+		else if (p[i] == '\n')
+			fputs("\\n", f);
+		else if (p[i] == '\t')
+			fputs("\\t", f);
+		else if (p[i] < 0x20)
+			fprintf(f, "\\u%04x", p[i]);
+		else
+			fputc(p[i], f);
+	}
+	fputc('"', f);
+}
+
+/* n bytes in base64 (RFC 4648, with padding). */
+static void
+base64_put(FILE *f, const uint8_t *p, size_t n)
+{
+	static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	uint32_t w;
+	size_t i;
+
+	for (i = 0; i + 2 < n; i += 3) {
+		w = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+		fprintf(f, "%c%c%c%c", abc[w >> 18], abc[w >> 12 & 63],
+		    abc[w >> 6 & 63], abc[w & 63]);
+	}
+	if (n - i == 1)
+		fprintf(f, "%c%c==", abc[p[i] >> 2], abc[(p[i] & 3) << 4]);
+	else if (n - i == 2)
+		fprintf(f, "%c%c%c=", abc[p[i] >> 2], abc[(p[i] & 3) << 4 |
+		    p[i + 1] >> 4], abc[(p[i + 1] & 15) << 2]);
+}
+
+void
+json_mval(FILE *f, const struct mval *v)
+{
+	switch (v->type) {
+	case MVAL_INT:
+		fprintf(f, "%lld", (long long)v->i);
+		break;
+	case MVAL_REAL:
+		if (v->f != v->f || v->f - v->f != 0)	/* NaN, infinite */
+			fputs("null", f);
+		else
+			fprintf(f, "%.17g", v->f);
+		break;
+	case MVAL_TEXT:
+		json_bytes(f, v->p, v->n);
+		break;
+	case MVAL_BLOB:
+		fputs("{\"type\":\"blob\",\"base64\":\"", f);
+		base64_put(f, v->p, v->n);
+		fputs("\"}", f);
+		break;
+	default:
+		fputs("null", f);
+		break;
+	}
+}
+
 void
 json_strv(FILE *f, char *const *v, size_t n)
 {
@@ -194,11 +265,82 @@ print_hex(FILE *f, const void *p, size_t n)
 		fprintf(f, "%02x", u[i]);
 }
 
+int
+cli_utf8(void)
+{
+	static int known = -1;
+	const char *names[] = { "LC_ALL", "LC_CTYPE", "LANG" };
+	const char *v = NULL;
+	size_t i;
+
+	if (known >= 0)
+		return known;
+	/* The first of these that is set and not empty decides, as for
+	 * setlocale(LC_CTYPE, ""); the program's own locale stays "C". */
+	for (i = 0; i < sizeof(names) / sizeof(names[0]) && v == NULL; i++)
+		if ((v = getenv(names[i])) != NULL && v[0] == '\0')
+			v = NULL;
+	known = v != NULL && (strcasestr(v, "utf-8") != NULL ||
+	    strcasestr(v, "utf8") != NULL);
+	return known;
+}
+
+const char *
+cli_sym(const char *utf8, const char *ascii)
+{
+	return cli_utf8() ? utf8 : ascii;
+}
+
+/* The ASCII for the UTF-8 symbol at s, its length in *n (NULL: none). */
+static const char *
+ascii_for(const char *s, size_t *n)
+{
+	static const char *const map[][2] = {
+		{ "\xe2\x86\x92", "->" }, { "\xe2\x86\x90", "<-" },
+		{ "\xe2\x80\xa6", "..." }, { "\xe2\x80\x94", "-" },
+		{ "\xe2\x80\x93", "-" }, { "\xe2\x80\x98", "'" },
+		{ "\xe2\x80\x99", "'" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strncmp(s, map[i][0], 3) == 0) {
+			*n = 3;
+			return map[i][1];
+		}
+	return NULL;
+}
+
+void
+cli_puts(FILE *f, const char *s, int counts)
+{
+	const char *a, *start = s;
+	size_t n;
+
+	if (cli_utf8()) {
+		fputs(s, f);
+		return;
+	}
+	for (; *s != '\0'; s++) {
+		if ((a = ascii_for(s, &n)) != NULL) {
+			fputs(a, f);
+			s += n - 1;
+		} else if (!(counts && *s == ',' && s[1] >= '0' && s[1] <=
+		    '9' && s > start && s[-1] >= '0' && s[-1] <= '9')) {
+			fputc(*s, f);
+		}
+	}
+}
+
 const char *
 fmt_count(unsigned long long n, char buf[32])
 {
 	struct strb sb;
 
+	if (!cli_utf8()) {
+		snprintf(buf, 32, "%llu", n);
+		return buf;
+	}
 	strb_init(&sb);
 	strb_add_count(&sb, n);
 	snprintf(buf, 32, "%s", strb_error(&sb) ? "?" : strb_str(&sb));

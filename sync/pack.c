@@ -360,6 +360,8 @@ pack_write(struct replica *rp, const struct sync_pack_opts *o,
 	    (r = replica_set_finish(set, &lsink, &res->left, err)) != 0 ||
 	    (res->npeers == 1 && (r = recon_pack_notes(rp, res->peers[0].name,
 	    ps.w, res, err)) != 0) ||
+	    (res->npeers == 1 && (r = replica_notes_out(rp,
+	    res->peers[0].name, &lsink, &res->notes, err)) != 0) ||
 	    (r = bundle_writer_finish(ps.w, m, &res->size, err)) != 0)
 		goto out;
 	res->rows = ps.rows;

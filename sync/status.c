@@ -103,6 +103,58 @@ status_unacked(struct replica *rp, struct sync_peer_status *ps,
 	return r;
 }
 
+/* Counts the rows a pass over changes hands over. */
+static int
+count_table(void *arg, const struct replica_table *t)
+{
+	(void)arg;
+	(void)t;
+	return 0;
+}
+
+static int
+count_row(void *arg, const struct rowchange *rc)
+{
+	(void)rc;
+	(*(uint64_t *)arg)++;
+	return 0;
+}
+
+/*
+ * Recorded changes the next 'pack --to PEER' would carry: rows with a
+ * change above what the peer acknowledged, raised by what we sent it (as
+ * pack's base).  Not narrowed to the peer's sync set: for a peer with one
+ * this is an upper bound (ps->unpacked_upto).
+ */
+static int
+status_unpacked(struct replica *rp, struct sync_peer_status *ps,
+    const struct vector *acked, char *err)
+{
+	struct replica_out_sink sink;
+	struct vector base;
+	size_t i;
+	int r;
+
+	vector_init(&base);
+	ps->unpacked = 0;
+	sink.arg = &ps->unpacked;
+	sink.table = count_table;
+	sink.row = count_row;
+	if ((r = replica_peer_vector(rp, ps->peer.name, "sent", &base,
+	    err)) != 0)
+		goto out;
+	for (i = 0; i < acked->n; i++)
+		if (vector_get(&base, acked->e[i].origin) <
+		    acked->e[i].counter && (r = vector_set(&base,
+		    acked->e[i].origin, acked->e[i].counter)) != 0)
+			goto out;
+	r = replica_changes(rp, &base, &sink, NULL, NULL, err);
+	ps->unpacked_upto = ps->nshares > 0;
+out:
+	vector_release(&base);
+	return r;
+}
+
 /* Per peer: bundles both ways, acknowledgements, losses. */
 static int
 status_peers(struct replica *rp, struct sync_status *out,
@@ -135,8 +187,11 @@ status_peers(struct replica *rp, struct sync_status *out,
 		if ((r = status_unacked(rp, ps, &acked, err)) != 0)
 			goto out;
 		if ((r = replica_shares(rp, ps->peer.name, &ps->shares,
-		    &ps->nshares, err)) != 0)
+		    &ps->nshares, err)) != 0 ||
+		    (r = status_unpacked(rp, ps, &acked, err)) != 0)
 			goto out;
+		ps->unpacked += out->scan.inserted + out->scan.updated +
+		    out->scan.deleted;
 	}
 	r = 0;
 out:
@@ -158,6 +213,8 @@ sync_status(struct replica *rp, struct sync_status *out,
 	    (r = replica_scan(rp, 1, &out->scan, progress, parg, err)) != 0 ||
 	    (r = replica_peer_list(rp, &peers, &np, err)) != 0 ||
 	    (r = replica_conflict_count(rp, &out->conflicts, err)) != 0 ||
+	    (r = replica_conflict_count_noted(rp, &out->conflicts_at_peers,
+	    err)) != 0 ||
 	    (r = replica_schema_info(rp, &out->schema, err)) != 0)
 		goto out;
 	if (np > 0 && (out->peers = calloc(np, sizeof(*out->peers))) == NULL) {

@@ -77,6 +77,8 @@ struct sync_pack_result {
 	uint64_t left;		/* rows leaving a peer's sync set */
 	uint64_t size;		/* bytes of the bundle file */
 	size_t nsteps;		/* schema migration steps carried */
+	uint64_t notes;		/* conflicts logged here from the peer's
+				 * bundles, told to it (one recipient only) */
 	struct replica_schema_sync schema;	/* what the schema sync did */
 	/* Reconciliation (sync/reconcile.h): whole rows and key ranges. */
 	uint64_t recon_rows, recon_ranges;
@@ -119,6 +121,8 @@ struct sync_unpack_result {
 	struct replica_apply_stats st;	/* rows, conflicts, gap ... */
 	uint64_t steps_run;	/* schema migrations applied here */
 	int lost;		/* the sender lacks changes we sent it */
+	uint64_t notes;		/* conflicts the sender logged where our
+				 * value won (its notes, recorded here) */
 	char *summary;		/* heap: "N inserted, N updated, ..." */
 	/* --dry-run: each statement of the schema steps it would run. */
 	struct replica_step_report steps;
@@ -196,13 +200,19 @@ struct sync_peer_status {
 	struct replica_share *shares;	/* heap: its sync set (nshares 0:
 					 * every tracked table in full) */
 	size_t nshares;
+	/* Changes the next 'pack --to' it would carry: recorded rows above
+	 * what it acknowledged or was sent, plus the unrecorded edits. */
+	uint64_t unpacked;
+	int unpacked_upto;	/* it has a sync set: at most that many */
 };
 
 struct sync_status {
 	struct replica_site site;
 	struct replica_scan_stats scan;	/* unrecorded edits (a dry scan) */
 	struct replica_schema_info schema;
-	uint64_t conflicts;		/* unresolved */
+	uint64_t conflicts;		/* unresolved, logged here */
+	uint64_t conflicts_at_peers;	/* logged at peers, where a value
+					 * from here won (their notes) */
 	struct sync_peer_status *peers;	/* heap, npeers, by name */
 	size_t npeers;
 };

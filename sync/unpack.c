@@ -25,6 +25,7 @@ struct unpacker {
 	struct replica_review hold;	/* a step to hold for review */
 	struct recon_in recon;	/* digests and summaries it carries */
 	uint64_t own;		/* our own counter before the bundle */
+	int notes;	/* the current segment is the sender's conflict notes */
 };
 
 /* After the last schema step: the sender's version must be ours too. */
@@ -161,11 +162,16 @@ sink_table(void *arg, const char *table, uint32_t ncols,
     const char *const *cols, uint32_t npk, const uint32_t *pkcols)
 {
 	struct unpacker *u = arg;
-
 	int r, ours;
 
 	if (u->apply == NULL)
 		return mule_errf(u->err, MULE_EFORMAT, "table before manifest");
+	u->recon.mode = 0;
+	if ((r = replica_notes_table(table, ncols, cols, npk, pkcols,
+	    u->err)) < 0)
+		return r;
+	if ((u->notes = r) == 1)
+		return 0;
 	if ((r = recon_table(&u->recon, table, ncols, cols, &ours,
 	    u->err)) != 0 || ours)
 		return r;
@@ -183,6 +189,12 @@ sink_row(void *arg, const struct rowchange *rc)
 		    u->rows, u->m.nrows);
 	if (u->recon.mode != 0)
 		return recon_row(&u->recon, rc, u->err);
+	if (u->notes && ++u->res->notes > REPLICA_MAX_NOTES)
+		return mule_errf(u->err, MULE_ETOOLARGE, "the bundle carries "
+		    "more than %d conflict notes", REPLICA_MAX_NOTES);
+	if (u->notes)
+		return replica_note_in(u->rp, u->peer, u->info->bundle_id, rc,
+		    u->err);
 	return replica_apply_row(u->apply, rc, u->err);
 }
 

@@ -59,6 +59,7 @@ replica_conflicts_free(struct replica_conflict *v, size_t n)
 		free(v[i].remote);
 		free(v[i].resolution);
 		free(v[i].resolved_value);
+		free(v[i].logged_by);
 	}
 	free(v);
 }
@@ -111,6 +112,7 @@ conflict_fill(void *arg, sqlite3_stmt *st, void *elem, char *err)
 	c->resolution = dup_opt(st, 14, &bad);
 	c->resolved_value = dup_opt(st, 15, &bad);
 	copy_col(c->resolved_at, sizeof(c->resolved_at), st, 16);
+	copy_col(c->logged_at, sizeof(c->logged_at), st, 17);
 	if (bad || c->table == NULL || c->pk == NULL || c->col == NULL ||
 	    c->local == NULL || c->remote == NULL)
 		return mule_errf(err, MULE_ENOMEM, "out of memory");
@@ -156,31 +158,43 @@ history_add(struct replica *rp, char *err)
 	    "resolved_at TEXT", err);
 }
 
+/* When the bundle that brought conflict c was applied (UTC, ISO 8601). */
+#define LOGGED_AT "(SELECT strftime('%Y-%m-%dT%H:%M:%SZ', b.at) FROM " \
+	"_mule_bundles b WHERE b.bundle = c.bundle AND b.dir = 'recv')"
+
 int
 replica_conflicts(struct replica *rp, int all, struct replica_conflict **out,
     size_t *n, char *err)
 {
 	sqlite3_stmt *st = NULL;
+	struct strb sql;
 	void *v;
 	int has = 0, r;
 
+	strb_init(&sql);
 	if ((r = history_has(rp, &has, err)) != 0)
-		return r;
-	if ((r = rp_prepare(rp, has ? "SELECT id, tbl, pk, col, local, "
-	    "local_lamport, local_origin, remote, remote_lamport, "
-	    "remote_origin, winner, bundle, kind, resolved, resolution, "
-	    "resolved_value, resolved_at FROM _mule_conflicts "
-	    "WHERE resolved = 0 OR ?1 ORDER BY id" : "SELECT id, tbl, pk, "
-	    "col, local, local_lamport, local_origin, remote, remote_lamport, "
-	    "remote_origin, winner, bundle, kind, resolved, NULL, NULL, NULL "
-	    "FROM _mule_conflicts WHERE resolved = 0 OR ?1 ORDER BY id", &st,
-	    err)) != 0)
-		return r;
+		goto out;
+	strb_add(&sql, "SELECT id, tbl, pk, col, local, local_lamport, "
+	    "local_origin, remote, remote_lamport, remote_origin, winner, "
+	    "bundle, kind, resolved, ");
+	strb_add(&sql, has ? "resolution, resolved_value, resolved_at, " :
+	    "NULL, NULL, NULL, ");
+	strb_add(&sql, LOGGED_AT);
+	strb_add(&sql, " FROM _mule_conflicts c WHERE resolved = 0 OR ?1 "
+	    "ORDER BY id");
+	if (strb_error(&sql)) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = rp_prepare(rp, strb_str(&sql), &st, err)) != 0)
+		goto out;
 	sqlite3_bind_int(st, 1, all != 0);
 	if ((r = rp_rows(rp, st, sizeof(**out), conflict_fill, NULL,
 	    conflict_release, &v, n, "read conflicts", err)) == 0)
 		*out = v;
+out:
 	sqlite3_finalize(st);
+	strb_release(&sql);
 	return r;
 }
 
@@ -334,6 +348,61 @@ literal_row(const char *s, uint32_t n, struct mval *v, uint8_t **mem)
 			return MULE_EINVAL;
 		s++;
 	}
+	return *s == '\0' ? 0 : MULE_EINVAL;
+}
+
+void
+replica_literals_release(struct replica_literals *l)
+{
+	size_t i;
+
+	if (l == NULL)
+		return;
+	for (i = 0; l->mem != NULL && i < l->n; i++)
+		free(l->mem[i]);
+	free(l->mem);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+/* One more value at *sp into l (growing it).  0 or a MULE_E* code. */
+static int
+literals_push(struct replica_literals *l, const char **sp)
+{
+	struct mval *v;
+	uint8_t **m;
+
+	if (l->n >= REPLICA_MAX_LITERALS)
+		return MULE_EINVAL;
+	if ((v = realloc(l->v, (l->n + 1) * sizeof(*v))) == NULL)
+		return MULE_ENOMEM;
+	l->v = v;
+	if ((m = realloc(l->mem, (l->n + 1) * sizeof(*m))) == NULL)
+		return MULE_ENOMEM;
+	l->mem = m;
+	m[l->n] = NULL;
+	l->n++;
+	return literal_parse(sp, &v[l->n - 1], &m[l->n - 1]);
+}
+
+int
+replica_literals_parse(const char *s, int form, struct replica_literals *out)
+{
+	int r = 0;
+
+	out->form = form;
+	while (isspace((unsigned char)*s))
+		s++;
+	if (form == 2 && *s++ != '(')
+		return MULE_EINVAL;
+	do {
+		if ((r = literals_push(out, &s)) != 0)
+			return r;
+	} while (form != 0 && *s == ',' && s++ != NULL);
+	if (form == 2 && *s++ != ')')
+		return MULE_EINVAL;
+	while (isspace((unsigned char)*s))
+		s++;
 	return *s == '\0' ? 0 : MULE_EINVAL;
 }
 

@@ -299,6 +299,10 @@ struct replica_conflict {
 				 * or resolved before the history was kept) */
 	char *resolved_value;	/* the value (or row) it got, as SQL; or NULL */
 	char resolved_at[32];	/* "2026-12-03T10:00:00Z"; "" when unknown */
+	char logged_at[32];	/* when the bundle that brought it was
+				 * applied, "2026-12-03T10:00:00Z" ("") */
+	char *logged_by;	/* the peer that logged it and told us (its
+				 * note); NULL: logged here */
 };
 /*
  * The name of a conflict kind ("cell overwritten", "edit lost to a
@@ -321,6 +325,24 @@ int replica_conflict_count(struct replica *rp, uint64_t *n, char *err);
  * message saying how to write one.
  */
 int replica_literal_check(const char *s, char *err);
+/*
+ * A value as the conflict log writes it, parsed back: one SQL literal
+ * (n 1, form 0), a key "v1, v2" (form 1), or a whole row "(v1, v2, ...)"
+ * (form 2), at most REPLICA_MAX_LITERALS values.  v[i] points into
+ * mem[i] for TEXT and BLOB.  0, MULE_EINVAL when s is none of these (such
+ * as "(deleted)" or "<large value ...>"), MULE_ENOMEM.  Zero *out before;
+ * release it with replica_literals_release in every case.
+ */
+#define REPLICA_MAX_LITERALS 2000
+struct replica_literals {
+	size_t n;
+	int form;
+	struct mval *v;		/* heap, n */
+	uint8_t **mem;		/* heap, n (entries NULL but for TEXT, BLOB) */
+};
+int replica_literals_parse(const char *s, int form,
+    struct replica_literals *out);
+void replica_literals_release(struct replica_literals *l);
 
 /*
  * What conflict id's cell (or its whole row, column "*") holds now, as
@@ -463,6 +485,59 @@ struct replica_out_sink {
 	int (*table)(void *arg, const struct replica_table *t);
 	int (*row)(void *arg, const struct rowchange *rc);
 };
+
+/* ---- conflict notes (replica/store/notes.c) ---- */
+
+/*
+ * A site that logs a conflict tells the peer whose bundle brought the
+ * winning value: the next bundle to that peer carries the conflicts
+ * logged here from its bundles as a segment named REPLICA_NOTES_TABLE,
+ * at most REPLICA_MAX_NOTES per bundle (the rest go with the next one),
+ * each text field at most REPLICA_NOTE_MAX_TEXT bytes (a longer value
+ * travels as "<value of N bytes>"); the peer property "_noted" is the
+ * highest conflict id told.  The peer keeps them in
+ * _mule_conflict_notes, apart from its own conflict log: 'mule conflicts
+ * --peers' shows them, 'status' counts them; they are resolved (or not)
+ * where they were logged.
+ */
+#define REPLICA_NOTES_TABLE "_mule_notes:conflicts"
+#define REPLICA_MAX_NOTES 10000
+#define REPLICA_NOTE_MAX_TEXT 4096
+
+/*
+ * Inside the pack's transaction, for a bundle to `peer` alone: hands the
+ * conflicts logged here from its bundles and not yet told to it to
+ * `sink` (one table, then a row each; nothing when there are none) and
+ * marks them told.  *n: how many.  0 or a MULE_E* code.
+ */
+int replica_notes_out(struct replica *rp, const char *peer,
+    const struct replica_out_sink *sink, uint64_t *n, char *err);
+/*
+ * Applying a bundle: 1 when `table` is the notes segment with the
+ * columns it must have, 0 when it is another table, MULE_EFORMAT for a
+ * notes segment of another shape.
+ */
+int replica_notes_table(const char *table, uint32_t ncols,
+    const char *const *cols, uint32_t npk, const uint32_t *pkcols,
+    char *err);
+/*
+ * Records one note row of the notes segment from `peer` (the bundle
+ * `bundle`) in the conflict log, seen from here (its "local" is our
+ * "remote").  MULE_EFORMAT for a row that is not a valid note; 0 or
+ * another MULE_E* code.
+ */
+int replica_note_in(struct replica *rp, const char *peer,
+    const uint8_t bundle[16], const struct rowchange *rc, char *err);
+/* Conflicts peers told us of (0 when none). */
+int replica_conflict_count_noted(struct replica *rp, uint64_t *n,
+    char *err);
+/*
+ * Those notes, oldest first, as conflicts seen from here (logged_by the
+ * peer, logged_at when the note came; never resolved here).  *out as for
+ * replica_conflicts (free with replica_conflicts_free).
+ */
+int replica_conflict_notes(struct replica *rp, struct replica_conflict **out,
+    size_t *n, char *err);
 
 /* Called now and then by long scans and passes (core/progress.h). */
 typedef progress_fn replica_progress_fn;

@@ -4,7 +4,7 @@
 #   sh tests/fuzz/run.sh [SECONDS]        (default 60; `make fuzz` builds)
 #
 # Each tests/fuzz/fuzz_NAME binary (bundle, manifest, segment, part, mime,
-# schema, fence, recon) starts from the committed seed corpus
+# schema, fence, recon, literals) starts from the committed seed corpus
 # tests/fuzz/corpus/NAME (read only) and keeps what it finds in
 # tests/out/fuzz/NAME, with crash artifacts in tests/out/fuzz/.  When a
 # seed corpus is missing and tests/unit/test_bundle is built, the seeds

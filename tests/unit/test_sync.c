@@ -1013,6 +1013,118 @@ test_key_cell_lie(void **state)
 	    "v = 'evil' OR id = 19"), 0);
 }
 
+/* How notes_rows writes the notes segment. */
+enum { NOTE_OK, NOTE_COLS, NOTE_TYPE, NOTE_WINNER, NOTE_LONG };
+struct notes_craft {
+	int how;
+	uint32_t n;	/* rows */
+};
+
+/* A notes segment as a peer's pack writes it (replica/store/notes.c),
+ * bent as arg->how says. */
+static void
+notes_rows(struct bundle_writer *w, const void *arg)
+{
+	static const char *const cols[] = { "id", "tbl", "pk", "col", "local",
+	    "remote", "winner", "kind", "local_lamport", "local_origin",
+	    "remote_lamport", "remote_origin" };
+	static const char *const text[] = { "t", "1", "v", "'mine'",
+	    "'theirs'", "remote" };
+	const struct notes_craft *c = arg;
+	const uint32_t pkcol = 0;
+	char err[MULE_ERRLEN] = "", *big;
+	struct rowchange rc;
+	struct cell cells[11];
+	struct mval pk;
+	uint32_t i, k, nc = c->how == NOTE_COLS ? 10 : 11;
+
+	assert_non_null(big = malloc(REPLICA_NOTE_MAX_TEXT + 2));
+	memset(big, 'x', REPLICA_NOTE_MAX_TEXT + 1);
+	assert_int_equal(bundle_writer_begin_table(w, REPLICA_NOTES_TABLE,
+	    nc + 1, cols, 1, &pkcol, err), 0);
+	for (k = 0; k < c->n; k++) {
+		memset(&rc, 0, sizeof(rc));
+		memset(cells, 0, sizeof(cells));
+		memset(&pk, 0, sizeof(pk));
+		pk.type = MVAL_INT;
+		pk.i = (int64_t)k + 1;
+		for (i = 0; i < nc; i++) {
+			cells[i].col = i + 1;
+			cells[i].v.type = i < 6 ? MVAL_TEXT : i == 8 ||
+			    i == 10 ? MVAL_NULL : MVAL_INT;
+			if (i < 6) {
+				cells[i].v.p = (const uint8_t *)text[i];
+				cells[i].v.n = strlen(text[i]);
+			} else {
+				cells[i].v.i = 2;
+			}
+		}
+		if (c->how == NOTE_TYPE)
+			cells[1].v.type = MVAL_INT;	/* pk: not text */
+		if (c->how == NOTE_WINNER)
+			cells[5].v.n = 4;	/* "remo" */
+		if (c->how == NOTE_LONG) {
+			cells[3].v.p = (const uint8_t *)big;
+			cells[3].v.n = REPLICA_NOTE_MAX_TEXT + 1;
+		}
+		rc.npk = 1;
+		rc.pk = &pk;
+		rc.cl = 1;
+		rc.ncells = nc;
+		rc.cells = cells;
+		assert_int_equal(bundle_writer_add_row(w, &rc, err), 0);
+	}
+	free(big);
+}
+
+/*
+ * Conflict notes from alice that are not notes: a segment of another
+ * shape, a cell of the wrong type, a winner that is neither side, a
+ * value longer than REPLICA_NOTE_MAX_TEXT, more than REPLICA_MAX_NOTES
+ * rows.  Each bundle is refused whole with the reason, and bob records
+ * nothing; a well-formed one is recorded, seen from bob.
+ */
+static void
+test_bad_notes(void **state)
+{
+	static const struct { int how; uint32_t n; int code;
+	    const char *why; } bad[] = {
+		{ NOTE_COLS, 1, MULE_EFORMAT, "conflict notes have 11 columns" },
+		{ NOTE_TYPE, 1, MULE_EFORMAT, "whose pk is not" },
+		{ NOTE_WINNER, 1, MULE_EFORMAT, "whose winner is neither" },
+		{ NOTE_LONG, 1, MULE_EFORMAT, "whose local is not" },
+		{ NOTE_OK, REPLICA_MAX_NOTES + 1, MULE_ETOOLARGE,
+		    "more than 10000 conflict notes" },
+	};
+	char err[MULE_ERRLEN] = "";
+	struct notes_craft c;
+	long long logged;
+	size_t k;
+
+	(void)state;
+	logged = sql_int(bob.db, "SELECT count(*) FROM _mule_bundles");
+	for (k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		c.how = bad[k].how;
+		c.n = bad[k].n;
+		assert_int_equal(unpack_at_bob(craft_with(NULL, 970 + k,
+		    notes_rows, &c), err), bad[k].code);
+		if (strstr(err, bad[k].why) == NULL)
+			fail_msg("case %zu: not refused for its reason: %s", k,
+			    err);
+		assert_int_equal(sql_int(bob.db, "SELECT count(*) FROM "
+		    "_mule_bundles"), logged);
+		assert_int_equal(sql_int(bob.db, "SELECT count(*) FROM "
+		    "sqlite_schema WHERE name = '_mule_conflict_notes'"), 0);
+	}
+	c.how = NOTE_OK;
+	c.n = 2;
+	assert_int_equal(unpack_at_bob(craft_with(NULL, 980, notes_rows, &c),
+	    err), 0);
+	assert_int_equal(sql_int(bob.db, "SELECT count(*) FROM "
+	    "_mule_conflict_notes WHERE peer = 'alice' AND local = "
+	    "'''theirs''' AND remote = '''mine''' AND winner = 'local'"), 2);
+}
+
 int
 main(void)
 {
@@ -1031,6 +1143,7 @@ main(void)
 		cmocka_unit_test(test_digest_follows_state),
 		cmocka_unit_test(test_site_binding),
 		cmocka_unit_test(test_key_cell_lie),
+		cmocka_unit_test(test_bad_notes),
 		/* Last: its well-formed bundle is logged with a high number. */
 		cmocka_unit_test(test_recon_damage),
 	};
