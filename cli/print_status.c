@@ -80,8 +80,15 @@ json_peer(const struct sync_peer_status *p, int first)
 		printf("null");
 	printf(",\"unpacked\":%llu,\"unpacked_at_most\":%s,\"next\":\"%s\"",
 	    (unsigned long long)p->unpacked, p->unpacked_upto ? "true" :
-	    "false", p->unpacked > 0 || p->lost > 0 ? "pack" : p->unacked > 0 ?
-	    "wait" : "nothing");
+	    "false", p->unpacked > 0 || p->lost > 0 || p->recon_queued > 0 ?
+	    "pack" : p->unacked > 0 ? "wait" : "nothing");
+	printf(",\"differs\":");
+	if (p->differ != NULL)
+		json_str(stdout, p->differ);
+	else
+		printf("null");
+	printf(",\"reconcile_ranges\":%llu",
+	    (unsigned long long)p->recon_queued);
 	printf(",\"sync_set\":");
 }
 
@@ -101,6 +108,11 @@ text_next(const struct sync_peer_status *p)
 	else if (p->lost > 0)
 		printf("  next:         a bundle never reached %s %s mule pack "
 		    "--to %s\n", p->peer.name, to, p->peer.name);
+	else if (p->recon_queued > 0)
+		printf("  next:         %llu key range%s to compare with %s %s "
+		    "mule pack --to %s\n", (unsigned long long)p->recon_queued,
+		    p->recon_queued == 1 ? "" : "s", p->peer.name, to,
+		    p->peer.name);
 	else if (p->unacked > 0)
 		printf("  next:         sent in %s, not acknowledged yet %s "
 		    "wait for a bundle from %s\n", p->unacked_name, to,
@@ -120,6 +132,10 @@ text_peer(const struct sync_peer_status *p)
 		    "s");
 	printf("peer %s:\n", p->peer.name);
 	text_next(p);
+	if (p->differ != NULL)
+		printf("  content:      %s and this site disagree on %s: "
+		    "reconciling (bundles both ways narrow it down)\n",
+		    p->peer.name, p->differ);
 	if (p->last_sent > 0)
 		printf("  sent:         bundle #%lld (%s UTC)\n",
 		    (long long)p->last_sent, p->sent_at);

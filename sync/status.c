@@ -188,7 +188,9 @@ status_peers(struct replica *rp, struct sync_status *out,
 			goto out;
 		if ((r = replica_shares(rp, ps->peer.name, &ps->shares,
 		    &ps->nshares, err)) != 0 ||
-		    (r = status_unpacked(rp, ps, &acked, err)) != 0)
+		    (r = status_unpacked(rp, ps, &acked, err)) != 0 ||
+		    (r = replica_recon_state(rp, ps->peer.name, &ps->differ,
+		    &ps->recon_queued, err)) != 0)
 			goto out;
 		ps->unpacked += out->scan.inserted + out->scan.updated +
 		    out->scan.deleted;
@@ -236,8 +238,10 @@ sync_status_release(struct sync_status *s)
 	if (s == NULL)
 		return;
 	replica_scan_stats_release(&s->scan);
-	for (i = 0; i < s->npeers; i++)
+	for (i = 0; i < s->npeers; i++) {
 		replica_shares_free(s->peers[i].shares, s->peers[i].nshares);
+		free(s->peers[i].differ);
+	}
 	free(s->peers);
 	memset(s, 0, sizeof(*s));
 }

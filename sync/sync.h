@@ -204,6 +204,11 @@ struct sync_peer_status {
 	 * what it acknowledged or was sent, plus the unrecorded edits. */
 	uint64_t unpacked;
 	int unpacked_upto;	/* it has a sync set: at most that many */
+	/* Reconciliation (sync/reconcile.h): tables whose digests differed
+	 * at the last comparison (heap, ", "-joined; NULL: none), and key
+	 * ranges waiting for the next bundle to it. */
+	char *differ;
+	uint64_t recon_queued;
 };
 
 struct sync_status {

@@ -125,6 +125,7 @@ test_expect_success 'mule check: a row lost with its state comes back; a row rew
 	round a b 1 && round b a 1 &&
 	lose_and_change b.db &&
 	mule -d b.db check a >out && test_grep out "full comparison of 1 table" &&
+	mule -d b.db status --json | json_true "v[\"peers\"][0][\"reconcile_ranges\"] == 1" &&
 	for r in 2 3 4 5 6; do round b a $r && round a b $r || return 1; done &&
 	cat r2.b-a.out r3.a-b.out &&
 	test_grep r2.b-a.out "reconciling with b: 16 key ranges" &&
@@ -141,7 +142,11 @@ test_expect_success 'a row deleted while its table was not tracked: the digests 
 	mule -d b.db track t >/dev/null 2>&1 &&
 	round a b 7 && round b a 7 && round a b 8 && cat r7.b-a.out r8.a-b.out &&
 	grep -q "disagree on t: reconciling" r7.a-b.out r7.b-a.out r8.a-b.out &&
+	{ mule -d a.db status; mule -d b.db status; } >st &&
+	test_grep st "content: +[ab] and this site disagree on t" &&
 	for r in 9 10 11; do round b a $r && round a b $r || return 1; done &&
+	{ mule -d a.db status; mule -d b.db status; } >st &&
+	! grep -q "disagree" st &&
 	check_val b.db "SELECT v FROM t WHERE id = 42" v42 &&
 	db_same a.db b.db
 '
