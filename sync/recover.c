@@ -32,21 +32,31 @@ recover_own(struct replica *rp, uint64_t *own, char *err)
 	return r;
 }
 
-/* Our next bundle to `peer` compares every table (a full check). */
+/*
+ * Our next bundle to every peer sharing whole tables compares every
+ * table (a full check): whatever the backup lost, some peer holds it.
+ */
 static int
-recover_compare(struct replica *rp, const char *peer, char *err)
+recover_compare(struct replica *rp, char *err)
 {
 	struct replica_table **tabs = NULL;
-	size_t i, n = 0;
+	struct replica_peer *peers = NULL;
+	size_t i, j, n = 0, np = 0;
 	int r;
 
-	if (!replica_peer_plain(rp, peer) || sync_peer_separate(rp, peer))
-		return 0;
-	if ((r = replica_tables(rp, &tabs, &n, err)) != 0)
-		return r;
-	for (i = 0; i < n && r == 0; i++)
-		r = replica_recon_add(rp, peer, tabs[i]->tid, RECON_COMPARE,
-		    NULL, NULL, err);
+	if ((r = replica_tables(rp, &tabs, &n, err)) != 0 ||
+	    (r = replica_peer_list(rp, &peers, &np, err)) != 0)
+		goto out;
+	for (j = 0; j < np && r == 0; j++) {
+		if (!replica_peer_plain(rp, peers[j].name) ||
+		    sync_peer_separate(rp, peers[j].name))
+			continue;
+		for (i = 0; i < n && r == 0; i++)
+			r = replica_recon_add(rp, peers[j].name, tabs[i]->tid,
+			    RECON_COMPARE, NULL, NULL, err);
+	}
+out:
+	free(peers);
 	replica_tables_free(tabs, n);
 	return r;
 }
@@ -84,7 +94,7 @@ recover_after_unpack(struct replica *rp, const char *peer,
 		    "backup", NULL, err)) != 0)
 			goto out;
 	}
-	if ((r = recover_compare(rp, peer, err)) != 0 ||
+	if ((r = recover_compare(rp, err)) != 0 ||
 	    (marked && (r = replica_config_set(rp, RESTORED_KEY, NULL,
 	    err)) != 0))
 		goto out;

@@ -284,14 +284,14 @@ unpack_summary(struct sync_unpack_result *res, char *err)
 		    "holds its changes up to counter %llu and its bundles up "
 		    "to number %llu, this copy held them only up to %llu.  "
 		    "New changes go on after them (%llu cell%s made since "
-		    "the restore moved past them), and the next bundle to %s "
-		    "starts a full comparison that brings back what the "
-		    "backup lost", res->peer.name,
+		    "the restore moved past them), and the next bundle to "
+		    "each peer starts a full comparison that brings back what "
+		    "the backup lost", res->peer.name,
 		    (unsigned long long)res->restored_ack,
 		    (unsigned long long)res->restored_seq,
 		    (unsigned long long)res->restored_own,
 		    (unsigned long long)res->restamped,
-		    res->restamped == 1 ? "" : "s", res->peer.name);
+		    res->restamped == 1 ? "" : "s");
 	if (res->diverged != NULL)
 		strb_addf(&sb, "; %s and this site disagree on %s: "
 		    "reconciling (the next bundle to %s carries the "

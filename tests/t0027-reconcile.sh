@@ -187,6 +187,31 @@ test_expect_success 'a bundle for a table that holds data here but is not tracke
 	    json_true "any(\"local edit\" in str(c[\"local\"]) for c in v)"
 '
 
+test_expect_success 'a hub restored from a backup in the middle of a relay: what it relayed comes back, nothing is lost' '
+	mkdir hub && cd hub &&
+	for s in f h q; do mule init $s.db --name $s >/dev/null && gen $s.db 1200 || return 1; done &&
+	for p in f:h h:f h:q q:h; do
+		a=${p%%:*} b=${p#*:} &&
+		mule -d $a.db peer add $b "$(mule -d $b.db id --json | json_get key)" >/dev/null || return 1
+	done &&
+	for s in f h q; do mule -d $s.db track --all >/dev/null 2>&1 || return 1; done &&
+	round f h 1 && round h f 1 && round h q 1 && round q h 1 &&
+	cp h.db backup.db &&
+	sqlite3 f.db "UPDATE t SET v = '\''from f'\'' WHERE id = 10" &&
+	sqlite3 q.db "UPDATE t SET v = '\''from q'\'' WHERE id = 20" &&
+	round f h 2 && round q h 2 && round h q 2 && round h f 2 &&
+	check_val q.db "SELECT v FROM t WHERE id = 10" "from f" &&
+	cp backup.db h.db &&
+	round f h 3 && cat r3.f-h.out &&
+	test_grep r3.f-h.out "this site was restored from a backup" &&
+	for r in 4 5 6 7; do
+		round h f $r && round f h $r && round h q $r && round q h $r || return 1
+	done &&
+	db_same f.db h.db && db_same h.db q.db &&
+	check_val h.db "SELECT v FROM t WHERE id = 10" "from f" &&
+	check_val h.db "SELECT v FROM t WHERE id = 20" "from q"
+'
+
 # restored_pair DIR: a and b in sync; b packs an edit that a applies; b's
 # disk fails and last week's copy of b.db comes back.
 restored_pair() {
