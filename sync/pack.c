@@ -341,7 +341,8 @@ pack_write(struct replica *rp, const struct sync_pack_opts *o,
 	/* A peer sharing whole tables: big baselines go by reconciliation. */
 	if (res->npeers == 1 && replica_peer_plain(rp, res->peers[0].name) &&
 	    !sync_peer_separate(rp, res->peers[0].name))
-		replica_set_hold_baselines(set, pack_whole_below(rp));
+		replica_set_hold_baselines(set, res->peers[0].name,
+		    pack_whole_below(rp));
 	bundle_writer_progress(ps.w, o->progress, o->parg);
 	progress_report(o->progress, o->parg, PROGRESS_PACKING, 0, 0);
 	ps.err = err;

@@ -277,7 +277,11 @@ has_summary(const struct recon_in *in, const char *tbl)
 	return 0;
 }
 
-/* "_digest:TABLE", the peer property saying the table differs. */
+/*
+ * "_digest:TABLE", the peer property saying how the last comparison of
+ * the table's digests went: "differs" (status shows it) or "same" (then
+ * edits of rows of a first scan may name their base by the row).
+ */
 static int
 mark(struct replica *rp, const char *peer, const char *tbl, int differs,
     char *err)
@@ -289,7 +293,7 @@ mark(struct replica *rp, const char *peer, const char *tbl, int differs,
 	strb_addf(&key, "_digest:%s", tbl);
 	r = strb_error(&key) ? mule_errf(err, MULE_ENOMEM, "out of memory") :
 	    replica_peer_set(rp, peer, strb_str(&key), differs ? "differs" :
-	    NULL, err);
+	    "same", err);
 	strb_release(&key);
 	return r;
 }

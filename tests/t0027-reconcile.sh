@@ -45,6 +45,19 @@ test_expect_success 'two copies initialized separately, 1% edited at each: only 
 	test $((total * 50)) -lt "$db"
 '
 
+test_expect_success 'later edits of rows both copies hold from their own first scans: still no conflicts, bases by the row' '
+	cd c2 &&
+	sqlite3 a.db "UPDATE t SET w = '\''a2'\'' WHERE id % 100 = 3; DELETE FROM t WHERE id % 1000 = 5" &&
+	sqlite3 b.db "UPDATE t SET w = '\''b2'\'' WHERE id % 100 = 4" &&
+	for r in 4 5; do round a b $r && round b a $r || return 1; done &&
+	cat r4.a-b.out r4.b-a.out &&
+	test_grep r4.a-b.out " 1,?000 updated, 100 deleted, 0 conflicts" &&
+	test_grep r4.b-a.out " 1,?000 updated, 0 deleted, 0 conflicts" &&
+	db_same a.db b.db &&
+	mule -d a.db conflicts --json | json_true "v == []" &&
+	mule -d b.db conflicts --json | json_true "v == []"
+'
+
 test_expect_success 'a digest in every bundle: inspect shows it, the copies compare equal' '
 	cd c2 &&
 	mule -d b.db inspect --json r3.a-b.mule | json_true "v[\"digests\"] == 1" &&

@@ -999,7 +999,13 @@ read_incoming(struct replica_apply *a, const struct rowchange *rc, char *err)
  * their row names (CELL_BASE_ROW; `named`: the row's existence stamp, or
  * the incarnation a deletion deleted, NULL when it names none): where we
  * hold that incarnation, our cell's base (a baseline, or an edit from it)
- * is that baseline; else the base is unknown here, and a baseline it
+ * is that baseline.  Where we hold the row from our own first scan under
+ * another stamp (a copy initialized separately) and our cell is still
+ * that baseline, it is the same one: the sender claims a row base for
+ * such a row only once the table's digests agreed with us (changes.c,
+ * claims), and a cell unedited here then held the sender's value, itself
+ * unedited since (our row must be one the sender knew of: a table tracked
+ * again since is not).  Else the base is unknown here, and a baseline it
  * overwrites is logged.
  */
 static void
@@ -1012,13 +1018,17 @@ resolve_bases(struct replica_apply *a, const struct rowchange *rc,
 	    old->cl == rc->cl - (rc->cl % 2 == 0) &&
 	    old->cl_st.lamport == named->lamport &&
 	    old->cl_st.origin == named->origin;
+	/* Our own first scan's row, which the sender knew of. */
+	int own = old->cl % 2 == 1 && old->cl_st.origin == a->rp->me &&
+	    ack_covers(a, &old->cl_st);
 
 	for (j = 0; j < a->t->ncols; j++) {
 		if (!a->inhas[j] || a->inctx[j].has_base ||
 		    !a->inctx[j].base_row)
 			continue;
 		l = j < old->ncols ? &old->colctx[j] : NULL;
-		if (same && l != NULL && l->has_base && l->base_row) {
+		if (l != NULL && l->has_base && l->base_row && (same ||
+		    (own && old->colst[j].lamport == 0))) {
 			a->inctx[j].has_base = 1;
 			a->inctx[j].base = l->base;
 		} else {

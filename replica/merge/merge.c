@@ -234,6 +234,19 @@ cell_order(const struct merge_cell_in *l, const struct merge_cell_in *in,
 }
 
 /*
+ * The row takes the incoming incarnation, whose original baseline is the
+ * incoming cell (unedited there, base_row): a local base equal to it is the
+ * original baseline of the row's incarnation (copies of one database,
+ * initialized separately, hold their rows under different stamps).
+ */
+static int
+same_base(const struct merge_cell_in *local, const struct merge_cell_in *in)
+{
+	return is_baseline(in) && in->ctx->base_row && local->ctx != NULL &&
+	    local->ctx->has_base && local->ctx->base == in->ctx->base;
+}
+
+/*
  * A kept local value whose base is no longer the original baseline of the
  * row's incarnation: the same state, without the base_row claim.
  */
@@ -263,7 +276,8 @@ merge_cell(const struct merge_cell_in *local,
 	    !values_equal(local->v, incoming->v);
 	if (cmp <= 0) {
 		out->decision = MERGE_KEEP;	/* ours wins */
-		return row->in_newer || split ? drop_claim(local, out) : 0;
+		return (row->in_newer && !same_base(local, incoming)) || split ?
+		    drop_claim(local, out) : 0;
 	}
 	/* The incoming value wins: it keeps its own context. */
 	out->state_changed = 1;

@@ -27,6 +27,13 @@ struct set_tab {
 /* Tables with at least this many rows keep rows that are all baseline
  * home (replica_set_hold_baselines); 0: none. */
 uint64_t rp_set_holds_baselines(const struct replica_set *s);
+/*
+ * 1 when the content digests of `table` agreed at the last comparison
+ * with the bundle's one recipient (replica_set_hold_baselines named it):
+ * then a cell it holds unedited from its own first scan holds the same
+ * baseline as ours, whatever the row's incarnation stamp.
+ */
+int rp_set_agreed(const struct replica_set *s, const char *table);
 int rp_set_table(struct replica_set *s, const struct replica_table *t,
     struct set_tab *out, char *err);
 void rp_set_tab_release(struct set_tab *tab);

@@ -29,6 +29,7 @@ struct replica_set {
 	int full;		/* pack --full */
 	uint64_t hold;		/* tables with this many rows or more keep
 				 * their pristine baselines here (0: none) */
+	char agree[REPLICA_NAME_MAX + 1];	/* the one plain recipient */
 };
 
 static const char *const sets_schema[] = {
@@ -1158,9 +1159,28 @@ replica_peer_plain(struct replica *rp, const char *peer)
 }
 
 void
-replica_set_hold_baselines(struct replica_set *s, uint64_t rows)
+replica_set_hold_baselines(struct replica_set *s, const char *peer,
+    uint64_t rows)
 {
 	s->hold = s->full || s->active ? 0 : rows;
+	snprintf(s->agree, sizeof(s->agree), "%s", peer);
+}
+
+int
+rp_set_agreed(const struct replica_set *s, const char *table)
+{
+	sqlite3_stmt *st = NULL;
+	int yes;
+
+	if (s == NULL || s->agree[0] == '\0' || rp_prepare(s->rp, "SELECT 1 "
+	    "FROM _mule_peer_props WHERE peer = ?1 AND key = '_digest:' || ?2 "
+	    "AND value = 'same'", &st, NULL) != 0)
+		return 0;
+	sqlite3_bind_text(st, 1, s->agree, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, table, -1, SQLITE_STATIC);
+	yes = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return yes;
 }
 
 uint64_t

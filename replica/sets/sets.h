@@ -107,7 +107,8 @@ void replica_set_free(struct replica_set *set);
  * rows a peer lacks, and reconciliation sends those (docs/state.md
  * "Digests and reconciliation").  Smaller tables simply go.
  */
-void replica_set_hold_baselines(struct replica_set *s, uint64_t rows);
+void replica_set_hold_baselines(struct replica_set *s, const char *peer,
+    uint64_t rows);
 
 /*
  * 1 when `peer` has no sync set and no map here: it is sent whole

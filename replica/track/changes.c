@@ -115,6 +115,7 @@ struct outtable {
 	int started;
 	struct set_tab *tab;	/* the sync set's word on the table */
 	int hold;		/* its all-baseline rows stay home */
+	int agreed;		/* its digests agreed with the recipient */
 	/* With masked columns: the table as sent, and where each goes. */
 	struct replica_table proj;
 	uint32_t *pos;		/* per column: index in proj (when sent) */
@@ -180,6 +181,7 @@ outtable_init(struct outctx *c, struct outtable *o,
 	if (tab != NULL && tab->send != NULL &&
 	    (r = outtable_project(o, err)) != 0)
 		return r;
+	o->agreed = rp_set_agreed(c->set, t->name);
 	if (c->hold > 0) {
 		int64_t alive = 0;
 		if ((r = rp_scalar(c->rp, "SELECT alive FROM _mule_tables "
@@ -265,11 +267,33 @@ cell_base(const struct rowstate *rs, uint32_t j, int whole)
 	return CELL_BASE_HASH;
 }
 
+/*
+ * May edits of this row name their base by the row's incarnation `s`
+ * (CELL_BASE_ROW)?  When every recipient holds it (held).  An
+ * incarnation of a first scan (its cells keep base_row) may also be held
+ * by a copy that was initialized separately under its own stamp: then
+ * only when the table's digests agreed with the recipient.
+ */
+static int
+claims(const struct outctx *c, const struct outtable *o,
+    const struct rowstate *rs, const struct istamp *s)
+{
+	uint32_t i;
+
+	if (!held(c, s) || o->agreed)
+		return held(c, s);
+	for (i = 0; i < rs->ncols; i++)
+		if (rs->colctx[i].base_row)
+			return 0;
+	return 1;
+}
+
 /* A tombstone names the incarnation it deleted when the peer holds it. */
 static int
-names_gone(const struct outctx *c, const struct rowstate *rs)
+names_gone(const struct outctx *c, const struct outtable *o,
+    const struct rowstate *rs)
 {
-	return rs->cl % 2 == 0 && rs->has_gone && held(c, &rs->gone);
+	return rs->cl % 2 == 0 && rs->has_gone && claims(c, o, rs, &rs->gone);
 }
 
 /*
@@ -329,7 +353,7 @@ tomb_cells(const struct outctx *c, struct outtable *o,
 		o->scol[k++] = i;
 	}
 	*n = k;
-	return cells_ctx(c, o, rs, o->scol, k, !names_gone(c, rs));
+	return cells_ctx(c, o, rs, o->scol, k, !names_gone(c, o, rs));
 }
 
 /* An alive row's cells that go, with their values read from the table. */
@@ -361,7 +385,7 @@ live_cells(const struct outctx *c, struct outtable *o,
 	}
 	*n = k;
 	return cells_ctx(c, o, rs, o->scol, k, send_cl || mode == SETROW_FULL ||
-	    !held(c, &rs->cl_st));
+	    !claims(c, o, rs, &rs->cl_st));
 }
 
 /*
@@ -432,7 +456,7 @@ emit_row(struct outctx *c, struct outtable *o, sqlite3_stmt *state,
 	rc.pk = pk;
 	rc.cl = rs.cl;
 	to_stamp(c, &rs.cl_st, &rc.cl_stamp);
-	if ((rc.has_gone = names_gone(c, &rs)) != 0)
+	if ((rc.has_gone = names_gone(c, o, &rs)) != 0)
 		to_stamp(c, &rs.gone, &rc.gone);
 	memcpy(rc.hash, sqlite3_column_blob(state, 2), ROW_HASH_LEN);
 	r = 0;
