@@ -91,6 +91,8 @@ full_size=$(stat -c %s full.mule)
 "$MULE" -d b.db pack --to a -o ack.mule >/dev/null
 "$MULE" -d a.db unpack ack.mule >/dev/null
 
+cp a.db a.pre		# synced, before the changes (trigger capture below)
+
 say "bench: the reference changes"
 cp old.db new.db
 sqlite3 new.db <change.sql
@@ -141,6 +143,52 @@ fi
 state_bytes=$(sqlite3 a.db "SELECT sum(pgsize) FROM dbstat WHERE name LIKE '\_mule\_%' ESCAPE '\' OR name LIKE 'sqlite_autoindex\__mule\_%' ESCAPE '\'")
 data_bytes=$(sqlite3 a.db "SELECT sum(pgsize) FROM dbstat WHERE name = 't'")
 
+# scan + pack with trigger capture (track --triggers): the same changes
+# written with the triggers on; the first scan after --triggers reads the
+# whole table, so one pack runs before the changes.  Then the cost of the
+# triggers per application write: the changes, and ROWS/5 single-row
+# inserts, with and without triggers.
+say "bench: trigger capture"
+cp a.pre tr.db
+cp a.db.mule-key tr.db.mule-key
+cp b.db.mule-key bt.db.mule-key
+"$MULE" -d tr.db track --triggers t >/dev/null
+sqlite3 tr.db "UPDATE t SET a = a WHERE id = 2"
+"$MULE" -d tr.db pack --to b -o tr0.mule >/dev/null
+cp tr.db tr.pre
+median_of_3 "cp a.pre w.db" sqlite3 w.db ".read change.sql"
+write_plain_secs=$secs
+median_of_3 "cp tr.pre w.db" sqlite3 w.db ".read change.sql"
+write_trig_secs=$secs
+sqlite3 tr.db <change.sql
+cp tr.db tr.save
+median_of_3 "cp tr.save tr.db; rm -f trd.mule" sh -c "\"$MULE\" -d tr.db pack --to b -o trd.mule >/dev/null"
+trig_pack_secs=$secs
+cp b.save bt.db
+"$MULE" -d bt.db unpack trd.mule >/dev/null
+if [ "$(sqlite3 bt.db 'SELECT * FROM t ORDER BY id' | md5sum)" != \
+    "$(sqlite3 new.db 'SELECT * FROM t ORDER BY id' | md5sum)" ]; then
+	say "bench: ERROR: the bundle packed with triggers did not give new.db"
+	exit 1
+fi
+# one prepared INSERT per row in one transaction, as an application does
+cat >ins.py <<'PY'
+import sqlite3, sys
+n, base = int(sys.argv[2]), int(sys.argv[3])
+db = sqlite3.connect(sys.argv[1])
+db.executemany("INSERT INTO t VALUES (?, ?, 0.5, 'x', 'y', 1)",
+    ((base + i, i) for i in range(1, n + 1)))
+db.commit()
+PY
+median_of_3 "cp a.pre w.db" python3 ins.py w.db $((ROWS / 5)) $((ROWS * 2))
+ins_plain=$(awk "BEGIN{printf \"%.0f\", $ROWS / 5 / ($secs ? $secs : 0.01)}")
+median_of_3 "cp tr.pre w.db" python3 ins.py w.db $((ROWS / 5)) $((ROWS * 2))
+ins_trig=$(awk "BEGIN{printf \"%.0f\", $ROWS / 5 / ($secs ? $secs : 0.01)}")
+if [ "$(sqlite3 tr.db "SELECT count(*) FROM _mule_dirty_1")" != 0 ]; then
+	say "bench: ERROR: trigger capture left dirty keys after a pack"
+	exit 1
+fi
+
 # encrypt + sign vs age
 head -c $((CRYPTO_MB * 1048576)) /dev/urandom >plain.bin
 age-keygen -o age.key 2>age.pub
@@ -159,6 +207,8 @@ r_size=$(ratio "$bundle_size" "$zstd_size")
 r_apply=$(ratio "$apply_secs" "$sqlite_secs")
 r_state=$(ratio "$state_bytes" "$data_bytes")
 r_crypto=$(ratio "$crypto_secs" "$age_secs")
+r_trig=$(ratio "$trig_pack_secs" "$sqldiff_secs")
+r_write=$(ratio "$write_trig_secs" "$write_plain_secs")
 peak=$pack_rss
 [ "$apply_rss" -gt "$peak" ] && peak=$apply_rss
 
@@ -177,9 +227,13 @@ printf '%-34s %11sB %11sB %8s %8s %s\n' "state (_mule_*) vs table t" \
     "$state_bytes" "$data_bytes" "$r_state" "<=0.5" "$(budget "$r_state" 0.5)"
 printf '%-34s %9sMB/s %9sMB/s %8s %8s %s\n' "encrypt+sign time vs age" \
     "$mule_mbs" "$age_mbs" "$r_crypto" "<=1.0" "$(budget "$r_crypto" 1.0)"
+printf '%-34s %11ss %11ss %8s %8s %s\n' "scan+pack, triggers, vs sqldiff" \
+    "$trig_pack_secs" "$sqldiff_secs" "$r_trig" "<=0.05" "$(budget "$r_trig" 0.05)"
 printf '\nanchors: sqldiff %ss, sqldiff --changeset %ss; SQL|zstd %s B, changeset|zstd %s B; sqlite3 .read %ss, sqlite3changeset_apply %ss\n' \
     "$sqldiff_sql_secs" "$sqldiff_cs_secs" "$zstd_sql_size" "$zstd_cs_size" \
     "$sqlite_sql_secs" "$sqlite_cs_secs"
 printf 'for information: track (baseline) %ss; full pack %ss (%s KiB RSS, %s B); full apply %ss (%s KiB RSS)\n' \
     "$track_secs" "$full_pack_secs" "$full_pack_rss" "$full_size" \
     "$full_apply_secs" "$full_apply_rss"
+printf 'trigger cost per write: the changes %ss with triggers, %ss without (x%s); single-row inserts %s/s with triggers, %s/s without\n' \
+    "$write_trig_secs" "$write_plain_secs" "$r_write" "$ins_trig" "$ins_plain"

@@ -4,11 +4,15 @@
  *
  * A table in trigger mode has three AFTER triggers (_mule_cap_<tid>_i,
  * _u, _d) that note the key of every row an application inserts, updates
- * (old and new key) or deletes in _mule_dirty_<tid>, one column per key
- * column, so that the scan visits only those rows.  The trigger body has
- * no constraint to violate (the table has no UNIQUE or NOT NULL, a key
- * already noted is skipped by NOT EXISTS) and calls no function, so it
- * cannot make an application's write fail; it only needs its table.
+ * (old key, and the new one when it changed) or deletes in
+ * _mule_dirty_<tid>, one column per key column, so that the scan visits
+ * only those rows (each once: it reads them DISTINCT).  The trigger body
+ * is a plain INSERT into a table with no constraint, index or trigger and
+ * calls no function, so it cannot make an application's write fail (an
+ * outer OR ABORT / OR ROLLBACK would apply to a constraint in the body:
+ * there is none); it only needs its table.  Without an index a write
+ * costs one append; a key written many times between two scans is noted
+ * as many times.
  *
  * _mule_capture(tid, cols, scans, full) says which tables are in trigger
  * mode, the column layout seen by their last scan, the scans since the
@@ -31,13 +35,12 @@ static const char capture_schema[] =
     " cols TEXT NOT NULL DEFAULT '', scans INTEGER NOT NULL DEFAULT 0,"
     " full INTEGER NOT NULL DEFAULT 1)";
 
-/* The names of table tid's capture objects: which 0..4, into buf[48]. */
+/* The names of table tid's capture objects: which 0..3, into buf[48]. */
 static const char *
 obj_name(int64_t tid, int which, char buf[48])
 {
-	static const char *const pre[] = { "dirty", "dirty", "cap", "cap",
-	    "cap" };
-	static const char *const suf[] = { "", "_k", "_i", "_u", "_d" };
+	static const char *const pre[] = { "dirty", "cap", "cap", "cap" };
+	static const char *const suf[] = { "", "_i", "_u", "_d" };
 
 	snprintf(buf, 48, "_mule_%s_%lld%s", pre[which], (long long)tid,
 	    suf[which]);
@@ -54,9 +57,13 @@ key_cols(struct strb *sb, const struct replica_table *t)
 		strb_addf(sb, "%sk%u", i ? ", " : "", i);
 }
 
-/* Notes the key of row `ref` (NEW or OLD) unless it is noted already. */
+/*
+ * Notes the key of row `ref` (NEW or OLD); with `changed`, only when it
+ * differs from OLD's (an UPDATE that changed the key).
+ */
 static void
-note_key(struct strb *sb, const struct replica_table *t, const char *ref)
+note_key(struct strb *sb, const struct replica_table *t, const char *ref,
+    int changed)
 {
 	char dn[48];
 	uint32_t i;
@@ -69,12 +76,13 @@ note_key(struct strb *sb, const struct replica_table *t, const char *ref)
 		strb_addf(sb, "%s%s.", i ? ", " : "", ref);
 		strb_add_ident(sb, t->cols[t->pkcols[i]]);
 	}
-	strb_addf(sb, " WHERE NOT EXISTS (SELECT 1 FROM %s WHERE ", dn);
-	for (i = 0; i < t->npk; i++) {
-		strb_addf(sb, "%sk%u IS %s.", i ? " AND " : "", i, ref);
+	for (i = 0; changed && i < t->npk; i++) {
+		strb_add(sb, i ? " OR NEW." : " WHERE NEW.");
+		strb_add_ident(sb, t->cols[t->pkcols[i]]);
+		strb_add(sb, " IS NOT OLD.");
 		strb_add_ident(sb, t->cols[t->pkcols[i]]);
 	}
-	strb_add(sb, ");");
+	strb_add(sb, ";");
 }
 
 /* The exact SQL of capture object `which` of table t. */
@@ -82,26 +90,22 @@ static void
 obj_sql(struct strb *sb, const struct replica_table *t, int which)
 {
 	static const char *const ev[] = { "INSERT", "UPDATE", "DELETE" };
-	char n0[48], n1[48];
+	char n[48];
 
-	obj_name(t->tid, 0, n0);
-	obj_name(t->tid, which, n1);
-	if (which == 0 || which == 1) {
-		if (which == 0)
-			strb_addf(sb, "CREATE TABLE %s(", n0);
-		else
-			strb_addf(sb, "CREATE INDEX %s ON %s(", n1, n0);
+	obj_name(t->tid, which, n);
+	if (which == 0) {
+		strb_addf(sb, "CREATE TABLE %s(", n);
 		key_cols(sb, t);
 		strb_add(sb, ")");
 		return;
 	}
-	strb_addf(sb, "CREATE TRIGGER %s AFTER %s ON ", n1, ev[which - 2]);
+	strb_addf(sb, "CREATE TRIGGER %s AFTER %s ON ", n, ev[which - 1]);
 	strb_add_ident(sb, t->name);
 	strb_add(sb, " BEGIN");
-	if (which != 2)
-		note_key(sb, t, "OLD");
-	if (which != 4)
-		note_key(sb, t, "NEW");
+	if (which != 1)
+		note_key(sb, t, "OLD", 0);
+	if (which != 3)
+		note_key(sb, t, "NEW", which == 2);
 	strb_add(sb, " END");
 }
 
@@ -115,9 +119,7 @@ objs_drop(struct replica *rp, int64_t tid, int table, char *err)
 	char sql[96], n[48];
 	int i, r = 0;
 
-	for (i = 4; i >= (table ? 0 : 2) && r == 0; i--) {
-		if (i == 1)
-			continue;	/* goes with its table */
+	for (i = 3; i >= (table ? 0 : 1) && r == 0; i--) {
 		snprintf(sql, sizeof(sql), "DROP %s IF EXISTS %s", i == 0 ?
 		    "TABLE" : "TRIGGER", obj_name(tid, i, n));
 		r = rp_exec(rp, sql, err);
@@ -163,21 +165,20 @@ objs_make(struct replica *rp, const struct replica_table *t, int scanning,
 {
 	struct strb sb;
 	char sql[64], n[48];
-	int i, r, tab = 0, idx = 0;
+	int i, r, tab = 0;
 
 	strb_init(&sb);
 	if ((r = objs_drop(rp, t->tid, 0, err)) != 0 ||
-	    (r = obj_state(rp, t, 0, &tab, err)) != 0 ||
-	    (r = obj_state(rp, t, 1, &idx, err)) != 0)
+	    (r = obj_state(rp, t, 0, &tab, err)) != 0)
 		goto out;
-	if (tab < 0 || idx < 0) {
+	if (tab < 0) {
 		if (scanning) {
 			r = MULE_EBUSY;
 			goto out;
 		}
 		if ((r = objs_drop(rp, t->tid, 1, err)) != 0)
 			goto out;
-		tab = idx = 0;
+		tab = 0;
 	}
 	if (tab > 0) {
 		snprintf(sql, sizeof(sql), "DELETE FROM %s",
@@ -185,8 +186,8 @@ objs_make(struct replica *rp, const struct replica_table *t, int scanning,
 		if ((r = rp_exec(rp, sql, err)) != 0)
 			goto out;
 	}
-	for (i = 0; i < 5 && r == 0; i++) {
-		if ((i == 0 && tab > 0) || (i == 1 && idx > 0))
+	for (i = 0; i < 4 && r == 0; i++) {
+		if (i == 0 && tab > 0)
 			continue;
 		strb_reset(&sb);
 		obj_sql(&sb, t, i);
@@ -207,7 +208,7 @@ objs_intact(struct replica *rp, const struct replica_table *t, char *err,
 {
 	int i, st = 1, r = 0;
 
-	for (i = 0; i < 5 && r == 0 && st == 1; i++)
+	for (i = 0; i < 4 && r == 0 && st == 1; i++)
 		r = obj_state(rp, t, i, &st, err);
 	*intact = st == 1;
 	return r;
@@ -299,7 +300,7 @@ rp_capture_keys(struct replica *rp, const struct replica_table *t,
 	int r;
 
 	strb_init(&sb);
-	strb_add(&sb, "SELECT ");
+	strb_add(&sb, "SELECT DISTINCT ");
 	key_cols(&sb, t);
 	strb_addf(&sb, " FROM %s", obj_name(t->tid, 0, n));
 	r = strb_error(&sb) ? mule_errf(err, MULE_ENOMEM, "out of memory") :
