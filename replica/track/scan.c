@@ -583,9 +583,9 @@ out:
 }
 
 /*
- * After a dirty-key pass: 1 in *ok when the table holds as many rows as
- * its state says are alive (a write past the triggers that added or
- * removed a row shows here).
+ * After a dirty-key pass (before its alive_delta is written): 1 in *ok
+ * when the table holds as many rows as its state will say are alive (a
+ * write past the triggers that added or removed a row shows here).
  */
 static int
 count_agrees(struct scanctx *c, int *ok, char *err)
@@ -601,7 +601,7 @@ count_agrees(struct scanctx *c, int *ok, char *err)
 	    "tid = ?", c->t->tid, 0, &alive, err)) == 0 &&
 	    (r = rp_scalar(c->rp, strb_str(&sb), 0, 0, &rows, err)) == 0)
 		*ok = rows == alive + (c->dry ? (int64_t)c->ts->inserted -
-		    (int64_t)c->ts->deleted : 0);
+		    (int64_t)c->ts->deleted : c->alive_delta);
 	strb_release(&sb);
 	return r;
 }
