@@ -190,6 +190,23 @@ test_expect_success 'a changed trigger is not trusted: it is made again' '
 	test_grep sql "TRIGGER _mule_cap_${K}_i AFTER INSERT ON \"k\" BEGIN INSERT INTO _mule_dirty_$K"
 '
 
+test_expect_success 'a peer'"'"'s migration that writes a table with triggers runs' '
+	cat >mig.sql <<-EOF &&
+	UPDATE k SET v = upper(v) WHERE id = 3;
+	ALTER TABLE k ADD COLUMN note TEXT DEFAULT '"'n'"';
+	EOF
+	mule -d a.db peer set b schema accept >/dev/null &&
+	mule -d b.db schema record mig.sql >rec.out &&
+	send b a &&
+	test "$(val a.db "SELECT v || note FROM k WHERE id = 3")" = UNTRACKED-UPDn &&
+	mule -d a.db status >out &&
+	test_grep out "^  k +capture: triggers" &&
+	sqlite3 a.db "UPDATE k SET note = '"'a'"' WHERE id = 9" &&
+	send a b && send b a &&
+	test "$(val b.db "SELECT note FROM k WHERE id = 9")" = a &&
+	db_same a.db b.db
+'
+
 test_expect_success 'refusals: untracked or missing table, bad scan.full-every' '
 	sqlite3 a.db "CREATE TABLE loose(id INTEGER PRIMARY KEY, v)" &&
 	sqlite3 a.db .dump >before &&
@@ -206,6 +223,7 @@ test_expect_success 'refusals: untracked or missing table, bad scan.full-every' 
 '
 
 test_expect_success '--no-triggers removes them; full scans again' '
+	fpr a.db >fpr.before &&
 	mule -d a.db track --no-triggers c >out &&
 	test_grep out "^c: triggers removed" &&
 	. ./tids && capture_objs a.db >objs &&
@@ -220,7 +238,7 @@ test_expect_success 'untrack removes them' '
 	mule -d a.db untrack k >/dev/null &&
 	. ./tids && capture_objs a.db >objs &&
 	! grep -q "_${K}_\\|_$K\$" objs &&
-	app a.db "INSERT INTO k VALUES (99, '"'free'"')" &&
+	app a.db "INSERT INTO k(id, v) VALUES (99, '"'free'"')" &&
 	mule -d a.db track --no-triggers --all >out &&
 	test_grep out "^u: triggers removed" &&
 	test -z "$(capture_objs a.db)"
