@@ -164,6 +164,15 @@ sqlite3 tr.db <change.sql
 cp tr.db tr.save
 median_of_3 "cp tr.save tr.db; rm -f trd.mule" sh -c "\"$MULE\" -d tr.db pack --to b -o trd.mule >/dev/null"
 trig_pack_secs=$secs
+if [ "$(sqlite3 tr.db "SELECT count(*) FROM _mule_dirty_1")" != 0 ]; then
+	say "bench: ERROR: trigger capture left dirty keys after a pack"
+	exit 1
+fi
+# the scan alone: status runs it dry (nothing recorded, nothing packed)
+median_of_3 "cp tr.save tr.db" sh -c "\"$MULE\" -d tr.db status >/dev/null"
+trig_scan_secs=$secs
+median_of_3 "cp a.save w.db; cp a.db.mule-key w.db.mule-key" sh -c "\"$MULE\" -d w.db status >/dev/null"
+full_scan_secs=$secs
 cp b.save bt.db
 "$MULE" -d bt.db unpack trd.mule >/dev/null
 if [ "$(sqlite3 bt.db 'SELECT * FROM t ORDER BY id' | md5sum)" != \
@@ -184,10 +193,6 @@ median_of_3 "cp a.pre w.db" python3 ins.py w.db $((ROWS / 5)) $((ROWS * 2))
 ins_plain=$(awk "BEGIN{printf \"%.0f\", $ROWS / 5 / ($secs ? $secs : 0.01)}")
 median_of_3 "cp tr.pre w.db" python3 ins.py w.db $((ROWS / 5)) $((ROWS * 2))
 ins_trig=$(awk "BEGIN{printf \"%.0f\", $ROWS / 5 / ($secs ? $secs : 0.01)}")
-if [ "$(sqlite3 tr.db "SELECT count(*) FROM _mule_dirty_1")" != 0 ]; then
-	say "bench: ERROR: trigger capture left dirty keys after a pack"
-	exit 1
-fi
 
 # encrypt + sign vs age
 head -c $((CRYPTO_MB * 1048576)) /dev/urandom >plain.bin
@@ -235,5 +240,7 @@ printf '\nanchors: sqldiff %ss, sqldiff --changeset %ss; SQL|zstd %s B, changese
 printf 'for information: track (baseline) %ss; full pack %ss (%s KiB RSS, %s B); full apply %ss (%s KiB RSS)\n' \
     "$track_secs" "$full_pack_secs" "$full_pack_rss" "$full_size" \
     "$full_apply_secs" "$full_apply_rss"
+printf 'trigger capture, the scan alone (status, dry): %ss with triggers, %ss full (sqldiff %ss: x%s)\n' \
+    "$trig_scan_secs" "$full_scan_secs" "$sqldiff_secs" "$(ratio "$trig_scan_secs" "$sqldiff_secs")"
 printf 'trigger cost per write: the changes %ss with triggers, %ss without (x%s); single-row inserts %s/s with triggers, %s/s without\n' \
     "$write_trig_secs" "$write_plain_secs" "$r_write" "$ins_trig" "$ins_plain"

@@ -72,7 +72,8 @@ const struct cli_cmd cli_commands[] = {
 	  "  --triggers    also capture changes with triggers: a scan then\n"
 	  "                reads only the rows written since the last one (a\n"
 	  "                full scan still runs every scan.full-every scans,\n"
-	  "                and whenever the triggers were bypassed or dropped)\n"
+	  "                and when the triggers are found missing or the\n"
+	  "                row count shows writes that went past them)\n"
 	  "  --no-triggers drop those triggers: full scans again\n" },
 	{ "untrack", cmd_untrack, "untrack TABLE",
 	  "Stops tracking TABLE.  Its rows stay; mule forgets their history.\n" },
