@@ -34,6 +34,7 @@ struct scanctx {
 	uint64_t matched;		/* data rows with an alive state */
 	uint64_t rows;
 	uint64_t expect;		/* rows alive at the last scan */
+	int nullkey;			/* scan_dirty met a NULL in a key */
 	replica_progress_fn progress;
 	void *parg;
 };
@@ -538,9 +539,15 @@ scan_dirty(struct scanctx *c, char *err)
 	if ((r = rp_prepare(c->rp, strb_str(&sb), &state, err)) != 0)
 		goto out;
 	while (r == 0 && (rc = sqlite3_step(keys)) == SQLITE_ROW) {
-		for (i = 0; i < c->t->npk; i++)
+		for (i = 0; i < c->t->npk; i++) {
+			if (sqlite3_column_type(keys, (int)i) == SQLITE_NULL)
+				c->nullkey = 1;
 			sqlite3_bind_value(data, (int)i + 1,
 			    sqlite3_column_value(keys, (int)i));
+		}
+		/* "= NULL" finds no row: such keys go by a full scan. */
+		if (c->nullkey)
+			break;
 		if ((rc = sqlite3_step(data)) == SQLITE_ROW) {
 			r = bind_data_key(c, data, state);
 		} else {
@@ -572,7 +579,7 @@ scan_dirty(struct scanctx *c, char *err)
 		sqlite3_reset(state);
 		tick(c);
 	}
-	if (r == 0 && rc != SQLITE_DONE)
+	if (r == 0 && rc != SQLITE_DONE && !c->nullkey)
 		r = rp_dberr(c->rp, rc, err, c->t->name);
 out:
 	sqlite3_finalize(keys);
@@ -665,6 +672,7 @@ scan_table(struct scanctx *c, char *err)
 	strb_init(&sb);
 	c->alive_delta = 0;
 	c->matched = 0;
+	c->nullkey = 0;
 	if ((c->colhash = calloc(c->t->ncols + 1, sizeof(uint32_t))) == NULL) {
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
 		goto out;
@@ -693,10 +701,11 @@ scan_table(struct scanctx *c, char *err)
 		if ((r = scan_dirty(c, err)) != 0 ||
 		    (r = count_agrees(c, &ok, err)) != 0)
 			goto out;
-		if (!ok) {
+		if (!ok || c->nullkey) {
 			/* Rows written past the triggers: read it all. */
 			mode = RP_CAPTURE_FULL;
-			c->ts->full_why = "rows written past the triggers";
+			c->ts->full_why = c->nullkey ? "a key holds NULL" :
+			    "rows written past the triggers";
 			if (!c->dry && (r = rp_alive_add(c->rp, c->t->tid,
 			    c->alive_delta, err)) != 0)
 				goto out;
