@@ -217,6 +217,16 @@ test_expect_success 'a peer'"'"'s migration that writes a table with triggers ru
 	db_same a.db b.db
 '
 
+test_expect_success 'a migration may not make a trigger with a _mule_ name' '
+	cat >bad.sql <<-EOF &&
+	CREATE TRIGGER _mule_cap_99_i AFTER INSERT ON k BEGIN SELECT 1; END;
+	EOF
+	sqlite3 b.db .dump >before &&
+	test_expect_code 1 mule -d b.db schema record bad.sql 2>err &&
+	test_grep err "the script failed, nothing was changed: a migration may not use .*mule.s own tables" &&
+	sqlite3 b.db .dump >after && test_cmp before after
+'
+
 test_expect_success 'refusals: untracked or missing table, bad scan.full-every' '
 	sqlite3 a.db "CREATE TABLE loose(id INTEGER PRIMARY KEY, v)" &&
 	sqlite3 a.db .dump >before &&
