@@ -91,6 +91,8 @@ full_size=$(stat -c %s full.mule)
 "$MULE" -d b.db pack --to a -o ack.mule >/dev/null
 "$MULE" -d a.db unpack ack.mule >/dev/null
 
+cp a.db a.pre		# synced, before the changes (trigger capture below)
+
 say "bench: the reference changes"
 cp old.db new.db
 sqlite3 new.db <change.sql
@@ -176,6 +178,56 @@ if grep -q 'disagree' copies.out; then
 	say "bench: ERROR: the copies' digests disagree"
 	exit 1
 fi
+# scan + pack with trigger capture (track --triggers): the same changes
+# written with the triggers on; the first scan after --triggers reads the
+# whole table, so one pack runs before the changes.  Then the cost of the
+# triggers per application write: the changes, and ROWS/5 single-row
+# inserts, with and without triggers.
+say "bench: trigger capture"
+cp a.pre tr.db
+cp a.db.mule-key tr.db.mule-key
+cp b.db.mule-key bt.db.mule-key
+"$MULE" -d tr.db track --triggers t >/dev/null
+sqlite3 tr.db "UPDATE t SET a = a WHERE id = 2"
+"$MULE" -d tr.db pack --to b -o tr0.mule >/dev/null
+cp tr.db tr.pre
+median_of_3 "cp a.pre w.db" sqlite3 w.db ".read change.sql"
+write_plain_secs=$secs
+median_of_3 "cp tr.pre w.db" sqlite3 w.db ".read change.sql"
+write_trig_secs=$secs
+sqlite3 tr.db <change.sql
+cp tr.db tr.save
+median_of_3 "cp tr.save tr.db; rm -f trd.mule" sh -c "\"$MULE\" -d tr.db pack --to b -o trd.mule >/dev/null"
+trig_pack_secs=$secs
+if [ "$(sqlite3 tr.db "SELECT count(*) FROM _mule_dirty_1")" != 0 ]; then
+	say "bench: ERROR: trigger capture left dirty keys after a pack"
+	exit 1
+fi
+# the scan alone: status runs it dry (nothing recorded, nothing packed)
+median_of_3 "cp tr.save tr.db" sh -c "\"$MULE\" -d tr.db status >/dev/null"
+trig_scan_secs=$secs
+median_of_3 "cp a.save w.db; cp a.db.mule-key w.db.mule-key" sh -c "\"$MULE\" -d w.db status >/dev/null"
+full_scan_secs=$secs
+cp b.save bt.db
+"$MULE" -d bt.db unpack trd.mule >/dev/null
+if [ "$(sqlite3 bt.db 'SELECT * FROM t ORDER BY id' | md5sum)" != \
+    "$(sqlite3 new.db 'SELECT * FROM t ORDER BY id' | md5sum)" ]; then
+	say "bench: ERROR: the bundle packed with triggers did not give new.db"
+	exit 1
+fi
+# one prepared INSERT per row in one transaction, as an application does
+cat >ins.py <<'PY'
+import sqlite3, sys
+n, base = int(sys.argv[2]), int(sys.argv[3])
+db = sqlite3.connect(sys.argv[1])
+db.executemany("INSERT INTO t VALUES (?, ?, 0.5, 'x', 'y', 1)",
+    ((base + i, i) for i in range(1, n + 1)))
+db.commit()
+PY
+median_of_3 "cp a.pre w.db" python3 ins.py w.db $((ROWS / 5)) $((ROWS * 2))
+ins_plain=$(awk "BEGIN{printf \"%.0f\", $ROWS / 5 / ($secs ? $secs : 0.01)}")
+median_of_3 "cp tr.pre w.db" python3 ins.py w.db $((ROWS / 5)) $((ROWS * 2))
+ins_trig=$(awk "BEGIN{printf \"%.0f\", $ROWS / 5 / ($secs ? $secs : 0.01)}")
 
 # encrypt + sign vs age
 head -c $((CRYPTO_MB * 1048576)) /dev/urandom >plain.bin
@@ -195,6 +247,8 @@ r_size=$(ratio "$bundle_size" "$zstd_size")
 r_apply=$(ratio "$apply_secs" "$sqlite_secs")
 r_state=$(ratio "$state_bytes" "$data_bytes")
 r_crypto=$(ratio "$crypto_secs" "$age_secs")
+r_trig=$(ratio "$trig_pack_secs" "$sqldiff_secs")
+r_write=$(ratio "$write_trig_secs" "$write_plain_secs")
 peak=$pack_rss
 [ "$apply_rss" -gt "$peak" ] && peak=$apply_rss
 
@@ -218,9 +272,15 @@ printf '%-34s %11sB %11sB %8s %8s %s\n' "copies' first exchange vs diff" \
     "$copies_bytes" "$zstd_size" "$r_copies" "<=3.0" "$(budget "$r_copies" 3.0)"
 printf '%-34s %11ss %11ss %8s\n' "  (its time: 2 round trips)" \
     "$copies_secs" "$sqldiff_secs" "$(ratio "$copies_secs" "$sqldiff_secs")"
+printf '%-34s %11ss %11ss %8s %8s %s\n' "scan+pack, triggers, vs sqldiff" \
+    "$trig_pack_secs" "$sqldiff_secs" "$r_trig" "<=0.05" "$(budget "$r_trig" 0.05)"
 printf '\nanchors: sqldiff %ss, sqldiff --changeset %ss; SQL|zstd %s B, changeset|zstd %s B; sqlite3 .read %ss, sqlite3changeset_apply %ss\n' \
     "$sqldiff_sql_secs" "$sqldiff_cs_secs" "$zstd_sql_size" "$zstd_cs_size" \
     "$sqlite_sql_secs" "$sqlite_cs_secs"
 printf 'for information: track (baseline) %ss; full pack %ss (%s KiB RSS, %s B); full apply %ss (%s KiB RSS)\n' \
     "$track_secs" "$full_pack_secs" "$full_pack_rss" "$full_size" \
     "$full_apply_secs" "$full_apply_rss"
+printf 'trigger capture, the scan alone (status, dry): %ss with triggers, %ss full (sqldiff %ss: x%s)\n' \
+    "$trig_scan_secs" "$full_scan_secs" "$sqldiff_secs" "$(ratio "$trig_scan_secs" "$sqldiff_secs")"
+printf 'trigger cost per write: the changes %ss with triggers, %ss without (x%s); single-row inserts %s/s with triggers, %s/s without\n' \
+    "$write_trig_secs" "$write_plain_secs" "$r_write" "$ins_trig" "$ins_plain"

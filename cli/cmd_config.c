@@ -41,6 +41,18 @@ config_check(const char *key, const char *value, char **norm, char *err)
 			    "reconciliation), not '%s'", value);
 		return 0;
 	}
+	if (strcmp(key, "scan.full-every") == 0) {
+		*norm = NULL;
+		v = strtoull(value, &end, 10);
+		if (*value < '0' || *value > '9' || *end != '\0' ||
+		    v > 1000000)
+			return mule_errf(err, MULE_EINVAL, "scan.full-every is a "
+			    "whole number of scans from 0 to 1000000 (how often "
+			    "a table with triggers is read whole; 0: only when "
+			    "its triggers were bypassed or changed), not '%s'",
+			    value);
+		return 0;
+	}
 	if (strncmp(key, "spool.", 6) == 0) {
 		*norm = NULL;
 		return xport_spool_config_check(key, value, err);

@@ -1,4 +1,7 @@
-/* cli/cmd_track.c — mule track TABLE... | --all;  mule untrack TABLE */
+/*
+ * cli/cmd_track.c — mule track [--triggers | --no-triggers] TABLE... |
+ * --all;  mule untrack TABLE
+ */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -52,11 +55,27 @@ track_warn(const struct track_out *t)
 	    t->nintkeys == 1 ? " has" : "s have", strb_str(&t->intkeys));
 }
 
+/* A table's capture mode, as it changes. */
+static void
+capture_print(void *arg, const char *name, int on, int changed)
+{
+	if (!changed)
+		printf("%s %s triggers already\n", name, on ? "has" : "has no");
+	else if (on)
+		printf("%s: changes captured by triggers (the next scan reads "
+		    "the whole table once)\n", name);
+	else
+		printf("%s: triggers removed; every scan reads the whole "
+		    "table\n", name);
+}
+
 int
 cmd_track(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "all", no_argument, NULL, 'a' },
+		{ "triggers", no_argument, NULL, 't' },
+		{ "no-triggers", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -64,13 +83,16 @@ cmd_track(struct cli *c, int argc, char **argv)
 	char err[MULE_ERRLEN] = "", cnt[32];
 	struct replica *rp = NULL;
 	struct track_out t;
+	const char *const *names;
 	uint64_t baseline = 0;
 	size_t ntables = 0;
-	int ch, r, rc, all = 0;
+	int ch, r = 0, rc, all = 0, trig = -1;
 
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (ch == 'a')
 			all = 1;
+		else if ((ch == 't' || ch == 'n') && trig < 0)
+			trig = ch == 't';
 		else
 			return ch == 'h' ? cli_help(cmd) : cli_usage(cmd);
 	}
@@ -80,15 +102,20 @@ cmd_track(struct cli *c, int argc, char **argv)
 		return rc;
 	memset(&t, 0, sizeof(t));
 	strb_init(&t.intkeys);
-	r = sync_track(rp, all ? NULL : (const char *const *)argv + optind,
-	    (size_t)(argc - optind), track_print, &t, cli_progress_cb, NULL,
-	    &ntables, &baseline, err);
+	names = all ? NULL : (const char *const *)argv + optind;
+	/* --no-triggers leaves the tracking as it is. */
+	if (trig != 0)
+		r = sync_track(rp, names, (size_t)(argc - optind), track_print,
+		    &t, cli_progress_cb, NULL, &ntables, &baseline, err);
 	cli_progress_done();
+	if (r == 0 && trig >= 0)
+		r = replica_capture_set(rp, names, (size_t)(argc - optind),
+		    trig, capture_print, NULL, err);
 	if (r != 0) {
 		rc = cli_fail(r, err);
 	} else {
 		track_warn(&t);
-		if (all && ntables == 0)
+		if (all && ntables == 0 && trig != 0)
 			printf("no tables to track yet\n");
 		if (baseline > 0)
 			printf("recorded %s existing rows as the baseline\n",

@@ -61,13 +61,20 @@ const struct cli_cmd cli_commands[] = {
 	  "                      (run them), review (the default: they wait for\n"
 	  "                      'mule schema accept'), refuse, or separate\n"
 	  "                      (NAME keeps a schema of its own)\n" },
-	{ "track", cmd_track, "track TABLE... | --all",
+	{ "track", cmd_track,
+	  "track [--triggers | --no-triggers] TABLE... | --all",
 	  "Starts tracking tables: their changes are recorded and packed.\n"
 	  "A table needs a primary key.  Existing rows become the baseline.\n"
 	  "Warns about integer keys assigned locally, which collide when two\n"
 	  "sites insert independently.\n\n"
 	  "  --all         every table of the database (those without a key\n"
-	  "                are skipped and named)\n" },
+	  "                are skipped and named)\n"
+	  "  --triggers    also capture changes with triggers: a scan then\n"
+	  "                reads only the rows written since the last one (a\n"
+	  "                full scan still runs every scan.full-every scans,\n"
+	  "                and when the triggers are found missing or the\n"
+	  "                row count shows writes that went past them)\n"
+	  "  --no-triggers drop those triggers: full scans again\n" },
 	{ "untrack", cmd_untrack, "untrack TABLE",
 	  "Stops tracking TABLE.  Its rows stay; mule forgets their history.\n" },
 	{ "pack", cmd_pack,

@@ -23,10 +23,11 @@ json_head(const struct sync_status *s)
 		t = &s->scan.tables[i];
 		printf("%s{\"name\":", i ? "," : "");
 		json_str(stdout, t->name);
-		printf(",\"inserted\":%llu,\"updated\":%llu,\"deleted\":%llu}",
-		    (unsigned long long)t->inserted,
+		printf(",\"inserted\":%llu,\"updated\":%llu,\"deleted\":%llu,"
+		    "\"capture\":\"%s\"}", (unsigned long long)t->inserted,
 		    (unsigned long long)t->updated,
-		    (unsigned long long)t->deleted);
+		    (unsigned long long)t->deleted,
+		    t->triggers ? "triggers" : "scan");
 	}
 	printf("],\"peers\":[");
 }
@@ -55,6 +56,11 @@ text_head(const struct sync_status *s, int all)
 			    fmt_count(t->inserted, cnt[0]),
 			    fmt_count(t->updated, cnt[1]),
 			    fmt_count(t->deleted, cnt[2]));
+		if (t->triggers)
+			printf("  %-24s capture: triggers%s%s%s\n", t->name,
+			    t->full_why ? " (next scan reads the whole table: "
+			    : "", t->full_why ? t->full_why : "",
+			    t->full_why ? ")" : "");
 	}
 	if (quiet > 0)
 		printf("  %s%zu tracked table%s with no unrecorded changes "

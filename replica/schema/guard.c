@@ -69,9 +69,10 @@ struct rp_guard {
 #define OWN_OBJECTS \
 	"SELECT group_concat(o, char(30)) FROM (SELECT 'main' || char(31) || " \
 	"type || char(31) || name || char(31) || tbl_name || char(31) || " \
-	"ifnull(sql, '') AS o FROM main.sqlite_schema WHERE lower(name) LIKE " \
-	"'\\_mule\\_%' ESCAPE '\\' OR lower(tbl_name) LIKE '\\_mule\\_%' " \
-	"ESCAPE '\\' UNION ALL " \
+	"ifnull(sql, '') AS o FROM main.sqlite_schema WHERE (lower(name) LIKE " \
+	"'\\_mule\\_%' ESCAPE '\\' AND NOT (type = 'trigger' AND lower(name) " \
+	"LIKE '\\_mule\\_cap\\_%' ESCAPE '\\')) OR lower(tbl_name) LIKE " \
+	"'\\_mule\\_%' ESCAPE '\\' UNION ALL " \
 	"SELECT 'temp' || char(31) || type || char(31) || name || char(31) " \
 	"|| ifnull(sql, '') FROM temp.sqlite_schema ORDER BY 1)"
 
@@ -259,6 +260,12 @@ guard_authorizer(void *arg, int action, const char *a1, const char *a2,
 			return deny(g, "use the temp table", a1);
 		if (own_code(g, trigger) && !rp_reserved_table(a1))
 			return SQLITE_OK;
+		/* Capture triggers (track --triggers) note keys: allowed. */
+		if (own_code(g, trigger) && action != SQLITE_UPDATE &&
+		    action != SQLITE_DELETE && strncasecmp(trigger,
+		    "_mule_cap_", 10) == 0 && strncasecmp(a1, "_mule_dirty_",
+		    12) == 0)
+			return SQLITE_OK;
 		/* FALLTHROUGH */
 	case SQLITE_DROP_TABLE:
 		return table_ok(g, a1) ? SQLITE_OK : deny(g, action ==
@@ -289,6 +296,9 @@ guard_authorizer(void *arg, int action, const char *a1, const char *a2,
 		return guard_allow(g, a1) == 0 ? SQLITE_OK :
 		    deny(g, "(out of memory)", NULL);
 	case SQLITE_CREATE_TRIGGER:
+		if (rp_reserved_table(a1))
+			return deny(g, "create trigger", a1);
+		/* FALLTHROUGH */
 	case SQLITE_DROP_TRIGGER:
 		if (touch(g, a1) != SQLITE_OK)
 			return deny(g, "(out of memory)", NULL);

@@ -504,7 +504,9 @@ rp_schema_read(sqlite3 *db, int (*want)(void *, const char *), void *arg,
 	    "sqlite_schema WHERE sql IS NOT NULL AND type IN ('table', "
 	    "'index', 'view', 'trigger') AND tbl_name NOT LIKE 'sqlite\\_%' "
 	    "ESCAPE '\\' AND tbl_name NOT LIKE '\\_mule\\_%' ESCAPE '\\' "
-	    "ORDER BY rowid", -1, &st, NULL);
+	    /* mule's capture triggers (track --triggers) are not the user's */
+	    "AND NOT (type = 'trigger' AND name LIKE '\\_mule\\_%' ESCAPE "
+	    "'\\') ORDER BY rowid", -1, &st, NULL);
 	if (rc != SQLITE_OK) {
 		r = mule_errf(err, MULE_EDB, "read schema: %s",
 		    sqlite3_errmsg(db));
@@ -642,7 +644,6 @@ rp_schema_authorizer(void *arg, int action, const char *a1, const char *a2,
 
 	(void)arg;
 	(void)db;
-	(void)trigger;
 	switch (action) {
 	case SQLITE_ATTACH:
 	case SQLITE_DETACH:
@@ -670,6 +671,13 @@ rp_schema_authorizer(void *arg, int action, const char *a1, const char *a2,
 		table = a2;
 		break;
 	}
+	/* Capture triggers note keys; nobody else makes _mule_ triggers. */
+	if (action == SQLITE_INSERT && trigger != NULL &&
+	    strncasecmp(trigger, "_mule_cap_", 10) == 0 &&
+	    strncasecmp(a1, "_mule_dirty_", 12) == 0)
+		return SQLITE_OK;
+	if (action == SQLITE_CREATE_TRIGGER && rp_reserved_table(a1))
+		return SQLITE_DENY;
 	/* mule's own tables, except a rebuild's transient copy. */
 	if (table != NULL && strncasecmp(table, "_mule_", 6) == 0 &&
 	    strncasecmp(table, "_mule_new_", 10) != 0)

@@ -39,4 +39,25 @@ int rp_origins_load(struct replica *rp, uint8_t (**sites)[SITE_ID_LEN],
 int rp_scan(struct replica *rp, int dry, struct replica_scan_stats *out,
     replica_progress_fn progress, void *parg, char *err);
 
+/* ---- trigger capture (replica/track/triggers.c) ---- */
+
+enum { RP_CAPTURE_SCAN, RP_CAPTURE_DIRTY, RP_CAPTURE_FULL };
+/*
+ * How this scan visits table t: RP_CAPTURE_SCAN (not in trigger mode),
+ * RP_CAPTURE_DIRTY (only the noted keys) or RP_CAPTURE_FULL (trigger
+ * mode, but the whole table; *why says why, static text).  Unless `dry`,
+ * missing or changed triggers are made again (their noted keys are lost:
+ * that scan is full).
+ */
+int rp_capture_plan(struct replica *rp, const struct replica_table *t, int dry,
+    int *mode, const char **why, char *err);
+/* Prepares "SELECT k0, k1... FROM" t's dirty keys (finalize *st). */
+int rp_capture_keys(struct replica *rp, const struct replica_table *t,
+    sqlite3_stmt **st, char *err);
+/* After a scan of t in trigger mode (not dry): noted keys forgotten. */
+int rp_capture_done(struct replica *rp, const struct replica_table *t,
+    int full, char *err);
+/* Drops table tid's triggers and noted keys (untrack, --no-triggers). */
+int rp_capture_drop(struct replica *rp, int64_t tid, char *err);
+
 #endif

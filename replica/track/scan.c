@@ -34,6 +34,7 @@ struct scanctx {
 	uint64_t matched;		/* data rows with an alive state */
 	uint64_t rows;
 	uint64_t expect;		/* rows alive at the last scan */
+	int nullkey;			/* scan_dirty met a NULL in a key */
 	replica_progress_fn progress;
 	void *parg;
 };
@@ -497,8 +498,124 @@ out:
 	return r;
 }
 
+/*
+ * Trigger mode: only the rows whose keys the triggers noted, each looked
+ * up in the table (there: new or changed; gone: deleted) and its state.
+ */
 static int
-scan_table(struct scanctx *c, char *err)
+scan_dirty(struct scanctx *c, char *err)
+{
+	sqlite3_stmt *keys = NULL, *data = NULL, *state = NULL;
+	struct rowstate old;
+	struct strb sb;
+	struct mval pk[64];
+	char sname[32];
+	uint32_t i;
+	int rc, sr, r = MULE_EINTERNAL;
+
+	strb_init(&sb);
+	memset(&old, 0, sizeof(old));
+	if (c->t->npk > 64) {
+		r = mule_errf(err, MULE_ETOOLARGE, "table %s: too many key "
+		    "columns", c->t->name);
+		goto out;
+	}
+	strb_add(&sb, "SELECT ");
+	for (i = 0; i < c->t->npk; i++) {
+		strb_add_ident(&sb, c->t->cols[c->t->pkcols[i]]);
+		strb_add(&sb, ", ");
+	}
+	sql_cols(&sb, c->t);
+	strb_add(&sb, " FROM ");
+	strb_add_ident(&sb, c->t->name);
+	strb_add(&sb, " WHERE ");
+	sql_pk_where(&sb, c->t, 1);
+	if ((r = rp_prepare(c->rp, strb_str(&sb), &data, err)) != 0 ||
+	    (r = rp_capture_keys(c->rp, c->t, &keys, err)) != 0)
+		goto out;
+	strb_reset(&sb);
+	strb_addf(&sb, "SELECT pk, cl, hash, st FROM %s WHERE pk = ?1",
+	    state_table(c->t->tid, sname));
+	if ((r = rp_prepare(c->rp, strb_str(&sb), &state, err)) != 0)
+		goto out;
+	while (r == 0 && (rc = sqlite3_step(keys)) == SQLITE_ROW) {
+		for (i = 0; i < c->t->npk; i++) {
+			if (sqlite3_column_type(keys, (int)i) == SQLITE_NULL)
+				c->nullkey = 1;
+			sqlite3_bind_value(data, (int)i + 1,
+			    sqlite3_column_value(keys, (int)i));
+		}
+		/* "= NULL" finds no row: such keys go by a full scan. */
+		if (c->nullkey)
+			break;
+		if ((rc = sqlite3_step(data)) == SQLITE_ROW) {
+			r = bind_data_key(c, data, state);
+		} else {
+			for (i = 0; i < c->t->npk; i++)
+				mval_from_stmt(&pk[i], keys, (int)i);
+			r = rp_bind_statekey(state, 1, c->t, pk);
+		}
+		if (r != 0 || (rc != SQLITE_ROW && rc != SQLITE_DONE)) {
+			r = r != 0 ? mule_errf(err, r, "table %s: bad key",
+			    c->t->name) : rp_dberr(c->rp, rc, err, c->t->name);
+			break;
+		}
+		sr = sqlite3_step(state);
+		if (sr != SQLITE_ROW && sr != SQLITE_DONE)
+			r = rp_dberr(c->rp, sr, err, "read state");
+		else if (rc == SQLITE_ROW)
+			r = scan_row(c, data, sr == SQLITE_ROW ? state : NULL,
+			    1, err);
+		else if (sr == SQLITE_ROW && sqlite3_column_int64(state, 1) %
+		    2 == 1) {
+			if (decode_state_row(state, 1, &old) != 0)
+				r = mule_errf(err, MULE_EDB, "table %s: damaged "
+				    "state", c->t->name);
+			else
+				r = scan_gone(c, state, &old, err);
+			rowstate_release(&old);
+		}
+		sqlite3_reset(data);
+		sqlite3_reset(state);
+		tick(c);
+	}
+	if (r == 0 && rc != SQLITE_DONE && !c->nullkey)
+		r = rp_dberr(c->rp, rc, err, c->t->name);
+out:
+	sqlite3_finalize(keys);
+	sqlite3_finalize(data);
+	sqlite3_finalize(state);
+	strb_release(&sb);
+	return r;
+}
+
+/*
+ * After a dirty-key pass (before its alive_delta is written): 1 in *ok
+ * when the table holds as many rows as its state will say are alive (a
+ * write past the triggers that added or removed a row shows here).
+ */
+static int
+count_agrees(struct scanctx *c, int *ok, char *err)
+{
+	struct strb sb;
+	int64_t alive = 0, rows = 0;
+	int r;
+
+	strb_init(&sb);
+	strb_add(&sb, "SELECT count(*) FROM ");
+	strb_add_ident(&sb, c->t->name);
+	if ((r = rp_scalar(c->rp, "SELECT alive FROM _mule_tables WHERE "
+	    "tid = ?", c->t->tid, 0, &alive, err)) == 0 &&
+	    (r = rp_scalar(c->rp, strb_str(&sb), 0, 0, &rows, err)) == 0)
+		*ok = rows == alive + (c->dry ? (int64_t)c->ts->inserted -
+		    (int64_t)c->ts->deleted : c->alive_delta);
+	strb_release(&sb);
+	return r;
+}
+
+/* The whole table against its state (the statements are prepared). */
+static int
+scan_full(struct scanctx *c, char *err)
 {
 	sqlite3_stmt *data = NULL, *state = NULL;
 	struct strb sb;
@@ -507,12 +624,6 @@ scan_table(struct scanctx *c, char *err)
 	int r = MULE_EINTERNAL;
 
 	strb_init(&sb);
-	c->alive_delta = 0;
-	c->matched = 0;
-	if ((c->colhash = calloc(c->t->ncols + 1, sizeof(uint32_t))) == NULL) {
-		r = mule_errf(err, MULE_ENOMEM, "out of memory");
-		goto out;
-	}
 	state_table(c->t->tid, sname);
 	strb_add(&sb, "SELECT ");
 	for (i = 0; i < c->t->npk; i++) {
@@ -528,24 +639,6 @@ scan_table(struct scanctx *c, char *err)
 	}
 	if ((r = rp_prepare(c->rp, strb_str(&sb), &data, err)) != 0)
 		goto out;
-	strb_reset(&sb);
-	strb_addf(&sb, "SELECT pk, cl, hash, st FROM %s WHERE pk = ?1", sname);
-	if ((r = rp_prepare(c->rp, strb_str(&sb), &c->get, err)) != 0)
-		goto out;
-	if ((r = rp_prepare_state_put(c->rp, c->t->tid, &c->put, err)) != 0)
-		goto out;
-	if ((r = rp_prepare(c->rp, "INSERT OR IGNORE INTO _mule_journal(pk,"
-	    " lamport, tid) VALUES (?1, ?2, ?3)", &c->jrn, err)) != 0)
-		goto out;
-	if ((r = rp_table_flag(c->rp, c->t->tid, &c->baseline, err)) != 0)
-		goto out;
-	/* The `get` statement yields cl, hash, st from column 1. */
-	sqlite3_finalize(c->get);
-	c->get = NULL;
-	strb_reset(&sb);
-	strb_addf(&sb, "SELECT cl, hash, st FROM %s WHERE pk = ?1", sname);
-	if ((r = rp_prepare(c->rp, strb_str(&sb), &c->get, err)) != 0)
-		goto out;
 	if (c->t->intpk) {
 		strb_reset(&sb);
 		strb_addf(&sb, "SELECT pk, cl, hash, st FROM %s ORDER BY pk",
@@ -556,17 +649,85 @@ scan_table(struct scanctx *c, char *err)
 	} else {
 		r = scan_lookup(c, data, err);
 	}
-	if (r != 0)
+	if (r == 0 && !c->dry)
+		r = rp_alive_add(c->rp, c->t->tid, c->alive_delta, err);
+out:
+	sqlite3_finalize(data);
+	sqlite3_finalize(state);
+	strb_release(&sb);
+	return r;
+}
+
+/*
+ * One table: in trigger mode its noted keys, when they can be trusted
+ * and the row count then agrees; else (and otherwise) the whole table.
+ */
+static int
+scan_table(struct scanctx *c, char *err)
+{
+	struct strb sb;
+	char sname[32];
+	int r = MULE_EINTERNAL, mode, ok = 0;
+
+	strb_init(&sb);
+	c->alive_delta = 0;
+	c->matched = 0;
+	c->nullkey = 0;
+	if ((c->colhash = calloc(c->t->ncols + 1, sizeof(uint32_t))) == NULL) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
 		goto out;
-	if (!c->dry && (r = rp_alive_add(c->rp, c->t->tid, c->alive_delta,
+	}
+	state_table(c->t->tid, sname);
+	if ((r = rp_prepare_state_put(c->rp, c->t->tid, &c->put, err)) != 0)
+		goto out;
+	if ((r = rp_prepare(c->rp, "INSERT OR IGNORE INTO _mule_journal(pk,"
+	    " lamport, tid) VALUES (?1, ?2, ?3)", &c->jrn, err)) != 0)
+		goto out;
+	if ((r = rp_table_flag(c->rp, c->t->tid, &c->baseline, err)) != 0)
+		goto out;
+	/* A row's state by key: cl, hash, st (scan_lookup). */
+	strb_addf(&sb, "SELECT cl, hash, st FROM %s WHERE pk = ?1", sname);
+	if ((r = rp_prepare(c->rp, strb_str(&sb), &c->get, err)) != 0)
+		goto out;
+	if ((r = rp_capture_plan(c->rp, c->t, c->dry, &mode, &c->ts->full_why,
+	    err)) != 0)
+		goto out;
+	c->ts->triggers = mode != RP_CAPTURE_SCAN;
+	if (mode == RP_CAPTURE_DIRTY && c->baseline) {
+		mode = RP_CAPTURE_FULL;
+		c->ts->full_why = "first scan";
+	}
+	if (mode == RP_CAPTURE_DIRTY) {
+		if ((r = scan_dirty(c, err)) != 0 ||
+		    (r = count_agrees(c, &ok, err)) != 0)
+			goto out;
+		if (!ok || c->nullkey) {
+			/* Rows written past the triggers: read it all. */
+			mode = RP_CAPTURE_FULL;
+			c->ts->full_why = c->nullkey ? "a key holds NULL" :
+			    "rows written past the triggers";
+			if (!c->dry && (r = rp_alive_add(c->rp, c->t->tid,
+			    c->alive_delta, err)) != 0)
+				goto out;
+			if (c->dry)
+				c->ts->inserted = c->ts->updated =
+				    c->ts->deleted = 0;
+			c->alive_delta = 0;
+		} else if (!c->dry && (r = rp_alive_add(c->rp, c->t->tid,
+		    c->alive_delta, err)) != 0) {
+			goto out;
+		}
+	}
+	if (mode != RP_CAPTURE_DIRTY && (r = scan_full(c, err)) != 0)
+		goto out;
+	if (!c->dry && mode != RP_CAPTURE_SCAN &&
+	    (r = rp_capture_done(c->rp, c->t, mode == RP_CAPTURE_FULL,
 	    err)) != 0)
 		goto out;
 	/* A baseline is found by a full scan, never through the journal. */
 	if (!c->dry && c->baseline)
 		r = rp_baseline_done(c->rp, c->t->tid, c->now.lamport, err);
 out:
-	sqlite3_finalize(data);
-	sqlite3_finalize(state);
 	sqlite3_finalize(c->get);
 	sqlite3_finalize(c->put);
 	sqlite3_finalize(c->jrn);

@@ -114,6 +114,7 @@ replica_untrack(struct replica *rp, const char *name, char *err)
 		goto out;
 	strb_addf(&sb, "DROP TABLE %s", state_table(t->tid, sname));
 	if ((r = rp_digest_forget(rp, t->tid, err)) != 0 ||
+	    (r = rp_capture_drop(rp, t->tid, err)) != 0 ||
 	    (r = rp_exec(rp, strb_str(&sb), err)) != 0)
 		goto out;
 	if ((r = rp_prepare(rp, "DELETE FROM _mule_tables WHERE tid = ?", &st,

@@ -27,11 +27,33 @@ int replica_track(struct replica *rp, const char *name, int *intkey,
 /* Stops tracking (forgets the table's state).  MULE_ENOTFOUND if untracked. */
 int replica_untrack(struct replica *rp, const char *name, char *err);
 
+/* ---- trigger capture (replica/track/triggers.c) ---- */
+
+/* Told for each table: its name, on, and whether its mode changed. */
+typedef void (*replica_capture_fn)(void *arg, const char *name, int on,
+    int changed);
+
+/*
+ * Puts tracked tables in trigger mode (on: AFTER INSERT/UPDATE/DELETE
+ * triggers note changed keys so that a scan visits only those rows) or
+ * back to full scans (on = 0: triggers and noted keys dropped).  `names`
+ * NULL: every tracked table.  Runs its own transaction; MULE_ENOTFOUND
+ * for an untracked table (nothing changed).  `each` may be NULL.  The
+ * first scan after the triggers are added reads the whole table, and so
+ * does any scan that finds them missing or changed (they are put back),
+ * the table's columns changed, the row count disagreeing with the state
+ * after the noted rows, or scan.full-every scans since the last full one.
+ */
+int replica_capture_set(struct replica *rp, const char *const *names,
+    size_t n, int on, replica_capture_fn each, void *arg, char *err);
+
 /* ---- scanning (docs/design.md §6) ---- */
 
 struct replica_table_stats {
 	char name[256];
 	uint64_t inserted, updated, deleted;
+	int triggers;		/* 1: in trigger mode (replica_capture_set) */
+	const char *full_why;	/* trigger mode, read whole: why (static) */
 };
 
 struct replica_scan_stats {
