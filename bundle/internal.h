@@ -266,6 +266,7 @@ struct segment_dec {
 	struct segment_hdr h;
 	const uint8_t *orig;		/* origin table (borrowed), 16 each */
 	size_t norig;
+	size_t nused;			/* origins met so far */
 	struct buf *s;			/* the streams (borrowed bytes) */
 	uint32_t ns;
 	struct segment_delta dl;

@@ -967,8 +967,11 @@ origin_get(struct segment_dec *d, struct buf *b, uint8_t o[SITE_ID_LEN])
 
 	if ((r = buf_get_varint(b, &idx)) != 0)
 		return r;
-	if (idx >= d->norig)
+	/* Numbered as first met: a new origin is the next of the table. */
+	if (idx > d->nused || idx >= d->norig)
 		return MULE_EFORMAT;
+	if (idx == d->nused)
+		d->nused++;
 	memcpy(o, d->orig + idx * SITE_ID_LEN, SITE_ID_LEN);
 	return 0;
 }
@@ -1117,6 +1120,9 @@ dec_end(struct segment_dec *d, char *err)
 {
 	uint32_t i;
 
+	if (d->nused != d->norig)
+		return mule_errf(err, MULE_EFORMAT, "segment names %zu origins "
+		    "but uses %zu", d->norig, d->nused);
 	for (i = 0; i < d->ns; i++)
 		if (buf_avail(&d->s[i]) != 0)
 			return mule_errf(err, MULE_EFORMAT, "segment stream %"
@@ -1197,7 +1203,7 @@ segment_dec_next(struct segment_dec *d, const struct rowchange **out,
 		goto bad;
 	}
 	rc->ncells = (uint32_t)v;
-	if (full && rc->cl % 2 == 1 && rc->ncells != d->h.ncols) {
+	if (rc->cl % 2 == 1 && full != (rc->ncells == d->h.ncols)) {
 		r = MULE_EFORMAT;
 		goto bad;
 	}

@@ -2497,6 +2497,17 @@ test_segment_decode(void **state)
 		assert_int_equal(decode_all(t.d, t.len, &rows, err),
 		    MULE_EFORMAT);
 		assert_non_null(strstr(err, "bad stamp"));
+		/* origins numbered out of first-use order; one never used */
+		seg_one_key(&t, 0, 1);
+		seg_streams(&t, 2, skip, okl);
+		assert_int_equal(decode_all(t.d, t.len, &rows, err),
+		    MULE_EFORMAT);
+		assert_non_null(strstr(err, "bad stamp"));
+		seg_one_key(&t, 0, 1);
+		seg_streams(&t, 2, ok, okl);
+		assert_int_equal(decode_all(t.d, t.len, &rows, err),
+		    MULE_EFORMAT);
+		assert_non_null(strstr(err, "names 2 origins but uses 1"));
 		/* a stream with bytes after the last row */
 		seg_one_key(&t, 0, 1);
 		seg_streams(&t, 1, extra, extral);
