@@ -2514,6 +2514,31 @@ test_segment_decode(void **state)
 		assert_int_equal(decode_all(t.d, t.len, &rows, err),
 		    MULE_EFORMAT);
 		assert_non_null(strstr(err, "stream 7 has 1 bytes"));
+		/* the full bit must match the cell count of a live row */
+		{
+			static const char *const f1[8] = { "\x03\x00",
+			    "\x01\x02", "\x0a\x00", "", "", "", "", "" };
+			static const char *const f0[8] = { "\x02\x01",
+			    "\x01\x02", "\x0a\x00\x00\x00", "\x00", "", "",
+			    "", "\x00" };
+			static const char *const fok[8] = { "\x03\x01",
+			    "\x01\x02", "\x0a\x00\x00\x00", "\x00", "", "",
+			    "", "\x00" };
+			static const size_t f0l[8] = { 2, 2, 4, 1, 0, 0, 0, 1 };
+
+			seg_one_key(&t, 0, 1);
+			seg_streams(&t, 1, f1, okl);
+			assert_int_equal(decode_all(t.d, t.len, &rows, err),
+			    MULE_EFORMAT);
+			assert_non_null(strstr(err, "bad cell count"));
+			seg_one_key(&t, 0, 1);
+			seg_streams(&t, 1, f0, f0l);
+			assert_int_equal(decode_all(t.d, t.len, &rows, err),
+			    MULE_EFORMAT);
+			seg_one_key(&t, 0, 1);
+			seg_streams(&t, 1, fok, f0l);
+			assert_int_equal(decode_all(t.d, t.len, &rows, err), 0);
+		}
 		/* a reference in the key */
 		seg_one_key(&t, 0, 1);
 		seg_streams(&t, 1, refkey, okl);
