@@ -172,10 +172,25 @@ int schema_header_parse(const uint8_t *p, size_t n, uint32_t *version,
 /* ---- row segments ---- */
 
 #define SEGMENT_MAGIC "MSEG"
-#define SEGMENT_VERSION 2	/* 2: cells carry causal contexts */
+#define SEGMENT_VERSION 3	/* 3: column-oriented streams */
 #define SEGMENT_FLAG_CONT 0x01
 #define SEGMENT_MAX_ORIGINS 65536	/* origin table entries */
 #define SEGMENT_MAX_CL ((uint64_t)1 << 62)	/* causal length << 1 | full */
+
+/*
+ * The streams of a segment body, in order (mule-bundle(5)): the fixed
+ * ones, then one value stream per column (SEG_S_VALUES + column index).
+ */
+enum segment_stream {
+	SEG_S_ROWS = 0,		/* per row: causal length, cell count */
+	SEG_S_KEYS = 1,		/* per row: the key values */
+	SEG_S_STAMPS = 2,	/* every stamp, lamport delta-coded */
+	SEG_S_CELLS = 3,	/* per cell: column gap and flags */
+	SEG_S_BASES = 4,	/* per hashed base: 4 bytes */
+	SEG_S_CTX = 5,		/* per cell with a context: its entries */
+	SEG_S_HASHES = 6,	/* row hashes a receiver cannot compute */
+	SEG_S_VALUES = 7
+};
 
 struct segment_hdr {
 	char *table;
@@ -192,12 +207,27 @@ int segment_hdr_copy(struct segment_hdr *dst, const char *table,
 int segment_hdr_equal(const struct segment_hdr *a,
     const struct segment_hdr *b);
 
+/*
+ * Delta state shared by encoder and decoder: the previous INT of each key
+ * column (prev[0..npk)) and value column (prev[npk..npk+ncols)), and the
+ * previous stamp's lamport.
+ */
+struct segment_delta {
+	int64_t *prev;
+	uint32_t nprev;
+	uint64_t lamport;
+};
+
 struct segment_enc {
 	struct segment_hdr h;
 	int cont;
+	int stuck;			/* a row did not fit: call _next */
 	uint64_t nrows;
-	struct buf rows;
-	struct buf row;			/* scratch for one row */
+	struct buf *s;			/* SEG_S_VALUES + ncols streams */
+	size_t *mark;			/* per stream: length before the row */
+	uint32_t ns;
+	size_t body;			/* bytes in all streams */
+	struct segment_delta dl;
 	size_t hdrsize;			/* encoded header without nrows */
 	uint8_t (*orig)[SITE_ID_LEN];
 	uint32_t norig, origcap;
@@ -214,23 +244,32 @@ int segment_enc_begin(struct segment_enc *e, const char *table,
 /*
  * Encodes one row.  TEXT/BLOB must be at most BUNDLE_MAX_INLINE bytes
  * (larger ones must already be MVAL_REF).  *added is 0 when the row does
- * not fit in this segment (nothing changed then).
+ * not fit in this segment; then nothing more is added until
+ * segment_enc_next (or, when the segment is still empty, it is unchanged
+ * and another row may be tried).
  */
 int segment_enc_row(struct segment_enc *e, const struct rowchange *rc,
     int *added, char *err);
-/* Encoded segment header (with nrows) into hdr (appended). */
-int segment_enc_header(const struct segment_enc *e, struct buf *hdr,
+/*
+ * The whole encoded segment (header with nrows, origin table, streams)
+ * appended to out.
+ */
+int segment_enc_header(const struct segment_enc *e, struct buf *out,
     char *err);
 /* After the segment was written: next segment continues the table. */
 void segment_enc_next(struct segment_enc *e);
 
 struct segment_dec {
-	struct buf b;
+	struct buf b;			/* the whole segment */
 	int cont;
 	uint64_t nrows, left;
 	struct segment_hdr h;
-	uint8_t (*orig)[SITE_ID_LEN];
-	size_t norig, origcap;
+	const uint8_t *orig;		/* origin table (borrowed), 16 each */
+	size_t norig;
+	size_t nused;			/* origins met so far */
+	struct buf *s;			/* the streams (borrowed bytes) */
+	uint32_t ns;
+	struct segment_delta dl;
 	struct mval *pk;
 	struct cell *cells;
 	struct vec_entry *ctx;		/* the current row's cell contexts */
@@ -240,12 +279,15 @@ struct segment_dec {
 
 void segment_dec_init(struct segment_dec *d);
 void segment_dec_release(struct segment_dec *d);
-/* Parses the header of the segment at p[0..n) (borrowed). */
+/*
+ * Parses the header, origin table and stream lengths of the segment at
+ * p[0..n) (borrowed).
+ */
 int segment_dec_open(struct segment_dec *d, const uint8_t *p, size_t n,
     char *err);
 /*
  * Decodes the next row into *out (valid until the next call); *out is
- * NULL after the last row, when the segment must also end exactly.
+ * NULL after the last row, when every stream must also end exactly.
  */
 int segment_dec_next(struct segment_dec *d, const struct rowchange **out,
     char *err);

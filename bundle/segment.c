@@ -1,10 +1,15 @@
 /*
- * bundle/segment.c — rows/NNNN members: one table's column list, then row
- * changes (see mule-bundle(5) for the bytes).
+ * bundle/segment.c — rows/NNNN members: one table's column list, an
+ * origin table, then the row changes split into streams (row lengths,
+ * keys, stamps, cell flags, bases, contexts, row hashes, and one stream of
+ * values per column) so that like bytes sit together for zstd; see
+ * mule-bundle(5) for the bytes.
  */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sodium.h>
 
 #include "bundle/internal.h"
 #include "core/error.h"
@@ -140,8 +145,48 @@ value_check(const struct mval *v, int pk, char *err)
 	return mule_errf(err, MULE_EINVAL, "unknown value type %d", v->type);
 }
 
+/* ---- delta state ---- */
+
 static int
-value_put(struct buf *b, const struct mval *v)
+delta_alloc(struct segment_delta *dl, uint32_t n)
+{
+	free(dl->prev);
+	dl->nprev = 0;
+	if ((dl->prev = calloc(n ? n : 1, sizeof(*dl->prev))) == NULL)
+		return MULE_ENOMEM;
+	dl->nprev = n;
+	dl->lamport = 0;
+	return 0;
+}
+
+static void
+delta_reset(struct segment_delta *dl)
+{
+	if (dl->prev != NULL)
+		memset(dl->prev, 0, dl->nprev * sizeof(*dl->prev));
+	dl->lamport = 0;
+}
+
+/* v - prev as the two's complement difference, zigzagged. */
+static uint64_t
+delta_put(int64_t *prev, int64_t v)
+{
+	uint64_t d = (uint64_t)v - (uint64_t)*prev;
+
+	*prev = v;
+	return zigzag((int64_t)d);
+}
+
+static int64_t
+delta_get(int64_t *prev, uint64_t u)
+{
+	*prev = (int64_t)((uint64_t)*prev + (uint64_t)unzigzag(u));
+	return *prev;
+}
+
+/* A value: its type, then INT as a delta against *prev (see above). */
+static int
+value_put(struct buf *b, const struct mval *v, int64_t *prev)
 {
 	int r;
 
@@ -149,7 +194,7 @@ value_put(struct buf *b, const struct mval *v)
 		return r;
 	switch (v->type) {
 	case MVAL_INT:
-		return buf_put_varint(b, zigzag(v->i));
+		return buf_put_varint(b, delta_put(prev, v->i));
 	case MVAL_REAL:
 		return buf_put_u64(b, real_bits(v->f));
 	case MVAL_TEXT:
@@ -169,9 +214,20 @@ void
 segment_enc_init(struct segment_enc *e)
 {
 	memset(e, 0, sizeof(*e));
-	buf_init(&e->rows);
-	buf_set_max(&e->rows, BUNDLE_MAX_SEGMENT);
-	buf_init(&e->row);
+}
+
+static void
+streams_free(struct segment_enc *e)
+{
+	uint32_t i;
+
+	for (i = 0; e->s != NULL && i < e->ns; i++)
+		buf_release(&e->s[i]);
+	free(e->s);
+	free(e->mark);
+	e->s = NULL;
+	e->mark = NULL;
+	e->ns = 0;
 }
 
 void
@@ -180,8 +236,8 @@ segment_enc_release(struct segment_enc *e)
 	if (e == NULL)
 		return;
 	segment_hdr_release(&e->h);
-	buf_release(&e->rows);
-	buf_release(&e->row);
+	streams_free(e);
+	free(e->dl.prev);
 	free(e->orig);
 	free(e->slots);
 	memset(e, 0, sizeof(*e));
@@ -231,10 +287,10 @@ origins_reset(struct segment_enc *e)
 		memset(e->slots, 0, e->nslots * sizeof(*e->slots));
 }
 
-/* Index of origin o, adding it when new (*isnew = 1). */
+/* Index of origin o in the segment's table, adding it when new. */
 static int
 origin_index(struct segment_enc *e, const uint8_t o[SITE_ID_LEN],
-    uint32_t *idx, int *isnew)
+    uint32_t *idx)
 {
 	uint8_t (*no)[SITE_ID_LEN];
 	uint32_t m, s, ncap;
@@ -246,7 +302,6 @@ origin_index(struct segment_enc *e, const uint8_t o[SITE_ID_LEN],
 			if (memcmp(e->orig[e->slots[s] - 1], o,
 			    SITE_ID_LEN) == 0) {
 				*idx = e->slots[s] - 1;
-				*isnew = 0;
 				return 0;
 			}
 	}
@@ -263,23 +318,23 @@ origin_index(struct segment_enc *e, const uint8_t o[SITE_ID_LEN],
 	memcpy(e->orig[e->norig], o, SITE_ID_LEN);
 	slots_insert(e, e->norig);
 	*idx = e->norig++;
-	*isnew = 1;
 	return 0;
 }
 
+/* A stamp: lamport as a delta against the previous stamp, origin index. */
 static int
-stamp_put(struct segment_enc *e, struct buf *b, const struct stamp *st)
+stamp_put(struct segment_enc *e, const struct stamp *st)
 {
+	struct buf *b = &e->s[SEG_S_STAMPS];
+	uint64_t d = st->lamport - e->dl.lamport;
 	uint32_t idx;
-	int isnew, r;
+	int r;
 
-	if ((r = buf_put_varint(b, st->lamport)) != 0 ||
-	    (r = origin_index(e, st->origin, &idx, &isnew)) != 0 ||
-	    (r = buf_put_varint(b, idx)) != 0)
+	e->dl.lamport = st->lamport;
+	if ((r = origin_index(e, st->origin, &idx)) != 0 ||
+	    (r = buf_put_varint(b, zigzag((int64_t)d))) != 0)
 		return r;
-	if (isnew)
-		r = buf_put(b, st->origin, SITE_ID_LEN);
-	return r;
+	return buf_put_varint(b, idx);
 }
 
 static size_t
@@ -288,13 +343,39 @@ str_len(size_t n)
 	return buf_varint_len(n) + n;
 }
 
-int
-segment_enc_begin(struct segment_enc *e, const char *table, uint32_t ncols,
-    const char *const *cols, uint32_t npk, const uint32_t *pkcols,
-    char *err)
+static int
+streams_alloc(struct segment_enc *e, uint32_t ncols)
+{
+	uint32_t i;
+
+	streams_free(e);
+	if ((e->s = calloc(SEG_S_VALUES + ncols, sizeof(*e->s))) == NULL ||
+	    (e->mark = calloc(SEG_S_VALUES + ncols, sizeof(*e->mark))) ==
+	    NULL)
+		return MULE_ENOMEM;
+	e->ns = SEG_S_VALUES + ncols;
+	for (i = 0; i < e->ns; i++)
+		buf_init(&e->s[i]);
+	return 0;
+}
+
+static void
+streams_reset(struct segment_enc *e)
+{
+	uint32_t i;
+
+	for (i = 0; i < e->ns; i++)
+		buf_reset(&e->s[i]);
+	e->body = 0;
+}
+
+/* Validates a table's header: name, columns, key columns. */
+static int
+hdr_check(const char *table, uint32_t ncols, const char *const *cols,
+    uint32_t npk, const uint32_t *pkcols, size_t *hdrsize, char *err)
 {
 	uint8_t *seen = NULL;
-	size_t len, hdrsize;
+	size_t len;
 	uint32_t i;
 	int r = MULE_EINTERNAL;
 
@@ -315,7 +396,7 @@ segment_enc_begin(struct segment_enc *e, const char *table, uint32_t ncols,
 		    " primary key columns of %" PRIu32, table, npk, ncols);
 		goto out;
 	}
-	hdrsize = 4 + 1 + 1 + str_len(len) + buf_varint_len(ncols) +
+	*hdrsize = 4 + 1 + 1 + str_len(len) + buf_varint_len(ncols) +
 	    buf_varint_len(npk);
 	for (i = 0; i < ncols; i++) {
 		if (cols[i] == NULL || strlen(cols[i]) > BUNDLE_MAX_NAME) {
@@ -324,7 +405,7 @@ segment_enc_begin(struct segment_enc *e, const char *table, uint32_t ncols,
 			    table, i, BUNDLE_MAX_NAME);
 			goto out;
 		}
-		hdrsize += str_len(strlen(cols[i]));
+		*hdrsize += str_len(strlen(cols[i]));
 	}
 	if ((seen = calloc(ncols, 1)) == NULL) {
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
@@ -337,26 +418,46 @@ segment_enc_begin(struct segment_enc *e, const char *table, uint32_t ncols,
 			goto out;
 		}
 		seen[pkcols[i]] = 1;
-		hdrsize += buf_varint_len(pkcols[i]);
+		*hdrsize += buf_varint_len(pkcols[i]);
 	}
-	if (hdrsize + 10 > BUNDLE_MAX_SEGMENT) {
+	/* Room for nrows, the origin count and every stream's length. */
+	*hdrsize += 10 + 5 + (size_t)(SEG_S_VALUES + ncols) * 4;
+	if (*hdrsize > BUNDLE_MAX_SEGMENT) {
 		r = mule_errf(err, MULE_ETOOLARGE, "table %s: column list "
 		    "does not fit a segment", table);
 		goto out;
 	}
+	r = 0;
+out:
+	free(seen);
+	return r;
+}
+
+int
+segment_enc_begin(struct segment_enc *e, const char *table, uint32_t ncols,
+    const char *const *cols, uint32_t npk, const uint32_t *pkcols,
+    char *err)
+{
+	size_t hdrsize = 0;
+	int r = MULE_EINTERNAL;
+
+	if ((r = hdr_check(table, ncols, cols, npk, pkcols, &hdrsize,
+	    err)) != 0)
+		goto out;
 	if ((r = segment_hdr_copy(&e->h, table, ncols, cols, npk,
-	    pkcols)) != 0) {
+	    pkcols)) != 0 || (r = streams_alloc(e, ncols)) != 0 ||
+	    (r = delta_alloc(&e->dl, npk + ncols)) != 0) {
 		r = mule_errf(err, r, "out of memory");
 		goto out;
 	}
 	e->hdrsize = hdrsize;
 	e->cont = 0;
+	e->stuck = 0;
 	e->nrows = 0;
-	buf_reset(&e->rows);
+	e->body = 0;
 	origins_reset(e);
 	r = 0;
 out:
-	free(seen);
 	return r;
 }
 
@@ -396,15 +497,17 @@ row_check(const struct segment_enc *e, const struct rowchange *rc,
 }
 
 /*
- * One cell: column and flags, the value and stamp (alive rows only), the
- * base, the context (see mule-bundle(5)).
+ * One cell: the column gap and flags (cells stream), the value (its
+ * column's stream) and stamp of a live row, the base, the context.
+ * `next` is the column the cell would have without a gap.
  */
 static int
-cell_put(struct segment_enc *e, struct buf *b, const struct cell *c,
+cell_put(struct segment_enc *e, const struct cell *c, uint32_t next,
     int alive, int gone)
 {
 	struct stamp st;
-	uint32_t k;
+	struct buf *x = &e->s[SEG_S_CTX];
+	uint32_t k, idx;
 	int r;
 
 	if (c->nctx > CELL_CTX_MAX)
@@ -414,86 +517,153 @@ cell_put(struct segment_enc *e, struct buf *b, const struct cell *c,
 	if (c->has_base == CELL_BASE_ROW && (alive ? c->st.lamport == 0 :
 	    !gone))
 		return MULE_EINVAL;	/* an edit of a named incarnation only */
-	if ((r = buf_put_varint(b, ((uint64_t)c->col << 3) |
+	if ((r = buf_put_varint(&e->s[SEG_S_CELLS],
+	    ((uint64_t)(c->col - next) << 3) |
 	    ((uint64_t)(c->has_base == CELL_BASE_SELF ||
 	    c->has_base == CELL_BASE_ROW) << 2) |
 	    ((uint64_t)(c->has_base == CELL_BASE_HASH ||
 	    c->has_base == CELL_BASE_ROW) << 1) |
 	    (c->nctx != 0))) != 0)
 		return r;
-	if (alive && ((r = value_put(b, &c->v)) != 0 ||
-	    (r = stamp_put(e, b, &c->st)) != 0))
+	if (alive && ((r = value_put(&e->s[SEG_S_VALUES + c->col], &c->v,
+	    &e->dl.prev[e->h.npk + c->col])) != 0 ||
+	    (r = stamp_put(e, &c->st)) != 0))
 		return r;
-	if (c->has_base == CELL_BASE_HASH && (r = buf_put_u32(b, c->base)) != 0)
+	if (c->has_base == CELL_BASE_HASH &&
+	    (r = buf_put_u32(&e->s[SEG_S_BASES], c->base)) != 0)
 		return r;
-	if (c->nctx != 0 && (r = buf_put_varint(b, c->nctx)) != 0)
+	if (c->nctx != 0 && (r = buf_put_varint(x, c->nctx)) != 0)
 		return r;
-	for (k = 0; k < c->nctx && r == 0; k++) {
+	for (k = 0; k < c->nctx; k++) {
 		if (c->ctx[k].counter == 0)
 			return MULE_EINVAL;
-		st.lamport = c->ctx[k].counter;
 		memcpy(st.origin, c->ctx[k].origin, SITE_ID_LEN);
-		r = stamp_put(e, b, &st);
+		if ((r = origin_index(e, st.origin, &idx)) != 0 ||
+		    (r = buf_put_varint(x, c->ctx[k].counter)) != 0 ||
+		    (r = buf_put_varint(x, idx)) != 0)
+			return r;
 	}
+	return 0;
+}
+
+/* 1 when a live row's cells hold a reference (its hash must travel). */
+static int
+has_ref(const struct rowchange *rc)
+{
+	uint32_t i;
+
+	for (i = 0; i < rc->ncells; i++)
+		if (rc->cells[i].v.type == MVAL_REF)
+			return 1;
+	return 0;
+}
+
+/* Appends the row to the streams (marks taken by the caller). */
+static int
+row_put(struct segment_enc *e, const struct rowchange *rc)
+{
+	uint32_t i, next = 0;
+	uint64_t full;
+	int alive = rc->cl % 2 == 1, r = 0;
+
+	for (i = 0; i < rc->npk && r == 0; i++)
+		r = value_put(&e->s[SEG_S_KEYS], &rc->pk[i], &e->dl.prev[i]);
+	/*
+	 * The full bit: a live row with every column (its hash can be
+	 * checked), or a deletion naming the incarnation it deleted.
+	 */
+	full = alive ? rc->ncells == e->h.ncols : rc->has_gone != 0;
+	if (r == 0)
+		r = buf_put_varint(&e->s[SEG_S_ROWS], (rc->cl << 1) | full);
+	if (r == 0)
+		r = buf_put_varint(&e->s[SEG_S_ROWS], rc->ncells);
+	if (r == 0)
+		r = stamp_put(e, &rc->cl_stamp);
+	if (r == 0 && !alive && full)
+		r = stamp_put(e, &rc->gone);
+	for (i = 0; i < rc->ncells && r == 0; i++) {
+		r = cell_put(e, &rc->cells[i], next, alive, !alive && full);
+		next = rc->cells[i].col + 1;
+	}
+	/* The receiver computes the hash of a full row of inline values. */
+	if (r == 0 && alive && full && has_ref(rc))
+		r = buf_put(&e->s[SEG_S_HASHES], rc->hash, ROW_HASH_LEN);
 	return r;
+}
+
+/* Cells of the row touch these streams (and their values' columns). */
+static const int fixed_streams[] = { SEG_S_ROWS, SEG_S_KEYS, SEG_S_STAMPS,
+    SEG_S_CELLS, SEG_S_BASES, SEG_S_CTX, SEG_S_HASHES };
+#define NFIXED (sizeof(fixed_streams) / sizeof(fixed_streams[0]))
+
+static void
+marks_take(struct segment_enc *e, const struct rowchange *rc)
+{
+	uint32_t i;
+
+	for (i = 0; i < NFIXED; i++)
+		e->mark[fixed_streams[i]] = e->s[fixed_streams[i]].len;
+	for (i = 0; i < rc->ncells; i++)
+		e->mark[SEG_S_VALUES + rc->cells[i].col] =
+		    e->s[SEG_S_VALUES + rc->cells[i].col].len;
+}
+
+/* Bytes the row added; with `undo`, truncates the streams back. */
+static size_t
+marks_diff(struct segment_enc *e, const struct rowchange *rc, int undo)
+{
+	size_t n = 0, k;
+	uint32_t i;
+
+	for (i = 0; i < NFIXED + rc->ncells; i++) {
+		k = i < NFIXED ? (size_t)fixed_streams[i] :
+		    SEG_S_VALUES + rc->cells[i - NFIXED].col;
+		n += e->s[k].len - e->mark[k];
+		if (undo)
+			e->s[k].len = e->mark[k];
+	}
+	return n;
 }
 
 int
 segment_enc_row(struct segment_enc *e, const struct rowchange *rc,
     int *added, char *err)
 {
-	struct buf *b = &e->row;
-	uint32_t i, norig0 = e->norig;
-	uint64_t full;
-	size_t total;
+	uint32_t norig0 = e->norig;
+	size_t n;
 	int r = MULE_EINTERNAL;
 
+	*added = 0;
 	if ((r = row_check(e, rc, err)) != 0)
 		goto out;
-	buf_reset(b);
-	for (i = 0; i < rc->npk && r == 0; i++)
-		r = value_put(b, &rc->pk[i]);
-	/*
-	 * The row hash travels only with full rows: only they can be checked.
-	 * In a deletion the bit says that the deleted incarnation follows.
-	 */
-	full = rc->cl % 2 == 1 ? rc->ncells == e->h.ncols : rc->has_gone != 0;
-	if (r == 0)
-		r = buf_put_varint(b, (rc->cl << 1) | full);
-	if (r == 0)
-		r = stamp_put(e, b, &rc->cl_stamp);
-	if (r == 0 && rc->cl % 2 == 0 && full)
-		r = stamp_put(e, b, &rc->gone);
-	if (r == 0)
-		r = buf_put_varint(b, rc->ncells);
-	for (i = 0; i < rc->ncells && r == 0; i++)
-		r = cell_put(e, b, &rc->cells[i], rc->cl % 2 == 1,
-		    rc->cl % 2 == 0 && full);
-	if (rc->cl % 2 == 0)
-		full = 0;
-	if (r == 0 && full)
-		r = buf_put(b, rc->hash, ROW_HASH_LEN);
-	if (r != 0) {
+	if (e->stuck) {
+		r = 0;
+		goto out;
+	}
+	marks_take(e, rc);
+	if ((r = row_put(e, rc)) != 0) {
 		r = mule_errf(err, r, "encoding a row of %s: %s", e->h.table,
 		    mule_strerror(r));
 		goto rollback;
 	}
-	total = e->hdrsize + buf_varint_len(e->nrows + 1) + e->rows.len +
-	    b->len;
-	if (total > BUNDLE_MAX_SEGMENT || e->norig > SEGMENT_MAX_ORIGINS) {
-		*added = 0;
+	n = marks_diff(e, rc, 0);
+	if (e->hdrsize + (size_t)e->norig * SITE_ID_LEN + e->body + n >
+	    BUNDLE_MAX_SEGMENT || e->norig > SEGMENT_MAX_ORIGINS) {
 		r = 0;
 		goto rollback;
 	}
-	if ((r = buf_put(&e->rows, b->d, b->len)) != 0) {
-		r = mule_errf(err, r, "out of memory");
-		goto rollback;
-	}
+	e->body += n;
 	e->nrows++;
 	*added = 1;
 	r = 0;
 	goto out;
 rollback:
+	marks_diff(e, rc, 1);
+	/* The delta state moved: start again empty, or stop here. */
+	if (e->nrows == 0)
+		delta_reset(&e->dl);
+	else
+		e->stuck = 1;
 	if (e->norig != norig0) {
 		e->norig = norig0;
 		if (slots_rebuild(e, e->nslots) != 0)
@@ -504,27 +674,35 @@ out:
 }
 
 int
-segment_enc_header(const struct segment_enc *e, struct buf *hdr, char *err)
+segment_enc_header(const struct segment_enc *e, struct buf *out,
+    char *err)
 {
 	uint32_t i;
 	int r;
 
-	if ((r = buf_put(hdr, SEGMENT_MAGIC, 4)) == 0 &&
-	    (r = buf_put_u8(hdr, SEGMENT_VERSION)) == 0 &&
-	    (r = buf_put_u8(hdr, e->cont ? SEGMENT_FLAG_CONT : 0)) == 0 &&
-	    (r = buf_put_cstr(hdr, e->h.table)) == 0)
-		r = buf_put_varint(hdr, e->h.ncols);
+	if ((r = buf_put(out, SEGMENT_MAGIC, 4)) == 0 &&
+	    (r = buf_put_u8(out, SEGMENT_VERSION)) == 0 &&
+	    (r = buf_put_u8(out, e->cont ? SEGMENT_FLAG_CONT : 0)) == 0 &&
+	    (r = buf_put_cstr(out, e->h.table)) == 0)
+		r = buf_put_varint(out, e->h.ncols);
 	for (i = 0; i < e->h.ncols && r == 0; i++)
-		r = buf_put_cstr(hdr, e->h.cols[i]);
+		r = buf_put_cstr(out, e->h.cols[i]);
 	if (r == 0)
-		r = buf_put_varint(hdr, e->h.npk);
+		r = buf_put_varint(out, e->h.npk);
 	for (i = 0; i < e->h.npk && r == 0; i++)
-		r = buf_put_varint(hdr, e->h.pkcols[i]);
+		r = buf_put_varint(out, e->h.pkcols[i]);
 	if (r == 0)
-		r = buf_put_varint(hdr, e->nrows);
+		r = buf_put_varint(out, e->nrows);
+	if (r == 0)
+		r = buf_put_varint(out, e->norig);
+	if (r == 0 && e->norig > 0)
+		r = buf_put(out, e->orig, (size_t)e->norig * SITE_ID_LEN);
+	for (i = 0; i < e->ns && r == 0; i++)
+		if ((r = buf_put_varint(out, e->s[i].len)) == 0 &&
+		    e->s[i].len > 0)
+			r = buf_put(out, e->s[i].d, e->s[i].len);
 	if (r != 0)
-		return mule_errf(err, r, "segment header: %s",
-		    mule_strerror(r));
+		return mule_errf(err, r, "segment: %s", mule_strerror(r));
 	return 0;
 }
 
@@ -532,8 +710,10 @@ void
 segment_enc_next(struct segment_enc *e)
 {
 	e->cont = 1;
+	e->stuck = 0;
 	e->nrows = 0;
-	buf_reset(&e->rows);
+	streams_reset(e);
+	delta_reset(&e->dl);
 	origins_reset(e);
 }
 
@@ -551,7 +731,8 @@ segment_dec_release(struct segment_dec *d)
 	if (d == NULL)
 		return;
 	segment_hdr_release(&d->h);
-	free(d->orig);
+	free(d->s);
+	free(d->dl.prev);
 	free(d->pk);
 	free(d->cells);
 	free(d->ctx);
@@ -564,60 +745,48 @@ dec_err(char *err, int r, const char *what)
 	return mule_errf(err, r, "segment %s: %s", what, mule_strerror(r));
 }
 
-int
-segment_dec_open(struct segment_dec *d, const uint8_t *p, size_t n,
-    char *err)
+/* Magic, version, flags and table name. */
+static int
+open_start(struct segment_dec *s, char *err)
 {
-	struct segment_dec s;
-	uint8_t magic[4], ver, flags, *seen = NULL;
+	uint8_t magic[4], ver, flags;
+	int r;
+
+	if ((r = buf_get_bytes(&s->b, magic, 4)) != 0)
+		return dec_err(err, r, "magic");
+	if (memcmp(magic, SEGMENT_MAGIC, 4) != 0)
+		return mule_errf(err, MULE_EFORMAT, "not a row segment (bad "
+		    "magic)");
+	if ((r = buf_get_u8(&s->b, &ver)) != 0 ||
+	    (r = buf_get_u8(&s->b, &flags)) != 0)
+		return dec_err(err, r, "header");
+	if (ver != SEGMENT_VERSION)
+		return mule_errf(err, MULE_EFORMAT, "row segment version %u "
+		    "is not supported: this mule reads version %u%s", ver,
+		    SEGMENT_VERSION, ver < SEGMENT_VERSION ? " (the bundle "
+		    "was made by an older mule; upgrade the sender)" : "");
+	if ((flags & ~SEGMENT_FLAG_CONT) != 0)
+		return mule_errf(err, MULE_EFORMAT, "row segment has unknown "
+		    "flags 0x%02x", flags);
+	s->cont = (flags & SEGMENT_FLAG_CONT) != 0;
+	if ((r = buf_get_cstr(&s->b, BUNDLE_MAX_NAME, &s->h.table)) != 0)
+		return dec_err(err, r, "table name");
+	if (s->h.table[0] == '\0')
+		return mule_errf(err, MULE_EFORMAT, "segment has an empty "
+		    "table name");
+	return 0;
+}
+
+/* Column names and key columns. */
+static int
+open_columns(struct segment_dec *s, char *err)
+{
+	uint8_t *seen = NULL;
 	uint64_t v;
 	uint32_t i;
 	int r = MULE_EINTERNAL;
 
-	segment_dec_init(&s);
-	buf_init_ro(&s.b, p, n);
-	if (n > BUNDLE_MAX_SEGMENT) {
-		r = mule_errf(err, MULE_ETOOLARGE, "segment larger than %u "
-		    "bytes", BUNDLE_MAX_SEGMENT);
-		goto out;
-	}
-	if ((r = buf_get_bytes(&s.b, magic, 4)) != 0) {
-		r = dec_err(err, r, "magic");
-		goto out;
-	}
-	if (memcmp(magic, SEGMENT_MAGIC, 4) != 0) {
-		r = mule_errf(err, MULE_EFORMAT, "not a row segment (bad "
-		    "magic)");
-		goto out;
-	}
-	if ((r = buf_get_u8(&s.b, &ver)) != 0 ||
-	    (r = buf_get_u8(&s.b, &flags)) != 0) {
-		r = dec_err(err, r, "header");
-		goto out;
-	}
-	if (ver != SEGMENT_VERSION) {
-		r = mule_errf(err, MULE_EFORMAT, "row segment version %u is "
-		    "not supported: this mule reads version %u%s", ver,
-		    SEGMENT_VERSION, ver < SEGMENT_VERSION ? " (the bundle "
-		    "was made by an older mule; upgrade the sender)" : "");
-		goto out;
-	}
-	if ((flags & ~SEGMENT_FLAG_CONT) != 0) {
-		r = mule_errf(err, MULE_EFORMAT, "row segment has unknown "
-		    "flags 0x%02x", flags);
-		goto out;
-	}
-	s.cont = (flags & SEGMENT_FLAG_CONT) != 0;
-	if ((r = buf_get_cstr(&s.b, BUNDLE_MAX_NAME, &s.h.table)) != 0) {
-		r = dec_err(err, r, "table name");
-		goto out;
-	}
-	if (s.h.table[0] == '\0') {
-		r = mule_errf(err, MULE_EFORMAT, "segment has an empty table "
-		    "name");
-		goto out;
-	}
-	if ((r = buf_get_varint_max(&s.b, BUNDLE_MAX_COLUMNS, &v)) != 0) {
+	if ((r = buf_get_varint_max(&s->b, BUNDLE_MAX_COLUMNS, &v)) != 0) {
 		r = dec_err(err, r, "column count");
 		goto out;
 	}
@@ -625,18 +794,18 @@ segment_dec_open(struct segment_dec *d, const uint8_t *p, size_t n,
 		r = mule_errf(err, MULE_EFORMAT, "segment has no columns");
 		goto out;
 	}
-	if ((s.h.cols = calloc((size_t)v, sizeof(*s.h.cols))) == NULL) {
+	if ((s->h.cols = calloc((size_t)v, sizeof(*s->h.cols))) == NULL) {
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
 		goto out;
 	}
-	s.h.ncols = (uint32_t)v;
-	for (i = 0; i < s.h.ncols; i++)
-		if ((r = buf_get_cstr(&s.b, BUNDLE_MAX_NAME,
-		    &s.h.cols[i])) != 0) {
+	s->h.ncols = (uint32_t)v;
+	for (i = 0; i < s->h.ncols; i++)
+		if ((r = buf_get_cstr(&s->b, BUNDLE_MAX_NAME,
+		    &s->h.cols[i])) != 0) {
 			r = dec_err(err, r, "column name");
 			goto out;
 		}
-	if ((r = buf_get_varint_max(&s.b, s.h.ncols, &v)) != 0) {
+	if ((r = buf_get_varint_max(&s->b, s->h.ncols, &v)) != 0) {
 		r = dec_err(err, r == MULE_ETOOLARGE ? MULE_EFORMAT : r,
 		    "key column count");
 		goto out;
@@ -645,16 +814,19 @@ segment_dec_open(struct segment_dec *d, const uint8_t *p, size_t n,
 		r = mule_errf(err, MULE_EFORMAT, "segment has no key columns");
 		goto out;
 	}
-	s.h.npk = (uint32_t)v;
-	if ((s.h.pkcols = calloc(s.h.npk, sizeof(*s.h.pkcols))) == NULL ||
-	    (seen = calloc(s.h.ncols, 1)) == NULL ||
-	    (s.pk = calloc(s.h.npk, sizeof(*s.pk))) == NULL ||
-	    (s.cells = calloc(s.h.ncols, sizeof(*s.cells))) == NULL) {
+	s->h.npk = (uint32_t)v;
+	if ((s->h.pkcols = calloc(s->h.npk, sizeof(*s->h.pkcols))) == NULL ||
+	    (seen = calloc(s->h.ncols, 1)) == NULL ||
+	    (s->pk = calloc(s->h.npk, sizeof(*s->pk))) == NULL ||
+	    (s->cells = calloc(s->h.ncols, sizeof(*s->cells))) == NULL ||
+	    (s->s = calloc(SEG_S_VALUES + s->h.ncols, sizeof(*s->s))) ==
+	    NULL || delta_alloc(&s->dl, s->h.npk + s->h.ncols) != 0) {
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
 		goto out;
 	}
-	for (i = 0; i < s.h.npk; i++) {
-		if ((r = buf_get_varint_max(&s.b, s.h.ncols - 1, &v)) != 0) {
+	s->ns = SEG_S_VALUES + s->h.ncols;
+	for (i = 0; i < s->h.npk; i++) {
+		if ((r = buf_get_varint_max(&s->b, s->h.ncols - 1, &v)) != 0) {
 			r = dec_err(err, r == MULE_ETOOLARGE ? MULE_EFORMAT : r,
 			    "key column index");
 			goto out;
@@ -665,21 +837,74 @@ segment_dec_open(struct segment_dec *d, const uint8_t *p, size_t n,
 			goto out;
 		}
 		seen[v] = 1;
-		s.h.pkcols[i] = (uint32_t)v;
+		s->h.pkcols[i] = (uint32_t)v;
 	}
-	if ((r = buf_get_varint(&s.b, &s.nrows)) != 0) {
-		r = dec_err(err, r, "row count");
-		goto out;
+	r = 0;
+out:
+	free(seen);
+	return r;
+}
+
+/* Row count, origin table, and the streams, which must end the segment. */
+static int
+open_streams(struct segment_dec *s, char *err)
+{
+	const uint8_t *p;
+	uint64_t v;
+	uint32_t i;
+	int r;
+
+	if ((r = buf_get_varint(&s->b, &s->nrows)) != 0)
+		return dec_err(err, r, "row count");
+	if ((r = buf_get_varint_max(&s->b, SEGMENT_MAX_ORIGINS, &v)) != 0)
+		return dec_err(err, r == MULE_ETOOLARGE ? MULE_EFORMAT : r,
+		    "origin count");
+	if (v > buf_avail(&s->b) / SITE_ID_LEN)
+		return mule_errf(err, MULE_EFORMAT, "segment claims %" PRIu64
+		    " origins in %zu bytes", v, buf_avail(&s->b));
+	s->norig = (size_t)v;
+	if ((r = buf_get_ptr(&s->b, s->norig * SITE_ID_LEN, &s->orig)) != 0)
+		return dec_err(err, r, "origin table");
+	for (i = 0; i < s->ns; i++) {
+		if ((r = buf_get_varint_max(&s->b, buf_avail(&s->b), &v)) != 0)
+			return dec_err(err, r == MULE_ETOOLARGE ? MULE_EFORMAT :
+			    r, "stream length");
+		if ((r = buf_get_ptr(&s->b, (size_t)v, &p)) != 0)
+			return dec_err(err, r, "stream");
+		buf_init_ro(&s->s[i], p, (size_t)v);
 	}
+	if (buf_avail(&s->b) != 0)
+		return mule_errf(err, MULE_EFORMAT, "segment has %zu bytes "
+		    "after its last stream", buf_avail(&s->b));
 	/*
-	 * Each row takes at least 5 bytes (a key value, causal length,
-	 * stamp, cell count); refuse counts that cannot fit.
+	 * Each row takes at least 2 bytes of the rows stream (causal
+	 * length, cell count): refuse counts that cannot fit.
 	 */
-	if (s.nrows > buf_avail(&s.b) / 5) {
-		r = mule_errf(err, MULE_EFORMAT, "segment claims %" PRIu64
-		    " rows in %zu bytes", s.nrows, buf_avail(&s.b));
+	if (s->nrows > buf_avail(&s->s[SEG_S_ROWS]) / 2)
+		return mule_errf(err, MULE_EFORMAT, "segment claims %" PRIu64
+		    " rows in %zu bytes", s->nrows,
+		    buf_avail(&s->s[SEG_S_ROWS]));
+	return 0;
+}
+
+int
+segment_dec_open(struct segment_dec *d, const uint8_t *p, size_t n,
+    char *err)
+{
+	struct segment_dec s;
+	int r = MULE_EINTERNAL;
+
+	segment_dec_init(&s);
+	buf_init_ro(&s.b, p, n);
+	if (n > BUNDLE_MAX_SEGMENT) {
+		r = mule_errf(err, MULE_ETOOLARGE, "segment larger than %u "
+		    "bytes", BUNDLE_MAX_SEGMENT);
 		goto out;
 	}
+	if ((r = open_start(&s, err)) != 0 ||
+	    (r = open_columns(&s, err)) != 0 ||
+	    (r = open_streams(&s, err)) != 0)
+		goto out;
 	s.left = s.nrows;
 	s.rc.pk = s.pk;
 	s.rc.cells = s.cells;
@@ -688,13 +913,12 @@ segment_dec_open(struct segment_dec *d, const uint8_t *p, size_t n,
 	segment_dec_init(&s);
 	r = 0;
 out:
-	free(seen);
 	segment_dec_release(&s);
 	return r;
 }
 
 static int
-value_get(struct buf *b, int pk, struct mval *v)
+value_get(struct buf *b, int pk, int64_t *prev, struct mval *v)
 {
 	uint8_t tag, rt;
 	uint64_t u;
@@ -710,7 +934,7 @@ value_get(struct buf *b, int pk, struct mval *v)
 	case MVAL_INT:
 		if ((r = buf_get_varint(b, &u)) != 0)
 			return r;
-		v->i = unzigzag(u);
+		v->i = delta_get(prev, u);
 		return 0;
 	case MVAL_REAL:
 		if ((r = buf_get_u64(b, &u)) != 0)
@@ -734,51 +958,50 @@ value_get(struct buf *b, int pk, struct mval *v)
 	return MULE_EFORMAT;
 }
 
+/* An origin index of the segment's table. */
+static int
+origin_get(struct segment_dec *d, struct buf *b, uint8_t o[SITE_ID_LEN])
+{
+	uint64_t idx;
+	int r;
+
+	if ((r = buf_get_varint(b, &idx)) != 0)
+		return r;
+	/* Numbered as first met: a new origin is the next of the table. */
+	if (idx > d->nused || idx >= d->norig)
+		return MULE_EFORMAT;
+	if (idx == d->nused)
+		d->nused++;
+	memcpy(o, d->orig + idx * SITE_ID_LEN, SITE_ID_LEN);
+	return 0;
+}
+
 static int
 stamp_get(struct segment_dec *d, struct stamp *st)
 {
-	uint8_t (*no)[SITE_ID_LEN];
-	uint64_t idx;
-	size_t ncap;
+	struct buf *b = &d->s[SEG_S_STAMPS];
+	uint64_t u;
 	int r;
 
-	if ((r = buf_get_varint(&d->b, &st->lamport)) != 0 ||
-	    (r = buf_get_varint(&d->b, &idx)) != 0)
+	if ((r = buf_get_varint(b, &u)) != 0)
 		return r;
-	if (idx < d->norig) {
-		memcpy(st->origin, d->orig[idx], SITE_ID_LEN);
-		return 0;
-	}
-	if (idx > d->norig)
-		return MULE_EFORMAT;
-	if (d->norig >= SEGMENT_MAX_ORIGINS)
-		return MULE_ETOOLARGE;
-	if (d->norig == d->origcap) {
-		ncap = d->origcap ? d->origcap * 2 : 16;
-		if ((no = realloc(d->orig, ncap * sizeof(*no))) == NULL)
-			return MULE_ENOMEM;
-		d->orig = no;
-		d->origcap = ncap;
-	}
-	if ((r = buf_get_bytes(&d->b, d->orig[d->norig], SITE_ID_LEN)) != 0)
-		return r;
-	memcpy(st->origin, d->orig[d->norig], SITE_ID_LEN);
-	d->norig++;
-	return 0;
+	d->dl.lamport += (uint64_t)unzigzag(u);
+	st->lamport = d->dl.lamport;
+	return origin_get(d, b, st->origin);
 }
 
 /* Appends n context entries of one cell to the row's pool. */
 static int
 ctx_get(struct segment_dec *d, uint64_t n)
 {
+	struct buf *b = &d->s[SEG_S_CTX];
 	struct vec_entry *ne;
-	struct stamp st;
 	size_t ncap;
 	uint64_t k;
 	int r;
 
 	/* Each entry takes at least two bytes: refuse counts that cannot fit. */
-	if (n > buf_avail(&d->b) / 2)
+	if (n > buf_avail(b) / 2)
 		return MULE_EFORMAT;
 	if (d->nctx + n > d->ctxcap) {
 		ncap = d->ctxcap ? d->ctxcap : 16;
@@ -790,21 +1013,23 @@ ctx_get(struct segment_dec *d, uint64_t n)
 		d->ctxcap = ncap;
 	}
 	for (k = 0; k < n; k++) {
-		if ((r = stamp_get(d, &st)) != 0)
+		if ((r = buf_get_varint(b, &d->ctx[d->nctx].counter)) != 0 ||
+		    (r = origin_get(d, b, d->ctx[d->nctx].origin)) != 0)
 			return r;
-		if (st.lamport == 0)
+		if (d->ctx[d->nctx].counter == 0)
 			return MULE_EFORMAT;
-		d->ctx[d->nctx].counter = st.lamport;
-		memcpy(d->ctx[d->nctx].origin, st.origin, SITE_ID_LEN);
 		d->nctx++;
 	}
 	return 0;
 }
 
-/* Cell i of the current row; `alive`: it carries a value and a stamp. */
+/*
+ * Cell i of the current row; `alive`: it carries a value and a stamp;
+ * `next`: its column without a gap.
+ */
 static int
-cell_get(struct segment_dec *d, uint32_t i, int alive, int gone,
-    const char **what)
+cell_get(struct segment_dec *d, uint32_t i, uint32_t next, int alive,
+    int gone, const char **what)
 {
 	struct cell *c = &d->cells[i];
 	uint64_t v, n = 0;
@@ -812,18 +1037,19 @@ cell_get(struct segment_dec *d, uint32_t i, int alive, int gone,
 
 	memset(c, 0, sizeof(*c));
 	*what = "cell column";
-	if ((r = buf_get_varint_max(&d->b, ((uint64_t)d->h.ncols << 3) - 1,
-	    &v)) != 0)
-		return r == MULE_ETOOLARGE ? MULE_EFORMAT : r;
-	if (i > 0 && (v >> 3) <= d->cells[i - 1].col)
+	if (next >= d->h.ncols)
 		return MULE_EFORMAT;
-	c->col = (uint32_t)(v >> 3);
+	if ((r = buf_get_varint_max(&d->s[SEG_S_CELLS],
+	    ((uint64_t)(d->h.ncols - next) << 3) - 1, &v)) != 0)
+		return r == MULE_ETOOLARGE ? MULE_EFORMAT : r;
+	c->col = next + (uint32_t)(v >> 3);
 	if ((v & 4) && !alive && ((v & 6) != 6 || !gone))
 		return MULE_EFORMAT;	/* a deletion: a row base if named */
 	c->has_base = (v & 6) == 6 ? CELL_BASE_ROW : (v & 4) ? CELL_BASE_SELF :
 	    (v & 2) ? CELL_BASE_HASH : CELL_BASE_NONE;
 	*what = "cell value";
-	if (alive && (r = value_get(&d->b, 0, &c->v)) != 0)
+	if (alive && (r = value_get(&d->s[SEG_S_VALUES + c->col], 0,
+	    &d->dl.prev[d->h.npk + c->col], &c->v)) != 0)
 		return r;
 	*what = "cell stamp";
 	if (alive && (r = stamp_get(d, &c->st)) != 0)
@@ -833,12 +1059,12 @@ cell_get(struct segment_dec *d, uint32_t i, int alive, int gone,
 	    (c->has_base == CELL_BASE_ROW && alive && c->st.lamport == 0))
 		return MULE_EFORMAT;
 	if (c->has_base == CELL_BASE_HASH &&
-	    (r = buf_get_u32(&d->b, &c->base)) != 0)
+	    (r = buf_get_u32(&d->s[SEG_S_BASES], &c->base)) != 0)
 		return r;
 	if ((v & 1) == 0)
 		return 0;
 	*what = "cell context";
-	if ((r = buf_get_varint_max(&d->b, CELL_CTX_MAX, &n)) != 0)
+	if ((r = buf_get_varint_max(&d->s[SEG_S_CTX], CELL_CTX_MAX, &n)) != 0)
 		return r == MULE_ETOOLARGE ? MULE_EFORMAT : r;
 	if (n == 0)
 		return MULE_EFORMAT;
@@ -846,12 +1072,103 @@ cell_get(struct segment_dec *d, uint32_t i, int alive, int gone,
 	return ctx_get(d, n);
 }
 
+/*
+ * The row hash of a full row of inline values, as its sender computes it:
+ * BLAKE2b-128 over each column's value in order, each as its type byte,
+ * then INT and REAL as 8 bytes big-endian (REAL: its IEEE 754 bits), TEXT
+ * and BLOB as their length in LEB128 and their bytes (mule-bundle(5)).
+ */
+static void
+row_hash(const struct cell *c, uint32_t n, uint8_t out[ROW_HASH_LEN])
+{
+	crypto_generichash_state hs;
+	uint8_t hdr[16];
+	uint64_t x;
+	size_t k, len;
+	uint32_t i;
+	int j;
+
+	crypto_generichash_init(&hs, NULL, 0, ROW_HASH_LEN);
+	for (i = 0; i < n; i++) {
+		k = 0;
+		hdr[k++] = (uint8_t)c[i].v.type;
+		if (c[i].v.type == MVAL_INT || c[i].v.type == MVAL_REAL) {
+			x = c[i].v.type == MVAL_INT ? (uint64_t)c[i].v.i :
+			    real_bits(c[i].v.f);
+			for (j = 7; j >= 0; j--)
+				hdr[k++] = (uint8_t)(x >> (8 * j));
+		} else if (c[i].v.type == MVAL_TEXT ||
+		    c[i].v.type == MVAL_BLOB) {
+			len = c[i].v.n;
+			do {
+				hdr[k++] = (uint8_t)((len & 0x7f) |
+				    (len >= 0x80 ? 0x80 : 0));
+				len >>= 7;
+			} while (len != 0);
+		}
+		crypto_generichash_update(&hs, hdr, k);
+		if ((c[i].v.type == MVAL_TEXT || c[i].v.type == MVAL_BLOB) &&
+		    c[i].v.n > 0)
+			crypto_generichash_update(&hs, c[i].v.p, c[i].v.n);
+	}
+	crypto_generichash_final(&hs, out, ROW_HASH_LEN);
+}
+
+/* After the last row: every stream must have ended exactly. */
+static int
+dec_end(struct segment_dec *d, char *err)
+{
+	uint32_t i;
+
+	if (d->nused != d->norig)
+		return mule_errf(err, MULE_EFORMAT, "segment names %zu origins "
+		    "but uses %zu", d->norig, d->nused);
+	for (i = 0; i < d->ns; i++)
+		if (buf_avail(&d->s[i]) != 0)
+			return mule_errf(err, MULE_EFORMAT, "segment stream %"
+			    PRIu32 " has %zu bytes after its last row", i,
+			    buf_avail(&d->s[i]));
+	return 0;
+}
+
+/* The row's cells and, for a full live row, its hash. */
+static int
+cells_get(struct segment_dec *d, int full, const char **what)
+{
+	struct rowchange *rc = &d->rc;
+	uint32_t i, next = 0;
+	uint64_t k;
+	int r, alive = rc->cl % 2 == 1;
+
+	d->nctx = 0;
+	for (i = 0; i < rc->ncells; i++) {
+		if ((r = cell_get(d, i, next, alive, rc->has_gone,
+		    what)) != 0)
+			return r;
+		next = rc->cells[i].col + 1;
+	}
+	/* The pool is complete: point each cell at its entries. */
+	for (i = 0, k = 0; i < rc->ncells; k += rc->cells[i].nctx, i++)
+		rc->cells[i].ctx = rc->cells[i].nctx ? d->ctx + k : NULL;
+	*what = "row hash";
+	memset(rc->hash, 0, ROW_HASH_LEN);
+	if (!full || !alive)
+		return 0;
+	for (i = 0; i < rc->ncells; i++)
+		if (rc->cells[i].v.type == MVAL_REF)
+			return buf_get_bytes(&d->s[SEG_S_HASHES], rc->hash,
+			    ROW_HASH_LEN);
+	row_hash(rc->cells, rc->ncells, rc->hash);
+	return 0;
+}
+
 int
 segment_dec_next(struct segment_dec *d, const struct rowchange **out,
     char *err)
 {
 	struct rowchange *rc = &d->rc;
-	uint64_t v, k, rowno = d->nrows - d->left + 1;
+	struct buf *rows = &d->s[SEG_S_ROWS];
+	uint64_t v, rowno = d->nrows - d->left + 1;
 	uint32_t i;
 	const char *what = "key value";
 	int r = MULE_EINTERNAL, full;
@@ -861,25 +1178,32 @@ segment_dec_next(struct segment_dec *d, const struct rowchange **out,
 		goto out;
 	}
 	if (d->left == 0) {
-		if (buf_avail(&d->b) != 0) {
-			r = mule_errf(err, MULE_EFORMAT, "segment has %zu "
-			    "bytes after its last row", buf_avail(&d->b));
-			goto out;
-		}
-		*out = NULL;
-		r = 0;
+		if ((r = dec_end(d, err)) == 0)
+			*out = NULL;
 		goto out;
 	}
 	rc->npk = d->h.npk;
 	for (i = 0; i < d->h.npk; i++)
-		if ((r = value_get(&d->b, 1, &d->pk[i])) != 0)
+		if ((r = value_get(&d->s[SEG_S_KEYS], 1, &d->dl.prev[i],
+		    &d->pk[i])) != 0)
 			goto bad;
 	what = "causal length";
-	if ((r = buf_get_varint_max(&d->b, SEGMENT_MAX_CL, &v)) != 0)
+	if ((r = buf_get_varint_max(rows, SEGMENT_MAX_CL, &v)) != 0)
 		goto bad;
 	rc->cl = v >> 1;
 	full = (int)(v & 1);
 	if (rc->cl == 0) {
+		r = MULE_EFORMAT;
+		goto bad;
+	}
+	what = "cell count";
+	if ((r = buf_get_varint_max(rows, d->h.ncols, &v)) != 0) {
+		if (r == MULE_ETOOLARGE)
+			r = MULE_EFORMAT;
+		goto bad;
+	}
+	rc->ncells = (uint32_t)v;
+	if (rc->cl % 2 == 1 && full != (rc->ncells == d->h.ncols)) {
 		r = MULE_EFORMAT;
 		goto bad;
 	}
@@ -892,30 +1216,7 @@ segment_dec_next(struct segment_dec *d, const struct rowchange **out,
 	what = "deleted incarnation";
 	if (rc->has_gone && (r = stamp_get(d, &rc->gone)) != 0)
 		goto bad;
-	if (rc->has_gone)
-		full = 0;
-	what = "cell count";
-	if ((r = buf_get_varint_max(&d->b, d->h.ncols, &v)) != 0) {
-		if (r == MULE_ETOOLARGE)
-			r = MULE_EFORMAT;
-		goto bad;
-	}
-	rc->ncells = (uint32_t)v;
-	if (full && rc->ncells != d->h.ncols) {
-		r = MULE_EFORMAT;
-		goto bad;
-	}
-	d->nctx = 0;
-	for (i = 0; i < rc->ncells; i++)
-		if ((r = cell_get(d, i, rc->cl % 2 == 1, rc->has_gone,
-		    &what)) != 0)
-			goto bad;
-	/* The pool is complete: point each cell at its entries. */
-	for (i = 0, k = 0; i < rc->ncells; k += rc->cells[i].nctx, i++)
-		rc->cells[i].ctx = rc->cells[i].nctx ? d->ctx + k : NULL;
-	what = "row hash";
-	memset(rc->hash, 0, ROW_HASH_LEN);
-	if (full && (r = buf_get_bytes(&d->b, rc->hash, ROW_HASH_LEN)) != 0)
+	if ((r = cells_get(d, full, &what)) != 0)
 		goto bad;
 	d->left--;
 	*out = rc;

@@ -411,17 +411,13 @@ segment_flush(struct bundle_writer *w, char *err)
 	memset(&mb, 0, sizeof(mb));
 	mb.kind = MEMBER_ROWS;
 	mb.seq = (uint32_t)w->rows.n + 1;
-	mb.size = w->hdr.len + w->seg.rows.len;
+	mb.size = w->hdr.len;
 	if (mb.size > BUNDLE_MAX_SEGMENT)
 		return mule_errf(err, MULE_EINTERNAL, "segment overflow");
 	crypto_generichash_init(&hs, NULL, 0, BUNDLE_HASH_LEN);
 	crypto_generichash_update(&hs, w->hdr.d, w->hdr.len);
-	if (w->seg.rows.len > 0)
-		crypto_generichash_update(&hs, w->seg.rows.d, w->seg.rows.len);
 	crypto_generichash_final(&hs, mb.hash, BUNDLE_HASH_LEN);
-	if ((r = spool_write(&w->sp_rows, w->hdr.d, w->hdr.len, err)) != 0 ||
-	    (r = spool_write(&w->sp_rows, w->seg.rows.d, w->seg.rows.len,
-	    err)) != 0)
+	if ((r = spool_write(&w->sp_rows, w->hdr.d, w->hdr.len, err)) != 0)
 		return r;
 	if ((r = member_list_add(&w->rows, &mb)) != 0)
 		return mule_errf(err, r, r == MULE_ETOOLARGE ? "too many "

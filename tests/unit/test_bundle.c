@@ -33,6 +33,7 @@
 #include "core/buf.h"
 #include "core/error.h"
 #include "core/file.h"
+#include "replica/internal.h"
 #include "crypto/ident.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -384,6 +385,30 @@ gen_people(struct gen *g, uint64_t i, uint64_t x)
 	return n;
 }
 
+/*
+ * A full live row of inline values gets its true hash (its receiver
+ * computes it, replica/'s row_hash_vals defines it); any other keeps the
+ * filled one, which travels.
+ */
+static void
+gen_hash(struct rowchange *rc, uint32_t ncols)
+{
+	struct mval v[6];
+	uint32_t i;
+
+	if (rc->cl % 2 == 0 || rc->ncells != ncols || ncols > NELEM(v))
+		return;
+	for (i = 0; i < rc->ncells; i++) {
+		if (rc->cells[i].col != i || rc->cells[i].v.type == MVAL_REF ||
+		    ((rc->cells[i].v.type == MVAL_TEXT ||
+		    rc->cells[i].v.type == MVAL_BLOB) &&
+		    rc->cells[i].v.n > BUNDLE_MAX_INLINE))
+			return;
+		v[i] = rc->cells[i].v;
+	}
+	row_hash_vals(v, rc->ncells, rc->hash, NULL);
+}
+
 /* Makes row i of table t in g->rc. */
 static void
 gen_row(struct gen *g, size_t t, uint64_t i)
@@ -452,6 +477,7 @@ gen_row(struct gen *g, size_t t, uint64_t i)
 		break;
 	}
 	rc->ncells = n;
+	gen_hash(rc, (uint32_t)g->t[t].ncols);
 }
 
 /* ------------------------------------------------------------------ */
@@ -2288,7 +2314,6 @@ sample_segment(struct buf *out)
 	}
 	buf_init(out);
 	assert_int_equal(segment_enc_header(&e, out, err), 0);
-	assert_int_equal(buf_put(out, e.rows.d, e.rows.len), 0);
 	segment_enc_release(&e);
 	free(g);
 }
@@ -2324,7 +2349,7 @@ static void
 seg_one_key(struct buf *t, uint8_t flags, uint64_t nrows)
 {
 	buf_reset(t);
-	buf_put(t, "MSEG\x02", 5);
+	buf_put(t, "MSEG\x03", 5);
 	buf_put_u8(t, flags);
 	buf_put_cstr(t, "t");
 	buf_put_varint(t, 1);
@@ -2334,9 +2359,32 @@ seg_one_key(struct buf *t, uint8_t flags, uint64_t nrows)
 	buf_put_varint(t, nrows);
 }
 
+/*
+ * Appends an origin table of norig origins and the 8 streams of a
+ * one-column segment (rows, keys, stamps, cells, bases, ctx, hashes,
+ * values of k), each given as bytes and length.
+ */
+static void
+seg_streams(struct buf *t, uint64_t norig, const char *const st[8],
+    const size_t len[8])
+{
+	size_t i, k;
+
+	buf_put_varint(t, norig);
+	for (k = 0; k < norig; k++)
+		for (i = 0; i < SITE_ID_LEN; i++)
+			buf_put_u8(t, (uint8_t)(k + 1));
+	for (i = 0; i < 8; i++) {
+		buf_put_varint(t, len[i]);
+		buf_put(t, st[i], len[i]);
+	}
+}
+
 static void
 test_segment_decode(void **state)
 {
+	static const char *const none[8] = { "", "", "", "", "", "", "", "" };
+	static const size_t zero[8] = { 0 };
 	struct buf b, t;
 	struct segment_dec d;
 	char err[MULE_ERRLEN];
@@ -2371,15 +2419,16 @@ test_segment_decode(void **state)
 	b.d[0] = 'X';
 	assert_int_equal(decode_all(b.d, b.len, &rows, err), MULE_EFORMAT);
 	b.d[0] = 'M';
-	b.d[4] = 3;
+	b.d[4] = 4;
 	assert_int_equal(decode_all(b.d, b.len, &rows, err), MULE_EFORMAT);
-	/* the previous version: refused, naming both */
-	b.d[4] = 1;
+	/* the previous (row-oriented) version: refused, naming both */
+	b.d[4] = 2;
 	err[0] = '\0';
 	assert_int_equal(decode_all(b.d, b.len, &rows, err), MULE_EFORMAT);
-	assert_non_null(strstr(err, "version 1"));
 	assert_non_null(strstr(err, "version 2"));
-	b.d[4] = 2;
+	assert_non_null(strstr(err, "version 3"));
+	assert_non_null(strstr(err, "older mule"));
+	b.d[4] = 3;
 	b.d[5] = 0x80;
 	assert_int_equal(decode_all(b.d, b.len, &rows, err), MULE_EFORMAT);
 	b.d[5] = 0;
@@ -2387,36 +2436,118 @@ test_segment_decode(void **state)
 
 	/* oversized counts */
 	buf_init(&t);
-	buf_put(&t, "MSEG\x02\x00", 6);
+	buf_put(&t, "MSEG\x03\x00", 6);
 	buf_put_cstr(&t, "t");
 	buf_put_varint(&t, BUNDLE_MAX_COLUMNS + 1);
 	assert_int_equal(decode_all(t.d, t.len, &rows, err), MULE_ETOOLARGE);
 	buf_reset(&t);
-	buf_put(&t, "MSEG\x02\x00", 6);
+	buf_put(&t, "MSEG\x03\x00", 6);
 	buf_put_varint(&t, BUNDLE_MAX_NAME + 1);
 	assert_int_equal(decode_all(t.d, t.len, &rows, err), MULE_ETOOLARGE);
-	/* a row count that cannot fit */
+	/* a row count that cannot fit its rows stream */
 	seg_one_key(&t, 0, 1000000);
+	seg_streams(&t, 0, none, zero);
 	assert_int_equal(decode_all(t.d, t.len, &rows, err), MULE_EFORMAT);
-	/* an inline value beyond BUNDLE_MAX_INLINE */
-	seg_one_key(&t, 0, 1);
-	buf_put_u8(&t, MVAL_BLOB);
-	buf_put_varint(&t, BUNDLE_MAX_INLINE + 1);
-	for (i = 0; i < 40; i++)
+	assert_non_null(strstr(err, "1000000 rows"));
+	/* origins beyond the limit, or more than the bytes hold */
+	seg_one_key(&t, 0, 0);
+	buf_put_varint(&t, SEGMENT_MAX_ORIGINS + 1);
+	assert_int_equal(decode_all(t.d, t.len, &rows, err), MULE_EFORMAT);
+	seg_one_key(&t, 0, 0);
+	buf_put_varint(&t, 1000);
+	for (i = 0; i < 100; i++)
 		buf_put_u8(&t, 0);
-	assert_int_equal(decode_all(t.d, t.len, &rows, err), MULE_ETOOLARGE);
-	/* a reference in the key; an origin index skipping ahead */
-	seg_one_key(&t, 0, 1);
-	buf_put_u8(&t, MVAL_INT);
+	assert_int_equal(decode_all(t.d, t.len, &rows, err), MULE_EFORMAT);
+	assert_non_null(strstr(err, "1000 origins"));
+	/* a stream longer than the segment */
+	seg_one_key(&t, 0, 0);
 	buf_put_varint(&t, 0);
-	buf_put_varint(&t, 1);		/* cl */
-	buf_put_varint(&t, 5);		/* lamport */
-	buf_put_varint(&t, 1);		/* origin 1 of 0: bad */
-	for (i = 0; i < 40; i++)
-		buf_put_u8(&t, 0);
+	buf_put_varint(&t, 0x7fffffff);
+	buf_put_u8(&t, 0);
 	assert_int_equal(decode_all(t.d, t.len, &rows, err), MULE_EFORMAT);
+	assert_non_null(strstr(err, "stream length"));
+	{
+		/* one row: a key, cl 1, no cells, a stamp of origin 0 */
+		static const char *const ok[8] = { "\x02\x00", "\x01\x02",
+		    "\x0a\x00", "", "", "", "", "" };
+		static const size_t okl[8] = { 2, 2, 2, 0, 0, 0, 0, 0 };
+		static const char *const toobig[8] = { "\x02\x00",
+		    "\x04\x81\x80\x04", "\x0a\x00", "", "", "", "", "" };
+		static const size_t bigl[8] = { 2, 4, 2, 0, 0, 0, 0, 0 };
+		static const char *const skip[8] = { "\x02\x00", "\x01\x02",
+		    "\x0a\x01", "", "", "", "", "" };
+		static const char *const extra[8] = { "\x02\x00", "\x01\x02",
+		    "\x0a\x00", "", "", "", "", "\x01" };
+		static const size_t extral[8] = { 2, 2, 2, 0, 0, 0, 0, 1 };
+		static const char *const refkey[8] = { "\x02\x00",
+		    "\x05\x03", "\x0a\x00", "", "", "", "", "" };
+
+		seg_one_key(&t, 0, 1);
+		seg_streams(&t, 1, ok, okl);
+		assert_int_equal(decode_all(t.d, t.len, &rows, err), 0);
+		assert_int_equal(rows, 1);
+		/* an inline value beyond BUNDLE_MAX_INLINE */
+		seg_one_key(&t, 0, 1);
+		seg_streams(&t, 1, toobig, bigl);
+		assert_int_equal(decode_all(t.d, t.len, &rows, err),
+		    MULE_ETOOLARGE);
+		/* an origin index beyond the table */
+		seg_one_key(&t, 0, 1);
+		seg_streams(&t, 1, skip, okl);
+		assert_int_equal(decode_all(t.d, t.len, &rows, err),
+		    MULE_EFORMAT);
+		assert_non_null(strstr(err, "bad stamp"));
+		/* origins numbered out of first-use order; one never used */
+		seg_one_key(&t, 0, 1);
+		seg_streams(&t, 2, skip, okl);
+		assert_int_equal(decode_all(t.d, t.len, &rows, err),
+		    MULE_EFORMAT);
+		assert_non_null(strstr(err, "bad stamp"));
+		seg_one_key(&t, 0, 1);
+		seg_streams(&t, 2, ok, okl);
+		assert_int_equal(decode_all(t.d, t.len, &rows, err),
+		    MULE_EFORMAT);
+		assert_non_null(strstr(err, "names 2 origins but uses 1"));
+		/* a stream with bytes after the last row */
+		seg_one_key(&t, 0, 1);
+		seg_streams(&t, 1, extra, extral);
+		assert_int_equal(decode_all(t.d, t.len, &rows, err),
+		    MULE_EFORMAT);
+		assert_non_null(strstr(err, "stream 7 has 1 bytes"));
+		/* the full bit must match the cell count of a live row */
+		{
+			static const char *const f1[8] = { "\x03\x00",
+			    "\x01\x02", "\x0a\x00", "", "", "", "", "" };
+			static const char *const f0[8] = { "\x02\x01",
+			    "\x01\x02", "\x0a\x00\x00\x00", "\x00", "", "",
+			    "", "\x00" };
+			static const char *const fok[8] = { "\x03\x01",
+			    "\x01\x02", "\x0a\x00\x00\x00", "\x00", "", "",
+			    "", "\x00" };
+			static const size_t f0l[8] = { 2, 2, 4, 1, 0, 0, 0, 1 };
+
+			seg_one_key(&t, 0, 1);
+			seg_streams(&t, 1, f1, okl);
+			assert_int_equal(decode_all(t.d, t.len, &rows, err),
+			    MULE_EFORMAT);
+			assert_non_null(strstr(err, "bad cell count"));
+			seg_one_key(&t, 0, 1);
+			seg_streams(&t, 1, f0, f0l);
+			assert_int_equal(decode_all(t.d, t.len, &rows, err),
+			    MULE_EFORMAT);
+			seg_one_key(&t, 0, 1);
+			seg_streams(&t, 1, fok, f0l);
+			assert_int_equal(decode_all(t.d, t.len, &rows, err), 0);
+		}
+		/* a reference in the key */
+		seg_one_key(&t, 0, 1);
+		seg_streams(&t, 1, refkey, okl);
+		assert_int_equal(decode_all(t.d, t.len, &rows, err),
+		    MULE_EFORMAT);
+	}
 	/* a continuation segment decodes by itself */
 	seg_one_key(&t, 1, 0);
+	seg_streams(&t, 0, none, zero);
 	segment_dec_init(&d);
 	assert_int_equal(segment_dec_open(&d, t.d, t.len, err), 0);
 	assert_int_equal(d.cont, 1);
@@ -2434,8 +2565,10 @@ test_segment_full(void **state)
 	struct rowchange rc;
 	struct mval pk;
 	struct cell cell;
+	struct buf out;
 	uint8_t *v = calloc(1, BUNDLE_MAX_INLINE);
 	char err[MULE_ERRLEN];
+	uint64_t rows;
 	int added = 1, n = 0;
 
 	(void)state;
@@ -2456,12 +2589,105 @@ test_segment_full(void **state)
 		n += added;
 	}
 	assert_int_equal(n, BUNDLE_MAX_SEGMENT / (BUNDLE_MAX_INLINE + 40));
-	assert_true(e.rows.len <= BUNDLE_MAX_SEGMENT);
+	/* Once full, a smaller row is not added either (deltas moved). */
+	cell.v.n = 1;
+	assert_int_equal(segment_enc_row(&e, &rc, &added, err), 0);
+	assert_false(added);
+	buf_init(&out);
+	assert_int_equal(segment_enc_header(&e, &out, err), 0);
+	assert_true(out.len <= BUNDLE_MAX_SEGMENT);
+	assert_int_equal(decode_all(out.d, out.len, &rows, err), 0);
+	assert_int_equal(rows, (uint64_t)n);
+	buf_release(&out);
 	segment_enc_next(&e);
 	assert_int_equal(segment_enc_row(&e, &rc, &added, err), 0);
 	assert_true(added);
 	segment_enc_release(&e);
 	free(v);
+}
+
+/*
+ * Integer keys and values travel as deltas (a dense key costs a byte),
+ * a full row of inline values carries no hash (the receiver computes
+ * replica/'s row hash), and a full row holding a reference carries it.
+ */
+static void
+test_segment_deltas(void **state)
+{
+	static const char *cols[] = { "k", "v", "w" };
+	static const uint32_t pk0 = 0;
+	static const int64_t ks[] = { 5, 6, 7, INT64_MAX, INT64_MIN, -1, 0 };
+	struct segment_enc e;
+	struct segment_dec d;
+	const struct rowchange *got;
+	struct rowchange rc;
+	struct mval pk, hv[3];
+	struct cell cells[3];
+	struct buf out;
+	uint8_t ref[VALUE_REF_LEN], want[NELEM(ks)][ROW_HASH_LEN];
+	char err[MULE_ERRLEN];
+	size_t i;
+	int added;
+
+	(void)state;
+	fill(ref, sizeof(ref), 9);
+	segment_enc_init(&e);
+	assert_int_equal(segment_enc_begin(&e, "t", 3, cols, 1, &pk0, err), 0);
+	for (i = 0; i < NELEM(ks); i++) {
+		memset(&rc, 0, sizeof(rc));
+		memset(cells, 0, sizeof(cells));
+		set_int(&pk, ks[i]);
+		cells[0].v = pk;
+		set_int(&cells[1].v, ks[NELEM(ks) - 1 - i]);
+		set_bytes(&cells[2].v, MVAL_TEXT, "note", 4);
+		if (i == 2) {	/* a reference: the hash travels */
+			memset(&cells[2].v, 0, sizeof(cells[2].v));
+			cells[2].v.type = MVAL_REF;
+			cells[2].v.reftype = MVAL_TEXT;
+			cells[2].v.p = ref;
+			cells[2].v.n = VALUE_REF_LEN;
+		}
+		cells[1].col = 1;
+		cells[2].col = 2;
+		set_stamp(&cells[1].st, 100 + i, 1);
+		set_stamp(&rc.cl_stamp, 100, 1);
+		rc.npk = 1;
+		rc.pk = &pk;
+		rc.cl = 1;
+		rc.ncells = 3;
+		rc.cells = cells;
+		hv[0] = cells[0].v;
+		hv[1] = cells[1].v;
+		hv[2] = cells[2].v;
+		if (i == 2)
+			fill(rc.hash, ROW_HASH_LEN, 3);
+		else
+			row_hash_vals(hv, 3, rc.hash, NULL);
+		memcpy(want[i], rc.hash, ROW_HASH_LEN);
+		assert_int_equal(segment_enc_row(&e, &rc, &added, err), 0);
+		assert_true(added);
+	}
+	/* keys 5, 6, 7: a type byte and one delta byte each */
+	assert_int_equal(memcmp(e.s[SEG_S_KEYS].d, "\x01\x0a\x01\x02\x01\x02",
+	    6), 0);
+	assert_int_equal(e.s[SEG_S_HASHES].len, ROW_HASH_LEN);
+	buf_init(&out);
+	assert_int_equal(segment_enc_header(&e, &out, err), 0);
+	segment_enc_release(&e);
+	segment_dec_init(&d);
+	assert_int_equal(segment_dec_open(&d, out.d, out.len, err), 0);
+	for (i = 0; i < NELEM(ks); i++) {
+		assert_int_equal(segment_dec_next(&d, &got, err), 0);
+		assert_non_null(got);
+		assert_int_equal(got->pk[0].i, ks[i]);
+		assert_int_equal(got->cells[1].v.i, ks[NELEM(ks) - 1 - i]);
+		assert_int_equal(got->cells[1].st.lamport, 100 + i);
+		assert_memory_equal(got->hash, want[i], ROW_HASH_LEN);
+	}
+	assert_int_equal(segment_dec_next(&d, &got, err), 0);
+	assert_null(got);
+	segment_dec_release(&d);
+	buf_release(&out);
 }
 
 int
@@ -2490,6 +2716,7 @@ main(void)
 		cmocka_unit_test(test_swapped_encrypted),
 		cmocka_unit_test(test_manifest_parse),
 		cmocka_unit_test(test_segment_decode),
+		cmocka_unit_test(test_segment_deltas),
 		cmocka_unit_test(test_segment_full),
 	};
 
