@@ -10,6 +10,7 @@
  * to the thread from its start until it is joined.
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -110,9 +111,19 @@ sig_worker_main(void *arg)
 static void
 sig_worker_hand_over(struct sig_worker *w)
 {
-	if (w->state == 0)
-		w->state = pthread_create(&w->thread, NULL, sig_worker_main,
-		    w) == 0 ? 1 : -1;
+	sigset_t all, old;
+
+	if (w->state == 0) {
+		/* Signals stay the calling thread's: the worker blocks all. */
+		sigfillset(&all);
+		if (pthread_sigmask(SIG_SETMASK, &all, &old) != 0)
+			w->state = -1;
+		else {
+			w->state = pthread_create(&w->thread, NULL,
+			    sig_worker_main, w) == 0 ? 1 : -1;
+			(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+		}
+	}
 	if (w->state < 0) {
 		crypto_generichash_update(w->h, w->ring +
 		    (size_t)w->fill * SIG_RING_BUF, w->cur);
