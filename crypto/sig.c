@@ -29,6 +29,7 @@ struct sig_worker {
 	size_t len[SIG_RING_BUFS];
 	unsigned fill;		/* the buffer sig_update fills */
 	size_t cur;		/* bytes in it */
+	size_t touched;		/* ring bytes ever written (to wipe) */
 	unsigned first;		/* the oldest buffer handed over */
 	unsigned nready;	/* handed over, not hashed yet */
 	int state;		/* 0 not started, 1 running, -1 cannot start */
@@ -152,6 +153,8 @@ sig_worker_end(struct sig_ctx *c)
 
 	if (w == NULL)
 		return;
+	if (w->state == 0)
+		w->state = -1;	/* less than a buffer: no thread for it */
 	if (w->cur > 0)
 		sig_worker_hand_over(w);
 	if (w->state == 1) {
@@ -164,7 +167,7 @@ sig_worker_end(struct sig_ctx *c)
 	pthread_cond_destroy(&w->to_fill);
 	pthread_cond_destroy(&w->to_hash);
 	pthread_mutex_destroy(&w->mu);
-	sodium_memzero(w->ring, (size_t)SIG_RING_BUFS * SIG_RING_BUF);
+	sodium_memzero(w->ring, w->touched);
 	free(w->ring);
 	free(w);
 	c->w = NULL;
@@ -189,6 +192,8 @@ sig_update(struct sig_ctx *c, const void *p, size_t n)
 		memcpy(w->ring + (size_t)w->fill * SIG_RING_BUF + w->cur, in,
 		    take);
 		w->cur += take;
+		if ((size_t)w->fill * SIG_RING_BUF + w->cur > w->touched)
+			w->touched = (size_t)w->fill * SIG_RING_BUF + w->cur;
 		in += take;
 		n -= take;
 		if (w->cur == SIG_RING_BUF)
