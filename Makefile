@@ -33,7 +33,7 @@ LDFLAGS   += -fsanitize=address,undefined
 endif
 ALL_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) -I. $(PKG_CFLAGS) $(ETPAN_CFLAGS) \
              -DMULE_VERSION=\"$(VERSION)\" -DMULE_MANDIR=\"$(MANPREFIX)\"
-LIBS      = $(PKG_LIBS) $(ETPAN_LIBS) -lm
+LIBS      = $(PKG_LIBS) $(ETPAN_LIBS) -lm -pthread
 
 LIB_SRC   := $(wildcard core/*.c crypto/*.c bundle/*.c replica/*.c replica/*/*.c \
              transports/*.c sync/*.c)

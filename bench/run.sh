@@ -22,7 +22,7 @@ cd "$W"
 
 cc -std=c11 -O2 -D_GNU_SOURCE -I"$ROOT" -o bench_crypto \
     "$ROOT/bench/bench_crypto.c" "$ROOT/libmule.a" \
-    $(pkg-config --libs libsodium libarchive sqlite3 libzstd libisal)
+    $(pkg-config --libs libsodium libarchive sqlite3 libzstd libisal) -pthread
 cc -std=c11 -O2 -o apply_changeset "$ROOT/bench/apply_changeset.c" \
     $(pkg-config --libs sqlite3)
 

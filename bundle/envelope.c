@@ -324,6 +324,7 @@ bundle_verify(struct bundle_reader *r, const struct ident_pub *sender,
 	int rc = MULE_EINTERNAL;
 
 	r->verified = 0;
+	memset(&sc, 0, sizeof(sc));	/* sig_release is fine on it */
 	if ((rc = verify_keyid(r, sender, err)) != 0)
 		goto out;
 	if (fstat(r->fd, &st) != 0 ||
@@ -339,7 +340,9 @@ bundle_verify(struct bundle_reader *r, const struct ident_pub *sender,
 		rc = mule_errf(err, MULE_ENOMEM, "out of memory");
 		goto out;
 	}
-	sig_init(&sc);
+	/* The signature's hash in a second thread, overlapping the reads
+	 * and the block hashes (inline if no thread can start). */
+	(void)sig_init_threaded(&sc);
 	for (i = 0, off = 0; off < end; off += n, i++) {
 		n = end - off < r->blocksize ? (size_t)(end - off) :
 		    r->blocksize;
@@ -373,6 +376,7 @@ bundle_verify(struct bundle_reader *r, const struct ident_pub *sender,
 	r->verified = 1;
 	rc = 0;
 out:
+	sig_release(&sc);
 	free(blk);
 	return rc;
 }

@@ -873,7 +873,9 @@ bundle_writer_finish(struct bundle_writer *w, struct manifest *m,
 		goto out;
 	}
 	o->w = w;
-	sig_init(&o->sc);
+	/* The signature's hash runs in a second thread, overlapping the
+	 * encryption and the writes (inline if no thread can start). */
+	(void)sig_init_threaded(&o->sc);
 	if ((r = write_envelope(w, o, mc.bundle_id, err)) != 0)
 		goto out;
 	w->phase = w->encrypt ? PROGRESS_SEALING : PROGRESS_COMPRESSING;
@@ -901,6 +903,7 @@ out:
 		w->failed = 1;
 	container_w_free(c);
 	if (o != NULL) {
+		sig_release(&o->sc);
 		if (o->enc_live)
 			seal_enc_release(&o->enc);
 		sodium_memzero(o, sizeof(*o));
