@@ -16,6 +16,44 @@
 #include "sync/recover.h"
 
 #define RESTORED_KEY "restored"	/* _mule_config: set by mule recover */
+/*
+ * One peer's bundle says how far this site had gone as that peer saw it;
+ * another may have seen more.  New counters and bundle numbers start this
+ * far beyond the highest the site can see, so that they never meet what
+ * its lost past used.
+ */
+#define RESTORE_COUNTER_GAP (1ULL << 24)
+#define RESTORE_SEQ_GAP 1000
+
+/*
+ * The highest counter of our own changes this copy had sent to any peer:
+ * every stamp of ours at or below it is the same at the peers (sent from
+ * this very history); those above may have been reused since the restore.
+ */
+static int
+recover_sent(struct replica *rp, const uint8_t me[SITE_ID_LEN],
+    uint64_t *sent, char *err)
+{
+	struct replica_peer *peers = NULL;
+	struct vector v;
+	size_t i, np = 0;
+	int r;
+
+	*sent = 0;
+	vector_init(&v);
+	if ((r = replica_peer_list(rp, &peers, &np, err)) != 0)
+		goto out;
+	for (i = 0; i < np && r == 0; i++) {
+		vector_release(&v);
+		if ((r = replica_peer_vector(rp, peers[i].name, "sent", &v,
+		    err)) == 0 && vector_get(&v, me) > *sent)
+			*sent = vector_get(&v, me);
+	}
+out:
+	vector_release(&v);
+	free(peers);
+	return r;
+}
 
 int
 recover_own(struct replica *rp, uint64_t *own, char *err)
@@ -68,7 +106,7 @@ recover_after_unpack(struct replica *rp, const char *peer,
 {
 	struct replica_site me;
 	uint8_t id[16];
-	uint64_t ack, recv, now, cells;
+	uint64_t ack, recv, now, cells, sent;
 	int64_t next;
 	char *flag = NULL;
 	int r, marked;
@@ -84,16 +122,16 @@ recover_after_unpack(struct replica *rp, const char *peer,
 		r = 0;
 		goto out;
 	}
-	if ((r = replica_restamp(rp, own, ack > own ? ack : own, &now, &cells,
-	    err)) != 0)
+	if ((r = recover_sent(rp, me.id, &sent, err)) != 0 ||
+	    (r = replica_restamp(rp, sent, ack > own ? ack : own,
+	    RESTORE_COUNTER_GAP, &now, &cells, err)) != 0)
 		goto out;
-	if (recv >= (uint64_t)next) {
-		randombytes_buf(id, sizeof(id));
-		if ((r = replica_log_add(rp, id, "spent", peer, (int64_t)recv,
-		    "", "numbers this site used before it was restored from a "
-		    "backup", NULL, err)) != 0)
-			goto out;
-	}
+	randombytes_buf(id, sizeof(id));
+	if ((r = replica_log_add(rp, id, "spent", peer, (int64_t)((recv >=
+	    (uint64_t)next ? recv : (uint64_t)next) + RESTORE_SEQ_GAP), "",
+	    "numbers this site may have used before it was restored from a "
+	    "backup", NULL, err)) != 0)
+		goto out;
 	if ((r = recover_compare(rp, err)) != 0 ||
 	    (marked && (r = replica_config_set(rp, RESTORED_KEY, NULL,
 	    err)) != 0))

@@ -161,7 +161,7 @@ out:
 
 int
 replica_restamp(struct replica *rp, uint64_t from, uint64_t to,
-    uint64_t *now, uint64_t *cells, char *err)
+    uint64_t gap, uint64_t *now, uint64_t *cells, char *err)
 {
 	struct replica_table **tabs = NULL;
 	struct restamped *v = NULL;
@@ -176,7 +176,7 @@ replica_restamp(struct replica *rp, uint64_t from, uint64_t to,
 	    (r = replica_tables(rp, &tabs, &n, err)) != 0)
 		goto out;
 	/* Past every counter the lost past may have used. */
-	*now = (l > to ? l : to) + 1;
+	*now = (l > to ? l : to) + (gap > 0 ? gap : 1);
 	for (i = 0; i < n && r == 0; i++) {
 		if ((r = restamp_read(rp, tabs[i]->tid, from, to, *now, &v, &nv,
 		    cells, err)) == 0)

@@ -464,13 +464,13 @@ int replica_recon_clear(struct replica *rp, const char *peer, char *err);
 /*
  * A site restored from a backup (replica/store/restamp.c): every stamp
  * of this site's own origin with a counter in (from, to] — edits made
- * after the restore, with counters its lost past had used — moves to a
- * new counter *now above both `to` and the lamport counter (one commit,
- * journaled, so that it goes out again); the lamport counter and our own
- * vector entry become *now.  *cells counts the cells moved.
+ * after the restore may reuse counters its lost past had used — moves to
+ * a new counter *now, `gap` above both `to` and the lamport counter (one
+ * commit, journaled, so that it goes out again); the lamport counter and
+ * our own vector entry become *now.  *cells counts the cells moved.
  */
 int replica_restamp(struct replica *rp, uint64_t from, uint64_t to,
-    uint64_t *now, uint64_t *cells, char *err);
+    uint64_t gap, uint64_t *now, uint64_t *cells, char *err);
 
 /* ---- shapes shared by the passes over changes (track/, sets/) ---- */
 
