@@ -121,16 +121,8 @@ rp_exec(struct replica *rp, const char *sql, char *err)
 int
 rp_begin(struct replica *rp, char *err)
 {
-	int r;
-
 	rp->changes_at_begin = sqlite3_total_changes64(rp->db);
-	if ((r = rp_exec(rp, "BEGIN IMMEDIATE", err)) != 0)
-		return r;
-	/* Digests follow every write of the state (replica/store/digest.c). */
-	if (rp_has_table(rp, "_mule_tables") &&
-	    (r = rp_digest_watch(rp, err)) != 0)
-		rp_rollback(rp);
-	return r;
+	return rp_exec(rp, "BEGIN IMMEDIATE", err);
 }
 
 int
@@ -197,10 +189,6 @@ db_open(const char *path, int flags, sqlite3 **out, char *err)
 	}
 	sqlite3_extended_result_codes(db, 1);
 	sqlite3_busy_timeout(db, REPLICA_BUSY_MS);
-	if ((rc = rp_digest_functions(db)) != SQLITE_OK) {
-		r = rp_sqlerr(db, rc, err, path);
-		goto out;
-	}
 	/* Reading the schema proves it is a SQLite database. */
 	rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_schema", NULL,
 	    NULL, NULL);

@@ -88,8 +88,8 @@ agg_final(sqlite3_context *ctx)
 	    SQLITE_TRANSIENT);
 }
 
-int
-rp_digest_functions(sqlite3 *db)
+static int
+digest_functions(sqlite3 *db)
 {
 	int rc;
 
@@ -141,6 +141,10 @@ rp_digest_watch(struct replica *rp, char *err)
 	sqlite3_stmt *st = NULL;
 	int rc, r;
 
+	if ((rc = digest_functions(rp->db)) != SQLITE_OK)
+		return rp_dberr(rp, rc, err, "digest functions");
+	if (!rp_has_table(rp, "_mule_tables"))
+		return 0;	/* not a replica yet (replica_init) */
 	if ((r = rp_exec(rp, digest_schema, err)) != 0 ||
 	    (r = rp_exec(rp, recon_schema, err)) != 0 ||
 	    (r = rp_prepare(rp, "SELECT tid FROM _mule_tables", &st,

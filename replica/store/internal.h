@@ -99,10 +99,9 @@ int rp_lamport_set(struct replica *rp, uint64_t l, char *err);
 
 /* ---- digests (replica/store/digest.c) ---- */
 
-/* Registers mule_dsum() and mule_dsum_agg() on a connection. */
-int rp_digest_functions(sqlite3 *db);
 /*
- * At the start of a write transaction: the digest tables, and the TEMP
+ * At the start of a write transaction (replica_begin): the SQL functions
+ * mule_dsum() and mule_dsum_agg(), the digest tables, and the TEMP
  * triggers that keep each tracked table's digest with its state.
  */
 int rp_digest_watch(struct replica *rp, char *err);

@@ -119,7 +119,14 @@ replica_set_peer_vector(struct replica *rp, const char *peer,
 int
 replica_begin(struct replica *rp, char *err)
 {
-	return rp_begin(rp, err);
+	int r;
+
+	if ((r = rp_begin(rp, err)) != 0)
+		return r;
+	/* Digests follow every write of the state (replica/store/digest.c). */
+	if ((r = rp_digest_watch(rp, err)) != 0)
+		rp_rollback(rp);
+	return r;
 }
 
 int
