@@ -73,12 +73,16 @@ SQL
 say "bench: setting up two sites (full initial exchange and its answer)"
 cp old.db a.db
 sqlite3 old.db .schema | sqlite3 b.db
-"$MULE" init a.db --name a >/dev/null
-"$MULE" init b.db --name b >/dev/null
-"$MULE" -d a.db peer add b "$("$MULE" -d b.db id --json |
-    sed 's/.*"key":"\([^"]*\)".*/\1/')" >/dev/null
-"$MULE" -d b.db peer add a "$("$MULE" -d a.db id --json |
-    sed 's/.*"key":"\([^"]*\)".*/\1/')" >/dev/null
+# pair A B: sites A.db and B.db, made replicas, trusting each other.
+pair() {
+	"$MULE" init "$1.db" --name "$1" >/dev/null
+	"$MULE" init "$2.db" --name "$2" >/dev/null
+	"$MULE" -d "$1.db" peer add "$2" "$("$MULE" -d "$2.db" id --json |
+	    sed 's/.*"key":"\([^"]*\)".*/\1/')" >/dev/null
+	"$MULE" -d "$2.db" peer add "$1" "$("$MULE" -d "$1.db" id --json |
+	    sed 's/.*"key":"\([^"]*\)".*/\1/')" >/dev/null
+}
+pair a b
 measure "$MULE" -d a.db track --all >/dev/null
 track_secs=$secs
 "$MULE" -d b.db track --all >/dev/null
@@ -150,12 +154,7 @@ data_bytes=$(sqlite3 a.db "SELECT sum(pgsize) FROM dbstat WHERE name = 't'")
 say "bench: two copies initialized separately, first exchange"
 cp old.db p.db
 cp old.db q.db
-"$MULE" init p.db --name p >/dev/null
-"$MULE" init q.db --name q >/dev/null
-"$MULE" -d p.db peer add q "$("$MULE" -d q.db id --json |
-    sed 's/.*"key":"\([^"]*\)".*/\1/')" >/dev/null
-"$MULE" -d q.db peer add p "$("$MULE" -d p.db id --json |
-    sed 's/.*"key":"\([^"]*\)".*/\1/')" >/dev/null
+pair p q
 "$MULE" -d p.db track --all >/dev/null
 "$MULE" -d q.db track --all >/dev/null
 sqlite3 p.db <change.sql

@@ -676,22 +676,28 @@ class Driver:
             quiet = quiet + 1 if not sent else 0
         self.step("quiet after %d reliable rounds" % rounds)
 
+    def differences(self, label, want, s, now):
+        """How S's data NOW differs from WANT (named LABEL): the tables,
+        the keys, and one line per table."""
+        tables, keys, lines = [], set(), []
+        for t in COLS:
+            diff = key_diff(label, want[t], s, now[t])
+            if diff:
+                tables.append(t)
+                keys.update(k for k, _ in diff)
+                lines.append("%s: %s" % (t, "; ".join(
+                    d for _, d in diff[:6])))
+        return tables, sorted(keys), "; ".join(lines)
+
     def unchanged(self, s, final, logged, what):
         """Fails the stale check unless S holds FINAL and its conflict log
         has LOGGED entries; WHAT says what happened before."""
         now = self.dump(s)
         if now != final:
-            tables, keys, lines = [], set(), []
-            for t in COLS:
-                diff = key_diff("the end", final[t], s, now[t])
-                if diff:
-                    tables.append(t)
-                    keys.update(k for k, _ in diff)
-                    lines.append("%s: %s" % (t, "; ".join(
-                        d for _, d in diff[:6])))
+            tables, keys, lines = self.differences("the end", final, s, now)
             raise Failure("stale", "%s changed %s's data: %s"
-                          % (what, s, "; ".join(lines)), site=s,
-                          table=tables, keys=sorted(keys))
+                          % (what, s, lines), site=s, table=tables,
+                          keys=keys)
         log = self.conflicts(s)
         if len(log) != len(logged):
             new = [e for e in log if e not in logged]
@@ -791,19 +797,12 @@ class Driver:
         for s in SITES:
             now = self.dump(s)
             if now != before:
-                tables, keys, lines = [], set(), []
-                for t in COLS:
-                    diff = key_diff("before the faults", before[t], s, now[t])
-                    if diff:
-                        tables.append(t)
-                        keys.update(k for k, _ in diff)
-                        lines.append("%s: %s" % (t, "; ".join(
-                            d for _, d in diff[:6])))
+                tables, keys, lines = self.differences(
+                    "before the faults", before, s, now)
                 raise Failure("repair", "after %s was restored and %s lost "
                               "rows %s, %s differs: %s" % (
-                                  restored, damaged, lost, s,
-                                  "; ".join(lines)), site=s, table=tables,
-                              keys=sorted(keys))
+                                  restored, damaged, lost, s, lines),
+                              site=s, table=tables, keys=keys)
 
     def simulate(self):
         """The whole run.  The data checks run even when one of them fails;
