@@ -208,9 +208,38 @@ test_expect_success 'errors: unknown peer, bad bundle, usage are ASCII, nothing 
 	same b.db
 '
 
+test_expect_success 'the other commands: clone, recover, peer, schema, --eml, --json, -q' '
+	c clone 0 mule clone a.db a2.db --name a2 &&
+	c recover 0 mule -d a2.db recover &&
+	c recpack 1 mule -d a2.db pack --to a -o o1/ &&
+	c peerset 0 mule -d a.db peer set b email b@example.org &&
+	c ident 0 mule -d a.db schema identify b.db &&
+	c sstj 0 mule -d a.db schema status --json &&
+	c sdiffj 0 mule -d a.db schema diff --json &&
+	c srevj 0 mule -d a.db schema review --json &&
+	sqlite3 a.db "INSERT INTO k VALUES ('"'x1'"', '"'y'"', 1)" &&
+	c nofrom 1 mule -d a.db pack --to b --eml o1/ &&
+	c from 0 mule -d a.db config mail.from a@example.org &&
+	mkdir eml o2 &&
+	c eml 0 mule -d a.db pack --to b --eml eml/ &&
+	c packj 0 mule -d a.db pack --to b -o o2/ --json &&
+	c packq 0 mule -d a.db pack --to b -o o2/ -q --full &&
+	! test -s packq.out &&
+	c unpq 0 mule -d b.db unpack -q o2 &&
+	c unpj 0 mule -d b.db unpack --json o2 &&
+	c reset 0 mule -d a.db share b --reset &&
+	c mapr 0 mule -d b.db map a t2 --remove &&
+	c untrack 0 mule -d a.db untrack t2 &&
+	c badkey 2 mule -d a.db config sync.nothing 1 &&
+	c export 0 mule -d a.db id --export key.txt &&
+	c noconf 1 mule -d a.db conflicts resolve 999 --keep local &&
+	c nomail 1 mule -d b.db unpack --mail &&
+	c peerrm 0 mule -d a2.db peer remove a
+'
+
 test_expect_success 'LANG=C alone (LC_ALL unset) also gives ASCII' '
-	env -u LC_ALL -u LC_CTYPE LANG=C mule -d b.db map a --list >lang.out &&
-	test_grep lang.out " -> " &&
+	env -u LC_ALL -u LC_CTYPE LANG=C mule -d b.db schema log >lang.out &&
+	test_grep lang.out "^ +1  [0-9a-f]{16}\.\.\.  " &&
 	env -u LC_ALL -u LC_CTYPE LANG=C mule -d b.db log >lang.out &&
 	ascii lang.out
 '
