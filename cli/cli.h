@@ -72,6 +72,9 @@ int cli_load_secret(struct cli *c, struct ident_secret **s);
 
 /* JSON output helpers: a string with escapes; hex bytes. */
 void json_str(FILE *f, const char *s);
+/* mule's own words (a label, a message) as a JSON string, in ASCII
+ * unless the locale is UTF-8 (cli_puts); data goes through json_str. */
+void json_words(FILE *f, const char *s);
 /* An array of n strings: ["a","b"]. */
 void json_strv(FILE *f, char *const *v, size_t n);
 /* An object of n string pairs: {"k1":"v1","k2":"v2"}. */

@@ -124,10 +124,12 @@ cmd_log(struct cli *c, int argc, char **argv)
 		goto out;
 	if (c->json)
 		print_json(v, n);
-	for (i = 0; !c->json && i < n; i++)
-		printf("%s  %-5s %-12s #%-4lld %s  (%s)\n", v[i].at,
-		    v[i].dir, v[i].peer, (long long)v[i].seq, v[i].summary,
-		    v[i].file);
+	for (i = 0; !c->json && i < n; i++) {
+		printf("%s  %-5s %-12s #%-4lld ", v[i].at, v[i].dir,
+		    v[i].peer, (long long)v[i].seq);
+		cli_puts(stdout, v[i].summary, 1);
+		printf("  (%s)\n", v[i].file);
+	}
 	if (!c->json && n == 0 && a.peer != NULL)
 		printf("no bundles sent to or received from %s yet\n",
 		    a.peer);

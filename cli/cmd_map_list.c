@@ -28,7 +28,8 @@ cmd_map_list(struct cli *c, struct replica *rp, const char *peer)
 			printf("}");
 			continue;
 		}
-		printf("%s's %s → %s", peer, v[i].rtable, v[i].ltable);
+		printf("%s's %s %s %s", peer, v[i].rtable,
+		    cli_sym("\xe2\x86\x92", "->"), v[i].ltable);
 		for (k = 0; k < v[i].ncols; k++)
 			printf("%s%s=%s", k ? ", " : " (", v[i].rcols[k],
 			    v[i].lcols[k]);

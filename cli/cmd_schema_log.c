@@ -24,8 +24,8 @@ log_print(struct cli *c, uint32_t k, const struct replica_schema_version *v)
 	} else {
 		printf("%4u  ", k);
 		print_hex(stdout, v->fpr, 8);
-		printf("…  %s  %s%s\n", v->at,
-		    v->handwritten ? "hand-written" : "generated",
+		printf("%s  %s  %s%s\n", cli_sym("\xe2\x80\xa6", "..."),
+		    v->at, v->handwritten ? "hand-written" : "generated",
 		    v->checksum_ok ? "" : "  CHECKSUM MISMATCH");
 	}
 }

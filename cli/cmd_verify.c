@@ -51,7 +51,7 @@ verify_json(const char *label, const struct replica_peer *peer,
 	if (code == 0)
 		printf("null");
 	else
-		json_str(stdout, err);
+		json_words(stdout, err);
 	printf(",\"exit\":%d}\n", cli_exit_code(code));
 }
 

@@ -27,7 +27,8 @@ print_vector(const char *name, const struct vector *v, int json)
 	for (i = 0; i < v->n; i++) {
 		printf(" ");
 		print_hex(stdout, v->e[i].origin, 4);
-		printf("…:%llu", (unsigned long long)v->e[i].counter);
+		printf("%s:%llu", cli_sym("\xe2\x80\xa6", "..."),
+		    (unsigned long long)v->e[i].counter);
 	}
 	printf("\n");
 }

@@ -74,26 +74,6 @@ unpack_print(const struct unpack_args *a, const char *label,
 		    (unsigned long long)res->notes, res->notes == 1 ? "" : "s");
 }
 
-/* mule's own words (a label, a message) as a JSON string, in ASCII
- * unless the locale is UTF-8 (cli_puts). */
-static void
-json_words(const char *s)
-{
-	FILE *m;
-	char *buf = NULL;
-	size_t n = 0;
-
-	if ((m = open_memstream(&buf, &n)) != NULL) {
-		cli_puts(m, s, 0);
-		if (fclose(m) != 0) {
-			free(buf);
-			buf = NULL;
-		}
-	}
-	json_str(stdout, buf != NULL ? buf : s);
-	free(buf);
-}
-
 /* --json: an applied (or --dry-run) bundle, one line. */
 static void
 unpack_json_applied(const struct unpack_args *a, const char *path,
@@ -104,7 +84,7 @@ unpack_json_applied(const struct unpack_args *a, const char *path,
 	printf("{\"file\":");
 	json_str(stdout, path);
 	printf(",\"label\":");
-	json_words(label);
+	json_words(stdout, label);
 	printf(",\"status\":\"%s\",\"peer\":", a->dry ? "dry-run" :
 	    "applied");
 	json_str(stdout, res->peer.name);
@@ -132,7 +112,7 @@ unpack_json_other(const char *key, const char *name, const char *status,
 	printf(",\"status\":\"%s\"", status);
 	if (why != NULL) {
 		printf(",\"why\":");
-		json_words(why);
+		json_words(stdout, why);
 		printf(",\"exit\":%d", code);
 	}
 	printf("}\n");
@@ -219,9 +199,10 @@ unpack_event(void *arg, const struct sync_input_event *ev)
 	case SYNC_INPUT_ALREADY:
 		if (a->json)
 			unpack_json_other("file", ev->path, "already", NULL, 0);
-		else if (!a->quiet)
-			printf("%s: already applied; nothing changed\n",
-			    ev->label ? ev->label : ev->path);
+		else if (!a->quiet) {
+			cli_puts(stdout, ev->label ? ev->label : ev->path, 0);
+			printf(": already applied; nothing changed\n");
+		}
 		break;
 	case SYNC_INPUT_FAILED:
 		unpack_failed(a, ev);
@@ -240,8 +221,10 @@ unpack_note(void *arg, int code, const char *msg)
 	const struct unpack_args *a = arg;
 
 	if (code == 0) {
-		if (!a->quiet)
-			fprintf(a->json ? stderr : stdout, "%s\n", msg);
+		if (!a->quiet) {
+			cli_puts(a->json ? stderr : stdout, msg, 0);
+			fputc('\n', a->json ? stderr : stdout);
+		}
 		return;
 	}
 	cli_error("%s", msg);

@@ -156,6 +156,24 @@ json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+void
+json_words(FILE *f, const char *s)
+{
+	FILE *m;
+	char *buf = NULL;
+	size_t n = 0;
+
+	if ((m = open_memstream(&buf, &n)) != NULL) {
+		cli_puts(m, s, 0);
+		if (fclose(m) != 0) {
+			free(buf);
+			buf = NULL;
+		}
+	}
+	json_str(f, buf != NULL ? buf : s);
+	free(buf);
+}
+
 /* n bytes as a JSON string (a NUL byte as \u0000). */
 static void
 json_bytes(FILE *f, const uint8_t *p, size_t n)
