@@ -471,6 +471,22 @@ out:
 	return r;
 }
 
+/*
+ * libsodium ready, and the guarded buffer the key file's bytes and its
+ * body go through: KEYFILE_MAX + KEYFILE_BODY_LEN bytes (sodium_free).
+ */
+static int
+keyfile_buf(uint8_t **raw, char *err)
+{
+	int r;
+
+	if ((r = ident_lib_init()) != 0)
+		return mule_errf(err, r, "cannot initialise libsodium");
+	if ((*raw = sodium_malloc(KEYFILE_MAX + KEYFILE_BODY_LEN)) == NULL)
+		return mule_errf(err, MULE_ENOMEM, "out of memory");
+	return 0;
+}
+
 int
 ident_write_keyfile_pass(const struct ident_secret *s, const char *path,
     const char *pass, int replace, char *err)
@@ -479,14 +495,8 @@ ident_write_keyfile_pass(const struct ident_secret *s, const char *path,
 	size_t len = KEYFILE_LEN;
 	int r = MULE_EINTERNAL;
 
-	if ((r = ident_lib_init()) != 0) {
-		r = mule_errf(err, r, "cannot initialise libsodium");
+	if ((r = keyfile_buf(&raw, err)) != 0)
 		goto out;
-	}
-	if ((raw = sodium_malloc(KEYFILE_MAX + KEYFILE_BODY_LEN)) == NULL) {
-		r = mule_errf(err, MULE_ENOMEM, "out of memory");
-		goto out;
-	}
 	if (pass == NULL || pass[0] == '\0') {
 		memcpy(raw, KEYFILE_MAGIC, KEYFILE_MAGIC_LEN);
 		keyfile_body(s, raw + KEYFILE_MAGIC_LEN);
@@ -732,15 +742,9 @@ ident_read_keyfile_pass(const char *path, ident_pass_fn fn, void *arg,
 	size_t len = 0;
 	int r = MULE_EINTERNAL;
 
-	if ((r = ident_lib_init()) != 0) {
-		r = mule_errf(err, r, "cannot initialise libsodium");
-		goto out;
-	}
 	/* The file's bytes, then its body. */
-	if ((raw = sodium_malloc(KEYFILE_MAX + KEYFILE_BODY_LEN)) == NULL) {
-		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+	if ((r = keyfile_buf(&raw, err)) != 0)
 		goto out;
-	}
 	if ((r = keyfile_load(path, raw, &len, err)) != 0 ||
 	    (r = keyfile_unseal(path, raw, len, fn, arg, raw + KEYFILE_MAX,
 	    err)) != 0 ||

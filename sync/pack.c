@@ -339,8 +339,7 @@ pack_write(struct replica *rp, const struct sync_pack_opts *o,
 	    &res->nsteps, err)) != 0)
 		goto out;
 	/* A peer sharing whole tables: big baselines go by reconciliation. */
-	if (res->npeers == 1 && replica_peer_plain(rp, res->peers[0].name) &&
-	    !sync_peer_separate(rp, res->peers[0].name))
+	if (res->npeers == 1 && recon_plain(rp, res->peers[0].name))
 		replica_set_hold_baselines(set, res->peers[0].name,
 		    pack_whole_below(rp));
 	bundle_writer_progress(ps.w, o->progress, o->parg);

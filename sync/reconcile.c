@@ -12,6 +12,31 @@ static const uint32_t pk0[] = { 0 };
 
 #define NCOLS(a) ((uint32_t)(sizeof(a) / sizeof((a)[0])))
 
+int
+recon_plain(struct replica *rp, const char *peer)
+{
+	return replica_peer_plain(rp, peer) && !sync_peer_separate(rp, peer);
+}
+
+int
+recon_compare_all(struct replica *rp, const char *peer, size_t *ntables,
+    char *err)
+{
+	struct replica_table **tabs = NULL;
+	size_t i, n = 0;
+	int r;
+
+	if ((r = replica_tables(rp, &tabs, &n, err)) != 0)
+		return r;
+	for (i = 0; i < n && r == 0; i++)
+		r = replica_recon_add(rp, peer, tabs[i]->tid, RECON_COMPARE,
+		    NULL, NULL, err);
+	if (r == 0 && ntables != NULL)
+		*ntables = n;
+	replica_tables_free(tabs, n);
+	return r;
+}
+
 void
 recon_in_release(struct recon_in *in)
 {
@@ -385,7 +410,7 @@ recon_unpack(struct replica *rp, const char *peer, const struct manifest *m,
 	size_t ntabs = 0;
 	int r, plain, yes = 0;
 
-	plain = replica_peer_plain(rp, peer) && !sync_peer_separate(rp, peer);
+	plain = recon_plain(rp, peer);
 	if (in->ndig == 0 && in->nsum == 0)
 		return 0;
 	if ((r = replica_tables(rp, &tabs, &ntabs, err)) != 0 ||
@@ -508,7 +533,7 @@ recon_pack_rows(struct replica *rp, const char *peer,
 	size_t i, n = 0;
 	int r;
 
-	if (!replica_peer_plain(rp, peer) || sync_peer_separate(rp, peer))
+	if (!recon_plain(rp, peer))
 		return 0;
 	if ((r = replica_recon_list(rp, peer, &q, &n, err)) != 0)
 		return r;
@@ -535,7 +560,7 @@ recon_pack_notes(struct replica *rp, const char *peer, struct bundle_writer *w,
 	int64_t seq = 0;
 	int r, started = 0;
 
-	if (!replica_peer_plain(rp, peer) || sync_peer_separate(rp, peer))
+	if (!recon_plain(rp, peer))
 		return 0;
 	if ((r = put_digests(rp, w, err)) != 0 ||
 	    (r = replica_recon_list(rp, peer, &q, &n, err)) != 0 ||
@@ -569,41 +594,34 @@ out:
 int
 sync_check(struct replica *rp, const char *peer, size_t *ntables, char *err)
 {
-	struct replica_table **tabs = NULL;
 	struct replica_scan_stats scan;
 	struct replica_peer p;
-	size_t i, n = 0;
+	size_t n = 0;
 	int r;
 
 	memset(&p, 0, sizeof(p));
 	memset(&scan, 0, sizeof(scan));
 	if ((r = replica_peer_get(rp, peer, &p, err)) != 0)
 		return r;
-	if (!replica_peer_plain(rp, peer) || sync_peer_separate(rp, peer))
+	if (!recon_plain(rp, peer))
 		return mule_errf(err, MULE_EINVAL, "%s has a sync set, a map or "
 		    "a schema of its own here: the two sites are not meant to "
 		    "hold the same tables, so there is nothing to compare "
 		    "(mule share --list %s)", peer, peer);
 	if ((r = replica_begin(rp, err)) != 0)
 		return r;
-	if ((r = replica_tables(rp, &tabs, &n, err)) != 0)
-		goto out;
-	for (i = 0; i < n && r == 0; i++)
-		r = replica_recon_add(rp, peer, tabs[i]->tid, RECON_COMPARE,
-		    NULL, NULL, err);
 	/*
 	 * Trust nothing: a full scan (this transaction has written, so it
 	 * is never skipped) brings the state to the data, and the digests
 	 * are computed again from the state.
 	 */
-	if (r == 0 && (r = replica_scan(rp, 0, &scan, NULL, NULL,
-	    err)) == 0 && (r = replica_digest_reset(rp, err)) == 0 &&
+	if ((r = recon_compare_all(rp, peer, &n, err)) == 0 &&
+	    (r = replica_scan(rp, 0, &scan, NULL, NULL, err)) == 0 &&
+	    (r = replica_digest_reset(rp, err)) == 0 &&
 	    (r = replica_commit(rp, err)) == 0)
 		*ntables = n;
-out:
 	if (r != 0)
 		replica_rollback(rp);
 	replica_scan_stats_release(&scan);
-	replica_tables_free(tabs, n);
 	return r;
 }

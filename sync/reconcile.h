@@ -61,6 +61,17 @@ struct recon_in {
 void recon_in_release(struct recon_in *in);
 
 /*
+ * 1 when `peer` and this site hold the same tables: no sync set or map
+ * either way, not a schema of its own.  Only such peers get digests and
+ * summaries.
+ */
+int recon_plain(struct replica *rp, const char *peer);
+/* Queues a comparison of every tracked table with `peer` (*ntables, when
+ * not NULL: how many).  0 or a MULE_E* code. */
+int recon_compare_all(struct replica *rp, const char *peer, size_t *ntables,
+    char *err);
+
+/*
  * A segment begins: *taken = 1 when it is one of ours (then its rows go
  * to recon_row), after checking its columns; MULE_EFORMAT otherwise.
  */

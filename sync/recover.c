@@ -77,25 +77,16 @@ recover_own(struct replica *rp, uint64_t *own, char *err)
 static int
 recover_compare(struct replica *rp, char *err)
 {
-	struct replica_table **tabs = NULL;
 	struct replica_peer *peers = NULL;
-	size_t i, j, n = 0, np = 0;
+	size_t j, np = 0;
 	int r;
 
-	if ((r = replica_tables(rp, &tabs, &n, err)) != 0 ||
-	    (r = replica_peer_list(rp, &peers, &np, err)) != 0)
-		goto out;
-	for (j = 0; j < np && r == 0; j++) {
-		if (!replica_peer_plain(rp, peers[j].name) ||
-		    sync_peer_separate(rp, peers[j].name))
-			continue;
-		for (i = 0; i < n && r == 0; i++)
-			r = replica_recon_add(rp, peers[j].name, tabs[i]->tid,
-			    RECON_COMPARE, NULL, NULL, err);
-	}
-out:
+	if ((r = replica_peer_list(rp, &peers, &np, err)) != 0)
+		return r;
+	for (j = 0; j < np && r == 0; j++)
+		if (recon_plain(rp, peers[j].name))
+			r = recon_compare_all(rp, peers[j].name, NULL, err);
 	free(peers);
-	replica_tables_free(tabs, n);
 	return r;
 }
 
