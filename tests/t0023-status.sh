@@ -6,17 +6,6 @@
 . "$(dirname "$0")/lib/test-lib.sh"
 . "$TEST_DIR/lib/sites.sh"
 
-# ascii FILE...: every byte of the files is ASCII.
-ascii() {
-	python3 -c 'import sys
-for p in sys.argv[1:]:
-    b = open(p, "rb").read()
-    bad = [c for c in b if c > 127]
-    if bad:
-        print("%s: %d non-ASCII bytes: %r" % (p, len(bad), b[:300]), file=sys.stderr)
-        sys.exit(1)' "$@"
-}
-
 # loser: which of a and b logged the conflict (has an unresolved one).
 loser() {
 	sqlite3 a.db "SELECT count(*) FROM _mule_conflicts WHERE NOT resolved" |

@@ -46,6 +46,17 @@ sync_ab() {
 	send a b && send b a && send a b && db_same a.db b.db
 }
 
+# ascii FILE...: every byte of the files is ASCII.
+ascii() {
+	python3 -c 'import sys
+for p in sys.argv[1:]:
+    b = open(p, "rb").read()
+    bad = [c for c in b if c > 127]
+    if bad:
+        print("%s: %d non-ASCII bytes: %r" % (p, len(bad), b[:300]), file=sys.stderr)
+        sys.exit(1)' "$@"
+}
+
 # sql DB STATEMENTS: runs SQL with the sqlite3 CLI.
 sql() { sqlite3 "$1" "$2"; }
 

@@ -2438,10 +2438,7 @@ seg_streams(struct buf *t, uint64_t norig, const char *const st[8],
 static void
 test_segment_decode(void **state)
 {
-	static const char *const none[8] = { "", "", "", "", "", "", "", "" };
-	static const size_t zero[8] = { 0 };
 	struct buf b, t;
-	struct segment_dec d;
 	char err[MULE_ERRLEN];
 	uint64_t rows;
 	size_t cut, i;
@@ -2488,7 +2485,25 @@ test_segment_decode(void **state)
 	assert_int_equal(decode_all(b.d, b.len, &rows, err), MULE_EFORMAT);
 	b.d[5] = 0;
 	buf_release(&b);
+}
 
+/*
+ * Every count and length in a segment header or stream is checked
+ * before anything is allocated or read past: oversized counts, streams
+ * longer than the segment, and the rest of the malformed shapes.
+ */
+static void
+test_segment_decode_limits(void **state)
+{
+	static const char *const none[8] = { "", "", "", "", "", "", "", "" };
+	static const size_t zero[8] = { 0 };
+	struct buf t;
+	struct segment_dec d;
+	char err[MULE_ERRLEN];
+	uint64_t rows;
+	size_t i;
+
+	(void)state;
 	/* oversized counts */
 	buf_init(&t);
 	buf_put(&t, "MSEG\x03\x00", 6);
@@ -2772,6 +2787,7 @@ main(void)
 		cmocka_unit_test(test_swapped_encrypted),
 		cmocka_unit_test(test_manifest_parse),
 		cmocka_unit_test(test_segment_decode),
+		cmocka_unit_test(test_segment_decode_limits),
 		cmocka_unit_test(test_segment_deltas),
 		cmocka_unit_test(test_segment_full),
 	};
