@@ -53,6 +53,16 @@ config_check(const char *key, const char *value, char **norm, char *err)
 			    value);
 		return 0;
 	}
+	if (strcmp(key, "scan.parallel-rows") == 0) {
+		*norm = NULL;
+		v = strtoull(value, &end, 10);
+		if (*value < '0' || *value > '9' || *end != '\0' ||
+		    v > (1ULL << 62))
+			return mule_errf(err, MULE_EINVAL, "scan.parallel-rows "
+			    "is a number of rows (tables this big are read on "
+			    "two cores; 0: never), not '%s'", value);
+		return 0;
+	}
 	if (strncmp(key, "spool.", 6) == 0) {
 		*norm = NULL;
 		return xport_spool_config_check(key, value, err);

@@ -24,10 +24,11 @@ json_head(const struct sync_status *s)
 		printf("%s{\"name\":", i ? "," : "");
 		json_str(stdout, t->name);
 		printf(",\"inserted\":%llu,\"updated\":%llu,\"deleted\":%llu,"
-		    "\"capture\":\"%s\"}", (unsigned long long)t->inserted,
+		    "\"capture\":\"%s\",\"cores\":%d}",
+		    (unsigned long long)t->inserted,
 		    (unsigned long long)t->updated,
 		    (unsigned long long)t->deleted,
-		    t->triggers ? "triggers" : "scan");
+		    t->triggers ? "triggers" : "scan", t->cores == 2 ? 2 : 1);
 	}
 	printf("],\"peers\":[");
 }

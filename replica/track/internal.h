@@ -39,6 +39,30 @@ int rp_origins_load(struct replica *rp, uint8_t (**sites)[SITE_ID_LEN],
 int rp_scan(struct replica *rp, int dry, struct replica_scan_stats *out,
     replica_progress_fn progress, void *parg, char *err);
 
+/* ---- the full scan's search on two cores (replica/track/pscan.c) ---- */
+
+#define PSCAN_MAX_KEYS (1u << 19)	/* keys a half may note (4 MiB) */
+#define PSCAN_MIN_ROWS 65536		/* scan.parallel-rows when unset */
+
+struct rp_pscan {
+	int found;		/* 0: scan serially (see rp_pscan_find) */
+	int64_t *keys;		/* keys of rows that may have changed, in order */
+	size_t n;
+	uint64_t rows;		/* data rows read */
+};
+/*
+ * For rowid table t, whose data and state this transaction has not
+ * written: reads both halves of the key range on two connections at once
+ * and notes the keys whose row is new, changed or gone.  0 with
+ * out->found = 0 when it could not or should not run (one core, not a
+ * rowid table, the second connection could not read, more than
+ * PSCAN_MAX_KEYS keys in a half): the caller scans serially.  Free with
+ * rp_pscan_release.
+ */
+int rp_pscan_find(struct replica *rp, const struct replica_table *t,
+    struct rp_pscan *out, char *err);
+void rp_pscan_release(struct rp_pscan *p);
+
 /* ---- trigger capture (replica/track/triggers.c) ---- */
 
 enum { RP_CAPTURE_SCAN, RP_CAPTURE_DIRTY, RP_CAPTURE_FULL };

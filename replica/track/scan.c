@@ -35,6 +35,8 @@ struct scanctx {
 	uint64_t rows;
 	uint64_t expect;		/* rows alive at the last scan */
 	int nullkey;			/* scan_dirty met a NULL in a key */
+	int clean;			/* this transaction wrote nothing before */
+	int64_t parallel_rows;		/* scan.parallel-rows (0: never) */
 	replica_progress_fn progress;
 	void *parg;
 };
@@ -498,28 +500,17 @@ out:
 	return r;
 }
 
-/*
- * Trigger mode: only the rows whose keys the triggers noted, each looked
- * up in the table (there: new or changed; gone: deleted) and its state.
- */
+/* Statements that read one row and its state by key (scan_key). */
 static int
-scan_dirty(struct scanctx *c, char *err)
+prepare_lookup(struct scanctx *c, sqlite3_stmt **data, sqlite3_stmt **state,
+    char *err)
 {
-	sqlite3_stmt *keys = NULL, *data = NULL, *state = NULL;
-	struct rowstate old;
 	struct strb sb;
-	struct mval pk[64];
 	char sname[32];
 	uint32_t i;
-	int rc, sr, r = MULE_EINTERNAL;
+	int r;
 
 	strb_init(&sb);
-	memset(&old, 0, sizeof(old));
-	if (c->t->npk > 64) {
-		r = mule_errf(err, MULE_ETOOLARGE, "table %s: too many key "
-		    "columns", c->t->name);
-		goto out;
-	}
 	strb_add(&sb, "SELECT ");
 	for (i = 0; i < c->t->npk; i++) {
 		strb_add_ident(&sb, c->t->cols[c->t->pkcols[i]]);
@@ -530,13 +521,64 @@ scan_dirty(struct scanctx *c, char *err)
 	strb_add_ident(&sb, c->t->name);
 	strb_add(&sb, " WHERE ");
 	sql_pk_where(&sb, c->t, 1);
-	if ((r = rp_prepare(c->rp, strb_str(&sb), &data, err)) != 0 ||
-	    (r = rp_capture_keys(c->rp, c->t, &keys, err)) != 0)
+	if ((r = rp_prepare(c->rp, strb_str(&sb), data, err)) == 0) {
+		strb_reset(&sb);
+		strb_addf(&sb, "SELECT pk, cl, hash, st FROM %s WHERE pk = ?1",
+		    state_table(c->t->tid, sname));
+		r = rp_prepare(c->rp, strb_str(&sb), state, err);
+	}
+	strb_release(&sb);
+	return r;
+}
+
+/*
+ * One key whose row may have changed: `data` has been stepped (rc: its
+ * row, or SQLITE_DONE when the row is gone) and `state` is bound to the
+ * key.  New or changed: scan_row; gone with an alive state: scan_gone.
+ */
+static int
+scan_key(struct scanctx *c, sqlite3_stmt *data, int rc, sqlite3_stmt *state,
+    char *err)
+{
+	struct rowstate old;
+	int sr, r = 0;
+
+	memset(&old, 0, sizeof(old));
+	sr = sqlite3_step(state);
+	if (sr != SQLITE_ROW && sr != SQLITE_DONE)
+		r = rp_dberr(c->rp, sr, err, "read state");
+	else if (rc == SQLITE_ROW)
+		r = scan_row(c, data, sr == SQLITE_ROW ? state : NULL, 1, err);
+	else if (sr == SQLITE_ROW && sqlite3_column_int64(state, 1) % 2 == 1) {
+		if (decode_state_row(state, 1, &old) != 0)
+			r = mule_errf(err, MULE_EDB, "table %s: damaged state",
+			    c->t->name);
+		else
+			r = scan_gone(c, state, &old, err);
+		rowstate_release(&old);
+	}
+	return r;
+}
+
+/*
+ * Trigger mode: only the rows whose keys the triggers noted, each looked
+ * up in the table (there: new or changed; gone: deleted) and its state.
+ */
+static int
+scan_dirty(struct scanctx *c, char *err)
+{
+	sqlite3_stmt *keys = NULL, *data = NULL, *state = NULL;
+	struct mval pk[64];
+	uint32_t i;
+	int rc, r = MULE_EINTERNAL;
+
+	if (c->t->npk > 64) {
+		r = mule_errf(err, MULE_ETOOLARGE, "table %s: too many key "
+		    "columns", c->t->name);
 		goto out;
-	strb_reset(&sb);
-	strb_addf(&sb, "SELECT pk, cl, hash, st FROM %s WHERE pk = ?1",
-	    state_table(c->t->tid, sname));
-	if ((r = rp_prepare(c->rp, strb_str(&sb), &state, err)) != 0)
+	}
+	if ((r = prepare_lookup(c, &data, &state, err)) != 0 ||
+	    (r = rp_capture_keys(c->rp, c->t, &keys, err)) != 0)
 		goto out;
 	while (r == 0 && (rc = sqlite3_step(keys)) == SQLITE_ROW) {
 		for (i = 0; i < c->t->npk; i++) {
@@ -560,21 +602,7 @@ scan_dirty(struct scanctx *c, char *err)
 			    c->t->name) : rp_dberr(c->rp, rc, err, c->t->name);
 			break;
 		}
-		sr = sqlite3_step(state);
-		if (sr != SQLITE_ROW && sr != SQLITE_DONE)
-			r = rp_dberr(c->rp, sr, err, "read state");
-		else if (rc == SQLITE_ROW)
-			r = scan_row(c, data, sr == SQLITE_ROW ? state : NULL,
-			    1, err);
-		else if (sr == SQLITE_ROW && sqlite3_column_int64(state, 1) %
-		    2 == 1) {
-			if (decode_state_row(state, 1, &old) != 0)
-				r = mule_errf(err, MULE_EDB, "table %s: damaged "
-				    "state", c->t->name);
-			else
-				r = scan_gone(c, state, &old, err);
-			rowstate_release(&old);
-		}
+		r = scan_key(c, data, rc, state, err);
 		sqlite3_reset(data);
 		sqlite3_reset(state);
 		tick(c);
@@ -585,7 +613,36 @@ out:
 	sqlite3_finalize(keys);
 	sqlite3_finalize(data);
 	sqlite3_finalize(state);
-	strb_release(&sb);
+	return r;
+}
+
+/* The keys the search on two cores noted (pscan.c), each looked up. */
+static int
+scan_found(struct scanctx *c, const struct rp_pscan *p, char *err)
+{
+	sqlite3_stmt *data = NULL, *state = NULL;
+	size_t i;
+	int rc, r;
+
+	if ((r = prepare_lookup(c, &data, &state, err)) != 0)
+		goto out;
+	for (i = 0; i < p->n && r == 0; i++) {
+		sqlite3_bind_int64(data, 1, p->keys[i]);
+		sqlite3_bind_int64(state, 1, p->keys[i]);
+		rc = sqlite3_step(data);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			r = rp_dberr(c->rp, rc, err, c->t->name);
+		else
+			r = scan_key(c, data, rc, state, err);
+		sqlite3_reset(data);
+		sqlite3_reset(state);
+	}
+	c->rows += p->rows;
+	progress_report(c->progress, c->parg, PROGRESS_SCANNING, c->rows,
+	    c->expect);
+out:
+	sqlite3_finalize(data);
+	sqlite3_finalize(state);
 	return r;
 }
 
@@ -613,6 +670,34 @@ count_agrees(struct scanctx *c, int *ok, char *err)
 	return r;
 }
 
+/*
+ * A rowid table of scan.parallel-rows rows or more, not its baseline,
+ * read while this transaction has written nothing: searched on two cores
+ * (pscan.c), then only the keys found are looked up.  1 when the search
+ * did not run and the caller scans serially.
+ */
+static int
+scan_parallel(struct scanctx *c, char *err)
+{
+	struct rp_pscan p;
+	int64_t alive = 0;
+	int r;
+
+	memset(&p, 0, sizeof(p));
+	if (c->baseline || !c->clean || c->parallel_rows == 0)
+		return 1;
+	if ((r = rp_scalar(c->rp, "SELECT alive FROM _mule_tables WHERE "
+	    "tid = ?", c->t->tid, 0, &alive, err)) != 0)
+		return r;
+	if (alive < c->parallel_rows)
+		return 1;
+	if ((r = rp_pscan_find(c->rp, c->t, &p, err)) == 0)
+		r = p.found ? scan_found(c, &p, err) : 1;
+	c->ts->cores = r == 0 ? 2 : 1;
+	rp_pscan_release(&p);
+	return r;
+}
+
 /* The whole table against its state (the statements are prepared). */
 static int
 scan_full(struct scanctx *c, char *err)
@@ -625,6 +710,8 @@ scan_full(struct scanctx *c, char *err)
 
 	strb_init(&sb);
 	state_table(c->t->tid, sname);
+	if (c->t->intpk && (r = scan_parallel(c, err)) != 1)
+		goto counted;	/* searched on two cores, or failed */
 	strb_add(&sb, "SELECT ");
 	for (i = 0; i < c->t->npk; i++) {
 		strb_add_ident(&sb, c->t->cols[c->t->pkcols[i]]);
@@ -649,6 +736,7 @@ scan_full(struct scanctx *c, char *err)
 	} else {
 		r = scan_lookup(c, data, err);
 	}
+counted:
 	if (r == 0 && !c->dry)
 		r = rp_alive_add(c->rp, c->t->tid, c->alive_delta, err);
 out:
@@ -738,6 +826,21 @@ out:
 	return r;
 }
 
+/* scan.parallel-rows: tables this big are searched on two cores. */
+static int
+parallel_rows(struct replica *rp, int64_t *out, char *err)
+{
+	char *v = NULL;
+	int r;
+
+	*out = PSCAN_MIN_ROWS;
+	if ((r = replica_config_get(rp, "scan.parallel-rows", &v, err)) == 0 &&
+	    v != NULL)
+		*out = strtoll(v, NULL, 10);
+	free(v);
+	return r;
+}
+
 int
 rp_scan(struct replica *rp, int dry, struct replica_scan_stats *out,
     replica_progress_fn progress, void *parg, char *err)
@@ -781,6 +884,10 @@ rp_scan(struct replica *rp, int dry, struct replica_scan_stats *out,
 	c.progress = progress;
 	c.parg = parg;
 	c.expect = expect > 0 ? (uint64_t)expect : 0;
+	c.clean = sqlite3_get_autocommit(rp->db) ||
+	    sqlite3_total_changes64(rp->db) == rp->changes_at_begin;
+	if ((r = parallel_rows(rp, &c.parallel_rows, err)) != 0)
+		goto out;
 	progress_report(progress, parg, PROGRESS_SCANNING, 0, c.expect);
 	for (i = 0; i < n; i++) {
 		c.t = tabs[i];

@@ -54,6 +54,7 @@ struct replica_table_stats {
 	uint64_t inserted, updated, deleted;
 	int triggers;		/* 1: in trigger mode (replica_capture_set) */
 	const char *full_why;	/* trigger mode, read whole: why (static) */
+	int cores;		/* 2: read on two cores (scan.parallel-rows) */
 };
 
 struct replica_scan_stats {

@@ -1,0 +1,314 @@
+/*
+ * replica/track/pscan.c — the full scan's search, on two cores.
+ *
+ * Hashing every row is most of a full scan, and a scan with few changes
+ * spends nearly all of it finding that rows did not change.  For a rowid
+ * table, the key range is cut in two: this connection reads the lower
+ * half next to its state, a second read-only connection on the same file
+ * reads the upper half in a thread, and each notes the keys whose row
+ * may have changed (new, hash differs, gone).  The scan then looks only
+ * those keys up, as for trigger capture (scan.c).  Both connections read
+ * the same committed database: the caller runs this only while its
+ * transaction has written nothing, and the second connection's shared
+ * lock keeps ours from spilling pages before the search ends.
+ */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "core/strb.h"
+#include "replica/internal.h"
+
+/* One half of the key range [lo, hi] and what was found in it. */
+struct half {
+	sqlite3 *db;
+	const char *path;		/* the thread opens it when db is NULL */
+	const struct replica_table *t;
+	const char *data_sql, *state_sql;
+	int64_t lo, hi;
+	int64_t *keys;
+	size_t n, cap;
+	uint64_t rows;
+	int full;			/* more than PSCAN_MAX_KEYS */
+	int r;
+	char err[MULE_ERRLEN];
+};
+
+static int
+half_note(struct half *h, int64_t key)
+{
+	int64_t *k;
+	size_t cap;
+
+	if (h->n == h->cap) {
+		if (h->cap >= PSCAN_MAX_KEYS) {
+			h->full = 1;
+			return 0;
+		}
+		cap = h->cap ? h->cap * 2 : 1024;
+		if ((k = realloc(h->keys, cap * sizeof(*k))) == NULL)
+			return MULE_ENOMEM;
+		h->keys = k;
+		h->cap = cap;
+	}
+	h->keys[h->n++] = key;
+	return 0;
+}
+
+/*
+ * Data (key, then every column) and state (pk, cl, hash) of one half,
+ * both in key order: a merge join, as scan.c's, that only compares.
+ */
+static int
+half_merge(struct half *h, sqlite3_stmt *data, sqlite3_stmt *state)
+{
+	uint8_t hash[ROW_HASH_LEN];
+	int dr, sr, r = 0, same;
+	int64_t dk = 0, sk = 0;
+
+	dr = sqlite3_step(data);
+	sr = sqlite3_step(state);
+	while (r == 0 && !h->full && (dr == SQLITE_ROW || sr == SQLITE_ROW)) {
+		if (dr == SQLITE_ROW)
+			dk = sqlite3_column_int64(data, 0);
+		if (sr == SQLITE_ROW)
+			sk = sqlite3_column_int64(state, 0);
+		if (dr == SQLITE_ROW && (sr != SQLITE_ROW || dk < sk)) {
+			h->rows++;
+			r = half_note(h, dk);	/* no state: new */
+			dr = sqlite3_step(data);
+		} else if (dr == SQLITE_ROW && dk == sk) {
+			h->rows++;
+			row_hash_stmt(data, 1, h->t->ncols, hash, NULL);
+			same = sqlite3_column_int64(state, 1) % 2 == 1 &&
+			    sqlite3_column_bytes(state, 2) == ROW_HASH_LEN &&
+			    memcmp(sqlite3_column_blob(state, 2), hash,
+			    ROW_HASH_LEN) == 0;
+			if (!same)
+				r = half_note(h, dk);
+			dr = sqlite3_step(data);
+			sr = sqlite3_step(state);
+		} else {
+			/* A state row with no data row: gone, if alive. */
+			if (sqlite3_column_int64(state, 1) % 2 == 1)
+				r = half_note(h, sk);
+			sr = sqlite3_step(state);
+		}
+	}
+	if (r != 0)
+		return mule_errf(h->err, r, "out of memory");
+	if (!h->full && (dr != SQLITE_DONE || sr != SQLITE_DONE))
+		return rp_sqlerr(h->db, dr != SQLITE_DONE ? dr : sr, h->err,
+		    h->t->name);
+	return 0;
+}
+
+static int
+half_search(struct half *h)
+{
+	sqlite3_stmt *data = NULL, *state = NULL;
+	int rc, r = MULE_EINTERNAL;
+
+	if ((rc = sqlite3_prepare_v2(h->db, h->data_sql, -1, &data,
+	    NULL)) != SQLITE_OK ||
+	    (rc = sqlite3_prepare_v2(h->db, h->state_sql, -1, &state,
+	    NULL)) != SQLITE_OK) {
+		r = rp_sqlerr(h->db, rc, h->err, "prepare the scan");
+		goto out;
+	}
+	sqlite3_bind_int64(data, 1, h->lo);
+	sqlite3_bind_int64(data, 2, h->hi);
+	sqlite3_bind_int64(state, 1, h->lo);
+	sqlite3_bind_int64(state, 2, h->hi);
+	r = half_merge(h, data, state);
+out:
+	sqlite3_finalize(data);
+	sqlite3_finalize(state);
+	return r;
+}
+
+/* The thread: its own connection, one read transaction. */
+static void *
+half_thread(void *arg)
+{
+	struct half *h = arg;
+	int rc;
+
+	rc = sqlite3_open_v2(h->path, &h->db, SQLITE_OPEN_READONLY |
+	    SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		h->r = rp_sqlerr(h->db, rc, h->err, h->path);
+		goto out;
+	}
+	/* No busy wait: a lock we cannot have now means "scan serially". */
+	if ((rc = sqlite3_exec(h->db, "BEGIN", NULL, NULL, NULL)) != SQLITE_OK) {
+		h->r = rp_sqlerr(h->db, rc, h->err, "begin");
+		goto out;
+	}
+	h->r = half_search(h);
+	sqlite3_exec(h->db, "COMMIT", NULL, NULL, NULL);
+out:
+	sqlite3_close(h->db);
+	h->db = NULL;
+	return NULL;
+}
+
+/* The smallest and largest key in t and in its state. */
+static int
+key_bounds(struct replica *rp, const struct replica_table *t,
+    int64_t *lo, int64_t *hi, int *empty, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct strb sb;
+	char sname[32];
+	const char *k = t->cols[t->pkcols[0]];
+	int rc, r = MULE_EINTERNAL;
+
+	strb_init(&sb);
+	strb_add(&sb, "SELECT min(a), max(b) FROM (SELECT min(");
+	strb_add_ident(&sb, k);
+	strb_add(&sb, ") AS a, max(");
+	strb_add_ident(&sb, k);
+	strb_add(&sb, ") AS b FROM ");
+	strb_add_ident(&sb, t->name);
+	strb_addf(&sb, " UNION ALL SELECT min(pk), max(pk) FROM %s)",
+	    state_table(t->tid, sname));
+	if (strb_error(&sb)) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = rp_prepare(rp, strb_str(&sb), &st, err)) != 0)
+		goto out;
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		r = rp_dberr(rp, rc, err, t->name);
+		goto out;
+	}
+	*empty = sqlite3_column_type(st, 0) == SQLITE_NULL;
+	*lo = sqlite3_column_int64(st, 0);
+	*hi = sqlite3_column_int64(st, 1);
+	r = 0;
+out:
+	sqlite3_finalize(st);
+	strb_release(&sb);
+	return r;
+}
+
+/* SELECT statements over a key range ?1..?2 of t and of its state. */
+static int
+range_sql(const struct replica_table *t, struct strb *data,
+    struct strb *state)
+{
+	char sname[32];
+	const char *k = t->cols[t->pkcols[0]];
+
+	strb_add(data, "SELECT ");
+	strb_add_ident(data, k);
+	strb_add(data, ", ");
+	sql_cols(data, t);
+	strb_add(data, " FROM ");
+	strb_add_ident(data, t->name);
+	strb_add(data, " WHERE ");
+	strb_add_ident(data, k);
+	strb_add(data, " BETWEEN ?1 AND ?2 ORDER BY ");
+	strb_add_ident(data, k);
+	strb_addf(state, "SELECT pk, cl, hash FROM %s WHERE pk BETWEEN ?1 "
+	    "AND ?2 ORDER BY pk", state_table(t->tid, sname));
+	return strb_error(data) || strb_error(state) ? MULE_ENOMEM : 0;
+}
+
+int
+rp_pscan_find(struct replica *rp, const struct replica_table *t,
+    struct rp_pscan *out, char *err)
+{
+	struct half lower, upper;
+	struct strb dsql, ssql;
+	pthread_t th;
+	int64_t lo = 0, hi = 0;
+	int r = MULE_EINTERNAL, empty = 1, started = 0;
+
+	memset(out, 0, sizeof(*out));
+	memset(&lower, 0, sizeof(lower));
+	memset(&upper, 0, sizeof(upper));
+	strb_init(&dsql);
+	strb_init(&ssql);
+	if (!t->intpk || sysconf(_SC_NPROCESSORS_ONLN) < 2 ||
+	    sqlite3_threadsafe() == 0) {
+		r = 0;		/* out->found stays 0: scan serially */
+		goto out;
+	}
+	if ((r = key_bounds(rp, t, &lo, &hi, &empty, err)) != 0)
+		goto out;
+	if ((r = range_sql(t, &dsql, &ssql)) != 0) {
+		r = mule_errf(err, r, "out of memory");
+		goto out;
+	}
+	lower.t = upper.t = t;
+	lower.data_sql = upper.data_sql = strb_str(&dsql);
+	lower.state_sql = upper.state_sql = strb_str(&ssql);
+	lower.db = rp->db;
+	upper.path = rp->path;
+	/* Halves of [lo, hi] as unsigned offsets, so nothing overflows. */
+	lower.lo = lo;
+	lower.hi = empty ? lo : (int64_t)((uint64_t)lo +
+	    ((uint64_t)hi - (uint64_t)lo) / 2);
+	upper.lo = lower.hi + (lower.hi < hi);
+	upper.hi = hi;
+	if (!empty && upper.lo > lower.hi) {
+		if (pthread_create(&th, NULL, half_thread, &upper) != 0) {
+			r = 0;	/* no thread: scan serially */
+			goto out;
+		}
+		started = 1;
+	}
+	lower.r = empty ? 0 : half_search(&lower);
+	if (started)
+		pthread_join(th, NULL);
+	if (lower.r != 0) {
+		r = lower.r;
+		mule_errf(err, r, "%s", lower.err);
+		goto out;
+	}
+	/* The second connection could not read (busy, say): serially. */
+	if (started && upper.r != 0) {
+		r = 0;
+		goto out;
+	}
+	if (lower.full || upper.full) {
+		r = 0;		/* too much changed: serially, in one pass */
+		goto out;
+	}
+	/* Keys in order: the lower half's, then the upper half's. */
+	if (upper.n > 0) {
+		int64_t *k = realloc(lower.keys, (lower.n + upper.n) * sizeof(*k));
+
+		if (k == NULL) {
+			r = mule_errf(err, MULE_ENOMEM, "out of memory");
+			goto out;
+		}
+		memcpy(k + lower.n, upper.keys, upper.n * sizeof(*k));
+		lower.keys = k;
+		lower.n += upper.n;
+	}
+	out->keys = lower.keys;
+	out->n = lower.n;
+	out->rows = lower.rows + upper.rows;
+	out->found = 1;
+	lower.keys = NULL;
+	r = 0;
+out:
+	free(lower.keys);
+	free(upper.keys);
+	strb_release(&dsql);
+	strb_release(&ssql);
+	return r;
+}
+
+void
+rp_pscan_release(struct rp_pscan *p)
+{
+	free(p->keys);
+	memset(p, 0, sizeof(*p));
+}
