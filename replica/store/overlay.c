@@ -163,19 +163,25 @@ rp_prepare_state_put(struct replica *rp, int64_t tid, sqlite3_stmt **st,
     char *err)
 {
 	struct strb sb;
-	char lname[32];
+	char name[32];
 	int64_t intpk = 0;
 	int r;
 
 	strb_init(&sb);
-	if ((r = rp_scalar(rp, "SELECT intpk FROM _mule_tables WHERE tid = ?",
-	    tid, 0, &intpk, err)) != 0 ||
+	/* A read-only replica older than the overlay (a dry scan, which
+	 * writes nothing): the statement names the main table. */
+	if (rp->readonly && !has_overlay(rp, tid))
+		state_table(tid, name);
+	else if ((r = rp_scalar(rp, "SELECT intpk FROM _mule_tables WHERE "
+	    "tid = ?", tid, 0, &intpk, err)) != 0 ||
 	    (r = rp_overlay_ensure(rp, tid, intpk != 0, err)) != 0)
 		goto out;
+	else
+		overlay_table(tid, name);
 	/* An upsert: its UPDATE fires the digest triggers (digest.c). */
 	strb_addf(&sb, "INSERT INTO main.%s(pk, cl, hash, st) VALUES (?1, ?2, "
 	    "?3, ?4) ON CONFLICT(pk) DO UPDATE SET cl = excluded.cl, hash = "
-	    "excluded.hash, st = excluded.st", overlay_table(tid, lname));
+	    "excluded.hash, st = excluded.st", name);
 	r = strb_error(&sb) ? mule_errf(err, MULE_ENOMEM, "out of memory") :
 	    rp_prepare(rp, strb_str(&sb), st, err);
 	if (r == 0)
