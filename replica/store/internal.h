@@ -233,17 +233,19 @@ int rp_prepare_state_put(struct replica *rp, int64_t tid, sqlite3_stmt **st,
 
 /*
  * An ordered cursor over the effective state: rows (pk, cl, hash, st) in
- * key order, each key once.  Open with optional bounds lo <= pk < hi
- * (NULL or MVAL_NULL: open; borrowed until close); step returns
- * SQLITE_ROW (columns on cur->st), SQLITE_DONE or another SQLite code;
- * close always (also after a failed open).
+ * key order, each key once (an overlay row hides the main row of its
+ * key).  Open with optional bounds lo <= pk < hi (NULL or MVAL_NULL:
+ * open; borrowed until close); step returns SQLITE_ROW, with the row's
+ * columns on cur->st (which statement that is changes from row to row:
+ * read it after each step), SQLITE_DONE or another SQLite code; close
+ * always (also after a failed open).  State written at or before the
+ * current key while the cursor is open is not seen again.
  */
 struct rp_state_cur {
-	sqlite3_stmt *st;
-	int have, isint;	/* a key was returned; it is an integer */
-	int64_t last;		/* that key when an integer */
-	uint8_t *key;		/* else its bytes */
-	size_t klen, kcap;
+	sqlite3_stmt *st;	/* holds the current row */
+	sqlite3_stmt *ov, *main;	/* the two scans (ov NULL: none) */
+	int ovr, mr;		/* their last sqlite3_step results */
+	int adv_ov, adv_main;	/* to be stepped before the next row */
 };
 int rp_state_cur_open(struct replica *rp, int64_t tid, const struct mval *lo,
     const struct mval *hi, struct rp_state_cur *cur, char *err);

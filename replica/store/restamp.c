@@ -71,8 +71,8 @@ restamp_read(struct replica *rp, int64_t tid, uint64_t from, uint64_t to,
 	memset(&rs, 0, sizeof(rs));
 	if ((r = rp_state_cur_open(rp, tid, NULL, NULL, &cur, err)) != 0)
 		goto out;
-	st = cur.st;
 	while ((rc = rp_state_cur_step(&cur)) == SQLITE_ROW) {
+		st = cur.st;
 		rowstate_release(&rs);
 		if (sqlite3_column_bytes(st, 2) != ROW_HASH_LEN ||
 		    rowstate_decode(&rs, sqlite3_column_blob(st, 3),

@@ -372,7 +372,7 @@ scan_merge(struct scanctx *c, sqlite3_stmt *data, struct rp_state_cur *cur,
     char *err)
 {
 	struct rowstate old;
-	sqlite3_stmt *state = cur->st;
+	sqlite3_stmt *state;
 	int dr, sr, r = 0, cmp;
 	int64_t dk = 0, sk = 0;
 
@@ -380,6 +380,7 @@ scan_merge(struct scanctx *c, sqlite3_stmt *data, struct rp_state_cur *cur,
 	dr = sqlite3_step(data);
 	sr = rp_state_cur_step(cur);
 	while (r == 0 && (dr == SQLITE_ROW || sr == SQLITE_ROW)) {
+		state = cur->st;	/* the overlay's or main's statement */
 		if (dr == SQLITE_ROW)
 			dk = sqlite3_column_int64(data, 0);
 		if (sr == SQLITE_ROW)
@@ -463,7 +464,6 @@ scan_lookup(struct scanctx *c, sqlite3_stmt *data, char *err)
 	if ((r = rp_state_cur_open(c->rp, c->t->tid, NULL, NULL, &cur,
 	    err)) != 0)
 		goto out;
-	alive = cur.st;
 	strb_add(&sb, "SELECT 1 FROM ");
 	strb_add_ident(&sb, c->t->name);
 	strb_add(&sb, " WHERE ");
@@ -471,6 +471,7 @@ scan_lookup(struct scanctx *c, sqlite3_stmt *data, char *err)
 	if ((r = rp_prepare(c->rp, strb_str(&sb), &exists, err)) != 0)
 		goto out;
 	while ((rc = rp_state_cur_step(&cur)) == SQLITE_ROW) {
+		alive = cur.st;
 		if (sqlite3_column_int64(alive, 1) % 2 == 0)
 			continue;	/* a tombstone */
 		if (pk_decode(sqlite3_column_blob(alive, 0),
