@@ -6,7 +6,7 @@
  * stays the sum over the EFFECTIVE state through writes, overlay-only
  * rows, folds, writes after a fold and deletions through the module's
  * delete-by-key.  Recomputations here read the two tables with SQL of
- * their own, not the module's.
+ * their own, not the module's.  And no statement of the module sorts.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +22,7 @@
 #include <sqlite3.h>
 
 #include "core/error.h"
+#include "core/strb.h"
 #include "crypto/ident.h"
 #include "replica/internal.h"
 #include "replica/replica.h"
@@ -334,6 +335,71 @@ test_old_replica(void **state)
 	digest_exact(2, "w");
 }
 
+/* No statement of the module sorts: EXPLAIN QUERY PLAN has no temp B-tree. */
+static void
+plan_unsorted(const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	sqlite3 *h = NULL;
+	char *q;
+
+	q = sqlite3_mprintf("EXPLAIN QUERY PLAN %s", sql);
+	assert_non_null(q);
+	assert_int_equal(sqlite3_open(db_path(), &h), SQLITE_OK);
+	if (sqlite3_prepare_v2(h, q, -1, &st, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", q, sqlite3_errmsg(h));
+	while (sqlite3_step(st) == SQLITE_ROW)
+		if (strstr((const char *)sqlite3_column_text(st, 3),
+		    "TEMP B-TREE") != NULL)
+			fail_msg("sorts: %s", sql);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	sqlite3_free(q);
+}
+
+static void
+test_no_sort(void **state)
+{
+	char err[MULE_ERRLEN] = "";
+	struct rp_state_cur cur;
+	struct replica *rp = NULL;
+	struct mval lo, hi;
+	sqlite3_stmt *get = NULL;
+	struct strb sb;
+	int64_t tid;
+	int withpk;
+
+	(void)state;
+	memset(&lo, 0, sizeof(lo));
+	lo.type = MVAL_INT;
+	hi = lo;
+	hi.i = 50;
+	if (replica_open(db_path(), 0, &rp, err) != 0)
+		fail_msg("open: %s", err);
+	for (tid = 1; tid <= 2; tid++) {
+		for (withpk = 0; withpk < 2; withpk++) {
+			assert_int_equal(rp_state_prepare_get(rp, tid, withpk,
+			    &get, err), 0);
+			plan_unsorted(sqlite3_sql(get));
+			sqlite3_finalize(get);
+		}
+		assert_int_equal(rp_state_cur_open(rp, tid, &lo, &hi, &cur,
+		    err), 0);
+		assert_non_null(cur.ov);
+		plan_unsorted(sqlite3_sql(cur.ov));
+		plan_unsorted(sqlite3_sql(cur.main));
+		rp_state_cur_close(&cur);
+		/* As digest.c walks split points. */
+		strb_init(&sb);
+		rp_state_sql(rp, &sb, tid, "pk", "cl % 2 = 1 AND (?1 IS NULL "
+		    "OR pk >= ?1) AND (?2 IS NULL OR pk < ?2)");
+		strb_add(&sb, " ORDER BY 1 LIMIT 1 OFFSET ?3");
+		plan_unsorted(strb_str(&sb));
+		strb_release(&sb);
+	}
+	replica_close(rp);
+}
+
 int
 main(void)
 {
@@ -346,6 +412,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_old_replica, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_no_sort, setup, teardown),
 	};
 
 	if (sodium_init() < 0)
