@@ -127,6 +127,10 @@ main(int argc, char **argv)
 	memset(&c, 0, sizeof(c));
 	c.db = getenv("MULE_DB");
 	c.db_from_env = c.db != NULL;
+	/* Testing: fold the state overlay at this many rows (state.md). */
+	if (getenv("MULE_FOLD_ROWS") != NULL)
+		replica_set_fold_rows(strtoll(getenv("MULE_FOLD_ROWS"), NULL,
+		    10));
 	if (ident_lib_init() != 0) {
 		cli_error("cannot initialise libsodium");
 		return EXIT_FAIL;

@@ -49,7 +49,7 @@ struct replica_apply {
 	uint8_t **resbuf;	/* the bytes of inres (heap) */
 	uint8_t *win;		/* per local column: incoming value written */
 	int leaving;		/* rows that left our set at the sender */
-	sqlite3_stmt *sdel;	/* forgets a row's state (rows leaving) */
+	struct rp_state_del sdel; /* forgets a row's state (rows leaving) */
 	struct rp_fence fence;	/* what the sender may write in the table */
 	int has_sender_schema;	/* replica_apply_sender_schema was called */
 	uint32_t sender_schema;	/* the sender's schema version */
@@ -94,8 +94,8 @@ apply_table_release(struct replica_apply *a)
 	sqlite3_finalize(a->sel);
 	sqlite3_finalize(a->del);
 	sqlite3_finalize(a->jrn);
-	sqlite3_finalize(a->sdel);
-	a->get = a->put = a->sel = a->del = a->jrn = a->sdel = NULL;
+	rp_state_del_release(&a->sdel);
+	a->get = a->put = a->sel = a->del = a->jrn = NULL;
 	in_clear(a);
 	free(a->map);
 	free(a->inhas);
@@ -369,13 +369,10 @@ table_prepare(struct replica_apply *a, char *err)
 {
 	const struct replica_table *t = a->t;
 	struct strb sb;
-	char sname[32];
 	int r;
 
 	strb_init(&sb);
-	state_table(t->tid, sname);
-	strb_addf(&sb, "SELECT cl, hash, st FROM %s WHERE pk = ?1", sname);
-	if ((r = rp_prepare(a->rp, strb_str(&sb), &a->get, err)) != 0)
+	if ((r = rp_state_prepare_get(a->rp, t->tid, 0, &a->get, err)) != 0)
 		goto out;
 	if ((r = rp_prepare_state_put(a->rp, t->tid, &a->put, err)) != 0)
 		goto out;
@@ -814,7 +811,6 @@ apply_left(struct replica_apply *a, const struct rowchange *rc, char *err)
 	struct rowstate old;
 	struct istamp zero;
 	struct strb lv, sql;
-	char sname[32];
 	uint32_t j, mine = UINT32_MAX;
 	int found, s, r = MULE_EINTERNAL;
 
@@ -861,23 +857,10 @@ apply_left(struct replica_apply *a, const struct rowchange *rc, char *err)
 	sqlite3_reset(a->sel);
 	if ((r = delete_data_row(a, rc, err)) != 0)
 		goto out;
-	if (a->sdel == NULL) {
-		strb_addf(&sql, "DELETE FROM %s WHERE pk = ?",
-		    state_table(t->tid, sname));
-		if ((r = rp_prepare(a->rp, strb_str(&sql), &a->sdel,
-		    err)) != 0)
-			goto out;
-	}
-	if ((r = rp_bind_statekey(a->sdel, 1, t, rc->pk)) != 0) {
-		r = mule_errf(err, r, "table %s: bad key", t->name);
+	if ((a->sdel.main == NULL && (r = rp_state_del_prepare(a->rp, t->tid,
+	    &a->sdel, err)) != 0) ||
+	    (r = rp_state_del_key(a->rp, &a->sdel, t, rc->pk, err)) != 0)
 		goto out;
-	}
-	s = sqlite3_step(a->sdel);
-	sqlite3_reset(a->sdel);
-	if (s != SQLITE_DONE) {
-		r = rp_dberr(a->rp, s, err, "forget a row");
-		goto out;
-	}
 	a->alive_delta--;
 	a->st.left++;
 	r = 0;

@@ -313,12 +313,9 @@ static int
 forget_table(struct replica *rp, const char *name, char *err)
 {
 	sqlite3_stmt *st = NULL;
-	struct strb sb;
-	char sname[32];
 	int64_t tid;
 	int rc, r;
 
-	strb_init(&sb);
 	if ((r = rp_prepare(rp, "DELETE FROM _mule_tables WHERE name = ? "
 	    "RETURNING tid", &st, err)) != 0)
 		goto out;
@@ -332,13 +329,10 @@ forget_table(struct replica *rp, const char *name, char *err)
 		r = rp_dberr(rp, rc, err, "untrack");
 		goto out;
 	}
-	strb_addf(&sb, "DROP TABLE IF EXISTS %s", state_table(tid, sname));
 	if ((r = rp_digest_forget(rp, tid, err)) == 0)
-		r = strb_error(&sb) ? mule_errf(err, MULE_ENOMEM, "out of "
-		    "memory") : rp_exec(rp, strb_str(&sb), err);
+		r = rp_state_drop(rp, tid, err);
 out:
 	sqlite3_finalize(st);
-	strb_release(&sb);
 	return r;
 }
 

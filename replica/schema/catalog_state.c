@@ -254,7 +254,7 @@ out:
 
 /* Data rows without state (made by a migration): zero-stamped state. */
 static int
-fill_missing(struct rebase *b, const char *sname, char *err)
+fill_missing(struct rebase *b, char *err)
 {
 	struct replica_table *t = b->t;
 	sqlite3_stmt *all = NULL, *probe = NULL;
@@ -281,9 +281,7 @@ fill_missing(struct rebase *b, const char *sname, char *err)
 	strb_add_ident(&sb, t->name);
 	if ((r = rp_prepare(b->rp, strb_str(&sb), &all, err)) != 0)
 		goto out;
-	strb_reset(&sb);
-	strb_addf(&sb, "SELECT 1 FROM %s WHERE pk = ?1", sname);
-	if ((r = rp_prepare(b->rp, strb_str(&sb), &probe, err)) != 0)
+	if ((r = rp_state_prepare_get(b->rp, t->tid, 0, &probe, err)) != 0)
 		goto out;
 	if ((r = rowstate_alloc(&ns, t->ncols)) != 0) {
 		r = mule_errf(err, r, "out of memory");
@@ -360,6 +358,10 @@ remap_table(struct replica *rp, struct replica_table *t, char **oldcols,
 		if (b.map[j] < 0 && !trust)
 			b.dflt[j] = default_hash(rp, t->name, t->cols[j]);
 	}
+	/* Main alone is read, in batches; the rows written go to the
+	 * overlay (replica/store/overlay.c), emptied first. */
+	if ((r = rp_state_fold(rp, t->tid, err)) != 0)
+		goto out;
 	state_table(t->tid, sname);
 	strb_addf(&sb, "SELECT pk, cl, hash, st FROM %s ORDER BY pk LIMIT %d",
 	    sname, REBASE_BATCH);
@@ -415,7 +417,7 @@ remap_table(struct replica *rp, struct replica_table *t, char **oldcols,
 		nrows = 0;
 		cur = next;
 	}
-	if (trust && (r = fill_missing(&b, sname, err)) != 0)
+	if (trust && (r = fill_missing(&b, err)) != 0)
 		goto out;
 	if ((r = rp_alive_add(rp, t->tid, b.alive_delta, err)) != 0)
 		goto out;

@@ -122,6 +122,7 @@ int
 rp_begin(struct replica *rp, char *err)
 {
 	rp->changes_at_begin = sqlite3_total_changes64(rp->db);
+	rp->state_written = 0;
 	return rp_exec(rp, "BEGIN IMMEDIATE", err);
 }
 
@@ -155,6 +156,9 @@ rp_commit(struct replica *rp, char *err)
 	 * mode the counter does not move, so the value never matches and
 	 * scans always run.
 	 */
+	/* A state overlay grown past its threshold goes into main. */
+	if ((r = rp_state_fold_due(rp, err)) != 0)
+		return r;
 	if (rp_file_counter(rp, &c) != 0)
 		c = -2;
 	if ((r = rp_prepare(rp, "UPDATE _mule_site SET counter = ?", &st,

@@ -102,32 +102,95 @@ digest_functions(sqlite3 *db)
 	return rc;
 }
 
-/* The three triggers that keep table tid's digest (IF NOT EXISTS). */
+/*
+ * The six triggers that keep table tid's digest (IF NOT EXISTS): the
+ * digest sums the EFFECTIVE state (replica/store/overlay.c), so the
+ * main table's triggers fire only for keys without an overlay row, and
+ * the overlay's subtract the effective old row (on insert: the main
+ * row) and add the effective new one (on delete: the main row again).
+ * A fold copies the overlay into main (main's triggers do not fire: the
+ * overlay row is there) and empties the overlay (its delete trigger
+ * does not fire: the main row is now the same).  "%1$s" is the main
+ * table, "%2$s" the overlay.
+ */
+#define MROW(k, c) "(SELECT " c " FROM main.%1$s WHERE pk = " k ".pk)"
+#define MHASH(k) "(SELECT hash FROM main.%1$s WHERE pk = " k ".pk AND " \
+	"cl %% 2 = 1)"
+static const char *const digest_ev[][4] = {
+	{ "di", "INSERT ON main.%1$s", "NEW.cl % 2 = 1 AND NOT EXISTS "
+	    "(SELECT 1 FROM main.%2$s WHERE pk = NEW.pk)",
+	    "n = n + 1, sum = mule_dsum(sum, NEW.hash, 1)" },
+	{ "dd", "DELETE ON main.%1$s", "OLD.cl % 2 = 1 AND NOT EXISTS "
+	    "(SELECT 1 FROM main.%2$s WHERE pk = OLD.pk)",
+	    "n = n - 1, sum = mule_dsum(sum, OLD.hash, -1)" },
+	{ "du", "UPDATE ON main.%1$s", "(OLD.cl % 2 = 1 OR NEW.cl % 2 = 1) "
+	    "AND (OLD.cl IS NOT NEW.cl OR OLD.hash IS NOT NEW.hash) AND NOT "
+	    "EXISTS (SELECT 1 FROM main.%2$s WHERE pk = NEW.pk)",
+	    "n = n - OLD.cl % 2 + NEW.cl % 2, sum = mule_dsum(mule_dsum("
+	    "sum, OLD.hash, -(OLD.cl % 2)), NEW.hash, NEW.cl % 2)" },
+	{ "oi", "INSERT ON main.%2$s", "NEW.cl % 2 = 1 OR " MROW("NEW",
+	    "cl % 2") " = 1",
+	    "n = n + NEW.cl % 2 - coalesce(" MROW("NEW", "cl % 2") ", 0), "
+	    "sum = mule_dsum(mule_dsum(sum, " MHASH("NEW") ", -1), NEW.hash, "
+	    "NEW.cl % 2)" },
+	{ "od", "DELETE ON main.%2$s", "(OLD.cl % 2 = 1 OR " MROW("OLD",
+	    "cl % 2") " = 1) AND NOT EXISTS (SELECT 1 FROM main.%1$s WHERE "
+	    "pk = OLD.pk AND cl = OLD.cl AND hash = OLD.hash)",
+	    "n = n - OLD.cl % 2 + coalesce(" MROW("OLD", "cl % 2") ", 0), "
+	    "sum = mule_dsum(mule_dsum(sum, OLD.hash, -(OLD.cl % 2)), "
+	    MHASH("OLD") ", 1)" },
+	{ "ou", "UPDATE ON main.%2$s", "(OLD.cl % 2 = 1 OR NEW.cl % 2 = 1) "
+	    "AND (OLD.cl IS NOT NEW.cl OR OLD.hash IS NOT NEW.hash)",
+	    "n = n - OLD.cl % 2 + NEW.cl % 2, sum = mule_dsum(mule_dsum("
+	    "sum, OLD.hash, -(OLD.cl % 2)), NEW.hash, NEW.cl % 2)" },
+};
+#undef MROW
+#undef MHASH
+
+/* Appends `fmt` with %1$s the main state table, %2$s the overlay. */
+static void
+add_names(struct strb *sb, const char *fmt, const char *sname,
+    const char *lname)
+{
+	const char *p;
+
+	for (p = fmt; *p != '\0'; p++) {
+		if (p[0] == '%' && (p[1] == '1' || p[1] == '2') &&
+		    p[2] == '$' && p[3] == 's') {
+			strb_add(sb, p[1] == '1' ? sname : lname);
+			p += 3;
+		} else if (p[0] == '%' && p[1] == '%') {
+			strb_add(sb, "%");
+			p++;
+		} else {
+			strb_addf(sb, "%c", *p);
+		}
+	}
+}
+
+/* The triggers that keep table tid's digest (IF NOT EXISTS). */
 static int
 watch_table(struct replica *rp, int64_t tid, char *err)
 {
-	static const char *const ev[][3] = {
-		{ "i AFTER INSERT", "NEW.cl % 2 = 1",
-		    "n = n + 1, sum = mule_dsum(sum, NEW.hash, 1)" },
-		{ "d AFTER DELETE", "OLD.cl % 2 = 1",
-		    "n = n - 1, sum = mule_dsum(sum, OLD.hash, -1)" },
-		{ "u AFTER UPDATE", "(OLD.cl % 2 = 1 OR NEW.cl % 2 = 1) AND "
-		    "(OLD.cl IS NOT NEW.cl OR OLD.hash IS NOT NEW.hash)",
-		    "n = n - OLD.cl % 2 + NEW.cl % 2, sum = mule_dsum(mule_dsum("
-		    "sum, OLD.hash, -(OLD.cl % 2)), NEW.hash, NEW.cl % 2)" },
-	};
 	struct strb sb;
+	char sname[32], lname[32];
 	size_t i;
 	int r = 0;
 
+	state_table(tid, sname);
+	overlay_table(tid, lname);
 	strb_init(&sb);
-	for (i = 0; i < sizeof(ev) / sizeof(ev[0]) && r == 0; i++) {
+	for (i = 0; i < sizeof(digest_ev) / sizeof(digest_ev[0]) && r == 0;
+	    i++) {
 		strb_reset(&sb);
-		strb_addf(&sb, "CREATE TEMP TRIGGER IF NOT EXISTS mule_d%c%lld "
-		    "%s ON main._mule_s%lld WHEN %s BEGIN UPDATE "
-		    "_mule_digests SET %s WHERE tid = %lld; END",
-		    ev[i][0][0], (long long)tid, ev[i][0] + 2, (long long)tid,
-		    ev[i][1], ev[i][2], (long long)tid);
+		strb_addf(&sb, "CREATE TEMP TRIGGER IF NOT EXISTS mule_%s%lld "
+		    "AFTER ", digest_ev[i][0], (long long)tid);
+		add_names(&sb, digest_ev[i][1], sname, lname);
+		strb_add(&sb, " WHEN ");
+		add_names(&sb, digest_ev[i][2], sname, lname);
+		strb_add(&sb, " BEGIN UPDATE _mule_digests SET ");
+		add_names(&sb, digest_ev[i][3], sname, lname);
+		strb_addf(&sb, " WHERE tid = %lld; END", (long long)tid);
 		r = strb_error(&sb) ? mule_errf(err, MULE_ENOMEM, "out of "
 		    "memory") : rp_exec(rp, strb_str(&sb), err);
 	}
@@ -147,11 +210,14 @@ rp_digest_watch(struct replica *rp, char *err)
 		return 0;	/* not a replica yet (replica_init) */
 	if ((r = rp_exec(rp, digest_schema, err)) != 0 ||
 	    (r = rp_exec(rp, recon_schema, err)) != 0 ||
-	    (r = rp_prepare(rp, "SELECT tid FROM _mule_tables", &st,
+	    (r = rp_prepare(rp, "SELECT tid, intpk FROM _mule_tables", &st,
 	    err)) != 0)
 		goto out;
+	/* Replicas older than the state overlay get it here. */
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		if ((r = watch_table(rp, sqlite3_column_int64(st, 0),
+		if ((r = rp_overlay_ensure(rp, sqlite3_column_int64(st, 0),
+		    sqlite3_column_int(st, 1) != 0, err)) != 0 ||
+		    (r = watch_table(rp, sqlite3_column_int64(st, 0),
 		    err)) != 0)
 			goto out;
 	r = rc == SQLITE_DONE ? 0 : rp_dberr(rp, rc, err, "digests");
@@ -171,8 +237,9 @@ rp_digest_forget(struct replica *rp, int64_t tid, char *err)
 	strb_init(&sb);
 	for (c = "idu"; *c != '\0' && r == 0; c++) {
 		strb_reset(&sb);
-		strb_addf(&sb, "DROP TRIGGER IF EXISTS temp.mule_d%c%lld", *c,
-		    (long long)tid);
+		strb_addf(&sb, "DROP TRIGGER IF EXISTS temp.mule_d%c%lld; "
+		    "DROP TRIGGER IF EXISTS temp.mule_o%c%lld", *c,
+		    (long long)tid, *c, (long long)tid);
 		r = strb_error(&sb) ? mule_errf(err, MULE_ENOMEM, "out of "
 		    "memory") : rp_exec(rp, strb_str(&sb), err);
 	}
@@ -209,13 +276,13 @@ replica_digest_range(struct replica *rp, int64_t tid, const struct mval *lo,
 {
 	sqlite3_stmt *st = NULL;
 	struct strb sb;
-	char sname[32];
 	int rc, r = MULE_EINTERNAL;
 
 	strb_init(&sb);
-	strb_addf(&sb, "SELECT count(*), mule_dsum_agg(hash) FROM %s WHERE "
-	    "cl %% 2 = 1 AND (?1 IS NULL OR pk >= ?1) AND (?2 IS NULL OR "
-	    "pk < ?2)", state_table(tid, sname));
+	strb_add(&sb, "SELECT count(*), mule_dsum_agg(hash) FROM (");
+	rp_state_sql(rp, &sb, tid, "pk, cl, hash", "cl % 2 = 1 AND (?1 IS "
+	    "NULL OR pk >= ?1) AND (?2 IS NULL OR pk < ?2)");
+	strb_add(&sb, ")");
 	if (strb_error(&sb)) {
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
 		goto out;
@@ -343,7 +410,6 @@ replica_digest_split(struct replica *rp, int64_t tid, const struct mval *lo,
 	struct replica_range *v = NULL;
 	sqlite3_stmt *st = NULL;
 	struct strb sb;
-	char sname[32];
 	size_t n = 0;
 	uint32_t j;
 	int rc, r = MULE_EINTERNAL;
@@ -351,9 +417,10 @@ replica_digest_split(struct replica *rp, int64_t tid, const struct mval *lo,
 	strb_init(&sb);
 	if (k < 2 || rows < k)
 		k = rows < 2 ? 1 : (uint32_t)rows;
-	strb_addf(&sb, "SELECT pk FROM %s WHERE cl %% 2 = 1 AND (?1 IS NULL "
-	    "OR pk >= ?1) AND (?2 IS NULL OR pk < ?2) ORDER BY pk LIMIT 1 "
-	    "OFFSET ?3", state_table(tid, sname));
+	/* The compound's ORDER BY merges the two ordered scans. */
+	rp_state_sql(rp, &sb, tid, "pk", "cl % 2 = 1 AND (?1 IS NULL OR pk "
+	    ">= ?1) AND (?2 IS NULL OR pk < ?2)");
+	strb_add(&sb, " ORDER BY 1 LIMIT 1 OFFSET ?3");
 	if (strb_error(&sb) || (v = calloc(k, sizeof(*v))) == NULL) {
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
 		goto out;

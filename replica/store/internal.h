@@ -20,6 +20,7 @@ struct replica {
 	uint8_t site_id[SITE_ID_LEN];
 	int64_t me;		/* our index in _mule_origins */
 	int64_t changes_at_begin; /* sqlite3_total_changes64 at BEGIN */
+	int state_written;	/* this transaction may have written state */
 	/* While a peer's schema step runs for unpack --dry-run: where its
 	 * statements are reported (replica/schema/catalog.c). */
 	struct replica_step_report *report;
@@ -195,9 +196,108 @@ void sql_cols(struct strb *sb, const struct replica_table *t);
  */
 int rp_prepare_row_select(struct replica *rp, const struct replica_table *t,
     sqlite3_stmt **st, char *err);
-/* Prepares the upsert of a state row: (pk, cl, hash, st) as ?1 to ?4. */
+
+/* ---- the per-row state and its overlay (replica/store/overlay.c) ----
+ *
+ * The state of table tid is the main table _mule_s<tid> and the overlay
+ * _mule_l<tid> (same shape); a row's effective state is its overlay row
+ * if any, else its main row.  Everything below reads or writes the
+ * effective state; nothing else names the two tables.  Functions return
+ * 0 or a MULE_E* code (err filled) unless said otherwise.
+ */
+
+/* The overlay is folded when it holds more than alive / this rows. */
+#define RP_FOLD_DIVISOR 16
+
+/* Name of the overlay table for tid ("_mule_l<tid>") into buf[32]. */
+const char *overlay_table(int64_t tid, char buf[32]);
+/* Creates both state tables of a newly tracked table. */
+int rp_state_create(struct replica *rp, int64_t tid, int intpk, char *err);
+/* Creates the overlay if missing (replicas older than it). */
+int rp_overlay_ensure(struct replica *rp, int64_t tid, int intpk, char *err);
+/* Drops both state tables (IF EXISTS). */
+int rp_state_drop(struct replica *rp, int64_t tid, char *err);
+/*
+ * Prepares the point lookup of a row's effective state by key (?1):
+ * columns (cl, hash, st), or (pk, cl, hash, st) with `withpk`; at most
+ * one row.  The caller finalizes *st.
+ */
+int rp_state_prepare_get(struct replica *rp, int64_t tid, int withpk,
+    sqlite3_stmt **st, char *err);
+/*
+ * Prepares the upsert of a state row into the overlay: (pk, cl, hash,
+ * st) as ?1 to ?4.  Marks the transaction for the fold check at commit.
+ */
 int rp_prepare_state_put(struct replica *rp, int64_t tid, sqlite3_stmt **st,
     char *err);
+
+/*
+ * An ordered cursor over the effective state: rows (pk, cl, hash, st) in
+ * key order, each key once (an overlay row hides the main row of its
+ * key).  Open with optional bounds lo <= pk < hi (NULL or MVAL_NULL:
+ * open; borrowed until close); step returns SQLITE_ROW, with the row's
+ * columns on cur->st (which statement that is changes from row to row:
+ * read it after each step), SQLITE_DONE or another SQLite code; close
+ * always (also after a failed open).  State written at or before the
+ * current key while the cursor is open is not seen again.
+ */
+struct rp_state_cur {
+	sqlite3_stmt *st;	/* holds the current row */
+	sqlite3_stmt *ov, *main;	/* the two scans (ov NULL: none) */
+	int ovr, mr;		/* their last sqlite3_step results */
+	int adv_ov, adv_main;	/* to be stepped before the next row */
+};
+int rp_state_cur_open(struct replica *rp, int64_t tid, const struct mval *lo,
+    const struct mval *hi, struct rp_state_cur *cur, char *err);
+int rp_state_cur_step(struct rp_state_cur *cur);
+void rp_state_cur_close(struct rp_state_cur *cur);
+/*
+ * The same on another connection to the replica's file (one that reads
+ * it in a thread of its own: replica/track/pscan.c); `overlay`: whether
+ * table tid has its overlay (rp_state_has_overlay).
+ */
+int rp_state_cur_open_db(sqlite3 *db, int64_t tid, int overlay,
+    const struct mval *lo, const struct mval *hi, struct rp_state_cur *cur,
+    char *err);
+int rp_state_has_overlay(struct replica *rp, int64_t tid);
+
+/*
+ * Deleting rows' state (both tables): prepare once per table, delete by
+ * the stored key (a state pk column value) or by key values (as
+ * rp_bind_statekey), release always.  Deleting a key with no state is
+ * not an error.
+ */
+struct rp_state_del {
+	sqlite3_stmt *ov, *main;
+};
+int rp_state_del_prepare(struct replica *rp, int64_t tid,
+    struct rp_state_del *d, char *err);
+int rp_state_del_value(struct replica *rp, struct rp_state_del *d,
+    sqlite3_value *key, char *err);
+int rp_state_del_key(struct replica *rp, struct rp_state_del *d,
+    const struct replica_table *t, const struct mval *pk, char *err);
+void rp_state_del_release(struct rp_state_del *d);
+
+/*
+ * Appends to sb the effective state as a compound SELECT of `cols` and
+ * one more column (0 for an overlay row, 1 for a main row): the overlay
+ * rows, then the main rows no overlay row hides, both filtered by `cond`
+ * (SQL over pk and cl; "1" for none).  An ORDER BY on the compound
+ * merges the two ordered scans without sorting.
+ */
+void rp_state_sql(struct replica *rp, struct strb *sb, int64_t tid,
+    const char *cols, const char *cond);
+/* Rows of the effective state (only the alive ones with `alive`). */
+int rp_state_count(struct replica *rp, int64_t tid, int alive, int64_t *n,
+    char *err);
+/* Moves table tid's overlay into its main state (same transaction). */
+int rp_state_fold(struct replica *rp, int64_t tid, char *err);
+/*
+ * Before COMMIT of a transaction that wrote state: folds each table
+ * whose overlay holds more than its rows alive / RP_FOLD_DIVISOR (or
+ * the count set by replica_set_fold_rows).
+ */
+int rp_state_fold_due(struct replica *rp, char *err);
 
 /*
  * 1 when `name` is one of mule's own tables (_mule_*) or SQLite's

@@ -61,24 +61,18 @@ restamp_read(struct replica *rp, int64_t tid, uint64_t from, uint64_t to,
     char *err)
 {
 	struct restamped *v = NULL, *e;
-	sqlite3_stmt *st = NULL;
+	struct rp_state_cur cur;
+	sqlite3_stmt *st;
 	struct rowstate rs;
-	struct strb sb;
-	char sname[32];
 	size_t cnt = 0;
 	void *p;
 	int rc, r = MULE_EINTERNAL;
 
 	memset(&rs, 0, sizeof(rs));
-	strb_init(&sb);
-	strb_addf(&sb, "SELECT pk, cl, hash, st FROM %s", state_table(tid,
-	    sname));
-	if (strb_error(&sb) || (r = rp_prepare(rp, strb_str(&sb), &st,
-	    err)) != 0) {
-		r = r ? r : mule_errf(err, MULE_ENOMEM, "out of memory");
+	if ((r = rp_state_cur_open(rp, tid, NULL, NULL, &cur, err)) != 0)
 		goto out;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = rp_state_cur_step(&cur)) == SQLITE_ROW) {
+		st = cur.st;
 		rowstate_release(&rs);
 		if (sqlite3_column_bytes(st, 2) != ROW_HASH_LEN ||
 		    rowstate_decode(&rs, sqlite3_column_blob(st, 3),
@@ -116,8 +110,7 @@ restamp_read(struct replica *rp, int64_t tid, uint64_t from, uint64_t to,
 out:
 	restamped_free(v, cnt);
 	rowstate_release(&rs);
-	sqlite3_finalize(st);
-	strb_release(&sb);
+	rp_state_cur_close(&cur);
 	return r;
 }
 

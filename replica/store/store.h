@@ -152,6 +152,12 @@ void replica_names_free(char **v, size_t n);
 int replica_begin(struct replica *rp, char *err);
 int replica_commit(struct replica *rp, char *err);
 void replica_rollback(struct replica *rp);
+/*
+ * Testing: the state overlay (docs/state.md) is folded when it holds more
+ * than `rows` rows instead of a sixteenth of the table's rows alive; -1
+ * restores the rule.  Process-wide; cli sets it from MULE_FOLD_ROWS.
+ */
+void replica_set_fold_rows(int64_t rows);
 
 /* ---- vectors (docs/design.md §8) ---- */
 

@@ -313,22 +313,3 @@ rp_prepare_row_select(struct replica *rp, const struct replica_table *t,
 	strb_release(&sb);
 	return r;
 }
-
-int
-rp_prepare_state_put(struct replica *rp, int64_t tid, sqlite3_stmt **st,
-    char *err)
-{
-	struct strb sb;
-	char sname[32];
-	int r;
-
-	strb_init(&sb);
-	/* An upsert: its UPDATE fires the digest triggers (digest.c). */
-	strb_addf(&sb, "INSERT INTO %s(pk, cl, hash, st) VALUES (?1, ?2, ?3, "
-	    "?4) ON CONFLICT(pk) DO UPDATE SET cl = excluded.cl, hash = "
-	    "excluded.hash, st = excluded.st", state_table(tid, sname));
-	r = strb_error(&sb) ? mule_errf(err, MULE_ENOMEM, "out of memory") :
-	    rp_prepare(rp, strb_str(&sb), st, err);
-	strb_release(&sb);
-	return r;
-}

@@ -504,30 +504,26 @@ changes_table(struct outctx *c, const struct replica_table *t,
     struct set_tab *tab, const struct replica_out_sink *sink,
     replica_progress_fn progress, void *parg, char *err)
 {
-	sqlite3_stmt *state = NULL;
+	struct rp_state_cur cur;
 	struct outtable o;
-	struct strb sb;
-	char sname[32];
 	int s, r = MULE_EINTERNAL;
 
-	strb_init(&sb);
+	memset(&cur, 0, sizeof(cur));
 	if ((r = outtable_init(c, &o, t, tab, err)) != 0)
 		goto out;
-	strb_addf(&sb, "SELECT pk, cl, hash, st FROM %s",
-	    state_table(t->tid, sname));
-	if ((r = rp_prepare(c->rp, strb_str(&sb), &state, err)) != 0)
+	if ((r = rp_state_cur_open(c->rp, t->tid, NULL, NULL, &cur,
+	    err)) != 0)
 		goto out;
-	while ((s = sqlite3_step(state)) == SQLITE_ROW) {
+	while ((s = rp_state_cur_step(&cur)) == SQLITE_ROW) {
 		if (++c->seen % 65536 == 0 && progress != NULL)
 			progress(parg, PROGRESS_PACKING, c->seen, 0);
-		if ((r = emit_row(c, &o, state, sink, err)) != 0)
+		if ((r = emit_row(c, &o, cur.st, sink, err)) != 0)
 			goto out;
 	}
 	r = s == SQLITE_DONE ? 0 : rp_dberr(c->rp, s, err, t->name);
 out:
 	outtable_release(&o);
-	sqlite3_finalize(state);
-	strb_release(&sb);
+	rp_state_cur_close(&cur);
 	return r;
 }
 
@@ -539,14 +535,11 @@ changes_journal(struct outctx *c, struct replica_table **tabs,
 {
 	sqlite3_stmt *jrn = NULL, *get = NULL;
 	struct outtable o;
-	struct strb sb;
-	char sname[32];
 	int64_t tid, cur = -1;
 	size_t i;
 	int s, r = MULE_EINTERNAL;
 
 	memset(&o, 0, sizeof(o));
-	strb_init(&sb);
 	if ((r = rp_prepare(c->rp, "SELECT DISTINCT tid, pk FROM _mule_journal"
 	    " WHERE lamport > ? ORDER BY tid, pk", &jrn, err)) != 0)
 		goto out;
@@ -567,10 +560,7 @@ changes_journal(struct outctx *c, struct replica_table **tabs,
 			if ((r = outtable_init(c, &o, tabs[i], &sets[i],
 			    err)) != 0)
 				goto out;
-			strb_reset(&sb);
-			strb_addf(&sb, "SELECT pk, cl, hash, st FROM %s WHERE "
-			    "pk = ?", state_table(tid, sname));
-			if ((r = rp_prepare(c->rp, strb_str(&sb), &get,
+			if ((r = rp_state_prepare_get(c->rp, tid, 1, &get,
 			    err)) != 0)
 				goto out;
 		}
@@ -592,7 +582,6 @@ out:
 	outtable_release(&o);
 	sqlite3_finalize(get);
 	sqlite3_finalize(jrn);
-	strb_release(&sb);
 	return r;
 }
 
@@ -602,17 +591,15 @@ replica_changes_range(struct replica *rp, int64_t tid, const struct mval *lo,
     uint64_t *rows, char *err)
 {
 	struct replica_table **tabs = NULL;
-	sqlite3_stmt *state = NULL;
+	struct rp_state_cur cur;
 	struct outtable o;
 	struct outctx c;
-	struct strb sb;
-	char sname[32];
 	size_t i, n = 0;
 	int s, r = MULE_EINTERNAL;
 
 	memset(&c, 0, sizeof(c));
 	memset(&o, 0, sizeof(o));
-	strb_init(&sb);
+	memset(&cur, 0, sizeof(cur));
 	c.rp = rp;
 	*rows = 0;
 	if ((r = rp_origins_load(rp, &c.sites, &c.nsites, err)) != 0 ||
@@ -628,25 +615,17 @@ replica_changes_range(struct replica *rp, int64_t tid, const struct mval *lo,
 	}
 	if ((r = outtable_init(&c, &o, tabs[i], NULL, err)) != 0)
 		goto out;
-	strb_addf(&sb, "SELECT pk, cl, hash, st FROM %s WHERE (?1 IS NULL OR "
-	    "pk >= ?1) AND (?2 IS NULL OR pk < ?2) ORDER BY pk",
-	    state_table(tid, sname));
-	if ((r = rp_prepare(rp, strb_str(&sb), &state, err)) != 0)
+	if ((r = rp_state_cur_open(rp, tid, lo, hi, &cur, err)) != 0)
 		goto out;
-	if (lo != NULL && lo->type != MVAL_NULL)
-		(void)mval_bind(state, 1, lo);
-	if (hi != NULL && hi->type != MVAL_NULL)
-		(void)mval_bind(state, 2, hi);
-	while ((s = sqlite3_step(state)) == SQLITE_ROW) {
-		if ((r = emit_row(&c, &o, state, sink, err)) != 0)
+	while ((s = rp_state_cur_step(&cur)) == SQLITE_ROW) {
+		if ((r = emit_row(&c, &o, cur.st, sink, err)) != 0)
 			goto out;
 		(*rows)++;
 	}
 	r = s == SQLITE_DONE ? 0 : rp_dberr(rp, s, err, tabs[i]->name);
 out:
 	outtable_release(&o);
-	sqlite3_finalize(state);
-	strb_release(&sb);
+	rp_state_cur_close(&cur);
 	free(c.sites);
 	free(c.limit);
 	replica_tables_free(tabs, n);

@@ -55,8 +55,9 @@ struct rp_pscan {
  * written: reads both halves of the key range on two connections at once
  * and notes the keys whose row is new, changed or gone.  0 with
  * out->found = 0 when it could not or should not run (one core, not a
- * rowid table, the second connection could not read, more than
- * PSCAN_MAX_KEYS keys in a half): the caller scans serially.  Free with
+ * rowid table, fewer than two distinct keys, the second connection could
+ * not read, more than PSCAN_MAX_KEYS keys in a half): the caller scans
+ * serially.  Free with
  * rp_pscan_release.
  */
 int rp_pscan_find(struct replica *rp, const struct replica_table *t,

@@ -27,8 +27,10 @@ struct half {
 	sqlite3 *db;
 	const char *path;		/* the thread opens it when db is NULL */
 	const struct replica_table *t;
-	const char *data_sql, *state_sql;
-	int64_t lo, hi;
+	int overlay;			/* t's state has its overlay table */
+	const char *data_sql;		/* keys >= ?1 (upper) or < ?1 (lower) */
+	int upper;
+	int64_t split;
 	int64_t *keys;
 	size_t n, cap;
 	uint64_t rows;
@@ -59,23 +61,24 @@ half_note(struct half *h, int64_t key)
 }
 
 /*
- * Data (key, then every column) and state (pk, cl, hash) of one half,
- * both in key order: a merge join, as scan.c's, that only compares.
+ * Data (key, then every column) and effective state (pk, cl, hash, st)
+ * of one half, both in key order: a merge join, as scan.c's, that only
+ * compares.
  */
 static int
-half_merge(struct half *h, sqlite3_stmt *data, sqlite3_stmt *state)
+half_merge(struct half *h, sqlite3_stmt *data, struct rp_state_cur *cur)
 {
 	uint8_t hash[ROW_HASH_LEN];
 	int dr, sr, r = 0, same;
 	int64_t dk = 0, sk = 0;
 
 	dr = sqlite3_step(data);
-	sr = sqlite3_step(state);
+	sr = rp_state_cur_step(cur);
 	while (r == 0 && !h->full && (dr == SQLITE_ROW || sr == SQLITE_ROW)) {
 		if (dr == SQLITE_ROW)
 			dk = sqlite3_column_int64(data, 0);
 		if (sr == SQLITE_ROW)
-			sk = sqlite3_column_int64(state, 0);
+			sk = sqlite3_column_int64(cur->st, 0);
 		if (dr == SQLITE_ROW && (sr != SQLITE_ROW || dk < sk)) {
 			h->rows++;
 			r = half_note(h, dk);	/* no state: new */
@@ -83,19 +86,19 @@ half_merge(struct half *h, sqlite3_stmt *data, sqlite3_stmt *state)
 		} else if (dr == SQLITE_ROW && dk == sk) {
 			h->rows++;
 			row_hash_stmt(data, 1, h->t->ncols, hash, NULL);
-			same = sqlite3_column_int64(state, 1) % 2 == 1 &&
-			    sqlite3_column_bytes(state, 2) == ROW_HASH_LEN &&
-			    memcmp(sqlite3_column_blob(state, 2), hash,
+			same = sqlite3_column_int64(cur->st, 1) % 2 == 1 &&
+			    sqlite3_column_bytes(cur->st, 2) == ROW_HASH_LEN &&
+			    memcmp(sqlite3_column_blob(cur->st, 2), hash,
 			    ROW_HASH_LEN) == 0;
 			if (!same)
 				r = half_note(h, dk);
 			dr = sqlite3_step(data);
-			sr = sqlite3_step(state);
+			sr = rp_state_cur_step(cur);
 		} else {
 			/* A state row with no data row: gone, if alive. */
-			if (sqlite3_column_int64(state, 1) % 2 == 1)
+			if (sqlite3_column_int64(cur->st, 1) % 2 == 1)
 				r = half_note(h, sk);
-			sr = sqlite3_step(state);
+			sr = rp_state_cur_step(cur);
 		}
 	}
 	if (r != 0)
@@ -109,24 +112,29 @@ half_merge(struct half *h, sqlite3_stmt *data, sqlite3_stmt *state)
 static int
 half_search(struct half *h)
 {
-	sqlite3_stmt *data = NULL, *state = NULL;
+	struct rp_state_cur cur;
+	struct mval split;
+	sqlite3_stmt *data = NULL;
 	int rc, r = MULE_EINTERNAL;
 
+	memset(&cur, 0, sizeof(cur));
+	memset(&split, 0, sizeof(split));
+	split.type = MVAL_INT;
+	split.i = h->split;
 	if ((rc = sqlite3_prepare_v2(h->db, h->data_sql, -1, &data,
-	    NULL)) != SQLITE_OK ||
-	    (rc = sqlite3_prepare_v2(h->db, h->state_sql, -1, &state,
 	    NULL)) != SQLITE_OK) {
 		r = rp_sqlerr(h->db, rc, h->err, "prepare the scan");
 		goto out;
 	}
-	sqlite3_bind_int64(data, 1, h->lo);
-	sqlite3_bind_int64(data, 2, h->hi);
-	sqlite3_bind_int64(state, 1, h->lo);
-	sqlite3_bind_int64(state, 2, h->hi);
-	r = half_merge(h, data, state);
+	sqlite3_bind_int64(data, 1, h->split);
+	if ((r = rp_state_cur_open_db(h->db, h->t->tid, h->overlay,
+	    h->upper ? &split : NULL, h->upper ? NULL : &split, &cur,
+	    h->err)) != 0)
+		goto out;
+	r = half_merge(h, data, &cur);
 out:
 	sqlite3_finalize(data);
-	sqlite3_finalize(state);
+	rp_state_cur_close(&cur);
 	return r;
 }
 
@@ -156,26 +164,28 @@ out:
 	return NULL;
 }
 
-/* The smallest and largest key in t and in its state. */
+/*
+ * Where to cut t's keys in two: halfway between its smallest and largest
+ * key (*one: all rows have one key, or none).  The halves are open-ended,
+ * so any cut is correct; this one is even for evenly spread keys.
+ */
 static int
-key_bounds(struct replica *rp, const struct replica_table *t,
-    int64_t *lo, int64_t *hi, int *empty, char *err)
+key_split(struct replica *rp, const struct replica_table *t, int64_t *split,
+    int *one, char *err)
 {
 	sqlite3_stmt *st = NULL;
 	struct strb sb;
-	char sname[32];
 	const char *k = t->cols[t->pkcols[0]];
+	int64_t lo, hi;
 	int rc, r = MULE_EINTERNAL;
 
 	strb_init(&sb);
-	strb_add(&sb, "SELECT min(a), max(b) FROM (SELECT min(");
+	strb_add(&sb, "SELECT min(");
 	strb_add_ident(&sb, k);
-	strb_add(&sb, ") AS a, max(");
+	strb_add(&sb, "), max(");
 	strb_add_ident(&sb, k);
-	strb_add(&sb, ") AS b FROM ");
+	strb_add(&sb, ") FROM ");
 	strb_add_ident(&sb, t->name);
-	strb_addf(&sb, " UNION ALL SELECT min(pk), max(pk) FROM %s)",
-	    state_table(t->tid, sname));
 	if (strb_error(&sb)) {
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
 		goto out;
@@ -186,9 +196,12 @@ key_bounds(struct replica *rp, const struct replica_table *t,
 		r = rp_dberr(rp, rc, err, t->name);
 		goto out;
 	}
-	*empty = sqlite3_column_type(st, 0) == SQLITE_NULL;
-	*lo = sqlite3_column_int64(st, 0);
-	*hi = sqlite3_column_int64(st, 1);
+	lo = sqlite3_column_int64(st, 0);
+	hi = sqlite3_column_int64(st, 1);
+	*one = sqlite3_column_type(st, 0) == SQLITE_NULL || lo == hi;
+	/* Unsigned, so that nothing overflows; lo < split <= hi. */
+	*split = *one ? 0 : (int64_t)((uint64_t)lo +
+	    ((uint64_t)hi - (uint64_t)lo) / 2 + 1);
 	r = 0;
 out:
 	sqlite3_finalize(st);
@@ -196,12 +209,10 @@ out:
 	return r;
 }
 
-/* SELECT statements over a key range ?1..?2 of t and of its state. */
+/* SELECT of t's rows with keys >= ?1 (upper) or < ?1, in key order. */
 static int
-range_sql(const struct replica_table *t, struct strb *data,
-    struct strb *state)
+range_sql(const struct replica_table *t, int upper, struct strb *data)
 {
-	char sname[32];
 	const char *k = t->cols[t->pkcols[0]];
 
 	strb_add(data, "SELECT ");
@@ -212,11 +223,9 @@ range_sql(const struct replica_table *t, struct strb *data,
 	strb_add_ident(data, t->name);
 	strb_add(data, " WHERE ");
 	strb_add_ident(data, k);
-	strb_add(data, " BETWEEN ?1 AND ?2 ORDER BY ");
+	strb_add(data, upper ? " >= ?1 ORDER BY " : " < ?1 ORDER BY ");
 	strb_add_ident(data, k);
-	strb_addf(state, "SELECT pk, cl, hash FROM %s WHERE pk BETWEEN ?1 "
-	    "AND ?2 ORDER BY pk", state_table(t->tid, sname));
-	return strb_error(data) || strb_error(state) ? MULE_ENOMEM : 0;
+	return strb_error(data) ? MULE_ENOMEM : 0;
 }
 
 int
@@ -224,60 +233,54 @@ rp_pscan_find(struct replica *rp, const struct replica_table *t,
     struct rp_pscan *out, char *err)
 {
 	struct half lower, upper;
-	struct strb dsql, ssql;
+	struct strb lsql, usql;
 	pthread_t th;
-	int64_t lo = 0, hi = 0;
-	int r = MULE_EINTERNAL, empty = 1, started = 0;
+	int64_t split = 0;
+	int r = MULE_EINTERNAL, one = 1;
 
 	memset(out, 0, sizeof(*out));
 	memset(&lower, 0, sizeof(lower));
 	memset(&upper, 0, sizeof(upper));
-	strb_init(&dsql);
-	strb_init(&ssql);
+	strb_init(&lsql);
+	strb_init(&usql);
 	if (!t->intpk || sysconf(_SC_NPROCESSORS_ONLN) < 2 ||
 	    sqlite3_threadsafe() == 0) {
 		r = 0;		/* out->found stays 0: scan serially */
 		goto out;
 	}
-	if ((r = key_bounds(rp, t, &lo, &hi, &empty, err)) != 0)
+	if ((r = key_split(rp, t, &split, &one, err)) != 0)
 		goto out;
-	if ((r = range_sql(t, &dsql, &ssql)) != 0) {
+	if (one) {
+		r = 0;		/* nothing to share between two cores */
+		goto out;
+	}
+	if ((r = range_sql(t, 0, &lsql)) != 0 ||
+	    (r = range_sql(t, 1, &usql)) != 0) {
 		r = mule_errf(err, r, "out of memory");
 		goto out;
 	}
 	lower.t = upper.t = t;
-	lower.data_sql = upper.data_sql = strb_str(&dsql);
-	lower.state_sql = upper.state_sql = strb_str(&ssql);
+	lower.overlay = upper.overlay = rp_state_has_overlay(rp, t->tid);
+	lower.split = upper.split = split;
+	lower.data_sql = strb_str(&lsql);
+	upper.data_sql = strb_str(&usql);
+	upper.upper = 1;
 	lower.db = rp->db;
 	upper.path = rp->path;
-	/* Halves of [lo, hi] as unsigned offsets, so nothing overflows. */
-	lower.lo = lo;
-	lower.hi = empty ? lo : (int64_t)((uint64_t)lo +
-	    ((uint64_t)hi - (uint64_t)lo) / 2);
-	upper.lo = lower.hi + (lower.hi < hi);
-	upper.hi = hi;
-	if (!empty && upper.lo > lower.hi) {
-		if (pthread_create(&th, NULL, half_thread, &upper) != 0) {
-			r = 0;	/* no thread: scan serially */
-			goto out;
-		}
-		started = 1;
+	if (pthread_create(&th, NULL, half_thread, &upper) != 0) {
+		r = 0;		/* no thread: scan serially */
+		goto out;
 	}
-	lower.r = empty ? 0 : half_search(&lower);
-	if (started)
-		pthread_join(th, NULL);
+	lower.r = half_search(&lower);
+	pthread_join(th, NULL);
 	if (lower.r != 0) {
-		r = lower.r;
-		mule_errf(err, r, "%s", lower.err);
+		r = mule_errf(err, lower.r, "%s", lower.err);
 		goto out;
 	}
-	/* The second connection could not read (busy, say): serially. */
-	if (started && upper.r != 0) {
+	/* The second connection could not read (busy, say), or too much
+	 * changed (faster in one ordered pass): serially. */
+	if (upper.r != 0 || lower.full || upper.full) {
 		r = 0;
-		goto out;
-	}
-	if (lower.full || upper.full) {
-		r = 0;		/* too much changed: serially, in one pass */
 		goto out;
 	}
 	/* Keys in order: the lower half's, then the upper half's. */
@@ -301,8 +304,8 @@ rp_pscan_find(struct replica *rp, const struct replica_table *t,
 out:
 	free(lower.keys);
 	free(upper.keys);
-	strb_release(&dsql);
-	strb_release(&ssql);
+	strb_release(&lsql);
+	strb_release(&usql);
 	return r;
 }
 

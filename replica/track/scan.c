@@ -365,19 +365,24 @@ tick(struct scanctx *c)
 		c->progress(c->parg, PROGRESS_SCANNING, c->rows, c->expect);
 }
 
-/* Rowid tables: data and state both in key order, one pass. */
+/*
+ * Rowid tables: data and effective state (replica/store/overlay.c) both
+ * in key order, one pass.
+ */
 static int
-scan_merge(struct scanctx *c, sqlite3_stmt *data, sqlite3_stmt *state,
+scan_merge(struct scanctx *c, sqlite3_stmt *data, struct rp_state_cur *cur,
     char *err)
 {
 	struct rowstate old;
+	sqlite3_stmt *state;
 	int dr, sr, r = 0, cmp;
 	int64_t dk = 0, sk = 0;
 
 	memset(&old, 0, sizeof(old));
 	dr = sqlite3_step(data);
-	sr = sqlite3_step(state);
+	sr = rp_state_cur_step(cur);
 	while (r == 0 && (dr == SQLITE_ROW || sr == SQLITE_ROW)) {
+		state = cur->st;	/* the overlay's or main's statement */
 		if (dr == SQLITE_ROW)
 			dk = sqlite3_column_int64(data, 0);
 		if (sr == SQLITE_ROW)
@@ -394,7 +399,7 @@ scan_merge(struct scanctx *c, sqlite3_stmt *data, sqlite3_stmt *state,
 		} else if (cmp == 0) {
 			r = scan_row(c, data, state, 1, err);
 			dr = sqlite3_step(data);
-			sr = sqlite3_step(state);
+			sr = rp_state_cur_step(cur);
 		} else {
 			if (sqlite3_column_int64(state, 1) % 2 == 1) {
 				if ((r = decode_state_row(state, 1, &old)) != 0) {
@@ -406,7 +411,7 @@ scan_merge(struct scanctx *c, sqlite3_stmt *data, sqlite3_stmt *state,
 				r = scan_gone(c, state, &old, err);
 				rowstate_release(&old);
 			}
-			sr = sqlite3_step(state);
+			sr = rp_state_cur_step(cur);
 		}
 		tick(c);
 	}
@@ -421,15 +426,16 @@ static int
 scan_lookup(struct scanctx *c, sqlite3_stmt *data, char *err)
 {
 	struct rowstate old;
-	sqlite3_stmt *alive = NULL, *exists = NULL;
+	struct rp_state_cur cur;
+	sqlite3_stmt *alive, *exists = NULL;
 	struct strb sb;
 	struct mval pk[64];
-	char sname[32];
 	int64_t count = 0;
 	int rc, r = 0, found;
 	uint32_t i;
 
 	strb_init(&sb);
+	memset(&cur, 0, sizeof(cur));
 	while ((rc = sqlite3_step(data)) == SQLITE_ROW) {
 		if ((r = bind_data_key(c, data, c->get)) != 0) {
 			r = mule_errf(err, r, "table %s: bad key", c->t->name);
@@ -457,18 +463,19 @@ scan_lookup(struct scanctx *c, sqlite3_stmt *data, char *err)
 		goto out;
 	if ((uint64_t)count <= c->matched)
 		goto out;
-	strb_addf(&sb, "SELECT pk, cl, hash, st FROM %s WHERE cl %% 2 = 1",
-	    state_table(c->t->tid, sname));
-	if ((r = rp_prepare(c->rp, strb_str(&sb), &alive, err)) != 0)
+	if ((r = rp_state_cur_open(c->rp, c->t->tid, NULL, NULL, &cur,
+	    err)) != 0)
 		goto out;
-	strb_reset(&sb);
 	strb_add(&sb, "SELECT 1 FROM ");
 	strb_add_ident(&sb, c->t->name);
 	strb_add(&sb, " WHERE ");
 	sql_pk_where(&sb, c->t, 1);
 	if ((r = rp_prepare(c->rp, strb_str(&sb), &exists, err)) != 0)
 		goto out;
-	while ((rc = sqlite3_step(alive)) == SQLITE_ROW) {
+	while ((rc = rp_state_cur_step(&cur)) == SQLITE_ROW) {
+		alive = cur.st;
+		if (sqlite3_column_int64(alive, 1) % 2 == 0)
+			continue;	/* a tombstone */
 		if (pk_decode(sqlite3_column_blob(alive, 0),
 		    (size_t)sqlite3_column_bytes(alive, 0), pk, c->t->npk) != 0) {
 			r = mule_errf(err, MULE_EDB, "table %s: damaged key in "
@@ -494,7 +501,7 @@ scan_lookup(struct scanctx *c, sqlite3_stmt *data, char *err)
 	if (rc != SQLITE_DONE)
 		r = rp_dberr(c->rp, rc, err, c->t->name);
 out:
-	sqlite3_finalize(alive);
+	rp_state_cur_close(&cur);
 	sqlite3_finalize(exists);
 	strb_release(&sb);
 	return r;
@@ -506,7 +513,6 @@ prepare_lookup(struct scanctx *c, sqlite3_stmt **data, sqlite3_stmt **state,
     char *err)
 {
 	struct strb sb;
-	char sname[32];
 	uint32_t i;
 	int r;
 
@@ -521,12 +527,8 @@ prepare_lookup(struct scanctx *c, sqlite3_stmt **data, sqlite3_stmt **state,
 	strb_add_ident(&sb, c->t->name);
 	strb_add(&sb, " WHERE ");
 	sql_pk_where(&sb, c->t, 1);
-	if ((r = rp_prepare(c->rp, strb_str(&sb), data, err)) == 0) {
-		strb_reset(&sb);
-		strb_addf(&sb, "SELECT pk, cl, hash, st FROM %s WHERE pk = ?1",
-		    state_table(c->t->tid, sname));
-		r = rp_prepare(c->rp, strb_str(&sb), state, err);
-	}
+	if ((r = rp_prepare(c->rp, strb_str(&sb), data, err)) == 0)
+		r = rp_state_prepare_get(c->rp, c->t->tid, 1, state, err);
 	strb_release(&sb);
 	return r;
 }
@@ -702,14 +704,14 @@ scan_parallel(struct scanctx *c, char *err)
 static int
 scan_full(struct scanctx *c, char *err)
 {
-	sqlite3_stmt *data = NULL, *state = NULL;
+	sqlite3_stmt *data = NULL;
+	struct rp_state_cur cur;
 	struct strb sb;
-	char sname[32];
 	uint32_t i;
 	int r = MULE_EINTERNAL;
 
 	strb_init(&sb);
-	state_table(c->t->tid, sname);
+	memset(&cur, 0, sizeof(cur));
 	if (c->t->intpk && (r = scan_parallel(c, err)) != 1)
 		goto counted;	/* searched on two cores, or failed */
 	strb_add(&sb, "SELECT ");
@@ -727,12 +729,10 @@ scan_full(struct scanctx *c, char *err)
 	if ((r = rp_prepare(c->rp, strb_str(&sb), &data, err)) != 0)
 		goto out;
 	if (c->t->intpk) {
-		strb_reset(&sb);
-		strb_addf(&sb, "SELECT pk, cl, hash, st FROM %s ORDER BY pk",
-		    sname);
-		if ((r = rp_prepare(c->rp, strb_str(&sb), &state, err)) != 0)
+		if ((r = rp_state_cur_open(c->rp, c->t->tid, NULL, NULL, &cur,
+		    err)) != 0)
 			goto out;
-		r = scan_merge(c, data, state, err);
+		r = scan_merge(c, data, &cur, err);
 	} else {
 		r = scan_lookup(c, data, err);
 	}
@@ -741,7 +741,7 @@ counted:
 		r = rp_alive_add(c->rp, c->t->tid, c->alive_delta, err);
 out:
 	sqlite3_finalize(data);
-	sqlite3_finalize(state);
+	rp_state_cur_close(&cur);
 	strb_release(&sb);
 	return r;
 }
@@ -753,11 +753,8 @@ out:
 static int
 scan_table(struct scanctx *c, char *err)
 {
-	struct strb sb;
-	char sname[32];
 	int r = MULE_EINTERNAL, mode, ok = 0;
 
-	strb_init(&sb);
 	c->alive_delta = 0;
 	c->matched = 0;
 	c->nullkey = 0;
@@ -765,7 +762,6 @@ scan_table(struct scanctx *c, char *err)
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
 		goto out;
 	}
-	state_table(c->t->tid, sname);
 	if ((r = rp_prepare_state_put(c->rp, c->t->tid, &c->put, err)) != 0)
 		goto out;
 	if ((r = rp_prepare(c->rp, "INSERT OR IGNORE INTO _mule_journal(pk,"
@@ -774,8 +770,8 @@ scan_table(struct scanctx *c, char *err)
 	if ((r = rp_table_flag(c->rp, c->t->tid, &c->baseline, err)) != 0)
 		goto out;
 	/* A row's state by key: cl, hash, st (scan_lookup). */
-	strb_addf(&sb, "SELECT cl, hash, st FROM %s WHERE pk = ?1", sname);
-	if ((r = rp_prepare(c->rp, strb_str(&sb), &c->get, err)) != 0)
+	if ((r = rp_state_prepare_get(c->rp, c->t->tid, 0, &c->get,
+	    err)) != 0)
 		goto out;
 	if ((r = rp_capture_plan(c->rp, c->t, c->dry, &mode, &c->ts->full_why,
 	    err)) != 0)
@@ -822,7 +818,6 @@ out:
 	c->get = c->put = c->jrn = NULL;
 	free(c->colhash);
 	c->colhash = NULL;
-	strb_release(&sb);
 	return r;
 }
 

@@ -34,13 +34,10 @@ replica_track(struct replica *rp, const char *name, int *intkey,
     int *already, char *err)
 {
 	struct replica_table *t = NULL;
-	struct strb sb;
 	sqlite3_stmt *st = NULL;
-	char sname[32];
 	int64_t tid;
 	int rc, r = MULE_EINTERNAL;
 
-	strb_init(&sb);
 	*already = 0;
 	*intkey = 0;
 	if (rp_reserved_table(name)) {
@@ -78,24 +75,11 @@ replica_track(struct replica *rp, const char *name, int *intkey,
 	tid = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	st = NULL;
-	strb_add(&sb, "CREATE TABLE ");
-	strb_add(&sb, state_table(tid, sname));
-	if (t->intpk)
-		strb_add(&sb, "(pk INTEGER PRIMARY KEY, cl INTEGER NOT NULL,"
-		    " hash BLOB NOT NULL, st BLOB NOT NULL)");
-	else
-		strb_add(&sb, "(pk BLOB PRIMARY KEY, cl INTEGER NOT NULL,"
-		    " hash BLOB NOT NULL, st BLOB NOT NULL) WITHOUT ROWID");
-	if (strb_error(&sb)) {
-		r = mule_errf(err, MULE_ENOMEM, "out of memory");
-		goto out;
-	}
-	if ((r = rp_exec(rp, strb_str(&sb), err)) != 0)
+	if ((r = rp_state_create(rp, tid, t->intpk, err)) != 0)
 		goto out;
 	r = 0;
 out:
 	sqlite3_finalize(st);
-	strb_release(&sb);
 	replica_table_free(t);
 	return r;
 }
@@ -105,17 +89,13 @@ replica_untrack(struct replica *rp, const char *name, char *err)
 {
 	struct replica_table *t = NULL;
 	sqlite3_stmt *st = NULL;
-	struct strb sb;
-	char sname[32];
 	int rc, r = MULE_EINTERNAL;
 
-	strb_init(&sb);
 	if ((r = rp_table_get(rp, name, &t, err)) != 0)
 		goto out;
-	strb_addf(&sb, "DROP TABLE %s", state_table(t->tid, sname));
 	if ((r = rp_digest_forget(rp, t->tid, err)) != 0 ||
 	    (r = rp_capture_drop(rp, t->tid, err)) != 0 ||
-	    (r = rp_exec(rp, strb_str(&sb), err)) != 0)
+	    (r = rp_state_drop(rp, t->tid, err)) != 0)
 		goto out;
 	if ((r = rp_prepare(rp, "DELETE FROM _mule_tables WHERE tid = ?", &st,
 	    err)) != 0)
@@ -128,7 +108,6 @@ replica_untrack(struct replica *rp, const char *name, char *err)
 	r = 0;
 out:
 	sqlite3_finalize(st);
-	strb_release(&sb);
 	replica_table_free(t);
 	return r;
 }

@@ -1,0 +1,421 @@
+/*
+ * tests/unit/test_overlay.c — the state overlay (replica/store/overlay.c,
+ * docs/state.md "The state overlay"): state writes land in _mule_l<tid>,
+ * reads see the overlay row over the main row, the fold moves the
+ * overlay into main, and the content digest kept by the TEMP triggers
+ * stays the sum over the EFFECTIVE state through writes, overlay-only
+ * rows, folds, writes after a fold and deletions through the module's
+ * delete-by-key.  Recomputations here read the two tables with SQL of
+ * their own, not the module's.  And no statement of the module sorts.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+#include <sqlite3.h>
+
+#include "core/error.h"
+#include "core/strb.h"
+#include "crypto/ident.h"
+#include "replica/internal.h"
+#include "replica/replica.h"
+#include "replica/schema.h"
+#include "scratch.h"
+#include "sqlhelp.h"
+
+/* t: a rowid table (tid 1); w: a WITHOUT ROWID one with a text key (2). */
+static const char schema_sql[] =
+    "CREATE TABLE t(id INTEGER PRIMARY KEY, v);"
+    "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s "
+    "WHERE i < 200) INSERT INTO t SELECT i, 'v' || i FROM s;"
+    "CREATE TABLE w(k TEXT PRIMARY KEY, v) WITHOUT ROWID;"
+    "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s "
+    "WHERE i < 100) INSERT INTO w SELECT 'k' || i, i FROM s;";
+
+static const char *
+db_path(void)
+{
+	return join_path(tmpdir, "o.db");
+}
+
+/* One transaction: a scan (after `sql`, run as an application would). */
+static void
+scan_commit(const char *sql)
+{
+	char err[MULE_ERRLEN] = "";
+	struct replica_scan_stats st;
+	struct replica *rp = NULL;
+
+	memset(&st, 0, sizeof(st));
+	if (sql != NULL)
+		sql_exec(db_path(), sql);
+	if (replica_open(db_path(), 0, &rp, err) != 0 ||
+	    replica_begin(rp, err) != 0 ||
+	    replica_scan(rp, 0, &st, NULL, NULL, err) != 0 ||
+	    replica_commit(rp, err) != 0)
+		fail_msg("scan: %s", err);
+	replica_scan_stats_release(&st);
+	replica_close(rp);
+}
+
+static int
+setup(void **state)
+{
+	char err[MULE_ERRLEN] = "";
+	struct replica_schema_sync ss;
+	struct replica_scan_stats st;
+	struct ident_secret *sec = NULL;
+	struct replica *rp = NULL;
+	uint8_t site[SITE_ID_LEN];
+	int intkey, already;
+
+	(void)state;
+	memset(&ss, 0, sizeof(ss));
+	memset(&st, 0, sizeof(st));
+	replica_set_fold_rows(-1);
+	if (scratch_setup("mule-overlay") != 0)
+		return -1;
+	sql_exec(db_path(), schema_sql);
+	randombytes_buf(site, sizeof(site));
+	if (ident_generate(site, &sec, err) != 0 ||
+	    replica_init(db_path(), "site", site, &sec->pub, err) != 0 ||
+	    replica_open(db_path(), 0, &rp, err) != 0 ||
+	    replica_begin(rp, err) != 0 ||
+	    replica_track(rp, "t", &intkey, &already, err) != 0 ||
+	    replica_track(rp, "w", &intkey, &already, err) != 0 ||
+	    replica_schema_sync(rp, &ss, err) != 0 ||
+	    replica_scan(rp, 0, &st, NULL, NULL, err) != 0 ||
+	    replica_commit(rp, err) != 0)
+		fail_msg("a new replica: %s", err);
+	ident_secret_free(sec);
+	replica_scan_stats_release(&st);
+	replica_schema_sync_release(&ss);
+	replica_close(rp);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	replica_set_fold_rows(-1);
+	scratch_teardown();
+	return 0;
+}
+
+/* sum += h, both 16-byte little-endian integers. */
+static void
+add128(uint8_t sum[16], const uint8_t *h)
+{
+	unsigned x, carry = 0;
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		x = (unsigned)sum[i] + h[i] + carry;
+		sum[i] = (uint8_t)x;
+		carry = x >> 8;
+	}
+}
+
+/* The digest recomputed from the effective state, with our own SQL. */
+static void
+recompute(int64_t tid, struct replica_digest *d)
+{
+	sqlite3_stmt *st = NULL;
+	sqlite3 *h = NULL;
+	char sql[400];
+
+	snprintf(sql, sizeof(sql), "SELECT cl, hash FROM _mule_l%lld UNION "
+	    "ALL SELECT cl, hash FROM _mule_s%lld AS m WHERE NOT EXISTS "
+	    "(SELECT 1 FROM _mule_l%lld AS o WHERE o.pk = m.pk)",
+	    (long long)tid, (long long)tid, (long long)tid);
+	memset(d, 0, sizeof(*d));
+	assert_int_equal(sqlite3_open(db_path(), &h), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (sqlite3_column_int64(st, 0) % 2 == 0)
+			continue;
+		assert_int_equal(sqlite3_column_bytes(st, 1), 16);
+		add128(d->sum, sqlite3_column_blob(st, 1));
+		d->n++;
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+}
+
+/*
+ * The kept digest (_mule_digests, kept by the triggers), the module's
+ * range digest and the recomputation agree, and count the table's rows.
+ */
+static void
+digest_exact(int64_t tid, const char *table)
+{
+	char err[MULE_ERRLEN] = "", sql[80];
+	struct replica_digest kept, range, want;
+	struct replica *rp = NULL;
+
+	if (replica_open(db_path(), 0, &rp, err) != 0 ||
+	    replica_begin(rp, err) != 0 ||
+	    replica_digest_get(rp, tid, &kept, err) != 0 ||
+	    replica_digest_range(rp, tid, NULL, NULL, &range, err) != 0)
+		fail_msg("digest: %s", err);
+	replica_rollback(rp);
+	replica_close(rp);
+	recompute(tid, &want);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table);
+	assert_int_equal(want.n, (uint64_t)sql_int(db_path(), sql));
+	assert_int_equal(kept.n, want.n);
+	assert_int_equal(range.n, want.n);
+	assert_memory_equal(kept.sum, want.sum, 16);
+	assert_memory_equal(range.sum, want.sum, 16);
+}
+
+static long long
+rows_in(const char *table)
+{
+	char sql[80];
+
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table);
+	return sql_int(db_path(), sql);
+}
+
+/*
+ * The digest follows the effective state: writes into the overlay only
+ * (some rows written twice), a fold, writes after the fold.
+ */
+static void
+test_digest_effective(void **state)
+{
+	(void)state;
+	/* Made digests exist before the writes, so the triggers keep them. */
+	digest_exact(1, "t");
+	digest_exact(2, "w");
+	replica_set_fold_rows(1000000);
+	scan_commit("UPDATE t SET v = v || '!' WHERE id % 7 = 0;"
+	    "DELETE FROM t WHERE id % 11 = 0; INSERT INTO t VALUES (500, 'n');"
+	    "UPDATE w SET v = v + 1 WHERE v % 3 = 0;"
+	    "DELETE FROM w WHERE v = 50;");
+	assert_true(rows_in("_mule_l1") > 0);
+	assert_true(rows_in("_mule_l2") > 0);
+	digest_exact(1, "t");
+	digest_exact(2, "w");
+	/* Overlay rows written again, main rows hidden by a tombstone. */
+	scan_commit("UPDATE t SET v = 'again' WHERE id % 14 = 0;"
+	    "DELETE FROM t WHERE id = 500; INSERT INTO t VALUES (22, 'back');"
+	    "DELETE FROM w WHERE v = 4;");
+	digest_exact(1, "t");
+	digest_exact(2, "w");
+	/* A fold: the overlay moves into main, the digest does not move. */
+	replica_set_fold_rows(0);
+	scan_commit("UPDATE t SET v = 'fold' WHERE id = 1;");
+	assert_int_equal(rows_in("_mule_l1"), 0);
+	assert_int_equal(rows_in("_mule_l2"), 0);
+	digest_exact(1, "t");
+	digest_exact(2, "w");
+	/* Writes after the fold. */
+	replica_set_fold_rows(1000000);
+	scan_commit("UPDATE t SET v = 'after' WHERE id % 9 = 0;"
+	    "DELETE FROM t WHERE id = 3; DELETE FROM w WHERE v = 10;"
+	    "INSERT INTO w VALUES ('new', 1);");
+	assert_true(rows_in("_mule_l1") > 0);
+	digest_exact(1, "t");
+	digest_exact(2, "w");
+}
+
+/* A second scan finds nothing: the merged state matches the data. */
+static void
+test_rescan_clean(void **state)
+{
+	char err[MULE_ERRLEN] = "";
+	struct replica_scan_stats st;
+	struct replica *rp = NULL;
+
+	(void)state;
+	replica_set_fold_rows(1000000);
+	scan_commit("UPDATE t SET v = 1 WHERE id < 50; DELETE FROM t WHERE "
+	    "id > 190; UPDATE w SET v = 0 WHERE v < 20;");
+	memset(&st, 0, sizeof(st));
+	if (replica_open(db_path(), 1, &rp, err) != 0 ||
+	    replica_scan(rp, 1, &st, NULL, NULL, err) != 0)
+		fail_msg("dry scan: %s", err);
+	assert_int_equal(st.inserted + st.updated + st.deleted, 0);
+	replica_scan_stats_release(&st);
+	replica_close(rp);
+	/* The overlay hides main: main still holds the old rows. */
+	assert_int_equal(sql_int(db_path(), "SELECT count(*) FROM _mule_s1 "
+	    "WHERE pk > 190 AND cl % 2 = 1"), 10);
+	assert_int_equal(sql_int(db_path(), "SELECT count(*) FROM _mule_l1 "
+	    "WHERE pk > 190 AND cl % 2 = 0"), 10);
+}
+
+/* The delete-by-key (for pruning) takes a row's state from both tables. */
+static void
+test_delete_by_key(void **state)
+{
+	char err[MULE_ERRLEN] = "";
+	struct replica_table *t = NULL;
+	struct rp_state_del d;
+	struct replica *rp = NULL;
+	struct mval pk;
+
+	(void)state;
+	digest_exact(1, "t");
+	replica_set_fold_rows(0);
+	scan_commit("DELETE FROM t WHERE id IN (5, 6, 7)");
+	replica_set_fold_rows(1000000);
+	scan_commit("DELETE FROM t WHERE id = 8; UPDATE t SET v = 0 WHERE "
+	    "id = 9");
+	/* 5: main only; 8: overlay only; 9: both (alive); 404: neither. */
+	memset(&pk, 0, sizeof(pk));
+	pk.type = MVAL_INT;
+	if (replica_open(db_path(), 0, &rp, err) != 0 ||
+	    replica_begin(rp, err) != 0 ||
+	    rp_table_get(rp, "t", &t, err) != 0 ||
+	    rp_state_del_prepare(rp, t->tid, &d, err) != 0)
+		fail_msg("prepare: %s", err);
+	for (pk.i = 5; pk.i <= 9; pk.i++)
+		assert_int_equal(rp_state_del_key(rp, &d, t, &pk, err), 0);
+	pk.i = 404;
+	assert_int_equal(rp_state_del_key(rp, &d, t, &pk, err), 0);
+	rp_state_del_release(&d);
+	assert_int_equal(replica_commit(rp, err), 0);
+	replica_table_free(t);
+	replica_close(rp);
+	assert_int_equal(sql_int(db_path(), "SELECT count(*) FROM (SELECT pk "
+	    "FROM _mule_s1 UNION ALL SELECT pk FROM _mule_l1) WHERE pk BETWEEN "
+	    "5 AND 9"), 0);
+	/* Row 9 was alive: the data still holds it, the digest lost it. */
+	sql_exec(db_path(), "DELETE FROM t WHERE id = 9");
+	digest_exact(1, "t");
+}
+
+/* A replica made before the overlay: read without it, made at a write. */
+static void
+test_old_replica(void **state)
+{
+	char err[MULE_ERRLEN] = "";
+	struct replica_scan_stats st;
+	struct rp_state_cur cur;
+	struct replica *rp = NULL;
+	int64_t n = 0, seen = 0;
+
+	(void)state;
+	replica_set_fold_rows(0);
+	scan_commit("UPDATE t SET v = 'x' WHERE id = 2");
+	sql_exec(db_path(), "DROP TABLE _mule_l1; DROP TABLE _mule_l2");
+	if (replica_open(db_path(), 1, &rp, err) != 0 ||
+	    rp_state_count(rp, 1, 1, &n, err) != 0 ||
+	    rp_state_cur_open(rp, 1, NULL, NULL, &cur, err) != 0)
+		fail_msg("read: %s", err);
+	while (rp_state_cur_step(&cur) == SQLITE_ROW)
+		seen++;
+	rp_state_cur_close(&cur);
+	/* A dry scan (status) of it, read-only: it finds the edit. */
+	sql_exec(db_path(), "UPDATE t SET v = 'dry' WHERE id = 4");
+	memset(&st, 0, sizeof(st));
+	if (replica_scan(rp, 1, &st, NULL, NULL, err) != 0)
+		fail_msg("dry scan: %s", err);
+	assert_int_equal(st.updated, 1);
+	replica_scan_stats_release(&st);
+	replica_close(rp);
+	assert_int_equal(n, 200);
+	assert_int_equal(seen, 200);
+	replica_set_fold_rows(1000000);
+	scan_commit("UPDATE t SET v = 'y' WHERE id = 2");
+	assert_int_equal(rows_in("_mule_l1"), 2);	/* rows 2 and 4 */
+	assert_int_equal(rows_in("_mule_l2"), 0);
+	digest_exact(1, "t");
+	digest_exact(2, "w");
+}
+
+/* No statement of the module sorts: EXPLAIN QUERY PLAN has no temp B-tree. */
+static void
+plan_unsorted(const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	sqlite3 *h = NULL;
+	char *q;
+
+	q = sqlite3_mprintf("EXPLAIN QUERY PLAN %s", sql);
+	assert_non_null(q);
+	assert_int_equal(sqlite3_open(db_path(), &h), SQLITE_OK);
+	if (sqlite3_prepare_v2(h, q, -1, &st, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", q, sqlite3_errmsg(h));
+	while (sqlite3_step(st) == SQLITE_ROW)
+		if (strstr((const char *)sqlite3_column_text(st, 3),
+		    "TEMP B-TREE") != NULL)
+			fail_msg("sorts: %s", sql);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	sqlite3_free(q);
+}
+
+static void
+test_no_sort(void **state)
+{
+	char err[MULE_ERRLEN] = "";
+	struct rp_state_cur cur;
+	struct replica *rp = NULL;
+	struct mval lo, hi;
+	sqlite3_stmt *get = NULL;
+	struct strb sb;
+	int64_t tid;
+	int withpk;
+
+	(void)state;
+	memset(&lo, 0, sizeof(lo));
+	lo.type = MVAL_INT;
+	hi = lo;
+	hi.i = 50;
+	if (replica_open(db_path(), 0, &rp, err) != 0)
+		fail_msg("open: %s", err);
+	for (tid = 1; tid <= 2; tid++) {
+		for (withpk = 0; withpk < 2; withpk++) {
+			assert_int_equal(rp_state_prepare_get(rp, tid, withpk,
+			    &get, err), 0);
+			plan_unsorted(sqlite3_sql(get));
+			sqlite3_finalize(get);
+		}
+		assert_int_equal(rp_state_cur_open(rp, tid, &lo, &hi, &cur,
+		    err), 0);
+		assert_non_null(cur.ov);
+		plan_unsorted(sqlite3_sql(cur.ov));
+		plan_unsorted(sqlite3_sql(cur.main));
+		rp_state_cur_close(&cur);
+		/* As digest.c walks split points. */
+		strb_init(&sb);
+		rp_state_sql(rp, &sb, tid, "pk", "cl % 2 = 1 AND (?1 IS NULL "
+		    "OR pk >= ?1) AND (?2 IS NULL OR pk < ?2)");
+		strb_add(&sb, " ORDER BY 1 LIMIT 1 OFFSET ?3");
+		plan_unsorted(strb_str(&sb));
+		strb_release(&sb);
+	}
+	replica_close(rp);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_digest_effective, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_rescan_clean, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_delete_by_key, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_old_replica, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_no_sort, setup, teardown),
+	};
+
+	if (sodium_init() < 0)
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
