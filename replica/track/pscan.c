@@ -31,6 +31,9 @@ struct half {
 	const char *data_sql;		/* keys >= ?1 (upper) or < ?1 (lower) */
 	int upper;
 	int64_t split;
+	struct mval split_val;
+	sqlite3_stmt *data;
+	struct rp_state_cur cur;
 	int64_t *keys;
 	size_t n, cap;
 	uint64_t rows;
@@ -109,58 +112,67 @@ half_merge(struct half *h, sqlite3_stmt *data, struct rp_state_cur *cur)
 	return 0;
 }
 
+/* The half's statements on h->db: its rows and its state, in order. */
 static int
-half_search(struct half *h)
+half_prepare(struct half *h)
 {
-	struct rp_state_cur cur;
-	struct mval split;
-	sqlite3_stmt *data = NULL;
-	int rc, r = MULE_EINTERNAL;
+	int rc;
 
-	memset(&cur, 0, sizeof(cur));
-	memset(&split, 0, sizeof(split));
-	split.type = MVAL_INT;
-	split.i = h->split;
-	if ((rc = sqlite3_prepare_v2(h->db, h->data_sql, -1, &data,
-	    NULL)) != SQLITE_OK) {
-		r = rp_sqlerr(h->db, rc, h->err, "prepare the scan");
-		goto out;
-	}
-	sqlite3_bind_int64(data, 1, h->split);
-	if ((r = rp_state_cur_open_db(h->db, h->t->tid, h->overlay,
-	    h->upper ? &split : NULL, h->upper ? NULL : &split, &cur,
-	    h->err)) != 0)
-		goto out;
-	r = half_merge(h, data, &cur);
-out:
-	sqlite3_finalize(data);
-	rp_state_cur_close(&cur);
-	return r;
+	h->split_val.type = MVAL_INT;
+	h->split_val.i = h->split;
+	if ((rc = sqlite3_prepare_v2(h->db, h->data_sql, -1, &h->data,
+	    NULL)) != SQLITE_OK)
+		return rp_sqlerr(h->db, rc, h->err, "prepare the scan");
+	sqlite3_bind_int64(h->data, 1, h->split);
+	return rp_state_cur_open_db(h->db, h->t->tid, h->overlay,
+	    h->upper ? &h->split_val : NULL, h->upper ? NULL : &h->split_val,
+	    &h->cur, h->err);
 }
 
-/* The thread: its own connection, one read transaction. */
-static void *
-half_thread(void *arg)
+static void
+half_release(struct half *h)
 {
-	struct half *h = arg;
+	sqlite3_finalize(h->data);
+	rp_state_cur_close(&h->cur);
+	h->data = NULL;
+	if (h->path != NULL && h->db != NULL) {
+		sqlite3_exec(h->db, "COMMIT", NULL, NULL, NULL);
+		sqlite3_close(h->db);
+	}
+	h->db = NULL;
+	free(h->keys);
+	h->keys = NULL;
+}
+
+/*
+ * The upper half's own connection, opened here (before the thread) so
+ * that anything it cannot do sends the scan to one core before either
+ * half has read a row: its read transaction and statements, with no busy
+ * wait (a lock we cannot have now means "scan serially"); a schema this
+ * transaction changed (a table not yet committed) fails to prepare.
+ * Once prepared, its shared lock keeps ours from spilling pages.
+ */
+static int
+upper_open(struct half *h)
+{
 	int rc;
 
 	rc = sqlite3_open_v2(h->path, &h->db, SQLITE_OPEN_READONLY |
 	    SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK) {
-		h->r = rp_sqlerr(h->db, rc, h->err, h->path);
-		goto out;
-	}
-	/* No busy wait: a lock we cannot have now means "scan serially". */
-	if ((rc = sqlite3_exec(h->db, "BEGIN", NULL, NULL, NULL)) != SQLITE_OK) {
-		h->r = rp_sqlerr(h->db, rc, h->err, "begin");
-		goto out;
-	}
-	h->r = half_search(h);
-	sqlite3_exec(h->db, "COMMIT", NULL, NULL, NULL);
-out:
-	sqlite3_close(h->db);
-	h->db = NULL;
+	if (rc != SQLITE_OK)
+		return rp_sqlerr(h->db, rc, h->err, h->path);
+	if ((rc = sqlite3_exec(h->db, "BEGIN", NULL, NULL, NULL)) != SQLITE_OK)
+		return rp_sqlerr(h->db, rc, h->err, "begin");
+	return half_prepare(h);
+}
+
+/* The upper half's thread. */
+static void *
+half_thread(void *arg)
+{
+	struct half *h = arg;
+
+	h->r = half_merge(h, h->data, &h->cur);
 	return NULL;
 }
 
@@ -267,18 +279,26 @@ rp_pscan_find(struct replica *rp, const struct replica_table *t,
 	upper.upper = 1;
 	lower.db = rp->db;
 	upper.path = rp->path;
+	if (upper_open(&upper) != 0) {
+		r = 0;		/* the second connection cannot read: serially */
+		goto out;
+	}
+	if ((r = half_prepare(&lower)) != 0) {
+		r = mule_errf(err, r, "%s", lower.err);
+		goto out;
+	}
 	if (pthread_create(&th, NULL, half_thread, &upper) != 0) {
 		r = 0;		/* no thread: scan serially */
 		goto out;
 	}
-	lower.r = half_search(&lower);
+	lower.r = half_merge(&lower, lower.data, &lower.cur);
 	pthread_join(th, NULL);
 	if (lower.r != 0) {
 		r = mule_errf(err, lower.r, "%s", lower.err);
 		goto out;
 	}
-	/* The second connection could not read (busy, say), or too much
-	 * changed (faster in one ordered pass): serially. */
+	/* The second connection failed, or too much changed (faster in one
+	 * ordered pass): serially. */
 	if (upper.r != 0 || lower.full || upper.full) {
 		r = 0;
 		goto out;
@@ -302,8 +322,8 @@ rp_pscan_find(struct replica *rp, const struct replica_table *t,
 	lower.keys = NULL;
 	r = 0;
 out:
-	free(lower.keys);
-	free(upper.keys);
+	half_release(&lower);
+	half_release(&upper);
 	strb_release(&lsql);
 	strb_release(&usql);
 	return r;
