@@ -53,6 +53,17 @@ config_check(const char *key, const char *value, char **norm, char *err)
 			    value);
 		return 0;
 	}
+	if (strcmp(key, "log.keep") == 0) {
+		*norm = NULL;
+		v = strtoull(value, &end, 10);
+		if (*value < '0' || *value > '9' || *end != '\0' ||
+		    v > (1ULL << 40))
+			return mule_errf(err, MULE_EINVAL, "log.keep is a whole "
+			    "number of bundle log entries (the newest, always "
+			    "kept; 0: only those still needed), not '%s'",
+			    value);
+		return 0;
+	}
 	if (strncmp(key, "spool.", 6) == 0) {
 		*norm = NULL;
 		return xport_spool_config_check(key, value, err);

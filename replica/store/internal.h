@@ -223,6 +223,44 @@ int rp_bind_statekey(sqlite3_stmt *st, int i, const struct replica_table *t,
  */
 int rp_peer_delete(struct replica *rp, const char *name, char *err);
 
+/* ---- pruning (replica/store/prune.c; the rest in prune.h) ---- */
+
+/*
+ * The guard of a guarded apply (replica_apply_guard): 1 when an alive row
+ * this site holds no state for, with existence stamp e, was made below
+ * the recorded horizon: it was deleted here and its tombstone pruned (or
+ * never reached this site; either way it is not brought back), else 0.
+ */
+int rp_prune_forgotten(const struct vector *horizon, const struct stamp *e);
+
+/*
+ * A fresh stamp of this site for a change it makes while applying (a
+ * deletion made again, replica/apply/apply.c): the lamport counter and our
+ * own entry of our vector move to it.  0 or a MULE_E* code.
+ */
+int rp_prune_stamp(struct replica *rp, struct istamp *st, char *err);
+
+/*
+ * The causal length of a row new to table tid's state (the scan's): 1,
+ * or above every tombstone pruned in the table, since a key without state
+ * may be one whose tombstone was pruned here while another site still
+ * holds it; a re-insert with a lower length would lose to it.  0 or a
+ * MULE_E* code.
+ */
+int rp_prune_fresh_cl(struct replica *rp, int64_t tid, uint64_t *cl,
+    char *err);
+
+/*
+ * The bundle log's pruning (replica/store/log.c, log_keep: the one rule
+ * for what it keeps): looks at up to `budget` entries with ids above
+ * *cursor and deletes those the rule does not keep, given the horizon h
+ * (replica_prune_horizon); *cursor becomes the last id looked at, or 0
+ * when the log's end was reached.  *deleted counts the entries deleted.
+ * 0 or a MULE_E* code.
+ */
+int rp_log_prune(struct replica *rp, const struct vector *h, uint64_t budget,
+    int64_t *cursor, uint64_t *deleted, char *err);
+
 /* ---- vectors (replica/store/vector.c) ---- */
 /* A vector from the rows (site id, counter) of a prepared statement. */
 int rp_vector_rows(struct replica *rp, sqlite3_stmt *st, struct vector *out,
