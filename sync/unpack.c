@@ -68,7 +68,7 @@ sink_manifest(void *arg, const struct manifest *m)
 	if ((r = replica_apply_new(u->rp, u->peer, m->bundle_id, &m->ack,
 	    &u->apply, u->err)) != 0 ||
 	    (r = replica_prune_guard(u->rp, u->apply, u->peer, &m->top,
-	    u->err)) != 0)
+	    m->seq, u->err)) != 0)
 		return r;
 	return replica_apply_sender_schema(u->apply, m->schema_to, u->err);
 }

@@ -54,6 +54,7 @@ struct replica_apply {
 	int has_sender_schema;	/* replica_apply_sender_schema was called */
 	uint32_t sender_schema;	/* the sender's schema version */
 	struct vector *guard;	/* pruning horizon rows must be above */
+	int remake;		/* the sender lacks the deletions: make again */
 };
 
 static int apply_schema_hint(struct replica_apply *a, int r, char *err);
@@ -1486,7 +1487,8 @@ fragment_fits(const struct replica_apply *a)
 /*
  * An older incarnation of a row deleted here whose tombstone was pruned
  * (replica/store/prune.c): the deletion wins as the tombstone would have
- * made it win, and is made again (a fresh stamp of ours, no knowledge),
+ * made it win.  When the sender lacks it (restored, added again), it is
+ * made again (a fresh stamp of ours, no knowledge),
  * as news that reaches the sender, which still holds the row, and every
  * site that does.  The incoming cells written after the horizon are
  * logged here too: their writer may be a site that never learns of it.
@@ -1504,6 +1506,8 @@ apply_forgotten(struct replica_apply *a, const struct rowchange *rc,
 
 	memset(&ns, 0, sizeof(ns));
 	a->st.forgotten++;
+	if (!a->remake)
+		return 0;	/* a late bundle: its sender had the deletion */
 	strb_init(&rv);
 	for (j = 0; j < a->t->ncols && r == 0; j++) {
 		s = &a->instamp[j];
@@ -1691,10 +1695,12 @@ out:
 }
 
 int
-replica_apply_guard(struct replica_apply *a, const struct vector *horizon)
+replica_apply_guard(struct replica_apply *a, const struct vector *horizon,
+    int remake)
 {
 	int r = MULE_ENOMEM;
 
+	a->remake = remake;
 	if (a->guard == NULL && (a->guard = calloc(1, sizeof(*a->guard))) !=
 	    NULL)
 		vector_init(a->guard);

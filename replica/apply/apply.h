@@ -72,11 +72,13 @@ void replica_apply_free(struct replica_apply *a);
  * (replica/store/prune.c) Guards the apply: an alive row it holds no
  * state for, created below `horizon` (rp_prune_forgotten), is taken for a
  * row deleted here whose tombstone was pruned: not written (counted in
- * `forgotten`), and its cells above the horizon are logged as conflicts
- * (edit lost to a deletion).  0 or MULE_ENOMEM.
+ * `forgotten`); with `remake` (the sender lacks the deletions) the
+ * deletion is made again with a fresh stamp, and the row's cells above
+ * the horizon are logged as conflicts (edit lost to a deletion).  0 or
+ * MULE_ENOMEM.
  */
 int replica_apply_guard(struct replica_apply *a,
-    const struct vector *horizon);
+    const struct vector *horizon, int remake);
 int replica_apply_sender_schema(struct replica_apply *a, uint32_t version,
     char *err);
 

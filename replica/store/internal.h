@@ -261,6 +261,19 @@ int rp_prune_fresh_cl(struct replica *rp, int64_t tid, uint64_t *cl,
 int rp_log_prune(struct replica *rp, const struct vector *h, uint64_t budget,
     int64_t *cursor, uint64_t *deleted, char *err);
 
+/*
+ * The journal counter a pack reads above (replica/track/changes.c): the
+ * smallest of limit[1..nsites) (the bundle's base by origin index) over
+ * origins the peers lack some of (limit below our vector); when they
+ * lack none, our highest counter.  0 or a MULE_E* code.
+ */
+int rp_journal_from(struct replica *rp, uint8_t (*sites)[SITE_ID_LEN],
+    size_t nsites, const uint64_t *limit, uint64_t *from, char *err);
+
+/* *newer: 1 when a bundle from `peer` numbered above seq was applied. */
+int rp_log_newer(struct replica *rp, const char *peer, uint64_t seq,
+    int64_t *newer, char *err);
+
 /* ---- vectors (replica/store/vector.c) ---- */
 /* A vector from the rows (site id, counter) of a prepared statement. */
 int rp_vector_rows(struct replica *rp, sqlite3_stmt *st, struct vector *out,

@@ -368,10 +368,10 @@ logrule_release(struct logrule *lr)
 	memset(lr, 0, sizeof(*lr));
 }
 
-/* *out: the integer ?1 = name yields (0 for none or NULL). */
+/* *out: the integer the query yields, ?1 = name, ?2 = arg (0: no row). */
 static int
 log_max_id(struct replica *rp, const char *sql, const char *name,
-    int64_t *out, char *err)
+    int64_t arg, int64_t *out, char *err)
 {
 	sqlite3_stmt *st = NULL;
 	int rc, r;
@@ -380,6 +380,8 @@ log_max_id(struct replica *rp, const char *sql, const char *name,
 	if ((r = rp_prepare(rp, sql, &st, err)) != 0)
 		return r;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_bind_parameter_count(st) > 1)
+		sqlite3_bind_int64(st, 2, arg);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		*out = sqlite3_column_int64(st, 0);
 	else if (rc != SQLITE_DONE)
@@ -418,14 +420,14 @@ names_has(const char *list, const char *name)
 {
 	size_t n = strlen(name);
 	const char *s = list;
+	int yes = 0;
 
-	while (s != NULL) {
-		if (strncmp(s, name, n) == 0 && (s[n] == '+' || s[n] == '\0'))
-			return 1;
+	while (s != NULL && !yes) {
+		yes = strncmp(s, name, n) == 0 && (s[n] == '+' || s[n] == '\0');
 		if ((s = strchr(s, '+')) != NULL)
 			s++;
 	}
-	return 0;
+	return yes;
 }
 
 static int
@@ -463,10 +465,10 @@ logrule_load(struct replica *rp, const struct vector *h, struct logrule *lr,
 		    &lr->p[i].acked, err)) != 0 ||
 		    (r = log_max_id(rp, "SELECT max(id) FROM _mule_bundles "
 		    "WHERE dir = 'sent' AND instr('+' || peer || '+', '+' || ?1"
-		    " || '+') > 0", peers[i].name, &lr->p[i].newest_sent,
-		    err)) != 0 ||
+		    " || '+') > 0", peers[i].name, 0,
+		    &lr->p[i].newest_sent, err)) != 0 ||
 		    (r = log_max_id(rp, "SELECT max(id) FROM _mule_bundles "
-		    "WHERE dir = 'recv' AND peer = ?1", peers[i].name,
+		    "WHERE dir = 'recv' AND peer = ?1", peers[i].name, 0,
 		    &lr->p[i].newest_recv, err)) != 0)
 			goto out;
 	}
@@ -516,16 +518,17 @@ log_keep_recv(struct logrule *lr, int64_t id, const char *from,
 {
 	uint64_t c = 0;
 	size_t i;
+	int keep = 0;
 
 	for (i = 0; i < lr->np; i++)
-		if (strcmp(lr->p[i].name, from) == 0 &&
-		    id == lr->p[i].newest_recv)
-			return 1;
-	if (top == NULL || ntop != SITE_ID_LEN + 8)
-		return 0;
-	for (i = 0; i < 8; i++)
-		c = c << 8 | top[SITE_ID_LEN + i];
-	return c > vector_get(lr->h, top);
+		keep |= strcmp(lr->p[i].name, from) == 0 &&
+		    id == lr->p[i].newest_recv;
+	if (!keep && top != NULL && ntop == SITE_ID_LEN + 8) {
+		for (i = 0; i < 8; i++)
+			c = c << 8 | top[SITE_ID_LEN + i];
+		keep = c > vector_get(lr->h, top);
+	}
+	return keep;
 }
 
 /*
@@ -552,18 +555,21 @@ log_keep(struct logrule *lr, sqlite3_stmt *st)
 	int64_t seq = sqlite3_column_int64(st, 3);
 	const void *top = sqlite3_column_blob(st, 4);
 	size_t ntop = (size_t)sqlite3_column_bytes(st, 4);
+	int keep;
 
 	if (dir == NULL || peer == NULL || id >= lr->recent)
-		return 1;
-	if (strcmp(dir, "recv") != 0 && seq >= lr->newest_seq)
-		return 1;
-	if (strcmp(dir, "sent") == 0)
-		return log_keep_sent(lr, id, peer, top, ntop);
-	if (strcmp(dir, "recv") == 0)
-		return log_keep_recv(lr, id, peer, top, ntop) ||
+		keep = 1;
+	else if (strcmp(dir, "recv") != 0 && seq >= lr->newest_seq)
+		keep = 1;
+	else if (strcmp(dir, "sent") == 0)
+		keep = log_keep_sent(lr, id, peer, top, ntop);
+	else if (strcmp(dir, "recv") == 0)
+		keep = log_keep_recv(lr, id, peer, top, ntop) ||
 		    log_cited(lr, sqlite3_column_blob(st, 5),
 		    sqlite3_column_bytes(st, 5));
-	return strcmp(dir, "spent") != 0;
+	else
+		keep = strcmp(dir, "spent") != 0;
+	return keep;
 }
 
 int
@@ -621,4 +627,12 @@ out:
 	sqlite3_finalize(del);
 	logrule_release(&lr);
 	return r;
+}
+
+int
+rp_log_newer(struct replica *rp, const char *peer, uint64_t seq,
+    int64_t *newer, char *err)
+{
+	return log_max_id(rp, "SELECT 1 FROM _mule_bundles WHERE dir = 'recv'"
+	    " AND peer = ?1 AND seq > ?2", peer, (int64_t)seq, newer, err);
 }

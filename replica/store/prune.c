@@ -10,8 +10,8 @@
  * again.  Every row pruned was created below H too (whoever knows the
  * deletion knows what it deleted), so the recorded horizon (the highest H
  * tombstones were deleted under, vector ('', 'horizon')) says which
- * incoming rows might be such a row; rp_prune_check refuses them from a
- * peer that is behind it.
+ * incoming rows might be such a row: from a peer behind it, such a row is
+ * not brought back (rp_prune_forgotten, replica/apply/apply.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,6 +141,32 @@ out:
 }
 
 int
+rp_journal_from(struct replica *rp, uint8_t (*sites)[SITE_ID_LEN],
+    size_t nsites, const uint64_t *limit, uint64_t *from, char *err)
+{
+	struct vector known;
+	uint64_t k, top = 0;
+	size_t i;
+	int r;
+
+	*from = UINT64_MAX;
+	vector_init(&known);
+	if ((r = rp_vector_get(rp, "", "known", &known, err)) == 0) {
+		for (i = 1; i < nsites; i++) {
+			k = vector_get(&known, sites[i]);
+			if (k > top)
+				top = k;
+			if (limit[i] < k && limit[i] < *from)
+				*from = limit[i];
+		}
+		if (*from == UINT64_MAX)
+			*from = top;
+	}
+	vector_release(&known);
+	return r;
+}
+
+int
 rp_prune_fresh_cl(struct replica *rp, int64_t tid, uint64_t *cl, char *err)
 {
 	int64_t v = 0;
@@ -194,21 +220,21 @@ replica_prune_recorded(struct replica *rp, struct vector *out, char *err)
 }
 
 /*
- * Deletes the state row of table tid with state key `pk` when it is a
- * tombstone: the one place pruning writes a state table.  0 or a MULE_E*
- * code; *gone is 1 when a row went, and *maxcl is raised to its causal
- * length.
+ * Deletes the state rows of table tid with the state keys pk[0..n) that
+ * are tombstones: the one place pruning writes a state table (the
+ * overlay's delete-by-key at merge).  *gone counts the rows deleted and
+ * *maxcl is raised to their highest causal length.  0 or a MULE_E* code.
  */
 static int
-prune_state_delete(struct replica *rp, int64_t tid, sqlite3_value *pk,
-    int *gone, uint64_t *maxcl, char *err)
+prune_state_delete(struct replica *rp, int64_t tid, sqlite3_value **pk,
+    size_t n, uint64_t *gone, uint64_t *maxcl, char *err)
 {
 	sqlite3_stmt *st = NULL;
 	struct strb sb;
 	char name[32];
+	size_t i;
 	int rc, r = MULE_EINTERNAL;
 
-	*gone = 0;
 	strb_init(&sb);
 	strb_addf(&sb, "DELETE FROM %s WHERE pk = ?1 AND cl %% 2 = 0 "
 	    "RETURNING cl", state_table(tid, name));
@@ -216,18 +242,21 @@ prune_state_delete(struct replica *rp, int64_t tid, sqlite3_value *pk,
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((r = rp_prepare(rp, strb_str(&sb), &st, err)) != 0)
+	if (n > 0 && (r = rp_prepare(rp, strb_str(&sb), &st, err)) != 0)
 		goto out;
-	sqlite3_bind_value(st, 1, pk);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		*gone = 1;
-		if ((uint64_t)sqlite3_column_int64(st, 0) > *maxcl)
-			*maxcl = (uint64_t)sqlite3_column_int64(st, 0);
-		rc = sqlite3_step(st);
-	}
-	if (rc != SQLITE_DONE) {
-		r = rp_dberr(rp, rc, err, "prune tombstone");
-		goto out;
+	for (i = 0; i < n; i++) {
+		sqlite3_bind_value(st, 1, pk[i]);
+		if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			(*gone)++;
+			if ((uint64_t)sqlite3_column_int64(st, 0) > *maxcl)
+				*maxcl = (uint64_t)sqlite3_column_int64(st, 0);
+			rc = sqlite3_step(st);
+		}
+		if (rc != SQLITE_DONE) {
+			r = rp_dberr(rp, rc, err, "prune tombstone");
+			goto out;
+		}
+		sqlite3_reset(st);
 	}
 	r = 0;
 out:
@@ -314,9 +343,8 @@ prune_table(struct replica *rp, int64_t tid, const uint64_t *hz, size_t ns,
 	sqlite3_value *from = NULL, *last = NULL;
 	struct deadlist dead;
 	uint64_t seen = 0, maxcl = 0;
-	size_t i;
 	void *p;
-	int s, gone, r = MULE_EINTERNAL;
+	int s, r = MULE_EINTERNAL;
 
 	memset(&dead, 0, sizeof(dead));
 	if ((r = prune_cursor_get(rp, tid, &from, err)) != 0 ||
@@ -345,12 +373,9 @@ prune_table(struct replica *rp, int64_t tid, const uint64_t *hz, size_t ns,
 		goto out;
 	}
 	sqlite3_reset(st);
-	for (i = 0; i < dead.n; i++) {
-		if ((r = prune_state_delete(rp, tid, dead.v[i], &gone, &maxcl,
-		    err)) != 0)
-			goto out;
-		stats->tombstones += (uint64_t)gone;
-	}
+	if ((r = prune_state_delete(rp, tid, dead.v, dead.n,
+	    &stats->tombstones, &maxcl, err)) != 0)
+		goto out;
 	stats->looked += seen;
 	/* A pass that reached the end starts again from the first key. */
 	if ((r = prune_cursor_put(rp, tid, seen < budget ? NULL : last, 0,
@@ -487,23 +512,35 @@ replica_prune_mark(struct replica *rp, const char *peer, char *err)
 
 int
 replica_prune_guard(struct replica *rp, struct replica_apply *a,
-    const char *peer, const struct vector *top, char *err)
+    const char *peer, const struct vector *top, uint64_t seq, char *err)
 {
-	struct vector rec;
+	struct vector rec, acked;
 	char *mark = NULL;
+	int64_t newer = 0;
 	int r;
 
 	vector_init(&rec);
+	vector_init(&acked);
 	if ((r = replica_prune_recorded(rp, &rec, err)) != 0 || rec.n == 0)
 		goto out;
-	if ((r = replica_peer_prop(rp, peer, PRUNE_BEHIND, &mark, err)) != 0)
+	if ((r = replica_peer_prop(rp, peer, PRUNE_BEHIND, &mark, err)) != 0 ||
+	    (r = rp_vector_get(rp, peer, "acked", &acked, err)) != 0 ||
+	    (r = rp_log_newer(rp, peer, seq, &newer, err)) != 0)
 		goto out;
-	if ((mark != NULL || !vector_covers(top, &rec)) &&
-	    replica_apply_guard(a, &rec) != 0)
+	if (mark == NULL && vector_covers(top, &rec))
+		goto out;	/* made with every deletion forgotten here */
+	/*
+	 * A bundle read after a newer one from the same peer, which had the
+	 * deletions: the rows stay deleted, nothing more.  Otherwise the
+	 * peer lacks them (marked, or restored: its newest word is below).
+	 */
+	if (replica_apply_guard(a, &rec, mark != NULL || !newer ||
+	    !vector_covers(&acked, &rec)) != 0)
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
 out:
 	free(mark);
 	vector_release(&rec);
+	vector_release(&acked);
 	return r;
 }
 

@@ -63,10 +63,12 @@ int replica_prune_mark(struct replica *rp, const char *peer, char *err);
  * from a copy restored from a backup) or the peer is marked.  A guarded
  * apply does not bring back an alive row it holds no state for whose
  * existence stamp is below the recorded horizon: it was deleted here and
- * its tombstone pruned (replica_apply_guard says what happens instead).
- * 0 or a MULE_E* code.
+ * its tombstone pruned.  The deletion is also made again when the peer
+ * lacks it (marked, or its acked vector below the horizon, or `seq` is
+ * its newest bundle: not a late one), see replica_apply_guard.  0 or a
+ * MULE_E* code.
  */
 int replica_prune_guard(struct replica *rp, struct replica_apply *a,
-    const char *peer, const struct vector *top, char *err);
+    const char *peer, const struct vector *top, uint64_t seq, char *err);
 
 #endif
