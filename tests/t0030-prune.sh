@@ -93,6 +93,26 @@ test_expect_success 'log.keep: a bad value is refused, nothing changed' '
 	test "$(sqlite3 a.db .dump | sha256sum)" = "$d"
 '
 
+test_expect_success 'a bundle made before a deletion, read after its tombstone went: the row stays deleted, nothing else changes' '
+	mkdir r3 && cd r3 &&
+	mksite a b && trust a b &&
+	sqlite3 a.db "INSERT INTO k VALUES (1, '"'"'one'"'"', 1), (2, '"'"'two'"'"', 2)" &&
+	send a b && send b a &&
+	sqlite3 b.db "UPDATE k SET y = 20 WHERE id = 2" &&
+	OLD=$(packs b a) &&
+	sqlite3 a.db "DELETE FROM k WHERE id = 2" &&
+	send a b && send b a && send a b && send b a &&
+	test "$(tombs a)" = 0 && test "$(tombs b)" = 0 &&
+	db_dump a.db >before &&
+	n=$(mule -d a.db conflicts --json | json_len) &&
+	mule -d a.db unpack "$OLD" >out &&
+	test_grep out "1 row deleted here long ago not brought back" &&
+	db_dump a.db >after &&
+	test_cmp before after &&
+	test "$(mule -d a.db conflicts --json | json_len)" = "$n" &&
+	send a b && db_same a.db b.db
+'
+
 # c is restored from a backup made before a deleted row 2; meanwhile a, b
 # and c itself had pruned its tombstone.
 test_expect_success 'a site restored from a backup older than a pruned deletion cannot bring the row back' '
