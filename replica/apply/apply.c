@@ -1487,11 +1487,11 @@ fragment_fits(const struct replica_apply *a)
 /*
  * An older incarnation of a row deleted here whose tombstone was pruned
  * (replica/store/prune.c): the deletion wins as the tombstone would have
- * made it win.  When the sender lacks it (restored, added again), it is
- * made again (a fresh stamp of ours, no knowledge),
- * as news that reaches the sender, which still holds the row, and every
- * site that does.  The incoming cells written after the horizon are
- * logged here too: their writer may be a site that never learns of it.
+ * made it win.  When the sender lacks the deletion (restored, added
+ * again), it is made again (a fresh stamp of ours, no knowledge) as news
+ * that reaches the sender, which still holds the row, and every site that
+ * does; the incoming cells written after the horizon are logged here too,
+ * since their writer may be a site that never learns of it.
  */
 static int
 apply_forgotten(struct replica_apply *a, const struct rowchange *rc,
@@ -1505,10 +1505,10 @@ apply_forgotten(struct replica_apply *a, const struct rowchange *rc,
 	int r = 0;
 
 	memset(&ns, 0, sizeof(ns));
+	strb_init(&rv);
 	a->st.forgotten++;
 	if (!a->remake)
-		return 0;	/* a late bundle: its sender had the deletion */
-	strb_init(&rv);
+		goto out;	/* a late bundle: its sender had the deletion */
 	for (j = 0; j < a->t->ncols && r == 0; j++) {
 		s = &a->instamp[j];
 		if (!a->inhas[j] || a->inval[j] == NULL || s->lamport == 0 ||
@@ -1520,9 +1520,12 @@ apply_forgotten(struct replica_apply *a, const struct rowchange *rc,
 		    a->t->cols[j], REMOTE_DELETED, NULL, &zero, strb_str(&rv),
 		    a->inval[j], s, WINNER_LOCAL, err);
 	}
-	strb_release(&rv);
-	if (r != 0 || (r = rowstate_alloc(&ns, a->t->ncols)) != 0)
+	if (r != 0)
 		goto out;
+	if (rowstate_alloc(&ns, a->t->ncols) != 0) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
 	if ((r = rp_prune_stamp(a->rp, &ns.cl_st, err)) != 0)
 		goto out;
 	ns.cl = rc->cl + 1;
@@ -1530,9 +1533,9 @@ apply_forgotten(struct replica_apply *a, const struct rowchange *rc,
 	ns.gone = *named;
 	r = store_state(a, rc, &ns, 0, err);
 out:
+	strb_release(&rv);
 	rowstate_release(&ns);
-	return r == MULE_ENOMEM && err[0] == '\0' ? mule_errf(err, r,
-	    "out of memory") : r;
+	return r;
 }
 
 int
