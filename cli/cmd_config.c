@@ -24,11 +24,12 @@ config_check(const char *key, const char *value, char **norm, char *err)
 	unsigned long long v, max;
 	char *end;
 
-	if (strcmp(key, "tables.accept-new") == 0) {
+	if (strcmp(key, "tables.accept-new") == 0 ||
+	    strcmp(key, "prune.tombstones") == 0) {
 		*norm = NULL;
 		if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0)
-			return mule_errf(err, MULE_EINVAL, "tables.accept-new "
-			    "is yes or no, not '%s'", value);
+			return mule_errf(err, MULE_EINVAL, "%s is yes or no, "
+			    "not '%s'", key, value);
 		return 0;
 	}
 	if (strcmp(key, "reconcile.whole-below") == 0) {
@@ -61,6 +62,17 @@ config_check(const char *key, const char *value, char **norm, char *err)
 			return mule_errf(err, MULE_EINVAL, "scan.parallel-rows "
 			    "is a number of rows (tables this big are read on "
 			    "two cores; 0: never), not '%s'", value);
+		return 0;
+	}
+	if (strcmp(key, "log.keep") == 0) {
+		*norm = NULL;
+		v = strtoull(value, &end, 10);
+		if (*value < '0' || *value > '9' || *end != '\0' ||
+		    v > (1ULL << 40))
+			return mule_errf(err, MULE_EINVAL, "log.keep is a whole "
+			    "number of bundle log entries (the newest, always "
+			    "kept; 0: only those still needed), not '%s'",
+			    value);
 		return 0;
 	}
 	if (strncmp(key, "spool.", 6) == 0) {

@@ -9,6 +9,7 @@
 
 #include "core/file.h"
 #include "core/strb.h"
+#include "replica/store/prune.h"
 #include "sync/reconcile.h"
 #include "transports/dir.h"
 
@@ -429,6 +430,23 @@ pack_record(struct replica *rp, struct sync_pack_result *res,
 }
 
 /*
+ * Bookkeeping no peer can still need goes (replica/store/prune.h); a
+ * recipient behind the pruning horizon is marked first, since this
+ * bundle cannot carry the deletions forgotten here.
+ */
+static int
+pack_prune(struct replica *rp, const struct sync_pack_result *res,
+    char *err)
+{
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < res->npeers && r == 0; i++)
+		r = replica_prune_mark(rp, res->peers[i].name, err);
+	return r != 0 ? r : replica_prune(rp, NULL, err);
+}
+
+/*
  * Local schema changes and edits are recorded first (they go out in this
  * bundle), then the bundle's number and id are spent: a "spent" entry in
  * the bundle log, committed before anything is written, so that the
@@ -576,6 +594,7 @@ sync_pack(struct replica *rp, const struct sync_pack_opts *o,
 		*o->logged = NULL;
 	}
 	if ((r = pack_record(rp, res, &m, err)) != 0 ||
+	    (r = pack_prune(rp, res, err)) != 0 ||
 	    (r = replica_commit(rp, err)) != 0)
 		goto out;
 	began = 0;

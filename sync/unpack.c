@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core/strb.h"
+#include "replica/store/prune.h"
 #include "sync/reconcile.h"
 #include "sync/recover.h"
 
@@ -65,7 +66,9 @@ sink_manifest(void *arg, const struct manifest *m)
 	if (m->nschema == 0 && (r = check_schema(u)) != 0)
 		return r;
 	if ((r = replica_apply_new(u->rp, u->peer, m->bundle_id, &m->ack,
-	    &u->apply, u->err)) != 0)
+	    &u->apply, u->err)) != 0 ||
+	    (r = replica_prune_guard(u->rp, u->apply, u->peer, &m->top,
+	    m->seq, u->err)) != 0)
 		return r;
 	return replica_apply_sender_schema(u->apply, m->schema_to, u->err);
 }
@@ -275,6 +278,12 @@ unpack_summary(struct sync_unpack_result *res, char *err)
 		strb_addf(&sb, " row%s already newer here",
 		    st->ignored == 1 ? "" : "s");
 	}
+	if (st->forgotten > 0) {
+		strb_add(&sb, ", ");
+		strb_add_count(&sb, st->forgotten);
+		strb_addf(&sb, " row%s deleted here long ago not brought back",
+		    st->forgotten == 1 ? "" : "s");
+	}
 	if (res->steps_run > 0)
 		strb_addf(&sb, ", %llu migration%s",
 		    (unsigned long long)res->steps_run,
@@ -388,7 +397,8 @@ unpack_apply(struct unpacker *u, struct bundle_reader *br,
 	    err)) != 0 ||
 	    (r = recover_own(u->rp, &u->own, err)) != 0 ||
 	    (r = unpack_read(u, br, err)) != 0 ||
-	    (r = unpack_record(u, res, err)) != 0)
+	    (r = unpack_record(u, res, err)) != 0 ||
+	    (r = replica_prune(u->rp, NULL, err)) != 0)
 		goto out;
 	r = 0;
 out:

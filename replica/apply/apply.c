@@ -53,6 +53,8 @@ struct replica_apply {
 	struct rp_fence fence;	/* what the sender may write in the table */
 	int has_sender_schema;	/* replica_apply_sender_schema was called */
 	uint32_t sender_schema;	/* the sender's schema version */
+	struct vector *guard;	/* pruning horizon rows must be above */
+	int remake;		/* the sender lacks the deletions: make again */
 };
 
 static int apply_schema_hint(struct replica_apply *a, int r, char *err);
@@ -138,6 +140,9 @@ replica_apply_free(struct replica_apply *a)
 	apply_table_release(a);
 	sqlite3_finalize(a->val);
 	vector_release(&a->ack);
+	if (a->guard != NULL)
+		vector_release(a->guard);
+	free(a->guard);
 	free(a->sites);
 	free(a);
 }
@@ -1462,6 +1467,60 @@ fragment_fits(const struct replica_apply *a)
 	return 1;
 }
 
+/*
+ * An older incarnation of a row deleted here whose tombstone was pruned
+ * (replica/store/prune.c): the deletion wins as the tombstone would have
+ * made it win.  When the sender lacks the deletion (restored, added
+ * again), it is made again (a fresh stamp of ours, no knowledge) as news
+ * that reaches the sender, which still holds the row, and every site that
+ * does; the incoming cells written after the horizon are logged here too,
+ * since their writer may be a site that never learns of it.
+ */
+static int
+apply_forgotten(struct replica_apply *a, const struct rowchange *rc,
+    const struct istamp *named, char *err)
+{
+	static const struct istamp zero;
+	const struct istamp *s;
+	struct rowstate ns;
+	struct strb rv;
+	uint32_t j;
+	int r = 0;
+
+	memset(&ns, 0, sizeof(ns));
+	strb_init(&rv);
+	a->st.forgotten++;
+	if (!a->remake)
+		goto out;	/* a late bundle: its sender had the deletion */
+	for (j = 0; j < a->t->ncols && r == 0; j++) {
+		s = &a->instamp[j];
+		if (!a->inhas[j] || a->inval[j] == NULL || s->lamport == 0 ||
+		    s->lamport <= vector_get(a->guard, a->sites[s->origin]))
+			continue;
+		strb_reset(&rv);
+		mval_text(&rv, a->inval[j]);
+		r = log_conflict(a, rc, MERGE_CONFLICT_LOST_TO_DELETION,
+		    a->t->cols[j], REMOTE_DELETED, NULL, &zero, strb_str(&rv),
+		    a->inval[j], s, WINNER_LOCAL, err);
+	}
+	if (r != 0)
+		goto out;
+	if (rowstate_alloc(&ns, a->t->ncols) != 0) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = rp_prune_stamp(a->rp, &ns.cl_st, err)) != 0)
+		goto out;
+	ns.cl = rc->cl + 1;
+	ns.has_gone = 1;
+	ns.gone = *named;
+	r = store_state(a, rc, &ns, 0, err);
+out:
+	strb_release(&rv);
+	rowstate_release(&ns);
+	return r;
+}
+
 int
 replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
     char *err)
@@ -1499,6 +1558,12 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 		goto out;
 	/* The incarnation the row's cells refer to (a deletion: it names). */
 	named = rc->cl % 2 == 1 ? &irow.cl_st : rc->has_gone ? &gone : NULL;
+	/* A row deleted here whose tombstone is gone stays deleted. */
+	if (a->guard != NULL && old.cl == 0 && rc->cl % 2 == 1 &&
+	    rp_prune_forgotten(a->guard, &rc->cl_stamp)) {
+		r = apply_forgotten(a, rc, named, err);
+		goto out;
+	}
 	if ((r = fence_check(a, rc, &old, &irow.cl_st, &refused, err)) != 0 ||
 	    refused)
 		goto out;
@@ -1612,6 +1677,21 @@ replica_apply_finish(struct replica_apply *a, const struct vector *base,
 	r = 0;
 out:
 	vector_release(&known);
+	return r;
+}
+
+int
+replica_apply_guard(struct replica_apply *a, const struct vector *horizon,
+    int remake)
+{
+	int r = MULE_ENOMEM;
+
+	a->remake = remake;
+	if (a->guard == NULL && (a->guard = calloc(1, sizeof(*a->guard))) !=
+	    NULL)
+		vector_init(a->guard);
+	if (a->guard != NULL && vector_copy(a->guard, horizon) == 0)
+		r = 0;
 	return r;
 }
 

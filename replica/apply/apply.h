@@ -28,6 +28,7 @@ struct replica_apply_stats {
 	uint64_t refused;	/* row changes outside what we share with the sender: logged, not written */
 	uint64_t kept;		/* values of columns we keep from the sender: not written */
 	uint64_t asked;		/* edits of rows we lack: the rows asked for whole */
+	uint64_t forgotten;	/* rows deleted here, tombstone pruned: not brought back */
 	int gap;		/* we lacked the bundle's base */
 };
 
@@ -67,6 +68,17 @@ void replica_apply_free(struct replica_apply *a);
  * than ours, replica_apply_table's MULE_ESCHEMA message says so and what
  * to do.  Returns 0.
  */
+/*
+ * (replica/store/prune.c) Guards the apply: an alive row it holds no
+ * state for, created below `horizon` (rp_prune_forgotten), is taken for a
+ * row deleted here whose tombstone was pruned: not written (counted in
+ * `forgotten`); with `remake` (the sender lacks the deletions) the
+ * deletion is made again with a fresh stamp, and the row's cells above
+ * the horizon are logged as conflicts (edit lost to a deletion).  0 or
+ * MULE_ENOMEM.
+ */
+int replica_apply_guard(struct replica_apply *a,
+    const struct vector *horizon, int remake);
 int replica_apply_sender_schema(struct replica_apply *a, uint32_t version,
     char *err);
 

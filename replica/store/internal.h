@@ -262,6 +262,17 @@ int rp_state_cur_open_db(sqlite3 *db, int64_t tid, int overlay,
 int rp_state_has_overlay(struct replica *rp, int64_t tid);
 
 /*
+ * Tombstones for pruning (replica/store/prune.c).  rp_state_prepare_dead:
+ * "SELECT pk, st" of table tid's main-table tombstones in key order, at
+ * most ?2 of them, after key ?1 when `from`.  rp_state_prepare_del_dead:
+ * "DELETE ... RETURNING cl" of the tombstone with key ?1, only when it is
+ * the row's effective state (no overlay row).  The caller finalizes.
+ */
+int rp_state_prepare_dead(struct replica *rp, int64_t tid, int from,
+    sqlite3_stmt **st, char *err);
+int rp_state_prepare_del_dead(struct replica *rp, int64_t tid,
+    sqlite3_stmt **st, char *err);
+/*
  * Deleting rows' state (both tables): prepare once per table, delete by
  * the stored key (a state pk column value) or by key values (as
  * rp_bind_statekey), release always.  Deleting a key with no state is
@@ -322,6 +333,57 @@ int rp_bind_statekey(sqlite3_stmt *st, int i, const struct replica_table *t,
  * the caller's transaction (replica/store/peer.c).  0 or a MULE_E* code.
  */
 int rp_peer_delete(struct replica *rp, const char *name, char *err);
+
+/* ---- pruning (replica/store/prune.c; the rest in prune.h) ---- */
+
+/*
+ * The guard of a guarded apply (replica_apply_guard): 1 when an alive row
+ * this site holds no state for, with existence stamp e, was made below
+ * the recorded horizon: it was deleted here and its tombstone pruned (or
+ * never reached this site; either way it is not brought back), else 0.
+ */
+int rp_prune_forgotten(const struct vector *horizon, const struct stamp *e);
+
+/*
+ * A fresh stamp of this site for a change it makes while applying (a
+ * deletion made again, replica/apply/apply.c): the lamport counter and our
+ * own entry of our vector move to it.  0 or a MULE_E* code.
+ */
+int rp_prune_stamp(struct replica *rp, struct istamp *st, char *err);
+
+/*
+ * The causal length of a row new to table tid's state (the scan's): 1,
+ * or above every tombstone pruned in the table, since a key without state
+ * may be one whose tombstone was pruned here while another site still
+ * holds it; a re-insert with a lower length would lose to it.  0 or a
+ * MULE_E* code.
+ */
+int rp_prune_fresh_cl(struct replica *rp, int64_t tid, uint64_t *cl,
+    char *err);
+
+/*
+ * The bundle log's pruning (replica/store/log.c, log_keep: the one rule
+ * for what it keeps): looks at up to `budget` entries with ids above
+ * *cursor and deletes those the rule does not keep, given the horizon h
+ * (replica_prune_horizon); *cursor becomes the last id looked at, or 0
+ * when the log's end was reached.  *deleted counts the entries deleted.
+ * 0 or a MULE_E* code.
+ */
+int rp_log_prune(struct replica *rp, const struct vector *h, uint64_t budget,
+    int64_t *cursor, uint64_t *deleted, char *err);
+
+/*
+ * The journal counter a pack reads above (replica/track/changes.c): the
+ * smallest of limit[1..nsites) (the bundle's base by origin index) over
+ * origins the peers lack some of (limit below our vector); when they
+ * lack none, our highest counter.  0 or a MULE_E* code.
+ */
+int rp_journal_from(struct replica *rp, uint8_t (*sites)[SITE_ID_LEN],
+    size_t nsites, const uint64_t *limit, uint64_t *from, char *err);
+
+/* *newer: 1 when a bundle from `peer` numbered above seq was applied. */
+int rp_log_newer(struct replica *rp, const char *peer, uint64_t seq,
+    int64_t *newer, char *err);
 
 /* ---- vectors (replica/store/vector.c) ---- */
 /* A vector from the rows (site id, counter) of a prepared statement. */

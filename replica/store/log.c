@@ -275,8 +275,14 @@ replica_check_lost(struct replica *rp, const char *peer, uint64_t seq,
 	}
 	if (vector_covers(ack, &top))
 		goto out;
-	/* It applied bundle k but lacks what k carried: one went missing. */
+	/*
+	 * It applied bundle k but lacks what k carried: one went missing, or
+	 * it was restored from a backup.  What it acknowledged before counts
+	 * no more (else our next bundle's base stays above what it holds,
+	 * it never catches up, and pruning would count on what it lost).
+	 */
 	if ((r = rp_vector_put(rp, peer, "sent", ack, err)) != 0 ||
+	    (r = rp_vector_put(rp, peer, "acked", ack, err)) != 0 ||
 	    (r = replica_peer_set(rp, peer, "_lost", num, err)) != 0)
 		goto out;
 	*lost = 1;
@@ -328,4 +334,305 @@ out:
 	vector_release(&top);
 	sqlite3_finalize(st);
 	return r;
+}
+
+/* ---- pruning (rp_log_prune; docs/state.md "Pruning") ---- */
+
+#define LOG_KEEP 1000	/* log.keep when unset */
+
+/* What the rule needs of each trusted peer. */
+struct logpeer {
+	char name[REPLICA_NAME_MAX + 1];
+	struct vector acked;
+	int64_t newest_sent, newest_recv;	/* entry ids; 0: none */
+};
+
+struct logrule {
+	struct logpeer *p;
+	size_t np;
+	const struct vector *h;
+	int64_t newest_seq;	/* our highest bundle number, sent or spent */
+	int64_t recent;		/* entries from this id on are kept */
+	sqlite3_stmt *cited;	/* a conflict or note names the bundle */
+};
+
+static void
+logrule_release(struct logrule *lr)
+{
+	size_t i;
+
+	for (i = 0; i < lr->np; i++)
+		vector_release(&lr->p[i].acked);
+	free(lr->p);
+	sqlite3_finalize(lr->cited);
+	memset(lr, 0, sizeof(*lr));
+}
+
+/* *out: the integer the query yields, ?1 = name, ?2 = arg (0: no row). */
+static int
+log_max_id(struct replica *rp, const char *sql, const char *name,
+    int64_t arg, int64_t *out, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	*out = 0;
+	if ((r = rp_prepare(rp, sql, &st, err)) != 0)
+		return r;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_bind_parameter_count(st) > 1)
+		sqlite3_bind_int64(st, 2, arg);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0);
+	else if (rc != SQLITE_DONE)
+		r = rp_dberr(rp, rc, err, "read bundle log");
+	sqlite3_finalize(st);
+	return r;
+}
+
+/*
+ * The first id of the newest log.keep entries (LOG_KEEP when unset): the
+ * log is also the user's history ('mule log'), and a bundle among them is
+ * still "already applied" when it comes again.
+ */
+static int
+log_recent(struct replica *rp, int64_t *recent, char *err)
+{
+	unsigned long long keep = LOG_KEEP;
+	char *s = NULL, *end;
+
+	if (replica_config_get(rp, "log.keep", &s, NULL) == 0 && s != NULL) {
+		keep = strtoull(s, &end, 10);
+		if (*end != '\0' || keep > INT64_MAX)
+			keep = LOG_KEEP;
+	}
+	free(s);
+	*recent = INT64_MAX;
+	if (keep == 0)
+		return 0;
+	return rp_scalar(rp, "SELECT id FROM _mule_bundles ORDER BY id DESC"
+	    " LIMIT 1 OFFSET ?1", (int64_t)keep - 1, 0, recent, err);
+}
+
+/* 1 when "a+b+c" names `name`. */
+static int
+names_has(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	const char *s = list;
+	int yes = 0;
+
+	while (s != NULL && !yes) {
+		yes = strncmp(s, name, n) == 0 && (s[n] == '+' || s[n] == '\0');
+		if ((s = strchr(s, '+')) != NULL)
+			s++;
+	}
+	return yes;
+}
+
+static int
+logrule_load(struct replica *rp, const struct vector *h, struct logrule *lr,
+    char *err)
+{
+	struct replica_peer *peers = NULL;
+	size_t i, np = 0;
+	int r;
+
+	memset(lr, 0, sizeof(*lr));
+	lr->h = h;
+	if ((r = replica_peer_list(rp, &peers, &np, err)) != 0 ||
+	    (r = rp_scalar(rp, "SELECT coalesce(max(seq), 0) FROM _mule_bundles"
+	    " WHERE dir IN ('sent', 'spent')", 0, 0, &lr->newest_seq,
+	    err)) != 0 ||
+	    (r = rp_prepare(rp, rp_has_table(rp, "_mule_conflict_notes") ?
+	    "SELECT 1 FROM _mule_conflicts WHERE bundle = ?1 UNION ALL "
+	    "SELECT 1 FROM _mule_conflict_notes WHERE bundle = ?1" :
+	    "SELECT 1 FROM _mule_conflicts WHERE bundle = ?1", &lr->cited,
+	    err)) != 0)
+		goto out;
+	if ((r = log_recent(rp, &lr->recent, err)) != 0)
+		goto out;
+	if (np > 0 && (lr->p = calloc(np, sizeof(*lr->p))) == NULL) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < np; i++) {
+		snprintf(lr->p[i].name, sizeof(lr->p[i].name), "%s",
+		    peers[i].name);
+		vector_init(&lr->p[i].acked);
+		lr->np++;
+		if ((r = rp_vector_get(rp, peers[i].name, "acked",
+		    &lr->p[i].acked, err)) != 0 ||
+		    (r = log_max_id(rp, "SELECT max(id) FROM _mule_bundles "
+		    "WHERE dir = 'sent' AND instr('+' || peer || '+', '+' || ?1"
+		    " || '+') > 0", peers[i].name, 0,
+		    &lr->p[i].newest_sent, err)) != 0 ||
+		    (r = log_max_id(rp, "SELECT max(id) FROM _mule_bundles "
+		    "WHERE dir = 'recv' AND peer = ?1", peers[i].name, 0,
+		    &lr->p[i].newest_recv, err)) != 0)
+			goto out;
+	}
+	r = 0;
+out:
+	free(peers);
+	return r;
+}
+
+/* 1 when a conflict or a conflict note still names the bundle. */
+static int
+log_cited(struct logrule *lr, const void *bundle, int n)
+{
+	int yes;
+
+	sqlite3_bind_blob(lr->cited, 1, bundle, n, SQLITE_STATIC);
+	yes = sqlite3_step(lr->cited) == SQLITE_ROW;
+	sqlite3_reset(lr->cited);
+	return yes;
+}
+
+/* A sent entry: kept while a recipient may still need it. */
+static int
+log_keep_sent(struct logrule *lr, int64_t id, const char *to,
+    const void *top, size_t ntop)
+{
+	struct vector v;
+	size_t i;
+	int keep = 0, bad;
+
+	vector_init(&v);
+	bad = top == NULL || vector_unblob(top, ntop, &v) != 0;
+	for (i = 0; i < lr->np && !keep; i++) {
+		if (!names_has(to, lr->p[i].name))
+			continue;	/* not to this peer */
+		keep = id == lr->p[i].newest_sent || bad ||
+		    !vector_covers(&lr->p[i].acked, &v);
+	}
+	vector_release(&v);
+	return keep;
+}
+
+/* A received entry: kept while its sender's counter is above the horizon. */
+static int
+log_keep_recv(struct logrule *lr, int64_t id, const char *from,
+    const uint8_t *top, size_t ntop)
+{
+	uint64_t c = 0;
+	size_t i;
+	int keep = 0;
+
+	for (i = 0; i < lr->np; i++)
+		keep |= strcmp(lr->p[i].name, from) == 0 &&
+		    id == lr->p[i].newest_recv;
+	if (!keep && top != NULL && ntop == SITE_ID_LEN + 8) {
+		for (i = 0; i < 8; i++)
+			c = c << 8 | top[SITE_ID_LEN + i];
+		keep = c > vector_get(lr->h, top);
+	}
+	return keep;
+}
+
+/*
+ * THE rule for what the bundle log keeps (one place to change):
+ *  - the newest log.keep entries, whatever they are (the user's history);
+ *  - our highest bundle number, sent or spent (the next one follows it);
+ *  - per trusted peer, the newest bundle sent to it and the newest
+ *    received from it;
+ *  - a sent bundle some trusted recipient has not acknowledged (its top
+ *    not covered by the recipient's acked vector: lost-bundle detection
+ *    and 'status' need it);
+ *  - a received bundle whose sender's own counter is above the horizon
+ *    (so it is still "already applied" if it comes again), or that a
+ *    logged conflict or conflict note names.
+ * Everything else goes: older spent numbers, sent bundles everyone
+ * acknowledged, received ones below the horizon.  Returns 1 to keep.
+ */
+static int
+log_keep(struct logrule *lr, sqlite3_stmt *st)
+{
+	int64_t id = sqlite3_column_int64(st, 0);
+	const char *dir = (const char *)sqlite3_column_text(st, 1);
+	const char *peer = (const char *)sqlite3_column_text(st, 2);
+	int64_t seq = sqlite3_column_int64(st, 3);
+	const void *top = sqlite3_column_blob(st, 4);
+	size_t ntop = (size_t)sqlite3_column_bytes(st, 4);
+	int keep;
+
+	if (dir == NULL || peer == NULL || id >= lr->recent)
+		keep = 1;
+	else if (strcmp(dir, "recv") != 0 && seq >= lr->newest_seq)
+		keep = 1;
+	else if (strcmp(dir, "sent") == 0)
+		keep = log_keep_sent(lr, id, peer, top, ntop);
+	else if (strcmp(dir, "recv") == 0)
+		keep = log_keep_recv(lr, id, peer, top, ntop) ||
+		    log_cited(lr, sqlite3_column_blob(st, 5),
+		    sqlite3_column_bytes(st, 5));
+	else
+		keep = strcmp(dir, "spent") != 0;
+	return keep;
+}
+
+int
+rp_log_prune(struct replica *rp, const struct vector *h, uint64_t budget,
+    int64_t *cursor, uint64_t *deleted, char *err)
+{
+	struct logrule lr;
+	sqlite3_stmt *st = NULL, *del = NULL;
+	int64_t *drop = NULL, last = 0;
+	uint64_t seen = 0;
+	size_t i, n = 0;
+	void *p;
+	int s, r = MULE_EINTERNAL;
+
+	if ((r = logrule_load(rp, h, &lr, err)) != 0 ||
+	    (r = rp_prepare(rp, "SELECT id, dir, peer, seq, top, bundle FROM "
+	    "_mule_bundles WHERE id > ?1 ORDER BY id LIMIT ?2", &st,
+	    err)) != 0 ||
+	    (r = rp_prepare(rp, "DELETE FROM _mule_bundles WHERE id = ?1",
+	    &del, err)) != 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, *cursor);
+	sqlite3_bind_int64(st, 2, (int64_t)budget);
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		seen++;
+		last = sqlite3_column_int64(st, 0);
+		if (log_keep(&lr, st))
+			continue;
+		if ((p = realloc(drop, (n + 1) * sizeof(*drop))) == NULL) {
+			r = mule_errf(err, MULE_ENOMEM, "out of memory");
+			goto out;
+		}
+		drop = p;
+		drop[n++] = last;
+	}
+	if (s != SQLITE_DONE) {
+		r = rp_dberr(rp, s, err, "read bundle log");
+		goto out;
+	}
+	sqlite3_reset(st);
+	for (i = 0; i < n; i++) {
+		sqlite3_bind_int64(del, 1, drop[i]);
+		if ((s = sqlite3_step(del)) != SQLITE_DONE) {
+			r = rp_dberr(rp, s, err, "prune bundle log");
+			goto out;
+		}
+		sqlite3_reset(del);
+	}
+	*deleted += n;
+	*cursor = seen < budget ? 0 : last;
+	r = 0;
+out:
+	free(drop);
+	sqlite3_finalize(st);
+	sqlite3_finalize(del);
+	logrule_release(&lr);
+	return r;
+}
+
+int
+rp_log_newer(struct replica *rp, const char *peer, uint64_t seq,
+    int64_t *newer, char *err)
+{
+	return log_max_id(rp, "SELECT 1 FROM _mule_bundles WHERE dir = 'recv'"
+	    " AND peer = ?1 AND seq > ?2", peer, (int64_t)seq, newer, err);
 }

@@ -392,6 +392,61 @@ rp_state_del_release(struct rp_state_del *d)
 	d->ov = d->main = NULL;
 }
 
+/* ---- tombstones, for pruning (replica/store/prune.c) ---- */
+
+int
+rp_state_prepare_dead(struct replica *rp, int64_t tid, int from,
+    sqlite3_stmt **st, char *err)
+{
+	struct strb sb;
+	char name[32];
+	int r;
+
+	strb_init(&sb);
+	state_table(tid, name);
+	/* A partial index of the main table's tombstones, made on first use,
+	 * so that a pass costs what it looks at. */
+	strb_addf(&sb, "CREATE INDEX IF NOT EXISTS main.%s_dead ON %s(pk) "
+	    "WHERE cl %% 2 = 0", name, name);
+	if (strb_error(&sb))
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+	else if ((r = rp_exec(rp, strb_str(&sb), err)) == 0) {
+		strb_reset(&sb);
+		strb_addf(&sb, "SELECT pk, st FROM main.%s INDEXED BY %s_dead "
+		    "WHERE cl %% 2 = 0%s ORDER BY pk LIMIT ?2", name, name,
+		    from ? " AND pk > ?1" : "");
+		r = strb_error(&sb) ? mule_errf(err, MULE_ENOMEM, "out of "
+		    "memory") : rp_prepare(rp, strb_str(&sb), st, err);
+	}
+	strb_release(&sb);
+	return r;
+}
+
+int
+rp_state_prepare_del_dead(struct replica *rp, int64_t tid, sqlite3_stmt **st,
+    char *err)
+{
+	struct strb sb;
+	char name[32], lname[32];
+	int r;
+
+	strb_init(&sb);
+	state_table(tid, name);
+	/* Only a row whose effective state is that tombstone: an overlay
+	 * row of the key (newer state) keeps it until the fold. */
+	strb_addf(&sb, "DELETE FROM main.%s WHERE pk = ?1 AND cl %% 2 = 0", name);
+	if (has_overlay(rp, tid))
+		strb_addf(&sb, " AND NOT EXISTS (SELECT 1 FROM main.%s WHERE "
+		    "pk = ?1)", overlay_table(tid, lname));
+	strb_add(&sb, " RETURNING cl");
+	r = strb_error(&sb) ? mule_errf(err, MULE_ENOMEM, "out of memory") :
+	    rp_prepare(rp, strb_str(&sb), st, err);
+	if (r == 0)
+		rp->state_written = 1;
+	strb_release(&sb);
+	return r;
+}
+
 /* ---- counts and the fold ---- */
 
 int

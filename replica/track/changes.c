@@ -679,13 +679,13 @@ replica_changes_set(struct replica *rp, const struct vector *base,
 	}
 	/*
 	 * Every cell to send has a stamp above the smallest base counter of
-	 * any real origin (index 0 is the zero stamp's), so the journal
-	 * finds them all, unless it was pruned below that point.
+	 * any real origin (index 0 is the zero stamp's) the peers lack some
+	 * of, so the journal finds them all, unless it was pruned below that
+	 * point.  An origin they hold all of we know (a site gone quiet, a
+	 * hub that writes nothing) does not hold the journal back.
 	 */
-	for (i = 1; i < c.nsites; i++)
-		if (i == 1 || c.limit[i] < from)
-			from = c.limit[i];
-	if ((r = rp_floor_get(rp, &floor, err)) != 0)
+	if ((r = rp_journal_from(rp, c.sites, c.nsites, c.limit, &from,
+	    err)) != 0 || (r = rp_floor_get(rp, &floor, err)) != 0)
 		goto out;
 	if (c.nsites > 1 && from >= floor) {
 		if ((r = changes_journal(&c, tabs, sets, n, from, sink,
@@ -736,27 +736,37 @@ replica_journal_prune(struct replica *rp, char *err)
 {
 	struct replica_peer *peers = NULL;
 	uint8_t (*sites)[SITE_ID_LEN] = NULL;
-	struct vector sent;
+	struct vector sent, known;
 	sqlite3_stmt *st = NULL;
 	uint64_t keep = UINT64_MAX, v;
 	size_t i, k, np = 0, ns = 0;
 	int rc, r = MULE_EINTERNAL;
 
 	vector_init(&sent);
+	vector_init(&known);
 	if ((r = replica_peer_list(rp, &peers, &np, err)) != 0 ||
 	    (r = rp_origins_load(rp, &sites, &ns, err)) != 0)
 		goto out;
-	/* Entries every peer has been sent are needed by none. */
+	/*
+	 * Entries every peer has been sent are needed by none; an origin
+	 * every peer was sent all of we know holds nothing back.
+	 */
+	if ((r = rp_vector_get(rp, "", "known", &known, err)) != 0)
+		goto out;
 	for (i = 0; i < np; i++) {
 		if ((r = rp_vector_get(rp, peers[i].name, "sent", &sent,
 		    err)) != 0)
 			goto out;
 		for (k = 1; k < ns; k++) {
 			v = vector_get(&sent, sites[k]);
-			if (v < keep)
+			if (v < keep && v < vector_get(&known, sites[k]))
 				keep = v;
 		}
 	}
+	if (keep == UINT64_MAX)	/* every peer was sent all we know */
+		for (k = 1, keep = 0; k < ns; k++)
+			if (vector_get(&known, sites[k]) > keep)
+				keep = vector_get(&known, sites[k]);
 	if (np == 0 || ns < 2 || keep == 0 || keep == UINT64_MAX) {
 		r = 0;
 		goto out;
@@ -773,6 +783,7 @@ replica_journal_prune(struct replica *rp, char *err)
 out:
 	sqlite3_finalize(st);
 	vector_release(&sent);
+	vector_release(&known);
 	free(peers);
 	free(sites);
 	return r;

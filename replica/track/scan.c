@@ -28,6 +28,7 @@ struct scanctx {
 	struct istamp now;		/* (L, me) */
 	sqlite3_stmt *get, *put, *jrn;
 	int baseline;			/* first scan of a newly tracked table */
+	uint64_t fresh_cl;		/* a new row's causal length */
 	struct replica_table_stats *ts;
 	uint32_t *colhash;
 	int64_t alive_delta;
@@ -179,7 +180,7 @@ stamp_fresh(struct scanctx *c, const struct rowstate *op, struct rowstate *ns)
 	uint32_t i;
 	int r = 0;
 
-	ns->cl = op == NULL ? 1 : op->cl + 1;
+	ns->cl = op == NULL ? c->fresh_cl : op->cl + 1;
 	ns->cl_st = c->now;
 	for (i = 0; i < ns->ncols && r == 0; i++) {
 		if (c->baseline && op == NULL) {
@@ -767,7 +768,8 @@ scan_table(struct scanctx *c, char *err)
 	if ((r = rp_prepare(c->rp, "INSERT OR IGNORE INTO _mule_journal(pk,"
 	    " lamport, tid) VALUES (?1, ?2, ?3)", &c->jrn, err)) != 0)
 		goto out;
-	if ((r = rp_table_flag(c->rp, c->t->tid, &c->baseline, err)) != 0)
+	if ((r = rp_table_flag(c->rp, c->t->tid, &c->baseline, err)) != 0 ||
+	    (r = rp_prune_fresh_cl(c->rp, c->t->tid, &c->fresh_cl, err)) != 0)
 		goto out;
 	/* A row's state by key: cl, hash, st (scan_lookup). */
 	if ((r = rp_state_prepare_get(c->rp, c->t->tid, 0, &c->get,
