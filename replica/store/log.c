@@ -105,6 +105,55 @@ replica_next_seq(struct replica *rp, int64_t *seq, char *err)
 }
 
 int
+replica_log_sent_top(struct replica *rp, int64_t seq, const uint8_t id[16],
+    struct vector *out, int *found, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct vector v;
+	int rc, r;
+
+	*found = 0;
+	vector_init(&v);
+	vector_release(out);
+	if ((r = rp_prepare(rp, "SELECT top FROM _mule_bundles WHERE dir = "
+	    "'sent' AND seq = ? AND bundle = ? AND top IS NOT NULL", &st,
+	    err)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, seq);
+	sqlite3_bind_blob(st, 2, id, 16, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((r = vector_unblob(sqlite3_column_blob(st, 0),
+		    (size_t)sqlite3_column_bytes(st, 0), &v)) != 0)
+			r = mule_errf(err, r == MULE_ENOMEM ? r : MULE_EDB,
+			    r == MULE_ENOMEM ? "out of memory" :
+			    "damaged bundle log");
+		else
+			*found = 1;
+	} else if (rc != SQLITE_DONE)
+		r = rp_dberr(rp, rc, err, "read bundle log");
+	sqlite3_finalize(st);
+	if (r == 0) {
+		*out = v;
+		vector_init(&v);
+	}
+	vector_release(&v);
+	return r;
+}
+
+int
+replica_log_restored_after(struct replica *rp, int64_t seq, int *yes,
+    char *err)
+{
+	int64_t n = 0;
+	int r;
+
+	r = rp_scalar(rp, "SELECT count(*) FROM _mule_bundles WHERE dir = "
+	    "'spent' AND file = '' AND seq > ?", seq, 1, &n, err);
+	*yes = r == 0 && n > 0;
+	return r;
+}
+
+int
 replica_log_drop(struct replica *rp, const uint8_t id[16], const char *dir,
     char *err)
 {
