@@ -84,6 +84,7 @@ unpack_restored(struct unpacker *u, const struct manifest *m, int *yes,
 static int
 unpack_vectors(struct unpacker *u, const struct manifest *m)
 {
+	struct replica_site me;
 	struct vector ref;
 	int r, found = 0, restored = 0;
 
@@ -109,12 +110,14 @@ unpack_vectors(struct unpacker *u, const struct manifest *m)
 		r = vector_copy(&u->m.ack, &m->seen) != 0 ? MULE_ENOMEM : 0;
 		goto out;
 	}
+	if ((r = replica_site(u->rp, &me, u->err)) != 0)
+		goto out;
 	r = mule_errf(u->err, MULE_ENOTFOUND, "the bundle from %s codes its "
 	    "vectors against bundle #%llu of this site, which this site does "
 	    "not hold (no longer in its bundle log); nothing was applied.  "
-	    "At %s: mule pack --resend --to this site (a bundle coded against "
+	    "At %s: mule pack --resend --to %s (a bundle coded against "
 	    "nothing), then unpack that one", u->peer,
-	    (unsigned long long)m->ref, u->peer);
+	    (unsigned long long)m->ref, u->peer, me.name);
 out:
 	if (r == MULE_ENOMEM)
 		r = mule_errf(u->err, r, "out of memory");

@@ -102,7 +102,7 @@ test_expect_success 'a bundle coded against a bundle the recipient no longer hol
 	sqlite3 h1.db "DELETE FROM _mule_bundles WHERE dir = '\''sent'\'' AND seq = $ref" &&
 	refuses 1 h1.db "codes its vectors against bundle #$ref of this site, which this site does not hold" \
 	    mule -d h1.db unpack lost.mule &&
-	test_grep err "mule pack --resend" &&
+	test_grep err "At f2: mule pack --resend --to h1" &&
 	mule -d f2.db pack --to h1 --resend -o again.mule >/dev/null &&
 	mule -d h1.db inspect --raw again.mule | zstd -qdc | tar -xOf - MANIFEST >m2 &&
 	grep -q "^ref 0$" m2 &&
