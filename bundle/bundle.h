@@ -60,13 +60,15 @@ struct bundle_schema {
  * One line of a vector coded against another one, its "against" vector
  * (mule-bundle(5)): an origin the against vector has, named by its index
  * in that vector's ascending order, or one it lacks, named by its id; and
- * the counter the coded vector has for it (0: none).
+ * the counter the coded vector has for it: for an id, the counter; for an
+ * index, 0 (none) or the difference from the against vector's (`sign`).
  */
 struct vcode_entry {
 	uint8_t origin[SITE_ID_LEN];	/* when `named` */
 	uint32_t idx;			/* when not `named` */
 	int named;
-	uint64_t counter;
+	int sign;			/* index: +1, -1, or 0 for none */
+	uint64_t counter;		/* the counter, or the difference */
 };
 
 struct vcode {

@@ -273,7 +273,8 @@ put_coded(struct buf *b, const char *key, const struct vector *v,
 {
 	struct vector sv, sa;
 	char hx[2 * SITE_ID_LEN + 1];
-	size_t i = 0, j = 0;
+	size_t i = 0, j = 0, next = 0;	/* the index a gap of 0 names */
+	uint64_t x, y;
 	int c, r;
 
 	vector_init(&sv);
@@ -285,17 +286,22 @@ put_coded(struct buf *b, const char *key, const struct vector *v,
 		c = i == sa.n ? 1 : j == sv.n ? -1 :
 		    memcmp(sa.e[i].origin, sv.e[j].origin, SITE_ID_LEN);
 		if (c < 0) {
-			put_line(b, &r, "%s #%zu 0", key, i);
-			i++;
+			put_line(b, &r, "%s #%zu 0", key, i - next);
+			next = ++i;
 		} else if (c > 0) {
 			hex_encode(hx, sv.e[j].origin, SITE_ID_LEN);
 			put_line(b, &r, "%s %s %" PRIu64, key, hx,
 			    sv.e[j].counter);
 			j++;
 		} else {
-			if (sa.e[i].counter != sv.e[j].counter)
-				put_line(b, &r, "%s #%zu %" PRIu64, key, i,
-				    sv.e[j].counter);
+			x = sa.e[i].counter;
+			y = sv.e[j].counter;
+			if (x != y) {
+				put_line(b, &r, "%s #%zu %c%" PRIu64, key,
+				    i - next, y > x ? '+' : '-',
+				    y > x ? y - x : x - y);
+				next = i + 1;
+			}
 			i++;
 			j++;
 		}
@@ -595,17 +601,42 @@ parse_vector(struct lines *L, const char *key, struct vector *v, char *err)
 }
 
 /*
- * The lines of a coded vector: "KEY #I COUNTER" or "KEY HEX16 COUNTER".
- * Checked here: the syntax, the limit, indexes and ids each ascending,
- * an id's counter above 0; the rest by vcode_apply, given the vector
- * they are coded against.
+ * The counter field of a coded line into *e: "0", "+D" or "-D" (D > 0)
+ * for an origin named by index, a number above 0 for one named by id.
+ */
+static int
+get_counter(struct lines *L, const char *tok, struct vcode_entry *e,
+    char *err)
+{
+	int r;
+
+	if (!e->named && (tok[0] == '+' || tok[0] == '-')) {
+		e->sign = tok[0] == '+' ? 1 : -1;
+		tok++;
+	}
+	if ((r = get_num(L, tok, UINT64_MAX, &e->counter, err)) != 0)
+		return r;
+	if (e->named && e->counter == 0)
+		return bad_line(L, err, "an origin named by its id with "
+		    "counter 0");
+	if (!e->named && (e->sign == 0) != (e->counter == 0))
+		return bad_line(L, err, "an origin named by index takes 0, "
+		    "+N or -N");
+	return 0;
+}
+
+/*
+ * The lines of a coded vector: "KEY #G C" (G: the gap in indexes since
+ * the previous such line, C: 0, +N or -N) or "KEY HEX16 N".  Checked
+ * here: the syntax, the limit, indexes within it, ids ascending; the
+ * rest by vcode_apply, given the vector they are coded against.
  */
 static int
 parse_coded(struct lines *L, const char *key, struct vcode *c, char *err)
 {
 	struct vcode_entry e, *ne;
-	size_t cap = 0, li = SIZE_MAX, ln = SIZE_MAX;	/* last of each */
-	uint64_t idx;
+	size_t cap = 0, ln = SIZE_MAX;	/* the last line naming an id */
+	uint64_t gap, next = 0;		/* the index a gap of 0 names */
 	int r;
 
 	for (;;) {
@@ -618,27 +649,23 @@ parse_coded(struct lines *L, const char *key, struct vcode *c, char *err)
 			return r;
 		if (L->tok[1][0] == '#') {
 			if (parse_u64(L->tok[1] + 1, BUNDLE_MAX_VECTOR - 1,
-			    &idx) != 0)
+			    &gap) != 0 || next + gap >= BUNDLE_MAX_VECTOR)
 				return bad_line(L, err, "bad origin index");
-			e.idx = (uint32_t)idx;
+			e.idx = (uint32_t)(next + gap);
+			next = e.idx + 1;
 		} else if ((r = get_hex(L, L->tok[1], e.origin, SITE_ID_LEN,
 		    err)) != 0)
 			return r;
 		else
 			e.named = 1;
-		if ((r = get_num(L, L->tok[2], UINT64_MAX, &e.counter,
-		    err)) != 0)
+		if ((r = get_counter(L, L->tok[2], &e, err)) != 0)
 			return r;
-		if (e.named && e.counter == 0)
-			return bad_line(L, err, "an origin named by its id "
-			    "with counter 0");
 		if (c->n >= BUNDLE_MAX_VECTOR)
 			return mule_errf(err, MULE_ETOOLARGE,
 			    "MANIFEST %s vector has more than %d lines", key,
 			    BUNDLE_MAX_VECTOR);
-		if ((!e.named && li != SIZE_MAX && c->e[li].idx >= e.idx) ||
-		    (e.named && ln != SIZE_MAX && memcmp(c->e[ln].origin,
-		    e.origin, SITE_ID_LEN) >= 0))
+		if (e.named && ln != SIZE_MAX && memcmp(c->e[ln].origin,
+		    e.origin, SITE_ID_LEN) >= 0)
 			return bad_line(L, err,
 			    "vector origins not in ascending order");
 		if (c->n == cap) {
@@ -650,8 +677,6 @@ parse_coded(struct lines *L, const char *key, struct vcode *c, char *err)
 		}
 		if (e.named)
 			ln = c->n;
-		else
-			li = c->n;
 		c->e[c->n++] = e;
 	}
 }
@@ -688,9 +713,15 @@ vcode_apply(const struct vcode *c, const struct vector *a,
 			return mule_errf(err, MULE_EFORMAT, "MANIFEST %s vector "
 			    "names origin #%" PRIu32 " of a vector of %zu",
 			    key, e->idx, a->n);
-		if (!e->named && e->counter == a->e[e->idx].counter)
+		if (!e->named && e->sign < 0 &&
+		    e->counter >= a->e[e->idx].counter)
 			return mule_errf(err, MULE_EFORMAT, "MANIFEST %s vector "
-			    "repeats the counter of origin #%" PRIu32, key,
+			    "takes origin #%" PRIu32 " to 0 or below", key,
+			    e->idx);
+		if (!e->named && e->sign > 0 &&
+		    e->counter > UINT64_MAX - a->e[e->idx].counter)
+			return mule_errf(err, MULE_EFORMAT, "MANIFEST %s vector "
+			    "takes origin #%" PRIu32 " above 2^64-1", key,
 			    e->idx);
 		if (e->named && vec_has(a, e->origin))
 			return mule_errf(err, MULE_EFORMAT, "MANIFEST %s vector "
@@ -705,7 +736,9 @@ vcode_apply(const struct vcode *c, const struct vector *a,
 		i += !e->named;		/* a->e[i] is the one replaced */
 		if (e->counter > 0) {
 			memcpy(out->e[out->n].origin, o, SITE_ID_LEN);
-			out->e[out->n++].counter = e->counter;
+			out->e[out->n++].counter = e->named ? e->counter :
+			    e->sign > 0 ? a->e[e->idx].counter + e->counter :
+			    a->e[e->idx].counter - e->counter;
 		}
 		prev = o;
 	}

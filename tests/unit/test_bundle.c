@@ -2408,6 +2408,24 @@ coded_manifest(struct manifest *m, size_t n, struct buf *out)
 	assert_int_equal(manifest_encode(m, &ml, out, err), 0);
 }
 
+/* A copy of b with the first `from` replaced by `to`. */
+static struct buf
+edit_text(const struct buf *b, const char *from, const char *to)
+{
+	struct buf out;
+	const uint8_t *at = memmem(b->d, b->len, from, strlen(from));
+	size_t off;
+
+	assert_non_null(at);
+	off = (size_t)(at - b->d);
+	buf_init(&out);
+	assert_int_equal(buf_put(&out, b->d, off), 0);
+	assert_int_equal(buf_put(&out, to, strlen(to)), 0);
+	assert_int_equal(buf_put(&out, at + strlen(from),
+	    b->len - off - strlen(from)), 0);
+	return out;
+}
+
 /* Parses text that must parse, coded, and rebuilds it against `ref`. */
 static int
 rebuild(const struct buf *b, const struct vector *ref, struct manifest *got,
@@ -2447,7 +2465,7 @@ test_manifest_coded(void **state)
 	struct manifest m, got, full;
 	struct member_list ml;
 	struct vector ref;
-	struct buf b, again, fb;
+	struct buf b, again, fb, edited;
 	char err[MULE_ERRLEN], *txt;
 	size_t i, off;
 
@@ -2456,9 +2474,9 @@ test_manifest_coded(void **state)
 	coded_manifest(&m, 500, &b);
 	seed("manifest", "coded", -1, b.d, b.len);
 	/* 500 origins cost four lines: base 3, top 1, ack none. */
-	assert_non_null(memmem(b.d, b.len, "\nbase #5 20\nbase #7 0\nbase eeee",
+	assert_non_null(memmem(b.d, b.len, "\nbase #5 +5\nbase #1 0\nbase eeee",
 	    31));
-	assert_non_null(memmem(b.d, b.len, "\ntop #0 11\nseen ", 16));
+	assert_non_null(memmem(b.d, b.len, "\ntop #0 +1\nseen ", 16));
 	assert_true(b.len < 1024);
 	/* The same vectors in full (no reference) take tens of KB. */
 	manifest_init(&full);
@@ -2499,29 +2517,39 @@ test_manifest_coded(void **state)
 	manifest_release(&got);
 	vector_release(&ref);
 	ref_vector(&ref, 500);
-	ref.e[5].counter = 20;		/* a line repeating its counter */
-	assert_int_equal(rebuild(&b, &ref, &got, err), MULE_EFORMAT);
-	assert_non_null(strstr(err, "repeats the counter of origin #5"));
+	ref.e[0].counter = 1;		/* "-10" would take it below 0 */
+	edited = edit_text(&b, "top #0 +1", "top #0 -10");
+	assert_int_equal(rebuild(&edited, &ref, &got, err), MULE_EFORMAT);
+	assert_non_null(strstr(err, "takes origin #0 to 0 or below"));
 	manifest_release(&got);
+	buf_release(&edited);
+	ref.e[0].counter = 10;
 	memset(ref.e[499].origin, 0xee, SITE_ID_LEN);	/* the id it adds */
-	ref.e[5].counter = 15;
 	assert_int_equal(rebuild(&b, &ref, &got, err), MULE_EFORMAT);
 	assert_non_null(strstr(err, "by its id an origin"));
 	manifest_release(&got);
 	vector_release(&ref);
 
 	/* Malformed lines. */
-	assert_int_equal(parse_edit(&b, "base #5 20", "base #05 20"),
+	assert_int_equal(parse_edit(&b, "base #5 +5", "base #05 +5"),
 	    MULE_EFORMAT);
-	assert_int_equal(parse_edit(&b, "base #5 20", "base #x5 20"),
+	assert_int_equal(parse_edit(&b, "base #5 +5", "base #x5 +5"),
 	    MULE_EFORMAT);
-	assert_int_equal(parse_edit(&b, "base #5 20", "base #65536 20"),
+	assert_int_equal(parse_edit(&b, "base #5 +5", "base #65536 +5"),
 	    MULE_EFORMAT);
-	assert_int_equal(parse_edit(&b, "base #7 0", "base #4 0"),
-	    MULE_EFORMAT);		/* indexes out of order */
+	assert_int_equal(parse_edit(&b, "base #1 0", "base #65530 0"),
+	    MULE_EFORMAT);		/* the gaps add up beyond the limit */
+	assert_int_equal(parse_edit(&b, "base #5 +5", "base #5 20"),
+	    MULE_EFORMAT);		/* an index with a counter, not +N */
+	assert_int_equal(parse_edit(&b, "base #5 +5", "base #5 +0"),
+	    MULE_EFORMAT);
+	assert_int_equal(parse_edit(&b, "base #5 +5", "base #5 +05"),
+	    MULE_EFORMAT);
 	assert_int_equal(parse_edit(&b, "eeeeeeee 3\n", "eeeeeeee 0\n"),
 	    MULE_EFORMAT);		/* an id with counter 0 */
-	assert_int_equal(parse_edit(&b, "base #5 20", "base #5"),
+	assert_int_equal(parse_edit(&b, "eeeeeeee 3\n", "eeeeeeee +3\n"),
+	    MULE_EFORMAT);		/* an id with a difference */
+	assert_int_equal(parse_edit(&b, "base #5 +5", "base #5"),
 	    MULE_EFORMAT);
 	assert_int_equal(parse_edit(&b, "ref 7 ", "ref 7 zz"), MULE_EFORMAT);
 	assert_int_equal(parse_edit(&b, "ref 7 ", "ref 0 "), MULE_EFORMAT);

@@ -962,8 +962,8 @@ test_site_binding(void **state)
  * Vectors coded against a reference (mule-bundle(5)) that do not fit
  * what bob holds, written by alice through the bundle writer as a
  * modified mule would: a reference bob does not hold (refused, naming
- * --resend), an index beyond the reference, a line repeating the
- * reference's counter.  Each is refused with nothing changed.
+ * --resend), an index beyond the reference, a difference taking a
+ * counter below 0.  Each is refused with nothing changed.
  */
 static int bad_ref_kind;
 
@@ -999,9 +999,10 @@ bad_ref(struct manifest *m)
 			assert_int_equal(vector_set(&m->refvec, o, 1), 0);
 		}
 		break;
-	default:	/* base = bob's reference; coded against a lower one */
+	default:	/* base = bob's reference; coded against a higher
+			 * one: a line "-1000" takes bob's counter below 0 */
 		assert_int_equal(vector_copy(&m->base, &m->refvec), 0);
-		m->refvec.e[0].counter--;
+		m->refvec.e[0].counter += 1000;
 		break;
 	}
 }
@@ -1011,7 +1012,7 @@ test_bad_reference(void **state)
 {
 	static const char *const says[] = {
 		"which this site does not hold", "of a vector of",
-		"repeats the counter",
+		"to 0 or below",
 	};
 	char err[MULE_ERRLEN] = "";
 	struct sync_pack_result pr;
