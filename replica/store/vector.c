@@ -1,9 +1,9 @@
 /*
  * replica/store/vector.c — version vectors in _mule_vectors.  Our own vector is
- * stored under peer '' and kind 'known'; per peer, kinds 'sent' and
- * 'acked'.  Origins are stored by their _mule_origins index.
+ * stored under peer '' and kind 'known'; per peer, kinds 'sent',
+ * 'acked' and 'ref' (the reference, replica_peer_ref).  Origins are
+ * stored by their _mule_origins index.
  */
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
