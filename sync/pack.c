@@ -269,17 +269,19 @@ pack_peers(struct replica *rp, const struct sync_pack_opts *o,
 static int
 pack_full_vectors(struct manifest *m, const struct vector *recv)
 {
+	const uint8_t *site;
 	size_t i;
 	int r = 0;
 
-	for (i = 0; i < m->nto && r == 0; i++)
-		if ((r = vector_set(&m->seen, m->to[i], vector_get(&m->ack,
-		    m->to[i]))) == 0 && vector_get(recv, m->to[i]) > 0)
-			r = vector_set(&m->recv, m->to[i],
-			    vector_get(recv, m->to[i]));
-	if (r == 0)
-		r = vector_set(&m->seen, m->from, vector_get(&m->ack,
-		    m->from));
+	/* Counters of 0 need no line: absent is 0. */
+	for (i = 0; i <= m->nto && r == 0; i++) {
+		site = i < m->nto ? m->to[i] : m->from;
+		if (vector_get(&m->ack, site) > 0)
+			r = vector_set(&m->seen, site, vector_get(&m->ack,
+			    site));
+		if (r == 0 && i < m->nto && vector_get(recv, site) > 0)
+			r = vector_set(&m->recv, site, vector_get(recv, site));
+	}
 	return r;
 }
 

@@ -21,12 +21,13 @@ go() {
 	mule -d "$2.db" unpack "$3.mule" >"$3.out"
 }
 
-# round N: every field site inserts two rows and edits one, then the
+# round N: every field site inserts two rows and edits one of its own
+# (no conflicts: a bundle's size is its changes and its vectors), then the
 # changes travel field -> hub -> hq -> hub -> field.
 round() {
 	for f in $FIELDS; do
 		sqlite3 $f.db "INSERT INTO t VALUES ('$f-$1-a', 'new'), ('$f-$1-b', 'new');
-		    UPDATE t SET v = 'by $f in $1' WHERE id = 'seed-1'" &&
+		    UPDATE t SET v = 'by $f in $1' WHERE id = '$f-1-a'" &&
 		go $f "$(hub_of $f)" r$1.$f-up || return 1
 	done &&
 	go h1 hq r$1.h1-up && go h2 hq r$1.h2-up &&
