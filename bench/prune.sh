@@ -11,6 +11,7 @@ for s in a b c; do mule init $s.db --name $s >/dev/null; sqlite3 $s.db "$S"; mul
 key() { mule -d $1.db id --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])'; }
 for p in b c; do mule -d a.db peer add $p "$(key $p)" >/dev/null; mule -d $p.db peer add a "$(key a)" >/dev/null; done
 [ -n "$K" ] && for s in a b c; do mule -d $s.db config log.keep $K >/dev/null; done
+for s in a b c; do mule -d $s.db config prune.tombstones yes >/dev/null; done
 send() { o=$(mktemp -d ./x.XXXX); mule -d $1.db pack --to $2 -o $o/ >/dev/null && mule -d $2.db unpack $o/*.mule >/dev/null; rm -rf $o; }
 for n in $(seq 1 $R); do
   sqlite3 b.db "INSERT INTO k VALUES ($((n*10+1)),'b',$n),($((n*10+2)),'b',$n)"

@@ -9,6 +9,8 @@
 # Reference work: a table of BENCH_ROWS rows (default 1,000,000; 6
 # columns, ~95 bytes a row) with 1% of rows updated, 0.1% deleted and
 # 0.2% inserted.  Scratch files go to bench/work/ (or $BENCH_DIR).
+# The scale line comes from bench/scale.sh (BENCH_SCALE_SITES sites,
+# default 500, through 10 hubs; BENCH_SCALE_ROUNDS rounds, default 3).
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -240,6 +242,10 @@ crypto_secs=$secs
 mule_mbs=$(awk "BEGIN{printf \"%.0f\", $CRYPTO_MB / ($crypto_secs ? $crypto_secs : 0.01)}")
 age_mbs=$(awk "BEGIN{printf \"%.0f\", $CRYPTO_MB / ($age_secs ? $age_secs : 0.01)}")
 
+# the scale line: BENCH_SCALE_SITES (500) sites through 10 hubs, a few
+# rounds of small edits (bench/scale.sh: its first line is the table's)
+BENCH_DIR=$W sh "$ROOT/bench/scale.sh" >scale.out
+
 budget() { awk "BEGIN{ exit !($1 <= $2) }" && echo ok || echo MISSED; }
 r_pack=$(ratio "$pack_secs" "$sqldiff_secs")
 r_size=$(ratio "$bundle_size" "$zstd_size")
@@ -273,6 +279,7 @@ printf '%-34s %11ss %11ss %8s\n' "  (its time: 2 round trips)" \
     "$copies_secs" "$sqldiff_secs" "$(ratio "$copies_secs" "$sqldiff_secs")"
 printf '%-34s %11ss %11ss %8s %8s %s\n' "scan+pack, triggers, vs sqldiff" \
     "$trig_pack_secs" "$sqldiff_secs" "$r_trig" "<=0.05" "$(budget "$r_trig" 0.05)"
+head -n 1 scale.out
 printf '\nanchors: sqldiff %ss, sqldiff --changeset %ss; SQL|zstd %s B, changeset|zstd %s B; sqlite3 .read %ss, sqlite3changeset_apply %ss\n' \
     "$sqldiff_sql_secs" "$sqldiff_cs_secs" "$zstd_sql_size" "$zstd_cs_size" \
     "$sqlite_sql_secs" "$sqlite_cs_secs"
@@ -283,3 +290,4 @@ printf 'trigger capture, the scan alone (status, dry): %ss with triggers, %ss fu
     "$trig_scan_secs" "$full_scan_secs" "$sqldiff_secs" "$(ratio "$trig_scan_secs" "$sqldiff_secs")"
 printf 'trigger cost per write: the changes %ss with triggers, %ss without (x%s); single-row inserts %s/s with triggers, %s/s without\n' \
     "$write_trig_secs" "$write_plain_secs" "$r_write" "$ins_trig" "$ins_plain"
+tail -n +2 scale.out

@@ -56,6 +56,26 @@ struct bundle_schema {
 	size_t len;
 };
 
+/*
+ * One line of a vector coded against another one, its "against" vector
+ * (mule-bundle(5)): an origin the against vector has, named by its index
+ * in that vector's ascending order, or one it lacks, named by its id; and
+ * the counter the coded vector has for it: for an id, the counter; for an
+ * index, 0 (none) or the difference from the against vector's (`sign`).
+ */
+struct vcode_entry {
+	uint8_t origin[SITE_ID_LEN];	/* when `named` */
+	uint32_t idx;			/* when not `named` */
+	int named;
+	int sign;			/* index: +1, -1, or 0 for none */
+	uint64_t counter;		/* the counter, or the difference */
+};
+
+struct vcode {
+	size_t n;
+	struct vcode_entry *e;
+};
+
 /* What MANIFEST says.  Heap-owned fields are freed by manifest_release. */
 struct manifest {
 	uint8_t bundle_id[BUNDLE_ID_LEN];
@@ -64,9 +84,32 @@ struct manifest {
 	size_t nto;
 	uint8_t (*to)[SITE_ID_LEN];	/* recipient site ids */
 	uint64_t seq;			/* sender's bundle number for `to` */
+	/*
+	 * The vectors are coded (mule-bundle(5)): `base` against the
+	 * reference, the `top` of the recipient's own bundle number `ref`
+	 * (0: none, an empty vector), `top` against `base`, `ack` against
+	 * `top`.  The writer codes from base, top, ack and `refvec`, which
+	 * the caller fills; the parser keeps the lines in cbase, ctop and
+	 * cack and, when `ref` is 0, rebuilds base, top and ack at once
+	 * (`coded` 0); else `coded` is 1 until manifest_vectors is given
+	 * the reference.  Counters of 0 are no entry: a rebuilt vector has
+	 * none, sorted by origin.
+	 */
+	uint64_t ref;
+	uint8_t ref_id[BUNDLE_ID_LEN];	/* that bundle's id (ref > 0) */
+	struct vector refvec;		/* writer: the reference vector */
+	int coded;			/* reader: base/top/ack not rebuilt */
+	struct vcode cbase, ctop, cack;	/* reader: the coded lines */
 	struct vector base;		/* what the sender assumed we had */
 	struct vector top;		/* sender's vector when packing */
 	struct vector ack;		/* sender's knowledge (ack to us) */
+	/*
+	 * In full, whatever the reference: ack's counters of the
+	 * recipients' and the sender's own origins, so that a recipient
+	 * that no longer holds the reference (restored from a backup) can
+	 * still tell how far the sender had seen it.
+	 */
+	struct vector seen;
 	/*
 	 * Per recipient site, the highest bundle number of that site the
 	 * sender has applied: with `ack`, it tells the recipient whether
@@ -83,6 +126,18 @@ struct manifest {
 
 void manifest_init(struct manifest *m);
 void manifest_release(struct manifest *m);
+
+/*
+ * Rebuilds the vectors a parsed manifest codes (m->cbase, ctop, cack)
+ * against `ref`, the `top` of the recipient's bundle number m->ref, into
+ * *base, *top and *ack (released first; sorted, without counters of 0).
+ * MULE_EFORMAT, with a message, for a line that does not fit `ref` (an
+ * index beyond it, an id it has, a counter equal to the one it holds,
+ * origins out of order), MULE_ETOOLARGE beyond BUNDLE_MAX_VECTOR; the
+ * outputs are then empty.
+ */
+int manifest_vectors(const struct manifest *m, const struct vector *ref,
+    struct vector *base, struct vector *top, struct vector *ack, char *err);
 
 /* The outer header, readable without any key (bundle_open). */
 struct bundle_info {

@@ -117,7 +117,9 @@ void payload_source_release(struct payload_source *s);
 
 /* ---- members and MANIFEST ---- */
 
-#define MANIFEST_FIRST_LINE "mule-manifest 1"
+/* 2: vectors coded against a reference (mule-bundle(5)); 1 is refused. */
+#define MANIFEST_VERSION "2"
+#define MANIFEST_FIRST_LINE "mule-manifest " MANIFEST_VERSION
 #define MANIFEST_MAX_LINE 2048
 #define SCHEMA_HDR_MAX 128		/* "-- mule schema V FPR\n" line */
 #define MEMBER_NAME_MAX 96

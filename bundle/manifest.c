@@ -116,9 +116,11 @@ void
 manifest_init(struct manifest *m)
 {
 	memset(m, 0, sizeof(*m));
+	vector_init(&m->refvec);
 	vector_init(&m->base);
 	vector_init(&m->top);
 	vector_init(&m->ack);
+	vector_init(&m->seen);
 	vector_init(&m->recv);
 }
 
@@ -129,6 +131,11 @@ manifest_release(struct manifest *m)
 		return;
 	free(m->from_name);
 	free(m->to);
+	free(m->cbase.e);
+	free(m->ctop.e);
+	free(m->cack.e);
+	vector_release(&m->refvec);
+	vector_release(&m->seen);
 	vector_release(&m->base);
 	vector_release(&m->top);
 	vector_release(&m->ack);
@@ -225,6 +232,89 @@ out:
 	return r;
 }
 
+/*
+ * A sorted copy of v without its counters of 0 into *out (initialized).
+ * MULE_EINVAL for an origin named twice, MULE_ETOOLARGE beyond
+ * BUNDLE_MAX_VECTOR.
+ */
+static int
+vec_sorted(const struct vector *v, struct vector *out, const char *key,
+    char *err)
+{
+	size_t i;
+
+	if (v->n > BUNDLE_MAX_VECTOR)
+		return mule_errf(err, MULE_ETOOLARGE, "%s vector has %zu "
+		    "origins (limit %d)", key, v->n, BUNDLE_MAX_VECTOR);
+	if (v->n == 0)
+		return 0;
+	if ((out->e = malloc(v->n * sizeof(*out->e))) == NULL)
+		return mule_errf(err, MULE_ENOMEM, "out of memory");
+	for (i = 0; i < v->n; i++)
+		if (v->e[i].counter > 0)
+			out->e[out->n++] = v->e[i];
+	qsort(out->e, out->n, sizeof(*out->e), cmp_entry);
+	for (i = 1; i < out->n; i++)
+		if (memcmp(out->e[i - 1].origin, out->e[i].origin,
+		    SITE_ID_LEN) == 0)
+			return mule_errf(err, MULE_EINVAL,
+			    "%s vector names an origin twice", key);
+	return 0;
+}
+
+/*
+ * The lines of `v` coded against `against` (mule-bundle(5)): one per
+ * origin whose counter differs, in ascending order of origin; "#I" for
+ * the I-th origin of `against`, the id for one it lacks.
+ */
+static int
+put_coded(struct buf *b, const char *key, const struct vector *v,
+    const struct vector *against, char *err)
+{
+	struct vector sv, sa;
+	char hx[2 * SITE_ID_LEN + 1];
+	size_t i = 0, j = 0, next = 0;	/* the index a gap of 0 names */
+	uint64_t x, y;
+	int c, r;
+
+	vector_init(&sv);
+	vector_init(&sa);
+	if ((r = vec_sorted(v, &sv, key, err)) != 0 ||
+	    (r = vec_sorted(against, &sa, key, err)) != 0)
+		goto out;
+	while (r == 0 && (i < sa.n || j < sv.n)) {
+		c = i == sa.n ? 1 : j == sv.n ? -1 :
+		    memcmp(sa.e[i].origin, sv.e[j].origin, SITE_ID_LEN);
+		if (c < 0) {
+			put_line(b, &r, "%s #%zu 0", key, i - next);
+			next = ++i;
+		} else if (c > 0) {
+			hex_encode(hx, sv.e[j].origin, SITE_ID_LEN);
+			put_line(b, &r, "%s %s %" PRIu64, key, hx,
+			    sv.e[j].counter);
+			j++;
+		} else {
+			x = sa.e[i].counter;
+			y = sv.e[j].counter;
+			if (x != y) {
+				put_line(b, &r, "%s #%zu %c%" PRIu64, key,
+				    i - next, y > x ? '+' : '-',
+				    y > x ? y - x : x - y);
+				next = i + 1;
+			}
+			i++;
+			j++;
+		}
+	}
+	if (r != 0)
+		r = mule_errf(err, r, "MANIFEST exceeds %u bytes",
+		    BUNDLE_MAX_MANIFEST);
+out:
+	vector_release(&sv);
+	vector_release(&sa);
+	return r;
+}
+
 /* What manifest_encode refuses to write: MULE_EINVAL or MULE_ETOOLARGE. */
 static int
 encode_check(const struct manifest *m, char *err)
@@ -298,15 +388,21 @@ manifest_encode(const struct manifest *m, const struct member_list *ml,
 	}
 	put_line(out, &r, "seq %" PRIu64, m->seq);
 	put_line(out, &r, "full %d", m->full ? 1 : 0);
+	hex_encode(hx, m->ref_id, BUNDLE_ID_LEN);
+	if (m->ref == 0)
+		put_line(out, &r, "ref 0");
+	else
+		put_line(out, &r, "ref %" PRIu64 " %s", m->ref, hx);
 	hex_encode(hx, m->fpr_from, BUNDLE_FPR_LEN);
 	put_line(out, &r, "schema-from %" PRIu32 " %s", m->schema_from, hx);
 	hex_encode(hx, m->fpr_to, BUNDLE_FPR_LEN);
 	put_line(out, &r, "schema-to %" PRIu32 " %s", m->schema_to, hx);
 	if (r != 0)
 		goto toolarge;
-	if ((r = put_vector(out, "base", &m->base, err)) != 0 ||
-	    (r = put_vector(out, "top", &m->top, err)) != 0 ||
-	    (r = put_vector(out, "ack", &m->ack, err)) != 0 ||
+	if ((r = put_coded(out, "base", &m->base, &m->refvec, err)) != 0 ||
+	    (r = put_coded(out, "top", &m->top, &m->base, err)) != 0 ||
+	    (r = put_coded(out, "ack", &m->ack, &m->top, err)) != 0 ||
+	    (r = put_vector(out, "seen", &m->seen, err)) != 0 ||
 	    (r = put_vector(out, "recv", &m->recv, err)) != 0)
 		goto out;
 	put_line(out, &r, "tables %" PRIu64, m->ntables);
@@ -504,6 +600,189 @@ parse_vector(struct lines *L, const char *key, struct vector *v, char *err)
 	}
 }
 
+/*
+ * The counter field of a coded line into *e: "0", "+D" or "-D" (D > 0)
+ * for an origin named by index, a number above 0 for one named by id.
+ */
+static int
+get_counter(struct lines *L, const char *tok, struct vcode_entry *e,
+    char *err)
+{
+	int r;
+
+	if (!e->named && (tok[0] == '+' || tok[0] == '-')) {
+		e->sign = tok[0] == '+' ? 1 : -1;
+		tok++;
+	}
+	if ((r = get_num(L, tok, UINT64_MAX, &e->counter, err)) != 0)
+		return r;
+	if (e->named && e->counter == 0)
+		return bad_line(L, err, "an origin named by its id with "
+		    "counter 0");
+	if (!e->named && (e->sign == 0) != (e->counter == 0))
+		return bad_line(L, err, "an origin named by index takes 0, "
+		    "+N or -N");
+	return 0;
+}
+
+/*
+ * The lines of a coded vector: "KEY #G C" (G: the gap in indexes since
+ * the previous such line, C: 0, +N or -N) or "KEY HEX16 N".  Checked
+ * here: the syntax, the limit, indexes within it, ids ascending; the
+ * rest by vcode_apply, given the vector they are coded against.
+ */
+static int
+parse_coded(struct lines *L, const char *key, struct vcode *c, char *err)
+{
+	struct vcode_entry e, *ne;
+	size_t cap = 0, ln = SIZE_MAX;	/* the last line naming an id */
+	uint64_t gap, next = 0;		/* the index a gap of 0 names */
+	int r;
+
+	for (;;) {
+		if ((r = line_peek(L, err)) != 0)
+			return r;
+		if (!line_is(L, key))
+			return 0;
+		memset(&e, 0, sizeof(e));
+		if ((r = line_expect(L, key, 3, err)) != 0)
+			return r;
+		if (L->tok[1][0] == '#') {
+			if (parse_u64(L->tok[1] + 1, BUNDLE_MAX_VECTOR - 1,
+			    &gap) != 0 || next + gap >= BUNDLE_MAX_VECTOR)
+				return bad_line(L, err, "bad origin index");
+			e.idx = (uint32_t)(next + gap);
+			next = e.idx + 1;
+		} else if ((r = get_hex(L, L->tok[1], e.origin, SITE_ID_LEN,
+		    err)) != 0)
+			return r;
+		else
+			e.named = 1;
+		if ((r = get_counter(L, L->tok[2], &e, err)) != 0)
+			return r;
+		if (c->n >= BUNDLE_MAX_VECTOR)
+			return mule_errf(err, MULE_ETOOLARGE,
+			    "MANIFEST %s vector has more than %d lines", key,
+			    BUNDLE_MAX_VECTOR);
+		if (e.named && ln != SIZE_MAX && memcmp(c->e[ln].origin,
+		    e.origin, SITE_ID_LEN) >= 0)
+			return bad_line(L, err,
+			    "vector origins not in ascending order");
+		if (c->n == cap) {
+			cap = cap ? cap * 2 : 8;
+			if ((ne = realloc(c->e, cap * sizeof(*ne))) == NULL)
+				return mule_errf(err, MULE_ENOMEM,
+				    "out of memory");
+			c->e = ne;
+		}
+		if (e.named)
+			ln = c->n;
+		c->e[c->n++] = e;
+	}
+}
+
+/* Whether sorted `a` holds origin o. */
+static int
+vec_has(const struct vector *a, const uint8_t o[SITE_ID_LEN])
+{
+	struct vec_entry key;
+
+	memcpy(key.origin, o, SITE_ID_LEN);
+	return a->n > 0 && bsearch(&key, a->e, a->n, sizeof(*a->e),
+	    cmp_entry) != NULL;
+}
+
+/*
+ * Rebuilds into *out (initialized) the vector `c` codes against `a`
+ * (sorted, no counter of 0).  MULE_EFORMAT for a line that does not fit.
+ */
+static int
+vcode_apply(const struct vcode *c, const struct vector *a,
+    struct vector *out, const char *key, char *err)
+{
+	const struct vcode_entry *e;
+	const uint8_t *o, *prev = NULL;
+	size_t i = 0, k;
+
+	if (a->n + c->n > 0 &&
+	    (out->e = malloc((a->n + c->n) * sizeof(*out->e))) == NULL)
+		return mule_errf(err, MULE_ENOMEM, "out of memory");
+	for (k = 0; k < c->n; k++) {
+		e = &c->e[k];
+		if (!e->named && e->idx >= a->n)
+			return mule_errf(err, MULE_EFORMAT, "MANIFEST %s vector "
+			    "names origin #%" PRIu32 " of a vector of %zu",
+			    key, e->idx, a->n);
+		if (!e->named && e->sign < 0 &&
+		    e->counter >= a->e[e->idx].counter)
+			return mule_errf(err, MULE_EFORMAT, "MANIFEST %s vector "
+			    "takes origin #%" PRIu32 " to 0 or below", key,
+			    e->idx);
+		if (!e->named && e->sign > 0 &&
+		    e->counter > UINT64_MAX - a->e[e->idx].counter)
+			return mule_errf(err, MULE_EFORMAT, "MANIFEST %s vector "
+			    "takes origin #%" PRIu32 " above 2^64-1", key,
+			    e->idx);
+		if (e->named && vec_has(a, e->origin))
+			return mule_errf(err, MULE_EFORMAT, "MANIFEST %s vector "
+			    "names by its id an origin it must name by index",
+			    key);
+		o = e->named ? e->origin : a->e[e->idx].origin;
+		if (prev != NULL && memcmp(prev, o, SITE_ID_LEN) >= 0)
+			return mule_errf(err, MULE_EFORMAT, "MANIFEST %s vector "
+			    "origins not in ascending order", key);
+		while (i < a->n && memcmp(a->e[i].origin, o, SITE_ID_LEN) < 0)
+			out->e[out->n++] = a->e[i++];
+		i += !e->named;		/* a->e[i] is the one replaced */
+		if (e->counter > 0) {
+			memcpy(out->e[out->n].origin, o, SITE_ID_LEN);
+			out->e[out->n++].counter = e->named ? e->counter :
+			    e->sign > 0 ? a->e[e->idx].counter + e->counter :
+			    a->e[e->idx].counter - e->counter;
+		}
+		prev = o;
+	}
+	while (i < a->n)
+		out->e[out->n++] = a->e[i++];
+	if (out->n > BUNDLE_MAX_VECTOR)
+		return mule_errf(err, MULE_ETOOLARGE, "MANIFEST %s vector has "
+		    "more than %d origins", key, BUNDLE_MAX_VECTOR);
+	return 0;
+}
+
+int
+manifest_vectors(const struct manifest *m, const struct vector *ref,
+    struct vector *base, struct vector *top, struct vector *ack, char *err)
+{
+	struct vector sr, b, t, a;
+	int r;
+
+	vector_init(&sr);
+	vector_init(&b);
+	vector_init(&t);
+	vector_init(&a);
+	vector_release(base);
+	vector_release(top);
+	vector_release(ack);
+	if ((r = vec_sorted(ref, &sr, "reference", err)) != 0 ||
+	    (r = vcode_apply(&m->cbase, &sr, &b, "base", err)) != 0 ||
+	    (r = vcode_apply(&m->ctop, &b, &t, "top", err)) != 0 ||
+	    (r = vcode_apply(&m->cack, &t, &a, "ack", err)) != 0)
+		goto out;
+	*base = b;
+	*top = t;
+	*ack = a;
+	vector_init(&b);
+	vector_init(&t);
+	vector_init(&a);
+out:
+	vector_release(&sr);
+	vector_release(&b);
+	vector_release(&t);
+	vector_release(&a);
+	return r;
+}
+
 static int
 parse_member(struct lines *L, struct member_list *ml, char *err)
 {
@@ -583,7 +862,7 @@ parse_member(struct lines *L, struct member_list *ml, char *err)
 	return 0;
 }
 
-/* The first line: "mule-manifest 1". */
+/* The first line: "mule-manifest 2". */
 static int
 parse_magic(struct lines *L, char *err)
 {
@@ -595,9 +874,12 @@ parse_magic(struct lines *L, char *err)
 		return mule_errf(err, MULE_EINCOMPLETE, "MANIFEST is empty");
 	if (L->ntok != 2 || strcmp(L->tok[0], "mule-manifest") != 0)
 		return mule_errf(err, MULE_EFORMAT, "not a mule MANIFEST");
-	if (strcmp(L->tok[1], "1") != 0)
-		return mule_errf(err, MULE_EFORMAT,
-		    "MANIFEST version %.16s is not supported", L->tok[1]);
+	if (strcmp(L->tok[1], MANIFEST_VERSION) != 0)
+		return mule_errf(err, MULE_EFORMAT, "MANIFEST version %.16s is "
+		    "not supported: this mule reads version %s%s", L->tok[1],
+		    MANIFEST_VERSION, strcmp(L->tok[1], "1") == 0 ? " (the "
+		    "bundle was made by an older mule; upgrade the sender)" :
+		    "");
 	L->have = 0;
 	return 0;
 }
@@ -681,6 +963,17 @@ parse_sequence(struct lines *L, struct manifest *m, char *err)
 	if (strcmp(L->tok[1], "0") != 0 && strcmp(L->tok[1], "1") != 0)
 		return bad_line(L, err, "\"full\" must be 0 or 1");
 	m->full = L->tok[1][0] == '1';
+	/* "ref 0", or "ref N ID": the recipient's bundle number and id. */
+	if ((r = line_peek(L, err)) != 0)
+		return r;
+	if ((r = line_expect(L, "ref", L->ntok == 3 ? 3 : 2, err)) != 0 ||
+	    (r = get_num(L, L->tok[1], UINT64_MAX, &m->ref, err)) != 0)
+		return r;
+	if ((m->ref == 0) != (L->ntok == 2))
+		return bad_line(L, err, "wrong number of fields");
+	if (m->ref > 0 && (r = get_hex(L, L->tok[2], m->ref_id,
+	    BUNDLE_ID_LEN, err)) != 0)
+		return r;
 	if ((r = line_expect(L, "schema-from", 3, err)) != 0 ||
 	    (r = get_u32(L, L->tok[1], &v, err)) != 0 ||
 	    (r = get_hex(L, L->tok[2], m->fpr_from, BUNDLE_FPR_LEN,
@@ -701,9 +994,10 @@ parse_vectors_counts(struct lines *L, struct manifest *m, char *err)
 {
 	int r;
 
-	if ((r = parse_vector(L, "base", &m->base, err)) != 0 ||
-	    (r = parse_vector(L, "top", &m->top, err)) != 0 ||
-	    (r = parse_vector(L, "ack", &m->ack, err)) != 0 ||
+	if ((r = parse_coded(L, "base", &m->cbase, err)) != 0 ||
+	    (r = parse_coded(L, "top", &m->ctop, err)) != 0 ||
+	    (r = parse_coded(L, "ack", &m->cack, err)) != 0 ||
+	    (r = parse_vector(L, "seen", &m->seen, err)) != 0 ||
 	    (r = parse_vector(L, "recv", &m->recv, err)) != 0)
 		return r;
 	if ((r = line_expect(L, "tables", 2, err)) != 0 ||
@@ -776,6 +1070,11 @@ manifest_parse(const uint8_t *p, size_t n, struct manifest *out,
 	    (r = parse_sequence(L, &m, err)) != 0 ||
 	    (r = parse_vectors_counts(L, &m, err)) != 0 ||
 	    (r = parse_members(L, &m, &ml, err)) != 0)
+		goto out;
+	/* Without a reference the vectors are coded against nothing. */
+	m.coded = m.ref != 0;
+	if (!m.coded && (r = manifest_vectors(&m, &m.refvec, &m.base, &m.top,
+	    &m.ack, err)) != 0)
 		goto out;
 	manifest_release(out);
 	*out = m;

@@ -84,9 +84,15 @@ inspect_print(const struct sync_inspection *in, const char *file, int json)
 	    (unsigned long long)info->file_size,
 	    info->encrypted ? "encrypted" : "not encrypted",
 	    info->nrecipients, info->nrecipients == 1 ? "" : "s");
-	print_vector("base", &in->m.base, 0);
-	print_vector("top", &in->m.top, 0);
-	print_vector("ack", &in->m.ack, 0);
+	if (in->m.coded)
+		printf("vectors   coded against bundle %llu of the recipient, "
+		    "which this site does not hold\n",
+		    (unsigned long long)in->m.ref);
+	else {
+		print_vector("base", &in->m.base, 0);
+		print_vector("top", &in->m.top, 0);
+		print_vector("ack", &in->m.ack, 0);
+	}
 	printf("schema    %llu migration%s\n", (unsigned long long)in->schema,
 	    in->schema == 1 ? "" : "s");
 	if (in->values > 0)

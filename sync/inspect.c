@@ -8,6 +8,7 @@
 
 /* The reader's callbacks' state. */
 struct inspector {
+	struct replica *rp;
 	struct sync_inspection *x;
 	const struct bundle_info *info;	/* the verified outer header */
 	char err[MULE_ERRLEN];		/* the manifest check's message */
@@ -19,10 +20,25 @@ ins_manifest(void *arg, const struct manifest *m)
 {
 	struct inspector *in = arg;
 	struct manifest *to = &in->x->m;
-	int r;
+	struct vector ref;
+	int r, found = 0;
 
 	if ((r = sync_manifest_check(in->info, m, in->err)) != 0)
 		return r;
+	/* Coded against a bundle of ours: rebuilt when we still hold it. */
+	if (m->coded) {
+		vector_init(&ref);
+		to->ref = m->ref;
+		to->coded = 1;
+		if ((r = replica_log_sent_top(in->rp, (int64_t)m->ref,
+		    m->ref_id, &ref, &found, in->err)) == 0 && found &&
+		    (r = manifest_vectors(m, &ref, &to->base, &to->top,
+		    &to->ack, in->err)) == 0)
+			to->coded = 0;
+		vector_release(&ref);
+		if (r != 0)
+			return r;
+	}
 	memcpy(to->bundle_id, m->bundle_id, BUNDLE_ID_LEN);
 	memcpy(to->from, m->from, SITE_ID_LEN);
 	to->seq = m->seq;
@@ -30,9 +46,9 @@ ins_manifest(void *arg, const struct manifest *m)
 	to->schema_from = m->schema_from;
 	to->schema_to = m->schema_to;
 	if ((to->from_name = strdup(m->from_name ? m->from_name : "")) ==
-	    NULL || vector_copy(&to->base, &m->base) != 0 ||
+	    NULL || (!m->coded && (vector_copy(&to->base, &m->base) != 0 ||
 	    vector_copy(&to->top, &m->top) != 0 ||
-	    vector_copy(&to->ack, &m->ack) != 0)
+	    vector_copy(&to->ack, &m->ack) != 0)))
 		return MULE_ENOMEM;
 	return 0;
 }
@@ -102,8 +118,9 @@ ins_row(void *arg, const struct rowchange *rc)
 /* Reads the bundle into x (or its inner archive to raw_fd); the message
  * of a failure in err. */
 static int
-inspect_read(struct bundle_reader *br, const struct ident_secret *me,
-    int raw_fd, struct sync_inspection *x, char *err)
+inspect_read(struct replica *rp, struct bundle_reader *br,
+    const struct ident_secret *me, int raw_fd, struct sync_inspection *x,
+    char *err)
 {
 	struct bundle_sink sink;
 	struct inspector in;
@@ -112,6 +129,7 @@ inspect_read(struct bundle_reader *br, const struct ident_secret *me,
 	if (raw_fd >= 0)
 		return bundle_write_raw(br, me, raw_fd, err);
 	memset(&in, 0, sizeof(in));
+	in.rp = rp;
 	in.x = x;
 	in.info = bundle_get_info(br);
 	sink.arg = &in;
@@ -144,7 +162,7 @@ sync_inspect(struct replica *rp, const struct ident_secret *me,
 		    "inside");
 		goto out;
 	}
-	r = inspect_read(br, me, raw_fd, out, err);
+	r = inspect_read(rp, br, me, raw_fd, out, err);
 out:
 	bundle_close(br);
 	return r;

@@ -263,24 +263,72 @@ pack_peers(struct replica *rp, const struct sync_pack_opts *o,
 	return r;
 }
 
+/*
+ * The vectors that go in full (mule-bundle(5)): `recv` only for the
+ * recipients, `seen` for them and for us.  From m->to, ack and recv.
+ */
+static int
+pack_full_vectors(struct manifest *m, const struct vector *recv)
+{
+	const uint8_t *site;
+	size_t i;
+	int r = 0;
+
+	/* Counters of 0 need no line: absent is 0. */
+	for (i = 0; i <= m->nto && r == 0; i++) {
+		site = i < m->nto ? m->to[i] : m->from;
+		if (vector_get(&m->ack, site) > 0)
+			r = vector_set(&m->seen, site, vector_get(&m->ack,
+			    site));
+		if (r == 0 && i < m->nto && vector_get(recv, site) > 0)
+			r = vector_set(&m->recv, site, vector_get(recv, site));
+	}
+	return r;
+}
+
+/*
+ * The reference the vectors are coded against: the newest bundle of the
+ * one peer applied here; none for --full, --resend (a way out when the
+ * peer lost it) or several peers (no common one).
+ */
+static int
+pack_ref(struct replica *rp, const struct sync_pack_opts *o,
+    const struct sync_pack_result *res, struct manifest *m, char *err)
+{
+	int64_t seq = 0;
+	int r;
+
+	if (o->full || o->resend || res->npeers != 1)
+		return 0;
+	if ((r = replica_peer_ref(rp, res->peers[0].name, &seq, m->ref_id,
+	    &m->refvec, err)) == 0)
+		m->ref = (uint64_t)seq;
+	return r;
+}
+
 /* The manifest's vectors and numbers, before any row is written. */
 static int
 pack_manifest(struct replica *rp, const struct sync_pack_opts *o,
     struct sync_pack_result *res, struct manifest *m, char *err)
 {
+	struct vector recv;
 	size_t i;
 	int r;
 
+	vector_init(&recv);
 	/* --resend: from what they acknowledged, as if nothing was sent. */
 	if ((!o->full && (r = pack_base(rp, res->peers, res->npeers,
 	    !o->resend, &m->base, err)) != 0) ||
 	    (r = replica_known(rp, &m->top, err)) != 0 ||
-	    (r = replica_recv_seqs(rp, &m->recv, err)) != 0)
-		return r;
+	    (r = replica_recv_seqs(rp, &recv, err)) != 0 ||
+	    (r = pack_ref(rp, o, res, m, err)) != 0)
+		goto out;
 	if (vector_copy(&m->ack, &m->top) != 0 ||
 	    (m->from_name = strdup(res->site.name)) == NULL ||
-	    (m->to = calloc(res->npeers, SITE_ID_LEN)) == NULL)
-		return mule_errf(err, MULE_ENOMEM, "out of memory");
+	    (m->to = calloc(res->npeers, SITE_ID_LEN)) == NULL) {
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+		goto out;
+	}
 	memcpy(m->bundle_id, res->bundle_id, BUNDLE_ID_LEN);
 	memcpy(m->from, res->site.id, SITE_ID_LEN);
 	/* Site ids we know (from their bundles); the header's key ids rule. */
@@ -290,7 +338,11 @@ pack_manifest(struct replica *rp, const struct sync_pack_opts *o,
 			    SITE_ID_LEN);
 	m->seq = (uint64_t)res->seq;
 	m->full = o->full;
-	return 0;
+	if ((r = pack_full_vectors(m, &recv)) != 0)
+		r = mule_errf(err, MULE_ENOMEM, "out of memory");
+out:
+	vector_release(&recv);
+	return r;
 }
 
 /*

@@ -27,6 +27,11 @@ struct unpacker {
 	struct recon_in recon;	/* digests and summaries it carries */
 	uint64_t own;		/* our own counter before the bundle */
 	int notes;	/* the current segment is the sender's conflict notes */
+	/*
+	 * 1: the vectors are coded against a bundle of ours this restored
+	 * copy does not hold; only the restore is handled, nothing applied.
+	 */
+	int blind;
 };
 
 /* After the last schema step: the sender's version must be ours too. */
@@ -39,6 +44,88 @@ check_schema(struct unpacker *u)
 	    u->err);
 }
 
+/*
+ * Evidence that this copy was restored from a backup and so lost the
+ * bundle the sender coded its vectors against: the reference is a
+ * number we have not reached, the sender saw more of our changes than we
+ * have, 'mule recover' marked us, or a restore found out earlier put the
+ * numbers after the reference out of use (the sender had not heard of
+ * it yet).
+ */
+static int
+unpack_restored(struct unpacker *u, const struct manifest *m, int *yes,
+    char *err)
+{
+	struct replica_site me;
+	char *flag = NULL;
+	int64_t next;
+	int r, after = 0;
+
+	/* "restored": the key sync/recover.c sets. */
+	if ((r = replica_site(u->rp, &me, err)) != 0 ||
+	    (r = replica_next_seq(u->rp, &next, err)) != 0 ||
+	    (r = replica_config_get(u->rp, "restored", &flag, err)) != 0 ||
+	    (r = replica_log_restored_after(u->rp, (int64_t)m->ref, &after,
+	    err)) != 0) {
+		free(flag);
+		return r;
+	}
+	*yes = flag != NULL || after || m->ref >= (uint64_t)next ||
+	    vector_get(&m->recv, me.id) >= (uint64_t)next ||
+	    vector_get(&m->seen, me.id) > u->own;
+	free(flag);
+	return 0;
+}
+
+/*
+ * The vectors into u->m, rebuilt against the bundle of ours the sender
+ * names.  Without it: a restored copy reads the bundle blind (u->blind),
+ * anything else refuses it (MULE_ENOTFOUND), nothing changed.
+ */
+static int
+unpack_vectors(struct unpacker *u, const struct manifest *m)
+{
+	struct replica_site me;
+	struct vector ref;
+	int r, found = 0, restored = 0;
+
+	vector_init(&ref);
+	if (!m->coded) {
+		r = vector_copy(&u->m.base, &m->base) != 0 ||
+		    vector_copy(&u->m.top, &m->top) != 0 ||
+		    vector_copy(&u->m.ack, &m->ack) != 0 ? MULE_ENOMEM : 0;
+		goto out;
+	}
+	if ((r = replica_log_sent_top(u->rp, (int64_t)m->ref, m->ref_id,
+	    &ref, &found, u->err)) != 0)
+		goto out;
+	if (found) {
+		r = manifest_vectors(m, &ref, &u->m.base, &u->m.top, &u->m.ack,
+		    u->err);
+		goto out;
+	}
+	if ((r = unpack_restored(u, m, &restored, u->err)) != 0)
+		goto out;
+	if (restored) {
+		u->blind = 1;
+		r = vector_copy(&u->m.ack, &m->seen) != 0 ? MULE_ENOMEM : 0;
+		goto out;
+	}
+	if ((r = replica_site(u->rp, &me, u->err)) != 0)
+		goto out;
+	r = mule_errf(u->err, MULE_ENOTFOUND, "the bundle from %s codes its "
+	    "vectors against bundle #%llu of this site, which this site does "
+	    "not hold (no longer in its bundle log); nothing was applied.  "
+	    "At %s: mule pack --resend --to %s (a bundle coded against "
+	    "nothing), then unpack that one", u->peer,
+	    (unsigned long long)m->ref, u->peer, me.name);
+out:
+	if (r == MULE_ENOMEM)
+		r = mule_errf(u->err, r, "out of memory");
+	vector_release(&ref);
+	return r;
+}
+
 static int
 sink_manifest(void *arg, const struct manifest *m)
 {
@@ -46,13 +133,12 @@ sink_manifest(void *arg, const struct manifest *m)
 	int r;
 
 	if ((r = sync_manifest_check(u->info, m, u->err)) != 0 ||
+	    (r = unpack_vectors(u, m)) != 0 ||
 	    (r = replica_recv_check(u->rp, u->peer, u->info->sender_site,
-	    m->bundle_id, m->seq, vector_get(&m->top, u->info->sender_site),
-	    u->err)) != 0)
+	    m->bundle_id, m->seq, vector_get(u->blind ? &m->seen : &u->m.top,
+	    u->info->sender_site), u->err)) != 0)
 		return r;
-	if (vector_copy(&u->m.base, &m->base) != 0 ||
-	    vector_copy(&u->m.top, &m->top) != 0 ||
-	    vector_copy(&u->m.ack, &m->ack) != 0 ||
+	if (vector_copy(&u->m.seen, &m->seen) != 0 ||
 	    vector_copy(&u->m.recv, &m->recv) != 0)
 		return mule_errf(u->err, MULE_ENOMEM, "out of memory");
 	u->m.seq = m->seq;
@@ -65,9 +151,9 @@ sink_manifest(void *arg, const struct manifest *m)
 	    m->nrows);
 	if (m->nschema == 0 && (r = check_schema(u)) != 0)
 		return r;
-	if ((r = replica_apply_new(u->rp, u->peer, m->bundle_id, &m->ack,
+	if ((r = replica_apply_new(u->rp, u->peer, m->bundle_id, &u->m.ack,
 	    &u->apply, u->err)) != 0 ||
-	    (r = replica_prune_guard(u->rp, u->apply, u->peer, &m->top,
+	    (r = replica_prune_guard(u->rp, u->apply, u->peer, &u->m.top,
 	    m->seq, u->err)) != 0)
 		return r;
 	return replica_apply_sender_schema(u->apply, m->schema_to, u->err);
@@ -133,7 +219,7 @@ sink_schema(void *arg, const struct bundle_schema *s)
 	if (u->apply == NULL)
 		return mule_errf(u->err, MULE_EFORMAT, "schema before "
 		    "manifest");
-	if (u->separate) {
+	if (u->separate || u->blind) {
 		u->steps_seen++;
 		return 0;	/* its catalogue is not ours */
 	}
@@ -157,6 +243,8 @@ sink_value(void *arg, const uint8_t hash[VALUE_REF_LEN], int type,
 
 	if (u->apply == NULL)
 		return mule_errf(u->err, MULE_EFORMAT, "value before manifest");
+	if (u->blind)
+		return 0;
 	return replica_apply_value(u->apply, hash, type, p, n, u->err);
 }
 
@@ -170,6 +258,9 @@ sink_table(void *arg, const char *table, uint32_t ncols,
 	if (u->apply == NULL)
 		return mule_errf(u->err, MULE_EFORMAT, "table before manifest");
 	u->recon.mode = 0;
+	u->notes = 0;
+	if (u->blind)
+		return 0;
 	if ((r = replica_notes_table(table, ncols, cols, npk, pkcols,
 	    u->err)) < 0)
 		return r;
@@ -190,6 +281,8 @@ sink_row(void *arg, const struct rowchange *rc)
 	if (++u->rows % 65536 == 0 || u->rows == u->m.nrows)
 		progress_report(u->o->progress, u->o->parg, PROGRESS_APPLYING,
 		    u->rows, u->m.nrows);
+	if (u->blind)
+		return 0;
 	if (u->recon.mode != 0)
 		return recon_row(&u->recon, rc, u->err);
 	if (u->notes && ++u->res->notes > REPLICA_MAX_NOTES)
@@ -232,7 +325,7 @@ unpack_read(struct unpacker *u, struct bundle_reader *br, char *err)
 
 /* "N inserted, N updated, N deleted, N conflicts, ..." */
 static int
-unpack_summary(struct sync_unpack_result *res, char *err)
+unpack_summary(struct sync_unpack_result *res, int blind, char *err)
 {
 	const struct replica_apply_stats *st = &res->st;
 	struct strb sb;
@@ -301,6 +394,10 @@ unpack_summary(struct sync_unpack_result *res, char *err)
 		    (unsigned long long)res->restored_own,
 		    (unsigned long long)res->restamped,
 		    res->restamped == 1 ? "" : "s");
+	if (blind)
+		strb_addf(&sb, "; its changes were not applied: the bundle "
+		    "codes its vectors against a bundle of this site that the "
+		    "backup lacks, and %s sends them again", res->peer.name);
 	if (res->diverged != NULL)
 		strb_addf(&sb, "; %s and this site disagree on %s: "
 		    "reconciling (the next bundle to %s carries the "
@@ -333,19 +430,26 @@ unpack_record(struct unpacker *u, struct sync_unpack_result *res,
 	int r;
 
 	vector_init(&own);
-	if ((r = replica_apply_finish(u->apply, &m->base, &m->top, &res->st,
-	    err)) != 0)
+	if (!u->blind && (r = replica_apply_finish(u->apply, &m->base, &m->top,
+	    &res->st, err)) != 0)
 		goto out;
 	res->steps_run = u->steps_run;
-	if ((r = recon_unpack(u->rp, u->peer, m, &u->recon, res, err)) != 0 ||
+	if ((!u->blind && (r = recon_unpack(u->rp, u->peer, m, &u->recon, res,
+	    err)) != 0) ||
 	    (r = recover_after_unpack(u->rp, u->peer, m, u->own, res,
 	    err)) != 0)
 		goto out;
-	if (vector_set(&own, site, vector_get(&m->top, site)) != 0) {
+	/* Restored: what we knew of the peers' bundles is old. */
+	if ((res->restored && (r = replica_drop_peer_refs(u->rp, err)) != 0) ||
+	    (!u->blind && (r = replica_set_peer_ref(u->rp, u->peer,
+	    (int64_t)m->seq, u->info->bundle_id, &m->top, err)) != 0))
+		goto out;
+	if (vector_set(&own, site, vector_get(u->blind ? &m->seen : &m->top,
+	    site)) != 0) {
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((r = unpack_summary(res, err)) != 0 ||
+	if ((r = unpack_summary(res, u->blind, err)) != 0 ||
 	    (r = replica_peer_set_site(u->rp, u->peer, u->info->sender_site,
 	    err)) != 0 ||
 	    (m->schema_to > 0 && !u->separate &&
@@ -353,8 +457,8 @@ unpack_record(struct unpacker *u, struct sync_unpack_result *res,
 	    m->schema_to, err)) != 0) ||
 	    (r = replica_log_add(u->rp, u->info->bundle_id, "recv", u->peer,
 	    (int64_t)m->seq, label, res->summary, &own, err)) != 0 ||
-	    (r = replica_check_lost(u->rp, u->peer, m->seq, &m->recv, &m->ack,
-	    &res->lost, err)) != 0)
+	    (!u->blind && (r = replica_check_lost(u->rp, u->peer, m->seq,
+	    &m->recv, &m->ack, &res->lost, err)) != 0))
 		goto out;
 	r = res->lost ? replica_sets_lost(u->rp, u->peer, err) : 0;
 out:

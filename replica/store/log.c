@@ -105,6 +105,55 @@ replica_next_seq(struct replica *rp, int64_t *seq, char *err)
 }
 
 int
+replica_log_sent_top(struct replica *rp, int64_t seq, const uint8_t id[16],
+    struct vector *out, int *found, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct vector v;
+	int rc, r;
+
+	*found = 0;
+	vector_init(&v);
+	vector_release(out);
+	if ((r = rp_prepare(rp, "SELECT top FROM _mule_bundles WHERE dir = "
+	    "'sent' AND seq = ? AND bundle = ? AND top IS NOT NULL", &st,
+	    err)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, seq);
+	sqlite3_bind_blob(st, 2, id, 16, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((r = vector_unblob(sqlite3_column_blob(st, 0),
+		    (size_t)sqlite3_column_bytes(st, 0), &v)) != 0)
+			r = mule_errf(err, r == MULE_ENOMEM ? r : MULE_EDB,
+			    r == MULE_ENOMEM ? "out of memory" :
+			    "damaged bundle log");
+		else
+			*found = 1;
+	} else if (rc != SQLITE_DONE)
+		r = rp_dberr(rp, rc, err, "read bundle log");
+	sqlite3_finalize(st);
+	if (r == 0) {
+		*out = v;
+		vector_init(&v);
+	}
+	vector_release(&v);
+	return r;
+}
+
+int
+replica_log_restored_after(struct replica *rp, int64_t seq, int *yes,
+    char *err)
+{
+	int64_t n = 0;
+	int r;
+
+	r = rp_scalar(rp, "SELECT count(*) FROM _mule_bundles WHERE dir = "
+	    "'spent' AND file = '' AND seq > ?", seq, 1, &n, err);
+	*yes = r == 0 && n > 0;
+	return r;
+}
+
+int
 replica_log_drop(struct replica *rp, const uint8_t id[16], const char *dir,
     char *err)
 {
@@ -345,6 +394,7 @@ struct logpeer {
 	char name[REPLICA_NAME_MAX + 1];
 	struct vector acked;
 	int64_t newest_sent, newest_recv;	/* entry ids; 0: none */
+	int64_t applied;	/* the newest of ours it applied; -1: unknown */
 };
 
 struct logrule {
@@ -430,6 +480,21 @@ names_has(const char *list, const char *name)
 	return yes;
 }
 
+/* The newest of our bundles peer said it applied (-1: not said yet). */
+static int
+log_applied(struct replica *rp, const char *peer, int64_t *out, char *err)
+{
+	char *v = NULL;
+	int r;
+
+	*out = -1;
+	if ((r = replica_peer_prop(rp, peer, "_applied", &v, err)) == 0 &&
+	    v != NULL)
+		*out = strtoll(v, NULL, 10);
+	free(v);
+	return r;
+}
+
 static int
 logrule_load(struct replica *rp, const struct vector *h, struct logrule *lr,
     char *err)
@@ -469,7 +534,9 @@ logrule_load(struct replica *rp, const struct vector *h, struct logrule *lr,
 		    &lr->p[i].newest_sent, err)) != 0 ||
 		    (r = log_max_id(rp, "SELECT max(id) FROM _mule_bundles "
 		    "WHERE dir = 'recv' AND peer = ?1", peers[i].name, 0,
-		    &lr->p[i].newest_recv, err)) != 0)
+		    &lr->p[i].newest_recv, err)) != 0 ||
+		    (r = log_applied(rp, peers[i].name, &lr->p[i].applied,
+		    err)) != 0)
 			goto out;
 	}
 	r = 0;
@@ -492,7 +559,7 @@ log_cited(struct logrule *lr, const void *bundle, int n)
 
 /* A sent entry: kept while a recipient may still need it. */
 static int
-log_keep_sent(struct logrule *lr, int64_t id, const char *to,
+log_keep_sent(struct logrule *lr, int64_t id, int64_t seq, const char *to,
     const void *top, size_t ntop)
 {
 	struct vector v;
@@ -504,8 +571,11 @@ log_keep_sent(struct logrule *lr, int64_t id, const char *to,
 	for (i = 0; i < lr->np && !keep; i++) {
 		if (!names_has(to, lr->p[i].name))
 			continue;	/* not to this peer */
+		/* From the newest it applied on: its bundles code their
+		 * vectors against one of these (sync/unpack.c). */
 		keep = id == lr->p[i].newest_sent || bad ||
-		    !vector_covers(&lr->p[i].acked, &v);
+		    !vector_covers(&lr->p[i].acked, &v) ||
+		    lr->p[i].applied < 0 || seq >= lr->p[i].applied;
 	}
 	vector_release(&v);
 	return keep;
@@ -539,7 +609,11 @@ log_keep_recv(struct logrule *lr, int64_t id, const char *from,
  *    received from it;
  *  - a sent bundle some trusted recipient has not acknowledged (its top
  *    not covered by the recipient's acked vector: lost-bundle detection
- *    and 'status' need it);
+ *    and 'status' need it), or numbered from the newest one that
+ *    recipient said it applied on (its bundles code their vectors against
+ *    it: "Coded vectors" in mule-bundle(5));
+ *  - a number spent without a file (a restore's marker, read by
+ *    replica_log_restored_after);
  *  - a received bundle whose sender's own counter is above the horizon
  *    (so it is still "already applied" if it comes again), or that a
  *    logged conflict or conflict note names.
@@ -562,13 +636,15 @@ log_keep(struct logrule *lr, sqlite3_stmt *st)
 	else if (strcmp(dir, "recv") != 0 && seq >= lr->newest_seq)
 		keep = 1;
 	else if (strcmp(dir, "sent") == 0)
-		keep = log_keep_sent(lr, id, peer, top, ntop);
+		keep = log_keep_sent(lr, id, seq, peer, top, ntop);
 	else if (strcmp(dir, "recv") == 0)
 		keep = log_keep_recv(lr, id, peer, top, ntop) ||
 		    log_cited(lr, sqlite3_column_blob(st, 5),
 		    sqlite3_column_bytes(st, 5));
 	else
-		keep = strcmp(dir, "spent") != 0;
+		keep = strcmp(dir, "spent") != 0 ||
+		    sqlite3_column_type(st, 6) == SQLITE_NULL ||
+		    sqlite3_column_bytes(st, 6) == 0;
 	return keep;
 }
 
@@ -585,8 +661,8 @@ rp_log_prune(struct replica *rp, const struct vector *h, uint64_t budget,
 	int s, r = MULE_EINTERNAL;
 
 	if ((r = logrule_load(rp, h, &lr, err)) != 0 ||
-	    (r = rp_prepare(rp, "SELECT id, dir, peer, seq, top, bundle FROM "
-	    "_mule_bundles WHERE id > ?1 ORDER BY id LIMIT ?2", &st,
+	    (r = rp_prepare(rp, "SELECT id, dir, peer, seq, top, bundle, file "
+	    "FROM _mule_bundles WHERE id > ?1 ORDER BY id LIMIT ?2", &st,
 	    err)) != 0 ||
 	    (r = rp_prepare(rp, "DELETE FROM _mule_bundles WHERE id = ?1",
 	    &del, err)) != 0)

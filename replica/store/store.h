@@ -97,6 +97,18 @@ int replica_peer_check_site(struct replica *rp, const struct replica_peer *p,
 /* Remembers the site id a peer's bundles carry (checked first). */
 int replica_peer_set_site(struct replica *rp, const char *peer,
     const uint8_t site[SITE_ID_LEN], char *err);
+/*
+ * The reference the vectors of bundles to `peer` are coded against
+ * (mule-bundle(5)): the number, id and `top` vector of the newest bundle
+ * of `peer` applied here.  *seq is 0 (and *top empty) when there is none.
+ */
+int replica_peer_ref(struct replica *rp, const char *peer, int64_t *seq,
+    uint8_t id[16], struct vector *top, char *err);
+/* Records bundle `seq` of `peer` as the reference unless a newer one is. */
+int replica_set_peer_ref(struct replica *rp, const char *peer, int64_t seq,
+    const uint8_t id[16], const struct vector *top, char *err);
+/* Forgets every peer's reference (this site was restored: they are old). */
+int replica_drop_peer_refs(struct replica *rp, char *err);
 /* Per-peer properties ("email" ...); value NULL deletes. */
 int replica_peer_set(struct replica *rp, const char *name, const char *key,
     const char *value, char *err);
@@ -195,6 +207,21 @@ int replica_log_add(struct replica *rp, const uint8_t id[16], const char *dir,
  * file appeared never lets another bundle carry the same number.
  */
 int replica_next_seq(struct replica *rp, int64_t *seq, char *err);
+/*
+ * The vector this site's sent bundle `seq` with id `id` brought its peers
+ * up to (its `top`), into *out (released first), for the vectors a peer
+ * codes against it (mule-bundle(5)).  *found is 0, *out empty, when the
+ * log holds no such bundle.  MULE_EDB for a damaged entry.
+ */
+int replica_log_sent_top(struct replica *rp, int64_t seq,
+    const uint8_t id[16], struct vector *out, int *found, char *err);
+/*
+ * 1 in *yes when this site was restored from a backup after number `seq`:
+ * the numbers a restore puts out of use (a "spent" entry without a file,
+ * sync/recover.c) lie above it, so bundle `seq` may be one the backup lost.
+ */
+int replica_log_restored_after(struct replica *rp, int64_t seq, int *yes,
+    char *err);
 /* Removes the log entry of bundle `id` in direction `dir` (none: 0). */
 int replica_log_drop(struct replica *rp, const uint8_t id[16],
     const char *dir, char *err);

@@ -1,11 +1,15 @@
 /*
  * replica/store/vector.c — version vectors in _mule_vectors.  Our own vector is
- * stored under peer '' and kind 'known'; per peer, kinds 'sent' and
- * 'acked'.  Origins are stored by their _mule_origins index.
+ * stored under peer '' and kind 'known'; per peer, kinds 'sent',
+ * 'acked' and 'ref' (the reference, replica_peer_ref).  Origins are
+ * stored by their _mule_origins index.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
+#include "core/hex.h"
 #include "replica/internal.h"
 
 int
@@ -114,6 +118,68 @@ replica_set_peer_vector(struct replica *rp, const char *peer,
     const char *kind, const struct vector *v, char *err)
 {
 	return rp_vector_put(rp, peer, kind, v, err);
+}
+
+/* The "_ref" property: "SEQ IDHEX". */
+#define REF_KEY "_ref"
+
+int
+replica_peer_ref(struct replica *rp, const char *peer, int64_t *seq,
+    uint8_t id[16], struct vector *top, char *err)
+{
+	char *s = NULL, hx[33];
+	long long n;
+	int r;
+
+	*seq = 0;
+	vector_release(top);
+	if ((r = replica_peer_prop(rp, peer, REF_KEY, &s, err)) != 0 ||
+	    s == NULL)
+		goto out;
+	/* Anything else is no reference: the next bundle goes in full. */
+	if (sscanf(s, "%lld %32s", &n, hx) != 2 || n <= 0 ||
+	    strlen(hx) != 32 || hex_decode(id, hx, 16) != 0)
+		goto out;
+	if ((r = rp_vector_get(rp, peer, "ref", top, err)) == 0)
+		*seq = n;
+out:
+	free(s);
+	return r;
+}
+
+int
+replica_set_peer_ref(struct replica *rp, const char *peer, int64_t seq,
+    const uint8_t id[16], const struct vector *top, char *err)
+{
+	struct vector old;
+	uint8_t oid[16];
+	char val[64], hx[33];
+	int64_t have;
+	int r;
+
+	vector_init(&old);
+	if ((r = replica_peer_ref(rp, peer, &have, oid, &old, err)) != 0 ||
+	    have >= seq)
+		goto out;
+	hex_encode(hx, id, 16);
+	snprintf(val, sizeof(val), "%lld %s", (long long)seq, hx);
+	if ((r = rp_vector_put(rp, peer, "ref", top, err)) == 0)
+		r = replica_peer_set(rp, peer, REF_KEY, val, err);
+out:
+	vector_release(&old);
+	return r;
+}
+
+int
+replica_drop_peer_refs(struct replica *rp, char *err)
+{
+	int r;
+
+	if ((r = rp_exec(rp, "DELETE FROM _mule_vectors WHERE kind = 'ref'",
+	    err)) == 0)
+		r = rp_exec(rp, "DELETE FROM _mule_peer_props WHERE key = '"
+		    REF_KEY "'", err);
+	return r;
 }
 
 int

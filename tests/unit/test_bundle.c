@@ -649,10 +649,12 @@ ck_manifest(void *arg, const struct manifest *m)
 	assert_int_equal(m->full, 1);
 	assert_int_equal(m->schema_from, 1);
 	assert_int_equal(m->schema_to, 4);
-	assert_int_equal(m->base.n, 2);
-	assert_memory_equal(m->base.e[0].origin, origins[1], SITE_ID_LEN);
-	assert_int_equal(m->base.e[0].counter, 0);
-	assert_int_equal(m->base.e[1].counter, 5);
+	/* A counter of 0 is no entry: the rebuilt base has one origin. */
+	assert_int_equal(m->base.n, 1);
+	assert_memory_equal(m->base.e[0].origin, origins[3], SITE_ID_LEN);
+	assert_int_equal(m->base.e[0].counter, 5);
+	assert_int_equal(m->ref, 0);
+	assert_int_equal(m->coded, 0);
 	assert_int_equal(m->top.n, 3);
 	assert_true(vector_get(&m->top, origins[1]) == UINT64_MAX);
 	assert_int_equal(vector_get(&m->top, origins[0]), 1);
@@ -2258,7 +2260,10 @@ test_manifest_parse(void **state)
 		member_list_release(&ml);
 		b.d[i] ^= 0x20;
 	}
-	assert_int_equal(parse_edit(&b, "mule-manifest 1", "mule-manifest 2"),
+	/* the version before vectors were coded is refused */
+	assert_int_equal(parse_edit(&b, "mule-manifest 2", "mule-manifest 1"),
+	    MULE_EFORMAT);
+	assert_int_equal(parse_edit(&b, "mule-manifest 2", "mule-manifest 3"),
 	    MULE_EFORMAT);
 	assert_int_equal(parse_edit(&b, "seq 42", "seq 042"), MULE_EFORMAT);
 	assert_int_equal(parse_edit(&b, "seq 42", "seq  42"), MULE_EFORMAT);
@@ -2291,7 +2296,12 @@ test_manifest_parse(void **state)
 	assert_int_equal(parse_edit(&b, " 1000 ", " 8388609 "),
 	    MULE_ETOOLARGE);
 	/* vector order */
-	assert_int_equal(parse_edit(&b, "base 2020", "base 9020"),
+	assert_int_equal(parse_edit(&b, "top 2020", "top 0020"),
+	    MULE_EFORMAT);
+	/* "ref 0" has no id */
+	assert_int_equal(parse_edit(&b, "ref 0\n", "ref 0 0000\n"),
+	    MULE_EFORMAT);
+	assert_int_equal(parse_edit(&b, "ref 0\n", "ref 7\n"),
 	    MULE_EFORMAT);
 	/* unknown key, missing key */
 	assert_int_equal(parse_edit(&b, "seq 42\n", "seq 42\ncolor blue\n"),
@@ -2314,7 +2324,7 @@ test_manifest_parse(void **state)
 		int k;
 
 		buf_init(&t);
-		assert_int_equal(buf_put(&t, "mule-manifest 1\nbundle ", 23),
+		assert_int_equal(buf_put(&t, "mule-manifest 2\nbundle ", 23),
 		    0);
 		buf_put(&t, "00000000000000000000000000000000\nfrom ", 38);
 		buf_put(&t, "00000000000000000000000000000000\n", 33);
@@ -2339,6 +2349,221 @@ test_manifest_parse(void **state)
 	assert_int_equal(parse_text("\x7f" "ELF\n", err), MULE_EFORMAT);
 	assert_int_equal(parse_text("", err), MULE_EINCOMPLETE);
 	assert_int_equal(parse_text("\n", err), MULE_EFORMAT);
+	buf_release(&b);
+	manifest_release(&m);
+}
+
+/*
+ * Coded vectors (mule-bundle(5)).  The reference: `n` origins, origin i
+ * being i in its first two bytes (big-endian) then 0x5a, counter 10 + i;
+ * tests/fuzz/fuzz_manifest.c rebuilds against the same vector of 600.
+ */
+static void
+ref_vector(struct vector *v, size_t n)
+{
+	uint8_t o[SITE_ID_LEN];
+	size_t i;
+
+	vector_init(v);
+	for (i = 0; i < n; i++) {
+		memset(o, 0x5a, sizeof(o));
+		o[0] = (uint8_t)(i >> 8);
+		o[1] = (uint8_t)i;
+		assert_int_equal(vector_set(v, o, 10 + i), 0);
+	}
+}
+
+/*
+ * A manifest coded against the reference of `n` origins: base moves
+ * origin 5 to 20, lacks origin 7 and adds one origin the reference lacks
+ * (counter 3); top adds one change of origin 0 (the sender); ack = top.
+ */
+static void
+coded_manifest(struct manifest *m, size_t n, struct buf *out)
+{
+	const struct ident_secret *to[] = { bob };
+	struct member_list ml;
+	uint8_t x[SITE_ID_LEN];
+	char err[MULE_ERRLEN];
+
+	mk_manifest(m, to, 1);
+	vector_release(&m->base);
+	vector_release(&m->top);
+	vector_release(&m->ack);
+	ref_vector(&m->refvec, n);
+	ref_vector(&m->base, n);
+	m->base.e[5].counter = 20;
+	m->base.e[7].counter = 0;
+	memset(x, 0xee, sizeof(x));
+	assert_int_equal(vector_set(&m->base, x, 3), 0);
+	assert_int_equal(vector_copy(&m->top, &m->base), 0);
+	m->top.e[0].counter++;
+	assert_int_equal(vector_copy(&m->ack, &m->top), 0);
+	assert_int_equal(vector_set(&m->seen, bob->site_id, 4), 0);
+	assert_int_equal(vector_set(&m->recv, bob->site_id, 6), 0);
+	m->ref = 7;
+	fill(m->ref_id, BUNDLE_ID_LEN, 8);
+	member_list_init(&ml);
+	buf_init(out);
+	assert_int_equal(manifest_encode(m, &ml, out, err), 0);
+}
+
+/* A copy of b with the first `from` replaced by `to`. */
+static struct buf
+edit_text(const struct buf *b, const char *from, const char *to)
+{
+	struct buf out;
+	const uint8_t *at = memmem(b->d, b->len, from, strlen(from));
+	size_t off;
+
+	assert_non_null(at);
+	off = (size_t)(at - b->d);
+	buf_init(&out);
+	assert_int_equal(buf_put(&out, b->d, off), 0);
+	assert_int_equal(buf_put(&out, to, strlen(to)), 0);
+	assert_int_equal(buf_put(&out, at + strlen(from),
+	    b->len - off - strlen(from)), 0);
+	return out;
+}
+
+/* Parses text that must parse, coded, and rebuilds it against `ref`. */
+static int
+rebuild(const struct buf *b, const struct vector *ref, struct manifest *got,
+    char *err)
+{
+	struct member_list ml;
+	int r;
+
+	manifest_init(got);
+	member_list_init(&ml);
+	assert_int_equal(manifest_parse(b->d, b->len, got, &ml, err), 0);
+	member_list_release(&ml);
+	assert_int_equal(got->coded, 1);
+	assert_int_equal(got->base.n + got->top.n + got->ack.n, 0);
+	r = manifest_vectors(got, ref, &got->base, &got->top, &got->ack, err);
+	if (r != 0)
+		assert_int_equal(got->base.n + got->top.n + got->ack.n, 0);
+	return r;
+}
+
+static void
+same_vector(const struct vector *a, const struct vector *b)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < b->n; i++)
+		n += b->e[i].counter > 0;
+	assert_int_equal(a->n, n);
+	for (i = 0; i < a->n; i++)
+		assert_true(vector_get(a, a->e[i].origin) ==
+		    vector_get(b, a->e[i].origin));
+}
+
+static void
+test_manifest_coded(void **state)
+{
+	struct manifest m, got, full;
+	struct member_list ml;
+	struct vector ref;
+	struct buf b, again, fb, edited;
+	char err[MULE_ERRLEN], *txt;
+	size_t i, off;
+
+	(void)state;
+	gen_globals();
+	coded_manifest(&m, 500, &b);
+	seed("manifest", "coded", -1, b.d, b.len);
+	/* 500 origins cost four lines: base 3, top 1, ack none. */
+	assert_non_null(memmem(b.d, b.len, "\nbase #5 +5\nbase #1 0\nbase eeee",
+	    31));
+	assert_non_null(memmem(b.d, b.len, "\ntop #0 +1\nseen ", 16));
+	assert_true(b.len < 1024);
+	/* The same vectors in full (no reference) take tens of KB. */
+	manifest_init(&full);
+	coded_manifest(&full, 500, &fb);
+	buf_release(&fb);
+	vector_release(&full.refvec);
+	full.ref = 0;
+	member_list_init(&ml);
+	buf_init(&fb);
+	assert_int_equal(manifest_encode(&full, &ml, &fb, err), 0);
+	assert_true(fb.len > 20 * b.len);
+	manifest_release(&full);
+	buf_release(&fb);
+
+	/* Rebuilt exactly, and encoded again to the same bytes. */
+	ref_vector(&ref, 500);
+	assert_int_equal(rebuild(&b, &ref, &got, err), 0);
+	assert_int_equal(got.ref, 7);
+	assert_memory_equal(got.ref_id, m.ref_id, BUNDLE_ID_LEN);
+	same_vector(&got.base, &m.base);
+	same_vector(&got.top, &m.top);
+	same_vector(&got.ack, &m.ack);
+	assert_int_equal(vector_get(&got.seen, bob->site_id), 4);
+	assert_int_equal(vector_get(&got.recv, bob->site_id), 6);
+	assert_int_equal(vector_copy(&got.refvec, &ref), 0);
+	buf_init(&again);
+	assert_int_equal(manifest_encode(&got, &ml, &again, err), 0);
+	assert_int_equal(again.len, b.len);
+	assert_memory_equal(again.d, b.d, b.len);
+	buf_release(&again);
+	manifest_release(&got);
+	vector_release(&ref);
+
+	/* A reference that does not fit: refused, nothing rebuilt. */
+	ref_vector(&ref, 6);		/* index 7 is beyond it */
+	assert_int_equal(rebuild(&b, &ref, &got, err), MULE_EFORMAT);
+	assert_non_null(strstr(err, "names origin #7 of a vector of 6"));
+	manifest_release(&got);
+	vector_release(&ref);
+	ref_vector(&ref, 500);
+	ref.e[0].counter = 1;		/* "-10" would take it below 0 */
+	edited = edit_text(&b, "top #0 +1", "top #0 -10");
+	assert_int_equal(rebuild(&edited, &ref, &got, err), MULE_EFORMAT);
+	assert_non_null(strstr(err, "takes origin #0 to 0 or below"));
+	manifest_release(&got);
+	buf_release(&edited);
+	ref.e[0].counter = 10;
+	memset(ref.e[499].origin, 0xee, SITE_ID_LEN);	/* the id it adds */
+	assert_int_equal(rebuild(&b, &ref, &got, err), MULE_EFORMAT);
+	assert_non_null(strstr(err, "by its id an origin"));
+	manifest_release(&got);
+	vector_release(&ref);
+
+	/* Malformed lines. */
+	assert_int_equal(parse_edit(&b, "base #5 +5", "base #05 +5"),
+	    MULE_EFORMAT);
+	assert_int_equal(parse_edit(&b, "base #5 +5", "base #x5 +5"),
+	    MULE_EFORMAT);
+	assert_int_equal(parse_edit(&b, "base #5 +5", "base #65536 +5"),
+	    MULE_EFORMAT);
+	assert_int_equal(parse_edit(&b, "base #1 0", "base #65530 0"),
+	    MULE_EFORMAT);		/* the gaps add up beyond the limit */
+	assert_int_equal(parse_edit(&b, "base #5 +5", "base #5 20"),
+	    MULE_EFORMAT);		/* an index with a counter, not +N */
+	assert_int_equal(parse_edit(&b, "base #5 +5", "base #5 +0"),
+	    MULE_EFORMAT);
+	assert_int_equal(parse_edit(&b, "base #5 +5", "base #5 +05"),
+	    MULE_EFORMAT);
+	assert_int_equal(parse_edit(&b, "eeeeeeee 3\n", "eeeeeeee 0\n"),
+	    MULE_EFORMAT);		/* an id with counter 0 */
+	assert_int_equal(parse_edit(&b, "eeeeeeee 3\n", "eeeeeeee +3\n"),
+	    MULE_EFORMAT);		/* an id with a difference */
+	assert_int_equal(parse_edit(&b, "base #5 +5", "base #5"),
+	    MULE_EFORMAT);
+	assert_int_equal(parse_edit(&b, "ref 7 ", "ref 7 zz"), MULE_EFORMAT);
+	assert_int_equal(parse_edit(&b, "ref 7 ", "ref 0 "), MULE_EFORMAT);
+	/* More lines than BUNDLE_MAX_VECTOR: refused by its limit. */
+	off = (size_t)((uint8_t *)memmem(b.d, b.len, "base #5", 7) - b.d);
+	txt = malloc(off + (size_t)(BUNDLE_MAX_VECTOR + 1) * 48 + 1);
+	memcpy(txt, b.d, off);
+	for (i = 0; i <= BUNDLE_MAX_VECTOR; i++)
+		off += (size_t)sprintf(txt + off, "base %032zx 1\n", i);
+	assert_int_equal(manifest_parse((uint8_t *)txt, off, &got, &ml, err),
+	    MULE_ETOOLARGE);
+	manifest_release(&got);
+	member_list_release(&ml);
+	free(txt);
 	buf_release(&b);
 	manifest_release(&m);
 }
@@ -2786,6 +3011,7 @@ main(void)
 		cmocka_unit_test(test_swapped_after_verify),
 		cmocka_unit_test(test_swapped_encrypted),
 		cmocka_unit_test(test_manifest_parse),
+		cmocka_unit_test(test_manifest_coded),
 		cmocka_unit_test(test_segment_decode),
 		cmocka_unit_test(test_segment_decode_limits),
 		cmocka_unit_test(test_segment_deltas),

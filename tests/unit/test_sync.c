@@ -566,6 +566,9 @@ peers_row(struct bundle_writer *w, const void *arg)
  * counters run behind her earlier ones is refused as a copied site,
  * replica_recv_check).  Returns the file's path.
  */
+/* When set, changes the crafted manifest before it is written. */
+static void (*craft_hook)(struct manifest *m);
+
 static char *
 craft_with(const uint8_t *claim, uint64_t seq,
     void (*rows)(struct bundle_writer *, const void *), const void *arg)
@@ -594,6 +597,8 @@ craft_with(const uint8_t *claim, uint64_t seq,
 	memcpy(own, alice.sec->site_id, SITE_ID_LEN);
 	if (claim != NULL)
 		memcpy(alice.sec->site_id, claim, SITE_ID_LEN);
+	if (craft_hook != NULL)
+		craft_hook(&m);
 	r = bundle_writer_finish(w, &m, &size, err);
 	memcpy(alice.sec->site_id, own, SITE_ID_LEN);
 	assert_int_equal(r, 0);
@@ -953,6 +958,101 @@ test_site_binding(void **state)
 	    "WHERE name = 'alice' AND site IS NOT NULL"), 1);
 }
 
+/*
+ * Vectors coded against a reference (mule-bundle(5)) that do not fit
+ * what bob holds, written by alice through the bundle writer as a
+ * modified mule would: a reference bob does not hold (refused, naming
+ * --resend), an index beyond the reference, a difference taking a
+ * counter below 0.  Each is refused with nothing changed.
+ */
+static int bad_ref_kind;
+
+static void
+bad_ref(struct manifest *m)
+{
+	char err[MULE_ERRLEN] = "";
+	struct replica_logent *e = NULL;
+	uint8_t o[SITE_ID_LEN];
+	size_t i, n = 0;
+	int found = 0;
+
+	assert_int_equal(replica_log_list(bob.rp, &e, &n, err), 0);
+	for (i = n; i > 0 && m->ref == 0; i--)
+		if (strcmp(e[i - 1].dir, "sent") == 0) {
+			m->ref = (uint64_t)e[i - 1].seq;
+			memcpy(m->ref_id, e[i - 1].bundle, 16);
+		}
+	free(e);
+	assert_true(m->ref > 0);
+	assert_int_equal(replica_log_sent_top(bob.rp, (int64_t)m->ref,
+	    m->ref_id, &m->refvec, &found, err), 0);
+	assert_int_equal(found, 1);
+	assert_true(m->refvec.n > 0);
+	switch (bad_ref_kind) {
+	case 0:		/* a bundle bob never sent */
+		m->ref_id[0] ^= 0xff;
+		break;
+	case 1:		/* three origins bob's reference lacks, at its end */
+		for (i = 0; i < 3; i++) {
+			memset(o, 0xff, sizeof(o));
+			o[15] = (uint8_t)i;
+			assert_int_equal(vector_set(&m->refvec, o, 1), 0);
+		}
+		break;
+	default:	/* base = bob's reference; coded against a higher
+			 * one: a line "-1000" takes bob's counter below 0 */
+		assert_int_equal(vector_copy(&m->base, &m->refvec), 0);
+		m->refvec.e[0].counter += 1000;
+		break;
+	}
+}
+
+static void
+test_bad_reference(void **state)
+{
+	static const char *const says[] = {
+		"which this site does not hold", "of a vector of",
+		"to 0 or below",
+	};
+	char err[MULE_ERRLEN] = "";
+	struct sync_pack_result pr;
+	struct sync_unpack_result ur;
+	long long logged, vecs, props, rows;
+	int k;
+
+	(void)state;
+	/* bob has sent alice a bundle: the reference to code against. */
+	pack(&bob, "alice", "ref.mule", &pr);
+	sync_pack_result_release(&pr);
+	assert_int_equal(unpack(&alice, "ref.mule", 0, &ur), 0);
+	sync_unpack_result_release(&ur);
+	logged = sql_int(bob.db, "SELECT count(*) FROM _mule_bundles");
+	vecs = sql_int(bob.db, "SELECT count(*) || sum(counter) FROM "
+	    "_mule_vectors");
+	props = sql_int(bob.db, "SELECT count(*) FROM _mule_peer_props");
+	rows = sql_int(bob.db, "SELECT count(*) FROM t");
+	craft_hook = bad_ref;
+	for (k = 0; k < 3; k++) {
+		bad_ref_kind = k;
+		err[0] = '\0';
+		assert_int_equal(unpack_at_bob(craft(NULL, NULL, 990 + k), err),
+		    k == 0 ? MULE_ENOTFOUND : MULE_EFORMAT);
+		if (strstr(err, says[k]) == NULL)
+			fail_msg("kind %d: %s", k, err);
+		if (k == 0 && strstr(err, "mule pack --resend") == NULL)
+			fail_msg("no way out named: %s", err);
+		assert_int_equal(sql_int(bob.db, "SELECT count(*) FROM "
+		    "_mule_bundles"), logged);
+		assert_int_equal(sql_int(bob.db, "SELECT count(*) || "
+		    "sum(counter) FROM _mule_vectors"), vecs);
+		assert_int_equal(sql_int(bob.db, "SELECT count(*) FROM "
+		    "_mule_peer_props"), props);
+		assert_int_equal(sql_int(bob.db, "SELECT count(*) FROM t"),
+		    rows);
+	}
+	craft_hook = NULL;
+}
+
 /* A row of t whose key is 19 but whose cell for the key column says 1. */
 static void
 key_lie_row(struct bundle_writer *w, const void *arg)
@@ -1142,6 +1242,7 @@ main(void)
 		cmocka_unit_test(test_reserved_segment),
 		cmocka_unit_test(test_digest_follows_state),
 		cmocka_unit_test(test_site_binding),
+		cmocka_unit_test(test_bad_reference),
 		cmocka_unit_test(test_key_cell_lie),
 		cmocka_unit_test(test_bad_notes),
 		/* Last: its well-formed bundle is logged with a high number. */
