@@ -12,6 +12,23 @@
 #include "transports/mailbox.h"
 #include "transports/spool.h"
 
+/* Settings that are a whole number from 0 to max, and what they count. */
+static const struct {
+	const char *key;
+	unsigned long long max;
+	const char *what;
+} numbers[] = {
+	{ "reconcile.whole-below", 1ULL << 62, "a number of rows (0: every "
+	    "table goes by reconciliation)" },
+	{ "scan.full-every", 1000000, "a whole number of scans from 0 to "
+	    "1000000 (how often a table with triggers is read whole; 0: only "
+	    "when its triggers were bypassed or changed)" },
+	{ "scan.parallel-rows", 1ULL << 62, "a number of rows (tables this "
+	    "big are read on two cores; 0: never)" },
+	{ "log.keep", 1ULL << 40, "a whole number of bundle log entries (the "
+	    "newest, always kept; 0: only those still needed)" },
+};
+
 /*
  * Checks a setting: what a peer may bring (tables.accept-new, the limits
  * of a peer's migration) here, the spool's in xport_spool_config_check,
@@ -23,66 +40,37 @@ config_check(const char *key, const char *value, char **norm, char *err)
 {
 	unsigned long long v, max;
 	char *end;
+	size_t i;
 
+	*norm = NULL;
 	if (strcmp(key, "tables.accept-new") == 0 ||
 	    strcmp(key, "prune.tombstones") == 0) {
-		*norm = NULL;
 		if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0)
 			return mule_errf(err, MULE_EINVAL, "%s is yes or no, "
 			    "not '%s'", key, value);
 		return 0;
 	}
-	if (strcmp(key, "reconcile.whole-below") == 0) {
-		*norm = NULL;
+	for (i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++) {
+		if (strcmp(key, numbers[i].key) != 0)
+			continue;
 		v = strtoull(value, &end, 10);
 		if (*value < '0' || *value > '9' || *end != '\0' ||
-		    v > (1ULL << 62))
-			return mule_errf(err, MULE_EINVAL, "reconcile.whole-below "
-			    "is a number of rows (0: every table goes by "
-			    "reconciliation), not '%s'", value);
+		    v > numbers[i].max)
+			return mule_errf(err, MULE_EINVAL, "%s is %s, not '%s'",
+			    key, numbers[i].what, value);
 		return 0;
 	}
-	if (strcmp(key, "scan.full-every") == 0) {
-		*norm = NULL;
-		v = strtoull(value, &end, 10);
-		if (*value < '0' || *value > '9' || *end != '\0' ||
-		    v > 1000000)
-			return mule_errf(err, MULE_EINVAL, "scan.full-every is a "
-			    "whole number of scans from 0 to 1000000 (how often "
-			    "a table with triggers is read whole; 0: only when "
-			    "its triggers were bypassed or changed), not '%s'",
-			    value);
-		return 0;
-	}
-	if (strcmp(key, "scan.parallel-rows") == 0) {
-		*norm = NULL;
-		v = strtoull(value, &end, 10);
-		if (*value < '0' || *value > '9' || *end != '\0' ||
-		    v > (1ULL << 62))
-			return mule_errf(err, MULE_EINVAL, "scan.parallel-rows "
-			    "is a number of rows (tables this big are read on "
-			    "two cores; 0: never), not '%s'", value);
-		return 0;
-	}
-	if (strcmp(key, "log.keep") == 0) {
-		*norm = NULL;
-		v = strtoull(value, &end, 10);
-		if (*value < '0' || *value > '9' || *end != '\0' ||
-		    v > (1ULL << 40))
-			return mule_errf(err, MULE_EINVAL, "log.keep is a whole "
-			    "number of bundle log entries (the newest, always "
-			    "kept; 0: only those still needed), not '%s'",
-			    value);
-		return 0;
-	}
-	if (strncmp(key, "spool.", 6) == 0) {
-		*norm = NULL;
+	if (strncmp(key, "spool.", 6) == 0)
 		return xport_spool_config_check(key, value, err);
-	}
+	if (strncmp(key, "mail.", 5) == 0)
+		return xport_mail_config_check(key, value, norm, err);
 	if (strcmp(key, "migration.max-seconds") != 0 &&
 	    strcmp(key, "migration.max-memory") != 0)
-		return xport_mail_config_check(key, value, norm, err);
-	*norm = NULL;
+		return mule_errf(err, MULE_ENOTFOUND, "unknown setting '%s' "
+		    "(known: tables.accept-new, prune.tombstones, "
+		    "reconcile.whole-below, scan.full-every, scan.parallel-rows, "
+		    "log.keep, migration.max-seconds, migration.max-memory, "
+		    "spool.*, mail.*; see mule help config)", key);
 	max = key[14] == 's' ? 86400ULL : 1ULL << 36;
 	v = strtoull(value, &end, 10);
 	if (*value < '0' || *value > '9' || *end != '\0' || v == 0 || v > max)

@@ -9,7 +9,7 @@
 
 #include "core/file.h"
 #include "core/strb.h"
-#include "replica/store/prune.h"
+#include "replica/prune/prune.h"
 #include "sync/reconcile.h"
 #include "transports/dir.h"
 
@@ -482,7 +482,7 @@ pack_record(struct replica *rp, struct sync_pack_result *res,
 }
 
 /*
- * Bookkeeping no peer can still need goes (replica/store/prune.h); a
+ * Bookkeeping no peer can still need goes (replica/prune/prune.h); a
  * recipient behind the pruning horizon is marked first, since this
  * bundle cannot carry the deletions forgotten here.
  */

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "core/strb.h"
-#include "replica/store/prune.h"
+#include "replica/prune/prune.h"
 #include "sync/reconcile.h"
 #include "sync/recover.h"
 

@@ -1469,7 +1469,7 @@ fragment_fits(const struct replica_apply *a)
 
 /*
  * An older incarnation of a row deleted here whose tombstone was pruned
- * (replica/store/prune.c): the deletion wins as the tombstone would have
+ * (replica/prune/prune.c): the deletion wins as the tombstone would have
  * made it win.  When the sender lacks the deletion (restored, added
  * again), it is made again (a fresh stamp of ours, no knowledge) as news
  * that reaches the sender, which still holds the row, and every site that

@@ -69,7 +69,7 @@ void replica_apply_free(struct replica_apply *a);
  * to do.  Returns 0.
  */
 /*
- * (replica/store/prune.c) Guards the apply: an alive row it holds no
+ * (replica/prune/prune.c) Guards the apply: an alive row it holds no
  * state for, created below `horizon` (rp_prune_forgotten), is taken for a
  * row deleted here whose tombstone was pruned: not written (counted in
  * `forgotten`); with `remake` (the sender lacks the deletions) the

@@ -262,7 +262,7 @@ int rp_state_cur_open_db(sqlite3 *db, int64_t tid, int overlay,
 int rp_state_has_overlay(struct replica *rp, int64_t tid);
 
 /*
- * Tombstones for pruning (replica/store/prune.c).  rp_state_prepare_dead:
+ * Tombstones for pruning (replica/prune/prune.c).  rp_state_prepare_dead:
  * "SELECT pk, st" of table tid's main-table tombstones in key order, at
  * most ?2 of them, after key ?1 when `from`.  rp_state_prepare_del_dead:
  * "DELETE ... RETURNING cl" of the tombstone with key ?1, only when it is
@@ -334,7 +334,7 @@ int rp_bind_statekey(sqlite3_stmt *st, int i, const struct replica_table *t,
  */
 int rp_peer_delete(struct replica *rp, const char *name, char *err);
 
-/* ---- pruning (replica/store/prune.c; the rest in prune.h) ---- */
+/* ---- pruning (replica/store/horizon.c; the pruning is replica/prune/) ---- */
 
 /*
  * The guard of a guarded apply (replica_apply_guard): 1 when an alive row

@@ -392,7 +392,7 @@ rp_state_del_release(struct rp_state_del *d)
 	d->ov = d->main = NULL;
 }
 
-/* ---- tombstones, for pruning (replica/store/prune.c) ---- */
+/* ---- tombstones, for pruning (replica/prune/prune.c) ---- */
 
 int
 rp_state_prepare_dead(struct replica *rp, int64_t tid, int from,

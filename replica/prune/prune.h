@@ -1,12 +1,12 @@
 /*
- * replica/store/prune.h — forgetting what no peer can still need: deleted
+ * replica/prune/prune.h — forgetting what no peer can still need: deleted
  * rows' state (tombstones), old bundle log entries, and the guard that
  * keeps a row deleted once its tombstone is gone (docs/state.md,
  * "Pruning").  Called by sync/pack.c and sync/unpack.c inside their
  * transactions.
  */
-#ifndef MULE_REPLICA_STORE_PRUNE_H
-#define MULE_REPLICA_STORE_PRUNE_H
+#ifndef MULE_REPLICA_PRUNE_H
+#define MULE_REPLICA_PRUNE_H
 
 #include <stdint.h>
 

@@ -1,5 +1,5 @@
 /*
- * replica/store/prune.c — forgetting what no peer can still need (see
+ * replica/prune/prune.c — forgetting what no peer can still need (see
  * prune.h and docs/state.md "Pruning").
  *
  * The horizon H is, per origin, the smallest counter of our own vector and
@@ -21,7 +21,7 @@
 #include "core/strb.h"
 #include "replica/apply/apply.h"
 #include "replica/internal.h"
-#include "replica/store/prune.h"
+#include "replica/prune/prune.h"
 
 #define PRUNE_TOMBSTONES 4096	/* tombstones looked at per run, all tables */
 #define PRUNE_LOG 1024		/* bundle log entries looked at per run */
@@ -110,73 +110,6 @@ prune_maxcl_raise(struct replica *rp, int64_t tid, uint64_t cl, char *err)
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : rp_dberr(rp, rc, err,
 	    "write pruning state");
-}
-
-int
-rp_prune_stamp(struct replica *rp, struct istamp *st, char *err)
-{
-	struct vector known;
-	uint64_t l;
-	int r;
-
-	vector_init(&known);
-	if ((r = rp_lamport_get(rp, &l, err)) != 0 ||
-	    (r = rp_vector_get(rp, "", "known", &known, err)) != 0)
-		goto out;
-	/* Above every stamp we made or saw: both only grow. */
-	if (vector_get(&known, rp->site_id) > l)
-		l = vector_get(&known, rp->site_id);
-	if (vector_set(&known, rp->site_id, l + 1) != 0) {
-		r = mule_errf(err, MULE_ENOMEM, "out of memory");
-		goto out;
-	}
-	if ((r = rp_lamport_set(rp, l + 1, err)) != 0 ||
-	    (r = rp_vector_put(rp, "", "known", &known, err)) != 0)
-		goto out;
-	st->lamport = l + 1;
-	st->origin = rp->me;
-out:
-	vector_release(&known);
-	return r;
-}
-
-int
-rp_journal_from(struct replica *rp, uint8_t (*sites)[SITE_ID_LEN],
-    size_t nsites, const uint64_t *limit, uint64_t *from, char *err)
-{
-	struct vector known;
-	uint64_t k, top = 0;
-	size_t i;
-	int r;
-
-	*from = UINT64_MAX;
-	vector_init(&known);
-	if ((r = rp_vector_get(rp, "", "known", &known, err)) == 0) {
-		for (i = 1; i < nsites; i++) {
-			k = vector_get(&known, sites[i]);
-			if (k > top)
-				top = k;
-			if (limit[i] < k && limit[i] < *from)
-				*from = limit[i];
-		}
-		if (*from == UINT64_MAX)
-			*from = top;
-	}
-	vector_release(&known);
-	return r;
-}
-
-int
-rp_prune_fresh_cl(struct replica *rp, int64_t tid, uint64_t *cl, char *err)
-{
-	int64_t v = 0;
-	int r = 0;
-
-	*cl = 1;
-	if (rp_has_table(rp, "_mule_prune") && (r = rp_scalar(rp, "SELECT cl "
-	    "FROM _mule_prune WHERE tid = ?1", tid, 0, &v, err)) == 0 && v > 0)
-		*cl = (uint64_t)v | 1;	/* the odd length above it */
-	return r;
 }
 
 int
@@ -535,10 +468,4 @@ out:
 	vector_release(&rec);
 	vector_release(&acked);
 	return r;
-}
-
-int
-rp_prune_forgotten(const struct vector *horizon, const struct stamp *e)
-{
-	return e->lamport > 0 && e->lamport <= vector_get(horizon, e->origin);
 }

@@ -1,0 +1,55 @@
+/*
+ * replica/store/txn.c — mule's transactions: BEGIN IMMEDIATE, and a
+ * COMMIT that first folds state overlays grown past their threshold
+ * (overlay.c) and records the file change counter the commit leaves
+ * (see replica_scan).
+ */
+#include <sqlite3.h>
+
+#include "core/error.h"
+#include "replica/internal.h"
+
+int
+rp_begin(struct replica *rp, char *err)
+{
+	rp->changes_at_begin = sqlite3_total_changes64(rp->db);
+	rp->state_written = 0;
+	return rp_exec(rp, "BEGIN IMMEDIATE", err);
+}
+
+int
+rp_commit(struct replica *rp, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t c;
+	int rc, r;
+
+	/*
+	 * In rollback-journal mode our COMMIT raises the file change
+	 * counter by exactly one; remembering that value lets the next scan
+	 * see that no other program wrote since (see replica_scan).  In WAL
+	 * mode the counter does not move, so the value never matches and
+	 * scans always run.
+	 */
+	/* A state overlay grown past its threshold goes into main. */
+	if ((r = rp_state_fold_due(rp, err)) != 0)
+		return r;
+	if (rp_file_counter(rp, &c) != 0)
+		c = -2;
+	if ((r = rp_prepare(rp, "UPDATE _mule_site SET counter = ?", &st,
+	    err)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, c >= 0 ? (c + 1) & 0xffffffff : -1);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return rp_dberr(rp, rc, err, "commit");
+	return rp_exec(rp, "COMMIT", err);
+}
+
+void
+rp_rollback(struct replica *rp)
+{
+	if (!sqlite3_get_autocommit(rp->db))
+		sqlite3_exec(rp->db, "ROLLBACK", NULL, NULL, NULL);
+}
