@@ -22,10 +22,10 @@
 #include "core/strb.h"
 #include "replica/internal.h"
 
-/* One half of the key range [lo, hi] and what was found in it. */
+/* One half of the keys (below the split, or from it on) and its finds. */
 struct half {
 	sqlite3 *db;
-	const char *path;		/* the thread opens it when db is NULL */
+	const char *path;		/* upper: its own connection's file */
 	const struct replica_table *t;
 	int overlay;			/* t's state has its overlay table */
 	const char *data_sql;		/* keys >= ?1 (upper) or < ?1 (lower) */
