@@ -352,16 +352,9 @@ out:
 static uint64_t
 pack_whole_below(struct replica *rp)
 {
-	unsigned long long v = RECON_WHOLE_BELOW;
-	char *s = NULL, *end;
+	uint64_t v = replica_config_num(rp, "reconcile.whole-below",
+	    RECON_WHOLE_BELOW, UINT64_MAX);
 
-	if (replica_config_get(rp, "reconcile.whole-below", &s, NULL) == 0 &&
-	    s != NULL) {
-		v = strtoull(s, &end, 10);
-		if (*end != '\0')
-			v = RECON_WHOLE_BELOW;
-	}
-	free(s);
 	/* Every table is at least 0 rows big: 0 rows holds every one. */
 	return v == 0 ? 1 : v;
 }

@@ -373,13 +373,7 @@ prune_log(struct replica *rp, const struct vector *h,
 static int
 tombstones_on(struct replica *rp)
 {
-	char *v = NULL;
-	int on;
-
-	on = replica_config_get(rp, "prune.tombstones", &v, NULL) == 0 &&
-	    v != NULL && strcmp(v, "yes") == 0;
-	free(v);
-	return on;
+	return replica_config_is(rp, "prune.tombstones", "yes");
 }
 
 int

@@ -27,6 +27,7 @@
  * A refused step changes nothing: the caller rolls the transaction back.
  */
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -349,32 +350,13 @@ guard_progress(void *arg)
 	return 0;
 }
 
-/* What a setting says, or dflt (also for a value that is not a number). */
+/* What a setting says, or dflt (also for 0 or a value not a number). */
 static long long
 setting(struct replica *rp, const char *key, long long dflt)
 {
-	char *v = NULL, *end;
-	long long n = dflt;
+	uint64_t n = replica_config_num(rp, key, 0, LLONG_MAX);
 
-	if (replica_config_get(rp, key, &v, NULL) == 0 && v != NULL) {
-		n = strtoll(v, &end, 10);
-		if (*end != '\0' || n <= 0)
-			n = dflt;
-	}
-	free(v);
-	return n;
-}
-
-/* 1 when a setting has exactly this value. */
-static int
-setting_is(struct replica *rp, const char *key, const char *value)
-{
-	char *v = NULL;
-	int yes = replica_config_get(rp, key, &v, NULL) == 0 && v != NULL &&
-	    strcmp(v, value) == 0;
-
-	free(v);
-	return yes;
+	return n == 0 ? dflt : (long long)n;
 }
 
 void
@@ -444,7 +426,7 @@ rp_guard_begin(struct replica *rp, struct rp_guard **out, char *err)
 	    "WHERE key LIKE 'untracked:%'", NULL, NULL, &g->untracked,
 	    &g->nuntracked, "read settings", err)) != 0)
 		goto out;
-	g->accept_new = setting_is(rp, "tables.accept-new", "yes");
+	g->accept_new = replica_config_is(rp, "tables.accept-new", "yes");
 	secs = setting(rp, "migration.max-seconds", MIGRATION_MAX_SECONDS);
 	mem = setting(rp, "migration.max-memory", MIGRATION_MAX_MEMORY);
 	clock_gettime(CLOCK_MONOTONIC, &g->deadline);

@@ -1,5 +1,6 @@
 /* replica/store/config.c — settings kept in the replica (see replica.h). */
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/error.h"
 #include "core/strb.h"
@@ -11,6 +12,35 @@ replica_config_get(struct replica *rp, const char *key, char **value,
 {
 	return rp_text(rp, "SELECT value FROM _mule_config WHERE key = ?", key,
 	    NULL, value, "read setting", err);
+}
+
+uint64_t
+replica_config_num(struct replica *rp, const char *key, uint64_t dflt,
+    uint64_t max)
+{
+	char *v = NULL, *end;
+	unsigned long long n;
+	uint64_t out = dflt;
+
+	if (replica_config_get(rp, key, &v, NULL) == 0 && v != NULL &&
+	    *v >= '0' && *v <= '9') {
+		n = strtoull(v, &end, 10);
+		if (*end == '\0' && n <= max)
+			out = n;
+	}
+	free(v);
+	return out;
+}
+
+int
+replica_config_is(struct replica *rp, const char *key, const char *value)
+{
+	char *v = NULL;
+	int yes = replica_config_get(rp, key, &v, NULL) == 0 && v != NULL &&
+	    strcmp(v, value) == 0;
+
+	free(v);
+	return yes;
 }
 
 int

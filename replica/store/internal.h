@@ -319,6 +319,8 @@ int rp_state_fold_due(struct replica *rp, char *err);
 int rp_reserved_table(const char *name);
 /* Keeps _mule_tables.alive (rows alive in the state) up to date. */
 int rp_alive_add(struct replica *rp, int64_t tid, int64_t delta, char *err);
+/* Rows of table tid alive at its last scan or apply (_mule_tables.alive). */
+int rp_alive_get(struct replica *rp, int64_t tid, int64_t *n, char *err);
 /* Reads a state row by key: 1 in *found, else 0. */
 int rp_state_get(sqlite3_stmt *get, struct rowstate *s, int *found);
 /* Writes a state row (pk bound by the caller as ?1). */

@@ -448,15 +448,9 @@ log_max_id(struct replica *rp, const char *sql, const char *name,
 static int
 log_recent(struct replica *rp, int64_t *recent, char *err)
 {
-	unsigned long long keep = LOG_KEEP;
-	char *s = NULL, *end;
+	uint64_t keep = replica_config_num(rp, "log.keep", LOG_KEEP,
+	    INT64_MAX);
 
-	if (replica_config_get(rp, "log.keep", &s, NULL) == 0 && s != NULL) {
-		keep = strtoull(s, &end, 10);
-		if (*end != '\0' || keep > INT64_MAX)
-			keep = LOG_KEEP;
-	}
-	free(s);
 	*recent = INT64_MAX;
 	if (keep == 0)
 		return 0;

@@ -127,6 +127,14 @@ int replica_peer_prop(struct replica *rp, const char *name, const char *key,
  */
 int replica_config_get(struct replica *rp, const char *key, char **value,
     char *err);
+/*
+ * A setting as a whole number from 0 to max: dflt when it is unset or not
+ * such a number (cli/ checks values before they are set).
+ */
+uint64_t replica_config_num(struct replica *rp, const char *key,
+    uint64_t dflt, uint64_t max);
+/* 1 when setting `key` is exactly `value`. */
+int replica_config_is(struct replica *rp, const char *key, const char *value);
 int replica_config_set(struct replica *rp, const char *key,
     const char *value, char *err);
 int replica_config_list(struct replica *rp, char ***keys, char ***values,

@@ -275,6 +275,13 @@ sql_cols(struct strb *sb, const struct replica_table *t)
 
 /* Adds delta to a tracked table's count of live rows (see internal.h). */
 int
+rp_alive_get(struct replica *rp, int64_t tid, int64_t *n, char *err)
+{
+	return rp_scalar(rp, "SELECT alive FROM _mule_tables WHERE tid = ?",
+	    tid, 0, n, err);
+}
+
+int
 rp_alive_add(struct replica *rp, int64_t tid, int64_t delta, char *err)
 {
 	sqlite3_stmt *st = NULL;

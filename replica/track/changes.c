@@ -184,8 +184,7 @@ outtable_init(struct outctx *c, struct outtable *o,
 	o->agreed = rp_set_agreed(c->set, t->name);
 	if (c->hold > 0) {
 		int64_t alive = 0;
-		if ((r = rp_scalar(c->rp, "SELECT alive FROM _mule_tables "
-		    "WHERE tid = ?1", t->tid, 0, &alive, err)) != 0)
+		if ((r = rp_alive_get(c->rp, t->tid, &alive, err)) != 0)
 			return r;
 		o->hold = (uint64_t)alive >= c->hold;
 	}

@@ -459,8 +459,7 @@ scan_lookup(struct scanctx *c, sqlite3_stmt *data, char *err)
 		goto out;
 	}
 	/* Vanished rows exist only when fewer alive rows were matched. */
-	if ((r = rp_scalar(c->rp, "SELECT alive FROM _mule_tables WHERE "
-	    "tid = ?", c->t->tid, 0, &count, err)) != 0)
+	if ((r = rp_alive_get(c->rp, c->t->tid, &count, err)) != 0)
 		goto out;
 	if ((uint64_t)count <= c->matched)
 		goto out;
@@ -664,8 +663,7 @@ count_agrees(struct scanctx *c, int *ok, char *err)
 	strb_init(&sb);
 	strb_add(&sb, "SELECT count(*) FROM ");
 	strb_add_ident(&sb, c->t->name);
-	if ((r = rp_scalar(c->rp, "SELECT alive FROM _mule_tables WHERE "
-	    "tid = ?", c->t->tid, 0, &alive, err)) == 0 &&
+	if ((r = rp_alive_get(c->rp, c->t->tid, &alive, err)) == 0 &&
 	    (r = rp_scalar(c->rp, strb_str(&sb), 0, 0, &rows, err)) == 0)
 		*ok = rows == alive + (c->dry ? (int64_t)c->ts->inserted -
 		    (int64_t)c->ts->deleted : c->alive_delta);
@@ -689,8 +687,7 @@ scan_parallel(struct scanctx *c, char *err)
 	memset(&p, 0, sizeof(p));
 	if (c->baseline || !c->clean || c->parallel_rows == 0)
 		return 1;
-	if ((r = rp_scalar(c->rp, "SELECT alive FROM _mule_tables WHERE "
-	    "tid = ?", c->t->tid, 0, &alive, err)) != 0)
+	if ((r = rp_alive_get(c->rp, c->t->tid, &alive, err)) != 0)
 		return r;
 	if (alive < c->parallel_rows)
 		return 1;
@@ -823,21 +820,6 @@ out:
 	return r;
 }
 
-/* scan.parallel-rows: tables this big are searched on two cores. */
-static int
-parallel_rows(struct replica *rp, int64_t *out, char *err)
-{
-	char *v = NULL;
-	int r;
-
-	*out = PSCAN_MIN_ROWS;
-	if ((r = replica_config_get(rp, "scan.parallel-rows", &v, err)) == 0 &&
-	    v != NULL)
-		*out = strtoll(v, NULL, 10);
-	free(v);
-	return r;
-}
-
 int
 rp_scan(struct replica *rp, int dry, struct replica_scan_stats *out,
     replica_progress_fn progress, void *parg, char *err)
@@ -883,8 +865,9 @@ rp_scan(struct replica *rp, int dry, struct replica_scan_stats *out,
 	c.expect = expect > 0 ? (uint64_t)expect : 0;
 	c.clean = sqlite3_get_autocommit(rp->db) ||
 	    sqlite3_total_changes64(rp->db) == rp->changes_at_begin;
-	if ((r = parallel_rows(rp, &c.parallel_rows, err)) != 0)
-		goto out;
+	/* scan.parallel-rows: tables this big are searched on two cores. */
+	c.parallel_rows = (int64_t)replica_config_num(rp, "scan.parallel-rows",
+	    PSCAN_MIN_ROWS, INT64_MAX);
 	progress_report(progress, parg, PROGRESS_SCANNING, 0, c.expect);
 	for (i = 0; i < n; i++) {
 		c.t = tabs[i];

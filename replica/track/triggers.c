@@ -217,14 +217,8 @@ objs_intact(struct replica *rp, const struct replica_table *t, char *err,
 static long long
 full_every(struct replica *rp)
 {
-	char *v = NULL;
-	long long n = CAPTURE_FULL_EVERY;
-
-	if (replica_config_get(rp, "scan.full-every", &v, NULL) == 0 &&
-	    v != NULL)
-		n = atoll(v);
-	free(v);
-	return n;
+	return (long long)replica_config_num(rp, "scan.full-every",
+	    CAPTURE_FULL_EVERY, 1000000);
 }
 
 int
