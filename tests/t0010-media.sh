@@ -83,7 +83,7 @@ test_expect_success 'a part whose header is damaged is not trusted' '
 	rm -rf parts4 && mkdir parts4 &&
 	sqlite3 a.db "UPDATE t SET v = randomblob(60000) WHERE id = 1" &&
 	mule -d a.db pack --to b -o parts4/ --volume-size 1440k >/dev/null &&
-	for f in parts4/*; do printf "X" | dd of="$f" bs=1 seek=40 conv=notrunc 2>/dev/null; done &&
+	for f in parts4/*; do flip_byte "$f" 40; done &&
 	s=$(file_sum b.db) &&
 	test_must_fail mule -d b.db unpack parts4 2>err &&
 	test "$(file_sum b.db)" = "$s"
