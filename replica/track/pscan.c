@@ -191,13 +191,18 @@ key_split(struct replica *rp, const struct replica_table *t, int64_t *split,
 	int64_t lo, hi;
 	int rc, r = MULE_EINTERNAL;
 
+	/* Two subqueries: each is one seek, where min() and max() in one
+	 * SELECT read every row. */
 	strb_init(&sb);
-	strb_add(&sb, "SELECT min(");
-	strb_add_ident(&sb, k);
-	strb_add(&sb, "), max(");
+	strb_add(&sb, "SELECT (SELECT min(");
 	strb_add_ident(&sb, k);
 	strb_add(&sb, ") FROM ");
 	strb_add_ident(&sb, t->name);
+	strb_add(&sb, "), (SELECT max(");
+	strb_add_ident(&sb, k);
+	strb_add(&sb, ") FROM ");
+	strb_add_ident(&sb, t->name);
+	strb_add(&sb, ")");
 	if (strb_error(&sb)) {
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
 		goto out;
