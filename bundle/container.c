@@ -75,7 +75,8 @@ w_cb(struct archive *a, void *ctx, const void *p, size_t n)
 }
 
 /*
- * zstd at level BUNDLE_ZSTD_LEVEL (lower for bulk payloads over 8 MiB, so
+ * zstd at level BUNDLE_ZSTD_LEVEL with a shallower search
+ * (BUNDLE_ZSTD_SEARCHLOG; lower levels for bulk payloads over 8 MiB, so
  * a --full pack of a big database does not crawl), with its window and
  * tables cut to the payload's size so that memory stays under
  * BUNDLE_ZSTD_MAXLOG's worth (about 13 × 2^log bytes) however large the
@@ -104,6 +105,8 @@ z_setup(struct container_w *c, uint64_t size_hint)
 	    (int)wlog + 1)) ||
 	    ZSTD_isError(ZSTD_CCtx_setParameter(c->z, ZSTD_c_hashLog,
 	    (int)wlog)) ||
+	    (level == BUNDLE_ZSTD_LEVEL && ZSTD_isError(ZSTD_CCtx_setParameter(
+	    c->z, ZSTD_c_searchLog, BUNDLE_ZSTD_SEARCHLOG))) ||
 	    ZSTD_isError(ZSTD_CCtx_setParameter(c->z, ZSTD_c_checksumFlag, 1)))
 		return MULE_EARCHIVE;
 	return 0;

@@ -36,6 +36,7 @@
 #define BUNDLE_BLOCK 65536		/* file read size */
 #define BUNDLE_HASH_LEN 32		/* BLAKE2b-256 member hashes */
 #define BUNDLE_ZSTD_LEVEL 19	/* zstd level of payloads up to 8 MiB */
+#define BUNDLE_ZSTD_SEARCHLOG 4	/* its search depth: 2^4 (default 2^6+) */
 #define BUNDLE_ZSTD_MAXLOG 21	/* window/table cap: ~28 MiB of state */
 
 /* Header length for n recipients (encrypted adds the stream header). */
