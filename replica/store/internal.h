@@ -208,6 +208,8 @@ int rp_prepare_row_select(struct replica *rp, const struct replica_table *t,
 
 /* The overlay is folded when it holds more than alive / this rows. */
 #define RP_FOLD_DIVISOR 16
+/* A fold empties the overlay this many rows at a time (bounded memory). */
+#define RP_FOLD_BATCH 65536
 
 /* Name of the overlay table for tid ("_mule_l<tid>") into buf[32]. */
 const char *overlay_table(int64_t tid, char buf[32]);

@@ -469,7 +469,7 @@ rp_state_count(struct replica *rp, int64_t tid, int alive, int64_t *n,
 int
 rp_state_fold(struct replica *rp, int64_t tid, char *err)
 {
-	char sql[160];
+	char sql[192];
 	int r;
 
 	if (!has_overlay(rp, tid))
@@ -480,9 +480,18 @@ rp_state_fold(struct replica *rp, int64_t tid, char *err)
 	    " ORDER BY pk", (long long)tid, (long long)tid);
 	if ((r = rp_exec(rp, sql, err)) != 0)
 		return r;
-	snprintf(sql, sizeof(sql), "DELETE FROM main._mule_l%lld",
-	    (long long)tid);
-	return rp_exec(rp, sql, err);
+	/*
+	 * Emptied RP_FOLD_BATCH rows at a time: a DELETE on a table with
+	 * triggers first collects every key it deletes in memory (24 bytes
+	 * or so a row: 220 MiB for a full bundle of 10M rows).
+	 */
+	snprintf(sql, sizeof(sql), "DELETE FROM main._mule_l%lld WHERE pk IN "
+	    "(SELECT pk FROM main._mule_l%lld ORDER BY pk LIMIT %d)",
+	    (long long)tid, (long long)tid, RP_FOLD_BATCH);
+	do
+		r = rp_exec(rp, sql, err);
+	while (r == 0 && sqlite3_changes(rp->db) > 0);
+	return r;
 }
 
 /* 1 when table tid's overlay holds more rows than the fold threshold. */
