@@ -35,13 +35,17 @@ measure() {
 	read -r secs rss <.time
 }
 # The median of three timed runs of "restore; command" in $secs, the
-# largest peak RSS of the three in $rss.
+# largest peak RSS of the three in $rss.  A sync after the restore: the
+# pages a restore (cp of a database) or the run before left dirty must not
+# be written out inside the timed run (a COMMIT's fsync of a copied file
+# writes the whole copy; the crypto runs' writes were throttled by them).
 median_of_3() {
 	restore=$1
 	shift
 	_t="" _r=0
 	for _i in 1 2 3; do
 		sh -c "$restore"
+		sync
 		measure "$@"
 		_t="$_t $secs"
 		[ "$rss" -gt "$_r" ] && _r=$rss
@@ -235,11 +239,9 @@ head -c $((CRYPTO_MB * 1048576)) /dev/urandom >plain.bin
 age-keygen -o age.key 2>age.pub
 recipient=$(sed -n 's/^Public key: //p' age.pub)
 cat plain.bin >/dev/null
-# sync before each run: the gigabytes the steps above wrote, or the run
-# before, must not be flushed (and throttle the writer) during this one
-median_of_3 "rm -f age.out; sync" age -r "$recipient" -o age.out plain.bin
+median_of_3 "rm -f age.out" age -r "$recipient" -o age.out plain.bin
 age_secs=$secs
-median_of_3 "rm -f mule.out; sync" ./bench_crypto plain.bin mule.out
+median_of_3 "rm -f mule.out" ./bench_crypto plain.bin mule.out
 crypto_secs=$secs
 mule_mbs=$(awk "BEGIN{printf \"%.0f\", $CRYPTO_MB / ($crypto_secs ? $crypto_secs : 0.01)}")
 age_mbs=$(awk "BEGIN{printf \"%.0f\", $CRYPTO_MB / ($age_secs ? $age_secs : 0.01)}")
