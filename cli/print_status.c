@@ -15,10 +15,11 @@ json_head(const struct sync_status *s)
 	json_str(stdout, s->site.name);
 	printf(",\"lamport\":%llu,\"conflicts\":%llu,\"conflicts_at_peers\":"
 	    "%llu,\"schema_version\":%u,\"schema_unrecorded\":%s,"
-	    "\"tables\":[", (unsigned long long)s->site.lamport,
+	    "\"wal\":%s,\"tables\":[", (unsigned long long)s->site.lamport,
 	    (unsigned long long)s->conflicts,
 	    (unsigned long long)s->conflicts_at_peers, s->schema.version,
-	    s->schema.unrecorded ? "true" : "false");
+	    s->schema.unrecorded ? "true" : "false", s->wal ? "true" :
+	    "false");
 	for (i = 0; i < s->scan.ntables; i++) {
 		t = &s->scan.tables[i];
 		printf("%s{\"name\":", i ? "," : "");
@@ -39,7 +40,7 @@ text_head(const struct sync_status *s, int all)
 {
 	const struct replica_table_stats *t;
 	char cnt[3][32];
-	size_t i, quiet = 0;
+	size_t i, quiet = 0, scanned = 0;
 
 	printf("site %s (lamport %llu)\n", s->site.name,
 	    (unsigned long long)s->site.lamport);
@@ -62,11 +63,20 @@ text_head(const struct sync_status *s, int all)
 			    t->full_why ? " (next scan reads the whole table: "
 			    : "", t->full_why ? t->full_why : "",
 			    t->full_why ? ")" : "");
+		else
+			scanned++;
 	}
 	if (quiet > 0)
 		printf("  %s%zu tracked table%s with no unrecorded changes "
 		    "(--all lists them)\n", quiet == s->scan.ntables ? "" :
 		    "and ", quiet, quiet == 1 ? "" : "s");
+	if (s->wal && scanned > 0)
+		printf("  database in WAL mode: every pack and unpack reads %s "
+		    "whole\n  (SQLite keeps no change counter in WAL mode) %s "
+		    "mule track --triggers %s\n", scanned < s->scan.ntables ?
+		    "the tables not in trigger capture" : scanned == 1 ?
+		    "the table" : "every table", cli_sym("\xe2\x86\x92",
+		    "->"), scanned == s->scan.ntables ? "--all" : "TABLE...");
 }
 
 static void

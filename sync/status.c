@@ -211,6 +211,7 @@ sync_status(struct replica *rp, struct sync_status *out,
 	size_t np = 0;
 	int r;
 
+	out->wal = replica_wal(rp);
 	if ((r = replica_site(rp, &out->site, err)) != 0 ||
 	    (r = replica_scan(rp, 1, &out->scan, progress, parg, err)) != 0 ||
 	    (r = replica_peer_list(rp, &peers, &np, err)) != 0 ||

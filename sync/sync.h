@@ -215,6 +215,7 @@ struct sync_status {
 	struct replica_site site;
 	struct replica_scan_stats scan;	/* unrecorded edits (a dry scan) */
 	struct replica_schema_info schema;
+	int wal;			/* the database is in WAL mode */
 	uint64_t conflicts;		/* unresolved, logged here */
 	uint64_t conflicts_at_peers;	/* logged at peers, where a value
 					 * from here won (their notes) */

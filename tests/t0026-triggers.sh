@@ -264,4 +264,32 @@ test_expect_success 'untrack removes them' '
 	test -z "$(capture_objs a.db)"
 '
 
+test_expect_success 'WAL mode: status says scans read tables whole, and names trigger capture' '
+	mule -d a.db status >out &&
+	! test_grep out "WAL mode" &&
+	mule -d a.db status --json | json_true "v[\"wal\"] is False" &&
+	test "$(sqlite3 b.db "PRAGMA journal_mode=WAL")" = wal &&
+	mule -d b.db track --no-triggers --all >/dev/null &&
+	mule -d b.db status >out &&
+	test_grep out "^  database in WAL mode: every pack and unpack reads every table whole$" &&
+	test_grep out "mule track --triggers --all$" &&
+	mule -d b.db status --json | json_true "v[\"wal\"] is True" &&
+	mule -d b.db track --triggers k >/dev/null &&
+	mule -d b.db status >out &&
+	test_grep out "reads the tables not in trigger capture whole$" &&
+	test_grep out "mule track --triggers TABLE...$" &&
+	mule -d b.db track --triggers --all >/dev/null &&
+	mule -d b.db status >out &&
+	! test_grep out "WAL mode"
+'
+
+test_expect_success 'WAL mode: an application write is found and goes out' '
+	app b.db "INSERT INTO c VALUES ('"'"'wal'"'"', 1, 1)" &&
+	mule -d b.db status --json | json_true "[t for t in v[\"tables\"] if t[\"name\"] == \"c\"][0][\"inserted\"] == 1" &&
+	send b a &&
+	test "$(sqlite3 a.db "SELECT * FROM c ORDER BY a, b")" = \
+	    "$(sqlite3 b.db "SELECT * FROM c ORDER BY a, b")" &&
+	test "$(sqlite3 a.db "SELECT v FROM c WHERE a = '"'"'wal'"'"'")" = 1
+'
+
 test_done

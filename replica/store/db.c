@@ -96,6 +96,20 @@ rp_file_counter(struct replica *rp, int64_t *counter)
 }
 
 int
+replica_wal(struct replica *rp)
+{
+	sqlite3_stmt *st = NULL;
+	int wal = 0;
+
+	if (rp_prepare(rp, "PRAGMA journal_mode", &st, NULL) == 0 &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		wal = sqlite3_strnicmp((const char *)sqlite3_column_text(st,
+		    0), "wal", 3) == 0;
+	sqlite3_finalize(st);
+	return wal;
+}
+
+int
 replica_site(struct replica *rp, struct replica_site *out, char *err)
 {
 	struct replica_site s;

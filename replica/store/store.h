@@ -55,6 +55,14 @@ struct replica_site {
 };
 int replica_site(struct replica *rp, struct replica_site *out, char *err);
 
+/*
+ * 1 when the database is in WAL mode, else 0 (also when the mode cannot
+ * be read).  SQLite keeps no change counter in WAL mode, so mule cannot
+ * tell that nobody wrote since its last commit, and every pack and
+ * unpack scans the tables not in trigger capture (docs/state.md).
+ */
+int replica_wal(struct replica *rp);
+
 /* 0 if `name` is a valid site/peer name: 1–64 of [A-Za-z0-9._-]. */
 int replica_check_name(const char *name, char *err);
 

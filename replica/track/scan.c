@@ -130,16 +130,7 @@ rp_unchanged_since_us(struct replica *rp)
 	if (sqlite3_total_changes64(rp->db) != rp->changes_at_begin)
 		return 0;
 	/* In WAL mode the counter is not kept: never skip. */
-	if (rp_prepare(rp, "PRAGMA journal_mode", &st, NULL) != 0)
-		return 0;
-	if (sqlite3_step(st) != SQLITE_ROW || sqlite3_strnicmp((const char *)
-	    sqlite3_column_text(st, 0), "wal", 3) == 0) {
-		sqlite3_finalize(st);
-		return 0;
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	if (rp_file_counter(rp, &fc) != 0)
+	if (replica_wal(rp) || rp_file_counter(rp, &fc) != 0)
 		return 0;
 	if (rp_prepare(rp, "SELECT counter, (SELECT count(*) FROM "
 	    "_mule_tables WHERE baseline) FROM _mule_site", &st, NULL) != 0)
