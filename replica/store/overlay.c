@@ -469,7 +469,7 @@ rp_state_count(struct replica *rp, int64_t tid, int alive, int64_t *n,
 int
 rp_state_fold(struct replica *rp, int64_t tid, char *err)
 {
-	char sql[192];
+	char sql[256];
 	int r;
 
 	if (!has_overlay(rp, tid))
@@ -485,9 +485,10 @@ rp_state_fold(struct replica *rp, int64_t tid, char *err)
 	 * triggers first collects every key it deletes in memory (24 bytes
 	 * or so a row: 220 MiB for a full bundle of 10M rows).
 	 */
-	snprintf(sql, sizeof(sql), "DELETE FROM main._mule_l%lld WHERE pk IN "
-	    "(SELECT pk FROM main._mule_l%lld ORDER BY pk LIMIT %d)",
-	    (long long)tid, (long long)tid, RP_FOLD_BATCH);
+	snprintf(sql, sizeof(sql), "DELETE FROM main._mule_l%1$lld WHERE pk <= "
+	    "coalesce((SELECT pk FROM main._mule_l%1$lld ORDER BY pk LIMIT 1 "
+	    "OFFSET %2$d), (SELECT max(pk) FROM main._mule_l%1$lld))",
+	    (long long)tid, RP_FOLD_BATCH - 1);
 	do
 		r = rp_exec(rp, sql, err);
 	while (r == 0 && sqlite3_changes(rp->db) > 0);
