@@ -563,6 +563,12 @@ struct wout {
 	char msg[MULE_ERRLEN];
 };
 
+/*
+ * Hashes and writes n bytes.  Fed first, so that a full ring buffer goes
+ * to the hash thread without waiting for the write; p may be in that
+ * buffer (enc_place), which the thread only reads and which is not
+ * refilled before this thread asks for room again.
+ */
 static int
 raw_out(struct wout *o, const uint8_t *p, size_t n, char *err)
 {
@@ -579,6 +585,15 @@ enc_out(void *arg, const uint8_t *p, size_t n)
 	if ((r = raw_out(o, p, n, o->msg)) != 0)
 		o->code = r;
 	return r;
+}
+
+/* Each chunk of ciphertext is built in the hash thread's ring (no copy). */
+static uint8_t *
+enc_place(void *arg, size_t n)
+{
+	struct wout *o = arg;
+
+	return sig_reserve(&o->sc, n);
 }
 
 static int
@@ -777,6 +792,7 @@ write_envelope(struct bundle_writer *w, struct wout *o,
 			goto out;
 		}
 		o->enc_live = 1;
+		seal_enc_place(&o->enc, enc_place);
 		for (i = 0; i < w->nto; i++)
 			if ((r = seal_enc_keybox(&o->enc, &w->to[i],
 			    kb[i])) != 0) {
