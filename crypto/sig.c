@@ -4,12 +4,12 @@
  * The threaded hash: sig_update copies into ring buffer `fill` of the
  * worker (unless the bytes were built there, at the place sig_reserve
  * gave); a full buffer, or one without room for a reservation, is handed
- * over (nready grows) and the thread
- * hashes the handed-over buffers oldest first (`first`), one at a time,
- * outside the lock.  The producer waits only when every buffer is handed
- * over and not yet hashed.  Only the producer touches fill and cur; first,
- * nready, len[] and stop are shared under mu.  The hash state c->h belongs
- * to the thread from its start until it is joined.
+ * over (nready grows) and the thread hashes the handed-over buffers
+ * oldest first (`first`), one at a time, outside the lock.  The producer
+ * waits only when every buffer is handed over and not yet hashed.  Only
+ * the producer touches fill and cur; first, nready, len[] and stop are
+ * shared under mu.  The hash state c->h belongs to the thread from its
+ * start until it is joined.
  */
 #include <pthread.h>
 #include <signal.h>
