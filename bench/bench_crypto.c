@@ -32,16 +32,42 @@
 struct out {
 	int fd;
 	struct sig_ctx sig;
+	uint8_t *placed;	/* as bundle/writer.c struct wout */
+	const uint8_t *run;
+	size_t nrun;
 };
 
-/* As bundle/writer.c raw_out: fed first, then written. */
+static int
+flush(struct out *o)
+{
+	int r = 0;
+
+	if (o->nrun > 0 && write(o->fd, o->run, o->nrun) != (ssize_t)o->nrun)
+		r = MULE_EIO;
+	o->nrun = 0;
+	return r;
+}
+
+/* As bundle/writer.c enc_out: fed first, written in runs of chunks. */
 static int
 emit(void *arg, const uint8_t *p, size_t n)
 {
 	struct out *o = arg;
+	int r = 0;
 
 	sig_update(&o->sig, p, n);
-	return write(o->fd, p, n) == (ssize_t)n ? 0 : MULE_EIO;
+	if (p == o->placed && o->nrun > 0 && p == o->run + o->nrun &&
+	    o->nrun + n <= SIG_RING_BUF)
+		o->nrun += n;
+	else if ((r = flush(o)) == 0) {
+		if (p == o->placed) {
+			o->run = p;
+			o->nrun = n;
+		} else if (write(o->fd, p, n) != (ssize_t)n)
+			r = MULE_EIO;
+	}
+	o->placed = NULL;
+	return r;
 }
 
 static uint8_t *
@@ -49,7 +75,8 @@ place(void *arg, size_t n)
 {
 	struct out *o = arg;
 
-	return sig_reserve(&o->sig, n);
+	o->placed = sig_reserve(&o->sig, n);
+	return o->placed;
 }
 
 static double
@@ -129,6 +156,8 @@ main(int argc, char **argv)
 	if ((in = open(argv[1], O_RDONLY)) < 0 ||
 	    (o.fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0600)) < 0)
 		return 1;
+	o.placed = NULL;
+	o.nrun = 0;
 	if (sig_init_threaded(&o.sig) != 0)
 		return 1;
 	memset(&e, 0, sizeof(e));
@@ -142,7 +171,8 @@ main(int argc, char **argv)
 	while ((n = read(in, buf, sizeof(buf))) > 0)
 		if (seal_enc_update(&e, buf, (size_t)n) != 0)
 			return 1;
-	if (n < 0 || seal_enc_final(&e) != 0 || sig_sign(&o.sig, me, sig) != 0
+	if (n < 0 || seal_enc_final(&e) != 0 || flush(&o) != 0 ||
+	    sig_sign(&o.sig, me, sig) != 0
 	    || write(o.fd, sig, sizeof(sig)) != (ssize_t)sizeof(sig))
 		return 1;
 	main_cpu = secs(CLOCK_THREAD_CPUTIME_ID);
