@@ -318,7 +318,7 @@ bundle_verify(struct bundle_reader *r, const struct ident_pub *sender,
 {
 	struct sig_ctx sc;
 	struct stat st;
-	uint8_t *blk = NULL, sig[SIG_LEN];
+	uint8_t *blk = NULL, *p, sig[SIG_LEN];
 	uint64_t off, end, i;
 	size_t n;
 	int rc = MULE_EINTERNAL;
@@ -341,25 +341,30 @@ bundle_verify(struct bundle_reader *r, const struct ident_pub *sender,
 		goto out;
 	}
 	/* The signature's hash in a second thread, overlapping the reads
-	 * and the block hashes (inline if no thread can start). */
+	 * and the block hashes (inline if no thread can start).  A block
+	 * that fits in the thread's ring is read straight into it. */
 	(void)sig_init_threaded(&sc);
 	for (i = 0, off = 0; off < end; off += n, i++) {
 		n = end - off < r->blocksize ? (size_t)(end - off) :
 		    r->blocksize;
-		if ((rc = file_read_exact_at(r->fd, blk, n, off, r->path,
+		if ((p = sig_reserve(&sc, n)) == NULL)
+			p = blk;
+		if ((rc = file_read_exact_at(r->fd, p, n, off, r->path,
 		    err)) != 0) {
 			rc = verify_short(r, rc, err);
 			goto out;
 		}
 		/* The header we parsed must be the header we verify. */
-		if (off < r->hdrlen && memcmp(blk, r->hdr + off,
+		if (off < r->hdrlen && memcmp(p, r->hdr + off,
 		    r->hdrlen - off < n ? (size_t)(r->hdrlen - off) : n) != 0) {
 			rc = mule_errf(err, MULE_EVERIFY, "%s: the file changed "
 			    "while it was being read", r->path);
 			goto out;
 		}
-		sig_update(&sc, blk, n);
-		crypto_generichash(r->blockhash[i], BLOCK_HASH_LEN, blk, n,
+		/* Fed first (the thread starts sooner); the thread only reads
+		 * p, and its buffer is not refilled before the next reserve. */
+		sig_update(&sc, p, n);
+		crypto_generichash(r->blockhash[i], BLOCK_HASH_LEN, p, n,
 		    NULL, 0);
 	}
 	if ((rc = file_read_exact_at(r->fd, sig, SIG_LEN, end, r->path,

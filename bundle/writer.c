@@ -554,15 +554,28 @@ out:
 
 /* ---- finishing ---- */
 
+/*
+ * Ciphertext built in the hash thread's ring is written in runs of
+ * consecutive chunks (one write() for several): `run` is the start of the
+ * bytes fed but not written yet, at most SIG_RING_BUF of them, so they lie
+ * in the last two ring buffers filled, which the encryptor does not fill
+ * again before it has filled another one.
+ */
+_Static_assert(SIG_RING_BUFS >= 3, "a run must not meet the buffer refilled");
+
 struct wout {
 	struct bundle_writer *w;
 	struct sig_ctx sc;
 	struct seal_enc enc;
 	int enc_live;
+	uint8_t *placed;	/* the chunk being built, if in the ring */
+	const uint8_t *run;	/* unwritten ciphertext in the ring */
+	size_t nrun;
 	int code;
 	char msg[MULE_ERRLEN];
 };
 
+/* Hashes and writes n bytes (the header, an unencrypted payload). */
 static int
 raw_out(struct wout *o, const uint8_t *p, size_t n, char *err)
 {
@@ -570,15 +583,60 @@ raw_out(struct wout *o, const uint8_t *p, size_t n, char *err)
 	return safefile_write(&o->w->sf, p, n, err);
 }
 
+/* Writes the pending run of ciphertext, if any. */
+static int
+run_flush(struct wout *o, char *err)
+{
+	int r = 0;
+
+	if (o->nrun > 0)
+		r = safefile_write(&o->w->sf, o->run, o->nrun, err);
+	o->nrun = 0;
+	return r;
+}
+
+/*
+ * A chunk of ciphertext: hashed now, written now or with the next ones
+ * when it was built in the ring right after them.  Fed first, so that a
+ * full ring buffer goes to the hash thread without waiting for the
+ * write; the thread only reads it.
+ */
 static int
 enc_out(void *arg, const uint8_t *p, size_t n)
 {
 	struct wout *o = arg;
-	int r;
+	int r = MULE_EINTERNAL;
 
-	if ((r = raw_out(o, p, n, o->msg)) != 0)
+	sig_update(&o->sc, p, n);
+	if (p == o->placed && o->nrun > 0 && p == o->run + o->nrun &&
+	    o->nrun + n <= SIG_RING_BUF) {
+		o->nrun += n;
+		r = 0;
+		goto out;
+	}
+	if ((r = run_flush(o, o->msg)) != 0)
+		goto out;
+	if (p == o->placed) {
+		o->run = p;
+		o->nrun = n;
+	} else if ((r = safefile_write(&o->w->sf, p, n, o->msg)) != 0)
+		goto out;
+	r = 0;
+out:
+	o->placed = NULL;
+	if (r != 0)
 		o->code = r;
 	return r;
+}
+
+/* Each chunk of ciphertext is built in the hash thread's ring (no copy). */
+static uint8_t *
+enc_place(void *arg, size_t n)
+{
+	struct wout *o = arg;
+
+	o->placed = sig_reserve(&o->sc, n);
+	return o->placed;
 }
 
 static int
@@ -777,6 +835,7 @@ write_envelope(struct bundle_writer *w, struct wout *o,
 			goto out;
 		}
 		o->enc_live = 1;
+		seal_enc_place(&o->enc, enc_place);
 		for (i = 0; i < w->nto; i++)
 			if ((r = seal_enc_keybox(&o->enc, &w->to[i],
 			    kb[i])) != 0) {
@@ -823,6 +882,8 @@ write_signature(struct bundle_writer *w, struct wout *o, uint64_t *total,
 			    mule_strerror(r));
 		goto out;
 	}
+	if ((r = run_flush(o, err)) != 0)
+		goto out;
 	if ((r = sig_sign(&o->sc, w->me, sig)) != 0) {
 		r = mule_errf(err, r, "cannot sign the bundle: %s",
 		    mule_strerror(r));

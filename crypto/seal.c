@@ -58,6 +58,12 @@ out:
 	return r;
 }
 
+void
+seal_enc_place(struct seal_enc *e, seal_place_fn place)
+{
+	e->place = place;
+}
+
 int
 seal_enc_keybox(struct seal_enc *e, const struct ident_pub *to,
     uint8_t keybox[SEAL_KEYBOX_LEN])
@@ -106,19 +112,27 @@ out:
 	return r;
 }
 
-/* Encrypts n bytes at p as one chunk with `tag` and emits it. */
+/*
+ * Encrypts n bytes at p as one chunk with `tag`, where the placement
+ * callback says (else into e->ct), and emits it.
+ */
 static int
 seal_enc_chunk(struct seal_enc *e, const uint8_t *p, size_t n, uint8_t tag)
 {
 	unsigned long long clen = 0;
+	uint8_t *c = NULL;
 	int r = MULE_EINTERNAL;
 
-	if (crypto_secretstream_xchacha20poly1305_push(&e->st, e->ct, &clen,
+	if (e->place != NULL)
+		c = e->place(e->arg, n + SEAL_ABYTES);
+	if (c == NULL)
+		c = e->ct;
+	if (crypto_secretstream_xchacha20poly1305_push(&e->st, c, &clen,
 	    p, n, NULL, 0, tag) != 0 || clen != n + SEAL_ABYTES) {
 		r = MULE_ECRYPTO;
 		goto out;
 	}
-	r = e->out(e->arg, e->ct, (size_t)clen);
+	r = e->out(e->arg, c, (size_t)clen);
 out:
 	return r;
 }

@@ -31,6 +31,14 @@
  * (decrypting).  Returns 0 or a MULE_E* code that aborts the stream.
  */
 typedef int (*seal_out_fn)(void *arg, const uint8_t *p, size_t n);
+/*
+ * Placement callback (encrypting, optional): room for the next n bytes of
+ * ciphertext (n <= SEAL_CHUNK + SEAL_ABYTES), or NULL for the encoder's
+ * own buffer.  The chunk built there is then passed to the output
+ * callback with that very pointer, so the caller can keep it without a
+ * copy (crypto/sig.h sig_reserve).
+ */
+typedef uint8_t *(*seal_place_fn)(void *arg, size_t n);
 
 struct seal_enc {
 	crypto_secretstream_xchacha20poly1305_state st;
@@ -39,12 +47,18 @@ struct seal_enc {
 	size_t ptlen;
 	uint8_t *ct;		/* SEAL_CHUNK + SEAL_ABYTES */
 	seal_out_fn out;
+	seal_place_fn place;	/* NULL: every chunk is built in ct */
 	void *arg;
 	int finished;
 };
 
 /* Makes a new random file key.  0 or MULE_ENOMEM. */
 int seal_enc_init(struct seal_enc *e, seal_out_fn out, void *arg);
+/*
+ * Sets the placement callback (called with the `arg` of seal_enc_init);
+ * any time before the first chunk.  Nothing to free.
+ */
+void seal_enc_place(struct seal_enc *e, seal_place_fn place);
 /* Seals the file key to one recipient: keybox[SEAL_KEYBOX_LEN]. */
 int seal_enc_keybox(struct seal_enc *e, const struct ident_pub *to,
     uint8_t keybox[SEAL_KEYBOX_LEN]);

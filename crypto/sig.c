@@ -2,12 +2,14 @@
  * crypto/sig.c — streaming signatures (see sig.h).
  *
  * The threaded hash: sig_update copies into ring buffer `fill` of the
- * worker; a full buffer is handed over (nready grows) and the thread
- * hashes the handed-over buffers oldest first (`first`), one at a time,
- * outside the lock.  The producer waits only when every buffer is handed
- * over and not yet hashed.  Only the producer touches fill and cur; first,
- * nready, len[] and stop are shared under mu.  The hash state c->h belongs
- * to the thread from its start until it is joined.
+ * worker (unless the bytes were built there, at the place sig_reserve
+ * gave); a full buffer, or one without room for a reservation, is handed
+ * over (nready grows) and the thread hashes the handed-over buffers
+ * oldest first (`first`), one at a time, outside the lock.  The producer
+ * waits only when every buffer is handed over and not yet hashed.  Only
+ * the producer touches fill and cur; first, nready, len[] and stop are
+ * shared under mu.  The hash state c->h belongs to the thread from its
+ * start until it is joined.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -178,6 +180,7 @@ sig_update(struct sig_ctx *c, const void *p, size_t n)
 {
 	struct sig_worker *w = c->w;
 	const uint8_t *in = p;
+	uint8_t *dst;
 	size_t take;
 
 	if (w == NULL) {
@@ -189,8 +192,9 @@ sig_update(struct sig_ctx *c, const void *p, size_t n)
 		take = SIG_RING_BUF - w->cur;
 		if (take > n)
 			take = n;
-		memcpy(w->ring + (size_t)w->fill * SIG_RING_BUF + w->cur, in,
-		    take);
+		dst = w->ring + (size_t)w->fill * SIG_RING_BUF + w->cur;
+		if (dst != in)	/* else built in place (sig_reserve) */
+			memcpy(dst, in, take);
 		w->cur += take;
 		if ((size_t)w->fill * SIG_RING_BUF + w->cur > w->touched)
 			w->touched = (size_t)w->fill * SIG_RING_BUF + w->cur;
@@ -199,6 +203,22 @@ sig_update(struct sig_ctx *c, const void *p, size_t n)
 		if (w->cur == SIG_RING_BUF)
 			sig_worker_hand_over(w);
 	}
+}
+
+uint8_t *
+sig_reserve(struct sig_ctx *c, size_t n)
+{
+	struct sig_worker *w = c->w;
+	size_t at;
+
+	if (w == NULL || n > SIG_RING_BUF)
+		return NULL;
+	if (w->cur + n > SIG_RING_BUF)
+		sig_worker_hand_over(w);	/* cur > 0 here */
+	at = (size_t)w->fill * SIG_RING_BUF + w->cur;
+	if (at + n > w->touched)
+		w->touched = at + n;	/* the caller writes there: wipe it */
+	return w->ring + at;
 }
 
 void

@@ -800,6 +800,68 @@ test_sig_threaded_same(void **state)
 }
 
 /*
+ * Bytes built in the room sig_reserve gives and fed from there sign
+ * exactly what the inline hash signs, mixed with copied pieces, at any
+ * size up to a whole ring buffer, with rooms used only in part or not at
+ * all; an inline context or a room larger than a buffer gets NULL.
+ */
+static void
+test_sig_reserve_same(void **state)
+{
+	struct ident_secret *s = new_ident();
+	struct sig_ctx c;
+	size_t n = 3 * SIG_RING_BUFS * SIG_RING_BUF + 12345, off, k, used;
+	uint8_t *d = malloc(n), *p, *q, want[SIG_LEN], got[SIG_LEN];
+	int round;
+
+	(void)state;
+	assert_non_null(d);
+	randombytes_buf(d, n);
+	sig_init(&c);
+	assert_null(sig_reserve(&c, 1));	/* inline: no ring */
+	sig_update(&c, d, n);
+	assert_int_equal(sig_sign(&c, s, want), 0);
+	for (round = 0; round < 4; round++) {
+		assert_int_equal(sig_init_threaded(&c), 0);
+		assert_null(sig_reserve(&c, SIG_RING_BUF + 1));
+		for (off = 0; off < n; off += used) {
+			k = round == 3 ? SIG_RING_BUF :
+			    1 + randombytes_uniform(round == 0 ? 70000 :
+			    SIG_RING_BUF);
+			if (k > n - off)
+				k = n - off;
+			if (round == 1 && randombytes_uniform(3) == 0) {
+				sig_update(&c, d + off, k);	/* a copy */
+				used = k;
+				continue;
+			}
+			assert_non_null(p = sig_reserve(&c, k));
+			/* A room not fed yet is offered again. */
+			if (randombytes_uniform(4) == 0) {
+				q = sig_reserve(&c, k);
+				assert_ptr_equal(p, q);
+			}
+			used = round == 2 ? 1 + randombytes_uniform(
+			    (uint32_t)k) : k;
+			memcpy(p, d + off, used);
+			sig_update(&c, p, used);
+		}
+		assert_int_equal(sig_sign(&c, s, got), 0);
+		assert_memory_equal(got, want, SIG_LEN);
+		assert_null(c.w);
+	}
+	/* A room reserved and abandoned: released cleanly (ASan). */
+	assert_int_equal(sig_init_threaded(&c), 0);
+	sig_update(&c, d, 2 * SIG_RING_BUF);
+	assert_non_null(p = sig_reserve(&c, SIG_RING_BUF));
+	memset(p, 0xa5, SIG_RING_BUF);
+	sig_release(&c);
+	assert_null(c.w);
+	free(d);
+	ident_secret_free(s);
+}
+
+/*
  * An abandoned threaded context is released (the thread ended, nothing
  * leaked: ASan checks), whether its thread started or not; sig_release
  * is fine twice, after a signature and on an inline context.
@@ -853,6 +915,94 @@ test_sig_hash(void **state)
 }
 
 /* ---- sealing ---------------------------------------------------------- */
+
+/* A placement callback with one room; counts where chunks were built. */
+struct placer {
+	struct sink ct;		/* first: sink_out gets it */
+	uint8_t room[CT_CHUNK];
+	size_t asked, placed, in_room;
+	int every;		/* give the room to every `every`th chunk */
+	uint8_t *last;
+};
+
+static uint8_t *
+placer_place(void *arg, size_t n)
+{
+	struct placer *pl = arg;
+
+	assert_true(n >= SEAL_ABYTES && n <= CT_CHUNK);
+	pl->asked++;
+	pl->last = pl->asked % (size_t)pl->every == 0 ? pl->room : NULL;
+	if (pl->last != NULL)
+		pl->placed++;
+	return pl->last;
+}
+
+static int
+placer_out(void *arg, const uint8_t *p, size_t n)
+{
+	struct placer *pl = arg;
+
+	/* Built in the room when the room was given, elsewhere if not. */
+	if (pl->last != NULL) {
+		assert_ptr_equal(p, pl->room);
+		pl->in_room++;
+	} else
+		assert_true(p != pl->room);
+	return sink_out(&pl->ct, p, n);
+}
+
+/*
+ * With a placement callback each chunk is encrypted where it says (or in
+ * the encoder's buffer when it says NULL) and handed to the output at that
+ * place; the stream is the same format: it decrypts to the plaintext.
+ */
+static void
+test_seal_place(void **state)
+{
+	static const size_t sizes[] = { 0, 1, 65536, 3 * 65536 + 7 };
+	struct ident_secret *r = new_ident();
+	struct placer *pl = calloc(1, sizeof(*pl));
+	struct seal_enc e;
+	uint8_t kb[SEAL_KEYBOX_LEN], hdr[SEAL_HEADER_LEN];
+	uint8_t *d = malloc(3 * 65536 + 7);
+	struct sink pt;
+	size_t si, chunks;
+	int every;
+
+	(void)state;
+	assert_non_null(pl);
+	assert_non_null(d);
+	randombytes_buf(d, 3 * 65536 + 7);
+	for (si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++) {
+		for (every = 1; every <= 2; every++) {
+			memset(pl, 0, sizeof(*pl));
+			pl->every = every;
+			assert_int_equal(seal_enc_init(&e, placer_out, pl), 0);
+			seal_enc_place(&e, placer_place);
+			assert_int_equal(seal_enc_keybox(&e, &r->pub, kb), 0);
+			assert_int_equal(seal_enc_header(&e, hdr), 0);
+			assert_int_equal(seal_enc_update(&e, d, sizes[si]), 0);
+			assert_int_equal(seal_enc_final(&e), 0);
+			seal_enc_release(&e);
+			chunks = sizes[si] / SEAL_CHUNK + 1;
+			assert_int_equal(pl->asked, chunks);
+			assert_int_equal(pl->in_room, pl->placed);
+			assert_int_equal(pl->placed, chunks / (size_t)every);
+			assert_int_equal(pl->ct.len, sealed_len(sizes[si]));
+			assert_int_equal(unseal_buf(r, kb, hdr, pl->ct.d,
+			    pl->ct.len, 1, &pt), 0);
+			assert_int_equal(pt.len, sizes[si]);
+			if (sizes[si] > 0)
+				assert_memory_equal(pt.d, d, sizes[si]);
+			sink_free(&pt);
+			sink_free(&pl->ct);
+		}
+	}
+	free(d);
+	free(pl);
+	ident_secret_free(r);
+}
 
 static void
 test_seal_roundtrips(void **state)
@@ -1239,8 +1389,10 @@ main(void)
 		cmocka_unit_test(test_sig_bitflips),
 		cmocka_unit_test(test_sig_threaded_same),
 		cmocka_unit_test(test_sig_threaded_release),
+		cmocka_unit_test(test_sig_reserve_same),
 		cmocka_unit_test(test_sig_hash),
 		cmocka_unit_test(test_seal_roundtrips),
+		cmocka_unit_test(test_seal_place),
 		cmocka_unit_test(test_seal_not_recipient),
 		cmocka_unit_test(test_seal_bitflips),
 		cmocka_unit_test(test_seal_truncation),
