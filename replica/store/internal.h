@@ -155,6 +155,48 @@ void col_hashes_stmt(sqlite3_stmt *st, int first, uint32_t ncols,
 /* The same from values. */
 void row_hash_vals(const struct mval *v, uint32_t ncols,
     uint8_t hash[ROW_HASH_LEN], uint32_t *colhash);
+/*
+ * Whether a written row can be hashed from the values bound instead of
+ * read back (replica/apply/apply.c write_row): a value is stored as bound
+ * (its storage class and bytes kept) when the column's affinity leaves it
+ * so.  Affinities as SQLite gives them from a declared type; UNKNOWN (a
+ * column not found) keeps nothing.
+ */
+enum {
+	RP_AFF_UNKNOWN = 0,
+	RP_AFF_BLOB,		/* "none": no conversion */
+	RP_AFF_TEXT,
+	RP_AFF_NUMERIC,
+	RP_AFF_INTEGER,
+	RP_AFF_REAL
+};
+/* The affinity of a declared column type (NULL or "": BLOB). */
+int rp_affinity(const char *decl);
+/*
+ * 1 when v, bound to a column of affinity `aff`, is stored exactly as
+ * bound: NULL unless `nonull` (a key or NOT NULL column); BLOB always;
+ * INTEGER into INTEGER, NUMERIC or BLOB affinity; REAL into BLOB or REAL
+ * affinity, but never NaN (binds as NULL) nor -0.0 into REAL (read back
+ * as 0.0); TEXT into TEXT or BLOB affinity when `utf8` (the database's
+ * encoding is UTF-8).  0 otherwise (read the row back), MVAL_REF too.
+ * Conservative for STRICT tables (their types give these affinities, ANY
+ * NUMERIC).
+ */
+int rp_stored_as_bound(int aff, int nonull, int utf8, const struct mval *v);
+/* Per column of a table (arrays of t->ncols, the caller's): */
+struct rp_store_shape {
+	uint8_t *aff;		/* RP_AFF_* */
+	uint8_t *nonull;	/* 1: part of the key, or NOT NULL */
+	int utf8;		/* the database's encoding is UTF-8 */
+	int plain;		/* no trigger but mule's on the table */
+};
+/*
+ * Fills sh for table t from the live schema (sh->aff and sh->nonull
+ * allocated by the caller).  0 or a MULE_E* code; a failed probe (of the
+ * encoding or the triggers) leaves utf8 or plain 0, the safe answer.
+ */
+int rp_store_shape(struct replica *rp, const struct replica_table *t,
+    struct rp_store_shape *sh, char *err);
 /* 1 when two values are the same type and bytes. */
 int mval_equal(const struct mval *a, const struct mval *b);
 /* Short hash of one value. */
