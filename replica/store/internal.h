@@ -134,7 +134,8 @@ struct rowstate {
 	uint8_t hash[ROW_HASH_LEN];
 };
 
-/* Allocates ncols zeroed columns: 0 or MULE_ENOMEM. */
+/* Allocates ncols zeroed columns (one block, which rowstate_release frees):
+ * 0 or MULE_ENOMEM. */
 int rowstate_alloc(struct rowstate *s, uint32_t ncols);
 void rowstate_release(struct rowstate *s);
 /* Encodes s's stamps and column hashes into a heap blob. */

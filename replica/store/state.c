@@ -38,15 +38,19 @@
 int
 rowstate_alloc(struct rowstate *s, uint32_t ncols)
 {
+	size_t n = ncols ? ncols : 1;
+	unsigned char *p;
+
 	memset(s, 0, sizeof(*s));
-	s->ncols = ncols;
-	s->colhash = calloc(ncols ? ncols : 1, sizeof(*s->colhash));
-	s->colst = calloc(ncols ? ncols : 1, sizeof(*s->colst));
-	s->colctx = calloc(ncols ? ncols : 1, sizeof(*s->colctx));
-	if (s->colhash == NULL || s->colst == NULL || s->colctx == NULL) {
-		rowstate_release(s);
+	/* One block, most aligned first: contexts, stamps, hashes. */
+	if ((p = calloc(n, sizeof(*s->colctx) + sizeof(*s->colst) +
+	    sizeof(*s->colhash))) == NULL)
 		return MULE_ENOMEM;
-	}
+	s->ncols = ncols;
+	s->colctx = (struct merge_ctx *)p;
+	s->colst = (struct istamp *)(p + n * sizeof(*s->colctx));
+	s->colhash = (uint32_t *)(p + n * (sizeof(*s->colctx) +
+	    sizeof(*s->colst)));
 	return 0;
 }
 
@@ -57,9 +61,7 @@ rowstate_release(struct rowstate *s)
 
 	for (i = 0; s->colctx != NULL && i < s->ncols; i++)
 		merge_ctx_release(&s->colctx[i]);
-	free(s->colhash);
-	free(s->colst);
-	free(s->colctx);
+	free(s->colctx);	/* the block: colst and colhash too */
 	memset(s, 0, sizeof(*s));
 }
 
