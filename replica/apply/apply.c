@@ -38,6 +38,8 @@ struct replica_apply {
 	uint8_t *wmask[2];	/* the columns each was built for */
 	uint8_t *ispk;		/* per local column: part of the key */
 	uint8_t *needed;	/* per local column: NOT NULL, no default */
+	struct rp_store_shape shape;	/* how columns store what is bound */
+	struct mval *rowv;	/* the written row, hashed from memory */
 	int64_t alive_delta;
 	/* Per local column, the current incoming row's cell: */
 	uint8_t *inhas;		/* 1: the row carries it */
@@ -89,8 +91,13 @@ apply_table_release(struct replica_apply *a)
 	}
 	free(a->ispk);
 	free(a->needed);
+	free(a->shape.aff);
+	free(a->shape.nonull);
+	free(a->rowv);
 	a->ispk = NULL;
 	a->needed = NULL;
+	a->shape.aff = a->shape.nonull = NULL;
+	a->rowv = NULL;
 	sqlite3_finalize(a->get);
 	sqlite3_finalize(a->put);
 	sqlite3_finalize(a->sel);
@@ -391,8 +398,9 @@ table_prepare(struct replica_apply *a, char *err)
 	strb_add_ident(&sb, t->name);
 	strb_add(&sb, " WHERE ");
 	sql_pk_where(&sb, t, 1);
-	if ((r = rp_prepare(a->rp, strb_str(&sb), &a->del, err)) == 0)
-		r = needed_columns(a, err);
+	if ((r = rp_prepare(a->rp, strb_str(&sb), &a->del, err)) == 0 &&
+	    (r = needed_columns(a, err)) == 0)
+		r = rp_store_shape(a->rp, t, &a->shape, err);
 out:
 	strb_release(&sb);
 	return r;
@@ -470,6 +478,9 @@ replica_apply_table(struct replica_apply *a, const char *table,
 	    (a->inval = calloc(t->ncols + 1, sizeof(*a->inval))) == NULL ||
 	    (a->win = calloc(t->ncols + 1, 1)) == NULL ||
 	    (a->ispk = calloc(t->ncols + 1, 1)) == NULL ||
+	    (a->shape.aff = calloc(t->ncols + 1, 1)) == NULL ||
+	    (a->shape.nonull = calloc(t->ncols + 1, 1)) == NULL ||
+	    (a->rowv = calloc(t->ncols + 1, sizeof(*a->rowv))) == NULL ||
 	    (a->wmask[0] = calloc(t->ncols + 1, 1)) == NULL ||
 	    (a->wmask[1] = calloc(t->ncols + 1, 1)) == NULL) {
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
@@ -612,19 +623,68 @@ write_prepare(struct replica_apply *a, int kind, const uint8_t *mask,
 	return r;
 }
 
+/* The value bound for column j: the row's key, or the incoming value. */
+static const struct mval *
+bound_value(const struct replica_apply *a, const struct rowchange *rc,
+    uint32_t j)
+{
+	uint32_t p;
+
+	if (!a->ispk[j])
+		return &a->inres[j];
+	/* A key column: always the row's key (read_incoming). */
+	for (p = 0; p < a->t->npk && a->t->pkcols[p] != j; p++)
+		;
+	return &rc->pk[p];
+}
+
+/*
+ * Hashes the row write_row is about to write into ns from the values it
+ * binds (a->win, the key in an insert) and, for an update, the unwritten
+ * columns of the local row, the current row of a->sel: 1 done, 0 when
+ * some column may store another value than the one bound (an insert
+ * leaving a column to its default, an affinity that converts, a trigger
+ * of the application's), which write_row then reads back.
+ */
+static int
+hash_bound(struct replica_apply *a, const struct rowchange *rc, int kind,
+    struct rowstate *ns)
+{
+	const struct replica_table *t = a->t;
+	const struct mval *v;
+	uint32_t j;
+
+	if (!a->shape.plain)
+		return 0;
+	for (j = 0; j < t->ncols; j++) {
+		if (!a->win[j] && !(kind == W_INSERT && a->ispk[j])) {
+			if (kind == W_INSERT)
+				return 0;	/* its default */
+			mval_from_stmt(&a->rowv[j], a->sel, (int)j);
+			continue;
+		}
+		v = bound_value(a, rc, j);
+		if (!rp_stored_as_bound(a->shape.aff[j], a->shape.nonull[j],
+		    a->shape.utf8, v))
+			return 0;
+		a->rowv[j] = *v;
+	}
+	row_hash_vals(a->rowv, t->ncols, ns->hash, ns->colhash);
+	return 1;
+}
+
 /*
  * Inserts the row (winning cells plus the key; other columns take their
- * defaults) or updates its winning cells, and hashes the row as written
- * into ns.
+ * defaults) or updates its winning cells; unless `hashed` (hash_bound
+ * did), hashes the row as written into ns, read back.
  */
 static int
 write_row(struct replica_apply *a, const struct rowchange *rc, int kind,
-    struct rowstate *ns, char *err)
+    int hashed, struct rowstate *ns, char *err)
 {
 	const struct replica_table *t = a->t;
 	sqlite3_stmt *st;
-	struct mval keyv;
-	uint32_t j, k = 0, p;
+	uint32_t j, k = 0;
 	int s, r;
 
 	for (j = 0; j < t->ncols; j++)
@@ -636,23 +696,15 @@ write_row(struct replica_apply *a, const struct rowchange *rc, int kind,
 	for (j = 0; j < t->ncols; j++) {
 		if (!a->win[j])
 			continue;
-		if (a->ispk[j]) {
-			/* A key column: always the row's key (read_incoming). */
-			for (p = 0; p < t->npk && t->pkcols[p] != j; p++)
-				;
-			keyv = rc->pk[p];
-			r = bind_value(a, st, (int)++k, &keyv, err);
-		} else {
-			r = bind_value(a, st, (int)++k, a->inval[j], err);
-		}
-		if (r != 0)
+		if ((r = bind_value(a, st, (int)++k, a->ispk[j] ?
+		    bound_value(a, rc, j) : a->inval[j], err)) != 0)
 			goto out;
 	}
 	if (kind == W_UPDATE)
 		bind_pk(a, st, (int)k + 1, rc);
 	s = sqlite3_step(st);
-	if (s != SQLITE_DONE) {
-		r = rp_dberr(a->rp, s, err, t->name);
+	if (s != SQLITE_DONE || hashed) {
+		r = s == SQLITE_DONE ? 0 : rp_dberr(a->rp, s, err, t->name);
 		goto out;
 	}
 	/*
@@ -1175,7 +1227,7 @@ apply_cells(struct replica_apply *a, const struct rowchange *rc,
     struct rowstate *ns, char *err)
 {
 	uint32_t nwin = 0;
-	int s, r, moved = row->changed, check;
+	int s, r, moved = row->changed, check, hashed = 0;
 
 	bind_pk(a, a->sel, 1, rc);
 	s = sqlite3_step(a->sel);
@@ -1186,6 +1238,8 @@ apply_cells(struct replica_apply *a, const struct rowchange *rc,
 		    a->t->name) : rp_dberr(a->rp, s, err, a->t->name);
 	}
 	r = merge_cells(a, rc, old, row, ns, &nwin, &moved, err);
+	if (r == 0 && nwin != 0)
+		hashed = hash_bound(a, rc, W_UPDATE, ns);
 	sqlite3_reset(a->sel);
 	if (r != 0)
 		return r;
@@ -1194,7 +1248,7 @@ apply_cells(struct replica_apply *a, const struct rowchange *rc,
 		return moved ? store_state(a, rc, ns, 0, err) : 0;
 	}
 	check = a->full && nwin == rc->ncells && rc->ncells == a->t->ncols;
-	if ((r = write_row(a, rc, W_UPDATE, ns, err)) != 0)
+	if ((r = write_row(a, rc, W_UPDATE, hashed, ns, err)) != 0)
 		return r;
 	a->st.updated++;
 	return store_state(a, rc, ns, check, err);
@@ -1217,7 +1271,8 @@ apply_insert(struct replica_apply *a, const struct rowchange *rc,
 		if (r != 0)
 			return mule_errf(err, r, "out of memory");
 	}
-	if ((r = write_row(a, rc, W_INSERT, ns, err)) != 0)
+	if ((r = write_row(a, rc, W_INSERT, hash_bound(a, rc, W_INSERT, ns),
+	    ns, err)) != 0)
 		return r;
 	a->alive_delta++;
 	a->st.inserted++;

@@ -51,19 +51,23 @@ sum_add(uint8_t sum[REPLICA_DIGEST_LEN], const uint8_t *h, int sign)
 	}
 }
 
-/* mule_dsum(sum, hash, sign): the sum with hash added (1), taken (-1). */
+/*
+ * mule_dsum(sum, hash, sign, ...): the sum with each (hash, sign) pair
+ * applied: added (1), taken (-1) or left out (0); a hash that is not
+ * ROW_HASH_LEN bytes (NULL: no row) is left out.
+ */
 static void
 fn_dsum(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	uint8_t sum[REPLICA_DIGEST_LEN] = { 0 };
-	int sign;
+	int i;
 
-	(void)argc;
 	if (sqlite3_value_bytes(argv[0]) == REPLICA_DIGEST_LEN)
 		memcpy(sum, sqlite3_value_blob(argv[0]), REPLICA_DIGEST_LEN);
-	sign = sqlite3_value_int(argv[2]);
-	if (sqlite3_value_bytes(argv[1]) == ROW_HASH_LEN)
-		sum_add(sum, sqlite3_value_blob(argv[1]), sign);
+	for (i = 1; i + 1 < argc; i += 2)
+		if (sqlite3_value_bytes(argv[i]) == ROW_HASH_LEN)
+			sum_add(sum, sqlite3_value_blob(argv[i]),
+			    sqlite3_value_int(argv[i + 1]));
 	sqlite3_result_blob(ctx, sum, REPLICA_DIGEST_LEN, SQLITE_TRANSIENT);
 }
 
@@ -93,7 +97,7 @@ digest_functions(sqlite3 *db)
 {
 	int rc;
 
-	rc = sqlite3_create_function(db, "mule_dsum", 3, SQLITE_UTF8 |
+	rc = sqlite3_create_function(db, "mule_dsum", -1, SQLITE_UTF8 |
 	    SQLITE_DETERMINISTIC, NULL, fn_dsum, NULL, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_create_function(db, "mule_dsum_agg", 1,
@@ -108,14 +112,20 @@ digest_functions(sqlite3 *db)
  * main table's triggers fire only for keys without an overlay row, and
  * the overlay's subtract the effective old row (on insert: the main
  * row) and add the effective new one (on delete: the main row again).
- * A fold copies the overlay into main (main's triggers do not fire: the
+ * The overlay's triggers read the main row once, in one correlated
+ * subquery that gives both new values (n, sum); a row that is absent or
+ * deleted counts 0 (mule_dsum leaves out a NULL hash and a 0 sign).  A
+ * fold copies the overlay into main (main's triggers do not fire: the
  * overlay row is there) and empties the overlay (its delete trigger
  * does not fire: the main row is now the same).  "%1$s" is the main
- * table, "%2$s" the overlay.
+ * table, "%2$s" the overlay; a NULL WHEN is none.
  */
-#define MROW(k, c) "(SELECT " c " FROM main.%1$s WHERE pk = " k ".pk)"
-#define MHASH(k) "(SELECT hash FROM main.%1$s WHERE pk = " k ".pk AND " \
-	"cl %% 2 = 1)"
+#define MAIN_ROW(k) " FROM (SELECT 1) LEFT JOIN main.%1$s AS m ON m.pk = " \
+	k ".pk)"
+#define SAME_ROW(k) "(SELECT 1 FROM main.%1$s WHERE pk = " k ".pk AND " \
+	"cl = " k ".cl AND hash = " k ".hash)"
+#define SWAP "n = n - OLD.cl % 2 + NEW.cl % 2, sum = mule_dsum(sum, " \
+	"OLD.hash, -(OLD.cl % 2), NEW.hash, NEW.cl % 2)"
 static const char *const digest_ev[][4] = {
 	{ "di", "INSERT ON main.%1$s", "NEW.cl % 2 = 1 AND NOT EXISTS "
 	    "(SELECT 1 FROM main.%2$s WHERE pk = NEW.pk)",
@@ -125,27 +135,21 @@ static const char *const digest_ev[][4] = {
 	    "n = n - 1, sum = mule_dsum(sum, OLD.hash, -1)" },
 	{ "du", "UPDATE ON main.%1$s", "(OLD.cl % 2 = 1 OR NEW.cl % 2 = 1) "
 	    "AND (OLD.cl IS NOT NEW.cl OR OLD.hash IS NOT NEW.hash) AND NOT "
-	    "EXISTS (SELECT 1 FROM main.%2$s WHERE pk = NEW.pk)",
-	    "n = n - OLD.cl % 2 + NEW.cl % 2, sum = mule_dsum(mule_dsum("
-	    "sum, OLD.hash, -(OLD.cl % 2)), NEW.hash, NEW.cl % 2)" },
-	{ "oi", "INSERT ON main.%2$s", "NEW.cl % 2 = 1 OR " MROW("NEW",
-	    "cl % 2") " = 1",
-	    "n = n + NEW.cl % 2 - coalesce(" MROW("NEW", "cl % 2") ", 0), "
-	    "sum = mule_dsum(mule_dsum(sum, " MHASH("NEW") ", -1), NEW.hash, "
-	    "NEW.cl % 2)" },
-	{ "od", "DELETE ON main.%2$s", "(OLD.cl % 2 = 1 OR " MROW("OLD",
-	    "cl % 2") " = 1) AND NOT EXISTS (SELECT 1 FROM main.%1$s WHERE "
-	    "pk = OLD.pk AND cl = OLD.cl AND hash = OLD.hash)",
-	    "n = n - OLD.cl % 2 + coalesce(" MROW("OLD", "cl % 2") ", 0), "
-	    "sum = mule_dsum(mule_dsum(sum, OLD.hash, -(OLD.cl % 2)), "
-	    MHASH("OLD") ", 1)" },
+	    "EXISTS (SELECT 1 FROM main.%2$s WHERE pk = NEW.pk)", SWAP },
+	{ "oi", "INSERT ON main.%2$s", NULL,
+	    "(n, sum) = (SELECT _mule_digests.n - coalesce(m.cl % 2, 0) + "
+	    "NEW.cl % 2, mule_dsum(_mule_digests.sum, m.hash, "
+	    "-coalesce(m.cl % 2, 0), NEW.hash, NEW.cl % 2)" MAIN_ROW("NEW") },
+	{ "od", "DELETE ON main.%2$s", "NOT EXISTS " SAME_ROW("OLD"),
+	    "(n, sum) = (SELECT _mule_digests.n - OLD.cl % 2 + "
+	    "coalesce(m.cl % 2, 0), mule_dsum(_mule_digests.sum, OLD.hash, "
+	    "-(OLD.cl % 2), m.hash, coalesce(m.cl % 2, 0))" MAIN_ROW("OLD") },
 	{ "ou", "UPDATE ON main.%2$s", "(OLD.cl % 2 = 1 OR NEW.cl % 2 = 1) "
-	    "AND (OLD.cl IS NOT NEW.cl OR OLD.hash IS NOT NEW.hash)",
-	    "n = n - OLD.cl % 2 + NEW.cl % 2, sum = mule_dsum(mule_dsum("
-	    "sum, OLD.hash, -(OLD.cl % 2)), NEW.hash, NEW.cl % 2)" },
+	    "AND (OLD.cl IS NOT NEW.cl OR OLD.hash IS NOT NEW.hash)", SWAP },
 };
-#undef MROW
-#undef MHASH
+#undef MAIN_ROW
+#undef SAME_ROW
+#undef SWAP
 
 /* Appends `fmt` with %1$s the main state table, %2$s the overlay. */
 static void
@@ -186,8 +190,10 @@ watch_table(struct replica *rp, int64_t tid, char *err)
 		strb_addf(&sb, "CREATE TEMP TRIGGER IF NOT EXISTS mule_%s%lld "
 		    "AFTER ", digest_ev[i][0], (long long)tid);
 		add_names(&sb, digest_ev[i][1], sname, lname);
-		strb_add(&sb, " WHEN ");
-		add_names(&sb, digest_ev[i][2], sname, lname);
+		if (digest_ev[i][2] != NULL) {
+			strb_add(&sb, " WHEN ");
+			add_names(&sb, digest_ev[i][2], sname, lname);
+		}
 		strb_add(&sb, " BEGIN UPDATE _mule_digests SET ");
 		add_names(&sb, digest_ev[i][3], sname, lname);
 		strb_addf(&sb, " WHERE tid = %lld; END", (long long)tid);

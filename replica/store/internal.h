@@ -98,6 +98,23 @@ int rp_column_push(char ***v, size_t n, sqlite3_stmt *st, int i);
 int rp_lamport_get(struct replica *rp, uint64_t *l, char *err);
 int rp_lamport_set(struct replica *rp, uint64_t l, char *err);
 
+/* ---- SQLite's memory (replica/store/heap.c) ---- */
+
+/*
+ * Before SQLite's first use (db_open): SQLite allocates through heap.c
+ * and keeps no statistics (no mutex per allocation).  Does nothing once
+ * SQLite is initialized, or on a second call.
+ */
+void rp_heap_install(void);
+/*
+ * The hard heap limit in bytes (0: none), as sqlite3_hard_heap_limit64:
+ * sets it when n >= 0 and returns the previous one.  SQLite's own when
+ * heap.c is not installed.
+ */
+int64_t rp_heap_limit(int64_t n);
+/* Bytes SQLite holds now. */
+int64_t rp_heap_used(void);
+
 /* ---- digests (replica/store/digest.c) ---- */
 
 /*
@@ -134,7 +151,8 @@ struct rowstate {
 	uint8_t hash[ROW_HASH_LEN];
 };
 
-/* Allocates ncols zeroed columns: 0 or MULE_ENOMEM. */
+/* Allocates ncols zeroed columns (one block, which rowstate_release frees):
+ * 0 or MULE_ENOMEM. */
 int rowstate_alloc(struct rowstate *s, uint32_t ncols);
 void rowstate_release(struct rowstate *s);
 /* Encodes s's stamps and column hashes into a heap blob. */
@@ -155,6 +173,48 @@ void col_hashes_stmt(sqlite3_stmt *st, int first, uint32_t ncols,
 /* The same from values. */
 void row_hash_vals(const struct mval *v, uint32_t ncols,
     uint8_t hash[ROW_HASH_LEN], uint32_t *colhash);
+/*
+ * Whether a written row can be hashed from the values bound instead of
+ * read back (replica/apply/apply.c write_row): a value is stored as bound
+ * (its storage class and bytes kept) when the column's affinity leaves it
+ * so.  Affinities as SQLite gives them from a declared type; UNKNOWN (a
+ * column not found) keeps nothing.
+ */
+enum {
+	RP_AFF_UNKNOWN = 0,
+	RP_AFF_BLOB,		/* "none": no conversion */
+	RP_AFF_TEXT,
+	RP_AFF_NUMERIC,
+	RP_AFF_INTEGER,
+	RP_AFF_REAL
+};
+/* The affinity of a declared column type (NULL or "": BLOB). */
+int rp_affinity(const char *decl);
+/*
+ * 1 when v, bound to a column of affinity `aff`, is stored exactly as
+ * bound: NULL unless `nonull` (a key or NOT NULL column); BLOB always;
+ * INTEGER into INTEGER, NUMERIC or BLOB affinity; REAL into BLOB or REAL
+ * affinity, but never NaN (binds as NULL) nor -0.0 into REAL (read back
+ * as 0.0); TEXT into TEXT or BLOB affinity when `utf8` (the database's
+ * encoding is UTF-8).  0 otherwise (read the row back), MVAL_REF too.
+ * Conservative for STRICT tables (their types give these affinities, ANY
+ * NUMERIC).
+ */
+int rp_stored_as_bound(int aff, int nonull, int utf8, const struct mval *v);
+/* Per column of a table (arrays of t->ncols, the caller's): */
+struct rp_store_shape {
+	uint8_t *aff;		/* RP_AFF_* */
+	uint8_t *nonull;	/* 1: part of the key, or NOT NULL */
+	int utf8;		/* the database's encoding is UTF-8 */
+	int plain;		/* no trigger but mule's on the table */
+};
+/*
+ * Fills sh for table t from the live schema (sh->aff and sh->nonull
+ * allocated by the caller).  0 or a MULE_E* code; a failed probe (of the
+ * encoding or the triggers) leaves utf8 or plain 0, the safe answer.
+ */
+int rp_store_shape(struct replica *rp, const struct replica_table *t,
+    struct rp_store_shape *sh, char *err);
 /* 1 when two values are the same type and bytes. */
 int mval_equal(const struct mval *a, const struct mval *b);
 /* Short hash of one value. */

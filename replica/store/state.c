@@ -24,6 +24,7 @@
  * cost nothing beyond x.  See merge.h for
  * what stamps and contexts mean, docs/state.md "Merging" for why.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,15 +38,19 @@
 int
 rowstate_alloc(struct rowstate *s, uint32_t ncols)
 {
+	size_t n = ncols ? ncols : 1;
+	unsigned char *p;
+
 	memset(s, 0, sizeof(*s));
-	s->ncols = ncols;
-	s->colhash = calloc(ncols ? ncols : 1, sizeof(*s->colhash));
-	s->colst = calloc(ncols ? ncols : 1, sizeof(*s->colst));
-	s->colctx = calloc(ncols ? ncols : 1, sizeof(*s->colctx));
-	if (s->colhash == NULL || s->colst == NULL || s->colctx == NULL) {
-		rowstate_release(s);
+	/* One block, most aligned first: contexts, stamps, hashes. */
+	if ((p = calloc(n, sizeof(*s->colctx) + sizeof(*s->colst) +
+	    sizeof(*s->colhash))) == NULL)
 		return MULE_ENOMEM;
-	}
+	s->ncols = ncols;
+	s->colctx = (struct merge_ctx *)p;
+	s->colst = (struct istamp *)(p + n * sizeof(*s->colctx));
+	s->colhash = (uint32_t *)(p + n * (sizeof(*s->colctx) +
+	    sizeof(*s->colst)));
 	return 0;
 }
 
@@ -56,9 +61,7 @@ rowstate_release(struct rowstate *s)
 
 	for (i = 0; s->colctx != NULL && i < s->ncols; i++)
 		merge_ctx_release(&s->colctx[i]);
-	free(s->colhash);
-	free(s->colst);
-	free(s->colctx);
+	free(s->colctx);	/* the block: colst and colhash too */
 	memset(s, 0, sizeof(*s));
 }
 
@@ -414,6 +417,89 @@ col_hashes_stmt(sqlite3_stmt *st, int first, uint32_t ncols,
 		mval_from_stmt(&v, st, first + (int)i);
 		colhash[i] = val_hash(&v);
 	}
+}
+
+int
+rp_affinity(const char *decl)
+{
+	if (decl == NULL || *decl == '\0')
+		return RP_AFF_BLOB;
+	/* SQLite's rules, in its order (datatype3.html, 3.1). */
+	if (strcasestr(decl, "INT") != NULL)
+		return RP_AFF_INTEGER;
+	if (strcasestr(decl, "CHAR") != NULL || strcasestr(decl, "CLOB") !=
+	    NULL || strcasestr(decl, "TEXT") != NULL)
+		return RP_AFF_TEXT;
+	if (strcasestr(decl, "BLOB") != NULL)
+		return RP_AFF_BLOB;
+	if (strcasestr(decl, "REAL") != NULL || strcasestr(decl, "FLOA") !=
+	    NULL || strcasestr(decl, "DOUB") != NULL)
+		return RP_AFF_REAL;
+	return RP_AFF_NUMERIC;
+}
+
+int
+rp_stored_as_bound(int aff, int nonull, int utf8, const struct mval *v)
+{
+	switch (v->type) {
+	case MVAL_NULL:
+		/* A key (a rowid alias makes one up) or NOT NULL ON CONFLICT
+		 * REPLACE (the default instead): read it back. */
+		return aff != RP_AFF_UNKNOWN && !nonull;
+	case MVAL_BLOB:
+		return aff != RP_AFF_UNKNOWN;
+	case MVAL_INT:
+		return aff == RP_AFF_INTEGER || aff == RP_AFF_NUMERIC ||
+		    aff == RP_AFF_BLOB;
+	case MVAL_REAL:
+		/* NaN binds as NULL; REAL affinity stores an integral value
+		 * as an integer and reads it back as a REAL, -0.0 as 0.0. */
+		if (v->f != v->f)
+			return 0;
+		return aff == RP_AFF_BLOB || (aff == RP_AFF_REAL &&
+		    !(v->f == 0 && signbit(v->f)));
+	case MVAL_TEXT:
+		/* Another encoding converts it (not always back to these
+		 * bytes); a numeric affinity may make it a number. */
+		return utf8 && (aff == RP_AFF_TEXT || aff == RP_AFF_BLOB);
+	}
+	return 0;		/* MVAL_REF: not resolved */
+}
+
+int
+rp_store_shape(struct replica *rp, const struct replica_table *t,
+    struct rp_store_shape *sh, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	uint32_t j;
+	int rc, r;
+
+	memset(sh->aff, RP_AFF_UNKNOWN, t->ncols);
+	memset(sh->nonull, 1, t->ncols);
+	/* Errors here only make it read rows back: rp_exists says 0. */
+	sh->utf8 = rp_exists(rp, "SELECT 1 FROM pragma_encoding WHERE "
+	    "encoding = 'UTF-8'", NULL);
+	/* A trigger mule did not make may change the row it fires for. */
+	sh->plain = rp_exists(rp, "SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM "
+	    "(SELECT name, tbl_name FROM main.sqlite_schema WHERE type = "
+	    "'trigger' UNION ALL SELECT name, tbl_name FROM temp.sqlite_schema"
+	    " WHERE type = 'trigger') WHERE tbl_name = ?1 COLLATE NOCASE AND "
+	    "name NOT LIKE '\\_mule\\_cap\\_%' ESCAPE '\\')", t->name);
+	if ((r = rp_prepare(rp, "SELECT name, type, \"notnull\" OR pk > 0 "
+	    "FROM pragma_table_info(?1)", &st, err)) != 0)
+		return r;
+	sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!rp_col_index(t, (const char *)sqlite3_column_text(st, 0),
+		    &j))
+			continue;
+		sh->aff[j] = (uint8_t)rp_affinity((const char *)
+		    sqlite3_column_text(st, 1));
+		sh->nonull[j] = sqlite3_column_int(st, 2) != 0;
+	}
+	r = rc == SQLITE_DONE ? 0 : rp_dberr(rp, rc, err, t->name);
+	sqlite3_finalize(st);
+	return r;
 }
 
 int
