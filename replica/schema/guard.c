@@ -431,7 +431,8 @@ rp_guard_begin(struct replica *rp, struct rp_guard **out, char *err)
 	mem = setting(rp, "migration.max-memory", MIGRATION_MAX_MEMORY);
 	clock_gettime(CLOCK_MONOTONIC, &g->deadline);
 	g->deadline.tv_sec += secs;
-	g->old_heap = rp_heap_limit(mem);
+	g->old_heap = sqlite3_hard_heap_limit64(-1);
+	sqlite3_hard_heap_limit64(mem);
 	g->old_length = sqlite3_limit(rp->db, SQLITE_LIMIT_LENGTH,
 	    (int)(mem / 2 < 0x7fffffff ? mem / 2 : 0x7fffffff));
 	sqlite3_db_config(rp->db, SQLITE_DBCONFIG_DEFENSIVE, -1,
@@ -459,7 +460,7 @@ guard_release(struct rp_guard *g)
 	sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, g->old_defensive,
 	    NULL);
 	sqlite3_limit(db, SQLITE_LIMIT_LENGTH, g->old_length);
-	rp_heap_limit(g->old_heap);
+	sqlite3_hard_heap_limit64(g->old_heap);
 }
 
 /* Was this trigger or view there before, with the same SQL? */

@@ -98,23 +98,6 @@ int rp_column_push(char ***v, size_t n, sqlite3_stmt *st, int i);
 int rp_lamport_get(struct replica *rp, uint64_t *l, char *err);
 int rp_lamport_set(struct replica *rp, uint64_t l, char *err);
 
-/* ---- SQLite's memory (replica/store/heap.c) ---- */
-
-/*
- * Before SQLite's first use (db_open): SQLite allocates through heap.c
- * and keeps no statistics (no mutex per allocation).  Does nothing once
- * SQLite is initialized, or on a second call.
- */
-void rp_heap_install(void);
-/*
- * The hard heap limit in bytes (0: none), as sqlite3_hard_heap_limit64:
- * sets it when n >= 0 and returns the previous one.  SQLite's own when
- * heap.c is not installed.
- */
-int64_t rp_heap_limit(int64_t n);
-/* Bytes SQLite holds now. */
-int64_t rp_heap_used(void);
-
 /* ---- digests (replica/store/digest.c) ---- */
 
 /*

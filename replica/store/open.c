@@ -64,7 +64,6 @@ db_open(const char *path, int flags, sqlite3 **out, char *err)
 	sqlite3 *db = NULL;
 	int rc, r = MULE_EINTERNAL;
 
-	rp_heap_install();
 	rc = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		r = rp_sqlerr(db, rc, err, path);
