@@ -21,6 +21,8 @@ struct replica {
 	int64_t me;		/* our index in _mule_origins */
 	int64_t changes_at_begin; /* sqlite3_total_changes64 at BEGIN */
 	int state_written;	/* this transaction may have written state */
+	int digest_quiet;	/* a fold runs: the digest triggers stand
+				 * aside (mule_dwatch() is 0) */
 	/* While a peer's schema step runs for unpack --dry-run: where its
 	 * statements are reported (replica/schema/catalog.c). */
 	struct replica_step_report *report;

@@ -470,16 +470,20 @@ int
 rp_state_fold(struct replica *rp, int64_t tid, char *err)
 {
 	char sql[256];
-	int r;
+	int r = 0;
 
 	if (!has_overlay(rp, tid))
-		return 0;
-	/* In key order; the digest triggers net to zero (digest.c). */
+		goto out;
+	/*
+	 * In key order.  The digest does not move (digest.c), and its
+	 * triggers stand aside meanwhile rather than look that up per row.
+	 */
+	rp->digest_quiet = 1;
 	snprintf(sql, sizeof(sql), "INSERT OR REPLACE INTO main._mule_s%lld"
 	    "(pk, cl, hash, st) SELECT pk, cl, hash, st FROM main._mule_l%lld"
 	    " ORDER BY pk", (long long)tid, (long long)tid);
 	if ((r = rp_exec(rp, sql, err)) != 0)
-		return r;
+		goto out;
 	/*
 	 * Emptied RP_FOLD_BATCH rows at a time: a DELETE on a table with
 	 * triggers first collects every key it deletes in memory (24 bytes
@@ -492,6 +496,8 @@ rp_state_fold(struct replica *rp, int64_t tid, char *err)
 	do
 		r = rp_exec(rp, sql, err);
 	while (r == 0 && sqlite3_changes(rp->db) > 0);
+out:
+	rp->digest_quiet = 0;
 	return r;
 }
 
