@@ -676,7 +676,7 @@ test_digest_follows_state(void **state)
 
 	(void)state;
 	for (k = 0; k < 4; k++) {
-		char file[16];
+		char file[32];
 		snprintf(file, sizeof(file), "d%d.mule", k);
 		sql_exec(alice.db, steps[k]);
 		pack(&alice, "bob", file, &pr);
