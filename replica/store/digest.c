@@ -436,16 +436,21 @@ replica_digest_split(struct replica *rp, int64_t tid, const struct mval *lo,
 	sqlite3_stmt *st = NULL;
 	struct strb sb;
 	size_t n = 0;
+	uint64_t i;
 	uint32_t j;
-	int rc, r = MULE_EINTERNAL;
+	int rc = SQLITE_DONE, r = MULE_EINTERNAL;
 
 	strb_init(&sb);
 	if (k < 2 || rows < k)
 		k = rows < 2 ? 1 : (uint32_t)rows;
-	/* The compound's ORDER BY merges the two ordered scans. */
+	/*
+	 * One walk in key order (the compound's ORDER BY merges the two
+	 * ordered scans): piece j starts at the (rows * j / k)th row.  An
+	 * OFFSET per piece would walk the range from its start each time.
+	 */
 	rp_state_sql(rp, &sb, tid, "pk", "cl % 2 = 1 AND (?1 IS NULL OR pk "
 	    ">= ?1) AND (?2 IS NULL OR pk < ?2)");
-	strb_add(&sb, " ORDER BY 1 LIMIT 1 OFFSET ?3");
+	strb_add(&sb, " ORDER BY 1");
 	if (strb_error(&sb) || (v = calloc(k, sizeof(*v))) == NULL) {
 		r = mule_errf(err, MULE_ENOMEM, "out of memory");
 		goto out;
@@ -454,24 +459,24 @@ replica_digest_split(struct replica *rp, int64_t tid, const struct mval *lo,
 	    (lo != NULL && (r = replica_bound_dup(&v[0].lo, lo)) != 0))
 		goto out;
 	n = 1;
-	for (j = 1; j < k; j++) {
-		bind_bound(st, 1, lo);
-		bind_bound(st, 2, hi);
-		sqlite3_bind_int64(st, 3, (int64_t)(rows * j / k));
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW) {
-			if ((r = bound_copy(&v[n - 1].hi, sqlite3_column_value(st,
-			    0))) != 0 || (r = replica_bound_dup(&v[n].lo,
-			    &v[n - 1].hi)) != 0) {
-				r = mule_errf(err, MULE_ENOMEM, "out of memory");
-				goto out;
-			}
-			n++;
-		} else if (rc != SQLITE_DONE) {
-			r = rp_dberr(rp, rc, err, "split a key range");
+	bind_bound(st, 1, lo);
+	bind_bound(st, 2, hi);
+	for (i = 0, j = 1; j < k && (rc = sqlite3_step(st)) == SQLITE_ROW;
+	    i++) {
+		if (i != rows * j / k)
+			continue;
+		if ((r = bound_copy(&v[n - 1].hi, sqlite3_column_value(st,
+		    0))) != 0 || (r = replica_bound_dup(&v[n].lo,
+		    &v[n - 1].hi)) != 0) {
+			r = mule_errf(err, MULE_ENOMEM, "out of memory");
 			goto out;
 		}
-		sqlite3_reset(st);
+		n++;
+		j++;
+	}
+	if (j < k && rc != SQLITE_DONE) {
+		r = rp_dberr(rp, rc, err, "split a key range");
+		goto out;
 	}
 	if (hi != NULL && (r = replica_bound_dup(&v[n - 1].hi, hi)) != 0)
 		goto out;
