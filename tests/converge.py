@@ -24,7 +24,8 @@ keys concerned):
   traffic     every mule command exits as it should (0; 3 for a bundle
               delivered to a site it is not addressed to)
   quiet       reliable exchange goes quiet (no ping-pong) within a bound
-  identical   every site holds the same tracked data
+  identical   every site holds the same tracked data, and every site's
+              kept digests equal a recomputation from its state
   no_dup      no primary key twice
   conflicts   every value some site wrote that is not in the final data
               was (a) overwritten or deleted by a write or delete at a site
@@ -551,10 +552,39 @@ class Driver:
                 sites.add(s)
                 tables.add(t)
                 keys.update(k for k, _ in diff)
+        for s in SITES:
+            for tid, kept, want in self.digests(s):
+                if kept != want:
+                    bad.append("%s: the digest kept for table %d is %s, its "
+                               "state sums to %s" % (s, tid, kept, want))
+                    sites.add(s)
         if bad:
             raise Failure("identical", "\n  ".join(bad), site=sorted(sites),
                           table=sorted(tables), keys=sorted(keys))
         return ref
+
+    def digests(self, s):
+        """Per tracked table of site s: (tid, kept digest, the digest
+        recomputed from its effective state: overlay rows over main rows,
+        the alive ones' row hashes summed as 128-bit little-endian
+        integers), each digest as (rows, sum)."""
+        out = []
+        with closing(sqlite3.connect(self.db(s))) as c:
+            kept = {tid: (n, int.from_bytes(sm, "little"))
+                    for tid, n, sm in c.execute(
+                        "SELECT tid, n, sum FROM _mule_digests")}
+            for tid in sorted(kept):
+                n, total = 0, 0
+                for (h,) in c.execute(
+                        "SELECT hash FROM _mule_l%d WHERE cl %% 2 = 1 "
+                        "UNION ALL SELECT hash FROM _mule_s%d AS m WHERE "
+                        "cl %% 2 = 1 AND NOT EXISTS (SELECT 1 FROM "
+                        "_mule_l%d AS o WHERE o.pk = m.pk)"
+                        % (tid, tid, tid)):
+                    n += 1
+                    total += int.from_bytes(h, "little")
+                out.append((tid, kept[tid], (n, total % (1 << 128))))
+        return out
 
     def check_no_dup(self):
         bad, sites, tables, keys = [], set(), set(), set()

@@ -57,9 +57,22 @@ struct replica_apply {
 	uint32_t sender_schema;	/* the sender's schema version */
 	struct vector *guard;	/* pruning horizon rows must be above */
 	int remake;		/* the sender lacks the deletions: make again */
+	/* The row's state as last read or written: alive, with was_hash
+	 * (rp_state_put keeps the digest from it). */
+	int was_alive;
+	uint8_t was_hash[ROW_HASH_LEN];
 };
 
 static int apply_schema_hint(struct replica_apply *a, int r, char *err);
+
+/* The row's state as read (found) or written: what rp_state_put replaces. */
+static void
+note_was(struct replica_apply *a, const struct rowstate *s, int found)
+{
+	a->was_alive = found && s->cl % 2 == 1;
+	if (a->was_alive)
+		memcpy(a->was_hash, s->hash, ROW_HASH_LEN);
+}
 /* Forgets the current incoming row's cells (contexts, resolved values). */
 static void
 in_clear(struct replica_apply *a)
@@ -830,8 +843,10 @@ store_state(struct replica_apply *a, const struct rowchange *rc,
 	}
 	if ((r = rp_bind_statekey(a->put, 1, a->t, rc->pk)) != 0)
 		return mule_errf(err, r, "table %s: bad key", a->t->name);
-	if ((r = rp_state_put(a->rp, a->put, ns, err)) != 0)
+	if ((r = rp_state_put(a->rp, a->put, a->t->tid, a->was_alive ?
+	    a->was_hash : NULL, ns, err)) != 0)
 		return r;
+	note_was(a, ns, 1);
 	/* Journal: relays find the row from its newest stamp. */
 	for (j = 0; j < ns->ncols; j++)
 		if (ns->colst[j].lamport > lmax)
@@ -882,6 +897,7 @@ apply_left(struct replica_apply *a, const struct rowchange *rc, char *err)
 		    "table %s: cannot read the row's state", t->name);
 		goto out;
 	}
+	note_was(a, &old, found);
 	if (!found || old.cl % 2 == 0 || old.cl_st.origin == a->rp->me) {
 		a->st.ignored++;
 		r = 0;
@@ -1434,6 +1450,7 @@ fence_new_row(struct replica_apply *a, const struct rowchange *rc,
 	if ((r = rp_exec(a->rp, "ROLLBACK TO mule_fence", err)) != 0 ||
 	    (r = rp_exec(a->rp, "RELEASE mule_fence", err)) != 0)
 		return r;
+	rp_digest_discard(a->rp);	/* flushed at the SAVEPOINT */
 	a->st = *st0;
 	a->alive_delta = alive0;
 	a->st.refused++;
@@ -1453,6 +1470,7 @@ read_state(struct replica_apply *a, const struct rowchange *rc,
 	    (r = rp_state_get(a->get, old, &found)) != 0)
 		return mule_errf(err, r == MULE_EDB ? MULE_EDB : MULE_EFORMAT,
 		    "table %s: cannot read the row's state", a->t->name);
+	note_was(a, old, found);
 	if (!found && (r = rowstate_alloc(old, a->t->ncols)) != 0)
 		return mule_errf(err, r, "out of memory");
 	return 0;
@@ -1630,7 +1648,8 @@ replica_apply_row(struct replica_apply *a, const struct rowchange *rc,
 	fenced = a->fence.filt != NULL && old.cl % 2 == 0 && rc->cl % 2 == 1;
 	st0 = a->st;
 	alive0 = a->alive_delta;
-	if (fenced && (r = rp_exec(a->rp, "SAVEPOINT mule_fence", err)) != 0)
+	if (fenced && ((r = rp_digest_flush(a->rp, err)) != 0 ||
+	    (r = rp_exec(a->rp, "SAVEPOINT mule_fence", err)) != 0))
 		goto out;
 	resolve_bases(a, rc, named, &old);
 	irow.cl = rc->cl;

@@ -244,7 +244,8 @@ remap_row(struct rebase *b, struct srow *sr, char *err)
 			goto out;
 	}
 	sqlite3_bind_value(b->put, 1, sr->pk);
-	r = rp_state_put(b->rp, b->put, &ns, err);
+	r = rp_state_put(b->rp, b->put, b->t->tid, sr->cl % 2 == 1 ? sr->hash :
+	    NULL, &ns, err);
 out:
 	free(curcol);
 	rowstate_release(&old);
@@ -301,7 +302,8 @@ fill_missing(struct rebase *b, char *err)
 		ns.cl = 1;
 		row_hash_stmt(all, (int)t->npk, t->ncols, ns.hash, ns.colhash);
 		if ((r = rp_bind_statekey(b->put, 1, t, pk)) != 0 ||
-		    (r = rp_state_put(b->rp, b->put, &ns, err)) != 0)
+		    (r = rp_state_put(b->rp, b->put, t->tid, NULL, &ns, err)) !=
+		    0)
 			goto out;
 		b->alive_delta++;
 	}

@@ -21,8 +21,12 @@ struct replica {
 	int64_t me;		/* our index in _mule_origins */
 	int64_t changes_at_begin; /* sqlite3_total_changes64 at BEGIN */
 	int state_written;	/* this transaction may have written state */
-	int digest_quiet;	/* a fold runs: the digest triggers stand
-				 * aside (mule_dwatch() is 0) */
+	int digest_quiet;	/* a fold or rp_state_put runs: the digest
+				 * triggers stand aside (mule_dwatch() is 0) */
+	/* What rp_state_put changed in each table's digest since the last
+	 * rp_digest_flush (digest.c): per table, rows and sum to add. */
+	struct rp_dpend *dpend;
+	size_t ndpend, dpend_cap;
 	/* While a peer's schema step runs for unpack --dry-run: where its
 	 * statements are reported (replica/schema/catalog.c). */
 	struct replica_step_report *report;
@@ -110,6 +114,22 @@ int rp_lamport_set(struct replica *rp, uint64_t l, char *err);
 int rp_digest_watch(struct replica *rp, char *err);
 /* A state table dropped: its triggers and digest go. */
 int rp_digest_forget(struct replica *rp, int64_t tid, char *err);
+/*
+ * rp_state_put's share of the digest: a row of table tid whose effective
+ * state held row hash `was` (NULL: no state, or a deletion) now holds
+ * `now` (NULL: a deletion).  Kept in memory, added to _mule_digests by
+ * rp_digest_flush: 0 or MULE_ENOMEM.
+ */
+int rp_digest_note(struct replica *rp, int64_t tid, const uint8_t *was,
+    const uint8_t *now);
+/*
+ * Adds what rp_digest_note kept to _mule_digests (a table without a row
+ * there has no digest yet, as for the triggers).  Called before anything
+ * reads the digests, before COMMIT and before a SAVEPOINT: 0 or MULE_EDB.
+ */
+int rp_digest_flush(struct replica *rp, char *err);
+/* Forgets what was noted since the last flush (ROLLBACK, ROLLBACK TO). */
+void rp_digest_discard(struct replica *rp);
 
 /* ---- per-row state (replica/store/state.c) ---- */
 
@@ -370,9 +390,14 @@ int rp_alive_add(struct replica *rp, int64_t tid, int64_t delta, char *err);
 int rp_alive_get(struct replica *rp, int64_t tid, int64_t *n, char *err);
 /* Reads a state row by key: 1 in *found, else 0. */
 int rp_state_get(sqlite3_stmt *get, struct rowstate *s, int *found);
-/* Writes a state row (pk bound by the caller as ?1). */
-int rp_state_put(struct replica *rp, sqlite3_stmt *put,
-    const struct rowstate *s, char *err);
+/*
+ * Writes the state of a row of table tid (pk bound by the caller as ?1)
+ * and notes its digest change (rp_digest_note): `was` is the row hash of
+ * the row's effective state as last read or written in this transaction
+ * when it was alive, else NULL.
+ */
+int rp_state_put(struct replica *rp, sqlite3_stmt *put, int64_t tid,
+    const uint8_t *was, const struct rowstate *s, char *err);
 /* Binds a table's key for state lookups: the integer or the pk blob. */
 int rp_bind_statekey(sqlite3_stmt *st, int i, const struct replica_table *t,
     const struct mval *pk);

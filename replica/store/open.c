@@ -282,6 +282,7 @@ replica_close(struct replica *rp)
 	if (rp == NULL)
 		return;
 	sqlite3_close(rp->db);
+	free(rp->dpend);
 	free(rp->path);
 	free(rp);
 }

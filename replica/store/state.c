@@ -681,23 +681,29 @@ rp_state_get(sqlite3_stmt *get, struct rowstate *s, int *found)
 }
 
 int
-rp_state_put(struct replica *rp, sqlite3_stmt *put, const struct rowstate *s,
-    char *err)
+rp_state_put(struct replica *rp, sqlite3_stmt *put, int64_t tid,
+    const uint8_t *was, const struct rowstate *s, char *err)
 {
 	uint8_t *blob = NULL;
 	size_t len;
-	int rc, r;
+	int rc, r, quiet = rp->digest_quiet;
 
 	if ((r = rowstate_encode(s, &blob, &len)) != 0)
 		return mule_errf(err, r, "out of memory");
 	sqlite3_bind_int64(put, 2, (int64_t)s->cl);
 	sqlite3_bind_blob(put, 3, s->hash, ROW_HASH_LEN, SQLITE_STATIC);
 	sqlite3_bind_blob(put, 4, blob, (int)len, free);
+	/* The digest from what the caller read, not from the triggers. */
+	rp->digest_quiet = 1;
 	rc = sqlite3_step(put);
+	rp->digest_quiet = quiet;
 	sqlite3_reset(put);
 	sqlite3_clear_bindings(put);
 	if (rc != SQLITE_DONE)
 		return rp_dberr(rp, rc, err, "write state");
+	if (rp_digest_note(rp, tid, was, s->cl % 2 == 1 ? s->hash : NULL) !=
+	    0)
+		return mule_errf(err, MULE_ENOMEM, "out of memory");
 	return 0;
 }
 

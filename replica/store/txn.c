@@ -1,7 +1,7 @@
 /*
  * replica/store/txn.c — mule's transactions: BEGIN IMMEDIATE, and a
- * COMMIT that first folds state overlays grown past their threshold
- * (overlay.c) and records the file change counter the commit leaves
+ * COMMIT that first adds the digest changes kept in memory (digest.c),
+ * folds state overlays grown past their threshold (overlay.c) and records the file change counter the commit leaves
  * (see replica_scan).
  */
 #include <sqlite3.h>
@@ -32,7 +32,8 @@ rp_commit(struct replica *rp, char *err)
 	 * scans always run.
 	 */
 	/* A state overlay grown past its threshold goes into main. */
-	if ((r = rp_state_fold_due(rp, err)) != 0)
+	if ((r = rp_digest_flush(rp, err)) != 0 ||
+	    (r = rp_state_fold_due(rp, err)) != 0)
 		return r;
 	if (rp_file_counter(rp, &c) != 0)
 		c = -2;
@@ -50,6 +51,7 @@ rp_commit(struct replica *rp, char *err)
 void
 rp_rollback(struct replica *rp)
 {
+	rp_digest_discard(rp);
 	if (!sqlite3_get_autocommit(rp->db))
 		sqlite3_exec(rp->db, "ROLLBACK", NULL, NULL, NULL);
 }

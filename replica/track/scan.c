@@ -283,7 +283,8 @@ scan_row(struct scanctx *c, sqlite3_stmt *data, sqlite3_stmt *state,
 		r = mule_errf(err, r, "table %s: bad key", c->t->name);
 		goto out;
 	}
-	if ((r = rp_state_put(c->rp, c->put, &ns, err)) != 0)
+	if ((r = rp_state_put(c->rp, c->put, c->t->tid, op != NULL &&
+	    old.cl % 2 == 1 ? old.hash : NULL, &ns, err)) != 0)
 		goto out;
 	if (!c->baseline) {
 		if ((r = bind_data_key(c, data, c->jrn)) != 0) {
@@ -304,6 +305,7 @@ static int
 scan_gone(struct scanctx *c, sqlite3_stmt *state, struct rowstate *old,
     char *err)
 {
+	uint8_t was[ROW_HASH_LEN];
 	struct merge_ctx k;
 	uint32_t i;
 	int r;
@@ -326,11 +328,12 @@ scan_gone(struct scanctx *c, sqlite3_stmt *state, struct rowstate *old,
 	old->gone = old->cl_st;	/* what its knowledge's base_row refers to */
 	old->has_gone = old->cl_st.lamport != 0;
 	old->cl_st = c->now;
+	memcpy(was, old->hash, ROW_HASH_LEN);
 	memset(old->hash, 0, ROW_HASH_LEN);
 	c->alive_delta--;
 	sqlite3_bind_value(c->put, 1, sqlite3_column_value(state, 0));
 	sqlite3_bind_value(c->jrn, 1, sqlite3_column_value(state, 0));
-	if ((r = rp_state_put(c->rp, c->put, old, err)) != 0)
+	if ((r = rp_state_put(c->rp, c->put, c->t->tid, was, old, err)) != 0)
 		return r;
 	return rp_journal_add(c->rp, c->jrn, c->now.lamport, c->t->tid, err);
 }
