@@ -218,9 +218,34 @@ test_expect_success 'a replica in an older state format is refused, unchanged' '
 	sqlite3 old.db "UPDATE _mule_site SET format = 1" &&
 	sqlite3 old.db .dump >before &&
 	test_must_fail mule -d old.db status >out 2>err &&
-	test_grep err "format 1, and this mule reads format 2" &&
+	test_grep err "format 1, and this mule reads formats 2 to 3" &&
 	sqlite3 old.db .dump >after &&
 	test_cmp before after
+'
+
+test_expect_success 'a replica of a newer state format is refused, unchanged' '
+	mule init new.db --name new >/dev/null &&
+	sqlite3 new.db "UPDATE _mule_site SET format = 4" &&
+	sqlite3 new.db .dump >before &&
+	test_must_fail mule -d new.db status >out 2>err &&
+	test_grep err "format 4, newer than this mule reads .2 to 3.: it was written by a newer mule" &&
+	sqlite3 new.db .dump >after &&
+	test_cmp before after
+'
+
+test_expect_success 'a replica of format 2 is read as it is, and marked 3 by its first write' '
+	mule init f2.db --name f2 >/dev/null &&
+	sqlite3 f2.db "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);
+	    INSERT INTO t VALUES (1, '\''a'\''), (2, '\''b'\'')" &&
+	mule -d f2.db track t >/dev/null 2>&1 &&
+	sqlite3 f2.db "UPDATE _mule_site SET format = 2;
+	    UPDATE t SET v = '\''c'\'' WHERE id = 2" &&
+	mule -d f2.db status >out &&
+	test_grep out "unrecorded: 0 new, 1 changed, 0 deleted" &&
+	test "$(sqlite3 f2.db "SELECT format FROM _mule_site")" = 2 &&
+	mule -d f2.db log >/dev/null &&
+	mule -d f2.db track t >/dev/null 2>&1 &&
+	test "$(sqlite3 f2.db "SELECT format FROM _mule_site")" = 3
 '
 
 test_done

@@ -11,12 +11,19 @@
 #include "replica/merge/merge.h"
 #include "replica/replica.h"
 
-#define STATE_FORMAT 2	/* _mule_site.format: layout of the state tables */
+/*
+ * _mule_site.format: layout of the state tables.  3 adds the compact form
+ * of a state blob (state.c); a replica of format 2 is read as it is and
+ * marked 3 by its first write transaction (rp_begin).
+ */
+#define STATE_FORMAT 3
+#define STATE_FORMAT_OLDEST 2	/* the oldest this mule opens */
 
 struct replica {
 	sqlite3 *db;
 	char *path;
 	int readonly;
+	int format;		/* _mule_site.format when opened */
 	uint8_t site_id[SITE_ID_LEN];
 	int64_t me;		/* our index in _mule_origins */
 	int64_t changes_at_begin; /* sqlite3_total_changes64 at BEGIN */
@@ -134,6 +141,7 @@ void rp_digest_discard(struct replica *rp);
 /* ---- per-row state (replica/store/state.c) ---- */
 
 #define COLHASH_LEN 4	/* bytes of a column's value hash in the state */
+#define STATE_MAX_COLS 100000	/* columns a state blob may claim */
 
 /*
  * The decoded state of one row (the `st` blob plus cl and hash).  Per

@@ -242,13 +242,21 @@ replica_open(const char *path, int readonly, struct replica **out,
 		    "%s: mule's site record is missing or damaged", path);
 		goto out;
 	}
-	if (sqlite3_column_int(st, 1) != STATE_FORMAT) {
+	rp->format = sqlite3_column_int(st, 1);
+	if (rp->format > STATE_FORMAT) {
 		r = mule_errf(err, MULE_ENOTREPLICA, "%s keeps mule's state in "
-		    "format %d, and this mule reads format %d (it records what "
-		    "each value's writer had seen); make the replica again: "
-		    "keep a copy, then 'mule init' a copy of the data and "
-		    "exchange a --full bundle with its peers", path,
-		    sqlite3_column_int(st, 1), STATE_FORMAT);
+		    "format %d, newer than this mule reads (%d to %d): it was "
+		    "written by a newer mule; use that one", path, rp->format,
+		    STATE_FORMAT_OLDEST, STATE_FORMAT);
+		goto out;
+	}
+	if (rp->format < STATE_FORMAT_OLDEST) {
+		r = mule_errf(err, MULE_ENOTREPLICA, "%s keeps mule's state in "
+		    "format %d, and this mule reads formats %d to %d (they "
+		    "record what each value's writer had seen); make the "
+		    "replica again: keep a copy, then 'mule init' a copy of the "
+		    "data and exchange a --full bundle with its peers", path,
+		    rp->format, STATE_FORMAT_OLDEST, STATE_FORMAT);
 		goto out;
 	}
 	memcpy(rp->site_id, sqlite3_column_blob(st, 0), SITE_ID_LEN);

@@ -12,9 +12,22 @@
 int
 rp_begin(struct replica *rp, char *err)
 {
+	int64_t done;
+	int r;
+
 	rp->changes_at_begin = sqlite3_total_changes64(rp->db);
 	rp->state_written = 0;
-	return rp_exec(rp, "BEGIN IMMEDIATE", err);
+	if ((r = rp_exec(rp, "BEGIN IMMEDIATE", err)) != 0)
+		return r;
+	/*
+	 * Blobs of the compact form may be written from now on (an opened
+	 * replica of an older format; the UPDATE goes with the transaction).
+	 */
+	if (rp->format != 0 && rp->format < STATE_FORMAT &&
+	    (r = rp_scalar(rp, "UPDATE _mule_site SET format = ?1 WHERE "
+	    "format < ?1", STATE_FORMAT, 0, &done, err)) != 0)
+		return r;
+	return 0;
 }
 
 int
