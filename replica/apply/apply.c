@@ -73,6 +73,7 @@ note_was(struct replica_apply *a, const struct rowstate *s, int found)
 	if (a->was_alive)
 		memcpy(a->was_hash, s->hash, ROW_HASH_LEN);
 }
+
 /* Forgets the current incoming row's cells (contexts, resolved values). */
 static void
 in_clear(struct replica_apply *a)

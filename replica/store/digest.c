@@ -13,9 +13,10 @@
  * aside for it, and it notes the change in memory (rp_digest_note), added
  * to _mule_digests once (rp_digest_flush) before anything reads them,
  * before COMMIT and before a SAVEPOINT, forgotten on ROLLBACK (TO).  A
- * trigger costs a statement per row; the note, a few additions.  A table without a row in _mule_digests
- * (new, or a replica older than digests) gets one computed from its
- * state the first time it is asked for inside a write transaction.
+ * trigger costs a statement per row; the note, a few additions.  A table
+ * without a row in _mule_digests (new, or a replica older than digests)
+ * gets one computed from its state the first time it is asked for inside
+ * a write transaction.
  */
 #include <stdlib.h>
 #include <string.h>

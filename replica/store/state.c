@@ -27,11 +27,12 @@
  * The compact form (STATE_FORMAT 3), for a row whose every column has the
  * common stamp, no context, and no base or its own value as the original
  * baseline (x is 0 or 4): the bytes 0x80 0x00 (a varint longer than it
- * need be, which the full form never starts with); varint (ncols << 1, plus 1 when the
- * common stamp is not zero); the existence stamp; the common stamp when
- * not zero; ceil(ncols / 8) bytes whose bit i % 8 of byte i / 8 is x >> 2
- * of column i; then each column's value hash.  A row as the first scan or
- * an insert leaves it: 30 bytes for 6 columns instead of 35.
+ * need be, which the full form never starts with); varint (ncols << 1,
+ * plus 1 when the common stamp is not zero); the existence stamp; the
+ * common stamp when not zero; ceil(ncols / 8) bytes whose bit i % 8 of
+ * byte i / 8 is x >> 2 of column i; then each column's value hash.  A row
+ * as the first scan or an insert leaves it: 30 bytes for 6 columns
+ * instead of 35.
  *
  * See merge.h for what stamps and contexts mean, docs/state.md "Merging"
  * for why.
@@ -311,7 +312,8 @@ decode_compact(struct rowstate *s, const void *blob, size_t len)
 
 	buf_init_ro(&b, blob, len);
 	if (buf_get_ptr(&b, 2, &bits) != 0 || bits[0] != 0x80 ||
-	    bits[1] != 0x00 || buf_get_varint_max(&b, 2 * STATE_MAX_COLS + 1, &v) != 0 ||
+	    bits[1] != 0x00 ||
+	    buf_get_varint_max(&b, 2 * STATE_MAX_COLS + 1, &v) != 0 ||
 	    (v >> 1) == 0 || buf_get_varint(&b, &cl_st.lamport) != 0 ||
 	    buf_get_varint(&b, &o) != 0)
 		return MULE_EFORMAT;

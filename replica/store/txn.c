@@ -1,8 +1,9 @@
 /*
- * replica/store/txn.c — mule's transactions: BEGIN IMMEDIATE, and a
+ * replica/store/txn.c — mule's transactions: BEGIN IMMEDIATE (which
+ * marks a replica of an older state format with the current one), and a
  * COMMIT that first adds the digest changes kept in memory (digest.c),
- * folds state overlays grown past their threshold (overlay.c) and records the file change counter the commit leaves
- * (see replica_scan).
+ * folds state overlays grown past their threshold (overlay.c) and
+ * records the file change counter the commit leaves (see replica_scan).
  */
 #include <sqlite3.h>
 
