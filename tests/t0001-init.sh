@@ -213,24 +213,25 @@ test_expect_success 'man/mule.1 documents every command' '
 	done
 '
 
-test_expect_success 'a replica in an older state format is refused, unchanged' '
-	mule init old.db --name old >/dev/null &&
-	sqlite3 old.db "UPDATE _mule_site SET format = 1" &&
-	sqlite3 old.db .dump >before &&
-	test_must_fail mule -d old.db status >out 2>err &&
-	test_grep err "format 1, and this mule reads formats 2 to 3" &&
-	sqlite3 old.db .dump >after &&
+# format_refused N PATTERN: a replica marked with state format N is
+# refused with PATTERN on stderr, and nothing in it changes.
+format_refused() {
+	rm -f f.db f.db.mule-key &&
+	mule init f.db --name f >/dev/null &&
+	sqlite3 f.db "UPDATE _mule_site SET format = $1" &&
+	sqlite3 f.db .dump >before &&
+	test_must_fail mule -d f.db status >out 2>err &&
+	test_grep err "$2" &&
+	sqlite3 f.db .dump >after &&
 	test_cmp before after
+}
+
+test_expect_success 'a replica in an older state format is refused, unchanged' '
+	format_refused 1 "format 1, and this mule reads formats 2 to 3"
 '
 
 test_expect_success 'a replica of a newer state format is refused, unchanged' '
-	mule init new.db --name new >/dev/null &&
-	sqlite3 new.db "UPDATE _mule_site SET format = 4" &&
-	sqlite3 new.db .dump >before &&
-	test_must_fail mule -d new.db status >out 2>err &&
-	test_grep err "format 4, newer than this mule reads .2 to 3.: it was written by a newer mule" &&
-	sqlite3 new.db .dump >after &&
-	test_cmp before after
+	format_refused 4 "format 4, newer than this mule reads .2 to 3.: it was written by a newer mule"
 '
 
 test_expect_success 'a replica of format 2 is read as it is, and marked 3 by its first write' '
