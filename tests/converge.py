@@ -56,6 +56,7 @@ Stdlib only.
 """
 
 import argparse
+import digest_check
 import hashlib
 import json
 import os
@@ -564,27 +565,8 @@ class Driver:
         return ref
 
     def digests(self, s):
-        """Per tracked table of site s: (tid, kept digest, the digest
-        recomputed from its effective state: overlay rows over main rows,
-        the alive ones' row hashes summed as 128-bit little-endian
-        integers), each digest as (rows, sum)."""
-        out = []
-        with closing(sqlite3.connect(self.db(s))) as c:
-            kept = {tid: (n, int.from_bytes(sm, "little"))
-                    for tid, n, sm in c.execute(
-                        "SELECT tid, n, sum FROM _mule_digests")}
-            for tid in sorted(kept):
-                n, total = 0, 0
-                for (h,) in c.execute(
-                        "SELECT hash FROM _mule_l%d WHERE cl %% 2 = 1 "
-                        "UNION ALL SELECT hash FROM _mule_s%d AS m WHERE "
-                        "cl %% 2 = 1 AND NOT EXISTS (SELECT 1 FROM "
-                        "_mule_l%d AS o WHERE o.pk = m.pk)"
-                        % (tid, tid, tid)):
-                    n += 1
-                    total += int.from_bytes(h, "little")
-                out.append((tid, kept[tid], (n, total % (1 << 128))))
-        return out
+        """Site s's kept digests against its state (digest_check.py)."""
+        return digest_check.digests(self.db(s))
 
     def check_no_dup(self):
         bad, sites, tables, keys = [], set(), set(), set()

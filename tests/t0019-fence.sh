@@ -49,6 +49,7 @@ test_expect_success 'north writes a phone number: hq keeps its own, nothing logg
 '
 
 test_expect_success 'north inserts and edits rows of another district: logged at hq, not written' '
+	python3 "$TEST_DIR/digest_check.py" --seed hq.db &&
 	sqlite3 hq.db .dump >before.sql &&
 	sqlite3 north.db "INSERT INTO visits VALUES (2, '"'"'south'"'"', '"'"'Mallory'"'"', NULL),
 	    (9, '"'"'south'"'"', '"'"'Trudy'"'"', NULL)" &&
@@ -60,6 +61,11 @@ test_expect_success 'north inserts and edits rows of another district: logged at
 	sqlite3 hq.db "SELECT * FROM visits ORDER BY id" >now &&
 	printf "1|north|Ann B|555-0101\n2|south|Bob|555-0102\n3|north|Cem|555-0103\n" >want &&
 	test_cmp want now
+'
+
+test_expect_success 'the refused new row left hq'"'"'s content digest as its state says' '
+	test "$(sqlite3 hq.db "SELECT count(*) FROM _mule_digests")" -gt 0 &&
+	python3 "$TEST_DIR/digest_check.py" hq.db
 '
 
 test_expect_success 'north deletes a row of another district: logged at hq, not deleted' '
