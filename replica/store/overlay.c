@@ -178,7 +178,7 @@ rp_prepare_state_put(struct replica *rp, int64_t tid, sqlite3_stmt **st,
 		goto out;
 	else
 		overlay_table(tid, name);
-	/* An upsert: its UPDATE fires the digest triggers (digest.c). */
+	/* An upsert; the digest triggers stand aside for it (digest.c). */
 	strb_addf(&sb, "INSERT INTO main.%s(pk, cl, hash, st) VALUES (?1, ?2, "
 	    "?3, ?4) ON CONFLICT(pk) DO UPDATE SET cl = excluded.cl, hash = "
 	    "excluded.hash, st = excluded.st", name);

@@ -16,7 +16,6 @@ rp_begin(struct replica *rp, char *err)
 	int64_t done;
 	int r;
 
-	rp->changes_at_begin = sqlite3_total_changes64(rp->db);
 	rp->state_written = 0;
 	if ((r = rp_exec(rp, "BEGIN IMMEDIATE", err)) != 0)
 		return r;
@@ -28,6 +27,8 @@ rp_begin(struct replica *rp, char *err)
 	    (r = rp_scalar(rp, "UPDATE _mule_site SET format = ?1 WHERE "
 	    "format < ?1", STATE_FORMAT, 0, &done, err)) != 0)
 		return r;
+	/* Written nothing yet (the mark is not an edit: scans may skip). */
+	rp->changes_at_begin = sqlite3_total_changes64(rp->db);
 	return 0;
 }
 

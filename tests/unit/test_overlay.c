@@ -501,6 +501,40 @@ test_split_walk(void **state)
 	replica_ranges_free(parts, n);
 }
 
+/*
+ * A replica of state format 2, as an older mule left it (its predicted
+ * file change counter matching the file): the first write transaction
+ * marks it 3 and may still skip the scan (the mark is not an edit).
+ */
+static void
+test_format_mark(void **state)
+{
+	char err[MULE_ERRLEN] = "", sql[120];
+	struct replica *rp = NULL;
+	unsigned char hdr[28];
+	FILE *f;
+	int64_t fc;
+
+	(void)state;
+	assert_non_null(f = fopen(db_path(), "rb"));
+	assert_int_equal(fread(hdr, 1, sizeof(hdr), f), sizeof(hdr));
+	fclose(f);
+	fc = (int64_t)hdr[24] << 24 | hdr[25] << 16 | hdr[26] << 8 | hdr[27];
+	/* One transaction: the file's counter becomes fc + 1. */
+	snprintf(sql, sizeof(sql), "UPDATE _mule_site SET format = 2, "
+	    "counter = %lld", (long long)(fc + 1));
+	sql_exec(db_path(), sql);
+	if (replica_open(db_path(), 0, &rp, err) != 0 ||
+	    replica_begin(rp, err) != 0)
+		fail_msg("open: %s", err);
+	assert_int_equal(rp_unchanged_since_us(rp), 1);
+	if (replica_commit(rp, err) != 0)
+		fail_msg("commit: %s", err);
+	replica_close(rp);
+	assert_int_equal(sql_int(db_path(), "SELECT format FROM _mule_site"),
+	    3);
+}
+
 int
 main(void)
 {
@@ -517,6 +551,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_fold_memory, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_split_walk, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_format_mark, setup,
 		    teardown),
 	};
 
