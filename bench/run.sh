@@ -4,7 +4,8 @@
 # Each ratio is against the best anchor a user has by hand: the changes
 # as SQL text (sqldiff) or as the session extension's changeset
 # (sqldiff --changeset, applied with sqlite3changeset_apply); each time is
-# the median of three runs, interleaved with the runs of its anchors.
+# the median of three runs (seven for encrypt+sign), interleaved with the
+# runs of its anchors.
 #
 # Reference work: a table of BENCH_ROWS rows (default 1,000,000; 6
 # columns, ~95 bytes a row) with 1% of rows updated, 0.1% deleted and
@@ -34,10 +35,10 @@ measure() {
 	/usr/bin/time -f '%e %M' -o .time "$@"
 	read -r secs rss <.time
 }
-# Three timed runs of each of several commands, interleaved (1 2 3, 1 2
-# 3, 1 2 3): a slow spell of the machine (another tenant, the host
-# reclaiming memory) then falls on every side of a ratio alike, not on the
-# three runs of one (it once made age's anchor 5x slower and gave the
+# $RUNS (default 3) timed runs of each of several commands, interleaved
+# (1 2 3, 1 2 3, 1 2 3): a slow spell of the machine (another tenant, the
+# host reclaiming memory) then falls on every side of a ratio alike, not
+# on the runs of one (it once made age's anchor 5x slower and gave the
 # encrypt+sign line a false "ok").  Arguments: pairs of shell strings,
 # "restore" and "command"; sets secs_K (the median) and rss_K (the
 # largest peak RSS) for the K-th pair.  A sync after each restore: the
@@ -52,7 +53,9 @@ medians() {
 		eval "_rs_$_n=\$1 _cm_$_n=\$2 _ts_$_n='' _rm_$_n=0"
 		shift 2
 	done
-	for _round in 1 2 3; do
+	_round=0
+	while [ "$_round" -lt "${RUNS:-3}" ]; do
+		_round=$((_round + 1))
 		_k=1
 		while [ "$_k" -le "$_n" ]; do
 			eval "sh -c \"\$_rs_$_k\""
@@ -65,7 +68,8 @@ medians() {
 	done
 	_k=1
 	while [ "$_k" -le "$_n" ]; do
-		eval "secs_$_k=\$(printf '%s\\n' \$_ts_$_k | sort -n | sed -n 2p)"
+		eval "secs_$_k=\$(printf '%s\\n' \$_ts_$_k | sort -n |
+		    sed -n $(((${RUNS:-3} + 1) / 2))p)"
 		eval "rss_$_k=\$_rm_$_k"
 		_k=$((_k + 1))
 	done
@@ -259,9 +263,12 @@ head -c $((CRYPTO_MB * 1048576)) /dev/urandom >plain.bin
 age-keygen -o age.key 2>age.pub
 recipient=$(sed -n 's/^Public key: //p' age.pub)
 cat plain.bin >/dev/null
+# runs of a quarter second: a slow spell can span two of three, so seven
+RUNS=7
 medians "rm -f age.out" "exec age -r \"$recipient\" -o age.out plain.bin" \
     "rm -f mule.out" 'exec ./bench_crypto plain.bin mule.out'
 age_secs=$secs_1 crypto_secs=$secs_2
+RUNS=3
 mule_mbs=$(awk "BEGIN{printf \"%.0f\", $CRYPTO_MB / ($crypto_secs ? $crypto_secs : 0.01)}")
 age_mbs=$(awk "BEGIN{printf \"%.0f\", $CRYPTO_MB / ($age_secs ? $age_secs : 0.01)}")
 
