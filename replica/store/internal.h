@@ -34,6 +34,10 @@ struct replica {
 	 * rp_digest_flush (digest.c): per table, rows and sum to add. */
 	struct rp_dpend *dpend;
 	size_t ndpend, dpend_cap;
+	/* Tables whose state this transaction writes straight into the
+	 * main table, both tables having been empty (overlay.c). */
+	int64_t *direct;
+	size_t ndirect, direct_cap;
 	/* While a peer's schema step runs for unpack --dry-run: where its
 	 * statements are reported (replica/schema/catalog.c). */
 	struct replica_step_report *report;

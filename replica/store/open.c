@@ -291,6 +291,7 @@ replica_close(struct replica *rp)
 		return;
 	sqlite3_close(rp->db);
 	free(rp->dpend);
+	free(rp->direct);
 	free(rp->path);
 	free(rp);
 }

@@ -158,6 +158,46 @@ rp_state_prepare_get(struct replica *rp, int64_t tid, int withpk,
 	return r;
 }
 
+/*
+ * Whether this transaction writes table tid's state straight into the
+ * main table: it does once it found both tables empty (a first scan, a
+ * first full bundle), and then for every statement until it ends, so
+ * that no overlay row can hide a later write.  In key order into an
+ * empty table the writes are not scattered, and the fold that would
+ * copy them all at COMMIT (a quarter of a first scan) is not needed.
+ */
+static int
+state_direct(struct replica *rp, int64_t tid, int *direct, char *err)
+{
+	char sql[128];
+	int64_t *v, any;
+	size_t i, cap;
+	int r;
+
+	for (i = 0; i < rp->ndirect; i++)
+		if (rp->direct[i] == tid) {
+			*direct = 1;
+			return 0;
+		}
+	*direct = 0;
+	/* Fixed names made from a number, never data. */
+	snprintf(sql, sizeof(sql), "SELECT EXISTS (SELECT 1 FROM "
+	    "main._mule_s%1$lld) OR EXISTS (SELECT 1 FROM main._mule_l%1$lld)",
+	    (long long)tid);
+	if ((r = rp_scalar(rp, sql, 0, 1, &any, err)) != 0 || any)
+		return r;
+	if (rp->ndirect == rp->direct_cap) {
+		cap = rp->direct_cap ? rp->direct_cap * 2 : 4;
+		if ((v = realloc(rp->direct, cap * sizeof(*v))) == NULL)
+			return mule_errf(err, MULE_ENOMEM, "out of memory");
+		rp->direct = v;
+		rp->direct_cap = cap;
+	}
+	rp->direct[rp->ndirect++] = tid;
+	*direct = 1;
+	return 0;
+}
+
 int
 rp_prepare_state_put(struct replica *rp, int64_t tid, sqlite3_stmt **st,
     char *err)
@@ -165,7 +205,7 @@ rp_prepare_state_put(struct replica *rp, int64_t tid, sqlite3_stmt **st,
 	struct strb sb;
 	char name[32];
 	int64_t intpk = 0;
-	int r;
+	int r, direct = 0;
 
 	strb_init(&sb);
 	/* A read-only replica older than the overlay (a dry scan, which
@@ -174,8 +214,11 @@ rp_prepare_state_put(struct replica *rp, int64_t tid, sqlite3_stmt **st,
 		state_table(tid, name);
 	else if ((r = rp_scalar(rp, "SELECT intpk FROM _mule_tables WHERE "
 	    "tid = ?", tid, 0, &intpk, err)) != 0 ||
-	    (r = rp_overlay_ensure(rp, tid, intpk != 0, err)) != 0)
+	    (r = rp_overlay_ensure(rp, tid, intpk != 0, err)) != 0 ||
+	    (!rp->readonly && (r = state_direct(rp, tid, &direct, err)) != 0))
 		goto out;
+	else if (direct)
+		state_table(tid, name);
 	else
 		overlay_table(tid, name);
 	/* An upsert; the digest triggers stand aside for it (digest.c). */

@@ -17,6 +17,7 @@ rp_begin(struct replica *rp, char *err)
 	int r;
 
 	rp->state_written = 0;
+	rp->ndirect = 0;
 	if ((r = rp_exec(rp, "BEGIN IMMEDIATE", err)) != 0)
 		return r;
 	/*

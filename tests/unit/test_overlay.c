@@ -535,6 +535,69 @@ test_format_mark(void **state)
 	    3);
 }
 
+/* Writes state row pk of table tid with statement put: alive, hash h. */
+static void
+put_row(struct replica *rp, sqlite3_stmt *put, int64_t tid, int64_t pk,
+    uint8_t h)
+{
+	char err[MULE_ERRLEN] = "";
+	struct rowstate s;
+
+	assert_int_equal(rowstate_alloc(&s, 1), 0);
+	s.cl = 1;
+	memset(s.hash, h, sizeof(s.hash));
+	sqlite3_bind_int64(put, 1, pk);
+	if (rp_state_put(rp, put, tid, NULL, &s, err) != 0)
+		fail_msg("put: %s", err);
+	rowstate_release(&s);
+}
+
+/*
+ * State written into empty tables goes straight into the main table (a
+ * first scan leaves no overlay to fold, and no free pages behind it),
+ * for every statement of the transaction: a second statement prepared
+ * once main holds rows must not write into the overlay, whose row would
+ * hide the first statement's later write of the same key.
+ */
+static void
+test_state_direct(void **state)
+{
+	char err[MULE_ERRLEN] = "";
+	sqlite3_stmt *a = NULL, *b = NULL;
+	struct replica_table *t = NULL;
+	struct replica *rp = NULL;
+	int intkey, already;
+
+	(void)state;
+	assert_int_equal(sql_int(db_path(), "SELECT count(*) FROM _mule_l1"),
+	    0);
+	assert_int_equal(sql_int(db_path(), "PRAGMA freelist_count"), 0);
+	sql_exec(db_path(), "CREATE TABLE e(id INTEGER PRIMARY KEY, v)");
+	if (replica_open(db_path(), 0, &rp, err) != 0 ||
+	    replica_begin(rp, err) != 0 ||
+	    replica_track(rp, "e", &intkey, &already, err) != 0 ||
+	    replica_commit(rp, err) != 0 ||
+	    replica_begin(rp, err) != 0 ||
+	    rp_table_get(rp, "e", &t, err) != 0 ||
+	    rp_prepare_state_put(rp, t->tid, &a, err) != 0)
+		fail_msg("prepare: %s", err);
+	put_row(rp, a, t->tid, 1, 0x11);
+	if (rp_prepare_state_put(rp, t->tid, &b, err) != 0)
+		fail_msg("prepare: %s", err);
+	put_row(rp, b, t->tid, 5, 0x22);
+	put_row(rp, a, t->tid, 5, 0x33);
+	sqlite3_finalize(a);
+	sqlite3_finalize(b);
+	assert_int_equal(replica_commit(rp, err), 0);
+	replica_close(rp);
+	assert_int_equal(sql_int(db_path(), "SELECT count(*) FROM _mule_l3"),
+	    0);
+	assert_int_equal(sql_int(db_path(), "SELECT hex(hash) = "
+	    "'33333333333333333333333333333333' FROM _mule_s3 WHERE pk = 5"),
+	    1);
+	replica_table_free(t);
+}
+
 int
 main(void)
 {
@@ -553,6 +616,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_split_walk, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_format_mark, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_state_direct, setup,
 		    teardown),
 	};
 
