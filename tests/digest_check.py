@@ -8,7 +8,7 @@ when there is one.  --seed first stores the recomputed digest of each
 tracked table that has none yet (mule keeps a digest from the first time
 a bundle to a peer sharing whole tables asks for it; a test whose peers
 share filtered sets seeds them so that mule keeps them from then on).
-converge.py uses digests() too.  Stdlib only.
+converge.py uses mismatches() too.  Stdlib only.
 """
 
 import sqlite3
@@ -50,20 +50,25 @@ def seed(path):
         c.commit()
 
 
+def mismatches(path, name=None):
+    """One line per table whose kept digest is not its state's."""
+    return ["%s: the digest kept for table %d is %s, its state sums to %s"
+            % (name or path, tid, kept, want)
+            for tid, kept, want in digests(path) if kept != want]
+
+
 def main():
-    bad = 0
+    bad = []
     paths = sys.argv[1:]
     if paths[:1] == ["--seed"]:
         paths = paths[1:]
         for path in paths:
             seed(path)
     for path in paths:
-        for tid, kept, want in digests(path):
-            if kept != want:
-                print("%s: the digest kept for table %d is %s, its state "
-                      "sums to %s" % (path, tid, kept, want))
-                bad = 1
-    return bad
+        bad += mismatches(path)
+    for line in bad:
+        print(line)
+    return 1 if bad else 0
 
 
 if __name__ == "__main__":

@@ -511,15 +511,14 @@ test_format_mark(void **state)
 {
 	char err[MULE_ERRLEN] = "", sql[120];
 	struct replica *rp = NULL;
-	unsigned char hdr[28];
-	FILE *f;
 	int64_t fc;
 
 	(void)state;
-	assert_non_null(f = fopen(db_path(), "rb"));
-	assert_int_equal(fread(hdr, 1, sizeof(hdr), f), sizeof(hdr));
-	fclose(f);
-	fc = (int64_t)hdr[24] << 24 | hdr[25] << 16 | hdr[26] << 8 | hdr[27];
+	if (replica_open(db_path(), 1, &rp, err) != 0)
+		fail_msg("open: %s", err);
+	assert_int_equal(rp_file_counter(rp, &fc), 0);
+	replica_close(rp);
+	rp = NULL;
 	/* One transaction: the file's counter becomes fc + 1. */
 	snprintf(sql, sizeof(sql), "UPDATE _mule_site SET format = 2, "
 	    "counter = %lld", (long long)(fc + 1));
