@@ -5,18 +5,17 @@
  * The digest of a table is (n, sum): the rows alive in its state and the
  * sum, modulo 2^128, of their 16-byte row hashes read as little-endian
  * integers.  Addition is order-independent and can be undone, so the
- * digest follows every write of the state: TEMP triggers on each state
- * table (made at the start of every write transaction, rp_digest_watch)
- * keep _mule_digests up to date inside the same transaction, whichever
- * code wrote the state row.  The one writer of rows by the thousand,
- * rp_state_put, already read the state it replaces: the triggers stand
- * aside for it, and it notes the change in memory (rp_digest_note), added
- * to _mule_digests once (rp_digest_flush) before anything reads them,
- * before COMMIT and before a SAVEPOINT, forgotten on ROLLBACK (TO).  A
- * trigger costs a statement per row; the note, a few additions.  A table
- * without a row in _mule_digests (new, or a replica older than digests)
- * gets one computed from its state the first time it is asked for inside
- * a write transaction.
+ * digest follows every write of the state, inside the same transaction,
+ * kept by the code that writes: each writer of the effective state knows
+ * the row it replaces (rp_state_put's caller read it, a deletion returns
+ * it) and notes the change in memory (rp_digest_note), added to
+ * _mule_digests once (rp_digest_flush) before anything reads them,
+ * before COMMIT and before a SAVEPOINT, forgotten on ROLLBACK (TO).  The
+ * other writes leave the effective state as it was: a fold copies the
+ * overlay into main, and pruning deletes only tombstones no overlay row
+ * hides.  A table without a row in _mule_digests (new, or a replica older
+ * than digests) gets one computed from its state the first time it is
+ * asked for inside a write transaction.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -98,20 +97,6 @@ agg_final(sqlite3_context *ctx)
 	    SQLITE_TRANSIENT);
 }
 
-/*
- * mule_dwatch(): 1, or 0 while a fold or rp_state_put runs
- * (rp->digest_quiet).
- */
-static void
-fn_dwatch(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-	const struct replica *rp = sqlite3_user_data(ctx);
-
-	(void)argc;
-	(void)argv;
-	sqlite3_result_int(ctx, !rp->digest_quiet);
-}
-
 static int
 digest_functions(struct replica *rp)
 {
@@ -121,119 +106,14 @@ digest_functions(struct replica *rp)
 	rc = sqlite3_create_function(db, "mule_dsum", -1, SQLITE_UTF8 |
 	    SQLITE_DETERMINISTIC, NULL, fn_dsum, NULL, NULL);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_create_function(db, "mule_dwatch", 0, SQLITE_UTF8,
-		    rp, fn_dwatch, NULL, NULL);
-	if (rc == SQLITE_OK)
 		rc = sqlite3_create_function(db, "mule_dsum_agg", 1,
 		    SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, NULL, agg_step,
 		    agg_final);
 	return rc;
 }
 
-/*
- * The six triggers that keep table tid's digest (IF NOT EXISTS): the
- * digest sums the EFFECTIVE state (replica/store/overlay.c), so the
- * main table's triggers fire only for keys without an overlay row, and
- * the overlay's subtract the effective old row (on insert: the main
- * row) and add the effective new one (on delete: the main row again).
- * The overlay's triggers read the main row once, in one correlated
- * subquery that gives both new values (n, sum); a row that is absent or
- * deleted counts 0 (mule_dsum leaves out a NULL hash and a 0 sign).  A
- * fold copies the overlay into main (main's triggers would not fire: the
- * overlay row is there) and empties the overlay (its delete trigger
- * would not fire: the main row is now the same), so the triggers stand
- * aside while it runs: every WHEN starts with mule_dwatch(), 0 then, and
- * a fold does not pay for the lookups that would decide the same.
- * "%1$s" is the main table, "%2$s" the overlay; a NULL WHEN is none.
- */
-#define MAIN_ROW(k) " FROM (SELECT 1) LEFT JOIN main.%1$s AS m ON m.pk = " \
-	k ".pk)"
-#define SAME_ROW(k) "(SELECT 1 FROM main.%1$s WHERE pk = " k ".pk AND " \
-	"cl = " k ".cl AND hash = " k ".hash)"
-#define SWAP "n = n - OLD.cl % 2 + NEW.cl % 2, sum = mule_dsum(sum, " \
-	"OLD.hash, -(OLD.cl % 2), NEW.hash, NEW.cl % 2)"
-static const char *const digest_ev[][4] = {
-	{ "di", "INSERT ON main.%1$s", "NEW.cl % 2 = 1 AND NOT EXISTS "
-	    "(SELECT 1 FROM main.%2$s WHERE pk = NEW.pk)",
-	    "n = n + 1, sum = mule_dsum(sum, NEW.hash, 1)" },
-	{ "dd", "DELETE ON main.%1$s", "OLD.cl % 2 = 1 AND NOT EXISTS "
-	    "(SELECT 1 FROM main.%2$s WHERE pk = OLD.pk)",
-	    "n = n - 1, sum = mule_dsum(sum, OLD.hash, -1)" },
-	{ "du", "UPDATE ON main.%1$s", "(OLD.cl % 2 = 1 OR NEW.cl % 2 = 1) "
-	    "AND (OLD.cl IS NOT NEW.cl OR OLD.hash IS NOT NEW.hash) AND NOT "
-	    "EXISTS (SELECT 1 FROM main.%2$s WHERE pk = NEW.pk)", SWAP },
-	{ "oi", "INSERT ON main.%2$s", NULL,
-	    "(n, sum) = (SELECT _mule_digests.n - coalesce(m.cl % 2, 0) + "
-	    "NEW.cl % 2, mule_dsum(_mule_digests.sum, m.hash, "
-	    "-coalesce(m.cl % 2, 0), NEW.hash, NEW.cl % 2)" MAIN_ROW("NEW") },
-	{ "od", "DELETE ON main.%2$s", "NOT EXISTS " SAME_ROW("OLD"),
-	    "(n, sum) = (SELECT _mule_digests.n - OLD.cl % 2 + "
-	    "coalesce(m.cl % 2, 0), mule_dsum(_mule_digests.sum, OLD.hash, "
-	    "-(OLD.cl % 2), m.hash, coalesce(m.cl % 2, 0))" MAIN_ROW("OLD") },
-	{ "ou", "UPDATE ON main.%2$s", "(OLD.cl % 2 = 1 OR NEW.cl % 2 = 1) "
-	    "AND (OLD.cl IS NOT NEW.cl OR OLD.hash IS NOT NEW.hash)", SWAP },
-};
-#undef MAIN_ROW
-#undef SAME_ROW
-#undef SWAP
-
-/* Appends `fmt` with %1$s the main state table, %2$s the overlay. */
-static void
-add_names(struct strb *sb, const char *fmt, const char *sname,
-    const char *lname)
-{
-	const char *p;
-
-	for (p = fmt; *p != '\0'; p++) {
-		if (p[0] == '%' && (p[1] == '1' || p[1] == '2') &&
-		    p[2] == '$' && p[3] == 's') {
-			strb_add(sb, p[1] == '1' ? sname : lname);
-			p += 3;
-		} else if (p[0] == '%' && p[1] == '%') {
-			strb_add(sb, "%");
-			p++;
-		} else {
-			strb_addf(sb, "%c", *p);
-		}
-	}
-}
-
-/* The triggers that keep table tid's digest (IF NOT EXISTS). */
-static int
-watch_table(struct replica *rp, int64_t tid, char *err)
-{
-	struct strb sb;
-	char sname[32], lname[32];
-	size_t i;
-	int r = 0;
-
-	state_table(tid, sname);
-	overlay_table(tid, lname);
-	strb_init(&sb);
-	for (i = 0; i < sizeof(digest_ev) / sizeof(digest_ev[0]) && r == 0;
-	    i++) {
-		strb_reset(&sb);
-		strb_addf(&sb, "CREATE TEMP TRIGGER IF NOT EXISTS mule_%s%lld "
-		    "AFTER ", digest_ev[i][0], (long long)tid);
-		add_names(&sb, digest_ev[i][1], sname, lname);
-		strb_add(&sb, " WHEN mule_dwatch()");
-		if (digest_ev[i][2] != NULL) {
-			strb_add(&sb, " AND (");
-			add_names(&sb, digest_ev[i][2], sname, lname);
-			strb_add(&sb, ")");
-		}
-		strb_add(&sb, " BEGIN UPDATE _mule_digests SET ");
-		add_names(&sb, digest_ev[i][3], sname, lname);
-		strb_addf(&sb, " WHERE tid = %lld; END", (long long)tid);
-		r = strb_error(&sb) ? mule_errf(err, MULE_ENOMEM, "out of "
-		    "memory") : rp_exec(rp, strb_str(&sb), err);
-	}
-	strb_release(&sb);
-	return r;
-}
-
 int
-rp_digest_watch(struct replica *rp, char *err)
+rp_digest_begin(struct replica *rp, char *err)
 {
 	sqlite3_stmt *st = NULL;
 	int rc, r;
@@ -250,9 +130,7 @@ rp_digest_watch(struct replica *rp, char *err)
 	/* Replicas older than the state overlay get it here. */
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		if ((r = rp_overlay_ensure(rp, sqlite3_column_int64(st, 0),
-		    sqlite3_column_int(st, 1) != 0, err)) != 0 ||
-		    (r = watch_table(rp, sqlite3_column_int64(st, 0),
-		    err)) != 0)
+		    sqlite3_column_int(st, 1) != 0, err)) != 0)
 			goto out;
 	r = rc == SQLITE_DONE ? 0 : rp_dberr(rp, rc, err, "digests");
 out:
@@ -264,24 +142,11 @@ int
 rp_digest_forget(struct replica *rp, int64_t tid, char *err)
 {
 	sqlite3_stmt *st = NULL;
-	struct strb sb;
-	const char *c;
 	int rc, r = 0;
 
-	if ((r = rp_digest_flush(rp, err)) != 0)
-		return r;
-	strb_init(&sb);
-	for (c = "idu"; *c != '\0' && r == 0; c++) {
-		strb_reset(&sb);
-		strb_addf(&sb, "DROP TRIGGER IF EXISTS temp.mule_d%c%lld; "
-		    "DROP TRIGGER IF EXISTS temp.mule_o%c%lld", *c,
-		    (long long)tid, *c, (long long)tid);
-		r = strb_error(&sb) ? mule_errf(err, MULE_ENOMEM, "out of "
-		    "memory") : rp_exec(rp, strb_str(&sb), err);
-	}
-	strb_release(&sb);
-	if (r != 0 || (r = rp_prepare(rp, "DELETE FROM _mule_digests WHERE "
-	    "tid = ?", &st, err)) != 0)
+	if ((r = rp_digest_flush(rp, err)) != 0 ||
+	    (r = rp_prepare(rp, "DELETE FROM _mule_digests WHERE tid = ?", &st,
+	    err)) != 0)
 		return r;
 	sqlite3_bind_int64(st, 1, tid);
 	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
@@ -369,12 +234,11 @@ replica_digest_get(struct replica *rp, int64_t tid, struct replica_digest *d,
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-	/* None yet: from the state, kept from now on by the triggers. */
+	/* None yet: from the state, kept from now on by its writers. */
 	if ((r = replica_digest_range(rp, tid, NULL, NULL, d, err)) != 0 ||
 	    sqlite3_get_autocommit(rp->db))
 		goto out;
-	if ((r = watch_table(rp, tid, err)) != 0 ||
-	    (r = rp_prepare(rp, "INSERT OR REPLACE INTO _mule_digests(tid, n, "
+	if ((r = rp_prepare(rp, "INSERT OR REPLACE INTO _mule_digests(tid, n, "
 	    "sum) VALUES (?, ?, ?)", &st, err)) != 0)
 		goto out;
 	sqlite3_bind_int64(st, 1, tid);
@@ -390,7 +254,7 @@ out:
 	return r;
 }
 
-/* ---- what rp_state_put changed, until the next flush ---- */
+/* ---- what the state's writers changed, until the next flush ---- */
 
 struct rp_dpend {
 	int64_t tid;

@@ -28,9 +28,7 @@ struct replica {
 	int64_t me;		/* our index in _mule_origins */
 	int64_t changes_at_begin; /* sqlite3_total_changes64 at BEGIN */
 	int state_written;	/* this transaction may have written state */
-	int digest_quiet;	/* a fold or rp_state_put runs: the digest
-				 * triggers stand aside (mule_dwatch() is 0) */
-	/* What rp_state_put changed in each table's digest since the last
+	/* What the state's writers changed in each table's digest since the last
 	 * rp_digest_flush (digest.c): per table, rows and sum to add. */
 	struct rp_dpend *dpend;
 	size_t ndpend, dpend_cap;
@@ -119,14 +117,14 @@ int rp_lamport_set(struct replica *rp, uint64_t l, char *err);
 
 /*
  * At the start of a write transaction (replica_begin): the SQL functions
- * mule_dsum() and mule_dsum_agg(), the digest tables, and the TEMP
- * triggers that keep each tracked table's digest with its state.
+ * mule_dsum() and mule_dsum_agg(), the digest tables, and the state
+ * overlay of a replica made before it.
  */
-int rp_digest_watch(struct replica *rp, char *err);
-/* A state table dropped: its triggers and digest go. */
+int rp_digest_begin(struct replica *rp, char *err);
+/* A state table dropped: its digest goes. */
 int rp_digest_forget(struct replica *rp, int64_t tid, char *err);
 /*
- * rp_state_put's share of the digest: a row of table tid whose effective
+ * A state writer's share of the digest: a row of table tid whose effective
  * state held row hash `was` (NULL: no state, or a deletion) now holds
  * `now` (NULL: a deletion).  Kept in memory, added to _mule_digests by
  * rp_digest_flush: 0 or MULE_ENOMEM.
@@ -135,7 +133,7 @@ int rp_digest_note(struct replica *rp, int64_t tid, const uint8_t *was,
     const uint8_t *now);
 /*
  * Adds what rp_digest_note kept to _mule_digests (a table without a row
- * there has no digest yet, as for the triggers).  Called before anything
+ * there has no digest yet: it is computed whole when first read).  Called before anything
  * reads the digests, before COMMIT and before a SAVEPOINT: 0 or MULE_EDB.
  */
 int rp_digest_flush(struct replica *rp, char *err);
@@ -285,8 +283,6 @@ int rp_prepare_row_select(struct replica *rp, const struct replica_table *t,
 
 /* The overlay is folded when it holds more than alive / this rows. */
 #define RP_FOLD_DIVISOR 16
-/* A fold empties the overlay this many rows at a time (bounded memory). */
-#define RP_FOLD_BATCH 65536
 
 /* Name of the overlay table for tid ("_mule_l<tid>") into buf[32]. */
 const char *overlay_table(int64_t tid, char buf[32]);
@@ -353,17 +349,16 @@ int rp_state_prepare_del_dead(struct replica *rp, int64_t tid,
     sqlite3_stmt **st, char *err);
 /*
  * Deleting rows' state (both tables): prepare once per table, delete by
- * the stored key (a state pk column value) or by key values (as
- * rp_bind_statekey), release always.  Deleting a key with no state is
- * not an error.
+ * key values (as rp_bind_statekey), release always.  The digest follows
+ * (a row alive goes out of it).  Deleting a key with no state is not an
+ * error.
  */
 struct rp_state_del {
+	int64_t tid;
 	sqlite3_stmt *ov, *main;
 };
 int rp_state_del_prepare(struct replica *rp, int64_t tid,
     struct rp_state_del *d, char *err);
-int rp_state_del_value(struct replica *rp, struct rp_state_del *d,
-    sqlite3_value *key, char *err);
 int rp_state_del_key(struct replica *rp, struct rp_state_del *d,
     const struct replica_table *t, const struct mval *pk, char *err);
 void rp_state_del_release(struct rp_state_del *d);

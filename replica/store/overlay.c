@@ -15,7 +15,7 @@
  * lookups, ordered cursors (a merge of both tables, an overlay row hiding
  * the main row of its key), upserts, deletions, counts and the fold.  A
  * replica made before the overlay has none: it is made at the start of a
- * write transaction (rp_digest_watch); readers without it read the main
+ * write transaction (rp_digest_begin); readers without it read the main
  * state alone.
  */
 #include <stdio.h>
@@ -221,7 +221,7 @@ rp_prepare_state_put(struct replica *rp, int64_t tid, sqlite3_stmt **st,
 		state_table(tid, name);
 	else
 		overlay_table(tid, name);
-	/* An upsert; the digest triggers stand aside for it (digest.c). */
+	/* An upsert (rp_state_put keeps the digest, digest.c). */
 	strb_addf(&sb, "INSERT INTO main.%s(pk, cl, hash, st) VALUES (?1, ?2, "
 	    "?3, ?4) ON CONFLICT(pk) DO UPDATE SET cl = excluded.cl, hash = "
 	    "excluded.hash, st = excluded.st", name);
@@ -363,20 +363,20 @@ int
 rp_state_del_prepare(struct replica *rp, int64_t tid, struct rp_state_del *d,
     char *err)
 {
-	char sql[80];
+	char sql[96];
 	int r;
 
 	memset(d, 0, sizeof(*d));
-	/* The overlay first: its trigger adds the main row back, which
-	 * the main table's trigger then takes away (digest.c). */
+	d->tid = tid;
+	/* Each returns the row it deletes: the digest's share (digest.c). */
 	if (has_overlay(rp, tid)) {
 		snprintf(sql, sizeof(sql), "DELETE FROM main._mule_l%lld WHERE "
-		    "pk = ?1", (long long)tid);
+		    "pk = ?1 RETURNING cl, hash", (long long)tid);
 		if ((r = rp_prepare(rp, sql, &d->ov, err)) != 0)
 			return r;
 	}
-	snprintf(sql, sizeof(sql), "DELETE FROM main._mule_s%lld WHERE pk = ?1",
-	    (long long)tid);
+	snprintf(sql, sizeof(sql), "DELETE FROM main._mule_s%lld WHERE pk = ?1 "
+	    "RETURNING cl, hash", (long long)tid);
 	if ((r = rp_prepare(rp, sql, &d->main, err)) != 0) {
 		rp_state_del_release(d);
 		return r;
@@ -385,46 +385,51 @@ rp_state_del_prepare(struct replica *rp, int64_t tid, struct rp_state_del *d,
 	return 0;
 }
 
-/* Runs one prepared deletion with parameter 1 bound. */
+/*
+ * Runs one prepared deletion with parameter 1 bound; *found is set when
+ * it deleted a row, and then *alive and hash[] say what that row held.
+ */
 static int
-del_step(struct replica *rp, sqlite3_stmt *st, char *err)
+del_step(struct replica *rp, sqlite3_stmt *st, int *found, int *alive,
+    uint8_t hash[ROW_HASH_LEN], char *err)
 {
 	int rc;
 
+	*found = 0;
 	if (st == NULL)
 		return 0;
-	rc = sqlite3_step(st);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*found = 1;
+		*alive = sqlite3_column_int64(st, 0) % 2 == 1;
+		if (sqlite3_column_bytes(st, 1) == ROW_HASH_LEN)
+			memcpy(hash, sqlite3_column_blob(st, 1), ROW_HASH_LEN);
+		else
+			*alive = 0;	/* a damaged row: counted as none */
+		rc = sqlite3_step(st);
+	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return rc == SQLITE_DONE ? 0 : rp_dberr(rp, rc, err, "forget a row");
 }
 
 int
-rp_state_del_value(struct replica *rp, struct rp_state_del *d,
-    sqlite3_value *key, char *err)
-{
-	int r;
-
-	if (d->ov != NULL)
-		sqlite3_bind_value(d->ov, 1, key);
-	if ((r = del_step(rp, d->ov, err)) != 0)
-		return r;
-	sqlite3_bind_value(d->main, 1, key);
-	return del_step(rp, d->main, err);
-}
-
-int
 rp_state_del_key(struct replica *rp, struct rp_state_del *d,
     const struct replica_table *t, const struct mval *pk, char *err)
 {
-	int r;
+	uint8_t hov[ROW_HASH_LEN], hmain[ROW_HASH_LEN];
+	int r, fov, fmain, aov = 0, amain = 0;
 
 	if ((d->ov != NULL && (r = rp_bind_statekey(d->ov, 1, t, pk)) != 0) ||
 	    (r = rp_bind_statekey(d->main, 1, t, pk)) != 0)
 		return mule_errf(err, r, "table %s: bad key", t->name);
-	if ((r = del_step(rp, d->ov, err)) != 0)
+	if ((r = del_step(rp, d->ov, &fov, &aov, hov, err)) != 0 ||
+	    (r = del_step(rp, d->main, &fmain, &amain, hmain, err)) != 0)
 		return r;
-	return del_step(rp, d->main, err);
+	/* The effective row was the overlay's, if there was one. */
+	if (fov ? aov : fmain && amain)
+		if (rp_digest_note(rp, d->tid, fov ? hov : hmain, NULL) != 0)
+			return mule_errf(err, MULE_ENOMEM, "out of memory");
+	return 0;
 }
 
 void
@@ -517,30 +522,18 @@ rp_state_fold(struct replica *rp, int64_t tid, char *err)
 
 	if (!has_overlay(rp, tid))
 		goto out;
-	/*
-	 * In key order.  The digest does not move (digest.c), and its
-	 * triggers stand aside meanwhile rather than look that up per row.
-	 */
-	rp->digest_quiet = 1;
+	/* In key order.  The effective state, and so the digest, stays. */
 	snprintf(sql, sizeof(sql), "INSERT OR REPLACE INTO main._mule_s%lld"
 	    "(pk, cl, hash, st) SELECT pk, cl, hash, st FROM main._mule_l%lld"
 	    " ORDER BY pk", (long long)tid, (long long)tid);
 	if ((r = rp_exec(rp, sql, err)) != 0)
 		goto out;
-	/*
-	 * Emptied RP_FOLD_BATCH rows at a time: a DELETE on a table with
-	 * triggers first collects every key it deletes in memory (24 bytes
-	 * or so a row: 220 MiB for a full bundle of 10M rows).
-	 */
-	snprintf(sql, sizeof(sql), "DELETE FROM main._mule_l%1$lld WHERE pk <= "
-	    "coalesce((SELECT pk FROM main._mule_l%1$lld ORDER BY pk LIMIT 1 "
-	    "OFFSET %2$d), (SELECT max(pk) FROM main._mule_l%1$lld))",
-	    (long long)tid, RP_FOLD_BATCH - 1);
-	do
-		r = rp_exec(rp, sql, err);
-	while (r == 0 && sqlite3_changes(rp->db) > 0);
+	/* Without a WHERE (and with no trigger on it) SQLite clears the
+	 * table page by page, keeping no list of the keys it deletes. */
+	snprintf(sql, sizeof(sql), "DELETE FROM main._mule_l%lld",
+	    (long long)tid);
+	r = rp_exec(rp, sql, err);
 out:
-	rp->digest_quiet = 0;
 	return r;
 }
 

@@ -812,17 +812,14 @@ rp_state_put(struct replica *rp, sqlite3_stmt *put, int64_t tid,
 {
 	uint8_t *blob = NULL;
 	size_t len;
-	int rc, r, quiet = rp->digest_quiet;
+	int rc, r;
 
 	if ((r = rowstate_encode(s, &blob, &len)) != 0)
 		return mule_errf(err, r, "out of memory");
 	sqlite3_bind_int64(put, 2, (int64_t)s->cl);
 	sqlite3_bind_blob(put, 3, s->hash, ROW_HASH_LEN, SQLITE_STATIC);
 	sqlite3_bind_blob(put, 4, blob, (int)len, free);
-	/* The digest from what the caller read, not from the triggers. */
-	rp->digest_quiet = 1;
 	rc = sqlite3_step(put);
-	rp->digest_quiet = quiet;
 	sqlite3_reset(put);
 	sqlite3_clear_bindings(put);
 	if (rc != SQLITE_DONE)

@@ -190,7 +190,7 @@ replica_begin(struct replica *rp, char *err)
 	if ((r = rp_begin(rp, err)) != 0)
 		return r;
 	/* Digests follow every write of the state (replica/store/digest.c). */
-	if ((r = rp_digest_watch(rp, err)) != 0)
+	if ((r = rp_digest_begin(rp, err)) != 0)
 		rp_rollback(rp);
 	return r;
 }

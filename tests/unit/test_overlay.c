@@ -2,7 +2,7 @@
  * tests/unit/test_overlay.c — the state overlay (replica/store/overlay.c,
  * docs/state.md "The state overlay"): state writes land in _mule_l<tid>,
  * reads see the overlay row over the main row, the fold moves the
- * overlay into main, and the content digest kept by the TEMP triggers
+ * overlay into main, and the content digest kept by the state's writers
  * stays the sum over the EFFECTIVE state through writes, overlay-only
  * rows, folds, writes after a fold and deletions through the module's
  * delete-by-key.  Recomputations here read the two tables with SQL of
@@ -153,7 +153,7 @@ recompute(int64_t tid, struct replica_digest *d)
 }
 
 /*
- * The kept digest (_mule_digests, kept by the triggers), the module's
+ * The kept digest (_mule_digests, kept by the writers), the module's
  * range digest and the recomputation agree, and count the table's rows.
  */
 static void
@@ -163,13 +163,18 @@ digest_exact(int64_t tid, const char *table)
 	struct replica_digest kept, range, want;
 	struct replica *rp = NULL;
 
+	/* Committed: the first call stores the digest (computed from the
+	 * state), which the writes after it must then keep. */
 	if (replica_open(db_path(), 0, &rp, err) != 0 ||
 	    replica_begin(rp, err) != 0 ||
 	    replica_digest_get(rp, tid, &kept, err) != 0 ||
-	    replica_digest_range(rp, tid, NULL, NULL, &range, err) != 0)
+	    replica_digest_range(rp, tid, NULL, NULL, &range, err) != 0 ||
+	    replica_commit(rp, err) != 0)
 		fail_msg("digest: %s", err);
-	replica_rollback(rp);
 	replica_close(rp);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM _mule_digests WHERE "
+	    "tid = %lld", (long long)tid);
+	assert_int_equal(sql_int(db_path(), sql), 1);
 	recompute(tid, &want);
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table);
 	assert_int_equal(want.n, (uint64_t)sql_int(db_path(), sql));
@@ -196,7 +201,7 @@ static void
 test_digest_effective(void **state)
 {
 	(void)state;
-	/* Made digests exist before the writes, so the triggers keep them. */
+	/* Made digests exist before the writes, so the writers keep them. */
 	digest_exact(1, "t");
 	digest_exact(2, "w");
 	replica_set_fold_rows(1000000);
@@ -257,7 +262,8 @@ test_rescan_clean(void **state)
 	    "WHERE pk > 190 AND cl % 2 = 0"), 10);
 }
 
-/* The delete-by-key (for pruning) takes a row's state from both tables. */
+/* The delete-by-key (a row leaving a set) takes its state from both tables
+ * and its share of the digest. */
 static void
 test_delete_by_key(void **state)
 {
@@ -274,7 +280,11 @@ test_delete_by_key(void **state)
 	replica_set_fold_rows(1000000);
 	scan_commit("DELETE FROM t WHERE id = 8; UPDATE t SET v = 0 WHERE "
 	    "id = 9");
-	/* 5: main only; 8: overlay only; 9: both (alive); 404: neither. */
+	/*
+	 * 5: a tombstone in main only; 8: deleted in the overlay, alive in
+	 * main; 9: alive in both (the overlay's hash counts); 10: alive in
+	 * main only; 404: neither.
+	 */
 	memset(&pk, 0, sizeof(pk));
 	pk.type = MVAL_INT;
 	if (replica_open(db_path(), 0, &rp, err) != 0 ||
@@ -282,7 +292,7 @@ test_delete_by_key(void **state)
 	    rp_table_get(rp, "t", &t, err) != 0 ||
 	    rp_state_del_prepare(rp, t->tid, &d, err) != 0)
 		fail_msg("prepare: %s", err);
-	for (pk.i = 5; pk.i <= 9; pk.i++)
+	for (pk.i = 5; pk.i <= 10; pk.i++)
 		assert_int_equal(rp_state_del_key(rp, &d, t, &pk, err), 0);
 	pk.i = 404;
 	assert_int_equal(rp_state_del_key(rp, &d, t, &pk, err), 0);
@@ -292,9 +302,10 @@ test_delete_by_key(void **state)
 	replica_close(rp);
 	assert_int_equal(sql_int(db_path(), "SELECT count(*) FROM (SELECT pk "
 	    "FROM _mule_s1 UNION ALL SELECT pk FROM _mule_l1) WHERE pk BETWEEN "
-	    "5 AND 9"), 0);
-	/* Row 9 was alive: the data still holds it, the digest lost it. */
-	sql_exec(db_path(), "DELETE FROM t WHERE id = 9");
+	    "5 AND 10"), 0);
+	/* Rows 9 and 10 were alive: the data still holds them, the digest
+	 * lost them. */
+	sql_exec(db_path(), "DELETE FROM t WHERE id IN (9, 10)");
 	digest_exact(1, "t");
 }
 
