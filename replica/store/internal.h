@@ -28,8 +28,9 @@ struct replica {
 	int64_t me;		/* our index in _mule_origins */
 	int64_t changes_at_begin; /* sqlite3_total_changes64 at BEGIN */
 	int state_written;	/* this transaction may have written state */
-	/* What the state's writers changed in each table's digest since the last
-	 * rp_digest_flush (digest.c): per table, rows and sum to add. */
+	/* What the state's writers changed in each table's digest since
+	 * the last rp_digest_flush (digest.c): per table, rows and sum to
+	 * add. */
 	struct rp_dpend *dpend;
 	size_t ndpend, dpend_cap;
 	/* Tables whose state this transaction writes straight into the
@@ -133,8 +134,9 @@ int rp_digest_note(struct replica *rp, int64_t tid, const uint8_t *was,
     const uint8_t *now);
 /*
  * Adds what rp_digest_note kept to _mule_digests (a table without a row
- * there has no digest yet: it is computed whole when first read).  Called before anything
- * reads the digests, before COMMIT and before a SAVEPOINT: 0 or MULE_EDB.
+ * there has no digest yet: it is computed whole when first read).
+ * Called before anything reads the digests, before COMMIT and before a
+ * SAVEPOINT: 0 or MULE_EDB.
  */
 int rp_digest_flush(struct replica *rp, char *err);
 /* Forgets what was noted since the last flush (ROLLBACK, ROLLBACK TO). */

@@ -426,9 +426,10 @@ rp_state_del_key(struct replica *rp, struct rp_state_del *d,
 	    (r = del_step(rp, d->main, &fmain, &amain, hmain, err)) != 0)
 		return r;
 	/* The effective row was the overlay's, if there was one. */
-	if (fov ? aov : fmain && amain)
-		if (rp_digest_note(rp, d->tid, fov ? hov : hmain, NULL) != 0)
-			return mule_errf(err, MULE_ENOMEM, "out of memory");
+	if (fov ? !aov : !(fmain && amain))
+		return 0;
+	if (rp_digest_note(rp, d->tid, fov ? hov : hmain, NULL) != 0)
+		return mule_errf(err, MULE_ENOMEM, "out of memory");
 	return 0;
 }
 
