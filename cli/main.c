@@ -1,5 +1,6 @@
 /* cli/main.c — `mule [-d DB] [--key FILE] COMMAND [ARGS]`: dispatch. */
 #include <getopt.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +126,17 @@ main(int argc, char **argv)
 	int ch;
 
 	memset(&c, 0, sizeof(c));
+	/*
+	 * Blocks of 128 KiB and more are mapped and unmapped on their own.
+	 * By default glibc raises that threshold to the size of each such
+	 * block freed, after which the next ones come from the heap, which
+	 * keeps what it grew to: the peak memory of a full apply of 1M rows
+	 * went from 24 to 32 MiB with nothing but the order of allocations
+	 * changed (docs/decisions.md).
+	 */
+#ifdef M_MMAP_THRESHOLD
+	(void)mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+#endif
 	c.db = getenv("MULE_DB");
 	c.db_from_env = c.db != NULL;
 	/* Testing: fold the state overlay at this many rows (state.md). */
